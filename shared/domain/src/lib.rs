@@ -1,0 +1,21 @@
+//! Pure business rules of the ISP platform. Nothing here talks to AWS or the network, so every rule
+//! is unit- and property-tested without a server.
+
+pub mod audit;
+pub mod auth;
+pub mod crypto;
+pub mod customer;
+pub mod event;
+pub mod ids;
+pub mod money;
+pub mod phone;
+pub mod platform;
+pub mod role;
+pub mod tenant;
+pub mod user;
+pub mod validate;
+
+pub use validate::{FieldError, Validation};
+
+/// The wall clock as the services see it; tests pass a fixed instant.
+pub type Timestamp = chrono::DateTime<chrono::Utc>;

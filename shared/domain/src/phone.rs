@@ -1,0 +1,44 @@
+//! Phone numbers are stored in E.164 (`+8801712345678`), parsed with the tenant's default country so
+//! staff can type numbers the local way (`01712-345678`).
+
+use phonenumber::{Mode, country};
+
+/// Returns the E.164 form, or None when the number is not a valid number.
+pub fn to_e164(raw: &str, default_country: &str) -> Option<String> {
+    let trimmed = raw.trim();
+    if trimmed.is_empty() || trimmed.len() > 32 {
+        return None;
+    }
+    let region: Option<country::Id> = default_country.parse().ok();
+    let number = phonenumber::parse(region, trimmed).ok()?;
+    if !phonenumber::is_valid(&number) {
+        return None;
+    }
+    Some(number.format().mode(Mode::E164).to_string())
+}
+
+pub fn is_known_country(code: &str) -> bool {
+    code.len() == 2 && code.parse::<country::Id>().is_ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn local_forms_become_e164() {
+        assert_eq!(to_e164("01712-345678", "BD").as_deref(), Some("+8801712345678"));
+        assert_eq!(to_e164("+880 1712 345678", "ID").as_deref(), Some("+8801712345678"));
+        assert_eq!(to_e164("0812-3456-7890", "ID").as_deref(), Some("+6281234567890"));
+        assert_eq!(to_e164("0712 345678", "KE").as_deref(), Some("+254712345678"));
+    }
+
+    #[test]
+    fn garbage_is_rejected() {
+        assert_eq!(to_e164("12", "BD"), None);
+        assert_eq!(to_e164("not a phone", "BD"), None);
+        assert_eq!(to_e164("", "BD"), None);
+        assert!(is_known_country("BD"));
+        assert!(!is_known_country("XX"));
+    }
+}

@@ -1,0 +1,77 @@
+//! Staff users: platform owner and reseller staff, and each ISP's admins, operators and staff.
+
+use chrono::{DateTime, Utc};
+use crate::role::Role;
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum UserStatus {
+    Active,
+    Disabled,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct User {
+    pub id: Uuid,
+    /// The ISP the user works for; None for platform users (owner, reseller staff).
+    pub tenant_id: Option<Uuid>,
+    /// The platform reseller a Super Admin belongs to, or the reseller that owns the user's ISP.
+    pub reseller_id: Option<Uuid>,
+    pub name: String,
+    pub email: String,
+    pub phone: Option<String>,
+    pub role: Role,
+    /// The operator a sub-operator works under.
+    pub parent_id: Option<Uuid>,
+    /// Operator subtree path (`<operator>` or `<operator>/<sub-operator>`) for scoped roles.
+    pub scope: Option<String>,
+    pub status: UserStatus,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    pub version: u64,
+}
+
+/// Subtree path of a new scoped user: an operator roots its own subtree, a sub-operator hangs below
+/// its operator's.
+pub fn scope_for(role: Role, user_id: Uuid, parent_scope: Option<&str>) -> Option<String> {
+    match role {
+        Role::Operator => Some(user_id.to_string()),
+        Role::SubOperator => parent_scope.map(|p| format!("{p}/{user_id}")),
+        _ => None,
+    }
+}
+
+/// Whether something owned by `owner_scope` lies within `viewer_scope`'s subtree.
+pub fn in_subtree(owner_scope: Option<&str>, viewer_scope: &str) -> bool {
+    match owner_scope {
+        Some(s) => s == viewer_scope || (s.starts_with(viewer_scope) && s[viewer_scope.len()..].starts_with('/')),
+        None => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn subtree_membership() {
+        assert!(in_subtree(Some("a"), "a"));
+        assert!(in_subtree(Some("a/b"), "a"));
+        assert!(!in_subtree(Some("a"), "a/b"));
+        assert!(!in_subtree(Some("ab"), "a"), "a prefix of an id is not a parent");
+        assert!(!in_subtree(Some("a/c"), "a/b"));
+        assert!(!in_subtree(None, "a"));
+    }
+
+    #[test]
+    fn scopes_nest() {
+        let op = Uuid::now_v7();
+        let sub = Uuid::now_v7();
+        let op_scope = scope_for(Role::Operator, op, None).unwrap();
+        let sub_scope = scope_for(Role::SubOperator, sub, Some(&op_scope)).unwrap();
+        assert!(in_subtree(Some(&sub_scope), &op_scope));
+        assert_eq!(scope_for(Role::Staff, op, None), None);
+    }
+}
