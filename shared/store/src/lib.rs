@@ -1,0 +1,380 @@
+//! The single DynamoDB table. All reads and writes of the system go through [`Store`]; every key is
+//! built in [`keys`]; nothing here decides business rules.
+
+pub mod cursor;
+pub mod keys;
+pub mod metrics;
+pub mod schema;
+pub mod tx;
+
+pub use cursor::{Cursor, CursorError};
+pub use keys::{ItemKeys, Owner};
+pub use metrics::RequestCounter;
+pub use tx::{Conflict, Tx};
+
+use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::types::{AttributeValue, KeysAndAttributes};
+use domain::crypto::Signer;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use std::collections::HashMap;
+
+pub type Item = HashMap<String, AttributeValue>;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// A condition of a write failed: a duplicate, a stale version, a missing item, a limit.
+    #[error("conflict: {0:?}")]
+    Conflict(Conflict),
+    #[error("invalid cursor: {0}")]
+    Cursor(#[from] CursorError),
+    #[error("throttled by DynamoDB")]
+    Throttled,
+    #[error("item could not be decoded: {0}")]
+    Codec(String),
+    #[error("DynamoDB error: {0}")]
+    Dynamo(String),
+}
+
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+pub(crate) fn dynamo_err<E, R>(err: aws_sdk_dynamodb::error::SdkError<E, R>) -> StoreError
+where
+    E: aws_sdk_dynamodb::error::ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+    R: std::fmt::Debug,
+{
+    let code = err.as_service_error().and_then(|e| e.code()).map(str::to_string);
+    match code.as_deref() {
+        Some("ProvisionedThroughputExceededException" | "ThrottlingException" | "RequestLimitExceeded") => {
+            StoreError::Throttled
+        }
+        _ => StoreError::Dynamo(format!("{}", aws_sdk_dynamodb::error::DisplayErrorContext(&err))),
+    }
+}
+
+/// Handle on the table. Cheap to clone; build once per process.
+#[derive(Clone, Debug)]
+pub struct Store {
+    client: Client,
+    table: String,
+    cursor_signer: Signer,
+}
+
+/// Attributes the store itself writes on every item.
+pub const RESERVED_ATTRIBUTES: &[&str] =
+    &["pk", "sk", "gsi1pk", "gsi1sk", "gsi2pk", "gsi2sk", "gsi3pk", "gsi3sk", "type", "v", "ttl"];
+
+impl Store {
+    pub fn new(client: Client, table: impl Into<String>, cursor_secret: &[u8]) -> Self {
+        Self { client, table: table.into(), cursor_signer: Signer::new(cursor_secret, "cursor") }
+    }
+
+    /// A DynamoDB client from the environment (`AWS_ENDPOINT_URL` points it at moto locally),
+    /// with the request counter attached when one is given.
+    pub async fn client_from_env(counter: Option<RequestCounter>) -> Client {
+        let shared = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+        let mut builder = aws_sdk_dynamodb::config::Builder::from(&shared);
+        if let Some(c) = counter {
+            builder = builder.interceptor(c);
+        }
+        Client::from_conf(builder.build())
+    }
+
+    pub fn client(&self) -> &Client {
+        &self.client
+    }
+
+    pub fn table(&self) -> &str {
+        &self.table
+    }
+
+    /// Encodes an entity with its keys, its type and (for mutable entities) its version `v`.
+    pub fn encode<T: Serialize>(keys: &ItemKeys, item_type: &str, entity: &T, version: Option<u64>) -> Result<Item> {
+        let mut item: Item = serde_dynamo::to_item(entity).map_err(|e| StoreError::Codec(e.to_string()))?;
+        let s = |v: &str| AttributeValue::S(v.to_string());
+        item.insert("pk".into(), s(&keys.pk));
+        item.insert("sk".into(), s(&keys.sk));
+        for (i, g) in [&keys.gsi1, &keys.gsi2, &keys.gsi3].into_iter().enumerate() {
+            if let Some((p, k)) = g {
+                item.insert(format!("gsi{}pk", i + 1), s(p));
+                item.insert(format!("gsi{}sk", i + 1), s(k));
+            }
+        }
+        item.insert("type".into(), s(item_type));
+        if let Some(v) = version {
+            item.insert("v".into(), AttributeValue::N(v.to_string()));
+        }
+        Ok(item)
+    }
+
+    pub fn decode<T: DeserializeOwned>(item: Item) -> Result<T> {
+        serde_dynamo::from_item(item).map_err(|e| StoreError::Codec(e.to_string()))
+    }
+
+    fn key_of(pk: &str, sk: &str) -> Item {
+        HashMap::from([("pk".into(), AttributeValue::S(pk.into())), ("sk".into(), AttributeValue::S(sk.into()))])
+    }
+
+    /// One strongly consistent GetItem.
+    pub async fn get_item(&self, keys: &ItemKeys) -> Result<Option<Item>> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(Self::key_of(&keys.pk, &keys.sk)))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(dynamo_err)?;
+        Ok(out.item)
+    }
+
+    pub async fn get<T: DeserializeOwned>(&self, keys: &ItemKeys) -> Result<Option<T>> {
+        self.get_item(keys).await?.map(Self::decode).transpose()
+    }
+
+    /// One BatchGetItem for up to 100 keys (unprocessed keys are retried); the answer is in the order
+    /// of `keys`, None where an item does not exist.
+    pub async fn batch_get(&self, keys: &[&ItemKeys]) -> Result<Vec<Option<Item>>> {
+        let mut found: HashMap<(String, String), Item> = HashMap::new();
+        let mut pending: Vec<Item> = keys.iter().map(|k| Self::key_of(&k.pk, &k.sk)).collect();
+        pending.dedup();
+        let mut attempt = 0u32;
+        while !pending.is_empty() {
+            let req = KeysAndAttributes::builder()
+                .set_keys(Some(std::mem::take(&mut pending)))
+                .consistent_read(true)
+                .build()
+                .map_err(|e| StoreError::Dynamo(e.to_string()))?;
+            let out = self
+                .client
+                .batch_get_item()
+                .request_items(&self.table, req)
+                .send()
+                .await
+                .map_err(dynamo_err)?;
+            for item in out.responses.unwrap_or_default().remove(&self.table).unwrap_or_default() {
+                let pk = string_attr(&item, "pk").unwrap_or_default();
+                let sk = string_attr(&item, "sk").unwrap_or_default();
+                found.insert((pk, sk), item);
+            }
+            if let Some(mut un) = out.unprocessed_keys
+                && let Some(k) = un.remove(&self.table)
+            {
+                pending = k.keys;
+                attempt += 1;
+                tokio::time::sleep(std::time::Duration::from_millis(20 * 2u64.pow(attempt.min(6)))).await;
+            }
+        }
+        Ok(keys.iter().map(|k| found.get(&(k.pk.clone(), k.sk.clone())).cloned()).collect())
+    }
+
+    /// Commits a transaction. A failed condition becomes [`StoreError::Conflict`] naming the first
+    /// failed item's label; a clash with a concurrent transaction is retried, since every item
+    /// carries its own condition and a retry can never apply twice.
+    pub async fn commit(&self, tx: Tx) -> Result<()> {
+        tx::commit(self, tx).await
+    }
+
+    /// Atomically adds `by` to a counter and returns the new value (per-tenant numbering).
+    pub async fn next_counter(&self, owner: Owner, name: &str, by: u64) -> Result<u64> {
+        let k = keys::counter(owner, name);
+        let out = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(Self::key_of(&k.pk, &k.sk)))
+            .update_expression("ADD #n :by SET #t = :t")
+            .expression_attribute_names("#n", "n")
+            .expression_attribute_names("#t", "type")
+            .expression_attribute_values(":by", AttributeValue::N(by.to_string()))
+            .expression_attribute_values(":t", AttributeValue::S("COUNTER".into()))
+            .return_values(aws_sdk_dynamodb::types::ReturnValue::UpdatedNew)
+            .send()
+            .await
+            .map_err(dynamo_err)?;
+        out.attributes
+            .and_then(|a| a.get("n").and_then(|n| n.as_n().ok()).and_then(|n| n.parse().ok()))
+            .ok_or_else(|| StoreError::Codec("counter without value".into()))
+    }
+
+    /// A single conditional UpdateItem, for changes that need no transaction (login counters).
+    pub fn update(&self, keys: &ItemKeys) -> aws_sdk_dynamodb::operation::update_item::builders::UpdateItemFluentBuilder {
+        self.client.update_item().table_name(&self.table).set_key(Some(Self::key_of(&keys.pk, &keys.sk)))
+    }
+
+    pub async fn send_update(
+        &self,
+        req: aws_sdk_dynamodb::operation::update_item::builders::UpdateItemFluentBuilder,
+    ) -> Result<()> {
+        use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
+        match req.send().await {
+            Ok(_) => Ok(()),
+            Err(e) => match e.as_service_error() {
+                Some(UpdateItemError::ConditionalCheckFailedException(_)) => Err(StoreError::Conflict(Conflict::Condition)),
+                _ => Err(dynamo_err(e)),
+            },
+        }
+    }
+
+    /// Runs one page of a query and signs the continuation into an opaque cursor bound to `owner` and
+    /// `query_id` (a cursor of another tenant or another listing is rejected).
+    pub async fn query_page<T: DeserializeOwned>(
+        &self,
+        owner: Owner,
+        query_id: &str,
+        q: Query,
+        cursor: Option<&str>,
+    ) -> Result<Page<T>> {
+        let (items, next) = self.query_page_raw(owner, query_id, q, cursor).await?;
+        Ok(Page { items: items.into_iter().map(Self::decode).collect::<Result<_>>()?, next_cursor: next })
+    }
+
+    pub async fn query_page_raw(
+        &self,
+        owner: Owner,
+        query_id: &str,
+        q: Query,
+        cursor: Option<&str>,
+    ) -> Result<(Vec<Item>, Option<String>)> {
+        let start = match cursor {
+            Some(c) => Some(Cursor::open(&self.cursor_signer, c, owner, query_id)?.key),
+            None => None,
+        };
+        let (pk_attr, sk_attr) = match q.index {
+            None => ("pk".to_string(), "sk".to_string()),
+            Some(i) => (format!("{i}pk"), format!("{i}sk")),
+        };
+        debug_assert!(q.pk.starts_with(&owner.prefix()), "a query must stay inside its owner's keys");
+        let mut cond = "#pk = :pk".to_string();
+        let mut req = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .expression_attribute_names("#pk", pk_attr)
+            .expression_attribute_values(":pk", AttributeValue::S(q.pk.clone()))
+            .scan_index_forward(q.forward)
+            .limit(q.limit as i32)
+            .set_exclusive_start_key(start.map(|m| m.into_iter().map(|(k, v)| (k, AttributeValue::S(v))).collect()));
+        if let Some(index) = q.index {
+            req = req.index_name(index);
+        } else {
+            req = req.consistent_read(true);
+        }
+        if let Some(prefix) = &q.sk_prefix {
+            cond.push_str(" AND begins_with(#sk, :skp)");
+            req = req
+                .expression_attribute_names("#sk", sk_attr)
+                .expression_attribute_values(":skp", AttributeValue::S(prefix.clone()));
+        }
+        if let Some(f) = q.filter {
+            req = req.filter_expression(f.expression);
+            for (k, v) in f.names {
+                req = req.expression_attribute_names(k, v);
+            }
+            for (k, v) in f.values {
+                req = req.expression_attribute_values(k, v);
+            }
+        }
+        let out = req.key_condition_expression(cond).send().await.map_err(dynamo_err)?;
+        let next = match out.last_evaluated_key {
+            Some(lek) if !lek.is_empty() => {
+                let key = lek.into_iter().filter_map(|(k, v)| v.as_s().ok().map(|s| (k, s.clone()))).collect();
+                Some(Cursor { owner: owner.prefix(), query: query_id.to_string(), key }.seal(&self.cursor_signer))
+            }
+            _ => None,
+        };
+        Ok((out.items.unwrap_or_default(), next))
+    }
+}
+
+/// One page of a listing.
+#[derive(Debug, Clone, Serialize)]
+pub struct Page<T> {
+    pub items: Vec<T>,
+    pub next_cursor: Option<String>,
+}
+
+/// A Query on the table (`index: None`) or on `gsi1`/`gsi2`/`gsi3`.
+#[derive(Debug, Clone)]
+pub struct Query {
+    pub index: Option<&'static str>,
+    pub pk: String,
+    pub sk_prefix: Option<String>,
+    pub forward: bool,
+    pub limit: u32,
+    pub filter: Option<Filter>,
+}
+
+impl Query {
+    pub fn table(pk: String) -> Self {
+        Self { index: None, pk, sk_prefix: None, forward: true, limit: 50, filter: None }
+    }
+    pub fn index(index: &'static str, pk: String) -> Self {
+        Self { index: Some(index), ..Self::table(pk) }
+    }
+    pub fn newest_first(mut self) -> Self {
+        self.forward = false;
+        self
+    }
+    pub fn prefix(mut self, p: impl Into<String>) -> Self {
+        self.sk_prefix = Some(p.into());
+        self
+    }
+    pub fn limit(mut self, n: u32) -> Self {
+        self.limit = n;
+        self
+    }
+    pub fn filter(mut self, f: Filter) -> Self {
+        self.filter = Some(f);
+        self
+    }
+}
+
+/// A filter expression applied after the key condition (for narrow extra criteria like status).
+#[derive(Debug, Clone, Default)]
+pub struct Filter {
+    pub expression: String,
+    pub names: Vec<(String, String)>,
+    pub values: Vec<(String, AttributeValue)>,
+}
+
+impl Filter {
+    /// `attr = value`, combined with AND when called again.
+    pub fn eq(mut self, attr: &str, value: &str) -> Self {
+        let n = self.names.len();
+        if !self.expression.is_empty() {
+            self.expression.push_str(" AND ");
+        }
+        self.expression.push_str(&format!("#f{n} = :f{n}"));
+        self.names.push((format!("#f{n}"), attr.to_string()));
+        self.values.push((format!(":f{n}"), AttributeValue::S(value.to_string())));
+        self
+    }
+
+    /// `attr = value OR begins_with(attr, value + "/")`: membership of an operator subtree.
+    pub fn in_subtree(mut self, attr: &str, scope: &str) -> Self {
+        let n = self.names.len();
+        if !self.expression.is_empty() {
+            self.expression.push_str(" AND ");
+        }
+        self.expression.push_str(&format!("(#f{n} = :f{n} OR begins_with(#f{n}, :g{n}))"));
+        self.names.push((format!("#f{n}"), attr.to_string()));
+        self.values.push((format!(":f{n}"), AttributeValue::S(scope.to_string())));
+        self.values.push((format!(":g{n}"), AttributeValue::S(format!("{scope}/"))));
+        self
+    }
+}
+
+pub fn string_attr(item: &Item, name: &str) -> Option<String> {
+    item.get(name).and_then(|v| v.as_s().ok()).cloned()
+}
+
+pub fn number_attr(item: &Item, name: &str) -> Option<u64> {
+    item.get(name).and_then(|v| v.as_n().ok()).and_then(|n| n.parse().ok())
+}
+
+/// TTL value (epoch seconds) for an item that should disappear at `at`.
+pub fn ttl_at(at: chrono::DateTime<chrono::Utc>) -> AttributeValue {
+    AttributeValue::N(at.timestamp().to_string())
+}

@@ -1,0 +1,315 @@
+//! TransactWriteItems with a label on every conditional item, so a cancelled transaction tells which
+//! rule it broke (the duplicate field, a stale version, a used idempotency key, a limit).
+
+use crate::keys::{self, ItemKeys, Owner};
+use crate::{Item, Store, StoreError, dynamo_err, ttl_at};
+use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
+use aws_sdk_dynamodb::types::{AttributeValue, ConditionCheck, Delete, Put, TransactWriteItem, Update};
+use domain::audit::AuditEntry;
+use domain::event::DomainEvent;
+use std::collections::HashMap;
+
+/// Which rule a failed condition stands for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Conflict {
+    /// A uniqueness sentinel exists: the value of this field is taken.
+    Unique(String),
+    /// The entity changed since the caller read it (or never had that version).
+    Version,
+    /// The item to create exists already.
+    Exists,
+    /// The item to change does not exist.
+    Missing,
+    /// The idempotency key was used by an earlier request, whose answer is stored.
+    Idempotency,
+    /// A counted limit would be exceeded (e.g. `isp_limit`).
+    Limit(String),
+    /// Any other failed condition.
+    Condition,
+}
+
+impl Conflict {
+    /// Which conflict to report when several items failed: a repeated request first, then the
+    /// caller's own mistakes in a stable order.
+    fn priority(&self) -> u8 {
+        match self {
+            Conflict::Idempotency => 0,
+            Conflict::Version => 1,
+            Conflict::Missing => 2,
+            Conflict::Limit(_) => 3,
+            Conflict::Unique(_) => 4,
+            Conflict::Exists => 5,
+            Conflict::Condition => 6,
+        }
+    }
+}
+
+/// Outbox items live a day: long enough for the stream to carry them, short enough to stay small.
+const OUTBOX_TTL_HOURS: i64 = 24;
+/// Stored answers of idempotent requests are kept for a day, as the major payment APIs do.
+pub const IDEMPOTENCY_TTL_HOURS: i64 = 24;
+pub const MAX_ITEMS: usize = 100;
+
+#[derive(Debug, Default, Clone)]
+pub struct Tx {
+    ops: Vec<(TransactWriteItem, Option<Conflict>)>,
+}
+
+fn names(pairs: &[(&str, &str)]) -> Option<HashMap<String, String>> {
+    if pairs.is_empty() { None } else { Some(pairs.iter().map(|(a, b)| (a.to_string(), b.to_string())).collect()) }
+}
+
+impl Tx {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    pub fn len(&self) -> usize {
+        self.ops.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.ops.is_empty()
+    }
+
+    fn put_with(&mut self, item: Item, condition: Option<&str>, values: Option<Item>, conflict: Option<Conflict>) {
+        let put = Put::builder()
+            .table_name("")
+            .set_item(Some(item))
+            .set_condition_expression(condition.map(str::to_string))
+            .set_expression_attribute_values(values)
+            .build()
+            .expect("put has a table and an item");
+        self.ops.push((TransactWriteItem::builder().put(put).build(), conflict));
+    }
+
+    /// Creates an item that must not exist yet.
+    pub fn put_new(&mut self, item: Item, on_conflict: Conflict) {
+        self.put_with(item, Some("attribute_not_exists(pk)"), None, Some(on_conflict));
+    }
+
+    /// Writes an item whatever is there (outbox, audit, search entries).
+    pub fn put(&mut self, item: Item) {
+        self.put_with(item, None, None, None);
+    }
+
+    /// Replaces an entity only if its stored version is `expected` (optimistic concurrency).
+    /// A missing item also fails, as [`Conflict::Version`].
+    pub fn put_versioned(&mut self, item: Item, expected: u64) {
+        let values = HashMap::from([(":expected".to_string(), AttributeValue::N(expected.to_string()))]);
+        self.put_with(item, Some("v = :expected"), Some(values), Some(Conflict::Version));
+    }
+
+    /// Claims a unique value for `field` (phone, e-mail, username, slug...); owned by `owner_id`.
+    pub fn put_unique(&mut self, keys: ItemKeys, field: &str, owner_id: &str) {
+        let item = HashMap::from([
+            ("pk".to_string(), AttributeValue::S(keys.pk)),
+            ("sk".to_string(), AttributeValue::S(keys.sk)),
+            ("type".to_string(), AttributeValue::S("UNIQUE".into())),
+            ("field".to_string(), AttributeValue::S(field.into())),
+            ("owner_id".to_string(), AttributeValue::S(owner_id.into())),
+        ]);
+        self.put_new(item, Conflict::Unique(field.to_string()));
+    }
+
+    /// Frees a unique value (it must still belong to `owner_id`).
+    pub fn delete_unique(&mut self, keys: ItemKeys, owner_id: &str) {
+        let del = Delete::builder()
+            .table_name("")
+            .key("pk", AttributeValue::S(keys.pk))
+            .key("sk", AttributeValue::S(keys.sk))
+            .condition_expression("attribute_not_exists(pk) OR owner_id = :o")
+            .expression_attribute_values(":o", AttributeValue::S(owner_id.into()))
+            .build()
+            .expect("delete has a key");
+        self.ops.push((TransactWriteItem::builder().delete(del).build(), Some(Conflict::Condition)));
+    }
+
+    /// Deletes an item unconditionally.
+    pub fn delete(&mut self, keys: &ItemKeys) {
+        let del = Delete::builder()
+            .table_name("")
+            .key("pk", AttributeValue::S(keys.pk.clone()))
+            .key("sk", AttributeValue::S(keys.sk.clone()))
+            .build()
+            .expect("delete has a key");
+        self.ops.push((TransactWriteItem::builder().delete(del).build(), None));
+    }
+
+    /// Deletes an item that must exist (single-use tokens).
+    pub fn delete_existing(&mut self, keys: &ItemKeys, on_conflict: Conflict) {
+        let del = Delete::builder()
+            .table_name("")
+            .key("pk", AttributeValue::S(keys.pk.clone()))
+            .key("sk", AttributeValue::S(keys.sk.clone()))
+            .condition_expression("attribute_exists(pk)")
+            .build()
+            .expect("delete has a key");
+        self.ops.push((TransactWriteItem::builder().delete(del).build(), Some(on_conflict)));
+    }
+
+    /// A raw UpdateItem (e.g. `ADD isp_count :one` with `isp_count < isp_limit`).
+    pub fn update(
+        &mut self,
+        keys: &ItemKeys,
+        update_expression: &str,
+        condition: Option<&str>,
+        attr_names: &[(&str, &str)],
+        values: Item,
+        on_conflict: Conflict,
+    ) {
+        let upd = Update::builder()
+            .table_name("")
+            .key("pk", AttributeValue::S(keys.pk.clone()))
+            .key("sk", AttributeValue::S(keys.sk.clone()))
+            .update_expression(update_expression)
+            .set_condition_expression(condition.map(str::to_string))
+            .set_expression_attribute_names(names(attr_names))
+            .set_expression_attribute_values(if values.is_empty() { None } else { Some(values) })
+            .build()
+            .expect("update has a key and an expression");
+        self.ops.push((TransactWriteItem::builder().update(upd).build(), Some(on_conflict)));
+    }
+
+    /// Requires another item to satisfy a condition without changing it.
+    pub fn check(&mut self, keys: &ItemKeys, condition: &str, values: Item, on_conflict: Conflict) {
+        let chk = ConditionCheck::builder()
+            .table_name("")
+            .key("pk", AttributeValue::S(keys.pk.clone()))
+            .key("sk", AttributeValue::S(keys.sk.clone()))
+            .condition_expression(condition)
+            .set_expression_attribute_values(if values.is_empty() { None } else { Some(values) })
+            .build()
+            .expect("check has a key and a condition");
+        self.ops.push((TransactWriteItem::builder().condition_check(chk).build(), Some(on_conflict)));
+    }
+
+    /// The outbox: the event is committed with the change it announces (DESIGN section 4).
+    pub fn put_event(&mut self, event: &DomainEvent) {
+        let owner = Owner::from_tenant(event.tenant_id);
+        let k = keys::outbox_event(owner, event.id);
+        let mut item = HashMap::from([
+            ("pk".to_string(), AttributeValue::S(k.pk)),
+            ("sk".to_string(), AttributeValue::S(k.sk)),
+            ("type".to_string(), AttributeValue::S("EVENT".into())),
+            ("event_id".to_string(), AttributeValue::S(event.id.to_string())),
+            ("detail_type".to_string(), AttributeValue::S(event.name.clone())),
+            ("source".to_string(), AttributeValue::S(event.source.clone())),
+            ("detail".to_string(), AttributeValue::S(event.detail.to_string())),
+            ("occurred_at".to_string(), AttributeValue::S(event.occurred_at.to_rfc3339())),
+            ("ttl".to_string(), ttl_at(event.occurred_at + chrono::Duration::hours(OUTBOX_TTL_HOURS))),
+        ]);
+        if let Some(t) = event.tenant_id {
+            item.insert("tenant_id".into(), AttributeValue::S(t.to_string()));
+        }
+        self.put(item);
+    }
+
+    /// The audit entry of a person's write, committed with the write.
+    pub fn put_audit(&mut self, entry: &AuditEntry) {
+        let owner = Owner::from_tenant(entry.tenant_id);
+        let k = keys::audit(owner, entry.id, &entry.entity_type, &entry.entity_id, entry.acting_as_id);
+        let mut item = Store::encode(&k, "AUDIT", entry, None).expect("audit entries always encode");
+        // Snapshots are stored as JSON text so their shape never collides with DynamoDB types.
+        for f in ["before", "after"] {
+            item.remove(f);
+        }
+        if let Some(b) = &entry.before {
+            item.insert("before_json".into(), AttributeValue::S(b.to_string()));
+        }
+        if let Some(a) = &entry.after {
+            item.insert("after_json".into(), AttributeValue::S(a.to_string()));
+        }
+        self.put(item);
+    }
+
+    /// Records the first answer to an idempotent request; fails with [`Conflict::Idempotency`] when
+    /// the key was used already, which makes concurrent repeats execute at most once.
+    pub fn put_idempotency(&mut self, owner: Owner, key_hash: &str, record: &IdempotencyRecord) {
+        let k = keys::idempotency(owner, key_hash);
+        let mut item = Store::encode(&k, "IDEM", record, None).expect("idempotency records always encode");
+        item.insert("ttl".into(), ttl_at(record.created_at + chrono::Duration::hours(IDEMPOTENCY_TTL_HOURS)));
+        self.put_new(item, Conflict::Idempotency);
+    }
+}
+
+/// The stored first answer to a request made with an `Idempotency-Key`.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct IdempotencyRecord {
+    /// Hash of method, path and body: the same key with another request is refused.
+    pub fingerprint: String,
+    pub status: u16,
+    pub body: String,
+    pub created_at: chrono::DateTime<chrono::Utc>,
+}
+
+pub(crate) async fn commit(store: &Store, tx: Tx) -> crate::Result<()> {
+    if tx.ops.is_empty() {
+        return Ok(());
+    }
+    if tx.ops.len() > MAX_ITEMS {
+        return Err(StoreError::Dynamo(format!("transaction of {} items exceeds {MAX_ITEMS}", tx.ops.len())));
+    }
+    let table = store.table().to_string();
+    let items: Vec<TransactWriteItem> = tx.ops.iter().map(|(op, _)| with_table(op.clone(), &table)).collect();
+    let mut attempt = 0u32;
+    loop {
+        let res = store.client().transact_write_items().set_transact_items(Some(items.clone())).send().await;
+        let err = match res {
+            Ok(_) => return Ok(()),
+            Err(e) => e,
+        };
+        let retry = match err.as_service_error() {
+            Some(TransactWriteItemsError::TransactionCanceledException(c)) => {
+                let reasons = c.cancellation_reasons();
+                let mut failed: Vec<Conflict> = reasons
+                    .iter()
+                    .zip(tx.ops.iter())
+                    .filter(|(r, _)| r.code() == Some("ConditionalCheckFailed"))
+                    .map(|(_, (_, label))| label.clone().unwrap_or(Conflict::Condition))
+                    .collect();
+                if !failed.is_empty() {
+                    failed.sort_by_key(Conflict::priority);
+                    return Err(StoreError::Conflict(failed.remove(0)));
+                }
+                let throttled = reasons.iter().any(|r| {
+                    matches!(r.code(), Some("ThrottlingError" | "ProvisionedThroughputExceeded"))
+                });
+                if throttled && attempt >= 3 {
+                    return Err(StoreError::Throttled);
+                }
+                reasons.iter().any(|r| {
+                    matches!(r.code(), Some("TransactionConflict" | "ThrottlingError" | "ProvisionedThroughputExceeded"))
+                })
+            }
+            Some(TransactWriteItemsError::TransactionInProgressException(_)) => true,
+            _ => false,
+        };
+        if !retry || attempt >= 4 {
+            return Err(dynamo_err(err));
+        }
+        attempt += 1;
+        tokio::time::sleep(std::time::Duration::from_millis(15 * 2u64.pow(attempt))).await;
+    }
+}
+
+fn with_table(op: TransactWriteItem, table: &str) -> TransactWriteItem {
+    let mut b = TransactWriteItem::builder();
+    if let Some(mut p) = op.put {
+        p.table_name = table.to_string();
+        b = b.put(p);
+    }
+    if let Some(mut d) = op.delete {
+        d.table_name = table.to_string();
+        b = b.delete(d);
+    }
+    if let Some(mut u) = op.update {
+        u.table_name = table.to_string();
+        b = b.update(u);
+    }
+    if let Some(mut c) = op.condition_check {
+        c.table_name = table.to_string();
+        b = b.condition_check(c);
+    }
+    b.build()
+}
