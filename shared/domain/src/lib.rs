@@ -1,10 +1,12 @@
 //! Pure business rules of the ISP platform. Nothing here talks to AWS or the network, so every rule
 //! is unit- and property-tested without a server.
 
+pub mod actor;
 pub mod audit;
 pub mod auth;
 pub mod crypto;
 pub mod customer;
+pub mod error;
 pub mod event;
 pub mod ids;
 pub mod money;
@@ -12,9 +14,11 @@ pub mod phone;
 pub mod platform;
 pub mod role;
 pub mod tenant;
+pub mod token;
 pub mod user;
 pub mod validate;
 
+pub use error::{Error, Result};
 pub use validate::{FieldError, Validation};
 
 /// The wall clock as the services see it; tests pass a fixed instant.

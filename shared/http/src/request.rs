@@ -1,0 +1,294 @@
+//! One parsed API request with the project's limits applied before anything else runs.
+
+use domain::actor::Actor;
+use domain::token::TokenKeys;
+use domain::{Error, FieldError, Result};
+use http::{HeaderMap, Method};
+use lambda_http::{Body, Request};
+use serde::de::DeserializeOwned;
+use std::collections::HashMap;
+
+/// Bodies over 256 KiB are refused (413) before they are parsed.
+pub const MAX_BODY_BYTES: usize = 256 * 1024;
+pub const DEFAULT_LIMIT: u32 = 50;
+pub const MAX_LIMIT: u32 = 200;
+
+#[derive(Debug)]
+pub struct Incoming {
+    pub method: Method,
+    pub path: String,
+    pub headers: HeaderMap,
+    query: HashMap<String, String>,
+    body: Vec<u8>,
+}
+
+/// Path parameters of the matched route template.
+#[derive(Debug, Default, Clone)]
+pub struct Params(Vec<(String, String)>);
+
+impl Params {
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.0.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
+    }
+
+    /// An id parameter; anything that is not a UUID cannot name an existing thing, so it is a 404.
+    pub fn id(&self, name: &str, what: &str) -> Result<uuid::Uuid> {
+        self.get(name).and_then(domain::ids::parse_id).ok_or_else(|| Error::not_found(what))
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Pagination {
+    pub limit: u32,
+    pub cursor: Option<String>,
+}
+
+fn percent_decode(s: &str) -> String {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'+' => out.push(b' '),
+            b'%' if i + 2 < bytes.len() => {
+                match u8::from_str_radix(std::str::from_utf8(&bytes[i + 1..i + 3]).unwrap_or("zz"), 16) {
+                    Ok(b) => {
+                        out.push(b);
+                        i += 2;
+                    }
+                    Err(_) => out.push(b'%'),
+                }
+            }
+            b => out.push(b),
+        }
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+impl Incoming {
+    pub fn from_request(req: Request) -> Result<Self> {
+        let (parts, body) = req.into_parts();
+        let body: Vec<u8> = match body {
+            Body::Empty => vec![],
+            Body::Text(t) => t.into_bytes(),
+            Body::Binary(b) => b,
+            _ => vec![],
+        };
+        if body.len() > MAX_BODY_BYTES {
+            return Err(Error::PayloadTooLarge { limit: MAX_BODY_BYTES });
+        }
+        let mut query = HashMap::new();
+        if let Some(q) = parts.uri.query() {
+            for pair in q.split('&').filter(|p| !p.is_empty()) {
+                let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+                query.insert(percent_decode(k), percent_decode(v));
+            }
+        }
+        Ok(Self { method: parts.method, path: parts.uri.path().to_string(), headers: parts.headers, query, body })
+    }
+
+    /// Matches the request against route templates such as `GET /v1/customers/{id}`. No template for
+    /// the path is a 404; a template for the path but not the method is a 405.
+    pub fn route<'a>(&self, routes: &[&'a str]) -> Result<(&'a str, Params)> {
+        let segs: Vec<&str> = self.path.trim_end_matches('/').split('/').collect();
+        let mut path_matched = false;
+        for r in routes {
+            let (method, tpl) = r.split_once(' ').expect("route is `METHOD /path`");
+            let tsegs: Vec<&str> = tpl.split('/').collect();
+            if tsegs.len() != segs.len() {
+                continue;
+            }
+            let mut params = vec![];
+            let ok = tsegs.iter().zip(&segs).all(|(t, s)| {
+                if t.starts_with('{') && t.ends_with('}') {
+                    params.push((t[1..t.len() - 1].to_string(), percent_decode(s)));
+                    !s.is_empty()
+                } else {
+                    t == s
+                }
+            });
+            if ok {
+                path_matched = true;
+                if method == self.method.as_str() {
+                    return Ok((r, Params(params)));
+                }
+            }
+        }
+        if path_matched { Err(Error::MethodNotAllowed) } else { Err(Error::not_found("route")) }
+    }
+
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+
+    pub fn query(&self, name: &str) -> Option<&str> {
+        self.query.get(name).map(String::as_str).filter(|v| !v.is_empty())
+    }
+
+    /// Refuses query parameters the route does not know, so a typo is not silently ignored.
+    pub fn allow_query(&self, known: &[&str]) -> Result<()> {
+        let mut unknown: Vec<FieldError> = self
+            .query
+            .keys()
+            .filter(|k| !known.contains(&k.as_str()))
+            .map(|k| FieldError { field: k.clone(), message: "unknown query parameter".into() })
+            .collect();
+        if unknown.is_empty() {
+            Ok(())
+        } else {
+            unknown.sort_by(|a, b| a.field.cmp(&b.field));
+            Err(Error::Validation(unknown))
+        }
+    }
+
+    pub fn pagination(&self) -> Result<Pagination> {
+        let limit = match self.query("limit") {
+            None => DEFAULT_LIMIT,
+            Some(l) => match l.parse::<u32>() {
+                Ok(n) if (1..=MAX_LIMIT).contains(&n) => n,
+                _ => return Err(Error::field("limit", format!("must be a whole number from 1 to {MAX_LIMIT}"))),
+            },
+        };
+        Ok(Pagination { limit, cursor: self.query("cursor").map(str::to_string) })
+    }
+
+    /// The JSON body as `T`: 415 for another media type, 400 for malformed JSON, 422 naming the field
+    /// for a wrong type, a missing or an unknown field.
+    pub fn json<T: DeserializeOwned>(&self) -> Result<T> {
+        let ct = self.header("content-type").unwrap_or("");
+        let mime = ct.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+        if mime != "application/json" && !(mime.starts_with("application/") && mime.ends_with("+json")) {
+            return Err(Error::UnsupportedMediaType);
+        }
+        // Reject non-JSON first, so a syntax error is a 400 and only shape errors are 422s.
+        if let Err(e) = serde_json::from_slice::<serde::de::IgnoredAny>(&self.body) {
+            return Err(Error::bad_request("malformed_json", format!("the body is not valid JSON: {e}")));
+        }
+        let de = &mut serde_json::Deserializer::from_slice(&self.body);
+        serde_path_to_error::deserialize(de).map_err(|e| {
+            let path = e.path().to_string();
+            let inner = e.into_inner().to_string();
+            let msg = inner.split(" at line ").next().unwrap_or(&inner).to_string();
+            let field = if let Some(rest) = msg.strip_prefix("missing field `") {
+                let name = rest.split('`').next().unwrap_or("");
+                if path == "." { name.to_string() } else { format!("{path}.{name}") }
+            } else if path == "." {
+                "body".to_string()
+            } else {
+                path
+            };
+            Error::Validation(vec![FieldError { field, message: msg }])
+        })
+    }
+
+    /// The `Idempotency-Key` header (1-255 visible ASCII characters), if sent.
+    pub fn idempotency_key(&self) -> Result<Option<String>> {
+        match self.header("idempotency-key") {
+            None => Ok(None),
+            Some(k) if !k.is_empty() && k.len() <= 255 && k.bytes().all(|b| (0x21..0x7f).contains(&b)) => {
+                Ok(Some(k.to_string()))
+            }
+            Some(_) => Err(Error::field("Idempotency-Key", "must be 1-255 visible ASCII characters")),
+        }
+    }
+
+    /// The expected version from `If-Match` (`"3"` or `3`), if sent.
+    pub fn if_match(&self) -> Result<Option<u64>> {
+        match self.header("if-match") {
+            None => Ok(None),
+            Some(v) => v
+                .trim()
+                .trim_start_matches("W/")
+                .trim_matches('"')
+                .parse()
+                .map(Some)
+                .map_err(|_| Error::field("If-Match", "must be the version number of the resource")),
+        }
+    }
+
+    pub fn body_bytes(&self) -> &[u8] {
+        &self.body
+    }
+
+    /// The caller, from `Authorization: Bearer <access token>`.
+    pub fn actor(&self, keys: &TokenKeys, now: chrono::DateTime<chrono::Utc>) -> Result<Actor> {
+        let raw = self.header("authorization").ok_or(Error::Unauthorized {
+            code: "unauthorized",
+            detail: "an access token is required".into(),
+        })?;
+        let token = raw
+            .strip_prefix("Bearer ")
+            .or_else(|| raw.strip_prefix("bearer "))
+            .ok_or(Error::Unauthorized { code: "unauthorized", detail: "use the Bearer scheme".into() })?;
+        keys.verify(token.trim(), now)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use lambda_http::http;
+
+    fn req(method: &str, uri: &str, ct: Option<&str>, body: &str) -> Incoming {
+        let mut b = http::Request::builder().method(method).uri(uri);
+        if let Some(ct) = ct {
+            b = b.header("content-type", ct);
+        }
+        Incoming::from_request(b.body(Body::Text(body.into())).unwrap()).unwrap()
+    }
+
+    #[derive(Debug, serde::Deserialize)]
+    #[serde(deny_unknown_fields)]
+    #[allow(dead_code)]
+    struct In {
+        name: String,
+        age: u8,
+    }
+
+    #[test]
+    fn routes_match_with_params_404_and_405() {
+        let r = req("GET", "/v1/customers/abc", None, "");
+        let routes = ["GET /v1/customers", "GET /v1/customers/{id}", "PATCH /v1/customers/{id}"];
+        let (m, p) = r.route(&routes).unwrap();
+        assert_eq!(m, "GET /v1/customers/{id}");
+        assert_eq!(p.get("id"), Some("abc"));
+        assert!(matches!(req("DELETE", "/v1/customers/abc", None, "").route(&routes), Err(Error::MethodNotAllowed)));
+        assert!(matches!(req("GET", "/v1/nothing", None, "").route(&routes), Err(Error::NotFound { .. })));
+        assert_eq!(req("GET", "/v1/customers/", None, "").route(&routes).unwrap().0, "GET /v1/customers");
+    }
+
+    #[test]
+    fn body_errors_are_classified() {
+        let e = req("POST", "/", Some("text/plain"), "{}").json::<In>().unwrap_err();
+        assert_eq!(e, Error::UnsupportedMediaType);
+        let e = req("POST", "/", Some("application/json"), "{bad").json::<In>().unwrap_err();
+        assert!(matches!(e, Error::BadRequest { code: "malformed_json", .. }));
+        let e = req("POST", "/", Some("application/json"), r#"{"name":"a","age":"x"}"#).json::<In>().unwrap_err();
+        assert!(matches!(&e, Error::Validation(v) if v[0].field == "age"), "{e:?}");
+        let e = req("POST", "/", Some("application/json"), r#"{"name":"a"}"#).json::<In>().unwrap_err();
+        assert!(matches!(&e, Error::Validation(v) if v[0].field == "age"), "{e:?}");
+        let e = req("POST", "/", Some("application/json"), r#"{"name":"a","age":1,"x":1}"#).json::<In>().unwrap_err();
+        assert!(matches!(&e, Error::Validation(v) if v[0].field == "x"), "{e:?}");
+        assert!(req("POST", "/", Some("application/json; charset=utf-8"), r#"{"name":"a","age":1}"#).json::<In>().is_ok());
+    }
+
+    #[test]
+    fn oversized_bodies_are_refused_before_parsing() {
+        let big = "x".repeat(MAX_BODY_BYTES + 1);
+        let r = http::Request::builder().method("POST").uri("/").body(Body::Text(big)).unwrap();
+        assert_eq!(Incoming::from_request(r).unwrap_err(), Error::PayloadTooLarge { limit: MAX_BODY_BYTES });
+    }
+
+    #[test]
+    fn pagination_and_query() {
+        let r = req("GET", "/v1/x?limit=10&cursor=abc&q=rahim%20u", None, "");
+        let p = r.pagination().unwrap();
+        assert_eq!((p.limit, p.cursor.as_deref()), (10, Some("abc")));
+        assert_eq!(r.query("q"), Some("rahim u"));
+        assert!(r.allow_query(&["limit", "cursor"]).is_err());
+        assert!(req("GET", "/v1/x?limit=0", None, "").pagination().is_err());
+        assert!(req("GET", "/v1/x?limit=201", None, "").pagination().is_err());
+        assert_eq!(req("GET", "/v1/x", None, "").pagination().unwrap().limit, 50);
+    }
+}
