@@ -42,3 +42,37 @@ mod tests {
         assert!(!is_known_country("XX"));
     }
 }
+
+/// The national significant number of an E.164 number (`+8801712345678` -> `1712345678`): what
+/// phone search matches, since staff type numbers with or without the country code and trunk 0.
+pub fn national_digits(e164: &str) -> String {
+    match phonenumber::parse(None, e164) {
+        Ok(n) => n.national().value().to_string(),
+        Err(_) => e164.chars().filter(char::is_ascii_digit).collect(),
+    }
+}
+
+/// Normalises what someone typed into a phone search to a prefix of national digits.
+pub fn search_prefix(input: &str) -> String {
+    let t = input.trim();
+    if t.starts_with('+')
+        && let Ok(n) = phonenumber::parse(None, t)
+    {
+        return n.national().value().to_string();
+    }
+    t.chars().filter(char::is_ascii_digit).collect::<String>().trim_start_matches('0').to_string()
+}
+
+#[cfg(test)]
+mod search_tests {
+    use super::*;
+
+    #[test]
+    fn search_prefixes_match_national_digits() {
+        let stored = national_digits("+8801712345678");
+        assert_eq!(stored, "1712345678");
+        for typed in ["01712", "1712", "+8801712345678", "017-12"] {
+            assert!(stored.starts_with(&search_prefix(typed)), "{typed}");
+        }
+    }
+}

@@ -1,0 +1,407 @@
+//! Customers (`/v1/customers`): create, read, list and search, update, soft delete. Phone, e-mail and
+//! username are unique per ISP (sentinels in the same transaction); operators and sub-operators see
+//! only their own subtree.
+
+use crate::App;
+use crate::idempotency::{IdempotentRequest, Outcome, record, replay};
+use crate::support::{StoreResultExt, audit, expected_version, snapshot, store_err};
+use crate::users::UserRecord;
+use chrono::{DateTime, Utc};
+use domain::actor::Actor;
+use domain::customer::{Customer, CustomerStatus, search_fold};
+use domain::event::DomainEvent;
+use domain::phone::{national_digits, search_prefix, to_e164};
+use domain::role::Permission;
+use domain::tenant::Tenant;
+use domain::{Error, Result, Validation, ids};
+use serde::{Deserialize, Serialize};
+use store::{Conflict, Filter, Owner, Page, Query, Store, StoreError, Tx, keys};
+use uuid::Uuid;
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateCustomer {
+    pub name: String,
+    /// Any local or international form; stored as E.164 using the ISP's country.
+    pub phone: String,
+    pub email: Option<String>,
+    pub username: String,
+    pub status: Option<CustomerStatus>,
+    pub address: Option<String>,
+    pub national_id: Option<String>,
+    pub notes: Option<String>,
+    /// Assigns the customer to an operator or sub-operator (admins and managers only; operators'
+    /// customers are always their own).
+    pub operator_id: Option<Uuid>,
+}
+
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateCustomer {
+    pub name: Option<String>,
+    pub phone: Option<String>,
+    #[serde(default, deserialize_with = "crate::support::double_option")]
+    #[schema(value_type = Option<String>)]
+    pub email: Option<Option<String>>,
+    pub username: Option<String>,
+    pub status: Option<CustomerStatus>,
+    #[serde(default, deserialize_with = "crate::support::double_option")]
+    #[schema(value_type = Option<String>)]
+    pub address: Option<Option<String>>,
+    #[serde(default, deserialize_with = "crate::support::double_option")]
+    #[schema(value_type = Option<String>)]
+    pub national_id: Option<Option<String>>,
+    #[serde(default, deserialize_with = "crate::support::double_option")]
+    #[schema(value_type = Option<String>)]
+    pub notes: Option<Option<String>>,
+    pub version: Option<u64>,
+}
+
+/// How a listing is narrowed.
+#[derive(Debug, Default, Clone)]
+pub struct CustomerFilter {
+    pub status: Option<CustomerStatus>,
+    /// Prefix searches; at most one.
+    pub name: Option<String>,
+    pub phone: Option<String>,
+    pub username: Option<String>,
+}
+
+/// A customer as stored: the profile, plus when it was deleted (deleted customers are kept for
+/// history, but are gone from every listing and lookup).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct CustomerRecord {
+    #[serde(flatten)]
+    customer: Customer,
+    #[serde(default)]
+    deleted_at: Option<DateTime<Utc>>,
+}
+
+const SEARCH_FIELDS: [&str; 3] = ["name", "phone", "username"];
+
+fn search_value(c: &Customer, field: &str) -> String {
+    match field {
+        "name" => search_fold(&c.name),
+        "phone" => national_digits(&c.phone),
+        _ => c.username.clone(),
+    }
+}
+
+fn owner_of(c: &Customer) -> String {
+    c.id.to_string()
+}
+
+/// Writes the profile and its search entries (full copies, so a search answers in one Query).
+fn stage_customer(tx: &mut Tx, c: &Customer, expected: Option<u64>) -> Result<()> {
+    let item = Store::encode(&keys::customer(c.tenant_id, c.id, c.scope.as_deref()), "CUSTOMER", c, Some(c.version)).or_500()?;
+    match expected {
+        None => tx.put_new(item, Conflict::Exists),
+        Some(v) => tx.put_versioned(item, v),
+    }
+    for f in SEARCH_FIELDS {
+        let k = keys::customer_search(c.tenant_id, c.id, f, &search_value(c, f));
+        tx.put(Store::encode(&k, "CUSTOMER_SEARCH", c, None).or_500()?);
+    }
+    Ok(())
+}
+
+fn unique_values(c: &Customer) -> Vec<(&'static str, String)> {
+    let mut v = vec![("phone", c.phone.clone()), ("username", c.username.clone())];
+    if let Some(e) = &c.email {
+        v.push(("email", e.clone()));
+    }
+    v
+}
+
+fn unique_key(tenant: Uuid, field: &str, value: &str) -> store::ItemKeys {
+    keys::unique(Owner::Tenant(tenant), &format!("customer_{field}"), value)
+}
+
+pub async fn create_customer(
+    app: &App,
+    actor: &Actor,
+    input: CreateCustomer,
+    idem: Option<&IdempotentRequest>,
+) -> Result<Outcome<Customer>> {
+    actor.require(Permission::CustomersWrite)?;
+    let tid = actor.tenant()?;
+    let now = app.now();
+
+    // One round trip: the ISP (its country reads local phone numbers) and the named operator.
+    let tk = keys::tenant(tid, None);
+    let ok = keys::user(Some(tid), input.operator_id.unwrap_or_default());
+    let wanted: Vec<&store::ItemKeys> = if input.operator_id.is_some() { vec![&tk, &ok] } else { vec![&tk] };
+    let mut got = app.store.batch_get(&wanted).await.or_500()?.into_iter();
+    let tenant: Tenant = got
+        .next()
+        .flatten()
+        .map(Store::decode)
+        .transpose()
+        .or_500()?
+        .ok_or_else(|| Error::Internal("tenant of a valid token is missing".into()))?;
+    let operator: Option<UserRecord> = got.next().flatten().map(Store::decode).transpose().or_500()?;
+
+    let mut v = Validation::new();
+    let name = v.text("name", &input.name, 120);
+    let phone = match to_e164(&input.phone, &tenant.country) {
+        Some(p) => p,
+        None => {
+            v.add("phone", "must be a valid phone number");
+            String::new()
+        }
+    };
+    let email = input.email.as_deref().map(str::trim).filter(|e| !e.is_empty()).map(|e| v.email("email", e));
+    let username = v.username("username", &input.username);
+    let address = v.optional_text("address", input.address.as_deref(), 300);
+    let national_id = v.optional_text("national_id", input.national_id.as_deref(), 40);
+    let notes = v.optional_text("notes", input.notes.as_deref(), 2000);
+    let (operator_id, scope) = if actor.role.is_scoped() {
+        if input.operator_id.is_some_and(|o| o != actor.user_id) {
+            v.add("operator_id", "an operator's customers are its own");
+        }
+        (Some(actor.user_id), actor.scope.clone())
+    } else {
+        match (input.operator_id, operator) {
+            (None, _) => (None, None),
+            (Some(id), Some(op)) if op.user.role.is_scoped() && !op.user.email.is_empty() => (Some(id), op.user.scope),
+            (Some(_), _) => {
+                v.add("operator_id", "must be an operator or sub-operator of this ISP");
+                (None, None)
+            }
+        }
+    };
+    v.finish()?;
+
+    let customer = Customer {
+        id: ids::new_id(),
+        tenant_id: tid,
+        name,
+        phone,
+        email,
+        username,
+        status: input.status.unwrap_or(CustomerStatus::New),
+        address,
+        national_id,
+        notes,
+        operator_id,
+        scope,
+        created_by: actor.user_id,
+        created_at: now,
+        updated_at: now,
+        version: 1,
+    };
+    let mut tx = Tx::new();
+    stage_customer(&mut tx, &customer, None)?;
+    for (field, value) in unique_values(&customer) {
+        tx.put_unique(unique_key(tid, field, &value), field, &owner_of(&customer));
+    }
+    tx.put_audit(&audit(actor, Some(tid), "customer.created", "customer", customer.id, None, Some(snapshot(&customer)), now));
+    tx.put_event(&DomainEvent::new(
+        "CustomerCreated",
+        "crm",
+        Some(tid),
+        serde_json::json!({"customer_id": customer.id, "operator_id": customer.operator_id, "version": 1}),
+        now,
+    ));
+    if let Some(req) = idem {
+        tx.put_idempotency(Owner::Tenant(tid), &req.key_hash(actor.user_id), &record(req, 201, &customer, app)?);
+    }
+    match app.store.commit(tx).await {
+        Ok(()) => Ok(Outcome::Fresh(customer)),
+        Err(StoreError::Conflict(Conflict::Idempotency)) if idem.is_some() => {
+            replay(app, Owner::Tenant(tid), actor.user_id, idem.expect("checked")).await
+        }
+        Err(e) => Err(store_err(e)),
+    }
+}
+
+async fn visible(app: &App, actor: &Actor, id: Uuid) -> Result<Customer> {
+    actor.require(Permission::CustomersRead)?;
+    let tid = actor.tenant()?;
+    let rec: Option<CustomerRecord> = app.store.get(&keys::customer(tid, id, None)).await.or_500()?;
+    match rec {
+        Some(r) if r.deleted_at.is_none() && actor.sees_scope(r.customer.scope.as_deref()) => Ok(r.customer),
+        _ => Err(Error::not_found("customer")),
+    }
+}
+
+pub async fn get_customer(app: &App, actor: &Actor, id: Uuid) -> Result<Customer> {
+    visible(app, actor, id).await
+}
+
+pub async fn list_customers(
+    app: &App,
+    actor: &Actor,
+    filter: CustomerFilter,
+    limit: u32,
+    cursor: Option<&str>,
+) -> Result<Page<Customer>> {
+    actor.require(Permission::CustomersRead)?;
+    let tid = actor.tenant()?;
+    let owner = Owner::Tenant(tid);
+    let searches: Vec<(&str, String)> = [
+        ("name", filter.name.as_deref().map(search_fold)),
+        ("phone", filter.phone.as_deref().map(search_prefix)),
+        ("username", filter.username.as_deref().map(|u| u.trim().to_lowercase())),
+    ]
+    .into_iter()
+    .filter_map(|(f, v)| v.map(|v| (f, v)))
+    .collect();
+    if searches.len() > 1 {
+        return Err(Error::field("name", "search by one of name, phone or username at a time"));
+    }
+    let mut f = Filter::default();
+    if let Some(s) = filter.status {
+        f = f.eq("status", s.as_str());
+    }
+    let scope = if actor.role.is_scoped() {
+        Some(actor.scope.clone().ok_or_else(|| Error::forbidden("operator without a scope"))?)
+    } else {
+        None
+    };
+    let status = filter.status.map(|s| s.as_str()).unwrap_or("");
+    let (q, qid) = if let Some((field, value)) = searches.first() {
+        if value.is_empty() {
+            return Err(Error::field(field, "must contain something to search for"));
+        }
+        if let Some(s) = &scope {
+            f = f.in_subtree("scope", s);
+        }
+        (
+            Query::index("gsi3", keys::customer_search_gsi3(tid, field)).prefix(value.clone()),
+            format!("customers:search:{field}:{value}:{status}"),
+        )
+    } else if let Some(s) = &scope {
+        let root = s.split('/').next().unwrap_or(s);
+        (
+            Query::index("gsi2", keys::customers_by_operator_gsi2(tid, root)).prefix(s.clone()).newest_first(),
+            format!("customers:scope:{s}:{status}"),
+        )
+    } else {
+        (Query::index("gsi1", keys::customers_gsi1(tid)).newest_first(), format!("customers:all:{status}"))
+    };
+    let mut q = q.limit(limit);
+    if !f.expression.is_empty() {
+        q = q.filter(f);
+    }
+    app.store.query_page(owner, &qid, q, cursor).await.or_500()
+}
+
+pub async fn update_customer(
+    app: &App,
+    actor: &Actor,
+    id: Uuid,
+    input: UpdateCustomer,
+    if_match: Option<u64>,
+) -> Result<Customer> {
+    actor.require(Permission::CustomersWrite)?;
+    let tid = actor.tenant()?;
+    let expected = expected_version(if_match, input.version)?;
+    let before = visible(app, actor, id).await?;
+    let now = app.now();
+    let mut after = before.clone();
+    let mut v = Validation::new();
+    if let Some(n) = &input.name {
+        after.name = v.text("name", n, 120);
+    }
+    if let Some(p) = &input.phone {
+        // The country is needed only for a number typed in local form.
+        let country = if p.trim().starts_with('+') {
+            "US".to_string()
+        } else {
+            crate::tenants::load_tenant(app, tid).await?.map(|t| t.country).unwrap_or_else(|| "US".into())
+        };
+        match to_e164(p, &country) {
+            Some(e) => after.phone = e,
+            None => v.add("phone", "must be a valid phone number"),
+        }
+    }
+    if let Some(e) = &input.email {
+        after.email = e.as_deref().map(str::trim).filter(|e| !e.is_empty()).map(|e| v.email("email", e));
+    }
+    if let Some(u) = &input.username {
+        after.username = v.username("username", u);
+    }
+    if let Some(s) = input.status {
+        after.status = s;
+    }
+    if let Some(a) = &input.address {
+        after.address = v.optional_text("address", a.as_deref(), 300);
+    }
+    if let Some(n) = &input.national_id {
+        after.national_id = v.optional_text("national_id", n.as_deref(), 40);
+    }
+    if let Some(n) = &input.notes {
+        after.notes = v.optional_text("notes", n.as_deref(), 2000);
+    }
+    v.finish()?;
+    if before.version != expected {
+        return Err(Error::version_conflict());
+    }
+    after.version += 1;
+    after.updated_at = now;
+    let mut tx = Tx::new();
+    stage_customer(&mut tx, &after, Some(expected))?;
+    let old: Vec<_> = unique_values(&before);
+    let new: Vec<_> = unique_values(&after);
+    for (field, value) in &new {
+        if !old.contains(&(field, value.clone())) {
+            tx.put_unique(unique_key(tid, field, value), field, &owner_of(&after));
+        }
+    }
+    for (field, value) in &old {
+        if !new.contains(&(field, value.clone())) {
+            tx.delete_unique(unique_key(tid, field, value), &owner_of(&before));
+        }
+    }
+    tx.put_audit(&audit(actor, Some(tid), "customer.updated", "customer", id, Some(snapshot(&before)), Some(snapshot(&after)), now));
+    tx.put_event(&DomainEvent::new(
+        "CustomerUpdated",
+        "crm",
+        Some(tid),
+        serde_json::json!({"customer_id": id, "version": after.version}),
+        now,
+    ));
+    app.store.commit(tx).await.or_500()?;
+    Ok(after)
+}
+
+/// Soft delete: the record stays for history (and the audit trail), but it leaves every listing and
+/// search, and its phone, e-mail and username are free again.
+pub async fn delete_customer(app: &App, actor: &Actor, id: Uuid, if_match: Option<u64>) -> Result<()> {
+    actor.require(Permission::CustomersDelete)?;
+    let tid = actor.tenant()?;
+    let before = visible(app, actor, id).await?;
+    if let Some(v) = if_match
+        && v != before.version
+    {
+        return Err(Error::version_conflict());
+    }
+    let now = app.now();
+    let mut gone = before.clone();
+    gone.version += 1;
+    gone.updated_at = now;
+    let rec = CustomerRecord { customer: gone.clone(), deleted_at: Some(now) };
+    let mut item = Store::encode(&keys::customer(tid, id, None), "CUSTOMER", &rec, Some(gone.version)).or_500()?;
+    for a in ["gsi1pk", "gsi1sk", "gsi2pk", "gsi2sk"] {
+        item.remove(a);
+    }
+    let mut tx = Tx::new();
+    tx.put_versioned(item, before.version);
+    for f in SEARCH_FIELDS {
+        tx.delete(&keys::customer_search(tid, id, f, ""));
+    }
+    for (field, value) in unique_values(&before) {
+        tx.delete_unique(unique_key(tid, field, &value), &owner_of(&before));
+    }
+    tx.put_audit(&audit(actor, Some(tid), "customer.deleted", "customer", id, Some(snapshot(&before)), None, now));
+    tx.put_event(&DomainEvent::new(
+        "CustomerDeleted",
+        "crm",
+        Some(tid),
+        serde_json::json!({"customer_id": id, "version": gone.version}),
+        now,
+    ));
+    app.store.commit(tx).await.or_500()?;
+    Ok(())
+}

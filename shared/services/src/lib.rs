@@ -1,0 +1,16 @@
+//! The use cases behind the API, jobs and workers. Each loads what it needs through `store`, decides
+//! with `domain`, and writes one transaction carrying its audit entry and its events.
+
+pub mod app;
+pub mod audit_log;
+pub mod auth;
+pub mod customers;
+pub mod idempotency;
+pub mod platform;
+pub mod seed;
+mod support;
+pub mod tenants;
+pub mod users;
+
+pub use app::{App, Clock, Config};
+pub use idempotency::{IdempotentRequest, Outcome};

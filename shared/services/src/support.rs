@@ -1,0 +1,89 @@
+//! Small pieces every use case shares: error mapping, audit entries, version checks.
+
+use chrono::{DateTime, Utc};
+use domain::actor::Actor;
+use domain::audit::{AuditEntry, redact};
+use domain::{Error, ids};
+use serde::Serialize;
+use store::{Conflict, StoreError};
+use uuid::Uuid;
+
+pub fn store_err(e: StoreError) -> Error {
+    match e {
+        StoreError::Conflict(Conflict::Unique(field)) => Error::duplicate(&field),
+        StoreError::Conflict(Conflict::Version) => Error::version_conflict(),
+        StoreError::Conflict(Conflict::Missing) => Error::not_found("resource"),
+        StoreError::Conflict(Conflict::Limit(what)) => Error::Conflict {
+            code: if what == "isp_limit" { "isp_limit_reached" } else { "limit_reached" },
+            detail: format!("the {what} has been reached"),
+            field: None,
+        },
+        StoreError::Conflict(c) => Error::Conflict { code: "conflict", detail: format!("{c:?}"), field: None },
+        StoreError::Cursor(c) => Error::bad_request("invalid_cursor", c.to_string()),
+        StoreError::Throttled => Error::Unavailable { detail: "the service is busy; retry shortly".into() },
+        StoreError::Codec(m) | StoreError::Dynamo(m) => Error::Internal(m),
+    }
+}
+
+/// Conversion used with `?` on store calls.
+pub trait StoreResultExt<T> {
+    fn or_500(self) -> Result<T, Error>;
+}
+
+impl<T> StoreResultExt<T> for Result<T, StoreError> {
+    fn or_500(self) -> Result<T, Error> {
+        self.map_err(store_err)
+    }
+}
+
+pub fn snapshot<T: Serialize>(v: &T) -> serde_json::Value {
+    redact(serde_json::to_value(v).unwrap_or(serde_json::Value::Null))
+}
+
+#[allow(clippy::too_many_arguments)]
+pub fn audit(
+    actor: &Actor,
+    tenant: Option<Uuid>,
+    action: &str,
+    entity_type: &str,
+    entity_id: impl ToString,
+    before: Option<serde_json::Value>,
+    after: Option<serde_json::Value>,
+    now: DateTime<Utc>,
+) -> AuditEntry {
+    AuditEntry {
+        id: ids::new_id(),
+        tenant_id: tenant,
+        actor_id: actor.real_actor(),
+        acting_as_id: actor.user_id,
+        action: action.to_string(),
+        entity_type: entity_type.to_string(),
+        entity_id: entity_id.to_string(),
+        before,
+        after,
+        at: now,
+    }
+}
+
+/// The version an update must match: from `If-Match` or the body; one of them is required.
+pub fn expected_version(if_match: Option<u64>, body: Option<u64>) -> Result<u64, Error> {
+    match (if_match, body) {
+        (Some(a), Some(b)) if a != b => Err(Error::field("version", "differs from If-Match")),
+        (Some(v), _) | (None, Some(v)) => Ok(v),
+        (None, None) => Err(Error::field("version", "is required (send it in the body or as If-Match)")),
+    }
+}
+
+/// Deserialises a field that may be absent (leave unchanged), null (clear) or a value (set).
+pub fn double_option<'de, D, T>(d: D) -> Result<Option<Option<T>>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: serde::Deserialize<'de>,
+{
+    serde::Deserialize::deserialize(d).map(Some)
+}
+
+/// One attribute value from a plain Rust value, through the same codec as whole items.
+pub fn attr<T: Serialize>(v: &T) -> aws_sdk_dynamodb::types::AttributeValue {
+    serde_dynamo::to_attribute_value(v).expect("plain values always encode")
+}
