@@ -8,6 +8,7 @@ pub mod crypto;
 pub mod customer;
 pub mod error;
 pub mod event;
+pub mod idempotency;
 pub mod ids;
 pub mod money;
 pub mod phone;

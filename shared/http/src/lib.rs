@@ -56,3 +56,42 @@ pub struct ListResponse<T: Serialize> {
     pub items: Vec<T>,
     pub next_cursor: Option<String>,
 }
+
+/// 201 with the new resource, or the stored first answer to a repeated idempotent request.
+pub fn created_outcome<T: Serialize>(o: domain::idempotency::Outcome<T>) -> Reply {
+    match o {
+        domain::idempotency::Outcome::Fresh(v) => created(&v),
+        domain::idempotency::Outcome::Replay { status, body } => {
+            let mut r = raw_json(StatusCode::from_u16(status).unwrap_or(StatusCode::OK), body);
+            r.headers_mut().insert("idempotent-replayed", http::HeaderValue::from_static("true"));
+            Ok(r)
+        }
+    }
+}
+
+/// JSON logs, as Lambda's log pipeline expects them; `RUST_LOG` sets the level.
+pub fn init_tracing() {
+    let _ = tracing_subscriber::fmt()
+        .json()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .with_current_span(false)
+        .without_time()
+        .try_init();
+}
+
+/// Runs an API function: `state` is built once (clients, keys) and lives for the process; every
+/// invocation goes to `handler`.
+pub async fn run_api<S, F, Fut>(state: S, handler: F) -> Result<(), lambda_http::Error>
+where
+    S: Send + Sync + 'static,
+    F: Fn(&'static S, lambda_http::Request) -> Fut + Send + Sync + Copy + 'static,
+    Fut: std::future::Future<Output = Response<Body>> + Send,
+{
+    let state: &'static S = Box::leak(Box::new(state));
+    lambda_http::run(lambda_http::service_fn(move |req| async move {
+        Ok::<_, std::convert::Infallible>(handler(state, req).await)
+    }))
+    .await
+}

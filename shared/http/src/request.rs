@@ -292,3 +292,12 @@ mod tests {
         assert_eq!(req("GET", "/v1/x", None, "").pagination().unwrap().limit, 50);
     }
 }
+
+impl Incoming {
+    /// The request as an idempotent one, when it carries an `Idempotency-Key`.
+    pub fn idempotent(&self) -> Result<Option<domain::idempotency::IdempotentRequest>> {
+        Ok(self.idempotency_key()?.map(|k| {
+            domain::idempotency::IdempotentRequest::new(k, self.method.as_str(), &self.path, &self.body)
+        }))
+    }
+}

@@ -3,43 +3,12 @@
 
 use crate::App;
 use crate::support::StoreResultExt;
-use domain::crypto::sha256_hex;
 use domain::{Error, Result};
 use store::Owner;
 use store::tx::IdempotencyRecord;
 use uuid::Uuid;
 
-/// An idempotent request as the handler saw it.
-#[derive(Debug, Clone)]
-pub struct IdempotentRequest {
-    pub key: String,
-    /// Hash of method, path and body.
-    pub fingerprint: String,
-}
-
-impl IdempotentRequest {
-    pub fn new(key: String, method: &str, path: &str, body: &[u8]) -> Self {
-        let mut data = Vec::with_capacity(body.len() + 64);
-        data.extend_from_slice(method.as_bytes());
-        data.push(b' ');
-        data.extend_from_slice(path.as_bytes());
-        data.push(b'\n');
-        data.extend_from_slice(body);
-        Self { key, fingerprint: sha256_hex(&data) }
-    }
-
-    /// Keys are per caller: two users may pick the same key without colliding.
-    pub fn key_hash(&self, caller: Uuid) -> String {
-        sha256_hex(format!("{caller}\n{}", self.key).as_bytes())
-    }
-}
-
-/// What a create answers: a fresh result, or the stored first answer to a repeated request.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Outcome<T> {
-    Fresh(T),
-    Replay { status: u16, body: String },
-}
+pub use domain::idempotency::{IdempotentRequest, Outcome};
 
 pub fn record(req: &IdempotentRequest, status: u16, body: &impl serde::Serialize, app: &App) -> Result<IdempotencyRecord> {
     Ok(IdempotencyRecord {

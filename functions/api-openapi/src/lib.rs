@@ -1,0 +1,53 @@
+//! `api-openapi`: `GET /v1/openapi.json`, the OpenAPI 3.1 document of every route, generated from the
+//! handlers' annotations.
+
+use isp_http::{Incoming, Reply, finish};
+use lambda_http::{Body, Request, Response};
+use services::App;
+use utoipa::OpenApi;
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+
+pub const ROUTES: &[&str] = &["GET /v1/openapi.json"];
+
+/// The whole API's document.
+pub fn document() -> utoipa::openapi::OpenApi {
+    let mut doc = utoipa::openapi::OpenApiBuilder::new()
+        .info(
+            utoipa::openapi::InfoBuilder::new()
+                .title("ISP billing & CRM API")
+                .version(env!("CARGO_PKG_VERSION"))
+                .description(Some(
+                    "Multi-tenant ISP billing and CRM. Errors are application/problem+json (RFC 9457) with a stable `code`.",
+                ))
+                .build(),
+        )
+        .build();
+    for part in [
+        api_auth::Doc::openapi(),
+        api_platform_resellers::Doc::openapi(),
+        api_tenants::Doc::openapi(),
+        api_users::Doc::openapi(),
+        api_customers::Doc::openapi(),
+        api_audit_log::Doc::openapi(),
+    ] {
+        doc.merge(part);
+    }
+    let mut components = doc.components.take().unwrap_or_default();
+    components.add_security_scheme(
+        "bearer",
+        SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).bearer_format("JWT").build()),
+    );
+    doc.components = Some(components);
+    doc
+}
+
+pub async fn handle(_app: &App, req: Request) -> Response<Body> {
+    finish(dispatch(req))
+}
+
+fn dispatch(req: Request) -> Reply {
+    let r = Incoming::from_request(req)?;
+    r.route(ROUTES)?;
+    let text = document().to_json().map_err(|e| domain::Error::Internal(e.to_string()))?;
+    Ok(isp_http::raw_json(lambda_http::http::StatusCode::OK, text))
+}
