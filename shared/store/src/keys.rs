@@ -235,3 +235,8 @@ mod tests {
         assert!(sk.starts_with("op1/sub1#"));
     }
 }
+
+/// Marks an event as handled by one consumer (idempotent workers).
+pub fn inbox(owner: Owner, consumer: &str, event_id: Uuid) -> ItemKeys {
+    ItemKeys::new(format!("{}INBOX#{consumer}#{event_id}", owner.prefix()), "INBOX")
+}
