@@ -66,6 +66,27 @@ fn percent_decode(s: &str) -> String {
     String::from_utf8_lossy(&out).into_owned()
 }
 
+/// Matches a path against a route template (`/v1/customers/{id}`); a trailing slash is ignored.
+pub fn match_path(template: &str, path: &str) -> Option<Params> {
+    let segs: Vec<&str> = path.trim_end_matches('/').split('/').collect();
+    let tsegs: Vec<&str> = template.split('/').collect();
+    if tsegs.len() != segs.len() {
+        return None;
+    }
+    let mut params = vec![];
+    for (t, s) in tsegs.iter().zip(&segs) {
+        if t.starts_with('{') && t.ends_with('}') {
+            if s.is_empty() {
+                return None;
+            }
+            params.push((t[1..t.len() - 1].to_string(), percent_decode(s)));
+        } else if t != s {
+            return None;
+        }
+    }
+    Some(Params(params))
+}
+
 impl Incoming {
     pub fn from_request(req: Request) -> Result<Self> {
         let (parts, body) = req.into_parts();
@@ -91,27 +112,13 @@ impl Incoming {
     /// Matches the request against route templates such as `GET /v1/customers/{id}`. No template for
     /// the path is a 404; a template for the path but not the method is a 405.
     pub fn route<'a>(&self, routes: &[&'a str]) -> Result<(&'a str, Params)> {
-        let segs: Vec<&str> = self.path.trim_end_matches('/').split('/').collect();
         let mut path_matched = false;
         for r in routes {
             let (method, tpl) = r.split_once(' ').expect("route is `METHOD /path`");
-            let tsegs: Vec<&str> = tpl.split('/').collect();
-            if tsegs.len() != segs.len() {
-                continue;
-            }
-            let mut params = vec![];
-            let ok = tsegs.iter().zip(&segs).all(|(t, s)| {
-                if t.starts_with('{') && t.ends_with('}') {
-                    params.push((t[1..t.len() - 1].to_string(), percent_decode(s)));
-                    !s.is_empty()
-                } else {
-                    t == s
-                }
-            });
-            if ok {
+            if let Some(params) = match_path(tpl, &self.path) {
                 path_matched = true;
                 if method == self.method.as_str() {
-                    return Ok((r, Params(params)));
+                    return Ok((r, params));
                 }
             }
         }

@@ -1,0 +1,430 @@
+//! The local runner: serves every `api-*` function of `infra/template.yaml` at its routes, relays the
+//! table's stream through `stream-publisher`, feeds queue messages to the `worker-*` handlers, and
+//! exposes `/_local/*` helpers. It runs the functions' real handlers in-process, against moto.
+
+pub mod registry;
+pub mod template;
+
+use aws_sdk_dynamodbstreams::types::ShardIteratorType;
+use aws_sdk_sqs::types::QueueAttributeName;
+use axum::body::Bytes;
+use axum::extract::State;
+use events::BatchResponse;
+use lambda_http::Body;
+use messaging::{Channel, Message, RecordingChannel};
+use services::{App, Clock, Config};
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+use template::Template;
+use tokio::sync::watch;
+
+/// Development-only defaults, used when the environment does not set the secrets.
+pub const LOCAL_SIGNING_SECRET: &str = "local-development-signing-secret-never-in-production";
+pub const LOCAL_ENCRYPTION_KEY: &str = "bG9jYWwtZGV2ZWxvcG1lbnQta2V5LTMyLWJ5dGVzISE=";
+
+#[derive(Debug, Clone)]
+pub struct LocalOptions {
+    /// Prefix of every local resource name, so several runners can share one moto.
+    pub prefix: String,
+    pub port: u16,
+    pub poll_interval: Duration,
+    /// A settable clock (tests); None uses the system clock.
+    pub clock: Option<Clock>,
+}
+
+impl Default for LocalOptions {
+    fn default() -> Self {
+        Self { prefix: "isp-local".into(), port: 3000, poll_interval: Duration::from_millis(200), clock: None }
+    }
+}
+
+/// Delivers messages locally: printed to the terminal and kept for tests.
+#[derive(Debug, Clone, Default)]
+pub struct LocalChannel {
+    pub recorded: RecordingChannel,
+}
+
+impl Channel for LocalChannel {
+    async fn send(&self, m: &Message) -> Result<(), String> {
+        println!("\n--- message to {} ({:?}): {}\n{}\n---", m.to, m.medium, m.subject, m.body);
+        self.recorded.send(m).await
+    }
+}
+
+pub struct Local {
+    pub app: App,
+    pub base_url: String,
+    pub template: Template,
+    pub channel: LocalChannel,
+    pub table: String,
+    pub queue_urls: HashMap<String, String>,
+    pub sqs: aws_sdk_sqs::Client,
+    shutdown: watch::Sender<bool>,
+    tasks: Vec<tokio::task::JoinHandle<()>>,
+}
+
+struct Shared {
+    app: App,
+    template: Template,
+}
+
+fn config_from_env(table: &str) -> Config {
+    Config {
+        table: table.to_string(),
+        signing_secret: std::env::var("SIGNING_SECRET").unwrap_or_else(|_| LOCAL_SIGNING_SECRET.into()).into_bytes(),
+        encryption_key: std::env::var("ENCRYPTION_KEY").unwrap_or_else(|_| LOCAL_ENCRYPTION_KEY.into()),
+    }
+}
+
+/// Builds the App every function uses, as a Lambda would from its environment.
+pub async fn build_app(table: &str, clock: Clock, counter: Option<store::RequestCounter>) -> Result<App, String> {
+    let config = config_from_env(table);
+    let client = store::Store::client_from_env(counter).await;
+    let cursor_key = domain::crypto::Signer::new(&config.signing_secret, "cursor-key").sign(b"key");
+    App::new(store::Store::new(client, table, &cursor_key), &config, clock)
+}
+
+impl Local {
+    /// Creates the table, bus, queues and rules of the template, then serves and polls.
+    pub async fn start(template: Template, opts: LocalOptions) -> Result<Local, String> {
+        let shared_cfg = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+        let table = format!("{}-table", opts.prefix);
+        let app = build_app(&table, opts.clock.clone().unwrap_or_default(), None).await?;
+        store::schema::create_table(app.store.client(), &table).await?;
+        let stream_arn = store::schema::stream_arn(app.store.client(), &table).await?;
+
+        // Queues: all first, then the redrive policies that point at their dead-letter queues.
+        let sqs = aws_sdk_sqs::Client::new(&shared_cfg);
+        let mut queue_urls = HashMap::new();
+        let mut queue_arns = HashMap::new();
+        for q in &template.queues {
+            let name = format!("{}-{}", opts.prefix, q.logical_id);
+            let mut req = sqs.create_queue().queue_name(&name);
+            if let Some(v) = q.visibility_timeout {
+                // Locally a failed message comes back after a few seconds, not minutes.
+                req = req.attributes(QueueAttributeName::VisibilityTimeout, v.min(2).to_string());
+            }
+            let url = req.send().await.map_err(|e| format!("create queue {name}: {e:?}"))?.queue_url.unwrap_or_default();
+            let attrs = sqs
+                .get_queue_attributes()
+                .queue_url(&url)
+                .attribute_names(QueueAttributeName::QueueArn)
+                .send()
+                .await
+                .map_err(|e| format!("queue attributes: {e:?}"))?;
+            let arn = attrs.attributes.and_then(|a| a.get(&QueueAttributeName::QueueArn).cloned()).unwrap_or_default();
+            queue_urls.insert(q.logical_id.clone(), url);
+            queue_arns.insert(q.logical_id.clone(), arn);
+        }
+        for q in &template.queues {
+            if let Some((dlq, max)) = &q.dead_letter {
+                let policy = serde_json::json!({"deadLetterTargetArn": queue_arns[dlq], "maxReceiveCount": max.to_string()});
+                sqs.set_queue_attributes()
+                    .queue_url(&queue_urls[&q.logical_id])
+                    .attributes(QueueAttributeName::RedrivePolicy, policy.to_string())
+                    .send()
+                    .await
+                    .map_err(|e| format!("redrive policy: {e:?}"))?;
+            }
+        }
+
+        // The bus and the rules that route events to the queues.
+        let eb = aws_sdk_eventbridge::Client::new(&shared_cfg);
+        let bus = format!("{}-events", opts.prefix);
+        if eb.describe_event_bus().name(&bus).send().await.is_err() {
+            eb.create_event_bus().name(&bus).send().await.map_err(|e| format!("create bus: {e:?}"))?;
+        }
+        for r in &template.rules {
+            let name = format!("{}-{}", opts.prefix, r.logical_id);
+            eb.put_rule()
+                .name(&name)
+                .event_bus_name(&bus)
+                .event_pattern(r.pattern.to_string())
+                .send()
+                .await
+                .map_err(|e| format!("put rule {name}: {e:?}"))?;
+            for (i, target) in r.targets.iter().enumerate() {
+                let arn = queue_arns.get(target).ok_or_else(|| format!("rule {name} targets unknown queue {target}"))?;
+                eb.put_targets()
+                    .rule(&name)
+                    .event_bus_name(&bus)
+                    .targets(aws_sdk_eventbridge::types::Target::builder().id(format!("t{i}")).arn(arn).build().map_err(|e| e.to_string())?)
+                    .send()
+                    .await
+                    .map_err(|e| format!("put targets {name}: {e:?}"))?;
+            }
+        }
+
+        let (shutdown, rx) = watch::channel(false);
+        let channel = LocalChannel::default();
+        let mut tasks = vec![];
+
+        // HTTP.
+        let shared = Arc::new(Shared { app: app.clone(), template: template.clone() });
+        let router = axum::Router::new().fallback(serve).with_state(shared);
+        let listener = tokio::net::TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], opts.port)))
+            .await
+            .map_err(|e| format!("cannot listen on 127.0.0.1:{}: {e}", opts.port))?;
+        let addr = listener.local_addr().map_err(|e| e.to_string())?;
+        let mut http_rx = rx.clone();
+        tasks.push(tokio::spawn(async move {
+            let _ = axum::serve(listener, router)
+                .with_graceful_shutdown(async move {
+                    let _ = http_rx.wait_for(|s| *s).await;
+                })
+                .await;
+        }));
+
+        // The stream, through stream-publisher.
+        for f in template.functions.iter().filter(|f| f.stream) {
+            if f.binary != "stream-publisher" {
+                return Err(format!("{} reads the stream, but the runner only knows stream-publisher", f.binary));
+            }
+            let publisher = stream_publisher::Publisher { eventbridge: eb.clone(), bus: bus.clone() };
+            let streams = aws_sdk_dynamodbstreams::Client::new(&shared_cfg);
+            tasks.push(tokio::spawn(poll_stream(streams, stream_arn.clone(), publisher, opts.poll_interval, rx.clone())));
+        }
+
+        // Queues, through their workers.
+        for f in &template.functions {
+            let Some(q) = &f.queue else { continue };
+            let url = queue_urls.get(q).ok_or_else(|| format!("{} consumes unknown queue {q}", f.binary))?.clone();
+            let arn = queue_arns[q].clone();
+            let worker: WorkerFn = match f.binary.as_str() {
+                "worker-notifications" => {
+                    let w = Arc::new(worker_notifications::Worker { app: app.clone(), channel: channel.clone() });
+                    Arc::new(move |ev| {
+                        let w = w.clone();
+                        Box::pin(async move { worker_notifications::handle(&w, ev).await })
+                    })
+                }
+                other => return Err(format!("no local worker for {other}")),
+            };
+            tasks.push(tokio::spawn(poll_queue(sqs.clone(), url, arn, worker, opts.poll_interval, rx.clone())));
+        }
+
+        Ok(Local {
+            app,
+            base_url: format!("http://{addr}"),
+            template,
+            channel,
+            table,
+            queue_urls,
+            sqs,
+            shutdown,
+            tasks,
+        })
+    }
+
+    pub async fn stop(self) {
+        let _ = self.shutdown.send(true);
+        for t in self.tasks {
+            let _ = t.await;
+        }
+    }
+}
+
+type WorkerFn = Arc<
+    dyn Fn(aws_lambda_events::event::sqs::SqsEvent) -> std::pin::Pin<Box<dyn std::future::Future<Output = BatchResponse> + Send>>
+        + Send
+        + Sync,
+>;
+
+async fn serve(State(shared): State<Arc<Shared>>, req: axum::extract::Request) -> axum::response::Response {
+    let (parts, body) = req.into_parts();
+    let bytes: Bytes = axum::body::to_bytes(body, 10 * 1024 * 1024).await.unwrap_or_default();
+    let (function, path_known) = shared.template.route(parts.method.as_str(), parts.uri.path());
+    let handler = function.and_then(|f| registry::api_function(&f.binary));
+    let response = match handler {
+        Some(h) => {
+            let body = if bytes.is_empty() {
+                Body::Empty
+            } else {
+                match String::from_utf8(bytes.to_vec()) {
+                    Ok(t) => Body::Text(t),
+                    Err(e) => Body::Binary(e.into_bytes()),
+                }
+            };
+            let mut req = lambda_http::http::Request::builder().method(parts.method.clone()).uri(parts.uri.clone());
+            for (k, v) in &parts.headers {
+                req = req.header(k, v);
+            }
+            match req.body(body) {
+                Ok(r) => h(&shared.app, r).await,
+                Err(e) => isp_http::problem_response(&domain::Error::bad_request("bad_request", e.to_string())),
+            }
+        }
+        None if path_known => isp_http::problem_response(&domain::Error::MethodNotAllowed),
+        None => isp_http::problem_response(&domain::Error::not_found("route")),
+    };
+    let (rp, rb) = response.into_parts();
+    let bytes: Vec<u8> = match rb {
+        Body::Empty => vec![],
+        Body::Text(t) => t.into_bytes(),
+        Body::Binary(b) => b,
+        _ => vec![],
+    };
+    let mut out = axum::response::Response::builder().status(rp.status);
+    for (k, v) in &rp.headers {
+        out = out.header(k, v);
+    }
+    out.body(axum::body::Body::from(bytes)).unwrap_or_default()
+}
+
+/// Reads the stream as Lambda's event source mapping would: in order, retrying from the first record
+/// the handler reports as failed.
+async fn poll_stream(
+    client: aws_sdk_dynamodbstreams::Client,
+    arn: String,
+    publisher: stream_publisher::Publisher,
+    every: Duration,
+    mut stop: watch::Receiver<bool>,
+) {
+    let mut iterators: HashMap<String, Option<String>> = HashMap::new();
+    loop {
+        if *stop.borrow() {
+            return;
+        }
+        if let Ok(d) = client.describe_stream().stream_arn(&arn).send().await {
+            for s in d.stream_description.map(|d| d.shards.unwrap_or_default()).unwrap_or_default() {
+                let id = s.shard_id.unwrap_or_default();
+                if !iterators.contains_key(&id) {
+                    let it = client
+                        .get_shard_iterator()
+                        .stream_arn(&arn)
+                        .shard_id(&id)
+                        .shard_iterator_type(ShardIteratorType::TrimHorizon)
+                        .send()
+                        .await
+                        .ok()
+                        .and_then(|o| o.shard_iterator);
+                    iterators.insert(id, it);
+                }
+            }
+        }
+        for (shard, it) in iterators.iter_mut() {
+            let Some(current) = it.clone() else { continue };
+            let Ok(out) = client.get_records().shard_iterator(&current).limit(100).send().await else { continue };
+            let records = out.records.unwrap_or_default();
+            if records.is_empty() {
+                *it = out.next_shard_iterator;
+                continue;
+            }
+            let event = stream_event(&arn, &records);
+            let resp = stream_publisher::handle(&publisher, event).await;
+            match resp.batch_item_failures.first() {
+                None => *it = out.next_shard_iterator,
+                Some(failed) => {
+                    // Start again at the first record that was not published.
+                    *it = client
+                        .get_shard_iterator()
+                        .stream_arn(&arn)
+                        .shard_id(shard)
+                        .shard_iterator_type(ShardIteratorType::AtSequenceNumber)
+                        .sequence_number(&failed.item_identifier)
+                        .send()
+                        .await
+                        .ok()
+                        .and_then(|o| o.shard_iterator)
+                        .or(Some(current));
+                }
+            }
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(every) => {}
+            _ = stop.changed() => {}
+        }
+    }
+}
+
+/// Stream records as the Lambda event JSON, so the real handler parses exactly what AWS would send.
+fn stream_event(arn: &str, records: &[aws_sdk_dynamodbstreams::types::Record]) -> aws_lambda_events::event::dynamodb::Event {
+    let recs: Vec<serde_json::Value> = records
+        .iter()
+        .map(|r| {
+            let d = r.dynamodb.clone().unwrap_or_else(|| aws_sdk_dynamodbstreams::types::StreamRecord::builder().build());
+            let img = |m: Option<HashMap<String, aws_sdk_dynamodbstreams::types::AttributeValue>>| {
+                serde_json::to_value(serde_dynamo::Item::from(m.unwrap_or_default())).unwrap_or_default()
+            };
+            serde_json::json!({
+                "eventID": r.event_id.clone().unwrap_or_default(),
+                "eventName": r.event_name.as_ref().map(|n| n.as_str().to_string()).unwrap_or_default(),
+                "eventVersion": "1.1",
+                "eventSource": "aws:dynamodb",
+                "awsRegion": "us-east-1",
+                "eventSourceARN": arn,
+                "dynamodb": {
+                    "ApproximateCreationDateTime": d.approximate_creation_date_time.map(|t| t.secs()).unwrap_or(0),
+                    "Keys": img(d.keys),
+                    "NewImage": img(d.new_image),
+                    "OldImage": img(d.old_image),
+                    "SequenceNumber": d.sequence_number.clone().unwrap_or_default(),
+                    "SizeBytes": d.size_bytes.unwrap_or(0),
+                    "StreamViewType": "NEW_AND_OLD_IMAGES",
+                }
+            })
+        })
+        .collect();
+    serde_json::from_value(serde_json::json!({ "Records": recs })).expect("stream event JSON matches aws_lambda_events")
+}
+
+/// Receives from a queue as Lambda's SQS event source would, deleting what the worker did not report
+/// as failed; failed messages reappear after the visibility timeout and move to the DLQ after the
+/// redrive limit.
+async fn poll_queue(
+    sqs: aws_sdk_sqs::Client,
+    url: String,
+    arn: String,
+    worker: WorkerFn,
+    every: Duration,
+    mut stop: watch::Receiver<bool>,
+) {
+    loop {
+        if *stop.borrow() {
+            return;
+        }
+        let got = sqs
+            .receive_message()
+            .queue_url(&url)
+            .max_number_of_messages(10)
+            .message_system_attribute_names(aws_sdk_sqs::types::MessageSystemAttributeName::All)
+            .send()
+            .await;
+        let messages = got.ok().and_then(|o| o.messages).unwrap_or_default();
+        if !messages.is_empty() {
+            let recs: Vec<serde_json::Value> = messages
+                .iter()
+                .map(|m| {
+                    let attrs: HashMap<String, String> = m
+                        .attributes
+                        .clone()
+                        .unwrap_or_default()
+                        .into_iter()
+                        .map(|(k, v)| (k.as_str().to_string(), v))
+                        .collect();
+                    serde_json::json!({
+                        "messageId": m.message_id, "receiptHandle": m.receipt_handle, "body": m.body,
+                        "md5OfBody": m.md5_of_body, "attributes": attrs, "messageAttributes": {},
+                        "eventSource": "aws:sqs", "eventSourceARN": arn, "awsRegion": "us-east-1",
+                    })
+                })
+                .collect();
+            let event: aws_lambda_events::event::sqs::SqsEvent =
+                serde_json::from_value(serde_json::json!({ "Records": recs })).expect("SQS event JSON");
+            let resp = worker(event).await;
+            for m in &messages {
+                let failed = resp.batch_item_failures.iter().any(|f| Some(&f.item_identifier) == m.message_id.as_ref());
+                if !failed && let Some(h) = &m.receipt_handle {
+                    let _ = sqs.delete_message().queue_url(&url).receipt_handle(h).send().await;
+                }
+            }
+            continue;
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(every) => {}
+            _ = stop.changed() => {}
+        }
+    }
+}

@@ -1,0 +1,51 @@
+//! Every function the runner can run, by binary name. A test holds this list, the template and the
+//! `functions/` folder to one another.
+
+use lambda_http::{Body, Request, Response};
+use services::App;
+use std::future::Future;
+use std::pin::Pin;
+
+pub type ApiFuture<'a> = Pin<Box<dyn Future<Output = Response<Body>> + Send + 'a>>;
+pub type ApiFn = for<'a> fn(&'a App, Request) -> ApiFuture<'a>;
+
+macro_rules! api {
+    ($krate:ident) => {{
+        fn call(app: &App, req: Request) -> ApiFuture<'_> {
+            Box::pin($krate::handle(app, req))
+        }
+        call as ApiFn
+    }};
+}
+
+/// The HTTP handler of an `api-*` function.
+pub fn api_function(binary: &str) -> Option<ApiFn> {
+    Some(match binary {
+        "api-auth" => api!(api_auth),
+        "api-platform-resellers" => api!(api_platform_resellers),
+        "api-tenants" => api!(api_tenants),
+        "api-users" => api!(api_users),
+        "api-customers" => api!(api_customers),
+        "api-audit-log" => api!(api_audit_log),
+        "api-openapi" => api!(api_openapi),
+        _ => return None,
+    })
+}
+
+/// Functions driven by the stream or a queue (their handlers are wired in `lib.rs`).
+pub const EVENT_FUNCTIONS: &[&str] = &["stream-publisher", "worker-notifications"];
+
+/// Every function the runner knows.
+pub fn all_functions() -> Vec<&'static str> {
+    let mut v = vec![
+        "api-auth",
+        "api-platform-resellers",
+        "api-tenants",
+        "api-users",
+        "api-customers",
+        "api-audit-log",
+        "api-openapi",
+    ];
+    v.extend_from_slice(EVENT_FUNCTIONS);
+    v
+}
