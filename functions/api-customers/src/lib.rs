@@ -56,7 +56,10 @@ pub async fn list(app: &App, actor: &Actor, r: &Incoming) -> Reply {
     let page = r.pagination()?;
     let status = match r.query("status") {
         None => None,
-        Some(s) => Some(CustomerStatus::parse(s).ok_or_else(|| Error::field("status", "must be new, active, suspended or inactive"))?),
+        Some(s) => Some(
+            CustomerStatus::parse(s)
+                .ok_or_else(|| Error::field("status", "must be new, active, suspended or inactive"))?,
+        ),
     };
     let filter = CustomerFilter {
         status,

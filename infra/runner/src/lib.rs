@@ -106,7 +106,8 @@ impl Local {
                 // Locally a failed message comes back after a few seconds, not minutes.
                 req = req.attributes(QueueAttributeName::VisibilityTimeout, v.min(2).to_string());
             }
-            let url = req.send().await.map_err(|e| format!("create queue {name}: {e:?}"))?.queue_url.unwrap_or_default();
+            let url =
+                req.send().await.map_err(|e| format!("create queue {name}: {e:?}"))?.queue_url.unwrap_or_default();
             let attrs = sqs
                 .get_queue_attributes()
                 .queue_url(&url)
@@ -120,7 +121,8 @@ impl Local {
         }
         for q in &template.queues {
             if let Some((dlq, max)) = &q.dead_letter {
-                let policy = serde_json::json!({"deadLetterTargetArn": queue_arns[dlq], "maxReceiveCount": max.to_string()});
+                let policy =
+                    serde_json::json!({"deadLetterTargetArn": queue_arns[dlq], "maxReceiveCount": max.to_string()});
                 sqs.set_queue_attributes()
                     .queue_url(&queue_urls[&q.logical_id])
                     .attributes(QueueAttributeName::RedrivePolicy, policy.to_string())
@@ -146,11 +148,18 @@ impl Local {
                 .await
                 .map_err(|e| format!("put rule {name}: {e:?}"))?;
             for (i, target) in r.targets.iter().enumerate() {
-                let arn = queue_arns.get(target).ok_or_else(|| format!("rule {name} targets unknown queue {target}"))?;
+                let arn =
+                    queue_arns.get(target).ok_or_else(|| format!("rule {name} targets unknown queue {target}"))?;
                 eb.put_targets()
                     .rule(&name)
                     .event_bus_name(&bus)
-                    .targets(aws_sdk_eventbridge::types::Target::builder().id(format!("t{i}")).arn(arn).build().map_err(|e| e.to_string())?)
+                    .targets(
+                        aws_sdk_eventbridge::types::Target::builder()
+                            .id(format!("t{i}"))
+                            .arn(arn)
+                            .build()
+                            .map_err(|e| e.to_string())?,
+                    )
                     .send()
                     .await
                     .map_err(|e| format!("put targets {name}: {e:?}"))?;
@@ -184,7 +193,13 @@ impl Local {
             }
             let publisher = stream_publisher::Publisher { eventbridge: eb.clone(), bus: bus.clone() };
             let streams = aws_sdk_dynamodbstreams::Client::new(&shared_cfg);
-            tasks.push(tokio::spawn(poll_stream(streams, stream_arn.clone(), publisher, opts.poll_interval, rx.clone())));
+            tasks.push(tokio::spawn(poll_stream(
+                streams,
+                stream_arn.clone(),
+                publisher,
+                opts.poll_interval,
+                rx.clone(),
+            )));
         }
 
         // Queues, through their workers.
@@ -227,7 +242,9 @@ impl Local {
 }
 
 type WorkerFn = Arc<
-    dyn Fn(aws_lambda_events::event::sqs::SqsEvent) -> std::pin::Pin<Box<dyn std::future::Future<Output = BatchResponse> + Send>>
+    dyn Fn(
+            aws_lambda_events::event::sqs::SqsEvent,
+        ) -> std::pin::Pin<Box<dyn std::future::Future<Output = BatchResponse> + Send>>
         + Send
         + Sync,
 >;
@@ -290,7 +307,7 @@ async fn poll_stream(
         if let Ok(d) = client.describe_stream().stream_arn(&arn).send().await {
             for s in d.stream_description.map(|d| d.shards.unwrap_or_default()).unwrap_or_default() {
                 let id = s.shard_id.unwrap_or_default();
-                if !iterators.contains_key(&id) {
+                if let std::collections::hash_map::Entry::Vacant(slot) = iterators.entry(id.clone()) {
                     let it = client
                         .get_shard_iterator()
                         .stream_arn(&arn)
@@ -300,7 +317,7 @@ async fn poll_stream(
                         .await
                         .ok()
                         .and_then(|o| o.shard_iterator);
-                    iterators.insert(id, it);
+                    slot.insert(it);
                 }
             }
         }
@@ -340,11 +357,15 @@ async fn poll_stream(
 }
 
 /// Stream records as the Lambda event JSON, so the real handler parses exactly what AWS would send.
-fn stream_event(arn: &str, records: &[aws_sdk_dynamodbstreams::types::Record]) -> aws_lambda_events::event::dynamodb::Event {
+fn stream_event(
+    arn: &str,
+    records: &[aws_sdk_dynamodbstreams::types::Record],
+) -> aws_lambda_events::event::dynamodb::Event {
     let recs: Vec<serde_json::Value> = records
         .iter()
         .map(|r| {
-            let d = r.dynamodb.clone().unwrap_or_else(|| aws_sdk_dynamodbstreams::types::StreamRecord::builder().build());
+            let d =
+                r.dynamodb.clone().unwrap_or_else(|| aws_sdk_dynamodbstreams::types::StreamRecord::builder().build());
             let img = |m: Option<HashMap<String, aws_sdk_dynamodbstreams::types::AttributeValue>>| {
                 serde_json::to_value(serde_dynamo::Item::from(m.unwrap_or_default())).unwrap_or_default()
             };

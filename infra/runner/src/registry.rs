@@ -49,3 +49,17 @@ pub fn all_functions() -> Vec<&'static str> {
     v.extend_from_slice(EVENT_FUNCTIONS);
     v
 }
+
+/// The routes an `api-*` function's handler answers (its own `ROUTES`), to compare with the template.
+pub fn api_routes(binary: &str) -> Option<&'static [&'static str]> {
+    Some(match binary {
+        "api-auth" => api_auth::ROUTES,
+        "api-platform-resellers" => api_platform_resellers::ROUTES,
+        "api-tenants" => api_tenants::ROUTES,
+        "api-users" => api_users::ROUTES,
+        "api-customers" => api_customers::ROUTES,
+        "api-audit-log" => api_audit_log::ROUTES,
+        "api-openapi" => api_openapi::ROUTES,
+        _ => return None,
+    })
+}

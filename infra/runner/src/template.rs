@@ -67,9 +67,11 @@ fn to_json(v: &Value) -> serde_json::Value {
         Value::Number(n) => n.as_i64().map(Into::into).or_else(|| n.as_f64().map(Into::into)).unwrap_or_default(),
         Value::String(s) => s.clone().into(),
         Value::Sequence(s) => s.iter().map(to_json).collect(),
-        Value::Mapping(m) => {
-            m.iter().filter_map(|(k, v)| k.as_str().map(|k| (k.to_string(), to_json(v)))).collect::<serde_json::Map<_, _>>().into()
-        }
+        Value::Mapping(m) => m
+            .iter()
+            .filter_map(|(k, v)| k.as_str().map(|k| (k.to_string(), to_json(v))))
+            .collect::<serde_json::Map<_, _>>()
+            .into(),
         Value::Tagged(t) => to_json(&t.value),
     }
 }
@@ -96,7 +98,8 @@ impl Template {
                         .and_then(|b| b.get("Binary"))
                         .and_then(Value::as_str)
                         .ok_or_else(|| format!("{id} has no Metadata.BuildProperties.Binary"))?;
-                    let mut f = FunctionDef { logical_id: id.clone(), binary: binary.to_string(), ..Default::default() };
+                    let mut f =
+                        FunctionDef { logical_id: id.clone(), binary: binary.to_string(), ..Default::default() };
                     if let Some(events) = props.and_then(|p| p.get("Events")).and_then(Value::as_mapping) {
                         for (_, ev) in events {
                             let ep = ev.get("Properties");
@@ -109,7 +112,10 @@ impl Template {
                                 "SQS" => f.queue = ep.and_then(|p| p.get("Queue")).and_then(referenced_id),
                                 "DynamoDB" => f.stream = true,
                                 "Schedule" | "ScheduleV2" => {
-                                    if let Some(s) = ep.and_then(|p| p.get("Schedule").or_else(|| p.get("ScheduleExpression"))).and_then(Value::as_str) {
+                                    if let Some(s) = ep
+                                        .and_then(|p| p.get("Schedule").or_else(|| p.get("ScheduleExpression")))
+                                        .and_then(Value::as_str)
+                                    {
                                         f.schedules.push(s.to_string());
                                     }
                                 }
@@ -131,7 +137,10 @@ impl Template {
                     t.queues.push(QueueDef { logical_id: id.clone(), dead_letter, visibility_timeout });
                 }
                 "AWS::Events::Rule" => {
-                    let pattern = props.and_then(|p| p.get("EventPattern")).map(to_json).ok_or_else(|| format!("{id} has no EventPattern"))?;
+                    let pattern = props
+                        .and_then(|p| p.get("EventPattern"))
+                        .map(to_json)
+                        .ok_or_else(|| format!("{id} has no EventPattern"))?;
                     let targets = props
                         .and_then(|p| p.get("Targets"))
                         .and_then(Value::as_sequence)

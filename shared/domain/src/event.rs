@@ -18,13 +18,7 @@ pub struct DomainEvent {
 }
 
 impl DomainEvent {
-    pub fn new(
-        name: &str,
-        context: &str,
-        tenant_id: Option<Uuid>,
-        detail: serde_json::Value,
-        now: Timestamp,
-    ) -> Self {
+    pub fn new(name: &str, context: &str, tenant_id: Option<Uuid>, detail: serde_json::Value, now: Timestamp) -> Self {
         let id = crate::ids::new_id();
         let mut detail = detail;
         if let serde_json::Value::Object(m) = &mut detail {

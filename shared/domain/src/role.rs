@@ -133,15 +133,8 @@ const OPERATOR: &[Permission] = &[
 const SUB_OPERATOR: &[Permission] =
     &[TenantSettingsRead, CustomersRead, CustomersWrite, PackagesRead, BillingRead, PaymentsCollect];
 const STAFF: &[Permission] = &[TenantSettingsRead, CustomersRead, CustomersWrite, PackagesRead, NetworkRead];
-const ACCOUNTANT: &[Permission] = &[
-    TenantSettingsRead,
-    CustomersRead,
-    AuditRead,
-    BillingRead,
-    BillingWrite,
-    PaymentsCollect,
-    ReportsRead,
-];
+const ACCOUNTANT: &[Permission] =
+    &[TenantSettingsRead, CustomersRead, AuditRead, BillingRead, BillingWrite, PaymentsCollect, ReportsRead];
 const CUSTOMER: &[Permission] = &[];
 
 impl Role {

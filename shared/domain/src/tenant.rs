@@ -1,7 +1,7 @@
 //! An ISP (tenant): its settings and status.
 
-use chrono::{DateTime, Utc};
 use crate::validate::Validation;
+use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
@@ -124,6 +124,9 @@ mod tests {
         validate_currency(&mut v, "currency", "bdt");
         BillingDefaults { billing_day: 31, ..Default::default() }.validate(&mut v, "billing");
         let errs = v.finish().unwrap_err();
-        assert_eq!(errs.iter().map(|e| e.field.as_str()).collect::<Vec<_>>(), ["time_zone", "currency", "billing.billing_day"]);
+        assert_eq!(
+            errs.iter().map(|e| e.field.as_str()).collect::<Vec<_>>(),
+            ["time_zone", "currency", "billing.billing_day"]
+        );
     }
 }

@@ -86,7 +86,14 @@ impl TokenKeys {
                 detail: "the platform subscription of this ISP has expired".into(),
             });
         }
-        Ok(Actor { user_id: c.sub, tenant_id: c.tid, reseller_id: c.rid, role: c.role, scope: c.scope, impersonator_id: c.act })
+        Ok(Actor {
+            user_id: c.sub,
+            tenant_id: c.tid,
+            reseller_id: c.rid,
+            role: c.role,
+            scope: c.scope,
+            impersonator_id: c.act,
+        })
     }
 }
 
@@ -96,7 +103,14 @@ mod tests {
     use chrono::Duration;
 
     fn staff(tid: Uuid) -> Actor {
-        Actor { user_id: Uuid::now_v7(), tenant_id: Some(tid), reseller_id: None, role: Role::Admin, scope: None, impersonator_id: None }
+        Actor {
+            user_id: Uuid::now_v7(),
+            tenant_id: Some(tid),
+            reseller_id: None,
+            role: Role::Admin,
+            scope: None,
+            impersonator_id: None,
+        }
     }
 
     #[test]
@@ -106,8 +120,14 @@ mod tests {
         let a = staff(Uuid::now_v7());
         let t = keys.issue(&a, None, now);
         assert_eq!(keys.verify(&t, now).unwrap(), a);
-        assert!(matches!(keys.verify(&t, now + Duration::minutes(15)), Err(Error::Unauthorized { code: "token_expired", .. })));
-        assert!(matches!(TokenKeys::new(b"k2").verify(&t, now), Err(Error::Unauthorized { code: "invalid_token", .. })));
+        assert!(matches!(
+            keys.verify(&t, now + Duration::minutes(15)),
+            Err(Error::Unauthorized { code: "token_expired", .. })
+        ));
+        assert!(matches!(
+            TokenKeys::new(b"k2").verify(&t, now),
+            Err(Error::Unauthorized { code: "invalid_token", .. })
+        ));
         assert!(matches!(keys.verify("not.a.jwt", now), Err(Error::Unauthorized { .. })));
     }
 

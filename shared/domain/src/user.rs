@@ -1,7 +1,7 @@
 //! Staff users: platform owner and reseller staff, and each ISP's admins, operators and staff.
 
-use chrono::{DateTime, Utc};
 use crate::role::Role;
+use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 

@@ -57,10 +57,7 @@ impl Validation {
         let ok_chars = v.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-' | '@'));
         let ok_start = v.chars().next().is_some_and(|c| c.is_ascii_alphanumeric());
         if !(ok_len && ok_chars && ok_start) {
-            self.add(
-                field,
-                "must be 3-64 characters of a-z, 0-9, '.', '_', '-', '@', starting with a letter or digit",
-            );
+            self.add(field, "must be 3-64 characters of a-z, 0-9, '.', '_', '-', '@', starting with a letter or digit");
         }
         v
     }

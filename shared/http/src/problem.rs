@@ -29,10 +29,8 @@ fn parts(e: &Error) -> (StatusCode, &'static str, String, Vec<FieldError>) {
             (StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed", "this method is not allowed here".into(), vec![])
         }
         Error::Conflict { code, detail, field } => {
-            let errors = field
-                .iter()
-                .map(|f| FieldError { field: f.clone(), message: "is already in use".into() })
-                .collect();
+            let errors =
+                field.iter().map(|f| FieldError { field: f.clone(), message: "is already in use".into() }).collect();
             (StatusCode::CONFLICT, code, detail.clone(), errors)
         }
         Error::PayloadTooLarge { .. } => (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large", e.to_string(), vec![]),
@@ -48,7 +46,9 @@ fn parts(e: &Error) -> (StatusCode, &'static str, String, Vec<FieldError>) {
         Error::Unprocessable { code, detail } => (StatusCode::UNPROCESSABLE_ENTITY, code, detail.clone(), vec![]),
         Error::TooManyRequests { code, detail, .. } => (StatusCode::TOO_MANY_REQUESTS, code, detail.clone(), vec![]),
         Error::Unavailable { detail } => (StatusCode::SERVICE_UNAVAILABLE, "unavailable", detail.clone(), vec![]),
-        Error::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal", "an internal error occurred".into(), vec![]),
+        Error::Internal(_) => {
+            (StatusCode::INTERNAL_SERVER_ERROR, "internal", "an internal error occurred".into(), vec![])
+        }
     }
 }
 

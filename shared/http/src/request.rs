@@ -220,15 +220,23 @@ impl Incoming {
 
     /// The caller, from `Authorization: Bearer <access token>`.
     pub fn actor(&self, keys: &TokenKeys, now: chrono::DateTime<chrono::Utc>) -> Result<Actor> {
-        let raw = self.header("authorization").ok_or(Error::Unauthorized {
-            code: "unauthorized",
-            detail: "an access token is required".into(),
-        })?;
+        let raw = self
+            .header("authorization")
+            .ok_or(Error::Unauthorized { code: "unauthorized", detail: "an access token is required".into() })?;
         let token = raw
             .strip_prefix("Bearer ")
             .or_else(|| raw.strip_prefix("bearer "))
             .ok_or(Error::Unauthorized { code: "unauthorized", detail: "use the Bearer scheme".into() })?;
         keys.verify(token.trim(), now)
+    }
+}
+
+impl Incoming {
+    /// The request as an idempotent one, when it carries an `Idempotency-Key`.
+    pub fn idempotent(&self) -> Result<Option<domain::idempotency::IdempotentRequest>> {
+        Ok(self
+            .idempotency_key()?
+            .map(|k| domain::idempotency::IdempotentRequest::new(k, self.method.as_str(), &self.path, &self.body)))
     }
 }
 
@@ -277,7 +285,9 @@ mod tests {
         assert!(matches!(&e, Error::Validation(v) if v[0].field == "age"), "{e:?}");
         let e = req("POST", "/", Some("application/json"), r#"{"name":"a","age":1,"x":1}"#).json::<In>().unwrap_err();
         assert!(matches!(&e, Error::Validation(v) if v[0].field == "x"), "{e:?}");
-        assert!(req("POST", "/", Some("application/json; charset=utf-8"), r#"{"name":"a","age":1}"#).json::<In>().is_ok());
+        assert!(
+            req("POST", "/", Some("application/json; charset=utf-8"), r#"{"name":"a","age":1}"#).json::<In>().is_ok()
+        );
     }
 
     #[test]
@@ -297,14 +307,5 @@ mod tests {
         assert!(req("GET", "/v1/x?limit=0", None, "").pagination().is_err());
         assert!(req("GET", "/v1/x?limit=201", None, "").pagination().is_err());
         assert_eq!(req("GET", "/v1/x", None, "").pagination().unwrap().limit, 50);
-    }
-}
-
-impl Incoming {
-    /// The request as an idempotent one, when it carries an `Idempotency-Key`.
-    pub fn idempotent(&self) -> Result<Option<domain::idempotency::IdempotentRequest>> {
-        Ok(self.idempotency_key()?.map(|k| {
-            domain::idempotency::IdempotentRequest::new(k, self.method.as_str(), &self.path, &self.body)
-        }))
     }
 }

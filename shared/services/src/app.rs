@@ -29,7 +29,11 @@ impl Config {
         if signing_secret.len() < 32 {
             return Err("SIGNING_SECRET must be at least 32 characters".into());
         }
-        Ok(Self { table: get("TABLE_NAME")?, signing_secret: signing_secret.into_bytes(), encryption_key: get("ENCRYPTION_KEY")? })
+        Ok(Self {
+            table: get("TABLE_NAME")?,
+            signing_secret: signing_secret.into_bytes(),
+            encryption_key: get("ENCRYPTION_KEY")?,
+        })
     }
 }
 

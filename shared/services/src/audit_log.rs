@@ -64,7 +64,9 @@ pub async fn list_audit(
     actor.require(Permission::AuditRead)?;
     let owner = Owner::from_tenant(actor.tenant_id);
     let user_filter = match (actor.role, filter.user_id) {
-        (Role::SuperAdmin, Some(u)) if u != actor.user_id => return Err(Error::forbidden("a reseller reads its own entries")),
+        (Role::SuperAdmin, Some(u)) if u != actor.user_id => {
+            return Err(Error::forbidden("a reseller reads its own entries"));
+        }
         (Role::SuperAdmin, _) => Some(actor.user_id),
         (_, u) => u,
     };
@@ -79,6 +81,7 @@ pub async fn list_audit(
         }
         _ => return Err(Error::field("entity_id", "entity_type and entity_id go together")),
     };
-    let page: Page<AuditRecord> = app.store.query_page(owner, &qid, q.newest_first().limit(limit), cursor).await.or_500()?;
+    let page: Page<AuditRecord> =
+        app.store.query_page(owner, &qid, q.newest_first().limit(limit), cursor).await.or_500()?;
     Ok(Page { items: page.items.into_iter().map(AuditEntry::from).collect(), next_cursor: page.next_cursor })
 }

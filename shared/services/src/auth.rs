@@ -7,7 +7,8 @@ use crate::users::{LoginPointer, UserRecord, load_user, user_item};
 use chrono::{DateTime, Utc};
 use domain::actor::Actor;
 use domain::auth::{
-    ACCESS_TOKEN_TTL, LoginGuard, PASSWORD_RESET_TTL, REFRESH_TOKEN_TTL, burn_password_check, hash_password, verify_password,
+    ACCESS_TOKEN_TTL, LoginGuard, PASSWORD_RESET_TTL, REFRESH_TOKEN_TTL, burn_password_check, hash_password,
+    verify_password,
 };
 use domain::crypto::{b64url_decode, b64url_encode, random_token, sha256_hex};
 use domain::event::DomainEvent;
@@ -96,6 +97,9 @@ struct RefreshFamily {
     tenant_id: Option<Uuid>,
     reseller_id: Option<Uuid>,
     generation: u32,
+    /// The user's session epoch when the family began.
+    #[serde(default)]
+    epoch: u32,
     token_hash: String,
     revoked: bool,
     created_at: DateTime<Utc>,
@@ -163,13 +167,19 @@ async fn load_session_subject(
         Some(i) => Store::decode(i).or_500()?,
         None => return Err(Error::invalid_credentials()),
     };
-    let tenant: Option<Tenant> = if tenant_id.is_some() { got.next().flatten().map(Store::decode).transpose().or_500()? } else { None };
+    let tenant: Option<Tenant> =
+        if tenant_id.is_some() { got.next().flatten().map(Store::decode).transpose().or_500()? } else { None };
     let reseller: Option<PlatformReseller> =
         if reseller_id.is_some() { got.next().flatten().map(Store::decode).transpose().or_500()? } else { None };
     Ok((user, tenant, reseller))
 }
 
-fn check_may_work(app: &App, user: &UserRecord, tenant: Option<&Tenant>, reseller: Option<&PlatformReseller>) -> Result<()> {
+fn check_may_work(
+    app: &App,
+    user: &UserRecord,
+    tenant: Option<&Tenant>,
+    reseller: Option<&PlatformReseller>,
+) -> Result<()> {
     if user.user.status != UserStatus::Active || user.user.email.is_empty() {
         return Err(Error::Forbidden { code: "account_disabled", detail: "this account is disabled".into() });
     }
@@ -202,7 +212,9 @@ fn actor_of(user: &User) -> Actor {
 }
 
 /// Starts a new refresh family in `tx` and returns the token pair it stands for.
-fn stage_session(app: &App, tx: &mut Tx, user: &User, reseller: Option<&PlatformReseller>) -> Result<TokenPair> {
+fn stage_session(app: &App, tx: &mut Tx, user: &UserRecord, reseller: Option<&PlatformReseller>) -> Result<TokenPair> {
+    let epoch = user.session_epoch;
+    let user = &user.user;
     let now = app.now();
     let family = RefreshFamily {
         family_id: ids::new_id(),
@@ -210,6 +222,7 @@ fn stage_session(app: &App, tx: &mut Tx, user: &User, reseller: Option<&Platform
         tenant_id: user.tenant_id,
         reseller_id: user.reseller_id,
         generation: 0,
+        epoch,
         token_hash: String::new(),
         revoked: false,
         created_at: now,
@@ -303,7 +316,7 @@ pub async fn login(app: &App, input: LoginRequest) -> Result<TokenPair> {
     }
     check_may_work(app, &user, tenant.as_ref(), reseller.as_ref())?;
     let mut tx = Tx::new();
-    let pair = stage_session(app, &mut tx, &user.user, reseller.as_ref())?;
+    let pair = stage_session(app, &mut tx, &user, reseller.as_ref())?;
     if guard != LoginGuard::default() {
         tx.delete(&gk);
     }
@@ -332,17 +345,22 @@ async fn revoke_family(app: &App, family: Uuid) -> Result<()> {
 pub async fn refresh(app: &App, input: RefreshRequest) -> Result<TokenPair> {
     let (family_id, generation) = parse_refresh_token(app, &input.refresh_token)?;
     let now = app.now();
-    let invalid = || Error::Unauthorized { code: "invalid_refresh_token", detail: "the refresh token is not valid".into() };
+    let invalid =
+        || Error::Unauthorized { code: "invalid_refresh_token", detail: "the refresh token is not valid".into() };
     let family: RefreshFamily = app.store.get(&keys::refresh_family(family_id)).await.or_500()?.ok_or_else(invalid)?;
     if family.revoked || family.expires_at <= now {
         return Err(invalid());
     }
     if generation != family.generation || sha256_hex(input.refresh_token.trim().as_bytes()) != family.token_hash {
         revoke_family(app, family_id).await?;
-        return Err(Error::Unauthorized { code: "refresh_token_reused", detail: "the refresh token was already used".into() });
+        return Err(Error::Unauthorized {
+            code: "refresh_token_reused",
+            detail: "the refresh token was already used".into(),
+        });
     }
-    let (user, tenant, reseller) = load_session_subject(app, family.tenant_id, family.reseller_id, family.user_id).await?;
-    if user.sessions_valid_after.is_some_and(|t| family.created_at < t) {
+    let (user, tenant, reseller) =
+        load_session_subject(app, family.tenant_id, family.reseller_id, family.user_id).await?;
+    if family.epoch != user.session_epoch {
         return Err(invalid());
     }
     check_may_work(app, &user, tenant.as_ref(), reseller.as_ref())?;
@@ -367,7 +385,10 @@ pub async fn refresh(app: &App, input: RefreshRequest) -> Result<TokenPair> {
         Err(StoreError::Conflict(_)) => {
             // Someone rotated this same token a moment ago: that is reuse.
             revoke_family(app, family_id).await?;
-            return Err(Error::Unauthorized { code: "refresh_token_reused", detail: "the refresh token was already used".into() });
+            return Err(Error::Unauthorized {
+                code: "refresh_token_reused",
+                detail: "the refresh token was already used".into(),
+            });
         }
         Err(e) => return Err(store_err(e)),
     }
@@ -386,9 +407,8 @@ pub async fn logout(app: &App, input: RefreshRequest) -> Result<()> {
 }
 
 pub async fn me(app: &App, actor: &Actor) -> Result<Me> {
-    let (user, tenant, _) = load_session_subject(app, actor.tenant_id, None, actor.user_id)
-        .await
-        .map_err(|_| Error::not_found("user"))?;
+    let (user, tenant, _) =
+        load_session_subject(app, actor.tenant_id, None, actor.user_id).await.map_err(|_| Error::not_found("user"))?;
     Ok(Me {
         user: user.user,
         tenant,
@@ -416,12 +436,12 @@ pub async fn change_password(app: &App, actor: &Actor, input: ChangePasswordRequ
     let now = app.now();
     let mut after = before.clone();
     after.password_hash = hash_password(&input.new_password);
-    after.sessions_valid_after = Some(now);
+    after.session_epoch += 1;
     after.user.version += 1;
     after.user.updated_at = now;
     let mut tx = Tx::new();
     tx.put_versioned(user_item(&after)?, before.user.version);
-    let pair = stage_session(app, &mut tx, &after.user, reseller.as_ref())?;
+    let pair = stage_session(app, &mut tx, &after, reseller.as_ref())?;
     tx.put_audit(&audit(actor, actor.tenant_id, "user.password_changed", "user", actor.user_id, None, None, now));
     tx.put_event(&DomainEvent::new(
         "PasswordChanged",
@@ -490,7 +510,10 @@ pub async fn reset_token_for_delivery(app: &App, reset_id: Uuid) -> Result<Optio
 /// `POST /v1/auth/password-reset/confirm`: the token works once, within 30 minutes; it ends every
 /// session and lifts a login lock.
 pub async fn confirm_password_reset(app: &App, input: PasswordResetConfirm) -> Result<()> {
-    let invalid = || Error::BadRequest { code: "invalid_reset_token", detail: "the reset token is invalid or has expired".into() };
+    let invalid = || Error::BadRequest {
+        code: "invalid_reset_token",
+        detail: "the reset token is invalid or has expired".into(),
+    };
     let mut v = Validation::new();
     v.password("new_password", &input.new_password);
     v.finish()?;
@@ -504,7 +527,7 @@ pub async fn confirm_password_reset(app: &App, input: PasswordResetConfirm) -> R
     let before = load_user(app, reset.tenant_id, reset.user_id).await?.ok_or_else(invalid)?;
     let mut after = before.clone();
     after.password_hash = hash_password(&input.new_password);
-    after.sessions_valid_after = Some(now);
+    after.session_epoch += 1;
     after.user.version += 1;
     after.user.updated_at = now;
     let mut tx = Tx::new();
@@ -537,11 +560,13 @@ pub async fn impersonate(app: &App, actor: &Actor, input: ImpersonateRequest) ->
     }
     let not_found = || Error::not_found("user");
     let target = load_user(app, input.tenant_id, input.user_id).await?.ok_or_else(not_found)?;
-    let (_, tenant, reseller) = load_session_subject(app, target.user.tenant_id, target.user.reseller_id, target.user.id).await?;
+    let (_, tenant, reseller) =
+        load_session_subject(app, target.user.tenant_id, target.user.reseller_id, target.user.id).await?;
     let allowed = match actor.role {
         Role::Developer => target.user.role != Role::Developer,
         Role::SuperAdmin => {
-            target.user.tenant_id.is_some() && tenant.as_ref().is_some_and(|t| t.reseller_id.is_some() && t.reseller_id == actor.reseller_id)
+            target.user.tenant_id.is_some()
+                && tenant.as_ref().is_some_and(|t| t.reseller_id.is_some() && t.reseller_id == actor.reseller_id)
         }
         _ => false,
     };
@@ -555,7 +580,16 @@ pub async fn impersonate(app: &App, actor: &Actor, input: ImpersonateRequest) ->
     let acting = Actor { impersonator_id: Some(actor.user_id), ..actor_of(&target.user) };
     let token = app.tokens.issue(&acting, reseller.as_ref().map(|r| r.subscription_expires_at), now);
     let mut tx = Tx::new();
-    tx.put_audit(&audit(&acting, target.user.tenant_id, "impersonation.started", "user", target.user.id, None, None, now));
+    tx.put_audit(&audit(
+        &acting,
+        target.user.tenant_id,
+        "impersonation.started",
+        "user",
+        target.user.id,
+        None,
+        None,
+        now,
+    ));
     tx.put_event(&DomainEvent::new(
         "ImpersonationStarted",
         "identity",

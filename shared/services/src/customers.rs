@@ -93,7 +93,8 @@ fn owner_of(c: &Customer) -> String {
 
 /// Writes the profile and its search entries (full copies, so a search answers in one Query).
 fn stage_customer(tx: &mut Tx, c: &Customer, expected: Option<u64>) -> Result<()> {
-    let item = Store::encode(&keys::customer(c.tenant_id, c.id, c.scope.as_deref()), "CUSTOMER", c, Some(c.version)).or_500()?;
+    let item = Store::encode(&keys::customer(c.tenant_id, c.id, c.scope.as_deref()), "CUSTOMER", c, Some(c.version))
+        .or_500()?;
     match expected {
         None => tx.put_new(item, Conflict::Exists),
         Some(v) => tx.put_versioned(item, v),
@@ -195,7 +196,16 @@ pub async fn create_customer(
     for (field, value) in unique_values(&customer) {
         tx.put_unique(unique_key(tid, field, &value), field, &owner_of(&customer));
     }
-    tx.put_audit(&audit(actor, Some(tid), "customer.created", "customer", customer.id, None, Some(snapshot(&customer)), now));
+    tx.put_audit(&audit(
+        actor,
+        Some(tid),
+        "customer.created",
+        "customer",
+        customer.id,
+        None,
+        Some(snapshot(&customer)),
+        now,
+    ));
     tx.put_event(&DomainEvent::new(
         "CustomerCreated",
         "crm",
@@ -354,7 +364,16 @@ pub async fn update_customer(
             tx.delete_unique(unique_key(tid, field, value), &owner_of(&before));
         }
     }
-    tx.put_audit(&audit(actor, Some(tid), "customer.updated", "customer", id, Some(snapshot(&before)), Some(snapshot(&after)), now));
+    tx.put_audit(&audit(
+        actor,
+        Some(tid),
+        "customer.updated",
+        "customer",
+        id,
+        Some(snapshot(&before)),
+        Some(snapshot(&after)),
+        now,
+    ));
     tx.put_event(&DomainEvent::new(
         "CustomerUpdated",
         "crm",

@@ -10,7 +10,12 @@ use uuid::Uuid;
 
 pub use domain::idempotency::{IdempotentRequest, Outcome};
 
-pub fn record(req: &IdempotentRequest, status: u16, body: &impl serde::Serialize, app: &App) -> Result<IdempotencyRecord> {
+pub fn record(
+    req: &IdempotentRequest,
+    status: u16,
+    body: &impl serde::Serialize,
+    app: &App,
+) -> Result<IdempotencyRecord> {
     Ok(IdempotencyRecord {
         fingerprint: req.fingerprint.clone(),
         status,
@@ -22,12 +27,8 @@ pub fn record(req: &IdempotentRequest, status: u16, body: &impl serde::Serialize
 /// The stored answer for a key whose transaction lost to an earlier one.
 pub async fn replay<T>(app: &App, owner: Owner, caller: Uuid, req: &IdempotentRequest) -> Result<Outcome<T>> {
     let k = store::keys::idempotency(owner, &req.key_hash(caller));
-    let rec: IdempotencyRecord = app
-        .store
-        .get(&k)
-        .await
-        .or_500()?
-        .ok_or_else(|| Error::Internal("idempotency record vanished".into()))?;
+    let rec: IdempotencyRecord =
+        app.store.get(&k).await.or_500()?.ok_or_else(|| Error::Internal("idempotency record vanished".into()))?;
     if rec.fingerprint != req.fingerprint {
         return Err(Error::Unprocessable {
             code: "idempotency_key_reused",

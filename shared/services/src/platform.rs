@@ -87,7 +87,16 @@ pub async fn create_reseller(app: &App, actor: &Actor, input: CreateReseller) ->
     let mut tx = Tx::new();
     tx.put_new(item(&reseller)?, Conflict::Exists);
     stage_new_user(&mut tx, &user, "admin.email")?;
-    tx.put_audit(&audit(actor, None, "platform_reseller.created", "platform_reseller", id, None, Some(snapshot(&reseller)), now));
+    tx.put_audit(&audit(
+        actor,
+        None,
+        "platform_reseller.created",
+        "platform_reseller",
+        id,
+        None,
+        Some(snapshot(&reseller)),
+        now,
+    ));
     tx.put_event(&DomainEvent::new(
         "PlatformResellerCreated",
         "platform",
@@ -116,7 +125,12 @@ pub async fn get_reseller(app: &App, actor: &Actor, id: Uuid) -> Result<Platform
     app.store.get(&keys::platform_reseller(id)).await.or_500()?.ok_or_else(|| Error::not_found("platform reseller"))
 }
 
-pub async fn list_resellers(app: &App, actor: &Actor, limit: u32, cursor: Option<&str>) -> Result<Page<PlatformReseller>> {
+pub async fn list_resellers(
+    app: &App,
+    actor: &Actor,
+    limit: u32,
+    cursor: Option<&str>,
+) -> Result<Page<PlatformReseller>> {
     actor.require(Permission::PlatformResellersRead)?;
     let q = Query::index("gsi1", keys::resellers_gsi1()).newest_first().limit(limit);
     app.store.query_page(Owner::Platform, "platform-resellers", q, cursor).await.or_500()
@@ -177,7 +191,16 @@ pub async fn update_reseller(
         ]),
         Conflict::Version,
     );
-    tx.put_audit(&audit(actor, None, "platform_reseller.updated", "platform_reseller", id, Some(snapshot(&before)), Some(snapshot(&after)), now));
+    tx.put_audit(&audit(
+        actor,
+        None,
+        "platform_reseller.updated",
+        "platform_reseller",
+        id,
+        Some(snapshot(&before)),
+        Some(snapshot(&after)),
+        now,
+    ));
     tx.put_event(&DomainEvent::new(
         "PlatformResellerUpdated",
         "platform",

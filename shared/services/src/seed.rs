@@ -80,7 +80,14 @@ pub async fn seed_demo(app: &App, creds: &DemoCredentials) -> Result<SeedReport>
             user.id
         }
     };
-    let owner = Actor { user_id: owner_id, tenant_id: None, reseller_id: None, role: Role::Developer, scope: None, impersonator_id: None };
+    let owner = Actor {
+        user_id: owner_id,
+        tenant_id: None,
+        reseller_id: None,
+        role: Role::Developer,
+        scope: None,
+        impersonator_id: None,
+    };
 
     let (reseller_user, reseller_id) = match pointer(app, &creds.reseller_email).await? {
         Some(p) => (p.user_id, p.reseller_id),

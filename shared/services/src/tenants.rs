@@ -9,7 +9,9 @@ use domain::actor::Actor;
 use domain::event::DomainEvent;
 use domain::platform::PlatformReseller;
 use domain::role::{Permission, Role};
-use domain::tenant::{BillingDefaults, Tenant, TenantStatus, default_country_for, validate_country, validate_currency, validate_time_zone};
+use domain::tenant::{
+    BillingDefaults, Tenant, TenantStatus, default_country_for, validate_country, validate_currency, validate_time_zone,
+};
 use domain::user::{User, UserStatus};
 use domain::{Error, Result, Validation, ids};
 use serde::{Deserialize, Serialize};
@@ -160,7 +162,8 @@ pub async fn create_tenant(
         }
         Err(StoreError::Conflict(Conflict::Limit(l))) => {
             // A missing reseller fails the same condition; say which it was.
-            let r: Option<PlatformReseller> = app.store.get(&keys::platform_reseller(reseller_id.unwrap_or_default())).await.or_500()?;
+            let r: Option<PlatformReseller> =
+                app.store.get(&keys::platform_reseller(reseller_id.unwrap_or_default())).await.or_500()?;
             match r {
                 None => Err(Error::field("reseller_id", "no such platform reseller")),
                 Some(_) => Err(store_err(StoreError::Conflict(Conflict::Limit(l)))),
@@ -206,7 +209,13 @@ pub async fn list_tenants(app: &App, actor: &Actor, limit: u32, cursor: Option<&
 }
 
 /// Settings: by the owner, the ISP's reseller, or the ISP's admin. Version-checked.
-pub async fn update_tenant(app: &App, actor: &Actor, id: Uuid, input: UpdateTenant, if_match: Option<u64>) -> Result<Tenant> {
+pub async fn update_tenant(
+    app: &App,
+    actor: &Actor,
+    id: Uuid,
+    input: UpdateTenant,
+    if_match: Option<u64>,
+) -> Result<Tenant> {
     let before = get_tenant(app, actor, id).await?;
     if !(actor.role.has(Permission::TenantsWrite) || actor.role.has(Permission::TenantSettingsWrite)) {
         return Err(Error::forbidden("the role may not change ISP settings"));
@@ -249,7 +258,16 @@ pub async fn update_tenant(app: &App, actor: &Actor, id: Uuid, input: UpdateTena
         tx.put_unique(keys::tenant_slug(&after.slug), "slug", &id.to_string());
         tx.delete_unique(keys::tenant_slug(&before.slug), &id.to_string());
     }
-    tx.put_audit(&audit(actor, Some(id), "tenant.updated", "tenant", id, Some(snapshot(&before)), Some(snapshot(&after)), now));
+    tx.put_audit(&audit(
+        actor,
+        Some(id),
+        "tenant.updated",
+        "tenant",
+        id,
+        Some(snapshot(&before)),
+        Some(snapshot(&after)),
+        now,
+    ));
     tx.put_event(&DomainEvent::new(
         "TenantUpdated",
         "platform",

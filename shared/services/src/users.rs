@@ -2,7 +2,6 @@
 
 use crate::App;
 use crate::support::{StoreResultExt, audit, expected_version, snapshot};
-use chrono::{DateTime, Utc};
 use domain::actor::Actor;
 use domain::auth::hash_password;
 use domain::event::DomainEvent;
@@ -19,14 +18,15 @@ pub struct UserRecord {
     #[serde(flatten)]
     pub user: User,
     pub password_hash: String,
-    /// Refresh tokens issued before this instant are dead (set on password change and reset).
+    /// Refresh-token families of an older epoch are dead: raised on password change, reset and
+    /// deletion, which ends every session at once without finding them.
     #[serde(default)]
-    pub sessions_valid_after: Option<DateTime<Utc>>,
+    pub session_epoch: u32,
 }
 
 impl UserRecord {
     pub fn new(user: User, password: &str) -> Self {
-        Self { user, password_hash: hash_password(password), sessions_valid_after: None }
+        Self { user, password_hash: hash_password(password), session_epoch: 0 }
     }
 }
 
@@ -137,11 +137,15 @@ pub async fn create_user(app: &App, actor: &Actor, input: CreateUser) -> Result<
     actor.require(Permission::UsersWrite)?;
     let tid = actor.tenant()?;
     if !actor.role.may_assign(input.role) {
-        return Err(Error::forbidden(format!("the {} role may not create a user with the {} role", actor.role, input.role)));
+        return Err(Error::forbidden(format!(
+            "the {} role may not create a user with the {} role",
+            actor.role, input.role
+        )));
     }
     let now = app.now();
     let mut v = Validation::new();
-    let staff = NewStaff { name: input.name, email: input.email, password: input.password, phone: input.phone }.validate(&mut v, "");
+    let staff = NewStaff { name: input.name, email: input.email, password: input.password, phone: input.phone }
+        .validate(&mut v, "");
     v.finish()?;
 
     // Sub-operators hang under an operator: the caller itself if it is one, otherwise the named one.
@@ -286,7 +290,16 @@ pub async fn update_user(app: &App, actor: &Actor, id: Uuid, input: UpdateUser, 
         tx.put_new(pointer_item(&after.user)?, Conflict::Unique("email".into()));
         tx.delete(&keys::login(&before.user.email));
     }
-    tx.put_audit(&audit(actor, Some(tid), "user.updated", "user", id, Some(snapshot(&before.user)), Some(snapshot(&after.user)), now));
+    tx.put_audit(&audit(
+        actor,
+        Some(tid),
+        "user.updated",
+        "user",
+        id,
+        Some(snapshot(&before.user)),
+        Some(snapshot(&after.user)),
+        now,
+    ));
     tx.put_event(&DomainEvent::new(
         "UserUpdated",
         "identity",
@@ -321,7 +334,7 @@ pub async fn delete_user(app: &App, actor: &Actor, id: Uuid, if_match: Option<u6
     after.user.status = UserStatus::Disabled;
     after.user.version += 1;
     after.user.updated_at = now;
-    after.sessions_valid_after = Some(now);
+    after.session_epoch += 1;
     let mut item = user_item(&after)?;
     item.remove("gsi1pk");
     item.remove("gsi1sk");

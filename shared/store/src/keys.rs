@@ -102,7 +102,9 @@ pub fn password_reset(id: Uuid) -> ItemKeys {
 /// A staff user: tenant users live under their tenant; platform users (owner, reseller staff) under P#.
 pub fn user(tenant: Option<Uuid>, id: Uuid) -> ItemKeys {
     match tenant {
-        Some(tid) => ItemKeys::new(format!("{}USER#{id}", t(tid)), "USER").gsi1(format!("{}USERS", t(tid)), id.to_string()),
+        Some(tid) => {
+            ItemKeys::new(format!("{}USER#{id}", t(tid)), "USER").gsi1(format!("{}USERS", t(tid)), id.to_string())
+        }
         None => ItemKeys::new(format!("P#USER#{id}"), "USER").gsi1("P#USERS".into(), id.to_string()),
     }
 }
@@ -198,6 +200,11 @@ pub fn reseller_tenants_gsi2(reseller: Uuid) -> String {
     format!("P#RESELLER#{reseller}#TENANTS")
 }
 
+/// Marks an event as handled by one consumer (idempotent workers).
+pub fn inbox(owner: Owner, consumer: &str, event_id: Uuid) -> ItemKeys {
+    ItemKeys::new(format!("{}INBOX#{consumer}#{event_id}", owner.prefix()), "INBOX")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -234,9 +241,4 @@ mod tests {
         assert_eq!(pk, customers_by_operator_gsi2(tid, "op1"));
         assert!(sk.starts_with("op1/sub1#"));
     }
-}
-
-/// Marks an event as handled by one consumer (idempotent workers).
-pub fn inbox(owner: Owner, consumer: &str, event_id: Uuid) -> ItemKeys {
-    ItemKeys::new(format!("{}INBOX#{consumer}#{event_id}", owner.prefix()), "INBOX")
 }

@@ -146,13 +146,7 @@ impl Store {
                 .consistent_read(true)
                 .build()
                 .map_err(|e| StoreError::Dynamo(e.to_string()))?;
-            let out = self
-                .client
-                .batch_get_item()
-                .request_items(&self.table, req)
-                .send()
-                .await
-                .map_err(dynamo_err)?;
+            let out = self.client.batch_get_item().request_items(&self.table, req).send().await.map_err(dynamo_err)?;
             for item in out.responses.unwrap_or_default().remove(&self.table).unwrap_or_default() {
                 let pk = string_attr(&item, "pk").unwrap_or_default();
                 let sk = string_attr(&item, "sk").unwrap_or_default();
@@ -199,7 +193,10 @@ impl Store {
     }
 
     /// A single conditional UpdateItem, for changes that need no transaction (login counters).
-    pub fn update(&self, keys: &ItemKeys) -> aws_sdk_dynamodb::operation::update_item::builders::UpdateItemFluentBuilder {
+    pub fn update(
+        &self,
+        keys: &ItemKeys,
+    ) -> aws_sdk_dynamodb::operation::update_item::builders::UpdateItemFluentBuilder {
         self.client.update_item().table_name(&self.table).set_key(Some(Self::key_of(&keys.pk, &keys.sk)))
     }
 
@@ -211,7 +208,9 @@ impl Store {
         match req.send().await {
             Ok(_) => Ok(()),
             Err(e) => match e.as_service_error() {
-                Some(UpdateItemError::ConditionalCheckFailedException(_)) => Err(StoreError::Conflict(Conflict::Condition)),
+                Some(UpdateItemError::ConditionalCheckFailedException(_)) => {
+                    Err(StoreError::Conflict(Conflict::Condition))
+                }
                 _ => Err(dynamo_err(e)),
             },
         }

@@ -60,7 +60,11 @@ pub async fn create_table(client: &Client, table: &str) -> Result<(), String> {
         .update_time_to_live()
         .table_name(table)
         .time_to_live_specification(
-            TimeToLiveSpecification::builder().enabled(true).attribute_name("ttl").build().map_err(|e| e.to_string())?,
+            TimeToLiveSpecification::builder()
+                .enabled(true)
+                .attribute_name("ttl")
+                .build()
+                .map_err(|e| e.to_string())?,
         )
         .send()
         .await

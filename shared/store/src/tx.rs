@@ -272,14 +272,17 @@ pub(crate) async fn commit(store: &Store, tx: Tx) -> crate::Result<()> {
                     failed.sort_by_key(Conflict::priority);
                     return Err(StoreError::Conflict(failed.remove(0)));
                 }
-                let throttled = reasons.iter().any(|r| {
-                    matches!(r.code(), Some("ThrottlingError" | "ProvisionedThroughputExceeded"))
-                });
+                let throttled = reasons
+                    .iter()
+                    .any(|r| matches!(r.code(), Some("ThrottlingError" | "ProvisionedThroughputExceeded")));
                 if throttled && attempt >= 3 {
                     return Err(StoreError::Throttled);
                 }
                 reasons.iter().any(|r| {
-                    matches!(r.code(), Some("TransactionConflict" | "ThrottlingError" | "ProvisionedThroughputExceeded"))
+                    matches!(
+                        r.code(),
+                        Some("TransactionConflict" | "ThrottlingError" | "ProvisionedThroughputExceeded")
+                    )
                 })
             }
             Some(TransactWriteItemsError::TransactionInProgressException(_)) => true,

@@ -86,7 +86,8 @@ async fn stale_versions_are_conflicts() {
 async fn concurrent_idempotent_writes_execute_once() {
     let t = TestTable::new().await;
     let owner = Owner::Tenant(Uuid::now_v7());
-    let rec = IdempotencyRecord { fingerprint: "f".into(), status: 201, body: "{}".into(), created_at: chrono::Utc::now() };
+    let rec =
+        IdempotencyRecord { fingerprint: "f".into(), status: 201, body: "{}".into(), created_at: chrono::Utc::now() };
     let mut handles = vec![];
     for _ in 0..8 {
         let s = t.store.clone();
@@ -152,7 +153,10 @@ async fn cursor_pages_through_and_is_bound_to_its_tenant() {
     let page = t.store.query_page::<Thing>(owner, "customers", q(), None).await.unwrap();
     let c = page.next_cursor.unwrap();
     let other = Owner::Tenant(Uuid::now_v7());
-    let err = t.store.query_page::<Thing>(other, "customers", Query::index("gsi1", keys::customers_gsi1(Uuid::now_v7())), Some(&c)).await;
+    let err = t
+        .store
+        .query_page::<Thing>(other, "customers", Query::index("gsi1", keys::customers_gsi1(Uuid::now_v7())), Some(&c))
+        .await;
     assert!(matches!(err, Err(StoreError::Cursor(_))));
 }
 
@@ -160,7 +164,13 @@ async fn cursor_pages_through_and_is_bound_to_its_tenant() {
 async fn outbox_event_is_written_with_the_change_and_expires() {
     let t = TestTable::new().await;
     let tid = Uuid::now_v7();
-    let ev = DomainEvent::new("CustomerCreated", "crm", Some(tid), serde_json::json!({"customer_id": "x"}), chrono::Utc::now());
+    let ev = DomainEvent::new(
+        "CustomerCreated",
+        "crm",
+        Some(tid),
+        serde_json::json!({"customer_id": "x"}),
+        chrono::Utc::now(),
+    );
     let mut tx = Tx::new();
     tx.put_event(&ev);
     t.store.commit(tx).await.unwrap();

@@ -1,0 +1,222 @@
+//! Harness for the end-to-end tests: a private local runner per test (its own table, bus and queues
+//! in the shared moto), real HTTP on 127.0.0.1, a settable clock, and the demo seed.
+
+use local_runner::template::Template;
+use local_runner::{Local, LocalOptions};
+use reqwest::Method;
+use serde_json::{Value, json};
+use services::Clock;
+use services::seed::{DemoCredentials, SeedReport, seed_demo};
+use std::collections::BTreeMap;
+use std::time::Duration;
+use uuid::Uuid;
+
+pub struct Env {
+    pub local: Local,
+    pub http: reqwest::Client,
+    pub clock: Clock,
+    pub creds: DemoCredentials,
+    pub seed: SeedReport,
+}
+
+/// An HTTP answer: status, headers, JSON body (Null when empty).
+#[derive(Debug)]
+pub struct Answer {
+    pub status: u16,
+    pub headers: reqwest::header::HeaderMap,
+    pub body: Value,
+}
+
+impl Answer {
+    pub fn code(&self) -> &str {
+        self.body["code"].as_str().unwrap_or("")
+    }
+    #[track_caller]
+    pub fn expect(self, status: u16) -> Value {
+        assert_eq!(self.status, status, "unexpected answer: {:#}", self.body);
+        self.body
+    }
+}
+
+pub fn demo_credentials() -> DemoCredentials {
+    DemoCredentials {
+        owner_email: "owner@test.local".into(),
+        owner_password: "owner-test-pass-1".into(),
+        reseller_email: "reseller@test.local".into(),
+        reseller_password: "reseller-test-pass-1".into(),
+        admin_email: "admin@test.local".into(),
+        admin_password: "admin-test-pass-1".into(),
+    }
+}
+
+impl Env {
+    pub async fn start() -> Env {
+        testkit::endpoint();
+        let clock = Clock::fixed(chrono::Utc::now());
+        let opts = LocalOptions {
+            prefix: format!("t{}", Uuid::now_v7().simple()),
+            port: 0,
+            poll_interval: Duration::from_millis(50),
+            clock: Some(clock.clone()),
+        };
+        let template = Template::load(&Template::default_path()).expect("template");
+        let local = Local::start(template, opts).await.expect("local runner starts");
+        let creds = demo_credentials();
+        let seed = seed_demo(&local.app, &creds).await.expect("seed");
+        Env { local, http: reqwest::Client::new(), clock, creds, seed }
+    }
+
+    pub fn tenant(&self) -> Uuid {
+        self.seed.tenant_id.expect("seeded tenant")
+    }
+
+    pub async fn send(&self, method: &str, path: &str, token: Option<&str>, body: Option<Value>) -> Answer {
+        self.send_with(method, path, token, body, &[]).await
+    }
+
+    pub async fn send_with(
+        &self,
+        method: &str,
+        path: &str,
+        token: Option<&str>,
+        body: Option<Value>,
+        headers: &[(&str, &str)],
+    ) -> Answer {
+        let mut req =
+            self.http.request(Method::from_bytes(method.as_bytes()).unwrap(), format!("{}{path}", self.local.base_url));
+        if let Some(t) = token {
+            req = req.header("authorization", format!("Bearer {t}"));
+        }
+        if let Some(b) = body {
+            req = req.header("content-type", "application/json").body(b.to_string());
+        }
+        for (k, v) in headers {
+            req = req.header(*k, *v);
+        }
+        self.answer(req).await
+    }
+
+    pub async fn send_raw(
+        &self,
+        method: &str,
+        path: &str,
+        token: Option<&str>,
+        content_type: &str,
+        body: Vec<u8>,
+    ) -> Answer {
+        let mut req = self
+            .http
+            .request(Method::from_bytes(method.as_bytes()).unwrap(), format!("{}{path}", self.local.base_url))
+            .header("content-type", content_type)
+            .body(body);
+        if let Some(t) = token {
+            req = req.header("authorization", format!("Bearer {t}"));
+        }
+        self.answer(req).await
+    }
+
+    async fn answer(&self, req: reqwest::RequestBuilder) -> Answer {
+        let resp = req.send().await.expect("request reaches the runner");
+        let status = resp.status().as_u16();
+        let headers = resp.headers().clone();
+        let bytes = resp.bytes().await.expect("body");
+        let body = if bytes.is_empty() { Value::Null } else { serde_json::from_slice(&bytes).unwrap_or(Value::Null) };
+        if status >= 400 {
+            let ct = headers.get("content-type").and_then(|v| v.to_str().ok()).unwrap_or("");
+            assert_eq!(ct, "application/problem+json", "errors are problem+json: {body}");
+        }
+        Answer { status, headers, body }
+    }
+
+    pub async fn login(&self, email: &str, password: &str) -> Value {
+        self.send("POST", "/v1/auth/login", None, Some(json!({"email": email, "password": password}))).await.expect(200)
+    }
+
+    pub async fn token(&self, email: &str, password: &str) -> String {
+        self.login(email, password).await["access_token"].as_str().unwrap().to_string()
+    }
+
+    pub async fn owner(&self) -> String {
+        self.token(&self.creds.owner_email, &self.creds.owner_password).await
+    }
+    pub async fn reseller(&self) -> String {
+        self.token(&self.creds.reseller_email, &self.creds.reseller_password).await
+    }
+    pub async fn admin(&self) -> String {
+        self.token(&self.creds.admin_email, &self.creds.admin_password).await
+    }
+
+    /// A second ISP (under the demo reseller) and its admin's token.
+    pub async fn other_tenant(&self, slug: &str) -> (Uuid, String) {
+        let email = format!("admin@{slug}.test");
+        let body = self
+            .send(
+                "POST",
+                "/v1/tenants",
+                Some(&self.reseller().await),
+                Some(
+                    json!({"name": format!("ISP {slug}"), "slug": slug, "time_zone": "Asia/Jakarta", "currency": "IDR",
+                    "admin": {"name": "Other Admin", "email": email, "password": "other-admin-pass-1"}}),
+                ),
+            )
+            .await
+            .expect(201);
+        (body["id"].as_str().unwrap().parse().unwrap(), self.token(&email, "other-admin-pass-1").await)
+    }
+
+    pub async fn create_user(&self, token: &str, role: &str, email: &str, parent: Option<&str>) -> (String, String) {
+        let mut body =
+            json!({"name": format!("{role} user"), "email": email, "password": "staff-pass-123", "role": role});
+        if let Some(p) = parent {
+            body["parent_id"] = json!(p);
+        }
+        let u = self.send("POST", "/v1/users", Some(token), Some(body)).await.expect(201);
+        (u["id"].as_str().unwrap().to_string(), self.token(email, "staff-pass-123").await)
+    }
+
+    pub async fn create_customer(&self, token: &str, name: &str, phone: &str, username: &str) -> Value {
+        self.send(
+            "POST",
+            "/v1/customers",
+            Some(token),
+            Some(json!({"name": name, "phone": phone, "username": username})),
+        )
+        .await
+        .expect(201)
+    }
+
+    /// Every item of this test's table, for "nothing was written" checks. Test-only: a Scan is never
+    /// on a request path.
+    pub async fn table_snapshot(&self) -> BTreeMap<String, String> {
+        let client = self.local.app.store.client();
+        let mut out = BTreeMap::new();
+        let mut start = None;
+        loop {
+            let page =
+                client.scan().table_name(&self.local.table).set_exclusive_start_key(start).send().await.expect("scan");
+            for item in page.items.unwrap_or_default() {
+                let pk = item.get("pk").and_then(|v| v.as_s().ok()).cloned().unwrap_or_default();
+                let sk = item.get("sk").and_then(|v| v.as_s().ok()).cloned().unwrap_or_default();
+                let mut fields: Vec<_> = item.iter().map(|(k, v)| format!("{k}={v:?}")).collect();
+                fields.sort();
+                out.insert(format!("{pk}|{sk}"), fields.join(","));
+            }
+            match page.last_evaluated_key {
+                Some(k) if !k.is_empty() => start = Some(k),
+                _ => break,
+            }
+        }
+        out
+    }
+
+    /// Waits (up to 10 s) until `f` holds.
+    pub async fn eventually<F: Fn() -> bool>(&self, f: F) -> bool {
+        for _ in 0..200 {
+            if f() {
+                return true;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        false
+    }
+}

@@ -1,0 +1,11 @@
+//! End-to-end tests: every call goes over HTTP to the local runner, which runs the functions' real
+//! handlers against moto. Each test has its own table, bus and queues.
+
+mod auth;
+mod bad_input;
+mod customers;
+mod event_path;
+mod isolation;
+mod platform;
+mod template;
+mod users;

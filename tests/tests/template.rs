@@ -1,0 +1,58 @@
+use local_runner::registry;
+use local_runner::template::Template;
+use std::collections::BTreeSet;
+
+fn template() -> Template {
+    Template::load(&Template::default_path()).unwrap()
+}
+
+#[test]
+fn every_function_is_in_the_template_the_runner_and_the_functions_folder() {
+    let t = template();
+    let in_template: BTreeSet<String> = t.functions.iter().map(|f| f.binary.clone()).collect();
+    let in_runner: BTreeSet<String> = registry::all_functions().into_iter().map(str::to_string).collect();
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../functions");
+    let in_folder: BTreeSet<String> =
+        std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().to_string()).collect();
+    assert_eq!(in_template, in_folder, "template vs functions/");
+    assert_eq!(in_template, in_runner, "template vs the runner's registry");
+}
+
+#[test]
+fn each_api_function_answers_exactly_its_template_routes() {
+    for f in template().functions.iter().filter(|f| f.binary.starts_with("api-")) {
+        let mut from_template: Vec<String> = f.routes.iter().map(|(m, p)| format!("{m} {p}")).collect();
+        let mut from_code: Vec<String> =
+            registry::api_routes(&f.binary).unwrap().iter().map(|s| s.to_string()).collect();
+        from_template.sort();
+        from_code.sort();
+        assert_eq!(from_template, from_code, "{}", f.binary);
+    }
+}
+
+#[test]
+fn the_openapi_document_has_every_route_and_no_other() {
+    let doc: serde_json::Value = serde_json::from_str(&api_openapi::document().to_json().unwrap()).unwrap();
+    assert_eq!(doc["openapi"], "3.1.0");
+    let mut documented = BTreeSet::new();
+    for (path, ops) in doc["paths"].as_object().unwrap() {
+        for m in ops.as_object().unwrap().keys() {
+            documented.insert(format!("{} {path}", m.to_uppercase()));
+        }
+    }
+    let routed: BTreeSet<String> =
+        template().functions.iter().flat_map(|f| f.routes.iter().map(|(m, p)| format!("{m} {p}"))).collect();
+    assert_eq!(documented, routed);
+}
+
+#[test]
+fn the_template_declares_the_table_the_store_creates() {
+    let text = std::fs::read_to_string(Template::default_path()).unwrap();
+    for g in store::schema::GSIS {
+        assert!(text.contains(&format!("IndexName: {g}")), "{g}");
+        assert!(text.contains(&format!("AttributeName: {g}pk")), "{g}pk");
+    }
+    assert!(text.contains("StreamViewType: NEW_AND_OLD_IMAGES"));
+    assert!(text.contains("AttributeName: ttl"));
+    assert!(!text.contains("dynamodb:Scan"), "no function may Scan");
+}
