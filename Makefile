@@ -20,7 +20,7 @@ run: $(STAMP)
 
 ## make test: formatting, lints, template lint, and every test against a private moto.
 test: $(STAMP) fmt clippy cfn-lint
-	scripts/with-moto.sh cargo test --workspace --no-fail-fast
+	scripts/test-summary.sh scripts/with-moto.sh cargo test --workspace --no-fail-fast
 
 fmt:
 	cargo fmt --all -- --check

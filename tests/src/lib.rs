@@ -197,7 +197,7 @@ impl Env {
             for item in page.items.unwrap_or_default() {
                 let pk = item.get("pk").and_then(|v| v.as_s().ok()).cloned().unwrap_or_default();
                 let sk = item.get("sk").and_then(|v| v.as_s().ok()).cloned().unwrap_or_default();
-                let mut fields: Vec<_> = item.iter().map(|(k, v)| format!("{k}={v:?}")).collect();
+                let mut fields: Vec<_> = item.iter().map(|(k, v)| format!("{k}={}", canonical(v))).collect();
                 fields.sort();
                 out.insert(format!("{pk}|{sk}"), fields.join(","));
             }
@@ -218,5 +218,31 @@ impl Env {
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
         false
+    }
+}
+
+/// Fails naming the keys that were added, removed or changed (not the whole table).
+#[track_caller]
+pub fn assert_unchanged(before: &BTreeMap<String, String>, after: &BTreeMap<String, String>) {
+    let added: Vec<_> = after.keys().filter(|k| !before.contains_key(*k)).collect();
+    let removed: Vec<_> = before.keys().filter(|k| !after.contains_key(*k)).collect();
+    let changed: Vec<_> = before.keys().filter(|k| after.get(*k).is_some_and(|v| v != &before[*k])).collect();
+    assert!(
+        added.is_empty() && removed.is_empty() && changed.is_empty(),
+        "data changed: added {added:?}, removed {removed:?}, changed {changed:?}"
+    );
+}
+
+/// An attribute value in a stable text form (map keys sorted, at every depth).
+fn canonical(v: &aws_sdk_dynamodb::types::AttributeValue) -> String {
+    use aws_sdk_dynamodb::types::AttributeValue as A;
+    match v {
+        A::M(m) => {
+            let mut parts: Vec<_> = m.iter().map(|(k, v)| format!("{k}:{}", canonical(v))).collect();
+            parts.sort();
+            format!("{{{}}}", parts.join(","))
+        }
+        A::L(l) => format!("[{}]", l.iter().map(canonical).collect::<Vec<_>>().join(",")),
+        other => format!("{other:?}"),
     }
 }

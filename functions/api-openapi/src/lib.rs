@@ -23,6 +23,7 @@ pub fn document() -> utoipa::openapi::OpenApi {
         )
         .build();
     for part in [
+        Doc::openapi(),
         api_auth::Doc::openapi(),
         api_platform_resellers::Doc::openapi(),
         api_tenants::Doc::openapi(),
@@ -40,6 +41,14 @@ pub fn document() -> utoipa::openapi::OpenApi {
     doc.components = Some(components);
     doc
 }
+
+/// This document.
+#[utoipa::path(get, path = "/v1/openapi.json", tag = "meta", responses((status = 200, description = "OpenAPI 3.1 document")))]
+pub async fn openapi_json() {}
+
+#[derive(OpenApi)]
+#[openapi(paths(openapi_json))]
+pub struct Doc;
 
 pub async fn handle(_app: &App, req: Request) -> Response<Body> {
     finish(dispatch(req))
