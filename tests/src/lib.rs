@@ -52,12 +52,17 @@ pub fn demo_credentials() -> DemoCredentials {
 impl Env {
     pub async fn start() -> Env {
         testkit::endpoint();
+        // E2E_LOG=1 shows what the functions log (the runner, workers and publisher included).
+        if std::env::var("E2E_LOG").is_ok() {
+            let _ = tracing_subscriber::fmt().with_env_filter("info").with_test_writer().try_init();
+        }
         let clock = Clock::fixed(chrono::Utc::now());
         let opts = LocalOptions {
             prefix: format!("t{}", Uuid::now_v7().simple()),
             port: 0,
             poll_interval: Duration::from_millis(50),
             clock: Some(clock.clone()),
+            ..LocalOptions::default()
         };
         let template = Template::load(&Template::default_path()).expect("template");
         let local = Local::start(template, opts).await.expect("local runner starts");

@@ -6,6 +6,7 @@ mod bad_input;
 mod customers;
 mod event_path;
 mod isolation;
+mod jobs;
 mod platform;
 mod template;
 mod users;

@@ -76,6 +76,46 @@ async fn deliver<C: Channel>(w: &Worker<C>, ev: &BusEvent) -> Result<(), String>
                 })
                 .await
         }
+        "PlatformSubscriptionExpiring" | "PlatformSubscriptionExpired" => {
+            let rid = ev
+                .detail
+                .get("reseller_id")
+                .and_then(|v| v.as_str())
+                .and_then(|s| s.parse().ok())
+                .ok_or("subscription event without reseller_id")?;
+            let Some(r) = services::platform::load_reseller(&w.app, rid).await.map_err(|e| e.to_string())? else {
+                return Ok(());
+            };
+            let date = r.subscription_expires_at.format("%Y-%m-%d %H:%M UTC");
+            let (subject, body) = if ev.detail_type == "PlatformSubscriptionExpired" {
+                (
+                    "Your platform subscription has expired".to_string(),
+                    format!(
+                        "Hello {},\n\nYour subscription ended on {date}. Your ISPs' staff can no longer use the \
+                         system (their subscribers keep their internet). Renew to restore access.",
+                        r.name
+                    ),
+                )
+            } else {
+                (
+                    "Your platform subscription ends soon".to_string(),
+                    format!(
+                        "Hello {},\n\nYour subscription ends on {date}. Renew before then so your ISPs' \
+                         staff keep their access.",
+                        r.name
+                    ),
+                )
+            };
+            w.channel
+                .send(&Message {
+                    medium: Medium::Email,
+                    to: r.email.clone(),
+                    subject,
+                    body,
+                    dedupe_key: format!("{}:{rid}:{}", ev.detail_type, r.subscription_expires_at.to_rfc3339()),
+                })
+                .await
+        }
         // Routed here for future templates; nothing to send yet.
         _ => Ok(()),
     }

@@ -32,11 +32,22 @@ pub struct LocalOptions {
     pub poll_interval: Duration,
     /// A settable clock (tests); None uses the system clock.
     pub clock: Option<Clock>,
+    /// Counts the API's DynamoDB requests (benchmarks).
+    pub counter: Option<store::RequestCounter>,
+    /// Relay the stream and poll the queues (off for benchmarks that count requests).
+    pub background: bool,
 }
 
 impl Default for LocalOptions {
     fn default() -> Self {
-        Self { prefix: "isp-local".into(), port: 3000, poll_interval: Duration::from_millis(200), clock: None }
+        Self {
+            prefix: "isp-local".into(),
+            port: 3000,
+            poll_interval: Duration::from_millis(200),
+            clock: None,
+            counter: None,
+            background: true,
+        }
     }
 }
 
@@ -91,7 +102,7 @@ impl Local {
     pub async fn start(template: Template, opts: LocalOptions) -> Result<Local, String> {
         let shared_cfg = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
         let table = format!("{}-table", opts.prefix);
-        let app = build_app(&table, opts.clock.clone().unwrap_or_default(), None).await?;
+        let app = build_app(&table, opts.clock.clone().unwrap_or_default(), opts.counter.clone()).await?;
         store::schema::create_table(app.store.client(), &table).await?;
         let stream_arn = store::schema::stream_arn(app.store.client(), &table).await?;
 
@@ -187,7 +198,7 @@ impl Local {
         }));
 
         // The stream, through stream-publisher.
-        for f in template.functions.iter().filter(|f| f.stream) {
+        for f in template.functions.iter().filter(|f| f.stream && opts.background) {
             if f.binary != "stream-publisher" {
                 return Err(format!("{} reads the stream, but the runner only knows stream-publisher", f.binary));
             }
@@ -203,7 +214,7 @@ impl Local {
         }
 
         // Queues, through their workers.
-        for f in &template.functions {
+        for f in template.functions.iter().filter(|_| opts.background) {
             let Some(q) = &f.queue else { continue };
             let url = queue_urls.get(q).ok_or_else(|| format!("{} consumes unknown queue {q}", f.binary))?.clone();
             let arn = queue_arns[q].clone();
@@ -218,6 +229,22 @@ impl Local {
                 other => return Err(format!("no local worker for {other}")),
             };
             tasks.push(tokio::spawn(poll_queue(sqs.clone(), url, arn, worker, opts.poll_interval, rx.clone())));
+        }
+
+        // Jobs, on their template schedules (and on demand at /_local/jobs/{name}).
+        for f in template.functions.iter().filter(|f| !f.schedules.is_empty()) {
+            let job = registry::job_function(&f.binary).ok_or_else(|| format!("no local job for {}", f.binary))?;
+            for s in &f.schedules {
+                match rate_interval(s) {
+                    Some(every) if opts.background => {
+                        tasks.push(tokio::spawn(run_schedule(app.clone(), f.binary.clone(), job, every, rx.clone())))
+                    }
+                    Some(_) => {}
+                    None => {
+                        tracing::warn!(job = %f.binary, schedule = %s, "only rate() schedules run locally; use /_local/jobs")
+                    }
+                }
+            }
         }
 
         Ok(Local {
@@ -252,6 +279,9 @@ type WorkerFn = Arc<
 async fn serve(State(shared): State<Arc<Shared>>, req: axum::extract::Request) -> axum::response::Response {
     let (parts, body) = req.into_parts();
     let bytes: Bytes = axum::body::to_bytes(body, 10 * 1024 * 1024).await.unwrap_or_default();
+    if let Some(name) = parts.uri.path().strip_prefix("/_local/jobs/") {
+        return run_job_on_demand(&shared, parts.method.as_str(), name, &bytes).await;
+    }
     let (function, path_known) = shared.template.route(parts.method.as_str(), parts.uri.path());
     let handler = function.and_then(|f| registry::api_function(&f.binary));
     let response = match handler {
@@ -288,6 +318,94 @@ async fn serve(State(shared): State<Arc<Shared>>, req: axum::extract::Request) -
         out = out.header(k, v);
     }
     out.body(axum::body::Body::from(bytes)).unwrap_or_default()
+}
+
+/// The scheduled event EventBridge Scheduler would send, for `time`.
+pub fn scheduled_event(
+    time: chrono::DateTime<chrono::Utc>,
+) -> aws_lambda_events::event::cloudwatch_events::CloudWatchEvent<serde_json::Value> {
+    serde_json::from_value(serde_json::json!({
+        "version": "0", "id": uuid::Uuid::now_v7().to_string(), "detail-type": "Scheduled Event",
+        "source": "aws.scheduler", "account": "000000000000", "time": time.to_rfc3339(),
+        "region": "us-east-1", "resources": [], "detail": {}
+    }))
+    .expect("scheduled event JSON")
+}
+
+/// `POST /_local/jobs/{function-name}` with an optional body `{"time": "<RFC 3339>"}` (default: the
+/// clock's now): runs the job once and answers its report. Exists only in the local runner.
+async fn run_job_on_demand(shared: &Shared, method: &str, name: &str, body: &[u8]) -> axum::response::Response {
+    let reply = |status: u16, v: serde_json::Value| {
+        axum::response::Response::builder()
+            .status(status)
+            .header("content-type", if status < 300 { "application/json" } else { "application/problem+json" })
+            .body(axum::body::Body::from(v.to_string()))
+            .unwrap_or_default()
+    };
+    if method != "POST" {
+        return reply(
+            405,
+            serde_json::json!({"status": 405, "code": "method_not_allowed", "title": "Method Not Allowed", "detail": "POST runs a job"}),
+        );
+    }
+    let known = shared.template.functions.iter().any(|f| f.binary == name && !f.schedules.is_empty());
+    let Some(job) = registry::job_function(name).filter(|_| known) else {
+        return reply(
+            404,
+            serde_json::json!({"status": 404, "code": "not_found", "title": "Not Found", "detail": format!("no scheduled job {name}")}),
+        );
+    };
+    let time = if body.is_empty() {
+        Ok(shared.app.now())
+    } else {
+        serde_json::from_slice::<serde_json::Value>(body)
+            .ok()
+            .and_then(|v| v.get("time").and_then(|t| t.as_str()).map(str::to_string))
+            .and_then(|t| chrono::DateTime::parse_from_rfc3339(&t).ok())
+            .map(|t| t.with_timezone(&chrono::Utc))
+            .ok_or(())
+    };
+    let Ok(time) = time else {
+        return reply(
+            422,
+            serde_json::json!({"status": 422, "code": "validation_failed", "title": "Unprocessable Entity",
+            "detail": "the body must be {\"time\": \"<RFC 3339>\"}", "errors": [{"field": "time", "message": "must be an RFC 3339 time"}]}),
+        );
+    };
+    match job(&shared.app, scheduled_event(time)).await {
+        Ok(report) => reply(200, report),
+        Err(e) => reply(
+            500,
+            serde_json::json!({"status": 500, "code": "internal", "title": "Internal Server Error", "detail": e}),
+        ),
+    }
+}
+
+/// `rate(N minute|minutes|hour|hours|day|days)` as an interval; cron expressions run on demand only.
+pub fn rate_interval(expr: &str) -> Option<Duration> {
+    let inner = expr.strip_prefix("rate(")?.strip_suffix(')')?;
+    let (n, unit) = inner.trim().split_once(' ')?;
+    let n: u64 = n.parse().ok()?;
+    let secs = match unit.trim_end_matches('s') {
+        "minute" => 60,
+        "hour" => 3600,
+        "day" => 86_400,
+        _ => return None,
+    };
+    Some(Duration::from_secs(n * secs))
+}
+
+async fn run_schedule(app: App, name: String, job: registry::JobFn, every: Duration, mut stop: watch::Receiver<bool>) {
+    loop {
+        tokio::select! {
+            _ = tokio::time::sleep(every) => {}
+            _ = stop.changed() => return,
+        }
+        match job(&app, scheduled_event(app.now())).await {
+            Ok(report) => tracing::info!(job = %name, %report, "scheduled job ran"),
+            Err(e) => tracing::error!(job = %name, error = %e, "scheduled job failed"),
+        }
+    }
 }
 
 /// Reads the stream as Lambda's event source mapping would: in order, retrying from the first record

@@ -35,6 +35,31 @@ pub fn api_function(binary: &str) -> Option<ApiFn> {
 /// Functions driven by the stream or a queue (their handlers are wired in `lib.rs`).
 pub const EVENT_FUNCTIONS: &[&str] = &["stream-publisher", "worker-notifications"];
 
+pub type JobFuture<'a> = Pin<Box<dyn Future<Output = Result<serde_json::Value, String>> + Send + 'a>>;
+pub type JobFn = for<'a> fn(
+    &'a App,
+    aws_lambda_events::event::cloudwatch_events::CloudWatchEvent<serde_json::Value>,
+) -> JobFuture<'a>;
+
+/// The handler of a `job-*` function; its answer is shown by `POST /_local/jobs/{name}`.
+pub fn job_function(binary: &str) -> Option<JobFn> {
+    fn platform_subscriptions(
+        app: &App,
+        ev: aws_lambda_events::event::cloudwatch_events::CloudWatchEvent<serde_json::Value>,
+    ) -> JobFuture<'_> {
+        Box::pin(async move {
+            let report = job_platform_subscriptions::handle(app, ev).await?;
+            serde_json::to_value(report).map_err(|e| e.to_string())
+        })
+    }
+    Some(match binary {
+        "job-platform-subscriptions" => platform_subscriptions as JobFn,
+        _ => return None,
+    })
+}
+
+pub const JOB_FUNCTIONS: &[&str] = &["job-platform-subscriptions"];
+
 /// Every function the runner knows.
 pub fn all_functions() -> Vec<&'static str> {
     let mut v = vec![
@@ -47,6 +72,7 @@ pub fn all_functions() -> Vec<&'static str> {
         "api-openapi",
     ];
     v.extend_from_slice(EVENT_FUNCTIONS);
+    v.extend_from_slice(JOB_FUNCTIONS);
     v
 }
 

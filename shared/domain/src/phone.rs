@@ -9,7 +9,8 @@ pub fn to_e164(raw: &str, default_country: &str) -> Option<String> {
     if trimmed.is_empty() || trimmed.len() > 32 {
         return None;
     }
-    let region: Option<country::Id> = default_country.parse().ok();
+    // A number in international form needs no region (and some regions' rules reject it).
+    let region: Option<country::Id> = if trimmed.starts_with('+') { None } else { default_country.parse().ok() };
     let number = phonenumber::parse(region, trimmed).ok()?;
     if !phonenumber::is_valid(&number) {
         return None;
@@ -31,6 +32,7 @@ mod tests {
         assert_eq!(to_e164("+880 1712 345678", "ID").as_deref(), Some("+8801712345678"));
         assert_eq!(to_e164("0812-3456-7890", "ID").as_deref(), Some("+6281234567890"));
         assert_eq!(to_e164("0712 345678", "KE").as_deref(), Some("+254712345678"));
+        assert_eq!(to_e164("+8801711999887", "US").as_deref(), Some("+8801711999887"));
     }
 
     #[test]

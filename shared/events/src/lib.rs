@@ -207,3 +207,54 @@ pub async fn eventbridge_client_from_env() -> aws_sdk_eventbridge::Client {
     let shared = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
     aws_sdk_eventbridge::Client::new(&shared)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn fixture(path: &str) -> String {
+        std::fs::read_to_string(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../events").join(path))
+            .unwrap()
+    }
+
+    #[test]
+    fn only_inserted_outbox_items_are_published_with_their_sequence_numbers() {
+        let ev: StreamEvent = serde_json::from_str(&fixture("stream-publisher/outbox-batch.json")).unwrap();
+        let recs = outbox_records(&ev);
+        assert_eq!(recs.len(), 1, "the customer item and the TTL removal are not events");
+        let (seq, r) = &recs[0];
+        assert_eq!(seq, "100000000000000000001");
+        assert_eq!(r.detail_type, "CustomerCreated");
+        assert_eq!(r.source, "isp.crm");
+        assert_eq!(r.tenant_id.unwrap().to_string(), "01a1fc33-3868-7788-8722-ed305b1d0536");
+        let detail: serde_json::Value = serde_json::from_str(&r.detail).unwrap();
+        assert_eq!(detail["version"], 1);
+    }
+
+    #[test]
+    fn sqs_bodies_are_eventbridge_events_with_our_ids() {
+        let ev: aws_lambda_events::event::sqs::SqsEvent =
+            serde_json::from_str(&fixture("worker-notifications/password-reset.json")).unwrap();
+        let bus: BusEvent = serde_json::from_str(ev.records[0].body.as_deref().unwrap()).unwrap();
+        assert_eq!(bus.detail_type, "PasswordResetRequested");
+        assert_eq!(bus.event_id().unwrap().to_string(), "01a1fc33-4000-7000-8000-000000000001");
+        assert_eq!(bus.tenant_id().unwrap().to_string(), "01a1fc33-3868-7788-8722-ed305b1d0536");
+    }
+
+    #[test]
+    fn batch_responses_have_the_lambda_shape() {
+        let mut r = BatchResponse::default();
+        r.fail("m-1");
+        assert_eq!(
+            serde_json::to_value(&r).unwrap(),
+            serde_json::json!({"batchItemFailures": [{"itemIdentifier": "m-1"}]})
+        );
+    }
+
+    #[test]
+    fn scheduled_events_parse() {
+        let ev: aws_lambda_events::event::cloudwatch_events::CloudWatchEvent<serde_json::Value> =
+            serde_json::from_str(&fixture("job-platform-subscriptions/scheduled.json")).unwrap();
+        assert_eq!(ev.time.to_rfc3339(), "2026-11-21T02:00:00+00:00");
+    }
+}

@@ -226,3 +226,68 @@ pub async fn update_reseller(
         Err(e) => Err(crate::support::store_err(e)),
     }
 }
+
+/// What the daily subscription sweep did.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+pub struct SubscriptionSweep {
+    pub resellers_checked: u32,
+    pub expiring_notices: u32,
+    pub expired_notices: u32,
+}
+
+/// Resellers are warned this long before their subscription (and so their ISPs' staff access) ends.
+pub const EXPIRY_WARNING: chrono::Duration = chrono::Duration::days(7);
+
+/// The daily sweep: a reseller whose subscription ends within seven days gets
+/// `PlatformSubscriptionExpiring`, one that has ended `PlatformSubscriptionExpired`, each once per
+/// expiry date (a marker item is written in the same transaction as the event, so a rerun of the job
+/// sends nothing twice). Renewing moves the expiry date, which arms the notices again.
+pub async fn subscription_sweep(app: &App, now: DateTime<Utc>) -> Result<SubscriptionSweep> {
+    let mut report = SubscriptionSweep::default();
+    let mut cursor: Option<String> = None;
+    loop {
+        let q = Query::index("gsi1", keys::resellers_gsi1()).limit(100);
+        let page: Page<PlatformReseller> =
+            app.store.query_page(Owner::Platform, "platform-resellers-sweep", q, cursor.as_deref()).await.or_500()?;
+        for r in &page.items {
+            report.resellers_checked += 1;
+            let (kind, event) = if r.subscription_expires_at <= now {
+                ("expired", "PlatformSubscriptionExpired")
+            } else if r.subscription_expires_at - now <= EXPIRY_WARNING {
+                ("expiring", "PlatformSubscriptionExpiring")
+            } else {
+                continue;
+            };
+            let about = r.subscription_expires_at.to_rfc3339();
+            let marker = keys::reseller_notice(r.id, kind, &about);
+            let mut item =
+                Store::encode(&marker, "NOTICE", &serde_json::json!({"reseller_id": r.id, "kind": kind}), None)
+                    .or_500()?;
+            item.insert("ttl".into(), store::ttl_at(r.subscription_expires_at + chrono::Duration::days(90)));
+            let mut tx = Tx::new();
+            tx.put_new(item, Conflict::Exists);
+            tx.put_event(&DomainEvent::new(
+                event,
+                "platform",
+                None,
+                serde_json::json!({"reseller_id": r.id, "subscription_expires_at": r.subscription_expires_at, "version": r.version}),
+                now,
+            ));
+            match app.store.commit(tx).await {
+                Ok(()) if kind == "expired" => report.expired_notices += 1,
+                Ok(()) => report.expiring_notices += 1,
+                Err(store::StoreError::Conflict(Conflict::Exists)) => {}
+                Err(e) => return Err(crate::support::store_err(e)),
+            }
+        }
+        match page.next_cursor {
+            Some(c) => cursor = Some(c),
+            None => return Ok(report),
+        }
+    }
+}
+
+/// A reseller's record for the notification worker.
+pub async fn load_reseller(app: &App, id: Uuid) -> Result<Option<PlatformReseller>> {
+    app.store.get(&keys::platform_reseller(id)).await.or_500()
+}

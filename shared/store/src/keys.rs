@@ -200,6 +200,11 @@ pub fn reseller_tenants_gsi2(reseller: Uuid) -> String {
     format!("P#RESELLER#{reseller}#TENANTS")
 }
 
+/// A notice sent once to a platform reseller (`kind` and the expiry it is about make it unique).
+pub fn reseller_notice(reseller: Uuid, kind: &str, about: &str) -> ItemKeys {
+    ItemKeys::new(format!("P#NOTICE#{reseller}#{kind}#{about}"), "NOTICE")
+}
+
 /// Marks an event as handled by one consumer (idempotent workers).
 pub fn inbox(owner: Owner, consumer: &str, event_id: Uuid) -> ItemKeys {
     ItemKeys::new(format!("{}INBOX#{consumer}#{event_id}", owner.prefix()), "INBOX")

@@ -9,7 +9,7 @@ pub mod tx;
 
 pub use cursor::{Cursor, CursorError};
 pub use keys::{ItemKeys, Owner};
-pub use metrics::RequestCounter;
+pub use metrics::{OpStats, RequestCounter};
 pub use tx::{Conflict, Tx};
 
 use aws_sdk_dynamodb::Client;
