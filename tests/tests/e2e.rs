@@ -8,5 +8,6 @@ mod event_path;
 mod isolation;
 mod jobs;
 mod platform;
+mod request_counts;
 mod template;
 mod users;

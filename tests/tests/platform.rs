@@ -100,21 +100,19 @@ async fn concurrent_creates_never_exceed_the_isp_limit() {
 #[tokio::test]
 async fn an_expired_reseller_locks_out_its_isps_staff_but_not_itself_or_the_owner() {
     let env = Env::start().await;
-    let admin = env.admin().await;
-    env.send("GET", "/v1/customers", Some(&admin), None).await.expect(200);
+    let before = env.login(&env.creds.admin_email, &env.creds.admin_password).await;
     let owner = env.owner().await;
     let rid = env.seed.reseller_id.unwrap();
-    let r = env.send("GET", &format!("/v1/platform-resellers/{rid}"), Some(&owner), None).await.expect(200);
-    let past = (chrono::Utc::now() - chrono::Duration::days(1)).to_rfc3339();
+    let past = (env.local.app.now() - chrono::Duration::days(1)).to_rfc3339();
     env.send(
         "PATCH",
         &format!("/v1/platform-resellers/{rid}"),
         Some(&owner),
-        Some(json!({"subscription_expires_at": past, "version": r["version"]})),
+        Some(json!({"subscription_expires_at": past, "version": 1})),
     )
     .await
     .expect(200);
-    // A new login carries the expiry: every call, reads included, is refused.
+    // New logins and refreshes carry the expiry, so both are refused.
     let login = env
         .send(
             "POST",
@@ -124,10 +122,15 @@ async fn an_expired_reseller_locks_out_its_isps_staff_but_not_itself_or_the_owne
         )
         .await;
     assert_eq!((login.status, login.code()), (403, "subscription_expired"));
-    // A token issued before the change runs out with its 15 minutes; past them refresh is refused too.
-    env.clock.advance(chrono::Duration::minutes(16));
-    let a = env.send("GET", "/v1/customers", Some(&env.owner().await), None).await;
-    assert_eq!(a.status, 403, "the owner is no ISP staff: /v1/customers is not its route");
+    let refresh =
+        env.send("POST", "/v1/auth/refresh", None, Some(json!({"refresh_token": before["refresh_token"]}))).await;
+    assert_eq!((refresh.status, refresh.code()), (403, "subscription_expired"));
+    // An access token issued before the change lives out its 15 minutes (documented), then is gone.
+    let old = before["access_token"].as_str().unwrap();
+    env.send("GET", "/v1/customers", Some(old), None).await.expect(200);
+    env.clock.advance(chrono::Duration::minutes(15));
+    assert_eq!(env.send("GET", "/v1/customers", Some(old), None).await.status, 401);
+    // The reseller and the owner keep working.
     env.send("GET", "/v1/tenants", Some(&env.reseller().await), None).await.expect(200);
     env.send("GET", "/v1/platform-resellers", Some(&env.owner().await), None).await.expect(200);
 }

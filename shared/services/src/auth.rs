@@ -145,32 +145,45 @@ fn family_item(f: &RefreshFamily) -> Result<store::Item> {
     Ok(item)
 }
 
-/// Loads a user with its ISP and platform reseller (one BatchGetItem) and checks they may work.
+/// Loads a user with its ISP and platform reseller (one BatchGetItem).
 async fn load_session_subject(
     app: &App,
     tenant_id: Option<Uuid>,
     reseller_id: Option<Uuid>,
     user_id: Uuid,
 ) -> Result<(UserRecord, Option<Tenant>, Option<PlatformReseller>)> {
-    let uk = keys::user(tenant_id, user_id);
+    let (user, tenant, reseller) = load_subject(app, tenant_id, reseller_id, Some(user_id)).await?;
+    Ok((user.ok_or_else(Error::invalid_credentials)?, tenant, reseller))
+}
+
+/// The user (if named), its ISP and its platform reseller: whichever are asked for, in one BatchGetItem.
+async fn load_subject(
+    app: &App,
+    tenant_id: Option<Uuid>,
+    reseller_id: Option<Uuid>,
+    user_id: Option<Uuid>,
+) -> Result<(Option<UserRecord>, Option<Tenant>, Option<PlatformReseller>)> {
+    let uk = keys::user(tenant_id, user_id.unwrap_or_default());
     let tk = keys::tenant(tenant_id.unwrap_or_default(), None);
     let rk = keys::platform_reseller(reseller_id.unwrap_or_default());
-    let mut wanted = vec![&uk];
+    let mut wanted = vec![];
+    if user_id.is_some() {
+        wanted.push(&uk);
+    }
     if tenant_id.is_some() {
         wanted.push(&tk);
     }
     if reseller_id.is_some() {
         wanted.push(&rk);
     }
+    if wanted.is_empty() {
+        return Ok((None, None, None));
+    }
     let mut got = app.store.batch_get(&wanted).await.or_500()?.into_iter();
-    let user: UserRecord = match got.next().flatten() {
-        Some(i) => Store::decode(i).or_500()?,
-        None => return Err(Error::invalid_credentials()),
-    };
-    let tenant: Option<Tenant> =
-        if tenant_id.is_some() { got.next().flatten().map(Store::decode).transpose().or_500()? } else { None };
-    let reseller: Option<PlatformReseller> =
-        if reseller_id.is_some() { got.next().flatten().map(Store::decode).transpose().or_500()? } else { None };
+    let mut next = |asked: bool| if asked { got.next().flatten() } else { None };
+    let user: Option<UserRecord> = next(user_id.is_some()).map(Store::decode).transpose().or_500()?;
+    let tenant: Option<Tenant> = next(tenant_id.is_some()).map(Store::decode).transpose().or_500()?;
+    let reseller: Option<PlatformReseller> = next(reseller_id.is_some()).map(Store::decode).transpose().or_500()?;
     Ok((user, tenant, reseller))
 }
 
@@ -231,12 +244,17 @@ fn stage_session(app: &App, tx: &mut Tx, user: &UserRecord, reseller: Option<&Pl
     let refresh = refresh_token_for(app, family.family_id, 0);
     let family = RefreshFamily { token_hash: sha256_hex(refresh.as_bytes()), ..family };
     tx.put_new(family_item(&family)?, Conflict::Exists);
-    Ok(TokenPair {
-        access_token: app.tokens.issue(&actor_of(user), reseller.map(|r| r.subscription_expires_at), now),
-        refresh_token: refresh,
+    Ok(token_pair(app, user, reseller, refresh))
+}
+
+/// An access token for `user` (carrying its reseller's subscription end) with a refresh token.
+fn token_pair(app: &App, user: &User, reseller: Option<&PlatformReseller>, refresh_token: String) -> TokenPair {
+    TokenPair {
+        access_token: app.tokens.issue(&actor_of(user), reseller.map(|r| r.subscription_expires_at), app.now()),
+        refresh_token,
         token_type: "Bearer".into(),
         expires_in: ACCESS_TOKEN_TTL.num_seconds(),
-    })
+    }
 }
 
 async fn record_failed_login(app: &App, email: &str, guard: &LoginGuard) -> Result<()> {
@@ -392,12 +410,7 @@ pub async fn refresh(app: &App, input: RefreshRequest) -> Result<TokenPair> {
         }
         Err(e) => return Err(store_err(e)),
     }
-    Ok(TokenPair {
-        access_token: app.tokens.issue(&actor_of(&user.user), reseller.map(|r| r.subscription_expires_at), now),
-        refresh_token: token,
-        token_type: "Bearer".into(),
-        expires_in: ACCESS_TOKEN_TTL.num_seconds(),
-    })
+    Ok(token_pair(app, &user.user, reseller.as_ref(), token))
 }
 
 /// `POST /v1/auth/logout`: the refresh family is revoked (access tokens run out within 15 minutes).
@@ -560,8 +573,8 @@ pub async fn impersonate(app: &App, actor: &Actor, input: ImpersonateRequest) ->
     }
     let not_found = || Error::not_found("user");
     let target = load_user(app, input.tenant_id, input.user_id).await?.ok_or_else(not_found)?;
-    let (_, tenant, reseller) =
-        load_session_subject(app, target.user.tenant_id, target.user.reseller_id, target.user.id).await?;
+    // The user is in hand; only its ISP and reseller are still needed.
+    let (_, tenant, reseller) = load_subject(app, target.user.tenant_id, target.user.reseller_id, None).await?;
     let allowed = match actor.role {
         Role::Developer => target.user.role != Role::Developer,
         Role::SuperAdmin => {

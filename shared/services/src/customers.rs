@@ -226,11 +226,29 @@ pub async fn create_customer(
 }
 
 async fn visible(app: &App, actor: &Actor, id: Uuid) -> Result<Customer> {
+    Ok(visible_with_tenant(app, actor, id, false).await?.0)
+}
+
+/// A customer the caller may see, and (when asked) its ISP, in one round trip.
+async fn visible_with_tenant(
+    app: &App,
+    actor: &Actor,
+    id: Uuid,
+    with_tenant: bool,
+) -> Result<(Customer, Option<Tenant>)> {
     actor.require(Permission::CustomersRead)?;
     let tid = actor.tenant()?;
-    let rec: Option<CustomerRecord> = app.store.get(&keys::customer(tid, id, None)).await.or_500()?;
+    let ck = keys::customer(tid, id, None);
+    let (rec, tenant): (Option<CustomerRecord>, Option<Tenant>) = if with_tenant {
+        let tk = keys::tenant(tid, None);
+        let mut got = app.store.batch_get(&[&ck, &tk]).await.or_500()?.into_iter();
+        let rec = got.next().flatten().map(Store::decode).transpose().or_500()?;
+        (rec, got.next().flatten().map(Store::decode).transpose().or_500()?)
+    } else {
+        (app.store.get(&ck).await.or_500()?, None)
+    };
     match rec {
-        Some(r) if r.deleted_at.is_none() && actor.sees_scope(r.customer.scope.as_deref()) => Ok(r.customer),
+        Some(r) if r.deleted_at.is_none() && actor.sees_scope(r.customer.scope.as_deref()) => Ok((r.customer, tenant)),
         _ => Err(Error::not_found("customer")),
     }
 }
@@ -307,7 +325,9 @@ pub async fn update_customer(
     actor.require(Permission::CustomersWrite)?;
     let tid = actor.tenant()?;
     let expected = expected_version(if_match, input.version)?;
-    let before = visible(app, actor, id).await?;
+    // The ISP's country is needed only to read a number typed in local form.
+    let local_phone = input.phone.as_deref().is_some_and(|p| !p.trim().starts_with('+'));
+    let (before, tenant) = visible_with_tenant(app, actor, id, local_phone).await?;
     let now = app.now();
     let mut after = before.clone();
     let mut v = Validation::new();
@@ -315,13 +335,8 @@ pub async fn update_customer(
         after.name = v.text("name", n, 120);
     }
     if let Some(p) = &input.phone {
-        // The country is needed only for a number typed in local form.
-        let country = if p.trim().starts_with('+') {
-            "US".to_string()
-        } else {
-            crate::tenants::load_tenant(app, tid).await?.map(|t| t.country).unwrap_or_else(|| "US".into())
-        };
-        match to_e164(p, &country) {
+        let country = tenant.as_ref().map_or("", |t| t.country.as_str());
+        match to_e164(p, country) {
             Some(e) => after.phone = e,
             None => v.add("phone", "must be a valid phone number"),
         }

@@ -171,7 +171,8 @@ pub async fn create_user(app: &App, actor: &Actor, input: CreateUser) -> Result<
         }
     };
     let id = ids::new_id();
-    let reseller_id = crate::tenants::load_tenant(app, tid).await?.and_then(|t| t.reseller_id);
+    // The ISP's reseller is in the caller's token (it never changes for an ISP): no read needed.
+    let reseller_id = actor.reseller_id;
     let user = User {
         id,
         tenant_id: Some(tid),

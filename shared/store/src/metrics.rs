@@ -21,7 +21,7 @@ use aws_smithy_runtime_api::client::interceptors::context::{
 };
 use aws_smithy_runtime_api::client::orchestrator::Metadata;
 use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
-use aws_smithy_types::config_bag::ConfigBag;
+use aws_smithy_types::config_bag::{ConfigBag, Storable, StoreReplace};
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};
 
@@ -91,6 +91,17 @@ impl RequestCounter {
     }
 }
 
+/// Write units estimated from the input, kept with the request until its operation name is known.
+#[derive(Debug, Clone)]
+struct PendingWrites {
+    items: u64,
+    units: f64,
+}
+
+impl Storable for PendingWrites {
+    type Storer = StoreReplace<Self>;
+}
+
 fn op_name(cfg: &ConfigBag) -> String {
     cfg.load::<Metadata>().map(|m| m.name().to_string()).unwrap_or_else(|| "unknown".into())
 }
@@ -107,7 +118,6 @@ impl Intercept for RequestCounter {
         ctx: &BeforeSerializationInterceptorContextRef<'_>,
         cfg: &mut ConfigBag,
     ) -> Result<(), BoxError> {
-        let op = op_name(cfg);
         let input = ctx.input();
         let (items, wcu) = if let Some(t) = input.downcast_ref::<TransactWriteItemsInput>() {
             let items = t.transact_items();
@@ -133,10 +143,8 @@ impl Intercept for RequestCounter {
         } else {
             (0, 0.0)
         };
-        self.add(&op, |s| {
-            s.items_written += items;
-            s.write_units += wcu;
-        });
+        // The operation's name is not in the bag yet at this point: attribute the units on transmit.
+        cfg.interceptor_state().store_put(PendingWrites { items, units: wcu });
         Ok(())
     }
 
@@ -147,7 +155,16 @@ impl Intercept for RequestCounter {
         _rc: &RuntimeComponents,
         cfg: &mut ConfigBag,
     ) -> Result<(), BoxError> {
-        self.add(&op_name(cfg), |s| s.requests += 1);
+        let pending = cfg.load::<PendingWrites>().cloned();
+        self.add(&op_name(cfg), |s| {
+            s.requests += 1;
+            if let Some(p) = &pending {
+                s.items_written += p.items;
+                s.write_units += p.units;
+            }
+        });
+        // A retry is another request, not another set of writes.
+        cfg.interceptor_state().store_put(PendingWrites { items: 0, units: 0.0 });
         Ok(())
     }
 

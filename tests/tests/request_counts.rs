@@ -1,0 +1,94 @@
+use local_runner::template::Template;
+use local_runner::{Local, LocalOptions};
+use serde_json::{Value, json};
+use std::collections::BTreeMap;
+
+/// Pins the DynamoDB round trips of the main operations (counts, not timings): every read is one
+/// round trip, every write one transaction plus at most one read. An extra read fails here.
+#[tokio::test]
+async fn operations_make_the_expected_dynamodb_round_trips() {
+    testkit::endpoint();
+    let counter = store::RequestCounter::new();
+    let opts = LocalOptions {
+        prefix: format!("rc{}", uuid::Uuid::now_v7().simple()),
+        port: 0,
+        counter: Some(counter.clone()),
+        background: false,
+        ..LocalOptions::default()
+    };
+    let local = Local::start(Template::load(&Template::default_path()).unwrap(), opts).await.unwrap();
+    let creds = e2e_tests::demo_credentials();
+    services::seed::seed_demo(&local.app, &creds).await.unwrap();
+    let http = reqwest::Client::new();
+    let call = |method: &str, path: &str, token: Option<&str>, body: Option<Value>| {
+        let mut req = http.request(method.parse().unwrap(), format!("{}{path}", local.base_url));
+        if let Some(t) = token {
+            req = req.header("authorization", format!("Bearer {t}"));
+        }
+        if let Some(b) = body {
+            req = req.header("content-type", "application/json").body(b.to_string());
+        }
+        let counter = counter.clone();
+        async move {
+            counter.reset();
+            let resp = req.send().await.unwrap();
+            let status = resp.status().as_u16();
+            let body: Value = serde_json::from_slice(&resp.bytes().await.unwrap()).unwrap_or(Value::Null);
+            assert!(status < 400, "{status} {body}");
+            (body, counter.snapshot())
+        }
+    };
+    let ops = |pairs: &[(&str, u64)]| pairs.iter().map(|(k, v)| (k.to_string(), *v)).collect::<BTreeMap<_, _>>();
+
+    let (pair, n) = call(
+        "POST",
+        "/v1/auth/login",
+        None,
+        Some(json!({"email": creds.admin_email, "password": creds.admin_password})),
+    )
+    .await;
+    assert_eq!(n, ops(&[("BatchGetItem", 2), ("TransactWriteItems", 1)]));
+    let admin = pair["access_token"].as_str().unwrap().to_string();
+    let (c, n) = call(
+        "POST",
+        "/v1/customers",
+        Some(&admin),
+        Some(json!({"name": "Count", "phone": "01711-444555", "username": "count"})),
+    )
+    .await;
+    assert_eq!(n, ops(&[("BatchGetItem", 1), ("TransactWriteItems", 1)]));
+    let cid = c["id"].as_str().unwrap().to_string();
+    let (_, n) = call("GET", &format!("/v1/customers/{cid}"), Some(&admin), None).await;
+    assert_eq!(n, ops(&[("GetItem", 1)]));
+    for q in ["", "?status=new", "?phone=01711", "?name=co", "?username=cou"] {
+        let (_, n) = call("GET", &format!("/v1/customers{q}"), Some(&admin), None).await;
+        assert_eq!(n, ops(&[("Query", 1)]), "list {q}");
+    }
+    let (_, n) = call(
+        "PATCH",
+        &format!("/v1/customers/{cid}"),
+        Some(&admin),
+        Some(json!({"phone": "01711-444556", "version": 1})),
+    )
+    .await;
+    assert_eq!(n, ops(&[("BatchGetItem", 1), ("TransactWriteItems", 1)]), "customer and ISP in one read");
+    let (_, n) =
+        call("PATCH", &format!("/v1/customers/{cid}"), Some(&admin), Some(json!({"name": "Count 2", "version": 2})))
+            .await;
+    assert_eq!(n, ops(&[("GetItem", 1), ("TransactWriteItems", 1)]));
+    let (u, n) = call(
+        "POST",
+        "/v1/users",
+        Some(&admin),
+        Some(json!({"name": "Op", "email": "op@count.test", "password": "count-pass-123", "role": "operator"})),
+    )
+    .await;
+    assert_eq!(n, ops(&[("TransactWriteItems", 1)]), "no read: the reseller id is in the token");
+    let (_, n) = call("POST", "/v1/users", Some(&admin), Some(json!({"name": "Sub", "email": "sub@count.test", "password": "count-pass-123", "role": "sub_operator", "parent_id": u["id"]}))).await;
+    assert_eq!(n, ops(&[("GetItem", 1), ("TransactWriteItems", 1)]), "only the parent operator is read");
+    let (_, n) = call("DELETE", &format!("/v1/customers/{cid}"), Some(&admin), None).await;
+    assert_eq!(n, ops(&[("GetItem", 1), ("TransactWriteItems", 1)]));
+    let (_, n) = call("GET", "/v1/audit-log", Some(&admin), None).await;
+    assert_eq!(n, ops(&[("Query", 1)]));
+    local.stop().await;
+}
