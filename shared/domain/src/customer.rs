@@ -1,6 +1,8 @@
 //! Customers (subscribers) of an ISP.
 
-use chrono::{DateTime, Utc};
+use crate::subscription::StatusCounts;
+use crate::validate::Validation;
+use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
@@ -48,8 +50,22 @@ pub struct Customer {
     pub username: String,
     pub status: CustomerStatus,
     pub address: Option<String>,
+    /// Area or zone within the ISP's coverage (free text the ISP chooses, e.g. "Mirpur-10").
+    #[serde(default)]
+    pub area: Option<String>,
+    /// The POP the customer is connected through.
+    #[serde(default)]
+    pub pop_id: Option<Uuid>,
     pub national_id: Option<String>,
+    /// When the line was first connected.
+    #[serde(default)]
+    pub connection_date: Option<NaiveDate>,
     pub notes: Option<String>,
+    #[serde(default)]
+    pub tags: Vec<String>,
+    /// The customer's subscriptions by status; `status` follows from them.
+    #[serde(default)]
+    pub subscriptions: StatusCounts,
     /// The operator or sub-operator the customer belongs to (None: the ISP itself).
     pub operator_id: Option<Uuid>,
     /// Subtree path of that operator, used to confine operators to their own customers.
@@ -58,6 +74,25 @@ pub struct Customer {
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
     pub version: u64,
+}
+
+/// Tags: trimmed, lower case, unique, at most 20 of at most 40 characters.
+pub fn validate_tags(v: &mut Validation, field: &str, tags: &[String]) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for t in tags {
+        let t = search_fold(t);
+        if t.is_empty() || t.chars().count() > 40 || t.chars().any(|c| c.is_control()) {
+            v.add(field, "each tag must be 1-40 printable characters");
+            return out;
+        }
+        if !out.contains(&t) {
+            out.push(t);
+        }
+    }
+    if out.len() > 20 {
+        v.add(field, "at most 20 tags");
+    }
+    out
 }
 
 /// Text folded for prefix search: lower case, single spaces.
@@ -75,6 +110,16 @@ mod tests {
             assert_eq!(CustomerStatus::parse(s.as_str()), Some(s));
         }
         assert_eq!(CustomerStatus::parse("deleted"), None);
+    }
+
+    #[test]
+    fn tags_are_folded_and_unique() {
+        let mut v = Validation::new();
+        let t = validate_tags(&mut v, "tags", &["VIP".into(), " vip ".into(), "Fiber  Line".into()]);
+        assert_eq!(t, ["vip", "fiber line"]);
+        assert!(v.is_empty());
+        validate_tags(&mut v, "tags", &["".into()]);
+        assert!(!v.is_empty());
     }
 
     #[test]

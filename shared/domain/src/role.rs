@@ -38,6 +38,8 @@ pub enum Permission {
     CustomersRead,
     CustomersWrite,
     CustomersDelete,
+    /// See the PPPoE/hotspot passwords of subscriptions.
+    SubscriptionSecretsRead,
     AuditRead,
     PackagesRead,
     PackagesWrite,
@@ -65,6 +67,7 @@ impl Permission {
             CustomersRead => "customers:read",
             CustomersWrite => "customers:write",
             CustomersDelete => "customers:delete",
+            SubscriptionSecretsRead => "subscriptions:secrets",
             AuditRead => "audit:read",
             PackagesRead => "packages:read",
             PackagesWrite => "packages:write",
@@ -88,6 +91,7 @@ const ALL_TENANT: &[Permission] = &[
     CustomersRead,
     CustomersWrite,
     CustomersDelete,
+    SubscriptionSecretsRead,
     AuditRead,
     PackagesRead,
     PackagesWrite,
@@ -109,6 +113,7 @@ const MANAGER: &[Permission] = &[
     CustomersRead,
     CustomersWrite,
     CustomersDelete,
+    SubscriptionSecretsRead,
     AuditRead,
     PackagesRead,
     PackagesWrite,
@@ -126,12 +131,22 @@ const OPERATOR: &[Permission] = &[
     CustomersRead,
     CustomersWrite,
     CustomersDelete,
+    SubscriptionSecretsRead,
+    NetworkRead,
     PackagesRead,
     BillingRead,
     PaymentsCollect,
 ];
-const SUB_OPERATOR: &[Permission] =
-    &[TenantSettingsRead, CustomersRead, CustomersWrite, PackagesRead, BillingRead, PaymentsCollect];
+const SUB_OPERATOR: &[Permission] = &[
+    TenantSettingsRead,
+    CustomersRead,
+    CustomersWrite,
+    SubscriptionSecretsRead,
+    NetworkRead,
+    PackagesRead,
+    BillingRead,
+    PaymentsCollect,
+];
 const STAFF: &[Permission] = &[TenantSettingsRead, CustomersRead, CustomersWrite, PackagesRead, NetworkRead];
 const ACCOUNTANT: &[Permission] =
     &[TenantSettingsRead, CustomersRead, AuditRead, BillingRead, BillingWrite, PaymentsCollect, ReportsRead];

@@ -149,6 +149,155 @@ pub fn customer_search_gsi3(tenant: Uuid, field: &str) -> String {
     format!("{}CSEARCH#{field}", t(tenant))
 }
 
+// ---- packages ----------------------------------------------------------------------------------
+
+pub fn package_pk(tenant: Uuid, id: Uuid) -> String {
+    format!("{}PKG#{id}", t(tenant))
+}
+
+/// A package; listed by name across the ISP (gsi1). Deleted packages keep the item without gsi1.
+pub fn package(tenant: Uuid, id: Uuid, folded_name: &str) -> ItemKeys {
+    ItemKeys::new(package_pk(tenant, id), "PACKAGE").gsi1(packages_gsi1(tenant), format!("{folded_name}#{id}"))
+}
+
+pub fn packages_gsi1(tenant: Uuid) -> String {
+    format!("{}PACKAGES", t(tenant))
+}
+
+/// A package offered to an operator, in the package's collection; listed per operator (gsi1).
+pub fn package_offer(tenant: Uuid, package: Uuid, operator: Uuid) -> ItemKeys {
+    ItemKeys::new(package_pk(tenant, package), &format!("OFFER#{operator}"))
+        .gsi1(offers_by_operator_gsi1(tenant, operator), package.to_string())
+}
+
+pub fn offers_by_operator_gsi1(tenant: Uuid, operator: Uuid) -> String {
+    format!("{}OFFERS#{operator}", t(tenant))
+}
+
+/// How many live things use an entity (subscriptions on a package or router, routers in a POP):
+/// an item in the entity's own collection, so a delete can check it in the same transaction.
+pub fn usage(tenant: Uuid, kind: UsageOf, id: Uuid) -> ItemKeys {
+    let pk = match kind {
+        UsageOf::Package => package_pk(tenant, id),
+        UsageOf::Router => router_pk(tenant, id),
+        UsageOf::Pop => pop_pk(tenant, id),
+    };
+    ItemKeys::new(pk, "USAGE")
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UsageOf {
+    Package,
+    Router,
+    Pop,
+}
+
+// ---- network -----------------------------------------------------------------------------------
+
+pub fn pop_pk(tenant: Uuid, id: Uuid) -> String {
+    format!("{}POP#{id}", t(tenant))
+}
+
+/// A POP; listed by code across the ISP (gsi1).
+pub fn pop(tenant: Uuid, id: Uuid, code: &str) -> ItemKeys {
+    ItemKeys::new(pop_pk(tenant, id), "POP").gsi1(pops_gsi1(tenant), format!("{code}#{id}"))
+}
+
+pub fn pops_gsi1(tenant: Uuid) -> String {
+    format!("{}POPS", t(tenant))
+}
+
+pub fn router_pk(tenant: Uuid, id: Uuid) -> String {
+    format!("{}ROUTER#{id}", t(tenant))
+}
+
+/// A router; listed by name across the ISP (gsi1) and per POP (gsi2).
+pub fn router(tenant: Uuid, id: Uuid, folded_name: &str, pop: Option<Uuid>) -> ItemKeys {
+    let k = ItemKeys::new(router_pk(tenant, id), "ROUTER").gsi1(routers_gsi1(tenant), format!("{folded_name}#{id}"));
+    match pop {
+        Some(p) => k.gsi2(routers_by_pop_gsi2(tenant, p), format!("{folded_name}#{id}")),
+        None => k,
+    }
+}
+
+pub fn routers_gsi1(tenant: Uuid) -> String {
+    format!("{}ROUTERS", t(tenant))
+}
+
+pub fn routers_by_pop_gsi2(tenant: Uuid, pop: Uuid) -> String {
+    format!("{}POP#{pop}#ROUTERS", t(tenant))
+}
+
+// ---- subscriptions -----------------------------------------------------------------------------
+
+/// The expiry index is written by billing runs and bulk extensions at once, so it is spread over
+/// this many partitions (see `docs/data-model.md`).
+pub const EXPIRY_SHARDS: u8 = 4;
+
+pub fn expiry_shard(subscription: Uuid) -> u8 {
+    subscription.as_bytes()[15] % EXPIRY_SHARDS
+}
+
+/// Sortable form of an instant in keys (whole seconds, UTC).
+pub fn key_time(at: chrono::DateTime<chrono::Utc>) -> String {
+    at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+}
+
+/// A subscription, in its customer's collection. Listed across the ISP newest first (gsi1), by
+/// expiry (gsi2, sharded; only while it can still expire) and per operator subtree (gsi3).
+pub fn subscription(
+    tenant: Uuid,
+    customer: Uuid,
+    id: Uuid,
+    scope: Option<&str>,
+    expiry: Option<chrono::DateTime<chrono::Utc>>,
+) -> ItemKeys {
+    let mut k = ItemKeys::new(customer_pk(tenant, customer), &format!("SUB#{id}"))
+        .gsi1(subscriptions_gsi1(tenant), id.to_string());
+    if let Some(e) = expiry {
+        k = k.gsi2(subscriptions_by_expiry_gsi2(tenant, expiry_shard(id)), format!("{}#{id}", key_time(e)));
+    }
+    if let Some(s) = scope {
+        let root = s.split('/').next().unwrap_or(s);
+        k = k.gsi3(subscriptions_by_operator_gsi3(tenant, root), format!("{s}#{id}"));
+    }
+    k
+}
+
+/// Sort-key prefix of a customer's subscriptions in its collection.
+pub const SUBSCRIPTION_SK_PREFIX: &str = "SUB#";
+
+pub fn subscriptions_gsi1(tenant: Uuid) -> String {
+    format!("{}SUBS", t(tenant))
+}
+
+pub fn subscriptions_by_expiry_gsi2(tenant: Uuid, shard: u8) -> String {
+    format!("{}SUBEXP#{shard}", t(tenant))
+}
+
+pub fn subscriptions_by_operator_gsi3(tenant: Uuid, root_operator: &str) -> String {
+    format!("{}OPSUBS#{root_operator}", t(tenant))
+}
+
+/// Where a subscription lives (its customer), so `/v1/subscriptions/{id}` reads it strongly.
+pub fn subscription_ref(tenant: Uuid, id: Uuid) -> ItemKeys {
+    ItemKeys::new(format!("{}SUB#{id}", t(tenant)), "REF")
+}
+
+/// One entry of a customer's timeline (newest first by its UUIDv7 id).
+pub fn timeline_entry(tenant: Uuid, customer: Uuid, id: Uuid) -> ItemKeys {
+    ItemKeys::new(customer_pk(tenant, customer), &format!("{TIMELINE_SK_PREFIX}{id}"))
+}
+
+pub const TIMELINE_SK_PREFIX: &str = "TL#";
+
+// ---- operators ---------------------------------------------------------------------------------
+
+/// An operator's or sub-operator's business profile (commission, credit limit, POPs), beside its user.
+pub fn operator_profile(tenant: Uuid, user: Uuid) -> ItemKeys {
+    ItemKeys::new(format!("{}USER#{user}", t(tenant)), "OPERATOR")
+}
+
 // ---- cross-cutting -----------------------------------------------------------------------------
 
 /// Uniqueness sentinel: one per (owner, field, value).
@@ -228,6 +377,17 @@ mod tests {
             idempotency(Owner::Tenant(tid), "h"),
             outbox_event(Owner::Tenant(tid), id),
             audit(Owner::Tenant(tid), id, "customer", "x", id),
+            package(tid, id, "gold"),
+            package_offer(tid, id, id),
+            usage(tid, UsageOf::Package, id),
+            usage(tid, UsageOf::Router, id),
+            usage(tid, UsageOf::Pop, id),
+            pop(tid, id, "DHK"),
+            router(tid, id, "core", Some(id)),
+            subscription(tid, id, id, Some("op/sub"), Some(chrono::Utc::now())),
+            subscription_ref(tid, id),
+            timeline_entry(tid, id, id),
+            operator_profile(tid, id),
         ];
         for k in all {
             assert!(k.pk.starts_with(&p), "{k:?}");

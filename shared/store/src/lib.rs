@@ -17,7 +17,7 @@ use aws_sdk_dynamodb::types::{AttributeValue, KeysAndAttributes};
 use domain::crypto::Signer;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 
 pub type Item = HashMap<String, AttributeValue>;
 
@@ -240,11 +240,148 @@ impl Store {
             Some(c) => Some(Cursor::open(&self.cursor_signer, c, owner, query_id)?.key),
             None => None,
         };
+        debug_assert!(q.pk.starts_with(&owner.prefix()), "a query must stay inside its owner's keys");
+        let (items, lek) = self.run_query(&q, start).await?;
+        let next =
+            lek.map(|key| Cursor { owner: owner.prefix(), query: query_id.to_string(), key }.seal(&self.cursor_signer));
+        Ok((items, next))
+    }
+
+    /// One page across the partitions of a write-sharded index (one query per shard, same sort key
+    /// space), merged in sort-key order. The cursor keeps each shard's position; no item is skipped or
+    /// repeated, and items come in order across pages (an item is only returned once every shard
+    /// that still has unread items has been read past it).
+    pub async fn query_merged_page(
+        &self,
+        owner: Owner,
+        query_id: &str,
+        queries: Vec<Query>,
+        limit: u32,
+        cursor: Option<&str>,
+    ) -> Result<(Vec<Item>, Option<String>)> {
+        #[derive(Clone)]
+        enum Pos {
+            Start,
+            After(BTreeMap<String, String>),
+            Done,
+        }
+        let mut pos = vec![Pos::Start; queries.len()];
+        if let Some(c) = cursor {
+            let key = Cursor::open(&self.cursor_signer, c, owner, query_id)?.key;
+            for (i, p) in pos.iter_mut().enumerate() {
+                let tag = format!("{i}.");
+                if key.contains_key(&format!("{i}.done")) {
+                    *p = Pos::Done;
+                } else {
+                    let m: BTreeMap<String, String> = key
+                        .iter()
+                        .filter_map(|(k, v)| k.strip_prefix(&tag).map(|a| (a.to_string(), v.clone())))
+                        .collect();
+                    if !m.is_empty() {
+                        *p = Pos::After(m);
+                    }
+                }
+            }
+        }
+        let forward = queries.first().is_none_or(|q| q.forward);
+        let mut runs = Vec::new();
+        for (q, p) in queries.iter().zip(&pos) {
+            debug_assert!(q.pk.starts_with(&owner.prefix()), "a query must stay inside its owner's keys");
+            let start = match p {
+                Pos::Done => None,
+                Pos::Start => Some(None),
+                Pos::After(m) => Some(Some(m.clone())),
+            };
+            runs.push(async move {
+                match start {
+                    None => Ok((Vec::new(), None)),
+                    Some(s) => self.run_query(&q.clone().limit(limit), s).await,
+                }
+            });
+        }
+        let results = futures::future::join_all(runs).await;
+        let sk_attr = |q: &Query| q.index.map_or("sk".to_string(), |i| format!("{i}sk"));
+        let mut merged = Vec::new();
+        let mut leks = Vec::new();
+        for (i, r) in results.into_iter().enumerate() {
+            let (items, lek) = r?;
+            let attr = sk_attr(&queries[i]);
+            for item in items {
+                let sk = string_attr(&item, &attr).unwrap_or_default();
+                merged.push((sk, i, item));
+            }
+            leks.push(lek);
+        }
+        // Nothing beyond the point a shard with more items stopped reading is safe to return yet.
+        let bound = leks
+            .iter()
+            .enumerate()
+            .filter_map(|(i, l)| l.as_ref().and_then(|l| l.get(&sk_attr(&queries[i])).cloned()))
+            .reduce(|a, b| if (a < b) == forward { a } else { b });
+        merged.sort_by(|a, b| if forward { a.0.cmp(&b.0) } else { b.0.cmp(&a.0) });
+        let eligible = |sk: &String| bound.as_ref().is_none_or(|b| if forward { sk <= b } else { sk >= b });
+        let mut taken: Vec<(usize, Item)> = Vec::new();
+        let mut left_over = vec![false; queries.len()];
+        for (sk, i, item) in merged {
+            if taken.len() < limit as usize && eligible(&sk) {
+                taken.push((i, item));
+            } else {
+                left_over[i] = true;
+            }
+        }
+        let key_attrs = |q: &Query| {
+            let mut v = vec!["pk".to_string(), "sk".to_string()];
+            if let Some(i) = q.index {
+                v.push(format!("{i}pk"));
+                v.push(format!("{i}sk"));
+            }
+            v
+        };
+        let mut next = BTreeMap::new();
+        let mut more = false;
+        for (i, q) in queries.iter().enumerate() {
+            let last_taken = taken.iter().rev().find(|(s, _)| *s == i).map(|(_, item)| {
+                key_attrs(q)
+                    .into_iter()
+                    .filter_map(|a| string_attr(item, &a).map(|v| (a, v)))
+                    .collect::<BTreeMap<_, _>>()
+            });
+            let p = match (&pos[i], left_over[i], last_taken, leks[i].take()) {
+                (Pos::Done, ..) => Pos::Done,
+                (_, true, Some(k), _) => Pos::After(k),
+                (p, true, None, _) => p.clone(),
+                (_, false, _, Some(lek)) => Pos::After(lek),
+                (_, false, _, None) => Pos::Done,
+            };
+            match p {
+                Pos::Done => {
+                    next.insert(format!("{i}.done"), "1".to_string());
+                }
+                Pos::After(m) => {
+                    more = true;
+                    next.extend(m.into_iter().map(|(k, v)| (format!("{i}.{k}"), v)));
+                }
+                Pos::Start => {
+                    more = true;
+                }
+            }
+        }
+        let cursor = more.then(|| {
+            Cursor { owner: owner.prefix(), query: query_id.to_string(), key: next }.seal(&self.cursor_signer)
+        });
+        Ok((taken.into_iter().map(|(_, item)| item).collect(), cursor))
+    }
+
+    /// One Query request; returns the items and the continuation key, if any.
+    async fn run_query(
+        &self,
+        q: &Query,
+        start: Option<BTreeMap<String, String>>,
+    ) -> Result<(Vec<Item>, Option<BTreeMap<String, String>>)> {
         let (pk_attr, sk_attr) = match q.index {
             None => ("pk".to_string(), "sk".to_string()),
             Some(i) => (format!("{i}pk"), format!("{i}sk")),
         };
-        debug_assert!(q.pk.starts_with(&owner.prefix()), "a query must stay inside its owner's keys");
         let mut cond = "#pk = :pk".to_string();
         let mut req = self
             .client
@@ -260,30 +397,45 @@ impl Store {
         } else {
             req = req.consistent_read(true);
         }
-        if let Some(prefix) = &q.sk_prefix {
-            cond.push_str(" AND begins_with(#sk, :skp)");
-            req = req
-                .expression_attribute_names("#sk", sk_attr)
-                .expression_attribute_values(":skp", AttributeValue::S(prefix.clone()));
+        match (&q.sk_prefix, &q.sk_range) {
+            (Some(prefix), _) => {
+                cond.push_str(" AND begins_with(#sk, :skp)");
+                req = req
+                    .expression_attribute_names("#sk", sk_attr)
+                    .expression_attribute_values(":skp", AttributeValue::S(prefix.clone()));
+            }
+            (None, Some((Some(lo), hi))) => {
+                cond.push_str(" AND #sk BETWEEN :sklo AND :skhi");
+                req = req
+                    .expression_attribute_names("#sk", sk_attr)
+                    .expression_attribute_values(":sklo", AttributeValue::S(lo.clone()))
+                    .expression_attribute_values(":skhi", AttributeValue::S(hi.clone()));
+            }
+            (None, Some((None, hi))) => {
+                cond.push_str(" AND #sk < :skhi");
+                req = req
+                    .expression_attribute_names("#sk", sk_attr)
+                    .expression_attribute_values(":skhi", AttributeValue::S(hi.clone()));
+            }
+            (None, None) => {}
         }
-        if let Some(f) = q.filter {
-            req = req.filter_expression(f.expression);
-            for (k, v) in f.names {
+        if let Some(f) = &q.filter {
+            req = req.filter_expression(f.expression.clone());
+            for (k, v) in &f.names {
                 req = req.expression_attribute_names(k, v);
             }
-            for (k, v) in f.values {
-                req = req.expression_attribute_values(k, v);
+            for (k, v) in &f.values {
+                req = req.expression_attribute_values(k, v.clone());
             }
         }
         let out = req.key_condition_expression(cond).send().await.map_err(dynamo_err)?;
-        let next = match out.last_evaluated_key {
+        let lek = match out.last_evaluated_key {
             Some(lek) if !lek.is_empty() => {
-                let key = lek.into_iter().filter_map(|(k, v)| v.as_s().ok().map(|s| (k, s.clone()))).collect();
-                Some(Cursor { owner: owner.prefix(), query: query_id.to_string(), key }.seal(&self.cursor_signer))
+                Some(lek.into_iter().filter_map(|(k, v)| v.as_s().ok().map(|s| (k, s.clone()))).collect())
             }
             _ => None,
         };
-        Ok((out.items.unwrap_or_default(), next))
+        Ok((out.items.unwrap_or_default(), lek))
     }
 }
 
@@ -300,6 +452,8 @@ pub struct Query {
     pub index: Option<&'static str>,
     pub pk: String,
     pub sk_prefix: Option<String>,
+    /// `sk BETWEEN lo AND hi`, or `sk < hi` without a lower bound.
+    pub sk_range: Option<(Option<String>, String)>,
     pub forward: bool,
     pub limit: u32,
     pub filter: Option<Filter>,
@@ -307,7 +461,7 @@ pub struct Query {
 
 impl Query {
     pub fn table(pk: String) -> Self {
-        Self { index: None, pk, sk_prefix: None, forward: true, limit: 50, filter: None }
+        Self { index: None, pk, sk_prefix: None, sk_range: None, forward: true, limit: 50, filter: None }
     }
     pub fn index(index: &'static str, pk: String) -> Self {
         Self { index: Some(index), ..Self::table(pk) }
@@ -318,6 +472,12 @@ impl Query {
     }
     pub fn prefix(mut self, p: impl Into<String>) -> Self {
         self.sk_prefix = Some(p.into());
+        self
+    }
+    /// Sort keys from `lo` (inclusive, when given) up to `hi`: inclusive with a lower bound, exclusive
+    /// without one (DynamoDB offers `BETWEEN` or `<`, not both bounds exclusive).
+    pub fn range(mut self, lo: Option<String>, hi: impl Into<String>) -> Self {
+        self.sk_range = Some((lo, hi.into()));
         self
     }
     pub fn limit(mut self, n: u32) -> Self {
@@ -348,6 +508,21 @@ impl Filter {
         self.expression.push_str(&format!("#f{n} = :f{n}"));
         self.names.push((format!("#f{n}"), attr.to_string()));
         self.values.push((format!(":f{n}"), AttributeValue::S(value.to_string())));
+        self
+    }
+
+    /// `attr IN (values)` (at most 100 values).
+    pub fn any_of(mut self, attr: &str, values: &[String]) -> Self {
+        let n = self.names.len();
+        if !self.expression.is_empty() {
+            self.expression.push_str(" AND ");
+        }
+        let placeholders: Vec<String> = (0..values.len()).map(|i| format!(":f{n}_{i}")).collect();
+        self.expression.push_str(&format!("#f{n} IN ({})", placeholders.join(", ")));
+        self.names.push((format!("#f{n}"), attr.to_string()));
+        for (p, v) in placeholders.into_iter().zip(values) {
+            self.values.push((p, AttributeValue::S(v.clone())));
+        }
         self
     }
 
