@@ -176,6 +176,33 @@ impl Subscription {
     }
 }
 
+/// A subscription whose prepaid validity has run out cannot simply be switched back on: it would
+/// expire again at once. Extend or renew it first.
+pub fn check_restore(expires_at: Option<DateTime<Utc>>, now: DateTime<Utc>) -> Result<(), Error> {
+    match expires_at {
+        Some(e) if e <= now => Err(Error::Conflict {
+            code: "validity_ended",
+            detail: "the subscription's validity has ended; extend or renew it first".into(),
+            field: None,
+        }),
+        _ => Ok(()),
+    }
+}
+
+/// Status after an extension: an expired subscription whose new expiry lies ahead is active again.
+pub fn status_after_extension(
+    status: SubscriptionStatus,
+    new_expiry: DateTime<Utc>,
+    now: DateTime<Utc>,
+) -> SubscriptionStatus {
+    if status == SubscriptionStatus::Expired && new_expiry > now { SubscriptionStatus::Active } else { status }
+}
+
+/// PPPoE/hotspot passwords travel to RouterOS in API words: printable ASCII, no spaces or quotes.
+pub fn valid_secret_password(p: &str) -> bool {
+    (4..=64).contains(&p.len()) && p.chars().all(|c| c.is_ascii_graphic() && c != '"' && c != '\\')
+}
+
 /// New expiry after extending by `days`: from the current expiry, or from now when it already passed.
 pub fn extended_expiry(current: Option<DateTime<Utc>>, days: u32, now: DateTime<Utc>) -> DateTime<Utc> {
     let base = current.filter(|e| *e > now).unwrap_or(now);
@@ -357,6 +384,20 @@ mod tests {
         assert_eq!(extended_expiry(Some(later), 3, now), later + Duration::days(3));
         assert_eq!(extended_expiry(Some(now - Duration::days(5)), 3, now), now + Duration::days(3));
         assert_eq!(extended_expiry(None, 1, now), now + Duration::days(1));
+    }
+
+    #[test]
+    fn restore_and_extension_rules() {
+        let now = DateTime::parse_from_rfc3339("2026-11-21T10:00:00Z").unwrap().with_timezone(&Utc);
+        assert!(check_restore(Some(now + Duration::hours(1)), now).is_ok());
+        assert!(check_restore(None, now).is_ok(), "postpaid without an expiry");
+        assert!(check_restore(Some(now), now).is_err());
+        assert_eq!(status_after_extension(Expired, now + Duration::days(1), now), Active);
+        assert_eq!(status_after_extension(Expired, now - Duration::days(1), now), Expired);
+        assert_eq!(status_after_extension(Suspended, now + Duration::days(1), now), Suspended);
+        assert!(valid_secret_password("s3cret-Pass"));
+        assert!(!valid_secret_password("has space"));
+        assert!(!valid_secret_password("abc"));
     }
 
     #[test]

@@ -4,11 +4,12 @@
 
 use crate::App;
 use crate::idempotency::{IdempotentRequest, Outcome, record, replay};
-use crate::support::{StoreResultExt, audit, expected_version, snapshot, store_err};
+use crate::support::{StoreResultExt, audit, decoded, expected_version, snapshot, store_err, tenant_of};
+use crate::timeline::{TimelineEntry, TimelineKind};
 use crate::users::UserRecord;
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use domain::actor::Actor;
-use domain::customer::{Customer, CustomerStatus, search_fold};
+use domain::customer::{Customer, CustomerStatus, search_fold, validate_tags};
 use domain::event::DomainEvent;
 use domain::phone::{national_digits, search_prefix, to_e164};
 use domain::role::Permission;
@@ -26,10 +27,15 @@ pub struct CreateCustomer {
     pub phone: String,
     pub email: Option<String>,
     pub username: String,
-    pub status: Option<CustomerStatus>,
     pub address: Option<String>,
+    pub area: Option<String>,
+    pub pop_id: Option<Uuid>,
     pub national_id: Option<String>,
+    /// `YYYY-MM-DD`.
+    pub connection_date: Option<NaiveDate>,
     pub notes: Option<String>,
+    #[serde(default)]
+    pub tags: Vec<String>,
     /// Assigns the customer to an operator or sub-operator (admins and managers only; operators'
     /// customers are always their own).
     pub operator_id: Option<Uuid>,
@@ -44,10 +50,19 @@ pub struct UpdateCustomer {
     #[schema(value_type = Option<String>)]
     pub email: Option<Option<String>>,
     pub username: Option<String>,
-    pub status: Option<CustomerStatus>,
     #[serde(default, deserialize_with = "crate::support::double_option")]
     #[schema(value_type = Option<String>)]
     pub address: Option<Option<String>>,
+    #[serde(default, deserialize_with = "crate::support::double_option")]
+    #[schema(value_type = Option<String>)]
+    pub area: Option<Option<String>>,
+    #[serde(default, deserialize_with = "crate::support::double_option")]
+    #[schema(value_type = Option<Uuid>)]
+    pub pop_id: Option<Option<Uuid>>,
+    #[serde(default, deserialize_with = "crate::support::double_option")]
+    #[schema(value_type = Option<NaiveDate>)]
+    pub connection_date: Option<Option<NaiveDate>>,
+    pub tags: Option<Vec<String>>,
     #[serde(default, deserialize_with = "crate::support::double_option")]
     #[schema(value_type = Option<String>)]
     pub national_id: Option<Option<String>>,
@@ -70,11 +85,11 @@ pub struct CustomerFilter {
 /// A customer as stored: the profile, plus when it was deleted (deleted customers are kept for
 /// history, but are gone from every listing and lookup).
 #[derive(Debug, Clone, Serialize, Deserialize)]
-struct CustomerRecord {
+pub(crate) struct CustomerRecord {
     #[serde(flatten)]
-    customer: Customer,
+    pub customer: Customer,
     #[serde(default)]
-    deleted_at: Option<DateTime<Utc>>,
+    pub deleted_at: Option<DateTime<Utc>>,
 }
 
 const SEARCH_FIELDS: [&str; 3] = ["name", "phone", "username"];
@@ -92,7 +107,7 @@ fn owner_of(c: &Customer) -> String {
 }
 
 /// Writes the profile and its search entries (full copies, so a search answers in one Query).
-fn stage_customer(tx: &mut Tx, c: &Customer, expected: Option<u64>) -> Result<()> {
+pub(crate) fn stage_customer(tx: &mut Tx, c: &Customer, expected: Option<u64>) -> Result<()> {
     let item = Store::encode(&keys::customer(c.tenant_id, c.id, c.scope.as_deref()), "CUSTOMER", c, Some(c.version))
         .or_500()?;
     match expected {
@@ -128,19 +143,14 @@ pub async fn create_customer(
     let tid = actor.tenant()?;
     let now = app.now();
 
-    // One round trip: the ISP (its country reads local phone numbers) and the named operator.
+    // One round trip: the ISP (its country reads local phone numbers), the named operator and POP.
     let tk = keys::tenant(tid, None);
     let ok = keys::user(Some(tid), input.operator_id.unwrap_or_default());
-    let wanted: Vec<&store::ItemKeys> = if input.operator_id.is_some() { vec![&tk, &ok] } else { vec![&tk] };
-    let mut got = app.store.batch_get(&wanted).await.or_500()?.into_iter();
-    let tenant: Tenant = got
-        .next()
-        .flatten()
-        .map(Store::decode)
-        .transpose()
-        .or_500()?
-        .ok_or_else(|| Error::Internal("tenant of a valid token is missing".into()))?;
-    let operator: Option<UserRecord> = got.next().flatten().map(Store::decode).transpose().or_500()?;
+    let pk = keys::pop(tid, input.pop_id.unwrap_or_default(), "");
+    let mut got = app.store.batch_get(&[&tk, &ok, &pk]).await.or_500()?.into_iter();
+    let tenant: Tenant = tenant_of(got.next().flatten())?;
+    let operator: Option<UserRecord> = decoded(got.next().flatten())?;
+    let pop_found = crate::network::live_pop(got.next().flatten())?.is_some();
 
     let mut v = Validation::new();
     let name = v.text("name", &input.name, 120);
@@ -154,8 +164,13 @@ pub async fn create_customer(
     let email = input.email.as_deref().map(str::trim).filter(|e| !e.is_empty()).map(|e| v.email("email", e));
     let username = v.username("username", &input.username);
     let address = v.optional_text("address", input.address.as_deref(), 300);
+    let area = v.optional_text("area", input.area.as_deref(), 80);
     let national_id = v.optional_text("national_id", input.national_id.as_deref(), 40);
     let notes = v.optional_text("notes", input.notes.as_deref(), 2000);
+    let tags = validate_tags(&mut v, "tags", &input.tags);
+    if input.pop_id.is_some() {
+        check_pop(app, actor, &mut v, input.pop_id, pop_found).await?;
+    }
     let (operator_id, scope) = if actor.role.is_scoped() {
         if input.operator_id.is_some_and(|o| o != actor.user_id) {
             v.add("operator_id", "an operator's customers are its own");
@@ -180,10 +195,15 @@ pub async fn create_customer(
         phone,
         email,
         username,
-        status: input.status.unwrap_or(CustomerStatus::New),
+        status: CustomerStatus::New,
         address,
+        area,
+        pop_id: input.pop_id,
         national_id,
+        connection_date: input.connection_date,
         notes,
+        tags,
+        subscriptions: Default::default(),
         operator_id,
         scope,
         created_by: actor.user_id,
@@ -206,6 +226,15 @@ pub async fn create_customer(
         Some(snapshot(&customer)),
         now,
     ));
+    let mut entry = TimelineEntry::new(
+        customer.id,
+        TimelineKind::Customer,
+        "customer.created",
+        format!("Customer {} created", customer.name),
+        now,
+    );
+    entry.actor_id = Some(actor.real_actor());
+    crate::timeline::stage(&mut tx, tid, &entry)?;
     tx.put_event(&DomainEvent::new(
         "CustomerCreated",
         "crm",
@@ -223,6 +252,19 @@ pub async fn create_customer(
         }
         Err(e) => Err(store_err(e)),
     }
+}
+
+/// A customer's POP must exist, and lie among an operator's POPs when it is confined to some.
+async fn check_pop(app: &App, actor: &Actor, v: &mut Validation, pop: Option<Uuid>, found: bool) -> Result<()> {
+    let Some(p) = pop else { return Ok(()) };
+    if !found {
+        v.add("pop_id", "is not a POP of this ISP");
+    } else if let Some(mine) = crate::operators::confined_pops(app, actor).await?
+        && !mine.contains(&p)
+    {
+        v.add("pop_id", "is not one of your POPs");
+    }
+    Ok(())
 }
 
 async fn visible(app: &App, actor: &Actor, id: Uuid) -> Result<Customer> {
@@ -347,11 +389,26 @@ pub async fn update_customer(
     if let Some(u) = &input.username {
         after.username = v.username("username", u);
     }
-    if let Some(s) = input.status {
-        after.status = s;
-    }
     if let Some(a) = &input.address {
         after.address = v.optional_text("address", a.as_deref(), 300);
+    }
+    if let Some(a) = &input.area {
+        after.area = v.optional_text("area", a.as_deref(), 80);
+    }
+    if let Some(d) = input.connection_date {
+        after.connection_date = d;
+    }
+    if let Some(t) = &input.tags {
+        after.tags = validate_tags(&mut v, "tags", t);
+    }
+    if let Some(p) = input.pop_id {
+        if p.is_some() && p != before.pop_id {
+            let found = crate::network::live_pop(
+                app.store.get_item(&keys::pop(tid, p.unwrap_or_default(), "")).await.or_500()?,
+            )?;
+            check_pop(app, actor, &mut v, p, found.is_some()).await?;
+        }
+        after.pop_id = p;
     }
     if let Some(n) = &input.national_id {
         after.national_id = v.optional_text("national_id", n.as_deref(), 40);
@@ -410,6 +467,14 @@ pub async fn delete_customer(app: &App, actor: &Actor, id: Uuid, if_match: Optio
         && v != before.version
     {
         return Err(Error::version_conflict());
+    }
+    let live = before.subscriptions;
+    if live.pending + live.active + live.suspended + live.expired > 0 {
+        return Err(Error::Conflict {
+            code: "customer_has_subscriptions",
+            detail: "cancel the customer's subscriptions first".into(),
+            field: None,
+        });
     }
     let now = app.now();
     let mut gone = before.clone();

@@ -37,3 +37,42 @@ pub async fn replay<T>(app: &App, owner: Owner, caller: Uuid, req: &IdempotentRe
     }
     Ok(Outcome::Replay { status: rec.status, body: rec.body })
 }
+
+/// Commits a create that may carry an `Idempotency-Key` (its record is already in `tx`): a repeat
+/// that lost the race answers with the first request's stored answer.
+pub async fn commit_create<T>(
+    app: &App,
+    tx: store::Tx,
+    owner: Owner,
+    caller: Uuid,
+    idem: Option<&IdempotentRequest>,
+    created: T,
+) -> Result<Outcome<T>> {
+    match app.store.commit(tx).await {
+        Ok(()) => Ok(Outcome::Fresh(created)),
+        Err(store::StoreError::Conflict(store::Conflict::Idempotency)) if idem.is_some() => {
+            replay(app, owner, caller, idem.expect("checked")).await
+        }
+        Err(e) => Err(crate::support::store_err(e)),
+    }
+}
+
+/// The stored answer of an earlier request with this key, if there is one: for changes whose rules
+/// would refuse a repeat (a second "activate") before the transaction could recognise it.
+pub async fn stored_answer<T>(
+    app: &App,
+    owner: Owner,
+    caller: Uuid,
+    req: &IdempotentRequest,
+) -> Result<Option<Outcome<T>>> {
+    let k = store::keys::idempotency(owner, &req.key_hash(caller));
+    let found: Option<IdempotencyRecord> = app.store.get(&k).await.or_500()?;
+    match found {
+        None => Ok(None),
+        Some(rec) if rec.fingerprint != req.fingerprint => Err(Error::Unprocessable {
+            code: "idempotency_key_reused",
+            detail: "this Idempotency-Key was used for a different request".into(),
+        }),
+        Some(rec) => Ok(Some(Outcome::Replay { status: rec.status, body: rec.body })),
+    }
+}

@@ -6,10 +6,15 @@ pub mod audit_log;
 pub mod auth;
 pub mod customers;
 pub mod idempotency;
+pub mod network;
+pub mod operators;
+pub mod packages;
 pub mod platform;
 pub mod seed;
+pub mod subscriptions;
 mod support;
 pub mod tenants;
+pub mod timeline;
 pub mod users;
 
 pub use app::{App, Clock, Config};

@@ -87,3 +87,13 @@ where
 pub fn attr<T: Serialize>(v: &T) -> aws_sdk_dynamodb::types::AttributeValue {
     serde_dynamo::to_attribute_value(v).expect("plain values always encode")
 }
+
+/// Decodes an item a batch read may or may not have found.
+pub fn decoded<T: serde::de::DeserializeOwned>(item: Option<store::Item>) -> Result<Option<T>, Error> {
+    item.map(store::Store::decode).transpose().map_err(store_err)
+}
+
+/// The ISP of the caller's token; it exists for as long as its tokens verify.
+pub fn tenant_of(item: Option<store::Item>) -> Result<domain::tenant::Tenant, Error> {
+    decoded(item)?.ok_or_else(|| Error::Internal("tenant of a valid token is missing".into()))
+}

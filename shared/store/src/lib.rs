@@ -511,6 +511,18 @@ impl Filter {
         self
     }
 
+    /// `attr = true|false`.
+    pub fn eq_bool(mut self, attr: &str, value: bool) -> Self {
+        let n = self.names.len();
+        if !self.expression.is_empty() {
+            self.expression.push_str(" AND ");
+        }
+        self.expression.push_str(&format!("#f{n} = :f{n}"));
+        self.names.push((format!("#f{n}"), attr.to_string()));
+        self.values.push((format!(":f{n}"), AttributeValue::Bool(value)));
+        self
+    }
+
     /// `attr IN (values)` (at most 100 values).
     pub fn any_of(mut self, attr: &str, values: &[String]) -> Self {
         let n = self.names.len();

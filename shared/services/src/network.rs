@@ -1,0 +1,850 @@
+//! POPs (`/v1/pops`) and routers (`/v1/routers`, including CSV import).
+//!
+//! A router's password is sealed (AES-256-GCM, bound to the router's id) and never leaves this module
+//! except to provisioning. Operators confined to POPs see only those POPs and their routers. A POP
+//! with routers, or a router with subscriptions, cannot be deleted (usage counters checked in the
+//! deleting transaction).
+
+use crate::App;
+use crate::idempotency::{IdempotentRequest, Outcome, commit_create, record};
+use crate::operators::confined_pops;
+use crate::packages::in_use_conflict;
+use crate::support::{StoreResultExt, attr, audit, decoded, expected_version, snapshot};
+use chrono::{DateTime, Utc};
+use domain::actor::Actor;
+use domain::customer::search_fold;
+use domain::event::DomainEvent;
+use domain::network::{
+    Pop, PopStatus, Router, RouterStatus, SuspensionMode, validate_coordinates, validate_host, validate_pop_code,
+    validate_router_username,
+};
+use domain::package::validate_profile_name;
+use domain::role::Permission;
+use domain::{Error, Result, Validation, ids};
+use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
+use store::keys::UsageOf;
+use store::{Conflict, Filter, Owner, Page, Query, Store, Tx, keys};
+use uuid::Uuid;
+
+// ---- POPs --------------------------------------------------------------------------------------
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreatePop {
+    pub name: String,
+    pub code: String,
+    pub address: Option<String>,
+    pub latitude: Option<f64>,
+    pub longitude: Option<f64>,
+    pub status: Option<PopStatus>,
+}
+
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UpdatePop {
+    pub name: Option<String>,
+    pub code: Option<String>,
+    #[serde(default, deserialize_with = "crate::support::double_option")]
+    #[schema(value_type = Option<String>)]
+    pub address: Option<Option<String>>,
+    #[serde(default, deserialize_with = "crate::support::double_option")]
+    #[schema(value_type = Option<f64>)]
+    pub latitude: Option<Option<f64>>,
+    #[serde(default, deserialize_with = "crate::support::double_option")]
+    #[schema(value_type = Option<f64>)]
+    pub longitude: Option<Option<f64>>,
+    pub status: Option<PopStatus>,
+    pub version: Option<u64>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct PopRecord {
+    #[serde(flatten)]
+    pop: Pop,
+    #[serde(default)]
+    deleted_at: Option<DateTime<Utc>>,
+}
+
+pub(crate) fn live_pop(item: Option<store::Item>) -> Result<Option<Pop>> {
+    Ok(decoded::<PopRecord>(item)?.filter(|r| r.deleted_at.is_none()).map(|r| r.pop))
+}
+
+fn pop_unique(tid: Uuid, code: &str) -> store::ItemKeys {
+    keys::unique(Owner::Tenant(tid), "pop_code", code)
+}
+
+fn stage_pop_event(tx: &mut Tx, name: &str, p: &Pop, now: DateTime<Utc>) {
+    tx.put_event(&DomainEvent::new(
+        name,
+        "network",
+        Some(p.tenant_id),
+        serde_json::json!({"pop_id": p.id, "version": p.version}),
+        now,
+    ));
+}
+
+pub async fn create_pop(
+    app: &App,
+    actor: &Actor,
+    input: CreatePop,
+    idem: Option<&IdempotentRequest>,
+) -> Result<Outcome<Pop>> {
+    actor.require(Permission::NetworkWrite)?;
+    let tid = actor.tenant()?;
+    let now = app.now();
+    let mut v = Validation::new();
+    let name = v.text("name", &input.name, 120);
+    let code = validate_pop_code(&mut v, "code", &input.code);
+    let address = v.optional_text("address", input.address.as_deref(), 300);
+    validate_coordinates(&mut v, input.latitude, input.longitude);
+    v.finish()?;
+    let pop = Pop {
+        id: ids::new_id(),
+        tenant_id: tid,
+        name,
+        code,
+        address,
+        latitude: input.latitude,
+        longitude: input.longitude,
+        status: input.status.unwrap_or(PopStatus::Active),
+        created_at: now,
+        updated_at: now,
+        version: 1,
+    };
+    let mut tx = Tx::new();
+    tx.put_new(Store::encode(&keys::pop(tid, pop.id, &pop.code), "POP", &pop, Some(1)).or_500()?, Conflict::Exists);
+    tx.put_unique(pop_unique(tid, &pop.code), "code", &pop.id.to_string());
+    tx.put_audit(&audit(actor, Some(tid), "pop.created", "pop", pop.id, None, Some(snapshot(&pop)), now));
+    stage_pop_event(&mut tx, "PopCreated", &pop, now);
+    if let Some(req) = idem {
+        tx.put_idempotency(Owner::Tenant(tid), &req.key_hash(actor.user_id), &record(req, 201, &pop, app)?);
+    }
+    commit_create(app, tx, Owner::Tenant(tid), actor.user_id, idem, pop).await
+}
+
+async fn visible_pop(app: &App, actor: &Actor, id: Uuid) -> Result<Pop> {
+    actor.require(Permission::NetworkRead)?;
+    let tid = actor.tenant()?;
+    let pop = live_pop(app.store.get_item(&keys::pop(tid, id, "")).await.or_500()?)?;
+    match (pop, confined_pops(app, actor).await?) {
+        (Some(p), None) => Ok(p),
+        (Some(p), Some(mine)) if mine.contains(&p.id) => Ok(p),
+        _ => Err(Error::not_found("pop")),
+    }
+}
+
+pub async fn get_pop(app: &App, actor: &Actor, id: Uuid) -> Result<Pop> {
+    visible_pop(app, actor, id).await
+}
+
+pub async fn list_pops(app: &App, actor: &Actor, limit: u32, cursor: Option<&str>) -> Result<Page<Pop>> {
+    actor.require(Permission::NetworkRead)?;
+    let tid = actor.tenant()?;
+    let mut q = Query::index("gsi1", keys::pops_gsi1(tid)).limit(limit);
+    let confined = confined_pops(app, actor).await?;
+    if let Some(pops) = &confined {
+        q = q.filter(Filter::default().any_of("id", &pops.iter().map(Uuid::to_string).collect::<Vec<_>>()));
+    }
+    let qid = format!("pops:{}", confined.is_some());
+    app.store.query_page(Owner::Tenant(tid), &qid, q, cursor).await.or_500()
+}
+
+pub async fn update_pop(app: &App, actor: &Actor, id: Uuid, input: UpdatePop, if_match: Option<u64>) -> Result<Pop> {
+    actor.require(Permission::NetworkWrite)?;
+    let tid = actor.tenant()?;
+    let expected = expected_version(if_match, input.version)?;
+    let before = visible_pop(app, actor, id).await?;
+    let now = app.now();
+    let mut v = Validation::new();
+    let mut after = before.clone();
+    if let Some(n) = &input.name {
+        after.name = v.text("name", n, 120);
+    }
+    if let Some(c) = &input.code {
+        after.code = validate_pop_code(&mut v, "code", c);
+    }
+    if let Some(a) = &input.address {
+        after.address = v.optional_text("address", a.as_deref(), 300);
+    }
+    if let Some(l) = input.latitude {
+        after.latitude = l;
+    }
+    if let Some(l) = input.longitude {
+        after.longitude = l;
+    }
+    validate_coordinates(&mut v, after.latitude, after.longitude);
+    if let Some(s) = input.status {
+        after.status = s;
+    }
+    v.finish()?;
+    if before.version != expected {
+        return Err(Error::version_conflict());
+    }
+    after.version += 1;
+    after.updated_at = now;
+    let mut tx = Tx::new();
+    tx.put_versioned(
+        Store::encode(&keys::pop(tid, id, &after.code), "POP", &after, Some(after.version)).or_500()?,
+        expected,
+    );
+    if after.code != before.code {
+        tx.put_unique(pop_unique(tid, &after.code), "code", &id.to_string());
+        tx.delete_unique(pop_unique(tid, &before.code), &id.to_string());
+    }
+    tx.put_audit(&audit(
+        actor,
+        Some(tid),
+        "pop.updated",
+        "pop",
+        id,
+        Some(snapshot(&before)),
+        Some(snapshot(&after)),
+        now,
+    ));
+    stage_pop_event(&mut tx, "PopUpdated", &after, now);
+    app.store.commit(tx).await.or_500()?;
+    Ok(after)
+}
+
+pub async fn delete_pop(app: &App, actor: &Actor, id: Uuid, if_match: Option<u64>) -> Result<()> {
+    actor.require(Permission::NetworkWrite)?;
+    let tid = actor.tenant()?;
+    let before = visible_pop(app, actor, id).await?;
+    if if_match.is_some_and(|v| v != before.version) {
+        return Err(Error::version_conflict());
+    }
+    let now = app.now();
+    let mut gone = before.clone();
+    gone.version += 1;
+    gone.status = PopStatus::Inactive;
+    gone.updated_at = now;
+    let mut item = Store::encode(
+        &keys::pop(tid, id, ""),
+        "POP",
+        &PopRecord { pop: gone.clone(), deleted_at: Some(now) },
+        Some(gone.version),
+    )
+    .or_500()?;
+    item.remove("gsi1pk");
+    item.remove("gsi1sk");
+    let mut tx = Tx::new();
+    tx.put_versioned(item, before.version);
+    stage_usage_zero(&mut tx, tid, UsageOf::Pop, id, "pop_in_use");
+    tx.delete_unique(pop_unique(tid, &before.code), &id.to_string());
+    tx.put_audit(&audit(actor, Some(tid), "pop.deleted", "pop", id, Some(snapshot(&before)), None, now));
+    stage_pop_event(&mut tx, "PopDeleted", &gone, now);
+    app.store.commit(tx).await.map_err(in_use_conflict("pop"))
+}
+
+/// Checks (in the transaction) that nothing uses the entity.
+pub(crate) fn stage_usage_zero(tx: &mut Tx, tid: Uuid, kind: UsageOf, id: Uuid, what: &str) {
+    tx.check(
+        &keys::usage(tid, kind, id),
+        "attribute_not_exists(pk) OR n = :zero",
+        HashMap::from([(":zero".to_string(), attr(&0u64))]),
+        Conflict::Limit(what.into()),
+    );
+}
+
+/// Adds `by` (may be negative) to an entity's usage counter, in the transaction.
+pub(crate) fn stage_usage(tx: &mut Tx, tid: Uuid, kind: UsageOf, id: Uuid, by: i64) {
+    tx.update(
+        &keys::usage(tid, kind, id),
+        "ADD n :by SET #t = :t",
+        None,
+        &[("#t", "type")],
+        HashMap::from([(":by".to_string(), attr(&by)), (":t".to_string(), attr(&"USAGE"))]),
+        Conflict::Condition,
+    );
+}
+
+// ---- routers -----------------------------------------------------------------------------------
+
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateRouter {
+    pub name: String,
+    pub pop_id: Option<Uuid>,
+    pub host: String,
+    /// Defaults to 8728, or 8729 with `tls`.
+    pub port: Option<u16>,
+    #[serde(default)]
+    pub tls: bool,
+    /// Accept a self-signed certificate (API-SSL only).
+    #[serde(default)]
+    pub tls_insecure: bool,
+    pub username: String,
+    pub password: String,
+    pub routeros_version: Option<String>,
+    pub suspension: Option<SuspensionMode>,
+}
+
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateRouter {
+    pub name: Option<String>,
+    #[serde(default, deserialize_with = "crate::support::double_option")]
+    #[schema(value_type = Option<Uuid>)]
+    pub pop_id: Option<Option<Uuid>>,
+    pub host: Option<String>,
+    pub port: Option<u16>,
+    pub tls: Option<bool>,
+    pub tls_insecure: Option<bool>,
+    pub username: Option<String>,
+    /// A new password; omitted keeps the stored one.
+    pub password: Option<String>,
+    #[serde(default, deserialize_with = "crate::support::double_option")]
+    #[schema(value_type = Option<String>)]
+    pub routeros_version: Option<Option<String>>,
+    pub suspension: Option<SuspensionMode>,
+    pub version: Option<u64>,
+}
+
+/// A router as stored: the API shape plus the sealed password.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct RouterRecord {
+    #[serde(flatten)]
+    pub router: Router,
+    pub password_sealed: String,
+    #[serde(default)]
+    pub deleted_at: Option<DateTime<Utc>>,
+}
+
+/// How provisioning reaches a router (never serialised into a response or a log).
+pub struct RouterCredentials {
+    pub router: Router,
+    pub password: String,
+}
+
+impl std::fmt::Debug for RouterCredentials {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RouterCredentials").field("router", &self.router.id).finish_non_exhaustive()
+    }
+}
+
+fn password_aad(tid: Uuid, id: Uuid) -> Vec<u8> {
+    format!("router-password:{tid}:{id}").into_bytes()
+}
+
+pub(crate) fn live_router(item: Option<store::Item>) -> Result<Option<RouterRecord>> {
+    Ok(decoded::<RouterRecord>(item)?.filter(|r| r.deleted_at.is_none()))
+}
+
+fn router_unique(tid: Uuid, field: &str, value: &str) -> store::ItemKeys {
+    keys::unique(Owner::Tenant(tid), &format!("router_{field}"), value)
+}
+
+fn router_unique_values(r: &Router) -> [(&'static str, String); 2] {
+    [("name", search_fold(&r.name)), ("host", format!("{}:{}", r.host, r.port))]
+}
+
+fn router_keys(r: &Router) -> store::ItemKeys {
+    keys::router(r.tenant_id, r.id, &search_fold(&r.name), r.pop_id)
+}
+
+fn check_suspension(v: &mut Validation, s: &SuspensionMode) -> SuspensionMode {
+    match s {
+        SuspensionMode::Disable => SuspensionMode::Disable,
+        SuspensionMode::WalledGarden { profile, address_list } => SuspensionMode::WalledGarden {
+            profile: validate_profile_name(v, "suspension.profile", profile),
+            address_list: validate_profile_name(v, "suspension.address_list", address_list),
+        },
+    }
+}
+
+fn check_version(v: &mut Validation, s: Option<&str>) -> Option<String> {
+    let s = s.map(str::trim).filter(|s| !s.is_empty())?;
+    if s.len() > 20 || !s.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_')) {
+        v.add("routeros_version", "must look like 7.16.2");
+    }
+    Some(s.to_string())
+}
+
+fn check_password(v: &mut Validation, p: &str) {
+    if p.is_empty() || p.len() > 128 || p.chars().any(char::is_control) {
+        v.add("password", "must be 1-128 characters without control characters");
+    }
+}
+
+/// Validates a new router (also each row of an import); the router and its password.
+fn new_router(v: &mut Validation, tid: Uuid, input: &CreateRouter, now: DateTime<Utc>) -> (Router, String) {
+    let name = v.text("name", &input.name, 80);
+    let host = validate_host(v, "host", &input.host);
+    let port = input.port.unwrap_or(if input.tls { 8729 } else { 8728 });
+    if port == 0 {
+        v.add("port", "must be between 1 and 65535");
+    }
+    if input.tls_insecure && !input.tls {
+        v.add("tls_insecure", "applies only with tls");
+    }
+    let username = validate_router_username(v, "username", &input.username);
+    check_password(v, &input.password);
+    let routeros_version = check_version(v, input.routeros_version.as_deref());
+    let suspension = check_suspension(v, input.suspension.as_ref().unwrap_or(&SuspensionMode::Disable));
+    let router = Router {
+        id: ids::new_id(),
+        tenant_id: tid,
+        name,
+        pop_id: input.pop_id,
+        host,
+        port,
+        tls: input.tls,
+        tls_insecure: input.tls_insecure,
+        username,
+        routeros_version,
+        status: RouterStatus::Unknown,
+        last_seen_at: None,
+        suspension,
+        created_at: now,
+        updated_at: now,
+        version: 1,
+    };
+    (router, input.password.clone())
+}
+
+fn stage_new_router(
+    app: &App,
+    tx: &mut Tx,
+    actor: &Actor,
+    r: &Router,
+    password: &str,
+    now: DateTime<Utc>,
+) -> Result<()> {
+    let tid = r.tenant_id;
+    let rec = RouterRecord {
+        router: r.clone(),
+        password_sealed: app.secrets.seal(password.as_bytes(), &password_aad(tid, r.id)),
+        deleted_at: None,
+    };
+    tx.put_new(Store::encode(&router_keys(r), "ROUTER", &rec, Some(1)).or_500()?, Conflict::Exists);
+    for (field, value) in router_unique_values(r) {
+        tx.put_unique(router_unique(tid, field, &value), field, &r.id.to_string());
+    }
+    if let Some(p) = r.pop_id {
+        // The POP must exist and be live when the router joins it.
+        tx.check(
+            &keys::pop(tid, p, ""),
+            "attribute_exists(pk) AND attribute_not_exists(deleted_at)",
+            Default::default(),
+            Conflict::Unique("pop_id".into()),
+        );
+        stage_usage(tx, tid, UsageOf::Pop, p, 1);
+    }
+    tx.put_audit(&audit(actor, Some(tid), "router.created", "router", r.id, None, Some(snapshot(r)), now));
+    stage_router_event(tx, "RouterCreated", r, now);
+    Ok(())
+}
+
+fn stage_router_event(tx: &mut Tx, name: &str, r: &Router, now: DateTime<Utc>) {
+    tx.put_event(&DomainEvent::new(
+        name,
+        "network",
+        Some(r.tenant_id),
+        serde_json::json!({"router_id": r.id, "version": r.version}),
+        now,
+    ));
+}
+
+/// Maps a router write's conflicts: a missing POP is a 422 on `pop_id`, not a duplicate.
+fn router_conflict(e: store::StoreError) -> Error {
+    match e {
+        store::StoreError::Conflict(Conflict::Unique(f)) if f == "pop_id" => {
+            Error::field("pop_id", "is not a POP of this ISP")
+        }
+        other => crate::support::store_err(other),
+    }
+}
+
+pub async fn create_router(
+    app: &App,
+    actor: &Actor,
+    input: CreateRouter,
+    idem: Option<&IdempotentRequest>,
+) -> Result<Outcome<Router>> {
+    actor.require(Permission::NetworkWrite)?;
+    let tid = actor.tenant()?;
+    let now = app.now();
+    let mut v = Validation::new();
+    let (router, password) = new_router(&mut v, tid, &input, now);
+    v.finish()?;
+    let mut tx = Tx::new();
+    stage_new_router(app, &mut tx, actor, &router, &password, now)?;
+    if let Some(req) = idem {
+        tx.put_idempotency(Owner::Tenant(tid), &req.key_hash(actor.user_id), &record(req, 201, &router, app)?);
+    }
+    commit_create(app, tx, Owner::Tenant(tid), actor.user_id, idem, router).await.map_err(|e| match e {
+        Error::Conflict { field: Some(f), .. } if f == "pop_id" => Error::field("pop_id", "is not a POP of this ISP"),
+        other => other,
+    })
+}
+
+async fn visible_router(app: &App, actor: &Actor, id: Uuid) -> Result<RouterRecord> {
+    actor.require(Permission::NetworkRead)?;
+    let tid = actor.tenant()?;
+    let rec = live_router(app.store.get_item(&keys::router(tid, id, "", None)).await.or_500()?)?;
+    match (rec, confined_pops(app, actor).await?) {
+        (Some(r), None) => Ok(r),
+        (Some(r), Some(mine)) if r.router.pop_id.is_some_and(|p| mine.contains(&p)) => Ok(r),
+        _ => Err(Error::not_found("router")),
+    }
+}
+
+pub async fn get_router(app: &App, actor: &Actor, id: Uuid) -> Result<Router> {
+    Ok(visible_router(app, actor, id).await?.router)
+}
+
+/// The router and its password, for provisioning only.
+pub async fn router_credentials(app: &App, tid: Uuid, id: Uuid) -> Result<RouterCredentials> {
+    let rec = live_router(app.store.get_item(&keys::router(tid, id, "", None)).await.or_500()?)?
+        .ok_or_else(|| Error::not_found("router"))?;
+    let password = app
+        .secrets
+        .open(&rec.password_sealed, &password_aad(tid, id))
+        .map_err(|_| Error::Internal("router password cannot be opened".into()))?;
+    Ok(RouterCredentials {
+        router: rec.router,
+        password: String::from_utf8(password).map_err(|_| Error::Internal("router password is not text".into()))?,
+    })
+}
+
+#[derive(Debug, Default, Clone)]
+pub struct RouterFilter {
+    pub pop_id: Option<Uuid>,
+    pub status: Option<RouterStatus>,
+}
+
+pub async fn list_routers(
+    app: &App,
+    actor: &Actor,
+    filter: RouterFilter,
+    limit: u32,
+    cursor: Option<&str>,
+) -> Result<Page<Router>> {
+    actor.require(Permission::NetworkRead)?;
+    let tid = actor.tenant()?;
+    let confined = confined_pops(app, actor).await?;
+    let mut f = Filter::default();
+    if let Some(s) = filter.status {
+        f = f.eq("status", s.as_str());
+    }
+    let q = match (filter.pop_id, &confined) {
+        (Some(p), Some(mine)) if !mine.contains(&p) => return Ok(Page { items: vec![], next_cursor: None }),
+        (Some(p), _) => Query::index("gsi2", keys::routers_by_pop_gsi2(tid, p)),
+        (None, Some(mine)) => {
+            f = f.any_of("pop_id", &mine.iter().map(Uuid::to_string).collect::<Vec<_>>());
+            Query::index("gsi1", keys::routers_gsi1(tid))
+        }
+        (None, None) => Query::index("gsi1", keys::routers_gsi1(tid)),
+    };
+    let mut q = q.limit(limit);
+    if !f.expression.is_empty() {
+        q = q.filter(f);
+    }
+    let qid = format!(
+        "routers:{:?}:{:?}:{}",
+        filter.pop_id,
+        filter.status.map(|s| s.as_str()),
+        confined.as_ref().map_or(0, Vec::len)
+    );
+    let page: Page<RouterRecord> = app.store.query_page(Owner::Tenant(tid), &qid, q, cursor).await.or_500()?;
+    Ok(Page { items: page.items.into_iter().map(|r| r.router).collect(), next_cursor: page.next_cursor })
+}
+
+pub async fn update_router(
+    app: &App,
+    actor: &Actor,
+    id: Uuid,
+    input: UpdateRouter,
+    if_match: Option<u64>,
+) -> Result<Router> {
+    actor.require(Permission::NetworkWrite)?;
+    let tid = actor.tenant()?;
+    let expected = expected_version(if_match, input.version)?;
+    let rec = visible_router(app, actor, id).await?;
+    let before = rec.router.clone();
+    let now = app.now();
+    let mut v = Validation::new();
+    let mut after = before.clone();
+    if let Some(n) = &input.name {
+        after.name = v.text("name", n, 80);
+    }
+    if let Some(p) = input.pop_id {
+        after.pop_id = p;
+    }
+    if let Some(h) = &input.host {
+        after.host = validate_host(&mut v, "host", h);
+    }
+    if let Some(t) = input.tls {
+        after.tls = t;
+    }
+    if let Some(t) = input.tls_insecure {
+        after.tls_insecure = t;
+    }
+    if after.tls_insecure && !after.tls {
+        v.add("tls_insecure", "applies only with tls");
+    }
+    if let Some(p) = input.port {
+        if p == 0 {
+            v.add("port", "must be between 1 and 65535");
+        }
+        after.port = p;
+    }
+    if let Some(u) = &input.username {
+        after.username = validate_router_username(&mut v, "username", u);
+    }
+    if let Some(p) = &input.password {
+        check_password(&mut v, p);
+    }
+    if let Some(r) = &input.routeros_version {
+        after.routeros_version = check_version(&mut v, r.as_deref());
+    }
+    if let Some(s) = &input.suspension {
+        after.suspension = check_suspension(&mut v, s);
+    }
+    v.finish()?;
+    if before.version != expected {
+        return Err(Error::version_conflict());
+    }
+    after.version += 1;
+    after.updated_at = now;
+    let sealed = match &input.password {
+        Some(p) => app.secrets.seal(p.as_bytes(), &password_aad(tid, id)),
+        None => rec.password_sealed.clone(),
+    };
+    let new_rec = RouterRecord { router: after.clone(), password_sealed: sealed, deleted_at: None };
+    let mut tx = Tx::new();
+    tx.put_versioned(Store::encode(&router_keys(&after), "ROUTER", &new_rec, Some(after.version)).or_500()?, expected);
+    let (old, new) = (router_unique_values(&before), router_unique_values(&after));
+    for (field, value) in &new {
+        if !old.contains(&(field, value.clone())) {
+            tx.put_unique(router_unique(tid, field, value), field, &id.to_string());
+        }
+    }
+    for (field, value) in &old {
+        if !new.contains(&(field, value.clone())) {
+            tx.delete_unique(router_unique(tid, field, value), &id.to_string());
+        }
+    }
+    if before.pop_id != after.pop_id {
+        if let Some(p) = after.pop_id {
+            tx.check(
+                &keys::pop(tid, p, ""),
+                "attribute_exists(pk) AND attribute_not_exists(deleted_at)",
+                Default::default(),
+                Conflict::Unique("pop_id".into()),
+            );
+            stage_usage(&mut tx, tid, UsageOf::Pop, p, 1);
+        }
+        if let Some(p) = before.pop_id {
+            stage_usage(&mut tx, tid, UsageOf::Pop, p, -1);
+        }
+    }
+    // The audit shows that the password changed, never what it is.
+    let mut after_snap = snapshot(&after);
+    if input.password.is_some() {
+        after_snap["password_changed"] = serde_json::Value::Bool(true);
+    }
+    tx.put_audit(&audit(
+        actor,
+        Some(tid),
+        "router.updated",
+        "router",
+        id,
+        Some(snapshot(&before)),
+        Some(after_snap),
+        now,
+    ));
+    stage_router_event(&mut tx, "RouterUpdated", &after, now);
+    app.store.commit(tx).await.map_err(router_conflict)?;
+    Ok(after)
+}
+
+pub async fn delete_router(app: &App, actor: &Actor, id: Uuid, if_match: Option<u64>) -> Result<()> {
+    actor.require(Permission::NetworkWrite)?;
+    let tid = actor.tenant()?;
+    let rec = visible_router(app, actor, id).await?;
+    let before = rec.router.clone();
+    if if_match.is_some_and(|v| v != before.version) {
+        return Err(Error::version_conflict());
+    }
+    let now = app.now();
+    let mut gone = before.clone();
+    gone.version += 1;
+    gone.updated_at = now;
+    let mut item = Store::encode(
+        &keys::router(tid, id, "", None),
+        "ROUTER",
+        &RouterRecord { router: gone.clone(), password_sealed: rec.password_sealed.clone(), deleted_at: Some(now) },
+        Some(gone.version),
+    )
+    .or_500()?;
+    for a in ["gsi1pk", "gsi1sk", "gsi2pk", "gsi2sk"] {
+        item.remove(a);
+    }
+    let mut tx = Tx::new();
+    tx.put_versioned(item, before.version);
+    stage_usage_zero(&mut tx, tid, UsageOf::Router, id, "router_in_use");
+    for (field, value) in router_unique_values(&before) {
+        tx.delete_unique(router_unique(tid, field, &value), &id.to_string());
+    }
+    if let Some(p) = before.pop_id {
+        stage_usage(&mut tx, tid, UsageOf::Pop, p, -1);
+    }
+    tx.put_audit(&audit(actor, Some(tid), "router.deleted", "router", id, Some(snapshot(&before)), None, now));
+    stage_router_event(&mut tx, "RouterDeleted", &gone, now);
+    app.store.commit(tx).await.map_err(in_use_conflict("router"))
+}
+
+// ---- CSV import --------------------------------------------------------------------------------
+
+/// One row of a router import that was not imported, and why.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct RowError {
+    /// 1-based line number in the file (the header is line 1).
+    pub row: usize,
+    pub field: Option<String>,
+    pub message: String,
+}
+
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct RouterImport {
+    pub imported: Vec<Router>,
+    pub errors: Vec<RowError>,
+}
+
+pub const ROUTER_CSV_COLUMNS: &[&str] =
+    &["name", "host", "port", "username", "password", "tls", "tls_insecure", "pop_code", "routeros_version"];
+const MAX_ROUTER_ROWS: usize = 500;
+
+fn parse_bool(s: &str) -> Option<bool> {
+    match s.trim().to_lowercase().as_str() {
+        "" | "0" | "false" | "no" | "n" => Some(false),
+        "1" | "true" | "yes" | "y" => Some(true),
+        _ => None,
+    }
+}
+
+/// Imports routers from CSV (header: `name,host,port,username,password,tls,tls_insecure,pop_code,
+/// routeros_version`; only name, host, username and password are required). Every valid row is
+/// created (each in its own transaction, so one duplicate does not sink the rest); every other row
+/// is reported with its line number.
+pub async fn import_routers(app: &App, actor: &Actor, csv_text: &[u8]) -> Result<RouterImport> {
+    actor.require(Permission::NetworkWrite)?;
+    let tid = actor.tenant()?;
+    let mut reader = csv::ReaderBuilder::new().trim(csv::Trim::All).flexible(false).from_reader(csv_text);
+    let headers = reader.headers().map_err(|e| Error::bad_request("invalid_csv", e.to_string()))?.clone();
+    let col: HashMap<String, usize> = headers.iter().enumerate().map(|(i, h)| (h.to_lowercase(), i)).collect();
+    for required in ["name", "host", "username", "password"] {
+        if !col.contains_key(required) {
+            return Err(Error::field("file", format!("the header must name a `{required}` column")));
+        }
+    }
+    if let Some(unknown) = headers.iter().find(|h| !ROUTER_CSV_COLUMNS.contains(&h.to_lowercase().as_str())) {
+        return Err(Error::field("file", format!("unknown column `{unknown}`")));
+    }
+    let rows: Vec<(usize, csv::StringRecord)> = reader
+        .records()
+        .enumerate()
+        .map(|(i, r)| r.map(|r| (i + 2, r)).map_err(|e| Error::field("file", format!("line {}: {e}", i + 2))))
+        .collect::<Result<_>>()?;
+    if rows.is_empty() {
+        return Err(Error::field("file", "has no rows"));
+    }
+    if rows.len() > MAX_ROUTER_ROWS {
+        return Err(Error::field("file", format!("at most {MAX_ROUTER_ROWS} routers per file")));
+    }
+    // POP codes -> ids, from the POP listing (one Query per 200 POPs).
+    let mut pops: HashMap<String, Uuid> = HashMap::new();
+    if col.contains_key("pop_code") {
+        let mut cursor = None;
+        loop {
+            let page: Page<Pop> = app
+                .store
+                .query_page(
+                    Owner::Tenant(tid),
+                    "pops:import",
+                    Query::index("gsi1", keys::pops_gsi1(tid)).limit(200),
+                    cursor.as_deref(),
+                )
+                .await
+                .or_500()?;
+            pops.extend(page.items.into_iter().map(|p| (p.code, p.id)));
+            match page.next_cursor {
+                Some(c) => cursor = Some(c),
+                None => break,
+            }
+        }
+    }
+    let get = |r: &csv::StringRecord, name: &str| col.get(name).and_then(|i| r.get(*i)).unwrap_or("").to_string();
+    let mut out = RouterImport { imported: vec![], errors: vec![] };
+    let now = app.now();
+    for (line, r) in rows {
+        let mut v = Validation::new();
+        let port = match get(&r, "port").as_str() {
+            "" => None,
+            p => match p.parse::<u16>() {
+                Ok(n) => Some(n),
+                Err(_) => {
+                    v.add("port", "must be between 1 and 65535");
+                    None
+                }
+            },
+        };
+        let mut flag = |name: &str| {
+            parse_bool(&get(&r, name)).unwrap_or_else(|| {
+                v.add(name, "must be true or false");
+                false
+            })
+        };
+        let tls = flag("tls");
+        let tls_insecure = flag("tls_insecure");
+        let pop_id = match get(&r, "pop_code").trim().to_uppercase().as_str() {
+            "" => None,
+            code => match pops.get(code) {
+                Some(id) => Some(*id),
+                None => {
+                    v.add("pop_code", "is not a POP of this ISP");
+                    None
+                }
+            },
+        };
+        let version = get(&r, "routeros_version");
+        let input = CreateRouter {
+            name: get(&r, "name"),
+            pop_id,
+            host: get(&r, "host"),
+            port,
+            tls,
+            tls_insecure,
+            username: get(&r, "username"),
+            password: get(&r, "password"),
+            routeros_version: (!version.is_empty()).then_some(version),
+            suspension: None,
+        };
+        let (router, password) = new_router(&mut v, tid, &input, now);
+        if let Err(errors) = v.finish() {
+            out.errors.extend(errors.into_iter().map(|e| RowError {
+                row: line,
+                field: Some(e.field),
+                message: e.message,
+            }));
+            continue;
+        }
+        let mut tx = Tx::new();
+        stage_new_router(app, &mut tx, actor, &router, &password, now)?;
+        match app.store.commit(tx).await.map_err(router_conflict) {
+            Ok(()) => out.imported.push(router),
+            Err(Error::Conflict { field, detail, .. }) => {
+                out.errors.push(RowError { row: line, field, message: detail })
+            }
+            Err(Error::Validation(errors)) => out.errors.extend(errors.into_iter().map(|e| RowError {
+                row: line,
+                field: Some(e.field),
+                message: e.message,
+            })),
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(out)
+}

@@ -1,0 +1,832 @@
+//! Subscriptions (`/v1/customers/{id}/subscriptions`, `/v1/subscriptions`): create, read, list across
+//! the ISP, and every change through the one state machine in `domain::subscription`.
+//!
+//! A change is one transaction: the subscription (version-checked), its customer's status counts,
+//! usage counters of package and router, username/IP sentinels, a timeline entry, the audit entry
+//! and the event provisioning acts on. Changes carry no client version, so a clash with a concurrent
+//! change of the same customer is retried on fresh data.
+
+use crate::App;
+use crate::customers::{CustomerRecord, stage_customer};
+use crate::idempotency::{IdempotentRequest, Outcome, record, replay};
+use crate::network::{RouterRecord, live_router, stage_usage};
+use crate::operators::confined_pops;
+use crate::packages::{OfferRecord, live_package, selling_price};
+use crate::support::{StoreResultExt, audit, decoded, snapshot, store_err, tenant_of};
+use crate::timeline::{TimelineEntry, TimelineKind};
+use chrono::{DateTime, Utc};
+use domain::actor::Actor;
+use domain::customer::Customer;
+use domain::event::DomainEvent;
+use domain::package::{ConnectionType, Package};
+use domain::role::Permission;
+use domain::subscription::{
+    Action, BillingModel, Subscription, SubscriptionStatus, check_restore, extended_expiry, normalize_mac,
+    status_after_extension, transition, valid_secret_password,
+};
+use domain::{Error, Result, Validation, ids};
+use rand::Rng;
+use serde::{Deserialize, Serialize};
+use std::net::Ipv4Addr;
+use store::keys::UsageOf;
+use store::{Conflict, Filter, Owner, Page, Query, Store, StoreError, Tx, keys};
+use uuid::Uuid;
+
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateSubscription {
+    pub package_id: Uuid,
+    pub router_id: Uuid,
+    /// PPPoE secret / hotspot user name; defaults to the customer's username.
+    pub username: Option<String>,
+    /// Generated when omitted (read it back with `GET /v1/subscriptions/{id}/password`).
+    pub password: Option<String>,
+    pub billing_model: BillingModel,
+    /// Postpaid: day of month (1-28); defaults to the ISP's billing day.
+    pub billing_day: Option<u8>,
+    /// Defaults to true.
+    pub auto_renew: Option<bool>,
+    #[schema(value_type = Option<String>, example = "10.20.0.15")]
+    pub ip_address: Option<String>,
+    pub mac_address: Option<String>,
+    /// For migrated subscribers: when the service started and when it is paid until.
+    pub start_date: Option<DateTime<Utc>>,
+    pub expires_at: Option<DateTime<Utc>>,
+}
+
+/// A subscription as stored: the API shape plus the sealed password.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(crate) struct SubscriptionRecord {
+    #[serde(flatten)]
+    pub subscription: Subscription,
+    pub password_sealed: String,
+}
+
+/// Where a subscription lives.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct SubscriptionRef {
+    subscription_id: Uuid,
+    customer_id: Uuid,
+}
+
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct SubscriptionPassword {
+    pub subscription_id: Uuid,
+    pub username: String,
+    pub password: String,
+}
+
+/// A change to a subscription, as the API and the bulk worker ask for it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Change {
+    Activate,
+    Suspend {
+        reason: Option<String>,
+    },
+    Restore,
+    Cancel {
+        reason: Option<String>,
+    },
+    /// The expiry sweep (system).
+    Expire,
+    ChangePackage {
+        package_id: Uuid,
+    },
+    Extend {
+        days: u32,
+    },
+    MoveRouter {
+        router_id: Uuid,
+    },
+    ResetPassword {
+        password: Option<String>,
+    },
+}
+
+impl Change {
+    pub fn action(&self) -> Action {
+        match self {
+            Change::Activate => Action::Activate,
+            Change::Suspend { .. } => Action::Suspend,
+            Change::Restore => Action::Restore,
+            Change::Cancel { .. } => Action::Cancel,
+            Change::Expire => Action::Expire,
+            Change::ChangePackage { .. } => Action::ChangePackage,
+            Change::Extend { .. } => Action::Extend,
+            Change::MoveRouter { .. } => Action::MoveRouter,
+            Change::ResetPassword { .. } => Action::ResetPassword,
+        }
+    }
+
+    /// Checks the change's own fields (before anything is read).
+    pub fn validate(&self) -> Result<()> {
+        let mut v = Validation::new();
+        match self {
+            Change::Suspend { reason } | Change::Cancel { reason } => {
+                v.optional_text("reason", reason.as_deref(), 300);
+            }
+            Change::Extend { days } => v.range_i64("days", (*days).into(), 1, 3660),
+            Change::ResetPassword { password: Some(p) } if !valid_secret_password(p) => {
+                v.add("password", "must be 4-64 printable characters without spaces or quotes")
+            }
+            _ => {}
+        }
+        Ok(v.finish()?)
+    }
+}
+
+fn password_aad(tid: Uuid, id: Uuid) -> Vec<u8> {
+    format!("subscription-password:{tid}:{id}").into_bytes()
+}
+
+fn generated_password() -> String {
+    const ALPHABET: &[u8] = b"abcdefghjkmnpqrstuvwxyzABCDEFGHJKMNPQRSTUVWXYZ23456789";
+    let mut rng = rand::thread_rng();
+    (0..10).map(|_| ALPHABET[rng.gen_range(0..ALPHABET.len())] as char).collect()
+}
+
+fn sub_keys(s: &Subscription) -> store::ItemKeys {
+    // Cancelled subscriptions leave the expiry index: they never expire again.
+    let expiry = if s.status == SubscriptionStatus::Cancelled { None } else { s.expires_at };
+    keys::subscription(s.tenant_id, s.customer_id, s.id, s.scope.as_deref(), expiry)
+}
+
+fn unique_key(tid: Uuid, field: &str, value: &str) -> store::ItemKeys {
+    keys::unique(Owner::Tenant(tid), &format!("subscription_{field}"), value)
+}
+
+/// The username and IP a live subscription holds (a cancelled one holds nothing).
+fn held_values(s: &Subscription) -> Vec<(&'static str, String)> {
+    if s.status == SubscriptionStatus::Cancelled {
+        return vec![];
+    }
+    let mut v = vec![("username", s.username.clone())];
+    if let Some(ip) = s.ip_address {
+        v.push(("ip_address", ip.to_string()));
+    }
+    v
+}
+
+fn event_detail(s: &Subscription, extra: serde_json::Value) -> serde_json::Value {
+    let mut d = serde_json::json!({
+        "subscription_id": s.id,
+        "customer_id": s.customer_id,
+        "router_id": s.router_id,
+        "package_id": s.package_id,
+        "status": s.status,
+        "version": s.version,
+    });
+    if let (Some(d), serde_json::Value::Object(x)) = (d.as_object_mut(), extra) {
+        d.extend(x);
+    }
+    d
+}
+
+fn visible_customer(actor: &Actor, rec: Option<CustomerRecord>) -> Result<Customer> {
+    match rec {
+        Some(r) if r.deleted_at.is_none() && actor.sees_scope(r.customer.scope.as_deref()) => Ok(r.customer),
+        _ => Err(Error::not_found("customer")),
+    }
+}
+
+/// A router the caller may put subscriptions on (operators: within their POPs).
+async fn usable_router(app: &App, actor: &Actor, rec: Option<RouterRecord>, v: &mut Validation) -> Result<()> {
+    match rec {
+        None => v.add("router_id", "is not a router of this ISP"),
+        Some(r) => {
+            if let Some(mine) = confined_pops(app, actor).await?
+                && !r.router.pop_id.is_some_and(|p| mine.contains(&p))
+            {
+                v.add("router_id", "is not a router of your POPs");
+            }
+        }
+    }
+    Ok(())
+}
+
+fn usable_package(p: Option<&Package>, v: &mut Validation) {
+    match p {
+        None => v.add("package_id", "is not a package of this ISP"),
+        Some(p) if !p.active => v.add("package_id", "is not active"),
+        _ => {}
+    }
+}
+
+pub async fn create_subscription(
+    app: &App,
+    actor: &Actor,
+    customer_id: Uuid,
+    input: CreateSubscription,
+    idem: Option<&IdempotentRequest>,
+) -> Result<Outcome<Subscription>> {
+    actor.require(Permission::CustomersWrite)?;
+    let tid = actor.tenant()?;
+    // One round trip for everything the rules need; a second only when an admin sells to an
+    // operator's customer (that operator's offer sets the price).
+    let ck = keys::customer(tid, customer_id, None);
+    let pk = keys::package(tid, input.package_id, "");
+    let rk = keys::router(tid, input.router_id, "", None);
+    let tk = keys::tenant(tid, None);
+    let ok = keys::package_offer(tid, input.package_id, actor.user_id);
+    let mut got = app.store.batch_get(&[&ck, &pk, &rk, &tk, &ok]).await.or_500()?.into_iter();
+    let customer = visible_customer(actor, decoded(got.next().flatten())?)?;
+    let package = live_package(got.next().flatten())?;
+    let router = live_router(got.next().flatten())?;
+    let tenant = tenant_of(got.next().flatten())?;
+    let mut offer: Option<OfferRecord> = decoded(got.next().flatten())?;
+    if let Some(op) = customer.operator_id
+        && op != actor.user_id
+    {
+        offer = app.store.get(&keys::package_offer(tid, input.package_id, op)).await.or_500()?;
+    }
+    let now = app.now();
+    let mut v = Validation::new();
+    usable_package(package.as_ref(), &mut v);
+    usable_router(app, actor, router, &mut v).await?;
+    let username = v.username("username", input.username.as_deref().unwrap_or(&customer.username));
+    let password = match &input.password {
+        Some(p) if !valid_secret_password(p) => {
+            v.add("password", "must be 4-64 printable characters without spaces or quotes");
+            String::new()
+        }
+        Some(p) => p.clone(),
+        None => generated_password(),
+    };
+    let ip_address = match input.ip_address.as_deref().map(str::trim) {
+        None | Some("") => None,
+        Some(s) => match s.parse::<Ipv4Addr>() {
+            Ok(ip) if !ip.is_unspecified() && !ip.is_broadcast() && !ip.is_multicast() => Some(ip),
+            _ => {
+                v.add("ip_address", "must be an IPv4 host address");
+                None
+            }
+        },
+    };
+    let mac_address = match input.mac_address.as_deref().map(str::trim) {
+        None | Some("") => None,
+        Some(m) => normalize_mac(m).or_else(|| {
+            v.add("mac_address", "must be a MAC address like AA:BB:CC:DD:EE:FF");
+            None
+        }),
+    };
+    if package.as_ref().is_some_and(|p| p.connection_type == ConnectionType::Static) && ip_address.is_none() {
+        v.add("ip_address", "is required for a static package");
+    }
+    let billing_day = match input.billing_model {
+        BillingModel::Prepaid => {
+            if input.billing_day.is_some() {
+                v.add("billing_day", "applies to postpaid subscriptions only");
+            }
+            None
+        }
+        BillingModel::Postpaid => {
+            let d = input.billing_day.unwrap_or(tenant.billing.billing_day);
+            v.range_i64("billing_day", d.into(), 1, 28);
+            Some(d)
+        }
+    };
+    if let (Some(s), Some(e)) = (input.start_date, input.expires_at)
+        && e <= s
+    {
+        v.add("expires_at", "must be after start_date");
+    }
+    let price = match &package {
+        Some(p) if p.active => selling_price(p, customer.operator_id, offer.as_ref()).unwrap_or_else(|e| {
+            if let Error::Validation(errors) = e {
+                for fe in errors {
+                    v.add(&fe.field, fe.message);
+                }
+            }
+            0
+        }),
+        _ => 0,
+    };
+    v.finish()?;
+    let package = package.expect("validated");
+    let sub = Subscription {
+        id: ids::new_id(),
+        tenant_id: tid,
+        customer_id,
+        package_id: package.id,
+        package_name: package.name.clone(),
+        connection_type: package.connection_type,
+        router_id: input.router_id,
+        username,
+        ip_address,
+        mac_address,
+        billing_model: input.billing_model,
+        billing_day,
+        auto_renew: input.auto_renew.unwrap_or(true),
+        price,
+        currency: package.currency.clone(),
+        status: SubscriptionStatus::Pending,
+        status_reason: None,
+        start_date: input.start_date,
+        expires_at: input.expires_at,
+        operator_id: customer.operator_id,
+        scope: customer.scope.clone(),
+        created_at: now,
+        updated_at: now,
+        version: 1,
+    };
+    let rec = SubscriptionRecord {
+        subscription: sub.clone(),
+        password_sealed: app.secrets.seal(password.as_bytes(), &password_aad(tid, sub.id)),
+    };
+    let mut tx = Tx::new();
+    tx.put_new(Store::encode(&sub_keys(&sub), "SUBSCRIPTION", &rec, Some(1)).or_500()?, Conflict::Exists);
+    let r = SubscriptionRef { subscription_id: sub.id, customer_id };
+    tx.put_new(
+        Store::encode(&keys::subscription_ref(tid, sub.id), "SUBSCRIPTION_REF", &r, None).or_500()?,
+        Conflict::Exists,
+    );
+    for (field, value) in held_values(&sub) {
+        tx.put_unique(unique_key(tid, field, &value), field, &sub.id.to_string());
+    }
+    // Package and router must still be live when the subscription lands on them.
+    tx.check(
+        &pk,
+        "attribute_exists(pk) AND attribute_not_exists(deleted_at) AND active = :t",
+        bool_value(true),
+        Conflict::Unique("package_id".into()),
+    );
+    tx.check(
+        &rk,
+        "attribute_exists(pk) AND attribute_not_exists(deleted_at)",
+        Default::default(),
+        Conflict::Unique("router_id".into()),
+    );
+    stage_usage(&mut tx, tid, UsageOf::Package, package.id, 1);
+    stage_usage(&mut tx, tid, UsageOf::Router, sub.router_id, 1);
+    let mut c = customer.clone();
+    c.subscriptions = c.subscriptions.moved(None, SubscriptionStatus::Pending);
+    c.status = c.subscriptions.customer_status();
+    c.version += 1;
+    c.updated_at = now;
+    stage_customer(&mut tx, &c, Some(customer.version))?;
+    let mut entry = TimelineEntry::new(
+        customer_id,
+        TimelineKind::Subscription,
+        "subscription.created",
+        format!("Subscription {} on {} created", sub.username, sub.package_name),
+        now,
+    );
+    entry.subscription_id = Some(sub.id);
+    entry.actor_id = Some(actor.real_actor());
+    crate::timeline::stage(&mut tx, tid, &entry)?;
+    tx.put_audit(&audit(
+        actor,
+        Some(tid),
+        "subscription.created",
+        "subscription",
+        sub.id,
+        None,
+        Some(snapshot(&sub)),
+        now,
+    ));
+    tx.put_event(&DomainEvent::new(
+        "SubscriptionCreated",
+        "network",
+        Some(tid),
+        event_detail(&sub, serde_json::json!({})),
+        now,
+    ));
+    if let Some(req) = idem {
+        tx.put_idempotency(Owner::Tenant(tid), &req.key_hash(actor.user_id), &record(req, 201, &sub, app)?);
+    }
+    match app.store.commit(tx).await {
+        Ok(()) => Ok(Outcome::Fresh(sub)),
+        Err(StoreError::Conflict(Conflict::Idempotency)) if idem.is_some() => {
+            replay(app, Owner::Tenant(tid), actor.user_id, idem.expect("checked")).await
+        }
+        Err(e) => Err(write_conflict(e)),
+    }
+}
+
+fn bool_value(b: bool) -> std::collections::HashMap<String, aws_sdk_dynamodb::types::AttributeValue> {
+    std::collections::HashMap::from([(":t".to_string(), aws_sdk_dynamodb::types::AttributeValue::Bool(b))])
+}
+
+/// Conflicts of a subscription write: a package or router that vanished meanwhile is a 422 on its
+/// field; a taken username or IP a 409 naming it.
+fn write_conflict(e: StoreError) -> Error {
+    match e {
+        StoreError::Conflict(Conflict::Unique(f)) if f == "package_id" => {
+            Error::field("package_id", "is not an active package of this ISP")
+        }
+        StoreError::Conflict(Conflict::Unique(f)) if f == "router_id" => {
+            Error::field("router_id", "is not a router of this ISP")
+        }
+        other => store_err(other),
+    }
+}
+
+async fn locate(app: &App, tid: Uuid, id: Uuid) -> Result<Uuid> {
+    let r: Option<SubscriptionRef> = app.store.get(&keys::subscription_ref(tid, id)).await.or_500()?;
+    r.map(|r| r.customer_id).ok_or_else(|| Error::not_found("subscription"))
+}
+
+async fn load_record(app: &App, actor: &Actor, id: Uuid) -> Result<SubscriptionRecord> {
+    actor.require(Permission::CustomersRead)?;
+    let tid = actor.tenant()?;
+    let customer_id = locate(app, tid, id).await?;
+    let rec: Option<SubscriptionRecord> =
+        app.store.get(&keys::subscription(tid, customer_id, id, None, None)).await.or_500()?;
+    match rec {
+        Some(r) if actor.sees_scope(r.subscription.scope.as_deref()) => Ok(r),
+        _ => Err(Error::not_found("subscription")),
+    }
+}
+
+pub async fn get_subscription(app: &App, actor: &Actor, id: Uuid) -> Result<Subscription> {
+    Ok(load_record(app, actor, id).await?.subscription)
+}
+
+/// The PPPoE/hotspot password, for staff allowed to see it.
+pub async fn get_password(app: &App, actor: &Actor, id: Uuid) -> Result<SubscriptionPassword> {
+    actor.require(Permission::SubscriptionSecretsRead)?;
+    let rec = load_record(app, actor, id).await?;
+    let s = rec.subscription;
+    let plain = app
+        .secrets
+        .open(&rec.password_sealed, &password_aad(s.tenant_id, s.id))
+        .map_err(|_| Error::Internal("subscription password cannot be opened".into()))?;
+    Ok(SubscriptionPassword {
+        subscription_id: s.id,
+        username: s.username,
+        password: String::from_utf8(plain).map_err(|_| Error::Internal("password is not text".into()))?,
+    })
+}
+
+/// A customer's subscriptions, oldest first.
+pub async fn list_for_customer(app: &App, actor: &Actor, customer_id: Uuid) -> Result<Vec<Subscription>> {
+    let tid = actor.tenant()?;
+    crate::customers::get_customer(app, actor, customer_id).await?;
+    let q = Query::table(keys::customer_pk(tid, customer_id)).prefix(keys::SUBSCRIPTION_SK_PREFIX).limit(200);
+    let page: Page<Subscription> =
+        app.store.query_page(Owner::Tenant(tid), &format!("customer-subs:{customer_id}"), q, None).await.or_500()?;
+    Ok(page.items)
+}
+
+#[derive(Debug, Default, Clone)]
+pub struct SubscriptionFilter {
+    pub status: Option<SubscriptionStatus>,
+    pub package_id: Option<Uuid>,
+    pub router_id: Option<Uuid>,
+    pub expiring_after: Option<DateTime<Utc>>,
+    pub expiring_before: Option<DateTime<Utc>>,
+}
+
+impl SubscriptionFilter {
+    fn id(&self) -> String {
+        format!(
+            "{:?}:{:?}:{:?}:{:?}:{:?}",
+            self.status.map(|s| s.as_str()),
+            self.package_id,
+            self.router_id,
+            self.expiring_after.map(keys::key_time),
+            self.expiring_before.map(keys::key_time)
+        )
+    }
+}
+
+/// Subscriptions across the ISP: newest first, or by expiry when a window is given (from the
+/// sharded expiry index). Operators see their subtree's.
+pub async fn list_subscriptions(
+    app: &App,
+    actor: &Actor,
+    filter: SubscriptionFilter,
+    limit: u32,
+    cursor: Option<&str>,
+) -> Result<Page<Subscription>> {
+    actor.require(Permission::CustomersRead)?;
+    let tid = actor.tenant()?;
+    let owner = Owner::Tenant(tid);
+    let scope = if actor.role.is_scoped() {
+        Some(actor.scope.clone().ok_or_else(|| Error::forbidden("operator without a scope"))?)
+    } else {
+        None
+    };
+    let mut f = Filter::default();
+    if let Some(s) = filter.status {
+        f = f.eq("status", s.as_str());
+    }
+    if let Some(p) = filter.package_id {
+        f = f.eq("package_id", &p.to_string());
+    }
+    if let Some(r) = filter.router_id {
+        f = f.eq("router_id", &r.to_string());
+    }
+    let qid = format!("subs:{}:{}", scope.as_deref().unwrap_or(""), filter.id());
+    if filter.expiring_before.is_some() || filter.expiring_after.is_some() {
+        if let (Some(a), Some(b)) = (filter.expiring_after, filter.expiring_before)
+            && a >= b
+        {
+            return Err(Error::field("expiring_after", "must be before expiring_before"));
+        }
+        if let Some(s) = &scope {
+            f = f.in_subtree("scope", s);
+        }
+        let lo = filter.expiring_after.map(keys::key_time);
+        // `~` sorts after every character of a key, so "before" alone is an open upper end.
+        let hi = filter.expiring_before.map(keys::key_time).unwrap_or_else(|| "~".into());
+        let queries = (0..keys::EXPIRY_SHARDS)
+            .map(|shard| {
+                let mut q =
+                    Query::index("gsi2", keys::subscriptions_by_expiry_gsi2(tid, shard)).range(lo.clone(), hi.clone());
+                if !f.expression.is_empty() {
+                    q = q.filter(f.clone());
+                }
+                q
+            })
+            .collect();
+        let (items, next) = app.store.query_merged_page(owner, &qid, queries, limit, cursor).await.or_500()?;
+        return Ok(Page {
+            items: items.into_iter().map(Store::decode).collect::<store::Result<_>>().or_500()?,
+            next_cursor: next,
+        });
+    }
+    let q = match &scope {
+        Some(s) => {
+            let root = s.split('/').next().unwrap_or(s);
+            Query::index("gsi3", keys::subscriptions_by_operator_gsi3(tid, root)).prefix(s.clone()).newest_first()
+        }
+        None => Query::index("gsi1", keys::subscriptions_gsi1(tid)).newest_first(),
+    };
+    let mut q = q.limit(limit);
+    if !f.expression.is_empty() {
+        q = q.filter(f);
+    }
+    app.store.query_page(owner, &qid, q, cursor).await.or_500()
+}
+
+/// Applies a change asked for through the API.
+pub async fn change(
+    app: &App,
+    actor: &Actor,
+    id: Uuid,
+    change: Change,
+    idem: Option<&IdempotentRequest>,
+) -> Result<Outcome<Subscription>> {
+    actor.require(Permission::CustomersWrite)?;
+    change.validate()?;
+    let tid = actor.tenant()?;
+    if let Some(req) = idem
+        && let Some(first) = crate::idempotency::stored_answer(app, Owner::Tenant(tid), actor.user_id, req).await?
+    {
+        return Ok(first);
+    }
+    let customer_id = locate(app, tid, id).await?;
+    apply(app, actor, tid, customer_id, id, &change, idem).await
+}
+
+/// Applies a change to a subscription whose customer is known (API, bulk actions, jobs).
+pub async fn apply(
+    app: &App,
+    actor: &Actor,
+    tid: Uuid,
+    customer_id: Uuid,
+    id: Uuid,
+    change: &Change,
+    idem: Option<&IdempotentRequest>,
+) -> Result<Outcome<Subscription>> {
+    let mut attempt = 0;
+    loop {
+        match try_apply(app, actor, tid, customer_id, id, change, idem).await {
+            Err(TryError::Stale) if attempt < 4 => attempt += 1,
+            Err(TryError::Stale) => return Err(Error::version_conflict()),
+            Err(TryError::Idempotent) => {
+                return replay(app, Owner::Tenant(tid), actor.user_id, idem.expect("only with a key")).await;
+            }
+            Err(TryError::Failed(e)) => return Err(e),
+            Ok(s) => return Ok(Outcome::Fresh(s)),
+        }
+    }
+}
+
+enum TryError {
+    /// The subscription or its customer changed between read and write: read again.
+    Stale,
+    /// The idempotency key was used already.
+    Idempotent,
+    Failed(Error),
+}
+
+impl From<Error> for TryError {
+    fn from(e: Error) -> Self {
+        TryError::Failed(e)
+    }
+}
+
+#[allow(clippy::too_many_lines)]
+async fn try_apply(
+    app: &App,
+    actor: &Actor,
+    tid: Uuid,
+    customer_id: Uuid,
+    id: Uuid,
+    change: &Change,
+    idem: Option<&IdempotentRequest>,
+) -> std::result::Result<Subscription, TryError> {
+    let now = app.now();
+    let sk = keys::subscription(tid, customer_id, id, None, None);
+    let ck = keys::customer(tid, customer_id, None);
+    // Whatever else the change needs comes in the same round trip.
+    let (extra_pk, extra_rk) = match change {
+        Change::ChangePackage { package_id } => (Some(keys::package(tid, *package_id, "")), None),
+        Change::MoveRouter { router_id } => (None, Some(keys::router(tid, *router_id, "", None))),
+        _ => (None, None),
+    };
+    let mut wanted = vec![&sk, &ck];
+    if let Some(k) = &extra_pk {
+        wanted.push(k);
+    }
+    if let Some(k) = &extra_rk {
+        wanted.push(k);
+    }
+    let mut got = app.store.batch_get(&wanted).await.or_500()?.into_iter();
+    let rec: Option<SubscriptionRecord> = decoded(got.next().flatten())?;
+    let rec = rec
+        .filter(|r| actor.sees_scope(r.subscription.scope.as_deref()))
+        .ok_or_else(|| Error::not_found("subscription"))?;
+    let customer_rec: Option<CustomerRecord> = decoded(got.next().flatten())?;
+    let customer =
+        customer_rec.map(|c| c.customer).ok_or_else(|| Error::Internal("subscription without customer".into()))?;
+    let before = rec.subscription.clone();
+    let action = change.action();
+    let status = transition(before.status, action)?;
+    let mut after = before.clone();
+    after.status = status;
+    let mut v = Validation::new();
+    let mut extra_event: Option<(&str, serde_json::Value)> = None;
+    let mut sealed = rec.password_sealed.clone();
+    let mut usage: Vec<(UsageOf, Uuid, i64)> = vec![];
+    let mut checks: Vec<(store::ItemKeys, &str)> = vec![];
+    let mut detail = serde_json::json!({});
+    match change {
+        Change::Activate => {
+            // The current package gives the validity of a prepaid subscription.
+            let current = keys::package(tid, before.package_id, "");
+            let package =
+                live_package(app.store.get_item(&current).await.or_500()?)?.ok_or_else(|| Error::Conflict {
+                    code: "package_gone",
+                    detail: "the subscription's package was deleted; change the package first".into(),
+                    field: None,
+                })?;
+            after.start_date = after.start_date.or(Some(now));
+            after.expires_at = before.expiry_on_activation(package.validity, now);
+            after.status_reason = None;
+        }
+        Change::Suspend { reason } => after.status_reason = reason.clone().filter(|r| !r.trim().is_empty()),
+        Change::Restore => {
+            check_restore(before.expires_at, now)?;
+            after.status_reason = None;
+        }
+        Change::Cancel { reason } => {
+            after.status_reason = reason.clone().filter(|r| !r.trim().is_empty());
+            usage.push((UsageOf::Package, before.package_id, -1));
+            usage.push((UsageOf::Router, before.router_id, -1));
+        }
+        Change::Expire => after.status_reason = Some("validity ended".into()),
+        Change::ChangePackage { package_id } => {
+            let package = live_package(got.next().flatten())?;
+            usable_package(package.as_ref(), &mut v);
+            if let Some(p) = &package {
+                if *package_id == before.package_id {
+                    v.add("package_id", "is the subscription's package already");
+                }
+                if p.connection_type != before.connection_type {
+                    v.add("package_id", "must be of the same connection type (pppoe, hotspot or static)");
+                }
+                let offer: Option<OfferRecord> = match before.operator_id {
+                    Some(op) => app.store.get(&keys::package_offer(tid, *package_id, op)).await.or_500()?,
+                    None => None,
+                };
+                if p.active {
+                    match selling_price(p, before.operator_id, offer.as_ref()) {
+                        Ok(price) => after.price = price,
+                        Err(Error::Validation(errors)) => errors.into_iter().for_each(|e| v.add(&e.field, e.message)),
+                        Err(e) => return Err(e.into()),
+                    }
+                }
+                after.package_id = p.id;
+                after.package_name = p.name.clone();
+            }
+            usage.push((UsageOf::Package, *package_id, 1));
+            usage.push((UsageOf::Package, before.package_id, -1));
+            checks.push((keys::package(tid, *package_id, ""), "package_id"));
+            detail = serde_json::json!({"previous_package_id": before.package_id});
+        }
+        Change::Extend { days } => {
+            let e = extended_expiry(before.expires_at, *days, now);
+            after.expires_at = Some(e);
+            after.status = status_after_extension(before.status, e, now);
+            if after.status != before.status {
+                after.status_reason = None;
+                extra_event = Some((Action::Restore.event(), serde_json::json!({"reason": "extended"})));
+            }
+            detail = serde_json::json!({"days": days, "previous_expires_at": before.expires_at});
+        }
+        Change::MoveRouter { router_id } => {
+            let router = live_router(got.next().flatten())?;
+            usable_router(app, actor, router, &mut v).await?;
+            if *router_id == before.router_id {
+                v.add("router_id", "is the subscription's router already");
+            }
+            after.router_id = *router_id;
+            usage.push((UsageOf::Router, *router_id, 1));
+            usage.push((UsageOf::Router, before.router_id, -1));
+            checks.push((keys::router(tid, *router_id, "", None), "router_id"));
+            // Provisioning removes the secret from the router it leaves.
+            detail = serde_json::json!({"previous_router_id": before.router_id});
+        }
+        Change::ResetPassword { password } => {
+            let p = password.clone().unwrap_or_else(generated_password);
+            sealed = app.secrets.seal(p.as_bytes(), &password_aad(tid, id));
+        }
+    }
+    v.finish().map_err(Error::from)?;
+    after.version += 1;
+    after.updated_at = now;
+
+    let mut tx = Tx::new();
+    let new_rec = SubscriptionRecord { subscription: after.clone(), password_sealed: sealed };
+    tx.put_versioned(
+        Store::encode(&sub_keys(&after), "SUBSCRIPTION", &new_rec, Some(after.version)).or_500()?,
+        before.version,
+    );
+    // Released on cancel: the username and IP are free for a new subscription.
+    for (field, value) in held_values(&before) {
+        if !held_values(&after).contains(&(field, value.clone())) {
+            tx.delete_unique(unique_key(tid, field, &value), &id.to_string());
+        }
+    }
+    for (k, field) in &checks {
+        let cond = if *field == "package_id" {
+            "attribute_exists(pk) AND attribute_not_exists(deleted_at) AND active = :t"
+        } else {
+            "attribute_exists(pk) AND attribute_not_exists(deleted_at)"
+        };
+        let values = if *field == "package_id" { bool_value(true) } else { Default::default() };
+        tx.check(k, cond, values, Conflict::Unique((*field).into()));
+    }
+    for (kind, entity, by) in usage {
+        stage_usage(&mut tx, tid, kind, entity, by);
+    }
+    if after.status != before.status {
+        let mut c = customer.clone();
+        c.subscriptions = c.subscriptions.moved(Some(before.status), after.status);
+        c.status = c.subscriptions.customer_status();
+        c.version += 1;
+        c.updated_at = now;
+        stage_customer(&mut tx, &c, Some(customer.version))?;
+    }
+    let verb = action.as_str().replace('_', " ");
+    let mut entry = TimelineEntry::new(
+        customer_id,
+        TimelineKind::Subscription,
+        &format!("subscription.{}", action.as_str()),
+        match change {
+            Change::Suspend { reason: Some(r) } | Change::Cancel { reason: Some(r) } => {
+                format!("Subscription {}: {verb} ({r})", after.username)
+            }
+            Change::Extend { days } => format!("Subscription {}: extended by {days} days", after.username),
+            Change::ChangePackage { .. } => {
+                format!("Subscription {}: package {} -> {}", after.username, before.package_name, after.package_name)
+            }
+            _ => format!("Subscription {}: {verb}", after.username),
+        },
+        now,
+    );
+    entry.subscription_id = Some(id);
+    entry.actor_id = Some(actor.real_actor());
+    entry.data = serde_json::json!({"from": before.status, "to": after.status});
+    crate::timeline::stage(&mut tx, tid, &entry)?;
+    let mut after_snap = snapshot(&after);
+    if matches!(change, Change::ResetPassword { .. }) {
+        after_snap["password_changed"] = serde_json::Value::Bool(true);
+    }
+    tx.put_audit(&audit(
+        actor,
+        Some(tid),
+        &format!("subscription.{}", action.as_str()),
+        "subscription",
+        id,
+        Some(snapshot(&before)),
+        Some(after_snap),
+        now,
+    ));
+    tx.put_event(&DomainEvent::new(action.event(), "network", Some(tid), event_detail(&after, detail), now));
+    if let Some((name, d)) = extra_event {
+        tx.put_event(&DomainEvent::new(name, "network", Some(tid), event_detail(&after, d), now));
+    }
+    if let Some(req) = idem {
+        tx.put_idempotency(Owner::Tenant(tid), &req.key_hash(actor.user_id), &record(req, 200, &after, app)?);
+    }
+    match app.store.commit(tx).await {
+        Ok(()) => Ok(after),
+        Err(StoreError::Conflict(Conflict::Idempotency)) if idem.is_some() => Err(TryError::Idempotent),
+        Err(StoreError::Conflict(Conflict::Version)) => Err(TryError::Stale),
+        Err(e) => Err(write_conflict(e).into()),
+    }
+}
