@@ -1,11 +1,15 @@
-//! `api-customers`: `/v1/customers` and `/v1/customers/{id}`.
+//! `api-customers`: `/v1/customers`, `/v1/customers/{id}` and the customer's subscriptions, timeline
+//! and notes.
 
 use domain::customer::{Customer, CustomerStatus};
+use domain::subscription::Subscription;
 use domain::{Error, actor::Actor};
-use isp_http::{Incoming, ListResponse, Problem, Reply, created_outcome, finish, no_content, ok};
+use isp_http::{Incoming, ListResponse, Problem, Reply, created, created_outcome, finish, no_content, ok};
 use lambda_http::{Body, Request, Response};
 use services::App;
 use services::customers::{self, CreateCustomer, CustomerFilter, UpdateCustomer};
+use services::subscriptions::{self, CreateSubscription};
+use services::timeline::{NewNote, TimelineEntry};
 
 pub const ROUTES: &[&str] = &[
     "POST /v1/customers",
@@ -13,6 +17,10 @@ pub const ROUTES: &[&str] = &[
     "GET /v1/customers/{id}",
     "PATCH /v1/customers/{id}",
     "DELETE /v1/customers/{id}",
+    "POST /v1/customers/{id}/subscriptions",
+    "GET /v1/customers/{id}/subscriptions",
+    "GET /v1/customers/{id}/timeline",
+    "POST /v1/customers/{id}/notes",
 ];
 
 pub async fn handle(app: &App, req: Request) -> Response<Body> {
@@ -28,7 +36,13 @@ async fn dispatch(app: &App, req: Request) -> Reply {
         "GET /v1/customers" => list(app, &actor, &r).await,
         "GET /v1/customers/{id}" => get(app, &actor, params.id("id", "customer")?).await,
         "PATCH /v1/customers/{id}" => update(app, &actor, &r, params.id("id", "customer")?).await,
-        _ => delete(app, &actor, &r, params.id("id", "customer")?).await,
+        "DELETE /v1/customers/{id}" => delete(app, &actor, &r, params.id("id", "customer")?).await,
+        "POST /v1/customers/{id}/subscriptions" => {
+            create_subscription(app, &actor, &r, params.id("id", "customer")?).await
+        }
+        "GET /v1/customers/{id}/subscriptions" => subscriptions(app, &actor, params.id("id", "customer")?).await,
+        "GET /v1/customers/{id}/timeline" => timeline(app, &actor, &r, params.id("id", "customer")?).await,
+        _ => add_note(app, &actor, &r, params.id("id", "customer")?).await,
     }
 }
 
@@ -87,7 +101,48 @@ pub async fn update(app: &App, actor: &Actor, r: &Incoming, id: uuid::Uuid) -> R
     ok(&customers::update_customer(app, actor, id, input, r.if_match()?).await?)
 }
 
+/// Give the customer a subscription (status `pending`; activate it to switch it on). The username
+/// (default: the customer's) is unique in the ISP among live subscriptions; the password is stored
+/// encrypted.
+#[utoipa::path(post, path = "/v1/customers/{id}/subscriptions", tag = "subscriptions", request_body = CreateSubscription,
+    params(("id" = uuid::Uuid, Path), ("Idempotency-Key" = Option<String>, Header, description = "repeats return the first answer")),
+    responses((status = 201, body = Subscription), (status = 404, body = Problem), (status = 409, body = Problem),
+        (status = 422, body = Problem)), security(("bearer" = [])))]
+pub async fn create_subscription(app: &App, actor: &Actor, r: &Incoming, id: uuid::Uuid) -> Reply {
+    let input: CreateSubscription = r.json()?;
+    created_outcome(subscriptions::create_subscription(app, actor, id, input, r.idempotent()?.as_ref()).await?)
+}
+
+/// The customer's subscriptions, oldest first.
+#[utoipa::path(get, path = "/v1/customers/{id}/subscriptions", tag = "subscriptions", params(("id" = uuid::Uuid, Path)),
+    responses((status = 200, body = Vec<Subscription>), (status = 404, body = Problem)), security(("bearer" = [])))]
+pub async fn subscriptions(app: &App, actor: &Actor, id: uuid::Uuid) -> Reply {
+    ok(&subscriptions::list_for_customer(app, actor, id).await?)
+}
+
+/// Everything that happened to the customer, newest first.
+#[utoipa::path(get, path = "/v1/customers/{id}/timeline", tag = "customers",
+    params(("id" = uuid::Uuid, Path), ("limit" = Option<u32>, Query), ("cursor" = Option<String>, Query)),
+    responses((status = 200, body = ListResponse<TimelineEntry>), (status = 404, body = Problem)), security(("bearer" = [])))]
+pub async fn timeline(app: &App, actor: &Actor, r: &Incoming, id: uuid::Uuid) -> Reply {
+    r.allow_query(&["limit", "cursor"])?;
+    let page = r.pagination()?;
+    let out = services::timeline::list(app, actor, id, page.limit, page.cursor.as_deref()).await?;
+    ok(&ListResponse { items: out.items, next_cursor: out.next_cursor })
+}
+
+/// Add a note to the customer's timeline.
+#[utoipa::path(post, path = "/v1/customers/{id}/notes", tag = "customers", request_body = NewNote,
+    params(("id" = uuid::Uuid, Path)),
+    responses((status = 201, body = TimelineEntry), (status = 404, body = Problem), (status = 422, body = Problem)),
+    security(("bearer" = [])))]
+pub async fn add_note(app: &App, actor: &Actor, r: &Incoming, id: uuid::Uuid) -> Reply {
+    let input: NewNote = r.json()?;
+    created(&services::timeline::add_note(app, actor, id, input).await?)
+}
+
 /// Soft-delete a customer: it leaves listings and its phone, e-mail and username are free again.
+/// A customer with live subscriptions is 409 `customer_has_subscriptions`.
 #[utoipa::path(delete, path = "/v1/customers/{id}", tag = "customers",
     params(("id" = uuid::Uuid, Path), ("If-Match" = Option<String>, Header)),
     responses((status = 204), (status = 404, body = Problem), (status = 409, body = Problem)), security(("bearer" = [])))]
@@ -97,5 +152,5 @@ pub async fn delete(app: &App, actor: &Actor, r: &Incoming, id: uuid::Uuid) -> R
 }
 
 #[derive(utoipa::OpenApi)]
-#[openapi(paths(create, list, get, update, delete))]
+#[openapi(paths(create, list, get, update, delete, create_subscription, subscriptions, timeline, add_note))]
 pub struct Doc;

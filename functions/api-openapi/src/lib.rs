@@ -30,6 +30,11 @@ pub fn document() -> utoipa::openapi::OpenApi {
         api_users::Doc::openapi(),
         api_customers::Doc::openapi(),
         api_audit_log::Doc::openapi(),
+        api_subscriptions::Doc::openapi(),
+        api_operators::Doc::openapi(),
+        api_routers::Doc::openapi(),
+        api_pops::Doc::openapi(),
+        api_packages::Doc::openapi(),
     ] {
         doc.merge(part);
     }

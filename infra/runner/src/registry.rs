@@ -28,6 +28,11 @@ pub fn api_function(binary: &str) -> Option<ApiFn> {
         "api-customers" => api!(api_customers),
         "api-audit-log" => api!(api_audit_log),
         "api-openapi" => api!(api_openapi),
+        "api-subscriptions" => api!(api_subscriptions),
+        "api-operators" => api!(api_operators),
+        "api-routers" => api!(api_routers),
+        "api-pops" => api!(api_pops),
+        "api-packages" => api!(api_packages),
         _ => return None,
     })
 }
@@ -70,6 +75,11 @@ pub fn all_functions() -> Vec<&'static str> {
         "api-customers",
         "api-audit-log",
         "api-openapi",
+        "api-subscriptions",
+        "api-operators",
+        "api-routers",
+        "api-packages",
+        "api-pops",
     ];
     v.extend_from_slice(EVENT_FUNCTIONS);
     v.extend_from_slice(JOB_FUNCTIONS);
@@ -86,6 +96,11 @@ pub fn api_routes(binary: &str) -> Option<&'static [&'static str]> {
         "api-customers" => api_customers::ROUTES,
         "api-audit-log" => api_audit_log::ROUTES,
         "api-openapi" => api_openapi::ROUTES,
+        "api-subscriptions" => api_subscriptions::ROUTES,
+        "api-operators" => api_operators::ROUTES,
+        "api-routers" => api_routers::ROUTES,
+        "api-pops" => api_pops::ROUTES,
+        "api-packages" => api_packages::ROUTES,
         _ => return None,
     })
 }

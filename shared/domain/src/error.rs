@@ -26,8 +26,8 @@ pub enum Error {
     #[error("the request body is larger than {limit} bytes")]
     PayloadTooLarge { limit: usize },
     /// 415
-    #[error("the request body must be application/json")]
-    UnsupportedMediaType,
+    #[error("the request body must be {expected}")]
+    UnsupportedMediaType { expected: &'static str },
     /// 422: well-formed but invalid fields.
     #[error("validation failed")]
     Validation(Vec<FieldError>),

@@ -59,8 +59,17 @@ pub struct ListResponse<T: Serialize> {
 
 /// 201 with the new resource, or the stored first answer to a repeated idempotent request.
 pub fn created_outcome<T: Serialize>(o: domain::idempotency::Outcome<T>) -> Reply {
+    outcome(StatusCode::CREATED, o)
+}
+
+/// 200 with the changed resource, or the stored first answer to a repeated idempotent request.
+pub fn ok_outcome<T: Serialize>(o: domain::idempotency::Outcome<T>) -> Reply {
+    outcome(StatusCode::OK, o)
+}
+
+fn outcome<T: Serialize>(status: StatusCode, o: domain::idempotency::Outcome<T>) -> Reply {
     match o {
-        domain::idempotency::Outcome::Fresh(v) => created(&v),
+        domain::idempotency::Outcome::Fresh(v) => json(status, &v),
         domain::idempotency::Outcome::Replay { status, body } => {
             let mut r = raw_json(StatusCode::from_u16(status).unwrap_or(StatusCode::OK), body);
             r.headers_mut().insert("idempotent-replayed", http::HeaderValue::from_static("true"));

@@ -34,7 +34,7 @@ fn parts(e: &Error) -> (StatusCode, &'static str, String, Vec<FieldError>) {
             (StatusCode::CONFLICT, code, detail.clone(), errors)
         }
         Error::PayloadTooLarge { .. } => (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large", e.to_string(), vec![]),
-        Error::UnsupportedMediaType => {
+        Error::UnsupportedMediaType { .. } => {
             (StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type", e.to_string(), vec![])
         }
         Error::Validation(errors) => (

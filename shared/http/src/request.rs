@@ -166,7 +166,7 @@ impl Incoming {
         let ct = self.header("content-type").unwrap_or("");
         let mime = ct.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
         if mime != "application/json" && !(mime.starts_with("application/") && mime.ends_with("+json")) {
-            return Err(Error::UnsupportedMediaType);
+            return Err(Error::UnsupportedMediaType { expected: "application/json" });
         }
         // Reject non-JSON first, so a syntax error is a 400 and only shape errors are 422s.
         if let Err(e) = serde_json::from_slice::<serde::de::IgnoredAny>(&self.body) {
@@ -187,6 +187,40 @@ impl Incoming {
             };
             Error::Validation(vec![FieldError { field, message: msg }])
         })
+    }
+
+    /// A query parameter holding an RFC 3339 time.
+    pub fn query_time(&self, name: &str) -> Result<Option<chrono::DateTime<chrono::Utc>>> {
+        match self.query(name) {
+            None => Ok(None),
+            Some(s) => chrono::DateTime::parse_from_rfc3339(s)
+                .map(|t| Some(t.with_timezone(&chrono::Utc)))
+                .map_err(|_| Error::field(name, "must be an RFC 3339 time, e.g. 2026-12-01T00:00:00Z")),
+        }
+    }
+
+    /// A query parameter holding an id.
+    pub fn query_id(&self, name: &str) -> Result<Option<uuid::Uuid>> {
+        self.query(name).map(|s| s.parse().map_err(|_| Error::field(name, "must be an id"))).transpose()
+    }
+
+    /// The JSON body as `T`, or `T::default()` when there is no body (actions whose fields are all
+    /// optional).
+    pub fn json_or_default<T: DeserializeOwned + Default>(&self) -> Result<T> {
+        if self.body.iter().all(u8::is_ascii_whitespace) { Ok(T::default()) } else { self.json() }
+    }
+
+    /// A CSV upload: `text/csv` only (415 otherwise), not empty, UTF-8.
+    pub fn csv(&self) -> Result<&str> {
+        let ct = self.header("content-type").unwrap_or("");
+        let mime = ct.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+        if mime != "text/csv" {
+            return Err(Error::UnsupportedMediaType { expected: "text/csv" });
+        }
+        if self.body.is_empty() {
+            return Err(Error::field("file", "is empty"));
+        }
+        std::str::from_utf8(&self.body).map_err(|_| Error::bad_request("invalid_csv", "the file is not UTF-8 text"))
     }
 
     /// The `Idempotency-Key` header (1-255 visible ASCII characters), if sent.
@@ -276,7 +310,7 @@ mod tests {
     #[test]
     fn body_errors_are_classified() {
         let e = req("POST", "/", Some("text/plain"), "{}").json::<In>().unwrap_err();
-        assert_eq!(e, Error::UnsupportedMediaType);
+        assert_eq!(e, Error::UnsupportedMediaType { expected: "application/json" });
         let e = req("POST", "/", Some("application/json"), "{bad").json::<In>().unwrap_err();
         assert!(matches!(e, Error::BadRequest { code: "malformed_json", .. }));
         let e = req("POST", "/", Some("application/json"), r#"{"name":"a","age":"x"}"#).json::<In>().unwrap_err();

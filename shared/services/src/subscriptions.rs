@@ -830,3 +830,42 @@ async fn try_apply(
         Err(e) => Err(write_conflict(e).into()),
     }
 }
+
+// ---- request bodies of the actions -------------------------------------------------------------
+
+/// Body of `activate` and `restore`: nothing (or `{}`).
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NoFields {}
+
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ReasonInput {
+    pub reason: Option<String>,
+}
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ChangePackageInput {
+    pub package_id: Uuid,
+}
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ExtendInput {
+    /// 1-3660.
+    pub days: u32,
+}
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MoveRouterInput {
+    pub router_id: Uuid,
+}
+
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ResetPasswordInput {
+    /// Generated when omitted.
+    pub password: Option<String>,
+}

@@ -1,0 +1,200 @@
+//! `api-subscriptions`: subscriptions across the ISP (`/v1/subscriptions`) and every change of one
+//! (`/v1/subscriptions/{id}/<action>`), each through the state machine in `domain::subscription`.
+
+use domain::Error;
+use domain::actor::Actor;
+use domain::subscription::{Subscription, SubscriptionStatus};
+use isp_http::{Incoming, ListResponse, Problem, Reply, finish, ok, ok_outcome};
+use lambda_http::{Body, Request, Response};
+use services::App;
+use services::subscriptions::{
+    self, Change, ChangePackageInput, ExtendInput, MoveRouterInput, NoFields, ReasonInput, ResetPasswordInput,
+    SubscriptionFilter, SubscriptionPassword,
+};
+use uuid::Uuid;
+
+pub const ROUTES: &[&str] = &[
+    "GET /v1/subscriptions",
+    "GET /v1/subscriptions/{id}",
+    "GET /v1/subscriptions/{id}/password",
+    "POST /v1/subscriptions/{id}/activate",
+    "POST /v1/subscriptions/{id}/suspend",
+    "POST /v1/subscriptions/{id}/restore",
+    "POST /v1/subscriptions/{id}/cancel",
+    "POST /v1/subscriptions/{id}/change-package",
+    "POST /v1/subscriptions/{id}/extend",
+    "POST /v1/subscriptions/{id}/move-router",
+    "POST /v1/subscriptions/{id}/reset-password",
+];
+
+pub async fn handle(app: &App, req: Request) -> Response<Body> {
+    finish(dispatch(app, req).await)
+}
+
+async fn dispatch(app: &App, req: Request) -> Reply {
+    let r = Incoming::from_request(req)?;
+    let (route, params) = r.route(ROUTES)?;
+    let actor = r.actor(&app.tokens, app.now())?;
+    if route == "GET /v1/subscriptions" {
+        return list(app, &actor, &r).await;
+    }
+    let id = params.id("id", "subscription")?;
+    match route {
+        "GET /v1/subscriptions/{id}" => get(app, &actor, id).await,
+        "GET /v1/subscriptions/{id}/password" => password(app, &actor, id).await,
+        "POST /v1/subscriptions/{id}/activate" => activate(app, &actor, &r, id).await,
+        "POST /v1/subscriptions/{id}/suspend" => suspend(app, &actor, &r, id).await,
+        "POST /v1/subscriptions/{id}/restore" => restore(app, &actor, &r, id).await,
+        "POST /v1/subscriptions/{id}/cancel" => cancel(app, &actor, &r, id).await,
+        "POST /v1/subscriptions/{id}/change-package" => change_package(app, &actor, &r, id).await,
+        "POST /v1/subscriptions/{id}/extend" => extend(app, &actor, &r, id).await,
+        "POST /v1/subscriptions/{id}/move-router" => move_router(app, &actor, &r, id).await,
+        _ => reset_password(app, &actor, &r, id).await,
+    }
+}
+
+/// Subscriptions of the ISP, newest first; with `expiring_before`/`expiring_after` in expiry order
+/// (from the expiry index). Operators see their own subtree's.
+#[utoipa::path(get, path = "/v1/subscriptions", tag = "subscriptions",
+    params(("limit" = Option<u32>, Query), ("cursor" = Option<String>, Query), ("status" = Option<SubscriptionStatus>, Query),
+        ("package_id" = Option<Uuid>, Query), ("router_id" = Option<Uuid>, Query),
+        ("expiring_after" = Option<String>, Query, description = "RFC 3339, inclusive"),
+        ("expiring_before" = Option<String>, Query, description = "RFC 3339, exclusive")),
+    responses((status = 200, body = ListResponse<Subscription>), (status = 400, body = Problem), (status = 422, body = Problem)),
+    security(("bearer" = [])))]
+pub async fn list(app: &App, actor: &Actor, r: &Incoming) -> Reply {
+    r.allow_query(&["limit", "cursor", "status", "package_id", "router_id", "expiring_after", "expiring_before"])?;
+    let page = r.pagination()?;
+    let status = match r.query("status") {
+        None => None,
+        Some(s) => Some(
+            SubscriptionStatus::parse(s)
+                .ok_or_else(|| Error::field("status", "must be pending, active, suspended, expired or cancelled"))?,
+        ),
+    };
+    let filter = SubscriptionFilter {
+        status,
+        package_id: r.query_id("package_id")?,
+        router_id: r.query_id("router_id")?,
+        expiring_after: r.query_time("expiring_after")?,
+        expiring_before: r.query_time("expiring_before")?,
+    };
+    let out = subscriptions::list_subscriptions(app, actor, filter, page.limit, page.cursor.as_deref()).await?;
+    ok(&ListResponse { items: out.items, next_cursor: out.next_cursor })
+}
+
+#[utoipa::path(get, path = "/v1/subscriptions/{id}", tag = "subscriptions", params(("id" = Uuid, Path)),
+    responses((status = 200, body = Subscription), (status = 404, body = Problem)), security(("bearer" = [])))]
+pub async fn get(app: &App, actor: &Actor, id: Uuid) -> Reply {
+    ok(&subscriptions::get_subscription(app, actor, id).await?)
+}
+
+/// The PPPoE/hotspot password (staff with `subscriptions:secrets` only).
+#[utoipa::path(get, path = "/v1/subscriptions/{id}/password", tag = "subscriptions", params(("id" = Uuid, Path)),
+    responses((status = 200, body = SubscriptionPassword), (status = 403, body = Problem), (status = 404, body = Problem)),
+    security(("bearer" = [])))]
+pub async fn password(app: &App, actor: &Actor, id: Uuid) -> Reply {
+    ok(&subscriptions::get_password(app, actor, id).await?)
+}
+
+async fn act(app: &App, actor: &Actor, r: &Incoming, id: Uuid, change: Change) -> Reply {
+    ok_outcome(subscriptions::change(app, actor, id, change, r.idempotent()?.as_ref()).await?)
+}
+
+/// pending -> active; a prepaid subscription runs for its package's validity from now.
+#[utoipa::path(post, path = "/v1/subscriptions/{id}/activate", tag = "subscriptions", request_body = Option<NoFields>,
+    params(("id" = Uuid, Path), ("Idempotency-Key" = Option<String>, Header)),
+    responses((status = 200, body = Subscription), (status = 404, body = Problem),
+        (status = 409, body = Problem, description = "invalid_transition, naming the current status")),
+    security(("bearer" = [])))]
+pub async fn activate(app: &App, actor: &Actor, r: &Incoming, id: Uuid) -> Reply {
+    let _: NoFields = r.json_or_default()?;
+    act(app, actor, r, id, Change::Activate).await
+}
+
+/// active -> suspended, with an optional reason.
+#[utoipa::path(post, path = "/v1/subscriptions/{id}/suspend", tag = "subscriptions", request_body = Option<ReasonInput>,
+    params(("id" = Uuid, Path), ("Idempotency-Key" = Option<String>, Header)),
+    responses((status = 200, body = Subscription), (status = 404, body = Problem), (status = 409, body = Problem)),
+    security(("bearer" = [])))]
+pub async fn suspend(app: &App, actor: &Actor, r: &Incoming, id: Uuid) -> Reply {
+    let input: ReasonInput = r.json_or_default()?;
+    act(app, actor, r, id, Change::Suspend { reason: input.reason }).await
+}
+
+/// suspended or expired -> active (409 `validity_ended` when the validity has run out: extend first).
+#[utoipa::path(post, path = "/v1/subscriptions/{id}/restore", tag = "subscriptions", request_body = Option<NoFields>,
+    params(("id" = Uuid, Path), ("Idempotency-Key" = Option<String>, Header)),
+    responses((status = 200, body = Subscription), (status = 404, body = Problem), (status = 409, body = Problem)),
+    security(("bearer" = [])))]
+pub async fn restore(app: &App, actor: &Actor, r: &Incoming, id: Uuid) -> Reply {
+    let _: NoFields = r.json_or_default()?;
+    act(app, actor, r, id, Change::Restore).await
+}
+
+/// Any live status -> cancelled; the username and IP are free again.
+#[utoipa::path(post, path = "/v1/subscriptions/{id}/cancel", tag = "subscriptions", request_body = Option<ReasonInput>,
+    params(("id" = Uuid, Path), ("Idempotency-Key" = Option<String>, Header)),
+    responses((status = 200, body = Subscription), (status = 404, body = Problem), (status = 409, body = Problem)),
+    security(("bearer" = [])))]
+pub async fn cancel(app: &App, actor: &Actor, r: &Incoming, id: Uuid) -> Reply {
+    let input: ReasonInput = r.json_or_default()?;
+    act(app, actor, r, id, Change::Cancel { reason: input.reason }).await
+}
+
+/// Move to another active package of the same connection type (price follows the new package).
+#[utoipa::path(post, path = "/v1/subscriptions/{id}/change-package", tag = "subscriptions", request_body = ChangePackageInput,
+    params(("id" = Uuid, Path), ("Idempotency-Key" = Option<String>, Header)),
+    responses((status = 200, body = Subscription), (status = 404, body = Problem), (status = 409, body = Problem),
+        (status = 422, body = Problem)), security(("bearer" = [])))]
+pub async fn change_package(app: &App, actor: &Actor, r: &Incoming, id: Uuid) -> Reply {
+    let input: ChangePackageInput = r.json()?;
+    act(app, actor, r, id, Change::ChangePackage { package_id: input.package_id }).await
+}
+
+/// Extend the expiry by N days (from now if it already passed); an expired subscription whose new
+/// expiry lies ahead is active again. Send an `Idempotency-Key` so a retry never extends twice.
+#[utoipa::path(post, path = "/v1/subscriptions/{id}/extend", tag = "subscriptions", request_body = ExtendInput,
+    params(("id" = Uuid, Path), ("Idempotency-Key" = Option<String>, Header)),
+    responses((status = 200, body = Subscription), (status = 404, body = Problem), (status = 409, body = Problem),
+        (status = 422, body = Problem)), security(("bearer" = [])))]
+pub async fn extend(app: &App, actor: &Actor, r: &Incoming, id: Uuid) -> Reply {
+    let input: ExtendInput = r.json()?;
+    act(app, actor, r, id, Change::Extend { days: input.days }).await
+}
+
+/// Provision the subscription on another router (the old router's entry is removed by provisioning).
+#[utoipa::path(post, path = "/v1/subscriptions/{id}/move-router", tag = "subscriptions", request_body = MoveRouterInput,
+    params(("id" = Uuid, Path), ("Idempotency-Key" = Option<String>, Header)),
+    responses((status = 200, body = Subscription), (status = 404, body = Problem), (status = 409, body = Problem),
+        (status = 422, body = Problem)), security(("bearer" = [])))]
+pub async fn move_router(app: &App, actor: &Actor, r: &Incoming, id: Uuid) -> Reply {
+    let input: MoveRouterInput = r.json()?;
+    act(app, actor, r, id, Change::MoveRouter { router_id: input.router_id }).await
+}
+
+/// Set a new PPPoE/hotspot password (generated when omitted; read it at `/password`).
+#[utoipa::path(post, path = "/v1/subscriptions/{id}/reset-password", tag = "subscriptions", request_body = Option<ResetPasswordInput>,
+    params(("id" = Uuid, Path), ("Idempotency-Key" = Option<String>, Header)),
+    responses((status = 200, body = Subscription), (status = 404, body = Problem), (status = 409, body = Problem),
+        (status = 422, body = Problem)), security(("bearer" = [])))]
+pub async fn reset_password(app: &App, actor: &Actor, r: &Incoming, id: Uuid) -> Reply {
+    let input: ResetPasswordInput = r.json_or_default()?;
+    act(app, actor, r, id, Change::ResetPassword { password: input.password }).await
+}
+
+#[derive(utoipa::OpenApi)]
+#[openapi(paths(
+    list,
+    get,
+    password,
+    activate,
+    suspend,
+    restore,
+    cancel,
+    change_package,
+    extend,
+    move_router,
+    reset_password
+))]
+pub struct Doc;
