@@ -190,6 +190,46 @@ impl Env {
         .expect(201)
     }
 
+    pub async fn create_package(&self, token: &str, name: &str, rate: &str, price: i64) -> Value {
+        self.send(
+            "POST",
+            "/v1/packages",
+            Some(token),
+            Some(json!({"name": name, "connection_type": "pppoe", "download": rate, "upload": rate,
+                "price": price, "validity_days": 30})),
+        )
+        .await
+        .expect(201)
+    }
+
+    pub async fn create_router(&self, token: &str, name: &str, host: &str, pop: Option<&str>) -> Value {
+        let mut body = json!({"name": name, "host": host, "username": "api", "password": format!("{name}-secret-pw")});
+        if let Some(p) = pop {
+            body["pop_id"] = json!(p);
+        }
+        self.send("POST", "/v1/routers", Some(token), Some(body)).await.expect(201)
+    }
+
+    /// A pending PPPoE subscription of `customer`.
+    pub async fn create_subscription(
+        &self,
+        token: &str,
+        customer: &str,
+        package: &str,
+        router: &str,
+        username: &str,
+    ) -> Value {
+        self.send(
+            "POST",
+            &format!("/v1/customers/{customer}/subscriptions"),
+            Some(token),
+            Some(json!({"package_id": package, "router_id": router, "username": username, "password": "ppp-pass-1",
+                "billing_model": "prepaid"})),
+        )
+        .await
+        .expect(201)
+    }
+
     /// Every item of this test's table, for "nothing was written" checks. Test-only: a Scan is never
     /// on a request path.
     pub async fn table_snapshot(&self) -> BTreeMap<String, String> {

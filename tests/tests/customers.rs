@@ -26,11 +26,19 @@ async fn create_read_update_delete_with_versions() {
             "PATCH",
             &format!("/v1/customers/{id}"),
             Some(&admin),
-            Some(json!({"status": "active", "email": null, "version": 1})),
+            Some(json!({"area": "Mirpur-10", "tags": ["VIP", " vip "], "connection_date": "2026-01-15", "email": null, "version": 1})),
         )
         .await
         .expect(200);
-    assert_eq!((u["status"].as_str(), u["email"].is_null(), u["version"].as_u64()), (Some("active"), true, Some(2)));
+    assert_eq!((u["status"].as_str(), u["email"].is_null(), u["version"].as_u64()), (Some("new"), true, Some(2)));
+    assert_eq!(
+        (u["area"].as_str(), u["tags"].clone(), u["connection_date"].as_str()),
+        (Some("Mirpur-10"), json!(["vip"]), Some("2026-01-15"))
+    );
+    let derived = env
+        .send("PATCH", &format!("/v1/customers/{id}"), Some(&admin), Some(json!({"status": "active", "version": 2})))
+        .await;
+    assert_eq!(derived.status, 422, "a customer's status follows its subscriptions");
     let stale = env
         .send_with(
             "PATCH",
@@ -153,18 +161,18 @@ async fn an_idempotency_key_makes_a_repeat_return_the_first_answer() {
 async fn list_filters_searches_and_pages_with_cursors() {
     let env = Env::start().await;
     let admin = env.admin().await;
+    let package = env.create_package(&admin, "Paged", "10M", 50_000).await["id"].as_str().unwrap().to_string();
+    let router = env.create_router(&admin, "paged-r", "10.9.0.1", None).await["id"].as_str().unwrap().to_string();
     for i in 0..7 {
         let c =
             env.create_customer(&admin, &format!("Paged {i}"), &format!("01714-00000{i}"), &format!("paged{i}")).await;
         if i % 2 == 0 {
-            env.send(
-                "PATCH",
-                &format!("/v1/customers/{}", c["id"].as_str().unwrap()),
-                Some(&admin),
-                Some(json!({"status": "active", "version": 1})),
-            )
-            .await
-            .expect(200);
+            let s = env
+                .create_subscription(&admin, c["id"].as_str().unwrap(), &package, &router, &format!("paged{i}"))
+                .await;
+            env.send("POST", &format!("/v1/subscriptions/{}/activate", s["id"].as_str().unwrap()), Some(&admin), None)
+                .await
+                .expect(200);
         }
     }
     let mut seen = vec![];
@@ -189,7 +197,7 @@ async fn list_filters_searches_and_pages_with_cursors() {
     assert!(seen.windows(2).all(|w| w[0] > w[1]), "newest first");
 
     let active = env.send("GET", "/v1/customers?status=active&limit=200", Some(&admin), None).await.expect(200);
-    assert_eq!(active["items"].as_array().unwrap().len(), 4);
+    assert_eq!(active["items"].as_array().unwrap().len(), 6, "4 here and the 2 online demo customers");
     let by_name = env.send("GET", "/v1/customers?name=paged%203", Some(&admin), None).await.expect(200);
     assert_eq!(by_name["items"][0]["username"], "paged3");
     let by_phone = env.send("GET", "/v1/customers?phone=017140000", Some(&admin), None).await.expect(200);

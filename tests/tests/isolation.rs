@@ -14,6 +14,20 @@ async fn every_route_refuses_another_tenants_ids_and_changes_nothing() {
     let cid = customer["id"].as_str().unwrap().to_string();
     let (uid, _) = env.create_user(&admin, "staff", "victim-staff@demo.test", None).await;
     let rid = env.seed.reseller_id.unwrap().to_string();
+    let pkg = env.create_package(&admin, "Victim Package", "10M", 1000).await["id"].as_str().unwrap().to_string();
+    let pop = env
+        .send("POST", "/v1/pops", Some(&admin), Some(json!({"name": "Victim POP", "code": "VIC"})))
+        .await
+        .expect(201)["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let router =
+        env.create_router(&admin, "Victim Router", "10.99.0.1", Some(&pop)).await["id"].as_str().unwrap().to_string();
+    let sub =
+        env.create_subscription(&admin, &cid, &pkg, &router, "victim-ppp").await["id"].as_str().unwrap().to_string();
+    let (op, _) = env.create_user(&admin, "operator", "victim-op@demo.test", None).await;
+    let secret_ids = [&cid, &uid, &pkg, &pop, &router, &sub, &op];
     let (_, intruder) = env.other_tenant("intruder").await;
     let before = env.table_snapshot().await;
     let before_demo: Vec<_> = before.keys().filter(|k| k.starts_with(&format!("T#{tid}#"))).cloned().collect();
@@ -45,6 +59,74 @@ async fn every_route_refuses_another_tenants_ids_and_changes_nothing() {
                 ("PATCH", "/v1/platform-resellers/{id}") => {
                     (path.replace("{id}", &rid), Some(json!({"isp_limit": 0, "version": 1})), &[403, 404])
                 }
+                ("GET" | "DELETE", "/v1/packages/{id}") | ("GET", "/v1/packages/{id}/offers") => {
+                    (path.replace("{id}", &pkg), None, &[404])
+                }
+                ("PATCH", "/v1/packages/{id}") => {
+                    (path.replace("{id}", &pkg), Some(json!({"price": 1, "version": 1})), &[404])
+                }
+                ("PUT" | "DELETE", "/v1/packages/{id}/offers/{operator_id}") => (
+                    path.replace("{id}", &pkg).replace("{operator_id}", &op),
+                    Some(json!({"wholesale_price": 1})),
+                    &[404],
+                ),
+                ("GET" | "DELETE", "/v1/pops/{id}") => (path.replace("{id}", &pop), None, &[404]),
+                ("PATCH", "/v1/pops/{id}") => {
+                    (path.replace("{id}", &pop), Some(json!({"name": "pwned", "version": 1})), &[404])
+                }
+                ("GET" | "DELETE", "/v1/routers/{id}") => (path.replace("{id}", &router), None, &[404]),
+                ("PATCH", "/v1/routers/{id}") => {
+                    (path.replace("{id}", &router), Some(json!({"host": "6.6.6.6", "version": 1})), &[404])
+                }
+                ("GET", "/v1/operators/{id}") => (path.replace("{id}", &op), None, &[404]),
+                ("PUT", "/v1/operators/{id}/profile") => (
+                    path.replace("{id}", &op),
+                    Some(json!({"commission_rate_bps": 1, "credit_limit": 1, "version": 0})),
+                    &[404],
+                ),
+                ("GET", "/v1/subscriptions/{id}" | "/v1/subscriptions/{id}/password") => {
+                    (path.replace("{id}", &sub), None, &[404])
+                }
+                ("POST", p) if p.starts_with("/v1/subscriptions/{id}/") => {
+                    let body = match p.rsplit('/').next().unwrap() {
+                        "change-package" => json!({"package_id": pkg}),
+                        "extend" => json!({"days": 5}),
+                        "move-router" => json!({"router_id": router}),
+                        _ => json!({}),
+                    };
+                    (path.replace("{id}", &sub), Some(body), &[404])
+                }
+                ("GET", "/v1/customers/{id}/subscriptions" | "/v1/customers/{id}/timeline") => {
+                    (path.replace("{id}", &cid), None, &[404])
+                }
+                ("POST", "/v1/customers/{id}/subscriptions") => (
+                    path.replace("{id}", &cid),
+                    Some(json!({"package_id": pkg, "router_id": router, "billing_model": "prepaid"})),
+                    &[404],
+                ),
+                ("POST", "/v1/customers/{id}/notes") => {
+                    (path.replace("{id}", &cid), Some(json!({"text": "pwned"})), &[404])
+                }
+                ("GET", "/v1/packages" | "/v1/pops" | "/v1/routers" | "/v1/operators" | "/v1/subscriptions") => {
+                    (path.clone(), None, &[200])
+                }
+                ("POST", "/v1/packages") => (
+                    path.clone(),
+                    Some(
+                        json!({"name": "Mine", "connection_type": "pppoe", "download": "1M", "upload": "1M", "price": 1, "validity_days": 1}),
+                    ),
+                    &[201],
+                ),
+                ("POST", "/v1/pops") => (path.clone(), Some(json!({"name": "Mine", "code": "VIC"})), &[201]),
+                ("POST", "/v1/routers") => (
+                    path.clone(),
+                    Some(
+                        json!({"name": "Victim Router", "host": "10.99.0.1", "username": "u", "password": "p", "pop_id": pop}),
+                    ),
+                    &[422],
+                ),
+                // Takes CSV, not JSON; the rows land in the caller's own ISP like any create.
+                ("POST", "/v1/routers/import") => (path.clone(), Some(json!({})), &[415]),
                 ("POST", "/v1/impersonate") => (path.clone(), Some(json!({"user_id": uid, "tenant_id": tid})), &[403]),
                 ("GET", "/v1/audit-log") => (format!("{path}?entity_type=customer&entity_id={cid}"), None, &[200]),
                 ("GET", "/v1/customers") => (format!("{path}?username=victim"), None, &[200]),
@@ -85,7 +167,7 @@ async fn every_route_refuses_another_tenants_ids_and_changes_nothing() {
             let text = a.body.to_string();
             if a.status == 200 {
                 assert!(
-                    !text.contains(&cid) && !text.contains(&uid) && !text.contains("Victim"),
+                    secret_ids.iter().all(|id| !text.contains(id.as_str())) && !text.contains("Victim"),
                     "{method} {target} leaked: {text}"
                 );
             }

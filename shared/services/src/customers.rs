@@ -88,7 +88,7 @@ pub struct CustomerFilter {
 pub(crate) struct CustomerRecord {
     #[serde(flatten)]
     pub customer: Customer,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub deleted_at: Option<DateTime<Utc>>,
 }
 

@@ -62,7 +62,7 @@ pub struct UpdatePop {
 struct PopRecord {
     #[serde(flatten)]
     pop: Pop,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     deleted_at: Option<DateTime<Utc>>,
 }
 
@@ -307,7 +307,7 @@ pub struct RouterRecord {
     #[serde(flatten)]
     pub router: Router,
     pub password_sealed: String,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub deleted_at: Option<DateTime<Utc>>,
 }
 

@@ -89,7 +89,7 @@ pub struct PackageView {
 pub(crate) struct PackageRecord {
     #[serde(flatten)]
     pub package: Package,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub deleted_at: Option<DateTime<Utc>>,
 }
 

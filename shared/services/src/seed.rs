@@ -1,18 +1,115 @@
 //! Demo data for `make run`: the platform owner, one platform reseller, one ISP ("Demo ISP") with its
-//! admin and a few customers. Running it again changes nothing.
+//! admin, a POP, a router, three packages and three customers with subscriptions. Running it again changes nothing.
 
 use crate::App;
 use crate::customers::{CreateCustomer, create_customer};
+use crate::network::{CreatePop, CreateRouter, create_pop, create_router};
+use crate::packages::{CreatePackage, create_package};
 use crate::platform::{CreateReseller, create_reseller};
+use crate::subscriptions::{Change, CreateSubscription, create_subscription};
 use crate::support::StoreResultExt;
 use crate::tenants::{CreateTenant, create_tenant};
 use crate::users::{LoginPointer, NewStaff, UserRecord, stage_new_user};
 use domain::actor::Actor;
+use domain::package::ConnectionType;
 use domain::role::Role;
+use domain::subscription::BillingModel;
 use domain::user::{User, UserStatus};
 use domain::{Result, ids};
 use store::{Tx, keys};
 use uuid::Uuid;
+
+/// Ids of the demo network: a POP, its router and the packages.
+pub struct DemoNetwork {
+    pub pop: Uuid,
+    pub router: Uuid,
+    pub packages: Vec<Uuid>,
+}
+
+/// Demo router address: the RouterOS API test server the local runner starts (`DEMO_ROUTER_*`).
+fn demo_router_endpoint() -> (String, u16) {
+    let host = std::env::var("DEMO_ROUTER_HOST").unwrap_or_else(|_| "127.0.0.1".into());
+    let port = std::env::var("DEMO_ROUTER_PORT").ok().and_then(|p| p.parse().ok()).unwrap_or(8728);
+    (host, port)
+}
+
+fn fresh<T>(o: crate::Outcome<T>) -> T {
+    match o {
+        crate::Outcome::Fresh(v) => v,
+        crate::Outcome::Replay { .. } => unreachable!("no idempotency key was given"),
+    }
+}
+
+async fn seed_network(app: &App, admin: &Actor) -> Result<DemoNetwork> {
+    let pop: domain::network::Pop = fresh(
+        create_pop(
+            app,
+            admin,
+            CreatePop {
+                name: "Mirpur POP".into(),
+                code: "DHK-MIR".into(),
+                address: Some("Mirpur-10, Dhaka".into()),
+                latitude: Some(23.8069),
+                longitude: Some(90.3687),
+                status: None,
+            },
+            None,
+        )
+        .await?,
+    );
+    let (host, port) = demo_router_endpoint();
+    let router: domain::network::Router = fresh(
+        create_router(
+            app,
+            admin,
+            CreateRouter {
+                name: "Demo Router".into(),
+                pop_id: Some(pop.id),
+                host,
+                port: Some(port),
+                tls: false,
+                tls_insecure: false,
+                username: "admin".into(),
+                password: "demo-router-pass".into(),
+                routeros_version: Some("7.16".into()),
+                suspension: None,
+            },
+            None,
+        )
+        .await?,
+    );
+    let mut packages = Vec::new();
+    for (name, kind, rate, price, days, hours) in [
+        ("Home 10M", ConnectionType::Pppoe, "10M", 100_000, Some(30), None),
+        ("Home 20M", ConnectionType::Pppoe, "20M", 150_000, Some(30), None),
+        ("Hotspot Day", ConnectionType::Hotspot, "5M", 2_000, None, Some(24)),
+    ] {
+        let p: domain::package::Package = fresh(
+            create_package(
+                app,
+                admin,
+                CreatePackage {
+                    name: name.into(),
+                    connection_type: kind,
+                    download: rate.into(),
+                    upload: rate.into(),
+                    burst: None,
+                    priority: None,
+                    price,
+                    validity_days: days,
+                    validity_hours: hours,
+                    fair_usage: None,
+                    router_profile: None,
+                    active: None,
+                },
+                None,
+            )
+            .await?,
+        );
+        packages.push(p.id);
+    }
+    Ok(DemoNetwork { pop: pop.id, router: router.id, packages })
+}
 
 #[derive(Debug, Clone)]
 pub struct DemoCredentials {
@@ -156,12 +253,16 @@ pub async fn seed_demo(app: &App, creds: &DemoCredentials) -> Result<SeedReport>
                 scope: None,
                 impersonator_id: None,
             };
-            for (name, phone, username) in [
+            let network = seed_network(app, &admin).await?;
+            for (i, (name, phone, username)) in [
                 ("Rahim Uddin", "01712-345678", "rahim"),
                 ("Karim Hossain", "01812-345679", "karim"),
                 ("Nasrin Akter", "01912-345670", "nasrin"),
-            ] {
-                create_customer(
+            ]
+            .into_iter()
+            .enumerate()
+            {
+                let c = create_customer(
                     app,
                     &admin,
                     CreateCustomer {
@@ -171,7 +272,7 @@ pub async fn seed_demo(app: &App, creds: &DemoCredentials) -> Result<SeedReport>
                         username: username.into(),
                         address: Some("Mirpur, Dhaka".into()),
                         area: Some("Mirpur".into()),
-                        pop_id: None,
+                        pop_id: Some(network.pop),
                         national_id: None,
                         connection_date: None,
                         notes: None,
@@ -181,6 +282,32 @@ pub async fn seed_demo(app: &App, creds: &DemoCredentials) -> Result<SeedReport>
                     None,
                 )
                 .await?;
+                let crate::Outcome::Fresh(c) = c else { unreachable!("no idempotency key was given") };
+                // Rahim and Karim are online; Nasrin's line waits to be switched on.
+                let sub = create_subscription(
+                    app,
+                    &admin,
+                    c.id,
+                    CreateSubscription {
+                        package_id: network.packages[i % 2],
+                        router_id: network.router,
+                        username: None,
+                        password: Some(format!("{username}-ppp-1")),
+                        billing_model: BillingModel::Prepaid,
+                        billing_day: None,
+                        auto_renew: Some(true),
+                        ip_address: None,
+                        mac_address: None,
+                        start_date: None,
+                        expires_at: None,
+                    },
+                    None,
+                )
+                .await?;
+                let crate::Outcome::Fresh(sub) = sub else { unreachable!("no idempotency key was given") };
+                if i < 2 {
+                    crate::subscriptions::change(app, &admin, sub.id, Change::Activate, None).await?;
+                }
             }
             created = true;
             Some(t.tenant.id)
