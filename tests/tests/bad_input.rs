@@ -73,3 +73,55 @@ async fn bad_input_gets_the_right_problem_and_changes_nothing() {
     // none were made here, so the table must be exactly as it was.
     e2e_tests::assert_unchanged(&before, &env.table_snapshot().await);
 }
+
+/// The same for the network, package and subscription routes: each bad request is refused with its
+/// 4xx and the table stays byte-for-byte the same.
+#[tokio::test]
+async fn bad_input_on_operations_routes_changes_nothing() {
+    let env = Env::start().await;
+    let admin = env.admin().await;
+    let c = env.create_customer(&admin, "Kept", "01716-000001", "kept").await;
+    let cid = c["id"].as_str().unwrap().to_string();
+    let pkg = env.create_package(&admin, "Kept 10M", "10M", 1000).await["id"].as_str().unwrap().to_string();
+    let router = env.create_router(&admin, "kept-r", "10.3.0.1", None).await["id"].as_str().unwrap().to_string();
+    let sub =
+        env.create_subscription(&admin, &cid, &pkg, &router, "kept-ppp").await["id"].as_str().unwrap().to_string();
+    let (op, _) = env.create_user(&admin, "operator", "kept-op@demo.test", None).await;
+    let before = env.table_snapshot().await;
+    let s = |a: &str| format!("/v1/subscriptions/{sub}/{a}");
+    let cases: Vec<(&str, e2e_tests::Answer, u16, &str)> = vec![
+        ("package malformed", env.send_raw("POST", "/v1/packages", Some(&admin), "application/json", b"{".to_vec()).await, 400, "malformed_json"),
+        ("package bad rate", env.send("POST", "/v1/packages", Some(&admin), Some(json!({"name": "n", "connection_type": "pppoe", "download": "fast", "upload": "1M", "price": 1, "validity_days": 1}))).await, 422, "validation_failed"),
+        ("package unknown field", env.send("POST", "/v1/packages", Some(&admin), Some(json!({"name": "n", "connection_type": "pppoe", "download": "1M", "upload": "1M", "price": 1, "validity_days": 1, "tenant_id": "x"}))).await, 422, "validation_failed"),
+        ("package stale", env.send("PATCH", &format!("/v1/packages/{pkg}"), Some(&admin), Some(json!({"price": 5, "version": 9}))).await, 409, "version_conflict"),
+        ("package in use", env.send("DELETE", &format!("/v1/packages/{pkg}"), Some(&admin), None).await, 409, "package_in_use"),
+        ("offer to a non-operator", env.send("PUT", &format!("/v1/packages/{pkg}/offers/{}", uuid::Uuid::now_v7()), Some(&admin), Some(json!({"wholesale_price": 1}))).await, 404, "not_found"),
+        ("offer negative", env.send("PUT", &format!("/v1/packages/{pkg}/offers/{op}"), Some(&admin), Some(json!({"wholesale_price": -1}))).await, 422, "validation_failed"),
+        ("pop coordinates", env.send("POST", "/v1/pops", Some(&admin), Some(json!({"name": "p", "code": "P1", "latitude": 95.0, "longitude": 10.0}))).await, 422, "validation_failed"),
+        ("router no password", env.send("POST", "/v1/routers", Some(&admin), Some(json!({"name": "r", "host": "10.0.0.9", "username": "u"}))).await, 422, "validation_failed"),
+        ("router bad host", env.send("POST", "/v1/routers", Some(&admin), Some(json!({"name": "r", "host": "no such host!", "username": "u", "password": "p"}))).await, 422, "validation_failed"),
+        ("router in use", env.send("DELETE", &format!("/v1/routers/{router}"), Some(&admin), None).await, 409, "router_in_use"),
+        ("import as json", env.send("POST", "/v1/routers/import", Some(&admin), Some(json!({}))).await, 415, "unsupported_media_type"),
+        ("import empty", env.send_raw("POST", "/v1/routers/import", Some(&admin), "text/csv", b"name,host,username,password\n".to_vec()).await, 422, "validation_failed"),
+        ("profile commission", env.send("PUT", &format!("/v1/operators/{op}/profile"), Some(&admin), Some(json!({"commission_rate_bps": 20000, "credit_limit": 0, "version": 0}))).await, 422, "validation_failed"),
+        ("subscription bad ip", env.send("POST", &format!("/v1/customers/{cid}/subscriptions"), Some(&admin), Some(json!({"package_id": pkg, "router_id": router, "username": "x1", "ip_address": "300.1.1.1", "billing_model": "prepaid"}))).await, 422, "validation_failed"),
+        ("subscription unknown package", env.send("POST", &format!("/v1/customers/{cid}/subscriptions"), Some(&admin), Some(json!({"package_id": uuid::Uuid::now_v7(), "router_id": router, "username": "x1", "billing_model": "prepaid"}))).await, 422, "validation_failed"),
+        ("subscription bad model", env.send("POST", &format!("/v1/customers/{cid}/subscriptions"), Some(&admin), Some(json!({"package_id": pkg, "router_id": router, "billing_model": "weekly"}))).await, 422, "validation_failed"),
+        ("subscription taken username", env.send("POST", &format!("/v1/customers/{cid}/subscriptions"), Some(&admin), Some(json!({"package_id": pkg, "router_id": router, "username": "kept-ppp", "billing_model": "prepaid"}))).await, 409, "duplicate"),
+        ("extend zero", env.send("POST", &s("extend"), Some(&admin), Some(json!({"days": 0}))).await, 422, "validation_failed"),
+        ("extend text", env.send("POST", &s("extend"), Some(&admin), Some(json!({"days": "ten"}))).await, 422, "validation_failed"),
+        ("activate with fields", env.send("POST", &s("activate"), Some(&admin), Some(json!({"status": "active"}))).await, 422, "validation_failed"),
+        ("suspend pending", env.send("POST", &s("suspend"), Some(&admin), None).await, 409, "invalid_transition"),
+        ("move to unknown router", env.send("POST", &s("move-router"), Some(&admin), Some(json!({"router_id": uuid::Uuid::now_v7()}))).await, 422, "validation_failed"),
+        ("weak password", env.send("POST", &s("reset-password"), Some(&admin), Some(json!({"password": "a b"}))).await, 422, "validation_failed"),
+        ("list bad status", env.send("GET", "/v1/subscriptions?status=bogus", Some(&admin), None).await, 422, "validation_failed"),
+        ("list bad time", env.send("GET", "/v1/subscriptions?expiring_before=tomorrow", Some(&admin), None).await, 422, "validation_failed"),
+        ("empty note", env.send("POST", &format!("/v1/customers/{cid}/notes"), Some(&admin), Some(json!({"text": "  "}))).await, 422, "validation_failed"),
+        ("not a uuid", env.send("GET", "/v1/subscriptions/nope", Some(&admin), None).await, 404, "not_found"),
+        ("customer with subscriptions", env.send("DELETE", &format!("/v1/customers/{cid}"), Some(&admin), None).await, 409, "customer_has_subscriptions"),
+    ];
+    for (what, answer, status, code) in &cases {
+        assert_eq!((answer.status, answer.code()), (*status, *code), "{what}: {:#}", answer.body);
+    }
+    e2e_tests::assert_unchanged(&before, &env.table_snapshot().await);
+}

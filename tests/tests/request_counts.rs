@@ -90,5 +90,66 @@ async fn operations_make_the_expected_dynamodb_round_trips() {
     assert_eq!(n, ops(&[("GetItem", 1), ("TransactWriteItems", 1)]));
     let (_, n) = call("GET", "/v1/audit-log", Some(&admin), None).await;
     assert_eq!(n, ops(&[("Query", 1)]));
+
+    // Operations core.
+    let (p, n) = call("POST", "/v1/packages", Some(&admin), Some(json!({"name": "Count 10M", "connection_type": "pppoe", "download": "10M", "upload": "10M", "price": 1000, "validity_days": 30}))).await;
+    assert_eq!(n, ops(&[("GetItem", 1), ("TransactWriteItems", 1)]), "the ISP's currency, then the write");
+    let pid = p["id"].as_str().unwrap().to_string();
+    let (_, n) = call("GET", "/v1/packages", Some(&admin), None).await;
+    assert_eq!(n, ops(&[("Query", 1)]));
+    let (_, n) =
+        call("PATCH", &format!("/v1/packages/{pid}"), Some(&admin), Some(json!({"price": 1100, "version": 1}))).await;
+    assert_eq!(n, ops(&[("BatchGetItem", 1), ("TransactWriteItems", 1)]), "package and its usage in one read");
+    let (pop, n) = call("POST", "/v1/pops", Some(&admin), Some(json!({"name": "Count POP", "code": "CNT"}))).await;
+    assert_eq!(n, ops(&[("TransactWriteItems", 1)]));
+    let (r, n) = call(
+        "POST",
+        "/v1/routers",
+        Some(&admin),
+        Some(json!({"name": "count-r", "host": "10.4.0.1", "username": "u", "password": "p", "pop_id": pop["id"]})),
+    )
+    .await;
+    assert_eq!(n, ops(&[("TransactWriteItems", 1)]), "the POP is checked inside the transaction");
+    let (_, n) = call("GET", "/v1/routers", Some(&admin), None).await;
+    assert_eq!(n, ops(&[("Query", 1)]));
+    let (c2, _) = call(
+        "POST",
+        "/v1/customers",
+        Some(&admin),
+        Some(json!({"name": "Count Two", "phone": "01711-444557", "username": "count2"})),
+    )
+    .await;
+    let c2 = c2["id"].as_str().unwrap().to_string();
+    let (sub, n) = call(
+        "POST",
+        &format!("/v1/customers/{c2}/subscriptions"),
+        Some(&admin),
+        Some(json!({"package_id": pid, "router_id": r["id"], "billing_model": "prepaid"})),
+    )
+    .await;
+    assert_eq!(
+        n,
+        ops(&[("BatchGetItem", 1), ("TransactWriteItems", 1)]),
+        "customer, package, router, ISP and offer in one read"
+    );
+    let sid = sub["id"].as_str().unwrap().to_string();
+    let (_, n) = call("GET", &format!("/v1/subscriptions/{sid}"), Some(&admin), None).await;
+    assert_eq!(n, ops(&[("GetItem", 2)]), "where it lives, then the subscription");
+    let (_, n) = call("POST", &format!("/v1/subscriptions/{sid}/activate"), Some(&admin), None).await;
+    assert_eq!(
+        n,
+        ops(&[("GetItem", 2), ("BatchGetItem", 1), ("TransactWriteItems", 1)]),
+        "ref; subscription+customer; package"
+    );
+    let (_, n) = call("POST", &format!("/v1/subscriptions/{sid}/suspend"), Some(&admin), None).await;
+    assert_eq!(n, ops(&[("GetItem", 1), ("BatchGetItem", 1), ("TransactWriteItems", 1)]));
+    let (_, n) = call("GET", "/v1/subscriptions?status=suspended", Some(&admin), None).await;
+    assert_eq!(n, ops(&[("Query", 1)]));
+    let (_, n) = call("GET", "/v1/subscriptions?expiring_before=2099-01-01T00:00:00Z", Some(&admin), None).await;
+    assert_eq!(n, ops(&[("Query", store::keys::EXPIRY_SHARDS as u64)]), "one Query per shard of the expiry index");
+    let (_, n) = call("GET", &format!("/v1/customers/{c2}/timeline"), Some(&admin), None).await;
+    assert_eq!(n, ops(&[("GetItem", 1), ("Query", 1)]));
+    let (_, n) = call("GET", &format!("/v1/customers/{c2}/subscriptions"), Some(&admin), None).await;
+    assert_eq!(n, ops(&[("GetItem", 1), ("Query", 1)]));
     local.stop().await;
 }
