@@ -118,6 +118,9 @@ async fn bad_input_on_operations_routes_changes_nothing() {
         ("list bad time", env.send("GET", "/v1/subscriptions?expiring_before=tomorrow", Some(&admin), None).await, 422, "validation_failed"),
         ("empty note", env.send("POST", &format!("/v1/customers/{cid}/notes"), Some(&admin), Some(json!({"text": "  "}))).await, 422, "validation_failed"),
         ("not a uuid", env.send("GET", "/v1/subscriptions/nope", Some(&admin), None).await, 404, "not_found"),
+        ("lead bad phone", env.send("POST", "/v1/leads", Some(&admin), Some(json!({"name": "L", "phone": "12"}))).await, 422, "validation_failed"),
+        ("lead bad assignee", env.send("POST", "/v1/leads", Some(&admin), Some(json!({"name": "L", "phone": "01811-555009", "assigned_to": uuid::Uuid::now_v7()}))).await, 422, "validation_failed"),
+        ("lead bad stage", env.send("GET", "/v1/leads?stage=hot", Some(&admin), None).await, 422, "validation_failed"),
         ("customer with subscriptions", env.send("DELETE", &format!("/v1/customers/{cid}"), Some(&admin), None).await, 409, "customer_has_subscriptions"),
     ];
     for (what, answer, status, code) in &cases {

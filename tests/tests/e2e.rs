@@ -7,6 +7,7 @@ mod customers;
 mod event_path;
 mod isolation;
 mod jobs;
+mod leads;
 mod network;
 mod platform;
 mod request_counts;

@@ -27,7 +27,14 @@ async fn every_route_refuses_another_tenants_ids_and_changes_nothing() {
     let sub =
         env.create_subscription(&admin, &cid, &pkg, &router, "victim-ppp").await["id"].as_str().unwrap().to_string();
     let (op, _) = env.create_user(&admin, "operator", "victim-op@demo.test", None).await;
-    let secret_ids = [&cid, &uid, &pkg, &pop, &router, &sub, &op];
+    let lead = env
+        .send("POST", "/v1/leads", Some(&admin), Some(json!({"name": "Victim Lead", "phone": "01811-999001"})))
+        .await
+        .expect(201)["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let secret_ids = [&cid, &uid, &pkg, &pop, &router, &sub, &op, &lead];
     let (_, intruder) = env.other_tenant("intruder").await;
     let before = env.table_snapshot().await;
     let before_demo: Vec<_> = before.keys().filter(|k| k.starts_with(&format!("T#{tid}#"))).cloned().collect();
@@ -127,6 +134,17 @@ async fn every_route_refuses_another_tenants_ids_and_changes_nothing() {
                 ),
                 // Takes CSV, not JSON; the rows land in the caller's own ISP like any create.
                 ("POST", "/v1/routers/import") => (path.clone(), Some(json!({})), &[415]),
+                ("GET", "/v1/leads/{id}") => (path.replace("{id}", &lead), None, &[404]),
+                ("PATCH", "/v1/leads/{id}") => {
+                    (path.replace("{id}", &lead), Some(json!({"stage": "lost", "version": 1})), &[404])
+                }
+                ("POST", "/v1/leads/{id}/convert") => {
+                    (path.replace("{id}", &lead), Some(json!({"username": "stolen"})), &[404])
+                }
+                ("GET", "/v1/leads") => (path.clone(), None, &[200]),
+                ("POST", "/v1/leads") => {
+                    (path.clone(), Some(json!({"name": "Mine", "phone": "+6281234567890"})), &[201])
+                }
                 ("POST", "/v1/impersonate") => (path.clone(), Some(json!({"user_id": uid, "tenant_id": tid})), &[403]),
                 ("GET", "/v1/audit-log") => (format!("{path}?entity_type=customer&entity_id={cid}"), None, &[200]),
                 ("GET", "/v1/customers") => (format!("{path}?username=victim"), None, &[200]),

@@ -139,6 +139,23 @@ pub async fn create_customer(
     input: CreateCustomer,
     idem: Option<&IdempotentRequest>,
 ) -> Result<Outcome<Customer>> {
+    let tid = actor.tenant()?;
+    let (customer, mut tx) = stage_new_customer(app, actor, input).await?;
+    if let Some(req) = idem {
+        tx.put_idempotency(Owner::Tenant(tid), &req.key_hash(actor.user_id), &record(req, 201, &customer, app)?);
+    }
+    match app.store.commit(tx).await {
+        Ok(()) => Ok(Outcome::Fresh(customer)),
+        Err(StoreError::Conflict(Conflict::Idempotency)) if idem.is_some() => {
+            replay(app, Owner::Tenant(tid), actor.user_id, idem.expect("checked")).await
+        }
+        Err(e) => Err(store_err(e)),
+    }
+}
+
+/// Checks a new customer and stages everything its creation writes (profile, search entries,
+/// sentinels, timeline, audit, event) in a transaction the caller may add to (lead conversion).
+pub(crate) async fn stage_new_customer(app: &App, actor: &Actor, input: CreateCustomer) -> Result<(Customer, Tx)> {
     actor.require(Permission::CustomersWrite)?;
     let tid = actor.tenant()?;
     let now = app.now();
@@ -242,16 +259,7 @@ pub async fn create_customer(
         serde_json::json!({"customer_id": customer.id, "operator_id": customer.operator_id, "version": 1}),
         now,
     ));
-    if let Some(req) = idem {
-        tx.put_idempotency(Owner::Tenant(tid), &req.key_hash(actor.user_id), &record(req, 201, &customer, app)?);
-    }
-    match app.store.commit(tx).await {
-        Ok(()) => Ok(Outcome::Fresh(customer)),
-        Err(StoreError::Conflict(Conflict::Idempotency)) if idem.is_some() => {
-            replay(app, Owner::Tenant(tid), actor.user_id, idem.expect("checked")).await
-        }
-        Err(e) => Err(store_err(e)),
-    }
+    Ok((customer, tx))
 }
 
 /// A customer's POP must exist, and lie among an operator's POPs when it is confined to some.

@@ -6,6 +6,7 @@ pub mod audit_log;
 pub mod auth;
 pub mod customers;
 pub mod idempotency;
+pub mod leads;
 pub mod network;
 pub mod operators;
 pub mod packages;

@@ -291,6 +291,28 @@ pub fn timeline_entry(tenant: Uuid, customer: Uuid, id: Uuid) -> ItemKeys {
 
 pub const TIMELINE_SK_PREFIX: &str = "TL#";
 
+// ---- leads ------------------------------------------------------------------------------------
+
+/// A lead; listed newest first across the ISP (gsi1) and per operator subtree (gsi2).
+pub fn lead(tenant: Uuid, id: Uuid, scope: Option<&str>) -> ItemKeys {
+    let k = ItemKeys::new(format!("{}LEAD#{id}", t(tenant)), "LEAD").gsi1(leads_gsi1(tenant), id.to_string());
+    match scope {
+        Some(s) => {
+            let root = s.split('/').next().unwrap_or(s);
+            k.gsi2(leads_by_operator_gsi2(tenant, root), format!("{s}#{id}"))
+        }
+        None => k,
+    }
+}
+
+pub fn leads_gsi1(tenant: Uuid) -> String {
+    format!("{}LEADS", t(tenant))
+}
+
+pub fn leads_by_operator_gsi2(tenant: Uuid, root_operator: &str) -> String {
+    format!("{}OPLEADS#{root_operator}", t(tenant))
+}
+
 // ---- operators ---------------------------------------------------------------------------------
 
 /// An operator's or sub-operator's business profile (commission, credit limit, POPs), beside its user.
@@ -388,6 +410,7 @@ mod tests {
             subscription_ref(tid, id),
             timeline_entry(tid, id, id),
             operator_profile(tid, id),
+            lead(tid, id, Some("op")),
         ];
         for k in all {
             assert!(k.pk.starts_with(&p), "{k:?}");
