@@ -4,6 +4,7 @@
 mod auth;
 mod bad_input;
 mod customers;
+mod dashboard;
 mod event_path;
 mod isolation;
 mod jobs;

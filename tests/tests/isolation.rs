@@ -142,6 +142,7 @@ async fn every_route_refuses_another_tenants_ids_and_changes_nothing() {
                     (path.replace("{id}", &lead), Some(json!({"username": "stolen"})), &[404])
                 }
                 ("GET", "/v1/leads") => (path.clone(), None, &[200]),
+                ("GET", "/v1/dashboard") => (path.clone(), None, &[200]),
                 ("POST", "/v1/leads") => {
                     (path.clone(), Some(json!({"name": "Mine", "phone": "+6281234567890"})), &[201])
                 }

@@ -151,5 +151,7 @@ async fn operations_make_the_expected_dynamodb_round_trips() {
     assert_eq!(n, ops(&[("GetItem", 1), ("Query", 1)]));
     let (_, n) = call("GET", &format!("/v1/customers/{c2}/subscriptions"), Some(&admin), None).await;
     assert_eq!(n, ops(&[("GetItem", 1), ("Query", 1)]));
+    let (_, n) = call("GET", "/v1/dashboard", Some(&admin), None).await;
+    assert_eq!(n, ops(&[("GetItem", 1), ("Query", 2)]), "counters, never a count of items");
     local.stop().await;
 }

@@ -3,6 +3,7 @@
 //! only their own subtree.
 
 use crate::App;
+use crate::dashboard::{Deltas, month_of};
 use crate::idempotency::{IdempotentRequest, Outcome, record, replay};
 use crate::support::{StoreResultExt, audit, decoded, expected_version, snapshot, store_err, tenant_of};
 use crate::timeline::{TimelineEntry, TimelineKind};
@@ -259,6 +260,10 @@ pub(crate) async fn stage_new_customer(app: &App, actor: &Actor, input: CreateCu
         serde_json::json!({"customer_id": customer.id, "operator_id": customer.operator_id, "version": 1}),
         now,
     ));
+    let mut counts = Deltas::default();
+    counts.customer(customer.scope.as_deref(), None, Some(customer.status));
+    counts.new_customer(customer.scope.as_deref(), &month_of(now, &tenant.time_zone));
+    counts.stage(&mut tx, tid);
     Ok((customer, tx))
 }
 
@@ -501,6 +506,9 @@ pub async fn delete_customer(app: &App, actor: &Actor, id: Uuid, if_match: Optio
     for (field, value) in unique_values(&before) {
         tx.delete_unique(unique_key(tid, field, &value), &owner_of(&before));
     }
+    let mut counts = Deltas::default();
+    counts.customer(before.scope.as_deref(), Some(before.status), None);
+    counts.stage(&mut tx, tid);
     tx.put_audit(&audit(actor, Some(tid), "customer.deleted", "customer", id, Some(snapshot(&before)), None, now));
     tx.put_event(&DomainEvent::new(
         "CustomerDeleted",

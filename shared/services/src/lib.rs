@@ -5,6 +5,7 @@ pub mod app;
 pub mod audit_log;
 pub mod auth;
 pub mod customers;
+pub mod dashboard;
 pub mod idempotency;
 pub mod leads;
 pub mod network;

@@ -6,6 +6,7 @@
 //! deleting transaction).
 
 use crate::App;
+use crate::dashboard::Deltas;
 use crate::idempotency::{IdempotentRequest, Outcome, commit_create, record};
 use crate::operators::confined_pops;
 use crate::packages::in_use_conflict;
@@ -431,6 +432,9 @@ fn stage_new_router(
         );
         stage_usage(tx, tid, UsageOf::Pop, p, 1);
     }
+    let mut counts = Deltas::default();
+    counts.router(None, Some((r.pop_id, r.status)));
+    counts.stage(tx, tid);
     tx.put_audit(&audit(actor, Some(tid), "router.created", "router", r.id, None, Some(snapshot(r)), now));
     stage_router_event(tx, "RouterCreated", r, now);
     Ok(())
@@ -640,6 +644,9 @@ pub async fn update_router(
             stage_usage(&mut tx, tid, UsageOf::Pop, p, -1);
         }
     }
+    let mut counts = Deltas::default();
+    counts.router(Some((before.pop_id, before.status)), Some((after.pop_id, after.status)));
+    counts.stage(&mut tx, tid);
     // The audit shows that the password changed, never what it is.
     let mut after_snap = snapshot(&after);
     if input.password.is_some() {
@@ -691,6 +698,9 @@ pub async fn delete_router(app: &App, actor: &Actor, id: Uuid, if_match: Option<
     if let Some(p) = before.pop_id {
         stage_usage(&mut tx, tid, UsageOf::Pop, p, -1);
     }
+    let mut counts = Deltas::default();
+    counts.router(Some((before.pop_id, before.status)), None);
+    counts.stage(&mut tx, tid);
     tx.put_audit(&audit(actor, Some(tid), "router.deleted", "router", id, Some(snapshot(&before)), None, now));
     stage_router_event(&mut tx, "RouterDeleted", &gone, now);
     app.store.commit(tx).await.map_err(in_use_conflict("router"))

@@ -8,6 +8,7 @@
 
 use crate::App;
 use crate::customers::{CustomerRecord, stage_customer};
+use crate::dashboard::{Deltas, counted_expiry};
 use crate::idempotency::{IdempotentRequest, Outcome, record, replay};
 use crate::network::{RouterRecord, live_router, stage_usage};
 use crate::operators::confined_pops;
@@ -364,6 +365,10 @@ pub async fn create_subscription(
     c.version += 1;
     c.updated_at = now;
     stage_customer(&mut tx, &c, Some(customer.version))?;
+    let mut counts = Deltas::default();
+    counts.customer(c.scope.as_deref(), Some(customer.status), Some(c.status));
+    counts.expiry(sub.scope.as_deref(), None, counted_expiry(&sub));
+    counts.stage(&mut tx, tid);
     let mut entry = TimelineEntry::new(
         customer_id,
         TimelineKind::Subscription,
@@ -773,6 +778,7 @@ async fn try_apply(
     for (kind, entity, by) in usage {
         stage_usage(&mut tx, tid, kind, entity, by);
     }
+    let mut counts = Deltas::default();
     if after.status != before.status {
         let mut c = customer.clone();
         c.subscriptions = c.subscriptions.moved(Some(before.status), after.status);
@@ -780,7 +786,10 @@ async fn try_apply(
         c.version += 1;
         c.updated_at = now;
         stage_customer(&mut tx, &c, Some(customer.version))?;
+        counts.customer(c.scope.as_deref(), Some(customer.status), Some(c.status));
     }
+    counts.expiry(after.scope.as_deref(), counted_expiry(&before), counted_expiry(&after));
+    counts.stage(&mut tx, tid);
     let verb = action.as_str().replace('_', " ");
     let mut entry = TimelineEntry::new(
         customer_id,

@@ -313,6 +313,27 @@ pub fn leads_by_operator_gsi2(tenant: Uuid, root_operator: &str) -> String {
     format!("{}OPLEADS#{root_operator}", t(tenant))
 }
 
+// ---- dashboard counters ------------------------------------------------------------------------
+
+/// Dashboard counters of one level (`ALL`, an operator's id, or `POP#<pop>` for router counts),
+/// spread over a few items so concurrent writes rarely meet on one.
+pub fn dashboard_counters(tenant: Uuid, level: &str, shard: u8) -> ItemKeys {
+    ItemKeys::new(dashboard_pk(tenant, level), &format!("{DASHBOARD_COUNTERS_PREFIX}{shard}"))
+}
+
+/// Active subscriptions of one level expiring in one UTC hour (`YYYY-MM-DDTHH`).
+pub fn dashboard_expiry(tenant: Uuid, level: &str, hour: &str) -> ItemKeys {
+    ItemKeys::new(dashboard_pk(tenant, level), &format!("{DASHBOARD_EXPIRY_PREFIX}{hour}"))
+}
+
+pub fn dashboard_pk(tenant: Uuid, level: &str) -> String {
+    format!("{}DASH#{level}", t(tenant))
+}
+
+pub const DASHBOARD_COUNTERS_PREFIX: &str = "C#";
+pub const DASHBOARD_EXPIRY_PREFIX: &str = "E#";
+pub const DASHBOARD_SHARDS: u8 = 4;
+
 // ---- operators ---------------------------------------------------------------------------------
 
 /// An operator's or sub-operator's business profile (commission, credit limit, POPs), beside its user.
@@ -411,6 +432,8 @@ mod tests {
             timeline_entry(tid, id, id),
             operator_profile(tid, id),
             lead(tid, id, Some("op")),
+            dashboard_counters(tid, "ALL", 0),
+            dashboard_expiry(tid, "ALL", "2026-11-21T10"),
         ];
         for k in all {
             assert!(k.pk.starts_with(&p), "{k:?}");

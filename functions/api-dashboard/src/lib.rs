@@ -1,0 +1,33 @@
+//! `api-dashboard`: `GET /v1/dashboard`, from counters the writes keep (no counting at request time).
+
+use domain::actor::Actor;
+use isp_http::{Incoming, Problem, Reply, finish, ok};
+use lambda_http::{Body, Request, Response};
+use services::App;
+use services::dashboard::{self, Dashboard};
+
+pub const ROUTES: &[&str] = &["GET /v1/dashboard"];
+
+pub async fn handle(app: &App, req: Request) -> Response<Body> {
+    finish(dispatch(app, req).await)
+}
+
+async fn dispatch(app: &App, req: Request) -> Reply {
+    let r = Incoming::from_request(req)?;
+    r.route(ROUTES)?;
+    let actor = r.actor(&app.tokens, app.now())?;
+    get(app, &actor, &r).await
+}
+
+/// Customers by status, new this month, subscriptions expiring within 1/3/7 days, routers by status;
+/// for the ISP, or for an operator's own subtree.
+#[utoipa::path(get, path = "/v1/dashboard", tag = "dashboard",
+    responses((status = 200, body = Dashboard), (status = 403, body = Problem)), security(("bearer" = [])))]
+pub async fn get(app: &App, actor: &Actor, r: &Incoming) -> Reply {
+    r.allow_query(&[])?;
+    ok(&dashboard::get_dashboard(app, actor).await?)
+}
+
+#[derive(utoipa::OpenApi)]
+#[openapi(paths(get))]
+pub struct Doc;
