@@ -437,18 +437,13 @@ pub async fn update_customer(
     after.updated_at = now;
     let mut tx = Tx::new();
     stage_customer(&mut tx, &after, Some(expected))?;
-    let old: Vec<_> = unique_values(&before);
-    let new: Vec<_> = unique_values(&after);
-    for (field, value) in &new {
-        if !old.contains(&(field, value.clone())) {
-            tx.put_unique(unique_key(tid, field, value), field, &owner_of(&after));
-        }
-    }
-    for (field, value) in &old {
-        if !new.contains(&(field, value.clone())) {
-            tx.delete_unique(unique_key(tid, field, value), &owner_of(&before));
-        }
-    }
+    crate::support::stage_unique_changes(
+        &mut tx,
+        &unique_values(&before),
+        &unique_values(&after),
+        |f, v| unique_key(tid, f, v),
+        &owner_of(&after),
+    );
     tx.put_audit(&audit(
         actor,
         Some(tid),

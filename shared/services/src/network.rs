@@ -619,17 +619,13 @@ pub async fn update_router(
     let new_rec = RouterRecord { router: after.clone(), password_sealed: sealed, deleted_at: None };
     let mut tx = Tx::new();
     tx.put_versioned(Store::encode(&router_keys(&after), "ROUTER", &new_rec, Some(after.version)).or_500()?, expected);
-    let (old, new) = (router_unique_values(&before), router_unique_values(&after));
-    for (field, value) in &new {
-        if !old.contains(&(field, value.clone())) {
-            tx.put_unique(router_unique(tid, field, value), field, &id.to_string());
-        }
-    }
-    for (field, value) in &old {
-        if !new.contains(&(field, value.clone())) {
-            tx.delete_unique(router_unique(tid, field, value), &id.to_string());
-        }
-    }
+    crate::support::stage_unique_changes(
+        &mut tx,
+        &router_unique_values(&before),
+        &router_unique_values(&after),
+        |f, v| router_unique(tid, f, v),
+        &id.to_string(),
+    );
     if before.pop_id != after.pop_id {
         if let Some(p) = after.pop_id {
             tx.check(

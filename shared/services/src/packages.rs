@@ -436,17 +436,13 @@ pub async fn update_package(
     };
     let mut tx = Tx::new();
     tx.put_versioned(Store::encode(&package_keys(&after), "PACKAGE", &after, Some(after.version)).or_500()?, expected);
-    let (old, new) = (unique_values(&before), unique_values(&after));
-    for (field, value) in &new {
-        if !old.contains(&(field, value.clone())) {
-            tx.put_unique(unique_key(tid, field, value), field, &id.to_string());
-        }
-    }
-    for (field, value) in &old {
-        if !new.contains(&(field, value.clone())) {
-            tx.delete_unique(unique_key(tid, field, value), &id.to_string());
-        }
-    }
+    crate::support::stage_unique_changes(
+        &mut tx,
+        &unique_values(&before),
+        &unique_values(&after),
+        |f, v| unique_key(tid, f, v),
+        &id.to_string(),
+    );
     tx.put_audit(&audit(
         actor,
         Some(tid),

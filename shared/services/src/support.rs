@@ -97,3 +97,23 @@ pub fn decoded<T: serde::de::DeserializeOwned>(item: Option<store::Item>) -> Res
 pub fn tenant_of(item: Option<store::Item>) -> Result<domain::tenant::Tenant, Error> {
     decoded(item)?.ok_or_else(|| Error::Internal("tenant of a valid token is missing".into()))
 }
+
+/// An update's uniqueness sentinels: claims the values that are new, frees the ones that went.
+pub fn stage_unique_changes(
+    tx: &mut store::Tx,
+    old: &[(&str, String)],
+    new: &[(&str, String)],
+    key: impl Fn(&str, &str) -> store::ItemKeys,
+    owner_id: &str,
+) {
+    for (field, value) in new {
+        if !old.contains(&(field, value.clone())) {
+            tx.put_unique(key(field, value), field, owner_id);
+        }
+    }
+    for (field, value) in old {
+        if !new.contains(&(field, value.clone())) {
+            tx.delete_unique(key(field, value), owner_id);
+        }
+    }
+}
