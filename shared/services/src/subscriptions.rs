@@ -330,18 +330,47 @@ pub async fn create_subscription(
         updated_at: now,
         version: 1,
     };
+    let mut tx = Tx::new();
+    stage_new_subscription(app, &mut tx, actor, &customer, &sub, &password, now)?;
+    if let Some(req) = idem {
+        tx.put_idempotency(Owner::Tenant(tid), &req.key_hash(actor.user_id), &record(req, 201, &sub, app)?);
+    }
+    match app.store.commit(tx).await {
+        Ok(()) => Ok(Outcome::Fresh(sub)),
+        Err(StoreError::Conflict(Conflict::Idempotency)) if idem.is_some() => {
+            replay(app, Owner::Tenant(tid), actor.user_id, idem.expect("checked")).await
+        }
+        Err(e) => Err(write_conflict(e)),
+    }
+}
+
+/// Stages everything a new subscription writes: the subscription, where it lives, its username and
+/// IP, the live checks of package and router, usage counters, the customer's counts (versioned),
+/// dashboard, timeline, audit and event. Returns the customer with the subscription counted.
+pub(crate) fn stage_new_subscription(
+    app: &App,
+    tx: &mut Tx,
+    actor: &Actor,
+    customer: &Customer,
+    sub: &Subscription,
+    password: &str,
+    now: DateTime<Utc>,
+) -> Result<Customer> {
+    let tid = sub.tenant_id;
+    let customer_id = customer.id;
     let rec = SubscriptionRecord {
         subscription: sub.clone(),
         password_sealed: app.secrets.seal(password.as_bytes(), &password_aad(tid, sub.id)),
     };
-    let mut tx = Tx::new();
-    tx.put_new(Store::encode(&sub_keys(&sub), "SUBSCRIPTION", &rec, Some(1)).or_500()?, Conflict::Exists);
+    let pk = keys::package(tid, sub.package_id, "");
+    let rk = keys::router(tid, sub.router_id, "", None);
+    tx.put_new(Store::encode(&sub_keys(sub), "SUBSCRIPTION", &rec, Some(1)).or_500()?, Conflict::Exists);
     let r = SubscriptionRef { subscription_id: sub.id, customer_id };
     tx.put_new(
         Store::encode(&keys::subscription_ref(tid, sub.id), "SUBSCRIPTION_REF", &r, None).or_500()?,
         Conflict::Exists,
     );
-    for (field, value) in held_values(&sub) {
+    for (field, value) in held_values(sub) {
         tx.put_unique(unique_key(tid, field, &value), field, &sub.id.to_string());
     }
     // Package and router must still be live when the subscription lands on them.
@@ -357,18 +386,18 @@ pub async fn create_subscription(
         Default::default(),
         Conflict::Unique("router_id".into()),
     );
-    stage_usage(&mut tx, tid, UsageOf::Package, package.id, 1);
-    stage_usage(&mut tx, tid, UsageOf::Router, sub.router_id, 1);
+    stage_usage(tx, tid, UsageOf::Package, sub.package_id, 1);
+    stage_usage(tx, tid, UsageOf::Router, sub.router_id, 1);
     let mut c = customer.clone();
-    c.subscriptions = c.subscriptions.moved(None, SubscriptionStatus::Pending);
+    c.subscriptions = c.subscriptions.moved(None, sub.status);
     c.status = c.subscriptions.customer_status();
     c.version += 1;
     c.updated_at = now;
-    stage_customer(&mut tx, &c, Some(customer.version))?;
+    stage_customer(tx, &c, Some(customer.version))?;
     let mut counts = Deltas::default();
     counts.customer(c.scope.as_deref(), Some(customer.status), Some(c.status));
-    counts.expiry(sub.scope.as_deref(), None, counted_expiry(&sub));
-    counts.stage(&mut tx, tid);
+    counts.expiry(sub.scope.as_deref(), None, counted_expiry(sub));
+    counts.stage(tx, tid);
     let mut entry = TimelineEntry::new(
         customer_id,
         TimelineKind::Subscription,
@@ -378,7 +407,7 @@ pub async fn create_subscription(
     );
     entry.subscription_id = Some(sub.id);
     entry.actor_id = Some(actor.real_actor());
-    crate::timeline::stage(&mut tx, tid, &entry)?;
+    crate::timeline::stage(tx, tid, &entry)?;
     tx.put_audit(&audit(
         actor,
         Some(tid),
@@ -386,26 +415,17 @@ pub async fn create_subscription(
         "subscription",
         sub.id,
         None,
-        Some(snapshot(&sub)),
+        Some(snapshot(sub)),
         now,
     ));
     tx.put_event(&DomainEvent::new(
         "SubscriptionCreated",
         "network",
         Some(tid),
-        event_detail(&sub, serde_json::json!({})),
+        event_detail(sub, serde_json::json!({})),
         now,
     ));
-    if let Some(req) = idem {
-        tx.put_idempotency(Owner::Tenant(tid), &req.key_hash(actor.user_id), &record(req, 201, &sub, app)?);
-    }
-    match app.store.commit(tx).await {
-        Ok(()) => Ok(Outcome::Fresh(sub)),
-        Err(StoreError::Conflict(Conflict::Idempotency)) if idem.is_some() => {
-            replay(app, Owner::Tenant(tid), actor.user_id, idem.expect("checked")).await
-        }
-        Err(e) => Err(write_conflict(e)),
-    }
+    Ok(c)
 }
 
 fn bool_value(b: bool) -> std::collections::HashMap<String, aws_sdk_dynamodb::types::AttributeValue> {
