@@ -10,6 +10,7 @@ pub mod error;
 pub mod event;
 pub mod idempotency;
 pub mod ids;
+pub mod import;
 pub mod lead;
 pub mod money;
 pub mod network;
