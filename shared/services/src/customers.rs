@@ -160,7 +160,6 @@ pub(crate) async fn stage_new_customer(app: &App, actor: &Actor, input: CreateCu
     actor.require(Permission::CustomersWrite)?;
     let tid = actor.tenant()?;
     let now = app.now();
-
     // One round trip: the ISP (its country reads local phone numbers), the named operator and POP.
     let tk = keys::tenant(tid, None);
     let ok = keys::user(Some(tid), input.operator_id.unwrap_or_default());
@@ -169,7 +168,36 @@ pub(crate) async fn stage_new_customer(app: &App, actor: &Actor, input: CreateCu
     let tenant: Tenant = tenant_of(got.next().flatten())?;
     let operator: Option<UserRecord> = decoded(got.next().flatten())?;
     let pop_found = crate::network::live_pop(got.next().flatten())?.is_some();
+    let confined_pops = if input.pop_id.is_some() { crate::operators::confined_pops(app, actor).await? } else { None };
+    let ctx = NewCustomerContext { tenant, operator, pop_found, confined_pops };
+    let customer = prepare_customer(actor, &ctx, input, now)?;
+    let mut tx = Tx::new();
+    stage_customer_creation(&mut tx, actor, &customer, &ctx.tenant, now)?;
+    Ok((customer, tx))
+}
 
+/// What checking a new customer needs to have read.
+pub(crate) struct NewCustomerContext {
+    pub tenant: Tenant,
+    /// The operator named by `operator_id`, if any.
+    pub operator: Option<UserRecord>,
+    /// Whether the named POP exists.
+    pub pop_found: bool,
+    /// The caller's POPs, when it is confined to some.
+    pub confined_pops: Option<Vec<Uuid>>,
+}
+
+/// Checks a new customer against what was read; no I/O.
+pub(crate) fn prepare_customer(
+    actor: &Actor,
+    ctx: &NewCustomerContext,
+    input: CreateCustomer,
+    now: DateTime<Utc>,
+) -> Result<Customer> {
+    actor.require(Permission::CustomersWrite)?;
+    let tid = actor.tenant()?;
+    let tenant = &ctx.tenant;
+    let operator = ctx.operator.clone();
     let mut v = Validation::new();
     let name = v.text("name", &input.name, 120);
     let phone = match to_e164(&input.phone, &tenant.country) {
@@ -186,8 +214,12 @@ pub(crate) async fn stage_new_customer(app: &App, actor: &Actor, input: CreateCu
     let national_id = v.optional_text("national_id", input.national_id.as_deref(), 40);
     let notes = v.optional_text("notes", input.notes.as_deref(), 2000);
     let tags = validate_tags(&mut v, "tags", &input.tags);
-    if input.pop_id.is_some() {
-        check_pop(app, actor, &mut v, input.pop_id, pop_found).await?;
+    if let Some(p) = input.pop_id {
+        if !ctx.pop_found {
+            v.add("pop_id", "is not a POP of this ISP");
+        } else if ctx.confined_pops.as_ref().is_some_and(|mine| !mine.contains(&p)) {
+            v.add("pop_id", "is not one of your POPs");
+        }
     }
     let (operator_id, scope) = if actor.role.is_scoped() {
         if input.operator_id.is_some_and(|o| o != actor.user_id) {
@@ -229,10 +261,23 @@ pub(crate) async fn stage_new_customer(app: &App, actor: &Actor, input: CreateCu
         updated_at: now,
         version: 1,
     };
-    let mut tx = Tx::new();
-    stage_customer(&mut tx, &customer, None)?;
-    for (field, value) in unique_values(&customer) {
-        tx.put_unique(unique_key(tid, field, &value), field, &owner_of(&customer));
+    Ok(customer)
+}
+
+/// Stages everything a new customer writes: profile, search entries, sentinels, timeline, audit,
+/// event and dashboard counts (with the customer's status as given, so an import may count it with
+/// its subscription already).
+pub(crate) fn stage_customer_creation(
+    tx: &mut Tx,
+    actor: &Actor,
+    customer: &Customer,
+    tenant: &Tenant,
+    now: DateTime<Utc>,
+) -> Result<()> {
+    let tid = customer.tenant_id;
+    stage_customer(tx, customer, None)?;
+    for (field, value) in unique_values(customer) {
+        tx.put_unique(unique_key(tid, field, &value), field, &owner_of(customer));
     }
     tx.put_audit(&audit(
         actor,
@@ -241,7 +286,7 @@ pub(crate) async fn stage_new_customer(app: &App, actor: &Actor, input: CreateCu
         "customer",
         customer.id,
         None,
-        Some(snapshot(&customer)),
+        Some(snapshot(customer)),
         now,
     ));
     let mut entry = TimelineEntry::new(
@@ -252,7 +297,7 @@ pub(crate) async fn stage_new_customer(app: &App, actor: &Actor, input: CreateCu
         now,
     );
     entry.actor_id = Some(actor.real_actor());
-    crate::timeline::stage(&mut tx, tid, &entry)?;
+    crate::timeline::stage(tx, tid, &entry)?;
     tx.put_event(&DomainEvent::new(
         "CustomerCreated",
         "crm",
@@ -263,8 +308,8 @@ pub(crate) async fn stage_new_customer(app: &App, actor: &Actor, input: CreateCu
     let mut counts = Deltas::default();
     counts.customer(customer.scope.as_deref(), None, Some(customer.status));
     counts.new_customer(customer.scope.as_deref(), &month_of(now, &tenant.time_zone));
-    counts.stage(&mut tx, tid);
-    Ok((customer, tx))
+    counts.stage(tx, tid);
+    Ok(())
 }
 
 /// A customer's POP must exist, and lie among an operator's POPs when it is confined to some.
