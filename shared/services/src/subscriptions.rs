@@ -242,8 +242,48 @@ pub async fn create_subscription(
     }
     let now = app.now();
     let mut v = Validation::new();
-    usable_package(package.as_ref(), &mut v);
     usable_router(app, actor, router, &mut v).await?;
+    let ctx = NewSubscriptionContext {
+        customer: &customer,
+        package: package.as_ref(),
+        tenant: &tenant,
+        offer: offer.as_ref(),
+    };
+    let (sub, password) = prepare_subscription(v, &ctx, &input, now)?;
+    let mut tx = Tx::new();
+    stage_new_subscription(app, &mut tx, actor, &customer, &sub, &password, now)?;
+    if let Some(req) = idem {
+        tx.put_idempotency(Owner::Tenant(tid), &req.key_hash(actor.user_id), &record(req, 201, &sub, app)?);
+    }
+    match app.store.commit(tx).await {
+        Ok(()) => Ok(Outcome::Fresh(sub)),
+        Err(StoreError::Conflict(Conflict::Idempotency)) if idem.is_some() => {
+            replay(app, Owner::Tenant(tid), actor.user_id, idem.expect("checked")).await
+        }
+        Err(e) => Err(write_conflict(e)),
+    }
+}
+
+/// What checking a new subscription needs to have read.
+pub(crate) struct NewSubscriptionContext<'a> {
+    pub customer: &'a Customer,
+    pub package: Option<&'a Package>,
+    pub tenant: &'a domain::tenant::Tenant,
+    /// The package's offer to the customer's operator, if it has one.
+    pub offer: Option<&'a OfferRecord>,
+}
+
+/// Checks a new subscription against what was read (the router was checked by the caller, into
+/// `v`); no I/O. Returns it with its password (given or generated).
+pub(crate) fn prepare_subscription(
+    mut v: Validation,
+    ctx: &NewSubscriptionContext<'_>,
+    input: &CreateSubscription,
+    now: DateTime<Utc>,
+) -> Result<(Subscription, String)> {
+    let (customer, package, tenant, offer) = (ctx.customer, ctx.package, ctx.tenant, ctx.offer);
+    let (tid, customer_id) = (customer.tenant_id, customer.id);
+    usable_package(package, &mut v);
     let username = v.username("username", input.username.as_deref().unwrap_or(&customer.username));
     let password = match &input.password {
         Some(p) if !valid_secret_password(p) => {
@@ -292,7 +332,7 @@ pub async fn create_subscription(
         v.add("expires_at", "must be after start_date");
     }
     let price = match &package {
-        Some(p) if p.active => selling_price(p, customer.operator_id, offer.as_ref()).unwrap_or_else(|e| {
+        Some(p) if p.active => selling_price(p, customer.operator_id, offer).unwrap_or_else(|e| {
             if let Error::Validation(errors) = e {
                 for fe in errors {
                     v.add(&fe.field, fe.message);
@@ -330,18 +370,7 @@ pub async fn create_subscription(
         updated_at: now,
         version: 1,
     };
-    let mut tx = Tx::new();
-    stage_new_subscription(app, &mut tx, actor, &customer, &sub, &password, now)?;
-    if let Some(req) = idem {
-        tx.put_idempotency(Owner::Tenant(tid), &req.key_hash(actor.user_id), &record(req, 201, &sub, app)?);
-    }
-    match app.store.commit(tx).await {
-        Ok(()) => Ok(Outcome::Fresh(sub)),
-        Err(StoreError::Conflict(Conflict::Idempotency)) if idem.is_some() => {
-            replay(app, Owner::Tenant(tid), actor.user_id, idem.expect("checked")).await
-        }
-        Err(e) => Err(write_conflict(e)),
-    }
+    Ok((sub, password))
 }
 
 /// Stages everything a new subscription writes: the subscription, where it lives, its username and
