@@ -230,6 +230,26 @@ impl Env {
         .expect(201)
     }
 
+    /// Waits (up to 20 s) until an import job is done; its final state.
+    pub async fn wait_import(&self, token: &str, id: &str) -> Value {
+        for _ in 0..400 {
+            let job = self.send("GET", &format!("/v1/imports/{id}"), Some(token), None).await.expect(200);
+            if job["status"] == "done" {
+                return job;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!("import {id} did not finish");
+    }
+
+    /// The demo router's id.
+    pub async fn demo_router(&self, token: &str) -> String {
+        let routers = self.send("GET", "/v1/routers?limit=200", Some(token), None).await.expect(200);
+        let demo =
+            routers["items"].as_array().unwrap().iter().find(|r| r["name"] == "Demo Router").expect("demo router");
+        demo["id"].as_str().unwrap().to_string()
+    }
+
     /// Every item of this test's table, for "nothing was written" checks. Test-only: a Scan is never
     /// on a request path.
     pub async fn table_snapshot(&self) -> BTreeMap<String, String> {

@@ -6,6 +6,7 @@ mod bad_input;
 mod customers;
 mod dashboard;
 mod event_path;
+mod imports;
 mod isolation;
 mod jobs;
 mod leads;

@@ -34,7 +34,21 @@ async fn every_route_refuses_another_tenants_ids_and_changes_nothing() {
         .as_str()
         .unwrap()
         .to_string();
-    let secret_ids = [&cid, &uid, &pkg, &pop, &router, &sub, &op, &lead];
+    let import = env
+        .send_raw(
+            "POST",
+            "/v1/imports",
+            Some(&admin),
+            "text/csv",
+            b"name,phone,username,package\nVictim Import,01911-999001,victimimp,Victim Package\n".to_vec(),
+        )
+        .await
+        .expect(202)["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    env.wait_import(&admin, &import).await;
+    let secret_ids = [&cid, &uid, &pkg, &pop, &router, &sub, &op, &lead, &import];
     let (_, intruder) = env.other_tenant("intruder").await;
     let before = env.table_snapshot().await;
     let before_demo: Vec<_> = before.keys().filter(|k| k.starts_with(&format!("T#{tid}#"))).cloned().collect();
@@ -142,7 +156,12 @@ async fn every_route_refuses_another_tenants_ids_and_changes_nothing() {
                     (path.replace("{id}", &lead), Some(json!({"username": "stolen"})), &[404])
                 }
                 ("GET", "/v1/leads") => (path.clone(), None, &[200]),
-                ("GET", "/v1/dashboard") => (path.clone(), None, &[200]),
+                ("GET", "/v1/dashboard") | ("GET", "/v1/imports") => (path.clone(), None, &[200]),
+                ("GET", "/v1/imports/{id}" | "/v1/imports/{id}/errors") => {
+                    (path.replace("{id}", &import), None, &[404])
+                }
+                // Takes CSV; the rows land in the caller's own ISP like any create.
+                ("POST", "/v1/imports") => (path.clone(), Some(json!({})), &[415]),
                 ("POST", "/v1/leads") => {
                     (path.clone(), Some(json!({"name": "Mine", "phone": "+6281234567890"})), &[201])
                 }

@@ -30,6 +30,7 @@ pub fn document() -> utoipa::openapi::OpenApi {
         api_users::Doc::openapi(),
         api_customers::Doc::openapi(),
         api_audit_log::Doc::openapi(),
+        api_imports::Doc::openapi(),
         api_dashboard::Doc::openapi(),
         api_leads::Doc::openapi(),
         api_subscriptions::Doc::openapi(),

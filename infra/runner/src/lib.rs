@@ -226,6 +226,13 @@ impl Local {
                         Box::pin(async move { worker_notifications::handle(&w, ev).await })
                     })
                 }
+                "worker-imports" => {
+                    let app = app.clone();
+                    Arc::new(move |ev| {
+                        let app = app.clone();
+                        Box::pin(async move { worker_imports::handle(&app, ev).await })
+                    })
+                }
                 other => return Err(format!("no local worker for {other}")),
             };
             tasks.push(tokio::spawn(poll_queue(sqs.clone(), url, arn, worker, opts.poll_interval, rx.clone())));

@@ -28,6 +28,7 @@ pub fn api_function(binary: &str) -> Option<ApiFn> {
         "api-customers" => api!(api_customers),
         "api-audit-log" => api!(api_audit_log),
         "api-openapi" => api!(api_openapi),
+        "api-imports" => api!(api_imports),
         "api-dashboard" => api!(api_dashboard),
         "api-leads" => api!(api_leads),
         "api-subscriptions" => api!(api_subscriptions),
@@ -40,7 +41,7 @@ pub fn api_function(binary: &str) -> Option<ApiFn> {
 }
 
 /// Functions driven by the stream or a queue (their handlers are wired in `lib.rs`).
-pub const EVENT_FUNCTIONS: &[&str] = &["stream-publisher", "worker-notifications"];
+pub const EVENT_FUNCTIONS: &[&str] = &["stream-publisher", "worker-notifications", "worker-imports"];
 
 pub type JobFuture<'a> = Pin<Box<dyn Future<Output = Result<serde_json::Value, String>> + Send + 'a>>;
 pub type JobFn = for<'a> fn(
@@ -77,6 +78,7 @@ pub fn all_functions() -> Vec<&'static str> {
         "api-customers",
         "api-audit-log",
         "api-openapi",
+        "api-imports",
         "api-dashboard",
         "api-leads",
         "api-subscriptions",
@@ -100,6 +102,7 @@ pub fn api_routes(binary: &str) -> Option<&'static [&'static str]> {
         "api-customers" => api_customers::ROUTES,
         "api-audit-log" => api_audit_log::ROUTES,
         "api-openapi" => api_openapi::ROUTES,
+        "api-imports" => api_imports::ROUTES,
         "api-dashboard" => api_dashboard::ROUTES,
         "api-leads" => api_leads::ROUTES,
         "api-subscriptions" => api_subscriptions::ROUTES,

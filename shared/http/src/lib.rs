@@ -6,7 +6,7 @@ mod problem;
 mod request;
 
 pub use problem::{Problem, problem_response};
-pub use request::{Incoming, MAX_BODY_BYTES, Pagination, Params, match_path};
+pub use request::{Incoming, MAX_BODY_BYTES, MAX_UPLOAD_BYTES, Pagination, Params, match_path};
 
 use domain::Error;
 use http::StatusCode;

@@ -10,6 +10,8 @@ use std::collections::HashMap;
 
 /// Bodies over 256 KiB are refused (413) before they are parsed.
 pub const MAX_BODY_BYTES: usize = 256 * 1024;
+/// File uploads (CSV imports) may be larger: up to 5 MiB (Lambda takes 6 MB).
+pub const MAX_UPLOAD_BYTES: usize = 5 * 1024 * 1024;
 pub const DEFAULT_LIMIT: u32 = 50;
 pub const MAX_LIMIT: u32 = 200;
 
@@ -89,6 +91,11 @@ pub fn match_path(template: &str, path: &str) -> Option<Params> {
 
 impl Incoming {
     pub fn from_request(req: Request) -> Result<Self> {
+        Self::from_request_with_limit(req, MAX_BODY_BYTES)
+    }
+
+    /// As [`Incoming::from_request`], for routes that take files, with their own size limit.
+    pub fn from_request_with_limit(req: Request, limit: usize) -> Result<Self> {
         let (parts, body) = req.into_parts();
         let body: Vec<u8> = match body {
             Body::Empty => vec![],
@@ -96,8 +103,8 @@ impl Incoming {
             Body::Binary(b) => b,
             _ => vec![],
         };
-        if body.len() > MAX_BODY_BYTES {
-            return Err(Error::PayloadTooLarge { limit: MAX_BODY_BYTES });
+        if body.len() > limit {
+            return Err(Error::PayloadTooLarge { limit });
         }
         let mut query = HashMap::new();
         if let Some(q) = parts.uri.query() {

@@ -7,6 +7,7 @@ pub mod auth;
 pub mod customers;
 pub mod dashboard;
 pub mod idempotency;
+pub mod imports;
 pub mod leads;
 pub mod network;
 pub mod operators;

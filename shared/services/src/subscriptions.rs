@@ -251,7 +251,7 @@ pub async fn create_subscription(
     };
     let (sub, password) = prepare_subscription(v, &ctx, &input, now)?;
     let mut tx = Tx::new();
-    stage_new_subscription(app, &mut tx, actor, &customer, &sub, &password, now)?;
+    stage_new_subscription(app, &mut tx, actor, &customer, &sub, &password, CustomerWrite::Update, now)?;
     if let Some(req) = idem {
         tx.put_idempotency(Owner::Tenant(tid), &req.key_hash(actor.user_id), &record(req, 201, &sub, app)?);
     }
@@ -262,6 +262,14 @@ pub async fn create_subscription(
         }
         Err(e) => Err(write_conflict(e)),
     }
+}
+
+/// How a new subscription's customer is written: updated (versioned) beside it, or created by the
+/// caller in the same transaction with the subscription already counted (an import).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum CustomerWrite {
+    Update,
+    CreatedByCaller,
 }
 
 /// What checking a new subscription needs to have read.
@@ -374,8 +382,10 @@ pub(crate) fn prepare_subscription(
 }
 
 /// Stages everything a new subscription writes: the subscription, where it lives, its username and
-/// IP, the live checks of package and router, usage counters, the customer's counts (versioned),
-/// dashboard, timeline, audit and event. Returns the customer with the subscription counted.
+/// IP, the live checks of package and router, usage counters, the customer's counts (see
+/// [`CustomerWrite`]), dashboard, timeline, audit and event. Returns the customer with the
+/// subscription counted.
+#[allow(clippy::too_many_arguments)]
 pub(crate) fn stage_new_subscription(
     app: &App,
     tx: &mut Tx,
@@ -383,6 +393,7 @@ pub(crate) fn stage_new_subscription(
     customer: &Customer,
     sub: &Subscription,
     password: &str,
+    write: CustomerWrite,
     now: DateTime<Utc>,
 ) -> Result<Customer> {
     let tid = sub.tenant_id;
@@ -420,11 +431,13 @@ pub(crate) fn stage_new_subscription(
     let mut c = customer.clone();
     c.subscriptions = c.subscriptions.moved(None, sub.status);
     c.status = c.subscriptions.customer_status();
-    c.version += 1;
-    c.updated_at = now;
-    stage_customer(tx, &c, Some(customer.version))?;
     let mut counts = Deltas::default();
-    counts.customer(c.scope.as_deref(), Some(customer.status), Some(c.status));
+    if write == CustomerWrite::Update {
+        c.version += 1;
+        c.updated_at = now;
+        stage_customer(tx, &c, Some(customer.version))?;
+        counts.customer(c.scope.as_deref(), Some(customer.status), Some(c.status));
+    }
     counts.expiry(sub.scope.as_deref(), None, counted_expiry(sub));
     counts.stage(tx, tid);
     let mut entry = TimelineEntry::new(

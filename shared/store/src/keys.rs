@@ -334,6 +334,43 @@ pub const DASHBOARD_COUNTERS_PREFIX: &str = "C#";
 pub const DASHBOARD_EXPIRY_PREFIX: &str = "E#";
 pub const DASHBOARD_SHARDS: u8 = 4;
 
+// ---- imports and bulk jobs ---------------------------------------------------------------------
+
+pub fn job_pk(tenant: Uuid, id: Uuid) -> String {
+    format!("{}JOB#{id}", t(tenant))
+}
+
+/// An import (or bulk action) job; listed newest first (gsi1). Its chunks, per-chunk progress,
+/// per-row markers and errors share its partition.
+pub fn job(tenant: Uuid, id: Uuid) -> ItemKeys {
+    ItemKeys::new(job_pk(tenant, id), "JOB").gsi1(jobs_gsi1(tenant), id.to_string())
+}
+
+pub fn jobs_gsi1(tenant: Uuid) -> String {
+    format!("{}JOBS", t(tenant))
+}
+
+pub fn job_chunk(tenant: Uuid, id: Uuid, chunk: u32) -> ItemKeys {
+    ItemKeys::new(job_pk(tenant, id), &format!("CHUNK#{chunk:05}"))
+}
+
+pub fn job_progress(tenant: Uuid, id: Uuid, chunk: u32) -> ItemKeys {
+    ItemKeys::new(job_pk(tenant, id), &format!("{JOB_PROGRESS_PREFIX}{chunk:05}"))
+}
+
+/// Marks a row as applied (or refused), written in the row's own transaction: a redelivered chunk
+/// skips it.
+pub fn job_row(tenant: Uuid, id: Uuid, row: usize) -> ItemKeys {
+    ItemKeys::new(job_pk(tenant, id), &format!("ROW#{row:06}"))
+}
+
+pub fn job_error(tenant: Uuid, id: Uuid, row: usize) -> ItemKeys {
+    ItemKeys::new(job_pk(tenant, id), &format!("{JOB_ERROR_PREFIX}{row:06}"))
+}
+
+pub const JOB_PROGRESS_PREFIX: &str = "PROGRESS#";
+pub const JOB_ERROR_PREFIX: &str = "ERR#";
+
 // ---- operators ---------------------------------------------------------------------------------
 
 /// An operator's or sub-operator's business profile (commission, credit limit, POPs), beside its user.
@@ -433,6 +470,9 @@ mod tests {
             operator_profile(tid, id),
             lead(tid, id, Some("op")),
             dashboard_counters(tid, "ALL", 0),
+            job(tid, id),
+            job_chunk(tid, id, 1),
+            job_row(tid, id, 2),
             dashboard_expiry(tid, "ALL", "2026-11-21T10"),
         ];
         for k in all {
