@@ -232,14 +232,19 @@ impl Env {
 
     /// Waits (up to 20 s) until an import job is done; its final state.
     pub async fn wait_import(&self, token: &str, id: &str) -> Value {
+        self.wait_job(token, &format!("/v1/imports/{id}")).await
+    }
+
+    /// Waits (up to 20 s) until the job at `path` is done; its final state.
+    pub async fn wait_job(&self, token: &str, path: &str) -> Value {
         for _ in 0..400 {
-            let job = self.send("GET", &format!("/v1/imports/{id}"), Some(token), None).await.expect(200);
+            let job = self.send("GET", path, Some(token), None).await.expect(200);
             if job["status"] == "done" {
                 return job;
             }
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
-        panic!("import {id} did not finish");
+        panic!("job {path} did not finish");
     }
 
     /// The demo router's id.

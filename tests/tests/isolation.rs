@@ -48,7 +48,20 @@ async fn every_route_refuses_another_tenants_ids_and_changes_nothing() {
         .unwrap()
         .to_string();
     env.wait_import(&admin, &import).await;
-    let secret_ids = [&cid, &uid, &pkg, &pop, &router, &sub, &op, &lead, &import];
+    let bulk = env
+        .send(
+            "POST",
+            "/v1/subscriptions/bulk",
+            Some(&admin),
+            Some(json!({"filter": {"package_id": pkg}, "action": {"type": "extend", "days": 1}})),
+        )
+        .await
+        .expect(202)["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    env.wait_job(&admin, &format!("/v1/subscriptions/bulk/{bulk}")).await;
+    let secret_ids = [&cid, &uid, &pkg, &pop, &router, &sub, &op, &lead, &import, &bulk];
     let (_, intruder) = env.other_tenant("intruder").await;
     let before = env.table_snapshot().await;
     let before_demo: Vec<_> = before.keys().filter(|k| k.starts_with(&format!("T#{tid}#"))).cloned().collect();
@@ -105,6 +118,13 @@ async fn every_route_refuses_another_tenants_ids_and_changes_nothing() {
                     Some(json!({"commission_rate_bps": 1, "credit_limit": 1, "version": 0})),
                     &[404],
                 ),
+                ("GET", "/v1/subscriptions/bulk/{id}" | "/v1/subscriptions/bulk/{id}/errors") => {
+                    (path.replace("{id}", &bulk), None, &[404])
+                }
+                // Acts only on the caller's own ISP's subscriptions: another ISP's package id matches none.
+                ("POST", "/v1/subscriptions/bulk") => {
+                    (path.clone(), Some(json!({"filter": {"package_id": pkg}, "action": {"type": "suspend"}})), &[422])
+                }
                 ("GET", "/v1/subscriptions/{id}" | "/v1/subscriptions/{id}/password") => {
                     (path.replace("{id}", &sub), None, &[404])
                 }

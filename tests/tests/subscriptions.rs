@@ -320,3 +320,87 @@ async fn operators_see_and_change_only_their_subtree_of_subscriptions() {
     let empty = env.send("GET", "/v1/subscriptions", Some(&other_op), None).await.expect(200);
     assert_eq!(empty["items"].as_array().unwrap().len(), 0);
 }
+
+/// A bulk action changes every matching subscription once, reports the ones it cannot change, and
+/// applies nothing twice when its work is delivered again.
+#[tokio::test]
+async fn bulk_actions_apply_once_per_subscription() {
+    let env = Env::start().await;
+    let s = setup(&env).await;
+    let mut ids = vec![];
+    for i in 0..4 {
+        let c =
+            env.create_customer(&s.admin, &format!("Bulk {i}"), &format!("01719-40000{i}"), &format!("bulk{i}")).await;
+        let sub = env
+            .create_subscription(&s.admin, c["id"].as_str().unwrap(), &s.package, &s.router, &format!("bulk-{i}"))
+            .await;
+        let id = sub["id"].as_str().unwrap().to_string();
+        if i < 3 {
+            act(&env, &s.admin, &id, "activate", None).await.expect(200);
+        }
+        ids.push(id);
+    }
+    let expiry = |v: &Value| chrono::DateTime::parse_from_rfc3339(v["expires_at"].as_str().unwrap()).unwrap();
+    let before: Vec<Value> = futures::future::join_all(ids.iter().map(|id| {
+        let path = format!("/v1/subscriptions/{id}");
+        let admin = s.admin.clone();
+        let env = &env;
+        async move { env.send("GET", &path, Some(&admin), None).await.expect(200) }
+    }))
+    .await;
+
+    // Extend every active subscription of the package by 7 days.
+    let job = env
+        .send("POST", "/v1/subscriptions/bulk", Some(&s.admin), Some(json!({"filter": {"package_id": s.package, "status": "active"}, "action": {"type": "extend", "days": 7}})))
+        .await
+        .expect(202);
+    assert_eq!(job["total_rows"], 3);
+    let jid = job["id"].as_str().unwrap().to_string();
+    let done = env.wait_job(&s.admin, &format!("/v1/subscriptions/bulk/{jid}")).await;
+    assert_eq!((done["imported"].as_u64(), done["failed"].as_u64()), (Some(3), Some(0)));
+    for (id, b) in ids.iter().zip(&before).take(3) {
+        let after = env.send("GET", &format!("/v1/subscriptions/{id}"), Some(&s.admin), None).await.expect(200);
+        assert_eq!((expiry(&after) - expiry(b)).num_days(), 7, "extended once");
+    }
+    let snapshot = env.table_snapshot().await;
+    for _ in 0..3 {
+        let again =
+            services::imports::process_chunk(&env.local.app, env.tenant(), jid.parse().unwrap(), 0).await.unwrap();
+        assert_eq!((again.imported, again.failed, again.skipped), (0, 0, 3));
+    }
+    e2e_tests::assert_unchanged(&snapshot, &env.table_snapshot().await);
+
+    // Suspending the whole package: the pending one cannot be suspended and is reported.
+    let job = env
+        .send(
+            "POST",
+            "/v1/subscriptions/bulk",
+            Some(&s.admin),
+            Some(json!({"filter": {"package_id": s.package}, "action": {"type": "suspend", "reason": "maintenance"}})),
+        )
+        .await
+        .expect(202);
+    let jid = job["id"].as_str().unwrap();
+    let done = env.wait_job(&s.admin, &format!("/v1/subscriptions/bulk/{jid}")).await;
+    assert_eq!((done["imported"].as_u64(), done["failed"].as_u64()), (Some(3), Some(1)));
+    let errors =
+        env.send("GET", &format!("/v1/subscriptions/bulk/{jid}/errors"), Some(&s.admin), None).await.expect(200);
+    let message = errors["items"][0]["message"].as_str().unwrap();
+    assert!(message.contains(&ids[3]) && message.contains("pending"), "{message}");
+    let suspended = env.send("GET", "/v1/subscriptions?status=suspended", Some(&s.admin), None).await.expect(200);
+    assert_eq!(suspended["items"].as_array().unwrap().len(), 3);
+
+    let nothing = env
+        .send(
+            "POST",
+            "/v1/subscriptions/bulk",
+            Some(&s.admin),
+            Some(json!({"filter": {"status": "expired"}, "action": {"type": "restore"}})),
+        )
+        .await;
+    assert_eq!((nothing.status, nothing.body["errors"][0]["field"].as_str()), (422, Some("filter")));
+    let bad = env
+        .send("POST", "/v1/subscriptions/bulk", Some(&s.admin), Some(json!({"action": {"type": "delete_everything"}})))
+        .await;
+    assert_eq!(bad.status, 422);
+}

@@ -4,9 +4,12 @@
 use domain::Error;
 use domain::actor::Actor;
 use domain::subscription::{Subscription, SubscriptionStatus};
-use isp_http::{Incoming, ListResponse, Problem, Reply, finish, ok, ok_outcome};
+use isp_http::{Incoming, ListResponse, Problem, Reply, finish, json, ok, ok_outcome};
+use lambda_http::http::StatusCode;
 use lambda_http::{Body, Request, Response};
 use services::App;
+use services::bulk::BulkRequest;
+use services::imports::{ImportJob, RowError};
 use services::subscriptions::{
     self, Change, ChangePackageInput, ExtendInput, MoveRouterInput, NoFields, ReasonInput, ResetPasswordInput,
     SubscriptionFilter, SubscriptionPassword,
@@ -25,6 +28,9 @@ pub const ROUTES: &[&str] = &[
     "POST /v1/subscriptions/{id}/extend",
     "POST /v1/subscriptions/{id}/move-router",
     "POST /v1/subscriptions/{id}/reset-password",
+    "POST /v1/subscriptions/bulk",
+    "GET /v1/subscriptions/bulk/{id}",
+    "GET /v1/subscriptions/bulk/{id}/errors",
 ];
 
 pub async fn handle(app: &App, req: Request) -> Response<Body> {
@@ -35,8 +41,14 @@ async fn dispatch(app: &App, req: Request) -> Reply {
     let r = Incoming::from_request(req)?;
     let (route, params) = r.route(ROUTES)?;
     let actor = r.actor(&app.tokens, app.now())?;
-    if route == "GET /v1/subscriptions" {
-        return list(app, &actor, &r).await;
+    match route {
+        "GET /v1/subscriptions" => return list(app, &actor, &r).await,
+        "POST /v1/subscriptions/bulk" => return bulk(app, &actor, &r).await,
+        "GET /v1/subscriptions/bulk/{id}" => return bulk_status(app, &actor, params.id("id", "bulk action")?).await,
+        "GET /v1/subscriptions/bulk/{id}/errors" => {
+            return bulk_errors(app, &actor, &r, params.id("id", "bulk action")?).await;
+        }
+        _ => {}
     }
     let id = params.id("id", "subscription")?;
     match route {
@@ -183,6 +195,34 @@ pub async fn reset_password(app: &App, actor: &Actor, r: &Incoming, id: Uuid) ->
     act(app, actor, r, id, Change::ResetPassword { password: input.password }).await
 }
 
+/// Apply one change (extend, change package, suspend, restore, move router) to every subscription
+/// the filter matches (operators: in their subtree). Answers 202 with a job; each subscription is
+/// changed once, in its own transaction, also when the work is redelivered.
+#[utoipa::path(post, path = "/v1/subscriptions/bulk", tag = "subscriptions", request_body = BulkRequest,
+    responses((status = 202, body = ImportJob), (status = 422, body = Problem)), security(("bearer" = [])))]
+pub async fn bulk(app: &App, actor: &Actor, r: &Incoming) -> Reply {
+    let input: BulkRequest = r.json()?;
+    json(StatusCode::ACCEPTED, &services::bulk::start_bulk(app, actor, input).await?)
+}
+
+/// A bulk action's progress (`imported` counts the subscriptions changed).
+#[utoipa::path(get, path = "/v1/subscriptions/bulk/{id}", tag = "subscriptions", params(("id" = Uuid, Path)),
+    responses((status = 200, body = ImportJob), (status = 404, body = Problem)), security(("bearer" = [])))]
+pub async fn bulk_status(app: &App, actor: &Actor, id: Uuid) -> Reply {
+    ok(&services::bulk::get_bulk(app, actor, id).await?)
+}
+
+/// The subscriptions a bulk action could not change, and why.
+#[utoipa::path(get, path = "/v1/subscriptions/bulk/{id}/errors", tag = "subscriptions",
+    params(("id" = Uuid, Path), ("limit" = Option<u32>, Query), ("cursor" = Option<String>, Query)),
+    responses((status = 200, body = ListResponse<RowError>), (status = 404, body = Problem)), security(("bearer" = [])))]
+pub async fn bulk_errors(app: &App, actor: &Actor, r: &Incoming, id: Uuid) -> Reply {
+    r.allow_query(&["limit", "cursor"])?;
+    let page = r.pagination()?;
+    let out = services::bulk::list_bulk_errors(app, actor, id, page.limit, page.cursor.as_deref()).await?;
+    ok(&ListResponse { items: out.items, next_cursor: out.next_cursor })
+}
+
 #[derive(utoipa::OpenApi)]
 #[openapi(paths(
     list,
@@ -195,6 +235,9 @@ pub async fn reset_password(app: &App, actor: &Actor, r: &Incoming, id: Uuid) ->
     change_package,
     extend,
     move_router,
-    reset_password
+    reset_password,
+    bulk,
+    bulk_status,
+    bulk_errors
 ))]
 pub struct Doc;

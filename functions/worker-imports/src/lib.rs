@@ -1,5 +1,5 @@
-//! `worker-imports`: applies the chunks of import jobs (`ImportChunkReady` events on the imports
-//! queue). A chunk is safe to apply again (each row's marker is written with the row), so a
+//! `worker-imports`: applies the chunks of import jobs and bulk actions (`ImportChunkReady`,
+//! `BulkChunkReady` events on the imports queue). A chunk is safe to apply again (each row's marker is written with the row), so a
 //! redelivered message changes nothing more; failures are reported per message, retried, and end
 //! in the queue's dead-letter queue.
 
@@ -23,7 +23,7 @@ pub async fn handle(app: &App, event: SqsEvent) -> BatchResponse {
 async fn handle_one(app: &App, m: &SqsMessage) -> Result<(), String> {
     let ev: BusEvent =
         serde_json::from_str(m.body.as_deref().unwrap_or("")).map_err(|e| format!("not an EventBridge event: {e}"))?;
-    if ev.detail_type != "ImportChunkReady" {
+    if ev.detail_type != "ImportChunkReady" && ev.detail_type != "BulkChunkReady" {
         return Err(format!("unexpected event {}", ev.detail_type));
     }
     let tenant = ev.tenant_id().ok_or("event without tenant_id")?;

@@ -42,7 +42,7 @@ pub enum JobStatus {
 
 /// Who started a job; the worker acts with these rights and the audit names them.
 #[derive(Debug, Clone, Serialize, Deserialize)]
-struct JobActor {
+pub(crate) struct JobActor {
     user_id: Uuid,
     role: Role,
     scope: Option<String>,
@@ -51,24 +51,32 @@ struct JobActor {
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
-struct JobRecord {
-    id: Uuid,
-    tenant_id: Uuid,
-    format: ImportFormat,
-    router_id: Option<Uuid>,
-    total_rows: usize,
-    chunks: u32,
+pub(crate) struct JobRecord {
+    pub id: Uuid,
+    pub tenant_id: Uuid,
+    /// An import's file format; None for a bulk action.
+    #[serde(default)]
+    pub format: Option<ImportFormat>,
+    /// A bulk action's change; None for an import.
+    #[serde(default)]
+    pub action: Option<crate::bulk::BulkAction>,
+    pub router_id: Option<Uuid>,
+    pub total_rows: usize,
+    pub chunks: u32,
     /// Rows the reader could not split into fields (reported as errors at once).
-    unreadable: usize,
-    started_by: JobActor,
-    created_at: DateTime<Utc>,
+    pub unreadable: usize,
+    pub started_by: JobActor,
+    pub created_at: DateTime<Utc>,
 }
 
 /// A job as the API shows it: counts summed from the per-chunk progress items.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct ImportJob {
     pub id: Uuid,
-    pub format: ImportFormat,
+    /// Imports: the file's format.
+    pub format: Option<ImportFormat>,
+    /// Bulk actions: the change applied to each subscription (`imported` counts those applied).
+    pub action: Option<crate::bulk::BulkAction>,
     pub status: JobStatus,
     pub total_rows: usize,
     pub processed: u64,
@@ -94,13 +102,36 @@ struct Chunk {
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
-struct RowMarker {
-    row: usize,
-    customer_id: Option<Uuid>,
-    subscription_id: Option<Uuid>,
+pub(crate) struct RowMarker {
+    pub row: usize,
+    pub customer_id: Option<Uuid>,
+    pub subscription_id: Option<Uuid>,
 }
 
-fn actor_of(job: &JobRecord) -> Actor {
+impl JobRecord {
+    /// The job, if it is of the asked kind (imports and bulk actions have routes of their own).
+    pub(crate) fn filter_kind(self, bulk: bool) -> Result<Self> {
+        if self.action.is_some() == bulk {
+            Ok(self)
+        } else {
+            Err(Error::not_found(if bulk { "bulk action" } else { "import" }))
+        }
+    }
+}
+
+impl JobActor {
+    pub(crate) fn of(actor: &Actor) -> Self {
+        JobActor {
+            user_id: actor.user_id,
+            role: actor.role,
+            scope: actor.scope.clone(),
+            reseller_id: actor.reseller_id,
+            impersonator_id: actor.impersonator_id,
+        }
+    }
+}
+
+pub(crate) fn actor_of(job: &JobRecord) -> Actor {
     Actor {
         user_id: job.started_by.user_id,
         tenant_id: Some(job.tenant_id),
@@ -135,18 +166,13 @@ pub async fn start_import(
     let job = JobRecord {
         id: ids::new_id(),
         tenant_id: tid,
-        format,
+        format: Some(format),
+        action: None,
         router_id,
         total_rows: rows.len() + unreadable.len(),
         chunks: chunks.len() as u32,
         unreadable: unreadable.len(),
-        started_by: JobActor {
-            user_id: actor.user_id,
-            role: actor.role,
-            scope: actor.scope.clone(),
-            reseller_id: actor.reseller_id,
-            impersonator_id: actor.impersonator_id,
-        },
+        started_by: JobActor::of(actor),
         created_at: now,
     };
     // The job, its audit entry and the unreadable rows first: a worker that sees a chunk always
@@ -205,7 +231,7 @@ pub async fn start_import(
     view(app, tid, &job).await
 }
 
-async fn view(app: &App, tid: Uuid, job: &JobRecord) -> Result<ImportJob> {
+pub(crate) async fn view(app: &App, tid: Uuid, job: &JobRecord) -> Result<ImportJob> {
     let q = Query::table(keys::job_pk(tid, job.id)).prefix(keys::JOB_PROGRESS_PREFIX).limit(1000);
     let mut counts: HashMap<String, u64> = HashMap::new();
     let mut cursor = None;
@@ -231,6 +257,7 @@ async fn view(app: &App, tid: Uuid, job: &JobRecord) -> Result<ImportJob> {
     Ok(ImportJob {
         id: job.id,
         format: job.format,
+        action: job.action.clone(),
         status: if processed as usize >= job.total_rows { JobStatus::Done } else { JobStatus::Running },
         total_rows: job.total_rows,
         processed,
@@ -242,7 +269,7 @@ async fn view(app: &App, tid: Uuid, job: &JobRecord) -> Result<ImportJob> {
     })
 }
 
-async fn load_job(app: &App, actor: &Actor, id: Uuid) -> Result<JobRecord> {
+pub(crate) async fn load_job(app: &App, actor: &Actor, id: Uuid) -> Result<JobRecord> {
     actor.require(Permission::CustomersRead)?;
     let tid = actor.tenant()?;
     let job: Option<JobRecord> = app.store.get(&keys::job(tid, id)).await.or_500()?;
@@ -253,7 +280,7 @@ async fn load_job(app: &App, actor: &Actor, id: Uuid) -> Result<JobRecord> {
 }
 
 pub async fn get_import(app: &App, actor: &Actor, id: Uuid) -> Result<ImportJob> {
-    let job = load_job(app, actor, id).await?;
+    let job = load_job(app, actor, id).await?.filter_kind(false)?;
     view(app, job.tenant_id, &job).await
 }
 
@@ -265,8 +292,12 @@ pub async fn list_errors(
     limit: u32,
     cursor: Option<&str>,
 ) -> Result<Page<RowError>> {
-    let job = load_job(app, actor, id).await?;
-    let tid = job.tenant_id;
+    let job = load_job(app, actor, id).await?.filter_kind(false)?;
+    errors_of(app, &job, limit, cursor).await
+}
+
+pub(crate) async fn errors_of(app: &App, job: &JobRecord, limit: u32, cursor: Option<&str>) -> Result<Page<RowError>> {
+    let (tid, id) = (job.tenant_id, job.id);
     let q = Query::table(keys::job_pk(tid, id)).prefix(keys::JOB_ERROR_PREFIX).limit(limit);
     app.store.query_page(Owner::Tenant(tid), &format!("job-errors:{id}"), q, cursor).await.or_500()
 }
@@ -298,7 +329,7 @@ async fn all_pages<T: serde::de::DeserializeOwned>(app: &App, tid: Uuid, qid: &s
 async fn chunk_context(app: &App, actor: &Actor, job: &JobRecord) -> Result<ChunkContext> {
     let tid = job.tenant_id;
     let tenant = tenant_of(app.store.get_item(&keys::tenant(tid, None)).await.or_500()?)?;
-    let by_profile = job.format == ImportFormat::RouterosSecrets;
+    let by_profile = job.format == Some(ImportFormat::RouterosSecrets);
     let packages: Vec<Package> =
         all_pages(app, tid, "import-packages", Query::index("gsi1", keys::packages_gsi1(tid))).await?;
     let packages = packages
@@ -335,6 +366,9 @@ pub async fn process_chunk(app: &App, tid: Uuid, job_id: Uuid, chunk_no: u32) ->
     let ck = keys::job_chunk(tid, job_id, chunk_no);
     let mut got = app.store.batch_get(&[&jk, &ck]).await.or_500()?.into_iter();
     let job: JobRecord = decoded(got.next().flatten())?.ok_or_else(|| Error::not_found("import"))?;
+    if job.action.is_some() {
+        return crate::bulk::process_chunk(app, &job, chunk_no).await;
+    }
     let chunk: Chunk = decoded(got.next().flatten())?.ok_or_else(|| Error::not_found("import chunk"))?;
     let marker_keys: Vec<store::ItemKeys> = chunk.rows.iter().map(|r| keys::job_row(tid, job_id, r.line)).collect();
     let refs: Vec<&store::ItemKeys> = marker_keys.iter().collect();
@@ -366,7 +400,7 @@ enum RowOutcome {
     AlreadyDone,
 }
 
-fn progress(tx: &mut Tx, tid: Uuid, job: Uuid, chunk: u32, counters: &[&str]) {
+pub(crate) fn progress(tx: &mut Tx, tid: Uuid, job: Uuid, chunk: u32, counters: &[&str]) {
     let expr: Vec<String> = counters.iter().map(|c| format!("{c} :one")).collect();
     tx.update(
         &keys::job_progress(tid, job, chunk),
@@ -381,7 +415,7 @@ fn progress(tx: &mut Tx, tid: Uuid, job: Uuid, chunk: u32, counters: &[&str]) {
     );
 }
 
-fn row_marker(tid: Uuid, job: Uuid, m: &RowMarker) -> Result<store::Item> {
+pub(crate) fn row_marker(tid: Uuid, job: Uuid, m: &RowMarker) -> Result<store::Item> {
     Store::encode(&keys::job_row(tid, job, m.row), "JOB_ROW", m, None).or_500()
 }
 
@@ -413,7 +447,7 @@ fn build_row(
         now,
     )?;
     let mut v = Validation::new();
-    let key = if job.format == ImportFormat::RouterosSecrets {
+    let key = if job.format == Some(ImportFormat::RouterosSecrets) {
         row.package.trim().to_string()
     } else {
         search_fold(&row.package)
@@ -599,7 +633,7 @@ pub async fn list_imports(app: &App, actor: &Actor, limit: u32, cursor: Option<&
     let q = Query::index("gsi1", keys::jobs_gsi1(tid)).newest_first().limit(limit);
     let page: Page<JobRecord> = app.store.query_page(Owner::Tenant(tid), "imports", q, cursor).await.or_500()?;
     let mut items = Vec::new();
-    for j in page.items.iter().filter(|j| actor.sees_scope(j.started_by.scope.as_deref())) {
+    for j in page.items.iter().filter(|j| j.action.is_none() && actor.sees_scope(j.started_by.scope.as_deref())) {
         items.push(view(app, tid, j).await?);
     }
     Ok(Page { items, next_cursor: page.next_cursor })

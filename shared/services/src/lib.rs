@@ -4,6 +4,7 @@
 pub mod app;
 pub mod audit_log;
 pub mod auth;
+pub mod bulk;
 pub mod customers;
 pub mod dashboard;
 pub mod idempotency;

@@ -644,10 +644,15 @@ pub async fn change(
         return Ok(first);
     }
     let customer_id = locate(app, tid, id).await?;
-    apply(app, actor, tid, customer_id, id, &change, idem).await
+    apply(app, actor, tid, customer_id, id, &change, idem, None).await
 }
 
+/// Something a caller adds to the change's transaction (a bulk job's row marker and progress); a
+/// marker written with `put_new` that exists already makes the change `already_applied`.
+pub type ExtraWrites<'a> = &'a (dyn Fn(&mut Tx) -> Result<()> + Sync);
+
 /// Applies a change to a subscription whose customer is known (API, bulk actions, jobs).
+#[allow(clippy::too_many_arguments)]
 pub async fn apply(
     app: &App,
     actor: &Actor,
@@ -656,10 +661,11 @@ pub async fn apply(
     id: Uuid,
     change: &Change,
     idem: Option<&IdempotentRequest>,
+    extra: Option<ExtraWrites<'_>>,
 ) -> Result<Outcome<Subscription>> {
     let mut attempt = 0;
     loop {
-        match try_apply(app, actor, tid, customer_id, id, change, idem).await {
+        match try_apply(app, actor, tid, customer_id, id, change, idem, extra).await {
             Err(TryError::Stale) if attempt < 4 => attempt += 1,
             Err(TryError::Stale) => return Err(Error::version_conflict()),
             Err(TryError::Idempotent) => {
@@ -685,7 +691,7 @@ impl From<Error> for TryError {
     }
 }
 
-#[allow(clippy::too_many_lines)]
+#[allow(clippy::too_many_lines, clippy::too_many_arguments)]
 async fn try_apply(
     app: &App,
     actor: &Actor,
@@ -694,6 +700,7 @@ async fn try_apply(
     id: Uuid,
     change: &Change,
     idem: Option<&IdempotentRequest>,
+    extra: Option<ExtraWrites<'_>>,
 ) -> std::result::Result<Subscription, TryError> {
     let now = app.now();
     let sk = keys::subscription(tid, customer_id, id, None, None);
@@ -894,10 +901,18 @@ async fn try_apply(
     if let Some(req) = idem {
         tx.put_idempotency(Owner::Tenant(tid), &req.key_hash(actor.user_id), &record(req, 200, &after, app)?);
     }
+    if let Some(f) = extra {
+        f(&mut tx)?;
+    }
     match app.store.commit(tx).await {
         Ok(()) => Ok(after),
         Err(StoreError::Conflict(Conflict::Idempotency)) if idem.is_some() => Err(TryError::Idempotent),
         Err(StoreError::Conflict(Conflict::Version)) => Err(TryError::Stale),
+        Err(StoreError::Conflict(Conflict::Exists)) => Err(TryError::Failed(Error::Conflict {
+            code: "already_applied",
+            detail: "this change was applied already".into(),
+            field: None,
+        })),
         Err(e) => Err(write_conflict(e).into()),
     }
 }
