@@ -88,11 +88,20 @@ async fn main() {
     let items: u64 = stats.values().map(|s| s.items_written).sum();
     println!("rows: {rows}; imported {imported}, failed {failed}");
     println!("upload answered (202) in {:.2} s with {upload_total} DynamoDB requests", accepted.as_secs_f64());
-    println!("all rows applied after {:.1} s ({:.1} rows/s, one local worker)", wall.as_secs_f64(), rows as f64 / wall.as_secs_f64());
+    println!(
+        "all rows applied after {:.1} s ({:.1} rows/s, one local worker)",
+        wall.as_secs_f64(),
+        rows as f64 / wall.as_secs_f64()
+    );
     println!("DynamoDB requests: {total} ({:.3} per row)", total as f64 / rows as f64);
     for (op, s) in stats.iter().filter(|(_, s)| s.requests > 0) {
         println!("  {op}: {} ({:.3} per row)", s.requests, s.requests as f64 / rows as f64);
     }
-    println!("items written per row: {:.1}; est. WCU per row: {:.1}; est. RCU per row: {:.2}", items as f64 / rows as f64, wcu / rows as f64, rcu / rows as f64);
+    println!(
+        "items written per row: {:.1}; est. WCU per row: {:.1}; est. RCU per row: {:.2}",
+        items as f64 / rows as f64,
+        wcu / rows as f64,
+        rcu / rows as f64
+    );
     local.stop().await;
 }
