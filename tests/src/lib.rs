@@ -120,6 +120,20 @@ impl Env {
         self.answer(req).await
     }
 
+    /// A CSV upload, with an `Idempotency-Key` when given.
+    pub async fn send_csv(&self, path: &str, token: &str, csv: &str, key: Option<&str>) -> Answer {
+        let mut req = self
+            .http
+            .post(format!("{}{path}", self.local.base_url))
+            .header("content-type", "text/csv")
+            .header("authorization", format!("Bearer {token}"))
+            .body(csv.to_string());
+        if let Some(k) = key {
+            req = req.header("idempotency-key", k);
+        }
+        self.answer(req).await
+    }
+
     async fn answer(&self, req: reqwest::RequestBuilder) -> Answer {
         let resp = req.send().await.expect("request reaches the runner");
         let status = resp.status().as_u16();

@@ -14,10 +14,13 @@ async fn customers_import_whole_rows_reports_the_rest_and_ignores_redelivery() {
                Same Name,01911-000006,imp1,Home 10M,,,,\n\
                Same IP,01911-000007,imp7,Home 10M,,10.30.0.1,active,\n";
     let router = env.demo_router(&admin).await;
-    let started = env
-        .send_raw("POST", &format!("/v1/imports?router_id={router}"), Some(&admin), "text/csv", csv.as_bytes().to_vec())
-        .await
-        .expect(202);
+    let path = format!("/v1/imports?router_id={router}");
+    let started = env.send_csv(&path, &admin, csv, Some("import-1")).await.expect(202);
+    assert_eq!(
+        (started["status"].as_str(), started["failed"].as_u64()),
+        (Some("running"), Some(1)),
+        "the unreadable row at once"
+    );
     assert_eq!(started["total_rows"], 7);
     let id = started["id"].as_str().unwrap().to_string();
     let job = env.wait_import(&admin, &id).await;
@@ -66,8 +69,13 @@ async fn customers_import_whole_rows_reports_the_rest_and_ignores_redelivery() {
         assert_eq!((again.imported, again.failed, again.skipped), (0, 0, 6));
     }
     e2e_tests::assert_unchanged(&before, &env.table_snapshot().await);
+    // The same upload again with its key answers the first job; nothing is queued twice.
+    let again = env.send_csv(&path, &admin, csv, Some("import-1")).await;
+    assert_eq!((again.status, again.body["id"].as_str()), (202, Some(id.as_str())));
     let listed = env.send("GET", "/v1/imports", Some(&admin), None).await.expect(200);
-    assert_eq!(listed["items"][0]["id"].as_str(), Some(id.as_str()));
+    let ids: Vec<&str> = listed["items"].as_array().unwrap().iter().map(|j| j["id"].as_str().unwrap()).collect();
+    assert_eq!(ids, [id.as_str()]);
+    assert_eq!(listed["items"][0]["imported"], 2, "listed with its progress");
 }
 
 #[tokio::test]

@@ -166,8 +166,16 @@ async fn every_route_refuses_another_tenants_ids_and_changes_nothing() {
                     ),
                     &[422],
                 ),
-                // Takes CSV, not JSON; the rows land in the caller's own ISP like any create.
-                ("POST", "/v1/routers/import") => (path.clone(), Some(json!({})), &[415]),
+                // CSV routes: rows naming the demo ISP's POP or router are refused; nothing lands there.
+                ("POST", "/v1/routers/import") => {
+                    let csv = b"name,host,username,password,pop_code\nStolen,10.99.0.9,u,p,DHK-MIR\n".to_vec();
+                    let a = env.send_raw("POST", path, Some(&intruder), "text/csv", csv).await;
+                    let body = a.expect(200);
+                    assert_eq!(body["imported"], json!([]), "{body}");
+                    assert_eq!(body["errors"][0]["field"], "pop_code");
+                    walked += 1;
+                    continue;
+                }
                 ("GET", "/v1/leads/{id}") => (path.replace("{id}", &lead), None, &[404]),
                 ("PATCH", "/v1/leads/{id}") => {
                     (path.replace("{id}", &lead), Some(json!({"stage": "lost", "version": 1})), &[404])
@@ -180,8 +188,20 @@ async fn every_route_refuses_another_tenants_ids_and_changes_nothing() {
                 ("GET", "/v1/imports/{id}" | "/v1/imports/{id}/errors") => {
                     (path.replace("{id}", &import), None, &[404])
                 }
-                // Takes CSV; the rows land in the caller's own ISP like any create.
-                ("POST", "/v1/imports") => (path.clone(), Some(json!({})), &[415]),
+                ("POST", "/v1/imports") => {
+                    let csv = b"name,phone,username,package\nMine,+6281234567801,mine2,Victim Package\n".to_vec();
+                    let a = env
+                        .send_raw("POST", &format!("{path}?router_id={router}"), Some(&intruder), "text/csv", csv)
+                        .await;
+                    assert_eq!(
+                        (a.status, a.body["errors"][0]["field"].as_str()),
+                        (422, Some("router_id")),
+                        "{:#}",
+                        a.body
+                    );
+                    walked += 1;
+                    continue;
+                }
                 ("POST", "/v1/leads") => {
                     (path.clone(), Some(json!({"name": "Mine", "phone": "+6281234567890"})), &[201])
                 }

@@ -133,6 +133,11 @@ async fn offers_bind_operators_to_their_wholesale_price() {
     )
     .await
     .expect(200);
+    let profile = env.send("GET", &format!("/v1/operators/{op_id}"), Some(&admin), None).await.expect(200);
+    assert_eq!(
+        (profile["user"]["id"].as_str(), profile["packages"][0]["wholesale_price"].as_i64()),
+        (Some(op_id.as_str()), Some(80_000))
+    );
     let seen = env.send("GET", "/v1/packages", Some(&op), None).await.expect(200);
     assert_eq!(seen["items"].as_array().unwrap().len(), 1);
     assert_eq!(

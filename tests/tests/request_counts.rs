@@ -153,5 +153,18 @@ async fn operations_make_the_expected_dynamodb_round_trips() {
     assert_eq!(n, ops(&[("GetItem", 1), ("Query", 1)]));
     let (_, n) = call("GET", "/v1/dashboard", Some(&admin), None).await;
     assert_eq!(n, ops(&[("GetItem", 1), ("Query", 2)]), "counters, never a count of items");
+    let (_, n) = call("GET", &format!("/v1/operators/{}", u["id"].as_str().unwrap()), Some(&admin), None).await;
+    assert_eq!(n, ops(&[("BatchGetItem", 1), ("Query", 1)]), "user and profile in one read; its offers");
+    let (lead, n) =
+        call("POST", "/v1/leads", Some(&admin), Some(json!({"name": "Count Lead", "phone": "01811-000777"}))).await;
+    assert_eq!(n, ops(&[("BatchGetItem", 1), ("TransactWriteItems", 1)]));
+    let (_, n) = call(
+        "PATCH",
+        &format!("/v1/leads/{}", lead["id"].as_str().unwrap()),
+        Some(&admin),
+        Some(json!({"stage": "survey", "version": 1})),
+    )
+    .await;
+    assert_eq!(n, ops(&[("BatchGetItem", 1), ("TransactWriteItems", 1)]), "lead and ISP in one read");
     local.stop().await;
 }

@@ -350,14 +350,19 @@ async fn bulk_actions_apply_once_per_subscription() {
     .await;
 
     // Extend every active subscription of the package by 7 days.
-    let job = env
-        .send("POST", "/v1/subscriptions/bulk", Some(&s.admin), Some(json!({"filter": {"package_id": s.package, "status": "active"}, "action": {"type": "extend", "days": 7}})))
-        .await
-        .expect(202);
+    let extend =
+        json!({"filter": {"package_id": s.package, "status": "active"}, "action": {"type": "extend", "days": 7}});
+    let key = [("idempotency-key", "bulk-extend-1")];
+    let job =
+        env.send_with("POST", "/v1/subscriptions/bulk", Some(&s.admin), Some(extend.clone()), &key).await.expect(202);
     assert_eq!(job["total_rows"], 3);
     let jid = job["id"].as_str().unwrap().to_string();
     let done = env.wait_job(&s.admin, &format!("/v1/subscriptions/bulk/{jid}")).await;
     assert_eq!((done["imported"].as_u64(), done["failed"].as_u64()), (Some(3), Some(0)));
+    // The same request again (a client retry) answers the first job and queues nothing.
+    let again = env.send_with("POST", "/v1/subscriptions/bulk", Some(&s.admin), Some(extend), &key).await;
+    assert_eq!((again.status, again.body["id"].as_str()), (202, Some(jid.as_str())));
+    assert_eq!(again.headers.get("idempotent-replayed").map(|v| v.to_str().unwrap()), Some("true"));
     for (id, b) in ids.iter().zip(&before).take(3) {
         let after = env.send("GET", &format!("/v1/subscriptions/{id}"), Some(&s.admin), None).await.expect(200);
         assert_eq!((expiry(&after) - expiry(b)).num_days(), 7, "extended once");

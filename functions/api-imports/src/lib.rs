@@ -4,8 +4,7 @@
 use domain::Error;
 use domain::actor::Actor;
 use domain::import::ImportFormat;
-use isp_http::{Incoming, ListResponse, MAX_UPLOAD_BYTES, Problem, Reply, finish, json, ok};
-use lambda_http::http::StatusCode;
+use isp_http::{Incoming, ListResponse, MAX_UPLOAD_BYTES, Problem, Reply, accepted_outcome, finish, ok};
 use lambda_http::{Body, Request, Response};
 use services::App;
 use services::imports::{self, ImportJob, RowError};
@@ -37,7 +36,8 @@ async fn dispatch(app: &App, req: Request) -> Reply {
 /// comment). Answers 202 with the job; rows are applied in the background, each whole or not at all.
 #[utoipa::path(post, path = "/v1/imports", tag = "imports",
     request_body(content = String, content_type = "text/csv"),
-    params(("format" = Option<ImportFormat>, Query), ("router_id" = Option<Uuid>, Query)),
+    params(("format" = Option<ImportFormat>, Query), ("router_id" = Option<Uuid>, Query),
+        ("Idempotency-Key" = Option<String>, Header, description = "a repeat answers the first job, and queues nothing")),
     responses((status = 202, body = ImportJob), (status = 413, body = Problem), (status = 415, body = Problem),
         (status = 422, body = Problem)), security(("bearer" = [])))]
 pub async fn start(app: &App, actor: &Actor, r: &Incoming) -> Reply {
@@ -48,10 +48,12 @@ pub async fn start(app: &App, actor: &Actor, r: &Incoming) -> Reply {
         Some(_) => return Err(Error::field("format", "must be customers or routeros_secrets")),
     };
     let text = r.csv()?;
-    json(StatusCode::ACCEPTED, &imports::start_import(app, actor, format, r.query_id("router_id")?, text).await?)
+    accepted_outcome(
+        imports::start_import(app, actor, format, r.query_id("router_id")?, text, r.idempotent()?.as_ref()).await?,
+    )
 }
 
-/// Imports, newest first, with their progress.
+/// Imports, newest first, with their progress (at most 20 per page).
 #[utoipa::path(get, path = "/v1/imports", tag = "imports",
     params(("limit" = Option<u32>, Query), ("cursor" = Option<String>, Query)),
     responses((status = 200, body = ListResponse<ImportJob>)), security(("bearer" = [])))]

@@ -4,8 +4,7 @@
 use domain::Error;
 use domain::actor::Actor;
 use domain::subscription::{Subscription, SubscriptionStatus};
-use isp_http::{Incoming, ListResponse, Problem, Reply, finish, json, ok, ok_outcome};
-use lambda_http::http::StatusCode;
+use isp_http::{Incoming, ListResponse, Problem, Reply, accepted_outcome, finish, ok, ok_outcome};
 use lambda_http::{Body, Request, Response};
 use services::App;
 use services::bulk::BulkRequest;
@@ -199,10 +198,11 @@ pub async fn reset_password(app: &App, actor: &Actor, r: &Incoming, id: Uuid) ->
 /// the filter matches (operators: in their subtree). Answers 202 with a job; each subscription is
 /// changed once, in its own transaction, also when the work is redelivered.
 #[utoipa::path(post, path = "/v1/subscriptions/bulk", tag = "subscriptions", request_body = BulkRequest,
+    params(("Idempotency-Key" = Option<String>, Header, description = "a repeat answers the first job, and queues nothing")),
     responses((status = 202, body = ImportJob), (status = 422, body = Problem)), security(("bearer" = [])))]
 pub async fn bulk(app: &App, actor: &Actor, r: &Incoming) -> Reply {
     let input: BulkRequest = r.json()?;
-    json(StatusCode::ACCEPTED, &services::bulk::start_bulk(app, actor, input).await?)
+    accepted_outcome(services::bulk::start_bulk(app, actor, input, r.idempotent()?.as_ref()).await?)
 }
 
 /// A bulk action's progress (`imported` counts the subscriptions changed).

@@ -43,6 +43,21 @@ pub fn scope_for(role: Role, user_id: Uuid, parent_scope: Option<&str>) -> Optio
     }
 }
 
+/// The operator at the root of a subtree path (`op` of `op/sub`).
+pub fn scope_root(scope: &str) -> &str {
+    scope.split('/').next().unwrap_or(scope)
+}
+
+/// The operator or sub-operator a subtree path belongs to (`sub` of `op/sub`).
+pub fn scope_owner(scope: &str) -> &str {
+    scope.rsplit('/').next().unwrap_or(scope)
+}
+
+/// Everyone on a subtree path, root first (`[op, sub]` of `op/sub`).
+pub fn scope_members(scope: &str) -> impl Iterator<Item = &str> {
+    scope.split('/').filter(|s| !s.is_empty())
+}
+
 /// Whether something owned by `owner_scope` lies within `viewer_scope`'s subtree.
 pub fn in_subtree(owner_scope: Option<&str>, viewer_scope: &str) -> bool {
     match owner_scope {
@@ -73,5 +88,8 @@ mod tests {
         let sub_scope = scope_for(Role::SubOperator, sub, Some(&op_scope)).unwrap();
         assert!(in_subtree(Some(&sub_scope), &op_scope));
         assert_eq!(scope_for(Role::Staff, op, None), None);
+        assert_eq!(scope_root(&sub_scope), op.to_string());
+        assert_eq!(scope_owner(&sub_scope), sub.to_string());
+        assert_eq!(scope_members(&sub_scope).count(), 2);
     }
 }

@@ -62,6 +62,11 @@ pub fn created_outcome<T: Serialize>(o: domain::idempotency::Outcome<T>) -> Repl
     outcome(StatusCode::CREATED, o)
 }
 
+/// 202 with an accepted job, or the stored first answer to a repeated idempotent request.
+pub fn accepted_outcome<T: Serialize>(o: domain::idempotency::Outcome<T>) -> Reply {
+    outcome(StatusCode::ACCEPTED, o)
+}
+
 /// 200 with the changed resource, or the stored first answer to a repeated idempotent request.
 pub fn ok_outcome<T: Serialize>(o: domain::idempotency::Outcome<T>) -> Reply {
     outcome(StatusCode::OK, o)

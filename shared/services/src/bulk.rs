@@ -6,8 +6,10 @@
 //! twice.
 
 use crate::App;
+use crate::idempotency::{IdempotentRequest, Outcome};
 use crate::imports::{
-    ImportJob, JobActor, JobRecord, RowError, RowMarker, actor_of, errors_of, load_job, progress, row_marker, view,
+    ImportJob, JobActor, JobRecord, RowError, RowMarker, actor_of, commit_job, earlier_answer, errors_of, initial_view,
+    load_job, progress, row_marker, view,
 };
 use crate::subscriptions::{Change, SubscriptionFilter, apply, list_subscriptions};
 use crate::support::{StoreResultExt, audit, decoded, store_err};
@@ -81,9 +83,18 @@ struct BulkChunk {
 }
 
 /// Lists the matching subscriptions and queues the action on them.
-pub async fn start_bulk(app: &App, actor: &Actor, input: BulkRequest) -> Result<ImportJob> {
+pub async fn start_bulk(
+    app: &App,
+    actor: &Actor,
+    input: BulkRequest,
+    idem: Option<&IdempotentRequest>,
+) -> Result<Outcome<ImportJob>> {
     actor.require(Permission::CustomersWrite)?;
     let tid = actor.tenant()?;
+    // A repeated request (an extension!) must not queue the change a second time.
+    if let Some(first) = earlier_answer(app, actor, idem).await? {
+        return Ok(first);
+    }
     input.action.change().validate()?;
     let f = input.filter;
     let filter = SubscriptionFilter {
@@ -135,7 +146,10 @@ pub async fn start_bulk(app: &App, actor: &Actor, input: BulkRequest) -> Result<
         Some(serde_json::json!({"action": input.action, "subscriptions": targets.len()})),
         now,
     ));
-    app.store.commit(tx).await.or_500()?;
+    let answer = initial_view(&job);
+    if let Some(first) = commit_job(app, actor, tx, idem, &answer).await? {
+        return Ok(first);
+    }
     for (g, group) in chunks.chunks(CHUNKS_PER_TX).enumerate() {
         let mut tx = Tx::new();
         for (i, part) in group.iter().enumerate() {
@@ -152,7 +166,7 @@ pub async fn start_bulk(app: &App, actor: &Actor, input: BulkRequest) -> Result<
         }
         app.store.commit(tx).await.or_500()?;
     }
-    view(app, tid, &job).await
+    Ok(Outcome::Fresh(answer))
 }
 
 pub async fn get_bulk(app: &App, actor: &Actor, id: Uuid) -> Result<ImportJob> {

@@ -400,9 +400,8 @@ pub async fn list_customers(
             format!("customers:search:{field}:{value}:{status}"),
         )
     } else if let Some(s) = &scope {
-        let root = s.split('/').next().unwrap_or(s);
         (
-            Query::index("gsi2", keys::customers_by_operator_gsi2(tid, root)).prefix(s.clone()).newest_first(),
+            Query::index("gsi2", keys::customers_by_operator_gsi2(tid, s)).prefix(s.clone()).newest_first(),
             format!("customers:scope:{s}:{status}"),
         )
     } else {

@@ -34,7 +34,7 @@ pub struct Deltas {
 fn levels(scope: Option<&str>) -> Vec<String> {
     let mut v = vec![ALL.to_string()];
     if let Some(s) = scope {
-        v.extend(s.split('/').filter(|x| !x.is_empty()).map(str::to_string));
+        v.extend(domain::user::scope_members(s).map(str::to_string));
     }
     v
 }
@@ -220,7 +220,7 @@ pub async fn get_dashboard(app: &App, actor: &Actor) -> Result<Dashboard> {
     let now = app.now();
     let level = if actor.role.is_scoped() {
         let s = actor.scope.as_deref().ok_or_else(|| Error::forbidden("operator without a scope"))?;
-        s.rsplit('/').next().unwrap_or(s).to_string()
+        domain::user::scope_owner(s).to_string()
     } else {
         ALL.to_string()
     };

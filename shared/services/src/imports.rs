@@ -8,6 +8,7 @@
 
 use crate::App;
 use crate::customers::{CreateCustomer, NewCustomerContext, prepare_customer, stage_customer_creation};
+use crate::idempotency::{IdempotentRequest, Outcome, record, replay};
 use crate::network::RouterRecord;
 use crate::packages::OfferRecord;
 use crate::subscriptions::{
@@ -28,6 +29,8 @@ use std::collections::HashMap;
 use store::{Conflict, Owner, Page, Query, Store, StoreError, Tx, keys};
 use uuid::Uuid;
 
+/// The most packages, routers or offers a chunk reads to resolve names (far above any ISP's).
+const MAX_LISTED: usize = 10_000;
 /// Rows per chunk: one SQS message, applied well within a worker's timeout.
 pub const CHUNK_ROWS: usize = 100;
 /// Chunks (and their events) per transaction when the job is stored.
@@ -149,9 +152,13 @@ pub async fn start_import(
     format: ImportFormat,
     router_id: Option<Uuid>,
     text: &str,
-) -> Result<ImportJob> {
+    idem: Option<&IdempotentRequest>,
+) -> Result<Outcome<ImportJob>> {
     actor.require(Permission::CustomersWrite)?;
     let tid = actor.tenant()?;
+    if let Some(first) = earlier_answer(app, actor, idem).await? {
+        return Ok(first);
+    }
     if format == ImportFormat::RouterosSecrets && router_id.is_none() {
         return Err(Error::field("router_id", "is required: the router the secrets were exported from"));
     }
@@ -203,7 +210,10 @@ pub async fn start_import(
             Conflict::Condition,
         );
     }
-    app.store.commit(tx).await.or_500()?;
+    let answer = initial_view(&job);
+    if let Some(first) = commit_job(app, actor, tx, idem, &answer).await? {
+        return Ok(first);
+    }
     for group in unreadable.chunks(90) {
         let mut tx = Tx::new();
         for u in group {
@@ -228,28 +238,80 @@ pub async fn start_import(
         }
         app.store.commit(tx).await.or_500()?;
     }
-    view(app, tid, &job).await
+    Ok(Outcome::Fresh(answer))
+}
+
+/// The stored answer when this `Idempotency-Key` started a job already.
+pub(crate) async fn earlier_answer(
+    app: &App,
+    actor: &Actor,
+    idem: Option<&IdempotentRequest>,
+) -> Result<Option<Outcome<ImportJob>>> {
+    match idem {
+        Some(req) => crate::idempotency::stored_answer(app, Owner::Tenant(actor.tenant()?), actor.user_id, req).await,
+        None => Ok(None),
+    }
+}
+
+/// Commits a job's first transaction, with the answer stored under the `Idempotency-Key`; a
+/// concurrent repeat that lost the race gets the first answer (`Some`), and must write nothing more.
+pub(crate) async fn commit_job(
+    app: &App,
+    actor: &Actor,
+    mut tx: Tx,
+    idem: Option<&IdempotentRequest>,
+    answer: &ImportJob,
+) -> Result<Option<Outcome<ImportJob>>> {
+    let tid = actor.tenant()?;
+    if let Some(req) = idem {
+        tx.put_idempotency(Owner::Tenant(tid), &req.key_hash(actor.user_id), &record(req, 202, answer, app)?);
+    }
+    match app.store.commit(tx).await {
+        Ok(()) => Ok(None),
+        Err(StoreError::Conflict(Conflict::Idempotency)) if idem.is_some() => {
+            Ok(Some(replay(app, Owner::Tenant(tid), actor.user_id, idem.expect("checked")).await?))
+        }
+        Err(e) => Err(store_err(e)),
+    }
+}
+
+/// A job as it stands when it is accepted: nothing applied yet but the unreadable rows.
+pub(crate) fn initial_view(job: &JobRecord) -> ImportJob {
+    let failed = job.unreadable as u64;
+    ImportJob {
+        id: job.id,
+        format: job.format,
+        action: job.action.clone(),
+        status: if job.unreadable >= job.total_rows { JobStatus::Done } else { JobStatus::Running },
+        total_rows: job.total_rows,
+        processed: failed,
+        imported: 0,
+        failed,
+        duplicates: 0,
+        created_at: job.created_at,
+        started_by: job.started_by.user_id,
+    }
+}
+
+/// Counts of one chunk (and of the unreadable rows), `ADD`-ed by each row's transaction.
+#[derive(Debug, Default, Deserialize)]
+struct Progress {
+    #[serde(default)]
+    imported: u64,
+    #[serde(default)]
+    failed: u64,
+    #[serde(default)]
+    duplicates: u64,
 }
 
 pub(crate) async fn view(app: &App, tid: Uuid, job: &JobRecord) -> Result<ImportJob> {
     let q = Query::table(keys::job_pk(tid, job.id)).prefix(keys::JOB_PROGRESS_PREFIX).limit(1000);
-    let mut counts: HashMap<String, u64> = HashMap::new();
-    let mut cursor = None;
-    loop {
-        let (items, next) = app
-            .store
-            .query_page_raw(Owner::Tenant(tid), &format!("job:{}", job.id), q.clone(), cursor.as_deref())
-            .await
-            .or_500()?;
-        for item in items {
-            for k in ["imported", "failed", "duplicates"] {
-                *counts.entry(k.into()).or_default() += store::number_attr(&item, k).unwrap_or(0);
-            }
-        }
-        match next {
-            Some(c) => cursor = Some(c),
-            None => break,
-        }
+    let parts: Vec<Progress> = app.store.query_all(q, job.chunks as usize + 1).await.or_500()?;
+    let mut counts: HashMap<&str, u64> = HashMap::new();
+    for p in parts {
+        *counts.entry("imported").or_default() += p.imported;
+        *counts.entry("failed").or_default() += p.failed;
+        *counts.entry("duplicates").or_default() += p.duplicates;
     }
     let count = |k: &str| counts.get(k).copied().unwrap_or(0);
     let (imported, failed) = (count("imported"), count("failed"));
@@ -312,37 +374,25 @@ struct ChunkContext {
     confined_pops: Option<Vec<Uuid>>,
 }
 
-async fn all_pages<T: serde::de::DeserializeOwned>(app: &App, tid: Uuid, qid: &str, q: Query) -> Result<Vec<T>> {
-    let mut out = Vec::new();
-    let mut cursor = None;
-    loop {
-        let page: Page<T> =
-            app.store.query_page(Owner::Tenant(tid), qid, q.clone().limit(200), cursor.as_deref()).await.or_500()?;
-        out.extend(page.items);
-        match page.next_cursor {
-            Some(c) => cursor = Some(c),
-            None => return Ok(out),
-        }
-    }
-}
-
 async fn chunk_context(app: &App, actor: &Actor, job: &JobRecord) -> Result<ChunkContext> {
     let tid = job.tenant_id;
     let tenant = tenant_of(app.store.get_item(&keys::tenant(tid, None)).await.or_500()?)?;
     let by_profile = job.format == Some(ImportFormat::RouterosSecrets);
     let packages: Vec<Package> =
-        all_pages(app, tid, "import-packages", Query::index("gsi1", keys::packages_gsi1(tid))).await?;
+        app.store.query_all(Query::index("gsi1", keys::packages_gsi1(tid)).limit(200), MAX_LISTED).await.or_500()?;
     let packages = packages
         .into_iter()
         .map(|p| (if by_profile { p.router_profile.clone() } else { search_fold(&p.name) }, p))
         .collect();
     let routers: Vec<RouterRecord> =
-        all_pages(app, tid, "import-routers", Query::index("gsi1", keys::routers_gsi1(tid))).await?;
+        app.store.query_all(Query::index("gsi1", keys::routers_gsi1(tid)).limit(200), MAX_LISTED).await.or_500()?;
     let default_router = job.router_id.and_then(|r| routers.iter().find(|x| x.router.id == r).cloned());
     let routers = routers.into_iter().map(|r| (search_fold(&r.router.name), r)).collect();
     let offers: Vec<OfferRecord> = if actor.role.is_scoped() {
-        all_pages(app, tid, "import-offers", Query::index("gsi1", keys::offers_by_operator_gsi1(tid, actor.user_id)))
-            .await?
+        app.store
+            .query_all(Query::index("gsi1", keys::offers_by_operator_gsi1(tid, actor.user_id)).limit(200), MAX_LISTED)
+            .await
+            .or_500()?
     } else {
         vec![]
     };
@@ -627,14 +677,15 @@ async fn import_row(
 }
 
 /// Imports of the ISP, newest first.
+/// Each listed job's progress is one more Query (run concurrently), so a page holds at most this many.
+pub const MAX_LISTED_JOBS: u32 = 20;
+
 pub async fn list_imports(app: &App, actor: &Actor, limit: u32, cursor: Option<&str>) -> Result<Page<ImportJob>> {
     actor.require(Permission::CustomersRead)?;
     let tid = actor.tenant()?;
-    let q = Query::index("gsi1", keys::jobs_gsi1(tid)).newest_first().limit(limit);
+    let q = Query::index("gsi1", keys::jobs_gsi1(tid)).newest_first().limit(limit.min(MAX_LISTED_JOBS));
     let page: Page<JobRecord> = app.store.query_page(Owner::Tenant(tid), "imports", q, cursor).await.or_500()?;
-    let mut items = Vec::new();
-    for j in page.items.iter().filter(|j| j.action.is_none() && actor.sees_scope(j.started_by.scope.as_deref())) {
-        items.push(view(app, tid, j).await?);
-    }
+    let jobs = page.items.iter().filter(|j| j.action.is_none() && actor.sees_scope(j.started_by.scope.as_deref()));
+    let items = futures::future::join_all(jobs.map(|j| view(app, tid, j))).await.into_iter().collect::<Result<_>>()?;
     Ok(Page { items, next_cursor: page.next_cursor })
 }

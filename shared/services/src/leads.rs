@@ -165,7 +165,10 @@ pub async fn create_lead(
 async fn visible(app: &App, actor: &Actor, id: Uuid) -> Result<Lead> {
     actor.require(Permission::CustomersRead)?;
     let tid = actor.tenant()?;
-    let lead: Option<Lead> = app.store.get(&keys::lead(tid, id, None)).await.or_500()?;
+    visible_lead(actor, app.store.get(&keys::lead(tid, id, None)).await.or_500()?)
+}
+
+fn visible_lead(actor: &Actor, lead: Option<Lead>) -> Result<Lead> {
     match lead {
         Some(l) if actor.sees_scope(l.scope.as_deref()) => Ok(l),
         _ => Err(Error::not_found("lead")),
@@ -194,8 +197,7 @@ pub async fn list_leads(
     }
     let (q, scope) = if actor.role.is_scoped() {
         let s = actor.scope.clone().ok_or_else(|| Error::forbidden("operator without a scope"))?;
-        let root = s.split('/').next().unwrap_or(&s).to_string();
-        (Query::index("gsi2", keys::leads_by_operator_gsi2(tid, &root)).prefix(s.clone()).newest_first(), s)
+        (Query::index("gsi2", keys::leads_by_operator_gsi2(tid, &s)).prefix(s.clone()).newest_first(), s)
     } else {
         (Query::index("gsi1", keys::leads_gsi1(tid)).newest_first(), String::new())
     };
@@ -211,13 +213,14 @@ pub async fn update_lead(app: &App, actor: &Actor, id: Uuid, input: UpdateLead, 
     actor.require(Permission::CustomersWrite)?;
     let tid = actor.tenant()?;
     let expected = expected_version(if_match, input.version)?;
-    let before = visible(app, actor, id).await?;
-    let mut wanted = vec![keys::tenant(tid, None)];
+    // One round trip: the lead, its ISP (country of a local phone number) and a new assignee.
+    let mut wanted = vec![keys::lead(tid, id, None), keys::tenant(tid, None)];
     if let Some(Some(a)) = input.assigned_to {
         wanted.push(keys::user(Some(tid), a));
     }
     let refs: Vec<&store::ItemKeys> = wanted.iter().collect();
     let mut got = app.store.batch_get(&refs).await.or_500()?.into_iter();
+    let before = visible_lead(actor, decoded(got.next().flatten())?)?;
     let tenant = tenant_of(got.next().flatten())?;
     let now = app.now();
     let mut v = Validation::new();

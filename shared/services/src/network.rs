@@ -8,6 +8,7 @@
 use crate::App;
 use crate::dashboard::Deltas;
 use crate::idempotency::{IdempotentRequest, Outcome, commit_create, record};
+use crate::imports::RowError;
 use crate::operators::confined_pops;
 use crate::packages::in_use_conflict;
 use crate::support::{StoreResultExt, attr, audit, decoded, expected_version, snapshot};
@@ -704,15 +705,6 @@ pub async fn delete_router(app: &App, actor: &Actor, id: Uuid, if_match: Option<
 
 // ---- CSV import --------------------------------------------------------------------------------
 
-/// One row of a router import that was not imported, and why.
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
-pub struct RowError {
-    /// 1-based line number in the file (the header is line 1).
-    pub row: usize,
-    pub field: Option<String>,
-    pub message: String,
-}
-
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct RouterImport {
     pub imported: Vec<Router>,
@@ -721,7 +713,9 @@ pub struct RouterImport {
 
 pub const ROUTER_CSV_COLUMNS: &[&str] =
     &["name", "host", "port", "username", "password", "tls", "tls_insecure", "pop_code", "routeros_version"];
-const MAX_ROUTER_ROWS: usize = 500;
+/// Routers are imported synchronously (a transaction each), so a file stays small enough to finish
+/// well inside the API function's timeout.
+const MAX_ROUTER_ROWS: usize = 200;
 
 fn parse_bool(s: &str) -> Option<bool> {
     match s.trim().to_lowercase().as_str() {
@@ -763,24 +757,9 @@ pub async fn import_routers(app: &App, actor: &Actor, csv_text: &[u8]) -> Result
     // POP codes -> ids, from the POP listing (one Query per 200 POPs).
     let mut pops: HashMap<String, Uuid> = HashMap::new();
     if col.contains_key("pop_code") {
-        let mut cursor = None;
-        loop {
-            let page: Page<Pop> = app
-                .store
-                .query_page(
-                    Owner::Tenant(tid),
-                    "pops:import",
-                    Query::index("gsi1", keys::pops_gsi1(tid)).limit(200),
-                    cursor.as_deref(),
-                )
-                .await
-                .or_500()?;
-            pops.extend(page.items.into_iter().map(|p| (p.code, p.id)));
-            match page.next_cursor {
-                Some(c) => cursor = Some(c),
-                None => break,
-            }
-        }
+        let all: Vec<Pop> =
+            app.store.query_all(Query::index("gsi1", keys::pops_gsi1(tid)).limit(200), 10_000).await.or_500()?;
+        pops.extend(all.into_iter().map(|p| (p.code, p.id)));
     }
     let get = |r: &csv::StringRecord, name: &str| col.get(name).and_then(|i| r.get(*i)).unwrap_or("").to_string();
     let mut out = RouterImport { imported: vec![], errors: vec![] };

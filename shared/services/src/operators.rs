@@ -55,7 +55,10 @@ pub struct PutOperatorProfile {
 }
 
 async fn scoped_user(app: &App, actor: &Actor, tid: Uuid, id: Uuid) -> Result<User> {
-    let u: Option<UserRecord> = app.store.get(&keys::user(Some(tid), id)).await.or_500()?;
+    visible_operator(actor, app.store.get(&keys::user(Some(tid), id)).await.or_500()?)
+}
+
+fn visible_operator(actor: &Actor, u: Option<UserRecord>) -> Result<User> {
     match u {
         Some(u) if u.user.role.is_scoped() && actor.sees_scope(u.user.scope.as_deref()) => Ok(u.user),
         _ => Err(Error::not_found("operator")),
@@ -72,18 +75,9 @@ pub async fn list_operators(app: &App, actor: &Actor) -> Result<Vec<Operator>> {
         let s = actor.scope.clone().ok_or_else(|| Error::forbidden("operator without a scope"))?;
         f = f.in_subtree("scope", &s);
     }
-    let mut users: Vec<User> = Vec::new();
-    let mut cursor = None;
-    loop {
-        let q = Query::index("gsi1", keys::users_gsi1(tid)).limit(200).filter(f.clone());
-        let page: Page<UserRecord> =
-            app.store.query_page(Owner::Tenant(tid), "operators", q, cursor.as_deref()).await.or_500()?;
-        users.extend(page.items.into_iter().map(|u| u.user));
-        match page.next_cursor {
-            Some(c) if users.len() < 2_000 => cursor = Some(c),
-            _ => break,
-        }
-    }
+    let q = Query::index("gsi1", keys::users_gsi1(tid)).limit(200).filter(f);
+    let records: Vec<UserRecord> = app.store.query_all(q, 2_000).await.or_500()?;
+    let mut users: Vec<User> = records.into_iter().map(|u| u.user).collect();
     users.sort_by(|a, b| a.scope.cmp(&b.scope));
     let wanted: Vec<store::ItemKeys> = users.iter().map(|u| keys::operator_profile(tid, u.id)).collect();
     let refs: Vec<&store::ItemKeys> = wanted.iter().collect();
@@ -99,8 +93,11 @@ pub async fn list_operators(app: &App, actor: &Actor) -> Result<Vec<Operator>> {
 pub async fn get_operator(app: &App, actor: &Actor, id: Uuid) -> Result<Operator> {
     actor.require(Permission::UsersRead)?;
     let tid = actor.tenant()?;
-    let user = scoped_user(app, actor, tid, id).await?;
-    let profile = load_profile(app, tid, id).await?;
+    // User and profile share a partition: one round trip for both.
+    let (uk, pk) = (keys::user(Some(tid), id), keys::operator_profile(tid, id));
+    let mut got = app.store.batch_get(&[&uk, &pk]).await.or_500()?.into_iter();
+    let user = visible_operator(actor, decoded(got.next().flatten())?)?;
+    let profile = decoded::<OperatorProfile>(got.next().flatten())?.unwrap_or_else(|| OperatorProfile::empty(id));
     let offers: Page<OfferRecord> = app
         .store
         .query_page(
@@ -112,10 +109,6 @@ pub async fn get_operator(app: &App, actor: &Actor, id: Uuid) -> Result<Operator
         .await
         .or_500()?;
     Ok(Operator { user, profile, packages: offers.items.into_iter().map(|o| o.offer).collect() })
-}
-
-async fn load_profile(app: &App, tid: Uuid, id: Uuid) -> Result<OperatorProfile> {
-    Ok(app.store.get(&keys::operator_profile(tid, id)).await.or_500()?.unwrap_or_else(|| OperatorProfile::empty(id)))
 }
 
 /// Sets an operator's profile: the ISP for operators, an operator for its sub-operators (whose POPs
@@ -219,7 +212,7 @@ pub async fn confined_pops(app: &App, actor: &Actor) -> Result<Option<Vec<Uuid>>
     let root: Option<Uuid> = actor
         .scope
         .as_deref()
-        .and_then(|s| s.split('/').next())
+        .map(domain::user::scope_root)
         .and_then(|r| r.parse().ok())
         .filter(|r| *r != actor.user_id);
     let own = keys::operator_profile(tid, actor.user_id);

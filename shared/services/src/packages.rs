@@ -499,12 +499,7 @@ pub async fn delete_package(app: &App, actor: &Actor, id: Uuid, if_match: Option
     item.remove("gsi1sk");
     let mut tx = Tx::new();
     tx.put_versioned(item, before.version);
-    tx.check(
-        &keys::usage(tid, UsageOf::Package, id),
-        "attribute_not_exists(pk) OR n = :zero",
-        std::collections::HashMap::from([(":zero".to_string(), crate::support::attr(&0u64))]),
-        Conflict::Limit("package_in_use".into()),
-    );
+    crate::network::stage_usage_zero(&mut tx, tid, UsageOf::Package, id, "package_in_use");
     for o in &offers.items {
         tx.delete(&keys::package_offer(tid, id, o.offer.operator_id));
     }

@@ -614,10 +614,7 @@ pub async fn list_subscriptions(
         });
     }
     let q = match &scope {
-        Some(s) => {
-            let root = s.split('/').next().unwrap_or(s);
-            Query::index("gsi3", keys::subscriptions_by_operator_gsi3(tid, root)).prefix(s.clone()).newest_first()
-        }
+        Some(s) => Query::index("gsi3", keys::subscriptions_by_operator_gsi3(tid, s)).prefix(s.clone()).newest_first(),
         None => Query::index("gsi1", keys::subscriptions_gsi1(tid)).newest_first(),
     };
     let mut q = q.limit(limit);

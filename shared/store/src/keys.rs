@@ -3,6 +3,7 @@
 //! Tenant-owned data begins with `T#<tenant_id>#` in the table and in every index; platform data with
 //! `P#`. See `docs/data-model.md` for which access pattern each key serves.
 
+use domain::user::scope_root;
 use uuid::Uuid;
 
 /// Primary and index keys of one item.
@@ -123,10 +124,7 @@ pub fn customer_pk(tenant: Uuid, id: Uuid) -> String {
 pub fn customer(tenant: Uuid, id: Uuid, scope: Option<&str>) -> ItemKeys {
     let k = ItemKeys::new(customer_pk(tenant, id), "PROFILE").gsi1(customers_gsi1(tenant), id.to_string());
     match scope {
-        Some(s) => {
-            let root = s.split('/').next().unwrap_or(s);
-            k.gsi2(customers_by_operator_gsi2(tenant, root), format!("{s}#{id}"))
-        }
+        Some(s) => k.gsi2(customers_by_operator_gsi2(tenant, s), format!("{s}#{id}")),
         None => k,
     }
 }
@@ -135,8 +133,9 @@ pub fn customers_gsi1(tenant: Uuid) -> String {
     format!("{}CUSTOMERS", t(tenant))
 }
 
-pub fn customers_by_operator_gsi2(tenant: Uuid, root_operator: &str) -> String {
-    format!("{}OPCUSTOMERS#{root_operator}", t(tenant))
+/// Customers of an operator's whole tree (any scope under the same root operator).
+pub fn customers_by_operator_gsi2(tenant: Uuid, scope: &str) -> String {
+    format!("{}OPCUSTOMERS#{}", t(tenant), scope_root(scope))
 }
 
 /// A search entry of a customer (one per searchable field), in the customer's item collection.
@@ -258,8 +257,7 @@ pub fn subscription(
         k = k.gsi2(subscriptions_by_expiry_gsi2(tenant, expiry_shard(id)), format!("{}#{id}", key_time(e)));
     }
     if let Some(s) = scope {
-        let root = s.split('/').next().unwrap_or(s);
-        k = k.gsi3(subscriptions_by_operator_gsi3(tenant, root), format!("{s}#{id}"));
+        k = k.gsi3(subscriptions_by_operator_gsi3(tenant, s), format!("{s}#{id}"));
     }
     k
 }
@@ -275,8 +273,8 @@ pub fn subscriptions_by_expiry_gsi2(tenant: Uuid, shard: u8) -> String {
     format!("{}SUBEXP#{shard}", t(tenant))
 }
 
-pub fn subscriptions_by_operator_gsi3(tenant: Uuid, root_operator: &str) -> String {
-    format!("{}OPSUBS#{root_operator}", t(tenant))
+pub fn subscriptions_by_operator_gsi3(tenant: Uuid, scope: &str) -> String {
+    format!("{}OPSUBS#{}", t(tenant), scope_root(scope))
 }
 
 /// Where a subscription lives (its customer), so `/v1/subscriptions/{id}` reads it strongly.
@@ -297,10 +295,7 @@ pub const TIMELINE_SK_PREFIX: &str = "TL#";
 pub fn lead(tenant: Uuid, id: Uuid, scope: Option<&str>) -> ItemKeys {
     let k = ItemKeys::new(format!("{}LEAD#{id}", t(tenant)), "LEAD").gsi1(leads_gsi1(tenant), id.to_string());
     match scope {
-        Some(s) => {
-            let root = s.split('/').next().unwrap_or(s);
-            k.gsi2(leads_by_operator_gsi2(tenant, root), format!("{s}#{id}"))
-        }
+        Some(s) => k.gsi2(leads_by_operator_gsi2(tenant, s), format!("{s}#{id}")),
         None => k,
     }
 }
@@ -309,8 +304,8 @@ pub fn leads_gsi1(tenant: Uuid) -> String {
     format!("{}LEADS", t(tenant))
 }
 
-pub fn leads_by_operator_gsi2(tenant: Uuid, root_operator: &str) -> String {
-    format!("{}OPLEADS#{root_operator}", t(tenant))
+pub fn leads_by_operator_gsi2(tenant: Uuid, scope: &str) -> String {
+    format!("{}OPLEADS#{}", t(tenant), scope_root(scope))
 }
 
 // ---- dashboard counters ------------------------------------------------------------------------
@@ -489,7 +484,7 @@ mod tests {
         let id = Uuid::now_v7();
         let k = customer(tid, id, Some("op1/sub1"));
         let (pk, sk) = k.gsi2.unwrap();
-        assert_eq!(pk, customers_by_operator_gsi2(tid, "op1"));
+        assert_eq!(pk, customers_by_operator_gsi2(tid, "op1/sub9"));
         assert!(sk.starts_with("op1/sub1#"));
     }
 }

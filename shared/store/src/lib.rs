@@ -372,6 +372,26 @@ impl Store {
         Ok((taken.into_iter().map(|(_, item)| item).collect(), cursor))
     }
 
+    /// Every item of a query, page after page, up to `max` items: for small, bounded collections read
+    /// whole (an ISP's packages, routers or POPs, a job's progress items).
+    pub async fn query_all<T: DeserializeOwned>(&self, q: Query, max: usize) -> Result<Vec<T>> {
+        let mut out = Vec::new();
+        let mut start = None;
+        loop {
+            let (items, lek) = self.run_query(&q, start).await?;
+            for item in items {
+                if out.len() == max {
+                    return Ok(out);
+                }
+                out.push(Self::decode(item)?);
+            }
+            match lek {
+                Some(k) => start = Some(k),
+                None => return Ok(out),
+            }
+        }
+    }
+
     /// One Query request; returns the items and the continuation key, if any.
     async fn run_query(
         &self,
