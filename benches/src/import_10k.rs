@@ -69,6 +69,7 @@ async fn main() {
     let accepted = started.elapsed();
     let job_id: uuid::Uuid = job["id"].as_str().unwrap().parse().unwrap();
     let upload = counter.stats();
+    let mut last_report = Instant::now();
     let (imported, failed) = loop {
         tokio::time::sleep(Duration::from_millis(500)).await;
         let q = Query::table(keys::job_pk(tid, job_id)).prefix(keys::JOB_PROGRESS_PREFIX).limit(1000);
@@ -76,6 +77,10 @@ async fn main() {
         let Ok((items, _)) = reader.query_page_raw(Owner::Tenant(tid), "bench", q, None).await else { continue };
         let sum = |k: &str| items.iter().map(|i| store::number_attr(i, k).unwrap_or(0)).sum::<u64>();
         let (i, f) = (sum("imported"), sum("failed"));
+        if last_report.elapsed() >= Duration::from_secs(60) {
+            last_report = Instant::now();
+            println!("  {:>5.0} s: {} rows applied", started.elapsed().as_secs_f64(), i + f);
+        }
         if (i + f) as usize >= rows {
             break (i, f);
         }
