@@ -1,0 +1,592 @@
+//! Provisioning, level-triggered: what a subscriber's access on a router should be ([`Desired`]),
+//! what the router has ([`Snapshot`]), and the smallest set of commands between the two
+//! ([`plan`]). Pure: no I/O, so every rule is unit-tested without a router.
+
+use crate::client::Command;
+use crate::menu::{
+    ADDRESS_LIST, Account, ActiveSession, AddressListEntry, HOTSPOT_ACTIVE, HOTSPOT_PROFILE, HOTSPOT_USER, PPP_ACTIVE,
+    PPP_PROFILE, PPP_SECRET, Profile, SIMPLE_QUEUE, SimpleQueue, add, remove, set,
+};
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+/// How the subscriber reaches the internet through the router.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Service {
+    /// A PPP secret (`service=pppoe`).
+    Pppoe,
+    /// A hotspot user.
+    Hotspot,
+    /// A fixed address shaped by a simple queue; cut off through a firewall address list.
+    Static,
+}
+
+impl Service {
+    fn account_menu(self) -> Option<&'static str> {
+        match self {
+            Service::Pppoe => Some(PPP_SECRET),
+            Service::Hotspot => Some(HOTSPOT_USER),
+            Service::Static => None,
+        }
+    }
+
+    fn profile_menu(self) -> Option<&'static str> {
+        match self {
+            Service::Pppoe => Some(PPP_PROFILE),
+            Service::Hotspot => Some(HOTSPOT_PROFILE),
+            Service::Static => None,
+        }
+    }
+
+    fn active_menu(self) -> Option<(&'static str, &'static str)> {
+        match self {
+            Service::Pppoe => Some((PPP_ACTIVE, "name")),
+            Service::Hotspot => Some((HOTSPOT_ACTIVE, "user")),
+            Service::Static => None,
+        }
+    }
+}
+
+/// The package's profile: its name on the router and the rate limit it must carry.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProfileSpec {
+    pub name: String,
+    pub rate_limit: String,
+}
+
+/// A static-IP subscriber's simple queue, as RouterOS writes its fields.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct QueueSpec {
+    pub max_limit: String,
+    pub burst_limit: Option<String>,
+    pub burst_threshold: Option<String>,
+    pub burst_time: Option<String>,
+    /// `upload/download`, e.g. `8/8`.
+    pub priority: String,
+}
+
+/// The address list a cut-off static subscriber is put in when the router's suspension mode is
+/// "disable" (a firewall rule on the router drops it).
+pub const BLOCK_LIST: &str = "isp-suspended";
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "mode", rename_all = "snake_case")]
+pub enum Access {
+    /// Online at the package's speed.
+    Open,
+    /// Cut off: the account disabled (static: the address in [`BLOCK_LIST`]).
+    Cut,
+    /// Online on a restricted profile and in an address list, so the walled garden can show the
+    /// payment page.
+    WalledGarden { profile: String, address_list: String },
+    /// Not on this router at all: pending, cancelled, or moved to another router.
+    Absent,
+}
+
+impl Access {
+    pub fn state(&self) -> &'static str {
+        match self {
+            Access::Open => "enabled",
+            Access::Cut => "disabled",
+            Access::WalledGarden { .. } => "walled_garden",
+            Access::Absent => "absent",
+        }
+    }
+}
+
+/// What was last applied in full for a subscriber (kept with the subscription). A session is
+/// dropped when what it runs under changed since then, even if the change itself reached the
+/// router in an earlier, interrupted attempt.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Applied {
+    pub state: String,
+    pub profile: Option<String>,
+    pub rate_limit: Option<String>,
+}
+
+/// What the database says about one subscriber on one router.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Desired {
+    pub subscription_id: String,
+    pub service: Service,
+    pub username: String,
+    pub password: String,
+    /// PPP remote address, hotspot address, or the static IP.
+    pub address: Option<String>,
+    pub mac_address: Option<String>,
+    pub profile: ProfileSpec,
+    /// Static service only.
+    pub queue: Option<QueueSpec>,
+    pub access: Access,
+    pub last_applied: Option<Applied>,
+}
+
+impl Desired {
+    /// The comment that marks the router items this system owns for the subscription.
+    pub fn marker(&self) -> String {
+        marker(&self.subscription_id)
+    }
+
+    /// What a successful apply leaves in place (recorded with the subscription).
+    pub fn applied(&self) -> Applied {
+        let profile = self.effective_profile().map(|(p, _)| p.to_string());
+        let rate_limit = match &self.access {
+            Access::Open | Access::Cut => Some(self.profile.rate_limit.clone()),
+            _ => None,
+        };
+        Applied { state: self.access.state().to_string(), profile, rate_limit }
+    }
+
+    /// The profile the account must carry, and whether this system manages its rate limit.
+    fn effective_profile(&self) -> Option<(&str, bool)> {
+        if self.service == Service::Static {
+            return None;
+        }
+        match &self.access {
+            Access::Open | Access::Cut => Some((&self.profile.name, true)),
+            Access::WalledGarden { profile, .. } => Some((profile, false)),
+            Access::Absent => None,
+        }
+    }
+}
+
+pub fn marker(subscription_id: &str) -> String {
+    format!("isp:{subscription_id}")
+}
+
+/// What the router has, for the subscribers being reconciled (or for all of them).
+#[derive(Debug, Clone, Default)]
+pub struct Snapshot {
+    pub ppp_secrets: HashMap<String, Account>,
+    pub hotspot_users: HashMap<String, Account>,
+    pub ppp_profiles: HashMap<String, Profile>,
+    pub hotspot_profiles: HashMap<String, Profile>,
+    pub queues: HashMap<String, SimpleQueue>,
+    /// Address-list entries carrying a marker, by marker.
+    pub list_entries: HashMap<String, Vec<AddressListEntry>>,
+    /// Active sessions by PPP name / hotspot user.
+    pub ppp_sessions: HashMap<String, Vec<ActiveSession>>,
+    pub hotspot_sessions: HashMap<String, Vec<ActiveSession>>,
+}
+
+impl Snapshot {
+    fn account(&self, service: Service, name: &str) -> Option<&Account> {
+        match service {
+            Service::Pppoe => self.ppp_secrets.get(name),
+            Service::Hotspot => self.hotspot_users.get(name),
+            Service::Static => None,
+        }
+    }
+
+    fn profile(&self, service: Service, name: &str) -> Option<&Profile> {
+        match service {
+            Service::Pppoe => self.ppp_profiles.get(name),
+            Service::Hotspot => self.hotspot_profiles.get(name),
+            Service::Static => None,
+        }
+    }
+
+    fn sessions(&self, service: Service, name: &str) -> &[ActiveSession] {
+        let map = match service {
+            Service::Pppoe => &self.ppp_sessions,
+            Service::Hotspot => &self.hotspot_sessions,
+            Service::Static => return &[],
+        };
+        map.get(name).map(Vec::as_slice).unwrap_or(&[])
+    }
+}
+
+/// The reads that fill a [`Snapshot`] for exactly these subscribers: a few queries each, all
+/// pipelined. (A full router reconcile prints whole menus instead.)
+pub fn targeted_reads(desired: &[Desired]) -> Vec<Command> {
+    let mut reads = Vec::new();
+    let mut profiles = BTreeSet::new();
+    for d in desired {
+        if let Some(menu) = d.service.account_menu() {
+            reads.push(crate::menu::print_named(menu, &d.username));
+        }
+        if let Some((menu, key)) = d.service.active_menu() {
+            reads.push(crate::menu::print(menu).query_eq(key, &d.username));
+        }
+        if d.service == Service::Static {
+            reads.push(crate::menu::print_named(SIMPLE_QUEUE, &d.username));
+        }
+        reads.push(crate::menu::print(ADDRESS_LIST).query_eq("comment", d.marker()));
+        if let Some(menu) = d.service.profile_menu() {
+            profiles.insert((menu, d.profile.name.clone()));
+            if let Access::WalledGarden { profile, .. } = &d.access {
+                profiles.insert((menu, profile.clone()));
+            }
+        }
+    }
+    reads.extend(profiles.into_iter().map(|(menu, name)| crate::menu::print_named(menu, &name)));
+    reads
+}
+
+/// Files the rows of a read (a targeted one or a whole menu) into the snapshot.
+pub fn absorb(snapshot: &mut Snapshot, command: &Command, rows: &[crate::client::Row]) {
+    let menu = command.path.trim_end_matches("/print");
+    for row in rows {
+        match menu {
+            PPP_SECRET => {
+                let a = Account::from_ppp(row);
+                snapshot.ppp_secrets.insert(a.name.clone(), a);
+            }
+            HOTSPOT_USER => {
+                let a = Account::from_hotspot(row);
+                snapshot.hotspot_users.insert(a.name.clone(), a);
+            }
+            PPP_PROFILE => {
+                let p = Profile::from_row(row);
+                snapshot.ppp_profiles.insert(p.name.clone(), p);
+            }
+            HOTSPOT_PROFILE => {
+                let p = Profile::from_row(row);
+                snapshot.hotspot_profiles.insert(p.name.clone(), p);
+            }
+            SIMPLE_QUEUE => {
+                let q = SimpleQueue::from_row(row);
+                snapshot.queues.insert(q.name.clone(), q);
+            }
+            ADDRESS_LIST => {
+                let e = AddressListEntry::from_row(row);
+                if let Some(c) = e.comment.clone().filter(|c| c.starts_with("isp:")) {
+                    snapshot.list_entries.entry(c).or_default().push(e);
+                }
+            }
+            PPP_ACTIVE => {
+                let s = ActiveSession::from_ppp(row);
+                snapshot.ppp_sessions.entry(s.name.clone()).or_default().push(s);
+            }
+            HOTSPOT_ACTIVE => {
+                let s = ActiveSession::from_hotspot(row);
+                snapshot.hotspot_sessions.entry(s.name.clone()).or_default().push(s);
+            }
+            _ => {}
+        }
+    }
+}
+
+/// The profile writes the subscribers need: missing profiles created, the packages' rate limits
+/// corrected. A walled-garden profile is created when missing (with its address list) and never
+/// otherwise touched: the ISP may have tuned it. Returns the commands and the names of profiles
+/// whose rate limit changes (their subscribers' sessions must reconnect to get the new speed).
+pub fn profile_plan(desired: &[Desired], snapshot: &Snapshot) -> (Vec<Command>, BTreeSet<(Service, String)>) {
+    let mut wanted: BTreeMap<(Service, String), (Option<String>, Option<String>)> = BTreeMap::new();
+    for d in desired {
+        if d.service == Service::Static || d.access == Access::Absent {
+            continue;
+        }
+        wanted.insert((d.service, d.profile.name.clone()), (Some(d.profile.rate_limit.clone()), None));
+        if let Access::WalledGarden { profile, address_list } = &d.access {
+            wanted.entry((d.service, profile.clone())).or_insert((None, Some(address_list.clone())));
+        }
+    }
+    let mut commands = Vec::new();
+    let mut rate_changed = BTreeSet::new();
+    for ((service, name), (rate_limit, address_list)) in wanted {
+        let menu = service.profile_menu().expect("account services have profiles");
+        match snapshot.profile(service, &name) {
+            None => {
+                let mut attrs = vec![("name", name.clone())];
+                if let Some(r) = &rate_limit {
+                    attrs.push(("rate-limit", r.clone()));
+                }
+                if let Some(l) = &address_list {
+                    attrs.push(("address-list", l.clone()));
+                }
+                commands.push(add(menu, &attrs));
+            }
+            Some(existing) => {
+                if let Some(r) = rate_limit.filter(|r| existing.rate_limit.as_deref() != Some(r)) {
+                    commands.push(set(menu, &existing.id, &[("rate-limit", r)]));
+                    rate_changed.insert((service, name));
+                }
+            }
+        }
+    }
+    (commands, rate_changed)
+}
+
+/// One subscriber's commands, in the order they must run.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SubscriberPlan {
+    /// Account, queue and address-list writes.
+    pub changes: Vec<Command>,
+    /// Session drops, sent after the changes so the subscriber reconnects into the new state.
+    pub disconnects: Vec<Command>,
+    /// What this does, in words for the record and the logs.
+    pub actions: Vec<String>,
+    /// An item is added; its router id is read back afterwards.
+    pub adds_item: bool,
+}
+
+impl SubscriberPlan {
+    pub fn is_empty(&self) -> bool {
+        self.changes.is_empty() && self.disconnects.is_empty()
+    }
+}
+
+/// The smallest change from what the router has to what the database says, for one subscriber.
+/// `rate_changed`: profiles whose rate limit this run corrects.
+pub fn plan(d: &Desired, snapshot: &Snapshot, rate_changed: &BTreeSet<(Service, String)>) -> SubscriberPlan {
+    let mut p = SubscriberPlan::default();
+    let marker = d.marker();
+    let mut access_changed = false;
+
+    // The account (PPP secret / hotspot user).
+    if let Some(menu) = d.service.account_menu() {
+        let existing = snapshot.account(d.service, &d.username);
+        match (&d.access, existing) {
+            (Access::Absent, None) => {}
+            (Access::Absent, Some(a)) => {
+                p.changes.push(remove(menu, &a.id));
+                p.actions.push(format!("{} removed", noun(d.service)));
+                access_changed = true;
+            }
+            (access, existing) => {
+                let (profile, _) = d.effective_profile().expect("present accounts have a profile");
+                let disabled = *access == Access::Cut;
+                let mut want: Vec<(&str, String)> = vec![
+                    ("name", d.username.clone()),
+                    ("password", d.password.clone()),
+                    ("profile", profile.to_string()),
+                    ("disabled", yes_no(disabled)),
+                    ("comment", marker.clone()),
+                ];
+                match d.service {
+                    Service::Pppoe => {
+                        want.push(("service", "pppoe".into()));
+                        want.push(("remote-address", d.address.clone().unwrap_or_default()));
+                    }
+                    Service::Hotspot => {
+                        want.push(("address", d.address.clone().unwrap_or_default()));
+                        want.push(("mac-address", d.mac_address.clone().unwrap_or_default()));
+                    }
+                    Service::Static => {}
+                }
+                match existing {
+                    None => {
+                        let attrs: Vec<(&str, String)> = want.into_iter().filter(|(_, v)| !v.is_empty()).collect();
+                        p.changes.push(add(menu, &attrs));
+                        p.actions.push(format!("{} added ({})", noun(d.service), access.state()));
+                        p.adds_item = true;
+                        access_changed = true;
+                    }
+                    Some(a) => {
+                        let differs: Vec<(&str, String)> =
+                            want.into_iter().filter(|(k, v)| current(a, k) != *v).collect();
+                        if !differs.is_empty() {
+                            let keys: Vec<&str> = differs.iter().map(|(k, _)| *k).collect();
+                            access_changed |= keys.iter().any(|k| matches!(*k, "profile" | "disabled"));
+                            p.actions.push(format!("{} updated ({})", noun(d.service), keys.join(", ")));
+                            p.changes.push(set(menu, &a.id, &differs));
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    // The static subscriber's queue.
+    if d.service == Service::Static {
+        let existing = snapshot.queues.get(&d.username);
+        match (&d.access, &d.queue, &d.address, existing) {
+            (Access::Absent, _, _, Some(q)) => {
+                p.changes.push(remove(SIMPLE_QUEUE, &q.id));
+                p.actions.push("queue removed".into());
+            }
+            (Access::Absent, _, _, None) => {}
+            (_, Some(spec), Some(address), existing) => {
+                let want: Vec<(&str, String)> = vec![
+                    ("name", d.username.clone()),
+                    ("target", format!("{address}/32")),
+                    ("max-limit", spec.max_limit.clone()),
+                    ("burst-limit", spec.burst_limit.clone().unwrap_or_default()),
+                    ("burst-threshold", spec.burst_threshold.clone().unwrap_or_default()),
+                    ("burst-time", spec.burst_time.clone().unwrap_or_default()),
+                    ("priority", spec.priority.clone()),
+                    ("comment", marker.clone()),
+                ];
+                match existing {
+                    None => {
+                        let attrs: Vec<(&str, String)> = want.into_iter().filter(|(_, v)| !v.is_empty()).collect();
+                        p.changes.push(add(SIMPLE_QUEUE, &attrs));
+                        p.actions.push("queue added".into());
+                        p.adds_item = true;
+                    }
+                    Some(q) => {
+                        let differs: Vec<(&str, String)> =
+                            want.into_iter().filter(|(k, v)| queue_field(q, k) != *v).collect();
+                        if !differs.is_empty() {
+                            let keys: Vec<&str> = differs.iter().map(|(k, _)| *k).collect();
+                            p.actions.push(format!("queue updated ({})", keys.join(", ")));
+                            p.changes.push(set(SIMPLE_QUEUE, &q.id, &differs));
+                        }
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+
+    // Address-list entries: the walled garden's (any service with a fixed address) or the block
+    // list (a cut-off static subscriber). Everything else carrying the marker goes.
+    let wanted_entry: Option<(String, String)> = match (&d.access, &d.address) {
+        (Access::WalledGarden { address_list, .. }, Some(a)) => Some((address_list.clone(), a.clone())),
+        (Access::Cut, Some(a)) if d.service == Service::Static => Some((BLOCK_LIST.to_string(), a.clone())),
+        _ => None,
+    };
+    let entries = snapshot.list_entries.get(&marker).map(Vec::as_slice).unwrap_or(&[]);
+    let mut kept = false;
+    for e in entries {
+        let keep = !kept
+            && wanted_entry
+                .as_ref()
+                .is_some_and(|(list, address)| e.list == *list && e.address == *address && !e.disabled);
+        if keep {
+            kept = true;
+        } else {
+            p.changes.push(remove(ADDRESS_LIST, &e.id));
+            p.actions.push(format!("address-list {} entry removed", e.list));
+        }
+    }
+    if let (Some((list, address)), false) = (&wanted_entry, kept) {
+        p.changes.push(add(
+            ADDRESS_LIST,
+            &[("list", list.clone()), ("address", address.clone()), ("comment", marker.clone())],
+        ));
+        p.actions.push(format!("added to address-list {list}"));
+    }
+
+    // Sessions: none may exist when cut off or absent; otherwise one reconnects when what it runs
+    // under changed (now, or in an earlier attempt that did not finish).
+    if let Some((menu, _)) = d.service.active_menu() {
+        let sessions = snapshot.sessions(d.service, &d.username);
+        let applied = d.applied();
+        let drop = match &d.access {
+            Access::Cut | Access::Absent => true,
+            Access::Open | Access::WalledGarden { .. } => {
+                access_changed
+                    || d.last_applied.as_ref().is_some_and(|last| *last != applied)
+                    || applied.profile.as_ref().is_some_and(|prof| rate_changed.contains(&(d.service, prof.clone())))
+            }
+        };
+        if drop {
+            for s in sessions {
+                p.disconnects.push(remove(menu, &s.id));
+            }
+            if !sessions.is_empty() {
+                p.actions.push("session dropped".into());
+            }
+        }
+    }
+    p
+}
+
+fn noun(service: Service) -> &'static str {
+    match service {
+        Service::Pppoe => "secret",
+        Service::Hotspot => "hotspot user",
+        Service::Static => "queue",
+    }
+}
+
+fn yes_no(b: bool) -> String {
+    if b { "yes" } else { "no" }.to_string()
+}
+
+/// An account's field as RouterOS prints it, for comparison with what is wanted.
+fn current(a: &Account, key: &str) -> String {
+    match key {
+        "name" => a.name.clone(),
+        "password" => a.password.clone(),
+        "profile" => a.profile.clone(),
+        "disabled" => yes_no(a.disabled),
+        "comment" => a.comment.clone().unwrap_or_default(),
+        "service" => a.service.clone().unwrap_or_default(),
+        "remote-address" | "address" => a.address.clone().unwrap_or_default(),
+        "mac-address" => a.mac_address.clone().unwrap_or_default(),
+        _ => String::new(),
+    }
+}
+
+fn queue_field(q: &SimpleQueue, key: &str) -> String {
+    match key {
+        "name" => q.name.clone(),
+        "target" => q.target.clone(),
+        "max-limit" => q.max_limit.clone(),
+        "burst-limit" => q.burst_limit.clone().unwrap_or_default(),
+        "burst-threshold" => q.burst_threshold.clone().unwrap_or_default(),
+        "burst-time" => q.burst_time.clone().unwrap_or_default(),
+        "priority" => q.priority.clone().unwrap_or_default(),
+        "comment" => q.comment.clone().unwrap_or_default(),
+        _ => String::new(),
+    }
+}
+
+/// An account on the router that no subscription of the database accounts for: reported by the
+/// full reconcile, importable as a customer through the bulk import.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct UnknownAccount {
+    pub service: Service,
+    pub name: String,
+    pub profile: String,
+    pub address: Option<String>,
+    pub disabled: bool,
+    pub comment: Option<String>,
+}
+
+/// Accounts on the router not matched by any desired subscriber. Items carrying our marker for a
+/// subscription the database does not place on this router are not "unknown": the caller turns
+/// them into `Absent` subscribers and removes them.
+pub fn unknown_accounts(desired: &[Desired], snapshot: &Snapshot) -> Vec<UnknownAccount> {
+    let known: BTreeSet<(Service, &str)> = desired.iter().map(|d| (d.service, d.username.as_str())).collect();
+    let known = &known;
+    let mut out: Vec<UnknownAccount> =
+        [(Service::Pppoe, &snapshot.ppp_secrets), (Service::Hotspot, &snapshot.hotspot_users)]
+            .into_iter()
+            .flat_map(|(service, accounts)| {
+                accounts
+                    .values()
+                    .filter(move |a| !known.contains(&(service, a.name.as_str())))
+                    .filter(|a| !a.comment.as_deref().is_some_and(|c| c.starts_with("isp:")))
+                    .map(move |a| UnknownAccount {
+                        service,
+                        name: a.name.clone(),
+                        profile: a.profile.clone(),
+                        address: a.address.clone(),
+                        disabled: a.disabled,
+                        comment: a.comment.clone(),
+                    })
+                    .collect::<Vec<_>>()
+            })
+            .collect();
+    out.sort_by(|a, b| a.name.cmp(&b.name));
+    out
+}
+
+/// Accounts and queues carrying our marker whose subscription the database does not place on
+/// this router: (subscription id from the marker, service, name).
+pub fn stale_owned(desired: &[Desired], snapshot: &Snapshot) -> Vec<(String, Service, String)> {
+    let known: BTreeSet<&str> = desired.iter().map(|d| d.subscription_id.as_str()).collect();
+    let owned = |comment: &Option<String>| {
+        comment.as_deref().and_then(|c| c.strip_prefix("isp:")).filter(|id| !known.contains(id)).map(str::to_string)
+    };
+    let mut out = Vec::new();
+    for (service, accounts) in [(Service::Pppoe, &snapshot.ppp_secrets), (Service::Hotspot, &snapshot.hotspot_users)] {
+        for a in accounts.values() {
+            if let Some(id) = owned(&a.comment) {
+                out.push((id, service, a.name.clone()));
+            }
+        }
+    }
+    for q in snapshot.queues.values() {
+        if let Some(id) = owned(&q.comment) {
+            out.push((id, Service::Static, q.name.clone()));
+        }
+    }
+    out.sort();
+    out
+}

@@ -1,0 +1,289 @@
+//! Applying plans on a router: read, decide, write, drop sessions, read back ids. Every phase is
+//! one pipelined batch on one connection, whatever the number of subscribers, so 1,000
+//! subscribers cost a handful of round trips, not 1,000 logins.
+
+use crate::client::{Command, RouterConnection, Row};
+use crate::error::RouterError;
+use crate::menu::{
+    self, ADDRESS_LIST, HOTSPOT_ACTIVE, HOTSPOT_PROFILE, HOTSPOT_USER, PPP_ACTIVE, PPP_PROFILE, PPP_SECRET,
+    SIMPLE_QUEUE,
+};
+use crate::plan::{
+    self, Access, Applied, Desired, Service, Snapshot, SubscriberPlan, UnknownAccount, profile_plan, stale_owned,
+    targeted_reads, unknown_accounts,
+};
+use serde::Serialize;
+
+/// What happened to one subscriber.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Provisioned {
+    pub subscription_id: String,
+    /// `enabled`, `disabled`, `walled_garden` or `absent`.
+    pub state: String,
+    /// The router's `.id` of the account (or the static subscriber's queue).
+    pub item_id: Option<String>,
+    /// What was changed; empty when the router already matched.
+    pub actions: Vec<String>,
+    #[serde(skip)]
+    pub applied: Applied,
+}
+
+pub type SubscriberResult = Result<Provisioned, RouterError>;
+
+/// Converge these subscribers (all on the router behind `conn`). The outer error is a fault of
+/// the connection (run it again on a new one: every step is safe to repeat); the inner results
+/// are per subscriber (e.g. the router refused one secret).
+pub async fn provision(conn: &RouterConnection, desired: &[Desired]) -> Result<Vec<SubscriberResult>, RouterError> {
+    let reads = targeted_reads(desired);
+    let snapshot = read_snapshot(conn, &reads).await?;
+    execute(conn, desired, &snapshot).await
+}
+
+/// The outcome of a full comparison of a router with the database.
+#[derive(Debug, Clone, Serialize)]
+pub struct RouterReconcile {
+    pub results: Vec<(String, Result<Provisioned, String>)>,
+    /// Subscribers whose router items had to change.
+    pub repaired: usize,
+    /// Items this system created for subscriptions no longer on this router, removed.
+    pub stale_removed: usize,
+    /// Accounts nobody in the database accounts for.
+    pub unknown: Vec<UnknownAccount>,
+    pub secrets_on_router: usize,
+}
+
+/// Full comparison: whole menus read once, every subscriber the database places on the router
+/// converged, items we created for subscriptions that left the router removed, foreign accounts
+/// reported (never touched).
+pub async fn reconcile_router(conn: &RouterConnection, desired: &[Desired]) -> Result<RouterReconcile, RouterError> {
+    let reads: Vec<Command> = [
+        PPP_SECRET,
+        HOTSPOT_USER,
+        PPP_PROFILE,
+        HOTSPOT_PROFILE,
+        SIMPLE_QUEUE,
+        ADDRESS_LIST,
+        PPP_ACTIVE,
+        HOTSPOT_ACTIVE,
+    ]
+    .into_iter()
+    .map(menu::print)
+    .collect();
+    let snapshot = read_snapshot(conn, &reads).await?;
+    let unknown = unknown_accounts(desired, &snapshot);
+    let mut all: Vec<Desired> = desired.to_vec();
+    let stale = stale_owned(desired, &snapshot);
+    for (subscription_id, service, name) in &stale {
+        all.push(Desired {
+            subscription_id: subscription_id.clone(),
+            service: *service,
+            username: name.clone(),
+            password: String::new(),
+            address: None,
+            mac_address: None,
+            profile: plan::ProfileSpec { name: String::new(), rate_limit: String::new() },
+            queue: None,
+            access: Access::Absent,
+            last_applied: None,
+        });
+    }
+    let results = execute(conn, &all, &snapshot).await?;
+    let mut repaired = 0;
+    let mut stale_removed = 0;
+    let mut out = Vec::new();
+    for (i, r) in results.into_iter().enumerate() {
+        let id = all[i].subscription_id.clone();
+        if let Ok(p) = &r
+            && !p.actions.is_empty()
+        {
+            if i >= desired.len() {
+                stale_removed += 1;
+            } else {
+                repaired += 1;
+            }
+        }
+        if i < desired.len() {
+            out.push((id, r.map_err(|e| e.to_string())));
+        }
+    }
+    Ok(RouterReconcile {
+        results: out,
+        repaired,
+        stale_removed,
+        unknown,
+        secrets_on_router: snapshot.ppp_secrets.len() + snapshot.hotspot_users.len(),
+    })
+}
+
+async fn read_snapshot(conn: &RouterConnection, reads: &[Command]) -> Result<Snapshot, RouterError> {
+    let mut snapshot = Snapshot::default();
+    for (command, rows) in reads.iter().zip(conn.run_all(reads).await) {
+        plan::absorb(&mut snapshot, command, &rows?);
+    }
+    Ok(snapshot)
+}
+
+/// mikrotik-rs 0.7.0 expects `.tag` right after `!done`; RouterOS answers an `add` with
+/// `!done =ret=<id> .tag=..`, which the crate reports as a protocol-error trap although the add
+/// ran. Such an add is taken as done and verified by reading the item back.
+fn unparsed_done(e: &RouterError) -> bool {
+    matches!(e, RouterError::Trap { message, .. } if message.starts_with("Protocol error"))
+}
+
+fn check(command: &Command, r: Result<Vec<Row>, RouterError>) -> Result<(), RouterError> {
+    match r {
+        Ok(_) => Ok(()),
+        Err(e) if command.path.ends_with("/add") && unparsed_done(&e) => Ok(()),
+        // Removing what is already gone reaches the goal.
+        Err(e) if command.path.ends_with("/remove") && e.is_no_such_item() => Ok(()),
+        Err(e) => Err(e),
+    }
+}
+
+async fn execute(
+    conn: &RouterConnection,
+    desired: &[Desired],
+    snapshot: &Snapshot,
+) -> Result<Vec<SubscriberResult>, RouterError> {
+    let mut failed: Vec<Option<RouterError>> = vec![None; desired.len()];
+
+    // 1. Profiles first: a secret cannot name a profile the router does not have.
+    let (profile_commands, rate_changed) = profile_plan(desired, snapshot);
+    for (command, r) in profile_commands.iter().zip(conn.run_all(&profile_commands).await) {
+        if let Err(e) = check(command, r) {
+            if e.kills_connection() {
+                return Err(e);
+            }
+            let name = command
+                .attributes
+                .iter()
+                .find(|(k, _)| k == "name")
+                .map(|(_, v)| v.clone())
+                .or_else(|| profile_name_by_id(snapshot, command));
+            for (i, d) in desired.iter().enumerate() {
+                let uses = Some(&d.profile.name) == name.as_ref()
+                    || matches!(&d.access, Access::WalledGarden { profile, .. } if Some(profile) == name.as_ref());
+                if uses && failed[i].is_none() {
+                    failed[i] = Some(e.clone());
+                }
+            }
+        }
+    }
+
+    // 2. Accounts, queues, address lists: every subscriber's changes in one pipelined batch.
+    let plans: Vec<SubscriberPlan> = desired.iter().map(|d| plan::plan(d, snapshot, &rate_changed)).collect();
+    let mut batch = Vec::new();
+    let mut owner = Vec::new();
+    for (i, p) in plans.iter().enumerate() {
+        if failed[i].is_none() {
+            for c in &p.changes {
+                batch.push(c.clone());
+                owner.push(i);
+            }
+        }
+    }
+    for ((command, r), i) in batch.iter().zip(conn.run_all(&batch).await).zip(&owner) {
+        if let Err(e) = check(command, r) {
+            if e.kills_connection() {
+                return Err(e);
+            }
+            failed[*i].get_or_insert(e);
+        }
+    }
+
+    // 3. Sessions, once the account says what the reconnect will get.
+    let mut batch = Vec::new();
+    let mut owner = Vec::new();
+    for (i, p) in plans.iter().enumerate() {
+        if failed[i].is_none() {
+            for c in &p.disconnects {
+                batch.push(c.clone());
+                owner.push(i);
+            }
+        }
+    }
+    for ((command, r), i) in batch.iter().zip(conn.run_all(&batch).await).zip(&owner) {
+        if let Err(e) = check(command, r) {
+            if e.kills_connection() {
+                return Err(e);
+            }
+            failed[*i].get_or_insert(e);
+        }
+    }
+
+    // 4. Router ids of what was added (the `!done =ret=` id does not survive mikrotik-rs 0.7.0).
+    let mut batch = Vec::new();
+    let mut owner = Vec::new();
+    for (i, (d, p)) in desired.iter().zip(&plans).enumerate() {
+        if failed[i].is_none() && p.adds_item {
+            let menu = item_menu(d.service);
+            batch.push(menu::print_named(menu, &d.username).proplist(".id,name"));
+            owner.push(i);
+        }
+    }
+    let mut added_ids: Vec<Option<String>> = vec![None; desired.len()];
+    for (r, i) in conn.run_all(&batch).await.into_iter().zip(&owner) {
+        match r {
+            Ok(rows) => match rows.first().and_then(|row| row.get(".id")) {
+                Some(id) => added_ids[*i] = Some(id.clone()),
+                None => {
+                    failed[*i].get_or_insert(RouterError::Trap {
+                        command: format!("{}/add", item_menu(desired[*i].service)),
+                        category: None,
+                        message: "the item was not on the router after adding it".into(),
+                    });
+                }
+            },
+            Err(e) if e.kills_connection() => return Err(e),
+            Err(e) => {
+                failed[*i].get_or_insert(e);
+            }
+        }
+    }
+
+    Ok(desired
+        .iter()
+        .zip(plans)
+        .enumerate()
+        .map(|(i, (d, p))| match failed[i].take() {
+            Some(e) => Err(e),
+            None => Ok(Provisioned {
+                subscription_id: d.subscription_id.clone(),
+                state: d.access.state().to_string(),
+                item_id: if d.access == Access::Absent {
+                    None
+                } else {
+                    added_ids[i].clone().or_else(|| existing_id(d, snapshot))
+                },
+                actions: p.actions,
+                applied: d.applied(),
+            }),
+        })
+        .collect())
+}
+
+fn item_menu(service: Service) -> &'static str {
+    match service {
+        Service::Pppoe => PPP_SECRET,
+        Service::Hotspot => HOTSPOT_USER,
+        Service::Static => SIMPLE_QUEUE,
+    }
+}
+
+fn existing_id(d: &Desired, snapshot: &Snapshot) -> Option<String> {
+    match d.service {
+        Service::Pppoe => snapshot.ppp_secrets.get(&d.username).map(|a| a.id.clone()),
+        Service::Hotspot => snapshot.hotspot_users.get(&d.username).map(|a| a.id.clone()),
+        Service::Static => snapshot.queues.get(&d.username).map(|q| q.id.clone()),
+    }
+}
+
+fn profile_name_by_id(snapshot: &Snapshot, command: &Command) -> Option<String> {
+    let id = command.attributes.iter().find(|(k, _)| k == ".id").map(|(_, v)| v)?;
+    snapshot
+        .ppp_profiles
+        .values()
+        .chain(snapshot.hotspot_profiles.values())
+        .find(|p| &p.id == id)
+        .map(|p| p.name.clone())
+}
