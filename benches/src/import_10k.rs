@@ -20,6 +20,8 @@ async fn main() {
         port: 0,
         counter: Some(counter.clone()),
         poll_interval: Duration::from_millis(20),
+        // Imported subscribers are not provisioned here: this measures the import alone.
+        provisioning: false,
         ..LocalOptions::default()
     };
     let local = Local::start(Template::load(&Template::default_path()).unwrap(), opts).await.unwrap();

@@ -11,7 +11,11 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 use uuid::Uuid;
 
+pub use routeros::testing::{Faults, TestRouter, TestRouterConfig};
+
 pub struct Env {
+    /// The RouterOS API test server the demo router points at (only with provisioning on).
+    pub router: Option<TestRouter>,
     pub local: Local,
     pub http: reqwest::Client,
     pub clock: Clock,
@@ -46,11 +50,24 @@ pub fn demo_credentials() -> DemoCredentials {
         reseller_password: "reseller-test-pass-1".into(),
         admin_email: "admin@test.local".into(),
         admin_password: "admin-test-pass-1".into(),
+        router_host: "127.0.0.1".into(),
+        router_port: 8728,
     }
 }
 
 impl Env {
+    /// A runner without provisioning: the demo router is not contacted.
     pub async fn start() -> Env {
+        Self::start_with(false).await
+    }
+
+    /// A runner whose provisioning worker converges the demo router, a RouterOS API test server
+    /// of this test's own.
+    pub async fn start_with_router() -> Env {
+        Self::start_with(true).await
+    }
+
+    async fn start_with(provisioning: bool) -> Env {
         testkit::endpoint();
         // E2E_LOG=1 shows what the functions log (the runner, workers and publisher included).
         if std::env::var("E2E_LOG").is_ok() {
@@ -62,13 +79,28 @@ impl Env {
             port: 0,
             poll_interval: Duration::from_millis(50),
             clock: Some(clock.clone()),
+            provisioning,
             ..LocalOptions::default()
+        };
+        let mut creds = demo_credentials();
+        let router = if provisioning {
+            let r = TestRouter::start(TestRouterConfig {
+                username: services::seed::DEMO_ROUTER_USER.into(),
+                password: services::seed::DEMO_ROUTER_PASSWORD.into(),
+                identity: "demo-router".into(),
+                ..TestRouterConfig::default()
+            })
+            .await
+            .expect("test router");
+            creds.router_port = r.port();
+            Some(r)
+        } else {
+            None
         };
         let template = Template::load(&Template::default_path()).expect("template");
         let local = Local::start(template, opts).await.expect("local runner starts");
-        let creds = demo_credentials();
         let seed = seed_demo(&local.app, &creds).await.expect("seed");
-        Env { local, http: reqwest::Client::new(), clock, creds, seed }
+        Env { router, local, http: reqwest::Client::new(), clock, creds, seed }
     }
 
     pub fn tenant(&self) -> Uuid {

@@ -12,6 +12,7 @@ mod jobs;
 mod leads;
 mod network;
 mod platform;
+mod provisioning;
 mod request_counts;
 mod subscriptions;
 mod template;

@@ -36,6 +36,9 @@ pub struct LocalOptions {
     pub counter: Option<store::RequestCounter>,
     /// Relay the stream and poll the queues (off for benchmarks that count requests).
     pub background: bool,
+    /// Run worker-provisioning (tests without a router to provision leave it off, so nothing
+    /// writes in the background while they compare the table).
+    pub provisioning: bool,
 }
 
 impl Default for LocalOptions {
@@ -47,6 +50,7 @@ impl Default for LocalOptions {
             clock: None,
             counter: None,
             background: true,
+            provisioning: true,
         }
     }
 }
@@ -216,6 +220,9 @@ impl Local {
         // Queues, through their workers.
         for f in template.functions.iter().filter(|_| opts.background) {
             let Some(q) = &f.queue else { continue };
+            if f.binary == "worker-provisioning" && !opts.provisioning {
+                continue;
+            }
             let url = queue_urls.get(q).ok_or_else(|| format!("{} consumes unknown queue {q}", f.binary))?.clone();
             let arn = queue_arns[q].clone();
             let worker: WorkerFn = match f.binary.as_str() {
@@ -231,6 +238,16 @@ impl Local {
                     Arc::new(move |ev| {
                         let app = app.clone();
                         Box::pin(async move { worker_imports::handle(&app, ev).await })
+                    })
+                }
+                "worker-provisioning" => {
+                    // Retries come back after 1 s, 2 s, 4 s... locally (10 s, 20 s... on AWS).
+                    let retry =
+                        worker_provisioning::Retry { sqs: sqs.clone(), queue_url: url.clone(), base_seconds: 1 };
+                    let w = Arc::new(worker_provisioning::Worker::new(app.clone(), Some(retry)));
+                    Arc::new(move |ev| {
+                        let w = w.clone();
+                        Box::pin(async move { w.handle(ev).await })
                     })
                 }
                 other => return Err(format!("no local worker for {other}")),

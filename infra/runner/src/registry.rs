@@ -41,7 +41,8 @@ pub fn api_function(binary: &str) -> Option<ApiFn> {
 }
 
 /// Functions driven by the stream or a queue (their handlers are wired in `lib.rs`).
-pub const EVENT_FUNCTIONS: &[&str] = &["stream-publisher", "worker-notifications", "worker-imports"];
+pub const EVENT_FUNCTIONS: &[&str] =
+    &["stream-publisher", "worker-notifications", "worker-imports", "worker-provisioning"];
 
 pub type JobFuture<'a> = Pin<Box<dyn Future<Output = Result<serde_json::Value, String>> + Send + 'a>>;
 pub type JobFn = for<'a> fn(

@@ -37,6 +37,12 @@ pub enum Error {
     /// 429
     #[error("{detail}")]
     TooManyRequests { code: &'static str, detail: String, retry_after_secs: u64 },
+    /// 502: a router (or another upstream) could not be reached or refused us.
+    #[error("{detail}")]
+    BadGateway { code: &'static str, detail: String },
+    /// 504: a router did not answer in time.
+    #[error("{detail}")]
+    GatewayTimeout { code: &'static str, detail: String },
     /// 503: a dependency is throttling; retry later.
     #[error("{detail}")]
     Unavailable { detail: String },

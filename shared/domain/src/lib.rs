@@ -17,6 +17,7 @@ pub mod network;
 pub mod package;
 pub mod phone;
 pub mod platform;
+pub mod provisioning;
 pub mod role;
 pub mod subscription;
 pub mod tenant;

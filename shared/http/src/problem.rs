@@ -45,6 +45,8 @@ fn parts(e: &Error) -> (StatusCode, &'static str, String, Vec<FieldError>) {
         ),
         Error::Unprocessable { code, detail } => (StatusCode::UNPROCESSABLE_ENTITY, code, detail.clone(), vec![]),
         Error::TooManyRequests { code, detail, .. } => (StatusCode::TOO_MANY_REQUESTS, code, detail.clone(), vec![]),
+        Error::BadGateway { code, detail } => (StatusCode::BAD_GATEWAY, *code, detail.clone(), vec![]),
+        Error::GatewayTimeout { code, detail } => (StatusCode::GATEWAY_TIMEOUT, *code, detail.clone(), vec![]),
         Error::Unavailable { detail } => (StatusCode::SERVICE_UNAVAILABLE, "unavailable", detail.clone(), vec![]),
         Error::Internal(_) => {
             (StatusCode::INTERNAL_SERVER_ERROR, "internal", "an internal error occurred".into(), vec![])

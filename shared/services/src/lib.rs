@@ -14,6 +14,7 @@ pub mod network;
 pub mod operators;
 pub mod packages;
 pub mod platform;
+pub mod provisioning;
 pub mod seed;
 pub mod subscriptions;
 mod support;

@@ -325,7 +325,7 @@ impl std::fmt::Debug for RouterCredentials {
     }
 }
 
-fn password_aad(tid: Uuid, id: Uuid) -> Vec<u8> {
+pub(crate) fn router_password_aad(tid: Uuid, id: Uuid) -> Vec<u8> {
     format!("router-password:{tid}:{id}").into_bytes()
 }
 
@@ -416,7 +416,7 @@ fn stage_new_router(
     let tid = r.tenant_id;
     let rec = RouterRecord {
         router: r.clone(),
-        password_sealed: app.secrets.seal(password.as_bytes(), &password_aad(tid, r.id)),
+        password_sealed: app.secrets.seal(password.as_bytes(), &router_password_aad(tid, r.id)),
         deleted_at: None,
     };
     tx.put_new(Store::encode(&router_keys(r), "ROUTER", &rec, Some(1)).or_500()?, Conflict::Exists);
@@ -505,12 +505,23 @@ pub async fn router_credentials(app: &App, tid: Uuid, id: Uuid) -> Result<Router
         .ok_or_else(|| Error::not_found("router"))?;
     let password = app
         .secrets
-        .open(&rec.password_sealed, &password_aad(tid, id))
+        .open(&rec.password_sealed, &router_password_aad(tid, id))
         .map_err(|_| Error::Internal("router password cannot be opened".into()))?;
     Ok(RouterCredentials {
         router: rec.router,
         password: String::from_utf8(password).map_err(|_| Error::Internal("router password is not text".into()))?,
     })
+}
+
+/// Every router of an ISP (gsi1), for the jobs and provisioning that visit them all.
+pub async fn all_routers(app: &App, tid: Uuid) -> Result<Vec<Router>> {
+    let q = store::Query::index("gsi1", keys::routers_gsi1(tid));
+    let recs: Vec<RouterRecord> = app.store.query_all(q, 100_000).await.or_500()?;
+    Ok(recs.into_iter().filter(|r| r.deleted_at.is_none()).map(|r| r.router).collect())
+}
+
+pub async fn all_router_ids(app: &App, tid: Uuid) -> Result<Vec<Uuid>> {
+    Ok(all_routers(app, tid).await?.into_iter().map(|r| r.id).collect())
 }
 
 #[derive(Debug, Default, Clone)]
@@ -614,7 +625,7 @@ pub async fn update_router(
     after.version += 1;
     after.updated_at = now;
     let sealed = match &input.password {
-        Some(p) => app.secrets.seal(p.as_bytes(), &password_aad(tid, id)),
+        Some(p) => app.secrets.seal(p.as_bytes(), &router_password_aad(tid, id)),
         None => rec.password_sealed.clone(),
     };
     let new_rec = RouterRecord { router: after.clone(), password_sealed: sealed, deleted_at: None };

@@ -26,12 +26,9 @@ pub struct DemoNetwork {
     pub packages: Vec<Uuid>,
 }
 
-/// Demo router address: the RouterOS API test server the local runner starts (`DEMO_ROUTER_*`).
-fn demo_router_endpoint() -> (String, u16) {
-    let host = std::env::var("DEMO_ROUTER_HOST").unwrap_or_else(|_| "127.0.0.1".into());
-    let port = std::env::var("DEMO_ROUTER_PORT").ok().and_then(|p| p.parse().ok()).unwrap_or(8728);
-    (host, port)
-}
+/// The demo router's API user, as the local runner's RouterOS API test server expects it.
+pub const DEMO_ROUTER_USER: &str = "admin";
+pub const DEMO_ROUTER_PASSWORD: &str = "demo-router-pass";
 
 fn fresh<T>(o: crate::Outcome<T>) -> T {
     match o {
@@ -40,7 +37,7 @@ fn fresh<T>(o: crate::Outcome<T>) -> T {
     }
 }
 
-async fn seed_network(app: &App, admin: &Actor) -> Result<DemoNetwork> {
+async fn seed_network(app: &App, admin: &Actor, creds: &DemoCredentials) -> Result<DemoNetwork> {
     let pop: domain::network::Pop = fresh(
         create_pop(
             app,
@@ -57,7 +54,7 @@ async fn seed_network(app: &App, admin: &Actor) -> Result<DemoNetwork> {
         )
         .await?,
     );
-    let (host, port) = demo_router_endpoint();
+    let (host, port) = (creds.router_host.clone(), creds.router_port);
     let router: domain::network::Router = fresh(
         create_router(
             app,
@@ -69,8 +66,8 @@ async fn seed_network(app: &App, admin: &Actor) -> Result<DemoNetwork> {
                 port: Some(port),
                 tls: false,
                 tls_insecure: false,
-                username: "admin".into(),
-                password: "demo-router-pass".into(),
+                username: DEMO_ROUTER_USER.into(),
+                password: DEMO_ROUTER_PASSWORD.into(),
                 routeros_version: Some("7.16".into()),
                 suspension: None,
             },
@@ -119,6 +116,9 @@ pub struct DemoCredentials {
     pub reseller_password: String,
     pub admin_email: String,
     pub admin_password: String,
+    /// Where the demo router (the RouterOS API test server the local runner starts) listens.
+    pub router_host: String,
+    pub router_port: u16,
 }
 
 impl DemoCredentials {
@@ -132,6 +132,8 @@ impl DemoCredentials {
             reseller_password: get("DEMO_RESELLER_PASSWORD", "reseller-demo-pass-1"),
             admin_email: get("DEMO_ADMIN_EMAIL", "admin@demo.isp.local"),
             admin_password: get("DEMO_ADMIN_PASSWORD", "admin-demo-pass-1"),
+            router_host: get("DEMO_ROUTER_HOST", "127.0.0.1"),
+            router_port: get("DEMO_ROUTER_PORT", "8728").parse().unwrap_or(8728),
         }
     }
 }
@@ -253,7 +255,7 @@ pub async fn seed_demo(app: &App, creds: &DemoCredentials) -> Result<SeedReport>
                 scope: None,
                 impersonator_id: None,
             };
-            let network = seed_network(app, &admin).await?;
+            let network = seed_network(app, &admin, creds).await?;
             for (i, (name, phone, username)) in [
                 ("Rahim Uddin", "01712-345678", "rahim"),
                 ("Karim Hossain", "01812-345679", "karim"),

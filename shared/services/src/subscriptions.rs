@@ -149,7 +149,9 @@ fn generated_password() -> String {
 fn sub_keys(s: &Subscription) -> store::ItemKeys {
     // Cancelled subscriptions leave the expiry index: they never expire again.
     let expiry = if s.status == SubscriptionStatus::Cancelled { None } else { s.expires_at };
-    keys::subscription(s.tenant_id, s.customer_id, s.id, s.scope.as_deref(), expiry)
+    // Cancelled ones leave the router index too: nothing of theirs belongs on a router.
+    let router = if s.status == SubscriptionStatus::Cancelled { None } else { Some(s.router_id) };
+    keys::subscription(s.tenant_id, s.customer_id, s.id, s.scope.as_deref(), expiry, router)
 }
 
 fn unique_key(tid: Uuid, field: &str, value: &str) -> store::ItemKeys {
@@ -488,6 +490,16 @@ fn write_conflict(e: StoreError) -> Error {
     }
 }
 
+/// The PPPoE/hotspot password in clear, for provisioning.
+pub(crate) fn open_password(app: &App, rec: &SubscriptionRecord) -> Result<String> {
+    let s = &rec.subscription;
+    let plain = app
+        .secrets
+        .open(&rec.password_sealed, &password_aad(s.tenant_id, s.id))
+        .map_err(|_| Error::Internal("subscription password cannot be opened".into()))?;
+    String::from_utf8(plain).map_err(|_| Error::Internal("password is not text".into()))
+}
+
 async fn locate(app: &App, tid: Uuid, id: Uuid) -> Result<Uuid> {
     let r: Option<SubscriptionRef> = app.store.get(&keys::subscription_ref(tid, id)).await.or_500()?;
     r.map(|r| r.customer_id).ok_or_else(|| Error::not_found("subscription"))
@@ -498,7 +510,7 @@ async fn load_record(app: &App, actor: &Actor, id: Uuid) -> Result<SubscriptionR
     let tid = actor.tenant()?;
     let customer_id = locate(app, tid, id).await?;
     let rec: Option<SubscriptionRecord> =
-        app.store.get(&keys::subscription(tid, customer_id, id, None, None)).await.or_500()?;
+        app.store.get(&keys::subscription(tid, customer_id, id, None, None, None)).await.or_500()?;
     match rec {
         Some(r) if actor.sees_scope(r.subscription.scope.as_deref()) => Ok(r),
         _ => Err(Error::not_found("subscription")),
@@ -700,7 +712,7 @@ async fn try_apply(
     extra: Option<ExtraWrites<'_>>,
 ) -> std::result::Result<Subscription, TryError> {
     let now = app.now();
-    let sk = keys::subscription(tid, customer_id, id, None, None);
+    let sk = keys::subscription(tid, customer_id, id, None, None, None);
     let ck = keys::customer(tid, customer_id, None);
     // Whatever else the change needs comes in the same round trip.
     let (extra_pk, extra_rk) = match change {

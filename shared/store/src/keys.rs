@@ -14,6 +14,7 @@ pub struct ItemKeys {
     pub gsi1: Option<(String, String)>,
     pub gsi2: Option<(String, String)>,
     pub gsi3: Option<(String, String)>,
+    pub gsi4: Option<(String, String)>,
 }
 
 impl ItemKeys {
@@ -30,6 +31,10 @@ impl ItemKeys {
     }
     pub fn gsi3(mut self, pk: String, sk: String) -> Self {
         self.gsi3 = Some((pk, sk));
+        self
+    }
+    pub fn gsi4(mut self, pk: String, sk: String) -> Self {
+        self.gsi4 = Some((pk, sk));
         self
     }
 }
@@ -243,13 +248,15 @@ pub fn key_time(at: chrono::DateTime<chrono::Utc>) -> String {
 }
 
 /// A subscription, in its customer's collection. Listed across the ISP newest first (gsi1), by
-/// expiry (gsi2, sharded; only while it can still expire) and per operator subtree (gsi3).
+/// expiry (gsi2, sharded; only while it can still expire), per operator subtree (gsi3) and per
+/// router (gsi4; only while it is live: what provisioning must keep on that router).
 pub fn subscription(
     tenant: Uuid,
     customer: Uuid,
     id: Uuid,
     scope: Option<&str>,
     expiry: Option<chrono::DateTime<chrono::Utc>>,
+    router: Option<Uuid>,
 ) -> ItemKeys {
     let mut k = ItemKeys::new(customer_pk(tenant, customer), &format!("SUB#{id}"))
         .gsi1(subscriptions_gsi1(tenant), id.to_string());
@@ -259,7 +266,26 @@ pub fn subscription(
     if let Some(s) = scope {
         k = k.gsi3(subscriptions_by_operator_gsi3(tenant, s), format!("{s}#{id}"));
     }
+    if let Some(r) = router {
+        k = k.gsi4(subscriptions_by_router_gsi4(tenant, r), id.to_string());
+    }
     k
+}
+
+/// What provisioning last did for a subscription on its router, beside it in the customer's
+/// collection (written by the provisioning worker only, so it never races the subscription's
+/// version).
+pub fn subscription_provisioning(tenant: Uuid, customer: Uuid, id: Uuid) -> ItemKeys {
+    ItemKeys::new(customer_pk(tenant, customer), &format!("PROV#{id}"))
+}
+
+/// The router's latest health check (uptime, load, memory, last seen), in the router's partition.
+pub fn router_health(tenant: Uuid, router: Uuid) -> ItemKeys {
+    ItemKeys::new(router_pk(tenant, router), "HEALTH")
+}
+
+pub fn subscriptions_by_router_gsi4(tenant: Uuid, router: Uuid) -> String {
+    format!("{}ROUTER#{router}#SUBS", t(tenant))
 }
 
 /// Sort-key prefix of a customer's subscriptions in its collection.
@@ -459,7 +485,9 @@ mod tests {
             usage(tid, UsageOf::Pop, id),
             pop(tid, id, "DHK"),
             router(tid, id, "core", Some(id)),
-            subscription(tid, id, id, Some("op/sub"), Some(chrono::Utc::now())),
+            subscription(tid, id, id, Some("op/sub"), Some(chrono::Utc::now()), Some(id)),
+            subscription_provisioning(tid, id, id),
+            router_health(tid, id),
             subscription_ref(tid, id),
             timeline_entry(tid, id, id),
             operator_profile(tid, id),
@@ -472,7 +500,7 @@ mod tests {
         ];
         for k in all {
             assert!(k.pk.starts_with(&p), "{k:?}");
-            for g in [&k.gsi1, &k.gsi2, &k.gsi3].into_iter().flatten() {
+            for g in [&k.gsi1, &k.gsi2, &k.gsi3, &k.gsi4].into_iter().flatten() {
                 assert!(g.0.starts_with(&p), "{k:?}");
             }
         }

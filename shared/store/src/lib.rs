@@ -62,7 +62,7 @@ pub struct Store {
 
 /// Attributes the store itself writes on every item.
 pub const RESERVED_ATTRIBUTES: &[&str] =
-    &["pk", "sk", "gsi1pk", "gsi1sk", "gsi2pk", "gsi2sk", "gsi3pk", "gsi3sk", "type", "v", "ttl"];
+    &["pk", "sk", "gsi1pk", "gsi1sk", "gsi2pk", "gsi2sk", "gsi3pk", "gsi3sk", "gsi4pk", "gsi4sk", "type", "v", "ttl"];
 
 impl Store {
     pub fn new(client: Client, table: impl Into<String>, cursor_secret: &[u8]) -> Self {
@@ -94,7 +94,7 @@ impl Store {
         let s = |v: &str| AttributeValue::S(v.to_string());
         item.insert("pk".into(), s(&keys.pk));
         item.insert("sk".into(), s(&keys.sk));
-        for (i, g) in [&keys.gsi1, &keys.gsi2, &keys.gsi3].into_iter().enumerate() {
+        for (i, g) in [&keys.gsi1, &keys.gsi2, &keys.gsi3, &keys.gsi4].into_iter().enumerate() {
             if let Some((p, k)) = g {
                 item.insert(format!("gsi{}pk", i + 1), s(p));
                 item.insert(format!("gsi{}sk", i + 1), s(k));
@@ -161,6 +161,49 @@ impl Store {
             }
         }
         Ok(keys.iter().map(|k| found.get(&(k.pk.clone(), k.sk.clone())).cloned()).collect())
+    }
+
+    /// [`Store::batch_get`] for any number of keys: one BatchGetItem per 100, run concurrently.
+    pub async fn batch_get_many(&self, keys: &[&ItemKeys]) -> Result<Vec<Option<Item>>> {
+        let chunks = futures::future::try_join_all(keys.chunks(100).map(|c| self.batch_get(c))).await?;
+        Ok(chunks.into_iter().flatten().collect())
+    }
+
+    /// Unconditional puts of independent items (records that only their one writer keeps, such
+    /// as provisioning outcomes): one BatchWriteItem per 25, unprocessed items retried.
+    pub async fn put_many(&self, items: Vec<Item>) -> Result<()> {
+        use aws_sdk_dynamodb::types::{PutRequest, WriteRequest};
+        for chunk in items.chunks(25) {
+            let mut pending: Vec<WriteRequest> = chunk
+                .iter()
+                .map(|i| {
+                    PutRequest::builder()
+                        .set_item(Some(i.clone()))
+                        .build()
+                        .map(|p| WriteRequest::builder().put_request(p).build())
+                        .map_err(|e| StoreError::Dynamo(e.to_string()))
+                })
+                .collect::<Result<_>>()?;
+            let mut attempt = 0u32;
+            while !pending.is_empty() {
+                let out = self
+                    .client
+                    .batch_write_item()
+                    .request_items(&self.table, std::mem::take(&mut pending))
+                    .send()
+                    .await
+                    .map_err(dynamo_err)?;
+                if let Some(mut un) = out.unprocessed_items
+                    && let Some(rest) = un.remove(&self.table)
+                    && !rest.is_empty()
+                {
+                    pending = rest;
+                    attempt += 1;
+                    tokio::time::sleep(std::time::Duration::from_millis(20 * 2u64.pow(attempt.min(6)))).await;
+                }
+            }
+        }
+        Ok(())
     }
 
     /// Commits a transaction. A failed condition becomes [`StoreError::Conflict`] naming the first

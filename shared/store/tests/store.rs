@@ -210,7 +210,7 @@ async fn sharded_index_pages_merge_in_order_without_gaps() {
         let id = Uuid::now_v7();
         let expiry = base + chrono::Duration::hours(37 * ((i * 7919) % 40));
         let status = if i % 3 == 0 { "cancelled" } else { "active" };
-        let k = keys::subscription(tid, Uuid::now_v7(), id, None, Some(expiry));
+        let k = keys::subscription(tid, Uuid::now_v7(), id, None, Some(expiry), None);
         let item =
             Store::encode(&k, "SUBSCRIPTION", &serde_json::json!({"id": id, "status": status}), Some(1)).unwrap();
         let mut tx = Tx::new();

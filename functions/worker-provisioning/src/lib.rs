@@ -1,0 +1,124 @@
+//! `worker-provisioning`: the provisioning queue's consumer. Each message names subscriptions or
+//! routers to converge (EventBridge events routed by the provisioning rule); the desired state is
+//! read from the table, never from the message, so order and duplicates do not matter. All the
+//! batch's messages for one router share one connection and one pipelined run. Failures are
+//! reported per message and retried with exponential backoff (the message's visibility is
+//! stretched), ending in the dead-letter queue and its alarm.
+
+use aws_lambda_events::event::sqs::{SqsEvent, SqsMessage};
+use events::{BatchResponse, BusEvent};
+use routeros::Stats;
+use services::App;
+use services::provisioning::{Work, work_for};
+use std::sync::Arc;
+
+/// Backoff for failed messages: visibility of `base * 2^(receives-1)` seconds, at most 15 min.
+#[derive(Clone)]
+pub struct Retry {
+    pub sqs: aws_sdk_sqs::Client,
+    pub queue_url: String,
+    pub base_seconds: i32,
+}
+
+impl Retry {
+    pub fn from_env(sqs: aws_sdk_sqs::Client) -> Option<Retry> {
+        let queue_url = std::env::var("PROVISIONING_QUEUE_URL").ok()?;
+        let base_seconds = std::env::var("RETRY_BASE_SECONDS").ok().and_then(|v| v.parse().ok()).unwrap_or(10);
+        Some(Retry { sqs, queue_url, base_seconds })
+    }
+
+    pub fn delay_seconds(&self, receive_count: u32) -> i32 {
+        let exp = receive_count.saturating_sub(1).min(10);
+        (self.base_seconds.saturating_mul(1 << exp)).min(900)
+    }
+}
+
+pub struct Worker {
+    pub app: App,
+    /// Connections and commands to routers, for logs and benchmarks.
+    pub stats: Arc<Stats>,
+    pub retry: Option<Retry>,
+}
+
+impl Worker {
+    pub fn new(app: App, retry: Option<Retry>) -> Self {
+        Worker { app, stats: Arc::new(Stats::default()), retry }
+    }
+
+    pub async fn handle(&self, event: SqsEvent) -> BatchResponse {
+        let mut resp = BatchResponse::default();
+        let mut work = Vec::new();
+        for m in &event.records {
+            let id = m.message_id.clone().unwrap_or_default();
+            match parse(m) {
+                Ok(w) => work.push((id, w)),
+                // Malformed: retrying cannot help, but losing it silently is worse; it goes to the
+                // dead-letter queue where someone looks.
+                Err(e) => {
+                    tracing::error!(message_id = %id, error = %e, "provisioning message not understood");
+                    resp.fail(id);
+                }
+            }
+        }
+        let results = services::provisioning::process(&self.app, &self.stats, &work).await;
+        for m in &event.records {
+            let id = m.message_id.clone().unwrap_or_default();
+            if let Some(Err(e)) = results.get(&id) {
+                tracing::warn!(message_id = %id, error = %e, "provisioning failed; will be retried");
+                self.back_off(m).await;
+                resp.fail(id);
+            }
+        }
+        tracing::info!(
+            messages = event.records.len(),
+            failed = resp.batch_item_failures.len(),
+            router_connections = self.stats.connections(),
+            router_commands = self.stats.commands(),
+            "provisioning batch done"
+        );
+        resp
+    }
+
+    async fn back_off(&self, m: &SqsMessage) {
+        let (Some(retry), Some(handle)) = (&self.retry, &m.receipt_handle) else { return };
+        let receives = m.attributes.get("ApproximateReceiveCount").and_then(|v| v.parse().ok()).unwrap_or(1);
+        let delay = retry.delay_seconds(receives);
+        if let Err(e) = retry
+            .sqs
+            .change_message_visibility()
+            .queue_url(&retry.queue_url)
+            .receipt_handle(handle)
+            .visibility_timeout(delay)
+            .send()
+            .await
+        {
+            tracing::warn!(error = %e, "could not delay the retry; the queue's visibility timeout applies");
+        }
+    }
+}
+
+fn parse(m: &SqsMessage) -> Result<Work, String> {
+    let ev: BusEvent =
+        serde_json::from_str(m.body.as_deref().unwrap_or("")).map_err(|e| format!("not an EventBridge event: {e}"))?;
+    work_for(&ev.detail_type, &ev.detail)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_and_caps() {
+        let r = Retry {
+            sqs: aws_sdk_sqs::Client::from_conf(
+                aws_sdk_sqs::Config::builder().behavior_version(aws_sdk_sqs::config::BehaviorVersion::latest()).build(),
+            ),
+            queue_url: String::new(),
+            base_seconds: 10,
+        };
+        assert_eq!(r.delay_seconds(1), 10);
+        assert_eq!(r.delay_seconds(2), 20);
+        assert_eq!(r.delay_seconds(4), 80);
+        assert_eq!(r.delay_seconds(30), 900);
+    }
+}

@@ -1,0 +1,17 @@
+// The provisioning future nests deeply (SDK calls inside pipelined router work).
+#![recursion_limit = "256"]
+
+use lambda_runtime::{Error, LambdaEvent, service_fn};
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    isp_http::init_tracing();
+    let app = services::App::from_env().await?;
+    let sqs = aws_sdk_sqs::Client::new(&aws_config::load_from_env().await);
+    let retry = worker_provisioning::Retry::from_env(sqs);
+    let worker: &'static _ = Box::leak(Box::new(worker_provisioning::Worker::new(app, retry)));
+    lambda_runtime::run(service_fn(move |e: LambdaEvent<aws_lambda_events::event::sqs::SqsEvent>| async move {
+        Ok::<_, Error>(worker.handle(e.payload).await)
+    }))
+    .await
+}
