@@ -77,6 +77,11 @@ async fn a_subscriber_follows_the_table_through_its_life() {
     assert_eq!(record["item_id"], attr(&secret, ".id"));
     assert_eq!(record["router_id"], router_id.as_str());
     assert!(record["last_error"].is_null());
+    // Staff see it on the subscription.
+    let shown = env.send("GET", &format!("/v1/subscriptions/{sid}"), Some(&admin), None).await.expect(200);
+    assert_eq!(shown["provisioning"]["state"], "enabled");
+    assert_eq!(shown["provisioning"]["item_id"], attr(&secret, ".id"));
+    assert_eq!(shown["username"], "jamal-ppp");
 
     // Suspend: disabled, and the online session dropped.
     router.with_state(|s| s.dial_ppp("jamal-ppp", "10.20.0.50").unwrap());

@@ -134,7 +134,11 @@ async fn operations_make_the_expected_dynamodb_round_trips() {
     );
     let sid = sub["id"].as_str().unwrap().to_string();
     let (_, n) = call("GET", &format!("/v1/subscriptions/{sid}"), Some(&admin), None).await;
-    assert_eq!(n, ops(&[("GetItem", 2)]), "where it lives, then the subscription");
+    assert_eq!(
+        n,
+        ops(&[("GetItem", 1), ("BatchGetItem", 1)]),
+        "where it lives, then the subscription with its provisioning record"
+    );
     let (_, n) = call("POST", &format!("/v1/subscriptions/{sid}/activate"), Some(&admin), None).await;
     assert_eq!(
         n,

@@ -11,7 +11,7 @@ use services::bulk::BulkRequest;
 use services::imports::{ImportJob, RowError};
 use services::subscriptions::{
     self, Change, ChangePackageInput, ExtendInput, MoveRouterInput, NoFields, ReasonInput, ResetPasswordInput,
-    SubscriptionFilter, SubscriptionPassword,
+    SubscriptionDetail, SubscriptionFilter, SubscriptionPassword,
 };
 use uuid::Uuid;
 
@@ -95,7 +95,7 @@ pub async fn list(app: &App, actor: &Actor, r: &Incoming) -> Reply {
 }
 
 #[utoipa::path(get, path = "/v1/subscriptions/{id}", tag = "subscriptions", params(("id" = Uuid, Path)),
-    responses((status = 200, body = Subscription), (status = 404, body = Problem)), security(("bearer" = [])))]
+    responses((status = 200, body = SubscriptionDetail), (status = 404, body = Problem)), security(("bearer" = [])))]
 pub async fn get(app: &App, actor: &Actor, id: Uuid) -> Reply {
     ok(&subscriptions::get_subscription(app, actor, id).await?)
 }

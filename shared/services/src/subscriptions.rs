@@ -517,8 +517,32 @@ async fn load_record(app: &App, actor: &Actor, id: Uuid) -> Result<SubscriptionR
     }
 }
 
-pub async fn get_subscription(app: &App, actor: &Actor, id: Uuid) -> Result<Subscription> {
-    Ok(load_record(app, actor, id).await?.subscription)
+/// A subscription with what provisioning last did for it on its router.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct SubscriptionDetail {
+    #[serde(flatten)]
+    pub subscription: Subscription,
+    /// Absent until the provisioning worker has looked at it (a pending subscription is not on a
+    /// router).
+    pub provisioning: Option<domain::provisioning::ProvisioningRecord>,
+}
+
+/// The subscription and its provisioning record: the ref, then both items in one BatchGetItem.
+pub async fn get_subscription(app: &App, actor: &Actor, id: Uuid) -> Result<SubscriptionDetail> {
+    actor.require(Permission::CustomersRead)?;
+    let tid = actor.tenant()?;
+    let customer_id = locate(app, tid, id).await?;
+    let sub_key = keys::subscription(tid, customer_id, id, None, None, None);
+    let prov_key = keys::subscription_provisioning(tid, customer_id, id);
+    let mut items = app.store.batch_get(&[&sub_key, &prov_key]).await.or_500()?.into_iter();
+    let rec: Option<SubscriptionRecord> = decoded(items.next().flatten())?;
+    let provisioning = decoded(items.next().flatten())?;
+    match rec {
+        Some(r) if actor.sees_scope(r.subscription.scope.as_deref()) => {
+            Ok(SubscriptionDetail { subscription: r.subscription, provisioning })
+        }
+        _ => Err(Error::not_found("subscription")),
+    }
 }
 
 /// The PPPoE/hotspot password, for staff allowed to see it.
