@@ -7,10 +7,8 @@
 
 use aws_lambda_events::event::sqs::{SqsEvent, SqsMessage};
 use events::{BatchResponse, BusEvent};
-use routeros::Stats;
 use services::App;
-use services::provisioning::{Work, work_for};
-use std::sync::Arc;
+use services::provisioning::{RouterPool, Work, work_for};
 
 /// Backoff for failed messages: visibility of `base * 2^(receives-1)` seconds, at most 15 min.
 #[derive(Clone)]
@@ -35,14 +33,14 @@ impl Retry {
 
 pub struct Worker {
     pub app: App,
-    /// Connections and commands to routers, for logs and benchmarks.
-    pub stats: Arc<Stats>,
+    /// Router sessions kept across batches; counts connections and commands.
+    pub routers: RouterPool,
     pub retry: Option<Retry>,
 }
 
 impl Worker {
     pub fn new(app: App, retry: Option<Retry>) -> Self {
-        Worker { app, stats: Arc::new(Stats::default()), retry }
+        Worker { app, routers: RouterPool::default(), retry }
     }
 
     pub async fn handle(&self, event: SqsEvent) -> BatchResponse {
@@ -60,7 +58,7 @@ impl Worker {
                 }
             }
         }
-        let results = services::provisioning::process(&self.app, &self.stats, &work).await;
+        let results = services::provisioning::process(&self.app, &self.routers, &work).await;
         for m in &event.records {
             let id = m.message_id.clone().unwrap_or_default();
             if let Some(Err(e)) = results.get(&id) {
@@ -72,8 +70,8 @@ impl Worker {
         tracing::info!(
             messages = event.records.len(),
             failed = resp.batch_item_failures.len(),
-            router_connections = self.stats.connections(),
-            router_commands = self.stats.commands(),
+            router_connections = self.routers.stats().connections(),
+            router_commands = self.routers.stats().commands(),
             "provisioning batch done"
         );
         resp

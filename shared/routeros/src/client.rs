@@ -28,7 +28,7 @@ use tokio::sync::{mpsc, oneshot};
 pub type Row = BTreeMap<String, String>;
 
 /// How to reach and log in to a router.
-#[derive(Clone)]
+#[derive(Clone, PartialEq, Eq)]
 pub struct Endpoint {
     pub host: String,
     pub port: u16,

@@ -30,6 +30,43 @@ pub struct SubscriptionTarget {
     pub router: Uuid,
 }
 
+/// The worker's routers: one session per router, kept across batches (a warm Lambda container
+/// reuses its logged-in connections instead of logging in again for every batch). A router whose
+/// address or credentials changed gets a new session.
+pub struct RouterPool {
+    stats: Arc<Stats>,
+    sessions: tokio::sync::Mutex<HashMap<Uuid, Arc<RouterSession>>>,
+}
+
+impl Default for RouterPool {
+    fn default() -> Self {
+        RouterPool { stats: Arc::new(Stats::default()), sessions: tokio::sync::Mutex::new(HashMap::new()) }
+    }
+}
+
+impl RouterPool {
+    pub fn stats(&self) -> &Arc<Stats> {
+        &self.stats
+    }
+
+    pub async fn session(&self, router: Uuid, endpoint: &Endpoint) -> Arc<RouterSession> {
+        let mut sessions = self.sessions.lock().await;
+        match sessions.get(&router) {
+            Some(s) if s.endpoint() == endpoint => s.clone(),
+            _ => {
+                let s = Arc::new(RouterSession::new(
+                    endpoint.clone(),
+                    Timeouts::WORKER,
+                    Backoff::WORKER,
+                    self.stats.clone(),
+                ));
+                sessions.insert(router, s.clone());
+                s
+            }
+        }
+    }
+}
+
 /// How to reach a router, from its record and its opened password.
 pub fn endpoint(router: &Router, password: String) -> Endpoint {
     Endpoint {
@@ -303,7 +340,7 @@ pub async fn record_failure(app: &App, work: &RouterWork, error: &RouterError) -
 /// connection when the router drops it. Returns per target whether it converged.
 pub async fn converge_subscriptions(
     app: &App,
-    stats: &Arc<Stats>,
+    pool: &RouterPool,
     tenant: Uuid,
     router: Uuid,
     targets: &[SubscriptionTarget],
@@ -312,7 +349,7 @@ pub async fn converge_subscriptions(
         // The router was deleted: nothing of anyone is kept on it any more.
         return Ok(targets.iter().map(|t| (*t, Ok(()))).collect());
     };
-    let session = RouterSession::new(work.endpoint.clone(), Timeouts::WORKER, Backoff::WORKER, stats.clone());
+    let session = pool.session(router, &work.endpoint).await;
     let desired: Vec<Desired> = work.items.iter().map(|i| i.desired.clone()).collect();
     let outcome = session
         .with_retry(|conn| {
@@ -353,14 +390,14 @@ pub async fn converge_subscriptions(
 /// accounts reported.
 pub async fn reconcile_router(
     app: &App,
-    stats: &Arc<Stats>,
+    pool: &RouterPool,
     tenant: Uuid,
     router: Uuid,
 ) -> Result<Option<RouterReconcile>> {
     let Some(work) = load_whole_router(app, tenant, router).await? else {
         return Ok(None);
     };
-    let session = RouterSession::new(work.endpoint.clone(), Timeouts::WORKER, Backoff::WORKER, stats.clone());
+    let session = pool.session(router, &work.endpoint).await;
     let desired: Vec<Desired> = work.items.iter().map(|i| i.desired.clone()).collect();
     let report = session
         .with_retry(|conn| {
@@ -461,7 +498,7 @@ pub fn work_for(detail_type: &str, detail: &serde_json::Value) -> std::result::R
 /// message, whether it is done.
 pub async fn process(
     app: &App,
-    stats: &Arc<Stats>,
+    pool: &RouterPool,
     messages: &[(String, Work)],
 ) -> BTreeMap<String, std::result::Result<(), String>> {
     use futures::StreamExt;
@@ -496,7 +533,7 @@ pub async fn process(
     let groups: Vec<((Uuid, Uuid), Vec<SubscriptionTarget>)> = by_router.into_iter().collect();
     let sub_results: Vec<GroupResult> =
         futures::stream::iter(groups.into_iter().map(|((tenant, router), targets)| async move {
-            converge_subscriptions(app, stats, tenant, router, &targets).await.map_err(|e| (targets, e.to_string()))
+            converge_subscriptions(app, pool, tenant, router, &targets).await.map_err(|e| (targets, e.to_string()))
         }))
         .buffer_unordered(8)
         .collect()
@@ -520,7 +557,7 @@ pub async fn process(
     }
     let router_results: Vec<((Uuid, Uuid), std::result::Result<(), String>)> =
         futures::stream::iter(whole.into_iter().map(|(tenant, router)| async move {
-            let r = reconcile_router(app, stats, tenant, router).await.map(|_| ()).map_err(|e| e.to_string());
+            let r = reconcile_router(app, pool, tenant, router).await.map(|_| ()).map_err(|e| e.to_string());
             ((tenant, router), r)
         }))
         .buffer_unordered(8)
