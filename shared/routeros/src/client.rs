@@ -153,7 +153,8 @@ impl Command {
     }
 }
 
-trait Stream: AsyncRead + AsyncWrite + Unpin + Send {}
+/// A byte stream to or from a router: TCP or TLS over TCP.
+pub(crate) trait Stream: AsyncRead + AsyncWrite + Unpin + Send {}
 impl<T: AsyncRead + AsyncWrite + Unpin + Send> Stream for T {}
 
 struct Request {
@@ -360,12 +361,13 @@ async fn drive(stream: Box<dyn Stream>, mut conn: Connection, mut requests: mpsc
             Some(e) = write_failed.recv() => break Some(format!("write failed: {e}")),
         }
     };
-    // Every command still waiting learns that its answer will never come.
+    // Refuse new commands first, then tell every command still waiting that its answer will never
+    // come (so whoever sees the failure also sees the connection closed).
     let reason = reason.unwrap_or_else(|| "connection closed".to_string());
+    requests.close();
     for (_, f) in in_flight.drain() {
         let _ = f.reply.send(Err(RouterError::ConnectionLost(format!("{reason} before {} was answered", f.path))));
     }
-    requests.close();
     while let Ok(r) = requests.try_recv() {
         let _ = r.reply.send(Err(RouterError::ConnectionLost(reason.clone())));
     }

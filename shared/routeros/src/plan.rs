@@ -590,3 +590,134 @@ pub fn stale_owned(desired: &[Desired], snapshot: &Snapshot) -> Vec<(String, Ser
     out.sort();
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn desired(access: Access) -> Desired {
+        Desired {
+            subscription_id: "s1".into(),
+            service: Service::Pppoe,
+            username: "rahim".into(),
+            password: "pw".into(),
+            address: None,
+            mac_address: None,
+            profile: ProfileSpec { name: "home".into(), rate_limit: "5M/10M".into() },
+            queue: None,
+            access,
+            last_applied: None,
+        }
+    }
+
+    /// The router as a finished "open" apply leaves it, with the subscriber online.
+    fn converged(d: &Desired) -> Snapshot {
+        let mut s = Snapshot::default();
+        s.ppp_secrets.insert(
+            "rahim".into(),
+            Account {
+                id: "*1".into(),
+                name: "rahim".into(),
+                password: "pw".into(),
+                profile: "home".into(),
+                address: None,
+                mac_address: None,
+                service: Some("pppoe".into()),
+                disabled: false,
+                comment: Some(d.marker()),
+            },
+        );
+        s.ppp_profiles.insert(
+            "home".into(),
+            Profile { id: "*2".into(), name: "home".into(), rate_limit: Some("5M/10M".into()), address_list: None },
+        );
+        s.ppp_sessions.insert(
+            "rahim".into(),
+            vec![ActiveSession {
+                id: "*9".into(),
+                name: "rahim".into(),
+                service: "pppoe".into(),
+                address: None,
+                caller_id: None,
+                uptime: None,
+                bytes_in: None,
+                bytes_out: None,
+            }],
+        );
+        s
+    }
+
+    fn paths(cs: &[Command]) -> Vec<&str> {
+        cs.iter().map(|c| c.path.as_str()).collect()
+    }
+
+    #[test]
+    fn a_converged_subscriber_needs_nothing() {
+        let mut d = desired(Access::Open);
+        d.last_applied = Some(d.applied());
+        let s = converged(&d);
+        assert!(plan(&d, &s, &BTreeSet::new()).is_empty());
+        assert!(profile_plan(&[d], &s).0.is_empty());
+    }
+
+    #[test]
+    fn cutting_off_disables_and_drops_the_session() {
+        let d = desired(Access::Cut);
+        let p = plan(&d, &converged(&d), &BTreeSet::new());
+        assert_eq!(paths(&p.changes), ["/ppp/secret/set"]);
+        assert_eq!(
+            p.changes[0].attributes,
+            vec![(".id".to_string(), "*1".to_string()), ("disabled".to_string(), "yes".to_string())]
+        );
+        assert_eq!(paths(&p.disconnects), ["/ppp/active/remove"]);
+    }
+
+    #[test]
+    fn a_change_applied_by_an_interrupted_run_still_drops_the_session() {
+        // The router already has the new profile, but the record says the session was set up
+        // under the old one: the reconnect is still owed.
+        let mut d = desired(Access::Open);
+        d.last_applied =
+            Some(Applied { state: "enabled".into(), profile: Some("old".into()), rate_limit: Some("1M/2M".into()) });
+        let p = plan(&d, &converged(&d), &BTreeSet::new());
+        assert!(p.changes.is_empty());
+        assert_eq!(paths(&p.disconnects), ["/ppp/active/remove"]);
+    }
+
+    #[test]
+    fn a_profile_speed_corrected_on_the_router_reconnects_its_subscribers() {
+        let mut d = desired(Access::Open);
+        d.last_applied = Some(d.applied());
+        let mut s = converged(&d);
+        s.ppp_profiles.get_mut("home").unwrap().rate_limit = Some("50M/50M".into());
+        let (cmds, changed) = profile_plan(std::slice::from_ref(&d), &s);
+        assert_eq!(paths(&cmds), ["/ppp/profile/set"]);
+        assert_eq!(paths(&plan(&d, &s, &changed).disconnects), ["/ppp/active/remove"]);
+    }
+
+    #[test]
+    fn absent_removes_and_foreign_accounts_are_reported_not_removed() {
+        let d = desired(Access::Absent);
+        let mut s = converged(&d);
+        s.ppp_secrets.insert(
+            "legacy".into(),
+            Account {
+                id: "*5".into(),
+                name: "legacy".into(),
+                password: String::new(),
+                profile: "default".into(),
+                address: None,
+                mac_address: None,
+                service: None,
+                disabled: false,
+                comment: None,
+            },
+        );
+        let p = plan(&d, &s, &BTreeSet::new());
+        assert_eq!(paths(&p.changes), ["/ppp/secret/remove"]);
+        let unknown = unknown_accounts(std::slice::from_ref(&d), &s);
+        assert_eq!(unknown.len(), 1);
+        assert_eq!(unknown[0].name, "legacy");
+        assert!(stale_owned(std::slice::from_ref(&d), &s).is_empty());
+    }
+}

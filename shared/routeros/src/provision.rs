@@ -42,7 +42,9 @@ pub async fn provision(conn: &RouterConnection, desired: &[Desired]) -> Result<V
 /// The outcome of a full comparison of a router with the database.
 #[derive(Debug, Clone, Serialize)]
 pub struct RouterReconcile {
-    pub results: Vec<(String, Result<Provisioned, String>)>,
+    /// Per subscriber of the database on this router, in the order given.
+    #[serde(skip)]
+    pub results: Vec<(String, SubscriberResult)>,
     /// Subscribers whose router items had to change.
     pub repaired: usize,
     /// Items this system created for subscriptions no longer on this router, removed.
@@ -103,7 +105,7 @@ pub async fn reconcile_router(conn: &RouterConnection, desired: &[Desired]) -> R
             }
         }
         if i < desired.len() {
-            out.push((id, r.map_err(|e| e.to_string())));
+            out.push((id, r));
         }
     }
     Ok(RouterReconcile {

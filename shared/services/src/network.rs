@@ -325,7 +325,7 @@ impl std::fmt::Debug for RouterCredentials {
     }
 }
 
-pub(crate) fn router_password_aad(tid: Uuid, id: Uuid) -> Vec<u8> {
+fn router_password_aad(tid: Uuid, id: Uuid) -> Vec<u8> {
     format!("router-password:{tid}:{id}").into_bytes()
 }
 
@@ -503,9 +503,14 @@ pub async fn get_router(app: &App, actor: &Actor, id: Uuid) -> Result<Router> {
 pub async fn router_credentials(app: &App, tid: Uuid, id: Uuid) -> Result<RouterCredentials> {
     let rec = live_router(app.store.get_item(&keys::router(tid, id, "", None)).await.or_500()?)?
         .ok_or_else(|| Error::not_found("router"))?;
+    open_credentials(app, rec)
+}
+
+/// A router record with its password opened, for provisioning.
+pub(crate) fn open_credentials(app: &App, rec: RouterRecord) -> Result<RouterCredentials> {
     let password = app
         .secrets
-        .open(&rec.password_sealed, &router_password_aad(tid, id))
+        .open(&rec.password_sealed, &router_password_aad(rec.router.tenant_id, rec.router.id))
         .map_err(|_| Error::Internal("router password cannot be opened".into()))?;
     Ok(RouterCredentials {
         router: rec.router,

@@ -102,13 +102,9 @@ pub struct RouterWork {
 }
 
 fn open_router(app: &App, rec: RouterRecord) -> Result<(Router, Endpoint)> {
-    let password = app
-        .secrets
-        .open(&rec.password_sealed, &crate::network::router_password_aad(rec.router.tenant_id, rec.router.id))
-        .map_err(|_| Error::Internal("router password cannot be opened".into()))?;
-    let password = String::from_utf8(password).map_err(|_| Error::Internal("router password is not text".into()))?;
-    let ep = endpoint(&rec.router, password);
-    Ok((rec.router, ep))
+    let creds = crate::network::open_credentials(app, rec)?;
+    let ep = endpoint(&creds.router, creds.password.clone());
+    Ok((creds.router, ep))
 }
 
 /// The access a subscription must have on `router`.
@@ -407,17 +403,8 @@ pub async fn reconcile_router(
         .await;
     match report {
         Ok(report) => {
-            let results: Vec<std::result::Result<Provisioned, RouterError>> = report
-                .results
-                .iter()
-                .map(|(_, r)| {
-                    r.clone().map_err(|message| RouterError::Trap {
-                        command: "reconcile".into(),
-                        category: None,
-                        message,
-                    })
-                })
-                .collect();
+            let results: Vec<std::result::Result<Provisioned, RouterError>> =
+                report.results.iter().map(|(_, r)| r.clone()).collect();
             record_outcomes(app, &work, &results).await?;
             tracing::info!(router = %router, repaired = report.repaired, stale_removed = report.stale_removed, unknown = report.unknown.len(), "router reconciled");
             Ok(Some(report))

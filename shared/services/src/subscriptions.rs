@@ -490,7 +490,7 @@ fn write_conflict(e: StoreError) -> Error {
     }
 }
 
-/// The PPPoE/hotspot password in clear, for provisioning.
+/// The PPPoE/hotspot password in clear (staff with the permission, and provisioning).
 pub(crate) fn open_password(app: &App, rec: &SubscriptionRecord) -> Result<String> {
     let s = &rec.subscription;
     let plain = app
@@ -511,6 +511,11 @@ async fn load_record(app: &App, actor: &Actor, id: Uuid) -> Result<SubscriptionR
     let customer_id = locate(app, tid, id).await?;
     let rec: Option<SubscriptionRecord> =
         app.store.get(&keys::subscription(tid, customer_id, id, None, None, None)).await.or_500()?;
+    visible_record(actor, rec)
+}
+
+/// A subscription only exists for a caller who may see its operator subtree.
+fn visible_record(actor: &Actor, rec: Option<SubscriptionRecord>) -> Result<SubscriptionRecord> {
     match rec {
         Some(r) if actor.sees_scope(r.subscription.scope.as_deref()) => Ok(r),
         _ => Err(Error::not_found("subscription")),
@@ -535,30 +540,16 @@ pub async fn get_subscription(app: &App, actor: &Actor, id: Uuid) -> Result<Subs
     let sub_key = keys::subscription(tid, customer_id, id, None, None, None);
     let prov_key = keys::subscription_provisioning(tid, customer_id, id);
     let mut items = app.store.batch_get(&[&sub_key, &prov_key]).await.or_500()?.into_iter();
-    let rec: Option<SubscriptionRecord> = decoded(items.next().flatten())?;
-    let provisioning = decoded(items.next().flatten())?;
-    match rec {
-        Some(r) if actor.sees_scope(r.subscription.scope.as_deref()) => {
-            Ok(SubscriptionDetail { subscription: r.subscription, provisioning })
-        }
-        _ => Err(Error::not_found("subscription")),
-    }
+    let rec = visible_record(actor, decoded(items.next().flatten())?)?;
+    Ok(SubscriptionDetail { subscription: rec.subscription, provisioning: decoded(items.next().flatten())? })
 }
 
 /// The PPPoE/hotspot password, for staff allowed to see it.
 pub async fn get_password(app: &App, actor: &Actor, id: Uuid) -> Result<SubscriptionPassword> {
     actor.require(Permission::SubscriptionSecretsRead)?;
     let rec = load_record(app, actor, id).await?;
-    let s = rec.subscription;
-    let plain = app
-        .secrets
-        .open(&rec.password_sealed, &password_aad(s.tenant_id, s.id))
-        .map_err(|_| Error::Internal("subscription password cannot be opened".into()))?;
-    Ok(SubscriptionPassword {
-        subscription_id: s.id,
-        username: s.username,
-        password: String::from_utf8(plain).map_err(|_| Error::Internal("password is not text".into()))?,
-    })
+    let password = open_password(app, &rec)?;
+    Ok(SubscriptionPassword { subscription_id: rec.subscription.id, username: rec.subscription.username, password })
 }
 
 /// A customer's subscriptions, oldest first.
