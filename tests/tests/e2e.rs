@@ -10,6 +10,7 @@ mod imports;
 mod isolation;
 mod jobs;
 mod leads;
+mod live_routers;
 mod network;
 mod platform;
 mod provisioning;

@@ -1,13 +1,18 @@
-//! `api-routers`: routers (NAS) of the ISP (`/v1/routers`), and their import from CSV. A router's
-//! password is write-only.
+//! `api-routers`: routers (NAS) of the ISP (`/v1/routers`), their import from CSV, live
+//! operations on them (test, resources, interfaces, sessions: through the provisioning function,
+//! 5 seconds at most) and full reconciles with their reports. A router's password is write-only.
 
 use domain::Error;
 use domain::actor::Actor;
+use domain::live::{OnlineSession, RouterInterface, RouterResources, RouterTest};
 use domain::network::{Router, RouterStatus};
-use isp_http::{Incoming, ListResponse, Problem, Reply, created_outcome, finish, no_content, ok};
+use http::StatusCode;
+use isp_http::{Incoming, ListResponse, Problem, Reply, created_outcome, csv_file, finish, json, no_content, ok};
 use lambda_http::{Body, Request, Response};
 use services::App;
-use services::network::{self, CreateRouter, RouterFilter, RouterImport, UpdateRouter};
+use services::live;
+use services::network::{self, CreateRouter, RouterDetail, RouterFilter, RouterImport, UpdateRouter};
+use services::router_reconcile::{self, ReconcileReport, ReconcileRequested};
 use uuid::Uuid;
 
 pub const ROUTES: &[&str] = &[
@@ -17,6 +22,13 @@ pub const ROUTES: &[&str] = &[
     "GET /v1/routers/{id}",
     "PATCH /v1/routers/{id}",
     "DELETE /v1/routers/{id}",
+    "POST /v1/routers/{id}/test",
+    "GET /v1/routers/{id}/resources",
+    "GET /v1/routers/{id}/interfaces",
+    "GET /v1/routers/{id}/sessions",
+    "POST /v1/routers/{id}/reconcile",
+    "GET /v1/routers/{id}/reconcile",
+    "GET /v1/routers/{id}/unknown-accounts",
 ];
 
 pub async fn handle(app: &App, req: Request) -> Response<Body> {
@@ -33,7 +45,14 @@ async fn dispatch(app: &App, req: Request) -> Reply {
         "POST /v1/routers/import" => import(app, &actor, &r).await,
         "GET /v1/routers/{id}" => get(app, &actor, params.id("id", "router")?).await,
         "PATCH /v1/routers/{id}" => update(app, &actor, &r, params.id("id", "router")?).await,
-        _ => delete(app, &actor, &r, params.id("id", "router")?).await,
+        "DELETE /v1/routers/{id}" => delete(app, &actor, &r, params.id("id", "router")?).await,
+        "POST /v1/routers/{id}/test" => test(app, &actor, params.id("id", "router")?).await,
+        "GET /v1/routers/{id}/resources" => resources(app, &actor, params.id("id", "router")?).await,
+        "GET /v1/routers/{id}/interfaces" => interfaces(app, &actor, params.id("id", "router")?).await,
+        "GET /v1/routers/{id}/sessions" => sessions(app, &actor, params.id("id", "router")?).await,
+        "POST /v1/routers/{id}/reconcile" => request_reconcile(app, &actor, params.id("id", "router")?).await,
+        "GET /v1/routers/{id}/reconcile" => reconcile_report(app, &actor, params.id("id", "router")?).await,
+        _ => unknown_accounts(app, &actor, params.id("id", "router")?).await,
     }
 }
 
@@ -81,10 +100,11 @@ pub async fn import(app: &App, actor: &Actor, r: &Incoming) -> Reply {
     ok(&network::import_routers(app, actor, text.as_bytes()).await?)
 }
 
+/// A router with its last health check (`health`: reachable, version, uptime, CPU, memory, last seen).
 #[utoipa::path(get, path = "/v1/routers/{id}", tag = "network", params(("id" = Uuid, Path)),
-    responses((status = 200, body = Router), (status = 404, body = Problem)), security(("bearer" = [])))]
+    responses((status = 200, body = RouterDetail), (status = 404, body = Problem)), security(("bearer" = [])))]
 pub async fn get(app: &App, actor: &Actor, id: Uuid) -> Reply {
-    ok(&network::get_router(app, actor, id).await?)
+    ok(&network::router_detail(app, actor, id).await?)
 }
 
 /// Change a router; send the version you read. A `password` replaces the stored one.
@@ -106,6 +126,89 @@ pub async fn delete(app: &App, actor: &Actor, r: &Incoming, id: Uuid) -> Reply {
     no_content()
 }
 
+/// Test connection: connect, log in (a new login: that is what is tested), read identity and
+/// version. Recorded as the router's health. 502 `router_unreachable`, `router_login_failed`,
+/// `router_tls_failed`...; 504 `router_timeout` after 5 seconds.
+#[utoipa::path(post, path = "/v1/routers/{id}/test", tag = "network", params(("id" = Uuid, Path)),
+    responses((status = 200, body = RouterTest), (status = 404, body = Problem), (status = 502, body = Problem),
+        (status = 504, body = Problem)), security(("bearer" = [])))]
+pub async fn test(app: &App, actor: &Actor, id: Uuid) -> Reply {
+    ok(&live::test_router(app, actor, id).await?)
+}
+
+/// The router's `/system/resource` now: version, uptime, CPU load, memory.
+#[utoipa::path(get, path = "/v1/routers/{id}/resources", tag = "network", params(("id" = Uuid, Path)),
+    responses((status = 200, body = RouterResources), (status = 404, body = Problem), (status = 502, body = Problem),
+        (status = 504, body = Problem)), security(("bearer" = [])))]
+pub async fn resources(app: &App, actor: &Actor, id: Uuid) -> Reply {
+    ok(&live::router_resources(app, actor, id).await?)
+}
+
+/// The router's interfaces and their counters now.
+#[utoipa::path(get, path = "/v1/routers/{id}/interfaces", tag = "network", params(("id" = Uuid, Path)),
+    responses((status = 200, body = ItemsOf<RouterInterface>), (status = 404, body = Problem),
+        (status = 502, body = Problem), (status = 504, body = Problem)), security(("bearer" = [])))]
+pub async fn interfaces(app: &App, actor: &Actor, id: Uuid) -> Reply {
+    ok(&ItemsOf { items: live::router_interfaces(app, actor, id).await? })
+}
+
+/// Subscribers online on the router now (PPP and hotspot active sessions).
+#[utoipa::path(get, path = "/v1/routers/{id}/sessions", tag = "network", params(("id" = Uuid, Path)),
+    responses((status = 200, body = ItemsOf<OnlineSession>), (status = 404, body = Problem),
+        (status = 502, body = Problem), (status = 504, body = Problem)), security(("bearer" = [])))]
+pub async fn sessions(app: &App, actor: &Actor, id: Uuid) -> Reply {
+    ok(&ItemsOf { items: live::router_sessions(app, actor, id).await? })
+}
+
+/// Ask for a full reconcile of the router now (drift repaired, unknown accounts reported). The
+/// provisioning worker runs it in the background; the report is at `GET .../reconcile`.
+#[utoipa::path(post, path = "/v1/routers/{id}/reconcile", tag = "network", params(("id" = Uuid, Path)),
+    responses((status = 202, body = ReconcileRequested), (status = 404, body = Problem)), security(("bearer" = [])))]
+pub async fn request_reconcile(app: &App, actor: &Actor, id: Uuid) -> Reply {
+    json(StatusCode::ACCEPTED, &router_reconcile::request_reconcile(app, actor, id).await?)
+}
+
+/// The router's last full reconcile: repairs, failures, and the accounts on the router that no
+/// subscription accounts for (without passwords). 404 until the first reconcile.
+#[utoipa::path(get, path = "/v1/routers/{id}/reconcile", tag = "network", params(("id" = Uuid, Path)),
+    responses((status = 200, body = ReconcileReport), (status = 404, body = Problem)), security(("bearer" = [])))]
+pub async fn reconcile_report(app: &App, actor: &Actor, id: Uuid) -> Reply {
+    ok(&router_reconcile::last_report(app, actor, id).await?)
+}
+
+/// The unknown PPP secrets of the last reconcile as a RouterOS secret export (CSV with passwords),
+/// to import them as customers with `POST /v1/imports?format=routeros_secrets&router_id={id}`.
+/// Needs the right to see subscriber passwords.
+#[utoipa::path(get, path = "/v1/routers/{id}/unknown-accounts", tag = "network", params(("id" = Uuid, Path)),
+    responses((status = 200, content_type = "text/csv", body = String), (status = 403, body = Problem),
+        (status = 404, body = Problem)), security(("bearer" = [])))]
+pub async fn unknown_accounts(app: &App, actor: &Actor, id: Uuid) -> Reply {
+    csv_file(
+        &format!("router-{id}-unknown-accounts.csv"),
+        router_reconcile::unknown_accounts_csv(app, actor, id).await?,
+    )
+}
+
+/// A complete list (not paginated: it is what the router has now).
+#[derive(serde::Serialize, utoipa::ToSchema)]
+pub struct ItemsOf<T: serde::Serialize> {
+    pub items: Vec<T>,
+}
+
 #[derive(utoipa::OpenApi)]
-#[openapi(paths(create, list, import, get, update, delete))]
+#[openapi(paths(
+    create,
+    list,
+    import,
+    get,
+    update,
+    delete,
+    test,
+    resources,
+    interfaces,
+    sessions,
+    request_reconcile,
+    reconcile_report,
+    unknown_accounts
+))]
 pub struct Doc;

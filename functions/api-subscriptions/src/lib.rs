@@ -3,12 +3,14 @@
 
 use domain::Error;
 use domain::actor::Actor;
+use domain::live::{SessionsDropped, SubscriberSession};
 use domain::subscription::{Subscription, SubscriptionStatus};
 use isp_http::{Incoming, ListResponse, Problem, Reply, accepted_outcome, finish, ok, ok_outcome};
 use lambda_http::{Body, Request, Response};
 use services::App;
 use services::bulk::BulkRequest;
 use services::imports::{ImportJob, RowError};
+use services::live;
 use services::subscriptions::{
     self, Change, ChangePackageInput, ExtendInput, MoveRouterInput, NoFields, ReasonInput, ResetPasswordInput,
     SubscriptionDetail, SubscriptionFilter, SubscriptionPassword,
@@ -27,6 +29,8 @@ pub const ROUTES: &[&str] = &[
     "POST /v1/subscriptions/{id}/extend",
     "POST /v1/subscriptions/{id}/move-router",
     "POST /v1/subscriptions/{id}/reset-password",
+    "GET /v1/subscriptions/{id}/session",
+    "POST /v1/subscriptions/{id}/disconnect",
     "POST /v1/subscriptions/bulk",
     "GET /v1/subscriptions/bulk/{id}",
     "GET /v1/subscriptions/bulk/{id}/errors",
@@ -60,6 +64,8 @@ async fn dispatch(app: &App, req: Request) -> Reply {
         "POST /v1/subscriptions/{id}/change-package" => change_package(app, &actor, &r, id).await,
         "POST /v1/subscriptions/{id}/extend" => extend(app, &actor, &r, id).await,
         "POST /v1/subscriptions/{id}/move-router" => move_router(app, &actor, &r, id).await,
+        "GET /v1/subscriptions/{id}/session" => session(app, &actor, id).await,
+        "POST /v1/subscriptions/{id}/disconnect" => disconnect(app, &actor, id).await,
         _ => reset_password(app, &actor, &r, id).await,
     }
 }
@@ -106,6 +112,25 @@ pub async fn get(app: &App, actor: &Actor, id: Uuid) -> Reply {
     security(("bearer" = [])))]
 pub async fn password(app: &App, actor: &Actor, id: Uuid) -> Reply {
     ok(&subscriptions::get_password(app, actor, id).await?)
+}
+
+/// Is the subscriber online now? Address, uptime and bytes of its PPP or hotspot session, asked
+/// from the router (5 seconds at most: 504 `router_timeout`; 502 `router_unreachable`...). 422
+/// `no_session` for static-IP subscriptions.
+#[utoipa::path(get, path = "/v1/subscriptions/{id}/session", tag = "subscriptions", params(("id" = Uuid, Path)),
+    responses((status = 200, body = SubscriberSession), (status = 404, body = Problem), (status = 422, body = Problem),
+        (status = 502, body = Problem), (status = 504, body = Problem)), security(("bearer" = [])))]
+pub async fn session(app: &App, actor: &Actor, id: Uuid) -> Reply {
+    ok(&live::subscription_session(app, actor, id).await?)
+}
+
+/// Drop the subscriber's active session now (its CPE dials again). `disconnected` is 0 when it
+/// was offline. Audited.
+#[utoipa::path(post, path = "/v1/subscriptions/{id}/disconnect", tag = "subscriptions", params(("id" = Uuid, Path)),
+    responses((status = 200, body = SessionsDropped), (status = 404, body = Problem), (status = 422, body = Problem),
+        (status = 502, body = Problem), (status = 504, body = Problem)), security(("bearer" = [])))]
+pub async fn disconnect(app: &App, actor: &Actor, id: Uuid) -> Reply {
+    ok(&live::disconnect_subscription(app, actor, id).await?)
 }
 
 async fn act(app: &App, actor: &Actor, r: &Incoming, id: Uuid, change: Change) -> Reply {
@@ -228,6 +253,8 @@ pub async fn bulk_errors(app: &App, actor: &Actor, r: &Incoming, id: Uuid) -> Re
     list,
     get,
     password,
+    session,
+    disconnect,
     activate,
     suspend,
     restore,

@@ -4,10 +4,14 @@
 //! batch's messages for one router share one connection and one pipelined run. Failures are
 //! reported per message and retried with exponential backoff (the message's visibility is
 //! stretched), ending in the dead-letter queue and its alarm.
+//!
+//! The same function answers live router operations (test connection, sessions...) that API
+//! functions invoke synchronously: it alone sits in the routers' VPC.
 
 use aws_lambda_events::event::sqs::{SqsEvent, SqsMessage};
 use events::{BatchResponse, BusEvent};
 use services::App;
+use services::live::LiveRequest;
 use services::provisioning::{RouterPool, Work, work_for};
 
 /// Backoff for failed messages: visibility of `base * 2^(receives-1)` seconds, at most 15 min.
@@ -41,6 +45,19 @@ pub struct Worker {
 impl Worker {
     pub fn new(app: App, retry: Option<Retry>) -> Self {
         Worker { app, routers: RouterPool::default(), retry }
+    }
+
+    /// One invocation: an SQS batch (it has `Records`), or a live operation from an API function.
+    pub async fn invoke(&self, payload: serde_json::Value) -> Result<serde_json::Value, String> {
+        if payload.get("Records").is_some() {
+            let event: SqsEvent = serde_json::from_value(payload).map_err(|e| format!("not an SQS batch: {e}"))?;
+            serde_json::to_value(self.handle(event).await).map_err(|e| e.to_string())
+        } else {
+            let request: LiveRequest =
+                serde_json::from_value(payload).map_err(|e| format!("not a live router operation: {e}"))?;
+            let answer = services::live::answer(&self.app, &self.routers, request).await;
+            serde_json::to_value(answer).map_err(|e| e.to_string())
+        }
     }
 
     pub async fn handle(&self, event: SqsEvent) -> BatchResponse {

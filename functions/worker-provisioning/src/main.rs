@@ -10,8 +10,9 @@ async fn main() -> Result<(), Error> {
     let sqs = aws_sdk_sqs::Client::new(&aws_config::load_from_env().await);
     let retry = worker_provisioning::Retry::from_env(sqs);
     let worker: &'static _ = Box::leak(Box::new(worker_provisioning::Worker::new(app, retry)));
-    lambda_runtime::run(service_fn(move |e: LambdaEvent<aws_lambda_events::event::sqs::SqsEvent>| async move {
-        Ok::<_, Error>(worker.handle(e.payload).await)
+    // SQS batches and live operations (synchronous invokes from the API functions) alike.
+    lambda_runtime::run(service_fn(move |e: LambdaEvent<serde_json::Value>| async move {
+        worker.invoke(e.payload).await.map_err(Error::from)
     }))
     .await
 }

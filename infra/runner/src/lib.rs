@@ -107,6 +107,13 @@ impl Local {
         let shared_cfg = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
         let table = format!("{}-table", opts.prefix);
         let app = build_app(&table, opts.clock.clone().unwrap_or_default(), opts.counter.clone()).await?;
+        // Live router operations: the provisioning function's handler in this process, as a
+        // synchronous invoke would run it (its own router sessions, like its own container).
+        let worker_side = services::live::InProcess {
+            app: app.clone(),
+            pool: Arc::new(services::provisioning::RouterPool::default()),
+        };
+        let app = app.with_live(Some(Arc::new(worker_side)));
         store::schema::create_table(app.store.client(), &table).await?;
         let stream_arn = store::schema::stream_arn(app.store.client(), &table).await?;
 

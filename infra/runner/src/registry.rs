@@ -61,13 +61,33 @@ pub fn job_function(binary: &str) -> Option<JobFn> {
             serde_json::to_value(report).map_err(|e| e.to_string())
         })
     }
+    fn router_health(
+        app: &App,
+        ev: aws_lambda_events::event::cloudwatch_events::CloudWatchEvent<serde_json::Value>,
+    ) -> JobFuture<'_> {
+        Box::pin(async move {
+            let report = job_router_health::handle(app, ev).await?;
+            serde_json::to_value(report).map_err(|e| e.to_string())
+        })
+    }
+    fn router_reconcile(
+        app: &App,
+        ev: aws_lambda_events::event::cloudwatch_events::CloudWatchEvent<serde_json::Value>,
+    ) -> JobFuture<'_> {
+        Box::pin(async move {
+            let report = job_router_reconcile::handle(app, ev).await?;
+            serde_json::to_value(report).map_err(|e| e.to_string())
+        })
+    }
     Some(match binary {
         "job-platform-subscriptions" => platform_subscriptions as JobFn,
+        "job-router-health" => router_health as JobFn,
+        "job-router-reconcile" => router_reconcile as JobFn,
         _ => return None,
     })
 }
 
-pub const JOB_FUNCTIONS: &[&str] = &["job-platform-subscriptions"];
+pub const JOB_FUNCTIONS: &[&str] = &["job-platform-subscriptions", "job-router-health", "job-router-reconcile"];
 
 /// Every function the runner knows.
 pub fn all_functions() -> Vec<&'static str> {

@@ -12,6 +12,7 @@ pub mod idempotency;
 pub mod ids;
 pub mod import;
 pub mod lead;
+pub mod live;
 pub mod money;
 pub mod network;
 pub mod package;

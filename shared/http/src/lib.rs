@@ -38,6 +38,17 @@ pub fn created<T: Serialize>(body: &T) -> Reply {
     json(StatusCode::CREATED, body)
 }
 
+/// A CSV file to download.
+pub fn csv_file(file_name: &str, text: String) -> Reply {
+    Ok(Response::builder()
+        .status(StatusCode::OK)
+        .header("content-type", "text/csv; charset=utf-8")
+        .header("content-disposition", format!("attachment; filename=\"{file_name}\""))
+        .header("cache-control", "no-store")
+        .body(Body::Text(text))
+        .expect("static response parts are valid"))
+}
+
 pub fn no_content() -> Reply {
     Ok(Response::builder().status(StatusCode::NO_CONTENT).body(Body::Empty).expect("static response"))
 }

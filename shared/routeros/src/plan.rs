@@ -528,14 +528,29 @@ fn queue_field(q: &SimpleQueue, key: &str) -> String {
 
 /// An account on the router that no subscription of the database accounts for: reported by the
 /// full reconcile, importable as a customer through the bulk import.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Clone, PartialEq, Eq, Serialize)]
 pub struct UnknownAccount {
     pub service: Service,
     pub name: String,
+    /// Kept so the account can be imported with the subscriber's current password; never printed.
+    #[serde(skip_serializing)]
+    pub password: String,
     pub profile: String,
     pub address: Option<String>,
     pub disabled: bool,
     pub comment: Option<String>,
+}
+
+impl std::fmt::Debug for UnknownAccount {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("UnknownAccount")
+            .field("service", &self.service)
+            .field("name", &self.name)
+            .field("profile", &self.profile)
+            .field("address", &self.address)
+            .field("disabled", &self.disabled)
+            .finish_non_exhaustive()
+    }
 }
 
 /// Accounts on the router not matched by any desired subscriber. Items carrying our marker for a
@@ -555,6 +570,7 @@ pub fn unknown_accounts(desired: &[Desired], snapshot: &Snapshot) -> Vec<Unknown
                     .map(move |a| UnknownAccount {
                         service,
                         name: a.name.clone(),
+                        password: a.password.clone(),
                         profile: a.profile.clone(),
                         address: a.address.clone(),
                         disabled: a.disabled,

@@ -18,8 +18,9 @@ pub struct Backoff {
 
 impl Backoff {
     pub const WORKER: Backoff = Backoff { attempts: 4, first: Duration::from_millis(200), max: Duration::from_secs(2) };
-    /// A live API call has 5 seconds in all: one attempt.
-    pub const LIVE: Backoff = Backoff { attempts: 1, first: Duration::ZERO, max: Duration::ZERO };
+    /// A live API call has 5 seconds in all: one immediate second attempt, for a kept connection
+    /// that died while nobody used it (a NAT or the router dropped it).
+    pub const LIVE: Backoff = Backoff { attempts: 2, first: Duration::ZERO, max: Duration::ZERO };
 
     /// Delay before retry `n` (0-based): doubling, capped.
     pub fn delay(&self, n: u32) -> Duration {

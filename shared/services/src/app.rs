@@ -72,6 +72,8 @@ pub struct App {
     pub refresh_signer: Signer,
     pub reset_signer: Signer,
     pub clock: Clock,
+    /// How live router operations reach the provisioning function (none: they answer 503).
+    pub live: Option<crate::live::LiveRouters>,
 }
 
 impl App {
@@ -84,6 +86,7 @@ impl App {
             refresh_signer: Signer::new(&config.signing_secret, "refresh-token"),
             reset_signer: Signer::new(&config.signing_secret, "password-reset"),
             clock,
+            live: None,
         })
     }
 

@@ -488,6 +488,11 @@ async fn visible_router(app: &App, actor: &Actor, id: Uuid) -> Result<RouterReco
     actor.require(Permission::NetworkRead)?;
     let tid = actor.tenant()?;
     let rec = live_router(app.store.get_item(&keys::router(tid, id, "", None)).await.or_500()?)?;
+    visible_to(app, actor, rec).await
+}
+
+/// A router exists for a caller confined to POPs only when it is in one of them.
+async fn visible_to(app: &App, actor: &Actor, rec: Option<RouterRecord>) -> Result<RouterRecord> {
     match (rec, confined_pops(app, actor).await?) {
         (Some(r), None) => Ok(r),
         (Some(r), Some(mine)) if r.router.pop_id.is_some_and(|p| mine.contains(&p)) => Ok(r),
@@ -497,6 +502,31 @@ async fn visible_router(app: &App, actor: &Actor, id: Uuid) -> Result<RouterReco
 
 pub async fn get_router(app: &App, actor: &Actor, id: Uuid) -> Result<Router> {
     Ok(visible_router(app, actor, id).await?.router)
+}
+
+/// A router with its last health check (status, version, uptime, CPU, memory, last seen).
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct RouterDetail {
+    #[serde(flatten)]
+    pub router: Router,
+    /// Absent until the router was first checked.
+    pub health: Option<domain::live::RouterHealth>,
+}
+
+/// `GET /v1/routers/{id}`: the router and its health item in one BatchGetItem.
+pub async fn router_detail(app: &App, actor: &Actor, id: Uuid) -> Result<RouterDetail> {
+    actor.require(Permission::NetworkRead)?;
+    let tid = actor.tenant()?;
+    let (router_key, health_key) = (keys::router(tid, id, "", None), keys::router_health(tid, id));
+    let mut items = app.store.batch_get(&[&router_key, &health_key]).await.or_500()?.into_iter();
+    let rec = live_router(items.next().flatten())?;
+    let health: Option<domain::live::RouterHealth> = decoded(items.next().flatten())?;
+    let mut router = visible_to(app, actor, rec).await?.router;
+    // The router item is rewritten only when its status changes; the last answer is in `health`.
+    if let Some(seen) = health.as_ref().and_then(|h| h.last_seen_at) {
+        router.last_seen_at = Some(router.last_seen_at.map_or(seen, |t| t.max(seen)));
+    }
+    Ok(RouterDetail { router, health })
 }
 
 /// The router and its password, for provisioning only.
@@ -520,9 +550,74 @@ pub(crate) fn open_credentials(app: &App, rec: RouterRecord) -> Result<RouterCre
 
 /// Every router of an ISP (gsi1), for the jobs and provisioning that visit them all.
 pub async fn all_routers(app: &App, tid: Uuid) -> Result<Vec<Router>> {
+    Ok(all_router_records(app, tid).await?.into_iter().map(|r| r.router).collect())
+}
+
+/// Every live router of the ISP with its sealed password (health checks).
+pub(crate) async fn all_router_records(app: &App, tid: Uuid) -> Result<Vec<RouterRecord>> {
     let q = store::Query::index("gsi1", keys::routers_gsi1(tid));
     let recs: Vec<RouterRecord> = app.store.query_all(q, 100_000).await.or_500()?;
-    Ok(recs.into_iter().filter(|r| r.deleted_at.is_none()).map(|r| r.router).collect())
+    Ok(recs.into_iter().filter(|r| r.deleted_at.is_none()).collect())
+}
+
+/// A health check's verdict written on the router: its status (and the RouterOS version it
+/// reported), the dashboard's router counts and `RouterWentOffline`/`RouterCameBack`, in one
+/// transaction, only when something changed. Not `RouterUpdated`: nothing provisioning cares
+/// about changed (coming back is `RouterCameBack`, which it does act on). A concurrent edit of the
+/// router wins; the next check writes the verdict again.
+pub(crate) async fn record_router_status(
+    app: &App,
+    rec: &RouterRecord,
+    status: RouterStatus,
+    routeros_version: Option<String>,
+    event: Option<&str>,
+    error_code: Option<&str>,
+) -> Result<bool> {
+    let before = &rec.router;
+    let version = routeros_version.or_else(|| before.routeros_version.clone());
+    if before.status == status && before.routeros_version == version && event.is_none() {
+        return Ok(false);
+    }
+    let now = app.now();
+    let mut after = before.clone();
+    after.status = status;
+    after.routeros_version = version;
+    after.version += 1;
+    after.updated_at = now;
+    if status == RouterStatus::Online {
+        after.last_seen_at = Some(now);
+    }
+    let new_rec =
+        RouterRecord { router: after.clone(), password_sealed: rec.password_sealed.clone(), deleted_at: None };
+    let mut tx = Tx::new();
+    tx.put_versioned(
+        Store::encode(&router_keys(&after), "ROUTER", &new_rec, Some(after.version)).or_500()?,
+        before.version,
+    );
+    let mut counts = Deltas::default();
+    counts.router(Some((before.pop_id, before.status)), Some((after.pop_id, after.status)));
+    counts.stage(&mut tx, after.tenant_id);
+    if let Some(name) = event {
+        tx.put_event(&DomainEvent::new(
+            name,
+            "network",
+            Some(after.tenant_id),
+            serde_json::json!({
+                "router_id": after.id,
+                "router_name": after.name,
+                "pop_id": after.pop_id,
+                "status": status,
+                "error_code": error_code,
+                "version": after.version,
+            }),
+            now,
+        ));
+    }
+    match app.store.commit(tx).await {
+        Ok(()) => Ok(true),
+        Err(store::StoreError::Conflict(_)) => Ok(false),
+        Err(e) => Err(crate::support::store_err(e)),
+    }
 }
 
 pub async fn all_router_ids(app: &App, tid: Uuid) -> Result<Vec<Uuid>> {

@@ -32,15 +32,38 @@ pub struct SubscriptionTarget {
 
 /// The worker's routers: one session per router, kept across batches (a warm Lambda container
 /// reuses its logged-in connections instead of logging in again for every batch). A router whose
-/// address or credentials changed gets a new session.
+/// address or credentials changed gets a new session. Live operations and health checks have
+/// sessions of their own with short deadlines: a caller waits for them.
 pub struct RouterPool {
     stats: Arc<Stats>,
     sessions: tokio::sync::Mutex<HashMap<Uuid, Arc<RouterSession>>>,
+    live: tokio::sync::Mutex<HashMap<Uuid, Arc<RouterSession>>>,
 }
 
 impl Default for RouterPool {
     fn default() -> Self {
-        RouterPool { stats: Arc::new(Stats::default()), sessions: tokio::sync::Mutex::new(HashMap::new()) }
+        RouterPool {
+            stats: Arc::new(Stats::default()),
+            sessions: tokio::sync::Mutex::new(HashMap::new()),
+            live: tokio::sync::Mutex::new(HashMap::new()),
+        }
+    }
+}
+
+async fn pooled(
+    map: &tokio::sync::Mutex<HashMap<Uuid, Arc<RouterSession>>>,
+    router: Uuid,
+    endpoint: &Endpoint,
+    make: impl FnOnce() -> RouterSession,
+) -> Arc<RouterSession> {
+    let mut sessions = map.lock().await;
+    match sessions.get(&router) {
+        Some(s) if s.endpoint() == endpoint => s.clone(),
+        _ => {
+            let s = Arc::new(make());
+            sessions.insert(router, s.clone());
+            s
+        }
     }
 }
 
@@ -49,21 +72,20 @@ impl RouterPool {
         &self.stats
     }
 
+    /// For provisioning: patient deadlines, retries with backoff.
     pub async fn session(&self, router: Uuid, endpoint: &Endpoint) -> Arc<RouterSession> {
-        let mut sessions = self.sessions.lock().await;
-        match sessions.get(&router) {
-            Some(s) if s.endpoint() == endpoint => s.clone(),
-            _ => {
-                let s = Arc::new(RouterSession::new(
-                    endpoint.clone(),
-                    Timeouts::WORKER,
-                    Backoff::WORKER,
-                    self.stats.clone(),
-                ));
-                sessions.insert(router, s.clone());
-                s
-            }
-        }
+        pooled(&self.sessions, router, endpoint, || {
+            RouterSession::new(endpoint.clone(), Timeouts::WORKER, Backoff::WORKER, self.stats.clone())
+        })
+        .await
+    }
+
+    /// For live operations and health checks: short deadlines, one reconnect.
+    pub async fn live_session(&self, router: Uuid, endpoint: &Endpoint) -> Arc<RouterSession> {
+        pooled(&self.live, router, endpoint, || {
+            RouterSession::new(endpoint.clone(), Timeouts::LIVE, Backoff::LIVE, self.stats.clone())
+        })
+        .await
     }
 }
 
@@ -101,7 +123,7 @@ pub struct RouterWork {
     pub items: Vec<WorkItem>,
 }
 
-fn open_router(app: &App, rec: RouterRecord) -> Result<(Router, Endpoint)> {
+pub(crate) fn open_router(app: &App, rec: RouterRecord) -> Result<(Router, Endpoint)> {
     let creds = crate::network::open_credentials(app, rec)?;
     let ep = endpoint(&creds.router, creds.password.clone());
     Ok((creds.router, ep))
@@ -406,11 +428,14 @@ pub async fn reconcile_router(
             let results: Vec<std::result::Result<Provisioned, RouterError>> =
                 report.results.iter().map(|(_, r)| r.clone()).collect();
             record_outcomes(app, &work, &results).await?;
+            let failed = results.iter().filter(|r| r.is_err()).count();
+            crate::router_reconcile::store_report(app, tenant, router, work.items.len(), failed, &report).await?;
             tracing::info!(router = %router, repaired = report.repaired, stale_removed = report.stale_removed, unknown = report.unknown.len(), "router reconciled");
             Ok(Some(report))
         }
         Err(e) => {
             record_failure(app, &work, &e).await?;
+            crate::router_reconcile::store_failure(app, tenant, router, e.code(), &e.to_string()).await?;
             Err(Error::Unavailable { detail: e.to_string() })
         }
     }
@@ -428,8 +453,10 @@ pub enum Work {
     Subscriptions(Vec<SubscriptionTarget>),
     /// Compare whole routers with the table.
     Routers { tenant: Uuid, routers: Vec<Uuid> },
-    /// Every router of the ISP (a package's profile or speed changed).
+    /// Every router of the ISP (a package's profile or speed changed; the hourly reconcile).
     AllRouters { tenant: Uuid },
+    /// Check the health of every router of the ISP.
+    Health { tenant: Uuid },
     /// Nothing for provisioning (e.g. a package change routers do not see).
     Nothing,
 }
@@ -470,7 +497,14 @@ pub fn work_for(detail_type: &str, detail: &serde_json::Value) -> std::result::R
             }
             Ok(Work::Subscriptions(targets))
         }
-        "RouterUpdated" | "RouterReconcileRequested" => Ok(Work::Routers { tenant, routers: vec![id("router_id")?] }),
+        // A router back online may have missed changes whose retries ran out meanwhile.
+        "RouterUpdated" | "RouterCameBack" => Ok(Work::Routers { tenant, routers: vec![id("router_id")?] }),
+        // On demand for one router; hourly (no router named) for all of the ISP's.
+        "RouterReconcileRequested" => Ok(match opt("router_id") {
+            Some(r) => Work::Routers { tenant, routers: vec![r] },
+            None => Work::AllRouters { tenant },
+        }),
+        "RouterHealthCheckRequested" => Ok(Work::Health { tenant }),
         "PackageUpdated" => {
             let changed = detail.get("provisioning_changed").and_then(|v| v.as_bool()).unwrap_or(true);
             let used = detail.get("subscriptions").and_then(|v| v.as_u64()).unwrap_or(1);
@@ -510,6 +544,11 @@ pub async fn process(
                     answer.insert(id.clone(), Err(e.to_string()));
                 }
             },
+            Work::Health { tenant } => {
+                if let Err(e) = crate::router_health::check_tenant(app, pool, *tenant).await {
+                    answer.insert(id.clone(), Err(e.to_string()));
+                }
+            }
             Work::Nothing => {}
         }
     }
@@ -562,7 +601,7 @@ pub async fn process(
             Work::AllRouters { tenant } => {
                 failed_routers.iter().find(|((t, _), _)| t == tenant).map(|(_, e)| e.clone())
             }
-            Work::Nothing => None,
+            Work::Health { .. } | Work::Nothing => None,
         };
         if let Some(e) = failure {
             answer.insert(id.clone(), Err(e));

@@ -505,7 +505,7 @@ async fn locate(app: &App, tid: Uuid, id: Uuid) -> Result<Uuid> {
     r.map(|r| r.customer_id).ok_or_else(|| Error::not_found("subscription"))
 }
 
-async fn load_record(app: &App, actor: &Actor, id: Uuid) -> Result<SubscriptionRecord> {
+pub(crate) async fn load_record(app: &App, actor: &Actor, id: Uuid) -> Result<SubscriptionRecord> {
     actor.require(Permission::CustomersRead)?;
     let tid = actor.tenant()?;
     let customer_id = locate(app, tid, id).await?;

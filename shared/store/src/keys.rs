@@ -284,6 +284,18 @@ pub fn router_health(tenant: Uuid, router: Uuid) -> ItemKeys {
     ItemKeys::new(router_pk(tenant, router), "HEALTH")
 }
 
+/// Sort-key prefix of a router's last reconcile report: the summary (`RECONCILE`) and its chunks
+/// of unknown accounts (`RECONCILE#U#00000`...), read together with one Query.
+pub const RECONCILE_SK_PREFIX: &str = "RECONCILE";
+
+pub fn router_reconcile(tenant: Uuid, router: Uuid) -> ItemKeys {
+    ItemKeys::new(router_pk(tenant, router), RECONCILE_SK_PREFIX)
+}
+
+pub fn router_reconcile_chunk(tenant: Uuid, router: Uuid, chunk: usize) -> ItemKeys {
+    ItemKeys::new(router_pk(tenant, router), &format!("{RECONCILE_SK_PREFIX}#U#{chunk:05}"))
+}
+
 pub fn subscriptions_by_router_gsi4(tenant: Uuid, router: Uuid) -> String {
     format!("{}ROUTER#{router}#SUBS", t(tenant))
 }
@@ -488,6 +500,8 @@ mod tests {
             subscription(tid, id, id, Some("op/sub"), Some(chrono::Utc::now()), Some(id)),
             subscription_provisioning(tid, id, id),
             router_health(tid, id),
+            router_reconcile(tid, id),
+            router_reconcile_chunk(tid, id, 3),
             subscription_ref(tid, id),
             timeline_entry(tid, id, id),
             operator_profile(tid, id),

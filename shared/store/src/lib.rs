@@ -163,6 +163,12 @@ impl Store {
         Ok(keys.iter().map(|k| found.get(&(k.pk.clone(), k.sk.clone())).cloned()).collect())
     }
 
+    /// One unconditional PutItem (a record only its one writer keeps, such as a router's health).
+    pub async fn put(&self, item: Item) -> Result<()> {
+        self.client.put_item().table_name(&self.table).set_item(Some(item)).send().await.map_err(dynamo_err)?;
+        Ok(())
+    }
+
     /// [`Store::batch_get`] for any number of keys: one BatchGetItem per 100, run concurrently.
     pub async fn batch_get_many(&self, keys: &[&ItemKeys]) -> Result<Vec<Option<Item>>> {
         let chunks = futures::future::try_join_all(keys.chunks(100).map(|c| self.batch_get(c))).await?;

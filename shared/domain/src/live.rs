@@ -1,0 +1,261 @@
+//! What a router says right now: the answers of live router operations (test connection,
+//! resources, interfaces, sessions) and of the periodic health check.
+
+use crate::network::RouterStatus;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+/// "Test connection": the router answered, accepted our API user, and told who it is.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct RouterTest {
+    pub router_id: Uuid,
+    /// `/system/identity` name.
+    pub identity: String,
+    pub routeros_version: String,
+    pub board_name: Option<String>,
+    pub uptime_seconds: Option<u64>,
+    /// API-SSL was used.
+    pub tls: bool,
+    /// Connect, login and the two reads, in milliseconds.
+    pub took_ms: u64,
+    pub checked_at: DateTime<Utc>,
+}
+
+/// `/system/resource`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct RouterResources {
+    pub router_id: Uuid,
+    pub routeros_version: String,
+    pub board_name: Option<String>,
+    pub architecture: Option<String>,
+    pub uptime_seconds: Option<u64>,
+    /// Percent.
+    pub cpu_load: Option<u64>,
+    pub free_memory_bytes: Option<u64>,
+    pub total_memory_bytes: Option<u64>,
+    pub checked_at: DateTime<Utc>,
+}
+
+/// An interface and its counters since the router booted.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct RouterInterface {
+    pub name: String,
+    /// RouterOS type: `ether`, `vlan`, `pppoe-in`, `bridge`...
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub running: bool,
+    pub disabled: bool,
+    pub mac_address: Option<String>,
+    pub rx_bytes: Option<u64>,
+    pub tx_bytes: Option<u64>,
+    pub rx_packets: Option<u64>,
+    pub tx_packets: Option<u64>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum SessionService {
+    Pppoe,
+    Hotspot,
+}
+
+/// A subscriber online now (PPP or hotspot active entry).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct OnlineSession {
+    /// The PPPoE or hotspot username.
+    pub username: String,
+    pub service: SessionService,
+    pub address: Option<String>,
+    /// The CPE's MAC address (PPP `caller-id`, hotspot `mac-address`).
+    pub caller_id: Option<String>,
+    pub uptime_seconds: Option<u64>,
+    /// From the subscriber: what the router received.
+    pub bytes_in: Option<u64>,
+    /// To the subscriber.
+    pub bytes_out: Option<u64>,
+}
+
+/// One subscription's session: online or not, and its figures when online.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct SubscriberSession {
+    pub subscription_id: Uuid,
+    pub router_id: Uuid,
+    pub online: bool,
+    pub session: Option<OnlineSession>,
+    pub checked_at: DateTime<Utc>,
+}
+
+/// The answer of "disconnect": how many active sessions were dropped (0 when it was offline).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct SessionsDropped {
+    pub subscription_id: Uuid,
+    pub router_id: Uuid,
+    pub disconnected: u32,
+}
+
+/// Telemetry of the last health check (rewritten every check; the router's status and version
+/// on the router itself change only when they change).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct RouterHealth {
+    pub checked_at: DateTime<Utc>,
+    pub reachable: bool,
+    pub identity: Option<String>,
+    pub routeros_version: Option<String>,
+    pub uptime_seconds: Option<u64>,
+    pub cpu_load: Option<u64>,
+    pub free_memory_bytes: Option<u64>,
+    pub total_memory_bytes: Option<u64>,
+    /// Round trip of the check, in milliseconds.
+    pub took_ms: Option<u64>,
+    /// Why the router could not be checked (a router error code such as `router_unreachable`).
+    pub error_code: Option<String>,
+    pub error: Option<String>,
+    /// The last check that got an answer.
+    pub last_seen_at: Option<DateTime<Utc>>,
+    /// Failed checks in a row (0 after an answer).
+    pub consecutive_failures: u32,
+}
+
+/// What a health check found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Observed {
+    /// Logged in and answered.
+    Answered,
+    /// No connection, or it timed out or broke.
+    Unreachable,
+    /// Reachable, but the login, TLS or a command was refused.
+    Refused,
+}
+
+/// Failed checks in a row before an online router is marked offline: one lost check (a VPN
+/// blip) does not page anyone.
+pub const OFFLINE_AFTER_FAILED_CHECKS: u32 = 2;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StatusChange {
+    pub status: RouterStatus,
+    pub consecutive_failures: u32,
+    /// `RouterWentOffline` or `RouterCameBack` when the router crossed between usable and not.
+    pub event: Option<&'static str>,
+}
+
+/// The router's status after a check.
+pub fn next_status(previous: RouterStatus, failures_before: u32, observed: Observed) -> StatusChange {
+    let failed = match observed {
+        Observed::Answered => {
+            let event = matches!(previous, RouterStatus::Offline | RouterStatus::Error).then_some("RouterCameBack");
+            return StatusChange { status: RouterStatus::Online, consecutive_failures: 0, event };
+        }
+        Observed::Unreachable => RouterStatus::Offline,
+        Observed::Refused => RouterStatus::Error,
+    };
+    let failures = failures_before.saturating_add(1);
+    match previous {
+        RouterStatus::Online if failures < OFFLINE_AFTER_FAILED_CHECKS => {
+            StatusChange { status: RouterStatus::Online, consecutive_failures: failures, event: None }
+        }
+        RouterStatus::Online | RouterStatus::Unknown => {
+            StatusChange { status: failed, consecutive_failures: failures, event: Some("RouterWentOffline") }
+        }
+        RouterStatus::Offline | RouterStatus::Error => {
+            StatusChange { status: failed, consecutive_failures: failures, event: None }
+        }
+    }
+}
+
+/// RouterOS durations as `/system/resource` and the active menus print them: `1w2d3h4m5s`
+/// (any part may be missing, `ms` is ignored) or the older `2d03:04:05` / `03:04:05`.
+pub fn uptime_seconds(text: &str) -> Option<u64> {
+    let t = text.trim();
+    if t.is_empty() {
+        return None;
+    }
+    if t.contains(':') {
+        let (days, clock) = match t.split_once('d') {
+            Some((d, rest)) => (d.parse::<u64>().ok()?, rest),
+            None => (0, t),
+        };
+        let parts: Vec<u64> = clock.split(':').map(|p| p.parse().ok()).collect::<Option<_>>()?;
+        let [h, m, s] = parts[..] else { return None };
+        if m >= 60 || s >= 60 {
+            return None;
+        }
+        return Some(days * 86_400 + h * 3600 + m * 60 + s);
+    }
+    let mut total = 0u64;
+    let mut number = String::new();
+    let mut chars = t.chars().peekable();
+    let mut any = false;
+    while let Some(c) = chars.next() {
+        if c.is_ascii_digit() {
+            number.push(c);
+            continue;
+        }
+        let n: u64 = number.parse().ok()?;
+        number.clear();
+        let unit = match c {
+            'w' => 604_800,
+            'd' => 86_400,
+            'h' => 3600,
+            's' => 1,
+            'm' if chars.peek() == Some(&'s') => {
+                chars.next();
+                0
+            }
+            'm' => 60,
+            _ => return None,
+        };
+        total = total.checked_add(n.checked_mul(unit)?)?;
+        any = true;
+    }
+    (number.is_empty() && any).then_some(total)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn routeros_durations() {
+        assert_eq!(uptime_seconds("1w2d3h4m5s"), Some(604_800 + 2 * 86_400 + 3 * 3600 + 4 * 60 + 5));
+        assert_eq!(uptime_seconds("45m"), Some(2700));
+        assert_eq!(uptime_seconds("3h2m1s250ms"), Some(3 * 3600 + 2 * 60 + 1));
+        assert_eq!(uptime_seconds("2d03:04:05"), Some(2 * 86_400 + 3 * 3600 + 4 * 60 + 5));
+        assert_eq!(uptime_seconds("00:00:09"), Some(9));
+        for bad in ["", "abc", "5", "1x", "3:61:00", "1:2"] {
+            assert_eq!(uptime_seconds(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn status_follows_checks_with_one_blip_forgiven() {
+        use Observed::*;
+        use RouterStatus::*;
+        let first = next_status(Unknown, 0, Unreachable);
+        assert_eq!((first.status, first.event), (Offline, Some("RouterWentOffline")));
+        let back = next_status(Offline, 3, Answered);
+        assert_eq!((back.status, back.consecutive_failures, back.event), (Online, 0, Some("RouterCameBack")));
+        let blip = next_status(Online, 0, Unreachable);
+        assert_eq!((blip.status, blip.consecutive_failures, blip.event), (Online, 1, None));
+        let down = next_status(Online, 1, Unreachable);
+        assert_eq!((down.status, down.event), (Offline, Some("RouterWentOffline")));
+        let refused = next_status(Online, 1, Refused);
+        assert_eq!(refused.status, Error);
+        let still = next_status(Offline, 2, Refused);
+        assert_eq!((still.status, still.event), (Error, None));
+        assert_eq!(next_status(Unknown, 0, Answered).event, None);
+        assert_eq!(next_status(Online, 0, Answered).event, None);
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn both_forms_agree(d in 0u64..400, h in 0u64..24, m in 0u64..60, s in 0u64..60) {
+            let long = format!("{}w{}d{h}h{m}m{s}s", d / 7, d % 7);
+            let clock = format!("{d}d{h:02}:{m:02}:{s:02}");
+            let want = d * 86_400 + h * 3600 + m * 60 + s;
+            proptest::prop_assert_eq!(uptime_seconds(&long), Some(want));
+            proptest::prop_assert_eq!(uptime_seconds(&clock), Some(want));
+        }
+    }
+}
