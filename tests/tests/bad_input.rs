@@ -87,6 +87,21 @@ async fn bad_input_on_operations_routes_changes_nothing() {
     let sub =
         env.create_subscription(&admin, &cid, &pkg, &router, "kept-ppp").await["id"].as_str().unwrap().to_string();
     let (op, _) = env.create_user(&admin, "operator", "kept-op@demo.test", None).await;
+    let fixed = env
+        .send("POST", "/v1/packages", Some(&admin), Some(json!({"name": "Fixed 20M", "connection_type": "static", "download": "20M", "upload": "20M", "price": 1000, "validity_days": 30})))
+        .await
+        .expect(201)["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let fixed_sub = env
+        .send("POST", &format!("/v1/customers/{cid}/subscriptions"), Some(&admin), Some(json!({"package_id": fixed, "router_id": router, "ip_address": "10.3.1.20", "billing_model": "prepaid"})))
+        .await
+        .expect(201)["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let (_, accountant) = env.create_user(&admin, "accountant", "kept-acct@demo.test", None).await;
     let before = env.table_snapshot().await;
     let s = |a: &str| format!("/v1/subscriptions/{sub}/{a}");
     let cases: Vec<(&str, e2e_tests::Answer, u16, &str)> = vec![
@@ -121,6 +136,15 @@ async fn bad_input_on_operations_routes_changes_nothing() {
         ("lead bad phone", env.send("POST", "/v1/leads", Some(&admin), Some(json!({"name": "L", "phone": "12"}))).await, 422, "validation_failed"),
         ("lead bad assignee", env.send("POST", "/v1/leads", Some(&admin), Some(json!({"name": "L", "phone": "01811-555009", "assigned_to": uuid::Uuid::now_v7()}))).await, 422, "validation_failed"),
         ("lead bad stage", env.send("GET", "/v1/leads?stage=hot", Some(&admin), None).await, 422, "validation_failed"),
+        ("live op on no uuid", env.send("GET", "/v1/routers/nope/resources", Some(&admin), None).await, 404, "not_found"),
+        ("live op on no router", env.send("POST", &format!("/v1/routers/{}/test", uuid::Uuid::now_v7()), Some(&admin), None).await, 404, "not_found"),
+        ("report before any reconcile", env.send("GET", &format!("/v1/routers/{router}/reconcile"), Some(&admin), None).await, 404, "not_found"),
+        ("unknown accounts before any reconcile", env.send("GET", &format!("/v1/routers/{router}/unknown-accounts"), Some(&admin), None).await, 404, "not_found"),
+        ("unknown accounts without the secrets right", env.send("GET", &format!("/v1/routers/{router}/unknown-accounts"), Some(&accountant), None).await, 403, "forbidden"),
+        ("reconcile without the network right", env.send("POST", &format!("/v1/routers/{router}/reconcile"), Some(&accountant), None).await, 403, "forbidden"),
+        ("session of no subscription", env.send("GET", &format!("/v1/subscriptions/{}/session", uuid::Uuid::now_v7()), Some(&admin), None).await, 404, "not_found"),
+        ("session of a static subscription", env.send("GET", &format!("/v1/subscriptions/{fixed_sub}/session"), Some(&admin), None).await, 422, "no_session"),
+        ("disconnect a static subscription", env.send("POST", &format!("/v1/subscriptions/{fixed_sub}/disconnect"), Some(&admin), None).await, 422, "no_session"),
         ("customer with subscriptions", env.send("DELETE", &format!("/v1/customers/{cid}"), Some(&admin), None).await, 409, "customer_has_subscriptions"),
     ];
     for (what, answer, status, code) in &cases {

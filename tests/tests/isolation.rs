@@ -112,6 +112,11 @@ async fn every_route_refuses_another_tenants_ids_and_changes_nothing() {
                 ("PATCH", "/v1/routers/{id}") => {
                     (path.replace("{id}", &router), Some(json!({"host": "6.6.6.6", "version": 1})), &[404])
                 }
+                // Live operations, reconciles and their reports: the router is not found before
+                // anything is asked of the provisioning function.
+                ("GET" | "POST", p) if p.starts_with("/v1/routers/{id}/") => {
+                    (path.replace("{id}", &router), None, &[404])
+                }
                 ("GET", "/v1/operators/{id}") => (path.replace("{id}", &op), None, &[404]),
                 ("PUT", "/v1/operators/{id}/profile") => (
                     path.replace("{id}", &op),
@@ -125,9 +130,10 @@ async fn every_route_refuses_another_tenants_ids_and_changes_nothing() {
                 ("POST", "/v1/subscriptions/bulk") => {
                     (path.clone(), Some(json!({"filter": {"package_id": pkg}, "action": {"type": "suspend"}})), &[422])
                 }
-                ("GET", "/v1/subscriptions/{id}" | "/v1/subscriptions/{id}/password") => {
-                    (path.replace("{id}", &sub), None, &[404])
-                }
+                (
+                    "GET",
+                    "/v1/subscriptions/{id}" | "/v1/subscriptions/{id}/password" | "/v1/subscriptions/{id}/session",
+                ) => (path.replace("{id}", &sub), None, &[404]),
                 ("POST", p) if p.starts_with("/v1/subscriptions/{id}/") => {
                     let body = match p.rsplit('/').next().unwrap() {
                         "change-package" => json!({"package_id": pkg}),

@@ -112,6 +112,11 @@ async fn operations_make_the_expected_dynamodb_round_trips() {
     assert_eq!(n, ops(&[("TransactWriteItems", 1)]), "the POP is checked inside the transaction");
     let (_, n) = call("GET", "/v1/routers", Some(&admin), None).await;
     assert_eq!(n, ops(&[("Query", 1)]));
+    let rid = r["id"].as_str().unwrap().to_string();
+    let (_, n) = call("GET", &format!("/v1/routers/{rid}"), Some(&admin), None).await;
+    assert_eq!(n, ops(&[("BatchGetItem", 1)]), "the router and its last health check in one read");
+    let (_, n) = call("POST", &format!("/v1/routers/{rid}/reconcile"), Some(&admin), None).await;
+    assert_eq!(n, ops(&[("GetItem", 1), ("TransactWriteItems", 1)]), "the event with its audit entry");
     let (c2, _) = call(
         "POST",
         "/v1/customers",
