@@ -90,6 +90,12 @@ async fn staff_see_and_act_on_the_router_live_over_one_login() {
     // Everything after the test ran over one kept connection: one more login in all.
     assert_eq!(router.logins(), logins + 2);
 
+    // Someone deletes the secret by hand: "reprovision" pushes it back.
+    router.with_state(|s| s.remove_where(PPP_SECRET, |i| i.get("name").is_some_and(|n| n == "rahim")));
+    let r = env.send("POST", &format!("/v1/subscriptions/{sid}/reprovision"), Some(&admin), None).await.expect(202);
+    assert_eq!(r["router_id"], rid.as_str());
+    assert!(env.eventually(|| router.find(PPP_SECRET, "rahim").is_some()).await, "reprovisioned");
+
     // An accountant may not disconnect anyone; nobody sees another ISP's router (isolation.rs).
     let (_, accountant) = env.create_user(&admin, "accountant", "live-accountant@demo.test", None).await;
     let denied = env.send("POST", &format!("/v1/subscriptions/{sid}/disconnect"), Some(&accountant), None).await;

@@ -11,6 +11,7 @@ use services::App;
 use services::bulk::BulkRequest;
 use services::imports::{ImportJob, RowError};
 use services::live;
+use services::router_reconcile::{self, ReprovisionRequested};
 use services::subscriptions::{
     self, Change, ChangePackageInput, ExtendInput, MoveRouterInput, NoFields, ReasonInput, ResetPasswordInput,
     SubscriptionDetail, SubscriptionFilter, SubscriptionPassword,
@@ -31,6 +32,7 @@ pub const ROUTES: &[&str] = &[
     "POST /v1/subscriptions/{id}/reset-password",
     "GET /v1/subscriptions/{id}/session",
     "POST /v1/subscriptions/{id}/disconnect",
+    "POST /v1/subscriptions/{id}/reprovision",
     "POST /v1/subscriptions/bulk",
     "GET /v1/subscriptions/bulk/{id}",
     "GET /v1/subscriptions/bulk/{id}/errors",
@@ -66,6 +68,7 @@ async fn dispatch(app: &App, req: Request) -> Reply {
         "POST /v1/subscriptions/{id}/move-router" => move_router(app, &actor, &r, id).await,
         "GET /v1/subscriptions/{id}/session" => session(app, &actor, id).await,
         "POST /v1/subscriptions/{id}/disconnect" => disconnect(app, &actor, id).await,
+        "POST /v1/subscriptions/{id}/reprovision" => reprovision(app, &actor, id).await,
         _ => reset_password(app, &actor, &r, id).await,
     }
 }
@@ -131,6 +134,15 @@ pub async fn session(app: &App, actor: &Actor, id: Uuid) -> Reply {
         (status = 502, body = Problem), (status = 504, body = Problem)), security(("bearer" = [])))]
 pub async fn disconnect(app: &App, actor: &Actor, id: Uuid) -> Reply {
     ok(&live::disconnect_subscription(app, actor, id).await?)
+}
+
+/// Push the subscription to its router again now (after someone changed the router by hand):
+/// the provisioning worker converges it in the background; its `provisioning` record shows the
+/// outcome.
+#[utoipa::path(post, path = "/v1/subscriptions/{id}/reprovision", tag = "subscriptions", params(("id" = Uuid, Path)),
+    responses((status = 202, body = ReprovisionRequested), (status = 404, body = Problem)), security(("bearer" = [])))]
+pub async fn reprovision(app: &App, actor: &Actor, id: Uuid) -> Reply {
+    isp_http::json(http::StatusCode::ACCEPTED, &router_reconcile::request_subscription_reconcile(app, actor, id).await?)
 }
 
 async fn act(app: &App, actor: &Actor, r: &Incoming, id: Uuid, change: Change) -> Reply {
@@ -255,6 +267,7 @@ pub async fn bulk_errors(app: &App, actor: &Actor, r: &Incoming, id: Uuid) -> Re
     password,
     session,
     disconnect,
+    reprovision,
     activate,
     suspend,
     restore,

@@ -609,3 +609,45 @@ pub async fn process(
     }
     answer
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn events_name_the_work_and_nothing_else() {
+        let (t, r, c, s) = (Uuid::now_v7(), Uuid::now_v7(), Uuid::now_v7(), Uuid::now_v7());
+        let moved = json!({"tenant_id": t, "customer_id": c, "subscription_id": s, "router_id": r, "previous_router_id": Uuid::nil()});
+        match work_for("SubscriptionRouterMoved", &moved).unwrap() {
+            Work::Subscriptions(ts) => {
+                assert_eq!(ts.len(), 2, "the new router and the one it left");
+                assert_eq!(ts[1].router, Uuid::nil());
+            }
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(
+            work_for("RouterReconcileRequested", &json!({"tenant_id": t, "router_id": r})).unwrap(),
+            Work::Routers { tenant: t, routers: vec![r] }
+        );
+        assert_eq!(
+            work_for("RouterReconcileRequested", &json!({"tenant_id": t})).unwrap(),
+            Work::AllRouters { tenant: t }
+        );
+        assert_eq!(
+            work_for("RouterCameBack", &json!({"tenant_id": t, "router_id": r})).unwrap(),
+            Work::Routers { tenant: t, routers: vec![r] }
+        );
+        assert_eq!(
+            work_for("RouterHealthCheckRequested", &json!({"tenant_id": t})).unwrap(),
+            Work::Health { tenant: t }
+        );
+        assert_eq!(
+            work_for("PackageUpdated", &json!({"tenant_id": t, "provisioning_changed": false})).unwrap(),
+            Work::Nothing
+        );
+        assert!(work_for("SubscriptionSuspended", &json!({"tenant_id": t})).is_err(), "ids are required");
+        assert!(work_for("InvoiceIssued", &json!({"tenant_id": t})).is_err());
+        assert!(work_for("RouterCameBack", &json!({})).is_err(), "no tenant, no work");
+    }
+}

@@ -170,7 +170,7 @@ fn held_values(s: &Subscription) -> Vec<(&'static str, String)> {
     v
 }
 
-fn event_detail(s: &Subscription, extra: serde_json::Value) -> serde_json::Value {
+pub(crate) fn event_detail(s: &Subscription, extra: serde_json::Value) -> serde_json::Value {
     let mut d = serde_json::json!({
         "subscription_id": s.id,
         "customer_id": s.customer_id,
