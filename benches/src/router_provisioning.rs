@@ -4,10 +4,13 @@
 //! 1. suspend 1,000 subscribers on one router (secret disabled, session dropped): wall time,
 //!    commands, connections; and, for comparison, the same work done the naive way (one login and
 //!    sequential commands per subscriber) on a sample, extrapolated;
-//! 2. a full reconcile of a router holding 10,000 secrets (1% drifted by hand).
+//! 2. a full reconcile of a router holding 10,000 secrets (1% drifted by hand);
+//! 3. a health check of an ISP's routers (`ROUTERS=200`, 10% of them down), 32 at once on live
+//!    sessions, as `worker-provisioning` does every 5 minutes; twice, the second time over the
+//!    sessions the first one left (a warm container).
 //!
 //! `cargo run --release -p benches --bin router-provisioning` (`SUBSCRIBERS=`, `SECRETS=`,
-//! `LATENCY_MS=`, `NAIVE_SAMPLE=`).
+//! `LATENCY_MS=`, `NAIVE_SAMPLE=`, `ROUTERS=`).
 
 use routeros::menu::{self, PPP_ACTIVE, PPP_PROFILE, PPP_SECRET};
 use routeros::plan::{Access, Applied, Desired, ProfileSpec, Service};
@@ -170,4 +173,37 @@ async fn main() {
         report.unknown.len(),
         report.secrets_on_router
     );
+
+    // 3. Health checks of an ISP's routers.
+    let routers = env("ROUTERS", 200);
+    let mut fleet = Vec::new();
+    for i in 0..routers {
+        let r = TestRouter::start(TestRouterConfig::default()).await.expect("test router");
+        r.set_faults(Faults { latency, ..Faults::default() });
+        if i % 10 == 9 {
+            r.go_offline();
+        }
+        fleet.push(r);
+    }
+    let stats = Arc::new(Stats::default());
+    let sessions: Vec<RouterSession> = fleet
+        .iter()
+        .map(|r| RouterSession::new(endpoint(r), Timeouts::LIVE, Backoff::LIVE, stats.clone()))
+        .collect();
+    for round in ["cold", "warm"] {
+        use futures::StreamExt;
+        let started = Instant::now();
+        let answers: Vec<bool> = futures::stream::iter(sessions.iter().map(|s| async move {
+            s.with_retry(|conn| async move { conn.router_info().await }).await.is_ok()
+        }))
+        .buffer_unordered(32)
+        .collect()
+        .await;
+        let took = started.elapsed();
+        let up = answers.iter().filter(|a| **a).count();
+        println!("health check of {routers} routers ({round} sessions), 32 at once:");
+        println!("  wall time          {:.2} s", took.as_secs_f64());
+        println!("  answered           {up}, down {}", answers.len() - up);
+        println!("  logins so far      {}, commands so far {}", stats.logins(), stats.commands());
+    }
 }
