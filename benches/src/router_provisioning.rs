@@ -186,16 +186,16 @@ async fn main() {
         fleet.push(r);
     }
     let stats = Arc::new(Stats::default());
-    let sessions: Vec<RouterSession> = fleet
-        .iter()
-        .map(|r| RouterSession::new(endpoint(r), Timeouts::LIVE, Backoff::LIVE, stats.clone()))
-        .collect();
+    let sessions: Vec<RouterSession> =
+        fleet.iter().map(|r| RouterSession::new(endpoint(r), Timeouts::LIVE, Backoff::LIVE, stats.clone())).collect();
     for round in ["cold", "warm"] {
         use futures::StreamExt;
         let started = Instant::now();
-        let answers: Vec<bool> = futures::stream::iter(sessions.iter().map(|s| async move {
-            s.with_retry(|conn| async move { conn.router_info().await }).await.is_ok()
-        }))
+        let answers: Vec<bool> = futures::stream::iter(
+            sessions
+                .iter()
+                .map(|s| async move { s.with_retry(|conn| async move { conn.router_info().await }).await.is_ok() }),
+        )
         .buffer_unordered(32)
         .collect()
         .await;
