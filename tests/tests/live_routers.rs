@@ -238,6 +238,8 @@ async fn health_and_reconcile_jobs_report_and_unknown_accounts_import_as_custome
     let job =
         env.send("POST", "/_local/jobs/job-router-reconcile", None, Some(json!({"time": later}))).await.expect(200);
     assert!(job["tenants"].as_u64().unwrap() >= 1);
-    wait_for(&env, &admin, &format!("/v1/routers/{rid}/reconcile"), "known after import", |r| r["unknown_count"] == 0)
-        .await;
+    wait_for(&env, &admin, &format!("/v1/routers/{rid}/reconcile"), "known after import", |r| {
+        r["unknown_count"] == 0 && r["unknown"] == json!([])
+    })
+    .await;
 }

@@ -71,6 +71,8 @@ pub struct App {
     pub secrets: SecretBox,
     pub refresh_signer: Signer,
     pub reset_signer: Signer,
+    /// Keyed fingerprints of data that includes secrets (never a plain hash of a password).
+    pub fingerprint: Signer,
     pub clock: Clock,
     /// How live router operations reach the provisioning function (none: they answer 503).
     pub live: Option<crate::live::LiveRouters>,
@@ -85,6 +87,7 @@ impl App {
             secrets: SecretBox::from_base64_key(&config.encryption_key).map_err(|e| e.to_string())?,
             refresh_signer: Signer::new(&config.signing_secret, "refresh-token"),
             reset_signer: Signer::new(&config.signing_secret, "password-reset"),
+            fingerprint: Signer::new(&config.signing_secret, "fingerprint"),
             clock,
             live: None,
         })

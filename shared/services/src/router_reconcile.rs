@@ -95,7 +95,7 @@ pub async fn store_report(
 ) -> Result<()> {
     let now = app.now();
     let listed: Vec<&UnknownAccount> = r.unknown.iter().take(MAX_LISTED_UNKNOWN).collect();
-    let digest = digest(&listed);
+    let digest = digest(app, &listed);
     let previous: Option<StoredSummary> =
         decoded(app.store.get_item(&keys::router_reconcile(tenant, router)).await.or_500()?)?;
     let summary = StoredSummary {
@@ -205,20 +205,24 @@ struct StoredSummary {
     digest: String,
 }
 
-fn digest(accounts: &[&UnknownAccount]) -> String {
-    use sha2::Digest;
-    let mut h = sha2::Sha256::new();
+/// A keyed fingerprint of the listed accounts (passwords included, so a changed password is
+/// stored again; keyed, so the stored value says nothing about any password).
+fn digest(app: &App, accounts: &[&UnknownAccount]) -> String {
+    let mut text = String::new();
     for a in accounts {
-        h.update(
-            format!(
-                "{:?}\u{1}{}\u{1}{}\u{1}{:?}\u{1}{}\u{1}{:?}\u{0}",
-                a.service, a.name, a.password, a.address, a.disabled, a.comment
-            )
-            .as_bytes(),
-        );
-        h.update(a.profile.as_bytes());
+        let fields = [
+            format!("{:?}", a.service),
+            a.name.clone(),
+            a.password.clone(),
+            a.profile.clone(),
+            a.address.clone().unwrap_or_default(),
+            a.disabled.to_string(),
+            a.comment.clone().unwrap_or_default(),
+        ];
+        text.push_str(&serde_json::to_string(&fields).unwrap_or_default());
+        text.push('\n');
     }
-    format!("{:x}", h.finalize())
+    domain::crypto::b64url_encode(&app.fingerprint.sign(text.as_bytes()))
 }
 
 /// The summary and the unknown accounts with their sealed passwords: one Query on the router's
