@@ -50,39 +50,27 @@ pub type JobFn = for<'a> fn(
     aws_lambda_events::event::cloudwatch_events::CloudWatchEvent<serde_json::Value>,
 ) -> JobFuture<'a>;
 
+macro_rules! job {
+    ($krate:ident) => {{
+        fn call(
+            app: &App,
+            ev: aws_lambda_events::event::cloudwatch_events::CloudWatchEvent<serde_json::Value>,
+        ) -> JobFuture<'_> {
+            Box::pin(async move {
+                let report = $krate::handle(app, ev).await?;
+                serde_json::to_value(report).map_err(|e| e.to_string())
+            })
+        }
+        call as JobFn
+    }};
+}
+
 /// The handler of a `job-*` function; its answer is shown by `POST /_local/jobs/{name}`.
 pub fn job_function(binary: &str) -> Option<JobFn> {
-    fn platform_subscriptions(
-        app: &App,
-        ev: aws_lambda_events::event::cloudwatch_events::CloudWatchEvent<serde_json::Value>,
-    ) -> JobFuture<'_> {
-        Box::pin(async move {
-            let report = job_platform_subscriptions::handle(app, ev).await?;
-            serde_json::to_value(report).map_err(|e| e.to_string())
-        })
-    }
-    fn router_health(
-        app: &App,
-        ev: aws_lambda_events::event::cloudwatch_events::CloudWatchEvent<serde_json::Value>,
-    ) -> JobFuture<'_> {
-        Box::pin(async move {
-            let report = job_router_health::handle(app, ev).await?;
-            serde_json::to_value(report).map_err(|e| e.to_string())
-        })
-    }
-    fn router_reconcile(
-        app: &App,
-        ev: aws_lambda_events::event::cloudwatch_events::CloudWatchEvent<serde_json::Value>,
-    ) -> JobFuture<'_> {
-        Box::pin(async move {
-            let report = job_router_reconcile::handle(app, ev).await?;
-            serde_json::to_value(report).map_err(|e| e.to_string())
-        })
-    }
     Some(match binary {
-        "job-platform-subscriptions" => platform_subscriptions as JobFn,
-        "job-router-health" => router_health as JobFn,
-        "job-router-reconcile" => router_reconcile as JobFn,
+        "job-platform-subscriptions" => job!(job_platform_subscriptions),
+        "job-router-health" => job!(job_router_health),
+        "job-router-reconcile" => job!(job_router_reconcile),
         _ => return None,
     })
 }
