@@ -4,6 +4,7 @@
 pub mod actor;
 pub mod audit;
 pub mod auth;
+pub mod billing;
 pub mod crypto;
 pub mod customer;
 pub mod error;
