@@ -179,10 +179,13 @@ async fn health_and_reconcile_jobs_report_and_unknown_accounts_import_as_custome
         )
     });
 
-    // The 5-minute health job: every ISP's routers checked by the worker.
+    // The 5-minute health job: every active ISP's routers checked by the worker; a suspended ISP's
+    // are left alone.
+    let (other, _) = env.other_tenant("suspended-isp").await;
+    env.send("POST", &format!("/v1/tenants/{other}/suspend"), Some(&env.reseller().await), None).await.expect(200);
     let now = env.clock.now().to_rfc3339();
     let job = env.send("POST", "/_local/jobs/job-router-health", None, Some(json!({"time": now}))).await.expect(200);
-    assert!(job["tenants"].as_u64().unwrap() >= 1, "{job:#}");
+    assert_eq!((job["tenants"].as_u64(), job["skipped_suspended"].as_u64()), (Some(1), Some(1)), "{job:#}");
     let shown =
         wait_for(&env, &admin, &format!("/v1/routers/{rid}"), "health recorded", |r| !r["health"].is_null()).await;
     assert_eq!(shown["status"], "online");
@@ -206,18 +209,38 @@ async fn health_and_reconcile_jobs_report_and_unknown_accounts_import_as_custome
     assert_eq!(report["failed"], 0);
 
     // The unknown secrets as a RouterOS export, which the secret import takes as it is.
-    let csv = env
-        .http
-        .get(format!("{}/v1/routers/{rid}/unknown-accounts", env.local.base_url))
-        .bearer_auth(&admin)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(csv.status(), 200);
-    assert!(csv.headers()["content-type"].to_str().unwrap().starts_with("text/csv"));
-    let csv = csv.text().await.unwrap();
+    let export = || async {
+        let a = env
+            .http
+            .get(format!("{}/v1/routers/{rid}/unknown-accounts", env.local.base_url))
+            .bearer_auth(&admin)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(a.status(), 200);
+        assert!(a.headers()["content-type"].to_str().unwrap().starts_with("text/csv"));
+        a.text().await.unwrap()
+    };
+    let csv = export().await;
     assert!(csv.starts_with("name,password,service,profile,remote-address,disabled,comment\n"), "{csv}");
     assert!(csv.contains("legacy-anis,anis-old-pw,pppoe,"), "{csv}");
+
+    // Its password changes on the router: the next reconcile stores the account again (same count,
+    // new content), so the export never hands out a stale password.
+    router.with_state(|s| {
+        let id = s.find(PPP_SECRET, "legacy-anis").unwrap()[".id"].clone();
+        s.execute("/ppp/secret/set", &[(".id".into(), id), ("password".into(), "anis-new-pw".into())], &[], None);
+    });
+    env.send("POST", &format!("/v1/routers/{rid}/reconcile"), Some(&admin), None).await.expect(202);
+    let mut csv = String::new();
+    for _ in 0..200 {
+        csv = export().await;
+        if csv.contains("anis-new-pw") {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(csv.contains("legacy-anis,anis-new-pw,pppoe,") && !csv.contains("anis-old-pw"), "{csv}");
     let import = env
         .send_raw(
             "POST",

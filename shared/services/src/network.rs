@@ -538,14 +538,13 @@ pub async fn router_credentials(app: &App, tid: Uuid, id: Uuid) -> Result<Router
 
 /// A router record with its password opened, for provisioning.
 pub(crate) fn open_credentials(app: &App, rec: RouterRecord) -> Result<RouterCredentials> {
-    let password = app
-        .secrets
-        .open(&rec.password_sealed, &router_password_aad(rec.router.tenant_id, rec.router.id))
-        .map_err(|_| Error::Internal("router password cannot be opened".into()))?;
-    Ok(RouterCredentials {
-        router: rec.router,
-        password: String::from_utf8(password).map_err(|_| Error::Internal("router password is not text".into()))?,
-    })
+    let password = crate::support::open_text(
+        &app.secrets,
+        &rec.password_sealed,
+        &router_password_aad(rec.router.tenant_id, rec.router.id),
+        "router password",
+    )?;
+    Ok(RouterCredentials { router: rec.router, password })
 }
 
 /// Every router of an ISP (gsi1), for the jobs and provisioning that visit them all.

@@ -59,6 +59,25 @@ pub struct ReconcileReport {
     pub last_error: Option<String>,
 }
 
+impl ReconcileReport {
+    fn empty(router_id: Uuid, now: DateTime<Utc>) -> ReconcileReport {
+        ReconcileReport {
+            router_id,
+            finished_at: None,
+            subscribers: 0,
+            secrets_on_router: 0,
+            repaired: 0,
+            stale_removed: 0,
+            failed: 0,
+            unknown_count: 0,
+            unknown: Vec::new(),
+            last_attempt_at: now,
+            last_error_code: None,
+            last_error: None,
+        }
+    }
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize)]
 struct StoredUnknown {
     #[serde(flatten)]
@@ -100,7 +119,6 @@ pub async fn store_report(
         decoded(app.store.get_item(&keys::router_reconcile(tenant, router)).await.or_500()?)?;
     let summary = StoredSummary {
         report: ReconcileReport {
-            router_id: router,
             finished_at: Some(now),
             subscribers,
             secrets_on_router: r.secrets_on_router,
@@ -108,10 +126,7 @@ pub async fn store_report(
             stale_removed: r.stale_removed,
             failed,
             unknown_count: r.unknown.len(),
-            unknown: Vec::new(),
-            last_attempt_at: now,
-            last_error_code: None,
-            last_error: None,
+            ..ReconcileReport::empty(router, now)
         },
         chunks: listed.len().div_ceil(CHUNK),
         digest: digest.clone(),
@@ -171,20 +186,7 @@ pub async fn store_failure(app: &App, tenant: Uuid, router: Uuid, code: &str, er
     let previous: Option<StoredSummary> =
         decoded(app.store.get_item(&keys::router_reconcile(tenant, router)).await.or_500()?)?;
     let mut summary = previous.unwrap_or(StoredSummary {
-        report: ReconcileReport {
-            router_id: router,
-            finished_at: None,
-            subscribers: 0,
-            secrets_on_router: 0,
-            repaired: 0,
-            stale_removed: 0,
-            failed: 0,
-            unknown_count: 0,
-            unknown: Vec::new(),
-            last_attempt_at: now,
-            last_error_code: None,
-            last_error: None,
-        },
+        report: ReconcileReport::empty(router, now),
         chunks: 0,
         digest: String::new(),
     });
@@ -271,11 +273,12 @@ pub async fn unknown_accounts_csv(app: &App, actor: &Actor, id: Uuid) -> Result<
     let io = |e: csv::Error| Error::Internal(e.to_string());
     w.write_record(["name", "password", "service", "profile", "remote-address", "disabled", "comment"]).map_err(io)?;
     for a in accounts.iter().filter(|a| a.account.service == SessionService::Pppoe) {
-        let password = app
-            .secrets
-            .open(&a.password_sealed, &password_aad(router.tenant_id, id, &a.account.name))
-            .map_err(|e| Error::Internal(format!("unknown account password: {e}")))?;
-        let password = String::from_utf8(password).map_err(|_| Error::Internal("password is not text".into()))?;
+        let password = crate::support::open_text(
+            &app.secrets,
+            &a.password_sealed,
+            &password_aad(router.tenant_id, id, &a.account.name),
+            "unknown account password",
+        )?;
         w.write_record([
             a.account.name.as_str(),
             password.as_str(),

@@ -493,11 +493,12 @@ fn write_conflict(e: StoreError) -> Error {
 /// The PPPoE/hotspot password in clear (staff with the permission, and provisioning).
 pub(crate) fn open_password(app: &App, rec: &SubscriptionRecord) -> Result<String> {
     let s = &rec.subscription;
-    let plain = app
-        .secrets
-        .open(&rec.password_sealed, &password_aad(s.tenant_id, s.id))
-        .map_err(|_| Error::Internal("subscription password cannot be opened".into()))?;
-    String::from_utf8(plain).map_err(|_| Error::Internal("password is not text".into()))
+    crate::support::open_text(
+        &app.secrets,
+        &rec.password_sealed,
+        &password_aad(s.tenant_id, s.id),
+        "subscription password",
+    )
 }
 
 async fn locate(app: &App, tid: Uuid, id: Uuid) -> Result<Uuid> {

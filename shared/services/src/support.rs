@@ -36,6 +36,13 @@ impl<T> StoreResultExt<T> for Result<T, StoreError> {
     }
 }
 
+/// Opens a sealed secret that is text (a router or subscriber password). `what` names it in the
+/// internal error; the secret itself never appears in one.
+pub fn open_text(secrets: &domain::crypto::SecretBox, sealed: &str, aad: &[u8], what: &str) -> Result<String, Error> {
+    let plain = secrets.open(sealed, aad).map_err(|_| Error::Internal(format!("{what} cannot be opened")))?;
+    String::from_utf8(plain).map_err(|_| Error::Internal(format!("{what} is not text")))
+}
+
 pub fn snapshot<T: Serialize>(v: &T) -> serde_json::Value {
     redact(serde_json::to_value(v).unwrap_or(serde_json::Value::Null))
 }
