@@ -146,8 +146,13 @@ pub struct Subscription {
     /// Hotspot MAC binding.
     pub mac_address: Option<String>,
     pub billing_model: BillingModel,
-    /// Postpaid: day of the month (1-28) invoices are issued.
+    /// Postpaid: day of the month periods start and invoices are issued (1-28; an anniversary,
+    /// set at activation, may be 29-31 and then falls on the last day of shorter months).
     pub billing_day: Option<u8>,
+    /// End of the last period invoiced (postpaid: where the next period starts; prepaid: the
+    /// renewal was invoiced when this is past the expiry).
+    #[serde(default)]
+    pub billed_through: Option<DateTime<Utc>>,
     pub auto_renew: bool,
     /// What the customer pays per period, in minor units of `currency`.
     pub price: i64,

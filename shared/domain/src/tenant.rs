@@ -1,5 +1,6 @@
 //! An ISP (tenant): its settings and status.
 
+use crate::cycle::PostpaidCycle;
 use crate::validate::Validation;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -24,11 +25,58 @@ pub struct BillingDefaults {
     pub grace_days: u16,
     /// VAT/tax rate in basis points (1500 = 15%).
     pub tax_rate_bps: u16,
+    /// Prices include the tax (shown per line as the part of the price it is).
+    #[serde(default)]
+    pub tax_inclusive: bool,
+    /// How postpaid periods are anchored: the billing day, or each subscription's anniversary.
+    #[serde(default)]
+    pub postpaid_cycle: PostpaidCycle,
+    /// Prepaid auto-renew subscriptions are invoiced this many days before they expire.
+    #[serde(default = "default_renewal_days")]
+    pub renewal_days: u16,
+    /// Reminders, in days relative to the due date (-3: three days before; 0: on the day).
+    #[serde(default = "default_reminder_days")]
+    pub reminder_days: Vec<i16>,
+    /// Document number prefixes: `INV-2026-000123`, `RCT-2026-000045`, `CN-2026-000002`.
+    #[serde(default = "default_invoice_prefix")]
+    pub invoice_prefix: String,
+    #[serde(default = "default_receipt_prefix")]
+    pub receipt_prefix: String,
+    #[serde(default = "default_credit_note_prefix")]
+    pub credit_note_prefix: String,
+}
+
+fn default_renewal_days() -> u16 {
+    7
+}
+fn default_reminder_days() -> Vec<i16> {
+    vec![-3, 0, 3]
+}
+fn default_invoice_prefix() -> String {
+    "INV".into()
+}
+fn default_receipt_prefix() -> String {
+    "RCT".into()
+}
+fn default_credit_note_prefix() -> String {
+    "CN".into()
 }
 
 impl Default for BillingDefaults {
     fn default() -> Self {
-        Self { billing_day: 1, due_days: 7, grace_days: 3, tax_rate_bps: 0 }
+        Self {
+            billing_day: 1,
+            due_days: 7,
+            grace_days: 3,
+            tax_rate_bps: 0,
+            tax_inclusive: false,
+            postpaid_cycle: PostpaidCycle::BillingDay,
+            renewal_days: default_renewal_days(),
+            reminder_days: default_reminder_days(),
+            invoice_prefix: default_invoice_prefix(),
+            receipt_prefix: default_receipt_prefix(),
+            credit_note_prefix: default_credit_note_prefix(),
+        }
     }
 }
 
@@ -38,6 +86,24 @@ impl BillingDefaults {
         v.range_i64(&format!("{prefix}.due_days"), self.due_days.into(), 0, 90);
         v.range_i64(&format!("{prefix}.grace_days"), self.grace_days.into(), 0, 60);
         v.range_i64(&format!("{prefix}.tax_rate_bps"), self.tax_rate_bps.into(), 0, 10_000);
+        v.range_i64(&format!("{prefix}.renewal_days"), self.renewal_days.into(), 0, 60);
+        if self.reminder_days.len() > 10 {
+            v.add(&format!("{prefix}.reminder_days"), "must have at most 10 entries");
+        }
+        for d in &self.reminder_days {
+            v.range_i64(&format!("{prefix}.reminder_days"), (*d).into(), -30, 90);
+        }
+        for (name, value) in [
+            ("invoice_prefix", &self.invoice_prefix),
+            ("receipt_prefix", &self.receipt_prefix),
+            ("credit_note_prefix", &self.credit_note_prefix),
+        ] {
+            let ok = (1..=12).contains(&value.len())
+                && value.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '/');
+            if !ok {
+                v.add(&format!("{prefix}.{name}"), "must be 1-12 letters, digits, '-' or '/'");
+            }
+        }
     }
 }
 

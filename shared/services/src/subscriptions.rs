@@ -374,6 +374,7 @@ pub(crate) fn prepare_subscription(
         status_reason: None,
         start_date: input.start_date,
         expires_at: input.expires_at,
+        billed_through: None,
         operator_id: customer.operator_id,
         scope: customer.scope.clone(),
         created_at: now,
