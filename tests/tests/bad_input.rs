@@ -102,9 +102,45 @@ async fn bad_input_on_operations_routes_changes_nothing() {
         .unwrap()
         .to_string();
     let (_, accountant) = env.create_user(&admin, "accountant", "kept-acct@demo.test", None).await;
+    let billed =
+        env.create_customer(&admin, "Billed", "01716-000002", "billed").await["id"].as_str().unwrap().to_string();
+    let billed_sub =
+        env.create_subscription(&admin, &billed, &pkg, &router, "billed-ppp").await["id"].as_str().unwrap().to_string();
+    env.send("POST", &format!("/v1/subscriptions/{billed_sub}/activate"), Some(&admin), None).await.expect(200);
+    let inv =
+        env.send("GET", &format!("/v1/invoices?customer_id={billed}"), Some(&admin), None).await.expect(200)["items"]
+            [0]["id"]
+            .as_str()
+            .unwrap()
+            .to_string();
+    let pay = |body: serde_json::Value, key: &'static str| {
+        let env = &env;
+        let admin = admin.clone();
+        async move {
+            let headers: Vec<(&str, &str)> = if key.is_empty() { vec![] } else { vec![("idempotency-key", key)] };
+            env.send_with("POST", "/v1/payments", Some(&admin), Some(body), &headers).await
+        }
+    };
+    pay(json!({"invoice_id": inv, "amount": 1000, "method": "mobile_money", "reference": "KEPT-1"}), "kept-pay")
+        .await
+        .expect(201);
     let before = env.table_snapshot().await;
     let s = |a: &str| format!("/v1/subscriptions/{sub}/{a}");
     let cases: Vec<(&str, e2e_tests::Answer, u16, &str)> = vec![
+        ("payment without key", pay(json!({"invoice_id": inv, "amount": 1, "method": "cash"}), "").await, 400, "idempotency_key_required"),
+        ("payment zero", pay(json!({"customer_id": billed, "amount": 0, "method": "cash"}), "bad-1").await, 422, "validation_failed"),
+        ("payment both targets", pay(json!({"invoice_id": inv, "customer_id": billed, "amount": 1, "method": "cash"}), "bad-2").await, 422, "validation_failed"),
+        ("payment no target", pay(json!({"amount": 1, "method": "cash"}), "bad-3").await, 422, "validation_failed"),
+        ("payment unknown method", pay(json!({"customer_id": billed, "amount": 1, "method": "cheque"}), "bad-4").await, 422, "validation_failed"),
+        ("payment transfer without reference", pay(json!({"customer_id": billed, "amount": 1, "method": "bank_transfer"}), "bad-5").await, 422, "validation_failed"),
+        ("payment duplicate reference", pay(json!({"customer_id": billed, "amount": 1, "method": "mobile_money", "reference": "kept-1"}), "bad-6").await, 409, "duplicate_reference"),
+        ("payment on a paid invoice", pay(json!({"invoice_id": inv, "amount": 1, "method": "cash"}), "bad-7").await, 409, "invoice_not_payable"),
+        ("payment unknown customer", pay(json!({"customer_id": uuid::Uuid::now_v7(), "amount": 1, "method": "cash"}), "bad-8").await, 422, "validation_failed"),
+        ("payment malformed", env.send_raw("POST", "/v1/payments", Some(&admin), "application/json", b"{".to_vec()).await, 400, "malformed_json"),
+        ("void without reason", env.send("POST", &format!("/v1/invoices/{inv}/void"), Some(&admin), Some(json!({}))).await, 422, "validation_failed"),
+        ("void a paid invoice", env.send("POST", &format!("/v1/invoices/{inv}/void"), Some(&admin), Some(json!({"reason": "x"}))).await, 409, "invoice_has_payments"),
+        ("invoices bad status", env.send("GET", "/v1/invoices?status=unpaid", Some(&admin), None).await, 422, "validation_failed"),
+        ("invoices bad date", env.send("GET", "/v1/invoices?from=yesterday", Some(&admin), None).await, 422, "validation_failed"),
         ("package malformed", env.send_raw("POST", "/v1/packages", Some(&admin), "application/json", b"{".to_vec()).await, 400, "malformed_json"),
         ("package bad rate", env.send("POST", "/v1/packages", Some(&admin), Some(json!({"name": "n", "connection_type": "pppoe", "download": "fast", "upload": "1M", "price": 1, "validity_days": 1}))).await, 422, "validation_failed"),
         ("package unknown field", env.send("POST", "/v1/packages", Some(&admin), Some(json!({"name": "n", "connection_type": "pppoe", "download": "1M", "upload": "1M", "price": 1, "validity_days": 1, "tenant_id": "x"}))).await, 422, "validation_failed"),

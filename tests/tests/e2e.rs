@@ -3,6 +3,7 @@
 
 mod auth;
 mod bad_input;
+mod billing;
 mod customers;
 mod dashboard;
 mod event_path;

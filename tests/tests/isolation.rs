@@ -26,6 +26,25 @@ async fn every_route_refuses_another_tenants_ids_and_changes_nothing() {
         env.create_router(&admin, "Victim Router", "10.99.0.1", Some(&pop)).await["id"].as_str().unwrap().to_string();
     let sub =
         env.create_subscription(&admin, &cid, &pkg, &router, "victim-ppp").await["id"].as_str().unwrap().to_string();
+    env.send("POST", &format!("/v1/subscriptions/{sub}/activate"), Some(&admin), None).await.expect(200);
+    let invoice = env.send("GET", &format!("/v1/invoices?customer_id={cid}"), Some(&admin), None).await.expect(200)["items"][0]
+        ["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let payment = env
+        .send_with(
+            "POST",
+            "/v1/payments",
+            Some(&admin),
+            Some(json!({"invoice_id": invoice, "amount": 100, "method": "cash"})),
+            &[("idempotency-key", "victim-pay")],
+        )
+        .await
+        .expect(201)["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
     let (op, _) = env.create_user(&admin, "operator", "victim-op@demo.test", None).await;
     let lead = env
         .send("POST", "/v1/leads", Some(&admin), Some(json!({"name": "Victim Lead", "phone": "01811-999001"})))
@@ -61,7 +80,7 @@ async fn every_route_refuses_another_tenants_ids_and_changes_nothing() {
         .unwrap()
         .to_string();
     env.wait_job(&admin, &format!("/v1/subscriptions/bulk/{bulk}")).await;
-    let secret_ids = [&cid, &uid, &pkg, &pop, &router, &sub, &op, &lead, &import, &bulk];
+    let secret_ids = [&cid, &uid, &pkg, &pop, &router, &sub, &op, &lead, &import, &bulk, &invoice, &payment];
     let (_, intruder) = env.other_tenant("intruder").await;
     let before = env.table_snapshot().await;
     let before_demo: Vec<_> = before.keys().filter(|k| k.starts_with(&format!("T#{tid}#"))).cloned().collect();
@@ -165,6 +184,16 @@ async fn every_route_refuses_another_tenants_ids_and_changes_nothing() {
                     &[201],
                 ),
                 ("POST", "/v1/pops") => (path.clone(), Some(json!({"name": "Mine", "code": "VIC"})), &[201]),
+                ("GET", "/v1/invoices" | "/v1/payments") => (path.clone(), None, &[200]),
+                ("GET", "/v1/invoices/{id}") => (path.replace("{id}", &invoice), None, &[404]),
+                ("POST", "/v1/invoices/{id}/void") => {
+                    (path.replace("{id}", &invoice), Some(json!({"reason": "pwned"})), &[404])
+                }
+                ("GET", "/v1/payments/{id}") => (path.replace("{id}", &payment), None, &[404]),
+                // Paying another ISP's invoice or customer: refused as unknown, nothing written.
+                ("POST", "/v1/payments") => {
+                    (path.clone(), Some(json!({"invoice_id": invoice, "amount": 100, "method": "cash"})), &[422])
+                }
                 ("POST", "/v1/routers") => (
                     path.clone(),
                     Some(
@@ -246,7 +275,8 @@ async fn every_route_refuses_another_tenants_ids_and_changes_nothing() {
             };
             let method = if method == "GET" && body.is_some() { "GET" } else { method.as_str() };
             let body = if method == "GET" { None } else { body };
-            let a = env.send(method, &target, Some(&intruder), body).await;
+            let key = format!("isolation-{walked}");
+            let a = env.send_with(method, &target, Some(&intruder), body, &[("idempotency-key", key.as_str())]).await;
             assert!(expect.contains(&a.status), "{method} {target}: {} {:#}", a.status, a.body);
             let text = a.body.to_string();
             if a.status == 200 {

@@ -33,6 +33,8 @@ pub fn document() -> utoipa::openapi::OpenApi {
         api_imports::Doc::openapi(),
         api_dashboard::Doc::openapi(),
         api_leads::Doc::openapi(),
+        api_invoices::Doc::openapi(),
+        api_payments::Doc::openapi(),
         api_subscriptions::Doc::openapi(),
         api_operators::Doc::openapi(),
         api_routers::Doc::openapi(),

@@ -36,6 +36,8 @@ pub fn api_function(binary: &str) -> Option<ApiFn> {
         "api-routers" => api!(api_routers),
         "api-pops" => api!(api_pops),
         "api-packages" => api!(api_packages),
+        "api-invoices" => api!(api_invoices),
+        "api-payments" => api!(api_payments),
         _ => return None,
     })
 }
@@ -95,6 +97,8 @@ pub fn all_functions() -> Vec<&'static str> {
         "api-routers",
         "api-packages",
         "api-pops",
+        "api-invoices",
+        "api-payments",
     ];
     v.extend_from_slice(EVENT_FUNCTIONS);
     v.extend_from_slice(JOB_FUNCTIONS);
@@ -119,6 +123,8 @@ pub fn api_routes(binary: &str) -> Option<&'static [&'static str]> {
         "api-routers" => api_routers::ROUTES,
         "api-pops" => api_pops::ROUTES,
         "api-packages" => api_packages::ROUTES,
+        "api-invoices" => api_invoices::ROUTES,
+        "api-payments" => api_payments::ROUTES,
         _ => return None,
     })
 }

@@ -181,6 +181,10 @@ impl Subscription {
     }
 }
 
+/// `status_reason` of a subscription the dunning run suspended: a payment that clears its overdue
+/// invoices restores it.
+pub const UNPAID: &str = "unpaid";
+
 /// A subscription whose prepaid validity has run out cannot simply be switched back on: it would
 /// expire again at once. Extend or renew it first.
 pub fn check_restore(expires_at: Option<DateTime<Utc>>, now: DateTime<Utc>) -> Result<(), Error> {

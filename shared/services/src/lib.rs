@@ -4,6 +4,7 @@
 pub mod app;
 pub mod audit_log;
 pub mod auth;
+pub mod billing;
 pub mod bulk;
 pub mod customers;
 pub mod dashboard;
@@ -14,6 +15,7 @@ pub mod live;
 pub mod network;
 pub mod operators;
 pub mod packages;
+pub mod payments;
 pub mod platform;
 pub mod provisioning;
 pub mod router_health;

@@ -17,8 +17,10 @@ use crate::support::{StoreResultExt, audit, decoded, snapshot, store_err, tenant
 use crate::timeline::{TimelineEntry, TimelineKind};
 use chrono::{DateTime, Utc};
 use domain::actor::Actor;
+use domain::billing::{BillingDue, Priced, activation_charge, anchor_day, billing_due, package_change_lines};
 use domain::customer::Customer;
 use domain::event::DomainEvent;
+use domain::invoice::InvoiceKind;
 use domain::package::{ConnectionType, Package};
 use domain::role::Permission;
 use domain::subscription::{
@@ -146,12 +148,21 @@ fn generated_password() -> String {
     (0..10).map(|_| ALPHABET[rng.gen_range(0..ALPHABET.len())] as char).collect()
 }
 
-fn sub_keys(s: &Subscription) -> store::ItemKeys {
+pub(crate) fn sub_keys(s: &Subscription) -> store::ItemKeys {
     // Cancelled subscriptions leave the expiry index: they never expire again.
     let expiry = if s.status == SubscriptionStatus::Cancelled { None } else { s.expires_at };
     // Cancelled ones leave the router index too: nothing of theirs belongs on a router.
     let router = if s.status == SubscriptionStatus::Cancelled { None } else { Some(s.router_id) };
-    keys::subscription(s.tenant_id, s.customer_id, s.id, s.scope.as_deref(), expiry, router)
+    let due = billing_due(s).map(|d| match d {
+        BillingDue::Prepaid(at) => (keys::BillingIndex::Prepaid, at),
+        BillingDue::Postpaid(at) => (keys::BillingIndex::Postpaid, at),
+    });
+    keys::with_billing_due(
+        keys::subscription(s.tenant_id, s.customer_id, s.id, s.scope.as_deref(), expiry, router),
+        s.tenant_id,
+        s.id,
+        due,
+    )
 }
 
 fn unique_key(tid: Uuid, field: &str, value: &str) -> store::ItemKeys {
@@ -763,6 +774,8 @@ async fn try_apply(
     let mut usage: Vec<(UsageOf, Uuid, i64)> = vec![];
     let mut checks: Vec<(store::ItemKeys, &str)> = vec![];
     let mut detail = serde_json::json!({});
+    let mut activation_validity = None;
+    let mut new_package: Option<Package> = None;
     match change {
         Change::Activate => {
             // The current package gives the validity of a prepaid subscription.
@@ -776,6 +789,7 @@ async fn try_apply(
             after.start_date = after.start_date.or(Some(now));
             after.expires_at = before.expiry_on_activation(package.validity, now);
             after.status_reason = None;
+            activation_validity = Some(package.validity);
         }
         Change::Suspend { reason } => after.status_reason = reason.clone().filter(|r| !r.trim().is_empty()),
         Change::Restore => {
@@ -812,6 +826,7 @@ async fn try_apply(
                 after.package_id = p.id;
                 after.package_name = p.name.clone();
             }
+            new_package = package.clone();
             usage.push((UsageOf::Package, *package_id, 1));
             usage.push((UsageOf::Package, before.package_id, -1));
             checks.push((keys::package(tid, *package_id, ""), "package_id"));
@@ -850,6 +865,53 @@ async fn try_apply(
     after.updated_at = now;
 
     let mut tx = Tx::new();
+    // What the change bills goes into the same transaction: the activation's first period, or the
+    // proration of a package change.
+    let mut invoice = None;
+    if let Some(validity) = activation_validity {
+        let tenant = tenant_of(app.store.get_item(&keys::tenant(tid, None)).await.or_500()?)?;
+        let terms = crate::billing::terms_of(&tenant);
+        if after.billing_model == BillingModel::Postpaid && after.billing_day.is_none() {
+            after.billing_day = Some(anchor_day(&after, &terms, now));
+        }
+        // Charged unless it was paid ahead before it was switched on (its expiry as it was then).
+        let basis = Subscription { expires_at: before.expires_at, ..after.clone() };
+        if let Some(charge) = activation_charge(&basis, validity, &terms, now) {
+            let what = crate::billing::ChangeBilling {
+                kind: InvoiceKind::Activation,
+                period: Some(charge.period),
+                lines: charge.lines,
+                memo: "activation",
+            };
+            invoice = crate::billing::stage_change_billing(app, &mut tx, &after, what, now).await?;
+            after.billed_through = Some(charge.period.end);
+        } else if after.billing_model == BillingModel::Prepaid {
+            // Paid ahead (a migrated subscriber): renewals start from its expiry.
+            after.billed_through = after.expires_at;
+        }
+    }
+    if let Some(p) = &new_package {
+        let old = live_package(app.store.get_item(&keys::package(tid, before.package_id, "")).await.or_500()?)?;
+        if let Some(old) = old {
+            let tenant = tenant_of(app.store.get_item(&keys::tenant(tid, None)).await.or_500()?)?;
+            let terms = crate::billing::terms_of(&tenant);
+            let lines = package_change_lines(
+                &before,
+                &Priced { name: &before.package_name, price: before.price, validity: old.validity },
+                &Priced { name: &p.name, price: p.price, validity: p.validity },
+                after.price,
+                &terms,
+                now,
+            );
+            let memo = format!("package change {} -> {}", before.package_name, p.name);
+            let what =
+                crate::billing::ChangeBilling { kind: InvoiceKind::PackageChange, period: None, lines, memo: &memo };
+            invoice = crate::billing::stage_change_billing(app, &mut tx, &after, what, now).await?;
+        }
+    }
+    if let Some(inv) = &invoice {
+        detail["invoice_id"] = serde_json::json!(inv.id);
+    }
     let new_rec = SubscriptionRecord { subscription: after.clone(), password_sealed: sealed };
     tx.put_versioned(
         Store::encode(&sub_keys(&after), "SUBSCRIPTION", &new_rec, Some(after.version)).or_500()?,
@@ -941,6 +1003,61 @@ async fn try_apply(
         })),
         Err(e) => Err(write_conflict(e).into()),
     }
+}
+
+/// Stages a change the billing engine makes to a subscription (an extension a payment bought, a
+/// restore once its debt is cleared): the subscription against the version it was read at, the
+/// move in its customer's counts (`customer` accumulates them; the caller stages it once), the
+/// dashboard's expiry buckets, a timeline entry and the events.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn stage_billing_update(
+    tx: &mut Tx,
+    rec: &SubscriptionRecord,
+    after: &Subscription,
+    customer: &mut Customer,
+    counts: &mut Deltas,
+    events: &[(&str, serde_json::Value)],
+    note: String,
+    now: DateTime<Utc>,
+) -> Result<()> {
+    let before = &rec.subscription;
+    let new_rec = SubscriptionRecord { subscription: after.clone(), password_sealed: rec.password_sealed.clone() };
+    tx.put_versioned(
+        Store::encode(&sub_keys(after), "SUBSCRIPTION", &new_rec, Some(after.version)).or_500()?,
+        before.version,
+    );
+    if after.status != before.status {
+        customer.subscriptions = customer.subscriptions.moved(Some(before.status), after.status);
+        customer.status = customer.subscriptions.customer_status();
+    }
+    counts.expiry(after.scope.as_deref(), counted_expiry(before), counted_expiry(after));
+    let mut entry =
+        TimelineEntry::new(before.customer_id, TimelineKind::Subscription, "subscription.billing", note, now);
+    entry.subscription_id = Some(after.id);
+    entry.data = serde_json::json!({"from": before.status, "to": after.status, "expires_at": after.expires_at});
+    crate::timeline::stage(tx, after.tenant_id, &entry)?;
+    for (name, d) in events {
+        tx.put_event(&DomainEvent::new(name, "network", Some(after.tenant_id), event_detail(after, d.clone()), now));
+    }
+    Ok(())
+}
+
+/// Stages a customer whose counts `stage_billing_update` moved (once per transaction).
+pub(crate) fn stage_customer_moves(
+    tx: &mut Tx,
+    before: &Customer,
+    after: &mut Customer,
+    counts: &mut Deltas,
+    now: DateTime<Utc>,
+) -> Result<()> {
+    if after.subscriptions == before.subscriptions {
+        return Ok(());
+    }
+    after.version = before.version + 1;
+    after.updated_at = now;
+    stage_customer(tx, after, Some(before.version))?;
+    counts.customer(after.scope.as_deref(), Some(before.status), Some(after.status));
+    Ok(())
 }
 
 // ---- request bodies of the actions -------------------------------------------------------------

@@ -15,6 +15,7 @@ pub struct ItemKeys {
     pub gsi2: Option<(String, String)>,
     pub gsi3: Option<(String, String)>,
     pub gsi4: Option<(String, String)>,
+    pub gsi5: Option<(String, String)>,
 }
 
 impl ItemKeys {
@@ -35,6 +36,10 @@ impl ItemKeys {
     }
     pub fn gsi4(mut self, pk: String, sk: String) -> Self {
         self.gsi4 = Some((pk, sk));
+        self
+    }
+    pub fn gsi5(mut self, pk: String, sk: String) -> Self {
+        self.gsi5 = Some((pk, sk));
         self
     }
 }
@@ -272,6 +277,35 @@ pub fn subscription(
     k
 }
 
+/// The billing index (gsi5, sparse, sharded like the expiry index): prepaid auto-renew
+/// subscriptions by expiry until their renewal is invoiced (`P`), active postpaid ones by the start
+/// of their next period (`M`). The billing run reads what is due; it never scans.
+pub fn with_billing_due(
+    k: ItemKeys,
+    tenant: Uuid,
+    id: Uuid,
+    due: Option<(BillingIndex, chrono::DateTime<chrono::Utc>)>,
+) -> ItemKeys {
+    match due {
+        Some((kind, at)) => k.gsi5(billing_due_gsi5(tenant, kind, expiry_shard(id)), format!("{}#{id}", key_time(at))),
+        None => k,
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BillingIndex {
+    Prepaid,
+    Postpaid,
+}
+
+pub fn billing_due_gsi5(tenant: Uuid, kind: BillingIndex, shard: u8) -> String {
+    let k = match kind {
+        BillingIndex::Prepaid => "P",
+        BillingIndex::Postpaid => "M",
+    };
+    format!("{}BILLDUE#{k}#{shard}", t(tenant))
+}
+
 /// What provisioning last did for a subscription on its router, beside it in the customer's
 /// collection (written by the provisioning worker only, so it never races the subscription's
 /// version).
@@ -326,6 +360,117 @@ pub fn timeline_entry(tenant: Uuid, customer: Uuid, id: Uuid) -> ItemKeys {
 }
 
 pub const TIMELINE_SK_PREFIX: &str = "TL#";
+
+// ---- billing -----------------------------------------------------------------------------------
+
+/// Invoices are listed across the ISP (gsi1, by issue time, sharded: a billing run writes many at
+/// once), open ones by due date for dunning (gsi2, sparse, sharded), and per operator subtree
+/// (gsi3). The invoice lives in its customer's collection.
+pub const INVOICE_SHARDS: u8 = 4;
+
+pub fn invoice_shard(id: Uuid) -> u8 {
+    id.as_bytes()[15] % INVOICE_SHARDS
+}
+
+pub const INVOICE_SK_PREFIX: &str = "INV#";
+
+pub fn invoice(
+    tenant: Uuid,
+    customer: Uuid,
+    id: Uuid,
+    scope: Option<&str>,
+    listed_at: Option<chrono::DateTime<chrono::Utc>>,
+    open_due: Option<chrono::DateTime<chrono::Utc>>,
+) -> ItemKeys {
+    let mut k = ItemKeys::new(customer_pk(tenant, customer), &format!("{INVOICE_SK_PREFIX}{id}"));
+    if let Some(at) = listed_at {
+        k = k.gsi1(invoices_gsi1(tenant, invoice_shard(id)), format!("{}#{id}", key_time(at)));
+        if let Some(s) = scope {
+            k = k.gsi3(invoices_by_operator_gsi3(tenant, s), format!("{}#{id}", key_time(at)));
+        }
+    }
+    if let Some(d) = open_due {
+        k = k.gsi2(open_invoices_gsi2(tenant, invoice_shard(id)), format!("{}#{id}", key_time(d)));
+    }
+    k
+}
+
+pub fn invoices_gsi1(tenant: Uuid, shard: u8) -> String {
+    format!("{}INVOICES#{shard}", t(tenant))
+}
+
+pub fn open_invoices_gsi2(tenant: Uuid, shard: u8) -> String {
+    format!("{}OPENINV#{shard}", t(tenant))
+}
+
+pub fn invoices_by_operator_gsi3(tenant: Uuid, scope: &str) -> String {
+    format!("{}OPINV#{}", t(tenant), scope_root(scope))
+}
+
+/// Where a billing document (invoice `INV`, payment `PAY`, credit note `CN`) lives: its customer.
+pub fn document_ref(tenant: Uuid, kind: &str, id: Uuid) -> ItemKeys {
+    ItemKeys::new(format!("{}{kind}#{id}", t(tenant)), "REF")
+}
+
+/// A customer's account (balance, credit, open invoices), in its collection.
+pub fn account(tenant: Uuid, customer: Uuid) -> ItemKeys {
+    ItemKeys::new(customer_pk(tenant, customer), "ACCOUNT")
+}
+
+pub const LEDGER_SK_PREFIX: &str = "LEDGER#";
+
+/// One ledger entry (oldest first by its UUIDv7 id).
+pub fn ledger_entry(tenant: Uuid, customer: Uuid, id: Uuid) -> ItemKeys {
+    ItemKeys::new(customer_pk(tenant, customer), &format!("{LEDGER_SK_PREFIX}{id}"))
+}
+
+pub const PAYMENT_SK_PREFIX: &str = "PAY#";
+
+/// A payment, in its customer's collection; listed across the ISP by time (gsi1, sharded) and per
+/// operator subtree (gsi3).
+pub fn payment(
+    tenant: Uuid,
+    customer: Uuid,
+    id: Uuid,
+    scope: Option<&str>,
+    at: chrono::DateTime<chrono::Utc>,
+) -> ItemKeys {
+    let k = ItemKeys::new(customer_pk(tenant, customer), &format!("{PAYMENT_SK_PREFIX}{id}"))
+        .gsi1(payments_gsi1(tenant, invoice_shard(id)), format!("{}#{id}", key_time(at)));
+    match scope {
+        Some(s) => k.gsi3(payments_by_operator_gsi3(tenant, s), format!("{}#{id}", key_time(at))),
+        None => k,
+    }
+}
+
+pub fn payments_gsi1(tenant: Uuid, shard: u8) -> String {
+    format!("{}PAYMENTS#{shard}", t(tenant))
+}
+
+pub fn payments_by_operator_gsi3(tenant: Uuid, scope: &str) -> String {
+    format!("{}OPPAY#{}", t(tenant), scope_root(scope))
+}
+
+pub const CREDIT_NOTE_SK_PREFIX: &str = "CN#";
+
+pub fn credit_note(tenant: Uuid, customer: Uuid, id: Uuid) -> ItemKeys {
+    ItemKeys::new(customer_pk(tenant, customer), &format!("{CREDIT_NOTE_SK_PREFIX}{id}"))
+}
+
+/// A discount; all of an ISP's discounts are listed together (gsi1) and applied when invoices are made.
+pub fn discount(tenant: Uuid, id: Uuid) -> ItemKeys {
+    ItemKeys::new(format!("{}DISCOUNT#{id}", t(tenant)), "DISCOUNT").gsi1(discounts_gsi1(tenant), id.to_string())
+}
+
+pub fn discounts_gsi1(tenant: Uuid) -> String {
+    format!("{}DISCOUNTS", t(tenant))
+}
+
+/// A per-tenant document sequence (`invoice:2026`), advanced in the transaction that uses the
+/// number, so numbers have no gaps.
+pub fn sequence(tenant: Uuid, name: &str) -> ItemKeys {
+    ItemKeys::new(format!("{}SEQ#{name}", t(tenant)), "SEQ")
+}
 
 // ---- leads ------------------------------------------------------------------------------------
 
@@ -511,10 +656,23 @@ mod tests {
             job_chunk(tid, id, 1),
             job_row(tid, id, 2),
             dashboard_expiry(tid, "ALL", "2026-11-21T10"),
+            with_billing_due(
+                subscription(tid, id, id, None, None, None),
+                tid,
+                id,
+                Some((BillingIndex::Prepaid, chrono::Utc::now())),
+            ),
+            invoice(tid, id, id, Some("op"), Some(chrono::Utc::now()), Some(chrono::Utc::now())),
+            document_ref(tid, "INV", id),
+            account(tid, id),
+            ledger_entry(tid, id, id),
+            payment(tid, id, id, Some("op"), chrono::Utc::now()),
+            credit_note(tid, id, id),
+            sequence(tid, "invoice:2026"),
         ];
         for k in all {
             assert!(k.pk.starts_with(&p), "{k:?}");
-            for g in [&k.gsi1, &k.gsi2, &k.gsi3, &k.gsi4].into_iter().flatten() {
+            for g in [&k.gsi1, &k.gsi2, &k.gsi3, &k.gsi4, &k.gsi5].into_iter().flatten() {
                 assert!(g.0.starts_with(&p), "{k:?}");
             }
         }

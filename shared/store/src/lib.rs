@@ -61,8 +61,10 @@ pub struct Store {
 }
 
 /// Attributes the store itself writes on every item.
-pub const RESERVED_ATTRIBUTES: &[&str] =
-    &["pk", "sk", "gsi1pk", "gsi1sk", "gsi2pk", "gsi2sk", "gsi3pk", "gsi3sk", "gsi4pk", "gsi4sk", "type", "v", "ttl"];
+pub const RESERVED_ATTRIBUTES: &[&str] = &[
+    "pk", "sk", "gsi1pk", "gsi1sk", "gsi2pk", "gsi2sk", "gsi3pk", "gsi3sk", "gsi4pk", "gsi4sk", "gsi5pk", "gsi5sk",
+    "type", "v", "ttl",
+];
 
 impl Store {
     pub fn new(client: Client, table: impl Into<String>, cursor_secret: &[u8]) -> Self {
@@ -94,7 +96,7 @@ impl Store {
         let s = |v: &str| AttributeValue::S(v.to_string());
         item.insert("pk".into(), s(&keys.pk));
         item.insert("sk".into(), s(&keys.sk));
-        for (i, g) in [&keys.gsi1, &keys.gsi2, &keys.gsi3, &keys.gsi4].into_iter().enumerate() {
+        for (i, g) in [&keys.gsi1, &keys.gsi2, &keys.gsi3, &keys.gsi4, &keys.gsi5].into_iter().enumerate() {
             if let Some((p, k)) = g {
                 item.insert(format!("gsi{}pk", i + 1), s(p));
                 item.insert(format!("gsi{}sk", i + 1), s(k));
@@ -604,6 +606,29 @@ impl Filter {
         for (p, v) in placeholders.into_iter().zip(values) {
             self.values.push((p, AttributeValue::S(v.clone())));
         }
+        self
+    }
+
+    /// `lo <= attr < hi` on a text attribute (either end open when None).
+    pub fn between(mut self, attr: &str, lo: Option<String>, hi: Option<String>) -> Self {
+        let n = self.names.len();
+        let mut parts = vec![];
+        if let Some(lo) = lo {
+            parts.push(format!("#f{n} >= :f{n}"));
+            self.values.push((format!(":f{n}"), AttributeValue::S(lo)));
+        }
+        if let Some(hi) = hi {
+            parts.push(format!("#f{n} < :g{n}"));
+            self.values.push((format!(":g{n}"), AttributeValue::S(hi)));
+        }
+        if parts.is_empty() {
+            return self;
+        }
+        if !self.expression.is_empty() {
+            self.expression.push_str(" AND ");
+        }
+        self.expression.push_str(&parts.join(" AND "));
+        self.names.push((format!("#f{n}"), attr.to_string()));
         self
     }
 

@@ -7,7 +7,7 @@ use aws_sdk_dynamodb::types::{
     ScalarAttributeType, StreamSpecification, StreamViewType, TimeToLiveSpecification,
 };
 
-pub const GSIS: [&str; 4] = ["gsi1", "gsi2", "gsi3", "gsi4"];
+pub const GSIS: [&str; 5] = ["gsi1", "gsi2", "gsi3", "gsi4", "gsi5"];
 
 fn key(name: &str, kt: KeyType) -> KeySchemaElement {
     KeySchemaElement::builder().attribute_name(name).key_type(kt).build().expect("key schema")

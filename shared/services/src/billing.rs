@@ -1,0 +1,547 @@
+//! Invoices and customer accounts: issuing (numbered, with tax and discounts, paid from credit),
+//! reading, listing and voiding. Every money write is one transaction: the invoice, the customer's
+//! account (version-checked, so all money moves of one customer are serialised), its ledger
+//! entries, the gapless number sequence, the audit entry and the event.
+
+use crate::App;
+use crate::support::{StoreResultExt, audit, decoded, snapshot, store_err};
+use chrono::{DateTime, Datelike, Duration, Utc};
+use domain::actor::Actor;
+use domain::billing::Terms;
+use domain::cycle::{self, Period};
+use domain::event::DomainEvent;
+use domain::invoice::{
+    Discount, Invoice, InvoiceKind, InvoiceStatus, LineInput, TaxRule, discounts_for, document_number, price_lines,
+};
+use domain::ledger::{Account, LedgerEntry};
+use domain::role::Permission;
+use domain::subscription::Subscription;
+use domain::tenant::Tenant;
+use domain::{Error, Result, ids};
+use serde::{Deserialize, Serialize};
+use store::{Conflict, Filter, Owner, Page, Query, Store, StoreError, Tx, keys};
+use uuid::Uuid;
+
+/// The ISP's billing terms for the charge rules.
+pub fn terms_of(tenant: &Tenant) -> Terms {
+    Terms {
+        tz: cycle::parse_tz(&tenant.time_zone),
+        billing_day: tenant.billing.billing_day,
+        cycle: tenant.billing.postpaid_cycle,
+    }
+}
+
+pub fn tax_of(tenant: &Tenant) -> TaxRule {
+    TaxRule { rate_bps: tenant.billing.tax_rate_bps.into(), inclusive: tenant.billing.tax_inclusive }
+}
+
+/// A stored account with the version it was read at (0: none yet).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct AccountRecord {
+    #[serde(flatten)]
+    account: Account,
+}
+
+/// Everything money writes of one customer need, read together: the ISP, the account and the
+/// number sequences used so far. A write stages the account once, at the end, against the version
+/// it was read at.
+pub(crate) struct Books {
+    pub tenant: Tenant,
+    pub account: Account,
+    read_version: u64,
+    sequences: Vec<(String, u64, u64)>,
+    pub discounts: Vec<Discount>,
+}
+
+fn sequence_name(kind: &str, year: i32) -> String {
+    format!("{kind}:{year}")
+}
+
+impl Books {
+    /// Reads the ISP, the customer's account and this year's sequences for `kinds` in one
+    /// BatchGetItem.
+    pub async fn load(app: &App, tid: Uuid, customer: Uuid, kinds: &[&str]) -> Result<Books> {
+        let now = app.now();
+        let tk = keys::tenant(tid, None);
+        let ak = keys::account(tid, customer);
+        // The year of a number is the ISP's local year; read both candidate years' sequences so a
+        // write around New Year needs no second round trip.
+        let years = [now.year() - 1, now.year(), now.year() + 1];
+        let seq_keys: Vec<(String, store::ItemKeys)> = kinds
+            .iter()
+            .flat_map(|k| years.iter().map(move |y| sequence_name(k, *y)))
+            .map(|n| (n.clone(), keys::sequence(tid, &n)))
+            .collect();
+        let mut wanted = vec![&tk, &ak];
+        wanted.extend(seq_keys.iter().map(|(_, k)| k));
+        let mut got = app.store.batch_get(&wanted).await.or_500()?.into_iter();
+        let tenant = crate::support::tenant_of(got.next().flatten())?;
+        let account: Option<AccountRecord> = decoded(got.next().flatten())?;
+        let account = account.map(|a| a.account).unwrap_or_else(|| Account::new(customer, &tenant.currency));
+        let sequences = seq_keys
+            .into_iter()
+            .map(|(name, _)| {
+                let n = got.next().flatten().and_then(|i| store::number_attr(&i, "n")).unwrap_or(0);
+                (name, n, n)
+            })
+            .collect();
+        Ok(Books { read_version: account.version, account, tenant, sequences, discounts: vec![] })
+    }
+
+    /// The ISP's discounts (one Query), for invoices that charge packages.
+    pub async fn load_discounts(&mut self, app: &App) -> Result<()> {
+        let q = Query::index("gsi1", keys::discounts_gsi1(self.tenant.id)).limit(200);
+        self.discounts = app.store.query_all(q, 1000).await.or_500()?;
+        Ok(())
+    }
+
+    pub fn terms(&self) -> Terms {
+        terms_of(&self.tenant)
+    }
+
+    /// The next number of a document kind (`invoice`, `receipt`, `credit_note`) in the ISP's
+    /// current local year; the sequence is advanced when the account is staged.
+    pub fn next_number(&mut self, kind: &str, now: DateTime<Utc>) -> Result<String> {
+        let year = cycle::local_date(self.terms().tz, now).year();
+        let name = sequence_name(kind, year);
+        let slot = self
+            .sequences
+            .iter_mut()
+            .find(|(n, _, _)| *n == name)
+            .ok_or_else(|| Error::Internal(format!("sequence {name} was not read")))?;
+        slot.2 += 1;
+        let prefix = match kind {
+            "invoice" => &self.tenant.billing.invoice_prefix,
+            "receipt" => &self.tenant.billing.receipt_prefix,
+            _ => &self.tenant.billing.credit_note_prefix,
+        };
+        Ok(document_number(prefix, year, slot.2))
+    }
+
+    /// Stages the account (version-checked) and every sequence that moved. Numbers are taken one
+    /// at a time in a transaction, so each moved sequence advanced by the count it gave out.
+    pub fn stage(&self, tx: &mut Tx, tid: Uuid) -> Result<()> {
+        let mut acc = self.account.clone();
+        acc.version = self.read_version + 1;
+        let item = Store::encode(
+            &keys::account(tid, acc.customer_id),
+            "ACCOUNT",
+            &AccountRecord { account: acc },
+            Some(self.read_version + 1),
+        )
+        .or_500()?;
+        if self.read_version == 0 {
+            tx.put_new(item, Conflict::Version);
+        } else {
+            tx.put_versioned(item, self.read_version);
+        }
+        for (name, read, taken) in &self.sequences {
+            match taken - read {
+                0 => {}
+                1 => tx.advance_sequence(&keys::sequence(tid, name), *read),
+                // A transaction cannot touch an item twice; no write needs two numbers of a kind.
+                _ => return Err(Error::Internal(format!("two numbers of {name} in one write"))),
+            }
+        }
+        Ok(())
+    }
+}
+
+/// A new draft invoice for a customer (lines priced with the ISP's tax and the discounts that apply).
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn new_invoice(
+    books: &Books,
+    id: Uuid,
+    customer_id: Uuid,
+    scope: (Option<Uuid>, Option<String>),
+    subscription_id: Option<Uuid>,
+    kind: InvoiceKind,
+    period: Option<Period>,
+    lines: &[LineInput],
+    now: DateTime<Utc>,
+) -> Invoice {
+    let discounts = discounts_for(customer_id, lines, &books.discounts, now);
+    let tax = tax_of(&books.tenant);
+    let mut inv = Invoice {
+        id,
+        tenant_id: books.tenant.id,
+        number: None,
+        customer_id,
+        subscription_id,
+        kind,
+        status: InvoiceStatus::Draft,
+        currency: books.tenant.currency.clone(),
+        period,
+        lines: vec![],
+        tax_inclusive: tax.inclusive,
+        subtotal: 0,
+        discount: 0,
+        tax: 0,
+        total: 0,
+        amount_paid: 0,
+        amount_credited: 0,
+        amount_due: 0,
+        issued_at: None,
+        due_date: None,
+        paid_at: None,
+        voided_at: None,
+        void_reason: None,
+        reminders_sent: vec![],
+        operator_id: scope.0,
+        scope: scope.1,
+        created_at: now,
+        updated_at: now,
+        version: 1,
+    };
+    inv.set_lines(price_lines(lines, &discounts, tax));
+    inv
+}
+
+/// The id of the invoice of a subscription's period: the same period always gives the same id,
+/// so a repeated billing run or a redelivered message cannot issue it twice.
+pub fn period_invoice_id(subscription: Uuid, period: &Period) -> Uuid {
+    ids::derived_id(period.start, &format!("invoice:{subscription}:{}", keys::key_time(period.start)))
+}
+
+pub(crate) fn invoice_keys(inv: &Invoice) -> store::ItemKeys {
+    let listed = inv.issued_at.or(Some(inv.created_at));
+    let open_due = if inv.status.is_open() { inv.due_date } else { None };
+    keys::invoice(inv.tenant_id, inv.customer_id, inv.id, inv.scope.as_deref(), listed, open_due)
+}
+
+pub(crate) fn stage_invoice_write(tx: &mut Tx, inv: &Invoice, expected: Option<u64>) -> Result<()> {
+    let item = Store::encode(&invoice_keys(inv), "INVOICE", inv, Some(inv.version)).or_500()?;
+    match expected {
+        None => tx.put_new(item, Conflict::Exists),
+        Some(v) => tx.put_versioned(item, v),
+    }
+    Ok(())
+}
+
+pub(crate) fn stage_ledger(tx: &mut Tx, tid: Uuid, entries: &[LedgerEntry]) -> Result<()> {
+    for e in entries {
+        tx.put_new(
+            Store::encode(&keys::ledger_entry(tid, e.customer_id, e.id), "LEDGER", e, None).or_500()?,
+            Conflict::Exists,
+        );
+    }
+    Ok(())
+}
+
+pub(crate) fn invoice_event(name: &str, inv: &Invoice, now: DateTime<Utc>) -> DomainEvent {
+    DomainEvent::new(
+        name,
+        "billing",
+        Some(inv.tenant_id),
+        serde_json::json!({
+            "invoice_id": inv.id,
+            "number": inv.number,
+            "customer_id": inv.customer_id,
+            "subscription_id": inv.subscription_id,
+            "status": inv.status,
+            "currency": inv.currency,
+            "total": inv.total,
+            "amount_due": inv.amount_due,
+            "due_date": inv.due_date,
+            "version": inv.version,
+        }),
+        now,
+    )
+}
+
+/// Issues a draft: numbers it, books it on the account (paying it from credit as far as that
+/// goes) and stages the invoice, its reference, ledger and events. The caller stages the books.
+pub(crate) fn stage_issue(tx: &mut Tx, books: &mut Books, inv: &mut Invoice, now: DateTime<Utc>) -> Result<()> {
+    let number = books.next_number("invoice", now)?;
+    let due = now + Duration::days(books.tenant.billing.due_days.into());
+    inv.issue(number, now, due)?;
+    let entries = books.account.post_invoice(inv, now)?;
+    inv.updated_at = now;
+    let tid = inv.tenant_id;
+    stage_invoice_write(tx, inv, None)?;
+    let r = DocumentRef { customer_id: inv.customer_id };
+    tx.put_new(
+        Store::encode(&keys::document_ref(tid, "INV", inv.id), "INVOICE_REF", &r, None).or_500()?,
+        Conflict::Exists,
+    );
+    stage_ledger(tx, tid, &entries)?;
+    tx.put_event(&invoice_event("InvoiceIssued", inv, now));
+    if inv.status == InvoiceStatus::Paid {
+        tx.put_event(&invoice_event("InvoicePaid", inv, now));
+    }
+    Ok(())
+}
+
+/// Where a billing document lives.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(crate) struct DocumentRef {
+    pub customer_id: Uuid,
+}
+
+pub(crate) async fn locate(app: &App, tid: Uuid, kind: &str, id: Uuid, what: &str) -> Result<Uuid> {
+    let r: Option<DocumentRef> = app.store.get(&keys::document_ref(tid, kind, id)).await.or_500()?;
+    r.map(|r| r.customer_id).ok_or_else(|| Error::not_found(what))
+}
+
+fn visible(actor: &Actor, inv: Option<Invoice>) -> Result<Invoice> {
+    match inv {
+        Some(i) if actor.sees_scope(i.scope.as_deref()) => Ok(i),
+        _ => Err(Error::not_found("invoice")),
+    }
+}
+
+pub(crate) async fn load_invoice(app: &App, actor: &Actor, id: Uuid) -> Result<Invoice> {
+    let tid = actor.tenant()?;
+    let customer = locate(app, tid, "INV", id, "invoice").await?;
+    let inv: Option<Invoice> = app.store.get(&keys::invoice(tid, customer, id, None, None, None)).await.or_500()?;
+    visible(actor, inv)
+}
+
+pub async fn get_invoice(app: &App, actor: &Actor, id: Uuid) -> Result<Invoice> {
+    actor.require(Permission::BillingRead)?;
+    load_invoice(app, actor, id).await
+}
+
+#[derive(Debug, Default, Clone)]
+pub struct InvoiceFilter {
+    pub status: Option<InvoiceStatus>,
+    pub customer_id: Option<Uuid>,
+    pub operator_id: Option<Uuid>,
+    pub from: Option<DateTime<Utc>>,
+    pub to: Option<DateTime<Utc>>,
+}
+
+/// Invoices newest first: a customer's from its collection; otherwise across the ISP (or the
+/// caller's operator subtree) by issue time, with status and date range.
+pub async fn list_invoices(
+    app: &App,
+    actor: &Actor,
+    filter: InvoiceFilter,
+    limit: u32,
+    cursor: Option<&str>,
+) -> Result<Page<Invoice>> {
+    actor.require(Permission::BillingRead)?;
+    let tid = actor.tenant()?;
+    let owner = Owner::Tenant(tid);
+    let qid = format!(
+        "invoices:{:?}:{:?}:{:?}:{:?}:{:?}",
+        filter.status.map(|s| s.as_str()),
+        filter.customer_id,
+        filter.operator_id,
+        filter.from,
+        filter.to
+    );
+    let mut f = Filter::default();
+    if let Some(s) = filter.status {
+        f = f.eq("status", s.as_str());
+    }
+    let lo = filter.from.map(keys::key_time);
+    let hi = filter.to.map(keys::key_time).unwrap_or_else(|| "~".into());
+    // Operators only ever see their own subtree; anyone may narrow to one operator's customers.
+    let scope = actor.scope.clone();
+    if let Some(s) = &scope {
+        f = f.in_subtree("scope", s);
+    }
+    if let Some(op) = filter.operator_id {
+        f = f.eq("operator_id", &op.to_string());
+    }
+    if let Some(c) = filter.customer_id {
+        if filter.from.is_some() || filter.to.is_some() {
+            f = f.between("issued_at", filter.from.map(|t| t.to_rfc3339()), filter.to.map(|t| t.to_rfc3339()));
+        }
+        let mut q = Query::table(keys::customer_pk(tid, c)).prefix(keys::INVOICE_SK_PREFIX).newest_first().limit(limit);
+        if !f.expression.is_empty() {
+            q = q.filter(f);
+        }
+        return app.store.query_page(owner, &qid, q, cursor).await.or_500();
+    }
+    if let Some(s) = &scope {
+        let mut q =
+            Query::index("gsi3", keys::invoices_by_operator_gsi3(tid, s)).range(lo, hi).newest_first().limit(limit);
+        if !f.expression.is_empty() {
+            q = q.filter(f);
+        }
+        return app.store.query_page(owner, &qid, q, cursor).await.or_500();
+    }
+    let queries = (0..keys::INVOICE_SHARDS)
+        .map(|shard| {
+            let mut q =
+                Query::index("gsi1", keys::invoices_gsi1(tid, shard)).range(lo.clone(), hi.clone()).newest_first();
+            if !f.expression.is_empty() {
+                q = q.filter(f.clone());
+            }
+            q
+        })
+        .collect();
+    let (items, next) = app.store.query_merged_page(owner, &qid, queries, limit, cursor).await.or_500()?;
+    Ok(Page { items: items.into_iter().map(Store::decode).collect::<store::Result<_>>().or_500()?, next_cursor: next })
+}
+
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct VoidInput {
+    pub reason: String,
+}
+
+/// Voids an invoice nothing was paid on: what was owed leaves the customer's balance.
+pub async fn void_invoice(app: &App, actor: &Actor, id: Uuid, input: VoidInput) -> Result<Invoice> {
+    actor.require(Permission::BillingWrite)?;
+    let mut v = domain::Validation::new();
+    let reason = v.text("reason", &input.reason, 300);
+    v.finish()?;
+    let tid = actor.tenant()?;
+    for _ in 0..4 {
+        let before = load_invoice(app, actor, id).await?;
+        let mut books = Books::load(app, tid, before.customer_id, &[]).await?;
+        let mut inv = before.clone();
+        let entry = books.account.void(&mut inv, reason.clone(), app.now())?;
+        let now = app.now();
+        inv.version += 1;
+        inv.updated_at = now;
+        let mut tx = Tx::new();
+        stage_invoice_write(&mut tx, &inv, Some(before.version))?;
+        books.stage(&mut tx, tid)?;
+        stage_ledger(&mut tx, tid, &entry.into_iter().collect::<Vec<_>>())?;
+        tx.put_audit(&audit(
+            actor,
+            Some(tid),
+            "invoice.voided",
+            "invoice",
+            id,
+            Some(snapshot(&before)),
+            Some(snapshot(&inv)),
+            now,
+        ));
+        tx.put_event(&invoice_event("InvoiceVoided", &inv, now));
+        match app.store.commit(tx).await {
+            Ok(()) => return Ok(inv),
+            Err(StoreError::Conflict(Conflict::Version)) => continue,
+            Err(e) => return Err(store_err(e)),
+        }
+    }
+    Err(Error::version_conflict())
+}
+
+/// A customer's account: balance, credit and open invoices.
+pub async fn get_account(app: &App, actor: &Actor, customer_id: Uuid) -> Result<Account> {
+    actor.require(Permission::BillingRead)?;
+    let tid = actor.tenant()?;
+    crate::customers::get_customer(app, actor, customer_id).await?;
+    Ok(Books::load(app, tid, customer_id, &[]).await?.account)
+}
+
+/// A customer's ledger, oldest first.
+pub async fn list_ledger(
+    app: &App,
+    actor: &Actor,
+    customer_id: Uuid,
+    limit: u32,
+    cursor: Option<&str>,
+) -> Result<Page<LedgerEntry>> {
+    actor.require(Permission::BillingRead)?;
+    let tid = actor.tenant()?;
+    crate::customers::get_customer(app, actor, customer_id).await?;
+    let q = Query::table(keys::customer_pk(tid, customer_id)).prefix(keys::LEDGER_SK_PREFIX).limit(limit);
+    app.store.query_page(Owner::Tenant(tid), &format!("ledger:{customer_id}"), q, cursor).await.or_500()
+}
+
+/// The subscription an invoice line bills, for the detail a renewal carries.
+pub fn subscription_scope(s: &Subscription) -> (Option<Uuid>, Option<String>) {
+    (s.operator_id, s.scope.clone())
+}
+
+/// The invoices the account lists as open, in one BatchGetItem.
+pub(crate) async fn load_open(app: &App, tid: Uuid, account: &Account) -> Result<Vec<Invoice>> {
+    let ks: Vec<store::ItemKeys> = account
+        .open_ids()
+        .into_iter()
+        .map(|id| keys::invoice(tid, account.customer_id, id, None, None, None))
+        .collect();
+    if ks.is_empty() {
+        return Ok(vec![]);
+    }
+    let got = app.store.batch_get_many(&ks.iter().collect::<Vec<_>>()).await.or_500()?;
+    got.into_iter()
+        .map(|i| {
+            decoded::<Invoice>(i)?.ok_or_else(|| Error::Internal("an open invoice of the account is missing".into()))
+        })
+        .collect()
+}
+
+/// Stages the invoices money settled (those that changed), each against the version it was read at.
+pub(crate) fn stage_settled(
+    tx: &mut Tx,
+    before: &[Invoice],
+    after: &mut [Invoice],
+    now: DateTime<Utc>,
+) -> Result<Vec<Invoice>> {
+    let mut changed = vec![];
+    for inv in after.iter_mut() {
+        let old = before.iter().find(|b| b.id == inv.id);
+        if old == Some(inv) {
+            continue;
+        }
+        let expected = old.map(|o| o.version);
+        inv.version += 1;
+        inv.updated_at = now;
+        stage_invoice_write(tx, inv, expected)?;
+        if inv.status == InvoiceStatus::Paid && old.is_some_and(|o| o.status != InvoiceStatus::Paid) {
+            tx.put_event(&invoice_event("InvoicePaid", inv, now));
+        }
+        changed.push(inv.clone());
+    }
+    Ok(changed)
+}
+
+/// What a subscription change bills: the activation's first period, or the proration of a package
+/// change (an invoice when it charges, credit on the account when it gives back). Staged into the
+/// change's own transaction; returns the invoice, if one was issued.
+pub(crate) struct ChangeBilling<'a> {
+    pub kind: InvoiceKind,
+    pub period: Option<Period>,
+    pub lines: Vec<LineInput>,
+    pub memo: &'a str,
+}
+
+pub(crate) async fn stage_change_billing(
+    app: &App,
+    tx: &mut Tx,
+    sub: &Subscription,
+    what: ChangeBilling<'_>,
+    now: DateTime<Utc>,
+) -> Result<Option<Invoice>> {
+    if what.lines.is_empty() {
+        return Ok(None);
+    }
+    let tid = sub.tenant_id;
+    let mut books = Books::load(app, tid, sub.customer_id, &["invoice"]).await?;
+    books.load_discounts(app).await?;
+    let id = match (what.kind, what.period) {
+        (InvoiceKind::Activation | InvoiceKind::Renewal, Some(p)) => period_invoice_id(sub.id, &p),
+        _ => ids::new_id(),
+    };
+    let mut inv = new_invoice(
+        &books,
+        id,
+        sub.customer_id,
+        subscription_scope(sub),
+        Some(sub.id),
+        what.kind,
+        what.period,
+        &what.lines,
+        now,
+    );
+    if inv.total >= 0 {
+        stage_issue(tx, &mut books, &mut inv, now)?;
+        books.stage(tx, tid)?;
+        return Ok(Some(inv));
+    }
+    // A downgrade gives back more than it charges: the difference is the customer's credit.
+    let before = load_open(app, tid, &books.account).await?;
+    let mut open = before.clone();
+    let (entry, _) = books.account.grant_credit(id, -inv.total, &mut open, what.memo.to_string(), now)?;
+    stage_settled(tx, &before, &mut open, now)?;
+    stage_ledger(tx, tid, &[entry])?;
+    books.stage(tx, tid)?;
+    Ok(None)
+}

@@ -1,0 +1,178 @@
+use e2e_tests::Env;
+use serde_json::{Value, json};
+
+struct Setup {
+    admin: String,
+    customer: String,
+    sub: String,
+    gold: String,
+}
+
+/// A customer with an active prepaid subscription (50.00 for 30 days): its activation invoice.
+async fn setup(env: &Env) -> (Setup, Value) {
+    let admin = env.admin().await;
+    let customer =
+        env.create_customer(&admin, "Payer One", "01719-200001", "payer1").await["id"].as_str().unwrap().to_string();
+    let silver = env.create_package(&admin, "Silver 5M", "5M", 50_000).await["id"].as_str().unwrap().to_string();
+    let gold = env.create_package(&admin, "Gold 10M", "10M", 80_000).await["id"].as_str().unwrap().to_string();
+    let router = env.create_router(&admin, "core-b", "10.1.0.2", None).await["id"].as_str().unwrap().to_string();
+    let sub = env.create_subscription(&admin, &customer, &silver, &router, "payer1-ppp").await["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    env.send("POST", &format!("/v1/subscriptions/{sub}/activate"), Some(&admin), None).await.expect(200);
+    let list = env.send("GET", &format!("/v1/invoices?customer_id={customer}"), Some(&admin), None).await.expect(200);
+    assert_eq!(list["items"].as_array().unwrap().len(), 1, "{list:#}");
+    let inv = list["items"][0].clone();
+    (Setup { admin, customer, sub, gold }, inv)
+}
+
+async fn pay(env: &Env, token: &str, key: &str, body: Value) -> e2e_tests::Answer {
+    env.send_with("POST", "/v1/payments", Some(token), Some(body), &[("idempotency-key", key)]).await
+}
+
+async fn invoice(env: &Env, s: &Setup, id: &str) -> Value {
+    env.send("GET", &format!("/v1/invoices/{id}"), Some(&s.admin), None).await.expect(200)
+}
+
+#[tokio::test]
+async fn activation_invoice_partial_full_over_and_advance_payments() {
+    let env = Env::start().await;
+    let (s, inv) = setup(&env).await;
+    let year = &inv["issued_at"].as_str().unwrap()[..4];
+    // Numbers run on from the demo data's: INV-<year>-<6 digits>, one more for each invoice.
+    let seq = |v: &Value, prefix: &str| -> u64 {
+        let n = v.as_str().unwrap();
+        assert!(n.starts_with(&format!("{prefix}-{year}-")) && n.len() == prefix.len() + 12, "{n}");
+        n[n.len() - 6..].parse().unwrap()
+    };
+    let first_number = seq(&inv["number"], "INV");
+    assert_eq!((inv["status"].as_str(), inv["kind"].as_str()), (Some("issued"), Some("activation")));
+    assert_eq!((inv["total"].as_i64(), inv["amount_due"].as_i64()), (Some(50_000), Some(50_000)));
+    assert_eq!(inv["subscription_id"].as_str(), Some(s.sub.as_str()));
+    assert_eq!(inv["lines"].as_array().unwrap().len(), 1);
+    let id = inv["id"].as_str().unwrap().to_string();
+
+    // Partial, then repeated with the same key: one payment, the first answer.
+    let first =
+        pay(&env, &s.admin, "pay-1", json!({"invoice_id": id, "amount": 20_000, "method": "cash"})).await.expect(201);
+    let first_receipt = seq(&first["receipt_number"], "RCT");
+    let again =
+        pay(&env, &s.admin, "pay-1", json!({"invoice_id": id, "amount": 20_000, "method": "cash"})).await.expect(201);
+    assert_eq!(again["id"], first["id"]);
+    let i = invoice(&env, &s, &id).await;
+    assert_eq!(
+        (i["status"].as_str(), i["amount_due"].as_i64(), i["amount_paid"].as_i64()),
+        (Some("partially_paid"), Some(30_000), Some(20_000))
+    );
+
+    // Overpayment by mobile money: the invoice is paid, 10.00 becomes credit.
+    let second = pay(
+        &env,
+        &s.admin,
+        "pay-2",
+        json!({"invoice_id": id, "amount": 40_000, "method": "mobile_money", "reference": "BK7XQ1"}),
+    )
+    .await
+    .expect(201);
+    assert_eq!((second["to_credit"].as_i64(), second["balance_after"].as_i64()), (Some(10_000), Some(-10_000)));
+    assert_eq!(seq(&second["receipt_number"], "RCT"), first_receipt + 1);
+    assert_eq!(invoice(&env, &s, &id).await["status"], "paid");
+    let dup = pay(
+        &env,
+        &s.admin,
+        "pay-3",
+        json!({"customer_id": s.customer, "amount": 1_000, "method": "mobile_money", "reference": "bk7xq1"}),
+    )
+    .await;
+    assert_eq!((dup.status, dup.code()), (409, "duplicate_reference"));
+    let paid = pay(&env, &s.admin, "pay-4", json!({"invoice_id": id, "amount": 1_000, "method": "cash"})).await;
+    assert_eq!((paid.status, paid.code()), (409, "invoice_not_payable"));
+
+    // An advance adds to the credit.
+    let adv = pay(&env, &s.admin, "pay-5", json!({"customer_id": s.customer, "amount": 5_000, "method": "cash"}))
+        .await
+        .expect(201);
+    assert_eq!((adv["to_credit"].as_i64(), adv["balance_after"].as_i64()), (Some(5_000), Some(-15_000)));
+    let list =
+        env.send("GET", &format!("/v1/payments?customer_id={}", s.customer), Some(&s.admin), None).await.expect(200);
+    assert_eq!(list["items"].as_array().unwrap().len(), 3);
+    let cash = env
+        .send("GET", &format!("/v1/payments?customer_id={}&method=cash", s.customer), Some(&s.admin), None)
+        .await
+        .expect(200);
+    assert_eq!(cash["items"].as_array().unwrap().len(), 2);
+
+    // Upgrade at once: credit for the unused Silver, charge for Gold; paid from the 15.00 credit.
+    env.send(
+        "POST",
+        &format!("/v1/subscriptions/{}/change-package", s.sub),
+        Some(&s.admin),
+        Some(json!({"package_id": s.gold})),
+    )
+    .await
+    .expect(200);
+    let list =
+        env.send("GET", &format!("/v1/invoices?customer_id={}", s.customer), Some(&s.admin), None).await.expect(200);
+    let change = list["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["kind"] == "package_change")
+        .expect("a package-change invoice")
+        .clone();
+    let lines = change["lines"].as_array().unwrap();
+    assert_eq!(lines.len(), 2, "{change:#}");
+    let (credit, charge) = (lines[0]["amount"].as_i64().unwrap(), lines[1]["amount"].as_i64().unwrap());
+    // Nearly the whole period is left: about -50.00 and +80.00.
+    assert!((-50_000..=-49_900).contains(&credit) && (79_800..=80_000).contains(&charge), "{credit} {charge}");
+    assert_eq!(change["total"].as_i64().unwrap(), credit + charge);
+    assert_eq!(change["amount_paid"].as_i64(), Some(15_000), "the credit pays what it can");
+    assert_eq!(change["amount_due"].as_i64().unwrap(), credit + charge - 15_000);
+    assert_eq!(seq(&change["number"], "INV"), first_number + 1);
+    let by_status = env.send("GET", "/v1/invoices?status=paid", Some(&s.admin), None).await.expect(200);
+    assert!(by_status["items"].as_array().unwrap().iter().any(|i| i["id"].as_str() == Some(id.as_str())));
+    assert!(by_status["items"].as_array().unwrap().iter().all(|i| i["status"] == "paid"));
+}
+
+#[tokio::test]
+async fn fifty_concurrent_submissions_apply_a_payment_once() {
+    let env = Env::start().await;
+    let (s, inv) = setup(&env).await;
+    let id = inv["id"].as_str().unwrap().to_string();
+    // The same Idempotency-Key fifty times at once: one payment, every answer the same.
+    let body = json!({"invoice_id": id, "amount": 10_000, "method": "cash"});
+    let answers = futures::future::join_all((0..50).map(|_| pay(&env, &s.admin, "same-key", body.clone()))).await;
+    let ids: std::collections::BTreeSet<String> = answers
+        .iter()
+        .map(|a| {
+            assert_eq!(a.status, 201, "{:#}", a.body);
+            a.body["id"].as_str().unwrap().to_string()
+        })
+        .collect();
+    assert_eq!(ids.len(), 1);
+    // The same bank reference under fifty different keys: one is recorded, the rest are 409.
+    let keys: Vec<String> = (0..50).map(|n| format!("key-{n}")).collect();
+    let answers = futures::future::join_all(keys.iter().map(|k| {
+        pay(
+            &env,
+            &s.admin,
+            k,
+            json!({"invoice_id": id, "amount": 1_000, "method": "bank_transfer", "reference": "DBBL-0099"}),
+        )
+    }))
+    .await;
+    let ok = answers.iter().filter(|a| a.status == 201).count();
+    let dup = answers.iter().filter(|a| a.status == 409 && a.code() == "duplicate_reference").count();
+    assert_eq!(
+        (ok, dup),
+        (1, 49),
+        "{:?}",
+        answers.iter().map(|a| (a.status, a.code().to_string())).collect::<Vec<_>>()
+    );
+    let i = invoice(&env, &s, &id).await;
+    assert_eq!((i["amount_paid"].as_i64(), i["amount_due"].as_i64()), (Some(11_000), Some(39_000)));
+    let list =
+        env.send("GET", &format!("/v1/payments?customer_id={}", s.customer), Some(&s.admin), None).await.expect(200);
+    assert_eq!(list["items"].as_array().unwrap().len(), 2);
+}
