@@ -176,3 +176,108 @@ async fn fifty_concurrent_submissions_apply_a_payment_once() {
         env.send("GET", &format!("/v1/payments?customer_id={}", s.customer), Some(&s.admin), None).await.expect(200);
     assert_eq!(list["items"].as_array().unwrap().len(), 2);
 }
+
+#[tokio::test]
+async fn paying_off_an_unpaid_suspension_restores_and_voiding_clears_the_debt() {
+    let env = Env::start().await;
+    let (s, inv) = setup(&env).await;
+    let id = inv["id"].as_str().unwrap().to_string();
+    // Suspended for non-payment: a part payment leaves it off, the rest brings it back at once.
+    env.send(
+        "POST",
+        &format!("/v1/subscriptions/{}/suspend", s.sub),
+        Some(&s.admin),
+        Some(json!({"reason": "unpaid"})),
+    )
+    .await
+    .expect(200);
+    pay(&env, &s.admin, "part", json!({"invoice_id": id, "amount": 30_000, "method": "cash"})).await.expect(201);
+    assert_eq!(subscription(&env, &s).await["status"], "suspended");
+    let rest =
+        pay(&env, &s.admin, "rest", json!({"invoice_id": id, "amount": 20_000, "method": "cash"})).await.expect(201);
+    assert_eq!(rest["balance_after"].as_i64(), Some(0));
+    let after = subscription(&env, &s).await;
+    assert_eq!((after["status"].as_str(), after["status_reason"].as_str()), (Some("active"), None));
+    let customer = env.send("GET", &format!("/v1/customers/{}", s.customer), Some(&s.admin), None).await.expect(200);
+    assert_eq!(customer["status"], "active", "the customer's status follows");
+    // Suspended for another reason: paying does not switch it back on.
+    env.send("POST", &format!("/v1/subscriptions/{}/suspend", s.sub), Some(&s.admin), Some(json!({"reason": "abuse"})))
+        .await
+        .expect(200);
+    pay(&env, &s.admin, "adv", json!({"customer_id": s.customer, "amount": 1_000, "method": "cash"})).await.expect(201);
+    assert_eq!(subscription(&env, &s).await["status"], "suspended");
+
+    // Date filters, for one customer and across the ISP.
+    let issued = inv["issued_at"].as_str().unwrap();
+    let t = chrono::DateTime::parse_from_rfc3339(issued).unwrap().with_timezone(&chrono::Utc);
+    let at = |d: chrono::DateTime<chrono::Utc>| d.format("%Y-%m-%dT%H:%M:%SZ").to_string();
+    for scope in [format!("customer_id={}&", s.customer), String::new()] {
+        let q = |from: String, to: String| format!("/v1/invoices?{scope}from={from}&to={to}");
+        let hit =
+            env.send("GET", &q(at(t), at(t + chrono::Duration::seconds(1))), Some(&s.admin), None).await.expect(200);
+        assert!(
+            hit["items"].as_array().unwrap().iter().any(|i| i["id"].as_str() == Some(id.as_str())),
+            "{scope}: {hit:#}"
+        );
+        let miss = env
+            .send(
+                "GET",
+                &q(at(t + chrono::Duration::seconds(1)), at(t + chrono::Duration::days(1))),
+                Some(&s.admin),
+                None,
+            )
+            .await
+            .expect(200);
+        assert!(
+            miss["items"].as_array().unwrap().iter().all(|i| i["id"].as_str() != Some(id.as_str())),
+            "{scope}: {miss:#}"
+        );
+    }
+
+    // A second customer's unpaid invoice, voided: it owes nothing and the debt leaves the balance.
+    let other =
+        env.create_customer(&s.admin, "Payer Two", "01719-200002", "payer2").await["id"].as_str().unwrap().to_string();
+    let router = env.create_router(&s.admin, "core-c", "10.1.0.3", None).await["id"].as_str().unwrap().to_string();
+    let sub2 = env.create_subscription(&s.admin, &other, &s.gold, &router, "payer2-ppp").await["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    env.send("POST", &format!("/v1/subscriptions/{sub2}/activate"), Some(&s.admin), None).await.expect(200);
+    let inv2 =
+        env.send("GET", &format!("/v1/invoices?customer_id={other}"), Some(&s.admin), None).await.expect(200)["items"]
+            [0]
+        .clone();
+    let void = env
+        .send(
+            "POST",
+            &format!("/v1/invoices/{}/void", inv2["id"].as_str().unwrap()),
+            Some(&s.admin),
+            Some(json!({"reason": "sold by mistake"})),
+        )
+        .await
+        .expect(200);
+    assert_eq!(
+        (void["status"].as_str(), void["amount_due"].as_i64(), void["void_reason"].as_str()),
+        (Some("void"), Some(0), Some("sold by mistake"))
+    );
+    let again = env
+        .send(
+            "POST",
+            &format!("/v1/invoices/{}/void", inv2["id"].as_str().unwrap()),
+            Some(&s.admin),
+            Some(json!({"reason": "x"})),
+        )
+        .await;
+    assert_eq!((again.status, again.code()), (409, "invalid_transition"));
+    let adv =
+        pay(&env, &s.admin, "two", json!({"customer_id": other, "amount": 2_500, "method": "cash"})).await.expect(201);
+    assert_eq!(
+        (adv["balance_after"].as_i64(), adv["to_credit"].as_i64()),
+        (Some(-2_500), Some(2_500)),
+        "nothing owed after the void"
+    );
+}
+
+async fn subscription(env: &Env, s: &Setup) -> Value {
+    env.send("GET", &format!("/v1/subscriptions/{}", s.sub), Some(&s.admin), None).await.expect(200)
+}

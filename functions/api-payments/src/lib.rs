@@ -48,13 +48,12 @@ pub async fn create(app: &App, actor: &Actor, r: &Incoming) -> Reply {
 pub async fn list(app: &App, actor: &Actor, r: &Incoming) -> Reply {
     r.allow_query(&["limit", "cursor", "customer_id", "method", "from", "to"])?;
     let page = r.pagination()?;
-    let method = match r.query("method") {
-        None => None,
-        Some("cash") => Some(PaymentMethod::Cash),
-        Some("bank_transfer") => Some(PaymentMethod::BankTransfer),
-        Some("mobile_money") => Some(PaymentMethod::MobileMoney),
-        Some(_) => return Err(Error::field("method", "must be cash, bank_transfer or mobile_money")),
-    };
+    let method = r
+        .query("method")
+        .map(|m| {
+            PaymentMethod::parse(m).ok_or_else(|| Error::field("method", "must be cash, bank_transfer or mobile_money"))
+        })
+        .transpose()?;
     let filter = PaymentFilter {
         customer_id: r.query_id("customer_id")?,
         method,

@@ -353,6 +353,48 @@ pub struct Invoice {
 }
 
 impl Invoice {
+    /// An empty draft; the caller sets what applies (subscription, period, owner, lines).
+    pub fn draft(
+        id: Uuid,
+        tenant_id: Uuid,
+        customer_id: Uuid,
+        currency: &str,
+        kind: InvoiceKind,
+        now: DateTime<Utc>,
+    ) -> Invoice {
+        Invoice {
+            id,
+            tenant_id,
+            number: None,
+            customer_id,
+            subscription_id: None,
+            kind,
+            status: InvoiceStatus::Draft,
+            currency: currency.to_string(),
+            period: None,
+            lines: vec![],
+            tax_inclusive: false,
+            subtotal: 0,
+            discount: 0,
+            tax: 0,
+            total: 0,
+            amount_paid: 0,
+            amount_credited: 0,
+            amount_due: 0,
+            issued_at: None,
+            due_date: None,
+            paid_at: None,
+            voided_at: None,
+            void_reason: None,
+            reminders_sent: vec![],
+            operator_id: None,
+            scope: None,
+            created_at: now,
+            updated_at: now,
+            version: 1,
+        }
+    }
+
     /// Sets the lines and the figures that follow from them (drafts only).
     pub fn set_lines(&mut self, lines: Vec<InvoiceLine>) {
         let t = totals(&lines);
@@ -485,38 +527,8 @@ mod tests {
     }
 
     fn draft(lines: Vec<InvoiceLine>) -> Invoice {
-        let now = Utc::now();
-        let mut i = Invoice {
-            id: Uuid::now_v7(),
-            tenant_id: Uuid::now_v7(),
-            number: None,
-            customer_id: Uuid::now_v7(),
-            subscription_id: None,
-            kind: InvoiceKind::Manual,
-            status: InvoiceStatus::Draft,
-            currency: "BDT".into(),
-            period: None,
-            lines: vec![],
-            tax_inclusive: false,
-            subtotal: 0,
-            discount: 0,
-            tax: 0,
-            total: 0,
-            amount_paid: 0,
-            amount_credited: 0,
-            amount_due: 0,
-            issued_at: None,
-            due_date: None,
-            paid_at: None,
-            voided_at: None,
-            void_reason: None,
-            reminders_sent: vec![],
-            operator_id: None,
-            scope: None,
-            created_at: now,
-            updated_at: now,
-            version: 1,
-        };
+        let mut i =
+            Invoice::draft(Uuid::now_v7(), Uuid::now_v7(), Uuid::now_v7(), "BDT", InvoiceKind::Manual, Utc::now());
         i.set_lines(lines);
         i
     }

@@ -311,37 +311,7 @@ mod tests {
             &[],
             TaxRule::NONE,
         );
-        let mut inv = Invoice {
-            id: ids::new_id(),
-            tenant_id: Uuid::nil(),
-            number: None,
-            customer_id: acc.customer_id,
-            subscription_id: None,
-            kind: InvoiceKind::Renewal,
-            status: InvoiceStatus::Draft,
-            currency: "BDT".into(),
-            period: None,
-            lines: vec![],
-            tax_inclusive: false,
-            subtotal: 0,
-            discount: 0,
-            tax: 0,
-            total: 0,
-            amount_paid: 0,
-            amount_credited: 0,
-            amount_due: 0,
-            issued_at: None,
-            due_date: None,
-            paid_at: None,
-            voided_at: None,
-            void_reason: None,
-            reminders_sent: vec![],
-            operator_id: None,
-            scope: None,
-            created_at: now,
-            updated_at: now,
-            version: 1,
-        };
+        let mut inv = Invoice::draft(ids::new_id(), Uuid::nil(), acc.customer_id, "BDT", InvoiceKind::Renewal, now);
         inv.set_lines(lines);
         inv.issue(format!("INV-2026-{n:06}"), now, now + Duration::days(7)).unwrap();
         let e = acc.post_invoice(&mut inv, now).unwrap();

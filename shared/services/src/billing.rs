@@ -162,37 +162,11 @@ pub(crate) fn new_invoice(
 ) -> Invoice {
     let discounts = discounts_for(customer_id, lines, &books.discounts, now);
     let tax = tax_of(&books.tenant);
-    let mut inv = Invoice {
-        id,
-        tenant_id: books.tenant.id,
-        number: None,
-        customer_id,
-        subscription_id,
-        kind,
-        status: InvoiceStatus::Draft,
-        currency: books.tenant.currency.clone(),
-        period,
-        lines: vec![],
-        tax_inclusive: tax.inclusive,
-        subtotal: 0,
-        discount: 0,
-        tax: 0,
-        total: 0,
-        amount_paid: 0,
-        amount_credited: 0,
-        amount_due: 0,
-        issued_at: None,
-        due_date: None,
-        paid_at: None,
-        voided_at: None,
-        void_reason: None,
-        reminders_sent: vec![],
-        operator_id: scope.0,
-        scope: scope.1,
-        created_at: now,
-        updated_at: now,
-        version: 1,
-    };
+    let mut inv = Invoice::draft(id, books.tenant.id, customer_id, &books.tenant.currency, kind, now);
+    inv.subscription_id = subscription_id;
+    inv.period = period;
+    inv.tax_inclusive = tax.inclusive;
+    (inv.operator_id, inv.scope) = scope;
     inv.set_lines(price_lines(lines, &discounts, tax));
     inv
 }
@@ -335,45 +309,64 @@ pub async fn list_invoices(
     if let Some(s) = filter.status {
         f = f.eq("status", s.as_str());
     }
-    let lo = filter.from.map(keys::key_time);
-    let hi = filter.to.map(keys::key_time).unwrap_or_else(|| "~".into());
     // Operators only ever see their own subtree; anyone may narrow to one operator's customers.
-    let scope = actor.scope.clone();
-    if let Some(s) = &scope {
+    if let Some(s) = &actor.scope {
         f = f.in_subtree("scope", s);
     }
     if let Some(op) = filter.operator_id {
         f = f.eq("operator_id", &op.to_string());
     }
-    if let Some(c) = filter.customer_id {
-        if filter.from.is_some() || filter.to.is_some() {
-            f = f.between("issued_at", filter.from.map(|t| t.to_rfc3339()), filter.to.map(|t| t.to_rfc3339()));
-        }
-        let mut q = Query::table(keys::customer_pk(tid, c)).prefix(keys::INVOICE_SK_PREFIX).newest_first().limit(limit);
-        if !f.expression.is_empty() {
-            q = q.filter(f);
-        }
-        return app.store.query_page(owner, &qid, q, cursor).await.or_500();
+    let listing = DocumentListing {
+        customer: filter.customer_id.map(|c| (keys::customer_pk(tid, c), keys::INVOICE_SK_PREFIX, "issued_at")),
+        operator: actor.scope.as_deref().map(|s| keys::invoices_by_operator_gsi3(tid, s)),
+        shards: (0..keys::INVOICE_SHARDS).map(|n| keys::invoices_gsi1(tid, n)).collect(),
+        from: filter.from,
+        to: filter.to,
+    };
+    document_page(app, owner, &qid, listing, f, limit, cursor).await
+}
+
+/// Where a listing of billing documents reads, newest first within `from..to`: one customer's
+/// collection (its partition, sort-key prefix and time attribute), the caller's operator subtree
+/// index, or the ISP's write-sharded index.
+pub(crate) struct DocumentListing {
+    pub customer: Option<(String, &'static str, &'static str)>,
+    pub operator: Option<String>,
+    pub shards: Vec<String>,
+    pub from: Option<DateTime<Utc>>,
+    pub to: Option<DateTime<Utc>>,
+}
+
+pub(crate) async fn document_page<T: serde::de::DeserializeOwned>(
+    app: &App,
+    owner: Owner,
+    qid: &str,
+    listing: DocumentListing,
+    mut f: Filter,
+    limit: u32,
+    cursor: Option<&str>,
+) -> Result<Page<T>> {
+    let with = |q: Query, f: &Filter| if f.expression.is_empty() { q } else { q.filter(f.clone()) };
+    if let Some((pk, prefix, time_attr)) = listing.customer {
+        // Stored times are RFC 3339 UTC with `Z` and maybe a fraction; a bound without suffix
+        // compares right against both ("..:05" <= "..:05.3Z" < "..:06").
+        let bound = |t: DateTime<Utc>| t.format("%Y-%m-%dT%H:%M:%S").to_string();
+        f = f.between(time_attr, listing.from.map(bound), listing.to.map(bound));
+        let q = Query::table(pk).prefix(prefix).newest_first().limit(limit);
+        return app.store.query_page(owner, qid, with(q, &f), cursor).await.or_500();
     }
-    if let Some(s) = &scope {
-        let mut q =
-            Query::index("gsi3", keys::invoices_by_operator_gsi3(tid, s)).range(lo, hi).newest_first().limit(limit);
-        if !f.expression.is_empty() {
-            q = q.filter(f);
-        }
-        return app.store.query_page(owner, &qid, q, cursor).await.or_500();
+    let lo = listing.from.map(keys::key_time);
+    let hi = listing.to.map(keys::key_time).unwrap_or_else(|| "~".into());
+    if let Some(gsi3) = listing.operator {
+        let q = Query::index("gsi3", gsi3).range(lo, hi).newest_first().limit(limit);
+        return app.store.query_page(owner, qid, with(q, &f), cursor).await.or_500();
     }
-    let queries = (0..keys::INVOICE_SHARDS)
-        .map(|shard| {
-            let mut q =
-                Query::index("gsi1", keys::invoices_gsi1(tid, shard)).range(lo.clone(), hi.clone()).newest_first();
-            if !f.expression.is_empty() {
-                q = q.filter(f.clone());
-            }
-            q
-        })
+    let queries = listing
+        .shards
+        .into_iter()
+        .map(|pk| with(Query::index("gsi1", pk).range(lo.clone(), hi.clone()).newest_first(), &f))
         .collect();
-    let (items, next) = app.store.query_merged_page(owner, &qid, queries, limit, cursor).await.or_500()?;
+    let (items, next) = app.store.query_merged_page(owner, qid, queries, limit, cursor).await.or_500()?;
     Ok(Page { items: items.into_iter().map(Store::decode).collect::<store::Result<_>>().or_500()?, next_cursor: next })
 }
 
@@ -506,6 +499,7 @@ pub(crate) struct ChangeBilling<'a> {
 pub(crate) async fn stage_change_billing(
     app: &App,
     tx: &mut Tx,
+    books: &mut Books,
     sub: &Subscription,
     what: ChangeBilling<'_>,
     now: DateTime<Utc>,
@@ -514,14 +508,13 @@ pub(crate) async fn stage_change_billing(
         return Ok(None);
     }
     let tid = sub.tenant_id;
-    let mut books = Books::load(app, tid, sub.customer_id, &["invoice"]).await?;
     books.load_discounts(app).await?;
     let id = match (what.kind, what.period) {
         (InvoiceKind::Activation | InvoiceKind::Renewal, Some(p)) => period_invoice_id(sub.id, &p),
         _ => ids::new_id(),
     };
     let mut inv = new_invoice(
-        &books,
+        books,
         id,
         sub.customer_id,
         subscription_scope(sub),
@@ -532,7 +525,7 @@ pub(crate) async fn stage_change_billing(
         now,
     );
     if inv.total >= 0 {
-        stage_issue(tx, &mut books, &mut inv, now)?;
+        stage_issue(tx, books, &mut inv, now)?;
         books.stage(tx, tid)?;
         return Ok(Some(inv));
     }

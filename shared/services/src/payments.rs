@@ -6,7 +6,9 @@
 //! `Idempotency-Key` returns the first answer; the same reference for the same method is 409.
 
 use crate::App;
-use crate::billing::{Books, DocumentRef, load_invoice, load_open, locate, stage_ledger, stage_settled};
+use crate::billing::{
+    Books, DocumentListing, DocumentRef, document_page, load_invoice, load_open, locate, stage_ledger, stage_settled,
+};
 use crate::customers::CustomerRecord;
 use crate::dashboard::Deltas;
 use crate::idempotency::{IdempotentRequest, Outcome, record, replay, stored_answer};
@@ -21,7 +23,7 @@ use domain::role::Permission;
 use domain::subscription::{Action, BillingModel, SubscriptionStatus, UNPAID, status_after_extension};
 use domain::{Error, Result, Validation, ids};
 use serde::{Deserialize, Serialize};
-use store::{Conflict, Owner, Page, Query, Store, StoreError, Tx, keys};
+use store::{Conflict, Owner, Page, Store, StoreError, Tx, keys};
 use uuid::Uuid;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
@@ -33,6 +35,12 @@ pub enum PaymentMethod {
 }
 
 impl PaymentMethod {
+    pub const ALL: [PaymentMethod; 3] = [PaymentMethod::Cash, PaymentMethod::BankTransfer, PaymentMethod::MobileMoney];
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|m| m.as_str() == s)
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Cash => "cash",
@@ -168,14 +176,37 @@ async fn try_record(
     idem: &IdempotentRequest,
 ) -> std::result::Result<Payment, Attempt> {
     let now = app.now();
-    // Whose money it is; the caller must see the customer (operators: their subtree).
-    let (customer_id, scope, operator_id) = match (input.invoice_id, input.customer_id) {
-        (Some(id), _) => {
-            let inv = load_invoice(app, actor, id).await.map_err(|e| match e {
-                Error::NotFound { .. } => Error::field("invoice_id", "is not an invoice of this ISP"),
+    // Whose money it is; the caller must see the customer (operators: their subtree). An invoice
+    // that can take money is among the account's open ones, read with the account anyway.
+    let unknown_invoice = || Error::field("invoice_id", "is not an invoice of this ISP");
+    let customer_id = match (input.invoice_id, input.customer_id) {
+        (Some(id), _) => locate(app, tid, "INV", id, "invoice").await.map_err(|_| unknown_invoice())?,
+        (None, Some(c)) => c,
+        (None, None) => unreachable!("validated"),
+    };
+    let (scope, operator_id) = match input.customer_id {
+        Some(c) => {
+            let customer = crate::customers::get_customer(app, actor, c).await.map_err(|e| match e {
+                Error::NotFound { .. } => Error::field("customer_id", "is not a customer of this ISP"),
                 e => e,
             })?;
-            if !inv.status.is_open() {
+            (customer.scope, customer.operator_id)
+        }
+        None => (None, None),
+    };
+    let mut books = Books::load(app, tid, customer_id, &["receipt"]).await?;
+    let before = load_open(app, tid, &books.account).await?;
+    let (scope, operator_id) = match input.invoice_id {
+        None => (scope, operator_id),
+        Some(id) => match before.iter().find(|i| i.id == id) {
+            Some(inv) if actor.sees_scope(inv.scope.as_deref()) => (inv.scope.clone(), inv.operator_id),
+            Some(_) => return Err(unknown_invoice().into()),
+            // Not open: read it only to say why.
+            None => {
+                let inv = load_invoice(app, actor, id).await.map_err(|e| match e {
+                    Error::NotFound { .. } => unknown_invoice(),
+                    e => e,
+                })?;
                 return Err(Error::Conflict {
                     code: "invoice_not_payable",
                     detail: format!(
@@ -186,19 +217,8 @@ async fn try_record(
                 }
                 .into());
             }
-            (inv.customer_id, inv.scope, inv.operator_id)
-        }
-        (None, Some(c)) => {
-            let customer = crate::customers::get_customer(app, actor, c).await.map_err(|e| match e {
-                Error::NotFound { .. } => Error::field("customer_id", "is not a customer of this ISP"),
-                e => e,
-            })?;
-            (c, customer.scope, customer.operator_id)
-        }
-        (None, None) => unreachable!("validated"),
+        },
     };
-    let mut books = Books::load(app, tid, customer_id, &["receipt"]).await?;
-    let before = load_open(app, tid, &books.account).await?;
     let mut open = before.clone();
     let id = ids::new_id();
     let receipt_number = books.next_number("receipt", now)?;
@@ -415,34 +435,12 @@ pub async fn list_payments(
     if let Some(s) = &actor.scope {
         f = f.in_subtree("scope", s);
     }
-    let lo = filter.from.map(keys::key_time);
-    let hi = filter.to.map(keys::key_time).unwrap_or_else(|| "~".into());
-    if let Some(c) = filter.customer_id {
-        f = f.between("received_at", filter.from.map(|t| t.to_rfc3339()), filter.to.map(|t| t.to_rfc3339()));
-        let mut q = Query::table(keys::customer_pk(tid, c)).prefix(keys::PAYMENT_SK_PREFIX).newest_first().limit(limit);
-        if !f.expression.is_empty() {
-            q = q.filter(f);
-        }
-        return app.store.query_page(owner, &qid, q, cursor).await.or_500();
-    }
-    if let Some(s) = &actor.scope {
-        let mut q =
-            Query::index("gsi3", keys::payments_by_operator_gsi3(tid, s)).range(lo, hi).newest_first().limit(limit);
-        if !f.expression.is_empty() {
-            q = q.filter(f);
-        }
-        return app.store.query_page(owner, &qid, q, cursor).await.or_500();
-    }
-    let queries = (0..keys::INVOICE_SHARDS)
-        .map(|shard| {
-            let mut q =
-                Query::index("gsi1", keys::payments_gsi1(tid, shard)).range(lo.clone(), hi.clone()).newest_first();
-            if !f.expression.is_empty() {
-                q = q.filter(f.clone());
-            }
-            q
-        })
-        .collect();
-    let (items, next) = app.store.query_merged_page(owner, &qid, queries, limit, cursor).await.or_500()?;
-    Ok(Page { items: items.into_iter().map(Store::decode).collect::<store::Result<_>>().or_500()?, next_cursor: next })
+    let listing = DocumentListing {
+        customer: filter.customer_id.map(|c| (keys::customer_pk(tid, c), keys::PAYMENT_SK_PREFIX, "received_at")),
+        operator: actor.scope.as_deref().map(|s| keys::payments_by_operator_gsi3(tid, s)),
+        shards: (0..keys::INVOICE_SHARDS).map(|n| keys::payments_gsi1(tid, n)).collect(),
+        from: filter.from,
+        to: filter.to,
+    };
+    document_page(app, owner, &qid, listing, f, limit, cursor).await
 }

@@ -868,9 +868,13 @@ async fn try_apply(
     // What the change bills goes into the same transaction: the activation's first period, or the
     // proration of a package change.
     let mut invoice = None;
-    if let Some(validity) = activation_validity {
-        let tenant = tenant_of(app.store.get_item(&keys::tenant(tid, None)).await.or_500()?)?;
-        let terms = crate::billing::terms_of(&tenant);
+    // The ISP, the customer's account and the number sequence come in one read, when billed.
+    let mut books = match activation_validity.is_some() || new_package.is_some() {
+        true => Some(crate::billing::Books::load(app, tid, customer_id, &["invoice"]).await?),
+        false => None,
+    };
+    if let (Some(validity), Some(books)) = (activation_validity, books.as_mut()) {
+        let terms = books.terms();
         if after.billing_model == BillingModel::Postpaid && after.billing_day.is_none() {
             after.billing_day = Some(anchor_day(&after, &terms, now));
         }
@@ -883,18 +887,17 @@ async fn try_apply(
                 lines: charge.lines,
                 memo: "activation",
             };
-            invoice = crate::billing::stage_change_billing(app, &mut tx, &after, what, now).await?;
+            invoice = crate::billing::stage_change_billing(app, &mut tx, books, &after, what, now).await?;
             after.billed_through = Some(charge.period.end);
         } else if after.billing_model == BillingModel::Prepaid {
             // Paid ahead (a migrated subscriber): renewals start from its expiry.
             after.billed_through = after.expires_at;
         }
     }
-    if let Some(p) = &new_package {
+    if let (Some(p), Some(books)) = (&new_package, books.as_mut()) {
         let old = live_package(app.store.get_item(&keys::package(tid, before.package_id, "")).await.or_500()?)?;
         if let Some(old) = old {
-            let tenant = tenant_of(app.store.get_item(&keys::tenant(tid, None)).await.or_500()?)?;
-            let terms = crate::billing::terms_of(&tenant);
+            let terms = books.terms();
             let lines = package_change_lines(
                 &before,
                 &Priced { name: &before.package_name, price: before.price, validity: old.validity },
@@ -906,7 +909,7 @@ async fn try_apply(
             let memo = format!("package change {} -> {}", before.package_name, p.name);
             let what =
                 crate::billing::ChangeBilling { kind: InvoiceKind::PackageChange, period: None, lines, memo: &memo };
-            invoice = crate::billing::stage_change_billing(app, &mut tx, &after, what, now).await?;
+            invoice = crate::billing::stage_change_billing(app, &mut tx, books, &after, what, now).await?;
         }
     }
     if let Some(inv) = &invoice {
