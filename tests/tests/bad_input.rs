@@ -124,8 +124,22 @@ async fn bad_input_on_operations_routes_changes_nothing() {
     pay(json!({"invoice_id": inv, "amount": 1000, "method": "mobile_money", "reference": "KEPT-1"}), "kept-pay")
         .await
         .expect(201);
+    let discount = env
+        .send(
+            "POST",
+            "/v1/billing/discounts",
+            Some(&admin),
+            Some(json!({"name": "Kept", "value": {"type": "fixed", "amount": 500}, "target": {"applies_to": "package", "id": pkg}})),
+        )
+        .await
+        .expect(201)["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
     let before = env.table_snapshot().await;
     let s = |a: &str| format!("/v1/subscriptions/{sub}/{a}");
+    let d = |body: serde_json::Value| env.send("POST", "/v1/billing/discounts", Some(&admin), Some(body));
+    let to_pkg = json!({"applies_to": "package", "id": pkg});
     let cases: Vec<(&str, e2e_tests::Answer, u16, &str)> = vec![
         ("payment without key", pay(json!({"invoice_id": inv, "amount": 1, "method": "cash"}), "").await, 400, "idempotency_key_required"),
         ("payment zero", pay(json!({"customer_id": billed, "amount": 0, "method": "cash"}), "bad-1").await, 422, "validation_failed"),
@@ -182,6 +196,20 @@ async fn bad_input_on_operations_routes_changes_nothing() {
         ("session of a static subscription", env.send("GET", &format!("/v1/subscriptions/{fixed_sub}/session"), Some(&admin), None).await, 422, "no_session"),
         ("disconnect a static subscription", env.send("POST", &format!("/v1/subscriptions/{fixed_sub}/disconnect"), Some(&admin), None).await, 422, "no_session"),
         ("customer with subscriptions", env.send("DELETE", &format!("/v1/customers/{cid}"), Some(&admin), None).await, 409, "customer_has_subscriptions"),
+        ("discount zero percent", d(json!({"name": "z", "value": {"type": "percent", "bps": 0}, "target": to_pkg})).await, 422, "validation_failed"),
+        ("discount over 100%", d(json!({"name": "z", "value": {"type": "percent", "bps": 10001}, "target": to_pkg})).await, 422, "validation_failed"),
+        ("discount negative", d(json!({"name": "z", "value": {"type": "fixed", "amount": -5}, "target": to_pkg})).await, 422, "validation_failed"),
+        ("discount unknown type", d(json!({"name": "z", "value": {"type": "bogo"}, "target": to_pkg})).await, 422, "validation_failed"),
+        ("discount no name", d(json!({"name": " ", "value": {"type": "fixed", "amount": 5}, "target": to_pkg})).await, 422, "validation_failed"),
+        ("discount unknown customer", d(json!({"name": "z", "value": {"type": "fixed", "amount": 5}, "target": {"applies_to": "customer", "id": uuid::Uuid::now_v7()}})).await, 422, "validation_failed"),
+        ("discount window backwards", d(json!({"name": "z", "value": {"type": "fixed", "amount": 5}, "target": to_pkg, "valid_from": "2026-02-01T00:00:00Z", "valid_until": "2026-01-01T00:00:00Z"})).await, 422, "validation_failed"),
+        ("discount without version", env.send("PATCH", &format!("/v1/billing/discounts/{discount}"), Some(&admin), Some(json!({"active": false}))).await, 422, "validation_failed"),
+        ("discount stale", env.send("PATCH", &format!("/v1/billing/discounts/{discount}"), Some(&admin), Some(json!({"active": false, "version": 7}))).await, 409, "version_conflict"),
+        ("discount unknown", env.send("DELETE", &format!("/v1/billing/discounts/{}", uuid::Uuid::now_v7()), Some(&admin), None).await, 404, "not_found"),
+        ("preview limit", env.send("POST", "/v1/billing/preview", Some(&admin), Some(json!({"limit": 0}))).await, 422, "validation_failed"),
+        ("preview bad time", env.send("POST", "/v1/billing/preview", Some(&admin), Some(json!({"as_of": "soon"}))).await, 422, "validation_failed"),
+        ("account of no customer", env.send("GET", &format!("/v1/customers/{}/account", uuid::Uuid::now_v7()), Some(&admin), None).await, 404, "not_found"),
+        ("ledger bad cursor", env.send("GET", &format!("/v1/customers/{billed}/ledger?cursor=forged"), Some(&admin), None).await, 400, "invalid_cursor"),
     ];
     for (what, answer, status, code) in &cases {
         assert_eq!((answer.status, answer.code()), (*status, *code), "{what}: {:#}", answer.body);

@@ -45,6 +45,19 @@ async fn every_route_refuses_another_tenants_ids_and_changes_nothing() {
         .as_str()
         .unwrap()
         .to_string();
+    let discount = env
+        .send(
+            "POST",
+            "/v1/billing/discounts",
+            Some(&admin),
+            Some(json!({"name": "Victim 10%", "value": {"type": "percent", "bps": 1000},
+                "target": {"applies_to": "customer", "id": cid}})),
+        )
+        .await
+        .expect(201)["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
     let (op, _) = env.create_user(&admin, "operator", "victim-op@demo.test", None).await;
     let lead = env
         .send("POST", "/v1/leads", Some(&admin), Some(json!({"name": "Victim Lead", "phone": "01811-999001"})))
@@ -190,6 +203,28 @@ async fn every_route_refuses_another_tenants_ids_and_changes_nothing() {
                     (path.replace("{id}", &invoice), Some(json!({"reason": "pwned"})), &[404])
                 }
                 ("GET", "/v1/payments/{id}") => (path.replace("{id}", &payment), None, &[404]),
+                // The intruder's own (empty) ISP: nothing of the demo ISP is previewed.
+                ("POST", "/v1/billing/preview") => {
+                    let body = json!({"as_of": "2099-01-01T00:00:00Z"});
+                    let a = env.send("POST", path, Some(&intruder), Some(body)).await.expect(200);
+                    assert_eq!((a["count"].as_u64(), a["total"].as_i64()), (Some(0), Some(0)), "{a}");
+                    walked += 1;
+                    continue;
+                }
+                ("GET", "/v1/billing/discounts") => (path.clone(), None, &[200]),
+                ("POST", "/v1/billing/discounts") => (
+                    path.clone(),
+                    Some(json!({"name": "Stolen", "value": {"type": "fixed", "amount": 100},
+                        "target": {"applies_to": "customer", "id": cid}})),
+                    &[422],
+                ),
+                ("GET" | "DELETE", "/v1/billing/discounts/{id}") => (path.replace("{id}", &discount), None, &[404]),
+                ("PATCH", "/v1/billing/discounts/{id}") => {
+                    (path.replace("{id}", &discount), Some(json!({"active": false, "version": 1})), &[404])
+                }
+                ("GET", "/v1/customers/{id}/account" | "/v1/customers/{id}/ledger") => {
+                    (path.replace("{id}", &cid), None, &[404])
+                }
                 // Paying another ISP's invoice or customer: refused as unknown, nothing written.
                 ("POST", "/v1/payments") => {
                     (path.clone(), Some(json!({"invoice_id": invoice, "amount": 100, "method": "cash"})), &[422])

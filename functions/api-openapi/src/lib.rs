@@ -34,6 +34,7 @@ pub fn document() -> utoipa::openapi::OpenApi {
         api_dashboard::Doc::openapi(),
         api_leads::Doc::openapi(),
         api_invoices::Doc::openapi(),
+        api_billing::Doc::openapi(),
         api_payments::Doc::openapi(),
         api_subscriptions::Doc::openapi(),
         api_operators::Doc::openapi(),

@@ -4,10 +4,10 @@
 
 use aws_lambda_events::event::cloudwatch_events::CloudWatchEvent;
 use services::App;
-use services::router_health::{FanOut, fan_out};
+use services::schedule::{FanOut, fan_out};
 
 pub async fn handle(app: &App, event: CloudWatchEvent<serde_json::Value>) -> Result<FanOut, String> {
-    let report = fan_out(app, "RouterReconcileRequested", event.time).await.map_err(|e| e.to_string())?;
+    let report = fan_out(app, "RouterReconcileRequested", "network", event.time).await.map_err(|e| e.to_string())?;
     tracing::info!(?report, at = %event.time, "router reconciles requested");
     Ok(report)
 }

@@ -247,6 +247,13 @@ impl Local {
                         Box::pin(async move { worker_imports::handle(&app, ev).await })
                     })
                 }
+                "worker-invoicing" => {
+                    let app = app.clone();
+                    Arc::new(move |ev| {
+                        let app = app.clone();
+                        Box::pin(async move { worker_invoicing::handle(&app, ev).await })
+                    })
+                }
                 "worker-provisioning" => {
                     // Retries come back after 1 s, 2 s, 4 s... locally (10 s, 20 s... on AWS).
                     let retry =

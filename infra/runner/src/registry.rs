@@ -37,6 +37,7 @@ pub fn api_function(binary: &str) -> Option<ApiFn> {
         "api-pops" => api!(api_pops),
         "api-packages" => api!(api_packages),
         "api-invoices" => api!(api_invoices),
+        "api-billing" => api!(api_billing),
         "api-payments" => api!(api_payments),
         _ => return None,
     })
@@ -44,7 +45,7 @@ pub fn api_function(binary: &str) -> Option<ApiFn> {
 
 /// Functions driven by the stream or a queue (their handlers are wired in `lib.rs`).
 pub const EVENT_FUNCTIONS: &[&str] =
-    &["stream-publisher", "worker-notifications", "worker-imports", "worker-provisioning"];
+    &["stream-publisher", "worker-notifications", "worker-imports", "worker-provisioning", "worker-invoicing"];
 
 pub type JobFuture<'a> = Pin<Box<dyn Future<Output = Result<serde_json::Value, String>> + Send + 'a>>;
 pub type JobFn = for<'a> fn(
@@ -73,11 +74,13 @@ pub fn job_function(binary: &str) -> Option<JobFn> {
         "job-platform-subscriptions" => job!(job_platform_subscriptions),
         "job-router-health" => job!(job_router_health),
         "job-router-reconcile" => job!(job_router_reconcile),
+        "job-billing-run" => job!(job_billing_run),
         _ => return None,
     })
 }
 
-pub const JOB_FUNCTIONS: &[&str] = &["job-platform-subscriptions", "job-router-health", "job-router-reconcile"];
+pub const JOB_FUNCTIONS: &[&str] =
+    &["job-platform-subscriptions", "job-router-health", "job-router-reconcile", "job-billing-run"];
 
 /// Every function the runner knows.
 pub fn all_functions() -> Vec<&'static str> {
@@ -98,6 +101,7 @@ pub fn all_functions() -> Vec<&'static str> {
         "api-packages",
         "api-pops",
         "api-invoices",
+        "api-billing",
         "api-payments",
     ];
     v.extend_from_slice(EVENT_FUNCTIONS);
@@ -124,6 +128,7 @@ pub fn api_routes(binary: &str) -> Option<&'static [&'static str]> {
         "api-pops" => api_pops::ROUTES,
         "api-packages" => api_packages::ROUTES,
         "api-invoices" => api_invoices::ROUTES,
+        "api-billing" => api_billing::ROUTES,
         "api-payments" => api_payments::ROUTES,
         _ => return None,
     })

@@ -19,6 +19,19 @@ pub struct Actor {
 }
 
 impl Actor {
+    /// The system's own scheduled work inside an ISP (billing runs, dunning, the expiry sweep):
+    /// audited as the nil user, with the ISP admin's rights.
+    pub fn system(tenant: Uuid) -> Actor {
+        Actor {
+            user_id: Uuid::nil(),
+            tenant_id: Some(tenant),
+            reseller_id: None,
+            role: Role::Admin,
+            scope: None,
+            impersonator_id: None,
+        }
+    }
+
     /// The person to hold responsible in the audit log.
     pub fn real_actor(&self) -> Uuid {
         self.impersonator_id.unwrap_or(self.user_id)

@@ -42,6 +42,53 @@ struct AccountRecord {
     account: Account,
 }
 
+/// A per-tenant document number sequence as read (`read`) and as far as numbers were given out
+/// since (`taken`); staging advances it from `read` to `taken` in the write's transaction.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Sequence {
+    name: String,
+    read: u64,
+    taken: u64,
+}
+
+impl Sequence {
+    /// After the write committed: what was given out is now what is stored.
+    pub fn committed(&self) -> Sequence {
+        Sequence { name: self.name.clone(), read: self.taken, taken: self.taken }
+    }
+}
+
+/// The sequences of `kinds` a write at `now` may use: the ISP's local year is one of three UTC
+/// years around `now`, so all three are read and numbering is right near New Year in any time
+/// zone without a second round trip.
+fn sequence_keys(tid: Uuid, kinds: &[&str], now: DateTime<Utc>) -> Vec<(String, store::ItemKeys)> {
+    let years = [now.year() - 1, now.year(), now.year() + 1];
+    kinds
+        .iter()
+        .flat_map(|k| years.iter().map(move |y| sequence_name(k, *y)))
+        .map(|n| (n.clone(), keys::sequence(tid, &n)))
+        .collect()
+}
+
+fn read_sequence(name: String, item: Option<store::Item>) -> Sequence {
+    let n = item.and_then(|i| store::number_attr(&i, "n")).unwrap_or(0);
+    Sequence { name, read: n, taken: n }
+}
+
+/// The sequences of `kinds` (one BatchGetItem), for a run that issues many documents.
+pub(crate) async fn load_sequences(app: &App, tid: Uuid, kinds: &[&str], now: DateTime<Utc>) -> Result<Vec<Sequence>> {
+    let ks = sequence_keys(tid, kinds, now);
+    let got = app.store.batch_get(&ks.iter().map(|(_, k)| k).collect::<Vec<_>>()).await.or_500()?;
+    Ok(ks.into_iter().zip(got).map(|((name, _), item)| read_sequence(name, item)).collect())
+}
+
+/// Stages every sequence that moved, from where it was read to the last number given out.
+pub(crate) fn stage_sequences(tx: &mut Tx, tid: Uuid, sequences: &[Sequence]) {
+    for s in sequences.iter().filter(|s| s.taken > s.read) {
+        tx.advance_sequence(&keys::sequence(tid, &s.name), s.read, s.taken - s.read);
+    }
+}
+
 /// Everything money writes of one customer need, read together: the ISP, the account and the
 /// number sequences used so far. A write stages the account once, at the end, against the version
 /// it was read at.
@@ -49,7 +96,7 @@ pub(crate) struct Books {
     pub tenant: Tenant,
     pub account: Account,
     read_version: u64,
-    sequences: Vec<(String, u64, u64)>,
+    sequences: Vec<Sequence>,
     pub discounts: Vec<Discount>,
 }
 
@@ -58,40 +105,42 @@ fn sequence_name(kind: &str, year: i32) -> String {
 }
 
 impl Books {
-    /// Reads the ISP, the customer's account and this year's sequences for `kinds` in one
-    /// BatchGetItem.
+    /// Reads the ISP, the customer's account and the sequences for `kinds` in one BatchGetItem.
     pub async fn load(app: &App, tid: Uuid, customer: Uuid, kinds: &[&str]) -> Result<Books> {
-        let now = app.now();
         let tk = keys::tenant(tid, None);
         let ak = keys::account(tid, customer);
-        // The year of a number is the ISP's local year; read both candidate years' sequences so a
-        // write around New Year needs no second round trip.
-        let years = [now.year() - 1, now.year(), now.year() + 1];
-        let seq_keys: Vec<(String, store::ItemKeys)> = kinds
-            .iter()
-            .flat_map(|k| years.iter().map(move |y| sequence_name(k, *y)))
-            .map(|n| (n.clone(), keys::sequence(tid, &n)))
-            .collect();
+        let seq_keys = sequence_keys(tid, kinds, app.now());
         let mut wanted = vec![&tk, &ak];
         wanted.extend(seq_keys.iter().map(|(_, k)| k));
         let mut got = app.store.batch_get(&wanted).await.or_500()?.into_iter();
         let tenant = crate::support::tenant_of(got.next().flatten())?;
-        let account: Option<AccountRecord> = decoded(got.next().flatten())?;
+        let account = got.next().flatten();
+        let sequences = seq_keys.into_iter().map(|(name, _)| read_sequence(name, got.next().flatten())).collect();
+        Books::from_parts(tenant, customer, account, sequences, vec![])
+    }
+
+    /// Books from what a run read already: the ISP, its discounts and sequences, and the
+    /// customer's stored account item (None: no account yet).
+    pub fn from_parts(
+        tenant: Tenant,
+        customer: Uuid,
+        account: Option<store::Item>,
+        sequences: Vec<Sequence>,
+        discounts: Vec<Discount>,
+    ) -> Result<Books> {
+        let account: Option<AccountRecord> = decoded(account)?;
         let account = account.map(|a| a.account).unwrap_or_else(|| Account::new(customer, &tenant.currency));
-        let sequences = seq_keys
-            .into_iter()
-            .map(|(name, _)| {
-                let n = got.next().flatten().and_then(|i| store::number_attr(&i, "n")).unwrap_or(0);
-                (name, n, n)
-            })
-            .collect();
-        Ok(Books { read_version: account.version, account, tenant, sequences, discounts: vec![] })
+        Ok(Books { read_version: account.version, account, tenant, sequences, discounts })
+    }
+
+    /// The sequences, with the numbers this write took.
+    pub fn sequences(&self) -> &[Sequence] {
+        &self.sequences
     }
 
     /// The ISP's discounts (one Query), for invoices that charge packages.
     pub async fn load_discounts(&mut self, app: &App) -> Result<()> {
-        let q = Query::index("gsi1", keys::discounts_gsi1(self.tenant.id)).limit(200);
-        self.discounts = app.store.query_all(q, 1000).await.or_500()?;
+        self.discounts = load_discounts(app, self.tenant.id).await?;
         Ok(())
     }
 
@@ -100,57 +149,63 @@ impl Books {
     }
 
     /// The next number of a document kind (`invoice`, `receipt`, `credit_note`) in the ISP's
-    /// current local year; the sequence is advanced when the account is staged.
+    /// current local year; the sequence is advanced when the books are staged.
     pub fn next_number(&mut self, kind: &str, now: DateTime<Utc>) -> Result<String> {
         let year = cycle::local_date(self.terms().tz, now).year();
         let name = sequence_name(kind, year);
         let slot = self
             .sequences
             .iter_mut()
-            .find(|(n, _, _)| *n == name)
+            .find(|s| s.name == name)
             .ok_or_else(|| Error::Internal(format!("sequence {name} was not read")))?;
-        slot.2 += 1;
+        slot.taken += 1;
         let prefix = match kind {
             "invoice" => &self.tenant.billing.invoice_prefix,
             "receipt" => &self.tenant.billing.receipt_prefix,
             _ => &self.tenant.billing.credit_note_prefix,
         };
-        Ok(document_number(prefix, year, slot.2))
+        Ok(document_number(prefix, year, slot.taken))
     }
 
-    /// Stages the account (version-checked) and every sequence that moved. Numbers are taken one
-    /// at a time in a transaction, so each moved sequence advanced by the count it gave out.
+    /// Stages the account (version-checked) and every sequence that moved.
     pub fn stage(&self, tx: &mut Tx, tid: Uuid) -> Result<()> {
+        self.stage_account(tx, tid)?;
+        stage_sequences(tx, tid, &self.sequences);
+        Ok(())
+    }
+
+    /// The account as staged, for a run that writes the same customer again after this commits.
+    pub fn committed_account(&self) -> Result<store::Item> {
         let mut acc = self.account.clone();
         acc.version = self.read_version + 1;
-        let item = Store::encode(
-            &keys::account(tid, acc.customer_id),
-            "ACCOUNT",
-            &AccountRecord { account: acc },
-            Some(self.read_version + 1),
-        )
-        .or_500()?;
+        let item = keys::account(self.tenant.id, acc.customer_id);
+        Store::encode(&item, "ACCOUNT", &AccountRecord { account: acc }, Some(self.read_version + 1)).or_500()
+    }
+
+    /// Stages the account alone (a run stages the sequences once for many customers).
+    pub fn stage_account(&self, tx: &mut Tx, tid: Uuid) -> Result<()> {
+        debug_assert_eq!(tid, self.tenant.id);
+        let item = self.committed_account()?;
         if self.read_version == 0 {
             tx.put_new(item, Conflict::Version);
         } else {
             tx.put_versioned(item, self.read_version);
         }
-        for (name, read, taken) in &self.sequences {
-            match taken - read {
-                0 => {}
-                1 => tx.advance_sequence(&keys::sequence(tid, name), *read),
-                // A transaction cannot touch an item twice; no write needs two numbers of a kind.
-                _ => return Err(Error::Internal(format!("two numbers of {name} in one write"))),
-            }
-        }
         Ok(())
     }
+}
+
+/// The ISP's discounts (one Query).
+pub(crate) async fn load_discounts(app: &App, tid: Uuid) -> Result<Vec<Discount>> {
+    let q = Query::index("gsi1", keys::discounts_gsi1(tid)).limit(200);
+    app.store.query_all(q, 1000).await.or_500()
 }
 
 /// A new draft invoice for a customer (lines priced with the ISP's tax and the discounts that apply).
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn new_invoice(
-    books: &Books,
+    tenant: &Tenant,
+    all_discounts: &[Discount],
     id: Uuid,
     customer_id: Uuid,
     scope: (Option<Uuid>, Option<String>),
@@ -160,9 +215,9 @@ pub(crate) fn new_invoice(
     lines: &[LineInput],
     now: DateTime<Utc>,
 ) -> Invoice {
-    let discounts = discounts_for(customer_id, lines, &books.discounts, now);
-    let tax = tax_of(&books.tenant);
-    let mut inv = Invoice::draft(id, books.tenant.id, customer_id, &books.tenant.currency, kind, now);
+    let discounts = discounts_for(customer_id, lines, all_discounts, now);
+    let tax = tax_of(tenant);
+    let mut inv = Invoice::draft(id, tenant.id, customer_id, &tenant.currency, kind, now);
     inv.subscription_id = subscription_id;
     inv.period = period;
     inv.tax_inclusive = tax.inclusive;
@@ -223,11 +278,23 @@ pub(crate) fn invoice_event(name: &str, inv: &Invoice, now: DateTime<Utc>) -> Do
     )
 }
 
+/// When an invoice issued at `now` is due: at `due` if that is later, else after the ISP's due days.
+pub(crate) fn due_at(tenant: &Tenant, due: Option<DateTime<Utc>>, now: DateTime<Utc>) -> DateTime<Utc> {
+    due.filter(|d| *d > now).unwrap_or_else(|| now + Duration::days(tenant.billing.due_days.into()))
+}
+
 /// Issues a draft: numbers it, books it on the account (paying it from credit as far as that
-/// goes) and stages the invoice, its reference, ledger and events. The caller stages the books.
-pub(crate) fn stage_issue(tx: &mut Tx, books: &mut Books, inv: &mut Invoice, now: DateTime<Utc>) -> Result<()> {
+/// goes) and stages the invoice, its reference, ledger and events. Due after the ISP's due days,
+/// or at `due` (a prepaid renewal is due when the paid validity ends). The caller stages the books.
+pub(crate) fn stage_issue(
+    tx: &mut Tx,
+    books: &mut Books,
+    inv: &mut Invoice,
+    due: Option<DateTime<Utc>>,
+    now: DateTime<Utc>,
+) -> Result<()> {
     let number = books.next_number("invoice", now)?;
-    let due = now + Duration::days(books.tenant.billing.due_days.into());
+    let due = due_at(&books.tenant, due, now);
     inv.issue(number, now, due)?;
     let entries = books.account.post_invoice(inv, now)?;
     inv.updated_at = now;
@@ -514,7 +581,8 @@ pub(crate) async fn stage_change_billing(
         _ => ids::new_id(),
     };
     let mut inv = new_invoice(
-        books,
+        &books.tenant,
+        &books.discounts,
         id,
         sub.customer_id,
         subscription_scope(sub),
@@ -525,7 +593,7 @@ pub(crate) async fn stage_change_billing(
         now,
     );
     if inv.total >= 0 {
-        stage_issue(tx, books, &mut inv, now)?;
+        stage_issue(tx, books, &mut inv, None, now)?;
         books.stage(tx, tid)?;
         return Ok(Some(inv));
     }

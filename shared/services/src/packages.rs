@@ -275,6 +275,14 @@ pub(crate) async fn load_package(app: &App, tid: Uuid, id: Uuid) -> Result<Packa
     }
 }
 
+/// The validity of each of the ISP's packages (one Query per page): a billing run prices renewals
+/// with them.
+pub(crate) async fn validities(app: &App, tid: Uuid) -> Result<std::collections::HashMap<Uuid, Validity>> {
+    let q = Query::index("gsi1", keys::packages_gsi1(tid)).limit(500);
+    let all: Vec<PackageRecord> = app.store.query_all(q, 100_000).await.or_500()?;
+    Ok(all.into_iter().map(|r| (r.package.id, r.package.validity)).collect())
+}
+
 pub(crate) fn live_package(item: Option<store::Item>) -> Result<Option<Package>> {
     Ok(decoded::<PackageRecord>(item)?.filter(|r| r.deleted_at.is_none()).map(|r| r.package))
 }

@@ -7,16 +7,13 @@ use crate::app::App;
 use crate::network::{RouterRecord, all_router_records, record_router_status};
 use crate::provisioning::{RouterPool, endpoint};
 use crate::support::{StoreResultExt, decoded};
-use chrono::{DateTime, Utc};
 use domain::Result;
-use domain::event::DomainEvent;
 use domain::live::{Observed, RouterHealth, next_status, uptime_seconds};
-use domain::tenant::{Tenant, TenantStatus};
 use routeros::RouterError;
 use routeros::menu::RouterInfo;
 use serde::Serialize;
 use std::time::Instant;
-use store::{Owner, Page, Query, Store, Tx, keys};
+use store::{Store, keys};
 use uuid::Uuid;
 
 /// Routers of one ISP checked at once.
@@ -148,46 +145,4 @@ pub async fn check_tenant(app: &App, pool: &RouterPool, tenant: Uuid) -> Result<
 /// The last check of a router, if any.
 pub async fn last_health(app: &App, tenant: Uuid, router: Uuid) -> Result<Option<RouterHealth>> {
     decoded(app.store.get_item(&keys::router_health(tenant, router)).await.or_500()?)
-}
-
-/// What a fan-out job did.
-#[derive(Debug, Default, Clone, PartialEq, Eq, Serialize)]
-pub struct FanOut {
-    pub tenants: usize,
-    pub skipped_suspended: usize,
-}
-
-/// One outbox event per active ISP (`event`, e.g. `RouterHealthCheckRequested`), 100 ISPs per
-/// transaction; the provisioning rule brings each to the worker, which does that ISP's routers.
-/// Suspended ISPs are skipped.
-pub async fn fan_out(app: &App, event: &str, now: DateTime<Utc>) -> Result<FanOut> {
-    let mut report = FanOut::default();
-    let mut cursor: Option<String> = None;
-    loop {
-        let q = Query::index("gsi1", keys::tenants_gsi1()).limit(100);
-        let page: Page<Tenant> =
-            app.store.query_page(Owner::Platform, "router-fan-out", q, cursor.as_deref()).await.or_500()?;
-        let mut tx = Tx::new();
-        for t in &page.items {
-            if t.status == TenantStatus::Suspended {
-                report.skipped_suspended += 1;
-                continue;
-            }
-            report.tenants += 1;
-            tx.put_event(&DomainEvent::new(
-                event,
-                "network",
-                Some(t.id),
-                serde_json::json!({"tenant_id": t.id, "requested_at": now}),
-                now,
-            ));
-        }
-        if !tx.is_empty() {
-            app.store.commit(tx).await.or_500()?;
-        }
-        match page.next_cursor {
-            Some(c) => cursor = Some(c),
-            None => return Ok(report),
-        }
-    }
 }

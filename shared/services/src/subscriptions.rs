@@ -1024,11 +1024,7 @@ pub(crate) fn stage_billing_update(
     now: DateTime<Utc>,
 ) -> Result<()> {
     let before = &rec.subscription;
-    let new_rec = SubscriptionRecord { subscription: after.clone(), password_sealed: rec.password_sealed.clone() };
-    tx.put_versioned(
-        Store::encode(&sub_keys(after), "SUBSCRIPTION", &new_rec, Some(after.version)).or_500()?,
-        before.version,
-    );
+    stage_subscription_record(tx, rec, after)?;
     if after.status != before.status {
         customer.subscriptions = customer.subscriptions.moved(Some(before.status), after.status);
         customer.status = customer.subscriptions.customer_status();
@@ -1042,6 +1038,16 @@ pub(crate) fn stage_billing_update(
     for (name, d) in events {
         tx.put_event(&DomainEvent::new(name, "network", Some(after.tenant_id), event_detail(after, d.clone()), now));
     }
+    Ok(())
+}
+
+/// Stages a subscription's new state against the version `rec` was read at (its indexes follow).
+pub(crate) fn stage_subscription_record(tx: &mut Tx, rec: &SubscriptionRecord, after: &Subscription) -> Result<()> {
+    let new_rec = SubscriptionRecord { subscription: after.clone(), password_sealed: rec.password_sealed.clone() };
+    tx.put_versioned(
+        Store::encode(&sub_keys(after), "SUBSCRIPTION", &new_rec, Some(after.version)).or_500()?,
+        rec.subscription.version,
+    );
     Ok(())
 }
 

@@ -171,12 +171,13 @@ impl Tx {
         self.ops.push((TransactWriteItem::builder().update(upd).build(), Some(on_conflict)));
     }
 
-    /// Moves a per-tenant document sequence from `expected` (0: never used) to `expected + 1`; a
-    /// sequence that moved meanwhile fails as [`Conflict::Version`], so the caller reads it again.
-    pub fn advance_sequence(&mut self, keys: &ItemKeys, expected: u64) {
+    /// Moves a per-tenant document sequence from `expected` (0: never used) to `expected + by`
+    /// (the numbers this transaction gives out); a sequence that moved meanwhile fails as
+    /// [`Conflict::Version`], so the caller reads it again.
+    pub fn advance_sequence(&mut self, keys: &ItemKeys, expected: u64, by: u64) {
         let cond = if expected == 0 { "attribute_not_exists(pk)" } else { "n = :expected" };
         let mut values = HashMap::from([
-            (":next".to_string(), AttributeValue::N((expected + 1).to_string())),
+            (":next".to_string(), AttributeValue::N((expected + by).to_string())),
             (":t".to_string(), AttributeValue::S("SEQ".into())),
         ]);
         if expected > 0 {

@@ -1,0 +1,41 @@
+//! `worker-invoicing`: the invoicing queue's consumer. A `BillingRunRequested` message runs one
+//! ISP's billing as of the time the job asked for it. A run is safe to repeat (an invoice's id
+//! comes from its subscription and period, and the subscription's billed period moves in the
+//! invoice's transaction), so a redelivered message issues nothing twice; failures are reported
+//! per message, retried, and end in the dead-letter queue and its alarm.
+
+use aws_lambda_events::event::sqs::{SqsEvent, SqsMessage};
+use events::{BatchResponse, BusEvent};
+use services::App;
+
+pub async fn handle(app: &App, event: SqsEvent) -> BatchResponse {
+    let mut resp = BatchResponse::default();
+    for m in &event.records {
+        let id = m.message_id.clone().unwrap_or_default();
+        if let Err(e) = handle_one(app, m).await {
+            tracing::warn!(message_id = %id, error = %e, "billing run failed; will be retried");
+            resp.fail(id);
+        }
+    }
+    resp
+}
+
+async fn handle_one(app: &App, m: &SqsMessage) -> Result<(), String> {
+    let ev: BusEvent =
+        serde_json::from_str(m.body.as_deref().unwrap_or("")).map_err(|e| format!("not an EventBridge event: {e}"))?;
+    if ev.detail_type != "BillingRunRequested" {
+        return Err(format!("unexpected event {}", ev.detail_type));
+    }
+    let tenant = ev.tenant_id().ok_or("event without tenant_id")?;
+    // The run's "now" is the job's time, so a retried message bills what was due then.
+    let as_of = ev
+        .detail
+        .get("requested_at")
+        .and_then(|v| v.as_str())
+        .and_then(|s| chrono::DateTime::parse_from_rfc3339(s).ok())
+        .map(|t| t.with_timezone(&chrono::Utc))
+        .ok_or("event without requested_at")?;
+    let report = services::billing_run::run_tenant(app, tenant, as_of).await.map_err(|e| e.to_string())?;
+    tracing::info!(?report, "billing run done");
+    Ok(())
+}
