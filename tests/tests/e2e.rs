@@ -4,6 +4,7 @@
 mod auth;
 mod bad_input;
 mod billing;
+mod billing_life;
 mod billing_run;
 mod customers;
 mod dashboard;

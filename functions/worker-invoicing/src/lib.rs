@@ -1,8 +1,11 @@
-//! `worker-invoicing`: the invoicing queue's consumer. A `BillingRunRequested` message runs one
-//! ISP's billing as of the time the job asked for it. A run is safe to repeat (an invoice's id
-//! comes from its subscription and period, and the subscription's billed period moves in the
-//! invoice's transaction), so a redelivered message issues nothing twice; failures are reported
-//! per message, retried, and end in the dead-letter queue and its alarm.
+//! `worker-invoicing`: the invoicing queue's consumer. Each message is one ISP's share of a daily
+//! job, done as of the time the job ran: `BillingRunRequested` (renewal invoices),
+//! `DunningRequested` (overdue, reminders, suspension for debt) and `ExpirySweepRequested`
+//! (prepaid validity ended). Each is safe to repeat (an invoice's id comes from its subscription
+//! and period and the billed period moves in the invoice's transaction; reminders are recorded on
+//! the invoice; state changes go through the state machines), so a redelivered message does
+//! nothing twice. Failures are reported per message, retried, and end in the dead-letter queue and
+//! its alarm.
 
 use aws_lambda_events::event::sqs::{SqsEvent, SqsMessage};
 use events::{BatchResponse, BusEvent};
@@ -23,9 +26,6 @@ pub async fn handle(app: &App, event: SqsEvent) -> BatchResponse {
 async fn handle_one(app: &App, m: &SqsMessage) -> Result<(), String> {
     let ev: BusEvent =
         serde_json::from_str(m.body.as_deref().unwrap_or("")).map_err(|e| format!("not an EventBridge event: {e}"))?;
-    if ev.detail_type != "BillingRunRequested" {
-        return Err(format!("unexpected event {}", ev.detail_type));
-    }
     let tenant = ev.tenant_id().ok_or("event without tenant_id")?;
     // The run's "now" is the job's time, so a retried message bills what was due then.
     let as_of = ev
@@ -35,7 +35,11 @@ async fn handle_one(app: &App, m: &SqsMessage) -> Result<(), String> {
         .and_then(|s| chrono::DateTime::parse_from_rfc3339(s).ok())
         .map(|t| t.with_timezone(&chrono::Utc))
         .ok_or("event without requested_at")?;
-    let report = services::billing_run::run_tenant(app, tenant, as_of).await.map_err(|e| e.to_string())?;
-    tracing::info!(?report, "billing run done");
-    Ok(())
+    let done = match ev.detail_type.as_str() {
+        "BillingRunRequested" => services::billing_run::run_tenant(app, tenant, as_of).await.map(|_| ()),
+        "DunningRequested" => services::dunning::run_dunning(app, tenant, as_of).await.map(|_| ()),
+        "ExpirySweepRequested" => services::dunning::run_expiry_sweep(app, tenant, as_of).await.map(|_| ()),
+        other => return Err(format!("unexpected event {other}")),
+    };
+    done.map_err(|e| e.to_string())
 }

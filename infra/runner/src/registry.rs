@@ -75,12 +75,20 @@ pub fn job_function(binary: &str) -> Option<JobFn> {
         "job-router-health" => job!(job_router_health),
         "job-router-reconcile" => job!(job_router_reconcile),
         "job-billing-run" => job!(job_billing_run),
+        "job-dunning" => job!(job_dunning),
+        "job-expiry-sweep" => job!(job_expiry_sweep),
         _ => return None,
     })
 }
 
-pub const JOB_FUNCTIONS: &[&str] =
-    &["job-platform-subscriptions", "job-router-health", "job-router-reconcile", "job-billing-run"];
+pub const JOB_FUNCTIONS: &[&str] = &[
+    "job-platform-subscriptions",
+    "job-router-health",
+    "job-router-reconcile",
+    "job-billing-run",
+    "job-dunning",
+    "job-expiry-sweep",
+];
 
 /// Every function the runner knows.
 pub fn all_functions() -> Vec<&'static str> {

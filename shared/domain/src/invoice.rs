@@ -344,6 +344,9 @@ pub struct Invoice {
     /// Reminder offsets (days relative to the due date) already announced.
     #[serde(default)]
     pub reminders_sent: Vec<i32>,
+    /// When dunning suspended (or found already cut) the subscription for this debt.
+    #[serde(default)]
+    pub suspension_requested_at: Option<DateTime<Utc>>,
     /// Owner operator subtree (copied from the customer), for operator scoping.
     pub operator_id: Option<Uuid>,
     pub scope: Option<String>,
@@ -387,6 +390,7 @@ impl Invoice {
             voided_at: None,
             void_reason: None,
             reminders_sent: vec![],
+            suspension_requested_at: None,
             operator_id: None,
             scope: None,
             created_at: now,

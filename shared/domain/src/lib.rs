@@ -8,6 +8,7 @@ pub mod billing;
 pub mod crypto;
 pub mod customer;
 pub mod cycle;
+pub mod dunning;
 pub mod error;
 pub mod event;
 pub mod idempotency;

@@ -55,6 +55,12 @@ impl Clock {
             Some(t) => *t.lock().expect("clock lock"),
         }
     }
+    /// Sets a fixed clock to `at`; no effect on the system clock.
+    pub fn set(&self, at: DateTime<Utc>) {
+        if let Some(t) = &self.0 {
+            *t.lock().expect("clock lock") = at;
+        }
+    }
     /// Moves a fixed clock; no effect on the system clock.
     pub fn advance(&self, by: chrono::Duration) {
         if let Some(t) = &self.0 {

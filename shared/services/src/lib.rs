@@ -10,6 +10,7 @@ pub mod bulk;
 pub mod customers;
 pub mod dashboard;
 pub mod discounts;
+pub mod dunning;
 pub mod idempotency;
 pub mod imports;
 pub mod leads;

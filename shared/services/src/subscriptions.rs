@@ -90,8 +90,11 @@ pub enum Change {
     Cancel {
         reason: Option<String>,
     },
-    /// The expiry sweep (system).
-    Expire,
+    /// The expiry sweep (system), as of its run's time: refused if the validity runs past `at`
+    /// (a payment renewed it after the sweep read the index).
+    Expire {
+        at: DateTime<Utc>,
+    },
     ChangePackage {
         package_id: Uuid,
     },
@@ -113,7 +116,7 @@ impl Change {
             Change::Suspend { .. } => Action::Suspend,
             Change::Restore => Action::Restore,
             Change::Cancel { .. } => Action::Cancel,
-            Change::Expire => Action::Expire,
+            Change::Expire { .. } => Action::Expire,
             Change::ChangePackage { .. } => Action::ChangePackage,
             Change::Extend { .. } => Action::Extend,
             Change::MoveRouter { .. } => Action::MoveRouter,
@@ -801,7 +804,16 @@ async fn try_apply(
             usage.push((UsageOf::Package, before.package_id, -1));
             usage.push((UsageOf::Router, before.router_id, -1));
         }
-        Change::Expire => after.status_reason = Some("validity ended".into()),
+        Change::Expire { at } => {
+            if before.expires_at.is_none_or(|e| e > *at) {
+                return Err(TryError::Failed(Error::Conflict {
+                    code: "not_expired",
+                    detail: "the subscription's validity has not ended".into(),
+                    field: None,
+                }));
+            }
+            after.status_reason = Some("validity ended".into());
+        }
         Change::ChangePackage { package_id } => {
             let package = live_package(got.next().flatten())?;
             usable_package(package.as_ref(), &mut v);

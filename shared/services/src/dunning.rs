@@ -1,0 +1,239 @@
+//! Dunning and the expiry sweep, each per ISP from a daily job through the invoicing queue.
+//!
+//! Dunning reads the open invoices by due date (gsi2 `OPENINV`, only open invoices are in it):
+//! those past due become overdue (`InvoiceOverdue`), reminders go out at the ISP's offsets
+//! (`InvoiceReminderDue`, for the notification path), and after the grace days the subscription is
+//! suspended for the debt (`SubscriptionSuspended` with reason `unpaid`, in the same transaction as
+//! the invoice's record of it). A payment that clears the debt restores it (see `payments`).
+//!
+//! The expiry sweep reads the expiry index (gsi2 `SUBEXP`) up to now and expires prepaid
+//! subscriptions whose validity ended unpaid (`SubscriptionExpired` -> provisioning cuts access).
+
+use crate::App;
+use crate::billing::{invoice_event, stage_invoice_write};
+use crate::subscriptions::{Change, apply};
+use crate::support::{StoreResultExt, decoded, store_err};
+use chrono::{DateTime, Duration, Utc};
+use domain::actor::Actor;
+use domain::dunning::{DunningStep, apply_step, dunning_step};
+use domain::invoice::Invoice;
+use domain::subscription::{Subscription, SubscriptionStatus, UNPAID};
+use domain::tenant::{Tenant, TenantStatus};
+use domain::{Error, Result};
+use serde::{Deserialize, Serialize};
+use store::{Conflict, Filter, Owner, Page, Query, StoreError, Tx, keys};
+use uuid::Uuid;
+
+const PAGE: u32 = 100;
+
+/// What dunning did for one ISP.
+#[derive(Debug, Default, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DunningReport {
+    pub tenant_id: Uuid,
+    pub as_of: DateTime<Utc>,
+    /// Open invoices read (due before now + the earliest reminder's lead).
+    pub open: usize,
+    pub marked_overdue: usize,
+    pub reminders: usize,
+    pub suspended: usize,
+    /// Changed by a payment meanwhile: left for the next run.
+    pub retry_later: usize,
+    pub tenant_suspended: bool,
+}
+
+/// What the expiry sweep did for one ISP.
+#[derive(Debug, Default, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ExpiryReport {
+    pub tenant_id: Uuid,
+    pub as_of: DateTime<Utc>,
+    pub expired: usize,
+    pub tenant_suspended: bool,
+}
+
+async fn active_tenant(app: &App, tid: Uuid) -> Result<Option<Tenant>> {
+    let tenant = crate::support::tenant_of(app.store.get_item(&keys::tenant(tid, None)).await.or_500()?)?;
+    Ok((tenant.status != TenantStatus::Suspended).then_some(tenant))
+}
+
+/// Every page of a sharded index's partitions up to `hi` (sort keys `<time>#<id>`), one at a time.
+struct IndexScan {
+    owner: Owner,
+    qid: &'static str,
+    queries: Vec<Query>,
+    at: usize,
+    cursor: Option<String>,
+}
+
+impl IndexScan {
+    async fn next_page<T: serde::de::DeserializeOwned>(&mut self, app: &App) -> Result<Option<Vec<T>>> {
+        while let Some(q) = self.queries.get(self.at) {
+            let page: Page<T> =
+                app.store.query_page(self.owner, self.qid, q.clone(), self.cursor.as_deref()).await.or_500()?;
+            match page.next_cursor {
+                Some(c) => self.cursor = Some(c),
+                None => {
+                    self.cursor = None;
+                    self.at += 1;
+                }
+            }
+            if !page.items.is_empty() {
+                return Ok(Some(page.items));
+            }
+        }
+        Ok(None)
+    }
+}
+
+fn until(t: DateTime<Utc>) -> String {
+    // `~` sorts after `#`: every key of that second is in.
+    format!("{}~", keys::key_time(t))
+}
+
+/// Dunning of one ISP at `now` (the job's time).
+pub async fn run_dunning(app: &App, tid: Uuid, now: DateTime<Utc>) -> Result<DunningReport> {
+    let mut report = DunningReport { tenant_id: tid, as_of: now, ..Default::default() };
+    let Some(tenant) = active_tenant(app, tid).await? else {
+        report.tenant_suspended = true;
+        return Ok(report);
+    };
+    let b = &tenant.billing;
+    // Reminders before the due date reach that far ahead.
+    let lead = b.reminder_days.iter().map(|d| -i64::from(*d)).max().unwrap_or(0).max(0);
+    let hi = until(now + Duration::days(lead));
+    let mut scan = IndexScan {
+        owner: Owner::Tenant(tid),
+        qid: "dunning",
+        queries: (0..keys::INVOICE_SHARDS)
+            .map(|s| Query::index("gsi2", keys::open_invoices_gsi2(tid, s)).range(None, hi.clone()).limit(PAGE))
+            .collect(),
+        at: 0,
+        cursor: None,
+    };
+    while let Some(page) = scan.next_page::<Invoice>(app).await? {
+        for inv in page {
+            report.open += 1;
+            dun(app, &tenant, inv, now, &mut report).await?;
+        }
+    }
+    tracing::info!(?report, "dunning done");
+    Ok(report)
+}
+
+/// One invoice's step, read again once if a payment moved it meanwhile.
+async fn dun(
+    app: &App,
+    tenant: &Tenant,
+    mut inv: Invoice,
+    now: DateTime<Utc>,
+    report: &mut DunningReport,
+) -> Result<()> {
+    let b = &tenant.billing;
+    for attempt in 0..2 {
+        let step = dunning_step(&inv, &b.reminder_days, b.grace_days, now);
+        if step.is_empty() {
+            return Ok(());
+        }
+        match commit_step(app, &inv, &step, now).await {
+            Ok(suspended) => {
+                report.marked_overdue += usize::from(step.mark_overdue);
+                report.reminders += usize::from(step.reminder.is_some());
+                report.suspended += usize::from(suspended);
+                return Ok(());
+            }
+            Err(Error::Conflict { code: "version_conflict", .. }) if attempt == 0 => {
+                let k = keys::invoice(inv.tenant_id, inv.customer_id, inv.id, None, None, None);
+                match decoded::<Invoice>(app.store.get_item(&k).await.or_500()?)? {
+                    Some(fresh) => inv = fresh,
+                    None => return Ok(()),
+                }
+            }
+            Err(Error::Conflict { code: "version_conflict", .. }) => {
+                report.retry_later += 1;
+                return Ok(());
+            }
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(())
+}
+
+/// Stages the invoice's new state and its events; with a suspension, inside the subscription's
+/// own transaction. Returns whether a subscription was suspended.
+async fn commit_step(app: &App, before: &Invoice, step: &DunningStep, now: DateTime<Utc>) -> Result<bool> {
+    let mut inv = before.clone();
+    apply_step(&mut inv, step, now)?;
+    inv.version += 1;
+    inv.updated_at = now;
+    let stage = |tx: &mut Tx| -> Result<()> {
+        stage_invoice_write(tx, &inv, Some(before.version))?;
+        if step.mark_overdue {
+            tx.put_event(&invoice_event("InvoiceOverdue", &inv, now));
+        }
+        if let Some(offset) = step.reminder {
+            let mut ev = invoice_event("InvoiceReminderDue", &inv, now);
+            ev.detail["offset_days"] = serde_json::json!(offset);
+            tx.put_event(&ev);
+        }
+        Ok(())
+    };
+    if step.suspend
+        && let Some(sub) = inv.subscription_id
+    {
+        let tid = inv.tenant_id;
+        let change = Change::Suspend { reason: Some(UNPAID.into()) };
+        match apply(app, &Actor::system(tid), tid, inv.customer_id, sub, &change, None, Some(&stage)).await {
+            Ok(_) => return Ok(true),
+            // Not active (suspended already, expired, cancelled) or gone: nothing to cut.
+            Err(Error::Conflict { code: "invalid_transition", .. } | Error::NotFound { .. }) => {}
+            Err(e) => return Err(e),
+        }
+    }
+    let mut tx = Tx::new();
+    stage(&mut tx)?;
+    match app.store.commit(tx).await {
+        Ok(()) => Ok(false),
+        Err(StoreError::Conflict(Conflict::Version)) => Err(Error::version_conflict()),
+        Err(e) => Err(store_err(e)),
+    }
+}
+
+/// The expiry sweep of one ISP at `now`: prepaid subscriptions whose validity ended expire.
+pub async fn run_expiry_sweep(app: &App, tid: Uuid, now: DateTime<Utc>) -> Result<ExpiryReport> {
+    let mut report = ExpiryReport { tenant_id: tid, as_of: now, ..Default::default() };
+    if active_tenant(app, tid).await?.is_none() {
+        report.tenant_suspended = true;
+        return Ok(report);
+    }
+    let live = Filter::default().any_of("status", &["active".to_string(), "suspended".to_string()]);
+    let mut scan = IndexScan {
+        owner: Owner::Tenant(tid),
+        qid: "expiry-sweep",
+        queries: (0..keys::EXPIRY_SHARDS)
+            .map(|s| {
+                Query::index("gsi2", keys::subscriptions_by_expiry_gsi2(tid, s))
+                    .range(None, until(now))
+                    .filter(live.clone())
+                    .limit(PAGE)
+            })
+            .collect(),
+        at: 0,
+        cursor: None,
+    };
+    let system = Actor::system(tid);
+    while let Some(page) = scan.next_page::<Subscription>(app).await? {
+        for s in page {
+            let live = matches!(s.status, SubscriptionStatus::Active | SubscriptionStatus::Suspended);
+            if !live || s.expires_at.is_none_or(|e| e > now) {
+                continue;
+            }
+            match apply(app, &system, tid, s.customer_id, s.id, &Change::Expire { at: now }, None, None).await {
+                Ok(_) => report.expired += 1,
+                // Renewed, expired or cancelled meanwhile.
+                Err(Error::Conflict { code: "invalid_transition" | "not_expired", .. } | Error::NotFound { .. }) => {}
+                Err(e) => return Err(e),
+            }
+        }
+    }
+    tracing::info!(?report, "expiry sweep done");
+    Ok(report)
+}
