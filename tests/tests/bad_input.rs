@@ -136,8 +136,22 @@ async fn bad_input_on_operations_routes_changes_nothing() {
         .as_str()
         .unwrap()
         .to_string();
+    let empty_draft =
+        env.send("POST", "/v1/invoices", Some(&admin), Some(json!({"customer_id": billed}))).await.expect(201)["id"]
+            .as_str()
+            .unwrap()
+            .to_string();
     let before = env.table_snapshot().await;
     let s = |a: &str| format!("/v1/subscriptions/{sub}/{a}");
+    let keyed = |path: String, body: serde_json::Value, key: &'static str| {
+        let (env, admin) = (&env, admin.clone());
+        async move {
+            let headers: Vec<(&str, &str)> = if key.is_empty() { vec![] } else { vec![("idempotency-key", key)] };
+            env.send_with("POST", &path, Some(&admin), Some(body), &headers).await
+        }
+    };
+    let cn = format!("/v1/invoices/{inv}/credit-notes");
+    let rf = format!("/v1/customers/{billed}/refunds");
     let d = |body: serde_json::Value| env.send("POST", "/v1/billing/discounts", Some(&admin), Some(body));
     let to_pkg = json!({"applies_to": "package", "id": pkg});
     let cases: Vec<(&str, e2e_tests::Answer, u16, &str)> = vec![
@@ -206,6 +220,19 @@ async fn bad_input_on_operations_routes_changes_nothing() {
         ("discount without version", env.send("PATCH", &format!("/v1/billing/discounts/{discount}"), Some(&admin), Some(json!({"active": false}))).await, 422, "validation_failed"),
         ("discount stale", env.send("PATCH", &format!("/v1/billing/discounts/{discount}"), Some(&admin), Some(json!({"active": false, "version": 7}))).await, 409, "version_conflict"),
         ("discount unknown", env.send("DELETE", &format!("/v1/billing/discounts/{}", uuid::Uuid::now_v7()), Some(&admin), None).await, 404, "not_found"),
+        ("draft for no customer", env.send("POST", "/v1/invoices", Some(&admin), Some(json!({"customer_id": uuid::Uuid::now_v7()}))).await, 422, "validation_failed"),
+        ("draft line without description", env.send("POST", "/v1/invoices", Some(&admin), Some(json!({"customer_id": billed, "lines": [{"description": "", "unit_amount": 5}]}))).await, 422, "validation_failed"),
+        ("draft line quantity zero", env.send("POST", &format!("/v1/invoices/{empty_draft}/lines"), Some(&admin), Some(json!({"description": "x", "unit_amount": 5, "quantity": 0, "version": 1}))).await, 422, "validation_failed"),
+        ("issue an empty draft", env.send("POST", &format!("/v1/invoices/{empty_draft}/issue"), Some(&admin), None).await, 422, "validation_failed"),
+        ("issue an issued invoice", env.send("POST", &format!("/v1/invoices/{inv}/issue"), Some(&admin), None).await, 409, "invoice_not_draft"),
+        ("credit note without key", keyed(cn.clone(), json!({"amount": 1, "reason": "x"}), "").await, 400, "idempotency_key_required"),
+        ("credit note zero", keyed(cn.clone(), json!({"amount": 0, "reason": "x"}), "bad-cn-1").await, 422, "validation_failed"),
+        ("credit note without reason", keyed(cn.clone(), json!({"amount": 1, "reason": " "}), "bad-cn-2").await, 422, "validation_failed"),
+        ("credit note beyond the invoice", keyed(cn, json!({"amount": 10_000_000, "reason": "x"}), "bad-cn-3").await, 422, "validation_failed"),
+        ("refund without key", keyed(rf.clone(), json!({"amount": 1, "method": "cash", "reason": "x"}), "").await, 400, "idempotency_key_required"),
+        ("refund transfer without reference", keyed(rf.clone(), json!({"amount": 1, "method": "bank_transfer", "reason": "x"}), "bad-rf-1").await, 422, "validation_failed"),
+        ("refund beyond the credit", keyed(rf, json!({"amount": 1_000_000, "method": "cash", "reason": "x"}), "bad-rf-2").await, 422, "validation_failed"),
+        ("pdf of no invoice", env.send("GET", &format!("/v1/invoices/{}/pdf", uuid::Uuid::now_v7()), Some(&admin), None).await, 404, "not_found"),
         ("preview limit", env.send("POST", "/v1/billing/preview", Some(&admin), Some(json!({"limit": 0}))).await, 422, "validation_failed"),
         ("preview bad time", env.send("POST", "/v1/billing/preview", Some(&admin), Some(json!({"as_of": "soon"}))).await, 422, "validation_failed"),
         ("account of no customer", env.send("GET", &format!("/v1/customers/{}/account", uuid::Uuid::now_v7()), Some(&admin), None).await, 404, "not_found"),

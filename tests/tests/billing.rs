@@ -281,3 +281,144 @@ async fn paying_off_an_unpaid_suspension_restores_and_voiding_clears_the_debt() 
 async fn subscription(env: &Env, s: &Setup) -> Value {
     env.send("GET", &format!("/v1/subscriptions/{}", s.sub), Some(&s.admin), None).await.expect(200)
 }
+
+/// The sum of the ledger is the account's balance, and the balance is what open invoices owe less
+/// the credit.
+async fn books_balance(env: &Env, s: &Setup) -> Value {
+    let account =
+        env.send("GET", &format!("/v1/customers/{}/account", s.customer), Some(&s.admin), None).await.expect(200);
+    let ledger = env
+        .send("GET", &format!("/v1/customers/{}/ledger?limit=200", s.customer), Some(&s.admin), None)
+        .await
+        .expect(200);
+    let sum: i64 = ledger["items"].as_array().unwrap().iter().map(|e| e["amount"].as_i64().unwrap()).sum();
+    let balance = account["balance"].as_i64().unwrap();
+    assert_eq!(sum, balance, "{ledger:#}");
+    let open: i64 = account["open"].as_array().unwrap().iter().map(|o| o["amount_due"].as_i64().unwrap()).sum();
+    assert_eq!(balance, open - account["credit"].as_i64().unwrap(), "{account:#}");
+    account
+}
+
+#[tokio::test]
+async fn credit_notes_refunds_drafts_with_manual_lines_and_the_pdf() {
+    let env = Env::start().await;
+    let (s, inv) = setup(&env).await;
+    let id = inv["id"].as_str().unwrap().to_string();
+    pay(&env, &s.admin, "doc-pay", json!({"invoice_id": id, "amount": 50_000, "method": "cash"})).await.expect(201);
+
+    // A credit note on the paid invoice: what it returns becomes credit. Repeated: applied once.
+    let note_body = json!({"amount": 10_000, "reason": "five days without service"});
+    let credit = |key: &'static str, body: Value| {
+        let (env, admin, id) = (&env, s.admin.clone(), id.clone());
+        async move {
+            env.send_with(
+                "POST",
+                &format!("/v1/invoices/{id}/credit-notes"),
+                Some(&admin),
+                Some(body),
+                &[("idempotency-key", key)],
+            )
+            .await
+        }
+    };
+    let note = credit("cn-1", note_body.clone()).await.expect(201);
+    assert!(note["number"].as_str().unwrap().starts_with("CN-"), "{note}");
+    assert_eq!((note["returned"].as_i64(), note["to_credit"].as_i64()), (Some(10_000), Some(10_000)));
+    assert_eq!(credit("cn-1", note_body).await.expect(201)["id"], note["id"]);
+    let i = invoice(&env, &s, &id).await;
+    assert_eq!(
+        (i["amount_credited"].as_i64(), i["amount_paid"].as_i64(), i["status"].as_str()),
+        (Some(10_000), Some(40_000), Some("paid"))
+    );
+    let notes = env.send("GET", &format!("/v1/invoices/{id}/credit-notes"), Some(&s.admin), None).await.expect(200);
+    assert_eq!(notes.as_array().unwrap().len(), 1);
+    let too_much = credit("cn-2", json!({"amount": 40_001, "reason": "x"})).await;
+    assert_eq!((too_much.status, too_much.code()), (422, "validation_failed"));
+    assert_eq!(books_balance(&env, &s).await["credit"].as_i64(), Some(10_000));
+
+    // A refund pays credit back out; never more than the credit.
+    let refund = |key: &'static str, amount: i64| {
+        let (env, admin, customer) = (&env, s.admin.clone(), s.customer.clone());
+        async move {
+            env.send_with(
+                "POST",
+                &format!("/v1/customers/{customer}/refunds"),
+                Some(&admin),
+                Some(json!({"amount": amount, "method": "mobile_money", "reference": format!("RF-{key}"), "reason": "overbilled"})),
+                &[("idempotency-key", key)],
+            )
+            .await
+        }
+    };
+    assert_eq!(refund("rf-1", 4_000).await.expect(201)["balance_after"].as_i64(), Some(-6_000));
+    let over = refund("rf-2", 6_001).await;
+    assert_eq!((over.status, over.code()), (422, "validation_failed"));
+    let refunds =
+        env.send("GET", &format!("/v1/customers/{}/refunds", s.customer), Some(&s.admin), None).await.expect(200);
+    assert_eq!(refunds.as_array().unwrap().len(), 1);
+    assert_eq!(books_balance(&env, &s).await["credit"].as_i64(), Some(6_000));
+
+    // A draft with manual lines, a line added, then issued: the credit pays part of it.
+    let draft = env
+        .send(
+            "POST",
+            "/v1/invoices",
+            Some(&s.admin),
+            Some(json!({"customer_id": s.customer, "lines": [{"description": "Router installation", "unit_amount": 150_000}]})),
+        )
+        .await
+        .expect(201);
+    assert_eq!(
+        (draft["status"].as_str(), draft["number"].as_str(), draft["total"].as_i64()),
+        (Some("draft"), None, Some(150_000))
+    );
+    let did = draft["id"].as_str().unwrap().to_string();
+    let line = json!({"description": "Patch cable", "unit_amount": 5_000, "quantity": 3, "version": 1});
+    let with_line =
+        env.send("POST", &format!("/v1/invoices/{did}/lines"), Some(&s.admin), Some(line.clone())).await.expect(200);
+    assert_eq!((with_line["total"].as_i64(), with_line["lines"].as_array().unwrap().len()), (Some(165_000), 2));
+    let stale = env.send("POST", &format!("/v1/invoices/{did}/lines"), Some(&s.admin), Some(line)).await;
+    assert_eq!((stale.status, stale.code()), (409, "version_conflict"));
+    assert_eq!(books_balance(&env, &s).await["balance"].as_i64(), Some(-6_000), "a draft owes nothing yet");
+    let issued = env.send("POST", &format!("/v1/invoices/{did}/issue"), Some(&s.admin), None).await.expect(200);
+    assert!(issued["number"].as_str().unwrap().starts_with("INV-"));
+    assert_eq!((issued["status"].as_str(), issued["amount_due"].as_i64()), (Some("partially_paid"), Some(159_000)));
+    let again = env.send("POST", &format!("/v1/invoices/{did}/issue"), Some(&s.admin), None).await;
+    assert_eq!((again.status, again.code()), (409, "invoice_not_draft"));
+    let late = env
+        .send(
+            "POST",
+            &format!("/v1/invoices/{did}/lines"),
+            Some(&s.admin),
+            Some(json!({"description": "x", "unit_amount": 1, "version": 3})),
+        )
+        .await;
+    assert_eq!((late.status, late.code()), (409, "invoice_not_draft"));
+    assert_eq!(books_balance(&env, &s).await["balance"].as_i64(), Some(159_000));
+
+    // The PDF names the ISP, the customer, the lines, the totals and what is due.
+    let resp = env
+        .http
+        .get(format!("{}/v1/invoices/{did}/pdf", env.local.base_url))
+        .bearer_auth(&s.admin)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    assert_eq!(resp.headers()["content-type"], "application/pdf");
+    let bytes = resp.bytes().await.unwrap();
+    assert!(bytes.starts_with(b"%PDF-"));
+    let text = lopdf::Document::load_mem(&bytes).unwrap().extract_text(&[1]).unwrap();
+    for want in [
+        "Demo ISP",
+        "Payer One",
+        issued["number"].as_str().unwrap(),
+        "Router installation",
+        "Patch cable x 3",
+        "1,650.00",
+        "1,590.00",
+        "PARTIALLY PAID",
+    ] {
+        assert!(text.contains(want), "{want} missing from the PDF text: {text}");
+    }
+}

@@ -198,7 +198,29 @@ async fn every_route_refuses_another_tenants_ids_and_changes_nothing() {
                 ),
                 ("POST", "/v1/pops") => (path.clone(), Some(json!({"name": "Mine", "code": "VIC"})), &[201]),
                 ("GET", "/v1/invoices" | "/v1/payments") => (path.clone(), None, &[200]),
-                ("GET", "/v1/invoices/{id}") => (path.replace("{id}", &invoice), None, &[404]),
+                ("GET", "/v1/invoices/{id}" | "/v1/invoices/{id}/pdf" | "/v1/invoices/{id}/credit-notes") => {
+                    (path.replace("{id}", &invoice), None, &[404])
+                }
+                ("POST", "/v1/invoices") => (
+                    path.clone(),
+                    Some(json!({"customer_id": cid, "lines": [{"description": "pwned", "unit_amount": 1}]})),
+                    &[422],
+                ),
+                ("POST", "/v1/invoices/{id}/lines") => (
+                    path.replace("{id}", &invoice),
+                    Some(json!({"description": "pwned", "unit_amount": 1, "version": 1})),
+                    &[404],
+                ),
+                ("POST", "/v1/invoices/{id}/issue") => (path.replace("{id}", &invoice), None, &[404]),
+                ("POST", "/v1/invoices/{id}/credit-notes") => {
+                    (path.replace("{id}", &invoice), Some(json!({"amount": 1, "reason": "pwned"})), &[404])
+                }
+                ("POST", "/v1/customers/{id}/refunds") => (
+                    path.replace("{id}", &cid),
+                    Some(json!({"amount": 1, "method": "cash", "reason": "pwned"})),
+                    &[404],
+                ),
+                ("GET", "/v1/customers/{id}/refunds") => (path.replace("{id}", &cid), None, &[404]),
                 ("POST", "/v1/invoices/{id}/void") => {
                     (path.replace("{id}", &invoice), Some(json!({"reason": "pwned"})), &[404])
                 }

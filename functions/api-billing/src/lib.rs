@@ -10,6 +10,7 @@ use serde::Deserialize;
 use services::App;
 use services::billing;
 use services::billing_run::{self, BillingPreview};
+use services::credit_notes::{self, IssueRefund, Refund};
 use services::discounts::{self, CreateDiscount, UpdateDiscount};
 use uuid::Uuid;
 
@@ -22,6 +23,8 @@ pub const ROUTES: &[&str] = &[
     "DELETE /v1/billing/discounts/{id}",
     "GET /v1/customers/{id}/account",
     "GET /v1/customers/{id}/ledger",
+    "POST /v1/customers/{id}/refunds",
+    "GET /v1/customers/{id}/refunds",
 ];
 
 pub async fn handle(app: &App, req: Request) -> Response<Body> {
@@ -42,6 +45,8 @@ async fn dispatch(app: &App, req: Request) -> Reply {
         "PATCH /v1/billing/discounts/{id}" => update_discount(app, &actor, &r, discount()?).await,
         "DELETE /v1/billing/discounts/{id}" => delete_discount(app, &actor, discount()?).await,
         "GET /v1/customers/{id}/account" => account(app, &actor, customer()?).await,
+        "POST /v1/customers/{id}/refunds" => refund(app, &actor, &r, customer()?).await,
+        "GET /v1/customers/{id}/refunds" => refunds(app, &actor, customer()?).await,
         _ => ledger(app, &actor, &r, customer()?).await,
     }
 }
@@ -132,6 +137,23 @@ pub async fn ledger(app: &App, actor: &Actor, r: &Incoming, id: Uuid) -> Reply {
     ok(&ListResponse { items: out.items, next_cursor: out.next_cursor })
 }
 
+/// Pay a customer's credit back out (cash, bank transfer, mobile money), with a reason. A paid
+/// invoice is refunded by a credit note first, then this.
+#[utoipa::path(post, path = "/v1/customers/{id}/refunds", tag = "billing", request_body = IssueRefund,
+    params(("id" = Uuid, Path), ("Idempotency-Key" = String, Header, description = "required; a repeat returns the first answer")),
+    responses((status = 201, body = Refund), (status = 400, body = Problem), (status = 404, body = Problem),
+        (status = 422, body = Problem, description = "more than the customer's credit")), security(("bearer" = [])))]
+pub async fn refund(app: &App, actor: &Actor, r: &Incoming, id: Uuid) -> Reply {
+    let input: IssueRefund = r.json()?;
+    created_outcome(credit_notes::issue_refund(app, actor, id, input, r.idempotent()?.as_ref()).await?)
+}
+
+#[utoipa::path(get, path = "/v1/customers/{id}/refunds", tag = "billing", params(("id" = Uuid, Path)),
+    responses((status = 200, body = Vec<Refund>), (status = 404, body = Problem)), security(("bearer" = [])))]
+pub async fn refunds(app: &App, actor: &Actor, id: Uuid) -> Reply {
+    ok(&credit_notes::list_refunds(app, actor, id).await?)
+}
+
 #[derive(utoipa::OpenApi)]
 #[openapi(paths(
     preview,
@@ -141,6 +163,8 @@ pub async fn ledger(app: &App, actor: &Actor, r: &Incoming, id: Uuid) -> Reply {
     update_discount,
     delete_discount,
     account,
-    ledger
+    ledger,
+    refund,
+    refunds
 ))]
 pub struct Doc;

@@ -35,6 +35,24 @@ pub fn minor_units(currency: &str) -> Option<u8> {
     CURRENCIES.iter().find(|(c, _)| *c == currency).map(|(_, e)| *e)
 }
 
+/// An amount in minor units as people read it: `1,234.50` (BDT), `1,234` (UGX).
+pub fn format_minor(amount: i64, currency: &str) -> String {
+    let exp = u32::from(minor_units(currency).unwrap_or(2));
+    let unit = 10u64.pow(exp);
+    let abs = amount.unsigned_abs();
+    let (major, minor) = (abs / unit, abs % unit);
+    let digits = major.to_string();
+    let mut grouped = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            grouped.push(',');
+        }
+        grouped.push(c);
+    }
+    let sign = if amount < 0 { "-" } else { "" };
+    if exp == 0 { format!("{sign}{grouped}") } else { format!("{sign}{grouped}.{minor:0w$}", w = exp as usize) }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Money {
     /// Amount in minor units (e.g. poisha for BDT).
@@ -68,6 +86,14 @@ impl Money {
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    #[test]
+    fn amounts_read_as_people_write_them() {
+        assert_eq!(format_minor(123_450, "BDT"), "1,234.50");
+        assert_eq!(format_minor(-5, "BDT"), "-0.05");
+        assert_eq!(format_minor(1_234_567, "UGX"), "1,234,567");
+        assert_eq!(format_minor(0, "USD"), "0.00");
+    }
 
     #[test]
     fn known_currencies() {

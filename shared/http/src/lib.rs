@@ -49,6 +49,17 @@ pub fn csv_file(file_name: &str, text: String) -> Reply {
         .expect("static response parts are valid"))
 }
 
+/// A PDF document to download (API Gateway sends binary bodies base64-encoded).
+pub fn pdf_file(file_name: &str, bytes: Vec<u8>) -> Reply {
+    Ok(Response::builder()
+        .status(StatusCode::OK)
+        .header("content-type", "application/pdf")
+        .header("content-disposition", format!("inline; filename=\"{file_name}\""))
+        .header("cache-control", "no-store")
+        .body(Body::Binary(bytes))
+        .expect("static response parts are valid"))
+}
+
 pub fn no_content() -> Reply {
     Ok(Response::builder().status(StatusCode::NO_CONTENT).body(Body::Empty).expect("static response"))
 }

@@ -293,23 +293,50 @@ pub(crate) fn stage_issue(
     due: Option<DateTime<Utc>>,
     now: DateTime<Utc>,
 ) -> Result<()> {
+    stage_issue_of(tx, books, inv, None, due, now)
+}
+
+/// Issues an invoice: a new one (`draft_version` None: written with its reference) or a stored
+/// draft (written against the version it was read at).
+pub(crate) fn stage_issue_of(
+    tx: &mut Tx,
+    books: &mut Books,
+    inv: &mut Invoice,
+    draft_version: Option<u64>,
+    due: Option<DateTime<Utc>>,
+    now: DateTime<Utc>,
+) -> Result<()> {
     let number = books.next_number("invoice", now)?;
     let due = due_at(&books.tenant, due, now);
     inv.issue(number, now, due)?;
     let entries = books.account.post_invoice(inv, now)?;
     inv.updated_at = now;
     let tid = inv.tenant_id;
-    stage_invoice_write(tx, inv, None)?;
-    let r = DocumentRef { customer_id: inv.customer_id };
-    tx.put_new(
-        Store::encode(&keys::document_ref(tid, "INV", inv.id), "INVOICE_REF", &r, None).or_500()?,
-        Conflict::Exists,
-    );
+    match draft_version {
+        Some(v) => {
+            inv.version = v + 1;
+            stage_invoice_write(tx, inv, Some(v))?;
+        }
+        None => {
+            stage_invoice_write(tx, inv, None)?;
+            stage_invoice_ref(tx, inv)?;
+        }
+    }
     stage_ledger(tx, tid, &entries)?;
     tx.put_event(&invoice_event("InvoiceIssued", inv, now));
     if inv.status == InvoiceStatus::Paid {
         tx.put_event(&invoice_event("InvoicePaid", inv, now));
     }
+    Ok(())
+}
+
+/// Where an invoice lives (its customer), so `/v1/invoices/{id}` reads it strongly.
+pub(crate) fn stage_invoice_ref(tx: &mut Tx, inv: &Invoice) -> Result<()> {
+    let r = DocumentRef { customer_id: inv.customer_id };
+    tx.put_new(
+        Store::encode(&keys::document_ref(inv.tenant_id, "INV", inv.id), "INVOICE_REF", &r, None).or_500()?,
+        Conflict::Exists,
+    );
     Ok(())
 }
 
@@ -605,4 +632,66 @@ pub(crate) async fn stage_change_billing(
     stage_ledger(tx, tid, &[entry])?;
     books.stage(tx, tid)?;
     Ok(None)
+}
+
+/// One try of a money write: read, decide, commit.
+pub(crate) enum Attempt {
+    /// Something it read moved (the account, an invoice, a sequence): read again.
+    Stale,
+    /// The idempotency key was used by an earlier request.
+    Idempotent,
+    Failed(Error),
+}
+
+impl From<Error> for Attempt {
+    fn from(e: Error) -> Self {
+        Attempt::Failed(e)
+    }
+}
+
+/// What a money write's commit failure means for the attempt.
+pub(crate) fn attempt_failed(e: StoreError) -> Attempt {
+    match e {
+        StoreError::Conflict(Conflict::Idempotency) => Attempt::Idempotent,
+        StoreError::Conflict(Conflict::Version) => Attempt::Stale,
+        e => Attempt::Failed(store_err(e)),
+    }
+}
+
+/// The `Idempotency-Key` every money write requires.
+pub(crate) fn require_key<'a>(
+    idem: Option<&'a crate::idempotency::IdempotentRequest>,
+    what: &str,
+) -> Result<&'a crate::idempotency::IdempotentRequest> {
+    idem.ok_or_else(|| Error::BadRequest {
+        code: "idempotency_key_required",
+        detail: format!("send an Idempotency-Key header with every {what}"),
+    })
+}
+
+/// Runs a money write under its `Idempotency-Key`: a repeat gets the first answer, and a write
+/// that read something that moved is tried again from scratch (up to 6 times).
+pub(crate) async fn idempotent_money_write<T, F, Fut>(
+    app: &App,
+    actor: &Actor,
+    idem: &crate::idempotency::IdempotentRequest,
+    attempt: F,
+) -> Result<crate::idempotency::Outcome<T>>
+where
+    F: Fn() -> Fut,
+    Fut: std::future::Future<Output = std::result::Result<T, Attempt>>,
+{
+    let owner = Owner::Tenant(actor.tenant()?);
+    if let Some(first) = crate::idempotency::stored_answer(app, owner, actor.user_id, idem).await? {
+        return Ok(first);
+    }
+    for _ in 0..6 {
+        match attempt().await {
+            Err(Attempt::Stale) => continue,
+            Err(Attempt::Idempotent) => return crate::idempotency::replay(app, owner, actor.user_id, idem).await,
+            Err(Attempt::Failed(e)) => return Err(e),
+            Ok(v) => return Ok(crate::idempotency::Outcome::Fresh(v)),
+        }
+    }
+    Err(Error::version_conflict())
 }

@@ -7,11 +7,12 @@
 
 use crate::App;
 use crate::billing::{
-    Books, DocumentListing, DocumentRef, document_page, load_invoice, load_open, locate, stage_ledger, stage_settled,
+    Attempt, Books, DocumentListing, DocumentRef, attempt_failed, document_page, idempotent_money_write, load_invoice,
+    load_open, locate, require_key, stage_ledger, stage_settled,
 };
 use crate::customers::CustomerRecord;
 use crate::dashboard::Deltas;
-use crate::idempotency::{IdempotentRequest, Outcome, record, replay, stored_answer};
+use crate::idempotency::{IdempotentRequest, Outcome, record};
 use crate::subscriptions::{SubscriptionRecord, stage_billing_update, stage_customer_moves};
 use crate::support::{StoreResultExt, audit, decoded, snapshot, store_err};
 use chrono::{DateTime, Utc};
@@ -133,37 +134,13 @@ pub async fn record_payment(
     idem: Option<&IdempotentRequest>,
 ) -> Result<Outcome<Payment>> {
     actor.require(Permission::PaymentsCollect)?;
-    let idem = idem.ok_or_else(|| Error::BadRequest {
-        code: "idempotency_key_required",
-        detail: "send an Idempotency-Key header with every payment".into(),
-    })?;
+    let idem = require_key(idem, "payment")?;
     let tid = actor.tenant()?;
-    let now = app.now();
-    let (reference, note) = validate(&input, now)?;
-    if let Some(first) = stored_answer(app, Owner::Tenant(tid), actor.user_id, idem).await? {
-        return Ok(first);
-    }
-    for _ in 0..6 {
-        match try_record(app, actor, tid, &input, reference.clone(), note.clone(), idem).await {
-            Err(Attempt::Stale) => continue,
-            Err(Attempt::Idempotent) => return replay(app, Owner::Tenant(tid), actor.user_id, idem).await,
-            Err(Attempt::Failed(e)) => return Err(e),
-            Ok(p) => return Ok(Outcome::Fresh(p)),
-        }
-    }
-    Err(Error::version_conflict())
-}
-
-enum Attempt {
-    Stale,
-    Idempotent,
-    Failed(Error),
-}
-
-impl From<Error> for Attempt {
-    fn from(e: Error) -> Self {
-        Attempt::Failed(e)
-    }
+    let (reference, note) = validate(&input, app.now())?;
+    idempotent_money_write(app, actor, idem, || {
+        try_record(app, actor, tid, &input, reference.clone(), note.clone(), idem)
+    })
+    .await
 }
 
 async fn try_record(
@@ -289,8 +266,6 @@ async fn try_record(
     tx.put_idempotency(Owner::Tenant(tid), &idem.key_hash(actor.user_id), &record(idem, 201, &payment, app)?);
     match app.store.commit(tx).await {
         Ok(()) => Ok(payment),
-        Err(StoreError::Conflict(Conflict::Idempotency)) => Err(Attempt::Idempotent),
-        Err(StoreError::Conflict(Conflict::Version)) => Err(Attempt::Stale),
         Err(StoreError::Conflict(Conflict::Unique(f))) if f == "reference" => Err(Attempt::Failed(Error::Conflict {
             code: "duplicate_reference",
             detail: format!(
@@ -299,7 +274,7 @@ async fn try_record(
             ),
             field: Some("reference".into()),
         })),
-        Err(e) => Err(Attempt::Failed(store_err(e))),
+        Err(e) => Err(attempt_failed(e)),
     }
 }
 

@@ -457,6 +457,13 @@ pub fn credit_note(tenant: Uuid, customer: Uuid, id: Uuid) -> ItemKeys {
     ItemKeys::new(customer_pk(tenant, customer), &format!("{CREDIT_NOTE_SK_PREFIX}{id}"))
 }
 
+pub const REFUND_SK_PREFIX: &str = "REFUND#";
+
+/// Money paid back to a customer out of its credit, in its collection.
+pub fn refund(tenant: Uuid, customer: Uuid, id: Uuid) -> ItemKeys {
+    ItemKeys::new(customer_pk(tenant, customer), &format!("{REFUND_SK_PREFIX}{id}"))
+}
+
 /// A discount; all of an ISP's discounts are listed together (gsi1) and applied when invoices are made.
 pub fn discount(tenant: Uuid, id: Uuid) -> ItemKeys {
     ItemKeys::new(format!("{}DISCOUNT#{id}", t(tenant)), "DISCOUNT").gsi1(discounts_gsi1(tenant), id.to_string())
@@ -668,6 +675,7 @@ mod tests {
             ledger_entry(tid, id, id),
             payment(tid, id, id, Some("op"), chrono::Utc::now()),
             credit_note(tid, id, id),
+            refund(tid, id, id),
             sequence(tid, "invoice:2026"),
         ];
         for k in all {
