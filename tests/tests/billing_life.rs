@@ -252,4 +252,52 @@ async fn a_month_of_an_isps_life_keeps_the_books_balanced() {
     let kinds: Vec<&str> = ledger["items"].as_array().unwrap().iter().map(|e| e["kind"].as_str().unwrap()).collect();
     assert_eq!(kinds.iter().filter(|k| **k == "invoice_issued").count(), 3, "{kinds:?}");
     assert_eq!(kinds.iter().filter(|k| **k == "payment_received").count(), 3, "{kinds:?}");
+
+    // The reports, from the aggregates kept with the money: every payment of December and
+    // January, December's revenue by package, and dues that match the open invoices.
+    let c = life.get("/v1/reports/collections?from=2026-12-01&to=2027-01-31").await;
+    assert_eq!((c["amount"].as_i64(), c["count"].as_i64()), (Some(143_100), Some(3)), "{c:#}");
+    let method = |m: &str| {
+        c["by_method"].as_array().unwrap().iter().find(|a| a["key"] == m).map(|a| a["amount"].as_i64().unwrap())
+    };
+    assert_eq!(
+        (method("cash"), method("mobile_money"), method("bank_transfer")),
+        (Some(20_000), Some(49_400), Some(73_700))
+    );
+    let days: Vec<&str> = c["by_day"].as_array().unwrap().iter().map(|d| d["key"].as_str().unwrap()).collect();
+    assert_eq!(days, ["2026-12-10", "2027-01-11"], "local days");
+    let r = life.get("/v1/reports/revenue?from=2026-12&to=2026-12").await;
+    let dec = &r["months"][0];
+    assert_eq!(
+        (dec["month"].as_str(), dec["net"].as_i64(), dec["invoices"].as_i64()),
+        (Some("2026-12"), Some(109_400), Some(2)),
+        "{r:#}"
+    );
+    let pkg = |name: &str| {
+        dec["by_package"].as_array().unwrap().iter().find(|p| p["name"] == name).map(|p| p["net"].as_i64().unwrap())
+    };
+    assert_eq!((pkg("Life 20M"), pkg("Life Pre 10M")), (Some(59_400), Some(50_000)));
+    let d = life.get("/v1/reports/dues").await;
+    let mut open = 0;
+    for status in ["issued", "partially_paid", "overdue"] {
+        let l = life.get(&format!("/v1/invoices?status={status}&limit=200")).await;
+        open += l["items"].as_array().unwrap().iter().map(|i| i["amount_due"].as_i64().unwrap()).sum::<i64>();
+    }
+    assert_eq!(d["total"].as_i64(), Some(open), "dues = what open invoices owe: {d:#}");
+    let buckets: i64 = ["current", "days_0_30", "days_31_60", "days_61_90", "days_over_90"]
+        .iter()
+        .map(|b| d[*b].as_i64().unwrap())
+        .sum();
+    assert_eq!(buckets, open);
+    assert!(d["current"].as_i64().unwrap() >= credit + charge, "the upgrade's invoice is not due yet");
+    let csv = env
+        .http
+        .get(format!("{}/v1/reports/collections?from=2026-12-01&to=2027-01-31&format=csv", env.local.base_url))
+        .bearer_auth(&life.admin)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(csv.headers()["content-type"], "text/csv; charset=utf-8");
+    let text = csv.text().await.unwrap();
+    assert!(text.starts_with("date,dimension,key,amount,count\n2026-12-10,day,,69400,2\n"), "{text}");
 }

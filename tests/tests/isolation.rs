@@ -234,6 +234,14 @@ async fn every_route_refuses_another_tenants_ids_and_changes_nothing() {
                     continue;
                 }
                 ("GET", "/v1/billing/discounts") => (path.clone(), None, &[200]),
+                // Reports are of the caller's own ISP: nothing of the demo ISP's money shows.
+                ("GET", "/v1/reports/collections" | "/v1/reports/dues" | "/v1/reports/revenue") => {
+                    let a = env.send("GET", path, Some(&intruder), None).await.expect(200);
+                    let figures = [&a["amount"], &a["total"], &a["months"][0]["net"]];
+                    assert!(figures.iter().all(|v| v.is_null() || v.as_i64() == Some(0)), "{a}");
+                    walked += 1;
+                    continue;
+                }
                 ("POST", "/v1/billing/discounts") => (
                     path.clone(),
                     Some(json!({"name": "Stolen", "value": {"type": "fixed", "amount": 100},

@@ -35,6 +35,7 @@ pub fn document() -> utoipa::openapi::OpenApi {
         api_leads::Doc::openapi(),
         api_invoices::Doc::openapi(),
         api_billing::Doc::openapi(),
+        api_reports::Doc::openapi(),
         api_payments::Doc::openapi(),
         api_subscriptions::Doc::openapi(),
         api_operators::Doc::openapi(),

@@ -38,6 +38,7 @@ pub fn api_function(binary: &str) -> Option<ApiFn> {
         "api-packages" => api!(api_packages),
         "api-invoices" => api!(api_invoices),
         "api-billing" => api!(api_billing),
+        "api-reports" => api!(api_reports),
         "api-payments" => api!(api_payments),
         _ => return None,
     })
@@ -110,6 +111,7 @@ pub fn all_functions() -> Vec<&'static str> {
         "api-pops",
         "api-invoices",
         "api-billing",
+        "api-reports",
         "api-payments",
     ];
     v.extend_from_slice(EVENT_FUNCTIONS);
@@ -137,6 +139,7 @@ pub fn api_routes(binary: &str) -> Option<&'static [&'static str]> {
         "api-packages" => api_packages::ROUTES,
         "api-invoices" => api_invoices::ROUTES,
         "api-billing" => api_billing::ROUTES,
+        "api-reports" => api_reports::ROUTES,
         "api-payments" => api_payments::ROUTES,
         _ => return None,
     })

@@ -238,12 +238,15 @@ pub(crate) fn invoice_keys(inv: &Invoice) -> store::ItemKeys {
     keys::invoice(inv.tenant_id, inv.customer_id, inv.id, inv.scope.as_deref(), listed, open_due)
 }
 
-pub(crate) fn stage_invoice_write(tx: &mut Tx, inv: &Invoice, expected: Option<u64>) -> Result<()> {
+/// Stages an invoice: new (`before` None) or against the version `before` was read at; what it
+/// still owes moves in the dues report.
+pub(crate) fn stage_invoice_write(tx: &mut Tx, inv: &Invoice, before: Option<&Invoice>) -> Result<()> {
     let item = Store::encode(&invoice_keys(inv), "INVOICE", inv, Some(inv.version)).or_500()?;
-    match expected {
+    match before {
         None => tx.put_new(item, Conflict::Exists),
-        Some(v) => tx.put_versioned(item, v),
+        Some(b) => tx.put_versioned(item, b.version),
     }
+    crate::reports::stage_dues(tx, before, inv);
     Ok(())
 }
 
@@ -296,13 +299,13 @@ pub(crate) fn stage_issue(
     stage_issue_of(tx, books, inv, None, due, now)
 }
 
-/// Issues an invoice: a new one (`draft_version` None: written with its reference) or a stored
-/// draft (written against the version it was read at).
+/// Issues an invoice: a new one (`draft` None: written with its reference) or a stored draft
+/// (written against the version it was read at). Revenue is counted in the month it is issued.
 pub(crate) fn stage_issue_of(
     tx: &mut Tx,
     books: &mut Books,
     inv: &mut Invoice,
-    draft_version: Option<u64>,
+    draft: Option<&Invoice>,
     due: Option<DateTime<Utc>>,
     now: DateTime<Utc>,
 ) -> Result<()> {
@@ -312,10 +315,11 @@ pub(crate) fn stage_issue_of(
     let entries = books.account.post_invoice(inv, now)?;
     inv.updated_at = now;
     let tid = inv.tenant_id;
-    match draft_version {
-        Some(v) => {
-            inv.version = v + 1;
-            stage_invoice_write(tx, inv, Some(v))?;
+    crate::reports::stage_revenue(tx, &books.tenant, inv, 1, now);
+    match draft {
+        Some(d) => {
+            inv.version = d.version + 1;
+            stage_invoice_write(tx, inv, Some(d))?;
         }
         None => {
             stage_invoice_write(tx, inv, None)?;
@@ -486,7 +490,10 @@ pub async fn void_invoice(app: &App, actor: &Actor, id: Uuid, input: VoidInput) 
         inv.version += 1;
         inv.updated_at = now;
         let mut tx = Tx::new();
-        stage_invoice_write(&mut tx, &inv, Some(before.version))?;
+        stage_invoice_write(&mut tx, &inv, Some(&before))?;
+        if before.status != InvoiceStatus::Draft {
+            crate::reports::stage_revenue(&mut tx, &books.tenant, &before, -1, now);
+        }
         books.stage(&mut tx, tid)?;
         stage_ledger(&mut tx, tid, &entry.into_iter().collect::<Vec<_>>())?;
         tx.put_audit(&audit(
@@ -568,10 +575,9 @@ pub(crate) fn stage_settled(
         if old == Some(inv) {
             continue;
         }
-        let expected = old.map(|o| o.version);
         inv.version += 1;
         inv.updated_at = now;
-        stage_invoice_write(tx, inv, expected)?;
+        stage_invoice_write(tx, inv, old)?;
         if inv.status == InvoiceStatus::Paid && old.is_some_and(|o| o.status != InvoiceStatus::Paid) {
             tx.put_event(&invoice_event("InvoicePaid", inv, now));
         }

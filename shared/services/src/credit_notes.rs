@@ -122,7 +122,8 @@ async fn try_credit(
     let mut tx = Tx::new();
     inv.version += 1;
     inv.updated_at = now;
-    stage_invoice_write(&mut tx, &inv, Some(target.version))?;
+    stage_invoice_write(&mut tx, &inv, Some(&target))?;
+    crate::reports::stage_credit_note(&mut tx, &books.tenant, &target, amount, now);
     stage_settled(&mut tx, &before, &mut others, now)?;
     let note = CreditNote {
         id,
@@ -249,6 +250,7 @@ async fn try_refund(
     );
     stage_ledger(&mut tx, tid, &[entry])?;
     books.stage(&mut tx, tid)?;
+    crate::reports::stage_refund(&mut tx, &books.tenant, refund.amount, now);
     tx.put_audit(&audit(
         actor,
         Some(tid),

@@ -165,7 +165,7 @@ async fn commit_step(app: &App, before: &Invoice, step: &DunningStep, now: DateT
     inv.version += 1;
     inv.updated_at = now;
     let stage = |tx: &mut Tx| -> Result<()> {
-        stage_invoice_write(tx, &inv, Some(before.version))?;
+        stage_invoice_write(tx, &inv, Some(before))?;
         if step.mark_overdue {
             tx.put_event(&invoice_event("InvoiceOverdue", &inv, now));
         }

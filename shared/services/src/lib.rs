@@ -24,6 +24,7 @@ pub mod packages;
 pub mod payments;
 pub mod platform;
 pub mod provisioning;
+pub mod reports;
 pub mod router_health;
 pub mod router_reconcile;
 pub mod schedule;

@@ -181,7 +181,7 @@ pub async fn add_line(app: &App, actor: &Actor, id: Uuid, input: AddLine, if_mat
     inv.version += 1;
     inv.updated_at = now;
     let mut tx = Tx::new();
-    stage_invoice_write(&mut tx, &inv, Some(before.version))?;
+    stage_invoice_write(&mut tx, &inv, Some(&before))?;
     tx.put_audit(&audit(
         actor,
         Some(tid),
@@ -213,7 +213,7 @@ pub async fn issue_draft(app: &App, actor: &Actor, id: Uuid) -> Result<Invoice> 
         let mut books = Books::load(app, tid, draft.customer_id, &["invoice"]).await?;
         let mut inv = draft.clone();
         let mut tx = Tx::new();
-        stage_issue_of(&mut tx, &mut books, &mut inv, Some(draft.version), None, now)?;
+        stage_issue_of(&mut tx, &mut books, &mut inv, Some(&draft), None, now)?;
         books.stage(&mut tx, tid)?;
         tx.put_audit(&audit(
             actor,

@@ -246,6 +246,7 @@ async fn try_record(
     }
     stage_ledger(&mut tx, tid, &[entry])?;
     books.stage(&mut tx, tid)?;
+    crate::reports::stage_collection(&mut tx, &books.tenant, &payment);
     tx.put_audit(&audit(actor, Some(tid), "payment.recorded", "payment", id, None, Some(snapshot(&payment)), now));
     tx.put_event(&DomainEvent::new(
         "PaymentReceived",

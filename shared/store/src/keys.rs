@@ -457,6 +457,38 @@ pub fn credit_note(tenant: Uuid, customer: Uuid, id: Uuid) -> ItemKeys {
     ItemKeys::new(customer_pk(tenant, customer), &format!("{CREDIT_NOTE_SK_PREFIX}{id}"))
 }
 
+// ---- report aggregates, maintained in the money transactions -------------------------------------
+
+/// Aggregates are write-sharded: a transaction adds to one random shard, a report sums them.
+pub const REPORT_SHARDS: u8 = 4;
+
+/// Money collected on one local day (`2026-12-10`), in its month's partition.
+pub fn collections_day(tenant: Uuid, day: &str, shard: u8) -> ItemKeys {
+    ItemKeys::new(collections_month_pk(tenant, &day[..7.min(day.len())]), &format!("{day}#{shard}"))
+}
+
+pub fn collections_month_pk(tenant: Uuid, month: &str) -> String {
+    format!("{}RPT#COLL#{month}", t(tenant))
+}
+
+/// Revenue invoiced in one local month (`2026-12`), in its year's partition.
+pub fn revenue_month(tenant: Uuid, month: &str, shard: u8) -> ItemKeys {
+    ItemKeys::new(revenue_year_pk(tenant, &month[..4.min(month.len())]), &format!("{month}#{shard}"))
+}
+
+pub fn revenue_year_pk(tenant: Uuid, year: &str) -> String {
+    format!("{}RPT#REV#{year}", t(tenant))
+}
+
+/// What open invoices due on one day (`2026-12-17`, UTC) still owe.
+pub fn dues_day(tenant: Uuid, day: &str, shard: u8) -> ItemKeys {
+    ItemKeys::new(dues_pk(tenant), &format!("{day}#{shard}"))
+}
+
+pub fn dues_pk(tenant: Uuid) -> String {
+    format!("{}RPT#DUES", t(tenant))
+}
+
 pub const REFUND_SK_PREFIX: &str = "REFUND#";
 
 /// Money paid back to a customer out of its credit, in its collection.
@@ -676,6 +708,9 @@ mod tests {
             payment(tid, id, id, Some("op"), chrono::Utc::now()),
             credit_note(tid, id, id),
             refund(tid, id, id),
+            collections_day(tid, "2026-12-10", 0),
+            revenue_month(tid, "2026-12", 0),
+            dues_day(tid, "2026-12-17", 0),
             sequence(tid, "invoice:2026"),
         ];
         for k in all {

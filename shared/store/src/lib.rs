@@ -426,6 +426,11 @@ impl Store {
     /// Every item of a query, page after page, up to `max` items: for small, bounded collections read
     /// whole (an ISP's packages, routers or POPs, a job's progress items).
     pub async fn query_all<T: DeserializeOwned>(&self, q: Query, max: usize) -> Result<Vec<T>> {
+        self.query_all_items(q, max).await?.into_iter().map(Self::decode).collect()
+    }
+
+    /// [`Store::query_all`] without decoding (aggregates whose attributes are not a fixed shape).
+    pub async fn query_all_items(&self, q: Query, max: usize) -> Result<Vec<Item>> {
         let mut out = Vec::new();
         let mut start = None;
         loop {
@@ -434,7 +439,7 @@ impl Store {
                 if out.len() == max {
                     return Ok(out);
                 }
-                out.push(Self::decode(item)?);
+                out.push(item);
             }
             match lek {
                 Some(k) => start = Some(k),

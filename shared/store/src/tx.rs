@@ -53,6 +53,14 @@ pub const MAX_ITEMS: usize = 100;
 #[derive(Debug, Default, Clone)]
 pub struct Tx {
     ops: Vec<(TransactWriteItem, Option<Conflict>)>,
+    /// Aggregate items to add to, merged per item (a transaction touches an item once).
+    counters: std::collections::BTreeMap<(String, String), Counter>,
+}
+
+#[derive(Debug, Default, Clone)]
+struct Counter {
+    item_type: String,
+    adds: std::collections::BTreeMap<String, i64>,
 }
 
 fn names(pairs: &[(&str, &str)]) -> Option<HashMap<String, String>> {
@@ -65,11 +73,43 @@ impl Tx {
     }
 
     pub fn len(&self) -> usize {
-        self.ops.len()
+        self.ops.len() + self.counters.len()
     }
 
     pub fn is_empty(&self) -> bool {
-        self.ops.is_empty()
+        self.ops.is_empty() && self.counters.is_empty()
+    }
+
+    /// Adds to numbers of an aggregate item (a report's day, month or due date), creating it on
+    /// first use. Adds to one item in a transaction are merged.
+    pub fn add_counters(&mut self, keys: &ItemKeys, item_type: &str, adds: &[(String, i64)]) {
+        let c = self.counters.entry((keys.pk.clone(), keys.sk.clone())).or_default();
+        c.item_type = item_type.to_string();
+        for (name, by) in adds {
+            *c.adds.entry(name.clone()).or_default() += by;
+        }
+    }
+
+    /// The operations to send: the staged ones and one update per aggregate item.
+    fn into_ops(mut self) -> Vec<(TransactWriteItem, Option<Conflict>)> {
+        for ((pk, sk), c) in std::mem::take(&mut self.counters) {
+            let adds: Vec<(String, i64)> = c.adds.into_iter().filter(|(_, v)| *v != 0).collect();
+            if adds.is_empty() {
+                continue;
+            }
+            let mut names: Vec<(String, String)> = vec![("#t".into(), "type".into())];
+            let mut values: Item = HashMap::from([(":t".to_string(), AttributeValue::S(c.item_type))]);
+            let mut add_expr = vec![];
+            for (i, (name, by)) in adds.into_iter().enumerate() {
+                add_expr.push(format!("#a{i} :a{i}"));
+                names.push((format!("#a{i}"), name));
+                values.insert(format!(":a{i}"), AttributeValue::N(by.to_string()));
+            }
+            let expr = format!("ADD {} SET #t = :t", add_expr.join(", "));
+            let names_ref: Vec<(&str, &str)> = names.iter().map(|(a, b)| (a.as_str(), b.as_str())).collect();
+            self.update(&ItemKeys::new(pk, &sk), &expr, None, &names_ref, values, Conflict::Condition);
+        }
+        self.ops
     }
 
     fn put_with(&mut self, item: Item, condition: Option<&str>, values: Option<Item>, conflict: Option<Conflict>) {
@@ -259,14 +299,15 @@ pub struct IdempotencyRecord {
 }
 
 pub(crate) async fn commit(store: &Store, tx: Tx) -> crate::Result<()> {
-    if tx.ops.is_empty() {
+    let ops = tx.into_ops();
+    if ops.is_empty() {
         return Ok(());
     }
-    if tx.ops.len() > MAX_ITEMS {
-        return Err(StoreError::Dynamo(format!("transaction of {} items exceeds {MAX_ITEMS}", tx.ops.len())));
+    if ops.len() > MAX_ITEMS {
+        return Err(StoreError::Dynamo(format!("transaction of {} items exceeds {MAX_ITEMS}", ops.len())));
     }
     let table = store.table().to_string();
-    let items: Vec<TransactWriteItem> = tx.ops.iter().map(|(op, _)| with_table(op.clone(), &table)).collect();
+    let items: Vec<TransactWriteItem> = ops.iter().map(|(op, _)| with_table(op.clone(), &table)).collect();
     let mut attempt = 0u32;
     loop {
         let res = store.client().transact_write_items().set_transact_items(Some(items.clone())).send().await;
@@ -279,7 +320,7 @@ pub(crate) async fn commit(store: &Store, tx: Tx) -> crate::Result<()> {
                 let reasons = c.cancellation_reasons();
                 let mut failed: Vec<Conflict> = reasons
                     .iter()
-                    .zip(tx.ops.iter())
+                    .zip(ops.iter())
                     .filter(|(r, _)| r.code() == Some("ConditionalCheckFailed"))
                     .map(|(_, (_, label))| label.clone().unwrap_or(Conflict::Condition))
                     .collect();

@@ -1,0 +1,96 @@
+//! `api-reports`: billing reports from the aggregates the money transactions keep: collections
+//! (by day, method, collector, operator), dues aging and revenue (by month and package); JSON, or
+//! CSV with `format=csv`.
+
+use chrono::NaiveDate;
+use domain::Error;
+use domain::actor::Actor;
+use isp_http::{Incoming, Problem, Reply, csv_file, finish, ok};
+use lambda_http::{Body, Request, Response};
+use services::App;
+use services::reports::{self, CollectionsReport, DuesReport, RevenueReport};
+
+pub const ROUTES: &[&str] = &["GET /v1/reports/collections", "GET /v1/reports/dues", "GET /v1/reports/revenue"];
+
+pub async fn handle(app: &App, req: Request) -> Response<Body> {
+    finish(dispatch(app, req).await)
+}
+
+async fn dispatch(app: &App, req: Request) -> Reply {
+    let r = Incoming::from_request(req)?;
+    let (route, _) = r.route(ROUTES)?;
+    let actor = r.actor(&app.tokens, app.now())?;
+    match route {
+        "GET /v1/reports/collections" => collections(app, &actor, &r).await,
+        "GET /v1/reports/dues" => dues(app, &actor, &r).await,
+        _ => revenue(app, &actor, &r).await,
+    }
+}
+
+/// `format=csv` asks for CSV; JSON otherwise.
+fn wants_csv(r: &Incoming) -> Result<bool, Error> {
+    match r.query("format") {
+        None | Some("json") => Ok(false),
+        Some("csv") => Ok(true),
+        Some(_) => Err(Error::field("format", "must be json or csv")),
+    }
+}
+
+fn date(r: &Incoming, name: &str) -> Result<Option<NaiveDate>, Error> {
+    r.query(name)
+        .map(|s| s.parse::<NaiveDate>().map_err(|_| Error::field(name, "must be a date like 2026-12-31")))
+        .transpose()
+}
+
+/// Money collected per local day, and by method, collector and operator (default: this month).
+#[utoipa::path(get, path = "/v1/reports/collections", tag = "reports",
+    params(("from" = Option<String>, Query, description = "first local date, e.g. 2026-12-01"),
+        ("to" = Option<String>, Query, description = "last local date (at most 366 days after from)"),
+        ("format" = Option<String>, Query, description = "json (default) or csv")),
+    responses((status = 200, body = CollectionsReport), (status = 403, body = Problem), (status = 422, body = Problem)),
+    security(("bearer" = [])))]
+pub async fn collections(app: &App, actor: &Actor, r: &Incoming) -> Reply {
+    r.allow_query(&["from", "to", "format"])?;
+    let csv = wants_csv(r)?;
+    let report = reports::collections(app, actor, date(r, "from")?, date(r, "to")?).await?;
+    if csv {
+        return csv_file(&format!("collections-{}-{}.csv", report.from, report.to), reports::collections_csv(&report)?);
+    }
+    ok(&report)
+}
+
+/// What open invoices owe, aged: not due, 0-30, 31-60, 61-90 and over 90 days past due.
+#[utoipa::path(get, path = "/v1/reports/dues", tag = "reports",
+    params(("format" = Option<String>, Query, description = "json (default) or csv")),
+    responses((status = 200, body = DuesReport), (status = 403, body = Problem), (status = 422, body = Problem)),
+    security(("bearer" = [])))]
+pub async fn dues(app: &App, actor: &Actor, r: &Incoming) -> Reply {
+    r.allow_query(&["format"])?;
+    let csv = wants_csv(r)?;
+    let report = reports::dues(app, actor).await?;
+    if csv {
+        return csv_file("dues.csv", reports::dues_csv(&report)?);
+    }
+    ok(&report)
+}
+
+/// Revenue (net of tax) invoiced per local month and package, with tax and credit notes.
+#[utoipa::path(get, path = "/v1/reports/revenue", tag = "reports",
+    params(("from" = Option<String>, Query, description = "first month, e.g. 2026-01"),
+        ("to" = Option<String>, Query, description = "last month (at most 24 after from)"),
+        ("format" = Option<String>, Query, description = "json (default) or csv")),
+    responses((status = 200, body = RevenueReport), (status = 403, body = Problem), (status = 422, body = Problem)),
+    security(("bearer" = [])))]
+pub async fn revenue(app: &App, actor: &Actor, r: &Incoming) -> Reply {
+    r.allow_query(&["from", "to", "format"])?;
+    let csv = wants_csv(r)?;
+    let report = reports::revenue(app, actor, r.query("from"), r.query("to")).await?;
+    if csv {
+        return csv_file("revenue.csv", reports::revenue_csv(&report)?);
+    }
+    ok(&report)
+}
+
+#[derive(utoipa::OpenApi)]
+#[openapi(paths(collections, dues, revenue))]
+pub struct Doc;

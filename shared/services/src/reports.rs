@@ -1,0 +1,428 @@
+//! Billing reports, served from aggregates the money transactions maintain (never by reading every
+//! invoice): collections per local day (by method, collector and operator), revenue per local
+//! month (by package), and what open invoices owe per due date (aged at request time). Each
+//! aggregate is write-sharded ([`keys::REPORT_SHARDS`]); a transaction adds to one shard.
+
+use crate::App;
+use crate::payments::Payment;
+use crate::support::{StoreResultExt, tenant_of};
+use chrono::{DateTime, Datelike, NaiveDate, Utc};
+use domain::actor::Actor;
+use domain::billing::mul_div;
+use domain::cycle::{local_date, parse_tz};
+use domain::invoice::Invoice;
+use domain::role::Permission;
+use domain::tenant::Tenant;
+use domain::{Error, Result};
+use rand::Rng;
+use serde::Serialize;
+use std::collections::BTreeMap;
+use store::{Item, Query, Tx, keys};
+use uuid::Uuid;
+
+const ITEM: &str = "REPORT";
+
+fn shard() -> u8 {
+    rand::thread_rng().gen_range(0..keys::REPORT_SHARDS)
+}
+
+fn adds(pairs: Vec<(String, i64)>) -> Vec<(String, i64)> {
+    pairs.into_iter().filter(|(_, v)| *v != 0).collect()
+}
+
+fn local_day(tenant: &Tenant, at: DateTime<Utc>) -> NaiveDate {
+    local_date(parse_tz(&tenant.time_zone), at)
+}
+
+// ---- written with the money -----------------------------------------------------------------
+
+/// What an invoice still owes moves from `before` to `inv` (by due date; only while open).
+pub(crate) fn stage_dues(tx: &mut Tx, before: Option<&Invoice>, inv: &Invoice) {
+    let owed = |i: &Invoice| i.due_date.filter(|_| i.status.is_open()).map(|d| (d.date_naive(), i.amount_due));
+    let mut by_day: BTreeMap<NaiveDate, i64> = BTreeMap::new();
+    if let Some((d, a)) = before.and_then(owed) {
+        *by_day.entry(d).or_default() -= a;
+    }
+    if let Some((d, a)) = owed(inv) {
+        *by_day.entry(d).or_default() += a;
+    }
+    for (day, delta) in by_day.into_iter().filter(|(_, d)| *d != 0) {
+        let k = keys::dues_day(inv.tenant_id, &day.to_string(), shard());
+        tx.add_counters(&k, ITEM, &[("amount".into(), delta)]);
+    }
+}
+
+/// An invoice counts in the revenue of the month it is issued (`sign` 1), and leaves the month
+/// it is voided in (`sign` -1): net of tax, per package (`other` for manual lines).
+pub(crate) fn stage_revenue(tx: &mut Tx, tenant: &Tenant, inv: &Invoice, sign: i64, at: DateTime<Utc>) {
+    let month = local_day(tenant, at).format("%Y-%m").to_string();
+    let mut a = vec![
+        ("net".to_string(), sign * (inv.total - inv.tax)),
+        ("tax".to_string(), sign * inv.tax),
+        ("invoices".to_string(), sign),
+    ];
+    for l in &inv.lines {
+        let key = l.package_id.map(|p| p.to_string()).unwrap_or_else(|| "other".into());
+        a.push((format!("net#package#{key}"), sign * (l.total - l.tax)));
+    }
+    tx.add_counters(&keys::revenue_month(tenant.id, &month, shard()), ITEM, &adds(a));
+}
+
+/// A credit note takes its amount off the month's revenue (its tax share off the tax).
+pub(crate) fn stage_credit_note(tx: &mut Tx, tenant: &Tenant, inv: &Invoice, amount: i64, at: DateTime<Utc>) {
+    let month = local_day(tenant, at).format("%Y-%m").to_string();
+    let tax = if inv.total > 0 { mul_div(amount, inv.tax, inv.total) } else { 0 };
+    let a = vec![("net".to_string(), -(amount - tax)), ("tax".to_string(), -tax), ("credited".to_string(), amount)];
+    tx.add_counters(&keys::revenue_month(tenant.id, &month, shard()), ITEM, &adds(a));
+}
+
+/// A payment counts on the local day it was received: in total, by method, collector, operator.
+pub(crate) fn stage_collection(tx: &mut Tx, tenant: &Tenant, p: &Payment) {
+    let day = local_day(tenant, p.received_at).to_string();
+    let operator = p.operator_id.map(|o| o.to_string()).unwrap_or_else(|| "direct".into());
+    let mut a = vec![];
+    for dim in [
+        "".to_string(),
+        format!("#method#{}", p.method.as_str()),
+        format!("#collector#{}", p.collected_by),
+        format!("#operator#{operator}"),
+    ] {
+        a.push((format!("amount{dim}"), p.amount));
+        a.push((format!("count{dim}"), 1));
+    }
+    tx.add_counters(&keys::collections_day(tenant.id, &day, shard()), ITEM, &a);
+}
+
+/// Money paid back out, on the day it left.
+pub(crate) fn stage_refund(tx: &mut Tx, tenant: &Tenant, amount: i64, at: DateTime<Utc>) {
+    let day = local_day(tenant, at).to_string();
+    tx.add_counters(&keys::collections_day(tenant.id, &day, shard()), ITEM, &[("refunds".into(), amount)]);
+}
+
+// ---- read ------------------------------------------------------------------------------------
+
+fn numbers(item: &Item) -> BTreeMap<String, i64> {
+    item.iter().filter_map(|(k, v)| v.as_n().ok().and_then(|n| n.parse::<i64>().ok()).map(|n| (k.clone(), n))).collect()
+}
+
+/// Every aggregate item of `pk` with a sort key in `lo..=hi~` (shards summed per period).
+async fn sum_periods(app: &App, pk: String, lo: &str, hi: &str) -> Result<BTreeMap<String, BTreeMap<String, i64>>> {
+    let q = Query::table(pk).range(Some(lo.to_string()), format!("{hi}~")).limit(500);
+    let raw = app.store.query_all_items(q, 100_000).await.or_500()?;
+    let mut out: BTreeMap<String, BTreeMap<String, i64>> = BTreeMap::new();
+    for item in raw {
+        let sk = store::string_attr(&item, "sk").unwrap_or_default();
+        let period = sk.split('#').next().unwrap_or_default().to_string();
+        let acc = out.entry(period).or_default();
+        for (k, v) in numbers(&item) {
+            if k != "v" {
+                *acc.entry(k).or_default() += v;
+            }
+        }
+    }
+    Ok(out)
+}
+
+fn reader(actor: &Actor) -> Result<Uuid> {
+    actor.require(Permission::ReportsRead)?;
+    // Aggregates are the ISP's as a whole; operators see their own figures elsewhere.
+    if actor.role.is_scoped() {
+        return Err(Error::forbidden("reports cover the whole ISP"));
+    }
+    actor.tenant()
+}
+
+async fn tenant(app: &App, tid: Uuid) -> Result<Tenant> {
+    tenant_of(app.store.get_item(&keys::tenant(tid, None)).await.or_500()?)
+}
+
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct Amount {
+    /// A method, a collector's user id, an operator's id (`direct`: the ISP's own customers), a
+    /// package id (`other`: manual lines) or a date.
+    pub key: String,
+    pub amount: i64,
+    pub count: i64,
+}
+
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct CollectionsReport {
+    pub from: NaiveDate,
+    pub to: NaiveDate,
+    pub currency: String,
+    pub amount: i64,
+    pub count: i64,
+    pub refunds: i64,
+    pub by_day: Vec<Amount>,
+    pub by_method: Vec<Amount>,
+    pub by_collector: Vec<Amount>,
+    pub by_operator: Vec<Amount>,
+}
+
+fn dimension(acc: &BTreeMap<String, i64>, dim: &str) -> Vec<Amount> {
+    let prefix = format!("amount#{dim}#");
+    acc.iter()
+        .filter_map(|(k, v)| k.strip_prefix(&prefix).map(|key| (key.to_string(), *v)))
+        .map(|(key, amount)| Amount {
+            count: acc.get(&format!("count#{dim}#{key}")).copied().unwrap_or(0),
+            key,
+            amount,
+        })
+        .collect()
+}
+
+fn months(from: NaiveDate, to: NaiveDate) -> Vec<String> {
+    let mut out = vec![];
+    let mut d = from.with_day(1).expect("day 1");
+    while d <= to {
+        out.push(d.format("%Y-%m").to_string());
+        d = d.checked_add_months(chrono::Months::new(1)).expect("in range");
+    }
+    out
+}
+
+/// Collections from `from` to `to` (local dates, at most 366 days; default: this month).
+pub async fn collections(
+    app: &App,
+    actor: &Actor,
+    from: Option<NaiveDate>,
+    to: Option<NaiveDate>,
+) -> Result<CollectionsReport> {
+    let tid = reader(actor)?;
+    let t = tenant(app, tid).await?;
+    let today = local_day(&t, app.now());
+    let to = to.unwrap_or(today);
+    let from = from.unwrap_or_else(|| to.with_day(1).expect("day 1"));
+    if from > to || (to - from).num_days() > 366 {
+        return Err(Error::field("from", "must be on or before `to`, at most 366 days before it"));
+    }
+    let mut days: BTreeMap<String, BTreeMap<String, i64>> = BTreeMap::new();
+    for m in months(from, to) {
+        days.extend(sum_periods(app, keys::collections_month_pk(tid, &m), &from.to_string(), &to.to_string()).await?);
+    }
+    let mut total: BTreeMap<String, i64> = BTreeMap::new();
+    for acc in days.values() {
+        for (k, v) in acc {
+            *total.entry(k.clone()).or_default() += v;
+        }
+    }
+    Ok(CollectionsReport {
+        from,
+        to,
+        currency: t.currency,
+        amount: total.get("amount").copied().unwrap_or(0),
+        count: total.get("count").copied().unwrap_or(0),
+        refunds: total.get("refunds").copied().unwrap_or(0),
+        by_day: days
+            .iter()
+            .map(|(d, acc)| Amount {
+                key: d.clone(),
+                amount: acc.get("amount").copied().unwrap_or(0),
+                count: acc.get("count").copied().unwrap_or(0),
+            })
+            .collect(),
+        by_method: dimension(&total, "method"),
+        by_collector: dimension(&total, "collector"),
+        by_operator: dimension(&total, "operator"),
+    })
+}
+
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct RevenueMonth {
+    /// `2026-12`.
+    pub month: String,
+    pub net: i64,
+    pub tax: i64,
+    pub invoices: i64,
+    /// Taken off by credit notes (with tax).
+    pub credited: i64,
+    pub by_package: Vec<PackageRevenue>,
+}
+
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct PackageRevenue {
+    /// A package id, or `other` for manual lines.
+    pub package: String,
+    pub name: Option<String>,
+    pub net: i64,
+}
+
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct RevenueReport {
+    pub currency: String,
+    pub months: Vec<RevenueMonth>,
+}
+
+fn parse_month(s: &str) -> Option<NaiveDate> {
+    NaiveDate::parse_from_str(&format!("{s}-01"), "%Y-%m-%d").ok()
+}
+
+/// Revenue by month and package from `from` to `to` (`2026-01`; at most 24 months; default: the
+/// last 12).
+pub async fn revenue(app: &App, actor: &Actor, from: Option<&str>, to: Option<&str>) -> Result<RevenueReport> {
+    let tid = reader(actor)?;
+    let t = tenant(app, tid).await?;
+    let month = |s: Option<&str>, field: &str| -> Result<Option<NaiveDate>> {
+        s.map(|s| parse_month(s).ok_or_else(|| Error::field(field, "must be a month like 2026-12"))).transpose()
+    };
+    let this = local_day(&t, app.now()).with_day(1).expect("day 1");
+    let to = month(to, "to")?.unwrap_or(this);
+    let from =
+        month(from, "from")?.unwrap_or_else(|| to.checked_sub_months(chrono::Months::new(11)).expect("in range"));
+    if from > to || to.checked_sub_months(chrono::Months::new(24)).is_some_and(|l| from < l) {
+        return Err(Error::field("from", "must be on or before `to`, at most 24 months before it"));
+    }
+    let (lo, hi) = (from.format("%Y-%m").to_string(), to.format("%Y-%m").to_string());
+    let mut by_month: BTreeMap<String, BTreeMap<String, i64>> = BTreeMap::new();
+    for year in from.year()..=to.year() {
+        by_month.extend(sum_periods(app, keys::revenue_year_pk(tid, &year.to_string()), &lo, &hi).await?);
+    }
+    // Package names, read once (an ISP has tens of packages).
+    let mut ids: Vec<Uuid> = by_month
+        .values()
+        .flat_map(|acc| acc.keys().filter_map(|k| k.strip_prefix("net#package#")).filter_map(|p| p.parse().ok()))
+        .collect();
+    ids.sort();
+    ids.dedup();
+    let ks: Vec<store::ItemKeys> = ids.iter().map(|p| keys::package(tid, *p, "")).collect();
+    let names: BTreeMap<String, String> = app
+        .store
+        .batch_get_many(&ks.iter().collect::<Vec<_>>())
+        .await
+        .or_500()?
+        .into_iter()
+        .flatten()
+        .filter_map(|i| Some((store::string_attr(&i, "id")?, store::string_attr(&i, "name")?)))
+        .collect();
+    Ok(RevenueReport {
+        currency: t.currency,
+        months: by_month
+            .into_iter()
+            .map(|(month, acc)| RevenueMonth {
+                net: acc.get("net").copied().unwrap_or(0),
+                tax: acc.get("tax").copied().unwrap_or(0),
+                invoices: acc.get("invoices").copied().unwrap_or(0),
+                credited: acc.get("credited").copied().unwrap_or(0),
+                by_package: acc
+                    .iter()
+                    .filter_map(|(k, v)| k.strip_prefix("net#package#").map(|p| (p.to_string(), *v)))
+                    .map(|(package, net)| PackageRevenue { name: names.get(&package).cloned(), package, net })
+                    .collect(),
+                month,
+            })
+            .collect(),
+    })
+}
+
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct DuesReport {
+    pub as_of: DateTime<Utc>,
+    pub currency: String,
+    pub total: i64,
+    /// Not due yet.
+    pub current: i64,
+    pub days_0_30: i64,
+    pub days_31_60: i64,
+    pub days_61_90: i64,
+    pub days_over_90: i64,
+}
+
+/// What open invoices owe, aged by how far past their due date they are at `now`.
+pub async fn dues(app: &App, actor: &Actor) -> Result<DuesReport> {
+    let tid = reader(actor)?;
+    let t = tenant(app, tid).await?;
+    let now = app.now();
+    let days = sum_periods(app, keys::dues_pk(tid), "0", "9").await?;
+    let mut r = DuesReport {
+        as_of: now,
+        currency: t.currency,
+        total: 0,
+        current: 0,
+        days_0_30: 0,
+        days_31_60: 0,
+        days_61_90: 0,
+        days_over_90: 0,
+    };
+    for (day, acc) in days {
+        let amount = acc.get("amount").copied().unwrap_or(0);
+        let Ok(due) = day.parse::<NaiveDate>() else { continue };
+        r.total += amount;
+        let late = (now.date_naive() - due).num_days();
+        match late {
+            ..=0 => r.current += amount,
+            1..=30 => r.days_0_30 += amount,
+            31..=60 => r.days_31_60 += amount,
+            61..=90 => r.days_61_90 += amount,
+            _ => r.days_over_90 += amount,
+        }
+    }
+    Ok(r)
+}
+
+// ---- CSV -------------------------------------------------------------------------------------
+
+fn csv_of(header: &[&str], rows: Vec<Vec<String>>) -> Result<String> {
+    let mut w = csv::Writer::from_writer(vec![]);
+    w.write_record(header).map_err(|e| Error::Internal(e.to_string()))?;
+    for r in rows {
+        w.write_record(&r).map_err(|e| Error::Internal(e.to_string()))?;
+    }
+    String::from_utf8(w.into_inner().map_err(|e| Error::Internal(e.to_string()))?)
+        .map_err(|e| Error::Internal(e.to_string()))
+}
+
+/// One row per day and per dimension: `date,dimension,key,amount,count`.
+pub fn collections_csv(r: &CollectionsReport) -> Result<String> {
+    let mut rows: Vec<Vec<String>> = r
+        .by_day
+        .iter()
+        .map(|d| vec![d.key.clone(), "day".into(), String::new(), d.amount.to_string(), d.count.to_string()])
+        .collect();
+    for (dim, list) in [("method", &r.by_method), ("collector", &r.by_collector), ("operator", &r.by_operator)] {
+        for a in list {
+            rows.push(vec![String::new(), dim.into(), a.key.clone(), a.amount.to_string(), a.count.to_string()]);
+        }
+    }
+    rows.push(vec![String::new(), "refunds".into(), String::new(), r.refunds.to_string(), String::new()]);
+    csv_of(&["date", "dimension", "key", "amount", "count"], rows)
+}
+
+pub fn revenue_csv(r: &RevenueReport) -> Result<String> {
+    let mut rows = vec![];
+    for m in &r.months {
+        rows.push(vec![
+            m.month.clone(),
+            "total".into(),
+            String::new(),
+            m.net.to_string(),
+            m.tax.to_string(),
+            m.credited.to_string(),
+        ]);
+        for p in &m.by_package {
+            rows.push(vec![
+                m.month.clone(),
+                p.package.clone(),
+                p.name.clone().unwrap_or_default(),
+                p.net.to_string(),
+                String::new(),
+                String::new(),
+            ]);
+        }
+    }
+    csv_of(&["month", "package", "name", "net", "tax", "credited"], rows)
+}
+
+pub fn dues_csv(r: &DuesReport) -> Result<String> {
+    let rows = [
+        ("current", r.current),
+        ("0-30", r.days_0_30),
+        ("31-60", r.days_31_60),
+        ("61-90", r.days_61_90),
+        ("90+", r.days_over_90),
+        ("total", r.total),
+    ]
+    .into_iter()
+    .map(|(b, a)| vec![b.to_string(), a.to_string()])
+    .collect();
+    csv_of(&["bucket", "amount"], rows)
+}
