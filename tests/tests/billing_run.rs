@@ -113,6 +113,14 @@ async fn two_runs_started_together_issue_each_invoice_once_with_gapless_numbers(
     for n in 0..24 {
         subs.push(prepaid(&env, &admin, &package, &router, n).await);
     }
+    // A customer with two subscriptions due: its account is read and written once per chunk.
+    let twice = subs[0].0.clone();
+    let second = env.create_subscription(&admin, &twice, &package, &router, "renew0-second").await["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    env.send("POST", &format!("/v1/subscriptions/{second}/activate"), Some(&admin), None).await.expect(200);
+    subs.push((twice, second));
     let run_at = env.clock.now() + Duration::days(25);
     let due = preview(&env, &admin, run_at).await;
     let expected = due["count"].as_u64().unwrap() as usize;
@@ -127,8 +135,11 @@ async fn two_runs_started_together_issue_each_invoice_once_with_gapless_numbers(
     assert_eq!(a.issued + b.issued, expected, "{a:?} {b:?}");
     assert_eq!(a.amount + b.amount, due["total"].as_i64().unwrap());
     for (customer, sub) in &subs {
-        let renewals: Vec<Value> =
-            invoices_of(&env, &admin, customer).await.into_iter().filter(|i| i["kind"] == "renewal").collect();
+        let renewals: Vec<Value> = invoices_of(&env, &admin, customer)
+            .await
+            .into_iter()
+            .filter(|i| i["kind"] == "renewal" && i["subscription_id"].as_str() == Some(sub))
+            .collect();
         assert_eq!(renewals.len(), 1, "one renewal for {sub}");
     }
 

@@ -22,8 +22,10 @@ use uuid::Uuid;
 
 const ITEM: &str = "REPORT";
 
-fn shard() -> u8 {
-    rand::thread_rng().gen_range(0..keys::REPORT_SHARDS)
+/// One random shard per transaction: concurrent transactions spread over the shards, and one
+/// transaction that moves many invoices touches few aggregate items.
+fn shard(tx: &mut Tx) -> u8 {
+    tx.aggregate_shard(|| rand::thread_rng().gen_range(0..keys::REPORT_SHARDS))
 }
 
 fn adds(pairs: Vec<(String, i64)>) -> Vec<(String, i64)> {
@@ -47,7 +49,8 @@ pub(crate) fn stage_dues(tx: &mut Tx, before: Option<&Invoice>, inv: &Invoice) {
         *by_day.entry(d).or_default() += a;
     }
     for (day, delta) in by_day.into_iter().filter(|(_, d)| *d != 0) {
-        let k = keys::dues_day(inv.tenant_id, &day.to_string(), shard());
+        let shard = shard(tx);
+        let k = keys::dues_day(inv.tenant_id, &day.to_string(), shard);
         tx.add_counters(&k, ITEM, &[("amount".into(), delta)]);
     }
 }
@@ -65,7 +68,8 @@ pub(crate) fn stage_revenue(tx: &mut Tx, tenant: &Tenant, inv: &Invoice, sign: i
         let key = l.package_id.map(|p| p.to_string()).unwrap_or_else(|| "other".into());
         a.push((format!("net#package#{key}"), sign * (l.total - l.tax)));
     }
-    tx.add_counters(&keys::revenue_month(tenant.id, &month, shard()), ITEM, &adds(a));
+    let k = keys::revenue_month(tenant.id, &month, shard(tx));
+    tx.add_counters(&k, ITEM, &adds(a));
 }
 
 /// A credit note takes its amount off the month's revenue (its tax share off the tax).
@@ -73,7 +77,8 @@ pub(crate) fn stage_credit_note(tx: &mut Tx, tenant: &Tenant, inv: &Invoice, amo
     let month = local_day(tenant, at).format("%Y-%m").to_string();
     let tax = if inv.total > 0 { mul_div(amount, inv.tax, inv.total) } else { 0 };
     let a = vec![("net".to_string(), -(amount - tax)), ("tax".to_string(), -tax), ("credited".to_string(), amount)];
-    tx.add_counters(&keys::revenue_month(tenant.id, &month, shard()), ITEM, &adds(a));
+    let k = keys::revenue_month(tenant.id, &month, shard(tx));
+    tx.add_counters(&k, ITEM, &adds(a));
 }
 
 /// A payment counts on the local day it was received: in total, by method, collector, operator.
@@ -90,13 +95,15 @@ pub(crate) fn stage_collection(tx: &mut Tx, tenant: &Tenant, p: &Payment) {
         a.push((format!("amount{dim}"), p.amount));
         a.push((format!("count{dim}"), 1));
     }
-    tx.add_counters(&keys::collections_day(tenant.id, &day, shard()), ITEM, &a);
+    let k = keys::collections_day(tenant.id, &day, shard(tx));
+    tx.add_counters(&k, ITEM, &a);
 }
 
 /// Money paid back out, on the day it left.
 pub(crate) fn stage_refund(tx: &mut Tx, tenant: &Tenant, amount: i64, at: DateTime<Utc>) {
     let day = local_day(tenant, at).to_string();
-    tx.add_counters(&keys::collections_day(tenant.id, &day, shard()), ITEM, &[("refunds".into(), amount)]);
+    let k = keys::collections_day(tenant.id, &day, shard(tx));
+    tx.add_counters(&k, ITEM, &[("refunds".into(), amount)]);
 }
 
 // ---- read ------------------------------------------------------------------------------------

@@ -1053,6 +1053,16 @@ pub(crate) fn stage_billing_update(
     Ok(())
 }
 
+/// A subscription as the table stores it, with every index key (for tools that write many at
+/// once, like the billing-run benchmark; the password is sealed for the subscription).
+pub fn stored_item(app: &App, s: &Subscription, password: &str) -> Result<store::Item> {
+    let rec = SubscriptionRecord {
+        subscription: s.clone(),
+        password_sealed: app.secrets.seal(password.as_bytes(), &password_aad(s.tenant_id, s.id)),
+    };
+    Store::encode(&sub_keys(s), "SUBSCRIPTION", &rec, Some(s.version)).or_500()
+}
+
 /// Stages a subscription's new state against the version `rec` was read at (its indexes follow).
 pub(crate) fn stage_subscription_record(tx: &mut Tx, rec: &SubscriptionRecord, after: &Subscription) -> Result<()> {
     let new_rec = SubscriptionRecord { subscription: after.clone(), password_sealed: rec.password_sealed.clone() };

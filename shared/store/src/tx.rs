@@ -55,6 +55,9 @@ pub struct Tx {
     ops: Vec<(TransactWriteItem, Option<Conflict>)>,
     /// Aggregate items to add to, merged per item (a transaction touches an item once).
     counters: std::collections::BTreeMap<(String, String), Counter>,
+    /// The write shard of this transaction's aggregates (one per transaction, so a transaction
+    /// that moves many invoices adds to few aggregate items).
+    shard: Option<u8>,
 }
 
 #[derive(Debug, Default, Clone)]
@@ -78,6 +81,11 @@ impl Tx {
 
     pub fn is_empty(&self) -> bool {
         self.ops.is_empty() && self.counters.is_empty()
+    }
+
+    /// The shard this transaction's aggregates use: `pick` chooses it on first use.
+    pub fn aggregate_shard(&mut self, pick: impl FnOnce() -> u8) -> u8 {
+        *self.shard.get_or_insert_with(pick)
     }
 
     /// Adds to numbers of an aggregate item (a report's day, month or due date), creating it on
