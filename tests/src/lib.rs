@@ -325,6 +325,37 @@ impl Env {
         out
     }
 
+    /// The account agrees with its ledger and its open invoices.
+    pub async fn books_balance(&self, token: &str, customer: &str) -> Value {
+        let account =
+            self.send("GET", &format!("/v1/customers/{customer}/account"), Some(token), None).await.expect(200);
+        let ledger = self
+            .send("GET", &format!("/v1/customers/{customer}/ledger?limit=200"), Some(token), None)
+            .await
+            .expect(200);
+        let entries = ledger["items"].as_array().unwrap();
+        let balance = account["balance"].as_i64().unwrap();
+        let sum: i64 = entries.iter().map(|e| e["amount"].as_i64().unwrap()).sum();
+        assert_eq!(sum, balance, "the ledger adds up to the balance: {ledger:#} {account:#}");
+        assert_eq!(entries.last().map(|e| e["balance_after"].as_i64().unwrap()).unwrap_or(0), balance);
+        let open: i64 = account["open"].as_array().unwrap().iter().map(|o| o["amount_due"].as_i64().unwrap()).sum();
+        let credit = account["credit"].as_i64().unwrap();
+        assert_eq!(balance, open - credit, "balance = open invoices - credit: {account:#}");
+        assert!(credit == 0 || open == 0, "credit is used before anything is left owing");
+        for o in account["open"].as_array().unwrap() {
+            let path = format!("/v1/invoices/{}", o["invoice_id"].as_str().unwrap());
+            let inv = self.send("GET", &path, Some(token), None).await.expect(200);
+            assert_eq!(inv["amount_due"], o["amount_due"]);
+            assert_eq!(
+                inv["amount_due"].as_i64().unwrap(),
+                inv["total"].as_i64().unwrap()
+                    - inv["amount_paid"].as_i64().unwrap()
+                    - inv["amount_credited"].as_i64().unwrap()
+            );
+        }
+        account
+    }
+
     /// Waits (up to 10 s) until `f` holds.
     pub async fn eventually<F: Fn() -> bool>(&self, f: F) -> bool {
         for _ in 0..200 {

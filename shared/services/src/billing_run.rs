@@ -17,6 +17,7 @@ use crate::billing::{
 };
 use crate::subscriptions::{SubscriptionRecord, stage_subscription_record};
 use crate::support::{StoreResultExt, audit, decoded, snapshot, store_err};
+use crate::sweep::{IndexScan, active_tenant, until};
 use chrono::{DateTime, Duration, Utc};
 use domain::actor::Actor;
 use domain::billing::{Charge, Terms, renewal_charge};
@@ -29,7 +30,7 @@ use domain::{Error, Result};
 use serde::{Deserialize, Serialize};
 use std::collections::{HashMap, HashSet};
 use store::keys::{self, BillingIndex};
-use store::{Conflict, Owner, Page, Query, StoreError, Tx};
+use store::{Conflict, Owner, Query, StoreError, Tx};
 use uuid::Uuid;
 
 /// Customers whose invoices share one transaction: each takes at most 8 of its 100 items, and
@@ -124,59 +125,16 @@ impl RunContext {
 
 /// The billing index's partitions a run reads at `now`, each up to its bound: prepaid ones
 /// expiring within the renewal days, postpaid ones whose next period has started.
-fn due_partitions(tenant: &Tenant, now: DateTime<Utc>) -> Vec<(String, String)> {
+fn due_scan(tenant: &Tenant, now: DateTime<Utc>) -> IndexScan {
     let renew_until = now + Duration::days(tenant.billing.renewal_days.into());
-    let mut out = vec![];
-    for (kind, until) in [(BillingIndex::Prepaid, renew_until), (BillingIndex::Postpaid, now)] {
-        // Sort keys are `<time>#<id>`; `~` sorts after `#`, so the bound takes all of `until`.
-        let hi = format!("{}~", keys::key_time(until));
+    let mut queries = vec![];
+    for (kind, bound) in [(BillingIndex::Prepaid, renew_until), (BillingIndex::Postpaid, now)] {
         for shard in 0..keys::EXPIRY_SHARDS {
-            out.push((keys::billing_due_gsi5(tenant.id, kind, shard), hi.clone()));
+            let pk = keys::billing_due_gsi5(tenant.id, kind, shard);
+            queries.push(Query::index("gsi5", pk).range(None, until(bound)).limit(PAGE));
         }
     }
-    out
-}
-
-/// Pages through what is due, partition after partition.
-struct DueScan {
-    tid: Uuid,
-    partitions: Vec<(String, String)>,
-    at: usize,
-    cursor: Option<String>,
-}
-
-impl DueScan {
-    fn new(tenant: &Tenant, now: DateTime<Utc>) -> DueScan {
-        DueScan { tid: tenant.id, partitions: due_partitions(tenant, now), at: 0, cursor: None }
-    }
-
-    async fn next_page(&mut self, app: &App) -> Result<Option<Vec<SubscriptionRecord>>> {
-        while let Some((pk, hi)) = self.partitions.get(self.at) {
-            let q = Query::index("gsi5", pk.clone()).range(None, hi.clone()).limit(PAGE);
-            let page: Page<SubscriptionRecord> = app
-                .store
-                .query_page(Owner::Tenant(self.tid), "billing-run", q, self.cursor.as_deref())
-                .await
-                .or_500()?;
-            match page.next_cursor {
-                Some(c) => self.cursor = Some(c),
-                None => {
-                    self.cursor = None;
-                    self.at += 1;
-                }
-            }
-            if !page.items.is_empty() {
-                return Ok(Some(page.items));
-            }
-        }
-        Ok(None)
-    }
-}
-
-/// The ISP, unless it is gone or suspended (then nothing is billed).
-async fn billable_tenant(app: &App, tid: Uuid) -> Result<Option<Tenant>> {
-    let tenant = crate::support::tenant_of(app.store.get_item(&keys::tenant(tid, None)).await.or_500()?)?;
-    Ok((tenant.status != TenantStatus::Suspended).then_some(tenant))
+    IndexScan::new(Owner::Tenant(tenant.id), "billing-run", queries)
 }
 
 /// One due subscription and what it owes.
@@ -188,7 +146,7 @@ struct Due {
 /// Invoices everything of one ISP that is due at `now` (the run's time, from the job).
 pub async fn run_tenant(app: &App, tid: Uuid, now: DateTime<Utc>) -> Result<BillingRunReport> {
     let mut report = BillingRunReport { tenant_id: tid, as_of: now, ..Default::default() };
-    let Some(tenant) = billable_tenant(app, tid).await? else {
+    let Some(tenant) = active_tenant(app, tid).await? else {
         report.tenant_suspended = true;
         return Ok(report);
     };
@@ -201,8 +159,8 @@ pub async fn run_tenant(app: &App, tid: Uuid, now: DateTime<Utc>) -> Result<Bill
         accounts: HashMap::new(),
         report,
     };
-    let mut scan = DueScan::new(&ctx.tenant, now);
-    while let Some(page) = scan.next_page(app).await? {
+    let mut scan = due_scan(&ctx.tenant, now);
+    while let Some(page) = scan.next_page::<SubscriptionRecord>(app).await? {
         run.report.due += page.len();
         let mut dues = vec![];
         for rec in page {
@@ -381,8 +339,8 @@ pub async fn preview(app: &App, actor: &Actor, as_of: Option<DateTime<Utc>>, lim
         return Ok(out);
     }
     let ctx = RunContext::load(app, tenant).await?;
-    let mut scan = DueScan::new(&ctx.tenant, now);
-    while let Some(page) = scan.next_page(app).await? {
+    let mut scan = due_scan(&ctx.tenant, now);
+    while let Some(page) = scan.next_page::<SubscriptionRecord>(app).await? {
         for rec in page {
             let sub = &rec.subscription;
             // Operators preview their own customers only.

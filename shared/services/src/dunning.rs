@@ -13,15 +13,16 @@ use crate::App;
 use crate::billing::{invoice_event, stage_invoice_write};
 use crate::subscriptions::{Change, apply};
 use crate::support::{StoreResultExt, decoded, store_err};
+use crate::sweep::{IndexScan, active_tenant, until};
 use chrono::{DateTime, Duration, Utc};
 use domain::actor::Actor;
 use domain::dunning::{DunningStep, apply_step, dunning_step};
 use domain::invoice::Invoice;
 use domain::subscription::{Subscription, SubscriptionStatus, UNPAID};
-use domain::tenant::{Tenant, TenantStatus};
+use domain::tenant::Tenant;
 use domain::{Error, Result};
 use serde::{Deserialize, Serialize};
-use store::{Conflict, Filter, Owner, Page, Query, StoreError, Tx, keys};
+use store::{Conflict, Filter, Owner, Query, StoreError, Tx, keys};
 use uuid::Uuid;
 
 const PAGE: u32 = 100;
@@ -50,45 +51,6 @@ pub struct ExpiryReport {
     pub tenant_suspended: bool,
 }
 
-async fn active_tenant(app: &App, tid: Uuid) -> Result<Option<Tenant>> {
-    let tenant = crate::support::tenant_of(app.store.get_item(&keys::tenant(tid, None)).await.or_500()?)?;
-    Ok((tenant.status != TenantStatus::Suspended).then_some(tenant))
-}
-
-/// Every page of a sharded index's partitions up to `hi` (sort keys `<time>#<id>`), one at a time.
-struct IndexScan {
-    owner: Owner,
-    qid: &'static str,
-    queries: Vec<Query>,
-    at: usize,
-    cursor: Option<String>,
-}
-
-impl IndexScan {
-    async fn next_page<T: serde::de::DeserializeOwned>(&mut self, app: &App) -> Result<Option<Vec<T>>> {
-        while let Some(q) = self.queries.get(self.at) {
-            let page: Page<T> =
-                app.store.query_page(self.owner, self.qid, q.clone(), self.cursor.as_deref()).await.or_500()?;
-            match page.next_cursor {
-                Some(c) => self.cursor = Some(c),
-                None => {
-                    self.cursor = None;
-                    self.at += 1;
-                }
-            }
-            if !page.items.is_empty() {
-                return Ok(Some(page.items));
-            }
-        }
-        Ok(None)
-    }
-}
-
-fn until(t: DateTime<Utc>) -> String {
-    // `~` sorts after `#`: every key of that second is in.
-    format!("{}~", keys::key_time(t))
-}
-
 /// Dunning of one ISP at `now` (the job's time).
 pub async fn run_dunning(app: &App, tid: Uuid, now: DateTime<Utc>) -> Result<DunningReport> {
     let mut report = DunningReport { tenant_id: tid, as_of: now, ..Default::default() };
@@ -100,15 +62,10 @@ pub async fn run_dunning(app: &App, tid: Uuid, now: DateTime<Utc>) -> Result<Dun
     // Reminders before the due date reach that far ahead.
     let lead = b.reminder_days.iter().map(|d| -i64::from(*d)).max().unwrap_or(0).max(0);
     let hi = until(now + Duration::days(lead));
-    let mut scan = IndexScan {
-        owner: Owner::Tenant(tid),
-        qid: "dunning",
-        queries: (0..keys::INVOICE_SHARDS)
-            .map(|s| Query::index("gsi2", keys::open_invoices_gsi2(tid, s)).range(None, hi.clone()).limit(PAGE))
-            .collect(),
-        at: 0,
-        cursor: None,
-    };
+    let queries = (0..keys::INVOICE_SHARDS)
+        .map(|s| Query::index("gsi2", keys::open_invoices_gsi2(tid, s)).range(None, hi.clone()).limit(PAGE))
+        .collect();
+    let mut scan = IndexScan::new(Owner::Tenant(tid), "dunning", queries);
     while let Some(page) = scan.next_page::<Invoice>(app).await? {
         for inv in page {
             report.open += 1;
@@ -205,20 +162,15 @@ pub async fn run_expiry_sweep(app: &App, tid: Uuid, now: DateTime<Utc>) -> Resul
         return Ok(report);
     }
     let live = Filter::default().any_of("status", &["active".to_string(), "suspended".to_string()]);
-    let mut scan = IndexScan {
-        owner: Owner::Tenant(tid),
-        qid: "expiry-sweep",
-        queries: (0..keys::EXPIRY_SHARDS)
-            .map(|s| {
-                Query::index("gsi2", keys::subscriptions_by_expiry_gsi2(tid, s))
-                    .range(None, until(now))
-                    .filter(live.clone())
-                    .limit(PAGE)
-            })
-            .collect(),
-        at: 0,
-        cursor: None,
-    };
+    let queries = (0..keys::EXPIRY_SHARDS)
+        .map(|s| {
+            Query::index("gsi2", keys::subscriptions_by_expiry_gsi2(tid, s))
+                .range(None, until(now))
+                .filter(live.clone())
+                .limit(PAGE)
+        })
+        .collect();
+    let mut scan = IndexScan::new(Owner::Tenant(tid), "expiry-sweep", queries);
     let system = Actor::system(tid);
     while let Some(page) = scan.next_page::<Subscription>(app).await? {
         for s in page {

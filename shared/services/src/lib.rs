@@ -31,6 +31,7 @@ pub mod schedule;
 pub mod seed;
 pub mod subscriptions;
 mod support;
+mod sweep;
 pub mod tenants;
 pub mod timeline;
 pub mod users;
