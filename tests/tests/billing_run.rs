@@ -97,6 +97,13 @@ async fn the_daily_run_invoices_a_renewal_once_and_the_payment_renews() {
     .expect(201);
     let detail = env.send("GET", &format!("/v1/subscriptions/{sub}"), Some(&admin), None).await.expect(200);
     assert_eq!(time(&detail["expires_at"]), expires + Duration::days(30));
+    // A sweep that read the expiry index before this payment cannot expire it any more.
+    let tid = env.tenant();
+    let (cid, sid) = (customer.parse().unwrap(), sub.parse().unwrap());
+    let stale = services::subscriptions::Change::Expire { at: expires + Duration::hours(1) };
+    let system = domain::actor::Actor::system(tid);
+    let refused = services::subscriptions::apply(&env.local.app, &system, tid, cid, sid, &stale, None, None).await;
+    assert!(matches!(refused, Err(domain::Error::Conflict { code: "not_expired", .. })), "{refused:?}");
     let next = preview(&env, &admin, expires + Duration::days(24)).await;
     let next = previewed(&next, &sub).expect("the next renewal is due");
     assert_eq!(time(&next["period"]["start"]), expires + Duration::days(30));
@@ -124,6 +131,12 @@ async fn two_runs_started_together_issue_each_invoice_once_with_gapless_numbers(
     let run_at = env.clock.now() + Duration::days(25);
     let due = preview(&env, &admin, run_at).await;
     let expected = due["count"].as_u64().unwrap() as usize;
+    let first = env
+        .send("POST", "/v1/billing/preview", Some(&admin), Some(json!({"as_of": at(run_at), "limit": 1})))
+        .await
+        .expect(200);
+    assert_eq!((first["count"].as_u64(), first["truncated"].as_bool()), (Some(expected as u64), Some(true)));
+    assert_eq!((first["invoices"].as_array().unwrap().len(), &first["total"]), (1, &due["total"]));
     assert!(expected >= subs.len(), "{due:#}");
 
     let app = &env.local.app;

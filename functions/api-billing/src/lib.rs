@@ -67,11 +67,7 @@ pub struct PreviewInput {
     responses((status = 200, body = BillingPreview), (status = 422, body = Problem)), security(("bearer" = [])))]
 pub async fn preview(app: &App, actor: &Actor, r: &Incoming) -> Reply {
     let input: PreviewInput = r.json_or_default()?;
-    let limit = input.limit.unwrap_or(100);
-    if !(1..=1000).contains(&limit) {
-        return Err(domain::Error::field("limit", "must be 1-1000"));
-    }
-    ok(&billing_run::preview(app, actor, input.as_of, limit as usize).await?)
+    ok(&billing_run::preview(app, actor, input.as_of, input.limit).await?)
 }
 
 /// Create a discount: fixed (`{"type":"fixed","amount":..}`) or percent (`{"type":"percent","bps":..}`),

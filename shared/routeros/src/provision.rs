@@ -142,6 +142,35 @@ fn check(command: &Command, r: Result<Vec<Row>, RouterError>) -> Result<(), Rout
     }
 }
 
+/// Runs the commands `of` each subscriber not failed yet, all in one pipelined batch; a failure is
+/// that subscriber's (the first one kept), unless it broke the connection.
+async fn run_per_subscriber(
+    conn: &RouterConnection,
+    plans: &[SubscriberPlan],
+    failed: &mut [Option<RouterError>],
+    of: impl Fn(&SubscriberPlan) -> &Vec<Command>,
+) -> Result<(), RouterError> {
+    let mut batch = Vec::new();
+    let mut owner = Vec::new();
+    for (i, p) in plans.iter().enumerate() {
+        if failed[i].is_none() {
+            for c in of(p) {
+                batch.push(c.clone());
+                owner.push(i);
+            }
+        }
+    }
+    for ((command, r), i) in batch.iter().zip(conn.run_all(&batch).await).zip(&owner) {
+        if let Err(e) = check(command, r) {
+            if e.kills_connection() {
+                return Err(e);
+            }
+            failed[*i].get_or_insert(e);
+        }
+    }
+    Ok(())
+}
+
 async fn execute(
     conn: &RouterConnection,
     desired: &[Desired],
@@ -174,44 +203,10 @@ async fn execute(
 
     // 2. Accounts, queues, address lists: every subscriber's changes in one pipelined batch.
     let plans: Vec<SubscriberPlan> = desired.iter().map(|d| plan::plan(d, snapshot, &rate_changed)).collect();
-    let mut batch = Vec::new();
-    let mut owner = Vec::new();
-    for (i, p) in plans.iter().enumerate() {
-        if failed[i].is_none() {
-            for c in &p.changes {
-                batch.push(c.clone());
-                owner.push(i);
-            }
-        }
-    }
-    for ((command, r), i) in batch.iter().zip(conn.run_all(&batch).await).zip(&owner) {
-        if let Err(e) = check(command, r) {
-            if e.kills_connection() {
-                return Err(e);
-            }
-            failed[*i].get_or_insert(e);
-        }
-    }
+    run_per_subscriber(conn, &plans, &mut failed, |p| &p.changes).await?;
 
     // 3. Sessions, once the account says what the reconnect will get.
-    let mut batch = Vec::new();
-    let mut owner = Vec::new();
-    for (i, p) in plans.iter().enumerate() {
-        if failed[i].is_none() {
-            for c in &p.disconnects {
-                batch.push(c.clone());
-                owner.push(i);
-            }
-        }
-    }
-    for ((command, r), i) in batch.iter().zip(conn.run_all(&batch).await).zip(&owner) {
-        if let Err(e) = check(command, r) {
-            if e.kills_connection() {
-                return Err(e);
-            }
-            failed[*i].get_or_insert(e);
-        }
-    }
+    run_per_subscriber(conn, &plans, &mut failed, |p| &p.disconnects).await?;
 
     // 4. Router ids of what was added (the `!done =ret=` id does not survive mikrotik-rs 0.7.0).
     let mut batch = Vec::new();

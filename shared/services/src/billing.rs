@@ -336,13 +336,23 @@ pub(crate) fn stage_issue_of(
 
 /// Where an invoice lives (its customer), so `/v1/invoices/{id}` reads it strongly.
 pub(crate) fn stage_invoice_ref(tx: &mut Tx, inv: &Invoice) -> Result<()> {
-    let r = DocumentRef { customer_id: inv.customer_id };
-    tx.put_new(
-        Store::encode(&keys::document_ref(inv.tenant_id, "INV", inv.id), "INVOICE_REF", &r, None).or_500()?,
-        Conflict::Exists,
-    );
+    stage_document_ref(tx, inv.tenant_id, "INV", inv.id, inv.customer_id)
+}
+
+/// Where a billing document (`INV`, `PAY`, `CN`) lives: its customer's collection.
+pub(crate) fn stage_document_ref(tx: &mut Tx, tid: Uuid, kind: &str, id: Uuid, customer_id: Uuid) -> Result<()> {
+    let item_type = match kind {
+        "INV" => "INVOICE_REF",
+        "PAY" => "PAYMENT_REF",
+        _ => "CREDIT_NOTE_REF",
+    };
+    let r = DocumentRef { customer_id };
+    tx.put_new(Store::encode(&keys::document_ref(tid, kind, id), item_type, &r, None).or_500()?, Conflict::Exists);
     Ok(())
 }
+
+/// Most a single money document may move (10 billion major units): catches typos in minor units.
+pub(crate) const MAX_AMOUNT: i64 = 1_000_000_000_000;
 
 /// Where a billing document lives.
 #[derive(Debug, Clone, Serialize, Deserialize)]

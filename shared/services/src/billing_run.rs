@@ -322,11 +322,21 @@ fn stage_renewal(tx: &mut Tx, ctx: &RunContext, books: &mut Books, d: &Due, now:
 }
 
 /// What the next run at `as_of` (default: now) would issue, without writing anything.
-pub async fn preview(app: &App, actor: &Actor, as_of: Option<DateTime<Utc>>, limit: usize) -> Result<BillingPreview> {
+pub async fn preview(
+    app: &App,
+    actor: &Actor,
+    as_of: Option<DateTime<Utc>>,
+    limit: Option<u32>,
+) -> Result<BillingPreview> {
     actor.require(Permission::BillingRead)?;
+    let limit = limit.unwrap_or(100);
+    if !(1..=1000).contains(&limit) {
+        return Err(Error::field("limit", "must be 1-1000"));
+    }
+    let limit = limit as usize;
     let tid = actor.tenant()?;
     let now = as_of.unwrap_or_else(|| app.now());
-    let tenant = crate::support::tenant_of(app.store.get_item(&keys::tenant(tid, None)).await.or_500()?)?;
+    let tenant = crate::support::load_tenant(app, tid).await?;
     let mut out = BillingPreview {
         as_of: now,
         currency: tenant.currency.clone(),

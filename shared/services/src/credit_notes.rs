@@ -7,8 +7,8 @@
 
 use crate::App;
 use crate::billing::{
-    Attempt, Books, DocumentRef, attempt_failed, idempotent_money_write, invoice_event, load_invoice, load_open,
-    require_key, stage_invoice_write, stage_ledger, stage_settled,
+    Attempt, Books, MAX_AMOUNT, attempt_failed, idempotent_money_write, invoice_event, load_invoice, load_open,
+    require_key, stage_document_ref, stage_invoice_write, stage_ledger, stage_settled,
 };
 use crate::idempotency::{IdempotentRequest, Outcome, record};
 use crate::payments::PaymentMethod;
@@ -79,8 +79,6 @@ pub struct Refund {
     pub created_at: DateTime<Utc>,
 }
 
-const MAX_AMOUNT: i64 = 1_000_000_000_000;
-
 /// Issues a credit note on an invoice (`POST /v1/invoices/{id}/credit-notes`).
 pub async fn issue_credit_note(
     app: &App,
@@ -147,11 +145,7 @@ async fn try_credit(
         Store::encode(&keys::credit_note(tid, cid, id), "CREDIT_NOTE", &note, None).map_err(store_err)?,
         Conflict::Exists,
     );
-    tx.put_new(
-        Store::encode(&keys::document_ref(tid, "CN", id), "CREDIT_NOTE_REF", &DocumentRef { customer_id: cid }, None)
-            .map_err(store_err)?,
-        Conflict::Exists,
-    );
+    stage_document_ref(&mut tx, tid, "CN", id, cid)?;
     stage_ledger(&mut tx, tid, &[entry])?;
     books.stage(&mut tx, tid)?;
     tx.put_audit(&audit(
@@ -203,10 +197,7 @@ pub async fn issue_refund(
     let mut v = Validation::new();
     v.range_i64("amount", input.amount, 1, MAX_AMOUNT);
     let reason = v.text("reason", &input.reason, 300);
-    let reference = v.optional_text("reference", input.reference.as_deref(), 100);
-    if reference.is_none() && input.method != PaymentMethod::Cash {
-        v.add("reference", "is required for bank transfers and mobile money");
-    }
+    let reference = crate::payments::checked_reference(&mut v, input.method, input.reference.as_deref());
     v.finish()?;
     crate::customers::get_customer(app, actor, customer_id).await?;
     idempotent_money_write(app, actor, idem, || {

@@ -7,7 +7,7 @@
 //! per UTC hour, so "within 1/3/7 days" is exact whatever the ISP's time zone.
 
 use crate::App;
-use crate::support::{StoreResultExt, attr, tenant_of};
+use crate::support::{StoreResultExt, attr};
 use chrono::{DateTime, Duration, Timelike, Utc};
 use domain::actor::Actor;
 use domain::customer::CustomerStatus;
@@ -224,7 +224,7 @@ pub async fn get_dashboard(app: &App, actor: &Actor) -> Result<Dashboard> {
     } else {
         ALL.to_string()
     };
-    let tenant = tenant_of(app.store.get_item(&keys::tenant(tid, None)).await.or_500()?)?;
+    let tenant = crate::support::load_tenant(app, tid).await?;
     let mine = counters(app, tid, &level).await?;
     // Expiring: hourly buckets from this hour up to 7 days ahead (at most 169 small items).
     let from = now.with_minute(0).and_then(|t| t.with_second(0)).unwrap_or(now);

@@ -26,6 +26,8 @@ use store::{Conflict, Filter, Owner, Query, StoreError, Tx, keys};
 use uuid::Uuid;
 
 const PAGE: u32 = 100;
+/// How far back the hourly expiry sweep looks: far beyond any outage the DLQ alarm would not catch.
+const SWEEP_LOOKBACK_DAYS: i64 = 35;
 
 /// What dunning did for one ISP.
 #[derive(Debug, Default, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -162,10 +164,13 @@ pub async fn run_expiry_sweep(app: &App, tid: Uuid, now: DateTime<Utc>) -> Resul
         return Ok(report);
     }
     let live = Filter::default().any_of("status", &["active".to_string(), "suspended".to_string()]);
+    // Expired subscriptions stay in the expiry index (it lists them by expiry); the sweep runs
+    // hourly, so it reads only what ended in the last few weeks rather than every expiry ever.
+    let since = Some(keys::key_time(now - Duration::days(SWEEP_LOOKBACK_DAYS)));
     let queries = (0..keys::EXPIRY_SHARDS)
         .map(|s| {
             Query::index("gsi2", keys::subscriptions_by_expiry_gsi2(tid, s))
-                .range(None, until(now))
+                .range(since.clone(), until(now))
                 .filter(live.clone())
                 .limit(PAGE)
         })

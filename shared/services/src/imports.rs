@@ -14,7 +14,7 @@ use crate::packages::OfferRecord;
 use crate::subscriptions::{
     CreateSubscription, CustomerWrite, NewSubscriptionContext, prepare_subscription, stage_new_subscription,
 };
-use crate::support::{StoreResultExt, audit, decoded, store_err, tenant_of};
+use crate::support::{StoreResultExt, audit, decoded, store_err};
 use chrono::{DateTime, Utc};
 use domain::actor::Actor;
 use domain::customer::search_fold;
@@ -376,7 +376,7 @@ struct ChunkContext {
 
 async fn chunk_context(app: &App, actor: &Actor, job: &JobRecord) -> Result<ChunkContext> {
     let tid = job.tenant_id;
-    let tenant = tenant_of(app.store.get_item(&keys::tenant(tid, None)).await.or_500()?)?;
+    let tenant = crate::support::load_tenant(app, tid).await?;
     let by_profile = job.format == Some(ImportFormat::RouterosSecrets);
     let packages: Vec<Package> =
         app.store.query_all(Query::index("gsi1", keys::packages_gsi1(tid)).limit(200), MAX_LISTED).await.or_500()?;

@@ -9,13 +9,13 @@ use crate::billing::{
     stage_issue_of,
 };
 use crate::idempotency::{IdempotentRequest, Outcome, commit_create, record};
-use crate::support::{StoreResultExt, audit, expected_version, snapshot, store_err, tenant_of};
+use crate::support::{audit, expected_version, snapshot, store_err};
 use domain::actor::Actor;
 use domain::invoice::{Invoice, InvoiceKind, InvoiceLine, InvoiceStatus, LineInput, LineKind};
 use domain::role::Permission;
 use domain::{Error, Result, Validation, ids};
 use serde::Deserialize;
-use store::{Conflict, Owner, StoreError, Tx, keys};
+use store::{Conflict, Owner, StoreError, Tx};
 use uuid::Uuid;
 
 #[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
@@ -103,7 +103,7 @@ pub async fn create_draft(
         Error::NotFound { .. } => Error::field("customer_id", "is not a customer of this ISP"),
         e => e,
     })?;
-    let tenant = tenant_of(app.store.get_item(&keys::tenant(tid, None)).await.or_500()?)?;
+    let tenant = crate::support::load_tenant(app, tid).await?;
     let discounts = load_discounts(app, tid).await?;
     let now = app.now();
     let scope = (customer.operator_id, customer.scope.clone());
@@ -159,7 +159,7 @@ pub async fn add_line(app: &App, actor: &Actor, id: Uuid, input: AddLine, if_mat
     }
     let added = checked_lines(&mut v, std::slice::from_ref(&input.line), before.lines.len());
     v.finish()?;
-    let tenant = tenant_of(app.store.get_item(&keys::tenant(tid, None)).await.or_500()?)?;
+    let tenant = crate::support::load_tenant(app, tid).await?;
     let discounts = load_discounts(app, tid).await?;
     let now = app.now();
     let mut inputs: Vec<LineInput> = before.lines.iter().map(input_of).collect();

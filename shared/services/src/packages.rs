@@ -7,7 +7,7 @@
 
 use crate::App;
 use crate::idempotency::{IdempotentRequest, Outcome, commit_create, record};
-use crate::support::{StoreResultExt, audit, decoded, expected_version, snapshot, tenant_of};
+use crate::support::{StoreResultExt, audit, decoded, expected_version, snapshot};
 use crate::users::UserRecord;
 use chrono::{DateTime, Utc};
 use domain::actor::Actor;
@@ -200,7 +200,7 @@ pub async fn create_package(
 ) -> Result<Outcome<Package>> {
     actor.require(Permission::PackagesWrite)?;
     let tid = actor.tenant()?;
-    let tenant = tenant_of(app.store.get_item(&keys::tenant(tid, None)).await.or_500()?)?;
+    let tenant = crate::support::load_tenant(app, tid).await?;
     let now = app.now();
     let mut v = Validation::new();
     let validity = Validity::from_fields(&mut v, input.validity_days, input.validity_hours);

@@ -7,8 +7,8 @@
 
 use crate::App;
 use crate::billing::{
-    Attempt, Books, DocumentListing, DocumentRef, attempt_failed, document_page, idempotent_money_write, load_invoice,
-    load_open, locate, require_key, stage_ledger, stage_settled,
+    Attempt, Books, DocumentListing, MAX_AMOUNT, attempt_failed, document_page, idempotent_money_write, load_invoice,
+    load_open, locate, require_key, stage_document_ref, stage_ledger, stage_settled,
 };
 use crate::customers::CustomerRecord;
 use crate::dashboard::Deltas;
@@ -103,8 +103,14 @@ pub struct Payment {
     pub created_at: DateTime<Utc>,
 }
 
-/// Most a single manual payment may be (10 billion major units): catches typos in minor units.
-const MAX_AMOUNT: i64 = 1_000_000_000_000;
+/// The external transaction id of money moved by bank or mobile money (required for those).
+pub(crate) fn checked_reference(v: &mut Validation, method: PaymentMethod, reference: Option<&str>) -> Option<String> {
+    let reference = v.optional_text("reference", reference, 100);
+    if reference.is_none() && method != PaymentMethod::Cash {
+        v.add("reference", "is required for bank transfers and mobile money");
+    }
+    reference
+}
 
 fn validate(input: &RecordPayment, now: DateTime<Utc>) -> Result<(Option<String>, Option<String>)> {
     let mut v = Validation::new();
@@ -114,10 +120,7 @@ fn validate(input: &RecordPayment, now: DateTime<Utc>) -> Result<(Option<String>
         _ => {}
     }
     v.range_i64("amount", input.amount, 1, MAX_AMOUNT);
-    let reference = v.optional_text("reference", input.reference.as_deref(), 100);
-    if reference.is_none() && input.method != PaymentMethod::Cash {
-        v.add("reference", "is required for bank transfers and mobile money");
-    }
+    let reference = checked_reference(&mut v, input.method, input.reference.as_deref());
     let note = v.optional_text("note", input.note.as_deref(), 300);
     if input.received_at.is_some_and(|r| r > now + chrono::Duration::minutes(5)) {
         v.add("received_at", "must not be in the future");
@@ -235,11 +238,7 @@ async fn try_record(
         .map_err(store_err)?,
         Conflict::Exists,
     );
-    tx.put_new(
-        Store::encode(&keys::document_ref(tid, "PAY", id), "PAYMENT_REF", &DocumentRef { customer_id }, None)
-            .map_err(store_err)?,
-        Conflict::Exists,
-    );
+    stage_document_ref(&mut tx, tid, "PAY", id, customer_id)?;
     if let Some(r) = &reference {
         let value = format!("{}:{}", input.method.as_str(), r.to_lowercase());
         tx.put_unique(keys::unique(Owner::Tenant(tid), "payment_reference", &value), "reference", &id.to_string());

@@ -5,7 +5,7 @@
 
 use crate::App;
 use crate::payments::Payment;
-use crate::support::{StoreResultExt, tenant_of};
+use crate::support::StoreResultExt;
 use chrono::{DateTime, Datelike, NaiveDate, Utc};
 use domain::actor::Actor;
 use domain::billing::mul_div;
@@ -139,10 +139,6 @@ fn reader(actor: &Actor) -> Result<Uuid> {
     actor.tenant()
 }
 
-async fn tenant(app: &App, tid: Uuid) -> Result<Tenant> {
-    tenant_of(app.store.get_item(&keys::tenant(tid, None)).await.or_500()?)
-}
-
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Amount {
     /// A method, a collector's user id, an operator's id (`direct`: the ISP's own customers), a
@@ -196,7 +192,7 @@ pub async fn collections(
     to: Option<NaiveDate>,
 ) -> Result<CollectionsReport> {
     let tid = reader(actor)?;
-    let t = tenant(app, tid).await?;
+    let t = crate::support::load_tenant(app, tid).await?;
     let today = local_day(&t, app.now());
     let to = to.unwrap_or(today);
     let from = from.unwrap_or_else(|| to.with_day(1).expect("day 1"));
@@ -268,7 +264,7 @@ fn parse_month(s: &str) -> Option<NaiveDate> {
 /// last 12).
 pub async fn revenue(app: &App, actor: &Actor, from: Option<&str>, to: Option<&str>) -> Result<RevenueReport> {
     let tid = reader(actor)?;
-    let t = tenant(app, tid).await?;
+    let t = crate::support::load_tenant(app, tid).await?;
     let month = |s: Option<&str>, field: &str| -> Result<Option<NaiveDate>> {
         s.map(|s| parse_month(s).ok_or_else(|| Error::field(field, "must be a month like 2026-12"))).transpose()
     };
@@ -337,7 +333,7 @@ pub struct DuesReport {
 /// What open invoices owe, aged by how far past their due date they are at `now`.
 pub async fn dues(app: &App, actor: &Actor) -> Result<DuesReport> {
     let tid = reader(actor)?;
-    let t = tenant(app, tid).await?;
+    let t = crate::support::load_tenant(app, tid).await?;
     let now = app.now();
     let days = sum_periods(app, keys::dues_pk(tid), "0", "9").await?;
     let mut r = DuesReport {

@@ -105,6 +105,11 @@ pub fn tenant_of(item: Option<store::Item>) -> Result<domain::tenant::Tenant, Er
     decoded(item)?.ok_or_else(|| Error::Internal("tenant of a valid token is missing".into()))
 }
 
+/// The caller's ISP (one GetItem).
+pub async fn load_tenant(app: &crate::App, tid: uuid::Uuid) -> Result<domain::tenant::Tenant, Error> {
+    tenant_of(app.store.get_item(&store::keys::tenant(tid, None)).await.or_500()?)
+}
+
 /// An update's uniqueness sentinels: claims the values that are new, frees the ones that went.
 pub fn stage_unique_changes(
     tx: &mut store::Tx,

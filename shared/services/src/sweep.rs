@@ -10,7 +10,7 @@ use uuid::Uuid;
 
 /// The ISP, unless it is gone or suspended (then its scheduled work is skipped).
 pub(crate) async fn active_tenant(app: &App, tid: Uuid) -> Result<Option<Tenant>> {
-    let tenant = crate::support::tenant_of(app.store.get_item(&keys::tenant(tid, None)).await.or_500()?)?;
+    let tenant = crate::support::load_tenant(app, tid).await?;
     Ok((tenant.status != TenantStatus::Suspended).then_some(tenant))
 }
 
