@@ -35,10 +35,12 @@ async fn handle_one(app: &App, m: &SqsMessage) -> Result<(), String> {
         .and_then(|s| chrono::DateTime::parse_from_rfc3339(s).ok())
         .map(|t| t.with_timezone(&chrono::Utc))
         .ok_or("event without requested_at")?;
+    // Boxed: the runs' futures are deep, and their layout would otherwise be computed into this
+    // crate's `main` (past the compiler's query depth limit).
     let done = match ev.detail_type.as_str() {
-        "BillingRunRequested" => services::billing_run::run_tenant(app, tenant, as_of).await.map(|_| ()),
-        "DunningRequested" => services::dunning::run_dunning(app, tenant, as_of).await.map(|_| ()),
-        "ExpirySweepRequested" => services::dunning::run_expiry_sweep(app, tenant, as_of).await.map(|_| ()),
+        "BillingRunRequested" => Box::pin(services::billing_run::run_tenant(app, tenant, as_of)).await.map(|_| ()),
+        "DunningRequested" => Box::pin(services::dunning::run_dunning(app, tenant, as_of)).await.map(|_| ()),
+        "ExpirySweepRequested" => Box::pin(services::dunning::run_expiry_sweep(app, tenant, as_of)).await.map(|_| ()),
         other => return Err(format!("unexpected event {other}")),
     };
     done.map_err(|e| e.to_string())
