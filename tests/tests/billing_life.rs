@@ -264,6 +264,7 @@ async fn a_month_of_an_isps_life_keeps_the_books_balanced() {
         .sum();
     assert_eq!(buckets, open);
     assert!(d["current"].as_i64().unwrap() >= credit + charge, "the upgrade's invoice is not due yet");
+
     let csv = env
         .http
         .get(format!("{}/v1/reports/collections?from=2026-12-01&to=2027-01-31&format=csv", env.local.base_url))
@@ -274,4 +275,62 @@ async fn a_month_of_an_isps_life_keeps_the_books_balanced() {
     assert_eq!(csv.headers()["content-type"], "text/csv; charset=utf-8");
     let text = csv.text().await.unwrap();
     assert!(text.starts_with("date,dimension,key,amount,count\n2026-12-10,day,,69400,2\n"), "{text}");
+
+    // February: an installation invoice, due a week later, paid in full. Once its due date has
+    // passed, dunning drops that date from the dues aggregate (it owes nothing); what is still
+    // owed does not move, and a second run finds nothing more to drop.
+    life.at("2027-02-01T06:00:00Z").await;
+    let draft = life
+        .env
+        .send(
+            "POST",
+            "/v1/invoices",
+            Some(&life.admin),
+            Some(json!({"customer_id": customer, "lines": [{"description": "Fibre drop", "unit_amount": 20_000}]})),
+        )
+        .await
+        .expect(201);
+    let fibre = draft["id"].as_str().unwrap().to_string();
+    let issued = env.send("POST", &format!("/v1/invoices/{fibre}/issue"), Some(&life.admin), None).await.expect(200);
+    assert_eq!(issued["due_date"], "2027-02-08T06:00:00Z");
+    let owed = issued["amount_due"].as_i64().unwrap();
+    life.pay("life-4", json!({"invoice_id": fibre, "amount": owed, "method": "cash"})).await;
+    let dues_days = || async {
+        let q = store::Query::table(store::keys::dues_pk(env.tenant())).limit(500);
+        let mut by_day: std::collections::BTreeMap<String, i64> = Default::default();
+        for i in env.local.app.store.query_all_items(q, 10_000).await.unwrap() {
+            let sk = store::string_attr(&i, "sk").unwrap();
+            let amount: i64 = i.get("amount").and_then(|v| v.as_n().ok()).map_or(0, |n| n.parse().unwrap());
+            *by_day.entry(sk.split('#').next().unwrap().to_string()).or_default() += amount;
+        }
+        by_day
+    };
+    assert_eq!(dues_days().await.get("2027-02-08"), Some(&0), "paid: the date owes nothing");
+    life.at("2027-02-10T06:00:00Z").await;
+    let before = life.get("/v1/reports/dues").await;
+    // An add to that date after it was read (an invoice due then, written meanwhile) keeps it.
+    let tenant = services::tenants::load_tenant(&env.local.app, env.tenant()).await.unwrap().unwrap();
+    let settled =
+        services::reports::settled_dues_days(&env.local.app, &tenant, t("2027-02-10T06:00:00Z")).await.unwrap();
+    let feb8 = settled.iter().find(|d| d.day == "2027-02-08").expect("the paid date is settled").clone();
+    let meanwhile = |by: i64| {
+        let mut tx = store::Tx::new();
+        let k = store::keys::dues_day(env.tenant(), "2027-02-08", feb8.shards[0].0);
+        tx.add_counters(&k, "REPORT", &[("amount".into(), by)]);
+        env.local.app.store.commit(tx)
+    };
+    meanwhile(5_000).await.unwrap();
+    assert!(!services::reports::drop_settled_dues_day(&env.local.app, env.tenant(), &feb8).await.unwrap());
+    assert_eq!(dues_days().await.get("2027-02-08"), Some(&5_000), "nothing was dropped");
+    meanwhile(-5_000).await.unwrap();
+    let run = services::dunning::run_dunning(&env.local.app, env.tenant(), t("2027-02-10T06:00:00Z")).await.unwrap();
+    assert!(run.dues_days_compacted >= 1, "{run:?}");
+    let days = dues_days().await;
+    assert!(!days.contains_key("2027-02-08"), "{days:?}");
+    let idle = days.iter().filter(|(day, sum)| day.as_str() < "2027-02-10" && **sum == 0).count();
+    assert_eq!(idle, 0, "no past date that owes nothing is left: {days:?}");
+    let after = life.get("/v1/reports/dues").await;
+    assert_eq!(after["total"], before["total"], "{after:#}");
+    let again = services::dunning::run_dunning(&env.local.app, env.tenant(), t("2027-02-10T06:00:00Z")).await.unwrap();
+    assert_eq!(again.dues_days_compacted, 0, "{again:?}");
 }

@@ -240,13 +240,13 @@ pub(crate) fn invoice_keys(inv: &Invoice) -> store::ItemKeys {
 
 /// Stages an invoice: new (`before` None) or against the version `before` was read at; what it
 /// still owes moves in the dues report.
-pub(crate) fn stage_invoice_write(tx: &mut Tx, inv: &Invoice, before: Option<&Invoice>) -> Result<()> {
+pub(crate) fn stage_invoice_write(tx: &mut Tx, tenant: &Tenant, inv: &Invoice, before: Option<&Invoice>) -> Result<()> {
     let item = Store::encode(&invoice_keys(inv), "INVOICE", inv, Some(inv.version)).or_500()?;
     match before {
         None => tx.put_new(item, Conflict::Exists),
         Some(b) => tx.put_versioned(item, b.version),
     }
-    crate::reports::stage_dues(tx, before, inv);
+    crate::reports::stage_dues(tx, tenant, before, inv);
     Ok(())
 }
 
@@ -319,10 +319,10 @@ pub(crate) fn stage_issue_of(
     match draft {
         Some(d) => {
             inv.version = d.version + 1;
-            stage_invoice_write(tx, inv, Some(d))?;
+            stage_invoice_write(tx, &books.tenant, inv, Some(d))?;
         }
         None => {
-            stage_invoice_write(tx, inv, None)?;
+            stage_invoice_write(tx, &books.tenant, inv, None)?;
             stage_invoice_ref(tx, inv)?;
         }
     }
@@ -500,7 +500,7 @@ pub async fn void_invoice(app: &App, actor: &Actor, id: Uuid, input: VoidInput) 
         inv.version += 1;
         inv.updated_at = now;
         let mut tx = Tx::new();
-        stage_invoice_write(&mut tx, &inv, Some(&before))?;
+        stage_invoice_write(&mut tx, &books.tenant, &inv, Some(&before))?;
         if before.status != InvoiceStatus::Draft {
             crate::reports::stage_revenue(&mut tx, &books.tenant, &before, -1, now);
         }
@@ -575,6 +575,7 @@ pub(crate) async fn load_open(app: &App, tid: Uuid, account: &Account) -> Result
 /// Stages the invoices money settled (those that changed), each against the version it was read at.
 pub(crate) fn stage_settled(
     tx: &mut Tx,
+    tenant: &Tenant,
     before: &[Invoice],
     after: &mut [Invoice],
     now: DateTime<Utc>,
@@ -587,7 +588,7 @@ pub(crate) fn stage_settled(
         }
         inv.version += 1;
         inv.updated_at = now;
-        stage_invoice_write(tx, inv, old)?;
+        stage_invoice_write(tx, tenant, inv, old)?;
         if inv.status == InvoiceStatus::Paid && old.is_some_and(|o| o.status != InvoiceStatus::Paid) {
             tx.put_event(&invoice_event("InvoicePaid", inv, now));
         }
@@ -644,7 +645,7 @@ pub(crate) async fn stage_change_billing(
     let before = load_open(app, tid, &books.account).await?;
     let mut open = before.clone();
     let (entry, _) = books.account.grant_credit(id, -inv.total, &mut open, what.memo.to_string(), now)?;
-    stage_settled(tx, &before, &mut open, now)?;
+    stage_settled(tx, &books.tenant, &before, &mut open, now)?;
     stage_ledger(tx, tid, &[entry])?;
     books.stage(tx, tid)?;
     Ok(None)

@@ -120,9 +120,9 @@ async fn try_credit(
     let mut tx = Tx::new();
     inv.version += 1;
     inv.updated_at = now;
-    stage_invoice_write(&mut tx, &inv, Some(&target))?;
+    stage_invoice_write(&mut tx, &books.tenant, &inv, Some(&target))?;
     crate::reports::stage_credit_note(&mut tx, &books.tenant, &target, amount, now);
-    stage_settled(&mut tx, &before, &mut others, now)?;
+    stage_settled(&mut tx, &books.tenant, &before, &mut others, now)?;
     let note = CreditNote {
         id,
         tenant_id: tid,

@@ -41,6 +41,8 @@ pub struct DunningReport {
     pub suspended: usize,
     /// Changed by a payment meanwhile: left for the next run.
     pub retry_later: usize,
+    /// Past days of the dues report that owe nothing any more, removed.
+    pub dues_days_compacted: usize,
     pub tenant_suspended: bool,
 }
 
@@ -74,6 +76,7 @@ pub async fn run_dunning(app: &App, tid: Uuid, now: DateTime<Utc>) -> Result<Dun
             dun(app, &tenant, inv, now, &mut report).await?;
         }
     }
+    report.dues_days_compacted = crate::reports::compact_dues(app, &tenant, now).await?;
     tracing::info!(?report, "dunning done");
     Ok(report)
 }
@@ -92,7 +95,7 @@ async fn dun(
         if step.is_empty() {
             return Ok(());
         }
-        match commit_step(app, &inv, &step, now).await {
+        match commit_step(app, tenant, &inv, &step, now).await {
             Ok(suspended) => {
                 report.marked_overdue += usize::from(step.mark_overdue);
                 report.reminders += usize::from(step.reminder.is_some());
@@ -118,13 +121,19 @@ async fn dun(
 
 /// Stages the invoice's new state and its events; with a suspension, inside the subscription's
 /// own transaction. Returns whether a subscription was suspended.
-async fn commit_step(app: &App, before: &Invoice, step: &DunningStep, now: DateTime<Utc>) -> Result<bool> {
+async fn commit_step(
+    app: &App,
+    tenant: &Tenant,
+    before: &Invoice,
+    step: &DunningStep,
+    now: DateTime<Utc>,
+) -> Result<bool> {
     let mut inv = before.clone();
     apply_step(&mut inv, step, now)?;
     inv.version += 1;
     inv.updated_at = now;
     let stage = |tx: &mut Tx| -> Result<()> {
-        stage_invoice_write(tx, &inv, Some(before))?;
+        stage_invoice_write(tx, tenant, &inv, Some(before))?;
         if step.mark_overdue {
             tx.put_event(&invoice_event("InvoiceOverdue", &inv, now));
         }

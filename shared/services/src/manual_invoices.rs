@@ -120,7 +120,7 @@ pub async fn create_draft(
         now,
     );
     let mut tx = Tx::new();
-    stage_invoice_write(&mut tx, &inv, None)?;
+    stage_invoice_write(&mut tx, &tenant, &inv, None)?;
     stage_invoice_ref(&mut tx, &inv)?;
     tx.put_audit(&audit(actor, Some(tid), "invoice.drafted", "invoice", inv.id, None, Some(snapshot(&inv)), now));
     tx.put_event(&invoice_event("InvoiceDrafted", &inv, now));
@@ -181,7 +181,7 @@ pub async fn add_line(app: &App, actor: &Actor, id: Uuid, input: AddLine, if_mat
     inv.version += 1;
     inv.updated_at = now;
     let mut tx = Tx::new();
-    stage_invoice_write(&mut tx, &inv, Some(&before))?;
+    stage_invoice_write(&mut tx, &tenant, &inv, Some(&before))?;
     tx.put_audit(&audit(
         actor,
         Some(tid),

@@ -205,7 +205,7 @@ async fn try_record(
     let memo = format!("Payment {receipt_number} ({})", input.method.as_str());
     let (entry, alloc) = books.account.receive_payment(id, input.amount, input.invoice_id, &mut open, memo, now)?;
     let mut tx = Tx::new();
-    let changed = stage_settled(&mut tx, &before, &mut open, now)?;
+    let changed = stage_settled(&mut tx, &books.tenant, &before, &mut open, now)?;
     let paid: Vec<&Invoice> = changed.iter().filter(|i| i.status == InvoiceStatus::Paid).collect();
     let restored = stage_paid_effects(app, &mut tx, tid, customer_id, &paid, &books.account, now).await?;
     let payment = Payment {

@@ -5,7 +5,8 @@
 
 use crate::App;
 use crate::payments::Payment;
-use crate::support::StoreResultExt;
+use crate::support::{StoreResultExt, store_err};
+use aws_sdk_dynamodb::types::AttributeValue;
 use chrono::{DateTime, Datelike, NaiveDate, Utc};
 use domain::actor::Actor;
 use domain::billing::mul_div;
@@ -16,8 +17,8 @@ use domain::tenant::Tenant;
 use domain::{Error, Result};
 use rand::Rng;
 use serde::Serialize;
-use std::collections::BTreeMap;
-use store::{Item, Query, Tx, keys};
+use std::collections::{BTreeMap, HashMap};
+use store::{Conflict, Item, Query, StoreError, Tx, keys};
 use uuid::Uuid;
 
 const ITEM: &str = "REPORT";
@@ -38,9 +39,10 @@ fn local_day(tenant: &Tenant, at: DateTime<Utc>) -> NaiveDate {
 
 // ---- written with the money -----------------------------------------------------------------
 
-/// What an invoice still owes moves from `before` to `inv` (by due date; only while open).
-pub(crate) fn stage_dues(tx: &mut Tx, before: Option<&Invoice>, inv: &Invoice) {
-    let owed = |i: &Invoice| i.due_date.filter(|_| i.status.is_open()).map(|d| (d.date_naive(), i.amount_due));
+/// What an invoice still owes moves from `before` to `inv` (by the ISP's local due date; only
+/// while open).
+pub(crate) fn stage_dues(tx: &mut Tx, tenant: &Tenant, before: Option<&Invoice>, inv: &Invoice) {
+    let owed = |i: &Invoice| i.due_date.filter(|_| i.status.is_open()).map(|d| (local_day(tenant, d), i.amount_due));
     let mut by_day: BTreeMap<NaiveDate, i64> = BTreeMap::new();
     if let Some((d, a)) = before.and_then(owed) {
         *by_day.entry(d).or_default() -= a;
@@ -330,11 +332,89 @@ pub struct DuesReport {
     pub days_over_90: i64,
 }
 
-/// What open invoices owe, aged by how far past their due date they are at `now`.
+/// A past local due date whose dues shards add up to nothing (every invoice due then was paid,
+/// credited or voided), with each shard's amount as read.
+#[derive(Debug, Clone)]
+pub struct SettledDuesDay {
+    pub day: String,
+    pub shards: Vec<(u8, i64)>,
+}
+
+/// The past local due dates of the dues aggregate that owe nothing any more.
+pub async fn settled_dues_days(app: &App, tenant: &Tenant, now: DateTime<Utc>) -> Result<Vec<SettledDuesDay>> {
+    let today = local_day(tenant, now).to_string();
+    let q = Query::table(keys::dues_pk(tenant.id)).range(Some("0".into()), today).limit(500);
+    let raw = app.store.query_all_items(q, 100_000).await.or_500()?;
+    let mut days: BTreeMap<String, Vec<(u8, i64)>> = BTreeMap::new();
+    for item in &raw {
+        let sk = store::string_attr(item, "sk").unwrap_or_default();
+        let Some((day, shard)) = sk.split_once('#') else { continue };
+        let Ok(shard) = shard.parse::<u8>() else { continue };
+        let amount = numbers(item).get("amount").copied().unwrap_or(0);
+        days.entry(day.to_string()).or_default().push((shard, amount));
+    }
+    Ok(days
+        .into_iter()
+        .filter(|(_, s)| s.iter().map(|(_, a)| a).sum::<i64>() == 0)
+        .map(|(day, shards)| SettledDuesDay { day, shards })
+        .collect())
+}
+
+/// Deletes a settled day's shards in one transaction, each only while still at the amount read:
+/// an add since the read fails it (false: the next run tries again), and an add after it creates
+/// the item anew. What is deleted adds up to zero, so no total moves.
+pub async fn drop_settled_dues_day(app: &App, tid: Uuid, settled: &SettledDuesDay) -> Result<bool> {
+    let mut tx = Tx::new();
+    for (shard, amount) in &settled.shards {
+        let values = HashMap::from([(":a".to_string(), AttributeValue::N(amount.to_string()))]);
+        let cond = if *amount == 0 { "attribute_not_exists(amount) OR amount = :a" } else { "amount = :a" };
+        tx.delete_if(&keys::dues_day(tid, &settled.day, *shard), cond, values, Conflict::Version);
+    }
+    match app.store.commit(tx).await {
+        Ok(()) => Ok(true),
+        Err(StoreError::Conflict(_)) => Ok(false),
+        Err(e) => Err(store_err(e)),
+    }
+}
+
+/// Removes the past due dates that owe nothing from the dues aggregate, so the dues report reads
+/// only dates that still owe (run by the daily dunning). Returns the dates removed.
+pub async fn compact_dues(app: &App, tenant: &Tenant, now: DateTime<Utc>) -> Result<usize> {
+    let mut removed = 0;
+    for settled in settled_dues_days(app, tenant, now).await? {
+        removed += usize::from(drop_settled_dues_day(app, tenant.id, &settled).await?);
+    }
+    Ok(removed)
+}
+
+/// A receivables aging bucket.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Aging {
+    Current,
+    Days0To30,
+    Days31To60,
+    Days61To90,
+    Over90,
+}
+
+/// How late a debt due on `due` is on `today`, both the ISP's local dates: due today is not late
+/// yet; the first day after it starts "0-30".
+fn aging_bucket(due: NaiveDate, today: NaiveDate) -> Aging {
+    match (today - due).num_days() {
+        ..=0 => Aging::Current,
+        1..=30 => Aging::Days0To30,
+        31..=60 => Aging::Days31To60,
+        61..=90 => Aging::Days61To90,
+        _ => Aging::Over90,
+    }
+}
+
+/// What open invoices owe, aged by how far past their (local) due date they are today.
 pub async fn dues(app: &App, actor: &Actor) -> Result<DuesReport> {
     let tid = reader(actor)?;
     let t = crate::support::load_tenant(app, tid).await?;
     let now = app.now();
+    let today = local_day(&t, now);
     let days = sum_periods(app, keys::dues_pk(tid), "0", "9").await?;
     let mut r = DuesReport {
         as_of: now,
@@ -350,14 +430,14 @@ pub async fn dues(app: &App, actor: &Actor) -> Result<DuesReport> {
         let amount = acc.get("amount").copied().unwrap_or(0);
         let Ok(due) = day.parse::<NaiveDate>() else { continue };
         r.total += amount;
-        let late = (now.date_naive() - due).num_days();
-        match late {
-            ..=0 => r.current += amount,
-            1..=30 => r.days_0_30 += amount,
-            31..=60 => r.days_31_60 += amount,
-            61..=90 => r.days_61_90 += amount,
-            _ => r.days_over_90 += amount,
-        }
+        let bucket = match aging_bucket(due, today) {
+            Aging::Current => &mut r.current,
+            Aging::Days0To30 => &mut r.days_0_30,
+            Aging::Days31To60 => &mut r.days_31_60,
+            Aging::Days61To90 => &mut r.days_61_90,
+            Aging::Over90 => &mut r.days_over_90,
+        };
+        *bucket += amount;
     }
     Ok(r)
 }
@@ -428,4 +508,26 @@ pub fn dues_csv(r: &DuesReport) -> Result<String> {
     .map(|(b, a)| vec![b.to_string(), a.to_string()])
     .collect();
     csv_of(&["bucket", "amount"], rows)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::Duration;
+
+    #[test]
+    fn aging_counts_whole_local_days_past_the_due_date() {
+        let due = NaiveDate::from_ymd_opt(2026, 12, 5).unwrap();
+        let on = |m: u32, d: u32| aging_bucket(due, NaiveDate::from_ymd_opt(2026, m, d).unwrap());
+        assert_eq!(on(12, 1), Aging::Current);
+        assert_eq!(on(12, 5), Aging::Current, "due today is not late yet");
+        assert_eq!(on(12, 6), Aging::Days0To30);
+        assert_eq!(on(12, 31), Aging::Days0To30);
+        assert_eq!(aging_bucket(due, due + Duration::days(30)), Aging::Days0To30);
+        assert_eq!(aging_bucket(due, due + Duration::days(31)), Aging::Days31To60);
+        assert_eq!(aging_bucket(due, due + Duration::days(60)), Aging::Days31To60);
+        assert_eq!(aging_bucket(due, due + Duration::days(61)), Aging::Days61To90);
+        assert_eq!(aging_bucket(due, due + Duration::days(90)), Aging::Days61To90);
+        assert_eq!(aging_bucket(due, due + Duration::days(91)), Aging::Over90);
+    }
 }

@@ -184,6 +184,19 @@ impl Tx {
         self.ops.push((TransactWriteItem::builder().delete(del).build(), None));
     }
 
+    /// Deletes an item only while `condition` holds (e.g. an aggregate still at the value read).
+    pub fn delete_if(&mut self, keys: &ItemKeys, condition: &str, values: Item, on_conflict: Conflict) {
+        let del = Delete::builder()
+            .table_name("")
+            .key("pk", AttributeValue::S(keys.pk.clone()))
+            .key("sk", AttributeValue::S(keys.sk.clone()))
+            .condition_expression(condition)
+            .set_expression_attribute_values(if values.is_empty() { None } else { Some(values) })
+            .build()
+            .expect("delete has a key and a condition");
+        self.ops.push((TransactWriteItem::builder().delete(del).build(), Some(on_conflict)));
+    }
+
     /// Deletes an item that must exist (single-use tokens).
     pub fn delete_existing(&mut self, keys: &ItemKeys, on_conflict: Conflict) {
         let del = Delete::builder()
