@@ -174,6 +174,119 @@ async fn operations_make_the_expected_dynamodb_round_trips() {
         ops(&[("GetItem", 2), ("BatchGetItem", 2), ("TransactWriteItems", 1)]),
         "earlier answer?; where the invoice lives; books; open invoices; one transaction"
     );
+    let payer = sub["customer_id"].as_str().unwrap().to_string();
+    // Paying the whole total once more leaves 1.01 of credit (the 0.01 paid and the 1.00
+    // credited), all refunded.
+    let total = list["items"][0]["total"].as_i64().unwrap();
+    type Case<'a> = (&'a str, String, Option<Value>, Option<&'a str>, Vec<(&'a str, u64)>, &'a str);
+    let billing: Vec<Case> = vec![
+        (
+            "POST",
+            format!("/v1/invoices/{invoice}/credit-notes"),
+            Some(json!({"amount": 100, "reason": "outage"})),
+            Some("count-cn"),
+            vec![("GetItem", 3), ("BatchGetItem", 2), ("TransactWriteItems", 1)],
+            "earlier answer?; ref; invoice; books; open invoices; one transaction",
+        ),
+        (
+            "GET",
+            format!("/v1/invoices/{invoice}/credit-notes"),
+            None,
+            None,
+            vec![("GetItem", 2), ("Query", 1)],
+            "ref; invoice; its notes",
+        ),
+        (
+            "POST",
+            "/v1/payments".into(),
+            Some(json!({"customer_id": payer, "amount": total, "method": "cash"})),
+            Some("count-adv"),
+            vec![("GetItem", 2), ("BatchGetItem", 3), ("TransactWriteItems", 1)],
+            "earlier answer?; customer; books; open invoices; the subscription it extends",
+        ),
+        (
+            "POST",
+            format!("/v1/customers/{payer}/refunds"),
+            Some(json!({"amount": 101, "method": "cash", "reason": "moved away"})),
+            Some("count-rf"),
+            vec![("GetItem", 2), ("BatchGetItem", 1), ("TransactWriteItems", 1)],
+            "earlier answer?; customer; books",
+        ),
+        (
+            "GET",
+            format!("/v1/customers/{payer}/refunds"),
+            None,
+            None,
+            vec![("GetItem", 1), ("Query", 1)],
+            "customer; refunds",
+        ),
+        (
+            "GET",
+            format!("/v1/customers/{payer}/account"),
+            None,
+            None,
+            vec![("GetItem", 1), ("BatchGetItem", 1)],
+            "customer; account",
+        ),
+        (
+            "GET",
+            format!("/v1/customers/{payer}/ledger"),
+            None,
+            None,
+            vec![("GetItem", 1), ("Query", 1)],
+            "customer; ledger",
+        ),
+        (
+            "POST",
+            "/v1/billing/preview".into(),
+            Some(json!({"as_of": "2099-01-01T00:00:00Z"})),
+            None,
+            vec![("GetItem", 1), ("Query", 2 + 2 * u64::from(store::keys::EXPIRY_SHARDS))],
+            "ISP; packages; discounts; the billing index's shards, prepaid and postpaid",
+        ),
+        (
+            "GET",
+            "/v1/reports/collections?from=2026-01-01&to=2026-12-31".into(),
+            None,
+            None,
+            vec![("GetItem", 1), ("Query", 12)],
+            "ISP; one Query per month, never the payments",
+        ),
+        ("GET", "/v1/reports/dues".into(), None, None, vec![("GetItem", 1), ("Query", 1)], "ISP; the dues aggregate"),
+        (
+            "GET",
+            "/v1/reports/revenue?from=2026-01&to=2026-12".into(),
+            None,
+            None,
+            vec![("GetItem", 1), ("Query", 1), ("BatchGetItem", 1)],
+            "ISP; the year's aggregate; package names",
+        ),
+    ];
+    for (method, path, body, key, want, why) in billing {
+        let headers: Vec<(&str, &str)> = key.map(|k| vec![("idempotency-key", k)]).unwrap_or_default();
+        let (_, n) = call_with(method, &path, Some(&admin), body, &headers).await;
+        assert_eq!(n, ops(&want), "{method} {path}: {why}");
+    }
+    let (draft, n) = call(
+        "POST",
+        "/v1/invoices",
+        Some(&admin),
+        Some(json!({"customer_id": payer, "lines": [{"description": "Cable", "unit_amount": 1_000}]})),
+    )
+    .await;
+    assert_eq!(n, ops(&[("GetItem", 2), ("Query", 1), ("TransactWriteItems", 1)]), "customer; ISP; discounts");
+    let did = draft["id"].as_str().unwrap().to_string();
+    let line = json!({"description": "Clips", "unit_amount": 100, "version": 1});
+    let (_, n) = call("POST", &format!("/v1/invoices/{did}/lines"), Some(&admin), Some(line)).await;
+    assert_eq!(n, ops(&[("GetItem", 3), ("Query", 1), ("TransactWriteItems", 1)]), "ref; draft; ISP; discounts");
+    let (_, n) = call("POST", &format!("/v1/invoices/{did}/issue"), Some(&admin), None).await;
+    assert_eq!(n, ops(&[("GetItem", 2), ("BatchGetItem", 1), ("TransactWriteItems", 1)]), "ref; draft; books");
+    let (_, n) = call("GET", &format!("/v1/invoices/{did}/pdf"), Some(&admin), None).await;
+    assert_eq!(n, ops(&[("GetItem", 2), ("BatchGetItem", 1)]), "ref; invoice; ISP and customer");
+    let (_, n) =
+        call("POST", &format!("/v1/invoices/{did}/void"), Some(&admin), Some(json!({"reason": "wrong customer"})))
+            .await;
+    assert_eq!(n, ops(&[("GetItem", 2), ("BatchGetItem", 1), ("TransactWriteItems", 1)]), "ref; invoice; books");
     let (_, n) = call("POST", &format!("/v1/subscriptions/{sid}/suspend"), Some(&admin), None).await;
     assert_eq!(n, ops(&[("GetItem", 1), ("BatchGetItem", 1), ("TransactWriteItems", 1)]));
     let (_, n) = call("GET", "/v1/subscriptions?status=suspended", Some(&admin), None).await;
