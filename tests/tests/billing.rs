@@ -409,3 +409,103 @@ async fn credit_notes_refunds_drafts_with_manual_lines_and_the_pdf() {
         assert!(text.contains(want), "{want} missing from the PDF text: {text}");
     }
 }
+
+/// Operators and sub-operators read their own subtree's collections and dues; revenue stays the
+/// ISP's.
+#[tokio::test]
+async fn operators_read_their_own_collections_and_dues() {
+    let env = Env::start().await;
+    let admin = env.admin().await;
+    let (op_id, op) = env.create_user(&admin, "operator", "op@reports.test", None).await;
+    let (sub_id, sub) = env.create_user(&op, "sub_operator", "sub@reports.test", Some(&op_id)).await;
+    let a =
+        env.create_customer(&op, "Area Customer", "01719-300001", "area1").await["id"].as_str().unwrap().to_string();
+    let b =
+        env.create_customer(&sub, "Lane Customer", "01719-300002", "lane1").await["id"].as_str().unwrap().to_string();
+    pay(&env, &admin, "op-rep-1", json!({"customer_id": a, "amount": 30_000, "method": "cash"})).await.expect(201);
+    pay(
+        &env,
+        &sub,
+        "op-rep-2",
+        json!({"customer_id": b, "amount": 20_000, "method": "mobile_money", "reference": "NG-77"}),
+    )
+    .await
+    .expect(201);
+    env.send_with(
+        "POST",
+        &format!("/v1/customers/{b}/refunds"),
+        Some(&admin),
+        Some(json!({"amount": 5_000, "method": "cash", "reason": "double payment"})),
+        &[("idempotency-key", "op-rep-rf")],
+    )
+    .await
+    .expect(201);
+
+    let collections = |token: String| {
+        let env = &env;
+        async move { env.send("GET", "/v1/reports/collections", Some(&token), None).await.expect(200) }
+    };
+    let key_amount = |r: &Value, dim: &str, key: &str| {
+        r[dim].as_array().unwrap().iter().find(|a| a["key"] == key).map(|a| a["amount"].as_i64().unwrap())
+    };
+    let mine = collections(op.clone()).await;
+    assert_eq!(
+        (mine["amount"].as_i64(), mine["count"].as_i64(), mine["refunds"].as_i64()),
+        (Some(50_000), Some(2), Some(5_000)),
+        "the operator's subtree: {mine:#}"
+    );
+    assert_eq!(
+        (key_amount(&mine, "by_method", "cash"), key_amount(&mine, "by_method", "mobile_money")),
+        (Some(30_000), Some(20_000))
+    );
+    assert_eq!(key_amount(&mine, "by_collector", &sub_id), Some(20_000));
+    let lane = collections(sub.clone()).await;
+    assert_eq!(
+        (lane["amount"].as_i64(), lane["count"].as_i64(), lane["refunds"].as_i64()),
+        (Some(20_000), Some(1), Some(5_000)),
+        "the sub-operator sees its own customers only: {lane:#}"
+    );
+    let isp = collections(admin.clone()).await;
+    assert!(isp["amount"].as_i64().unwrap() >= 50_000 && isp["count"].as_i64().unwrap() >= 2, "{isp:#}");
+
+    // Dues: an invoice for each, paid from their credit as far as it goes.
+    for (customer, amount) in [(&a, 40_000), (&b, 25_000)] {
+        let draft = env
+            .send(
+                "POST",
+                "/v1/invoices",
+                Some(&admin),
+                Some(
+                    json!({"customer_id": customer, "lines": [{"description": "Installation", "unit_amount": amount}]}),
+                ),
+            )
+            .await
+            .expect(201);
+        let id = draft["id"].as_str().unwrap();
+        env.send("POST", &format!("/v1/invoices/{id}/issue"), Some(&admin), None).await.expect(200);
+    }
+    let dues = |token: String| {
+        let env = &env;
+        async move { env.send("GET", "/v1/reports/dues", Some(&token), None).await.expect(200) }
+    };
+    // a: 40,000 - 30,000 credit; b: 25,000 - (20,000 - 5,000) credit.
+    let op_dues = dues(op.clone()).await;
+    assert_eq!((op_dues["total"].as_i64(), op_dues["current"].as_i64()), (Some(20_000), Some(20_000)), "{op_dues:#}");
+    assert_eq!(dues(sub.clone()).await["total"].as_i64(), Some(10_000));
+    let isp_dues = dues(admin.clone()).await;
+    assert!(isp_dues["total"].as_i64().unwrap() >= 20_000, "{isp_dues:#}");
+
+    // Revenue is the ISP's alone.
+    let r = env.send("GET", "/v1/reports/revenue", Some(&op), None).await;
+    assert_eq!(r.status, 403, "{:?}", r.body);
+    let csv = env
+        .http
+        .get(format!("{}/v1/reports/collections?format=csv", env.local.base_url))
+        .bearer_auth(&sub)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(csv.status(), 200);
+    let text = csv.text().await.unwrap();
+    assert!(text.contains(",method,mobile_money,20000,1") && !text.contains(",method,cash,"), "{text}");
+}

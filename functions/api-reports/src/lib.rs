@@ -1,6 +1,7 @@
 //! `api-reports`: billing reports from the aggregates the money transactions keep: collections
 //! (by day, method, collector, operator), dues aging and revenue (by month and package); JSON, or
-//! CSV with `format=csv`.
+//! CSV with `format=csv`. Operators and sub-operators read their own subtree's collections and
+//! dues; revenue is the ISP's.
 
 use chrono::NaiveDate;
 use domain::Error;

@@ -136,6 +136,8 @@ const OPERATOR: &[Permission] = &[
     PackagesRead,
     BillingRead,
     PaymentsCollect,
+    // Their own subtree's collections and dues (revenue stays the ISP's).
+    ReportsRead,
 ];
 const SUB_OPERATOR: &[Permission] = &[
     TenantSettingsRead,
@@ -146,6 +148,7 @@ const SUB_OPERATOR: &[Permission] = &[
     PackagesRead,
     BillingRead,
     PaymentsCollect,
+    ReportsRead,
 ];
 const STAFF: &[Permission] = &[TenantSettingsRead, CustomersRead, CustomersWrite, PackagesRead, NetworkRead];
 const ACCOUNTANT: &[Permission] =

@@ -58,6 +58,12 @@ pub fn scope_members(scope: &str) -> impl Iterator<Item = &str> {
     scope.split('/').filter(|s| !s.is_empty())
 }
 
+/// The subtree paths a path lies within, root first (`[op, op/sub]` of `op/sub`): whose figures
+/// something owned there counts in.
+pub fn scope_chain(scope: &str) -> Vec<&str> {
+    scope.match_indices('/').map(|(i, _)| &scope[..i]).chain(std::iter::once(scope)).filter(|s| !s.is_empty()).collect()
+}
+
 /// Whether something owned by `owner_scope` lies within `viewer_scope`'s subtree.
 pub fn in_subtree(owner_scope: Option<&str>, viewer_scope: &str) -> bool {
     match owner_scope {
@@ -69,6 +75,16 @@ pub fn in_subtree(owner_scope: Option<&str>, viewer_scope: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_scope_counts_in_its_own_and_every_ancestors_figures() {
+        assert_eq!(scope_chain("op"), ["op"]);
+        assert_eq!(scope_chain("op/sub"), ["op", "op/sub"]);
+        assert_eq!(scope_chain("a/b/c"), ["a", "a/b", "a/b/c"]);
+        for s in scope_chain("a/b/c") {
+            assert!(in_subtree(Some("a/b/c"), s), "{s}");
+        }
+    }
 
     #[test]
     fn subtree_membership() {

@@ -15,6 +15,7 @@ use crate::payments::PaymentMethod;
 use crate::support::{StoreResultExt, audit, snapshot, store_err};
 use chrono::{DateTime, Utc};
 use domain::actor::Actor;
+use domain::customer::Customer;
 use domain::event::DomainEvent;
 use domain::invoice::Invoice;
 use domain::role::Permission;
@@ -199,9 +200,9 @@ pub async fn issue_refund(
     let reason = v.text("reason", &input.reason, 300);
     let reference = crate::payments::checked_reference(&mut v, input.method, input.reference.as_deref());
     v.finish()?;
-    crate::customers::get_customer(app, actor, customer_id).await?;
+    let customer = crate::customers::get_customer(app, actor, customer_id).await?;
     idempotent_money_write(app, actor, idem, || {
-        try_refund(app, actor, customer_id, &input, &reason, reference.clone(), idem)
+        try_refund(app, actor, &customer, &input, &reason, reference.clone(), idem)
     })
     .await
 }
@@ -209,7 +210,7 @@ pub async fn issue_refund(
 async fn try_refund(
     app: &App,
     actor: &Actor,
-    customer_id: Uuid,
+    customer: &Customer,
     input: &IssueRefund,
     reason: &str,
     reference: Option<String>,
@@ -217,6 +218,7 @@ async fn try_refund(
 ) -> std::result::Result<Refund, Attempt> {
     let tid = actor.tenant()?;
     let now = app.now();
+    let customer_id = customer.id;
     let mut books = Books::load(app, tid, customer_id, &[]).await?;
     let id = ids::new_id();
     let memo = format!("Refund ({}): {reason}", input.method.as_str());
@@ -241,7 +243,7 @@ async fn try_refund(
     );
     stage_ledger(&mut tx, tid, &[entry])?;
     books.stage(&mut tx, tid)?;
-    crate::reports::stage_refund(&mut tx, &books.tenant, refund.amount, now);
+    crate::reports::stage_refund(&mut tx, &books.tenant, customer.scope.as_deref(), refund.amount, now);
     tx.put_audit(&audit(
         actor,
         Some(tid),

@@ -14,6 +14,7 @@ use domain::cycle::{local_date, parse_tz};
 use domain::invoice::Invoice;
 use domain::role::Permission;
 use domain::tenant::Tenant;
+use domain::user::scope_chain;
 use domain::{Error, Result};
 use rand::Rng;
 use serde::Serialize;
@@ -39,6 +40,10 @@ fn local_day(tenant: &Tenant, at: DateTime<Utc>) -> NaiveDate {
 
 // ---- written with the money -----------------------------------------------------------------
 
+fn scoped_dues(scope: &str) -> String {
+    format!("amount#scope#{scope}")
+}
+
 /// What an invoice still owes moves from `before` to `inv` (by the ISP's local due date; only
 /// while open).
 pub(crate) fn stage_dues(tx: &mut Tx, tenant: &Tenant, before: Option<&Invoice>, inv: &Invoice) {
@@ -50,10 +55,15 @@ pub(crate) fn stage_dues(tx: &mut Tx, tenant: &Tenant, before: Option<&Invoice>,
     if let Some((d, a)) = owed(inv) {
         *by_day.entry(d).or_default() += a;
     }
+    // An operator's dues are its subtree's part of the same items (`amount#scope#<path>`): the
+    // daily clean-up of settled dates covers them too, since every invoice owes zero or more.
+    let scopes = inv.scope.as_deref().map(scope_chain).unwrap_or_default();
     for (day, delta) in by_day.into_iter().filter(|(_, d)| *d != 0) {
         let shard = shard(tx);
         let k = keys::dues_day(inv.tenant_id, &day.to_string(), shard);
-        tx.add_counters(&k, ITEM, &[("amount".into(), delta)]);
+        let mut adds = vec![("amount".to_string(), delta)];
+        adds.extend(scopes.iter().map(|s| (scoped_dues(s), delta)));
+        tx.add_counters(&k, ITEM, &adds);
     }
 }
 
@@ -84,6 +94,12 @@ pub(crate) fn stage_credit_note(tx: &mut Tx, tenant: &Tenant, inv: &Invoice, amo
 }
 
 /// A payment counts on the local day it was received: in total, by method, collector, operator.
+/// The collections a payment or refund of a customer owned at `scope` counts in: the ISP's, and
+/// each operator subtree's it lies within.
+fn collection_scopes(scope: Option<&str>) -> Vec<Option<&str>> {
+    std::iter::once(None).chain(scope.map(scope_chain).unwrap_or_default().into_iter().map(Some)).collect()
+}
+
 pub(crate) fn stage_collection(tx: &mut Tx, tenant: &Tenant, p: &Payment) {
     let day = local_day(tenant, p.received_at).to_string();
     let operator = p.operator_id.map(|o| o.to_string()).unwrap_or_else(|| "direct".into());
@@ -97,15 +113,19 @@ pub(crate) fn stage_collection(tx: &mut Tx, tenant: &Tenant, p: &Payment) {
         a.push((format!("amount{dim}"), p.amount));
         a.push((format!("count{dim}"), 1));
     }
-    let k = keys::collections_day(tenant.id, &day, shard(tx));
-    tx.add_counters(&k, ITEM, &a);
+    let shard = shard(tx);
+    for scope in collection_scopes(p.scope.as_deref()) {
+        tx.add_counters(&keys::collections_day(tenant.id, scope, &day, shard), ITEM, &a);
+    }
 }
 
-/// Money paid back out, on the day it left.
-pub(crate) fn stage_refund(tx: &mut Tx, tenant: &Tenant, amount: i64, at: DateTime<Utc>) {
+/// Money paid back out to a customer owned at `scope`, on the day it left.
+pub(crate) fn stage_refund(tx: &mut Tx, tenant: &Tenant, scope: Option<&str>, amount: i64, at: DateTime<Utc>) {
     let day = local_day(tenant, at).to_string();
-    let k = keys::collections_day(tenant.id, &day, shard(tx));
-    tx.add_counters(&k, ITEM, &[("refunds".into(), amount)]);
+    let shard = shard(tx);
+    for scope in collection_scopes(scope) {
+        tx.add_counters(&keys::collections_day(tenant.id, scope, &day, shard), ITEM, &[("refunds".into(), amount)]);
+    }
 }
 
 // ---- read ------------------------------------------------------------------------------------
@@ -132,13 +152,26 @@ async fn sum_periods(app: &App, pk: String, lo: &str, hi: &str) -> Result<BTreeM
     Ok(out)
 }
 
-fn reader(actor: &Actor) -> Result<Uuid> {
+/// Whose figures a report shows: the whole ISP's (`None`), or an operator's or sub-operator's own
+/// subtree's.
+fn reader(actor: &Actor) -> Result<(Uuid, Option<String>)> {
     actor.require(Permission::ReportsRead)?;
-    // Aggregates are the ISP's as a whole; operators see their own figures elsewhere.
-    if actor.role.is_scoped() {
-        return Err(Error::forbidden("reports cover the whole ISP"));
+    let tid = actor.tenant()?;
+    if !actor.role.is_scoped() {
+        return Ok((tid, None));
     }
-    actor.tenant()
+    match &actor.scope {
+        Some(s) => Ok((tid, Some(s.clone()))),
+        None => Err(Error::forbidden("an operator without a subtree has no figures")),
+    }
+}
+
+/// The revenue report is the ISP's as a whole.
+fn whole_isp_reader(actor: &Actor) -> Result<Uuid> {
+    match reader(actor)? {
+        (tid, None) => Ok(tid),
+        _ => Err(Error::forbidden("revenue covers the whole ISP")),
+    }
 }
 
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
@@ -193,7 +226,7 @@ pub async fn collections(
     from: Option<NaiveDate>,
     to: Option<NaiveDate>,
 ) -> Result<CollectionsReport> {
-    let tid = reader(actor)?;
+    let (tid, scope) = reader(actor)?;
     let t = crate::support::load_tenant(app, tid).await?;
     let today = local_day(&t, app.now());
     let to = to.unwrap_or(today);
@@ -203,7 +236,8 @@ pub async fn collections(
     }
     let mut days: BTreeMap<String, BTreeMap<String, i64>> = BTreeMap::new();
     for m in months(from, to) {
-        days.extend(sum_periods(app, keys::collections_month_pk(tid, &m), &from.to_string(), &to.to_string()).await?);
+        let pk = keys::collections_month_pk(tid, scope.as_deref(), &m);
+        days.extend(sum_periods(app, pk, &from.to_string(), &to.to_string()).await?);
     }
     let mut total: BTreeMap<String, i64> = BTreeMap::new();
     for acc in days.values() {
@@ -265,7 +299,7 @@ fn parse_month(s: &str) -> Option<NaiveDate> {
 /// Revenue by month and package from `from` to `to` (`2026-01`; at most 24 months; default: the
 /// last 12).
 pub async fn revenue(app: &App, actor: &Actor, from: Option<&str>, to: Option<&str>) -> Result<RevenueReport> {
-    let tid = reader(actor)?;
+    let tid = whole_isp_reader(actor)?;
     let t = crate::support::load_tenant(app, tid).await?;
     let month = |s: Option<&str>, field: &str| -> Result<Option<NaiveDate>> {
         s.map(|s| parse_month(s).ok_or_else(|| Error::field(field, "must be a month like 2026-12"))).transpose()
@@ -409,9 +443,11 @@ fn aging_bucket(due: NaiveDate, today: NaiveDate) -> Aging {
     }
 }
 
-/// What open invoices owe, aged by how far past their (local) due date they are today.
+/// What open invoices owe (the whole ISP's, or the caller's subtree's), aged by how far past their
+/// (local) due date they are today.
 pub async fn dues(app: &App, actor: &Actor) -> Result<DuesReport> {
-    let tid = reader(actor)?;
+    let (tid, scope) = reader(actor)?;
+    let field = scope.as_deref().map(scoped_dues).unwrap_or_else(|| "amount".into());
     let t = crate::support::load_tenant(app, tid).await?;
     let now = app.now();
     let today = local_day(&t, now);
@@ -427,7 +463,7 @@ pub async fn dues(app: &App, actor: &Actor) -> Result<DuesReport> {
         days_over_90: 0,
     };
     for (day, acc) in days {
-        let amount = acc.get("amount").copied().unwrap_or(0);
+        let amount = acc.get(&field).copied().unwrap_or(0);
         let Ok(due) = day.parse::<NaiveDate>() else { continue };
         r.total += amount;
         let bucket = match aging_bucket(due, today) {

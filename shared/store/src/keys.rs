@@ -462,13 +462,17 @@ pub fn credit_note(tenant: Uuid, customer: Uuid, id: Uuid) -> ItemKeys {
 /// Aggregates are write-sharded: a transaction adds to one random shard, a report sums them.
 pub const REPORT_SHARDS: u8 = 4;
 
-/// Money collected on one local day (`2026-12-10`), in its month's partition.
-pub fn collections_day(tenant: Uuid, day: &str, shard: u8) -> ItemKeys {
-    ItemKeys::new(collections_month_pk(tenant, &day[..7.min(day.len())]), &format!("{day}#{shard}"))
+/// Money collected on one local day (`2026-12-10`), in its month's partition: the whole ISP's
+/// (`scope` None) or an operator subtree's (its customers' payments only).
+pub fn collections_day(tenant: Uuid, scope: Option<&str>, day: &str, shard: u8) -> ItemKeys {
+    ItemKeys::new(collections_month_pk(tenant, scope, &day[..7.min(day.len())]), &format!("{day}#{shard}"))
 }
 
-pub fn collections_month_pk(tenant: Uuid, month: &str) -> String {
-    format!("{}RPT#COLL#{month}", t(tenant))
+pub fn collections_month_pk(tenant: Uuid, scope: Option<&str>, month: &str) -> String {
+    match scope {
+        None => format!("{}RPT#COLL#{month}", t(tenant)),
+        Some(s) => format!("{}RPT#COLL#{month}#S#{s}", t(tenant)),
+    }
 }
 
 /// Revenue invoiced in one local month (`2026-12`), in its year's partition.
@@ -480,7 +484,7 @@ pub fn revenue_year_pk(tenant: Uuid, year: &str) -> String {
     format!("{}RPT#REV#{year}", t(tenant))
 }
 
-/// What open invoices due on one day (`2026-12-17`, UTC) still owe.
+/// What open invoices due on one local day (`2026-12-17`) still owe.
 pub fn dues_day(tenant: Uuid, day: &str, shard: u8) -> ItemKeys {
     ItemKeys::new(dues_pk(tenant), &format!("{day}#{shard}"))
 }
@@ -708,7 +712,8 @@ mod tests {
             payment(tid, id, id, Some("op"), chrono::Utc::now()),
             credit_note(tid, id, id),
             refund(tid, id, id),
-            collections_day(tid, "2026-12-10", 0),
+            collections_day(tid, None, "2026-12-10", 0),
+            collections_day(tid, Some("op/sub"), "2026-12-10", 0),
             revenue_month(tid, "2026-12", 0),
             dues_day(tid, "2026-12-17", 0),
             sequence(tid, "invoice:2026"),
