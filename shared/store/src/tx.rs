@@ -160,53 +160,39 @@ impl Tx {
         self.put_new(item, Conflict::Unique(field.to_string()));
     }
 
-    /// Frees a unique value (it must still belong to `owner_id`).
-    pub fn delete_unique(&mut self, keys: ItemKeys, owner_id: &str) {
+    /// One transactional Delete, with its condition if any.
+    fn push_delete(&mut self, keys: &ItemKeys, condition: Option<&str>, values: Item, on_conflict: Option<Conflict>) {
         let del = Delete::builder()
             .table_name("")
-            .key("pk", AttributeValue::S(keys.pk))
-            .key("sk", AttributeValue::S(keys.sk))
-            .condition_expression("attribute_not_exists(pk) OR owner_id = :o")
-            .expression_attribute_values(":o", AttributeValue::S(owner_id.into()))
+            .key("pk", AttributeValue::S(keys.pk.clone()))
+            .key("sk", AttributeValue::S(keys.sk.clone()))
+            .set_condition_expression(condition.map(str::to_string))
+            .set_expression_attribute_values(if values.is_empty() { None } else { Some(values) })
             .build()
             .expect("delete has a key");
-        self.ops.push((TransactWriteItem::builder().delete(del).build(), Some(Conflict::Condition)));
+        self.ops.push((TransactWriteItem::builder().delete(del).build(), on_conflict));
+    }
+
+    /// Frees a unique value (it must still belong to `owner_id`).
+    pub fn delete_unique(&mut self, keys: ItemKeys, owner_id: &str) {
+        let values = HashMap::from([(":o".to_string(), AttributeValue::S(owner_id.into()))]);
+        let cond = "attribute_not_exists(pk) OR owner_id = :o";
+        self.push_delete(&keys, Some(cond), values, Some(Conflict::Condition));
     }
 
     /// Deletes an item unconditionally.
     pub fn delete(&mut self, keys: &ItemKeys) {
-        let del = Delete::builder()
-            .table_name("")
-            .key("pk", AttributeValue::S(keys.pk.clone()))
-            .key("sk", AttributeValue::S(keys.sk.clone()))
-            .build()
-            .expect("delete has a key");
-        self.ops.push((TransactWriteItem::builder().delete(del).build(), None));
+        self.push_delete(keys, None, HashMap::new(), None);
     }
 
     /// Deletes an item only while `condition` holds (e.g. an aggregate still at the value read).
     pub fn delete_if(&mut self, keys: &ItemKeys, condition: &str, values: Item, on_conflict: Conflict) {
-        let del = Delete::builder()
-            .table_name("")
-            .key("pk", AttributeValue::S(keys.pk.clone()))
-            .key("sk", AttributeValue::S(keys.sk.clone()))
-            .condition_expression(condition)
-            .set_expression_attribute_values(if values.is_empty() { None } else { Some(values) })
-            .build()
-            .expect("delete has a key and a condition");
-        self.ops.push((TransactWriteItem::builder().delete(del).build(), Some(on_conflict)));
+        self.push_delete(keys, Some(condition), values, Some(on_conflict));
     }
 
     /// Deletes an item that must exist (single-use tokens).
     pub fn delete_existing(&mut self, keys: &ItemKeys, on_conflict: Conflict) {
-        let del = Delete::builder()
-            .table_name("")
-            .key("pk", AttributeValue::S(keys.pk.clone()))
-            .key("sk", AttributeValue::S(keys.sk.clone()))
-            .condition_expression("attribute_exists(pk)")
-            .build()
-            .expect("delete has a key");
-        self.ops.push((TransactWriteItem::builder().delete(del).build(), Some(on_conflict)));
+        self.push_delete(keys, Some("attribute_exists(pk)"), HashMap::new(), Some(on_conflict));
     }
 
     /// A raw UpdateItem (e.g. `ADD isp_count :one` with `isp_count < isp_limit`).
