@@ -234,11 +234,15 @@ pub async fn collections(
     if from > to || (to - from).num_days() > 366 {
         return Err(Error::field("from", "must be on or before `to`, at most 366 days before it"));
     }
-    let mut days: BTreeMap<String, BTreeMap<String, i64>> = BTreeMap::new();
-    for m in months(from, to) {
-        let pk = keys::collections_month_pk(tid, scope.as_deref(), &m);
-        days.extend(sum_periods(app, pk, &from.to_string(), &to.to_string()).await?);
-    }
+    // One Query per month partition, all at once (a year's report waits for one round trip).
+    let (lo, hi) = (from.to_string(), to.to_string());
+    let per_month = futures::future::try_join_all(
+        months(from, to)
+            .into_iter()
+            .map(|m| sum_periods(app, keys::collections_month_pk(tid, scope.as_deref(), &m), &lo, &hi)),
+    )
+    .await?;
+    let days: BTreeMap<String, BTreeMap<String, i64>> = per_month.into_iter().flatten().collect();
     let mut total: BTreeMap<String, i64> = BTreeMap::new();
     for acc in days.values() {
         for (k, v) in acc {
