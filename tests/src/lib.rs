@@ -42,6 +42,15 @@ impl Answer {
     }
 }
 
+/// Where every test's clock starts, the demo seed included: a fixed instant, never the real date, so
+/// a test that moves its clock to a month of its own finds there only what it made (the seed's
+/// activation invoices stay in June 2026). 12:00 in Dhaka on a Monday in the middle of a month.
+pub const START: &str = "2026-06-15T06:00:00Z";
+
+pub fn start_time() -> chrono::DateTime<chrono::Utc> {
+    START.parse().expect("START is an RFC 3339 time")
+}
+
 pub fn demo_credentials() -> DemoCredentials {
     DemoCredentials {
         owner_email: "owner@test.local".into(),
@@ -73,7 +82,7 @@ impl Env {
         if std::env::var("E2E_LOG").is_ok() {
             let _ = tracing_subscriber::fmt().with_env_filter("info").with_test_writer().try_init();
         }
-        let clock = Clock::fixed(chrono::Utc::now());
+        let clock = Clock::fixed(start_time());
         let opts = LocalOptions {
             prefix: format!("t{}", Uuid::now_v7().simple()),
             port: 0,

@@ -519,6 +519,11 @@ mod tests {
     use super::*;
     use proptest::prelude::*;
 
+    /// The tests' own clock: a fixed instant, never the real date.
+    fn test_now() -> chrono::DateTime<chrono::Utc> {
+        "2026-06-15T06:00:00Z".parse().expect("a UTC time")
+    }
+
     fn line(amount: i64, package: Option<Uuid>) -> LineInput {
         LineInput {
             kind: LineKind::Package,
@@ -532,13 +537,13 @@ mod tests {
 
     fn draft(lines: Vec<InvoiceLine>) -> Invoice {
         let mut i =
-            Invoice::draft(Uuid::now_v7(), Uuid::now_v7(), Uuid::now_v7(), "BDT", InvoiceKind::Manual, Utc::now());
+            Invoice::draft(Uuid::now_v7(), Uuid::now_v7(), Uuid::now_v7(), "BDT", InvoiceKind::Manual, test_now());
         i.set_lines(lines);
         i
     }
 
     fn discount(value: DiscountValue, target: DiscountTarget) -> Discount {
-        let now = Utc::now();
+        let now = test_now();
         Discount {
             id: Uuid::now_v7(),
             tenant_id: Uuid::nil(),
@@ -603,7 +608,7 @@ mod tests {
         let lines = [line(50_000, Some(p)), line(30_000, None), line(-10_000, Some(p))];
         let mut ten = discount(DiscountValue::Percent { bps: 1000 }, DiscountTarget::Customer(c));
         let fixed = discount(DiscountValue::Fixed { amount: 8_000 }, DiscountTarget::Package(p));
-        let now = Utc::now();
+        let now = test_now();
         let d = discounts_for(c, &lines, &[ten.clone(), fixed.clone()], now);
         // Line 0: 10 % = 5,000 vs the whole fixed 8,000 (only line of the package) -> fixed.
         assert_eq!(d[0], Some(LineDiscount { discount_id: fixed.id, amount: 8_000 }));
@@ -618,7 +623,7 @@ mod tests {
 
     #[test]
     fn paying_crediting_and_voiding() {
-        let now = Utc::now();
+        let now = test_now();
         let mut inv = draft(price_lines(&[line(100_000, None)], &[], TaxRule::NONE));
         inv.issue("INV-2026-000001".into(), now, now).unwrap();
         assert_eq!(inv.pay(40_000, now).unwrap(), 40_000);
@@ -653,7 +658,7 @@ mod tests {
                 discount(DiscountValue::Percent { bps: pct }, DiscountTarget::Customer(c)),
                 discount(DiscountValue::Fixed { amount: fixed }, DiscountTarget::Customer(c)),
             ];
-            let d = discounts_for(c, &lines, &ds, Utc::now());
+            let d = discounts_for(c, &lines, &ds, test_now());
             let priced = price_lines(&lines, &d, TaxRule { rate_bps: rate, inclusive });
             let t = totals(&priced);
             let expected = if inclusive { t.subtotal - t.discount } else { t.subtotal - t.discount + t.tax };

@@ -298,6 +298,11 @@ mod tests {
     use chrono::Duration;
     use proptest::prelude::*;
 
+    /// The tests' own clock: a fixed instant, never the real date.
+    fn test_now() -> chrono::DateTime<chrono::Utc> {
+        "2026-06-15T06:00:00Z".parse().expect("a UTC time")
+    }
+
     fn issued(acc: &mut Account, total: i64, n: u64, now: DateTime<Utc>) -> (Invoice, Vec<LedgerEntry>) {
         let lines = price_lines(
             &[LineInput {
@@ -320,7 +325,7 @@ mod tests {
 
     #[test]
     fn overpayment_becomes_credit_that_the_next_invoice_uses() {
-        let now = Utc::now();
+        let now = test_now();
         let mut acc = Account::new(Uuid::now_v7(), "BDT");
         let (inv, _) = issued(&mut acc, 50_000, 1, now);
         let mut open = vec![inv];
@@ -368,7 +373,7 @@ mod tests {
         /// applied to invoices plus the credit.
         #[test]
         fn the_ledger_balances(ops in proptest::collection::vec(op(), 1..40)) {
-            let now = Utc::now();
+            let now = test_now();
             let mut acc = Account::new(Uuid::now_v7(), "BDT");
             let mut invoices: Vec<Invoice> = vec![];
             let mut ledger: Vec<LedgerEntry> = vec![];

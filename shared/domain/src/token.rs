@@ -102,6 +102,11 @@ mod tests {
     use super::*;
     use chrono::Duration;
 
+    /// The tests' own clock: a fixed instant, never the real date.
+    fn test_now() -> chrono::DateTime<chrono::Utc> {
+        "2026-06-15T06:00:00Z".parse().expect("a UTC time")
+    }
+
     fn staff(tid: Uuid) -> Actor {
         Actor {
             user_id: Uuid::now_v7(),
@@ -116,7 +121,7 @@ mod tests {
     #[test]
     fn round_trip_expiry_and_foreign_keys() {
         let keys = TokenKeys::new(b"k1");
-        let now = Utc::now();
+        let now = test_now();
         let a = staff(Uuid::now_v7());
         let t = keys.issue(&a, None, now);
         assert_eq!(keys.verify(&t, now).unwrap(), a);
@@ -134,7 +139,7 @@ mod tests {
     #[test]
     fn expired_subscription_chain_is_forbidden_for_isp_staff_only() {
         let keys = TokenKeys::new(b"k1");
-        let now = Utc::now();
+        let now = test_now();
         let expired = now - Duration::seconds(1);
         let t = keys.issue(&staff(Uuid::now_v7()), Some(expired), now);
         assert!(matches!(keys.verify(&t, now), Err(Error::Forbidden { code: "subscription_expired", .. })));

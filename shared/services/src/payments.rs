@@ -373,7 +373,7 @@ pub async fn get_payment(app: &App, actor: &Actor, id: Uuid) -> Result<Payment> 
     actor.require(Permission::BillingRead)?;
     let tid = actor.tenant()?;
     let customer = locate(app, tid, "PAY", id, "payment").await?;
-    let p: Option<Payment> = app.store.get(&keys::payment(tid, customer, id, None, Utc::now())).await.or_500()?;
+    let p: Option<Payment> = app.store.get(&keys::payment(tid, customer, id, None, app.now())).await.or_500()?;
     visible(actor, p)
 }
 

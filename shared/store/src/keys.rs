@@ -664,6 +664,11 @@ pub fn inbox(owner: Owner, consumer: &str, event_id: Uuid) -> ItemKeys {
 mod tests {
     use super::*;
 
+    /// The tests' own clock: a fixed instant, never the real date.
+    fn test_now() -> chrono::DateTime<chrono::Utc> {
+        "2026-06-15T06:00:00Z".parse().expect("a UTC time")
+    }
+
     #[test]
     fn tenant_keys_start_with_the_tenant_prefix_everywhere() {
         let tid = Uuid::now_v7();
@@ -685,7 +690,7 @@ mod tests {
             usage(tid, UsageOf::Pop, id),
             pop(tid, id, "DHK"),
             router(tid, id, "core", Some(id)),
-            subscription(tid, id, id, Some("op/sub"), Some(chrono::Utc::now()), Some(id)),
+            subscription(tid, id, id, Some("op/sub"), Some(test_now()), Some(id)),
             subscription_provisioning(tid, id, id),
             router_health(tid, id),
             router_reconcile(tid, id),
@@ -703,13 +708,13 @@ mod tests {
                 subscription(tid, id, id, None, None, None),
                 tid,
                 id,
-                Some((BillingIndex::Prepaid, chrono::Utc::now())),
+                Some((BillingIndex::Prepaid, test_now())),
             ),
-            invoice(tid, id, id, Some("op"), Some(chrono::Utc::now()), Some(chrono::Utc::now())),
+            invoice(tid, id, id, Some("op"), Some(test_now()), Some(test_now())),
             document_ref(tid, "INV", id),
             account(tid, id),
             ledger_entry(tid, id, id),
-            payment(tid, id, id, Some("op"), chrono::Utc::now()),
+            payment(tid, id, id, Some("op"), test_now()),
             credit_note(tid, id, id),
             refund(tid, id, id),
             collections_day(tid, None, "2026-12-10", 0),

@@ -10,6 +10,11 @@ use store::{Conflict, Query, Store, StoreError, Tx};
 use testkit::TestTable;
 use uuid::Uuid;
 
+/// The tests' own clock: a fixed instant, never the real date.
+fn test_now() -> chrono::DateTime<chrono::Utc> {
+    "2026-06-15T06:00:00Z".parse().expect("a UTC time")
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 struct Thing {
     id: Uuid,
@@ -20,7 +25,7 @@ struct Thing {
 
 fn thing(tid: Uuid, name: &str) -> (store::ItemKeys, Thing) {
     let id = Uuid::now_v7();
-    (keys::customer(tid, id, None), Thing { id, name: name.into(), at: chrono::Utc::now(), version: 1 })
+    (keys::customer(tid, id, None), Thing { id, name: name.into(), at: test_now(), version: 1 })
 }
 
 #[tokio::test]
@@ -86,8 +91,7 @@ async fn stale_versions_are_conflicts() {
 async fn concurrent_idempotent_writes_execute_once() {
     let t = TestTable::new().await;
     let owner = Owner::Tenant(Uuid::now_v7());
-    let rec =
-        IdempotencyRecord { fingerprint: "f".into(), status: 201, body: "{}".into(), created_at: chrono::Utc::now() };
+    let rec = IdempotencyRecord { fingerprint: "f".into(), status: 201, body: "{}".into(), created_at: test_now() };
     let mut handles = vec![];
     for _ in 0..8 {
         let s = t.store.clone();
@@ -164,13 +168,7 @@ async fn cursor_pages_through_and_is_bound_to_its_tenant() {
 async fn outbox_event_is_written_with_the_change_and_expires() {
     let t = TestTable::new().await;
     let tid = Uuid::now_v7();
-    let ev = DomainEvent::new(
-        "CustomerCreated",
-        "crm",
-        Some(tid),
-        serde_json::json!({"customer_id": "x"}),
-        chrono::Utc::now(),
-    );
+    let ev = DomainEvent::new("CustomerCreated", "crm", Some(tid), serde_json::json!({"customer_id": "x"}), test_now());
     let mut tx = Tx::new();
     tx.put_event(&ev);
     t.store.commit(tx).await.unwrap();
