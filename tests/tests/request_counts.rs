@@ -14,6 +14,8 @@ async fn operations_make_the_expected_dynamodb_round_trips() {
         port: 0,
         counter: Some(counter.clone()),
         background: false,
+        // The test's own clock, so the seed's invoices land in the same month whatever today is.
+        clock: Some(services::Clock::fixed(e2e_tests::start_time())),
         ..LocalOptions::default()
     };
     let local = Local::start(Template::load(&Template::default_path()).unwrap(), opts).await.unwrap();
