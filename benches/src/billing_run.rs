@@ -10,9 +10,9 @@
 use chrono::{Duration, Utc};
 use domain::package::ConnectionType;
 use domain::subscription::{BillingModel, Subscription, SubscriptionStatus};
+use local_runner::seed::{DemoCredentials, seed_demo};
 use local_runner::template::Template;
 use local_runner::{Local, LocalOptions};
-use services::seed::{DemoCredentials, seed_demo};
 use std::time::Instant;
 use store::RequestCounter;
 use uuid::Uuid;
@@ -92,7 +92,7 @@ async fn main() {
             updated_at: now,
             version: 1,
         };
-        items.push(services::subscriptions::stored_item(app, &s, "bench-pass").unwrap());
+        items.push(subscriptions::subscriptions::stored_item(app, &s, "bench-pass").unwrap());
     }
     for chunk in items.chunks(1000) {
         app.store.put_many(chunk.to_vec()).await.unwrap();
@@ -105,7 +105,7 @@ async fn main() {
     let rss_before = current_kib();
     counter.reset();
     let started = Instant::now();
-    let report = services::billing_run::run_tenant(app, tid, now).await.unwrap();
+    let report = cycles::billing_run::run_tenant(app, tid, now).await.unwrap();
     let wall = started.elapsed();
     let peak = peak_kib();
     let stats = counter.stats();
@@ -138,7 +138,7 @@ async fn main() {
 
     // Run again, as a redelivered message would: nothing more is issued.
     counter.reset();
-    let again = services::billing_run::run_tenant(app, tid, now).await.unwrap();
+    let again = cycles::billing_run::run_tenant(app, tid, now).await.unwrap();
     println!(
         "second run: issued {}, already issued {}, {} DynamoDB requests",
         again.issued,

@@ -4,10 +4,10 @@
 //!
 //! `scripts/with-moto.sh cargo run --release -p benches --bin import-10k` (`ROWS=` to change the size).
 
+use local_runner::seed::{DemoCredentials, seed_demo};
 use local_runner::template::Template;
 use local_runner::{Local, LocalOptions};
 use serde_json::{Value, json};
-use services::seed::{DemoCredentials, seed_demo};
 use std::time::{Duration, Instant};
 use store::{Owner, Query, RequestCounter, Store, keys};
 

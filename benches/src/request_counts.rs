@@ -2,10 +2,10 @@
 //! through the SDK interceptor while the real handlers serve real HTTP requests against moto.
 //! Prints a Markdown table (copied into docs/benchmarks.md).
 
+use local_runner::seed::{DemoCredentials, seed_demo};
 use local_runner::template::Template;
 use local_runner::{Local, LocalOptions};
 use serde_json::{Value, json};
-use services::seed::{DemoCredentials, seed_demo};
 use store::RequestCounter;
 
 struct Bench {

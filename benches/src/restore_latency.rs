@@ -6,10 +6,10 @@
 //!
 //! `scripts/with-moto.sh cargo run --release -p benches --bin restore-latency` (`ROUNDS=` to change).
 
+use local_runner::seed::{DemoCredentials, seed_demo};
 use local_runner::template::Template;
 use local_runner::{Local, LocalOptions};
 use serde_json::{Value, json};
-use services::seed::{DemoCredentials, seed_demo};
 use std::time::{Duration, Instant};
 
 async fn call(

@@ -1,12 +1,12 @@
 //! Harness for the end-to-end tests: a private local runner per test (its own table, bus and queues
 //! in the shared moto), real HTTP on 127.0.0.1, a settable clock, and the demo seed.
 
+use kernel::Clock;
+use local_runner::seed::{DemoCredentials, SeedReport, seed_demo};
 use local_runner::template::Template;
 use local_runner::{Local, LocalOptions};
 use reqwest::Method;
 use serde_json::{Value, json};
-use services::Clock;
-use services::seed::{DemoCredentials, SeedReport, seed_demo};
 use std::collections::BTreeMap;
 use std::time::Duration;
 use uuid::Uuid;
@@ -94,8 +94,8 @@ impl Env {
         let mut creds = demo_credentials();
         let router = if provisioning {
             let r = TestRouter::start(TestRouterConfig {
-                username: services::seed::DEMO_ROUTER_USER.into(),
-                password: services::seed::DEMO_ROUTER_PASSWORD.into(),
+                username: local_runner::seed::DEMO_ROUTER_USER.into(),
+                password: local_runner::seed::DEMO_ROUTER_PASSWORD.into(),
                 identity: "demo-router".into(),
                 ..TestRouterConfig::default()
             })

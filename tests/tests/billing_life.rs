@@ -182,7 +182,7 @@ async fn a_month_of_an_isps_life_keeps_the_books_balanced() {
     assert_eq!(s["status_reason"], "unpaid");
     assert_eq!(life.get(&inv_path).await["reminders_sent"], json!([-3, 0, 3]));
     // Running dunning again changes nothing more.
-    let again = services::dunning::run_dunning(&env.local.app, env.tenant(), t("2027-01-11T01:00:00Z")).await.unwrap();
+    let again = cycles::dunning::run_dunning(&env.local.app, env.tenant(), t("2027-01-11T01:00:00Z")).await.unwrap();
     assert_eq!((again.reminders, again.suspended, again.marked_overdue), (0, 0, 0), "{again:?}");
 
     // The customer pays the debt by bank transfer: paid, and restored in the same transaction.
@@ -309,9 +309,10 @@ async fn a_month_of_an_isps_life_keeps_the_books_balanced() {
     life.at("2027-02-10T06:00:00Z").await;
     let before = life.get("/v1/reports/dues").await;
     // An add to that date after it was read (an invoice due then, written meanwhile) keeps it.
-    let tenant = services::tenants::load_tenant(&env.local.app, env.tenant()).await.unwrap().unwrap();
-    let settled =
-        services::reports::settled_dues_days(&env.local.app, &tenant, t("2027-02-10T06:00:00Z")).await.unwrap();
+    let tenant = identity::tenants::load_tenant(&env.local.app, env.tenant()).await.unwrap().unwrap();
+    let settled = kernel::projections::reports::settled_dues_days(&env.local.app, &tenant, t("2027-02-10T06:00:00Z"))
+        .await
+        .unwrap();
     let feb8 = settled.iter().find(|d| d.day == "2027-02-08").expect("the paid date is settled").clone();
     let meanwhile = |by: i64| {
         let mut tx = store::Tx::new();
@@ -320,10 +321,10 @@ async fn a_month_of_an_isps_life_keeps_the_books_balanced() {
         env.local.app.store.commit(tx)
     };
     meanwhile(5_000).await.unwrap();
-    assert!(!services::reports::drop_settled_dues_day(&env.local.app, env.tenant(), &feb8).await.unwrap());
+    assert!(!kernel::projections::reports::drop_settled_dues_day(&env.local.app, env.tenant(), &feb8).await.unwrap());
     assert_eq!(dues_days().await.get("2027-02-08"), Some(&5_000), "nothing was dropped");
     meanwhile(-5_000).await.unwrap();
-    let run = services::dunning::run_dunning(&env.local.app, env.tenant(), t("2027-02-10T06:00:00Z")).await.unwrap();
+    let run = cycles::dunning::run_dunning(&env.local.app, env.tenant(), t("2027-02-10T06:00:00Z")).await.unwrap();
     assert!(run.dues_days_compacted >= 1, "{run:?}");
     let days = dues_days().await;
     assert!(!days.contains_key("2027-02-08"), "{days:?}");
@@ -331,6 +332,6 @@ async fn a_month_of_an_isps_life_keeps_the_books_balanced() {
     assert_eq!(idle, 0, "no past date that owes nothing is left: {days:?}");
     let after = life.get("/v1/reports/dues").await;
     assert_eq!(after["total"], before["total"], "{after:#}");
-    let again = services::dunning::run_dunning(&env.local.app, env.tenant(), t("2027-02-10T06:00:00Z")).await.unwrap();
+    let again = cycles::dunning::run_dunning(&env.local.app, env.tenant(), t("2027-02-10T06:00:00Z")).await.unwrap();
     assert_eq!(again.dues_days_compacted, 0, "{again:?}");
 }

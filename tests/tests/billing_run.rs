@@ -77,9 +77,9 @@ async fn the_daily_run_invoices_a_renewal_once_and_the_payment_renews() {
     assert_eq!(time(&renewal["issued_at"]), run_at, "the run's time is the job's");
 
     // Run again (a repeated job, a redelivered message): nothing more is issued.
-    let again = services::billing_run::run_tenant(&env.local.app, env.tenant(), run_at).await.unwrap();
+    let again = cycles::billing_run::run_tenant(&env.local.app, env.tenant(), run_at).await.unwrap();
     assert_eq!(again.issued, 0, "{again:?}");
-    let later = services::billing_run::run_tenant(&env.local.app, env.tenant(), run_at + Duration::days(3)).await;
+    let later = cycles::billing_run::run_tenant(&env.local.app, env.tenant(), run_at + Duration::days(3)).await;
     assert_eq!(later.unwrap().issued, 0);
     assert_eq!(invoices_of(&env, &admin, &customer).await.len(), 2);
     assert!(previewed(&preview(&env, &admin, run_at).await, &sub).is_none(), "invoiced: no longer due");
@@ -100,9 +100,9 @@ async fn the_daily_run_invoices_a_renewal_once_and_the_payment_renews() {
     // A sweep that read the expiry index before this payment cannot expire it any more.
     let tid = env.tenant();
     let (cid, sid) = (customer.parse().unwrap(), sub.parse().unwrap());
-    let stale = services::subscriptions::Change::Expire { at: expires + Duration::hours(1) };
+    let stale = subscriptions::subscriptions::Change::Expire { at: expires + Duration::hours(1) };
     let system = domain::actor::Actor::system(tid);
-    let refused = services::subscriptions::apply(&env.local.app, &system, tid, cid, sid, &stale, None, None).await;
+    let refused = subscriptions::subscriptions::apply(&env.local.app, &system, tid, cid, sid, &stale, None, None).await;
     assert!(matches!(refused, Err(domain::Error::Conflict { code: "not_expired", .. })), "{refused:?}");
     let next = preview(&env, &admin, expires + Duration::days(24)).await;
     let next = previewed(&next, &sub).expect("the next renewal is due");
@@ -141,8 +141,8 @@ async fn two_runs_started_together_issue_each_invoice_once_with_gapless_numbers(
 
     let app = &env.local.app;
     let (a, b) = tokio::join!(
-        services::billing_run::run_tenant(app, env.tenant(), run_at),
-        services::billing_run::run_tenant(app, env.tenant(), run_at)
+        cycles::billing_run::run_tenant(app, env.tenant(), run_at),
+        cycles::billing_run::run_tenant(app, env.tenant(), run_at)
     );
     let (a, b) = (a.unwrap(), b.unwrap());
     assert_eq!(a.issued + b.issued, expected, "{a:?} {b:?}");

@@ -64,8 +64,7 @@ async fn customers_import_whole_rows_reports_the_rest_and_ignores_redelivery() {
     // A redelivered chunk changes nothing.
     let before = env.table_snapshot().await;
     for _ in 0..2 {
-        let again =
-            services::imports::process_chunk(&env.local.app, env.tenant(), id.parse().unwrap(), 0).await.unwrap();
+        let again = jobs::worker::process_chunk(&env.local.app, env.tenant(), id.parse().unwrap(), 0).await.unwrap();
         assert_eq!((again.imported, again.failed, again.skipped), (0, 0, 6));
     }
     e2e_tests::assert_unchanged(&before, &env.table_snapshot().await);

@@ -256,8 +256,7 @@ async fn router_passwords_never_leave_and_pops_confine_operators() {
             assert!(!t.contains(secret), "the router password leaked: {t}");
         }
     }
-    let creds =
-        services::network::router_credentials(&env.local.app, env.tenant(), rid.parse().unwrap()).await.unwrap();
+    let creds = network::routers::router_credentials(&env.local.app, env.tenant(), rid.parse().unwrap()).await.unwrap();
     assert_eq!(creds.password, "Another-Secret-Pw", "provisioning can still open it");
 
     // An operator assigned to the North POP sees only North and its routers.

@@ -15,12 +15,12 @@ async fn operations_make_the_expected_dynamodb_round_trips() {
         counter: Some(counter.clone()),
         background: false,
         // The test's own clock, so the seed's invoices land in the same month whatever today is.
-        clock: Some(services::Clock::fixed(e2e_tests::start_time())),
+        clock: Some(kernel::Clock::fixed(e2e_tests::start_time())),
         ..LocalOptions::default()
     };
     let local = Local::start(Template::load(&Template::default_path()).unwrap(), opts).await.unwrap();
     let creds = e2e_tests::demo_credentials();
-    services::seed::seed_demo(&local.app, &creds).await.unwrap();
+    local_runner::seed::seed_demo(&local.app, &creds).await.unwrap();
     let http = reqwest::Client::new();
     let call_with = |method: &str, path: &str, token: Option<&str>, body: Option<Value>, headers: &[(&str, &str)]| {
         let mut req = http.request(method.parse().unwrap(), format!("{}{path}", local.base_url));

@@ -369,8 +369,7 @@ async fn bulk_actions_apply_once_per_subscription() {
     }
     let snapshot = env.table_snapshot().await;
     for _ in 0..3 {
-        let again =
-            services::imports::process_chunk(&env.local.app, env.tenant(), jid.parse().unwrap(), 0).await.unwrap();
+        let again = jobs::worker::process_chunk(&env.local.app, env.tenant(), jid.parse().unwrap(), 0).await.unwrap();
         assert_eq!((again.imported, again.failed, again.skipped), (0, 0, 3));
     }
     e2e_tests::assert_unchanged(&snapshot, &env.table_snapshot().await);

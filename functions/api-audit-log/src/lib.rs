@@ -4,9 +4,9 @@ use domain::actor::Actor;
 use domain::audit::AuditEntry;
 use domain::{Error, ids};
 use isp_http::{Incoming, ListResponse, Problem, Reply, finish, ok};
+use kernel::App;
+use kernel::audit_log::{self, AuditFilter};
 use lambda_http::{Body, Request, Response};
-use services::App;
-use services::audit_log::{self, AuditFilter};
 
 pub const ROUTES: &[&str] = &["GET /v1/audit-log"];
 

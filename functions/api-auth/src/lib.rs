@@ -2,13 +2,13 @@
 //! `GET /v1/me`, and `POST /v1/impersonate`.
 
 use domain::actor::Actor;
-use isp_http::{Incoming, Problem, Reply, finish, no_content, ok};
-use lambda_http::{Body, Request, Response};
-use services::App;
-use services::auth::{
+use identity::auth::{
     self, ChangePasswordRequest, ImpersonateRequest, ImpersonationToken, LoginRequest, Me, PasswordResetConfirm,
     PasswordResetRequest, RefreshRequest, TokenPair,
 };
+use isp_http::{Incoming, Problem, Reply, finish, no_content, ok};
+use kernel::App;
+use lambda_http::{Body, Request, Response};
 
 pub const ROUTES: &[&str] = &[
     "POST /v1/auth/login",

@@ -1,17 +1,17 @@
 //! `api-billing`: the billing run's preview, discounts, and customers' accounts and ledgers.
 
+use billing::books;
+use billing::credit_notes::{self, IssueRefund, Refund};
+use billing::discounts::{self, CreateDiscount, UpdateDiscount};
 use chrono::{DateTime, Utc};
+use cycles::billing_run::{self, BillingPreview};
 use domain::actor::Actor;
 use domain::invoice::Discount;
 use domain::ledger::{Account, LedgerEntry};
 use isp_http::{Incoming, ListResponse, Problem, Reply, created_outcome, finish, no_content, ok};
+use kernel::App;
 use lambda_http::{Body, Request, Response};
 use serde::Deserialize;
-use services::App;
-use services::billing;
-use services::billing_run::{self, BillingPreview};
-use services::credit_notes::{self, IssueRefund, Refund};
-use services::discounts::{self, CreateDiscount, UpdateDiscount};
 use uuid::Uuid;
 
 pub const ROUTES: &[&str] = &[
@@ -118,7 +118,7 @@ pub async fn delete_discount(app: &App, actor: &Actor, id: Uuid) -> Reply {
 #[utoipa::path(get, path = "/v1/customers/{id}/account", tag = "billing", params(("id" = Uuid, Path)),
     responses((status = 200, body = Account), (status = 404, body = Problem)), security(("bearer" = [])))]
 pub async fn account(app: &App, actor: &Actor, id: Uuid) -> Reply {
-    ok(&billing::get_account(app, actor, id).await?)
+    ok(&books::get_account(app, actor, id).await?)
 }
 
 /// A customer's ledger, oldest first: every invoice, payment, credit note, refund and void.
@@ -129,7 +129,7 @@ pub async fn account(app: &App, actor: &Actor, id: Uuid) -> Reply {
 pub async fn ledger(app: &App, actor: &Actor, r: &Incoming, id: Uuid) -> Reply {
     r.allow_query(&["limit", "cursor"])?;
     let page = r.pagination()?;
-    let out = billing::list_ledger(app, actor, id, page.limit, page.cursor.as_deref()).await?;
+    let out = books::list_ledger(app, actor, id, page.limit, page.cursor.as_deref()).await?;
     ok(&ListResponse { items: out.items, next_cursor: out.next_cursor })
 }
 

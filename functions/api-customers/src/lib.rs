@@ -1,15 +1,15 @@
 //! `api-customers`: `/v1/customers`, `/v1/customers/{id}` and the customer's subscriptions, timeline
 //! and notes.
 
+use ::subscriptions::subscriptions::{self, CreateSubscription};
+use crm::customers::{self, CreateCustomer, CustomerFilter, UpdateCustomer};
+use crm::timeline::{NewNote, TimelineEntry};
 use domain::customer::{Customer, CustomerStatus};
 use domain::subscription::Subscription;
 use domain::{Error, actor::Actor};
 use isp_http::{Incoming, ListResponse, Problem, Reply, created, created_outcome, finish, no_content, ok};
+use kernel::App;
 use lambda_http::{Body, Request, Response};
-use services::App;
-use services::customers::{self, CreateCustomer, CustomerFilter, UpdateCustomer};
-use services::subscriptions::{self, CreateSubscription};
-use services::timeline::{NewNote, TimelineEntry};
 
 pub const ROUTES: &[&str] = &[
     "POST /v1/customers",
@@ -127,7 +127,7 @@ pub async fn subscriptions(app: &App, actor: &Actor, id: uuid::Uuid) -> Reply {
 pub async fn timeline(app: &App, actor: &Actor, r: &Incoming, id: uuid::Uuid) -> Reply {
     r.allow_query(&["limit", "cursor"])?;
     let page = r.pagination()?;
-    let out = services::timeline::list(app, actor, id, page.limit, page.cursor.as_deref()).await?;
+    let out = crm::timeline::list(app, actor, id, page.limit, page.cursor.as_deref()).await?;
     ok(&ListResponse { items: out.items, next_cursor: out.next_cursor })
 }
 
@@ -138,7 +138,7 @@ pub async fn timeline(app: &App, actor: &Actor, r: &Incoming, id: uuid::Uuid) ->
     security(("bearer" = [])))]
 pub async fn add_note(app: &App, actor: &Actor, r: &Incoming, id: uuid::Uuid) -> Reply {
     let input: NewNote = r.json()?;
-    created(&services::timeline::add_note(app, actor, id, input).await?)
+    created(&crm::timeline::add_note(app, actor, id, input).await?)
 }
 
 /// Soft-delete a customer: it leaves listings and its phone, e-mail and username are free again.

@@ -2,9 +2,9 @@
 
 use domain::actor::Actor;
 use isp_http::{Incoming, Problem, Reply, finish, ok};
+use kernel::App;
+use kernel::projections::dashboard::{self, Dashboard};
 use lambda_http::{Body, Request, Response};
-use services::App;
-use services::dashboard::{self, Dashboard};
 
 pub const ROUTES: &[&str] = &["GET /v1/dashboard"];
 

@@ -4,10 +4,12 @@
 use domain::Error;
 use domain::actor::Actor;
 use domain::import::ImportFormat;
+use domain::import::RowError;
 use isp_http::{Incoming, ListResponse, MAX_UPLOAD_BYTES, Problem, Reply, accepted_outcome, finish, ok};
+use jobs::chunks::ImportJob;
+use jobs::imports;
+use kernel::App;
 use lambda_http::{Body, Request, Response};
-use services::App;
-use services::imports::{self, ImportJob, RowError};
 use uuid::Uuid;
 
 pub const ROUTES: &[&str] =

@@ -1,15 +1,15 @@
 //! `api-invoices`: invoices (`/v1/invoices`): list, read, PDF, void, credit notes, and drafts with
 //! manual lines.
 
+use billing::books::{self, InvoiceFilter, VoidInput};
+use billing::credit_notes::{self, CreditNote, IssueCreditNote};
+use billing::manual_invoices::{self, AddLine, CreateInvoice};
 use domain::Error;
 use domain::actor::Actor;
 use domain::invoice::{Invoice, InvoiceStatus};
 use isp_http::{Incoming, ListResponse, Problem, Reply, created_outcome, finish, ok, pdf_file};
+use kernel::App;
 use lambda_http::{Body, Request, Response};
-use services::App;
-use services::billing::{self, InvoiceFilter, VoidInput};
-use services::credit_notes::{self, CreditNote, IssueCreditNote};
-use services::manual_invoices::{self, AddLine, CreateInvoice};
 use uuid::Uuid;
 
 pub const ROUTES: &[&str] = &[
@@ -71,14 +71,14 @@ pub async fn list(app: &App, actor: &Actor, r: &Incoming) -> Reply {
         from: r.query_time("from")?,
         to: r.query_time("to")?,
     };
-    let out = billing::list_invoices(app, actor, filter, page.limit, page.cursor.as_deref()).await?;
+    let out = books::list_invoices(app, actor, filter, page.limit, page.cursor.as_deref()).await?;
     ok(&ListResponse { items: out.items, next_cursor: out.next_cursor })
 }
 
 #[utoipa::path(get, path = "/v1/invoices/{id}", tag = "billing", params(("id" = Uuid, Path)),
     responses((status = 200, body = Invoice), (status = 404, body = Problem)), security(("bearer" = [])))]
 pub async fn get(app: &App, actor: &Actor, id: Uuid) -> Reply {
-    ok(&billing::get_invoice(app, actor, id).await?)
+    ok(&books::get_invoice(app, actor, id).await?)
 }
 
 /// Void an invoice nothing was paid on (a paid one takes a credit note); what it owed leaves the
@@ -89,7 +89,7 @@ pub async fn get(app: &App, actor: &Actor, id: Uuid) -> Reply {
         (status = 422, body = Problem)), security(("bearer" = [])))]
 pub async fn void(app: &App, actor: &Actor, r: &Incoming, id: Uuid) -> Reply {
     let input: VoidInput = r.json()?;
-    ok(&billing::void_invoice(app, actor, id, input).await?)
+    ok(&books::void_invoice(app, actor, id, input).await?)
 }
 
 /// A draft invoice for a customer, with manual lines (installation, equipment, a late fee).
@@ -125,7 +125,7 @@ pub async fn issue(app: &App, actor: &Actor, id: Uuid) -> Reply {
     responses((status = 200, content_type = "application/pdf", body = Vec<u8>), (status = 404, body = Problem)),
     security(("bearer" = [])))]
 pub async fn pdf(app: &App, actor: &Actor, id: Uuid) -> Reply {
-    let (name, bytes) = services::invoice_pdf::invoice_pdf(app, actor, id).await?;
+    let (name, bytes) = billing::invoice_pdf::invoice_pdf(app, actor, id).await?;
     pdf_file(&name, bytes)
 }
 

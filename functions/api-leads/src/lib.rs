@@ -1,12 +1,12 @@
 //! `api-leads`: prospects (`/v1/leads`), their stages, and conversion into customers.
 
+use crm::leads::{self, Conversion, ConvertLead, CreateLead, LeadFilter, UpdateLead};
 use domain::Error;
 use domain::actor::Actor;
 use domain::lead::{Lead, LeadStage};
 use isp_http::{Incoming, ListResponse, Problem, Reply, created_outcome, finish, ok};
+use kernel::App;
 use lambda_http::{Body, Request, Response};
-use services::App;
-use services::leads::{self, Conversion, ConvertLead, CreateLead, LeadFilter, UpdateLead};
 use uuid::Uuid;
 
 pub const ROUTES: &[&str] =

@@ -2,8 +2,8 @@
 //! handlers' annotations.
 
 use isp_http::{Incoming, Reply, finish};
+use kernel::App;
 use lambda_http::{Body, Request, Response};
-use services::App;
 use utoipa::OpenApi;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 

@@ -1,10 +1,11 @@
 //! `api-operators`: the operator tree and operators' business profiles (`/v1/operators`).
 
+use crm::operators::{self, Operator, PutOperatorProfile};
 use domain::actor::Actor;
+use domain::user::OperatorProfile;
 use isp_http::{Incoming, Problem, Reply, finish, ok};
+use kernel::App;
 use lambda_http::{Body, Request, Response};
-use services::App;
-use services::operators::{self, Operator, OperatorProfile, PutOperatorProfile};
 use uuid::Uuid;
 
 pub const ROUTES: &[&str] = &["GET /v1/operators", "GET /v1/operators/{id}", "PUT /v1/operators/{id}/profile"];

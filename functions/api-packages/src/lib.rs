@@ -4,9 +4,9 @@ use domain::Error;
 use domain::actor::Actor;
 use domain::package::{ConnectionType, Package, PackageOffer};
 use isp_http::{Incoming, ListResponse, Problem, Reply, created_outcome, finish, no_content, ok};
+use kernel::App;
 use lambda_http::{Body, Request, Response};
-use services::App;
-use services::packages::{self, CreatePackage, PackageFilter, PackageView, PutOffer, UpdatePackage};
+use network::packages::{self, CreatePackage, PackageFilter, PackageView, PutOffer, UpdatePackage};
 use uuid::Uuid;
 
 pub const ROUTES: &[&str] = &[

@@ -1,11 +1,12 @@
 //! `api-payments`: manual payments (`/v1/payments`): record (with `Idempotency-Key`), list, read.
 
+use ::payments::payments::{self, PaymentFilter, RecordPayment};
 use domain::Error;
 use domain::actor::Actor;
+use domain::payment::{Payment, PaymentMethod};
 use isp_http::{Incoming, ListResponse, Problem, Reply, created_outcome, finish, ok};
+use kernel::App;
 use lambda_http::{Body, Request, Response};
-use services::App;
-use services::payments::{self, Payment, PaymentFilter, PaymentMethod, RecordPayment};
 use uuid::Uuid;
 
 pub const ROUTES: &[&str] = &["POST /v1/payments", "GET /v1/payments", "GET /v1/payments/{id}"];

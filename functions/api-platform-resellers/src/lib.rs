@@ -2,10 +2,10 @@
 
 use domain::actor::Actor;
 use domain::platform::PlatformReseller;
+use identity::platform::{self, CreateReseller, UpdateReseller};
 use isp_http::{Incoming, ListResponse, Problem, Reply, created, finish, ok};
+use kernel::App;
 use lambda_http::{Body, Request, Response};
-use services::App;
-use services::platform::{self, CreateReseller, UpdateReseller};
 
 pub const ROUTES: &[&str] = &[
     "POST /v1/platform-resellers",

@@ -3,9 +3,9 @@
 use domain::actor::Actor;
 use domain::network::Pop;
 use isp_http::{Incoming, ListResponse, Problem, Reply, created_outcome, finish, no_content, ok};
+use kernel::App;
 use lambda_http::{Body, Request, Response};
-use services::App;
-use services::network::{self, CreatePop, UpdatePop};
+use network::pops::{self, CreatePop, UpdatePop};
 use uuid::Uuid;
 
 pub const ROUTES: &[&str] =
@@ -35,7 +35,7 @@ async fn dispatch(app: &App, req: Request) -> Reply {
     security(("bearer" = [])))]
 pub async fn create(app: &App, actor: &Actor, r: &Incoming) -> Reply {
     let input: CreatePop = r.json()?;
-    created_outcome(network::create_pop(app, actor, input, r.idempotent()?.as_ref()).await?)
+    created_outcome(pops::create_pop(app, actor, input, r.idempotent()?.as_ref()).await?)
 }
 
 /// POPs by code; operators assigned to POPs see only theirs.
@@ -45,14 +45,14 @@ pub async fn create(app: &App, actor: &Actor, r: &Incoming) -> Reply {
 pub async fn list(app: &App, actor: &Actor, r: &Incoming) -> Reply {
     r.allow_query(&["limit", "cursor"])?;
     let page = r.pagination()?;
-    let out = network::list_pops(app, actor, page.limit, page.cursor.as_deref()).await?;
+    let out = pops::list_pops(app, actor, page.limit, page.cursor.as_deref()).await?;
     ok(&ListResponse { items: out.items, next_cursor: out.next_cursor })
 }
 
 #[utoipa::path(get, path = "/v1/pops/{id}", tag = "network", params(("id" = Uuid, Path)),
     responses((status = 200, body = Pop), (status = 404, body = Problem)), security(("bearer" = [])))]
 pub async fn get(app: &App, actor: &Actor, id: Uuid) -> Reply {
-    ok(&network::get_pop(app, actor, id).await?)
+    ok(&pops::get_pop(app, actor, id).await?)
 }
 
 /// Change a POP; send the version you read.
@@ -62,7 +62,7 @@ pub async fn get(app: &App, actor: &Actor, id: Uuid) -> Reply {
         (status = 422, body = Problem)), security(("bearer" = [])))]
 pub async fn update(app: &App, actor: &Actor, r: &Incoming, id: Uuid) -> Reply {
     let input: UpdatePop = r.json()?;
-    ok(&network::update_pop(app, actor, id, input, r.if_match()?).await?)
+    ok(&pops::update_pop(app, actor, id, input, r.if_match()?).await?)
 }
 
 /// Delete a POP without routers (409 `pop_in_use` otherwise).
@@ -70,7 +70,7 @@ pub async fn update(app: &App, actor: &Actor, r: &Incoming, id: Uuid) -> Reply {
     params(("id" = Uuid, Path), ("If-Match" = Option<String>, Header)),
     responses((status = 204), (status = 404, body = Problem), (status = 409, body = Problem)), security(("bearer" = [])))]
 pub async fn delete(app: &App, actor: &Actor, r: &Incoming, id: Uuid) -> Reply {
-    network::delete_pop(app, actor, id, r.if_match()?).await?;
+    pops::delete_pop(app, actor, id, r.if_match()?).await?;
     no_content()
 }
 

@@ -3,13 +3,14 @@
 //! CSV with `format=csv`. Operators and sub-operators read their own subtree's collections and
 //! dues; revenue is the ISP's.
 
+use billing::report_csv;
 use chrono::NaiveDate;
 use domain::Error;
 use domain::actor::Actor;
 use isp_http::{Incoming, Problem, Reply, csv_file, finish, ok};
+use kernel::App;
+use kernel::projections::reports::{self, CollectionsReport, DuesReport, RevenueReport};
 use lambda_http::{Body, Request, Response};
-use services::App;
-use services::reports::{self, CollectionsReport, DuesReport, RevenueReport};
 
 pub const ROUTES: &[&str] = &["GET /v1/reports/collections", "GET /v1/reports/dues", "GET /v1/reports/revenue"];
 
@@ -55,7 +56,10 @@ pub async fn collections(app: &App, actor: &Actor, r: &Incoming) -> Reply {
     let csv = wants_csv(r)?;
     let report = reports::collections(app, actor, date(r, "from")?, date(r, "to")?).await?;
     if csv {
-        return csv_file(&format!("collections-{}-{}.csv", report.from, report.to), reports::collections_csv(&report)?);
+        return csv_file(
+            &format!("collections-{}-{}.csv", report.from, report.to),
+            report_csv::collections_csv(&report)?,
+        );
     }
     ok(&report)
 }
@@ -70,7 +74,7 @@ pub async fn dues(app: &App, actor: &Actor, r: &Incoming) -> Reply {
     let csv = wants_csv(r)?;
     let report = reports::dues(app, actor).await?;
     if csv {
-        return csv_file("dues.csv", reports::dues_csv(&report)?);
+        return csv_file("dues.csv", report_csv::dues_csv(&report)?);
     }
     ok(&report)
 }
@@ -87,7 +91,7 @@ pub async fn revenue(app: &App, actor: &Actor, r: &Incoming) -> Reply {
     let csv = wants_csv(r)?;
     let report = reports::revenue(app, actor, r.query("from"), r.query("to")).await?;
     if csv {
-        return csv_file("revenue.csv", reports::revenue_csv(&report)?);
+        return csv_file("revenue.csv", report_csv::revenue_csv(&report)?);
     }
     ok(&report)
 }

@@ -8,11 +8,12 @@ use domain::live::{OnlineSession, RouterInterface, RouterResources, RouterTest};
 use domain::network::{Router, RouterStatus};
 use http::StatusCode;
 use isp_http::{Incoming, ListResponse, Problem, Reply, created_outcome, csv_file, finish, json, no_content, ok};
+use kernel::App;
 use lambda_http::{Body, Request, Response};
-use services::App;
-use services::live;
-use services::network::{self, CreateRouter, RouterDetail, RouterFilter, RouterImport, UpdateRouter};
-use services::router_reconcile::{self, ReconcileReport, ReconcileRequested};
+use network::live;
+use network::reconcile_reports::{self, ReconcileReport, ReconcileRequested};
+use network::router_import::{self, RouterImport};
+use network::routers::{self, CreateRouter, RouterDetail, RouterFilter, UpdateRouter};
 use uuid::Uuid;
 
 pub const ROUTES: &[&str] = &[
@@ -64,7 +65,7 @@ async fn dispatch(app: &App, req: Request) -> Reply {
     security(("bearer" = [])))]
 pub async fn create(app: &App, actor: &Actor, r: &Incoming) -> Reply {
     let input: CreateRouter = r.json()?;
-    created_outcome(network::create_router(app, actor, input, r.idempotent()?.as_ref()).await?)
+    created_outcome(routers::create_router(app, actor, input, r.idempotent()?.as_ref()).await?)
 }
 
 /// Routers by name; filter by POP or status. Operators assigned to POPs see only those POPs' routers.
@@ -84,7 +85,7 @@ pub async fn list(app: &App, actor: &Actor, r: &Incoming) -> Reply {
         ),
     };
     let out =
-        network::list_routers(app, actor, RouterFilter { pop_id, status }, page.limit, page.cursor.as_deref()).await?;
+        routers::list_routers(app, actor, RouterFilter { pop_id, status }, page.limit, page.cursor.as_deref()).await?;
     ok(&ListResponse { items: out.items, next_cursor: out.next_cursor })
 }
 
@@ -97,14 +98,14 @@ pub async fn list(app: &App, actor: &Actor, r: &Incoming) -> Reply {
     security(("bearer" = [])))]
 pub async fn import(app: &App, actor: &Actor, r: &Incoming) -> Reply {
     let text = r.csv()?;
-    ok(&network::import_routers(app, actor, text.as_bytes()).await?)
+    ok(&router_import::import_routers(app, actor, text.as_bytes()).await?)
 }
 
 /// A router with its last health check (`health`: reachable, version, uptime, CPU, memory, last seen).
 #[utoipa::path(get, path = "/v1/routers/{id}", tag = "network", params(("id" = Uuid, Path)),
     responses((status = 200, body = RouterDetail), (status = 404, body = Problem)), security(("bearer" = [])))]
 pub async fn get(app: &App, actor: &Actor, id: Uuid) -> Reply {
-    ok(&network::router_detail(app, actor, id).await?)
+    ok(&routers::router_detail(app, actor, id).await?)
 }
 
 /// Change a router; send the version you read. A `password` replaces the stored one.
@@ -114,7 +115,7 @@ pub async fn get(app: &App, actor: &Actor, id: Uuid) -> Reply {
         (status = 422, body = Problem)), security(("bearer" = [])))]
 pub async fn update(app: &App, actor: &Actor, r: &Incoming, id: Uuid) -> Reply {
     let input: UpdateRouter = r.json()?;
-    ok(&network::update_router(app, actor, id, input, r.if_match()?).await?)
+    ok(&routers::update_router(app, actor, id, input, r.if_match()?).await?)
 }
 
 /// Delete a router without subscriptions (409 `router_in_use` otherwise: move them first).
@@ -122,7 +123,7 @@ pub async fn update(app: &App, actor: &Actor, r: &Incoming, id: Uuid) -> Reply {
     params(("id" = Uuid, Path), ("If-Match" = Option<String>, Header)),
     responses((status = 204), (status = 404, body = Problem), (status = 409, body = Problem)), security(("bearer" = [])))]
 pub async fn delete(app: &App, actor: &Actor, r: &Incoming, id: Uuid) -> Reply {
-    network::delete_router(app, actor, id, r.if_match()?).await?;
+    routers::delete_router(app, actor, id, r.if_match()?).await?;
     no_content()
 }
 
@@ -165,7 +166,7 @@ pub async fn sessions(app: &App, actor: &Actor, id: Uuid) -> Reply {
 #[utoipa::path(post, path = "/v1/routers/{id}/reconcile", tag = "network", params(("id" = Uuid, Path)),
     responses((status = 202, body = ReconcileRequested), (status = 404, body = Problem)), security(("bearer" = [])))]
 pub async fn request_reconcile(app: &App, actor: &Actor, id: Uuid) -> Reply {
-    json(StatusCode::ACCEPTED, &router_reconcile::request_reconcile(app, actor, id).await?)
+    json(StatusCode::ACCEPTED, &reconcile_reports::request_reconcile(app, actor, id).await?)
 }
 
 /// The router's last full reconcile: repairs, failures, and the accounts on the router that no
@@ -173,7 +174,7 @@ pub async fn request_reconcile(app: &App, actor: &Actor, id: Uuid) -> Reply {
 #[utoipa::path(get, path = "/v1/routers/{id}/reconcile", tag = "network", params(("id" = Uuid, Path)),
     responses((status = 200, body = ReconcileReport), (status = 404, body = Problem)), security(("bearer" = [])))]
 pub async fn reconcile_report(app: &App, actor: &Actor, id: Uuid) -> Reply {
-    ok(&router_reconcile::last_report(app, actor, id).await?)
+    ok(&reconcile_reports::last_report(app, actor, id).await?)
 }
 
 /// The unknown PPP secrets of the last reconcile as a RouterOS secret export (CSV with passwords),
@@ -185,7 +186,7 @@ pub async fn reconcile_report(app: &App, actor: &Actor, id: Uuid) -> Reply {
 pub async fn unknown_accounts(app: &App, actor: &Actor, id: Uuid) -> Reply {
     csv_file(
         &format!("router-{id}-unknown-accounts.csv"),
-        router_reconcile::unknown_accounts_csv(app, actor, id).await?,
+        reconcile_reports::unknown_accounts_csv(app, actor, id).await?,
     )
 }
 

@@ -1,21 +1,22 @@
 //! `api-subscriptions`: subscriptions across the ISP (`/v1/subscriptions`) and every change of one
 //! (`/v1/subscriptions/{id}/<action>`), each through the state machine in `domain::subscription`.
 
-use domain::Error;
-use domain::actor::Actor;
-use domain::live::{SessionsDropped, SubscriberSession};
-use domain::subscription::{Subscription, SubscriptionStatus};
-use isp_http::{Incoming, ListResponse, Problem, Reply, accepted_outcome, finish, ok, ok_outcome};
-use lambda_http::{Body, Request, Response};
-use services::App;
-use services::bulk::BulkRequest;
-use services::imports::{ImportJob, RowError};
-use services::live;
-use services::router_reconcile::{self, ReprovisionRequested};
-use services::subscriptions::{
+use ::subscriptions::reprovision::{self, ReprovisionRequested};
+use ::subscriptions::session;
+use ::subscriptions::subscriptions::{
     self, Change, ChangePackageInput, ExtendInput, MoveRouterInput, NoFields, ReasonInput, ResetPasswordInput,
     SubscriptionDetail, SubscriptionFilter, SubscriptionPassword,
 };
+use domain::Error;
+use domain::actor::Actor;
+use domain::import::RowError;
+use domain::live::{SessionsDropped, SubscriberSession};
+use domain::subscription::{Subscription, SubscriptionStatus};
+use isp_http::{Incoming, ListResponse, Problem, Reply, accepted_outcome, finish, ok, ok_outcome};
+use jobs::bulk::BulkRequest;
+use jobs::chunks::ImportJob;
+use kernel::App;
+use lambda_http::{Body, Request, Response};
 use uuid::Uuid;
 
 pub const ROUTES: &[&str] = &[
@@ -124,7 +125,7 @@ pub async fn password(app: &App, actor: &Actor, id: Uuid) -> Reply {
     responses((status = 200, body = SubscriberSession), (status = 404, body = Problem), (status = 422, body = Problem),
         (status = 502, body = Problem), (status = 504, body = Problem)), security(("bearer" = [])))]
 pub async fn session(app: &App, actor: &Actor, id: Uuid) -> Reply {
-    ok(&live::subscription_session(app, actor, id).await?)
+    ok(&session::subscription_session(app, actor, id).await?)
 }
 
 /// Drop the subscriber's active session now (its CPE dials again). `disconnected` is 0 when it
@@ -133,7 +134,7 @@ pub async fn session(app: &App, actor: &Actor, id: Uuid) -> Reply {
     responses((status = 200, body = SessionsDropped), (status = 404, body = Problem), (status = 422, body = Problem),
         (status = 502, body = Problem), (status = 504, body = Problem)), security(("bearer" = [])))]
 pub async fn disconnect(app: &App, actor: &Actor, id: Uuid) -> Reply {
-    ok(&live::disconnect_subscription(app, actor, id).await?)
+    ok(&session::disconnect_subscription(app, actor, id).await?)
 }
 
 /// Push the subscription to its router again now (after someone changed the router by hand):
@@ -142,7 +143,7 @@ pub async fn disconnect(app: &App, actor: &Actor, id: Uuid) -> Reply {
 #[utoipa::path(post, path = "/v1/subscriptions/{id}/reprovision", tag = "subscriptions", params(("id" = Uuid, Path)),
     responses((status = 202, body = ReprovisionRequested), (status = 404, body = Problem)), security(("bearer" = [])))]
 pub async fn reprovision(app: &App, actor: &Actor, id: Uuid) -> Reply {
-    isp_http::json(http::StatusCode::ACCEPTED, &router_reconcile::request_subscription_reconcile(app, actor, id).await?)
+    isp_http::json(http::StatusCode::ACCEPTED, &reprovision::request_subscription_reconcile(app, actor, id).await?)
 }
 
 async fn act(app: &App, actor: &Actor, r: &Incoming, id: Uuid, change: Change) -> Reply {
@@ -239,14 +240,14 @@ pub async fn reset_password(app: &App, actor: &Actor, r: &Incoming, id: Uuid) ->
     responses((status = 202, body = ImportJob), (status = 422, body = Problem)), security(("bearer" = [])))]
 pub async fn bulk(app: &App, actor: &Actor, r: &Incoming) -> Reply {
     let input: BulkRequest = r.json()?;
-    accepted_outcome(services::bulk::start_bulk(app, actor, input, r.idempotent()?.as_ref()).await?)
+    accepted_outcome(jobs::bulk::start_bulk(app, actor, input, r.idempotent()?.as_ref()).await?)
 }
 
 /// A bulk action's progress (`imported` counts the subscriptions changed).
 #[utoipa::path(get, path = "/v1/subscriptions/bulk/{id}", tag = "subscriptions", params(("id" = Uuid, Path)),
     responses((status = 200, body = ImportJob), (status = 404, body = Problem)), security(("bearer" = [])))]
 pub async fn bulk_status(app: &App, actor: &Actor, id: Uuid) -> Reply {
-    ok(&services::bulk::get_bulk(app, actor, id).await?)
+    ok(&jobs::bulk::get_bulk(app, actor, id).await?)
 }
 
 /// The subscriptions a bulk action could not change, and why.
@@ -256,7 +257,7 @@ pub async fn bulk_status(app: &App, actor: &Actor, id: Uuid) -> Reply {
 pub async fn bulk_errors(app: &App, actor: &Actor, r: &Incoming, id: Uuid) -> Reply {
     r.allow_query(&["limit", "cursor"])?;
     let page = r.pagination()?;
-    let out = services::bulk::list_bulk_errors(app, actor, id, page.limit, page.cursor.as_deref()).await?;
+    let out = jobs::bulk::list_bulk_errors(app, actor, id, page.limit, page.cursor.as_deref()).await?;
     ok(&ListResponse { items: out.items, next_cursor: out.next_cursor })
 }
 

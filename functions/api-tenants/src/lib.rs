@@ -2,10 +2,10 @@
 
 use domain::actor::Actor;
 use domain::tenant::{Tenant, TenantStatus};
+use identity::tenants::{self, CreateTenant, CreatedTenant, UpdateTenant};
 use isp_http::{Incoming, ListResponse, Problem, Reply, created_outcome, finish, ok};
+use kernel::App;
 use lambda_http::{Body, Request, Response};
-use services::App;
-use services::tenants::{self, CreateTenant, CreatedTenant, UpdateTenant};
 
 pub const ROUTES: &[&str] = &[
     "POST /v1/tenants",

@@ -3,10 +3,10 @@
 use domain::role::Role;
 use domain::user::User;
 use domain::{Error, actor::Actor};
+use identity::users::{self, CreateUser, UpdateUser};
 use isp_http::{Incoming, ListResponse, Problem, Reply, created, finish, no_content, ok};
+use kernel::App;
 use lambda_http::{Body, Request, Response};
-use services::App;
-use services::users::{self, CreateUser, UpdateUser};
 
 pub const ROUTES: &[&str] =
     &["POST /v1/users", "GET /v1/users", "GET /v1/users/{id}", "PATCH /v1/users/{id}", "DELETE /v1/users/{id}"];

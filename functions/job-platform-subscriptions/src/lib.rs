@@ -2,8 +2,8 @@
 //! event's `time` is the sweep's "now", so a rerun for the same day (or a test) is deterministic.
 
 use aws_lambda_events::event::cloudwatch_events::CloudWatchEvent;
-use services::App;
-use services::platform::{SubscriptionSweep, subscription_sweep};
+use identity::platform::{SubscriptionSweep, subscription_sweep};
+use kernel::App;
 
 pub async fn handle(app: &App, event: CloudWatchEvent<serde_json::Value>) -> Result<SubscriptionSweep, String> {
     let now = event.time;

@@ -3,8 +3,8 @@
 //! stores the report with the accounts nobody knows.
 
 use aws_lambda_events::event::cloudwatch_events::CloudWatchEvent;
-use services::App;
-use services::schedule::{FanOut, fan_out};
+use kernel::App;
+use kernel::schedule::{FanOut, fan_out};
 
 pub async fn handle(app: &App, event: CloudWatchEvent<serde_json::Value>) -> Result<FanOut, String> {
     let report = fan_out(app, "RouterReconcileRequested", "network", event.time).await.map_err(|e| e.to_string())?;

@@ -4,7 +4,7 @@ use lambda_runtime::{Error, LambdaEvent, service_fn};
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     isp_http::init_tracing();
-    let app: &'static _ = Box::leak(Box::new(services::App::from_env().await?));
+    let app: &'static _ = Box::leak(Box::new(kernel::App::from_env().await?));
     lambda_runtime::run(service_fn(move |e: LambdaEvent<CloudWatchEvent<serde_json::Value>>| async move {
         job_router_reconcile::handle(app, e.payload).await.map_err(Error::from)
     }))

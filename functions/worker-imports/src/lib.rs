@@ -5,7 +5,7 @@
 
 use aws_lambda_events::event::sqs::{SqsEvent, SqsMessage};
 use events::{BatchResponse, BusEvent};
-use services::App;
+use kernel::App;
 use uuid::Uuid;
 
 pub async fn handle(app: &App, event: SqsEvent) -> BatchResponse {
@@ -30,7 +30,7 @@ async fn handle_one(app: &App, m: &SqsMessage) -> Result<(), String> {
     let job: Uuid =
         ev.detail.get("job_id").and_then(|v| v.as_str()).and_then(|s| s.parse().ok()).ok_or("event without job_id")?;
     let chunk = ev.detail.get("chunk").and_then(|v| v.as_u64()).ok_or("event without chunk")? as u32;
-    let report = services::imports::process_chunk(app, tenant, job, chunk).await.map_err(|e| e.to_string())?;
+    let report = jobs::worker::process_chunk(app, tenant, job, chunk).await.map_err(|e| e.to_string())?;
     tracing::info!(%job, chunk, imported = report.imported, failed = report.failed, skipped = report.skipped, "import chunk applied");
     Ok(())
 }

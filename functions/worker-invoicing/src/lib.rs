@@ -9,7 +9,7 @@
 
 use aws_lambda_events::event::sqs::{SqsEvent, SqsMessage};
 use events::{BatchResponse, BusEvent};
-use services::App;
+use kernel::App;
 
 pub async fn handle(app: &App, event: SqsEvent) -> BatchResponse {
     let mut resp = BatchResponse::default();
@@ -38,9 +38,9 @@ async fn handle_one(app: &App, m: &SqsMessage) -> Result<(), String> {
     // Boxed: the runs' futures are deep, and their layout would otherwise be computed into this
     // crate's `main` (past the compiler's query depth limit).
     let done = match ev.detail_type.as_str() {
-        "BillingRunRequested" => Box::pin(services::billing_run::run_tenant(app, tenant, as_of)).await.map(|_| ()),
-        "DunningRequested" => Box::pin(services::dunning::run_dunning(app, tenant, as_of)).await.map(|_| ()),
-        "ExpirySweepRequested" => Box::pin(services::dunning::run_expiry_sweep(app, tenant, as_of)).await.map(|_| ()),
+        "BillingRunRequested" => Box::pin(cycles::billing_run::run_tenant(app, tenant, as_of)).await.map(|_| ()),
+        "DunningRequested" => Box::pin(cycles::dunning::run_dunning(app, tenant, as_of)).await.map(|_| ()),
+        "ExpirySweepRequested" => Box::pin(cycles::dunning::run_expiry_sweep(app, tenant, as_of)).await.map(|_| ()),
         other => return Err(format!("unexpected event {other}")),
     };
     done.map_err(|e| e.to_string())

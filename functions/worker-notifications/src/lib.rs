@@ -4,8 +4,8 @@
 
 use aws_lambda_events::event::sqs::{SqsEvent, SqsMessage};
 use events::{BatchResponse, BusEvent, Claim, Inbox};
+use kernel::App;
 use messaging::{Channel, Medium, Message};
-use services::App;
 use store::Owner;
 
 pub const CONSUMER: &str = "notifications";
@@ -58,7 +58,7 @@ async fn deliver<C: Channel>(w: &Worker<C>, ev: &BusEvent) -> Result<(), String>
                 .ok_or("PasswordResetRequested without reset_id")?;
             // Used or expired resets have nothing left to deliver.
             let Some((reset, token)) =
-                services::auth::reset_token_for_delivery(&w.app, reset_id).await.map_err(|e| e.to_string())?
+                identity::auth::reset_token_for_delivery(&w.app, reset_id).await.map_err(|e| e.to_string())?
             else {
                 return Ok(());
             };
@@ -83,7 +83,7 @@ async fn deliver<C: Channel>(w: &Worker<C>, ev: &BusEvent) -> Result<(), String>
                 .and_then(|v| v.as_str())
                 .and_then(|s| s.parse().ok())
                 .ok_or("subscription event without reseller_id")?;
-            let Some(r) = services::platform::load_reseller(&w.app, rid).await.map_err(|e| e.to_string())? else {
+            let Some(r) = identity::platform::load_reseller(&w.app, rid).await.map_err(|e| e.to_string())? else {
                 return Ok(());
             };
             let date = r.subscription_expires_at.format("%Y-%m-%d %H:%M UTC");

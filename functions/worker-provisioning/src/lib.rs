@@ -9,10 +9,11 @@
 //! functions invoke synchronously: it alone sits in the routers' VPC.
 
 use aws_lambda_events::event::sqs::{SqsEvent, SqsMessage};
+use domain::live::LiveRequest;
 use events::{BatchResponse, BusEvent};
-use services::App;
-use services::live::LiveRequest;
-use services::provisioning::{RouterPool, Work, work_for};
+use kernel::App;
+use provisioning::pool::RouterPool;
+use provisioning::worker::{Work, work_for};
 
 /// Backoff for failed messages: visibility of `base * 2^(receives-1)` seconds, at most 15 min.
 #[derive(Clone)]
@@ -55,7 +56,7 @@ impl Worker {
         } else {
             let request: LiveRequest =
                 serde_json::from_value(payload).map_err(|e| format!("not a live router operation: {e}"))?;
-            let answer = services::live::answer(&self.app, &self.routers, request).await;
+            let answer = provisioning::answer::answer(&self.app, &self.routers, request).await;
             serde_json::to_value(answer).map_err(|e| e.to_string())
         }
     }
@@ -75,7 +76,7 @@ impl Worker {
                 }
             }
         }
-        let results = services::provisioning::process(&self.app, &self.routers, &work).await;
+        let results = provisioning::worker::process(&self.app, &self.routers, &work).await;
         for m in &event.records {
             let id = m.message_id.clone().unwrap_or_default();
             if let Some(Err(e)) = results.get(&id) {

@@ -6,7 +6,7 @@ use lambda_runtime::{Error, LambdaEvent, service_fn};
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     isp_http::init_tracing();
-    let app = services::App::from_env().await?;
+    let app = kernel::App::from_env().await?;
     let sqs = aws_sdk_sqs::Client::new(&aws_config::load_from_env().await);
     let retry = worker_provisioning::Retry::from_env(sqs);
     let worker: &'static _ = Box::leak(Box::new(worker_provisioning::Worker::new(app, retry)));

@@ -3,6 +3,7 @@
 //! exposes `/_local/*` helpers. It runs the functions' real handlers in-process, against moto.
 
 pub mod registry;
+pub mod seed;
 pub mod template;
 
 use aws_sdk_dynamodbstreams::types::ShardIteratorType;
@@ -10,9 +11,9 @@ use aws_sdk_sqs::types::QueueAttributeName;
 use axum::body::Bytes;
 use axum::extract::State;
 use events::BatchResponse;
+use kernel::{App, Clock, Config};
 use lambda_http::Body;
 use messaging::{Channel, Message, RecordingChannel};
-use services::{App, Clock, Config};
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -109,9 +110,9 @@ impl Local {
         let app = build_app(&table, opts.clock.clone().unwrap_or_default(), opts.counter.clone()).await?;
         // Live router operations: the provisioning function's handler in this process, as a
         // synchronous invoke would run it (its own router sessions, like its own container).
-        let worker_side = services::live::InProcess {
+        let worker_side = provisioning::answer::InProcess {
             app: app.clone(),
-            pool: Arc::new(services::provisioning::RouterPool::default()),
+            pool: Arc::new(provisioning::pool::RouterPool::default()),
         };
         let app = app.with_live(Some(Arc::new(worker_side)));
         store::schema::create_table(app.store.client(), &table).await?;

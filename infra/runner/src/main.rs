@@ -1,7 +1,7 @@
 //! `make run`: the whole system on http://127.0.0.1:3000 against the local moto, with demo data.
 
+use local_runner::seed::{DemoCredentials, seed_demo};
 use local_runner::{Local, LocalOptions, template::Template};
-use services::seed::{DemoCredentials, seed_demo};
 
 #[tokio::main]
 async fn main() -> Result<(), String> {
@@ -25,8 +25,8 @@ async fn main() -> Result<(), String> {
     let demo_port = creds.router_port;
     let demo_router = routeros::testing::TestRouter::start(routeros::testing::TestRouterConfig {
         port: demo_port,
-        username: services::seed::DEMO_ROUTER_USER.into(),
-        password: services::seed::DEMO_ROUTER_PASSWORD.into(),
+        username: local_runner::seed::DEMO_ROUTER_USER.into(),
+        password: local_runner::seed::DEMO_ROUTER_PASSWORD.into(),
         identity: "demo-router".into(),
         tls: false,
     })

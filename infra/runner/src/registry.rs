@@ -1,8 +1,8 @@
 //! Every function the runner can run, by binary name. A test holds this list, the template and the
 //! `functions/` folder to one another.
 
+use kernel::App;
 use lambda_http::{Body, Request, Response};
-use services::App;
 use std::future::Future;
 use std::pin::Pin;
 

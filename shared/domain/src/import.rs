@@ -2,8 +2,18 @@
 //! Rows are only read here; each is checked against the ISP (packages, routers, duplicates) when it
 //! is imported.
 
+#[cfg(feature = "csv")]
 use crate::validate::FieldError;
 use serde::{Deserialize, Serialize};
+
+/// Why a row of an import or bulk job was not taken.
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct RowError {
+    /// Line in the file (the header is line 1).
+    pub row: usize,
+    pub field: Option<String>,
+    pub message: String,
+}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
@@ -67,17 +77,20 @@ pub struct UnreadableRow {
 
 pub const MAX_IMPORT_ROWS: usize = 20_000;
 
+#[cfg(feature = "csv")]
 fn header_error(message: impl Into<String>) -> Vec<FieldError> {
     vec![FieldError { field: "file".into(), message: message.into() }]
 }
 
+#[cfg(feature = "csv")]
 fn opt(s: &str) -> Option<String> {
     let t = s.trim();
     (!t.is_empty()).then(|| t.to_string())
 }
 
-/// Reads a whole file. Header problems refuse the file; a row that cannot be read is reported
+/// Reads a whole file (CSV, with the `csv` feature). Header problems refuse the file; a row that cannot be read is reported
 /// with its line and the others still come back.
+#[cfg(feature = "csv")]
 pub fn read(format: ImportFormat, text: &str) -> Result<(Vec<ImportRow>, Vec<UnreadableRow>), Vec<FieldError>> {
     let first_line = text.lines().next().unwrap_or("");
     let delimiter = if format == ImportFormat::RouterosSecrets
@@ -226,7 +239,7 @@ pub fn split_comment(comment: &str) -> (Option<String>, Option<String>) {
     ((!name.is_empty()).then_some(name), phone)
 }
 
-#[cfg(test)]
+#[cfg(all(test, feature = "csv"))]
 mod tests {
     use super::*;
 

@@ -1,9 +1,11 @@
 //! What a router says right now: the answers of live router operations (test connection,
 //! resources, interfaces, sessions) and of the periodic health check.
 
+use crate::Error;
 use crate::network::RouterStatus;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
+use std::time::Duration;
 use uuid::Uuid;
 
 /// "Test connection": the router answered, accepted our API user, and told who it is.
@@ -212,6 +214,90 @@ pub fn uptime_seconds(text: &str) -> Option<u64> {
     (number.is_empty() && any).then_some(total)
 }
 
+// ---- live operations between an API function and the provisioning function ---------------------
+
+/// What an API call waits for a live answer, all included.
+pub const API_DEADLINE: Duration = Duration::from_secs(5);
+/// What the worker gives the router, so that its answer beats the API's deadline.
+pub const WORKER_DEADLINE: Duration = Duration::from_millis(4500);
+
+/// A live operation, as sent to the provisioning function. The caller has already checked that
+/// the actor may see the router or subscription; the worker trusts only its invoker (IAM).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "op", rename_all = "snake_case")]
+pub enum LiveRequest {
+    Test { tenant_id: Uuid, router_id: Uuid },
+    Resources { tenant_id: Uuid, router_id: Uuid },
+    Interfaces { tenant_id: Uuid, router_id: Uuid },
+    Sessions { tenant_id: Uuid, router_id: Uuid },
+    Session { tenant_id: Uuid, router_id: Uuid, subscription_id: Uuid, username: String, service: SessionService },
+    Disconnect { tenant_id: Uuid, router_id: Uuid, subscription_id: Uuid, username: String, service: SessionService },
+}
+
+impl LiveRequest {
+    /// The ISP and router it is for.
+    pub fn target(&self) -> (Uuid, Uuid) {
+        match self {
+            LiveRequest::Test { tenant_id, router_id }
+            | LiveRequest::Resources { tenant_id, router_id }
+            | LiveRequest::Interfaces { tenant_id, router_id }
+            | LiveRequest::Sessions { tenant_id, router_id }
+            | LiveRequest::Session { tenant_id, router_id, .. }
+            | LiveRequest::Disconnect { tenant_id, router_id, .. } => (*tenant_id, *router_id),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", content = "value", rename_all = "snake_case")]
+pub enum LiveReply {
+    Test(RouterTest),
+    Resources(RouterResources),
+    Interfaces(Vec<RouterInterface>),
+    Sessions(Vec<OnlineSession>),
+    Session(SubscriberSession),
+    Disconnected(SessionsDropped),
+}
+
+/// Why a live operation failed, with the code the API answers.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LiveFailure {
+    pub code: String,
+    pub detail: String,
+}
+
+pub type LiveAnswer = std::result::Result<LiveReply, LiveFailure>;
+
+impl LiveFailure {
+    /// The worker gave the router all of [`WORKER_DEADLINE`].
+    pub fn timeout() -> LiveFailure {
+        LiveFailure {
+            code: "router_timeout".into(),
+            detail: format!("the router did not answer within {} ms", WORKER_DEADLINE.as_millis()),
+        }
+    }
+
+    /// The API's problem for it: 504 for a router too slow, 502 for the router failing, 404 for a
+    /// router deleted meanwhile.
+    pub fn into_error(self) -> Error {
+        const GATEWAY_CODES: &[&str] = &[
+            "router_unreachable",
+            "router_tls_failed",
+            "router_login_failed",
+            "router_connection_lost",
+            "router_command_failed",
+        ];
+        match self.code.as_str() {
+            "router_timeout" => Error::GatewayTimeout { code: "router_timeout", detail: self.detail },
+            "not_found" => Error::not_found("router"),
+            c => match GATEWAY_CODES.iter().find(|k| **k == c) {
+                Some(code) => Error::BadGateway { code, detail: self.detail },
+                None => Error::Internal(format!("live router operation failed: {} ({})", self.detail, self.code)),
+            },
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -257,5 +343,21 @@ mod tests {
             proptest::prop_assert_eq!(uptime_seconds(&long), Some(want));
             proptest::prop_assert_eq!(uptime_seconds(&clock), Some(want));
         }
+    }
+
+    #[test]
+    fn requests_have_a_stable_wire_form() {
+        let t = Uuid::nil();
+        let r = LiveRequest::Session {
+            tenant_id: t,
+            router_id: t,
+            subscription_id: t,
+            username: "rahim".into(),
+            service: SessionService::Pppoe,
+        };
+        let j = serde_json::to_value(&r).unwrap();
+        assert_eq!(j["op"], "session");
+        assert_eq!(j["service"], "pppoe");
+        assert_eq!(serde_json::from_value::<LiveRequest>(j).unwrap(), r);
     }
 }

@@ -72,6 +72,26 @@ pub fn in_subtree(owner_scope: Option<&str>, viewer_scope: &str) -> bool {
     }
 }
 
+/// What an operator or sub-operator is to the ISP beyond its login: commission, credit, POPs.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct OperatorProfile {
+    pub user_id: Uuid,
+    /// Commission on what its customers pay, in basis points (250 = 2.5%).
+    pub commission_rate_bps: u32,
+    /// How far its wallet may go below zero, in minor units.
+    pub credit_limit: i64,
+    /// POPs it works in; empty: all of the ISP's (or, for a sub-operator, its operator's).
+    pub pop_ids: Vec<Uuid>,
+    pub updated_at: Option<DateTime<Utc>>,
+    pub version: u64,
+}
+
+impl OperatorProfile {
+    pub fn empty(user_id: Uuid) -> Self {
+        Self { user_id, commission_rate_bps: 0, credit_limit: 0, pop_ids: vec![], updated_at: None, version: 0 }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,0 +1,277 @@
+//! Credit notes and refunds: the only ways money leaves an issued invoice or the customer's
+//! credit. A credit note takes an amount off an invoice (with a reason): off what is still owed
+//! first; what exceeds it (the invoice was paid) settles the customer's other open invoices or
+//! becomes credit. A refund pays credit back out (cash, bank transfer, mobile money). Each is one
+//! transaction with its number, the invoices, the account (version-checked), the ledger, the audit
+//! entry, the event and the idempotency record; `Idempotency-Key` is required.
+
+use crate::books::{
+    Attempt, Books, MAX_AMOUNT, attempt_failed, idempotent_money_write, invoice_event, load_invoice, load_open,
+    require_key, stage_document_ref, stage_invoice_write, stage_ledger, stage_settled,
+};
+use chrono::{DateTime, Utc};
+use domain::actor::Actor;
+use domain::customer::Customer;
+use domain::event::DomainEvent;
+use domain::invoice::Invoice;
+use domain::payment::PaymentMethod;
+use domain::role::Permission;
+use domain::{Result, Validation, ids};
+use kernel::App;
+use kernel::idempotency::{IdempotentRequest, Outcome, record};
+use kernel::support::{StoreResultExt, audit, snapshot, store_err};
+use serde::{Deserialize, Serialize};
+use store::{Conflict, Owner, Query, Store, Tx, keys};
+use uuid::Uuid;
+
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct IssueCreditNote {
+    /// Minor units, at most what was not credited yet.
+    pub amount: i64,
+    pub reason: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct CreditNote {
+    pub id: Uuid,
+    pub tenant_id: Uuid,
+    /// Per-tenant sequential number (`CN-2026-000002`).
+    pub number: String,
+    pub invoice_id: Uuid,
+    pub invoice_number: Option<String>,
+    pub customer_id: Uuid,
+    pub amount: i64,
+    pub currency: String,
+    pub reason: String,
+    /// Taken off what the invoice still owed.
+    pub off_due: i64,
+    /// Returned from what was paid: settled other invoices or became credit.
+    pub returned: i64,
+    pub to_credit: i64,
+    pub balance_after: i64,
+    pub issued_by: Uuid,
+    pub created_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct IssueRefund {
+    /// Minor units, at most the customer's credit.
+    pub amount: i64,
+    pub method: PaymentMethod,
+    /// The bank or mobile-money transaction of the refund (required for those).
+    pub reference: Option<String>,
+    pub reason: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct Refund {
+    pub id: Uuid,
+    pub tenant_id: Uuid,
+    pub customer_id: Uuid,
+    pub amount: i64,
+    pub currency: String,
+    pub method: PaymentMethod,
+    pub reference: Option<String>,
+    pub reason: String,
+    pub balance_after: i64,
+    pub refunded_by: Uuid,
+    pub created_at: DateTime<Utc>,
+}
+
+/// Issues a credit note on an invoice (`POST /v1/invoices/{id}/credit-notes`).
+pub async fn issue_credit_note(
+    app: &App,
+    actor: &Actor,
+    invoice_id: Uuid,
+    input: IssueCreditNote,
+    idem: Option<&IdempotentRequest>,
+) -> Result<Outcome<CreditNote>> {
+    actor.require(Permission::BillingWrite)?;
+    let idem = require_key(idem, "credit note")?;
+    let mut v = Validation::new();
+    v.range_i64("amount", input.amount, 1, MAX_AMOUNT);
+    let reason = v.text("reason", &input.reason, 300);
+    v.finish()?;
+    idempotent_money_write(app, actor, idem, || try_credit(app, actor, invoice_id, input.amount, &reason, idem)).await
+}
+
+async fn try_credit(
+    app: &App,
+    actor: &Actor,
+    invoice_id: Uuid,
+    amount: i64,
+    reason: &str,
+    idem: &IdempotentRequest,
+) -> std::result::Result<CreditNote, Attempt> {
+    let tid = actor.tenant()?;
+    let now = app.now();
+    let target = load_invoice(app, actor, invoice_id).await?;
+    let mut books = Books::load(app, tid, target.customer_id, &["credit_note"]).await?;
+    // The other open invoices take what the note returns; the target is staged on its own.
+    let before: Vec<Invoice> =
+        load_open(app, tid, &books.account).await?.into_iter().filter(|i| i.id != invoice_id).collect();
+    let mut others = before.clone();
+    let mut inv = target.clone();
+    let id = ids::new_id();
+    let number = books.next_number("credit_note", now)?;
+    let memo = format!("Credit note {number}: {reason}");
+    let (entry, alloc) = books.account.credit_note(id, &mut inv, amount, &mut others, memo, now)?;
+    let mut tx = Tx::new();
+    inv.version += 1;
+    inv.updated_at = now;
+    stage_invoice_write(&mut tx, &books.tenant, &inv, Some(&target))?;
+    kernel::projections::reports::stage_credit_note(&mut tx, &books.tenant, &target, amount, now);
+    stage_settled(&mut tx, &books.tenant, &before, &mut others, now)?;
+    let note = CreditNote {
+        id,
+        tenant_id: tid,
+        number,
+        invoice_id,
+        invoice_number: inv.number.clone(),
+        customer_id: inv.customer_id,
+        amount,
+        currency: inv.currency.clone(),
+        reason: reason.to_string(),
+        off_due: target.amount_due - inv.amount_due,
+        returned: amount - (target.amount_due - inv.amount_due),
+        to_credit: alloc.to_credit,
+        balance_after: books.account.balance,
+        issued_by: actor.real_actor(),
+        created_at: now,
+    };
+    let cid = inv.customer_id;
+    tx.put_new(
+        Store::encode(&keys::credit_note(tid, cid, id), "CREDIT_NOTE", &note, None).map_err(store_err)?,
+        Conflict::Exists,
+    );
+    stage_document_ref(&mut tx, tid, "CN", id, cid)?;
+    stage_ledger(&mut tx, tid, &[entry])?;
+    books.stage(&mut tx, tid)?;
+    tx.put_audit(&audit(
+        actor,
+        Some(tid),
+        "credit_note.issued",
+        "invoice",
+        invoice_id,
+        Some(snapshot(&target)),
+        Some(snapshot(&inv)),
+        now,
+    ));
+    tx.put_event(&DomainEvent::new(
+        "CreditNoteIssued",
+        "billing",
+        Some(tid),
+        serde_json::json!({"credit_note_id": id, "number": note.number, "invoice_id": invoice_id, "customer_id": cid,
+            "amount": amount, "currency": note.currency, "to_credit": note.to_credit}),
+        now,
+    ));
+    if inv.status != target.status {
+        tx.put_event(&invoice_event("InvoiceCredited", &inv, now));
+    }
+    tx.put_idempotency(Owner::Tenant(tid), &idem.key_hash(actor.user_id), &record(idem, 201, &note, app)?);
+    app.store.commit(tx).await.map_err(attempt_failed)?;
+    Ok(note)
+}
+
+/// The credit notes of an invoice, oldest first.
+pub async fn list_credit_notes(app: &App, actor: &Actor, invoice_id: Uuid) -> Result<Vec<CreditNote>> {
+    actor.require(Permission::BillingRead)?;
+    let tid = actor.tenant()?;
+    let inv = load_invoice(app, actor, invoice_id).await?;
+    let q = Query::table(keys::customer_pk(tid, inv.customer_id)).prefix(keys::CREDIT_NOTE_SK_PREFIX).limit(200);
+    let all: Vec<CreditNote> = app.store.query_all(q, 10_000).await.or_500()?;
+    Ok(all.into_iter().filter(|n| n.invoice_id == invoice_id).collect())
+}
+
+/// Pays a customer's credit back out (`POST /v1/customers/{id}/refunds`).
+pub async fn issue_refund(
+    app: &App,
+    actor: &Actor,
+    customer_id: Uuid,
+    input: IssueRefund,
+    idem: Option<&IdempotentRequest>,
+) -> Result<Outcome<Refund>> {
+    actor.require(Permission::BillingWrite)?;
+    let idem = require_key(idem, "refund")?;
+    let mut v = Validation::new();
+    v.range_i64("amount", input.amount, 1, MAX_AMOUNT);
+    let reason = v.text("reason", &input.reason, 300);
+    let reference = domain::payment::checked_reference(&mut v, input.method, input.reference.as_deref());
+    v.finish()?;
+    let customer = crm::customers::get_customer(app, actor, customer_id).await?;
+    idempotent_money_write(app, actor, idem, || {
+        try_refund(app, actor, &customer, &input, &reason, reference.clone(), idem)
+    })
+    .await
+}
+
+async fn try_refund(
+    app: &App,
+    actor: &Actor,
+    customer: &Customer,
+    input: &IssueRefund,
+    reason: &str,
+    reference: Option<String>,
+    idem: &IdempotentRequest,
+) -> std::result::Result<Refund, Attempt> {
+    let tid = actor.tenant()?;
+    let now = app.now();
+    let customer_id = customer.id;
+    let mut books = Books::load(app, tid, customer_id, &[]).await?;
+    let id = ids::new_id();
+    let memo = format!("Refund ({}): {reason}", input.method.as_str());
+    let entry = books.account.refund(id, input.amount, memo, now)?;
+    let refund = Refund {
+        id,
+        tenant_id: tid,
+        customer_id,
+        amount: input.amount,
+        currency: books.account.currency.clone(),
+        method: input.method,
+        reference,
+        reason: reason.to_string(),
+        balance_after: books.account.balance,
+        refunded_by: actor.real_actor(),
+        created_at: now,
+    };
+    let mut tx = Tx::new();
+    tx.put_new(
+        Store::encode(&keys::refund(tid, customer_id, id), "REFUND", &refund, None).map_err(store_err)?,
+        Conflict::Exists,
+    );
+    stage_ledger(&mut tx, tid, &[entry])?;
+    books.stage(&mut tx, tid)?;
+    kernel::projections::reports::stage_refund(&mut tx, &books.tenant, customer.scope.as_deref(), refund.amount, now);
+    tx.put_audit(&audit(
+        actor,
+        Some(tid),
+        "refund.issued",
+        "customer",
+        customer_id,
+        None,
+        Some(snapshot(&refund)),
+        now,
+    ));
+    tx.put_event(&DomainEvent::new(
+        "RefundIssued",
+        "billing",
+        Some(tid),
+        serde_json::json!({"refund_id": id, "customer_id": customer_id, "amount": refund.amount,
+            "currency": refund.currency, "method": refund.method}),
+        now,
+    ));
+    tx.put_idempotency(Owner::Tenant(tid), &idem.key_hash(actor.user_id), &record(idem, 201, &refund, app)?);
+    app.store.commit(tx).await.map_err(attempt_failed)?;
+    Ok(refund)
+}
+
+/// A customer's refunds, oldest first.
+pub async fn list_refunds(app: &App, actor: &Actor, customer_id: Uuid) -> Result<Vec<Refund>> {
+    actor.require(Permission::BillingRead)?;
+    let tid = actor.tenant()?;
+    crm::customers::get_customer(app, actor, customer_id).await?;
+    let q = Query::table(keys::customer_pk(tid, customer_id)).prefix(keys::REFUND_SK_PREFIX).limit(200);
+    app.store.query_all(q, 10_000).await.or_500()
+}

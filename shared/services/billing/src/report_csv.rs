@@ -1,0 +1,70 @@
+//! The reports as CSV, for `?format=csv` on `/v1/reports/...`.
+
+use domain::{Error, Result};
+use kernel::projections::reports::{CollectionsReport, DuesReport, RevenueReport};
+
+fn csv_of(header: &[&str], rows: Vec<Vec<String>>) -> Result<String> {
+    let mut w = csv::Writer::from_writer(vec![]);
+    w.write_record(header).map_err(|e| Error::Internal(e.to_string()))?;
+    for r in rows {
+        w.write_record(&r).map_err(|e| Error::Internal(e.to_string()))?;
+    }
+    String::from_utf8(w.into_inner().map_err(|e| Error::Internal(e.to_string()))?)
+        .map_err(|e| Error::Internal(e.to_string()))
+}
+
+/// One row per day and per dimension: `date,dimension,key,amount,count`.
+pub fn collections_csv(r: &CollectionsReport) -> Result<String> {
+    let mut rows: Vec<Vec<String>> = r
+        .by_day
+        .iter()
+        .map(|d| vec![d.key.clone(), "day".into(), String::new(), d.amount.to_string(), d.count.to_string()])
+        .collect();
+    for (dim, list) in [("method", &r.by_method), ("collector", &r.by_collector), ("operator", &r.by_operator)] {
+        for a in list {
+            rows.push(vec![String::new(), dim.into(), a.key.clone(), a.amount.to_string(), a.count.to_string()]);
+        }
+    }
+    rows.push(vec![String::new(), "refunds".into(), String::new(), r.refunds.to_string(), String::new()]);
+    csv_of(&["date", "dimension", "key", "amount", "count"], rows)
+}
+
+pub fn revenue_csv(r: &RevenueReport) -> Result<String> {
+    let mut rows = vec![];
+    for m in &r.months {
+        rows.push(vec![
+            m.month.clone(),
+            "total".into(),
+            String::new(),
+            m.net.to_string(),
+            m.tax.to_string(),
+            m.credited.to_string(),
+        ]);
+        for p in &m.by_package {
+            rows.push(vec![
+                m.month.clone(),
+                p.package.clone(),
+                p.name.clone().unwrap_or_default(),
+                p.net.to_string(),
+                String::new(),
+                String::new(),
+            ]);
+        }
+    }
+    csv_of(&["month", "package", "name", "net", "tax", "credited"], rows)
+}
+
+pub fn dues_csv(r: &DuesReport) -> Result<String> {
+    let rows = [
+        ("current", r.current),
+        ("0-30", r.days_0_30),
+        ("31-60", r.days_31_60),
+        ("61-90", r.days_61_90),
+        ("90+", r.days_over_90),
+        ("total", r.total),
+    ]
+    .into_iter()
+    .map(|(b, a)| vec![b.to_string(), a.to_string()])
+    .collect();
+    csv_of(&["bucket", "amount"], rows)
+}

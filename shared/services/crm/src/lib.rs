@@ -1,0 +1,6 @@
+//! Customers, leads, operators and sub-operators, and the customer's timeline.
+
+pub mod customers;
+pub mod leads;
+pub mod operators;
+pub mod timeline;

@@ -1,0 +1,620 @@
+//! Staff authentication: login with lockout, rotating refresh tokens with reuse detection, logout,
+//! password change and reset, and audited impersonation.
+
+use crate::users::{LoginPointer, UserRecord, load_user, user_item};
+use chrono::{DateTime, Utc};
+use domain::actor::Actor;
+use domain::auth::{
+    ACCESS_TOKEN_TTL, LoginGuard, PASSWORD_RESET_TTL, REFRESH_TOKEN_TTL, burn_password_check, hash_password,
+    verify_password,
+};
+use domain::crypto::{b64url_decode, b64url_encode, random_token, sha256_hex};
+use domain::event::DomainEvent;
+use domain::platform::PlatformReseller;
+use domain::role::{Permission, Role};
+use domain::tenant::{Tenant, TenantStatus};
+use domain::user::{User, UserStatus};
+use domain::{Error, Result, Validation, ids};
+use kernel::App;
+use kernel::support::{StoreResultExt, attr, audit, store_err};
+use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
+use store::{Conflict, Store, StoreError, Tx, keys, ttl_at};
+use uuid::Uuid;
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LoginRequest {
+    pub email: String,
+    pub password: String,
+}
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RefreshRequest {
+    pub refresh_token: String,
+}
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ChangePasswordRequest {
+    pub current_password: String,
+    pub new_password: String,
+}
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PasswordResetRequest {
+    pub email: String,
+}
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PasswordResetConfirm {
+    pub token: String,
+    pub new_password: String,
+}
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ImpersonateRequest {
+    pub user_id: Uuid,
+    /// The ISP of the user; omitted for a platform reseller's user.
+    pub tenant_id: Option<Uuid>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct TokenPair {
+    pub access_token: String,
+    pub refresh_token: String,
+    pub token_type: String,
+    /// Seconds until the access token expires.
+    pub expires_in: i64,
+}
+
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct ImpersonationToken {
+    pub access_token: String,
+    pub token_type: String,
+    pub expires_in: i64,
+    pub acting_as: User,
+}
+
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct Me {
+    pub user: User,
+    pub tenant: Option<Tenant>,
+    pub permissions: Vec<String>,
+    /// Set when the token is an impersonation: the real person.
+    pub impersonator_id: Option<Uuid>,
+}
+
+/// A refresh-token family: one login's chain of rotated refresh tokens.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct RefreshFamily {
+    family_id: Uuid,
+    user_id: Uuid,
+    tenant_id: Option<Uuid>,
+    reseller_id: Option<Uuid>,
+    generation: u32,
+    /// The user's session epoch when the family began.
+    #[serde(default)]
+    epoch: u32,
+    token_hash: String,
+    revoked: bool,
+    created_at: DateTime<Utc>,
+    expires_at: DateTime<Utc>,
+}
+
+/// A pending password reset; the token is kept only hashed (to check) and sealed (to deliver).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct PasswordReset {
+    pub id: Uuid,
+    pub user_id: Uuid,
+    pub tenant_id: Option<Uuid>,
+    pub email: String,
+    pub name: String,
+    pub token_hash: String,
+    pub sealed_token: String,
+    pub expires_at: DateTime<Utc>,
+}
+
+fn normalise_email(e: &str) -> String {
+    e.trim().to_lowercase()
+}
+
+fn refresh_token_for(app: &App, family: Uuid, generation: u32) -> String {
+    let body = format!("{family}.{generation}");
+    format!("{body}.{}", b64url_encode(&app.refresh_signer.sign(body.as_bytes())))
+}
+
+fn parse_refresh_token(app: &App, token: &str) -> Result<(Uuid, u32)> {
+    let bad = || Error::Unauthorized { code: "invalid_refresh_token", detail: "the refresh token is not valid".into() };
+    let mut parts = token.trim().splitn(3, '.');
+    let (Some(f), Some(g), Some(sig)) = (parts.next(), parts.next(), parts.next()) else { return Err(bad()) };
+    let sig = b64url_decode(sig).ok_or_else(bad)?;
+    if !app.refresh_signer.verify(format!("{f}.{g}").as_bytes(), &sig) {
+        return Err(bad());
+    }
+    Ok((f.parse().map_err(|_| bad())?, g.parse().map_err(|_| bad())?))
+}
+
+fn family_item(f: &RefreshFamily) -> Result<store::Item> {
+    let mut item = Store::encode(&keys::refresh_family(f.family_id), "SESSION", f, None).or_500()?;
+    item.insert("ttl".into(), ttl_at(f.expires_at));
+    Ok(item)
+}
+
+/// Loads a user with its ISP and platform reseller (one BatchGetItem).
+async fn load_session_subject(
+    app: &App,
+    tenant_id: Option<Uuid>,
+    reseller_id: Option<Uuid>,
+    user_id: Uuid,
+) -> Result<(UserRecord, Option<Tenant>, Option<PlatformReseller>)> {
+    let (user, tenant, reseller) = load_subject(app, tenant_id, reseller_id, Some(user_id)).await?;
+    Ok((user.ok_or_else(Error::invalid_credentials)?, tenant, reseller))
+}
+
+/// The user (if named), its ISP and its platform reseller: whichever are asked for, in one BatchGetItem.
+async fn load_subject(
+    app: &App,
+    tenant_id: Option<Uuid>,
+    reseller_id: Option<Uuid>,
+    user_id: Option<Uuid>,
+) -> Result<(Option<UserRecord>, Option<Tenant>, Option<PlatformReseller>)> {
+    let uk = keys::user(tenant_id, user_id.unwrap_or_default());
+    let tk = keys::tenant(tenant_id.unwrap_or_default(), None);
+    let rk = keys::platform_reseller(reseller_id.unwrap_or_default());
+    let mut wanted = vec![];
+    if user_id.is_some() {
+        wanted.push(&uk);
+    }
+    if tenant_id.is_some() {
+        wanted.push(&tk);
+    }
+    if reseller_id.is_some() {
+        wanted.push(&rk);
+    }
+    if wanted.is_empty() {
+        return Ok((None, None, None));
+    }
+    let mut got = app.store.batch_get(&wanted).await.or_500()?.into_iter();
+    let mut next = |asked: bool| if asked { got.next().flatten() } else { None };
+    let user: Option<UserRecord> = next(user_id.is_some()).map(Store::decode).transpose().or_500()?;
+    let tenant: Option<Tenant> = next(tenant_id.is_some()).map(Store::decode).transpose().or_500()?;
+    let reseller: Option<PlatformReseller> = next(reseller_id.is_some()).map(Store::decode).transpose().or_500()?;
+    Ok((user, tenant, reseller))
+}
+
+fn check_may_work(
+    app: &App,
+    user: &UserRecord,
+    tenant: Option<&Tenant>,
+    reseller: Option<&PlatformReseller>,
+) -> Result<()> {
+    if user.user.status != UserStatus::Active || user.user.email.is_empty() {
+        return Err(Error::Forbidden { code: "account_disabled", detail: "this account is disabled".into() });
+    }
+    if let Some(t) = tenant
+        && t.status == TenantStatus::Suspended
+    {
+        return Err(Error::Forbidden { code: "tenant_suspended", detail: "this ISP is suspended".into() });
+    }
+    if user.user.tenant_id.is_some()
+        && let Some(r) = reseller
+        && r.is_expired(app.now())
+    {
+        return Err(Error::Forbidden {
+            code: "subscription_expired",
+            detail: "the platform subscription of this ISP has expired".into(),
+        });
+    }
+    Ok(())
+}
+
+fn actor_of(user: &User) -> Actor {
+    Actor {
+        user_id: user.id,
+        tenant_id: user.tenant_id,
+        reseller_id: user.reseller_id,
+        role: user.role,
+        scope: user.scope.clone(),
+        impersonator_id: None,
+    }
+}
+
+/// Starts a new refresh family in `tx` and returns the token pair it stands for.
+fn stage_session(app: &App, tx: &mut Tx, user: &UserRecord, reseller: Option<&PlatformReseller>) -> Result<TokenPair> {
+    let epoch = user.session_epoch;
+    let user = &user.user;
+    let now = app.now();
+    let family = RefreshFamily {
+        family_id: ids::new_id(),
+        user_id: user.id,
+        tenant_id: user.tenant_id,
+        reseller_id: user.reseller_id,
+        generation: 0,
+        epoch,
+        token_hash: String::new(),
+        revoked: false,
+        created_at: now,
+        expires_at: now + REFRESH_TOKEN_TTL,
+    };
+    let refresh = refresh_token_for(app, family.family_id, 0);
+    let family = RefreshFamily { token_hash: sha256_hex(refresh.as_bytes()), ..family };
+    tx.put_new(family_item(&family)?, Conflict::Exists);
+    Ok(token_pair(app, user, reseller, refresh))
+}
+
+/// An access token for `user` (carrying its reseller's subscription end) with a refresh token.
+fn token_pair(app: &App, user: &User, reseller: Option<&PlatformReseller>, refresh_token: String) -> TokenPair {
+    TokenPair {
+        access_token: app.tokens.issue(&actor_of(user), reseller.map(|r| r.subscription_expires_at), app.now()),
+        refresh_token,
+        token_type: "Bearer".into(),
+        expires_in: ACCESS_TOKEN_TTL.num_seconds(),
+    }
+}
+
+async fn record_failed_login(app: &App, email: &str, guard: &LoginGuard) -> Result<()> {
+    let now = app.now();
+    let k = keys::login_guard(email);
+    let base = app
+        .store
+        .update(&k)
+        .expression_attribute_names("#ttl", "ttl")
+        .expression_attribute_names("#type", "type")
+        .expression_attribute_values(":ttl", ttl_at(now + chrono::Duration::days(1)))
+        .expression_attribute_values(":type", attr(&"GUARD"))
+        .expression_attribute_values(":one", attr(&1u32));
+    let req = if guard.locked_until.is_some() {
+        // The previous lock ran out: count afresh.
+        base.update_expression("SET failed = :one, #ttl = :ttl, #type = :type REMOVE locked_until")
+    } else {
+        // Atomic, so concurrent guesses are all counted.
+        base.update_expression("ADD failed :one SET #ttl = :ttl, #type = :type")
+    };
+    let out = req
+        .return_values(aws_sdk_dynamodb::types::ReturnValue::AllNew)
+        .send()
+        .await
+        .map_err(|e| Error::Internal(format!("{}", aws_sdk_dynamodb::error::DisplayErrorContext(&e))))?;
+    let failed = out.attributes.as_ref().and_then(|a| store::number_attr(a, "failed")).unwrap_or(1) as u32;
+    let counted = LoginGuard { failed: failed.saturating_sub(1), locked_until: None }.after_failure(now);
+    if let Some(until) = counted.locked_until {
+        app.store
+            .send_update(
+                app.store
+                    .update(&k)
+                    .update_expression("SET failed = :zero, locked_until = :until")
+                    .expression_attribute_values(":zero", attr(&0u32))
+                    .expression_attribute_values(":until", attr(&until)),
+            )
+            .await
+            .or_500()?;
+    }
+    Ok(())
+}
+
+fn locked_error(left: chrono::Duration) -> Error {
+    Error::TooManyRequests {
+        code: "account_locked",
+        detail: "too many failed logins; try again later".into(),
+        retry_after_secs: left.num_seconds().max(1) as u64,
+    }
+}
+
+/// `POST /v1/auth/login`. Unknown e-mail and wrong password answer alike (and take alike long); five
+/// failures in a row lock the address for 15 minutes, whether or not an account has it.
+pub async fn login(app: &App, input: LoginRequest) -> Result<TokenPair> {
+    let email = normalise_email(&input.email);
+    if email.is_empty() || email.len() > 254 || input.password.is_empty() || input.password.len() > 1024 {
+        return Err(Error::invalid_credentials());
+    }
+    let now = app.now();
+    let pk = keys::login(&email);
+    let gk = keys::login_guard(&email);
+    let mut got = app.store.batch_get(&[&pk, &gk]).await.or_500()?.into_iter();
+    let pointer: Option<LoginPointer> = got.next().flatten().map(Store::decode).transpose().or_500()?;
+    let guard: LoginGuard = got.next().flatten().map(Store::decode).transpose().or_500()?.unwrap_or_default();
+    if let Some(left) = guard.locked_for(now) {
+        return Err(locked_error(left));
+    }
+    let Some(pointer) = pointer else {
+        burn_password_check(&input.password);
+        record_failed_login(app, &email, &guard).await?;
+        return Err(Error::invalid_credentials());
+    };
+    let (user, tenant, reseller) =
+        load_session_subject(app, pointer.tenant_id, pointer.reseller_id, pointer.user_id).await?;
+    if !verify_password(&input.password, &user.password_hash) {
+        record_failed_login(app, &email, &guard).await?;
+        return Err(Error::invalid_credentials());
+    }
+    check_may_work(app, &user, tenant.as_ref(), reseller.as_ref())?;
+    let mut tx = Tx::new();
+    let pair = stage_session(app, &mut tx, &user, reseller.as_ref())?;
+    if guard != LoginGuard::default() {
+        tx.delete(&gk);
+    }
+    app.store.commit(tx).await.or_500()?;
+    Ok(pair)
+}
+
+async fn revoke_family(app: &App, family: Uuid) -> Result<()> {
+    app.store
+        .send_update(
+            app.store
+                .update(&keys::refresh_family(family))
+                .update_expression("SET revoked = :t")
+                .condition_expression("attribute_exists(pk)")
+                .expression_attribute_values(":t", attr(&true)),
+        )
+        .await
+        .or_else(|e| match e {
+            StoreError::Conflict(_) => Ok(()),
+            e => Err(store_err(e)),
+        })
+}
+
+/// `POST /v1/auth/refresh`. Rotates: the presented token dies and a new one is issued. Presenting an
+/// already rotated token (a stolen copy, or the legitimate one after theft) revokes the whole family.
+pub async fn refresh(app: &App, input: RefreshRequest) -> Result<TokenPair> {
+    let (family_id, generation) = parse_refresh_token(app, &input.refresh_token)?;
+    let now = app.now();
+    let invalid =
+        || Error::Unauthorized { code: "invalid_refresh_token", detail: "the refresh token is not valid".into() };
+    let family: RefreshFamily = app.store.get(&keys::refresh_family(family_id)).await.or_500()?.ok_or_else(invalid)?;
+    if family.revoked || family.expires_at <= now {
+        return Err(invalid());
+    }
+    if generation != family.generation || sha256_hex(input.refresh_token.trim().as_bytes()) != family.token_hash {
+        revoke_family(app, family_id).await?;
+        return Err(Error::Unauthorized {
+            code: "refresh_token_reused",
+            detail: "the refresh token was already used".into(),
+        });
+    }
+    let (user, tenant, reseller) =
+        load_session_subject(app, family.tenant_id, family.reseller_id, family.user_id).await?;
+    if family.epoch != user.session_epoch {
+        return Err(invalid());
+    }
+    check_may_work(app, &user, tenant.as_ref(), reseller.as_ref())?;
+    let next_gen = generation + 1;
+    let token = refresh_token_for(app, family_id, next_gen);
+    let mut tx = Tx::new();
+    tx.update(
+        &keys::refresh_family(family_id),
+        "SET generation = :next, token_hash = :hash",
+        Some("generation = :gen AND revoked = :f"),
+        &[],
+        HashMap::from([
+            (":next".to_string(), attr(&next_gen)),
+            (":hash".to_string(), attr(&sha256_hex(token.as_bytes()))),
+            (":gen".to_string(), attr(&generation)),
+            (":f".to_string(), attr(&false)),
+        ]),
+        Conflict::Version,
+    );
+    match app.store.commit(tx).await {
+        Ok(()) => {}
+        Err(StoreError::Conflict(_)) => {
+            // Someone rotated this same token a moment ago: that is reuse.
+            revoke_family(app, family_id).await?;
+            return Err(Error::Unauthorized {
+                code: "refresh_token_reused",
+                detail: "the refresh token was already used".into(),
+            });
+        }
+        Err(e) => return Err(store_err(e)),
+    }
+    Ok(token_pair(app, &user.user, reseller.as_ref(), token))
+}
+
+/// `POST /v1/auth/logout`: the refresh family is revoked (access tokens run out within 15 minutes).
+pub async fn logout(app: &App, input: RefreshRequest) -> Result<()> {
+    let (family_id, _) = parse_refresh_token(app, &input.refresh_token)?;
+    revoke_family(app, family_id).await
+}
+
+pub async fn me(app: &App, actor: &Actor) -> Result<Me> {
+    let (user, tenant, _) =
+        load_session_subject(app, actor.tenant_id, None, actor.user_id).await.map_err(|_| Error::not_found("user"))?;
+    Ok(Me {
+        user: user.user,
+        tenant,
+        permissions: actor.role.permissions().iter().map(|p| p.as_str().to_string()).collect(),
+        impersonator_id: actor.impersonator_id,
+    })
+}
+
+/// `POST /v1/auth/password`: needs the current password; every other session ends, and the caller
+/// gets a fresh pair.
+pub async fn change_password(app: &App, actor: &Actor, input: ChangePasswordRequest) -> Result<TokenPair> {
+    if actor.impersonator_id.is_some() {
+        return Err(Error::forbidden("a password is not changed while impersonating"));
+    }
+    let mut v = Validation::new();
+    v.password("new_password", &input.new_password);
+    v.finish()?;
+    let (before, _, reseller) = load_session_subject(app, actor.tenant_id, actor.reseller_id, actor.user_id).await?;
+    if !verify_password(&input.current_password, &before.password_hash) {
+        return Err(Error::field("current_password", "is wrong"));
+    }
+    if input.current_password == input.new_password {
+        return Err(Error::field("new_password", "must differ from the current password"));
+    }
+    let now = app.now();
+    let mut after = before.clone();
+    after.password_hash = hash_password(&input.new_password);
+    after.session_epoch += 1;
+    after.user.version += 1;
+    after.user.updated_at = now;
+    let mut tx = Tx::new();
+    tx.put_versioned(user_item(&after)?, before.user.version);
+    let pair = stage_session(app, &mut tx, &after, reseller.as_ref())?;
+    tx.put_audit(&audit(actor, actor.tenant_id, "user.password_changed", "user", actor.user_id, None, None, now));
+    tx.put_event(&DomainEvent::new(
+        "PasswordChanged",
+        "identity",
+        actor.tenant_id,
+        serde_json::json!({"user_id": actor.user_id, "version": after.user.version}),
+        now,
+    ));
+    app.store.commit(tx).await.or_500()?;
+    Ok(pair)
+}
+
+/// `POST /v1/auth/password-reset`: always accepted, so it tells nobody whether an e-mail exists.
+/// For a real account a single-use token (30 minutes) is sent through the notification path.
+pub async fn request_password_reset(app: &App, input: PasswordResetRequest) -> Result<()> {
+    let email = normalise_email(&input.email);
+    if email.is_empty() || email.len() > 254 {
+        return Ok(());
+    }
+    let Some(pointer) = app.store.get::<LoginPointer>(&keys::login(&email)).await.or_500()? else { return Ok(()) };
+    let Some(user) = load_user(app, pointer.tenant_id, pointer.user_id).await? else { return Ok(()) };
+    if user.user.status != UserStatus::Active {
+        return Ok(());
+    }
+    let now = app.now();
+    let id = ids::new_id();
+    let secret = random_token(32);
+    let token = format!("{id}.{secret}");
+    let k = keys::password_reset(id);
+    let reset = PasswordReset {
+        id,
+        user_id: user.user.id,
+        tenant_id: user.user.tenant_id,
+        email: email.clone(),
+        name: user.user.name.clone(),
+        token_hash: sha256_hex(token.as_bytes()),
+        sealed_token: app.secrets.seal(token.as_bytes(), k.pk.as_bytes()),
+        expires_at: now + PASSWORD_RESET_TTL,
+    };
+    let mut item = Store::encode(&k, "PWRESET", &reset, None).or_500()?;
+    item.insert("ttl".into(), ttl_at(reset.expires_at));
+    let mut tx = Tx::new();
+    tx.put_new(item, Conflict::Exists);
+    tx.put_event(&DomainEvent::new(
+        "PasswordResetRequested",
+        "identity",
+        user.user.tenant_id,
+        serde_json::json!({"user_id": user.user.id, "reset_id": id, "expires_at": reset.expires_at}),
+        now,
+    ));
+    app.store.commit(tx).await.or_500()?;
+    Ok(())
+}
+
+/// The token of a pending reset, for the notification worker to deliver.
+pub async fn reset_token_for_delivery(app: &App, reset_id: Uuid) -> Result<Option<(PasswordReset, String)>> {
+    let k = keys::password_reset(reset_id);
+    let Some(reset) = app.store.get::<PasswordReset>(&k).await.or_500()? else { return Ok(None) };
+    if reset.expires_at <= app.now() {
+        return Ok(None);
+    }
+    let token = app.secrets.open(&reset.sealed_token, k.pk.as_bytes()).map_err(|e| Error::Internal(e.to_string()))?;
+    Ok(Some((reset, String::from_utf8(token).map_err(|e| Error::Internal(e.to_string()))?)))
+}
+
+/// `POST /v1/auth/password-reset/confirm`: the token works once, within 30 minutes; it ends every
+/// session and lifts a login lock.
+pub async fn confirm_password_reset(app: &App, input: PasswordResetConfirm) -> Result<()> {
+    let invalid = || Error::BadRequest {
+        code: "invalid_reset_token",
+        detail: "the reset token is invalid or has expired".into(),
+    };
+    let mut v = Validation::new();
+    v.password("new_password", &input.new_password);
+    v.finish()?;
+    let id: Uuid = input.token.split('.').next().and_then(|s| s.parse().ok()).ok_or_else(invalid)?;
+    let now = app.now();
+    let k = keys::password_reset(id);
+    let reset: PasswordReset = app.store.get(&k).await.or_500()?.ok_or_else(invalid)?;
+    if reset.expires_at <= now || sha256_hex(input.token.trim().as_bytes()) != reset.token_hash {
+        return Err(invalid());
+    }
+    let before = load_user(app, reset.tenant_id, reset.user_id).await?.ok_or_else(invalid)?;
+    let mut after = before.clone();
+    after.password_hash = hash_password(&input.new_password);
+    after.session_epoch += 1;
+    after.user.version += 1;
+    after.user.updated_at = now;
+    let mut tx = Tx::new();
+    tx.delete_existing(&k, Conflict::Missing);
+    tx.put_versioned(user_item(&after)?, before.user.version);
+    tx.delete(&keys::login_guard(&reset.email));
+    let self_actor = actor_of(&before.user);
+    tx.put_audit(&audit(&self_actor, reset.tenant_id, "user.password_reset", "user", reset.user_id, None, None, now));
+    tx.put_event(&DomainEvent::new(
+        "PasswordResetCompleted",
+        "identity",
+        reset.tenant_id,
+        serde_json::json!({"user_id": reset.user_id, "version": after.user.version}),
+        now,
+    ));
+    match app.store.commit(tx).await {
+        Ok(()) => Ok(()),
+        Err(StoreError::Conflict(Conflict::Missing)) => Err(invalid()),
+        Err(e) => Err(store_err(e)),
+    }
+}
+
+/// `POST /v1/impersonate`: the owner may act as anyone below it, a platform reseller as its ISPs'
+/// staff. The token (no refresh) names the real person, and every write made with it is audited
+/// with both.
+pub async fn impersonate(app: &App, actor: &Actor, input: ImpersonateRequest) -> Result<ImpersonationToken> {
+    actor.require(Permission::Impersonate)?;
+    if actor.impersonator_id.is_some() {
+        return Err(Error::forbidden("impersonation cannot be nested"));
+    }
+    let not_found = || Error::not_found("user");
+    let target = load_user(app, input.tenant_id, input.user_id).await?.ok_or_else(not_found)?;
+    // The user is in hand; only its ISP and reseller are still needed.
+    let (_, tenant, reseller) = load_subject(app, target.user.tenant_id, target.user.reseller_id, None).await?;
+    let allowed = match actor.role {
+        Role::Developer => target.user.role != Role::Developer,
+        Role::SuperAdmin => {
+            target.user.tenant_id.is_some()
+                && tenant.as_ref().is_some_and(|t| t.reseller_id.is_some() && t.reseller_id == actor.reseller_id)
+        }
+        _ => false,
+    };
+    if !allowed || target.user.email.is_empty() {
+        return Err(not_found());
+    }
+    if target.user.status != UserStatus::Active {
+        return Err(Error::Forbidden { code: "account_disabled", detail: "the user is disabled".into() });
+    }
+    let now = app.now();
+    let acting = Actor { impersonator_id: Some(actor.user_id), ..actor_of(&target.user) };
+    let token = app.tokens.issue(&acting, reseller.as_ref().map(|r| r.subscription_expires_at), now);
+    let mut tx = Tx::new();
+    tx.put_audit(&audit(
+        &acting,
+        target.user.tenant_id,
+        "impersonation.started",
+        "user",
+        target.user.id,
+        None,
+        None,
+        now,
+    ));
+    tx.put_event(&DomainEvent::new(
+        "ImpersonationStarted",
+        "identity",
+        target.user.tenant_id,
+        serde_json::json!({"user_id": target.user.id, "impersonator_id": actor.user_id}),
+        now,
+    ));
+    app.store.commit(tx).await.or_500()?;
+    Ok(ImpersonationToken {
+        access_token: token,
+        token_type: "Bearer".into(),
+        expires_in: ACCESS_TOKEN_TTL.num_seconds(),
+        acting_as: target.user,
+    })
+}

@@ -1,0 +1,355 @@
+//! Staff users of an ISP (`/v1/users`), and the user records shared with login and onboarding.
+
+use domain::actor::Actor;
+use domain::auth::hash_password;
+use domain::event::DomainEvent;
+use domain::role::{Permission, Role};
+use domain::user::{User, UserStatus, scope_for};
+use domain::{Error, Result, Validation, ids};
+use kernel::App;
+use kernel::support::{StoreResultExt, audit, expected_version, snapshot};
+use serde::{Deserialize, Serialize};
+use store::{Conflict, Filter, Owner, Page, Query, Store, Tx, keys};
+use uuid::Uuid;
+
+/// A user as stored: the profile plus what is never shown (the password hash).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct UserRecord {
+    #[serde(flatten)]
+    pub user: User,
+    pub password_hash: String,
+    /// Refresh-token families of an older epoch are dead: raised on password change, reset and
+    /// deletion, which ends every session at once without finding them.
+    #[serde(default)]
+    pub session_epoch: u32,
+}
+
+impl UserRecord {
+    pub fn new(user: User, password: &str) -> Self {
+        Self { user, password_hash: hash_password(password), session_epoch: 0 }
+    }
+}
+
+/// E-mail -> user: the login lookup, and what keeps staff e-mails unique across the platform.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct LoginPointer {
+    pub email: String,
+    pub user_id: Uuid,
+    pub tenant_id: Option<Uuid>,
+    pub reseller_id: Option<Uuid>,
+}
+
+/// Name, e-mail, password (and phone) of a new staff login, as requests carry them.
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewStaff {
+    pub name: String,
+    pub email: String,
+    pub password: String,
+    pub phone: Option<String>,
+}
+
+pub struct ValidStaff {
+    pub name: String,
+    pub email: String,
+    pub password: String,
+    pub phone: Option<String>,
+}
+
+impl NewStaff {
+    pub fn validate(&self, v: &mut Validation, prefix: &str) -> ValidStaff {
+        let f = |n: &str| if prefix.is_empty() { n.to_string() } else { format!("{prefix}.{n}") };
+        let name = v.text(&f("name"), &self.name, 120);
+        let email = v.email(&f("email"), &self.email);
+        v.password(&f("password"), &self.password);
+        let phone = v.optional_text(&f("phone"), self.phone.as_deref(), 32);
+        ValidStaff { name, email, password: self.password.clone(), phone }
+    }
+}
+
+pub fn user_item(r: &UserRecord) -> Result<store::Item> {
+    Store::encode(&keys::user(r.user.tenant_id, r.user.id), "USER", r, Some(r.user.version)).or_500()
+}
+
+fn pointer_item(u: &User) -> Result<store::Item> {
+    let p = LoginPointer { email: u.email.clone(), user_id: u.id, tenant_id: u.tenant_id, reseller_id: u.reseller_id };
+    Store::encode(&keys::login(&u.email), "LOGIN", &p, None).or_500()
+}
+
+/// Adds a new user and its login pointer to a transaction; a taken e-mail fails as `email_field`.
+pub fn stage_new_user(tx: &mut Tx, r: &UserRecord, email_field: &str) -> Result<()> {
+    tx.put_new(user_item(r)?, Conflict::Exists);
+    tx.put_new(pointer_item(&r.user)?, Conflict::Unique(email_field.to_string()));
+    Ok(())
+}
+
+pub async fn load_user(app: &App, tenant: Option<Uuid>, id: Uuid) -> Result<Option<UserRecord>> {
+    app.store.get(&keys::user(tenant, id)).await.or_500()
+}
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateUser {
+    pub name: String,
+    pub email: String,
+    pub password: String,
+    pub phone: Option<String>,
+    pub role: Role,
+    /// For a sub-operator created by an admin or manager: the operator it works under.
+    pub parent_id: Option<Uuid>,
+}
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateUser {
+    pub name: Option<String>,
+    pub email: Option<String>,
+    #[serde(default, deserialize_with = "kernel::support::double_option")]
+    #[schema(value_type = Option<String>)]
+    pub phone: Option<Option<String>>,
+    pub role: Option<Role>,
+    pub status: Option<UserStatus>,
+    pub version: Option<u64>,
+}
+
+/// A user the actor may see: in the tenant, and for operators within their subtree.
+async fn visible_user(app: &App, actor: &Actor, id: Uuid) -> Result<UserRecord> {
+    let tid = actor.tenant()?;
+    match load_user(app, Some(tid), id).await? {
+        Some(r) => {
+            if actor.role.is_scoped() && !actor.sees_scope(r.user.scope.as_deref()) {
+                return Err(Error::not_found("user"));
+            }
+            if is_deleted(&r) {
+                return Err(Error::not_found("user"));
+            }
+            Ok(r)
+        }
+        _ => Err(Error::not_found("user")),
+    }
+}
+
+fn is_deleted(r: &UserRecord) -> bool {
+    r.user.email.is_empty()
+}
+
+pub async fn create_user(app: &App, actor: &Actor, input: CreateUser) -> Result<User> {
+    actor.require(Permission::UsersWrite)?;
+    let tid = actor.tenant()?;
+    if !actor.role.may_assign(input.role) {
+        return Err(Error::forbidden(format!(
+            "the {} role may not create a user with the {} role",
+            actor.role, input.role
+        )));
+    }
+    let now = app.now();
+    let mut v = Validation::new();
+    let staff = NewStaff { name: input.name, email: input.email, password: input.password, phone: input.phone }
+        .validate(&mut v, "");
+    v.finish()?;
+
+    // Sub-operators hang under an operator: the caller itself if it is one, otherwise the named one.
+    let (parent_id, parent_scope) = match (input.role, actor.role) {
+        (Role::SubOperator, Role::Operator) => {
+            if input.parent_id.is_some_and(|p| p != actor.user_id) {
+                return Err(Error::field("parent_id", "an operator creates sub-operators under itself only"));
+            }
+            (Some(actor.user_id), actor.scope.clone())
+        }
+        (Role::SubOperator, _) => {
+            let pid = input.parent_id.ok_or_else(|| Error::field("parent_id", "is required for a sub-operator"))?;
+            match load_user(app, Some(tid), pid).await? {
+                Some(p) if p.user.role == Role::Operator && !is_deleted(&p) => (Some(pid), p.user.scope),
+                _ => return Err(Error::field("parent_id", "must be an operator of this ISP")),
+            }
+        }
+        _ => {
+            if input.parent_id.is_some() {
+                return Err(Error::field("parent_id", "only sub-operators have a parent"));
+            }
+            (None, None)
+        }
+    };
+    let id = ids::new_id();
+    // The ISP's reseller is in the caller's token (it never changes for an ISP): no read needed.
+    let reseller_id = actor.reseller_id;
+    let user = User {
+        id,
+        tenant_id: Some(tid),
+        reseller_id,
+        name: staff.name,
+        email: staff.email,
+        phone: staff.phone,
+        role: input.role,
+        parent_id,
+        scope: scope_for(input.role, id, parent_scope.as_deref()),
+        status: UserStatus::Active,
+        created_at: now,
+        updated_at: now,
+        version: 1,
+    };
+    let rec = UserRecord::new(user.clone(), &staff.password);
+    let mut tx = Tx::new();
+    stage_new_user(&mut tx, &rec, "email")?;
+    tx.put_audit(&audit(actor, Some(tid), "user.created", "user", id, None, Some(snapshot(&user)), now));
+    tx.put_event(&DomainEvent::new(
+        "UserCreated",
+        "identity",
+        Some(tid),
+        serde_json::json!({"user_id": id, "role": user.role, "version": 1}),
+        now,
+    ));
+    app.store.commit(tx).await.or_500()?;
+    Ok(user)
+}
+
+pub async fn get_user(app: &App, actor: &Actor, id: Uuid) -> Result<User> {
+    actor.require(Permission::UsersRead)?;
+    Ok(visible_user(app, actor, id).await?.user)
+}
+
+pub async fn list_users(
+    app: &App,
+    actor: &Actor,
+    role: Option<Role>,
+    limit: u32,
+    cursor: Option<&str>,
+) -> Result<Page<User>> {
+    actor.require(Permission::UsersRead)?;
+    let tid = actor.tenant()?;
+    let mut q = Query::index("gsi1", keys::users_gsi1(tid)).limit(limit);
+    let mut filter = Filter::default();
+    if let Some(r) = role {
+        filter = filter.eq("role", r.as_str());
+    }
+    if actor.role.is_scoped() {
+        filter = filter.in_subtree("scope", actor.scope.as_deref().unwrap_or("-"));
+    }
+    if !filter.expression.is_empty() {
+        q = q.filter(filter);
+    }
+    let qid = format!("users:{}", role.map(|r| r.as_str()).unwrap_or(""));
+    let page: Page<UserRecord> = app.store.query_page(Owner::Tenant(tid), &qid, q, cursor).await.or_500()?;
+    Ok(Page { items: page.items.into_iter().map(|r| r.user).collect(), next_cursor: page.next_cursor })
+}
+
+/// Changes a user. Nobody changes their own role or status, and nobody manages a user whose role
+/// they could not grant; scoped roles (operator, sub-operator) keep their role, since their
+/// customers hang on it.
+pub async fn update_user(app: &App, actor: &Actor, id: Uuid, input: UpdateUser, if_match: Option<u64>) -> Result<User> {
+    actor.require(Permission::UsersWrite)?;
+    let tid = actor.tenant()?;
+    let expected = expected_version(if_match, input.version)?;
+    let before = visible_user(app, actor, id).await?;
+    let me = id == actor.user_id;
+    if !me && !actor.role.may_assign(before.user.role) {
+        return Err(Error::forbidden("the user's role is above what the caller may manage"));
+    }
+    let now = app.now();
+    let mut after = before.clone();
+    let mut v = Validation::new();
+    if let Some(n) = &input.name {
+        after.user.name = v.text("name", n, 120);
+    }
+    if let Some(e) = &input.email {
+        after.user.email = v.email("email", e);
+    }
+    if let Some(p) = &input.phone {
+        after.user.phone = v.optional_text("phone", p.as_deref(), 32);
+    }
+    if let Some(r) = input.role
+        && r != before.user.role
+    {
+        if me {
+            return Err(Error::forbidden("nobody changes their own role"));
+        }
+        if !actor.role.may_assign(r) {
+            return Err(Error::forbidden(format!("the {} role may not grant the {r} role", actor.role)));
+        }
+        if r.is_scoped() || before.user.role.is_scoped() {
+            v.add("role", "operators and sub-operators keep their role; create a new user instead");
+        }
+        after.user.role = r;
+    }
+    if let Some(s) = input.status
+        && s != before.user.status
+    {
+        if me {
+            return Err(Error::forbidden("nobody disables themselves"));
+        }
+        after.user.status = s;
+    }
+    v.finish()?;
+    if before.user.version != expected {
+        return Err(Error::version_conflict());
+    }
+    after.user.version += 1;
+    after.user.updated_at = now;
+    let mut tx = Tx::new();
+    tx.put_versioned(user_item(&after)?, expected);
+    if after.user.email != before.user.email {
+        tx.put_new(pointer_item(&after.user)?, Conflict::Unique("email".into()));
+        tx.delete(&keys::login(&before.user.email));
+    }
+    tx.put_audit(&audit(
+        actor,
+        Some(tid),
+        "user.updated",
+        "user",
+        id,
+        Some(snapshot(&before.user)),
+        Some(snapshot(&after.user)),
+        now,
+    ));
+    tx.put_event(&DomainEvent::new(
+        "UserUpdated",
+        "identity",
+        Some(tid),
+        serde_json::json!({"user_id": id, "version": after.user.version}),
+        now,
+    ));
+    app.store.commit(tx).await.or_500()?;
+    Ok(after.user)
+}
+
+/// Removes a user's access: the login goes (its e-mail is free again) and the user leaves listings;
+/// the record stays for the audit trail.
+pub async fn delete_user(app: &App, actor: &Actor, id: Uuid, if_match: Option<u64>) -> Result<()> {
+    actor.require(Permission::UsersWrite)?;
+    let tid = actor.tenant()?;
+    let before = visible_user(app, actor, id).await?;
+    if id == actor.user_id {
+        return Err(Error::forbidden("nobody deletes themselves"));
+    }
+    if !actor.role.may_assign(before.user.role) {
+        return Err(Error::forbidden("the user's role is above what the caller may manage"));
+    }
+    if let Some(v) = if_match
+        && v != before.user.version
+    {
+        return Err(Error::version_conflict());
+    }
+    let now = app.now();
+    let mut after = before.clone();
+    after.user.email = String::new();
+    after.user.status = UserStatus::Disabled;
+    after.user.version += 1;
+    after.user.updated_at = now;
+    after.session_epoch += 1;
+    let mut item = user_item(&after)?;
+    item.remove("gsi1pk");
+    item.remove("gsi1sk");
+    let mut tx = Tx::new();
+    tx.put_versioned(item, before.user.version);
+    tx.delete(&keys::login(&before.user.email));
+    tx.put_audit(&audit(actor, Some(tid), "user.deleted", "user", id, Some(snapshot(&before.user)), None, now));
+    tx.put_event(&DomainEvent::new(
+        "UserDeleted",
+        "identity",
+        Some(tid),
+        serde_json::json!({"user_id": id, "version": after.user.version}),
+        now,
+    ));
+    app.store.commit(tx).await.or_500()?;
+    Ok(())
+}

@@ -1,0 +1,135 @@
+//! What every use case needs, built once per process (outside the Lambda handler).
+
+use crate::live::{LiveRouters, LiveTransport};
+use chrono::{DateTime, Utc};
+use domain::crypto::{SecretBox, Signer};
+use domain::live::{LiveReply, LiveRequest};
+use domain::token::TokenKeys;
+use std::sync::{Arc, Mutex};
+use store::{RequestCounter, Store};
+
+/// Deployment configuration, from the environment (the SAM template sets it).
+#[derive(Clone)]
+pub struct Config {
+    pub table: String,
+    /// Signs access tokens, refresh tokens and cursors (a separate key is derived for each).
+    pub signing_secret: Vec<u8>,
+    /// AES-256 key (base64) for secrets at rest.
+    pub encryption_key: String,
+}
+
+impl std::fmt::Debug for Config {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Config").field("table", &self.table).finish_non_exhaustive()
+    }
+}
+
+impl Config {
+    pub fn from_env() -> Result<Self, String> {
+        let get = |k: &str| std::env::var(k).map_err(|_| format!("environment variable {k} is not set"));
+        let signing_secret = get("SIGNING_SECRET")?;
+        if signing_secret.len() < 32 {
+            return Err("SIGNING_SECRET must be at least 32 characters".into());
+        }
+        Ok(Self {
+            table: get("TABLE_NAME")?,
+            signing_secret: signing_secret.into_bytes(),
+            encryption_key: get("ENCRYPTION_KEY")?,
+        })
+    }
+}
+
+/// The time as the use cases see it: the system clock, or a settable one in tests and the local
+/// runner's job triggers.
+#[derive(Clone, Debug, Default)]
+pub struct Clock(Option<Arc<Mutex<DateTime<Utc>>>>);
+
+impl Clock {
+    pub fn system() -> Self {
+        Self(None)
+    }
+    pub fn fixed(at: DateTime<Utc>) -> Self {
+        Self(Some(Arc::new(Mutex::new(at))))
+    }
+    pub fn now(&self) -> DateTime<Utc> {
+        match &self.0 {
+            None => Utc::now(),
+            Some(t) => *t.lock().expect("clock lock"),
+        }
+    }
+    /// Sets a fixed clock to `at`; no effect on the system clock.
+    pub fn set(&self, at: DateTime<Utc>) {
+        if let Some(t) = &self.0 {
+            *t.lock().expect("clock lock") = at;
+        }
+    }
+    /// Moves a fixed clock; no effect on the system clock.
+    pub fn advance(&self, by: chrono::Duration) {
+        if let Some(t) = &self.0 {
+            let mut g = t.lock().expect("clock lock");
+            *g += by;
+        }
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct App {
+    pub store: Store,
+    pub tokens: TokenKeys,
+    pub secrets: SecretBox,
+    pub refresh_signer: Signer,
+    pub reset_signer: Signer,
+    /// Keyed fingerprints of data that includes secrets (never a plain hash of a password).
+    pub fingerprint: Signer,
+    pub clock: Clock,
+    /// How live router operations reach the provisioning function (none: they answer 503).
+    pub live: Option<LiveRouters>,
+}
+
+impl App {
+    pub fn new(store: Store, config: &Config, clock: Clock) -> Result<Self, String> {
+        let access_key = Signer::new(&config.signing_secret, "access-token").sign(b"key");
+        Ok(Self {
+            store,
+            tokens: TokenKeys::new(&access_key),
+            secrets: SecretBox::from_base64_key(&config.encryption_key).map_err(|e| e.to_string())?,
+            refresh_signer: Signer::new(&config.signing_secret, "refresh-token"),
+            reset_signer: Signer::new(&config.signing_secret, "password-reset"),
+            fingerprint: Signer::new(&config.signing_secret, "fingerprint"),
+            clock,
+            live: None,
+        })
+    }
+
+    /// From the environment: what a function's `main` calls once.
+    pub async fn from_env() -> Result<Self, String> {
+        Self::from_env_with_counter(None).await
+    }
+
+    pub async fn from_env_with_counter(counter: Option<RequestCounter>) -> Result<Self, String> {
+        let config = Config::from_env()?;
+        let client = Store::client_from_env(counter).await;
+        let cursor_key = Signer::new(&config.signing_secret, "cursor-key").sign(b"key");
+        Self::new(Store::new(client, config.table.clone(), &cursor_key), &config, Clock::system())
+    }
+
+    pub fn now(&self) -> DateTime<Utc> {
+        self.clock.now()
+    }
+}
+
+impl App {
+    pub fn with_live(mut self, live: Option<Arc<dyn LiveTransport>>) -> App {
+        self.live = live.map(LiveRouters);
+        self
+    }
+
+    /// Runs a live router operation through the provisioning function (503 when none is
+    /// configured here).
+    pub async fn live(&self, request: LiveRequest) -> domain::Result<LiveReply> {
+        match &self.live {
+            Some(live) => live.call(request).await,
+            None => Err(domain::Error::Unavailable { detail: "live router operations are not configured here".into() }),
+        }
+    }
+}

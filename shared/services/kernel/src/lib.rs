@@ -1,0 +1,13 @@
+//! What every context stands on: the App (clients, keys, clock), errors and audit helpers, idempotency, access rules, the live-router port, and the projections many contexts write (dashboard, reports, timeline, usage).
+
+pub mod access;
+pub mod app;
+pub mod audit_log;
+pub mod idempotency;
+pub mod live;
+pub mod projections;
+pub mod schedule;
+pub mod support;
+
+pub use app::{App, Clock, Config};
+pub use idempotency::{IdempotentRequest, Outcome};

@@ -1,0 +1,9 @@
+//! The ISP's network as data: POPs, routers (with the CSV import), packages and their offers, live router operations and reconcile reports as the API sees them.
+
+pub mod live;
+pub mod packages;
+pub mod pops;
+pub mod reconcile_reports;
+#[cfg(feature = "csv")]
+pub mod router_import;
+pub mod routers;

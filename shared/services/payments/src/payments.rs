@@ -1,0 +1,355 @@
+//! Manual payments (`/v1/payments`): cash, bank transfer, mobile money, against an invoice or as
+//! an advance. Applying one is a single transaction: the payment with its receipt number, the
+//! invoices it settles, the customer's account and ledger, the subscriptions it extends or
+//! restores, the uniqueness of its external reference, the idempotency record, the audit entry and
+//! the events (`PaymentReceived`, `InvoicePaid`, `SubscriptionRestored`...). A repeat with the same
+//! `Idempotency-Key` returns the first answer; the same reference for the same method is 409.
+
+use billing::books::{
+    Attempt, Books, DocumentListing, MAX_AMOUNT, attempt_failed, document_page, idempotent_money_write, load_invoice,
+    load_open, locate, require_key, stage_document_ref, stage_ledger, stage_settled,
+};
+use chrono::{DateTime, Utc};
+use crm::customers::CustomerRecord;
+use domain::actor::Actor;
+use domain::event::DomainEvent;
+use domain::invoice::{Invoice, InvoiceKind, InvoiceStatus};
+use domain::ledger::Account;
+use domain::payment::{AppliedTo, Payment, PaymentMethod, checked_reference};
+use domain::role::Permission;
+use domain::subscription::{Action, BillingModel, SubscriptionStatus, UNPAID, status_after_extension};
+use domain::{Error, Result, Validation, ids};
+use kernel::App;
+use kernel::idempotency::{IdempotentRequest, Outcome, record};
+use kernel::projections::dashboard::Deltas;
+use kernel::support::{StoreResultExt, audit, decoded, snapshot, store_err};
+use serde::Deserialize;
+use store::{Conflict, Owner, Page, Store, StoreError, Tx, keys};
+use subscriptions::subscriptions::{SubscriptionRecord, stage_billing_update, stage_customer_moves};
+use uuid::Uuid;
+
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RecordPayment {
+    /// Pay this invoice (anything beyond what it owes settles the customer's other open invoices,
+    /// then becomes credit).
+    pub invoice_id: Option<Uuid>,
+    /// Or pay the customer in advance: open invoices first (oldest due first), the rest credit.
+    pub customer_id: Option<Uuid>,
+    /// Minor units of the ISP's currency.
+    pub amount: i64,
+    pub method: PaymentMethod,
+    /// The bank or mobile-money transaction id (required for those; unique per method).
+    pub reference: Option<String>,
+    pub note: Option<String>,
+    /// When the money was received, if not now.
+    pub received_at: Option<DateTime<Utc>>,
+}
+
+fn validate(input: &RecordPayment, now: DateTime<Utc>) -> Result<(Option<String>, Option<String>)> {
+    let mut v = Validation::new();
+    match (input.invoice_id, input.customer_id) {
+        (None, None) => v.add("invoice_id", "either invoice_id or customer_id is required"),
+        (Some(_), Some(_)) => v.add("customer_id", "give invoice_id or customer_id, not both"),
+        _ => {}
+    }
+    v.range_i64("amount", input.amount, 1, MAX_AMOUNT);
+    let reference = checked_reference(&mut v, input.method, input.reference.as_deref());
+    let note = v.optional_text("note", input.note.as_deref(), 300);
+    if input.received_at.is_some_and(|r| r > now + chrono::Duration::minutes(5)) {
+        v.add("received_at", "must not be in the future");
+    }
+    v.finish()?;
+    Ok((reference, note))
+}
+
+/// Records a manual payment. `Idempotency-Key` is required.
+pub async fn record_payment(
+    app: &App,
+    actor: &Actor,
+    input: RecordPayment,
+    idem: Option<&IdempotentRequest>,
+) -> Result<Outcome<Payment>> {
+    actor.require(Permission::PaymentsCollect)?;
+    let idem = require_key(idem, "payment")?;
+    let tid = actor.tenant()?;
+    let (reference, note) = validate(&input, app.now())?;
+    idempotent_money_write(app, actor, idem, || {
+        try_record(app, actor, tid, &input, reference.clone(), note.clone(), idem)
+    })
+    .await
+}
+
+async fn try_record(
+    app: &App,
+    actor: &Actor,
+    tid: Uuid,
+    input: &RecordPayment,
+    reference: Option<String>,
+    note: Option<String>,
+    idem: &IdempotentRequest,
+) -> std::result::Result<Payment, Attempt> {
+    let now = app.now();
+    // Whose money it is; the caller must see the customer (operators: their subtree). An invoice
+    // that can take money is among the account's open ones, read with the account anyway.
+    let unknown_invoice = || Error::field("invoice_id", "is not an invoice of this ISP");
+    let customer_id = match (input.invoice_id, input.customer_id) {
+        (Some(id), _) => locate(app, tid, "INV", id, "invoice").await.map_err(|_| unknown_invoice())?,
+        (None, Some(c)) => c,
+        (None, None) => unreachable!("validated"),
+    };
+    let (scope, operator_id) = match input.customer_id {
+        Some(c) => {
+            let customer = crm::customers::get_customer(app, actor, c).await.map_err(|e| match e {
+                Error::NotFound { .. } => Error::field("customer_id", "is not a customer of this ISP"),
+                e => e,
+            })?;
+            (customer.scope, customer.operator_id)
+        }
+        None => (None, None),
+    };
+    let mut books = Books::load(app, tid, customer_id, &["receipt"]).await?;
+    let before = load_open(app, tid, &books.account).await?;
+    let (scope, operator_id) = match input.invoice_id {
+        None => (scope, operator_id),
+        Some(id) => match before.iter().find(|i| i.id == id) {
+            Some(inv) if actor.sees_scope(inv.scope.as_deref()) => (inv.scope.clone(), inv.operator_id),
+            Some(_) => return Err(unknown_invoice().into()),
+            // Not open: read it only to say why.
+            None => {
+                let inv = load_invoice(app, actor, id).await.map_err(|e| match e {
+                    Error::NotFound { .. } => unknown_invoice(),
+                    e => e,
+                })?;
+                return Err(Error::Conflict {
+                    code: "invoice_not_payable",
+                    detail: format!(
+                        "the invoice is {}; record an advance payment instead",
+                        inv.status.as_str().replace('_', " ")
+                    ),
+                    field: Some("invoice_id".into()),
+                }
+                .into());
+            }
+        },
+    };
+    let mut open = before.clone();
+    let id = ids::new_id();
+    let receipt_number = books.next_number("receipt", now)?;
+    let memo = format!("Payment {receipt_number} ({})", input.method.as_str());
+    let (entry, alloc) = books.account.receive_payment(id, input.amount, input.invoice_id, &mut open, memo, now)?;
+    let mut tx = Tx::new();
+    let changed = stage_settled(&mut tx, &books.tenant, &before, &mut open, now)?;
+    let paid: Vec<&Invoice> = changed.iter().filter(|i| i.status == InvoiceStatus::Paid).collect();
+    let restored = stage_paid_effects(app, &mut tx, tid, customer_id, &paid, &books.account, now).await?;
+    let payment = Payment {
+        id,
+        tenant_id: tid,
+        customer_id,
+        invoice_id: input.invoice_id,
+        receipt_number,
+        amount: input.amount,
+        currency: books.account.currency.clone(),
+        method: input.method,
+        reference: reference.clone(),
+        note,
+        applied: alloc.invoices.iter().map(|(i, a)| AppliedTo { invoice_id: *i, amount: *a }).collect(),
+        to_credit: alloc.to_credit,
+        balance_after: books.account.balance,
+        collected_by: actor.real_actor(),
+        operator_id,
+        scope: scope.clone(),
+        received_at: input.received_at.unwrap_or(now),
+        created_at: now,
+    };
+    tx.put_new(
+        Store::encode(
+            &keys::payment(tid, customer_id, id, scope.as_deref(), payment.received_at),
+            "PAYMENT",
+            &payment,
+            None,
+        )
+        .map_err(store_err)?,
+        Conflict::Exists,
+    );
+    stage_document_ref(&mut tx, tid, "PAY", id, customer_id)?;
+    if let Some(r) = &reference {
+        let value = format!("{}:{}", input.method.as_str(), r.to_lowercase());
+        tx.put_unique(keys::unique(Owner::Tenant(tid), "payment_reference", &value), "reference", &id.to_string());
+    }
+    stage_ledger(&mut tx, tid, &[entry])?;
+    books.stage(&mut tx, tid)?;
+    kernel::projections::reports::stage_collection(&mut tx, &books.tenant, &payment);
+    tx.put_audit(&audit(actor, Some(tid), "payment.recorded", "payment", id, None, Some(snapshot(&payment)), now));
+    tx.put_event(&DomainEvent::new(
+        "PaymentReceived",
+        "billing",
+        Some(tid),
+        serde_json::json!({
+            "payment_id": id,
+            "customer_id": customer_id,
+            "invoice_id": input.invoice_id,
+            "receipt_number": payment.receipt_number,
+            "amount": payment.amount,
+            "currency": payment.currency,
+            "method": payment.method,
+            "restored_subscriptions": restored,
+        }),
+        now,
+    ));
+    tx.put_idempotency(Owner::Tenant(tid), &idem.key_hash(actor.user_id), &record(idem, 201, &payment, app)?);
+    match app.store.commit(tx).await {
+        Ok(()) => Ok(payment),
+        Err(StoreError::Conflict(Conflict::Unique(f))) if f == "reference" => Err(Attempt::Failed(Error::Conflict {
+            code: "duplicate_reference",
+            detail: format!(
+                "a {} payment with this reference was recorded already",
+                input.method.as_str().replace('_', " ")
+            ),
+            field: Some("reference".into()),
+        })),
+        Err(e) => Err(attempt_failed(e)),
+    }
+}
+
+/// What invoices that became paid do to their subscriptions: a prepaid renewal buys the next
+/// validity (from the expiry, or from now when it already passed), and a subscription suspended
+/// for non-payment is restored once none of its invoices is overdue. Returns the restored ids.
+pub async fn stage_paid_effects(
+    app: &App,
+    tx: &mut Tx,
+    tid: Uuid,
+    customer_id: Uuid,
+    paid: &[&Invoice],
+    account: &Account,
+    now: DateTime<Utc>,
+) -> Result<Vec<Uuid>> {
+    let mut subs: Vec<Uuid> = paid.iter().filter_map(|i| i.subscription_id).collect();
+    subs.sort();
+    subs.dedup();
+    if subs.is_empty() {
+        return Ok(vec![]);
+    }
+    let ck = keys::customer(tid, customer_id, None);
+    let sks: Vec<store::ItemKeys> =
+        subs.iter().map(|s| keys::subscription(tid, customer_id, *s, None, None, None)).collect();
+    let mut wanted = vec![&ck];
+    wanted.extend(sks.iter());
+    let mut got = app.store.batch_get_many(&wanted).await.or_500()?.into_iter();
+    let customer_rec: CustomerRecord =
+        decoded(got.next().flatten())?.ok_or_else(|| Error::Internal("an account without its customer".into()))?;
+    let customer_before = customer_rec.customer;
+    let mut customer = customer_before.clone();
+    let mut counts = Deltas::default();
+    let mut restored = vec![];
+    for item in got {
+        let Some(rec) = decoded::<SubscriptionRecord>(item)? else { continue };
+        let before = &rec.subscription;
+        if before.status == SubscriptionStatus::Cancelled {
+            continue;
+        }
+        let mut after = before.clone();
+        let mut events: Vec<(&str, serde_json::Value)> = vec![];
+        for inv in paid.iter().filter(|i| i.subscription_id == Some(before.id)) {
+            if inv.kind == InvoiceKind::Renewal
+                && before.billing_model == BillingModel::Prepaid
+                && let Some(p) = inv.period
+            {
+                let base = after.expires_at.filter(|e| *e > now).unwrap_or(now);
+                let e = base + (p.end - p.start);
+                after.expires_at = Some(e);
+                after.status = status_after_extension(after.status, e, now);
+                events.push((
+                    Action::Extend.event(),
+                    serde_json::json!({"invoice_id": inv.id, "previous_expires_at": before.expires_at}),
+                ));
+            }
+        }
+        if after.status == SubscriptionStatus::Suspended
+            && after.status_reason.as_deref() == Some(UNPAID)
+            && account.overdue_of(after.id, now) == 0
+        {
+            after.status = SubscriptionStatus::Active;
+        }
+        if after.status != before.status && after.status == SubscriptionStatus::Active {
+            after.status_reason = None;
+            events.push((Action::Restore.event(), serde_json::json!({"reason": "paid"})));
+            restored.push(after.id);
+        }
+        if after == *before {
+            continue;
+        }
+        after.version += 1;
+        after.updated_at = now;
+        let note = match (after.status != before.status, after.expires_at != before.expires_at) {
+            (true, _) => format!("Subscription {}: restored after payment", after.username),
+            _ => format!(
+                "Subscription {}: renewed until {}",
+                after.username,
+                after.expires_at.map(|e| e.to_rfc3339()).unwrap_or_default()
+            ),
+        };
+        stage_billing_update(tx, &rec, &after, &mut customer, &mut counts, &events, note, now)?;
+    }
+    stage_customer_moves(tx, &customer_before, &mut customer, &mut counts, now)?;
+    counts.stage(tx, tid);
+    Ok(restored)
+}
+
+fn visible(actor: &Actor, p: Option<Payment>) -> Result<Payment> {
+    match p {
+        Some(p) if actor.sees_scope(p.scope.as_deref()) => Ok(p),
+        _ => Err(Error::not_found("payment")),
+    }
+}
+
+pub async fn get_payment(app: &App, actor: &Actor, id: Uuid) -> Result<Payment> {
+    actor.require(Permission::BillingRead)?;
+    let tid = actor.tenant()?;
+    let customer = locate(app, tid, "PAY", id, "payment").await?;
+    let p: Option<Payment> = app.store.get(&keys::payment(tid, customer, id, None, app.now())).await.or_500()?;
+    visible(actor, p)
+}
+
+#[derive(Debug, Default, Clone)]
+pub struct PaymentFilter {
+    pub customer_id: Option<Uuid>,
+    pub method: Option<PaymentMethod>,
+    pub from: Option<DateTime<Utc>>,
+    pub to: Option<DateTime<Utc>>,
+}
+
+/// Payments newest first: a customer's, the caller's operator subtree's, or the ISP's.
+pub async fn list_payments(
+    app: &App,
+    actor: &Actor,
+    filter: PaymentFilter,
+    limit: u32,
+    cursor: Option<&str>,
+) -> Result<Page<Payment>> {
+    actor.require(Permission::BillingRead)?;
+    let tid = actor.tenant()?;
+    let owner = Owner::Tenant(tid);
+    let qid = format!(
+        "payments:{:?}:{:?}:{:?}:{:?}",
+        filter.customer_id,
+        filter.method.map(|m| m.as_str()),
+        filter.from,
+        filter.to
+    );
+    let mut f = store::Filter::default();
+    if let Some(m) = filter.method {
+        f = f.eq("method", m.as_str());
+    }
+    if let Some(s) = &actor.scope {
+        f = f.in_subtree("scope", s);
+    }
+    let listing = DocumentListing {
+        customer: filter.customer_id.map(|c| (keys::customer_pk(tid, c), keys::PAYMENT_SK_PREFIX, "received_at")),
+        operator: actor.scope.as_deref().map(|s| keys::payments_by_operator_gsi3(tid, s)),
+        shards: (0..keys::INVOICE_SHARDS).map(|n| keys::payments_gsi1(tid, n)).collect(),
+        from: filter.from,
+        to: filter.to,
+    };
+    document_page(app, owner, &qid, listing, f, limit, cursor).await
+}

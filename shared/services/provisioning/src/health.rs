@@ -1,0 +1,148 @@
+//! Router health: every 5 minutes `job-router-health` asks the provisioning worker (one message
+//! per ISP) to check each router: connect, log in, read identity and resources. The telemetry goes
+//! to the router's `HEALTH` item every time; the router's status and version change (with
+//! `RouterWentOffline` / `RouterCameBack`) only when the verdict changes.
+
+use crate::pool::{RouterPool, endpoint};
+use domain::Result;
+use domain::live::{Observed, RouterHealth, next_status, uptime_seconds};
+use kernel::App;
+use kernel::support::{StoreResultExt, decoded};
+use network::routers::{RouterRecord, all_router_records, record_router_status};
+use routeros::RouterError;
+use routeros::menu::RouterInfo;
+use serde::Serialize;
+use std::time::Instant;
+use store::{Store, keys};
+use uuid::Uuid;
+
+/// Routers of one ISP checked at once.
+const PARALLEL_CHECKS: usize = 32;
+
+fn observed(outcome: &std::result::Result<RouterInfo, RouterError>) -> Observed {
+    match outcome {
+        Ok(_) => Observed::Answered,
+        Err(e) if e.is_transient() => Observed::Unreachable,
+        Err(_) => Observed::Refused,
+    }
+}
+
+/// Records one check of a router (`POST /v1/routers/{id}/test`): the telemetry, and the verdict
+/// when it changed.
+pub async fn record(
+    app: &App,
+    rec: &RouterRecord,
+    outcome: &std::result::Result<RouterInfo, RouterError>,
+    took_ms: u64,
+) -> Result<RouterHealth> {
+    let router = &rec.router;
+    let previous = last_health(app, router.tenant_id, router.id).await?;
+    let health = assess(app, rec, outcome, took_ms, previous).await?;
+    app.store
+        .put(Store::encode(&keys::router_health(router.tenant_id, router.id), "HEALTH", &health, None).or_500()?)
+        .await
+        .or_500()?;
+    Ok(health)
+}
+
+/// The telemetry of a check, and the router's new status written when it changed.
+async fn assess(
+    app: &App,
+    rec: &RouterRecord,
+    outcome: &std::result::Result<RouterInfo, RouterError>,
+    took_ms: u64,
+    previous: Option<RouterHealth>,
+) -> Result<RouterHealth> {
+    let router = &rec.router;
+    let now = app.now();
+    let change =
+        next_status(router.status, previous.as_ref().map(|h| h.consecutive_failures).unwrap_or(0), observed(outcome));
+    let (info, error) = match outcome {
+        Ok(i) => (Some(i), None),
+        Err(e) => (None, Some(e)),
+    };
+    let health = RouterHealth {
+        checked_at: now,
+        reachable: info.is_some(),
+        identity: info.map(|i| i.identity.clone()),
+        routeros_version: info.map(|i| i.resource.version.clone()).filter(|v| !v.is_empty()),
+        uptime_seconds: info.and_then(|i| i.resource.uptime.as_deref().and_then(uptime_seconds)),
+        cpu_load: info.and_then(|i| i.resource.cpu_load),
+        free_memory_bytes: info.and_then(|i| i.resource.free_memory),
+        total_memory_bytes: info.and_then(|i| i.resource.total_memory),
+        took_ms: Some(took_ms),
+        error_code: error.map(|e| e.code().to_string()),
+        error: error.map(|e| e.to_string()),
+        last_seen_at: if info.is_some() { Some(now) } else { previous.as_ref().and_then(|p| p.last_seen_at) },
+        consecutive_failures: change.consecutive_failures,
+    };
+    let changed = record_router_status(
+        app,
+        rec,
+        change.status,
+        health.routeros_version.clone(),
+        change.event,
+        health.error_code.as_deref(),
+    )
+    .await?;
+    if changed {
+        tracing::info!(router = %router.id, status = change.status.as_str(), event = ?change.event, "router status changed");
+    }
+    Ok(health)
+}
+
+/// What one ISP's check found.
+#[derive(Debug, Default, Clone, PartialEq, Eq, Serialize)]
+pub struct HealthSweep {
+    pub checked: usize,
+    pub reachable: usize,
+    pub unreachable: usize,
+}
+
+/// Checks every router of an ISP, many at once, each on the worker's live session for that
+/// router (a warm container does not log in again every 5 minutes). Reads: one Query for the
+/// routers, one BatchGetItem per 100 for their last health; writes: one BatchWriteItem per 25
+/// health items, and a transaction only for a router whose status changed.
+pub async fn check_tenant(app: &App, pool: &RouterPool, tenant: Uuid) -> Result<HealthSweep> {
+    use futures::StreamExt;
+    let routers = all_router_records(app, tenant).await?;
+    let health_keys: Vec<store::ItemKeys> = routers.iter().map(|r| keys::router_health(tenant, r.router.id)).collect();
+    let refs: Vec<&store::ItemKeys> = health_keys.iter().collect();
+    let previous = app.store.batch_get_many(&refs).await.or_500()?;
+    let results: Vec<Result<(store::Item, bool)>> =
+        futures::stream::iter(routers.into_iter().zip(previous).map(|(rec, prev)| async move {
+            let prev: Option<RouterHealth> = decoded(prev)?;
+            let creds = network::routers::open_credentials(app, rec.clone())?;
+            let ep = endpoint(&creds.router, creds.password);
+            let session = pool.live_session(rec.router.id, &ep).await;
+            let started = Instant::now();
+            let outcome = session.with_retry(|conn| async move { conn.router_info().await }).await;
+            let took_ms = started.elapsed().as_millis() as u64;
+            let health = assess(app, &rec, &outcome, took_ms, prev).await?;
+            let item = Store::encode(&keys::router_health(tenant, rec.router.id), "HEALTH", &health, None).or_500()?;
+            Ok((item, health.reachable))
+        }))
+        .buffer_unordered(PARALLEL_CHECKS)
+        .collect()
+        .await;
+    let mut sweep = HealthSweep::default();
+    let mut items = Vec::new();
+    for r in results {
+        let (item, reachable) = r?;
+        sweep.checked += 1;
+        if reachable {
+            sweep.reachable += 1;
+        } else {
+            sweep.unreachable += 1;
+        }
+        items.push(item);
+    }
+    app.store.put_many(items).await.or_500()?;
+    tracing::info!(tenant = %tenant, ?sweep, "router health checked");
+    Ok(sweep)
+}
+
+/// The last check of a router, if any.
+pub async fn last_health(app: &App, tenant: Uuid, router: Uuid) -> Result<Option<RouterHealth>> {
+    decoded(app.store.get_item(&keys::router_health(tenant, router)).await.or_500()?)
+}

@@ -1,0 +1,8 @@
+//! The provisioning worker: converge routers to what the table says (RouterOS), health checks, full reconciles, live router operations.
+
+pub mod answer;
+pub mod converge;
+pub mod health;
+pub mod pool;
+pub mod reconcile;
+pub mod worker;

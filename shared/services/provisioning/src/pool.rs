@@ -1,0 +1,91 @@
+//! The worker's connections to routers, kept across batches, and how a router is reached.
+
+use domain::Result;
+use domain::network::Router;
+use kernel::App;
+use network::routers::RouterRecord;
+use routeros::{Backoff, Endpoint, RouterSession, Stats, Timeouts, TlsMode};
+use std::collections::HashMap;
+use std::sync::Arc;
+use uuid::Uuid;
+
+/// The worker's routers: one session per router, kept across batches (a warm Lambda container
+/// reuses its logged-in connections instead of logging in again for every batch). A router whose
+/// address or credentials changed gets a new session. Live operations and health checks have
+/// sessions of their own with short deadlines: a caller waits for them.
+pub struct RouterPool {
+    stats: Arc<Stats>,
+    sessions: tokio::sync::Mutex<HashMap<Uuid, Arc<RouterSession>>>,
+    live: tokio::sync::Mutex<HashMap<Uuid, Arc<RouterSession>>>,
+}
+
+impl Default for RouterPool {
+    fn default() -> Self {
+        RouterPool {
+            stats: Arc::new(Stats::default()),
+            sessions: tokio::sync::Mutex::new(HashMap::new()),
+            live: tokio::sync::Mutex::new(HashMap::new()),
+        }
+    }
+}
+
+async fn pooled(
+    map: &tokio::sync::Mutex<HashMap<Uuid, Arc<RouterSession>>>,
+    router: Uuid,
+    endpoint: &Endpoint,
+    make: impl FnOnce() -> RouterSession,
+) -> Arc<RouterSession> {
+    let mut sessions = map.lock().await;
+    match sessions.get(&router) {
+        Some(s) if s.endpoint() == endpoint => s.clone(),
+        _ => {
+            let s = Arc::new(make());
+            sessions.insert(router, s.clone());
+            s
+        }
+    }
+}
+
+impl RouterPool {
+    pub fn stats(&self) -> &Arc<Stats> {
+        &self.stats
+    }
+
+    /// For provisioning: patient deadlines, retries with backoff.
+    pub async fn session(&self, router: Uuid, endpoint: &Endpoint) -> Arc<RouterSession> {
+        pooled(&self.sessions, router, endpoint, || {
+            RouterSession::new(endpoint.clone(), Timeouts::WORKER, Backoff::WORKER, self.stats.clone())
+        })
+        .await
+    }
+
+    /// For live operations and health checks: short deadlines, one reconnect.
+    pub async fn live_session(&self, router: Uuid, endpoint: &Endpoint) -> Arc<RouterSession> {
+        pooled(&self.live, router, endpoint, || {
+            RouterSession::new(endpoint.clone(), Timeouts::LIVE, Backoff::LIVE, self.stats.clone())
+        })
+        .await
+    }
+}
+
+/// How to reach a router, from its record and its opened password.
+pub fn endpoint(router: &Router, password: String) -> Endpoint {
+    Endpoint {
+        host: router.host.clone(),
+        port: router.port,
+        tls: match (router.tls, router.tls_insecure) {
+            (false, _) => TlsMode::Plain,
+            (true, false) => TlsMode::Verified,
+            (true, true) => TlsMode::AcceptSelfSigned,
+        },
+        username: router.username.clone(),
+        password,
+    }
+}
+
+/// A live router record with its password opened, and how to reach it.
+pub fn open_router(app: &App, rec: RouterRecord) -> Result<(Router, Endpoint)> {
+    let creds = network::routers::open_credentials(app, rec)?;
+    let ep = endpoint(&creds.router, creds.password.clone());
+    Ok((creds.router, ep))
+}

@@ -1,0 +1,220 @@
+//! The provisioning worker's batch: what each queue message asks for ([`work_for`], from the
+//! event's name and ids only) and running a batch of them ([`process`]): subscription work grouped
+//! by router, routers in parallel, full reconciles and health checks.
+
+use crate::converge::*;
+use crate::pool::RouterPool;
+use kernel::App;
+use std::collections::BTreeMap;
+use uuid::Uuid;
+
+/// Per message: done, or why not.
+pub type Answers = BTreeMap<String, std::result::Result<(), String>>;
+type TargetResults = BTreeMap<SubscriptionTarget, std::result::Result<(), String>>;
+type GroupResult = std::result::Result<TargetResults, (Vec<SubscriptionTarget>, String)>;
+
+/// What one queue message asks for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Work {
+    /// Converge subscriptions on these routers (a moved subscription: its new and its old one).
+    Subscriptions(Vec<SubscriptionTarget>),
+    /// Compare whole routers with the table.
+    Routers { tenant: Uuid, routers: Vec<Uuid> },
+    /// Every router of the ISP (a package's profile or speed changed; the hourly reconcile).
+    AllRouters { tenant: Uuid },
+    /// Check the health of every router of the ISP.
+    Health { tenant: Uuid },
+    /// Nothing for provisioning (e.g. a package change routers do not see).
+    Nothing,
+}
+
+/// The provisioning meaning of an event on the bus. Only ids are taken from it: the state
+/// itself is always read from the table.
+pub fn work_for(detail_type: &str, detail: &serde_json::Value) -> std::result::Result<Work, String> {
+    let id = |k: &str| -> std::result::Result<Uuid, String> {
+        detail
+            .get(k)
+            .and_then(|v| v.as_str())
+            .and_then(|s| s.parse().ok())
+            .ok_or_else(|| format!("{detail_type} without {k}"))
+    };
+    let opt = |k: &str| detail.get(k).and_then(|v| v.as_str()).and_then(|s| s.parse::<Uuid>().ok());
+    let tenant = id("tenant_id")?;
+    match detail_type {
+        "SubscriptionCreated"
+        | "SubscriptionActivated"
+        | "SubscriptionSuspended"
+        | "SubscriptionRestored"
+        | "SubscriptionCancelled"
+        | "SubscriptionExpired"
+        | "SubscriptionPackageChanged"
+        | "SubscriptionExtended"
+        | "SubscriptionRouterMoved"
+        | "SubscriptionPasswordReset"
+        | "SubscriptionReconcileRequested" => {
+            let base = SubscriptionTarget {
+                tenant,
+                customer: id("customer_id")?,
+                subscription: id("subscription_id")?,
+                router: id("router_id")?,
+            };
+            let mut targets = vec![base];
+            if let Some(prev) = opt("previous_router_id").filter(|p| *p != base.router) {
+                targets.push(SubscriptionTarget { router: prev, ..base });
+            }
+            Ok(Work::Subscriptions(targets))
+        }
+        // A router back online may have missed changes whose retries ran out meanwhile.
+        "RouterUpdated" | "RouterCameBack" => Ok(Work::Routers { tenant, routers: vec![id("router_id")?] }),
+        // On demand for one router; hourly (no router named) for all of the ISP's.
+        "RouterReconcileRequested" => Ok(match opt("router_id") {
+            Some(r) => Work::Routers { tenant, routers: vec![r] },
+            None => Work::AllRouters { tenant },
+        }),
+        "RouterHealthCheckRequested" => Ok(Work::Health { tenant }),
+        "PackageUpdated" => {
+            let changed = detail.get("provisioning_changed").and_then(|v| v.as_bool()).unwrap_or(true);
+            let used = detail.get("subscriptions").and_then(|v| v.as_u64()).unwrap_or(1);
+            Ok(if changed && used > 0 { Work::AllRouters { tenant } } else { Work::Nothing })
+        }
+        other => Err(format!("provisioning does not handle {other}")),
+    }
+}
+
+/// Runs a batch of messages: subscription work grouped by router so each router gets one
+/// connection and one pipelined run for all its messages; routers in parallel. Returns, per
+/// message, whether it is done.
+pub async fn process(
+    app: &App,
+    pool: &RouterPool,
+    messages: &[(String, Work)],
+) -> BTreeMap<String, std::result::Result<(), String>> {
+    use futures::StreamExt;
+    let mut by_router: BTreeMap<(Uuid, Uuid), Vec<SubscriptionTarget>> = BTreeMap::new();
+    let mut whole: Vec<(Uuid, Uuid)> = Vec::new();
+    let mut answer: BTreeMap<String, std::result::Result<(), String>> = BTreeMap::new();
+    for (id, work) in messages {
+        answer.insert(id.clone(), Ok(()));
+        match work {
+            Work::Subscriptions(ts) => {
+                for t in ts {
+                    let group = by_router.entry((t.tenant, t.router)).or_default();
+                    if !group.contains(t) {
+                        group.push(*t);
+                    }
+                }
+            }
+            Work::Routers { tenant, routers } => whole.extend(routers.iter().map(|r| (*tenant, *r))),
+            Work::AllRouters { tenant } => match network::routers::all_router_ids(app, *tenant).await {
+                Ok(ids) => whole.extend(ids.into_iter().map(|r| (*tenant, r))),
+                Err(e) => {
+                    answer.insert(id.clone(), Err(e.to_string()));
+                }
+            },
+            Work::Health { tenant } => {
+                if let Err(e) = crate::health::check_tenant(app, pool, *tenant).await {
+                    answer.insert(id.clone(), Err(e.to_string()));
+                }
+            }
+            Work::Nothing => {}
+        }
+    }
+    whole.sort();
+    whole.dedup();
+
+    // Up to 8 routers at once; each router's subscribers in one pipelined run.
+    let groups: Vec<((Uuid, Uuid), Vec<SubscriptionTarget>)> = by_router.into_iter().collect();
+    let sub_results: Vec<GroupResult> =
+        futures::stream::iter(groups.into_iter().map(|((tenant, router), targets)| async move {
+            converge_subscriptions(app, pool, tenant, router, &targets).await.map_err(|e| (targets, e.to_string()))
+        }))
+        .buffer_unordered(8)
+        .collect()
+        .await;
+    let mut failed_targets: BTreeMap<SubscriptionTarget, String> = BTreeMap::new();
+    for r in sub_results {
+        match r {
+            Ok(m) => {
+                for (t, r) in m {
+                    if let Err(e) = r {
+                        failed_targets.insert(t, e);
+                    }
+                }
+            }
+            Err((ts, e)) => {
+                for t in ts {
+                    failed_targets.insert(t, e.clone());
+                }
+            }
+        }
+    }
+    let router_results: Vec<((Uuid, Uuid), std::result::Result<(), String>)> =
+        futures::stream::iter(whole.into_iter().map(|(tenant, router)| async move {
+            let r = reconcile_router(app, pool, tenant, router).await.map(|_| ()).map_err(|e| e.to_string());
+            ((tenant, router), r)
+        }))
+        .buffer_unordered(8)
+        .collect()
+        .await;
+    let failed_routers: BTreeMap<(Uuid, Uuid), String> =
+        router_results.into_iter().filter_map(|(k, r)| r.err().map(|e| (k, e))).collect();
+
+    for (id, work) in messages {
+        let failure = match work {
+            Work::Subscriptions(ts) => ts.iter().find_map(|t| failed_targets.get(t).cloned()),
+            Work::Routers { tenant, routers } => {
+                routers.iter().find_map(|r| failed_routers.get(&(*tenant, *r)).cloned())
+            }
+            Work::AllRouters { tenant } => {
+                failed_routers.iter().find(|((t, _), _)| t == tenant).map(|(_, e)| e.clone())
+            }
+            Work::Health { .. } | Work::Nothing => None,
+        };
+        if let Some(e) = failure {
+            answer.insert(id.clone(), Err(e));
+        }
+    }
+    answer
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn events_name_the_work_and_nothing_else() {
+        let (t, r, c, s) = (Uuid::now_v7(), Uuid::now_v7(), Uuid::now_v7(), Uuid::now_v7());
+        let moved = json!({"tenant_id": t, "customer_id": c, "subscription_id": s, "router_id": r, "previous_router_id": Uuid::nil()});
+        match work_for("SubscriptionRouterMoved", &moved).unwrap() {
+            Work::Subscriptions(ts) => {
+                assert_eq!(ts.len(), 2, "the new router and the one it left");
+                assert_eq!(ts[1].router, Uuid::nil());
+            }
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(
+            work_for("RouterReconcileRequested", &json!({"tenant_id": t, "router_id": r})).unwrap(),
+            Work::Routers { tenant: t, routers: vec![r] }
+        );
+        assert_eq!(
+            work_for("RouterReconcileRequested", &json!({"tenant_id": t})).unwrap(),
+            Work::AllRouters { tenant: t }
+        );
+        assert_eq!(
+            work_for("RouterCameBack", &json!({"tenant_id": t, "router_id": r})).unwrap(),
+            Work::Routers { tenant: t, routers: vec![r] }
+        );
+        assert_eq!(
+            work_for("RouterHealthCheckRequested", &json!({"tenant_id": t})).unwrap(),
+            Work::Health { tenant: t }
+        );
+        assert_eq!(
+            work_for("PackageUpdated", &json!({"tenant_id": t, "provisioning_changed": false})).unwrap(),
+            Work::Nothing
+        );
+        assert!(work_for("SubscriptionSuspended", &json!({"tenant_id": t})).is_err(), "ids are required");
+        assert!(work_for("InvoiceIssued", &json!({"tenant_id": t})).is_err());
+        assert!(work_for("RouterCameBack", &json!({})).is_err(), "no tenant, no work");
+    }
+}

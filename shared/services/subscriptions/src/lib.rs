@@ -1,0 +1,5 @@
+//! Subscriptions: create, activate, renew, suspend, restore, change package or router, with the invoices a change issues in the same transaction; a subscriber's live session; reprovisioning.
+
+pub mod reprovision;
+pub mod session;
+pub mod subscriptions;
