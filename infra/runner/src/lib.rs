@@ -3,6 +3,7 @@
 //! exposes `/_local/*` helpers. It runs the functions' real handlers in-process, against moto.
 
 pub mod registry;
+pub mod schedule;
 pub mod seed;
 pub mod template;
 
@@ -14,6 +15,7 @@ use events::BatchResponse;
 use kernel::{App, Clock, Config};
 use lambda_http::Body;
 use messaging::{Channel, Message, RecordingChannel};
+use schedule::Schedule;
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -274,13 +276,13 @@ impl Local {
         for f in template.functions.iter().filter(|f| !f.schedules.is_empty()) {
             let job = registry::job_function(&f.binary).ok_or_else(|| format!("no local job for {}", f.binary))?;
             for s in &f.schedules {
-                match rate_interval(s) {
-                    Some(every) if opts.background => {
-                        tasks.push(tokio::spawn(run_schedule(app.clone(), f.binary.clone(), job, every, rx.clone())))
+                match Schedule::parse(s) {
+                    Some(schedule) if opts.background => {
+                        tasks.push(tokio::spawn(run_schedule(app.clone(), f.binary.clone(), job, schedule, rx.clone())))
                     }
                     Some(_) => {}
                     None => {
-                        tracing::warn!(job = %f.binary, schedule = %s, "only rate() schedules run locally; use /_local/jobs")
+                        tracing::warn!(job = %f.binary, schedule = %s, "schedule not understood locally; use /_local/jobs")
                     }
                 }
             }
@@ -420,24 +422,21 @@ async fn run_job_on_demand(shared: &Shared, method: &str, name: &str, body: &[u8
     }
 }
 
-/// `rate(N minute|minutes|hour|hours|day|days)` as an interval; cron expressions run on demand only.
-pub fn rate_interval(expr: &str) -> Option<Duration> {
-    let inner = expr.strip_prefix("rate(")?.strip_suffix(')')?;
-    let (n, unit) = inner.trim().split_once(' ')?;
-    let n: u64 = n.parse().ok()?;
-    let secs = match unit.trim_end_matches('s') {
-        "minute" => 60,
-        "hour" => 3600,
-        "day" => 86_400,
-        _ => return None,
-    };
-    Some(Duration::from_secs(n * secs))
-}
-
-async fn run_schedule(app: App, name: String, job: registry::JobFn, every: Duration, mut stop: watch::Receiver<bool>) {
+/// Runs a job at each time its schedule names, as the app's clock tells it (`make run`: the
+/// system clock). A job whose schedule never comes again stops.
+async fn run_schedule(
+    app: App,
+    name: String,
+    job: registry::JobFn,
+    schedule: Schedule,
+    mut stop: watch::Receiver<bool>,
+) {
     loop {
+        let now = app.now();
+        let Some(next) = schedule.next_after(now) else { return };
+        let wait = (next - now).to_std().unwrap_or_default();
         tokio::select! {
-            _ = tokio::time::sleep(every) => {}
+            _ = tokio::time::sleep(wait) => {}
             _ = stop.changed() => return,
         }
         match job(&app, scheduled_event(app.now())).await {
