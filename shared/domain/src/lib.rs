@@ -21,6 +21,7 @@ pub mod live;
 pub mod money;
 pub mod network;
 pub mod package;
+pub mod patch;
 pub mod payment;
 pub mod phone;
 pub mod platform;

@@ -6,11 +6,12 @@ use chrono::{DateTime, Utc};
 use domain::actor::Actor;
 use domain::event::DomainEvent;
 use domain::invoice::{Discount, DiscountTarget, DiscountValue};
+use domain::patch::Patch;
 use domain::role::Permission;
 use domain::{Error, Result, Validation, ids};
 use kernel::App;
 use kernel::idempotency::{IdempotentRequest, Outcome, record, replay};
-use kernel::support::{StoreResultExt, audit, decoded, expected_version, snapshot, store_err};
+use kernel::support::{StoreResultExt, Updated, audit, decoded, expected_version, snapshot, store_err};
 use serde::Deserialize;
 use store::{Conflict, Owner, Page, Query, Store, StoreError, Tx, keys};
 use uuid::Uuid;
@@ -32,12 +33,12 @@ pub struct CreateDiscount {
 pub struct UpdateDiscount {
     pub name: Option<String>,
     pub value: Option<DiscountValue>,
-    #[serde(default, deserialize_with = "kernel::support::double_option")]
+    #[serde(default)]
     #[schema(value_type = Option<DateTime<Utc>>)]
-    pub valid_from: Option<Option<DateTime<Utc>>>,
-    #[serde(default, deserialize_with = "kernel::support::double_option")]
+    pub valid_from: Patch<DateTime<Utc>>,
+    #[serde(default)]
     #[schema(value_type = Option<DateTime<Utc>>)]
-    pub valid_until: Option<Option<DateTime<Utc>>>,
+    pub valid_until: Patch<DateTime<Utc>>,
     pub active: Option<bool>,
     /// The version read (or send If-Match).
     pub version: Option<u64>,
@@ -163,8 +164,8 @@ pub async fn update_discount(
         d.name = v.text("name", n, 100);
     }
     d.value = input.value.unwrap_or(d.value);
-    d.valid_from = input.valid_from.unwrap_or(d.valid_from);
-    d.valid_until = input.valid_until.unwrap_or(d.valid_until);
+    input.valid_from.apply_to(&mut d.valid_from);
+    input.valid_until.apply_to(&mut d.valid_until);
     d.active = input.active.unwrap_or(d.active);
     check(&mut v, &d);
     v.finish()?;
@@ -172,17 +173,12 @@ pub async fn update_discount(
     d.updated_at = now;
     let mut tx = Tx::new();
     tx.put_versioned(Store::encode(&keys::discount(tid, id), "DISCOUNT", &d, Some(d.version)).or_500()?, expected);
-    tx.put_audit(&audit(
+    Updated { entity: "discount", id, before: &before, after: &d }.stage(
+        &mut tx,
         actor,
         Some(tid),
-        "discount.updated",
-        "discount",
-        id,
-        Some(snapshot(&before)),
-        Some(snapshot(&d)),
-        now,
-    ));
-    tx.put_event(&event("DiscountUpdated", &d, now));
+        event("DiscountUpdated", &d, now),
+    );
     app.store.commit(tx).await.map_err(store_err)?;
     Ok(d)
 }

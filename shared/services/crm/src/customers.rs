@@ -6,6 +6,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use domain::actor::Actor;
 use domain::customer::{Customer, CustomerStatus, search_fold, validate_tags};
 use domain::event::DomainEvent;
+use domain::patch::Patch;
 use domain::phone::{national_digits, search_prefix, to_e164};
 use domain::role::Permission;
 use domain::tenant::Tenant;
@@ -15,7 +16,7 @@ use kernel::App;
 use kernel::idempotency::{IdempotentRequest, Outcome, record, replay};
 use kernel::projections::dashboard::{Deltas, month_of};
 use kernel::projections::timeline::{TimelineEntry, TimelineKind};
-use kernel::support::{StoreResultExt, audit, decoded, expected_version, snapshot, store_err, tenant_of};
+use kernel::support::{StoreResultExt, Updated, audit, decoded, expected_version, snapshot, store_err, tenant_of};
 use serde::{Deserialize, Serialize};
 use store::{Conflict, Filter, Owner, Page, Query, Store, StoreError, Tx, keys};
 use uuid::Uuid;
@@ -47,29 +48,29 @@ pub struct CreateCustomer {
 pub struct UpdateCustomer {
     pub name: Option<String>,
     pub phone: Option<String>,
-    #[serde(default, deserialize_with = "kernel::support::double_option")]
+    #[serde(default)]
     #[schema(value_type = Option<String>)]
-    pub email: Option<Option<String>>,
+    pub email: Patch<String>,
     pub username: Option<String>,
-    #[serde(default, deserialize_with = "kernel::support::double_option")]
+    #[serde(default)]
     #[schema(value_type = Option<String>)]
-    pub address: Option<Option<String>>,
-    #[serde(default, deserialize_with = "kernel::support::double_option")]
+    pub address: Patch<String>,
+    #[serde(default)]
     #[schema(value_type = Option<String>)]
-    pub area: Option<Option<String>>,
-    #[serde(default, deserialize_with = "kernel::support::double_option")]
+    pub area: Patch<String>,
+    #[serde(default)]
     #[schema(value_type = Option<Uuid>)]
-    pub pop_id: Option<Option<Uuid>>,
-    #[serde(default, deserialize_with = "kernel::support::double_option")]
+    pub pop_id: Patch<Uuid>,
+    #[serde(default)]
     #[schema(value_type = Option<NaiveDate>)]
-    pub connection_date: Option<Option<NaiveDate>>,
+    pub connection_date: Patch<NaiveDate>,
     pub tags: Option<Vec<String>>,
-    #[serde(default, deserialize_with = "kernel::support::double_option")]
+    #[serde(default)]
     #[schema(value_type = Option<String>)]
-    pub national_id: Option<Option<String>>,
-    #[serde(default, deserialize_with = "kernel::support::double_option")]
+    pub national_id: Patch<String>,
+    #[serde(default)]
     #[schema(value_type = Option<String>)]
-    pub notes: Option<Option<String>>,
+    pub notes: Patch<String>,
     pub version: Option<u64>,
 }
 
@@ -440,25 +441,23 @@ pub async fn update_customer(
             None => v.add("phone", "must be a valid phone number"),
         }
     }
-    if let Some(e) = &input.email {
-        after.email = e.as_deref().map(str::trim).filter(|e| !e.is_empty()).map(|e| v.email("email", e));
+    if let Some(e) = input.email.as_update() {
+        after.email = e.map(|e| e.trim()).filter(|e| !e.is_empty()).map(|e| v.email("email", e));
     }
     if let Some(u) = &input.username {
         after.username = v.username("username", u);
     }
-    if let Some(a) = &input.address {
-        after.address = v.optional_text("address", a.as_deref(), 300);
+    if let Some(a) = input.address.as_update() {
+        after.address = v.optional_text("address", a.map(String::as_str), 300);
     }
-    if let Some(a) = &input.area {
-        after.area = v.optional_text("area", a.as_deref(), 80);
+    if let Some(a) = input.area.as_update() {
+        after.area = v.optional_text("area", a.map(String::as_str), 80);
     }
-    if let Some(d) = input.connection_date {
-        after.connection_date = d;
-    }
+    input.connection_date.clone().apply_to(&mut after.connection_date);
     if let Some(t) = &input.tags {
         after.tags = validate_tags(&mut v, "tags", t);
     }
-    if let Some(p) = input.pop_id {
+    if let Some(p) = input.pop_id.as_update().map(Option::<&Uuid>::copied) {
         if p.is_some() && p != before.pop_id {
             let found = network::pops::live_pop(
                 app.store.get_item(&keys::pop(tid, p.unwrap_or_default(), "")).await.or_500()?,
@@ -467,11 +466,11 @@ pub async fn update_customer(
         }
         after.pop_id = p;
     }
-    if let Some(n) = &input.national_id {
-        after.national_id = v.optional_text("national_id", n.as_deref(), 40);
+    if let Some(n) = input.national_id.as_update() {
+        after.national_id = v.optional_text("national_id", n.map(String::as_str), 40);
     }
-    if let Some(n) = &input.notes {
-        after.notes = v.optional_text("notes", n.as_deref(), 2000);
+    if let Some(n) = input.notes.as_update() {
+        after.notes = v.optional_text("notes", n.map(String::as_str), 2000);
     }
     v.finish()?;
     if before.version != expected {
@@ -488,23 +487,18 @@ pub async fn update_customer(
         |f, v| unique_key(tid, f, v),
         &owner_of(&after),
     );
-    tx.put_audit(&audit(
+    Updated { entity: "customer", id, before: &before, after: &after }.stage(
+        &mut tx,
         actor,
         Some(tid),
-        "customer.updated",
-        "customer",
-        id,
-        Some(snapshot(&before)),
-        Some(snapshot(&after)),
-        now,
-    ));
-    tx.put_event(&DomainEvent::new(
-        "CustomerUpdated",
-        "crm",
-        Some(tid),
-        serde_json::json!({"customer_id": id, "version": after.version}),
-        now,
-    ));
+        DomainEvent::new(
+            "CustomerUpdated",
+            "crm",
+            Some(tid),
+            serde_json::json!({"customer_id": id, "version": after.version}),
+            now,
+        ),
+    );
     app.store.commit(tx).await.or_500()?;
     Ok(after)
 }

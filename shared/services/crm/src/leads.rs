@@ -7,13 +7,14 @@ use domain::actor::Actor;
 use domain::customer::Customer;
 use domain::event::DomainEvent;
 use domain::lead::{Lead, LeadStage, check_stage_move};
+use domain::patch::Patch;
 use domain::phone::to_e164;
 use domain::role::Permission;
 use domain::{Error, Result, Validation, ids};
 use identity::users::UserRecord;
 use kernel::App;
 use kernel::idempotency::{IdempotentRequest, Outcome, record, replay, stored_answer};
-use kernel::support::{StoreResultExt, audit, decoded, expected_version, snapshot, store_err, tenant_of};
+use kernel::support::{StoreResultExt, Updated, audit, decoded, expected_version, snapshot, store_err, tenant_of};
 use serde::{Deserialize, Serialize};
 use store::{Conflict, Filter, Owner, Page, Query, Store, StoreError, Tx, keys};
 use uuid::Uuid;
@@ -37,21 +38,21 @@ pub struct CreateLead {
 pub struct UpdateLead {
     pub name: Option<String>,
     pub phone: Option<String>,
-    #[serde(default, deserialize_with = "kernel::support::double_option")]
+    #[serde(default)]
     #[schema(value_type = Option<String>)]
-    pub email: Option<Option<String>>,
-    #[serde(default, deserialize_with = "kernel::support::double_option")]
+    pub email: Patch<String>,
+    #[serde(default)]
     #[schema(value_type = Option<String>)]
-    pub address: Option<Option<String>>,
-    #[serde(default, deserialize_with = "kernel::support::double_option")]
+    pub address: Patch<String>,
+    #[serde(default)]
     #[schema(value_type = Option<String>)]
-    pub notes: Option<Option<String>>,
+    pub notes: Patch<String>,
     pub stage: Option<LeadStage>,
     /// Why a lead was lost (with `stage: lost`).
     pub lost_reason: Option<String>,
-    #[serde(default, deserialize_with = "kernel::support::double_option")]
+    #[serde(default)]
     #[schema(value_type = Option<Uuid>)]
-    pub assigned_to: Option<Option<Uuid>>,
+    pub assigned_to: Patch<Uuid>,
     pub version: Option<u64>,
 }
 
@@ -79,14 +80,14 @@ pub struct LeadFilter {
     pub assigned_to: Option<Uuid>,
 }
 
-fn stage_lead_event(tx: &mut Tx, name: &str, l: &Lead, now: chrono::DateTime<chrono::Utc>) {
-    tx.put_event(&DomainEvent::new(
+fn lead_event(name: &str, l: &Lead, now: chrono::DateTime<chrono::Utc>) -> DomainEvent {
+    DomainEvent::new(
         name,
         "crm",
         Some(l.tenant_id),
         serde_json::json!({"lead_id": l.id, "stage": l.stage, "customer_id": l.customer_id, "version": l.version}),
         now,
-    ));
+    )
 }
 
 fn check_assignee(v: &mut Validation, wanted: Option<Uuid>, found: Option<UserRecord>) {
@@ -155,7 +156,7 @@ pub async fn create_lead(
         Conflict::Exists,
     );
     tx.put_audit(&audit(actor, Some(tid), "lead.created", "lead", lead.id, None, Some(snapshot(&lead)), now));
-    stage_lead_event(&mut tx, "LeadCreated", &lead, now);
+    tx.put_event(&lead_event("LeadCreated", &lead, now));
     if let Some(req) = idem {
         tx.put_idempotency(Owner::Tenant(tid), &req.key_hash(actor.user_id), &record(req, 201, &lead, app)?);
     }
@@ -215,7 +216,7 @@ pub async fn update_lead(app: &App, actor: &Actor, id: Uuid, input: UpdateLead, 
     let expected = expected_version(if_match, input.version)?;
     // One round trip: the lead, its ISP (country of a local phone number) and a new assignee.
     let mut wanted = vec![keys::lead(tid, id, None), keys::tenant(tid, None)];
-    if let Some(Some(a)) = input.assigned_to {
+    if let Patch::Set(a) = input.assigned_to {
         wanted.push(keys::user(Some(tid), a));
     }
     let refs: Vec<&store::ItemKeys> = wanted.iter().collect();
@@ -234,16 +235,16 @@ pub async fn update_lead(app: &App, actor: &Actor, id: Uuid, input: UpdateLead, 
             None => v.add("phone", "must be a valid phone number"),
         }
     }
-    if let Some(e) = &input.email {
-        after.email = e.as_deref().map(str::trim).filter(|e| !e.is_empty()).map(|e| v.email("email", e));
+    if let Some(e) = input.email.as_update() {
+        after.email = e.map(|e| e.trim()).filter(|e| !e.is_empty()).map(|e| v.email("email", e));
     }
-    if let Some(a) = &input.address {
-        after.address = v.optional_text("address", a.as_deref(), 300);
+    if let Some(a) = input.address.as_update() {
+        after.address = v.optional_text("address", a.map(String::as_str), 300);
     }
-    if let Some(n) = &input.notes {
-        after.notes = v.optional_text("notes", n.as_deref(), 2000);
+    if let Some(n) = input.notes.as_update() {
+        after.notes = v.optional_text("notes", n.map(String::as_str), 2000);
     }
-    if let Some(a) = input.assigned_to {
+    if let Some(a) = input.assigned_to.as_update().map(Option::<&Uuid>::copied) {
         let found: Option<UserRecord> = match a {
             Some(_) => decoded(got.next().flatten())?,
             None => None,
@@ -293,18 +294,13 @@ async fn finish_update(
             .or_500()?,
         expected,
     );
-    tx.put_audit(&audit(
+    let name = if after.stage != before.stage { "LeadStageChanged" } else { "LeadUpdated" };
+    Updated { entity: "lead", id: after.id, before, after: &after }.stage(
+        &mut tx,
         actor,
         Some(tid),
-        "lead.updated",
-        "lead",
-        after.id,
-        Some(snapshot(before)),
-        Some(snapshot(&after)),
-        now,
-    ));
-    let name = if after.stage != before.stage { "LeadStageChanged" } else { "LeadUpdated" };
-    stage_lead_event(&mut tx, name, &after, now);
+        lead_event(name, &after, now),
+    );
     app.store.commit(tx).await.or_500()?;
     Ok(after)
 }
@@ -371,7 +367,7 @@ pub async fn convert_lead(
         Some(snapshot(&won)),
         now,
     ));
-    stage_lead_event(&mut tx, "LeadConverted", &won, now);
+    tx.put_event(&lead_event("LeadConverted", &won, now));
     let out = Conversion { lead: won, customer };
     if let Some(req) = idem {
         tx.put_idempotency(Owner::Tenant(tid), &req.key_hash(actor.user_id), &record(req, 201, &out, app)?);

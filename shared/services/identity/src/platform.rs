@@ -4,12 +4,13 @@ use crate::users::{NewStaff, UserRecord, stage_new_user};
 use chrono::{DateTime, Utc};
 use domain::actor::Actor;
 use domain::event::DomainEvent;
+use domain::patch::Patch;
 use domain::platform::PlatformReseller;
 use domain::role::{Permission, Role};
 use domain::user::{User, UserStatus};
 use domain::{Error, Result, Validation, ids};
 use kernel::App;
-use kernel::support::{StoreResultExt, attr, audit, expected_version, snapshot};
+use kernel::support::{StoreResultExt, Updated, attr, audit, expected_version, snapshot};
 use serde::Deserialize;
 use store::{Conflict, Owner, Page, Query, Store, Tx, keys};
 use uuid::Uuid;
@@ -29,9 +30,9 @@ pub struct CreateReseller {
 #[serde(deny_unknown_fields)]
 pub struct UpdateReseller {
     pub name: Option<String>,
-    #[serde(default, deserialize_with = "kernel::support::double_option")]
+    #[serde(default)]
     #[schema(value_type = Option<String>)]
-    pub phone: Option<Option<String>>,
+    pub phone: Patch<String>,
     pub subscription_expires_at: Option<DateTime<Utc>>,
     pub isp_limit: Option<u32>,
     pub version: Option<u64>,
@@ -154,8 +155,8 @@ pub async fn update_reseller(
     if let Some(n) = &input.name {
         after.name = v.text("name", n, 120);
     }
-    if let Some(p) = &input.phone {
-        after.phone = v.optional_text("phone", p.as_deref(), 32);
+    if let Some(p) = input.phone.as_update() {
+        after.phone = v.optional_text("phone", p.map(String::as_str), 32);
     }
     if let Some(t) = input.subscription_expires_at {
         after.subscription_expires_at = t;
@@ -191,23 +192,18 @@ pub async fn update_reseller(
         ]),
         Conflict::Version,
     );
-    tx.put_audit(&audit(
+    Updated { entity: "platform_reseller", id, before: &before, after: &after }.stage(
+        &mut tx,
         actor,
         None,
-        "platform_reseller.updated",
-        "platform_reseller",
-        id,
-        Some(snapshot(&before)),
-        Some(snapshot(&after)),
-        now,
-    ));
-    tx.put_event(&DomainEvent::new(
-        "PlatformResellerUpdated",
-        "platform",
-        None,
-        serde_json::json!({"reseller_id": id, "version": after.version}),
-        now,
-    ));
+        DomainEvent::new(
+            "PlatformResellerUpdated",
+            "platform",
+            None,
+            serde_json::json!({"reseller_id": id, "version": after.version}),
+            now,
+        ),
+    );
     match app.store.commit(tx).await {
         Ok(()) => Ok(after),
         Err(store::StoreError::Conflict(Conflict::Version)) => {

@@ -13,7 +13,7 @@ use domain::user::{User, UserStatus};
 use domain::{Error, Result, Validation, ids};
 use kernel::App;
 use kernel::idempotency::{IdempotentRequest, Outcome, record, replay};
-use kernel::support::{StoreResultExt, attr, audit, expected_version, snapshot, store_err};
+use kernel::support::{StoreResultExt, Updated, attr, audit, expected_version, snapshot, store_err};
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 use store::{Conflict, Owner, Page, Query, Store, StoreError, Tx, keys};
@@ -258,23 +258,12 @@ pub async fn update_tenant(
         tx.put_unique(keys::tenant_slug(&after.slug), "slug", &id.to_string());
         tx.delete_unique(keys::tenant_slug(&before.slug), &id.to_string());
     }
-    tx.put_audit(&audit(
+    Updated { entity: "tenant", id, before: &before, after: &after }.stage(
+        &mut tx,
         actor,
         Some(id),
-        "tenant.updated",
-        "tenant",
-        id,
-        Some(snapshot(&before)),
-        Some(snapshot(&after)),
-        now,
-    ));
-    tx.put_event(&DomainEvent::new(
-        "TenantUpdated",
-        "platform",
-        Some(id),
-        serde_json::json!({"version": after.version}),
-        now,
-    ));
+        DomainEvent::new("TenantUpdated", "platform", Some(id), serde_json::json!({"version": after.version}), now),
+    );
     app.store.commit(tx).await.or_500()?;
     Ok(after)
 }

@@ -3,11 +3,12 @@
 use domain::actor::Actor;
 use domain::auth::hash_password;
 use domain::event::DomainEvent;
+use domain::patch::Patch;
 use domain::role::{Permission, Role};
 use domain::user::{User, UserStatus, scope_for};
 use domain::{Error, Result, Validation, ids};
 use kernel::App;
-use kernel::support::{StoreResultExt, audit, expected_version, snapshot};
+use kernel::support::{StoreResultExt, Updated, audit, expected_version, snapshot};
 use serde::{Deserialize, Serialize};
 use store::{Conflict, Filter, Owner, Page, Query, Store, Tx, keys};
 use uuid::Uuid;
@@ -104,9 +105,9 @@ pub struct CreateUser {
 pub struct UpdateUser {
     pub name: Option<String>,
     pub email: Option<String>,
-    #[serde(default, deserialize_with = "kernel::support::double_option")]
+    #[serde(default)]
     #[schema(value_type = Option<String>)]
-    pub phone: Option<Option<String>>,
+    pub phone: Patch<String>,
     pub role: Option<Role>,
     pub status: Option<UserStatus>,
     pub version: Option<u64>,
@@ -254,8 +255,8 @@ pub async fn update_user(app: &App, actor: &Actor, id: Uuid, input: UpdateUser, 
     if let Some(e) = &input.email {
         after.user.email = v.email("email", e);
     }
-    if let Some(p) = &input.phone {
-        after.user.phone = v.optional_text("phone", p.as_deref(), 32);
+    if let Some(p) = input.phone.as_update() {
+        after.user.phone = v.optional_text("phone", p.map(String::as_str), 32);
     }
     if let Some(r) = input.role
         && r != before.user.role
@@ -291,23 +292,18 @@ pub async fn update_user(app: &App, actor: &Actor, id: Uuid, input: UpdateUser, 
         tx.put_new(pointer_item(&after.user)?, Conflict::Unique("email".into()));
         tx.delete(&keys::login(&before.user.email));
     }
-    tx.put_audit(&audit(
+    Updated { entity: "user", id, before: &before.user, after: &after.user }.stage(
+        &mut tx,
         actor,
         Some(tid),
-        "user.updated",
-        "user",
-        id,
-        Some(snapshot(&before.user)),
-        Some(snapshot(&after.user)),
-        now,
-    ));
-    tx.put_event(&DomainEvent::new(
-        "UserUpdated",
-        "identity",
-        Some(tid),
-        serde_json::json!({"user_id": id, "version": after.user.version}),
-        now,
-    ));
+        DomainEvent::new(
+            "UserUpdated",
+            "identity",
+            Some(tid),
+            serde_json::json!({"user_id": id, "version": after.user.version}),
+            now,
+        ),
+    );
     app.store.commit(tx).await.or_500()?;
     Ok(after.user)
 }

@@ -3,9 +3,10 @@
 use chrono::{DateTime, Utc};
 use domain::actor::Actor;
 use domain::audit::{AuditEntry, redact};
+use domain::event::DomainEvent;
 use domain::{Error, ids};
 use serde::Serialize;
-use store::{Conflict, StoreError};
+use store::{Conflict, StoreError, Tx};
 use uuid::Uuid;
 
 pub fn store_err(e: StoreError) -> Error {
@@ -72,6 +73,25 @@ pub fn audit(
     }
 }
 
+/// An update as its audit entry records it: the entity, what it was and what it became.
+pub struct Updated<'a, T> {
+    pub entity: &'static str,
+    pub id: Uuid,
+    pub before: &'a T,
+    pub after: &'a T,
+}
+
+impl<T: Serialize> Updated<'_, T> {
+    /// Stages the update's audit entry (`<entity>.updated`, before and after, redacted) and the
+    /// event that announces it, in the update's own transaction.
+    pub fn stage(&self, tx: &mut Tx, actor: &Actor, tenant: Option<Uuid>, event: DomainEvent) {
+        let action = format!("{}.updated", self.entity);
+        let (before, after) = (Some(snapshot(self.before)), Some(snapshot(self.after)));
+        tx.put_audit(&audit(actor, tenant, &action, self.entity, self.id, before, after, event.occurred_at));
+        tx.put_event(&event);
+    }
+}
+
 /// The version an update must match: from `If-Match` or the body; one of them is required.
 pub fn expected_version(if_match: Option<u64>, body: Option<u64>) -> Result<u64, Error> {
     match (if_match, body) {
@@ -79,15 +99,6 @@ pub fn expected_version(if_match: Option<u64>, body: Option<u64>) -> Result<u64,
         (Some(v), _) | (None, Some(v)) => Ok(v),
         (None, None) => Err(Error::field("version", "is required (send it in the body or as If-Match)")),
     }
-}
-
-/// Deserialises a field that may be absent (leave unchanged), null (clear) or a value (set).
-pub fn double_option<'de, D, T>(d: D) -> Result<Option<Option<T>>, D::Error>
-where
-    D: serde::Deserializer<'de>,
-    T: serde::Deserialize<'de>,
-{
-    serde::Deserialize::deserialize(d).map(Some)
 }
 
 /// One attribute value from a plain Rust value, through the same codec as whole items.

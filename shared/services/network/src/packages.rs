@@ -13,13 +13,14 @@ use domain::package::{
     BurstInput, ConnectionType, FairUsage, Package, PackageOffer, Rate, RatePair, Validity, rate_limit,
     validate_profile_name,
 };
+use domain::patch::Patch;
 use domain::role::Permission;
 use domain::{Error, Result, Validation, ids};
 use identity::users::UserRecord;
 use kernel::App;
 use kernel::idempotency::{IdempotentRequest, Outcome, commit_create, record};
 use kernel::projections::usage::in_use_conflict;
-use kernel::support::{StoreResultExt, audit, decoded, expected_version, snapshot};
+use kernel::support::{StoreResultExt, Updated, audit, decoded, expected_version, snapshot};
 use serde::{Deserialize, Serialize};
 use store::keys::UsageOf;
 use store::{Conflict, Filter, Owner, Page, Query, Store, Tx, keys};
@@ -62,16 +63,16 @@ pub struct UpdatePackage {
     pub connection_type: Option<ConnectionType>,
     pub download: Option<String>,
     pub upload: Option<String>,
-    #[serde(default, deserialize_with = "kernel::support::double_option")]
+    #[serde(default)]
     #[schema(value_type = Option<BurstInput>)]
-    pub burst: Option<Option<BurstInput>>,
+    pub burst: Patch<BurstInput>,
     pub priority: Option<u8>,
     pub price: Option<i64>,
     pub validity_days: Option<u32>,
     pub validity_hours: Option<u32>,
-    #[serde(default, deserialize_with = "kernel::support::double_option")]
+    #[serde(default)]
     #[schema(value_type = Option<FairUsageInput>)]
-    pub fair_usage: Option<Option<FairUsageInput>>,
+    pub fair_usage: Patch<FairUsageInput>,
     pub router_profile: Option<String>,
     pub active: Option<bool>,
     pub version: Option<u64>,
@@ -388,19 +389,15 @@ pub async fn update_package(
         threshold: b.threshold.to_string(),
         time: format!("{}/{}", b.time_upload, b.time_download),
     });
-    let burst = match &input.burst {
-        Some(b) => b.clone(),
-        None => old_burst,
-    };
+    let mut burst = old_burst;
+    input.burst.clone().apply_to(&mut burst);
     let old_fup = before.fair_usage.map(|f| FairUsageInput {
         quota_mb: f.quota_mb,
         download: f.download.to_string(),
         upload: f.upload.to_string(),
     });
-    let fup = match &input.fair_usage {
-        Some(f) => f.clone(),
-        None => old_fup,
-    };
+    let mut fup = old_fup;
+    input.fair_usage.clone().apply_to(&mut fup);
     let name = input.name.clone().unwrap_or_else(|| before.name.clone());
     let profile = input.router_profile.clone().unwrap_or_else(|| before.router_profile.clone());
     let priority = input.priority.unwrap_or(before.priority);
@@ -452,28 +449,23 @@ pub async fn update_package(
         |f, v| unique_key(tid, f, v),
         &id.to_string(),
     );
-    tx.put_audit(&audit(
+    Updated { entity: "package", id, before: &before, after: &after }.stage(
+        &mut tx,
         actor,
         Some(tid),
-        "package.updated",
-        "package",
-        id,
-        Some(snapshot(&before)),
-        Some(snapshot(&after)),
-        now,
-    ));
-    tx.put_event(&DomainEvent::new(
-        "PackageUpdated",
-        "network",
-        Some(tid),
-        serde_json::json!({
-            "package_id": id,
-            "version": after.version,
-            "subscriptions": in_use,
-            "provisioning_changed": before.provisioning_differs(&after),
-        }),
-        now,
-    ));
+        DomainEvent::new(
+            "PackageUpdated",
+            "network",
+            Some(tid),
+            serde_json::json!({
+                "package_id": id,
+                "version": after.version,
+                "subscriptions": in_use,
+                "provisioning_changed": before.provisioning_differs(&after),
+            }),
+            now,
+        ),
+    );
     app.store.commit(tx).await.or_500()?;
     Ok(after)
 }

@@ -6,13 +6,14 @@ use chrono::{DateTime, Utc};
 use domain::actor::Actor;
 use domain::event::DomainEvent;
 use domain::network::{Pop, PopStatus, validate_coordinates, validate_pop_code};
+use domain::patch::Patch;
 use domain::role::Permission;
 use domain::{Error, Result, Validation, ids};
 use kernel::App;
 use kernel::access::confined_pops;
 use kernel::idempotency::{IdempotentRequest, Outcome, commit_create, record};
 use kernel::projections::usage::{in_use_conflict, stage_usage_zero};
-use kernel::support::{StoreResultExt, audit, decoded, expected_version, snapshot};
+use kernel::support::{StoreResultExt, Updated, audit, decoded, expected_version, snapshot};
 use serde::{Deserialize, Serialize};
 use store::keys::UsageOf;
 use store::{Conflict, Filter, Owner, Page, Query, Store, Tx, keys};
@@ -36,15 +37,15 @@ pub struct CreatePop {
 pub struct UpdatePop {
     pub name: Option<String>,
     pub code: Option<String>,
-    #[serde(default, deserialize_with = "kernel::support::double_option")]
+    #[serde(default)]
     #[schema(value_type = Option<String>)]
-    pub address: Option<Option<String>>,
-    #[serde(default, deserialize_with = "kernel::support::double_option")]
+    pub address: Patch<String>,
+    #[serde(default)]
     #[schema(value_type = Option<f64>)]
-    pub latitude: Option<Option<f64>>,
-    #[serde(default, deserialize_with = "kernel::support::double_option")]
+    pub latitude: Patch<f64>,
+    #[serde(default)]
     #[schema(value_type = Option<f64>)]
-    pub longitude: Option<Option<f64>>,
+    pub longitude: Patch<f64>,
     pub status: Option<PopStatus>,
     pub version: Option<u64>,
 }
@@ -65,14 +66,8 @@ fn pop_unique(tid: Uuid, code: &str) -> store::ItemKeys {
     keys::unique(Owner::Tenant(tid), "pop_code", code)
 }
 
-fn stage_pop_event(tx: &mut Tx, name: &str, p: &Pop, now: DateTime<Utc>) {
-    tx.put_event(&DomainEvent::new(
-        name,
-        "network",
-        Some(p.tenant_id),
-        serde_json::json!({"pop_id": p.id, "version": p.version}),
-        now,
-    ));
+fn pop_event(name: &str, p: &Pop, now: DateTime<Utc>) -> DomainEvent {
+    DomainEvent::new(name, "network", Some(p.tenant_id), serde_json::json!({"pop_id": p.id, "version": p.version}), now)
 }
 
 pub async fn create_pop(
@@ -107,7 +102,7 @@ pub async fn create_pop(
     tx.put_new(Store::encode(&keys::pop(tid, pop.id, &pop.code), "POP", &pop, Some(1)).or_500()?, Conflict::Exists);
     tx.put_unique(pop_unique(tid, &pop.code), "code", &pop.id.to_string());
     tx.put_audit(&audit(actor, Some(tid), "pop.created", "pop", pop.id, None, Some(snapshot(&pop)), now));
-    stage_pop_event(&mut tx, "PopCreated", &pop, now);
+    tx.put_event(&pop_event("PopCreated", &pop, now));
     if let Some(req) = idem {
         tx.put_idempotency(Owner::Tenant(tid), &req.key_hash(actor.user_id), &record(req, 201, &pop, app)?);
     }
@@ -155,15 +150,11 @@ pub async fn update_pop(app: &App, actor: &Actor, id: Uuid, input: UpdatePop, if
     if let Some(c) = &input.code {
         after.code = validate_pop_code(&mut v, "code", c);
     }
-    if let Some(a) = &input.address {
-        after.address = v.optional_text("address", a.as_deref(), 300);
+    if let Some(a) = input.address.as_update() {
+        after.address = v.optional_text("address", a.map(String::as_str), 300);
     }
-    if let Some(l) = input.latitude {
-        after.latitude = l;
-    }
-    if let Some(l) = input.longitude {
-        after.longitude = l;
-    }
+    input.latitude.apply_to(&mut after.latitude);
+    input.longitude.apply_to(&mut after.longitude);
     validate_coordinates(&mut v, after.latitude, after.longitude);
     if let Some(s) = input.status {
         after.status = s;
@@ -183,17 +174,12 @@ pub async fn update_pop(app: &App, actor: &Actor, id: Uuid, input: UpdatePop, if
         tx.put_unique(pop_unique(tid, &after.code), "code", &id.to_string());
         tx.delete_unique(pop_unique(tid, &before.code), &id.to_string());
     }
-    tx.put_audit(&audit(
+    Updated { entity: "pop", id, before: &before, after: &after }.stage(
+        &mut tx,
         actor,
         Some(tid),
-        "pop.updated",
-        "pop",
-        id,
-        Some(snapshot(&before)),
-        Some(snapshot(&after)),
-        now,
-    ));
-    stage_pop_event(&mut tx, "PopUpdated", &after, now);
+        pop_event("PopUpdated", &after, now),
+    );
     app.store.commit(tx).await.or_500()?;
     Ok(after)
 }
@@ -224,6 +210,6 @@ pub async fn delete_pop(app: &App, actor: &Actor, id: Uuid, if_match: Option<u64
     stage_usage_zero(&mut tx, tid, UsageOf::Pop, id, "pop_in_use");
     tx.delete_unique(pop_unique(tid, &before.code), &id.to_string());
     tx.put_audit(&audit(actor, Some(tid), "pop.deleted", "pop", id, Some(snapshot(&before)), None, now));
-    stage_pop_event(&mut tx, "PopDeleted", &gone, now);
+    tx.put_event(&pop_event("PopDeleted", &gone, now));
     app.store.commit(tx).await.map_err(in_use_conflict("pop"))
 }

@@ -9,6 +9,7 @@ use domain::customer::search_fold;
 use domain::event::DomainEvent;
 use domain::network::{Router, RouterStatus, SuspensionMode, validate_host, validate_router_username};
 use domain::package::validate_profile_name;
+use domain::patch::Patch;
 use domain::role::Permission;
 use domain::{Error, Result, Validation, ids};
 use kernel::App;
@@ -47,9 +48,9 @@ pub struct CreateRouter {
 #[serde(deny_unknown_fields)]
 pub struct UpdateRouter {
     pub name: Option<String>,
-    #[serde(default, deserialize_with = "kernel::support::double_option")]
+    #[serde(default)]
     #[schema(value_type = Option<Uuid>)]
-    pub pop_id: Option<Option<Uuid>>,
+    pub pop_id: Patch<Uuid>,
     pub host: Option<String>,
     pub port: Option<u16>,
     pub tls: Option<bool>,
@@ -57,9 +58,9 @@ pub struct UpdateRouter {
     pub username: Option<String>,
     /// A new password; omitted keeps the stored one.
     pub password: Option<String>,
-    #[serde(default, deserialize_with = "kernel::support::double_option")]
+    #[serde(default)]
     #[schema(value_type = Option<String>)]
-    pub routeros_version: Option<Option<String>>,
+    pub routeros_version: Patch<String>,
     pub suspension: Option<SuspensionMode>,
     pub version: Option<u64>,
 }
@@ -445,9 +446,7 @@ pub async fn update_router(
     if let Some(n) = &input.name {
         after.name = v.text("name", n, 80);
     }
-    if let Some(p) = input.pop_id {
-        after.pop_id = p;
-    }
+    input.pop_id.clone().apply_to(&mut after.pop_id);
     if let Some(h) = &input.host {
         after.host = validate_host(&mut v, "host", h);
     }
@@ -472,8 +471,8 @@ pub async fn update_router(
     if let Some(p) = &input.password {
         check_password(&mut v, p);
     }
-    if let Some(r) = &input.routeros_version {
-        after.routeros_version = check_version(&mut v, r.as_deref());
+    if let Some(r) = input.routeros_version.as_update() {
+        after.routeros_version = check_version(&mut v, r.map(String::as_str));
     }
     if let Some(s) = &input.suspension {
         after.suspension = check_suspension(&mut v, s);
