@@ -7,7 +7,40 @@ use lambda_http::{Body, Request, Response};
 use utoipa::OpenApi;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 
+// The list below names this crate like the others, so that its own part comes from it too.
+extern crate self as api_openapi;
+
 pub const ROUTES: &[&str] = &["GET /v1/openapi.json"];
+
+/// Every API function, once: its crate and its binary. `with_api_functions!(m)` calls `m!` with
+/// the list, so this document's parts and the local runner's registry (handlers, routes) cannot
+/// drift apart; a test holds the list to the template and the `functions/` folder.
+#[macro_export]
+macro_rules! with_api_functions {
+    ($m:ident) => {
+        $m! {
+            api_openapi "api-openapi",
+            api_auth "api-auth",
+            api_platform_resellers "api-platform-resellers",
+            api_tenants "api-tenants",
+            api_users "api-users",
+            api_customers "api-customers",
+            api_audit_log "api-audit-log",
+            api_imports "api-imports",
+            api_dashboard "api-dashboard",
+            api_leads "api-leads",
+            api_invoices "api-invoices",
+            api_billing "api-billing",
+            api_reports "api-reports",
+            api_payments "api-payments",
+            api_subscriptions "api-subscriptions",
+            api_operators "api-operators",
+            api_routers "api-routers",
+            api_pops "api-pops",
+            api_packages "api-packages",
+        }
+    };
+}
 
 /// The whole API's document.
 pub fn document() -> utoipa::openapi::OpenApi {
@@ -22,27 +55,12 @@ pub fn document() -> utoipa::openapi::OpenApi {
                 .build(),
         )
         .build();
-    for part in [
-        Doc::openapi(),
-        api_auth::Doc::openapi(),
-        api_platform_resellers::Doc::openapi(),
-        api_tenants::Doc::openapi(),
-        api_users::Doc::openapi(),
-        api_customers::Doc::openapi(),
-        api_audit_log::Doc::openapi(),
-        api_imports::Doc::openapi(),
-        api_dashboard::Doc::openapi(),
-        api_leads::Doc::openapi(),
-        api_invoices::Doc::openapi(),
-        api_billing::Doc::openapi(),
-        api_reports::Doc::openapi(),
-        api_payments::Doc::openapi(),
-        api_subscriptions::Doc::openapi(),
-        api_operators::Doc::openapi(),
-        api_routers::Doc::openapi(),
-        api_pops::Doc::openapi(),
-        api_packages::Doc::openapi(),
-    ] {
+    macro_rules! parts {
+        ($($krate:ident $binary:literal,)*) => {
+            [$($krate::Doc::openapi()),*]
+        };
+    }
+    for part in with_api_functions!(parts) {
         doc.merge(part);
     }
     let mut components = doc.components.take().unwrap_or_default();

@@ -4,8 +4,32 @@
 //! in the queue's dead-letter queue.
 
 use aws_lambda_events::event::sqs::{SqsEvent, SqsMessage};
+use domain::event::{CrmEvent, EventName, NetworkEvent};
 use events::{BatchResponse, BusEvent};
 use kernel::App;
+
+/// Whether this worker acts on the event (its queue's rule must route exactly these): the chunks
+/// of imports and of bulk actions. Exhaustive over the two contexts that emit them.
+pub fn consumes(name: EventName) -> bool {
+    match name {
+        EventName::Crm(CrmEvent::ImportChunkReady) | EventName::Network(NetworkEvent::BulkChunkReady) => true,
+        EventName::Crm(
+            CrmEvent::CustomerCreated
+            | CrmEvent::CustomerUpdated
+            | CrmEvent::CustomerDeleted
+            | CrmEvent::CustomerNoteAdded
+            | CrmEvent::LeadCreated
+            | CrmEvent::LeadUpdated
+            | CrmEvent::LeadStageChanged
+            | CrmEvent::LeadConverted
+            | CrmEvent::OperatorProfileUpdated,
+        )
+        | EventName::Network(_)
+        | EventName::Platform(_)
+        | EventName::Identity(_)
+        | EventName::Billing(_) => false,
+    }
+}
 use uuid::Uuid;
 
 pub async fn handle(app: &App, event: SqsEvent) -> BatchResponse {
@@ -23,7 +47,7 @@ pub async fn handle(app: &App, event: SqsEvent) -> BatchResponse {
 async fn handle_one(app: &App, m: &SqsMessage) -> Result<(), String> {
     let ev: BusEvent =
         serde_json::from_str(m.body.as_deref().unwrap_or("")).map_err(|e| format!("not an EventBridge event: {e}"))?;
-    if ev.detail_type != "ImportChunkReady" && ev.detail_type != "BulkChunkReady" {
+    if !EventName::parse(&ev.detail_type).is_some_and(consumes) {
         return Err(format!("unexpected event {}", ev.detail_type));
     }
     let tenant = ev.tenant_id().ok_or("event without tenant_id")?;

@@ -8,8 +8,43 @@
 //! its alarm.
 
 use aws_lambda_events::event::sqs::{SqsEvent, SqsMessage};
+use domain::event::{BillingEvent, EventName};
 use events::{BatchResponse, BusEvent};
 use kernel::App;
+
+/// The daily job an event asks for. Exhaustive over the billing context's events (a new one must
+/// be placed here); the other contexts' events are never this worker's.
+fn job(name: EventName) -> Option<BillingEvent> {
+    use BillingEvent as B;
+    match name {
+        EventName::Billing(e @ (B::BillingRunRequested | B::DunningRequested | B::ExpirySweepRequested)) => Some(e),
+        EventName::Billing(
+            B::InvoiceDrafted
+            | B::InvoiceDraftUpdated
+            | B::InvoiceIssued
+            | B::InvoicePaid
+            | B::InvoiceVoided
+            | B::InvoiceCredited
+            | B::InvoiceOverdue
+            | B::InvoiceReminderDue
+            | B::CreditNoteIssued
+            | B::RefundIssued
+            | B::DiscountCreated
+            | B::DiscountUpdated
+            | B::DiscountDeleted
+            | B::PaymentReceived,
+        )
+        | EventName::Platform(_)
+        | EventName::Identity(_)
+        | EventName::Crm(_)
+        | EventName::Network(_) => None,
+    }
+}
+
+/// Whether this worker acts on the event (its queue's rule must route exactly these).
+pub fn consumes(name: EventName) -> bool {
+    job(name).is_some()
+}
 
 pub async fn handle(app: &App, event: SqsEvent) -> BatchResponse {
     let mut resp = BatchResponse::default();
@@ -37,11 +72,15 @@ async fn handle_one(app: &App, m: &SqsMessage) -> Result<(), String> {
         .ok_or("event without requested_at")?;
     // Boxed: the runs' futures are deep, and their layout would otherwise be computed into this
     // crate's `main` (past the compiler's query depth limit).
-    let done = match ev.detail_type.as_str() {
-        "BillingRunRequested" => Box::pin(cycles::billing_run::run_tenant(app, tenant, as_of)).await.map(|_| ()),
-        "DunningRequested" => Box::pin(cycles::dunning::run_dunning(app, tenant, as_of)).await.map(|_| ()),
-        "ExpirySweepRequested" => Box::pin(cycles::dunning::run_expiry_sweep(app, tenant, as_of)).await.map(|_| ()),
-        other => return Err(format!("unexpected event {other}")),
+    let Some(job) = EventName::parse(&ev.detail_type).and_then(job) else {
+        return Err(format!("unexpected event {}", ev.detail_type));
+    };
+    let done = match job {
+        BillingEvent::BillingRunRequested => {
+            Box::pin(cycles::billing_run::run_tenant(app, tenant, as_of)).await.map(|_| ())
+        }
+        BillingEvent::DunningRequested => Box::pin(cycles::dunning::run_dunning(app, tenant, as_of)).await.map(|_| ()),
+        _ => Box::pin(cycles::dunning::run_expiry_sweep(app, tenant, as_of)).await.map(|_| ()),
     };
     done.map_err(|e| e.to_string())
 }

@@ -3,12 +3,56 @@
 //! so only they are retried, and after the queue's limit they land in its dead-letter queue.
 
 use aws_lambda_events::event::sqs::{SqsEvent, SqsMessage};
+use domain::event::{EventName, IdentityEvent, PlatformEvent};
 use events::{BatchResponse, BusEvent, Claim, Inbox};
 use kernel::App;
 use messaging::{Channel, Medium, Message};
 use store::Owner;
 
 pub const CONSUMER: &str = "notifications";
+
+/// What this worker sends for an event. Exhaustive over the contexts it hears from (a new event
+/// there must be placed here); the others' events are never this worker's.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Notice {
+    PasswordReset,
+    SubscriptionExpiring,
+    SubscriptionExpired,
+}
+
+fn notice(name: EventName) -> Option<Notice> {
+    use IdentityEvent as I;
+    use PlatformEvent as P;
+    match name {
+        EventName::Identity(I::PasswordResetRequested) => Some(Notice::PasswordReset),
+        EventName::Platform(P::PlatformSubscriptionExpiring) => Some(Notice::SubscriptionExpiring),
+        EventName::Platform(P::PlatformSubscriptionExpired) => Some(Notice::SubscriptionExpired),
+        EventName::Identity(
+            I::UserCreated
+            | I::UserUpdated
+            | I::UserDeleted
+            | I::PasswordChanged
+            | I::PasswordResetCompleted
+            | I::ImpersonationStarted,
+        )
+        | EventName::Platform(
+            P::PlatformResellerCreated
+            | P::PlatformResellerUpdated
+            | P::TenantCreated
+            | P::TenantUpdated
+            | P::TenantSuspended
+            | P::TenantResumed,
+        )
+        | EventName::Crm(_)
+        | EventName::Network(_)
+        | EventName::Billing(_) => None,
+    }
+}
+
+/// Whether this worker acts on the event (its queue's rule must route exactly these).
+pub fn consumes(name: EventName) -> bool {
+    notice(name).is_some()
+}
 
 pub struct Worker<C: Channel> {
     pub app: App,
@@ -48,8 +92,13 @@ async fn handle_one<C: Channel>(w: &Worker<C>, m: &SqsMessage) -> Result<(), Str
 }
 
 async fn deliver<C: Channel>(w: &Worker<C>, ev: &BusEvent) -> Result<(), String> {
-    match ev.detail_type.as_str() {
-        "PasswordResetRequested" => {
+    let Some(notice) = EventName::parse(&ev.detail_type).and_then(notice) else {
+        // Nothing to send for it: acknowledged (a retry could never send anything either).
+        tracing::warn!(detail_type = %ev.detail_type, "no notification for this event");
+        return Ok(());
+    };
+    match notice {
+        Notice::PasswordReset => {
             let reset_id = ev
                 .detail
                 .get("reset_id")
@@ -76,7 +125,7 @@ async fn deliver<C: Channel>(w: &Worker<C>, ev: &BusEvent) -> Result<(), String>
                 })
                 .await
         }
-        "PlatformSubscriptionExpiring" | "PlatformSubscriptionExpired" => {
+        Notice::SubscriptionExpiring | Notice::SubscriptionExpired => {
             let rid = ev
                 .detail
                 .get("reseller_id")
@@ -87,7 +136,7 @@ async fn deliver<C: Channel>(w: &Worker<C>, ev: &BusEvent) -> Result<(), String>
                 return Ok(());
             };
             let date = r.subscription_expires_at.format("%Y-%m-%d %H:%M UTC");
-            let (subject, body) = if ev.detail_type == "PlatformSubscriptionExpired" {
+            let (subject, body) = if notice == Notice::SubscriptionExpired {
                 (
                     "Your platform subscription has expired".to_string(),
                     format!(
@@ -116,7 +165,5 @@ async fn deliver<C: Channel>(w: &Worker<C>, ev: &BusEvent) -> Result<(), String>
                 })
                 .await
         }
-        // Routed here for future templates; nothing to send yet.
-        _ => Ok(()),
     }
 }

@@ -18,28 +18,40 @@ macro_rules! api {
     }};
 }
 
-/// The HTTP handler of an `api-*` function.
-pub fn api_function(binary: &str) -> Option<ApiFn> {
+macro_rules! api_registry {
+    ($($krate:ident $binary:literal,)*) => {
+        /// The HTTP handler of an `api-*` function.
+        pub fn api_function(binary: &str) -> Option<ApiFn> {
+            match binary {
+                $($binary => Some(api!($krate)),)*
+                _ => None,
+            }
+        }
+
+        /// The routes an `api-*` function's handler answers (its own `ROUTES`), to compare with the
+        /// template.
+        pub fn api_routes(binary: &str) -> Option<&'static [&'static str]> {
+            match binary {
+                $($binary => Some($krate::ROUTES),)*
+                _ => None,
+            }
+        }
+
+        pub const API_FUNCTIONS: &[&str] = &[$($binary),*];
+    };
+}
+
+// One list of the API functions for the handlers, their routes and the OpenAPI document's parts.
+api_openapi::with_api_functions!(api_registry);
+
+/// What each queue worker acts on, by event name: the rules feeding its queue must route exactly
+/// these (held together by a test).
+pub fn consumer(binary: &str) -> Option<fn(domain::event::EventName) -> bool> {
     Some(match binary {
-        "api-auth" => api!(api_auth),
-        "api-platform-resellers" => api!(api_platform_resellers),
-        "api-tenants" => api!(api_tenants),
-        "api-users" => api!(api_users),
-        "api-customers" => api!(api_customers),
-        "api-audit-log" => api!(api_audit_log),
-        "api-openapi" => api!(api_openapi),
-        "api-imports" => api!(api_imports),
-        "api-dashboard" => api!(api_dashboard),
-        "api-leads" => api!(api_leads),
-        "api-subscriptions" => api!(api_subscriptions),
-        "api-operators" => api!(api_operators),
-        "api-routers" => api!(api_routers),
-        "api-pops" => api!(api_pops),
-        "api-packages" => api!(api_packages),
-        "api-invoices" => api!(api_invoices),
-        "api-billing" => api!(api_billing),
-        "api-reports" => api!(api_reports),
-        "api-payments" => api!(api_payments),
+        "worker-provisioning" => provisioning::worker::consumes,
+        "worker-invoicing" => worker_invoicing::consumes,
+        "worker-imports" => worker_imports::consumes,
+        "worker-notifications" => worker_notifications::consumes,
         _ => return None,
     })
 }
@@ -69,78 +81,30 @@ macro_rules! job {
     }};
 }
 
-/// The handler of a `job-*` function; its answer is shown by `POST /_local/jobs/{name}`.
-pub fn job_function(binary: &str) -> Option<JobFn> {
-    Some(match binary {
-        "job-platform-subscriptions" => job!(job_platform_subscriptions),
-        "job-router-health" => job!(job_router_health),
-        "job-router-reconcile" => job!(job_router_reconcile),
-        "job-billing-run" => job!(job_billing_run),
-        "job-dunning" => job!(job_dunning),
-        "job-expiry-sweep" => job!(job_expiry_sweep),
-        _ => return None,
-    })
+macro_rules! job_registry {
+    ($($krate:ident $binary:literal,)*) => {
+        /// The handler of a `job-*` function; its answer is shown by `POST /_local/jobs/{name}`.
+        pub fn job_function(binary: &str) -> Option<JobFn> {
+            match binary {
+                $($binary => Some(job!($krate)),)*
+                _ => None,
+            }
+        }
+
+        pub const JOB_FUNCTIONS: &[&str] = &[$($binary),*];
+    };
 }
 
-pub const JOB_FUNCTIONS: &[&str] = &[
-    "job-platform-subscriptions",
-    "job-router-health",
-    "job-router-reconcile",
-    "job-billing-run",
-    "job-dunning",
-    "job-expiry-sweep",
-];
+job_registry! {
+    job_platform_subscriptions "job-platform-subscriptions",
+    job_router_health "job-router-health",
+    job_router_reconcile "job-router-reconcile",
+    job_billing_run "job-billing-run",
+    job_dunning "job-dunning",
+    job_expiry_sweep "job-expiry-sweep",
+}
 
 /// Every function the runner knows.
 pub fn all_functions() -> Vec<&'static str> {
-    let mut v = vec![
-        "api-auth",
-        "api-platform-resellers",
-        "api-tenants",
-        "api-users",
-        "api-customers",
-        "api-audit-log",
-        "api-openapi",
-        "api-imports",
-        "api-dashboard",
-        "api-leads",
-        "api-subscriptions",
-        "api-operators",
-        "api-routers",
-        "api-packages",
-        "api-pops",
-        "api-invoices",
-        "api-billing",
-        "api-reports",
-        "api-payments",
-    ];
-    v.extend_from_slice(EVENT_FUNCTIONS);
-    v.extend_from_slice(JOB_FUNCTIONS);
-    v
-}
-
-/// The routes an `api-*` function's handler answers (its own `ROUTES`), to compare with the template.
-pub fn api_routes(binary: &str) -> Option<&'static [&'static str]> {
-    Some(match binary {
-        "api-auth" => api_auth::ROUTES,
-        "api-platform-resellers" => api_platform_resellers::ROUTES,
-        "api-tenants" => api_tenants::ROUTES,
-        "api-users" => api_users::ROUTES,
-        "api-customers" => api_customers::ROUTES,
-        "api-audit-log" => api_audit_log::ROUTES,
-        "api-openapi" => api_openapi::ROUTES,
-        "api-imports" => api_imports::ROUTES,
-        "api-dashboard" => api_dashboard::ROUTES,
-        "api-leads" => api_leads::ROUTES,
-        "api-subscriptions" => api_subscriptions::ROUTES,
-        "api-operators" => api_operators::ROUTES,
-        "api-routers" => api_routers::ROUTES,
-        "api-pops" => api_pops::ROUTES,
-        "api-packages" => api_packages::ROUTES,
-        "api-invoices" => api_invoices::ROUTES,
-        "api-billing" => api_billing::ROUTES,
-        "api-reports" => api_reports::ROUTES,
-        "api-payments" => api_payments::ROUTES,
-        _ => return None,
-    })
+    [API_FUNCTIONS, EVENT_FUNCTIONS, JOB_FUNCTIONS].concat()
 }

@@ -1,8 +1,101 @@
 //! Domain events: past-tense facts written to the outbox in the same transaction as the change.
+//!
+//! [`EventName`] is the catalogue: every event the system emits, grouped by the context that owns
+//! it (its EventBridge `source`, `isp.<context>`). Emitters name events through it, consumers parse
+//! `detail-type` back into it and `match` it, and a test holds it to the template's rules, the
+//! consumers and `docs/events.md`.
 
 use crate::Timestamp;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
+
+macro_rules! catalogue {
+    ($( $(#[$doc:meta])* $Variant:ident: $Enum:ident $context:literal { $($Name:ident),* $(,)? } )*) => {
+        $(
+            $(#[$doc])*
+            #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+            pub enum $Enum { $($Name),* }
+
+            impl $Enum {
+                pub const ALL: &'static [$Enum] = &[$($Enum::$Name),*];
+
+                pub const fn as_str(self) -> &'static str {
+                    match self { $($Enum::$Name => stringify!($Name)),* }
+                }
+            }
+
+            impl From<$Enum> for EventName {
+                fn from(e: $Enum) -> Self {
+                    EventName::$Variant(e)
+                }
+            }
+        )*
+
+        /// Every event the system emits (its EventBridge `detail-type`), by owning context.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        pub enum EventName { $($Variant($Enum)),* }
+
+        impl EventName {
+            pub const fn as_str(self) -> &'static str {
+                match self { $(EventName::$Variant(e) => e.as_str()),* }
+            }
+
+            /// The owning context: the EventBridge source is `isp.<context>`.
+            pub const fn context(self) -> &'static str {
+                match self { $(EventName::$Variant(_) => $context),* }
+            }
+
+            /// The whole catalogue.
+            pub fn all() -> Vec<EventName> {
+                let mut all = Vec::new();
+                $(all.extend($Enum::ALL.iter().map(|e| EventName::$Variant(*e)));)*
+                all
+            }
+
+            /// A `detail-type` read back; `None` for a name the catalogue does not hold.
+            pub fn parse(detail_type: &str) -> Option<EventName> {
+                Self::all().into_iter().find(|e| e.as_str() == detail_type)
+            }
+        }
+    };
+}
+
+catalogue! {
+    /// The platform owner's business: platform resellers, ISPs (tenants), platform subscriptions.
+    Platform: PlatformEvent "platform" {
+        PlatformResellerCreated, PlatformResellerUpdated, PlatformSubscriptionExpiring, PlatformSubscriptionExpired,
+        TenantCreated, TenantUpdated, TenantSuspended, TenantResumed,
+    }
+    /// Logins: users, passwords, impersonation.
+    Identity: IdentityEvent "identity" {
+        UserCreated, UserUpdated, UserDeleted, PasswordChanged, PasswordResetRequested, PasswordResetCompleted,
+        ImpersonationStarted,
+    }
+    /// Customers, leads, operators, customer imports.
+    Crm: CrmEvent "crm" {
+        CustomerCreated, CustomerUpdated, CustomerDeleted, CustomerNoteAdded,
+        LeadCreated, LeadUpdated, LeadStageChanged, LeadConverted,
+        OperatorProfileUpdated, ImportChunkReady,
+    }
+    /// Packages, POPs, routers and subscriptions on them (what provisioning acts on), bulk actions.
+    Network: NetworkEvent "network" {
+        PackageCreated, PackageUpdated, PackageDeleted, PackageOfferSet, PackageOfferWithdrawn,
+        PopCreated, PopUpdated, PopDeleted,
+        RouterCreated, RouterUpdated, RouterDeleted, RouterWentOffline, RouterCameBack,
+        RouterHealthCheckRequested, RouterReconcileRequested,
+        SubscriptionCreated, SubscriptionActivated, SubscriptionSuspended, SubscriptionRestored,
+        SubscriptionCancelled, SubscriptionExpired, SubscriptionPackageChanged, SubscriptionExtended,
+        SubscriptionRouterMoved, SubscriptionPasswordReset, SubscriptionReconcileRequested,
+        BulkChunkReady,
+    }
+    /// Money: invoices, credit notes, refunds, discounts, payments, and the daily billing cycle.
+    Billing: BillingEvent "billing" {
+        BillingRunRequested, DunningRequested, ExpirySweepRequested,
+        InvoiceDrafted, InvoiceDraftUpdated, InvoiceIssued, InvoicePaid, InvoiceVoided, InvoiceCredited,
+        InvoiceOverdue, InvoiceReminderDue,
+        CreditNoteIssued, RefundIssued, DiscountCreated, DiscountUpdated, DiscountDeleted, PaymentReceived,
+    }
+}
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct DomainEvent {
@@ -18,7 +111,8 @@ pub struct DomainEvent {
 }
 
 impl DomainEvent {
-    pub fn new(name: &str, context: &str, tenant_id: Option<Uuid>, detail: serde_json::Value, now: Timestamp) -> Self {
+    pub fn new(name: impl Into<EventName>, tenant_id: Option<Uuid>, detail: serde_json::Value, now: Timestamp) -> Self {
+        let name = name.into();
         let id = crate::ids::new_id();
         let mut detail = detail;
         if let serde_json::Value::Object(m) = &mut detail {
@@ -27,6 +121,41 @@ impl DomainEvent {
                 m.insert("tenant_id".into(), t.to_string().into());
             }
         }
-        Self { id, name: name.to_string(), source: format!("isp.{context}"), tenant_id, detail, occurred_at: now }
+        Self {
+            id,
+            name: name.as_str().to_string(),
+            source: format!("isp.{}", name.context()),
+            tenant_id,
+            detail,
+            occurred_at: now,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::BTreeSet;
+
+    #[test]
+    fn names_are_unique_and_read_back() {
+        let all = EventName::all();
+        let names: BTreeSet<&str> = all.iter().map(|e| e.as_str()).collect();
+        assert_eq!(names.len(), all.len(), "a name in two contexts");
+        for e in all {
+            assert_eq!(EventName::parse(e.as_str()), Some(e));
+        }
+        assert_eq!(EventName::parse("CustomerCreated"), Some(EventName::Crm(CrmEvent::CustomerCreated)));
+        assert_eq!(EventName::parse("Nope"), None);
+    }
+
+    #[test]
+    fn the_source_is_the_owning_context() {
+        let at = "2026-06-15T06:00:00Z".parse().unwrap();
+        let e = DomainEvent::new(NetworkEvent::SubscriptionSuspended, Some(Uuid::nil()), serde_json::json!({}), at);
+        assert_eq!((e.name.as_str(), e.source.as_str()), ("SubscriptionSuspended", "isp.network"));
+        assert_eq!(e.detail["event_id"], e.id.to_string());
+        let e = DomainEvent::new(BillingEvent::InvoiceIssued, None, serde_json::json!({}), at);
+        assert_eq!(e.source, "isp.billing");
     }
 }

@@ -2,6 +2,7 @@
 //! resources, interfaces, sessions) and of the periodic health check.
 
 use crate::Error;
+use crate::event::NetworkEvent;
 use crate::network::RouterStatus;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -139,14 +140,15 @@ pub struct StatusChange {
     pub status: RouterStatus,
     pub consecutive_failures: u32,
     /// `RouterWentOffline` or `RouterCameBack` when the router crossed between usable and not.
-    pub event: Option<&'static str>,
+    pub event: Option<NetworkEvent>,
 }
 
 /// The router's status after a check.
 pub fn next_status(previous: RouterStatus, failures_before: u32, observed: Observed) -> StatusChange {
     let failed = match observed {
         Observed::Answered => {
-            let event = matches!(previous, RouterStatus::Offline | RouterStatus::Error).then_some("RouterCameBack");
+            let event =
+                matches!(previous, RouterStatus::Offline | RouterStatus::Error).then_some(NetworkEvent::RouterCameBack);
             return StatusChange { status: RouterStatus::Online, consecutive_failures: 0, event };
         }
         Observed::Unreachable => RouterStatus::Offline,
@@ -157,9 +159,11 @@ pub fn next_status(previous: RouterStatus, failures_before: u32, observed: Obser
         RouterStatus::Online if failures < OFFLINE_AFTER_FAILED_CHECKS => {
             StatusChange { status: RouterStatus::Online, consecutive_failures: failures, event: None }
         }
-        RouterStatus::Online | RouterStatus::Unknown => {
-            StatusChange { status: failed, consecutive_failures: failures, event: Some("RouterWentOffline") }
-        }
+        RouterStatus::Online | RouterStatus::Unknown => StatusChange {
+            status: failed,
+            consecutive_failures: failures,
+            event: Some(NetworkEvent::RouterWentOffline),
+        },
         RouterStatus::Offline | RouterStatus::Error => {
             StatusChange { status: failed, consecutive_failures: failures, event: None }
         }
@@ -319,13 +323,16 @@ mod tests {
         use Observed::*;
         use RouterStatus::*;
         let first = next_status(Unknown, 0, Unreachable);
-        assert_eq!((first.status, first.event), (Offline, Some("RouterWentOffline")));
+        assert_eq!((first.status, first.event), (Offline, Some(NetworkEvent::RouterWentOffline)));
         let back = next_status(Offline, 3, Answered);
-        assert_eq!((back.status, back.consecutive_failures, back.event), (Online, 0, Some("RouterCameBack")));
+        assert_eq!(
+            (back.status, back.consecutive_failures, back.event),
+            (Online, 0, Some(NetworkEvent::RouterCameBack))
+        );
         let blip = next_status(Online, 0, Unreachable);
         assert_eq!((blip.status, blip.consecutive_failures, blip.event), (Online, 1, None));
         let down = next_status(Online, 1, Unreachable);
-        assert_eq!((down.status, down.event), (Offline, Some("RouterWentOffline")));
+        assert_eq!((down.status, down.event), (Offline, Some(NetworkEvent::RouterWentOffline)));
         let refused = next_status(Online, 1, Refused);
         assert_eq!(refused.status, Error);
         let still = next_status(Offline, 2, Refused);

@@ -2,6 +2,7 @@
 //! its status goes through.
 
 use crate::error::Error;
+use crate::event::NetworkEvent;
 use crate::package::{ConnectionType, Validity};
 use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
@@ -86,17 +87,17 @@ impl Action {
     }
 
     /// The event that announces the action (past tense).
-    pub fn event(self) -> &'static str {
+    pub fn event(self) -> NetworkEvent {
         match self {
-            Action::Activate => "SubscriptionActivated",
-            Action::Suspend => "SubscriptionSuspended",
-            Action::Restore => "SubscriptionRestored",
-            Action::Cancel => "SubscriptionCancelled",
-            Action::Expire => "SubscriptionExpired",
-            Action::ChangePackage => "SubscriptionPackageChanged",
-            Action::Extend => "SubscriptionExtended",
-            Action::MoveRouter => "SubscriptionRouterMoved",
-            Action::ResetPassword => "SubscriptionPasswordReset",
+            Action::Activate => NetworkEvent::SubscriptionActivated,
+            Action::Suspend => NetworkEvent::SubscriptionSuspended,
+            Action::Restore => NetworkEvent::SubscriptionRestored,
+            Action::Cancel => NetworkEvent::SubscriptionCancelled,
+            Action::Expire => NetworkEvent::SubscriptionExpired,
+            Action::ChangePackage => NetworkEvent::SubscriptionPackageChanged,
+            Action::Extend => NetworkEvent::SubscriptionExtended,
+            Action::MoveRouter => NetworkEvent::SubscriptionRouterMoved,
+            Action::ResetPassword => NetworkEvent::SubscriptionPasswordReset,
         }
     }
 }

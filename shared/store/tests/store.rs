@@ -1,7 +1,7 @@
 //! The store against moto: codec, uniqueness, versions, idempotency, counters, cursors, outbox.
 
 use aws_sdk_dynamodb::types::AttributeValue;
-use domain::event::DomainEvent;
+use domain::event::{CrmEvent, DomainEvent};
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 use store::keys::{self, Owner};
@@ -168,7 +168,8 @@ async fn cursor_pages_through_and_is_bound_to_its_tenant() {
 async fn outbox_event_is_written_with_the_change_and_expires() {
     let t = TestTable::new().await;
     let tid = Uuid::now_v7();
-    let ev = DomainEvent::new("CustomerCreated", "crm", Some(tid), serde_json::json!({"customer_id": "x"}), test_now());
+    let ev =
+        DomainEvent::new(CrmEvent::CustomerCreated, Some(tid), serde_json::json!({"customer_id": "x"}), test_now());
     let mut tx = Tx::new();
     tx.put_event(&ev);
     t.store.commit(tx).await.unwrap();

@@ -7,7 +7,7 @@ use chrono::{DateTime, Datelike, Duration, Utc};
 use domain::actor::Actor;
 use domain::billing::Terms;
 use domain::cycle::{self, Period};
-use domain::event::DomainEvent;
+use domain::event::{BillingEvent, DomainEvent};
 use domain::invoice::{
     Discount, Invoice, InvoiceKind, InvoiceStatus, LineInput, TaxRule, discounts_for, document_number, price_lines,
 };
@@ -260,10 +260,9 @@ pub fn stage_ledger(tx: &mut Tx, tid: Uuid, entries: &[LedgerEntry]) -> Result<(
     Ok(())
 }
 
-pub fn invoice_event(name: &str, inv: &Invoice, now: DateTime<Utc>) -> DomainEvent {
+pub fn invoice_event(name: BillingEvent, inv: &Invoice, now: DateTime<Utc>) -> DomainEvent {
     DomainEvent::new(
         name,
-        "billing",
         Some(inv.tenant_id),
         serde_json::json!({
             "invoice_id": inv.id,
@@ -327,9 +326,9 @@ pub fn stage_issue_of(
         }
     }
     stage_ledger(tx, tid, &entries)?;
-    tx.put_event(&invoice_event("InvoiceIssued", inv, now));
+    tx.put_event(&invoice_event(BillingEvent::InvoiceIssued, inv, now));
     if inv.status == InvoiceStatus::Paid {
-        tx.put_event(&invoice_event("InvoicePaid", inv, now));
+        tx.put_event(&invoice_event(BillingEvent::InvoicePaid, inv, now));
     }
     Ok(())
 }
@@ -516,7 +515,7 @@ pub async fn void_invoice(app: &App, actor: &Actor, id: Uuid, input: VoidInput) 
             Some(snapshot(&inv)),
             now,
         ));
-        tx.put_event(&invoice_event("InvoiceVoided", &inv, now));
+        tx.put_event(&invoice_event(BillingEvent::InvoiceVoided, &inv, now));
         match app.store.commit(tx).await {
             Ok(()) => return Ok(inv),
             Err(StoreError::Conflict(Conflict::Version)) => continue,
@@ -590,7 +589,7 @@ pub fn stage_settled(
         inv.updated_at = now;
         stage_invoice_write(tx, tenant, inv, old)?;
         if inv.status == InvoiceStatus::Paid && old.is_some_and(|o| o.status != InvoiceStatus::Paid) {
-            tx.put_event(&invoice_event("InvoicePaid", inv, now));
+            tx.put_event(&invoice_event(BillingEvent::InvoicePaid, inv, now));
         }
         changed.push(inv.clone());
     }

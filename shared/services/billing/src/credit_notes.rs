@@ -12,7 +12,7 @@ use crate::books::{
 use chrono::{DateTime, Utc};
 use domain::actor::Actor;
 use domain::customer::Customer;
-use domain::event::DomainEvent;
+use domain::event::{BillingEvent, DomainEvent};
 use domain::invoice::Invoice;
 use domain::payment::PaymentMethod;
 use domain::role::Permission;
@@ -160,15 +160,14 @@ async fn try_credit(
         now,
     ));
     tx.put_event(&DomainEvent::new(
-        "CreditNoteIssued",
-        "billing",
+        BillingEvent::CreditNoteIssued,
         Some(tid),
         serde_json::json!({"credit_note_id": id, "number": note.number, "invoice_id": invoice_id, "customer_id": cid,
             "amount": amount, "currency": note.currency, "to_credit": note.to_credit}),
         now,
     ));
     if inv.status != target.status {
-        tx.put_event(&invoice_event("InvoiceCredited", &inv, now));
+        tx.put_event(&invoice_event(BillingEvent::InvoiceCredited, &inv, now));
     }
     tx.put_idempotency(Owner::Tenant(tid), &idem.key_hash(actor.user_id), &record(idem, 201, &note, app)?);
     app.store.commit(tx).await.map_err(attempt_failed)?;
@@ -255,8 +254,7 @@ async fn try_refund(
         now,
     ));
     tx.put_event(&DomainEvent::new(
-        "RefundIssued",
-        "billing",
+        BillingEvent::RefundIssued,
         Some(tid),
         serde_json::json!({"refund_id": id, "customer_id": customer_id, "amount": refund.amount,
             "currency": refund.currency, "method": refund.method}),

@@ -4,7 +4,7 @@
 
 use chrono::{DateTime, Utc};
 use domain::actor::Actor;
-use domain::event::DomainEvent;
+use domain::event::{BillingEvent, DomainEvent};
 use domain::invoice::{Discount, DiscountTarget, DiscountValue};
 use domain::patch::Patch;
 use domain::role::Permission;
@@ -76,14 +76,8 @@ fn target_missing(e: StoreError) -> Error {
     }
 }
 
-fn event(name: &str, d: &Discount, now: DateTime<Utc>) -> DomainEvent {
-    DomainEvent::new(
-        name,
-        "billing",
-        Some(d.tenant_id),
-        serde_json::json!({"discount_id": d.id, "version": d.version}),
-        now,
-    )
+fn event(name: BillingEvent, d: &Discount, now: DateTime<Utc>) -> DomainEvent {
+    DomainEvent::new(name, Some(d.tenant_id), serde_json::json!({"discount_id": d.id, "version": d.version}), now)
 }
 
 pub async fn create_discount(
@@ -116,7 +110,7 @@ pub async fn create_discount(
     tx.put_new(Store::encode(&keys::discount(tid, d.id), "DISCOUNT", &d, Some(1)).or_500()?, Conflict::Exists);
     stage_target_check(&mut tx, tid, d.target);
     tx.put_audit(&audit(actor, Some(tid), "discount.created", "discount", d.id, None, Some(snapshot(&d)), now));
-    tx.put_event(&event("DiscountCreated", &d, now));
+    tx.put_event(&event(BillingEvent::DiscountCreated, &d, now));
     if let Some(req) = idem {
         tx.put_idempotency(Owner::Tenant(tid), &req.key_hash(actor.user_id), &record(req, 201, &d, app)?);
     }
@@ -177,7 +171,7 @@ pub async fn update_discount(
         &mut tx,
         actor,
         Some(tid),
-        event("DiscountUpdated", &d, now),
+        event(BillingEvent::DiscountUpdated, &d, now),
     );
     app.store.commit(tx).await.map_err(store_err)?;
     Ok(d)
@@ -191,7 +185,7 @@ pub async fn delete_discount(app: &App, actor: &Actor, id: Uuid) -> Result<()> {
     let mut tx = Tx::new();
     tx.delete_existing(&keys::discount(tid, id), Conflict::Missing);
     tx.put_audit(&audit(actor, Some(tid), "discount.deleted", "discount", id, Some(snapshot(&before)), None, now));
-    tx.put_event(&event("DiscountDeleted", &before, now));
+    tx.put_event(&event(BillingEvent::DiscountDeleted, &before, now));
     match app.store.commit(tx).await {
         Ok(()) => Ok(()),
         Err(StoreError::Conflict(Conflict::Missing)) => Err(Error::not_found("discount")),

@@ -8,6 +8,7 @@ use crate::books::{
     stage_issue_of,
 };
 use domain::actor::Actor;
+use domain::event::BillingEvent;
 use domain::invoice::{Invoice, InvoiceKind, InvoiceLine, InvoiceStatus, LineInput, LineKind};
 use domain::role::Permission;
 use domain::{Error, Result, Validation, ids};
@@ -123,7 +124,7 @@ pub async fn create_draft(
     stage_invoice_write(&mut tx, &tenant, &inv, None)?;
     stage_invoice_ref(&mut tx, &inv)?;
     tx.put_audit(&audit(actor, Some(tid), "invoice.drafted", "invoice", inv.id, None, Some(snapshot(&inv)), now));
-    tx.put_event(&invoice_event("InvoiceDrafted", &inv, now));
+    tx.put_event(&invoice_event(BillingEvent::InvoiceDrafted, &inv, now));
     if let Some(req) = idem {
         tx.put_idempotency(Owner::Tenant(tid), &req.key_hash(actor.user_id), &record(req, 201, &inv, app)?);
     }
@@ -192,7 +193,7 @@ pub async fn add_line(app: &App, actor: &Actor, id: Uuid, input: AddLine, if_mat
         Some(snapshot(&inv)),
         now,
     ));
-    tx.put_event(&invoice_event("InvoiceDraftUpdated", &inv, now));
+    tx.put_event(&invoice_event(BillingEvent::InvoiceDraftUpdated, &inv, now));
     app.store.commit(tx).await.map_err(store_err)?;
     Ok(inv)
 }

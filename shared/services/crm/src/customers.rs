@@ -5,7 +5,7 @@
 use chrono::{DateTime, NaiveDate, Utc};
 use domain::actor::Actor;
 use domain::customer::{Customer, CustomerStatus, search_fold, validate_tags};
-use domain::event::DomainEvent;
+use domain::event::{CrmEvent, DomainEvent};
 use domain::patch::Patch;
 use domain::phone::{national_digits, search_prefix, to_e164};
 use domain::role::Permission;
@@ -300,8 +300,7 @@ pub fn stage_customer_creation(
     entry.actor_id = Some(actor.real_actor());
     kernel::projections::timeline::stage(tx, tid, &entry)?;
     tx.put_event(&DomainEvent::new(
-        "CustomerCreated",
-        "crm",
+        CrmEvent::CustomerCreated,
         Some(tid),
         serde_json::json!({"customer_id": customer.id, "operator_id": customer.operator_id, "version": 1}),
         now,
@@ -492,8 +491,7 @@ pub async fn update_customer(
         actor,
         Some(tid),
         DomainEvent::new(
-            "CustomerUpdated",
-            "crm",
+            CrmEvent::CustomerUpdated,
             Some(tid),
             serde_json::json!({"customer_id": id, "version": after.version}),
             now,
@@ -544,8 +542,7 @@ pub async fn delete_customer(app: &App, actor: &Actor, id: Uuid, if_match: Optio
     counts.stage(&mut tx, tid);
     tx.put_audit(&audit(actor, Some(tid), "customer.deleted", "customer", id, Some(snapshot(&before)), None, now));
     tx.put_event(&DomainEvent::new(
-        "CustomerDeleted",
-        "crm",
+        CrmEvent::CustomerDeleted,
         Some(tid),
         serde_json::json!({"customer_id": id, "version": gone.version}),
         now,

@@ -5,7 +5,7 @@ use crate::customers::{CreateCustomer, stage_new_customer};
 use chrono::NaiveDate;
 use domain::actor::Actor;
 use domain::customer::Customer;
-use domain::event::DomainEvent;
+use domain::event::{CrmEvent, DomainEvent};
 use domain::lead::{Lead, LeadStage, check_stage_move};
 use domain::patch::Patch;
 use domain::phone::to_e164;
@@ -80,10 +80,9 @@ pub struct LeadFilter {
     pub assigned_to: Option<Uuid>,
 }
 
-fn lead_event(name: &str, l: &Lead, now: chrono::DateTime<chrono::Utc>) -> DomainEvent {
+fn lead_event(name: CrmEvent, l: &Lead, now: chrono::DateTime<chrono::Utc>) -> DomainEvent {
     DomainEvent::new(
         name,
-        "crm",
         Some(l.tenant_id),
         serde_json::json!({"lead_id": l.id, "stage": l.stage, "customer_id": l.customer_id, "version": l.version}),
         now,
@@ -156,7 +155,7 @@ pub async fn create_lead(
         Conflict::Exists,
     );
     tx.put_audit(&audit(actor, Some(tid), "lead.created", "lead", lead.id, None, Some(snapshot(&lead)), now));
-    tx.put_event(&lead_event("LeadCreated", &lead, now));
+    tx.put_event(&lead_event(CrmEvent::LeadCreated, &lead, now));
     if let Some(req) = idem {
         tx.put_idempotency(Owner::Tenant(tid), &req.key_hash(actor.user_id), &record(req, 201, &lead, app)?);
     }
@@ -294,7 +293,7 @@ async fn finish_update(
             .or_500()?,
         expected,
     );
-    let name = if after.stage != before.stage { "LeadStageChanged" } else { "LeadUpdated" };
+    let name = if after.stage != before.stage { CrmEvent::LeadStageChanged } else { CrmEvent::LeadUpdated };
     Updated { entity: "lead", id: after.id, before, after: &after }.stage(
         &mut tx,
         actor,
@@ -367,7 +366,7 @@ pub async fn convert_lead(
         Some(snapshot(&won)),
         now,
     ));
-    tx.put_event(&lead_event("LeadConverted", &won, now));
+    tx.put_event(&lead_event(CrmEvent::LeadConverted, &won, now));
     let out = Conversion { lead: won, customer };
     if let Some(req) = idem {
         tx.put_idempotency(Owner::Tenant(tid), &req.key_hash(actor.user_id), &record(req, 201, &out, app)?);

@@ -2,7 +2,7 @@
 //! POPs) beside their user, the operator tree, and the POPs that confine what they see.
 
 use domain::actor::Actor;
-use domain::event::DomainEvent;
+use domain::event::{CrmEvent, DomainEvent};
 use domain::package::PackageOffer;
 use domain::role::{Permission, Role};
 use domain::user::OperatorProfile;
@@ -173,8 +173,7 @@ pub async fn put_profile(
         now,
     ));
     tx.put_event(&DomainEvent::new(
-        "OperatorProfileUpdated",
-        "crm",
+        CrmEvent::OperatorProfileUpdated,
         Some(tid),
         serde_json::json!({"operator_id": id, "version": after.version}),
         now,

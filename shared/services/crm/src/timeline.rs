@@ -2,7 +2,7 @@
 //! written by every context through [`kernel::projections::timeline`].
 
 use domain::actor::Actor;
-use domain::event::DomainEvent;
+use domain::event::{CrmEvent, DomainEvent};
 use domain::role::Permission;
 use domain::{Result, Validation};
 use kernel::App;
@@ -56,8 +56,7 @@ pub async fn add_note(app: &App, actor: &Actor, customer_id: Uuid, input: NewNot
         now,
     ));
     tx.put_event(&DomainEvent::new(
-        "CustomerNoteAdded",
-        "crm",
+        CrmEvent::CustomerNoteAdded,
         Some(tid),
         serde_json::json!({"customer_id": customer_id, "entry_id": entry.id}),
         now,

@@ -14,6 +14,7 @@ use billing::books::{invoice_event, stage_invoice_write};
 use chrono::{DateTime, Duration, Utc};
 use domain::actor::Actor;
 use domain::dunning::{DunningStep, apply_step, dunning_step};
+use domain::event::BillingEvent;
 use domain::invoice::Invoice;
 use domain::subscription::{Subscription, SubscriptionStatus, UNPAID};
 use domain::tenant::Tenant;
@@ -135,10 +136,10 @@ async fn commit_step(
     let stage = |tx: &mut Tx| -> Result<()> {
         stage_invoice_write(tx, tenant, &inv, Some(before))?;
         if step.mark_overdue {
-            tx.put_event(&invoice_event("InvoiceOverdue", &inv, now));
+            tx.put_event(&invoice_event(BillingEvent::InvoiceOverdue, &inv, now));
         }
         if let Some(offset) = step.reminder {
-            let mut ev = invoice_event("InvoiceReminderDue", &inv, now);
+            let mut ev = invoice_event(BillingEvent::InvoiceReminderDue, &inv, now);
             ev.detail["offset_days"] = serde_json::json!(offset);
             tx.put_event(&ev);
         }

@@ -9,7 +9,7 @@ use domain::auth::{
     verify_password,
 };
 use domain::crypto::{b64url_decode, b64url_encode, random_token, sha256_hex};
-use domain::event::DomainEvent;
+use domain::event::{DomainEvent, IdentityEvent};
 use domain::platform::PlatformReseller;
 use domain::role::{Permission, Role};
 use domain::tenant::{Tenant, TenantStatus};
@@ -457,8 +457,7 @@ pub async fn change_password(app: &App, actor: &Actor, input: ChangePasswordRequ
     let pair = stage_session(app, &mut tx, &after, reseller.as_ref())?;
     tx.put_audit(&audit(actor, actor.tenant_id, "user.password_changed", "user", actor.user_id, None, None, now));
     tx.put_event(&DomainEvent::new(
-        "PasswordChanged",
-        "identity",
+        IdentityEvent::PasswordChanged,
         actor.tenant_id,
         serde_json::json!({"user_id": actor.user_id, "version": after.user.version}),
         now,
@@ -499,8 +498,7 @@ pub async fn request_password_reset(app: &App, input: PasswordResetRequest) -> R
     let mut tx = Tx::new();
     tx.put_new(item, Conflict::Exists);
     tx.put_event(&DomainEvent::new(
-        "PasswordResetRequested",
-        "identity",
+        IdentityEvent::PasswordResetRequested,
         user.user.tenant_id,
         serde_json::json!({"user_id": user.user.id, "reset_id": id, "expires_at": reset.expires_at}),
         now,
@@ -550,8 +548,7 @@ pub async fn confirm_password_reset(app: &App, input: PasswordResetConfirm) -> R
     let self_actor = actor_of(&before.user);
     tx.put_audit(&audit(&self_actor, reset.tenant_id, "user.password_reset", "user", reset.user_id, None, None, now));
     tx.put_event(&DomainEvent::new(
-        "PasswordResetCompleted",
-        "identity",
+        IdentityEvent::PasswordResetCompleted,
         reset.tenant_id,
         serde_json::json!({"user_id": reset.user_id, "version": after.user.version}),
         now,
@@ -604,8 +601,7 @@ pub async fn impersonate(app: &App, actor: &Actor, input: ImpersonateRequest) ->
         now,
     ));
     tx.put_event(&DomainEvent::new(
-        "ImpersonationStarted",
-        "identity",
+        IdentityEvent::ImpersonationStarted,
         target.user.tenant_id,
         serde_json::json!({"user_id": target.user.id, "impersonator_id": actor.user_id}),
         now,

@@ -3,7 +3,7 @@
 use crate::users::{NewStaff, UserRecord, stage_new_user};
 use chrono::{DateTime, Utc};
 use domain::actor::Actor;
-use domain::event::DomainEvent;
+use domain::event::{DomainEvent, IdentityEvent, PlatformEvent};
 use domain::patch::Patch;
 use domain::platform::PlatformReseller;
 use domain::role::{Permission, Role};
@@ -99,15 +99,13 @@ pub async fn create_reseller(app: &App, actor: &Actor, input: CreateReseller) ->
         now,
     ));
     tx.put_event(&DomainEvent::new(
-        "PlatformResellerCreated",
-        "platform",
+        PlatformEvent::PlatformResellerCreated,
         None,
         serde_json::json!({"reseller_id": id, "version": 1}),
         now,
     ));
     tx.put_event(&DomainEvent::new(
-        "UserCreated",
-        "identity",
+        IdentityEvent::UserCreated,
         None,
         serde_json::json!({"user_id": user.user.id, "reseller_id": id, "role": "super_admin", "version": 1}),
         now,
@@ -197,8 +195,7 @@ pub async fn update_reseller(
         actor,
         None,
         DomainEvent::new(
-            "PlatformResellerUpdated",
-            "platform",
+            PlatformEvent::PlatformResellerUpdated,
             None,
             serde_json::json!({"reseller_id": id, "version": after.version}),
             now,
@@ -248,9 +245,9 @@ pub async fn subscription_sweep(app: &App, now: DateTime<Utc>) -> Result<Subscri
         for r in &page.items {
             report.resellers_checked += 1;
             let (kind, event) = if r.subscription_expires_at <= now {
-                ("expired", "PlatformSubscriptionExpired")
+                ("expired", PlatformEvent::PlatformSubscriptionExpired)
             } else if r.subscription_expires_at - now <= EXPIRY_WARNING {
-                ("expiring", "PlatformSubscriptionExpiring")
+                ("expiring", PlatformEvent::PlatformSubscriptionExpiring)
             } else {
                 continue;
             };
@@ -264,7 +261,6 @@ pub async fn subscription_sweep(app: &App, now: DateTime<Utc>) -> Result<Subscri
             tx.put_new(item, Conflict::Exists);
             tx.put_event(&DomainEvent::new(
                 event,
-                "platform",
                 None,
                 serde_json::json!({"reseller_id": r.id, "subscription_expires_at": r.subscription_expires_at, "version": r.version}),
                 now,

@@ -3,7 +3,7 @@
 
 use crate::users::{NewStaff, UserRecord, stage_new_user};
 use domain::actor::Actor;
-use domain::event::DomainEvent;
+use domain::event::{DomainEvent, IdentityEvent, PlatformEvent};
 use domain::platform::PlatformReseller;
 use domain::role::{Permission, Role};
 use domain::tenant::{
@@ -138,15 +138,13 @@ pub async fn create_tenant(
     stage_new_user(&mut tx, &user, "admin.email")?;
     tx.put_audit(&audit(actor, None, "tenant.created", "tenant", tenant.id, None, Some(snapshot(&tenant)), now));
     tx.put_event(&DomainEvent::new(
-        "TenantCreated",
-        "platform",
+        PlatformEvent::TenantCreated,
         Some(tenant.id),
         serde_json::json!({"reseller_id": reseller_id, "version": 1}),
         now,
     ));
     tx.put_event(&DomainEvent::new(
-        "UserCreated",
-        "identity",
+        IdentityEvent::UserCreated,
         Some(tenant.id),
         serde_json::json!({"user_id": user.user.id, "role": "admin", "version": 1}),
         now,
@@ -262,7 +260,7 @@ pub async fn update_tenant(
         &mut tx,
         actor,
         Some(id),
-        DomainEvent::new("TenantUpdated", "platform", Some(id), serde_json::json!({"version": after.version}), now),
+        DomainEvent::new(PlatformEvent::TenantUpdated, Some(id), serde_json::json!({"version": after.version}), now),
     );
     app.store.commit(tx).await.or_500()?;
     Ok(after)
@@ -281,13 +279,13 @@ pub async fn set_tenant_status(app: &App, actor: &Actor, id: Uuid, status: Tenan
     after.version += 1;
     after.updated_at = now;
     let (action, event) = match status {
-        TenantStatus::Suspended => ("tenant.suspended", "TenantSuspended"),
-        TenantStatus::Active => ("tenant.resumed", "TenantResumed"),
+        TenantStatus::Suspended => ("tenant.suspended", PlatformEvent::TenantSuspended),
+        TenantStatus::Active => ("tenant.resumed", PlatformEvent::TenantResumed),
     };
     let mut tx = Tx::new();
     tx.put_versioned(tenant_item(&after)?, before.version);
     tx.put_audit(&audit(actor, Some(id), action, "tenant", id, Some(snapshot(&before)), Some(snapshot(&after)), now));
-    tx.put_event(&DomainEvent::new(event, "platform", Some(id), serde_json::json!({"version": after.version}), now));
+    tx.put_event(&DomainEvent::new(event, Some(id), serde_json::json!({"version": after.version}), now));
     app.store.commit(tx).await.or_500()?;
     Ok(after)
 }

@@ -2,7 +2,7 @@
 
 use domain::actor::Actor;
 use domain::auth::hash_password;
-use domain::event::DomainEvent;
+use domain::event::{DomainEvent, IdentityEvent};
 use domain::patch::Patch;
 use domain::role::{Permission, Role};
 use domain::user::{User, UserStatus, scope_for};
@@ -194,8 +194,7 @@ pub async fn create_user(app: &App, actor: &Actor, input: CreateUser) -> Result<
     stage_new_user(&mut tx, &rec, "email")?;
     tx.put_audit(&audit(actor, Some(tid), "user.created", "user", id, None, Some(snapshot(&user)), now));
     tx.put_event(&DomainEvent::new(
-        "UserCreated",
-        "identity",
+        IdentityEvent::UserCreated,
         Some(tid),
         serde_json::json!({"user_id": id, "role": user.role, "version": 1}),
         now,
@@ -297,8 +296,7 @@ pub async fn update_user(app: &App, actor: &Actor, id: Uuid, input: UpdateUser, 
         actor,
         Some(tid),
         DomainEvent::new(
-            "UserUpdated",
-            "identity",
+            IdentityEvent::UserUpdated,
             Some(tid),
             serde_json::json!({"user_id": id, "version": after.user.version}),
             now,
@@ -340,8 +338,7 @@ pub async fn delete_user(app: &App, actor: &Actor, id: Uuid, if_match: Option<u6
     tx.delete(&keys::login(&before.user.email));
     tx.put_audit(&audit(actor, Some(tid), "user.deleted", "user", id, Some(snapshot(&before.user)), None, now));
     tx.put_event(&DomainEvent::new(
-        "UserDeleted",
-        "identity",
+        IdentityEvent::UserDeleted,
         Some(tid),
         serde_json::json!({"user_id": id, "version": after.user.version}),
         now,

@@ -8,7 +8,7 @@
 use crate::chunks::*;
 use chrono::{DateTime, Utc};
 use domain::actor::Actor;
-use domain::event::DomainEvent;
+use domain::event::{DomainEvent, NetworkEvent};
 use domain::import::RowError;
 use domain::role::Permission;
 use domain::subscription::SubscriptionStatus;
@@ -144,8 +144,7 @@ pub async fn start_bulk(
             let chunk = BulkChunk { first_row: n * CHUNK_TARGETS + 1, targets: part.to_vec() };
             tx.put(Store::encode(&keys::job_chunk(tid, job.id, n as u32), "JOB_CHUNK", &chunk, None).or_500()?);
             tx.put_event(&DomainEvent::new(
-                "BulkChunkReady",
-                "network",
+                NetworkEvent::BulkChunkReady,
                 Some(tid),
                 serde_json::json!({"job_id": job.id, "chunk": n}),
                 now,

@@ -10,7 +10,7 @@ use chrono::{DateTime, Utc};
 use crm::customers::{CreateCustomer, NewCustomerContext, prepare_customer, stage_customer_creation};
 use domain::actor::Actor;
 use domain::customer::search_fold;
-use domain::event::DomainEvent;
+use domain::event::{CrmEvent, DomainEvent};
 use domain::import::{ImportFormat, ImportRow, read};
 use domain::package::Package;
 use domain::role::Permission;
@@ -128,8 +128,7 @@ pub async fn start_import(
             let chunk = Chunk { rows: rows.to_vec() };
             tx.put(Store::encode(&keys::job_chunk(tid, job.id, n), "JOB_CHUNK", &chunk, None).or_500()?);
             tx.put_event(&DomainEvent::new(
-                "ImportChunkReady",
-                "crm",
+                CrmEvent::ImportChunkReady,
                 Some(tid),
                 serde_json::json!({"job_id": job.id, "chunk": n}),
                 now,

@@ -5,7 +5,7 @@ use crate::App;
 use crate::support::StoreResultExt;
 use chrono::{DateTime, Utc};
 use domain::Result;
-use domain::event::DomainEvent;
+use domain::event::{DomainEvent, EventName};
 use domain::tenant::{Tenant, TenantStatus};
 use serde::Serialize;
 use store::{Owner, Page, Query, Tx, keys};
@@ -17,10 +17,10 @@ pub struct FanOut {
     pub skipped_suspended: usize,
 }
 
-/// One outbox event per active ISP (`event`, e.g. `RouterHealthCheckRequested` from `source`
-/// `network`), 100 ISPs per transaction; a rule brings each to its worker, which does that ISP's
+/// One outbox event per active ISP (`event`, e.g. `RouterHealthCheckRequested`), 100 ISPs per
+/// transaction; a rule brings each to its worker, which does that ISP's
 /// share (its routers, its billing run). Suspended ISPs are skipped.
-pub async fn fan_out(app: &App, event: &str, source: &str, now: DateTime<Utc>) -> Result<FanOut> {
+pub async fn fan_out(app: &App, event: impl Into<EventName> + Copy, now: DateTime<Utc>) -> Result<FanOut> {
     let mut report = FanOut::default();
     let mut cursor: Option<String> = None;
     loop {
@@ -36,7 +36,6 @@ pub async fn fan_out(app: &App, event: &str, source: &str, now: DateTime<Utc>) -
             report.tenants += 1;
             tx.put_event(&DomainEvent::new(
                 event,
-                source,
                 Some(t.id),
                 serde_json::json!({"tenant_id": t.id, "requested_at": now}),
                 now,

@@ -8,7 +8,7 @@
 use chrono::{DateTime, Utc};
 use domain::actor::Actor;
 use domain::customer::search_fold;
-use domain::event::DomainEvent;
+use domain::event::{DomainEvent, NetworkEvent};
 use domain::package::{
     BurstInput, ConnectionType, FairUsage, Package, PackageOffer, Rate, RatePair, Validity, rate_limit,
     validate_profile_name,
@@ -256,8 +256,7 @@ pub async fn create_package(
         now,
     ));
     tx.put_event(&DomainEvent::new(
-        "PackageCreated",
-        "network",
+        NetworkEvent::PackageCreated,
         Some(tid),
         serde_json::json!({"package_id": package.id, "version": 1}),
         now,
@@ -454,8 +453,7 @@ pub async fn update_package(
         actor,
         Some(tid),
         DomainEvent::new(
-            "PackageUpdated",
-            "network",
+            NetworkEvent::PackageUpdated,
             Some(tid),
             serde_json::json!({
                 "package_id": id,
@@ -509,8 +507,7 @@ pub async fn delete_package(app: &App, actor: &Actor, id: Uuid, if_match: Option
     }
     tx.put_audit(&audit(actor, Some(tid), "package.deleted", "package", id, Some(snapshot(&before)), None, now));
     tx.put_event(&DomainEvent::new(
-        "PackageDeleted",
-        "network",
+        NetworkEvent::PackageDeleted,
         Some(tid),
         serde_json::json!({"package_id": id, "version": gone.version}),
         now,
@@ -617,8 +614,7 @@ pub async fn put_offer(
         now,
     ));
     tx.put_event(&DomainEvent::new(
-        "PackageOfferSet",
-        "network",
+        NetworkEvent::PackageOfferSet,
         Some(tid),
         serde_json::json!({"package_id": package_id, "operator_id": operator_id}),
         now,
@@ -657,8 +653,7 @@ pub async fn delete_offer(app: &App, actor: &Actor, package_id: Uuid, operator_i
         now,
     ));
     tx.put_event(&DomainEvent::new(
-        "PackageOfferWithdrawn",
-        "network",
+        NetworkEvent::PackageOfferWithdrawn,
         Some(tid),
         serde_json::json!({"package_id": package_id, "operator_id": operator_id}),
         now,

@@ -4,7 +4,7 @@
 
 use chrono::{DateTime, Utc};
 use domain::actor::Actor;
-use domain::event::DomainEvent;
+use domain::event::{DomainEvent, NetworkEvent};
 use domain::network::{Pop, PopStatus, validate_coordinates, validate_pop_code};
 use domain::patch::Patch;
 use domain::role::Permission;
@@ -66,8 +66,8 @@ fn pop_unique(tid: Uuid, code: &str) -> store::ItemKeys {
     keys::unique(Owner::Tenant(tid), "pop_code", code)
 }
 
-fn pop_event(name: &str, p: &Pop, now: DateTime<Utc>) -> DomainEvent {
-    DomainEvent::new(name, "network", Some(p.tenant_id), serde_json::json!({"pop_id": p.id, "version": p.version}), now)
+fn pop_event(name: NetworkEvent, p: &Pop, now: DateTime<Utc>) -> DomainEvent {
+    DomainEvent::new(name, Some(p.tenant_id), serde_json::json!({"pop_id": p.id, "version": p.version}), now)
 }
 
 pub async fn create_pop(
@@ -102,7 +102,7 @@ pub async fn create_pop(
     tx.put_new(Store::encode(&keys::pop(tid, pop.id, &pop.code), "POP", &pop, Some(1)).or_500()?, Conflict::Exists);
     tx.put_unique(pop_unique(tid, &pop.code), "code", &pop.id.to_string());
     tx.put_audit(&audit(actor, Some(tid), "pop.created", "pop", pop.id, None, Some(snapshot(&pop)), now));
-    tx.put_event(&pop_event("PopCreated", &pop, now));
+    tx.put_event(&pop_event(NetworkEvent::PopCreated, &pop, now));
     if let Some(req) = idem {
         tx.put_idempotency(Owner::Tenant(tid), &req.key_hash(actor.user_id), &record(req, 201, &pop, app)?);
     }
@@ -178,7 +178,7 @@ pub async fn update_pop(app: &App, actor: &Actor, id: Uuid, input: UpdatePop, if
         &mut tx,
         actor,
         Some(tid),
-        pop_event("PopUpdated", &after, now),
+        pop_event(NetworkEvent::PopUpdated, &after, now),
     );
     app.store.commit(tx).await.or_500()?;
     Ok(after)
@@ -210,6 +210,6 @@ pub async fn delete_pop(app: &App, actor: &Actor, id: Uuid, if_match: Option<u64
     stage_usage_zero(&mut tx, tid, UsageOf::Pop, id, "pop_in_use");
     tx.delete_unique(pop_unique(tid, &before.code), &id.to_string());
     tx.put_audit(&audit(actor, Some(tid), "pop.deleted", "pop", id, Some(snapshot(&before)), None, now));
-    tx.put_event(&pop_event("PopDeleted", &gone, now));
+    tx.put_event(&pop_event(NetworkEvent::PopDeleted, &gone, now));
     app.store.commit(tx).await.map_err(in_use_conflict("pop"))
 }

@@ -6,7 +6,7 @@
 use crate::routers::get_router;
 use chrono::{DateTime, Utc};
 use domain::actor::Actor;
-use domain::event::DomainEvent;
+use domain::event::{DomainEvent, NetworkEvent};
 use domain::live::SessionService;
 use domain::role::Permission;
 use domain::{Error, Result};
@@ -183,8 +183,7 @@ pub async fn request_reconcile(app: &App, actor: &Actor, id: Uuid) -> Result<Rec
     let now = app.now();
     let mut tx = Tx::new();
     tx.put_event(&DomainEvent::new(
-        "RouterReconcileRequested",
-        "network",
+        NetworkEvent::RouterReconcileRequested,
         Some(router.tenant_id),
         serde_json::json!({"router_id": id, "requested_by": actor.user_id, "version": router.version}),
         now,

@@ -6,7 +6,7 @@
 use chrono::{DateTime, Utc};
 use domain::actor::Actor;
 use domain::customer::search_fold;
-use domain::event::DomainEvent;
+use domain::event::{DomainEvent, NetworkEvent};
 use domain::network::{Router, RouterStatus, SuspensionMode, validate_host, validate_router_username};
 use domain::package::validate_profile_name;
 use domain::patch::Patch;
@@ -199,14 +199,13 @@ pub fn stage_new_router(
     counts.router(None, Some((r.pop_id, r.status)));
     counts.stage(tx, tid);
     tx.put_audit(&audit(actor, Some(tid), "router.created", "router", r.id, None, Some(snapshot(r)), now));
-    stage_router_event(tx, "RouterCreated", r, now);
+    stage_router_event(tx, NetworkEvent::RouterCreated, r, now);
     Ok(())
 }
 
-fn stage_router_event(tx: &mut Tx, name: &str, r: &Router, now: DateTime<Utc>) {
+fn stage_router_event(tx: &mut Tx, name: NetworkEvent, r: &Router, now: DateTime<Utc>) {
     tx.put_event(&DomainEvent::new(
         name,
-        "network",
         Some(r.tenant_id),
         serde_json::json!({"router_id": r.id, "version": r.version}),
         now,
@@ -331,7 +330,7 @@ pub async fn record_router_status(
     rec: &RouterRecord,
     status: RouterStatus,
     routeros_version: Option<String>,
-    event: Option<&str>,
+    event: Option<NetworkEvent>,
     error_code: Option<&str>,
 ) -> Result<bool> {
     let before = &rec.router;
@@ -361,7 +360,6 @@ pub async fn record_router_status(
     if let Some(name) = event {
         tx.put_event(&DomainEvent::new(
             name,
-            "network",
             Some(after.tenant_id),
             serde_json::json!({
                 "router_id": after.id,
@@ -529,7 +527,7 @@ pub async fn update_router(
         Some(after_snap),
         now,
     ));
-    stage_router_event(&mut tx, "RouterUpdated", &after, now);
+    stage_router_event(&mut tx, NetworkEvent::RouterUpdated, &after, now);
     app.store.commit(tx).await.map_err(router_conflict)?;
     Ok(after)
 }
@@ -569,6 +567,6 @@ pub async fn delete_router(app: &App, actor: &Actor, id: Uuid, if_match: Option<
     counts.router(Some((before.pop_id, before.status)), None);
     counts.stage(&mut tx, tid);
     tx.put_audit(&audit(actor, Some(tid), "router.deleted", "router", id, Some(snapshot(&before)), None, now));
-    stage_router_event(&mut tx, "RouterDeleted", &gone, now);
+    stage_router_event(&mut tx, NetworkEvent::RouterDeleted, &gone, now);
     app.store.commit(tx).await.map_err(in_use_conflict("router"))
 }

@@ -12,7 +12,7 @@ use billing::books::{
 use chrono::{DateTime, Utc};
 use crm::customers::CustomerRecord;
 use domain::actor::Actor;
-use domain::event::DomainEvent;
+use domain::event::{BillingEvent, DomainEvent, NetworkEvent};
 use domain::invoice::{Invoice, InvoiceKind, InvoiceStatus};
 use domain::ledger::Account;
 use domain::payment::{AppliedTo, Payment, PaymentMethod, checked_reference};
@@ -182,8 +182,7 @@ async fn try_record(
     kernel::projections::reports::stage_collection(&mut tx, &books.tenant, &payment);
     tx.put_audit(&audit(actor, Some(tid), "payment.recorded", "payment", id, None, Some(snapshot(&payment)), now));
     tx.put_event(&DomainEvent::new(
-        "PaymentReceived",
-        "billing",
+        BillingEvent::PaymentReceived,
         Some(tid),
         serde_json::json!({
             "payment_id": id,
@@ -249,7 +248,7 @@ pub async fn stage_paid_effects(
             continue;
         }
         let mut after = before.clone();
-        let mut events: Vec<(&str, serde_json::Value)> = vec![];
+        let mut events: Vec<(NetworkEvent, serde_json::Value)> = vec![];
         for inv in paid.iter().filter(|i| i.subscription_id == Some(before.id)) {
             if inv.kind == InvoiceKind::Renewal
                 && before.billing_model == BillingModel::Prepaid

@@ -4,6 +4,7 @@
 
 use crate::converge::*;
 use crate::pool::RouterPool;
+use domain::event::{EventName, NetworkEvent};
 use kernel::App;
 use std::collections::BTreeMap;
 use uuid::Uuid;
@@ -28,9 +29,70 @@ pub enum Work {
     Nothing,
 }
 
+/// What provisioning does for an event, by name alone.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Subscription,
+    Router,
+    RouterReconcile,
+    Health,
+    Package,
+}
+
+/// Exhaustive over the network context's events (a new one must be placed here); the other
+/// contexts' events are never provisioning's.
+fn kind(name: EventName) -> Option<Kind> {
+    use NetworkEvent as N;
+    match name {
+        EventName::Network(
+            N::SubscriptionCreated
+            | N::SubscriptionActivated
+            | N::SubscriptionSuspended
+            | N::SubscriptionRestored
+            | N::SubscriptionCancelled
+            | N::SubscriptionExpired
+            | N::SubscriptionPackageChanged
+            | N::SubscriptionExtended
+            | N::SubscriptionRouterMoved
+            | N::SubscriptionPasswordReset
+            | N::SubscriptionReconcileRequested,
+        ) => Some(Kind::Subscription),
+        // A router back online may have missed changes whose retries ran out meanwhile.
+        EventName::Network(N::RouterUpdated | N::RouterCameBack) => Some(Kind::Router),
+        EventName::Network(N::RouterReconcileRequested) => Some(Kind::RouterReconcile),
+        EventName::Network(N::RouterHealthCheckRequested) => Some(Kind::Health),
+        EventName::Network(N::PackageUpdated) => Some(Kind::Package),
+        EventName::Network(
+            N::PackageCreated
+            | N::PackageDeleted
+            | N::PackageOfferSet
+            | N::PackageOfferWithdrawn
+            | N::PopCreated
+            | N::PopUpdated
+            | N::PopDeleted
+            | N::RouterCreated
+            | N::RouterDeleted
+            | N::RouterWentOffline
+            | N::BulkChunkReady,
+        )
+        | EventName::Platform(_)
+        | EventName::Identity(_)
+        | EventName::Crm(_)
+        | EventName::Billing(_) => None,
+    }
+}
+
+/// Whether the provisioning worker acts on this event (its queue's rule must route exactly these).
+pub fn consumes(name: EventName) -> bool {
+    kind(name).is_some()
+}
+
 /// The provisioning meaning of an event on the bus. Only ids are taken from it: the state
 /// itself is always read from the table.
 pub fn work_for(detail_type: &str, detail: &serde_json::Value) -> std::result::Result<Work, String> {
+    let kind = EventName::parse(detail_type)
+        .and_then(kind)
+        .ok_or_else(|| format!("provisioning does not handle {detail_type}"))?;
     let id = |k: &str| -> std::result::Result<Uuid, String> {
         detail
             .get(k)
@@ -40,18 +102,8 @@ pub fn work_for(detail_type: &str, detail: &serde_json::Value) -> std::result::R
     };
     let opt = |k: &str| detail.get(k).and_then(|v| v.as_str()).and_then(|s| s.parse::<Uuid>().ok());
     let tenant = id("tenant_id")?;
-    match detail_type {
-        "SubscriptionCreated"
-        | "SubscriptionActivated"
-        | "SubscriptionSuspended"
-        | "SubscriptionRestored"
-        | "SubscriptionCancelled"
-        | "SubscriptionExpired"
-        | "SubscriptionPackageChanged"
-        | "SubscriptionExtended"
-        | "SubscriptionRouterMoved"
-        | "SubscriptionPasswordReset"
-        | "SubscriptionReconcileRequested" => {
+    match kind {
+        Kind::Subscription => {
             let base = SubscriptionTarget {
                 tenant,
                 customer: id("customer_id")?,
@@ -64,20 +116,18 @@ pub fn work_for(detail_type: &str, detail: &serde_json::Value) -> std::result::R
             }
             Ok(Work::Subscriptions(targets))
         }
-        // A router back online may have missed changes whose retries ran out meanwhile.
-        "RouterUpdated" | "RouterCameBack" => Ok(Work::Routers { tenant, routers: vec![id("router_id")?] }),
+        Kind::Router => Ok(Work::Routers { tenant, routers: vec![id("router_id")?] }),
         // On demand for one router; hourly (no router named) for all of the ISP's.
-        "RouterReconcileRequested" => Ok(match opt("router_id") {
+        Kind::RouterReconcile => Ok(match opt("router_id") {
             Some(r) => Work::Routers { tenant, routers: vec![r] },
             None => Work::AllRouters { tenant },
         }),
-        "RouterHealthCheckRequested" => Ok(Work::Health { tenant }),
-        "PackageUpdated" => {
+        Kind::Health => Ok(Work::Health { tenant }),
+        Kind::Package => {
             let changed = detail.get("provisioning_changed").and_then(|v| v.as_bool()).unwrap_or(true);
             let used = detail.get("subscriptions").and_then(|v| v.as_u64()).unwrap_or(1);
             Ok(if changed && used > 0 { Work::AllRouters { tenant } } else { Work::Nothing })
         }
-        other => Err(format!("provisioning does not handle {other}")),
     }
 }
 

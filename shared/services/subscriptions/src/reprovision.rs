@@ -3,7 +3,7 @@
 use chrono::{DateTime, Utc};
 use domain::Result;
 use domain::actor::Actor;
-use domain::event::DomainEvent;
+use domain::event::{DomainEvent, NetworkEvent};
 use domain::role::Permission;
 use kernel::App;
 use kernel::support::{StoreResultExt, audit};
@@ -29,8 +29,7 @@ pub async fn request_subscription_reconcile(app: &App, actor: &Actor, id: Uuid) 
     let now = app.now();
     let mut tx = Tx::new();
     tx.put_event(&DomainEvent::new(
-        "SubscriptionReconcileRequested",
-        "network",
+        NetworkEvent::SubscriptionReconcileRequested,
         Some(s.tenant_id),
         crate::subscriptions::event_detail(&s, serde_json::json!({"requested_by": actor.user_id})),
         now,

@@ -11,7 +11,7 @@ use crm::customers::{CustomerRecord, stage_customer};
 use domain::actor::Actor;
 use domain::billing::{BillingDue, Priced, activation_charge, anchor_day, billing_due, package_change_lines};
 use domain::customer::Customer;
-use domain::event::DomainEvent;
+use domain::event::{DomainEvent, NetworkEvent};
 use domain::invoice::InvoiceKind;
 use domain::package::{ConnectionType, Package};
 use domain::role::Permission;
@@ -479,8 +479,7 @@ pub fn stage_new_subscription(
         now,
     ));
     tx.put_event(&DomainEvent::new(
-        "SubscriptionCreated",
-        "network",
+        NetworkEvent::SubscriptionCreated,
         Some(tid),
         event_detail(sub, serde_json::json!({})),
         now,
@@ -773,7 +772,7 @@ async fn try_apply(
     let mut after = before.clone();
     after.status = status;
     let mut v = Validation::new();
-    let mut extra_event: Option<(&str, serde_json::Value)> = None;
+    let mut extra_event: Option<(NetworkEvent, serde_json::Value)> = None;
     let mut sealed = rec.password_sealed.clone();
     let mut usage: Vec<(UsageOf, Uuid, i64)> = vec![];
     let mut checks: Vec<(store::ItemKeys, &str)> = vec![];
@@ -998,9 +997,9 @@ async fn try_apply(
         Some(after_snap),
         now,
     ));
-    tx.put_event(&DomainEvent::new(action.event(), "network", Some(tid), event_detail(&after, detail), now));
+    tx.put_event(&DomainEvent::new(action.event(), Some(tid), event_detail(&after, detail), now));
     if let Some((name, d)) = extra_event {
-        tx.put_event(&DomainEvent::new(name, "network", Some(tid), event_detail(&after, d), now));
+        tx.put_event(&DomainEvent::new(name, Some(tid), event_detail(&after, d), now));
     }
     if let Some(req) = idem {
         tx.put_idempotency(Owner::Tenant(tid), &req.key_hash(actor.user_id), &record(req, 200, &after, app)?);
@@ -1032,7 +1031,7 @@ pub fn stage_billing_update(
     after: &Subscription,
     customer: &mut Customer,
     counts: &mut Deltas,
-    events: &[(&str, serde_json::Value)],
+    events: &[(NetworkEvent, serde_json::Value)],
     note: String,
     now: DateTime<Utc>,
 ) -> Result<()> {
@@ -1049,7 +1048,7 @@ pub fn stage_billing_update(
     entry.data = serde_json::json!({"from": before.status, "to": after.status, "expires_at": after.expires_at});
     kernel::projections::timeline::stage(tx, after.tenant_id, &entry)?;
     for (name, d) in events {
-        tx.put_event(&DomainEvent::new(name, "network", Some(after.tenant_id), event_detail(after, d.clone()), now));
+        tx.put_event(&DomainEvent::new(*name, Some(after.tenant_id), event_detail(after, d.clone()), now));
     }
     Ok(())
 }
