@@ -5,6 +5,7 @@
 
 use aws_lambda_events::event::sqs::{SqsEvent, SqsMessage};
 use domain::event::{CrmEvent, EventName, NetworkEvent};
+use domain::work::WorkError;
 use events::{BatchResponse, BusEvent};
 use kernel::App;
 
@@ -36,25 +37,28 @@ pub async fn handle(app: &App, event: SqsEvent) -> BatchResponse {
     let mut resp = BatchResponse::default();
     for m in &event.records {
         let id = m.message_id.clone().unwrap_or_default();
-        if let Err(e) = handle_one(app, m).await {
-            tracing::warn!(message_id = %id, error = %e, "import chunk failed; will be retried");
-            resp.fail(id);
-        }
+        resp.settle("worker-imports", &id, handle_one(app, m).await);
     }
     resp
 }
 
-async fn handle_one(app: &App, m: &SqsMessage) -> Result<(), String> {
-    let ev: BusEvent =
-        serde_json::from_str(m.body.as_deref().unwrap_or("")).map_err(|e| format!("not an EventBridge event: {e}"))?;
+async fn handle_one(app: &App, m: &SqsMessage) -> Result<(), WorkError> {
+    let ev: BusEvent = serde_json::from_str(m.body.as_deref().unwrap_or(""))
+        .map_err(|e| WorkError::Drop(format!("not an EventBridge event: {e}")))?;
     if !EventName::parse(&ev.detail_type).is_some_and(consumes) {
-        return Err(format!("unexpected event {}", ev.detail_type));
+        return Err(WorkError::Drop(format!("unexpected event {}", ev.detail_type)));
     }
-    let tenant = ev.tenant_id().ok_or("event without tenant_id")?;
-    let job: Uuid =
-        ev.detail.get("job_id").and_then(|v| v.as_str()).and_then(|s| s.parse().ok()).ok_or("event without job_id")?;
-    let chunk = ev.detail.get("chunk").and_then(|v| v.as_u64()).ok_or("event without chunk")? as u32;
-    let report = jobs::worker::process_chunk(app, tenant, job, chunk).await.map_err(|e| e.to_string())?;
+    let missing = |what: &str| WorkError::Drop(format!("{} without {what}", ev.detail_type));
+    let tenant = ev.tenant_id().ok_or_else(|| missing("tenant_id"))?;
+    let job: Uuid = ev
+        .detail
+        .get("job_id")
+        .and_then(|v| v.as_str())
+        .and_then(|s| s.parse().ok())
+        .ok_or_else(|| missing("job_id"))?;
+    let chunk = ev.detail.get("chunk").and_then(|v| v.as_u64()).ok_or_else(|| missing("chunk"))? as u32;
+    // A job or chunk that is gone is dropped; a store error is retried.
+    let report = jobs::worker::process_chunk(app, tenant, job, chunk).await?;
     tracing::info!(%job, chunk, imported = report.imported, failed = report.failed, skipped = report.skipped, "import chunk applied");
     Ok(())
 }

@@ -9,6 +9,7 @@
 
 use aws_lambda_events::event::sqs::{SqsEvent, SqsMessage};
 use domain::event::{BillingEvent, EventName};
+use domain::work::WorkError;
 use events::{BatchResponse, BusEvent};
 use kernel::App;
 
@@ -50,18 +51,16 @@ pub async fn handle(app: &App, event: SqsEvent) -> BatchResponse {
     let mut resp = BatchResponse::default();
     for m in &event.records {
         let id = m.message_id.clone().unwrap_or_default();
-        if let Err(e) = handle_one(app, m).await {
-            tracing::warn!(message_id = %id, error = %e, "billing run failed; will be retried");
-            resp.fail(id);
-        }
+        resp.settle("worker-invoicing", &id, handle_one(app, m).await);
     }
     resp
 }
 
-async fn handle_one(app: &App, m: &SqsMessage) -> Result<(), String> {
-    let ev: BusEvent =
-        serde_json::from_str(m.body.as_deref().unwrap_or("")).map_err(|e| format!("not an EventBridge event: {e}"))?;
-    let tenant = ev.tenant_id().ok_or("event without tenant_id")?;
+async fn handle_one(app: &App, m: &SqsMessage) -> Result<(), WorkError> {
+    let ev: BusEvent = serde_json::from_str(m.body.as_deref().unwrap_or(""))
+        .map_err(|e| WorkError::Drop(format!("not an EventBridge event: {e}")))?;
+    let missing = |what: &str| WorkError::Drop(format!("{} without {what}", ev.detail_type));
+    let tenant = ev.tenant_id().ok_or_else(|| missing("tenant_id"))?;
     // The run's "now" is the job's time, so a retried message bills what was due then.
     let as_of = ev
         .detail
@@ -69,12 +68,12 @@ async fn handle_one(app: &App, m: &SqsMessage) -> Result<(), String> {
         .and_then(|v| v.as_str())
         .and_then(|s| chrono::DateTime::parse_from_rfc3339(s).ok())
         .map(|t| t.with_timezone(&chrono::Utc))
-        .ok_or("event without requested_at")?;
+        .ok_or_else(|| missing("requested_at"))?;
+    let Some(job) = EventName::parse(&ev.detail_type).and_then(job) else {
+        return Err(WorkError::Drop(format!("unexpected event {}", ev.detail_type)));
+    };
     // Boxed: the runs' futures are deep, and their layout would otherwise be computed into this
     // crate's `main` (past the compiler's query depth limit).
-    let Some(job) = EventName::parse(&ev.detail_type).and_then(job) else {
-        return Err(format!("unexpected event {}", ev.detail_type));
-    };
     let done = match job {
         BillingEvent::BillingRunRequested => {
             Box::pin(cycles::billing_run::run_tenant(app, tenant, as_of)).await.map(|_| ())
@@ -82,5 +81,6 @@ async fn handle_one(app: &App, m: &SqsMessage) -> Result<(), String> {
         BillingEvent::DunningRequested => Box::pin(cycles::dunning::run_dunning(app, tenant, as_of)).await.map(|_| ()),
         _ => Box::pin(cycles::dunning::run_expiry_sweep(app, tenant, as_of)).await.map(|_| ()),
     };
-    done.map_err(|e| e.to_string())
+    // A run's failure is a store error or a lost race: retried (the runs are safe to repeat).
+    done.map_err(WorkError::from)
 }

@@ -4,6 +4,7 @@
 
 use aws_lambda_events::event::sqs::{SqsEvent, SqsMessage};
 use domain::event::{EventName, IdentityEvent, PlatformEvent};
+use domain::work::WorkError;
 use events::{BatchResponse, BusEvent, Claim, Inbox};
 use kernel::App;
 use messaging::{Channel, Medium, Message};
@@ -63,27 +64,24 @@ pub async fn handle<C: Channel>(w: &Worker<C>, event: SqsEvent) -> BatchResponse
     let mut resp = BatchResponse::default();
     for m in &event.records {
         let id = m.message_id.clone().unwrap_or_default();
-        if let Err(e) = handle_one(w, m).await {
-            tracing::warn!(message_id = %id, error = %e, "notification failed; will be retried");
-            resp.fail(id);
-        }
+        resp.settle("worker-notifications", &id, handle_one(w, m).await);
     }
     resp
 }
 
-async fn handle_one<C: Channel>(w: &Worker<C>, m: &SqsMessage) -> Result<(), String> {
-    let ev: BusEvent =
-        serde_json::from_str(m.body.as_deref().unwrap_or("")).map_err(|e| format!("not an EventBridge event: {e}"))?;
-    let event_id = ev.event_id().ok_or("event without event_id")?;
+async fn handle_one<C: Channel>(w: &Worker<C>, m: &SqsMessage) -> Result<(), WorkError> {
+    let ev: BusEvent = serde_json::from_str(m.body.as_deref().unwrap_or(""))
+        .map_err(|e| WorkError::Drop(format!("not an EventBridge event: {e}")))?;
+    let event_id = ev.event_id().ok_or_else(|| WorkError::Drop("event without event_id".into()))?;
     let owner = Owner::from_tenant(ev.tenant_id());
     let inbox = Inbox { store: &w.app.store, consumer: CONSUMER };
-    match inbox.claim(owner, event_id, w.app.now()).await? {
+    match inbox.claim(owner, event_id, w.app.now()).await.map_err(WorkError::Retry)? {
         Claim::AlreadyDone => return Ok(()),
-        Claim::Busy => return Err("another copy is being handled".into()),
+        Claim::Busy => return Err(WorkError::Retry("another copy is being handled".into())),
         Claim::Claimed => {}
     }
     match deliver(w, &ev).await {
-        Ok(()) => inbox.done(owner, event_id).await,
+        Ok(()) => inbox.done(owner, event_id).await.map_err(WorkError::Retry),
         Err(e) => {
             inbox.release(owner, event_id).await.ok();
             Err(e)
@@ -91,7 +89,7 @@ async fn handle_one<C: Channel>(w: &Worker<C>, m: &SqsMessage) -> Result<(), Str
     }
 }
 
-async fn deliver<C: Channel>(w: &Worker<C>, ev: &BusEvent) -> Result<(), String> {
+async fn deliver<C: Channel>(w: &Worker<C>, ev: &BusEvent) -> Result<(), WorkError> {
     let Some(notice) = EventName::parse(&ev.detail_type).and_then(notice) else {
         // Nothing to send for it: acknowledged (a retry could never send anything either).
         tracing::warn!(detail_type = %ev.detail_type, "no notification for this event");
@@ -104,11 +102,9 @@ async fn deliver<C: Channel>(w: &Worker<C>, ev: &BusEvent) -> Result<(), String>
                 .get("reset_id")
                 .and_then(|v| v.as_str())
                 .and_then(|s| s.parse().ok())
-                .ok_or("PasswordResetRequested without reset_id")?;
+                .ok_or_else(|| WorkError::Drop("PasswordResetRequested without reset_id".into()))?;
             // Used or expired resets have nothing left to deliver.
-            let Some((reset, token)) =
-                identity::auth::reset_token_for_delivery(&w.app, reset_id).await.map_err(|e| e.to_string())?
-            else {
+            let Some((reset, token)) = identity::auth::reset_token_for_delivery(&w.app, reset_id).await? else {
                 return Ok(());
             };
             w.channel
@@ -131,8 +127,8 @@ async fn deliver<C: Channel>(w: &Worker<C>, ev: &BusEvent) -> Result<(), String>
                 .get("reseller_id")
                 .and_then(|v| v.as_str())
                 .and_then(|s| s.parse().ok())
-                .ok_or("subscription event without reseller_id")?;
-            let Some(r) = identity::platform::load_reseller(&w.app, rid).await.map_err(|e| e.to_string())? else {
+                .ok_or_else(|| WorkError::Drop("subscription event without reseller_id".into()))?;
+            let Some(r) = identity::platform::load_reseller(&w.app, rid).await? else {
                 return Ok(());
             };
             let date = r.subscription_expires_at.format("%Y-%m-%d %H:%M UTC");

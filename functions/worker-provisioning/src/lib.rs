@@ -10,6 +10,7 @@
 
 use aws_lambda_events::event::sqs::{SqsEvent, SqsMessage};
 use domain::live::LiveRequest;
+use domain::work::WorkError;
 use events::{BatchResponse, BusEvent};
 use kernel::App;
 use provisioning::pool::RouterPool;
@@ -68,21 +69,19 @@ impl Worker {
             let id = m.message_id.clone().unwrap_or_default();
             match parse(m) {
                 Ok(w) => work.push((id, w)),
-                // Malformed: retrying cannot help, but losing it silently is worse; it goes to the
-                // dead-letter queue where someone looks.
+                // Malformed or naming no work: retrying cannot help; recorded and acknowledged.
                 Err(e) => {
-                    tracing::error!(message_id = %id, error = %e, "provisioning message not understood");
-                    resp.fail(id);
+                    resp.settle("worker-provisioning", &id, Err(e));
                 }
             }
         }
         let results = provisioning::worker::process(&self.app, &self.routers, &work).await;
         for m in &event.records {
             let id = m.message_id.clone().unwrap_or_default();
-            if let Some(Err(e)) = results.get(&id) {
-                tracing::warn!(message_id = %id, error = %e, "provisioning failed; will be retried");
+            if let Some(Err(e)) = results.get(&id)
+                && resp.settle("worker-provisioning", &id, Err(e.clone()))
+            {
                 self.back_off(m).await;
-                resp.fail(id);
             }
         }
         tracing::info!(
@@ -113,9 +112,9 @@ impl Worker {
     }
 }
 
-fn parse(m: &SqsMessage) -> Result<Work, String> {
-    let ev: BusEvent =
-        serde_json::from_str(m.body.as_deref().unwrap_or("")).map_err(|e| format!("not an EventBridge event: {e}"))?;
+fn parse(m: &SqsMessage) -> Result<Work, WorkError> {
+    let ev: BusEvent = serde_json::from_str(m.body.as_deref().unwrap_or(""))
+        .map_err(|e| WorkError::Drop(format!("not an EventBridge event: {e}")))?;
     work_for(&ev.detail_type, &ev.detail)
 }
 

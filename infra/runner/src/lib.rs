@@ -65,7 +65,7 @@ pub struct LocalChannel {
 }
 
 impl Channel for LocalChannel {
-    async fn send(&self, m: &Message) -> Result<(), String> {
+    async fn send(&self, m: &Message) -> Result<(), domain::work::WorkError> {
         println!("\n--- message to {} ({:?}): {}\n{}\n---", m.to, m.medium, m.subject, m.body);
         self.recorded.send(m).await
     }

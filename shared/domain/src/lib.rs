@@ -32,6 +32,7 @@ pub mod tenant;
 pub mod token;
 pub mod user;
 pub mod validate;
+pub mod work;
 
 pub use error::{Error, Result};
 pub use validate::{FieldError, Validation};

@@ -4,6 +4,7 @@
 use aws_lambda_events::event::dynamodb::Event as StreamEvent;
 use aws_sdk_eventbridge::types::PutEventsRequestEntry;
 use chrono::{DateTime, Utc};
+use domain::work::WorkError;
 use serde::{Deserialize, Serialize};
 use store::Store;
 use uuid::Uuid;
@@ -62,6 +63,24 @@ pub struct BatchItemFailure {
 impl BatchResponse {
     pub fn fail(&mut self, id: impl Into<String>) {
         self.batch_item_failures.push(BatchItemFailure { item_identifier: id.into() });
+    }
+
+    /// One message's outcome, by the failure's type: a `Retry` is reported (SQS redelivers it,
+    /// then its dead-letter queue); a `Drop` is recorded in the log with its message id and
+    /// acknowledged. Returns whether the message is to be retried.
+    pub fn settle(&mut self, worker: &str, id: &str, outcome: Result<(), WorkError>) -> bool {
+        match outcome {
+            Ok(()) => false,
+            Err(WorkError::Retry(e)) => {
+                tracing::warn!(worker, message_id = %id, error = %e, "message failed; will be retried");
+                self.fail(id);
+                true
+            }
+            Err(WorkError::Drop(e)) => {
+                tracing::error!(worker, message_id = %id, error = %e, dropped = true, "message dropped: it can never succeed");
+                false
+            }
+        }
     }
 }
 
@@ -211,6 +230,16 @@ pub async fn eventbridge_client_from_env() -> aws_sdk_eventbridge::Client {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_retry_is_reported_a_drop_is_acknowledged() {
+        let mut r = BatchResponse::default();
+        assert!(!r.settle("w", "ok", Ok(())));
+        assert!(r.settle("w", "flaky", Err(WorkError::Retry("store timeout".into()))));
+        assert!(!r.settle("w", "garbled", Err(WorkError::Drop("not an EventBridge event".into()))));
+        let failed: Vec<&str> = r.batch_item_failures.iter().map(|f| f.item_identifier.as_str()).collect();
+        assert_eq!(failed, ["flaky"], "only the retryable one comes back");
+    }
 
     fn fixture(path: &str) -> String {
         std::fs::read_to_string(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../events").join(path))

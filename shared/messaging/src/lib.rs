@@ -2,6 +2,7 @@
 //! runner prints password-reset tokens this way); a recording channel keeps them for tests. Real
 //! providers (SMTP/SES, SMS gateways) plug in behind the same trait.
 
+use domain::work::WorkError;
 use serde::Serialize;
 use std::future::Future;
 use std::sync::{Arc, Mutex};
@@ -23,8 +24,10 @@ pub struct Message {
     pub dedupe_key: String,
 }
 
+/// A way to deliver messages (a port: SMS providers, e-mail, Telegram come behind it). A failure
+/// says by its type whether a retry can help.
 pub trait Channel: Send + Sync {
-    fn send(&self, message: &Message) -> impl Future<Output = Result<(), String>> + Send;
+    fn send(&self, message: &Message) -> impl Future<Output = Result<(), WorkError>> + Send;
 }
 
 /// Writes each message to the log (JSON logs in Lambda, the terminal under `make run`).
@@ -32,7 +35,7 @@ pub trait Channel: Send + Sync {
 pub struct LogChannel;
 
 impl Channel for LogChannel {
-    async fn send(&self, m: &Message) -> Result<(), String> {
+    async fn send(&self, m: &Message) -> Result<(), WorkError> {
         tracing::info!(medium = ?m.medium, to = %m.to, subject = %m.subject, body = %m.body, "message delivered (log channel)");
         Ok(())
     }
@@ -52,12 +55,12 @@ impl RecordingChannel {
 }
 
 impl Channel for RecordingChannel {
-    async fn send(&self, m: &Message) -> Result<(), String> {
+    async fn send(&self, m: &Message) -> Result<(), WorkError> {
         {
             let mut f = self.fail_next.lock().expect("lock");
             if *f > 0 {
                 *f -= 1;
-                return Err("provider unavailable (simulated)".into());
+                return Err(WorkError::Retry("provider unavailable (simulated)".into()));
             }
         }
         self.sent.lock().expect("lock").push(m.clone());

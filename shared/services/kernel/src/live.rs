@@ -6,15 +6,17 @@
 //! transports: [`LambdaInvoke`] on AWS, `provisioning::answer::InProcess` locally.
 
 use domain::live::{API_DEADLINE, LiveAnswer, LiveFailure, LiveReply, LiveRequest};
+use domain::work::WorkError;
 use domain::{Error, Result};
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 
-pub type LiveFuture<'a> = Pin<Box<dyn Future<Output = std::result::Result<LiveAnswer, String>> + Send + 'a>>;
+pub type LiveFuture<'a> = Pin<Box<dyn Future<Output = std::result::Result<LiveAnswer, WorkError>> + Send + 'a>>;
 
-/// How an API function reaches the provisioning function. `Err` means the call itself failed
-/// (not the router).
+/// How an API function reaches the provisioning function. `Err` means the call itself failed (not
+/// the router): `Retry` when trying again may help (the function could not be reached, crashed or
+/// timed out), `Drop` when it cannot (an answer that is not one: a bug).
 pub trait LiveTransport: Send + Sync {
     fn call<'a>(&'a self, request: &'a LiveRequest) -> LiveFuture<'a>;
 }
@@ -50,7 +52,7 @@ impl LambdaInvoke {
 impl LiveTransport for LambdaInvoke {
     fn call<'a>(&'a self, request: &'a LiveRequest) -> LiveFuture<'a> {
         Box::pin(async move {
-            let payload = serde_json::to_vec(request).map_err(|e| e.to_string())?;
+            let payload = serde_json::to_vec(request).map_err(WorkError::drop)?;
             let out = self
                 .client
                 .invoke()
@@ -58,7 +60,7 @@ impl LiveTransport for LambdaInvoke {
                 .payload(aws_sdk_lambda::primitives::Blob::new(payload))
                 .send()
                 .await
-                .map_err(|e| format!("invoke {}: {e}", self.function))?;
+                .map_err(|e| WorkError::Retry(format!("invoke {}: {e}", self.function)))?;
             let body = out.payload.map(|b| b.into_inner()).unwrap_or_default();
             parse_invoke_answer(out.function_error.as_deref(), &body)
         })
@@ -67,11 +69,13 @@ impl LiveTransport for LambdaInvoke {
 
 /// The invoke's result: the function's JSON answer, or its error (a crash, a timeout of the
 /// function itself), which the API reports as unavailable rather than blaming the router.
-pub fn parse_invoke_answer(function_error: Option<&str>, body: &[u8]) -> std::result::Result<LiveAnswer, String> {
+pub fn parse_invoke_answer(function_error: Option<&str>, body: &[u8]) -> std::result::Result<LiveAnswer, WorkError> {
     if let Some(kind) = function_error {
-        return Err(format!("provisioning function failed ({kind}): {}", String::from_utf8_lossy(body)));
+        let body = String::from_utf8_lossy(body);
+        return Err(WorkError::Retry(format!("provisioning function failed ({kind}): {body}")));
     }
-    serde_json::from_slice(body).map_err(|e| format!("provisioning function answered something else: {e}"))
+    serde_json::from_slice(body)
+        .map_err(|e| WorkError::Drop(format!("provisioning function answered something else: {e}")))
 }
 
 impl LiveRouters {
@@ -82,10 +86,11 @@ impl LiveRouters {
                 code: "router_timeout",
                 detail: format!("the router did not answer within {} s", API_DEADLINE.as_secs()),
             }),
-            Ok(Err(e)) => {
+            Ok(Err(WorkError::Retry(e))) => {
                 tracing::error!(error = %e, "live router operation could not reach the provisioning function");
                 Err(Error::Unavailable { detail: "the provisioning function cannot be reached; try again".into() })
             }
+            Ok(Err(WorkError::Drop(e))) => Err(Error::Internal(format!("live router operation: {e}"))),
             Ok(Ok(answer)) => answer.map_err(LiveFailure::into_error),
         }
     }
@@ -104,7 +109,8 @@ mod tests {
     fn invoke_answers() {
         let ok = serde_json::to_vec(&LiveAnswer::Err(LiveFailure::timeout())).unwrap();
         assert_eq!(parse_invoke_answer(None, &ok).unwrap(), Err(LiveFailure::timeout()));
-        assert!(parse_invoke_answer(Some("Unhandled"), b"{\"errorMessage\":\"boom\"}").unwrap_err().contains("boom"));
-        assert!(parse_invoke_answer(None, b"not json").is_err());
+        let crashed = parse_invoke_answer(Some("Unhandled"), b"{\"errorMessage\":\"boom\"}").unwrap_err();
+        assert!(crashed.is_retry() && crashed.to_string().contains("boom"), "{crashed:?}");
+        assert!(!parse_invoke_answer(None, b"not json").unwrap_err().is_retry(), "a garbled answer is a bug");
     }
 }

@@ -5,6 +5,7 @@
 use crate::pool::{RouterPool, open_router};
 use domain::Error;
 use domain::live::*;
+use domain::work::WorkError;
 use kernel::App;
 use kernel::live::{LiveFuture, LiveTransport};
 use kernel::support::StoreResultExt;
@@ -26,11 +27,11 @@ pub struct InProcess {
 impl LiveTransport for InProcess {
     fn call<'a>(&'a self, request: &'a LiveRequest) -> LiveFuture<'a> {
         Box::pin(async move {
-            let wire = serde_json::to_vec(request).map_err(|e| e.to_string())?;
-            let request: LiveRequest = serde_json::from_slice(&wire).map_err(|e| e.to_string())?;
+            let wire = serde_json::to_vec(request).map_err(WorkError::drop)?;
+            let request: LiveRequest = serde_json::from_slice(&wire).map_err(WorkError::drop)?;
             let answer = answer(&self.app, &self.pool, request).await;
-            let wire = serde_json::to_vec(&answer).map_err(|e| e.to_string())?;
-            serde_json::from_slice(&wire).map_err(|e| e.to_string())
+            let wire = serde_json::to_vec(&answer).map_err(WorkError::drop)?;
+            serde_json::from_slice(&wire).map_err(WorkError::drop)
         })
     }
 }

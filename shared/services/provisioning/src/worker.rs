@@ -5,12 +5,13 @@
 use crate::converge::*;
 use crate::pool::RouterPool;
 use domain::event::{EventName, NetworkEvent};
+use domain::work::WorkError;
 use kernel::App;
 use std::collections::BTreeMap;
 use uuid::Uuid;
 
-/// Per message: done, or why not.
-pub type Answers = BTreeMap<String, std::result::Result<(), String>>;
+/// Per message: done, or why not (router faults and store errors are retried).
+pub type Answers = BTreeMap<String, std::result::Result<(), WorkError>>;
 type TargetResults = BTreeMap<SubscriptionTarget, std::result::Result<(), String>>;
 type GroupResult = std::result::Result<TargetResults, (Vec<SubscriptionTarget>, String)>;
 
@@ -89,16 +90,17 @@ pub fn consumes(name: EventName) -> bool {
 
 /// The provisioning meaning of an event on the bus. Only ids are taken from it: the state
 /// itself is always read from the table.
-pub fn work_for(detail_type: &str, detail: &serde_json::Value) -> std::result::Result<Work, String> {
+/// A message that names no work can never succeed: [`WorkError::Drop`].
+pub fn work_for(detail_type: &str, detail: &serde_json::Value) -> std::result::Result<Work, WorkError> {
     let kind = EventName::parse(detail_type)
         .and_then(kind)
-        .ok_or_else(|| format!("provisioning does not handle {detail_type}"))?;
-    let id = |k: &str| -> std::result::Result<Uuid, String> {
+        .ok_or_else(|| WorkError::Drop(format!("provisioning does not handle {detail_type}")))?;
+    let id = |k: &str| -> std::result::Result<Uuid, WorkError> {
         detail
             .get(k)
             .and_then(|v| v.as_str())
             .and_then(|s| s.parse().ok())
-            .ok_or_else(|| format!("{detail_type} without {k}"))
+            .ok_or_else(|| WorkError::Drop(format!("{detail_type} without {k}")))
     };
     let opt = |k: &str| detail.get(k).and_then(|v| v.as_str()).and_then(|s| s.parse::<Uuid>().ok());
     let tenant = id("tenant_id")?;
@@ -134,15 +136,11 @@ pub fn work_for(detail_type: &str, detail: &serde_json::Value) -> std::result::R
 /// Runs a batch of messages: subscription work grouped by router so each router gets one
 /// connection and one pipelined run for all its messages; routers in parallel. Returns, per
 /// message, whether it is done.
-pub async fn process(
-    app: &App,
-    pool: &RouterPool,
-    messages: &[(String, Work)],
-) -> BTreeMap<String, std::result::Result<(), String>> {
+pub async fn process(app: &App, pool: &RouterPool, messages: &[(String, Work)]) -> Answers {
     use futures::StreamExt;
     let mut by_router: BTreeMap<(Uuid, Uuid), Vec<SubscriptionTarget>> = BTreeMap::new();
     let mut whole: Vec<(Uuid, Uuid)> = Vec::new();
-    let mut answer: BTreeMap<String, std::result::Result<(), String>> = BTreeMap::new();
+    let mut answer: Answers = BTreeMap::new();
     for (id, work) in messages {
         answer.insert(id.clone(), Ok(()));
         match work {
@@ -158,12 +156,12 @@ pub async fn process(
             Work::AllRouters { tenant } => match network::routers::all_router_ids(app, *tenant).await {
                 Ok(ids) => whole.extend(ids.into_iter().map(|r| (*tenant, r))),
                 Err(e) => {
-                    answer.insert(id.clone(), Err(e.to_string()));
+                    answer.insert(id.clone(), Err(WorkError::from(e)));
                 }
             },
             Work::Health { tenant } => {
                 if let Err(e) = crate::health::check_tenant(app, pool, *tenant).await {
-                    answer.insert(id.clone(), Err(e.to_string()));
+                    answer.insert(id.clone(), Err(WorkError::from(e)));
                 }
             }
             Work::Nothing => {}
@@ -221,7 +219,7 @@ pub async fn process(
             Work::Health { .. } | Work::Nothing => None,
         };
         if let Some(e) = failure {
-            answer.insert(id.clone(), Err(e));
+            answer.insert(id.clone(), Err(WorkError::Retry(e)));
         }
     }
     answer
@@ -263,7 +261,10 @@ mod tests {
             work_for("PackageUpdated", &json!({"tenant_id": t, "provisioning_changed": false})).unwrap(),
             Work::Nothing
         );
-        assert!(work_for("SubscriptionSuspended", &json!({"tenant_id": t})).is_err(), "ids are required");
+        assert!(
+            matches!(work_for("SubscriptionSuspended", &json!({"tenant_id": t})), Err(WorkError::Drop(_))),
+            "ids are required"
+        );
         assert!(work_for("InvoiceIssued", &json!({"tenant_id": t})).is_err());
         assert!(work_for("RouterCameBack", &json!({})).is_err(), "no tenant, no work");
     }
