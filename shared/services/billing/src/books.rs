@@ -201,20 +201,26 @@ pub async fn load_discounts(app: &App, tid: Uuid) -> Result<Vec<Discount>> {
     app.store.query_all(q, 1000).await.or_500()
 }
 
+/// What a new invoice is for: its id, customer (with the operator subtree that owns it), the
+/// subscription and period it bills, and its lines before pricing.
+pub struct InvoiceDraft<'a> {
+    pub id: Uuid,
+    pub customer_id: Uuid,
+    pub scope: (Option<Uuid>, Option<String>),
+    pub subscription_id: Option<Uuid>,
+    pub kind: InvoiceKind,
+    pub period: Option<Period>,
+    pub lines: &'a [LineInput],
+}
+
 /// A new draft invoice for a customer (lines priced with the ISP's tax and the discounts that apply).
-#[allow(clippy::too_many_arguments)]
 pub fn new_invoice(
     tenant: &Tenant,
     all_discounts: &[Discount],
-    id: Uuid,
-    customer_id: Uuid,
-    scope: (Option<Uuid>, Option<String>),
-    subscription_id: Option<Uuid>,
-    kind: InvoiceKind,
-    period: Option<Period>,
-    lines: &[LineInput],
+    draft: InvoiceDraft<'_>,
     now: DateTime<Utc>,
 ) -> Invoice {
+    let InvoiceDraft { id, customer_id, scope, subscription_id, kind, period, lines } = draft;
     let discounts = discounts_for(customer_id, lines, all_discounts, now);
     let tax = tax_of(tenant);
     let mut inv = Invoice::draft(id, tenant.id, customer_id, &tenant.currency, kind, now);
@@ -623,18 +629,16 @@ pub async fn stage_change_billing(
         (InvoiceKind::Activation | InvoiceKind::Renewal, Some(p)) => period_invoice_id(sub.id, &p),
         _ => ids::new_id(),
     };
-    let mut inv = new_invoice(
-        &books.tenant,
-        &books.discounts,
+    let draft = InvoiceDraft {
         id,
-        sub.customer_id,
-        subscription_scope(sub),
-        Some(sub.id),
-        what.kind,
-        what.period,
-        &what.lines,
-        now,
-    );
+        customer_id: sub.customer_id,
+        scope: subscription_scope(sub),
+        subscription_id: Some(sub.id),
+        kind: what.kind,
+        period: what.period,
+        lines: &what.lines,
+    };
+    let mut inv = new_invoice(&books.tenant, &books.discounts, draft, now);
     if inv.total >= 0 {
         stage_issue(tx, books, &mut inv, None, now)?;
         books.stage(tx, tid)?;

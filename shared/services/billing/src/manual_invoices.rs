@@ -4,8 +4,8 @@
 //! or a new invoice.
 
 use crate::books::{
-    Books, invoice_event, load_discounts, load_invoice, new_invoice, stage_invoice_ref, stage_invoice_write,
-    stage_issue_of,
+    Books, InvoiceDraft, invoice_event, load_discounts, load_invoice, new_invoice, stage_invoice_ref,
+    stage_invoice_write, stage_issue_of,
 };
 use domain::actor::Actor;
 use domain::event::BillingEvent;
@@ -108,18 +108,16 @@ pub async fn create_draft(
     let discounts = load_discounts(app, tid).await?;
     let now = app.now();
     let scope = (customer.operator_id, customer.scope.clone());
-    let inv = new_invoice(
-        &tenant,
-        &discounts,
-        ids::new_id(),
-        customer.id,
+    let draft = InvoiceDraft {
+        id: ids::new_id(),
+        customer_id: customer.id,
         scope,
-        None,
-        InvoiceKind::Manual,
-        None,
-        &lines,
-        now,
-    );
+        subscription_id: None,
+        kind: InvoiceKind::Manual,
+        period: None,
+        lines: &lines,
+    };
+    let inv = new_invoice(&tenant, &discounts, draft, now);
     let mut tx = Tx::new();
     stage_invoice_write(&mut tx, &tenant, &inv, None)?;
     stage_invoice_ref(&mut tx, &inv)?;
@@ -165,18 +163,16 @@ pub async fn add_line(app: &App, actor: &Actor, id: Uuid, input: AddLine, if_mat
     let now = app.now();
     let mut inputs: Vec<LineInput> = before.lines.iter().map(input_of).collect();
     inputs.extend(added);
-    let priced = new_invoice(
-        &tenant,
-        &discounts,
+    let draft = InvoiceDraft {
         id,
-        before.customer_id,
-        (before.operator_id, before.scope.clone()),
-        before.subscription_id,
-        before.kind,
-        before.period,
-        &inputs,
-        before.created_at,
-    );
+        customer_id: before.customer_id,
+        scope: (before.operator_id, before.scope.clone()),
+        subscription_id: before.subscription_id,
+        kind: before.kind,
+        period: before.period,
+        lines: &inputs,
+    };
+    let priced = new_invoice(&tenant, &discounts, draft, before.created_at);
     let mut inv = before.clone();
     inv.set_lines(priced.lines);
     inv.version += 1;

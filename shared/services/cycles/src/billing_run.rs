@@ -12,7 +12,7 @@
 
 use crate::sweep::{IndexScan, active_tenant, until};
 use billing::books::{
-    Books, Sequence, due_at, load_discounts, load_sequences, new_invoice, period_invoice_id, stage_issue,
+    Books, InvoiceDraft, Sequence, due_at, load_discounts, load_sequences, new_invoice, period_invoice_id, stage_issue,
     stage_sequences, subscription_scope,
 };
 use chrono::{DateTime, Duration, Utc};
@@ -102,18 +102,16 @@ impl RunContext {
     }
 
     fn draft(&self, sub: &domain::subscription::Subscription, charge: &Charge, now: DateTime<Utc>) -> Invoice {
-        new_invoice(
-            &self.tenant,
-            &self.discounts,
-            period_invoice_id(sub.id, &charge.period),
-            sub.customer_id,
-            subscription_scope(sub),
-            Some(sub.id),
-            InvoiceKind::Renewal,
-            Some(charge.period),
-            &charge.lines,
-            now,
-        )
+        let draft = InvoiceDraft {
+            id: period_invoice_id(sub.id, &charge.period),
+            customer_id: sub.customer_id,
+            scope: subscription_scope(sub),
+            subscription_id: Some(sub.id),
+            kind: InvoiceKind::Renewal,
+            period: Some(charge.period),
+            lines: &charge.lines,
+        };
+        new_invoice(&self.tenant, &self.discounts, draft, now)
     }
 
     /// A prepaid renewal is due when the paid validity ends; a postpaid invoice after the ISP's

@@ -25,7 +25,8 @@ use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 use store::{Conflict, Owner, Page, Query, Store, StoreError, Tx, keys};
 use subscriptions::subscriptions::{
-    CreateSubscription, CustomerWrite, NewSubscriptionContext, prepare_subscription, stage_new_subscription,
+    CreateSubscription, CustomerWrite, NewSubscription, NewSubscriptionContext, prepare_subscription,
+    stage_new_subscription,
 };
 use uuid::Uuid;
 
@@ -372,16 +373,13 @@ async fn import_row(
             customer.status = customer.subscriptions.customer_status();
             let mut tx = Tx::new();
             stage_customer_creation(&mut tx, actor, &customer, &ctx.tenant, now)?;
-            stage_new_subscription(
-                app,
-                &mut tx,
-                actor,
-                &customer,
-                &sub,
-                &password,
-                CustomerWrite::CreatedByCaller,
-                now,
-            )?;
+            let new = NewSubscription {
+                customer: &customer,
+                sub: &sub,
+                password: &password,
+                write: CustomerWrite::CreatedByCaller,
+            };
+            stage_new_subscription(app, &mut tx, actor, new, now)?;
             let marker = RowMarker { row: row.line, customer_id: Some(customer.id), subscription_id: Some(sub.id) };
             tx.put_new(row_marker(tid, job.id, &marker)?, Conflict::Idempotency);
             progress(&mut tx, tid, job.id, chunk_no, &["imported"]);

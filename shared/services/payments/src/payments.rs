@@ -25,7 +25,7 @@ use kernel::projections::dashboard::Deltas;
 use kernel::support::{StoreResultExt, audit, decoded, snapshot, store_err};
 use serde::Deserialize;
 use store::{Conflict, Owner, Page, Store, StoreError, Tx, keys};
-use subscriptions::subscriptions::{SubscriptionRecord, stage_billing_update, stage_customer_moves};
+use subscriptions::subscriptions::{BillingUpdate, SubscriptionRecord, stage_billing_update, stage_customer_moves};
 use uuid::Uuid;
 
 #[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
@@ -288,7 +288,8 @@ pub async fn stage_paid_effects(
                 after.expires_at.map(|e| e.to_rfc3339()).unwrap_or_default()
             ),
         };
-        stage_billing_update(tx, &rec, &after, &mut customer, &mut counts, &events, note, now)?;
+        let update = BillingUpdate { rec: &rec, after: &after, events: &events, note };
+        stage_billing_update(tx, &mut customer, &mut counts, update, now)?;
     }
     stage_customer_moves(tx, &customer_before, &mut customer, &mut counts, now)?;
     counts.stage(tx, tid);

@@ -12,7 +12,7 @@ use domain::actor::Actor;
 use domain::billing::{BillingDue, Priced, activation_charge, anchor_day, billing_due, package_change_lines};
 use domain::customer::Customer;
 use domain::event::{DomainEvent, NetworkEvent};
-use domain::invoice::InvoiceKind;
+use domain::invoice::{Invoice, InvoiceKind};
 use domain::package::{ConnectionType, Package};
 use domain::role::Permission;
 use domain::subscription::{
@@ -268,7 +268,8 @@ pub async fn create_subscription(
     };
     let (sub, password) = prepare_subscription(v, &ctx, &input, now)?;
     let mut tx = Tx::new();
-    stage_new_subscription(app, &mut tx, actor, &customer, &sub, &password, CustomerWrite::Update, now)?;
+    let new = NewSubscription { customer: &customer, sub: &sub, password: &password, write: CustomerWrite::Update };
+    stage_new_subscription(app, &mut tx, actor, new, now)?;
     if let Some(req) = idem {
         tx.put_idempotency(Owner::Tenant(tid), &req.key_hash(actor.user_id), &record(req, 201, &sub, app)?);
     }
@@ -399,21 +400,27 @@ pub fn prepare_subscription(
     Ok((sub, password))
 }
 
+/// A subscription to stage, with its customer (as read) and its password in the clear (sealed
+/// here).
+pub struct NewSubscription<'a> {
+    pub customer: &'a Customer,
+    pub sub: &'a Subscription,
+    pub password: &'a str,
+    pub write: CustomerWrite,
+}
+
 /// Stages everything a new subscription writes: the subscription, where it lives, its username and
 /// IP, the live checks of package and router, usage counters, the customer's counts (see
 /// [`CustomerWrite`]), dashboard, timeline, audit and event. Returns the customer with the
 /// subscription counted.
-#[allow(clippy::too_many_arguments)]
 pub fn stage_new_subscription(
     app: &App,
     tx: &mut Tx,
     actor: &Actor,
-    customer: &Customer,
-    sub: &Subscription,
-    password: &str,
-    write: CustomerWrite,
+    new: NewSubscription<'_>,
     now: DateTime<Utc>,
 ) -> Result<Customer> {
+    let NewSubscription { customer, sub, password, write } = new;
     let tid = sub.tenant_id;
     let customer_id = customer.id;
     let rec = SubscriptionRecord {
@@ -703,9 +710,10 @@ pub async fn apply(
     idem: Option<&IdempotentRequest>,
     extra: Option<ExtraWrites<'_>>,
 ) -> Result<Outcome<Subscription>> {
+    let req = ChangeRequest { tid, customer_id, id, change, idem, extra };
     let mut attempt = 0;
     loop {
-        match try_apply(app, actor, tid, customer_id, id, change, idem, extra).await {
+        match try_apply(app, actor, &req).await {
             Err(TryError::Stale) if attempt < 4 => attempt += 1,
             Err(TryError::Stale) => return Err(Error::version_conflict()),
             Err(TryError::Idempotent) => {
@@ -731,17 +739,34 @@ impl From<Error> for TryError {
     }
 }
 
-#[allow(clippy::too_many_lines, clippy::too_many_arguments)]
-async fn try_apply(
-    app: &App,
-    actor: &Actor,
+/// What a change does to a subscription before anything is written: its new state, the usage
+/// counters it moves, the entities the write must still find, the event's extra detail, and what
+/// the change bills (an activation's validity, a package change's new package).
+struct Planned {
+    after: Subscription,
+    sealed: String,
+    usage: Vec<(UsageOf, Uuid, i64)>,
+    checks: Vec<(store::ItemKeys, &'static str)>,
+    detail: serde_json::Value,
+    extra_event: Option<(NetworkEvent, serde_json::Value)>,
+    activation_validity: Option<domain::package::Validity>,
+    new_package: Option<Package>,
+}
+
+/// The subscription a change is for, and how it is asked for.
+struct ChangeRequest<'a> {
     tid: Uuid,
     customer_id: Uuid,
     id: Uuid,
-    change: &Change,
-    idem: Option<&IdempotentRequest>,
-    extra: Option<ExtraWrites<'_>>,
-) -> std::result::Result<Subscription, TryError> {
+    change: &'a Change,
+    idem: Option<&'a IdempotentRequest>,
+    extra: Option<ExtraWrites<'a>>,
+}
+
+/// One optimistic attempt: read (one BatchGetItem with whatever the change names), plan, bill,
+/// write one transaction; a concurrent change makes it `Stale` and the caller reads again.
+async fn try_apply(app: &App, actor: &Actor, req: &ChangeRequest<'_>) -> std::result::Result<Subscription, TryError> {
+    let ChangeRequest { tid, customer_id, id, change, idem, extra } = *req;
     let now = app.now();
     let sk = keys::subscription(tid, customer_id, id, None, None, None);
     let ck = keys::customer(tid, customer_id, None);
@@ -768,14 +793,59 @@ async fn try_apply(
         customer_rec.map(|c| c.customer).ok_or_else(|| Error::Internal("subscription without customer".into()))?;
     let before = rec.subscription.clone();
     let action = change.action();
-    let status = transition(before.status, action)?;
+    let mut planned = plan_change(app, actor, &rec, change, &mut got, now).await?;
+    let mut tx = Tx::new();
+    let invoice = stage_change_invoice(app, &mut tx, &before, &mut planned, now).await?;
+    stage_change_writes(&mut tx, &before, &planned, &customer, now)?;
+    stage_change_record(&mut tx, actor, change, &before, &planned.after, now)?;
+    let Planned { after, mut detail, extra_event, .. } = planned;
+    if let Some(inv) = &invoice {
+        detail["invoice_id"] = serde_json::json!(inv.id);
+    }
+    tx.put_event(&DomainEvent::new(action.event(), Some(tid), event_detail(&after, detail), now));
+    if let Some((name, d)) = extra_event {
+        tx.put_event(&DomainEvent::new(name, Some(tid), event_detail(&after, d), now));
+    }
+    if let Some(req) = idem {
+        tx.put_idempotency(Owner::Tenant(tid), &req.key_hash(actor.user_id), &record(req, 200, &after, app)?);
+    }
+    if let Some(f) = extra {
+        f(&mut tx)?;
+    }
+    match app.store.commit(tx).await {
+        Ok(()) => Ok(after),
+        Err(StoreError::Conflict(Conflict::Idempotency)) if idem.is_some() => Err(TryError::Idempotent),
+        Err(StoreError::Conflict(Conflict::Version)) => Err(TryError::Stale),
+        Err(StoreError::Conflict(Conflict::Exists)) => Err(TryError::Failed(Error::Conflict {
+            code: "already_applied",
+            detail: "this change was applied already".into(),
+            field: None,
+        })),
+        Err(e) => Err(write_conflict(e).into()),
+    }
+}
+
+/// Checks a change against the subscription and decides its new state (no writes; reads only
+/// what the change itself needs: the package of an activation, an operator's offer). `got` holds
+/// the rest of the first read: a new package or router.
+async fn plan_change(
+    app: &App,
+    actor: &Actor,
+    rec: &SubscriptionRecord,
+    change: &Change,
+    got: &mut impl Iterator<Item = Option<store::Item>>,
+    now: DateTime<Utc>,
+) -> Result<Planned> {
+    let before = &rec.subscription;
+    let (tid, id) = (before.tenant_id, before.id);
+    let status = transition(before.status, change.action())?;
     let mut after = before.clone();
     after.status = status;
     let mut v = Validation::new();
     let mut extra_event: Option<(NetworkEvent, serde_json::Value)> = None;
     let mut sealed = rec.password_sealed.clone();
     let mut usage: Vec<(UsageOf, Uuid, i64)> = vec![];
-    let mut checks: Vec<(store::ItemKeys, &str)> = vec![];
+    let mut checks: Vec<(store::ItemKeys, &'static str)> = vec![];
     let mut detail = serde_json::json!({});
     let mut activation_validity = None;
     let mut new_package: Option<Package> = None;
@@ -806,11 +876,11 @@ async fn try_apply(
         }
         Change::Expire { at } => {
             if before.expires_at.is_none_or(|e| e > *at) {
-                return Err(TryError::Failed(Error::Conflict {
+                return Err(Error::Conflict {
                     code: "not_expired",
                     detail: "the subscription's validity has not ended".into(),
                     field: None,
-                }));
+                });
             }
             after.status_reason = Some("validity ended".into());
         }
@@ -832,7 +902,7 @@ async fn try_apply(
                     match selling_price(p, before.operator_id, offer.as_ref()) {
                         Ok(price) => after.price = price,
                         Err(Error::Validation(errors)) => errors.into_iter().for_each(|e| v.add(&e.field, e.message)),
-                        Err(e) => return Err(e.into()),
+                        Err(e) => return Err(e),
                     }
                 }
                 after.package_id = p.id;
@@ -872,23 +942,33 @@ async fn try_apply(
             sealed = app.secrets.seal(p.as_bytes(), &password_aad(tid, id));
         }
     }
-    v.finish().map_err(Error::from)?;
+    v.finish()?;
     after.version += 1;
     after.updated_at = now;
+    Ok(Planned { after, sealed, usage, checks, detail, extra_event, activation_validity, new_package })
+}
 
-    let mut tx = Tx::new();
-    // What the change bills goes into the same transaction: the activation's first period, or the
-    // proration of a package change.
+/// What the change bills goes into the change's own transaction: the activation's first period,
+/// or the proration of a package change. The ISP, the customer's account and the number sequence
+/// come in one read, only when something is billed.
+async fn stage_change_invoice(
+    app: &App,
+    tx: &mut Tx,
+    before: &Subscription,
+    planned: &mut Planned,
+    now: DateTime<Utc>,
+) -> Result<Option<Invoice>> {
+    let (tid, customer_id) = (before.tenant_id, before.customer_id);
+    let after = &mut planned.after;
     let mut invoice = None;
-    // The ISP, the customer's account and the number sequence come in one read, when billed.
-    let mut books = match activation_validity.is_some() || new_package.is_some() {
+    let mut books = match planned.activation_validity.is_some() || planned.new_package.is_some() {
         true => Some(billing::books::Books::load(app, tid, customer_id, &["invoice"]).await?),
         false => None,
     };
-    if let (Some(validity), Some(books)) = (activation_validity, books.as_mut()) {
+    if let (Some(validity), Some(books)) = (planned.activation_validity, books.as_mut()) {
         let terms = books.terms();
         if after.billing_model == BillingModel::Postpaid && after.billing_day.is_none() {
-            after.billing_day = Some(anchor_day(&after, &terms, now));
+            after.billing_day = Some(anchor_day(after, &terms, now));
         }
         // Charged unless it was paid ahead before it was switched on (its expiry as it was then).
         let basis = Subscription { expires_at: before.expires_at, ..after.clone() };
@@ -899,19 +979,19 @@ async fn try_apply(
                 lines: charge.lines,
                 memo: "activation",
             };
-            invoice = billing::books::stage_change_billing(app, &mut tx, books, &after, what, now).await?;
+            invoice = billing::books::stage_change_billing(app, tx, books, after, what, now).await?;
             after.billed_through = Some(charge.period.end);
         } else if after.billing_model == BillingModel::Prepaid {
             // Paid ahead (a migrated subscriber): renewals start from its expiry.
             after.billed_through = after.expires_at;
         }
     }
-    if let (Some(p), Some(books)) = (&new_package, books.as_mut()) {
+    if let (Some(p), Some(books)) = (&planned.new_package, books.as_mut()) {
         let old = live_package(app.store.get_item(&keys::package(tid, before.package_id, "")).await.or_500()?)?;
         if let Some(old) = old {
             let terms = books.terms();
             let lines = package_change_lines(
-                &before,
+                before,
                 &Priced { name: &before.package_name, price: before.price, validity: old.validity },
                 &Priced { name: &p.name, price: p.price, validity: p.validity },
                 after.price,
@@ -921,24 +1001,35 @@ async fn try_apply(
             let memo = format!("package change {} -> {}", before.package_name, p.name);
             let what =
                 billing::books::ChangeBilling { kind: InvoiceKind::PackageChange, period: None, lines, memo: &memo };
-            invoice = billing::books::stage_change_billing(app, &mut tx, books, &after, what, now).await?;
+            invoice = billing::books::stage_change_billing(app, tx, books, after, what, now).await?;
         }
     }
-    if let Some(inv) = &invoice {
-        detail["invoice_id"] = serde_json::json!(inv.id);
-    }
-    let new_rec = SubscriptionRecord { subscription: after.clone(), password_sealed: sealed };
+    Ok(invoice)
+}
+
+/// The change's own writes: the subscription against the version read, the usernames and
+/// addresses it frees, the entities it must still find, the usage counters, the customer's
+/// status counts and the dashboard's.
+fn stage_change_writes(
+    tx: &mut Tx,
+    before: &Subscription,
+    planned: &Planned,
+    customer: &Customer,
+    now: DateTime<Utc>,
+) -> Result<()> {
+    let (tid, id, after) = (before.tenant_id, before.id, &planned.after);
+    let new_rec = SubscriptionRecord { subscription: after.clone(), password_sealed: planned.sealed.clone() };
     tx.put_versioned(
-        Store::encode(&sub_keys(&after), "SUBSCRIPTION", &new_rec, Some(after.version)).or_500()?,
+        Store::encode(&sub_keys(after), "SUBSCRIPTION", &new_rec, Some(after.version)).or_500()?,
         before.version,
     );
     // Released on cancel: the username and IP are free for a new subscription.
-    for (field, value) in held_values(&before) {
-        if !held_values(&after).contains(&(field, value.clone())) {
+    for (field, value) in held_values(before) {
+        if !held_values(after).contains(&(field, value.clone())) {
             tx.delete_unique(unique_key(tid, field, &value), &id.to_string());
         }
     }
-    for (k, field) in &checks {
+    for (k, field) in &planned.checks {
         let cond = if *field == "package_id" {
             "attribute_exists(pk) AND attribute_not_exists(deleted_at) AND active = :t"
         } else {
@@ -947,8 +1038,8 @@ async fn try_apply(
         let values = if *field == "package_id" { bool_value(true) } else { Default::default() };
         tx.check(k, cond, values, Conflict::Unique((*field).into()));
     }
-    for (kind, entity, by) in usage {
-        stage_usage(&mut tx, tid, kind, entity, by);
+    for (kind, entity, by) in &planned.usage {
+        stage_usage(tx, tid, *kind, *entity, *by);
     }
     let mut counts = Deltas::default();
     if after.status != before.status {
@@ -957,33 +1048,37 @@ async fn try_apply(
         c.status = c.subscriptions.customer_status();
         c.version += 1;
         c.updated_at = now;
-        stage_customer(&mut tx, &c, Some(customer.version))?;
+        stage_customer(tx, &c, Some(customer.version))?;
         counts.customer(c.scope.as_deref(), Some(customer.status), Some(c.status));
     }
-    counts.expiry(after.scope.as_deref(), counted_expiry(&before), counted_expiry(&after));
-    counts.stage(&mut tx, tid);
-    let verb = action.as_str().replace('_', " ");
+    counts.expiry(after.scope.as_deref(), counted_expiry(before), counted_expiry(after));
+    counts.stage(tx, tid);
+    Ok(())
+}
+
+/// The change's record: its timeline entry and its audit entry (a new password is noted, never
+/// written).
+fn stage_change_record(
+    tx: &mut Tx,
+    actor: &Actor,
+    change: &Change,
+    before: &Subscription,
+    after: &Subscription,
+    now: DateTime<Utc>,
+) -> Result<()> {
+    let (tid, id, action) = (before.tenant_id, before.id, change.action());
     let mut entry = TimelineEntry::new(
-        customer_id,
+        before.customer_id,
         TimelineKind::Subscription,
         &format!("subscription.{}", action.as_str()),
-        match change {
-            Change::Suspend { reason: Some(r) } | Change::Cancel { reason: Some(r) } => {
-                format!("Subscription {}: {verb} ({r})", after.username)
-            }
-            Change::Extend { days } => format!("Subscription {}: extended by {days} days", after.username),
-            Change::ChangePackage { .. } => {
-                format!("Subscription {}: package {} -> {}", after.username, before.package_name, after.package_name)
-            }
-            _ => format!("Subscription {}: {verb}", after.username),
-        },
+        timeline_note(change, before, after),
         now,
     );
     entry.subscription_id = Some(id);
     entry.actor_id = Some(actor.real_actor());
     entry.data = serde_json::json!({"from": before.status, "to": after.status});
-    kernel::projections::timeline::stage(&mut tx, tid, &entry)?;
-    let mut after_snap = snapshot(&after);
+    kernel::projections::timeline::stage(tx, tid, &entry)?;
+    let mut after_snap = snapshot(after);
     if matches!(change, Change::ResetPassword { .. }) {
         after_snap["password_changed"] = serde_json::Value::Bool(true);
     }
@@ -993,48 +1088,49 @@ async fn try_apply(
         &format!("subscription.{}", action.as_str()),
         "subscription",
         id,
-        Some(snapshot(&before)),
+        Some(snapshot(before)),
         Some(after_snap),
         now,
     ));
-    tx.put_event(&DomainEvent::new(action.event(), Some(tid), event_detail(&after, detail), now));
-    if let Some((name, d)) = extra_event {
-        tx.put_event(&DomainEvent::new(name, Some(tid), event_detail(&after, d), now));
+    Ok(())
+}
+
+/// The timeline's line for a change (pure).
+fn timeline_note(change: &Change, before: &Subscription, after: &Subscription) -> String {
+    let verb = change.action().as_str().replace('_', " ");
+    match change {
+        Change::Suspend { reason: Some(r) } | Change::Cancel { reason: Some(r) } => {
+            format!("Subscription {}: {verb} ({r})", after.username)
+        }
+        Change::Extend { days } => format!("Subscription {}: extended by {days} days", after.username),
+        Change::ChangePackage { .. } => {
+            format!("Subscription {}: package {} -> {}", after.username, before.package_name, after.package_name)
+        }
+        _ => format!("Subscription {}: {verb}", after.username),
     }
-    if let Some(req) = idem {
-        tx.put_idempotency(Owner::Tenant(tid), &req.key_hash(actor.user_id), &record(req, 200, &after, app)?);
-    }
-    if let Some(f) = extra {
-        f(&mut tx)?;
-    }
-    match app.store.commit(tx).await {
-        Ok(()) => Ok(after),
-        Err(StoreError::Conflict(Conflict::Idempotency)) if idem.is_some() => Err(TryError::Idempotent),
-        Err(StoreError::Conflict(Conflict::Version)) => Err(TryError::Stale),
-        Err(StoreError::Conflict(Conflict::Exists)) => Err(TryError::Failed(Error::Conflict {
-            code: "already_applied",
-            detail: "this change was applied already".into(),
-            field: None,
-        })),
-        Err(e) => Err(write_conflict(e).into()),
-    }
+}
+
+/// A change the billing engine makes to a subscription: as read, as it becomes, the events that
+/// announce it and the timeline's line.
+pub struct BillingUpdate<'a> {
+    pub rec: &'a SubscriptionRecord,
+    pub after: &'a Subscription,
+    pub events: &'a [(NetworkEvent, serde_json::Value)],
+    pub note: String,
 }
 
 /// Stages a change the billing engine makes to a subscription (an extension a payment bought, a
 /// restore once its debt is cleared): the subscription against the version it was read at, the
 /// move in its customer's counts (`customer` accumulates them; the caller stages it once), the
 /// dashboard's expiry buckets, a timeline entry and the events.
-#[allow(clippy::too_many_arguments)]
 pub fn stage_billing_update(
     tx: &mut Tx,
-    rec: &SubscriptionRecord,
-    after: &Subscription,
     customer: &mut Customer,
     counts: &mut Deltas,
-    events: &[(NetworkEvent, serde_json::Value)],
-    note: String,
+    update: BillingUpdate<'_>,
     now: DateTime<Utc>,
 ) -> Result<()> {
+    let BillingUpdate { rec, after, events, note } = update;
     let before = &rec.subscription;
     stage_subscription_record(tx, rec, after)?;
     if after.status != before.status {
