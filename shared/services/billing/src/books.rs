@@ -17,7 +17,7 @@ use domain::subscription::Subscription;
 use domain::tenant::Tenant;
 use domain::{Error, Result, ids};
 use kernel::App;
-use kernel::support::{StoreResultExt, audit, decoded, snapshot, store_err};
+use kernel::support::{Audited, StoreResultExt, audit, decoded, snapshot, store_err};
 use serde::{Deserialize, Serialize};
 use store::{Conflict, Filter, Owner, Page, Query, Store, StoreError, Tx, keys};
 use uuid::Uuid;
@@ -514,11 +514,13 @@ pub async fn void_invoice(app: &App, actor: &Actor, id: Uuid, input: VoidInput) 
         tx.put_audit(&audit(
             actor,
             Some(tid),
-            "invoice.voided",
-            "invoice",
-            id,
-            Some(snapshot(&before)),
-            Some(snapshot(&inv)),
+            Audited {
+                action: "invoice.voided",
+                entity: "invoice",
+                id: id.to_string(),
+                before: Some(snapshot(&before)),
+                after: Some(snapshot(&inv)),
+            },
             now,
         ));
         tx.put_event(&invoice_event(BillingEvent::InvoiceVoided, &inv, now));

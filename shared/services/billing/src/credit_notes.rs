@@ -19,7 +19,7 @@ use domain::role::Permission;
 use domain::{Result, Validation, ids};
 use kernel::App;
 use kernel::idempotency::{IdempotentRequest, Outcome, record};
-use kernel::support::{StoreResultExt, audit, snapshot, store_err};
+use kernel::support::{Audited, StoreResultExt, audit, snapshot, store_err};
 use serde::{Deserialize, Serialize};
 use store::{Conflict, Owner, Query, Store, Tx, keys};
 use uuid::Uuid;
@@ -152,11 +152,13 @@ async fn try_credit(
     tx.put_audit(&audit(
         actor,
         Some(tid),
-        "credit_note.issued",
-        "invoice",
-        invoice_id,
-        Some(snapshot(&target)),
-        Some(snapshot(&inv)),
+        Audited {
+            action: "credit_note.issued",
+            entity: "invoice",
+            id: invoice_id.to_string(),
+            before: Some(snapshot(&target)),
+            after: Some(snapshot(&inv)),
+        },
         now,
     ));
     tx.put_event(&DomainEvent::new(
@@ -246,11 +248,13 @@ async fn try_refund(
     tx.put_audit(&audit(
         actor,
         Some(tid),
-        "refund.issued",
-        "customer",
-        customer_id,
-        None,
-        Some(snapshot(&refund)),
+        Audited {
+            action: "refund.issued",
+            entity: "customer",
+            id: customer_id.to_string(),
+            before: None,
+            after: Some(snapshot(&refund)),
+        },
         now,
     ));
     tx.put_event(&DomainEvent::new(

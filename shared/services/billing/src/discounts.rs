@@ -11,7 +11,7 @@ use domain::role::Permission;
 use domain::{Error, Result, Validation, ids};
 use kernel::App;
 use kernel::idempotency::{IdempotentRequest, Outcome, record, replay};
-use kernel::support::{StoreResultExt, Updated, audit, decoded, expected_version, snapshot, store_err};
+use kernel::support::{Audited, StoreResultExt, Updated, audit, decoded, expected_version, snapshot, store_err};
 use serde::Deserialize;
 use store::{Conflict, Owner, Page, Query, Store, StoreError, Tx, keys};
 use uuid::Uuid;
@@ -109,7 +109,18 @@ pub async fn create_discount(
     let mut tx = Tx::new();
     tx.put_new(Store::encode(&keys::discount(tid, d.id), "DISCOUNT", &d, Some(1)).or_500()?, Conflict::Exists);
     stage_target_check(&mut tx, tid, d.target);
-    tx.put_audit(&audit(actor, Some(tid), "discount.created", "discount", d.id, None, Some(snapshot(&d)), now));
+    tx.put_audit(&audit(
+        actor,
+        Some(tid),
+        Audited {
+            action: "discount.created",
+            entity: "discount",
+            id: d.id.to_string(),
+            before: None,
+            after: Some(snapshot(&d)),
+        },
+        now,
+    ));
     tx.put_event(&event(BillingEvent::DiscountCreated, &d, now));
     if let Some(req) = idem {
         tx.put_idempotency(Owner::Tenant(tid), &req.key_hash(actor.user_id), &record(req, 201, &d, app)?);
@@ -184,7 +195,18 @@ pub async fn delete_discount(app: &App, actor: &Actor, id: Uuid) -> Result<()> {
     let now = app.now();
     let mut tx = Tx::new();
     tx.delete_existing(&keys::discount(tid, id), Conflict::Missing);
-    tx.put_audit(&audit(actor, Some(tid), "discount.deleted", "discount", id, Some(snapshot(&before)), None, now));
+    tx.put_audit(&audit(
+        actor,
+        Some(tid),
+        Audited {
+            action: "discount.deleted",
+            entity: "discount",
+            id: id.to_string(),
+            before: Some(snapshot(&before)),
+            after: None,
+        },
+        now,
+    ));
     tx.put_event(&event(BillingEvent::DiscountDeleted, &before, now));
     match app.store.commit(tx).await {
         Ok(()) => Ok(()),

@@ -14,7 +14,7 @@ use domain::role::Permission;
 use domain::{Error, Result, Validation, ids};
 use kernel::App;
 use kernel::idempotency::{IdempotentRequest, Outcome, commit_create, record};
-use kernel::support::{audit, expected_version, snapshot, store_err};
+use kernel::support::{Audited, audit, expected_version, snapshot, store_err};
 use serde::Deserialize;
 use store::{Conflict, Owner, StoreError, Tx};
 use uuid::Uuid;
@@ -121,7 +121,18 @@ pub async fn create_draft(
     let mut tx = Tx::new();
     stage_invoice_write(&mut tx, &tenant, &inv, None)?;
     stage_invoice_ref(&mut tx, &inv)?;
-    tx.put_audit(&audit(actor, Some(tid), "invoice.drafted", "invoice", inv.id, None, Some(snapshot(&inv)), now));
+    tx.put_audit(&audit(
+        actor,
+        Some(tid),
+        Audited {
+            action: "invoice.drafted",
+            entity: "invoice",
+            id: inv.id.to_string(),
+            before: None,
+            after: Some(snapshot(&inv)),
+        },
+        now,
+    ));
     tx.put_event(&invoice_event(BillingEvent::InvoiceDrafted, &inv, now));
     if let Some(req) = idem {
         tx.put_idempotency(Owner::Tenant(tid), &req.key_hash(actor.user_id), &record(req, 201, &inv, app)?);
@@ -182,11 +193,13 @@ pub async fn add_line(app: &App, actor: &Actor, id: Uuid, input: AddLine, if_mat
     tx.put_audit(&audit(
         actor,
         Some(tid),
-        "invoice.line_added",
-        "invoice",
-        id,
-        Some(snapshot(&before)),
-        Some(snapshot(&inv)),
+        Audited {
+            action: "invoice.line_added",
+            entity: "invoice",
+            id: id.to_string(),
+            before: Some(snapshot(&before)),
+            after: Some(snapshot(&inv)),
+        },
         now,
     ));
     tx.put_event(&invoice_event(BillingEvent::InvoiceDraftUpdated, &inv, now));
@@ -215,11 +228,13 @@ pub async fn issue_draft(app: &App, actor: &Actor, id: Uuid) -> Result<Invoice> 
         tx.put_audit(&audit(
             actor,
             Some(tid),
-            "invoice.issued",
-            "invoice",
-            id,
-            Some(snapshot(&draft)),
-            Some(snapshot(&inv)),
+            Audited {
+                action: "invoice.issued",
+                entity: "invoice",
+                id: id.to_string(),
+                before: Some(snapshot(&draft)),
+                after: Some(snapshot(&inv)),
+            },
             now,
         ));
         match app.store.commit(tx).await {

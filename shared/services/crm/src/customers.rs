@@ -16,7 +16,9 @@ use kernel::App;
 use kernel::idempotency::{IdempotentRequest, Outcome, record, replay};
 use kernel::projections::dashboard::{Deltas, month_of};
 use kernel::projections::timeline::{TimelineEntry, TimelineKind};
-use kernel::support::{StoreResultExt, Updated, audit, decoded, expected_version, snapshot, store_err, tenant_of};
+use kernel::support::{
+    Audited, StoreResultExt, Updated, audit, decoded, expected_version, snapshot, store_err, tenant_of,
+};
 use serde::{Deserialize, Serialize};
 use store::{Conflict, Filter, Owner, Page, Query, Store, StoreError, Tx, keys};
 use uuid::Uuid;
@@ -283,11 +285,13 @@ pub fn stage_customer_creation(
     tx.put_audit(&audit(
         actor,
         Some(tid),
-        "customer.created",
-        "customer",
-        customer.id,
-        None,
-        Some(snapshot(customer)),
+        Audited {
+            action: "customer.created",
+            entity: "customer",
+            id: customer.id.to_string(),
+            before: None,
+            after: Some(snapshot(customer)),
+        },
         now,
     ));
     let mut entry = TimelineEntry::new(
@@ -540,7 +544,18 @@ pub async fn delete_customer(app: &App, actor: &Actor, id: Uuid, if_match: Optio
     let mut counts = Deltas::default();
     counts.customer(before.scope.as_deref(), Some(before.status), None);
     counts.stage(&mut tx, tid);
-    tx.put_audit(&audit(actor, Some(tid), "customer.deleted", "customer", id, Some(snapshot(&before)), None, now));
+    tx.put_audit(&audit(
+        actor,
+        Some(tid),
+        Audited {
+            action: "customer.deleted",
+            entity: "customer",
+            id: id.to_string(),
+            before: Some(snapshot(&before)),
+            after: None,
+        },
+        now,
+    ));
     tx.put_event(&DomainEvent::new(
         CrmEvent::CustomerDeleted,
         Some(tid),

@@ -14,7 +14,9 @@ use domain::{Error, Result, Validation, ids};
 use identity::users::UserRecord;
 use kernel::App;
 use kernel::idempotency::{IdempotentRequest, Outcome, record, replay, stored_answer};
-use kernel::support::{StoreResultExt, Updated, audit, decoded, expected_version, snapshot, store_err, tenant_of};
+use kernel::support::{
+    Audited, StoreResultExt, Updated, audit, decoded, expected_version, snapshot, store_err, tenant_of,
+};
 use serde::{Deserialize, Serialize};
 use store::{Conflict, Filter, Owner, Page, Query, Store, StoreError, Tx, keys};
 use uuid::Uuid;
@@ -154,7 +156,18 @@ pub async fn create_lead(
         Store::encode(&keys::lead(tid, lead.id, lead.scope.as_deref()), "LEAD", &lead, Some(1)).or_500()?,
         Conflict::Exists,
     );
-    tx.put_audit(&audit(actor, Some(tid), "lead.created", "lead", lead.id, None, Some(snapshot(&lead)), now));
+    tx.put_audit(&audit(
+        actor,
+        Some(tid),
+        Audited {
+            action: "lead.created",
+            entity: "lead",
+            id: lead.id.to_string(),
+            before: None,
+            after: Some(snapshot(&lead)),
+        },
+        now,
+    ));
     tx.put_event(&lead_event(CrmEvent::LeadCreated, &lead, now));
     if let Some(req) = idem {
         tx.put_idempotency(Owner::Tenant(tid), &req.key_hash(actor.user_id), &record(req, 201, &lead, app)?);
@@ -359,11 +372,13 @@ pub async fn convert_lead(
     tx.put_audit(&audit(
         actor,
         Some(tid),
-        "lead.converted",
-        "lead",
-        id,
-        Some(snapshot(&lead)),
-        Some(snapshot(&won)),
+        Audited {
+            action: "lead.converted",
+            entity: "lead",
+            id: id.to_string(),
+            before: Some(snapshot(&lead)),
+            after: Some(snapshot(&won)),
+        },
         now,
     ));
     tx.put_event(&lead_event(CrmEvent::LeadConverted, &won, now));

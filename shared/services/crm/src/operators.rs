@@ -10,7 +10,7 @@ use domain::user::User;
 use domain::{Error, Result, Validation};
 use identity::users::UserRecord;
 use kernel::App;
-use kernel::support::{StoreResultExt, audit, decoded, expected_version, snapshot};
+use kernel::support::{Audited, StoreResultExt, audit, decoded, expected_version, snapshot};
 use network::packages::OfferRecord;
 use serde::{Deserialize, Serialize};
 use store::{Conflict, Filter, Owner, Page, Query, Store, Tx, keys};
@@ -165,11 +165,13 @@ pub async fn put_profile(
     tx.put_audit(&audit(
         actor,
         Some(tid),
-        "operator.profile_updated",
-        "user",
-        id,
-        Some(snapshot(&before)),
-        Some(snapshot(&after)),
+        Audited {
+            action: "operator.profile_updated",
+            entity: "user",
+            id: id.to_string(),
+            before: Some(snapshot(&before)),
+            after: Some(snapshot(&after)),
+        },
         now,
     ));
     tx.put_event(&DomainEvent::new(

@@ -7,7 +7,7 @@ use domain::role::Permission;
 use domain::{Result, Validation};
 use kernel::App;
 pub use kernel::projections::timeline::{TimelineEntry, TimelineKind, stage};
-use kernel::support::{StoreResultExt, audit};
+use kernel::support::{Audited, StoreResultExt, audit};
 use serde::Deserialize;
 use store::{Owner, Page, Query, Tx, keys};
 use uuid::Uuid;
@@ -48,11 +48,13 @@ pub async fn add_note(app: &App, actor: &Actor, customer_id: Uuid, input: NewNot
     tx.put_audit(&audit(
         actor,
         Some(tid),
-        "customer.note_added",
-        "customer",
-        customer_id,
-        None,
-        Some(serde_json::json!({"note": text})),
+        Audited {
+            action: "customer.note_added",
+            entity: "customer",
+            id: customer_id.to_string(),
+            before: None,
+            after: Some(serde_json::json!({"note": text})),
+        },
         now,
     ));
     tx.put_event(&DomainEvent::new(

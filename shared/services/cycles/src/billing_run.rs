@@ -25,7 +25,7 @@ use domain::subscription::BillingModel;
 use domain::tenant::{Tenant, TenantStatus};
 use domain::{Error, Result};
 use kernel::App;
-use kernel::support::{StoreResultExt, audit, decoded, snapshot, store_err};
+use kernel::support::{Audited, StoreResultExt, audit, decoded, snapshot, store_err};
 use serde::{Deserialize, Serialize};
 use std::collections::{HashMap, HashSet};
 use store::keys::{self, BillingIndex};
@@ -309,11 +309,13 @@ fn stage_renewal(tx: &mut Tx, ctx: &RunContext, books: &mut Books, d: &Due, now:
     tx.put_audit(&audit(
         &Actor::system(sub.tenant_id),
         Some(sub.tenant_id),
-        "invoice.issued",
-        "invoice",
-        inv.id,
-        None,
-        Some(snapshot(&inv)),
+        Audited {
+            action: "invoice.issued",
+            entity: "invoice",
+            id: inv.id.to_string(),
+            before: None,
+            after: Some(snapshot(&inv)),
+        },
         now,
     ));
     Ok(inv)

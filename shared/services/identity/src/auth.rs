@@ -16,7 +16,7 @@ use domain::tenant::{Tenant, TenantStatus};
 use domain::user::{User, UserStatus};
 use domain::{Error, Result, Validation, ids};
 use kernel::App;
-use kernel::support::{StoreResultExt, attr, audit, store_err};
+use kernel::support::{Audited, StoreResultExt, attr, audit, store_err};
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 use store::{Conflict, Store, StoreError, Tx, keys, ttl_at};
@@ -455,7 +455,18 @@ pub async fn change_password(app: &App, actor: &Actor, input: ChangePasswordRequ
     let mut tx = Tx::new();
     tx.put_versioned(user_item(&after)?, before.user.version);
     let pair = stage_session(app, &mut tx, &after, reseller.as_ref())?;
-    tx.put_audit(&audit(actor, actor.tenant_id, "user.password_changed", "user", actor.user_id, None, None, now));
+    tx.put_audit(&audit(
+        actor,
+        actor.tenant_id,
+        Audited {
+            action: "user.password_changed",
+            entity: "user",
+            id: actor.user_id.to_string(),
+            before: None,
+            after: None,
+        },
+        now,
+    ));
     tx.put_event(&DomainEvent::new(
         IdentityEvent::PasswordChanged,
         actor.tenant_id,
@@ -546,7 +557,18 @@ pub async fn confirm_password_reset(app: &App, input: PasswordResetConfirm) -> R
     tx.put_versioned(user_item(&after)?, before.user.version);
     tx.delete(&keys::login_guard(&reset.email));
     let self_actor = actor_of(&before.user);
-    tx.put_audit(&audit(&self_actor, reset.tenant_id, "user.password_reset", "user", reset.user_id, None, None, now));
+    tx.put_audit(&audit(
+        &self_actor,
+        reset.tenant_id,
+        Audited {
+            action: "user.password_reset",
+            entity: "user",
+            id: reset.user_id.to_string(),
+            before: None,
+            after: None,
+        },
+        now,
+    ));
     tx.put_event(&DomainEvent::new(
         IdentityEvent::PasswordResetCompleted,
         reset.tenant_id,
@@ -593,11 +615,13 @@ pub async fn impersonate(app: &App, actor: &Actor, input: ImpersonateRequest) ->
     tx.put_audit(&audit(
         &acting,
         target.user.tenant_id,
-        "impersonation.started",
-        "user",
-        target.user.id,
-        None,
-        None,
+        Audited {
+            action: "impersonation.started",
+            entity: "user",
+            id: target.user.id.to_string(),
+            before: None,
+            after: None,
+        },
         now,
     ));
     tx.put_event(&DomainEvent::new(

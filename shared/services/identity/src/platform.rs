@@ -10,7 +10,7 @@ use domain::role::{Permission, Role};
 use domain::user::{User, UserStatus};
 use domain::{Error, Result, Validation, ids};
 use kernel::App;
-use kernel::support::{StoreResultExt, Updated, attr, audit, expected_version, snapshot};
+use kernel::support::{Audited, StoreResultExt, Updated, attr, audit, expected_version, snapshot};
 use serde::Deserialize;
 use store::{Conflict, Owner, Page, Query, Store, Tx, keys};
 use uuid::Uuid;
@@ -91,11 +91,13 @@ pub async fn create_reseller(app: &App, actor: &Actor, input: CreateReseller) ->
     tx.put_audit(&audit(
         actor,
         None,
-        "platform_reseller.created",
-        "platform_reseller",
-        id,
-        None,
-        Some(snapshot(&reseller)),
+        Audited {
+            action: "platform_reseller.created",
+            entity: "platform_reseller",
+            id: id.to_string(),
+            before: None,
+            after: Some(snapshot(&reseller)),
+        },
         now,
     ));
     tx.put_event(&DomainEvent::new(

@@ -13,7 +13,7 @@ use domain::user::{User, UserStatus};
 use domain::{Error, Result, Validation, ids};
 use kernel::App;
 use kernel::idempotency::{IdempotentRequest, Outcome, record, replay};
-use kernel::support::{StoreResultExt, Updated, attr, audit, expected_version, snapshot, store_err};
+use kernel::support::{Audited, StoreResultExt, Updated, attr, audit, expected_version, snapshot, store_err};
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 use store::{Conflict, Owner, Page, Query, Store, StoreError, Tx, keys};
@@ -136,7 +136,18 @@ pub async fn create_tenant(
         );
     }
     stage_new_user(&mut tx, &user, "admin.email")?;
-    tx.put_audit(&audit(actor, None, "tenant.created", "tenant", tenant.id, None, Some(snapshot(&tenant)), now));
+    tx.put_audit(&audit(
+        actor,
+        None,
+        Audited {
+            action: "tenant.created",
+            entity: "tenant",
+            id: tenant.id.to_string(),
+            before: None,
+            after: Some(snapshot(&tenant)),
+        },
+        now,
+    ));
     tx.put_event(&DomainEvent::new(
         PlatformEvent::TenantCreated,
         Some(tenant.id),
@@ -284,7 +295,18 @@ pub async fn set_tenant_status(app: &App, actor: &Actor, id: Uuid, status: Tenan
     };
     let mut tx = Tx::new();
     tx.put_versioned(tenant_item(&after)?, before.version);
-    tx.put_audit(&audit(actor, Some(id), action, "tenant", id, Some(snapshot(&before)), Some(snapshot(&after)), now));
+    tx.put_audit(&audit(
+        actor,
+        Some(id),
+        Audited {
+            action,
+            entity: "tenant",
+            id: id.to_string(),
+            before: Some(snapshot(&before)),
+            after: Some(snapshot(&after)),
+        },
+        now,
+    ));
     tx.put_event(&DomainEvent::new(event, Some(id), serde_json::json!({"version": after.version}), now));
     app.store.commit(tx).await.or_500()?;
     Ok(after)

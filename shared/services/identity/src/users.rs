@@ -8,7 +8,7 @@ use domain::role::{Permission, Role};
 use domain::user::{User, UserStatus, scope_for};
 use domain::{Error, Result, Validation, ids};
 use kernel::App;
-use kernel::support::{StoreResultExt, Updated, audit, expected_version, snapshot};
+use kernel::support::{Audited, StoreResultExt, Updated, audit, expected_version, snapshot};
 use serde::{Deserialize, Serialize};
 use store::{Conflict, Filter, Owner, Page, Query, Store, Tx, keys};
 use uuid::Uuid;
@@ -192,7 +192,18 @@ pub async fn create_user(app: &App, actor: &Actor, input: CreateUser) -> Result<
     let rec = UserRecord::new(user.clone(), &staff.password);
     let mut tx = Tx::new();
     stage_new_user(&mut tx, &rec, "email")?;
-    tx.put_audit(&audit(actor, Some(tid), "user.created", "user", id, None, Some(snapshot(&user)), now));
+    tx.put_audit(&audit(
+        actor,
+        Some(tid),
+        Audited {
+            action: "user.created",
+            entity: "user",
+            id: id.to_string(),
+            before: None,
+            after: Some(snapshot(&user)),
+        },
+        now,
+    ));
     tx.put_event(&DomainEvent::new(
         IdentityEvent::UserCreated,
         Some(tid),
@@ -336,7 +347,18 @@ pub async fn delete_user(app: &App, actor: &Actor, id: Uuid, if_match: Option<u6
     let mut tx = Tx::new();
     tx.put_versioned(item, before.user.version);
     tx.delete(&keys::login(&before.user.email));
-    tx.put_audit(&audit(actor, Some(tid), "user.deleted", "user", id, Some(snapshot(&before.user)), None, now));
+    tx.put_audit(&audit(
+        actor,
+        Some(tid),
+        Audited {
+            action: "user.deleted",
+            entity: "user",
+            id: id.to_string(),
+            before: Some(snapshot(&before.user)),
+            after: None,
+        },
+        now,
+    ));
     tx.put_event(&DomainEvent::new(
         IdentityEvent::UserDeleted,
         Some(tid),

@@ -15,7 +15,7 @@ use domain::subscription::SubscriptionStatus;
 use domain::{Error, Result, ids};
 use kernel::App;
 use kernel::idempotency::{IdempotentRequest, Outcome};
-use kernel::support::{StoreResultExt, audit, decoded, store_err};
+use kernel::support::{Audited, StoreResultExt, audit, decoded, store_err};
 use serde::{Deserialize, Serialize};
 use store::{Conflict, Page, Store, Tx, keys};
 use subscriptions::subscriptions::{Change, SubscriptionFilter, apply, list_subscriptions};
@@ -126,11 +126,13 @@ pub async fn start_bulk(
     tx.put_audit(&audit(
         actor,
         Some(tid),
-        "subscriptions.bulk_started",
-        "bulk_action",
-        job.id,
-        None,
-        Some(serde_json::json!({"action": input.action, "subscriptions": targets.len()})),
+        Audited {
+            action: "subscriptions.bulk_started",
+            entity: "bulk_action",
+            id: job.id.to_string(),
+            before: None,
+            after: Some(serde_json::json!({"action": input.action, "subscriptions": targets.len()})),
+        },
         now,
     ));
     let answer = initial_view(&job);

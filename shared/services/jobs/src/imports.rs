@@ -18,7 +18,7 @@ use domain::subscription::{BillingModel, SubscriptionStatus};
 use domain::{Error, Result, Validation, ids};
 use kernel::App;
 use kernel::idempotency::{IdempotentRequest, Outcome};
-use kernel::support::{StoreResultExt, audit, decoded, store_err};
+use kernel::support::{Audited, StoreResultExt, audit, decoded, store_err};
 use network::packages::OfferRecord;
 use network::routers::RouterRecord;
 use serde::{Deserialize, Serialize};
@@ -89,11 +89,13 @@ pub async fn start_import(
     tx.put_audit(&audit(
         actor,
         Some(tid),
-        "import.started",
-        "import",
-        job.id,
-        None,
-        Some(serde_json::json!({"format": format, "rows": job.total_rows, "chunks": job.chunks})),
+        Audited {
+            action: "import.started",
+            entity: "import",
+            id: job.id.to_string(),
+            before: None,
+            after: Some(serde_json::json!({"format": format, "rows": job.total_rows, "chunks": job.chunks})),
+        },
         now,
     ));
     if !unreadable.is_empty() {

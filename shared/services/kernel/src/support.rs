@@ -48,27 +48,27 @@ pub fn snapshot<T: Serialize>(v: &T) -> serde_json::Value {
     redact(serde_json::to_value(v).unwrap_or(serde_json::Value::Null))
 }
 
-#[allow(clippy::too_many_arguments)]
-pub fn audit(
-    actor: &Actor,
-    tenant: Option<Uuid>,
-    action: &str,
-    entity_type: &str,
-    entity_id: impl ToString,
-    before: Option<serde_json::Value>,
-    after: Option<serde_json::Value>,
-    now: DateTime<Utc>,
-) -> AuditEntry {
+/// What an audit entry records: the action (`customer.updated`), the entity, and what it was and
+/// became (snapshots, redacted; `None` where there is nothing to show).
+pub struct Audited<'a> {
+    pub action: &'a str,
+    pub entity: &'a str,
+    pub id: String,
+    pub before: Option<serde_json::Value>,
+    pub after: Option<serde_json::Value>,
+}
+
+pub fn audit(actor: &Actor, tenant: Option<Uuid>, what: Audited<'_>, now: DateTime<Utc>) -> AuditEntry {
     AuditEntry {
         id: ids::new_id(),
         tenant_id: tenant,
         actor_id: actor.real_actor(),
         acting_as_id: actor.user_id,
-        action: action.to_string(),
-        entity_type: entity_type.to_string(),
-        entity_id: entity_id.to_string(),
-        before,
-        after,
+        action: what.action.to_string(),
+        entity_type: what.entity.to_string(),
+        entity_id: what.id,
+        before: what.before,
+        after: what.after,
         at: now,
     }
 }
@@ -87,7 +87,12 @@ impl<T: Serialize> Updated<'_, T> {
     pub fn stage(&self, tx: &mut Tx, actor: &Actor, tenant: Option<Uuid>, event: DomainEvent) {
         let action = format!("{}.updated", self.entity);
         let (before, after) = (Some(snapshot(self.before)), Some(snapshot(self.after)));
-        tx.put_audit(&audit(actor, tenant, &action, self.entity, self.id, before, after, event.occurred_at));
+        tx.put_audit(&audit(
+            actor,
+            tenant,
+            Audited { action: &action, entity: self.entity, id: self.id.to_string(), before, after },
+            event.occurred_at,
+        ));
         tx.put_event(&event);
     }
 }

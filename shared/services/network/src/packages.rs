@@ -20,7 +20,7 @@ use identity::users::UserRecord;
 use kernel::App;
 use kernel::idempotency::{IdempotentRequest, Outcome, commit_create, record};
 use kernel::projections::usage::in_use_conflict;
-use kernel::support::{StoreResultExt, Updated, audit, decoded, expected_version, snapshot};
+use kernel::support::{Audited, StoreResultExt, Updated, audit, decoded, expected_version, snapshot};
 use serde::{Deserialize, Serialize};
 use store::keys::UsageOf;
 use store::{Conflict, Filter, Owner, Page, Query, Store, Tx, keys};
@@ -248,11 +248,13 @@ pub async fn create_package(
     tx.put_audit(&audit(
         actor,
         Some(tid),
-        "package.created",
-        "package",
-        package.id,
-        None,
-        Some(snapshot(&package)),
+        Audited {
+            action: "package.created",
+            entity: "package",
+            id: package.id.to_string(),
+            before: None,
+            after: Some(snapshot(&package)),
+        },
         now,
     ));
     tx.put_event(&DomainEvent::new(
@@ -505,7 +507,18 @@ pub async fn delete_package(app: &App, actor: &Actor, id: Uuid, if_match: Option
     for (field, value) in unique_values(&before) {
         tx.delete_unique(unique_key(tid, field, &value), &id.to_string());
     }
-    tx.put_audit(&audit(actor, Some(tid), "package.deleted", "package", id, Some(snapshot(&before)), None, now));
+    tx.put_audit(&audit(
+        actor,
+        Some(tid),
+        Audited {
+            action: "package.deleted",
+            entity: "package",
+            id: id.to_string(),
+            before: Some(snapshot(&before)),
+            after: None,
+        },
+        now,
+    ));
     tx.put_event(&DomainEvent::new(
         NetworkEvent::PackageDeleted,
         Some(tid),
@@ -606,11 +619,13 @@ pub async fn put_offer(
     tx.put_audit(&audit(
         actor,
         Some(tid),
-        "package.offer_set",
-        "package",
-        package_id,
-        existing.as_ref().map(snapshot),
-        Some(snapshot(&rec)),
+        Audited {
+            action: "package.offer_set",
+            entity: "package",
+            id: package_id.to_string(),
+            before: existing.as_ref().map(snapshot),
+            after: Some(snapshot(&rec)),
+        },
         now,
     ));
     tx.put_event(&DomainEvent::new(
@@ -645,11 +660,13 @@ pub async fn delete_offer(app: &App, actor: &Actor, package_id: Uuid, operator_i
     tx.put_audit(&audit(
         actor,
         Some(tid),
-        "package.offer_withdrawn",
-        "package",
-        package_id,
-        Some(snapshot(&existing)),
-        None,
+        Audited {
+            action: "package.offer_withdrawn",
+            entity: "package",
+            id: package_id.to_string(),
+            before: Some(snapshot(&existing)),
+            after: None,
+        },
         now,
     ));
     tx.put_event(&DomainEvent::new(

@@ -13,7 +13,7 @@ use kernel::App;
 use kernel::access::confined_pops;
 use kernel::idempotency::{IdempotentRequest, Outcome, commit_create, record};
 use kernel::projections::usage::{in_use_conflict, stage_usage_zero};
-use kernel::support::{StoreResultExt, Updated, audit, decoded, expected_version, snapshot};
+use kernel::support::{Audited, StoreResultExt, Updated, audit, decoded, expected_version, snapshot};
 use serde::{Deserialize, Serialize};
 use store::keys::UsageOf;
 use store::{Conflict, Filter, Owner, Page, Query, Store, Tx, keys};
@@ -101,7 +101,18 @@ pub async fn create_pop(
     let mut tx = Tx::new();
     tx.put_new(Store::encode(&keys::pop(tid, pop.id, &pop.code), "POP", &pop, Some(1)).or_500()?, Conflict::Exists);
     tx.put_unique(pop_unique(tid, &pop.code), "code", &pop.id.to_string());
-    tx.put_audit(&audit(actor, Some(tid), "pop.created", "pop", pop.id, None, Some(snapshot(&pop)), now));
+    tx.put_audit(&audit(
+        actor,
+        Some(tid),
+        Audited {
+            action: "pop.created",
+            entity: "pop",
+            id: pop.id.to_string(),
+            before: None,
+            after: Some(snapshot(&pop)),
+        },
+        now,
+    ));
     tx.put_event(&pop_event(NetworkEvent::PopCreated, &pop, now));
     if let Some(req) = idem {
         tx.put_idempotency(Owner::Tenant(tid), &req.key_hash(actor.user_id), &record(req, 201, &pop, app)?);
@@ -209,7 +220,18 @@ pub async fn delete_pop(app: &App, actor: &Actor, id: Uuid, if_match: Option<u64
     tx.put_versioned(item, before.version);
     stage_usage_zero(&mut tx, tid, UsageOf::Pop, id, "pop_in_use");
     tx.delete_unique(pop_unique(tid, &before.code), &id.to_string());
-    tx.put_audit(&audit(actor, Some(tid), "pop.deleted", "pop", id, Some(snapshot(&before)), None, now));
+    tx.put_audit(&audit(
+        actor,
+        Some(tid),
+        Audited {
+            action: "pop.deleted",
+            entity: "pop",
+            id: id.to_string(),
+            before: Some(snapshot(&before)),
+            after: None,
+        },
+        now,
+    ));
     tx.put_event(&pop_event(NetworkEvent::PopDeleted, &gone, now));
     app.store.commit(tx).await.map_err(in_use_conflict("pop"))
 }

@@ -11,7 +11,7 @@ use domain::live::SessionService;
 use domain::role::Permission;
 use domain::{Error, Result};
 use kernel::App;
-use kernel::support::{StoreResultExt, audit};
+use kernel::support::{Audited, StoreResultExt, audit};
 use serde::{Deserialize, Serialize};
 use store::{Query, Tx, keys};
 use uuid::Uuid;
@@ -188,7 +188,18 @@ pub async fn request_reconcile(app: &App, actor: &Actor, id: Uuid) -> Result<Rec
         serde_json::json!({"router_id": id, "requested_by": actor.user_id, "version": router.version}),
         now,
     ));
-    tx.put_audit(&audit(actor, Some(router.tenant_id), "router.reconcile_requested", "router", id, None, None, now));
+    tx.put_audit(&audit(
+        actor,
+        Some(router.tenant_id),
+        Audited {
+            action: "router.reconcile_requested",
+            entity: "router",
+            id: id.to_string(),
+            before: None,
+            after: None,
+        },
+        now,
+    ));
     app.store.commit(tx).await.or_500()?;
     Ok(ReconcileRequested { router_id: id, requested_at: now })
 }

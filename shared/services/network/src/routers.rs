@@ -17,7 +17,7 @@ use kernel::access::confined_pops;
 use kernel::idempotency::{IdempotentRequest, Outcome, commit_create, record};
 use kernel::projections::dashboard::Deltas;
 use kernel::projections::usage::{in_use_conflict, stage_usage, stage_usage_zero};
-use kernel::support::{StoreResultExt, audit, decoded, expected_version, snapshot};
+use kernel::support::{Audited, StoreResultExt, audit, decoded, expected_version, snapshot};
 use serde::{Deserialize, Serialize};
 use store::keys::UsageOf;
 use store::{Conflict, Filter, Owner, Page, Query, Store, Tx, keys};
@@ -198,7 +198,18 @@ pub fn stage_new_router(
     let mut counts = Deltas::default();
     counts.router(None, Some((r.pop_id, r.status)));
     counts.stage(tx, tid);
-    tx.put_audit(&audit(actor, Some(tid), "router.created", "router", r.id, None, Some(snapshot(r)), now));
+    tx.put_audit(&audit(
+        actor,
+        Some(tid),
+        Audited {
+            action: "router.created",
+            entity: "router",
+            id: r.id.to_string(),
+            before: None,
+            after: Some(snapshot(r)),
+        },
+        now,
+    ));
     stage_router_event(tx, NetworkEvent::RouterCreated, r, now);
     Ok(())
 }
@@ -520,11 +531,13 @@ pub async fn update_router(
     tx.put_audit(&audit(
         actor,
         Some(tid),
-        "router.updated",
-        "router",
-        id,
-        Some(snapshot(&before)),
-        Some(after_snap),
+        Audited {
+            action: "router.updated",
+            entity: "router",
+            id: id.to_string(),
+            before: Some(snapshot(&before)),
+            after: Some(after_snap),
+        },
         now,
     ));
     stage_router_event(&mut tx, NetworkEvent::RouterUpdated, &after, now);
@@ -566,7 +579,18 @@ pub async fn delete_router(app: &App, actor: &Actor, id: Uuid, if_match: Option<
     let mut counts = Deltas::default();
     counts.router(Some((before.pop_id, before.status)), None);
     counts.stage(&mut tx, tid);
-    tx.put_audit(&audit(actor, Some(tid), "router.deleted", "router", id, Some(snapshot(&before)), None, now));
+    tx.put_audit(&audit(
+        actor,
+        Some(tid),
+        Audited {
+            action: "router.deleted",
+            entity: "router",
+            id: id.to_string(),
+            before: Some(snapshot(&before)),
+            after: None,
+        },
+        now,
+    ));
     stage_router_event(&mut tx, NetworkEvent::RouterDeleted, &gone, now);
     app.store.commit(tx).await.map_err(in_use_conflict("router"))
 }

@@ -22,7 +22,7 @@ use domain::{Error, Result, Validation, ids};
 use kernel::App;
 use kernel::idempotency::{IdempotentRequest, Outcome, record};
 use kernel::projections::dashboard::Deltas;
-use kernel::support::{StoreResultExt, audit, decoded, snapshot, store_err};
+use kernel::support::{Audited, StoreResultExt, audit, decoded, snapshot, store_err};
 use serde::Deserialize;
 use store::{Conflict, Owner, Page, Store, StoreError, Tx, keys};
 use subscriptions::subscriptions::{BillingUpdate, SubscriptionRecord, stage_billing_update, stage_customer_moves};
@@ -180,7 +180,18 @@ async fn try_record(
     stage_ledger(&mut tx, tid, &[entry])?;
     books.stage(&mut tx, tid)?;
     kernel::projections::reports::stage_collection(&mut tx, &books.tenant, &payment);
-    tx.put_audit(&audit(actor, Some(tid), "payment.recorded", "payment", id, None, Some(snapshot(&payment)), now));
+    tx.put_audit(&audit(
+        actor,
+        Some(tid),
+        Audited {
+            action: "payment.recorded",
+            entity: "payment",
+            id: id.to_string(),
+            before: None,
+            after: Some(snapshot(&payment)),
+        },
+        now,
+    ));
     tx.put_event(&DomainEvent::new(
         BillingEvent::PaymentReceived,
         Some(tid),

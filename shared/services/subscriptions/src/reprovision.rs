@@ -6,7 +6,7 @@ use domain::actor::Actor;
 use domain::event::{DomainEvent, NetworkEvent};
 use domain::role::Permission;
 use kernel::App;
-use kernel::support::{StoreResultExt, audit};
+use kernel::support::{Audited, StoreResultExt, audit};
 use serde::Serialize;
 use store::Tx;
 use uuid::Uuid;
@@ -37,11 +37,13 @@ pub async fn request_subscription_reconcile(app: &App, actor: &Actor, id: Uuid) 
     tx.put_audit(&audit(
         actor,
         Some(s.tenant_id),
-        "subscription.reprovision_requested",
-        "subscription",
-        id,
-        None,
-        None,
+        Audited {
+            action: "subscription.reprovision_requested",
+            entity: "subscription",
+            id: id.to_string(),
+            before: None,
+            after: None,
+        },
         now,
     ));
     app.store.commit(tx).await.or_500()?;

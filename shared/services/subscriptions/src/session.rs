@@ -9,7 +9,7 @@ use domain::role::Permission;
 use domain::{Error, Result};
 use kernel::App;
 use kernel::live::unexpected;
-use kernel::support::{StoreResultExt, audit};
+use kernel::support::{Audited, StoreResultExt, audit};
 use store::Tx;
 use uuid::Uuid;
 
@@ -59,11 +59,13 @@ pub async fn disconnect_subscription(app: &App, actor: &Actor, id: Uuid) -> Resu
     tx.put_audit(&audit(
         actor,
         Some(tenant_id),
-        "subscription.disconnected",
-        "subscription",
-        id,
-        None,
-        Some(serde_json::json!({"router_id": router_id, "sessions_dropped": dropped.disconnected})),
+        Audited {
+            action: "subscription.disconnected",
+            entity: "subscription",
+            id: id.to_string(),
+            before: None,
+            after: Some(serde_json::json!({"router_id": router_id, "sessions_dropped": dropped.disconnected})),
+        },
         app.now(),
     ));
     app.store.commit(tx).await.or_500()?;

@@ -26,7 +26,7 @@ use kernel::idempotency::{IdempotentRequest, Outcome, record, replay};
 use kernel::projections::dashboard::{Deltas, counted_expiry};
 use kernel::projections::timeline::{TimelineEntry, TimelineKind};
 use kernel::projections::usage::stage_usage;
-use kernel::support::{StoreResultExt, audit, decoded, snapshot, store_err, tenant_of};
+use kernel::support::{Audited, StoreResultExt, audit, decoded, snapshot, store_err, tenant_of};
 use network::packages::{OfferRecord, live_package, selling_price};
 use network::routers::{RouterRecord, live_router};
 use rand::Rng;
@@ -478,11 +478,13 @@ pub fn stage_new_subscription(
     tx.put_audit(&audit(
         actor,
         Some(tid),
-        "subscription.created",
-        "subscription",
-        sub.id,
-        None,
-        Some(snapshot(sub)),
+        Audited {
+            action: "subscription.created",
+            entity: "subscription",
+            id: sub.id.to_string(),
+            before: None,
+            after: Some(snapshot(sub)),
+        },
         now,
     ));
     tx.put_event(&DomainEvent::new(
@@ -1085,11 +1087,13 @@ fn stage_change_record(
     tx.put_audit(&audit(
         actor,
         Some(tid),
-        &format!("subscription.{}", action.as_str()),
-        "subscription",
-        id,
-        Some(snapshot(before)),
-        Some(after_snap),
+        Audited {
+            action: &format!("subscription.{}", action.as_str()),
+            entity: "subscription",
+            id: id.to_string(),
+            before: Some(snapshot(before)),
+            after: Some(after_snap),
+        },
         now,
     ));
     Ok(())
