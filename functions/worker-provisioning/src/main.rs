@@ -7,7 +7,7 @@ use lambda_runtime::{Error, LambdaEvent, service_fn};
 async fn main() -> Result<(), Error> {
     isp_http::init_tracing();
     let app = kernel::App::from_env().await?;
-    let sqs = aws_sdk_sqs::Client::new(&aws_config::load_from_env().await);
+    let sqs = aws_sdk_sqs::Client::new(&store::aws_config_from_env().await);
     let retry = worker_provisioning::Retry::from_env(sqs);
     let worker: &'static _ = Box::leak(Box::new(worker_provisioning::Worker::new(app, retry)));
     // SQS batches and live operations (synchronous invokes from the API functions) alike.

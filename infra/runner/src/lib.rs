@@ -107,7 +107,7 @@ pub async fn build_app(table: &str, clock: Clock, counter: Option<store::Request
 impl Local {
     /// Creates the table, bus, queues and rules of the template, then serves and polls.
     pub async fn start(template: Template, opts: LocalOptions) -> Result<Local, String> {
-        let shared_cfg = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+        let shared_cfg = store::aws_config_from_env().await;
         let table = format!("{}-table", opts.prefix);
         let app = build_app(&table, opts.clock.clone().unwrap_or_default(), opts.counter.clone()).await?;
         // Live router operations: the provisioning function's handler in this process, as a

@@ -223,7 +223,7 @@ impl Inbox<'_> {
 }
 
 pub async fn eventbridge_client_from_env() -> aws_sdk_eventbridge::Client {
-    let shared = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+    let shared = store::aws_config_from_env().await;
     aws_sdk_eventbridge::Client::new(&shared)
 }
 

@@ -66,6 +66,18 @@ pub const RESERVED_ATTRIBUTES: &[&str] = &[
     "type", "v", "ttl",
 ];
 
+/// The AWS configuration every client is built from: region, credentials and endpoint from the
+/// environment (`AWS_ENDPOINT_URL` points them at moto locally), over one HTTPS client (rustls with
+/// ring), so a function links one TLS stack rather than the SDK's two.
+pub async fn aws_config_from_env() -> aws_config::SdkConfig {
+    let https = aws_smithy_http_client::Builder::new()
+        .tls_provider(aws_smithy_http_client::tls::Provider::Rustls(
+            aws_smithy_http_client::tls::rustls_provider::CryptoMode::Ring,
+        ))
+        .build_https();
+    aws_config::defaults(aws_config::BehaviorVersion::latest()).http_client(https).load().await
+}
+
 impl Store {
     pub fn new(client: Client, table: impl Into<String>, cursor_secret: &[u8]) -> Self {
         Self { client, table: table.into(), cursor_signer: Signer::new(cursor_secret, "cursor") }
@@ -74,7 +86,7 @@ impl Store {
     /// A DynamoDB client from the environment (`AWS_ENDPOINT_URL` points it at moto locally),
     /// with the request counter attached when one is given.
     pub async fn client_from_env(counter: Option<RequestCounter>) -> Client {
-        let shared = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+        let shared = aws_config_from_env().await;
         let mut builder = aws_sdk_dynamodb::config::Builder::from(&shared);
         if let Some(c) = counter {
             builder = builder.interceptor(c);

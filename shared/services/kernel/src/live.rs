@@ -43,7 +43,7 @@ impl LambdaInvoke {
     /// From `PROVISIONING_FUNCTION` (the template sets it); `None` when it is not set.
     pub async fn from_env() -> Option<LambdaInvoke> {
         let function = std::env::var("PROVISIONING_FUNCTION").ok().filter(|f| !f.is_empty())?;
-        let config = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+        let config = store::aws_config_from_env().await;
         Some(LambdaInvoke { client: aws_sdk_lambda::Client::new(&config), function })
     }
 }
