@@ -227,3 +227,23 @@ pub async fn apply_chunk(app: &App, job: &JobRecord, chunk_no: u32) -> Result<Ch
     }
     Ok(report)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_bulk_action_is_the_subscription_change_of_the_same_name() {
+        let id = Uuid::nil();
+        let cases = [
+            (BulkAction::Extend { days: 30 }, Change::Extend { days: 30 }),
+            (BulkAction::ChangePackage { package_id: id }, Change::ChangePackage { package_id: id }),
+            (BulkAction::Suspend { reason: Some("dues".into()) }, Change::Suspend { reason: Some("dues".into()) }),
+            (BulkAction::Restore, Change::Restore),
+            (BulkAction::MoveRouter { router_id: id }, Change::MoveRouter { router_id: id }),
+        ];
+        for (action, change) in cases {
+            assert_eq!(change_of(&action), change);
+        }
+    }
+}

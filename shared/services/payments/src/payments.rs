@@ -364,3 +364,54 @@ pub async fn list_payments(
     };
     document_page(app, owner, &qid, listing, f, limit, cursor).await
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(s: &str) -> DateTime<Utc> {
+        s.parse().unwrap()
+    }
+
+    fn input(method: PaymentMethod, reference: Option<&str>) -> RecordPayment {
+        RecordPayment {
+            invoice_id: Some(Uuid::nil()),
+            customer_id: None,
+            amount: 50_000,
+            method,
+            reference: reference.map(str::to_string),
+            note: None,
+            received_at: None,
+        }
+    }
+
+    fn fields(r: Result<(Option<String>, Option<String>)>) -> Vec<String> {
+        match r {
+            Err(Error::Validation(f)) => f.into_iter().map(|f| f.field).collect(),
+            other => panic!("expected a validation error, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_payment_names_one_target_a_positive_amount_and_its_reference() {
+        let now = at("2026-06-15T06:00:00Z");
+        assert_eq!(validate(&input(PaymentMethod::Cash, None), now).unwrap(), (None, None));
+        let ok = validate(&input(PaymentMethod::MobileMoney, Some(" 8N7A6B5C4D ")), now).unwrap();
+        assert_eq!(ok.0.as_deref(), Some("8N7A6B5C4D"), "the reference is kept, trimmed");
+        assert_eq!(fields(validate(&input(PaymentMethod::BankTransfer, None), now)), ["reference"]);
+        let mut both = input(PaymentMethod::Cash, None);
+        both.customer_id = Some(Uuid::nil());
+        assert_eq!(fields(validate(&both, now)), ["customer_id"]);
+        let mut neither = input(PaymentMethod::Cash, None);
+        neither.invoice_id = None;
+        assert_eq!(fields(validate(&neither, now)), ["invoice_id"]);
+        let mut zero = input(PaymentMethod::Cash, None);
+        zero.amount = 0;
+        assert_eq!(fields(validate(&zero, now)), ["amount"]);
+        let mut later = input(PaymentMethod::Cash, None);
+        later.received_at = Some(now + chrono::Duration::minutes(6));
+        assert_eq!(fields(validate(&later, now)), ["received_at"]);
+        later.received_at = Some(now + chrono::Duration::minutes(4));
+        assert!(validate(&later, now).is_ok(), "a little clock skew is fine");
+    }
+}
