@@ -5,11 +5,13 @@ pub mod cursor;
 pub mod keys;
 pub mod metrics;
 pub mod schema;
+pub mod stored;
 pub mod tx;
 
 pub use cursor::{Cursor, CursorError};
 pub use keys::{ItemKeys, Owner};
 pub use metrics::{OpStats, RequestCounter};
+pub use stored::Stored;
 pub use tx::{Conflict, Tx};
 
 use aws_sdk_dynamodb::Client;

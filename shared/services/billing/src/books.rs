@@ -239,15 +239,13 @@ pub fn period_invoice_id(subscription: Uuid, period: &Period) -> Uuid {
 }
 
 pub fn invoice_keys(inv: &Invoice) -> store::ItemKeys {
-    let listed = inv.issued_at.or(Some(inv.created_at));
-    let open_due = if inv.status.is_open() { inv.due_date } else { None };
-    keys::invoice(inv.tenant_id, inv.customer_id, inv.id, inv.scope.as_deref(), listed, open_due)
+    store::Stored::keys(inv)
 }
 
 /// Stages an invoice: new (`before` None) or against the version `before` was read at; what it
 /// still owes moves in the dues report.
 pub fn stage_invoice_write(tx: &mut Tx, tenant: &Tenant, inv: &Invoice, before: Option<&Invoice>) -> Result<()> {
-    let item = Store::encode(&invoice_keys(inv), "INVOICE", inv, Some(inv.version)).or_500()?;
+    let item = Store::encode_stored(inv).or_500()?;
     match before {
         None => tx.put_new(item, Conflict::Exists),
         Some(b) => tx.put_versioned(item, b.version),

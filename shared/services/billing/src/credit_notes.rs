@@ -80,6 +80,20 @@ pub struct Refund {
     pub created_at: DateTime<Utc>,
 }
 
+impl store::Stored for CreditNote {
+    const TYPE: &'static str = "CREDIT_NOTE";
+    fn keys(&self) -> store::ItemKeys {
+        keys::credit_note(self.tenant_id, self.customer_id, self.id)
+    }
+}
+
+impl store::Stored for Refund {
+    const TYPE: &'static str = "REFUND";
+    fn keys(&self) -> store::ItemKeys {
+        keys::refund(self.tenant_id, self.customer_id, self.id)
+    }
+}
+
 /// Issues a credit note on an invoice (`POST /v1/invoices/{id}/credit-notes`).
 pub async fn issue_credit_note(
     app: &App,
@@ -142,10 +156,7 @@ async fn try_credit(
         created_at: now,
     };
     let cid = inv.customer_id;
-    tx.put_new(
-        Store::encode(&keys::credit_note(tid, cid, id), "CREDIT_NOTE", &note, None).map_err(store_err)?,
-        Conflict::Exists,
-    );
+    tx.put_new(Store::encode_stored(&note).map_err(store_err)?, Conflict::Exists);
     stage_document_ref(&mut tx, tid, "CN", id, cid)?;
     stage_ledger(&mut tx, tid, &[entry])?;
     books.stage(&mut tx, tid)?;
@@ -238,10 +249,7 @@ async fn try_refund(
         created_at: now,
     };
     let mut tx = Tx::new();
-    tx.put_new(
-        Store::encode(&keys::refund(tid, customer_id, id), "REFUND", &refund, None).map_err(store_err)?,
-        Conflict::Exists,
-    );
+    tx.put_new(Store::encode_stored(&refund).map_err(store_err)?, Conflict::Exists);
     stage_ledger(&mut tx, tid, &[entry])?;
     books.stage(&mut tx, tid)?;
     kernel::projections::reports::stage_refund(&mut tx, &books.tenant, customer.scope.as_deref(), refund.amount, now);

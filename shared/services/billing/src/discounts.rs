@@ -107,7 +107,7 @@ pub async fn create_discount(
     check(&mut v, &d);
     v.finish()?;
     let mut tx = Tx::new();
-    tx.put_new(Store::encode(&keys::discount(tid, d.id), "DISCOUNT", &d, Some(1)).or_500()?, Conflict::Exists);
+    tx.put_new(Store::encode_stored(&d).or_500()?, Conflict::Exists);
     stage_target_check(&mut tx, tid, d.target);
     tx.put_audit(&audit(
         actor,
@@ -177,7 +177,7 @@ pub async fn update_discount(
     d.version += 1;
     d.updated_at = now;
     let mut tx = Tx::new();
-    tx.put_versioned(Store::encode(&keys::discount(tid, id), "DISCOUNT", &d, Some(d.version)).or_500()?, expected);
+    tx.put_versioned(Store::encode_stored(&d).or_500()?, expected);
     Updated { entity: "discount", id, before: &before, after: &d }.stage(
         &mut tx,
         actor,

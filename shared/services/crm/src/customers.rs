@@ -112,8 +112,7 @@ fn owner_of(c: &Customer) -> String {
 
 /// Writes the profile and its search entries (full copies, so a search answers in one Query).
 pub fn stage_customer(tx: &mut Tx, c: &Customer, expected: Option<u64>) -> Result<()> {
-    let item = Store::encode(&keys::customer(c.tenant_id, c.id, c.scope.as_deref()), "CUSTOMER", c, Some(c.version))
-        .or_500()?;
+    let item = Store::encode_stored(c).or_500()?;
     match expected {
         None => tx.put_new(item, Conflict::Exists),
         Some(v) => tx.put_versioned(item, v),

@@ -152,10 +152,7 @@ pub async fn create_lead(
         version: 1,
     };
     let mut tx = Tx::new();
-    tx.put_new(
-        Store::encode(&keys::lead(tid, lead.id, lead.scope.as_deref()), "LEAD", &lead, Some(1)).or_500()?,
-        Conflict::Exists,
-    );
+    tx.put_new(Store::encode_stored(&lead).or_500()?, Conflict::Exists);
     tx.put_audit(&audit(
         actor,
         Some(tid),
@@ -301,11 +298,7 @@ async fn finish_update(
     after.version += 1;
     after.updated_at = now;
     let mut tx = Tx::new();
-    tx.put_versioned(
-        Store::encode(&keys::lead(tid, after.id, after.scope.as_deref()), "LEAD", &after, Some(after.version))
-            .or_500()?,
-        expected,
-    );
+    tx.put_versioned(Store::encode_stored(&after).or_500()?, expected);
     let name = if after.stage != before.stage { CrmEvent::LeadStageChanged } else { CrmEvent::LeadUpdated };
     Updated { entity: "lead", id: after.id, before, after: &after }.stage(
         &mut tx,
@@ -365,10 +358,7 @@ pub async fn convert_lead(
     won.customer_id = Some(customer.id);
     won.version += 1;
     won.updated_at = now;
-    tx.put_versioned(
-        Store::encode(&keys::lead(tid, id, won.scope.as_deref()), "LEAD", &won, Some(won.version)).or_500()?,
-        lead.version,
-    );
+    tx.put_versioned(Store::encode_stored(&won).or_500()?, lead.version);
     tx.put_audit(&audit(
         actor,
         Some(tid),

@@ -41,7 +41,7 @@ pub struct UpdateReseller {
 const MAX_ISP_LIMIT: i64 = 100_000;
 
 fn item(r: &PlatformReseller) -> Result<store::Item> {
-    Store::encode(&keys::platform_reseller(r.id), "RESELLER", r, Some(r.version)).or_500()
+    Store::encode_stored(r).or_500()
 }
 
 pub async fn create_reseller(app: &App, actor: &Actor, input: CreateReseller) -> Result<PlatformReseller> {

@@ -55,7 +55,7 @@ pub struct CreatedTenant {
 }
 
 fn tenant_item(t: &Tenant) -> Result<store::Item> {
-    Store::encode(&keys::tenant(t.id, t.reseller_id), "TENANT", t, Some(t.version)).or_500()
+    Store::encode_stored(t).or_500()
 }
 
 pub async fn create_tenant(

@@ -68,8 +68,18 @@ impl NewStaff {
     }
 }
 
+impl store::Stored for UserRecord {
+    const TYPE: &'static str = "USER";
+    fn keys(&self) -> store::ItemKeys {
+        keys::user(self.user.tenant_id, self.user.id)
+    }
+    fn version(&self) -> Option<u64> {
+        Some(self.user.version)
+    }
+}
+
 pub fn user_item(r: &UserRecord) -> Result<store::Item> {
-    Store::encode(&keys::user(r.user.tenant_id, r.user.id), "USER", r, Some(r.user.version)).or_500()
+    Store::encode_stored(r).or_500()
 }
 
 fn pointer_item(u: &User) -> Result<store::Item> {

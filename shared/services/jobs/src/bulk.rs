@@ -122,7 +122,7 @@ pub async fn start_bulk(
         created_at: now,
     };
     let mut tx = Tx::new();
-    tx.put_new(Store::encode(&keys::job(tid, job.id), "JOB", &job, None).or_500()?, Conflict::Exists);
+    tx.put_new(Store::encode_stored(&job).or_500()?, Conflict::Exists);
     tx.put_audit(&audit(
         actor,
         Some(tid),

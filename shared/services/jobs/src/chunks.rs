@@ -62,6 +62,13 @@ pub struct JobRecord {
     pub created_at: DateTime<Utc>,
 }
 
+impl store::Stored for JobRecord {
+    const TYPE: &'static str = "JOB";
+    fn keys(&self) -> store::ItemKeys {
+        keys::job(self.tenant_id, self.id)
+    }
+}
+
 /// A job as the API shows it: counts summed from the per-chunk progress items.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct ImportJob {

@@ -85,7 +85,7 @@ pub async fn start_import(
     // The job, its audit entry and the unreadable rows first: a worker that sees a chunk always
     // finds its job.
     let mut tx = Tx::new();
-    tx.put_new(Store::encode(&keys::job(tid, job.id), "JOB", &job, None).or_500()?, Conflict::Exists);
+    tx.put_new(Store::encode_stored(&job).or_500()?, Conflict::Exists);
     tx.put_audit(&audit(
         actor,
         Some(tid),

@@ -190,10 +190,6 @@ fn unique_key(tenant: Uuid, field: &str, value: &str) -> store::ItemKeys {
     keys::unique(Owner::Tenant(tenant), &format!("package_{field}"), value)
 }
 
-fn package_keys(p: &Package) -> store::ItemKeys {
-    keys::package(p.tenant_id, p.id, &search_fold(&p.name))
-}
-
 pub async fn create_package(
     app: &App,
     actor: &Actor,
@@ -241,7 +237,7 @@ pub async fn create_package(
         version: 1,
     };
     let mut tx = Tx::new();
-    tx.put_new(Store::encode(&package_keys(&package), "PACKAGE", &package, Some(1)).or_500()?, Conflict::Exists);
+    tx.put_new(Store::encode_stored(&package).or_500()?, Conflict::Exists);
     for (field, value) in unique_values(&package) {
         tx.put_unique(unique_key(tid, field, &value), field, &package.id.to_string());
     }
@@ -442,7 +438,7 @@ pub async fn update_package(
         ..before.clone()
     };
     let mut tx = Tx::new();
-    tx.put_versioned(Store::encode(&package_keys(&after), "PACKAGE", &after, Some(after.version)).or_500()?, expected);
+    tx.put_versioned(Store::encode_stored(&after).or_500()?, expected);
     kernel::support::stage_unique_changes(
         &mut tx,
         &unique_values(&before),

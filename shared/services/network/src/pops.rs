@@ -99,7 +99,7 @@ pub async fn create_pop(
         version: 1,
     };
     let mut tx = Tx::new();
-    tx.put_new(Store::encode(&keys::pop(tid, pop.id, &pop.code), "POP", &pop, Some(1)).or_500()?, Conflict::Exists);
+    tx.put_new(Store::encode_stored(&pop).or_500()?, Conflict::Exists);
     tx.put_unique(pop_unique(tid, &pop.code), "code", &pop.id.to_string());
     tx.put_audit(&audit(
         actor,
@@ -177,10 +177,7 @@ pub async fn update_pop(app: &App, actor: &Actor, id: Uuid, input: UpdatePop, if
     after.version += 1;
     after.updated_at = now;
     let mut tx = Tx::new();
-    tx.put_versioned(
-        Store::encode(&keys::pop(tid, id, &after.code), "POP", &after, Some(after.version)).or_500()?,
-        expected,
-    );
+    tx.put_versioned(Store::encode_stored(&after).or_500()?, expected);
     if after.code != before.code {
         tx.put_unique(pop_unique(tid, &after.code), "code", &id.to_string());
         tx.delete_unique(pop_unique(tid, &before.code), &id.to_string());

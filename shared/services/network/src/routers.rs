@@ -103,6 +103,16 @@ fn router_unique_values(r: &Router) -> [(&'static str, String); 2] {
     [("name", search_fold(&r.name)), ("host", format!("{}:{}", r.host, r.port))]
 }
 
+impl store::Stored for RouterRecord {
+    const TYPE: &'static str = "ROUTER";
+    fn keys(&self) -> store::ItemKeys {
+        router_keys(&self.router)
+    }
+    fn version(&self) -> Option<u64> {
+        Some(self.router.version)
+    }
+}
+
 fn router_keys(r: &Router) -> store::ItemKeys {
     keys::router(r.tenant_id, r.id, &search_fold(&r.name), r.pop_id)
 }
@@ -181,7 +191,7 @@ pub fn stage_new_router(
         password_sealed: app.secrets.seal(password.as_bytes(), &router_password_aad(tid, r.id)),
         deleted_at: None,
     };
-    tx.put_new(Store::encode(&router_keys(r), "ROUTER", &rec, Some(1)).or_500()?, Conflict::Exists);
+    tx.put_new(Store::encode_stored(&rec).or_500()?, Conflict::Exists);
     for (field, value) in router_unique_values(r) {
         tx.put_unique(router_unique(tid, field, &value), field, &r.id.to_string());
     }
@@ -361,10 +371,7 @@ pub async fn record_router_status(
     let new_rec =
         RouterRecord { router: after.clone(), password_sealed: rec.password_sealed.clone(), deleted_at: None };
     let mut tx = Tx::new();
-    tx.put_versioned(
-        Store::encode(&router_keys(&after), "ROUTER", &new_rec, Some(after.version)).or_500()?,
-        before.version,
-    );
+    tx.put_versioned(Store::encode_stored(&new_rec).or_500()?, before.version);
     let mut counts = Deltas::default();
     counts.router(Some((before.pop_id, before.status)), Some((after.pop_id, after.status)));
     counts.stage(&mut tx, after.tenant_id);
@@ -498,7 +505,7 @@ pub async fn update_router(
     };
     let new_rec = RouterRecord { router: after.clone(), password_sealed: sealed, deleted_at: None };
     let mut tx = Tx::new();
-    tx.put_versioned(Store::encode(&router_keys(&after), "ROUTER", &new_rec, Some(after.version)).or_500()?, expected);
+    tx.put_versioned(Store::encode_stored(&new_rec).or_500()?, expected);
     kernel::support::stage_unique_changes(
         &mut tx,
         &router_unique_values(&before),

@@ -152,6 +152,16 @@ fn generated_password() -> String {
     (0..10).map(|_| ALPHABET[rng.gen_range(0..ALPHABET.len())] as char).collect()
 }
 
+impl store::Stored for SubscriptionRecord {
+    const TYPE: &'static str = "SUBSCRIPTION";
+    fn keys(&self) -> store::ItemKeys {
+        sub_keys(&self.subscription)
+    }
+    fn version(&self) -> Option<u64> {
+        Some(self.subscription.version)
+    }
+}
+
 pub fn sub_keys(s: &Subscription) -> store::ItemKeys {
     // Cancelled subscriptions leave the expiry index: they never expire again.
     let expiry = if s.status == SubscriptionStatus::Cancelled { None } else { s.expires_at };
@@ -429,7 +439,7 @@ pub fn stage_new_subscription(
     };
     let pk = keys::package(tid, sub.package_id, "");
     let rk = keys::router(tid, sub.router_id, "", None);
-    tx.put_new(Store::encode(&sub_keys(sub), "SUBSCRIPTION", &rec, Some(1)).or_500()?, Conflict::Exists);
+    tx.put_new(Store::encode_stored(&rec).or_500()?, Conflict::Exists);
     let r = SubscriptionRef { subscription_id: sub.id, customer_id };
     tx.put_new(
         Store::encode(&keys::subscription_ref(tid, sub.id), "SUBSCRIPTION_REF", &r, None).or_500()?,
@@ -1021,10 +1031,7 @@ fn stage_change_writes(
 ) -> Result<()> {
     let (tid, id, after) = (before.tenant_id, before.id, &planned.after);
     let new_rec = SubscriptionRecord { subscription: after.clone(), password_sealed: planned.sealed.clone() };
-    tx.put_versioned(
-        Store::encode(&sub_keys(after), "SUBSCRIPTION", &new_rec, Some(after.version)).or_500()?,
-        before.version,
-    );
+    tx.put_versioned(Store::encode_stored(&new_rec).or_500()?, before.version);
     // Released on cancel: the username and IP are free for a new subscription.
     for (field, value) in held_values(before) {
         if !held_values(after).contains(&(field, value.clone())) {
@@ -1160,16 +1167,13 @@ pub fn stored_item(app: &App, s: &Subscription, password: &str) -> Result<store:
         subscription: s.clone(),
         password_sealed: app.secrets.seal(password.as_bytes(), &password_aad(s.tenant_id, s.id)),
     };
-    Store::encode(&sub_keys(s), "SUBSCRIPTION", &rec, Some(s.version)).or_500()
+    Store::encode_stored(&rec).or_500()
 }
 
 /// Stages a subscription's new state against the version `rec` was read at (its indexes follow).
 pub fn stage_subscription_record(tx: &mut Tx, rec: &SubscriptionRecord, after: &Subscription) -> Result<()> {
     let new_rec = SubscriptionRecord { subscription: after.clone(), password_sealed: rec.password_sealed.clone() };
-    tx.put_versioned(
-        Store::encode(&sub_keys(after), "SUBSCRIPTION", &new_rec, Some(after.version)).or_500()?,
-        rec.subscription.version,
-    );
+    tx.put_versioned(Store::encode_stored(&new_rec).or_500()?, rec.subscription.version);
     Ok(())
 }
 
