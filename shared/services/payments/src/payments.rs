@@ -80,6 +80,95 @@ pub async fn record_payment(
     .await
 }
 
+/// Whose money a payment is, and the operator subtree it is collected in.
+struct Payer {
+    customer_id: Uuid,
+    scope: Option<String>,
+    operator_id: Option<Uuid>,
+}
+
+/// The paying customer: the invoice's (found through its reference item) or the one named, which
+/// the caller must see (operators: their subtree).
+async fn payer_of(app: &App, actor: &Actor, tid: Uuid, input: &RecordPayment) -> Result<Payer> {
+    match (input.invoice_id, input.customer_id) {
+        (Some(id), _) => {
+            let customer_id = locate(app, tid, "INV", id, "invoice").await.map_err(|_| unknown_invoice())?;
+            Ok(Payer { customer_id, scope: None, operator_id: None })
+        }
+        (None, Some(c)) => {
+            let customer = crm::customers::get_customer(app, actor, c).await.map_err(|e| match e {
+                Error::NotFound { .. } => Error::field("customer_id", "is not a customer of this ISP"),
+                e => e,
+            })?;
+            Ok(Payer { customer_id: c, scope: customer.scope, operator_id: customer.operator_id })
+        }
+        (None, None) => unreachable!("validated"),
+    }
+}
+
+fn unknown_invoice() -> Error {
+    Error::field("invoice_id", "is not an invoice of this ISP")
+}
+
+/// A payment against an invoice takes the invoice's subtree, if the invoice is among the
+/// account's open ones and the caller sees it; an invoice that is not open is read only to say why.
+async fn payable(app: &App, actor: &Actor, input: &RecordPayment, open: &[Invoice], payer: Payer) -> Result<Payer> {
+    let Some(id) = input.invoice_id else { return Ok(payer) };
+    match open.iter().find(|i| i.id == id) {
+        Some(inv) if actor.sees_scope(inv.scope.as_deref()) => {
+            Ok(Payer { scope: inv.scope.clone(), operator_id: inv.operator_id, ..payer })
+        }
+        Some(_) => Err(unknown_invoice()),
+        None => {
+            let inv = load_invoice(app, actor, id).await.map_err(|e| match e {
+                Error::NotFound { .. } => unknown_invoice(),
+                e => e,
+            })?;
+            Err(Error::Conflict {
+                code: "invoice_not_payable",
+                detail: format!(
+                    "the invoice is {}; record an advance payment instead",
+                    inv.status.as_str().replace('_', " ")
+                ),
+                field: Some("invoice_id".into()),
+            })
+        }
+    }
+}
+
+/// The payment item, its document reference (`PAY`) and the uniqueness of its external reference
+/// per method.
+fn stage_payment(tx: &mut Tx, payment: &Payment) -> Result<()> {
+    let (tid, customer_id, id) = (payment.tenant_id, payment.customer_id, payment.id);
+    let k = keys::payment(tid, customer_id, id, payment.scope.as_deref(), payment.received_at);
+    tx.put_new(Store::encode(&k, "PAYMENT", payment, None).map_err(store_err)?, Conflict::Exists);
+    stage_document_ref(tx, tid, "PAY", id, customer_id)?;
+    if let Some(r) = &payment.reference {
+        let value = format!("{}:{}", payment.method.as_str(), r.to_lowercase());
+        tx.put_unique(keys::unique(Owner::Tenant(tid), "payment_reference", &value), "reference", &id.to_string());
+    }
+    Ok(())
+}
+
+/// `PaymentReceived`, with the subscriptions the payment restored (pure).
+fn payment_received(payment: &Payment, restored: &[Uuid], now: DateTime<Utc>) -> DomainEvent {
+    DomainEvent::new(
+        BillingEvent::PaymentReceived,
+        Some(payment.tenant_id),
+        serde_json::json!({
+            "payment_id": payment.id,
+            "customer_id": payment.customer_id,
+            "invoice_id": payment.invoice_id,
+            "receipt_number": payment.receipt_number,
+            "amount": payment.amount,
+            "currency": payment.currency,
+            "method": payment.method,
+            "restored_subscriptions": restored,
+        }),
+        now,
+    )
+}
+
 async fn try_record(
     app: &App,
     actor: &Actor,
@@ -90,49 +179,10 @@ async fn try_record(
     idem: &IdempotentRequest,
 ) -> std::result::Result<Payment, Attempt> {
     let now = app.now();
-    // Whose money it is; the caller must see the customer (operators: their subtree). An invoice
-    // that can take money is among the account's open ones, read with the account anyway.
-    let unknown_invoice = || Error::field("invoice_id", "is not an invoice of this ISP");
-    let customer_id = match (input.invoice_id, input.customer_id) {
-        (Some(id), _) => locate(app, tid, "INV", id, "invoice").await.map_err(|_| unknown_invoice())?,
-        (None, Some(c)) => c,
-        (None, None) => unreachable!("validated"),
-    };
-    let (scope, operator_id) = match input.customer_id {
-        Some(c) => {
-            let customer = crm::customers::get_customer(app, actor, c).await.map_err(|e| match e {
-                Error::NotFound { .. } => Error::field("customer_id", "is not a customer of this ISP"),
-                e => e,
-            })?;
-            (customer.scope, customer.operator_id)
-        }
-        None => (None, None),
-    };
-    let mut books = Books::load(app, tid, customer_id, &["receipt"]).await?;
+    let payer = payer_of(app, actor, tid, input).await?;
+    let mut books = Books::load(app, tid, payer.customer_id, &["receipt"]).await?;
     let before = load_open(app, tid, &books.account).await?;
-    let (scope, operator_id) = match input.invoice_id {
-        None => (scope, operator_id),
-        Some(id) => match before.iter().find(|i| i.id == id) {
-            Some(inv) if actor.sees_scope(inv.scope.as_deref()) => (inv.scope.clone(), inv.operator_id),
-            Some(_) => return Err(unknown_invoice().into()),
-            // Not open: read it only to say why.
-            None => {
-                let inv = load_invoice(app, actor, id).await.map_err(|e| match e {
-                    Error::NotFound { .. } => unknown_invoice(),
-                    e => e,
-                })?;
-                return Err(Error::Conflict {
-                    code: "invoice_not_payable",
-                    detail: format!(
-                        "the invoice is {}; record an advance payment instead",
-                        inv.status.as_str().replace('_', " ")
-                    ),
-                    field: Some("invoice_id".into()),
-                }
-                .into());
-            }
-        },
-    };
+    let Payer { customer_id, scope, operator_id } = payable(app, actor, input, &before, payer).await?;
     let mut open = before.clone();
     let id = ids::new_id();
     let receipt_number = books.next_number("receipt", now)?;
@@ -162,21 +212,7 @@ async fn try_record(
         received_at: input.received_at.unwrap_or(now),
         created_at: now,
     };
-    tx.put_new(
-        Store::encode(
-            &keys::payment(tid, customer_id, id, scope.as_deref(), payment.received_at),
-            "PAYMENT",
-            &payment,
-            None,
-        )
-        .map_err(store_err)?,
-        Conflict::Exists,
-    );
-    stage_document_ref(&mut tx, tid, "PAY", id, customer_id)?;
-    if let Some(r) = &reference {
-        let value = format!("{}:{}", input.method.as_str(), r.to_lowercase());
-        tx.put_unique(keys::unique(Owner::Tenant(tid), "payment_reference", &value), "reference", &id.to_string());
-    }
+    stage_payment(&mut tx, &payment)?;
     stage_ledger(&mut tx, tid, &[entry])?;
     books.stage(&mut tx, tid)?;
     kernel::projections::reports::stage_collection(&mut tx, &books.tenant, &payment);
@@ -192,21 +228,7 @@ async fn try_record(
         },
         now,
     ));
-    tx.put_event(&DomainEvent::new(
-        BillingEvent::PaymentReceived,
-        Some(tid),
-        serde_json::json!({
-            "payment_id": id,
-            "customer_id": customer_id,
-            "invoice_id": input.invoice_id,
-            "receipt_number": payment.receipt_number,
-            "amount": payment.amount,
-            "currency": payment.currency,
-            "method": payment.method,
-            "restored_subscriptions": restored,
-        }),
-        now,
-    ));
+    tx.put_event(&payment_received(&payment, &restored, now));
     tx.put_idempotency(Owner::Tenant(tid), &idem.key_hash(actor.user_id), &record(idem, 201, &payment, app)?);
     match app.store.commit(tx).await {
         Ok(()) => Ok(payment),
