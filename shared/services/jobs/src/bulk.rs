@@ -8,7 +8,7 @@
 use crate::chunks::*;
 use chrono::{DateTime, Utc};
 use domain::actor::Actor;
-use domain::event::{DomainEvent, NetworkEvent};
+use domain::event::NetworkEvent;
 use domain::import::RowError;
 use domain::role::Permission;
 use domain::subscription::SubscriptionStatus;
@@ -24,7 +24,6 @@ use uuid::Uuid;
 /// At most this many subscriptions per bulk action.
 pub const MAX_TARGETS: usize = 20_000;
 const CHUNK_TARGETS: usize = 100;
-const CHUNKS_PER_TX: usize = 40;
 
 /// The subscription change a bulk action applies.
 fn change_of(action: &BulkAction) -> Change {
@@ -139,21 +138,12 @@ pub async fn start_bulk(
     if let Some(first) = commit_job(app, actor, tx, idem, &answer).await? {
         return Ok(first);
     }
-    for (g, group) in chunks.chunks(CHUNKS_PER_TX).enumerate() {
-        let mut tx = Tx::new();
-        for (i, part) in group.iter().enumerate() {
-            let n = g * CHUNKS_PER_TX + i;
-            let chunk = BulkChunk { first_row: n * CHUNK_TARGETS + 1, targets: part.to_vec() };
-            tx.put(Store::encode(&keys::job_chunk(tid, job.id, n as u32), "JOB_CHUNK", &chunk, None).or_500()?);
-            tx.put_event(&DomainEvent::new(
-                NetworkEvent::BulkChunkReady,
-                Some(tid),
-                serde_json::json!({"job_id": job.id, "chunk": n}),
-                now,
-            ));
-        }
-        app.store.commit(tx).await.or_500()?;
-    }
+    let stored: Vec<BulkChunk> = chunks
+        .iter()
+        .enumerate()
+        .map(|(n, part)| BulkChunk { first_row: n * CHUNK_TARGETS + 1, targets: part.to_vec() })
+        .collect();
+    store_chunks(app, &job, &stored, NetworkEvent::BulkChunkReady, now).await?;
     Ok(Outcome::Fresh(answer))
 }
 

@@ -5,6 +5,7 @@
 
 use chrono::{DateTime, Utc};
 use domain::actor::Actor;
+use domain::event::{DomainEvent, EventName};
 use domain::import::{ImportFormat, RowError};
 use domain::role::{Permission, Role};
 use domain::{Error, Result};
@@ -280,4 +281,30 @@ pub fn progress(tx: &mut Tx, tid: Uuid, job: Uuid, chunk: u32, counters: &[&str]
 
 pub fn row_marker(tid: Uuid, job: Uuid, m: &RowMarker) -> Result<store::Item> {
     Store::encode(&keys::job_row(tid, job, m.row), "JOB_ROW", m, None).or_500()
+}
+
+/// Chunks (and their events) per transaction when a job is stored.
+const CHUNKS_PER_TX: usize = 40;
+
+/// Stores a job's chunks, each with the event that sends it to the worker, `CHUNKS_PER_TX` to a
+/// transaction. Called after the job's own transaction, so a worker that sees a chunk always finds
+/// its job.
+pub async fn store_chunks<C: Serialize>(
+    app: &App,
+    job: &JobRecord,
+    chunks: &[C],
+    ready: impl Into<EventName> + Copy,
+    now: DateTime<Utc>,
+) -> Result<()> {
+    let tid = job.tenant_id;
+    for (g, group) in chunks.chunks(CHUNKS_PER_TX).enumerate() {
+        let mut tx = Tx::new();
+        for (i, chunk) in group.iter().enumerate() {
+            let n = (g * CHUNKS_PER_TX + i) as u32;
+            tx.put(Store::encode(&keys::job_chunk(tid, job.id, n), "JOB_CHUNK", chunk, None).or_500()?);
+            tx.put_event(&DomainEvent::new(ready, Some(tid), serde_json::json!({"job_id": job.id, "chunk": n}), now));
+        }
+        app.store.commit(tx).await.or_500()?;
+    }
+    Ok(())
 }

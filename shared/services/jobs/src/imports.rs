@@ -10,7 +10,7 @@ use chrono::{DateTime, Utc};
 use crm::customers::{CreateCustomer, NewCustomerContext, prepare_customer, stage_customer_creation};
 use domain::actor::Actor;
 use domain::customer::search_fold;
-use domain::event::{CrmEvent, DomainEvent};
+use domain::event::CrmEvent;
 use domain::import::{ImportFormat, ImportRow, read};
 use domain::package::Package;
 use domain::role::Permission;
@@ -37,8 +37,6 @@ use domain::import::RowError;
 const MAX_LISTED: usize = 10_000;
 /// Rows per chunk: one SQS message, applied well within a worker's timeout.
 pub const CHUNK_ROWS: usize = 100;
-/// Chunks (and their events) per transaction when the job is stored.
-const CHUNKS_PER_TX: usize = 40;
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 struct Chunk {
@@ -124,21 +122,8 @@ pub async fn start_import(
         }
         app.store.commit(tx).await.or_500()?;
     }
-    for (g, group) in chunks.chunks(CHUNKS_PER_TX).enumerate() {
-        let mut tx = Tx::new();
-        for (i, rows) in group.iter().enumerate() {
-            let n = (g * CHUNKS_PER_TX + i) as u32;
-            let chunk = Chunk { rows: rows.to_vec() };
-            tx.put(Store::encode(&keys::job_chunk(tid, job.id, n), "JOB_CHUNK", &chunk, None).or_500()?);
-            tx.put_event(&DomainEvent::new(
-                CrmEvent::ImportChunkReady,
-                Some(tid),
-                serde_json::json!({"job_id": job.id, "chunk": n}),
-                now,
-            ));
-        }
-        app.store.commit(tx).await.or_500()?;
-    }
+    let stored: Vec<Chunk> = chunks.iter().map(|rows| Chunk { rows: rows.to_vec() }).collect();
+    store_chunks(app, &job, &stored, CrmEvent::ImportChunkReady, now).await?;
     Ok(Outcome::Fresh(answer))
 }
 
