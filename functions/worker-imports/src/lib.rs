@@ -4,7 +4,7 @@
 //! in the queue's dead-letter queue.
 
 use aws_lambda_events::event::sqs::{SqsEvent, SqsMessage};
-use domain::event::{CrmEvent, EventName, NetworkEvent};
+use domain::event::{ChunkReady, CrmEvent, EventName, EventPayload, NetworkEvent};
 use domain::work::WorkError;
 use events::{BatchResponse, BusEvent};
 use kernel::App;
@@ -31,7 +31,6 @@ pub fn consumes(name: EventName) -> bool {
         | EventName::Billing(_) => false,
     }
 }
-use uuid::Uuid;
 
 pub async fn handle(app: &App, event: SqsEvent) -> BatchResponse {
     let mut resp = BatchResponse::default();
@@ -48,15 +47,8 @@ async fn handle_one(app: &App, m: &SqsMessage) -> Result<(), WorkError> {
     if !EventName::parse(&ev.detail_type).is_some_and(consumes) {
         return Err(WorkError::Drop(format!("unexpected event {}", ev.detail_type)));
     }
-    let missing = |what: &str| WorkError::Drop(format!("{} without {what}", ev.detail_type));
-    let tenant = ev.tenant_id().ok_or_else(|| missing("tenant_id"))?;
-    let job: Uuid = ev
-        .detail
-        .get("job_id")
-        .and_then(|v| v.as_str())
-        .and_then(|s| s.parse().ok())
-        .ok_or_else(|| missing("job_id"))?;
-    let chunk = ev.detail.get("chunk").and_then(|v| v.as_u64()).ok_or_else(|| missing("chunk"))? as u32;
+    let tenant = ev.tenant_id().ok_or_else(|| WorkError::Drop(format!("{} without tenant_id", ev.detail_type)))?;
+    let ChunkReady { job_id: job, chunk } = ChunkReady::read(&ev.detail).map_err(WorkError::Drop)?;
     // A job or chunk that is gone is dropped; a store error is retried.
     let report = jobs::worker::process_chunk(app, tenant, job, chunk).await?;
     tracing::info!(%job, chunk, imported = report.imported, failed = report.failed, skipped = report.skipped, "import chunk applied");

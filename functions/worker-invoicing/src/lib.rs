@@ -8,7 +8,7 @@
 //! its alarm.
 
 use aws_lambda_events::event::sqs::{SqsEvent, SqsMessage};
-use domain::event::{BillingEvent, EventName};
+use domain::event::{BillingEvent, EventName, EventPayload, TenantJobRequested};
 use domain::work::WorkError;
 use events::{BatchResponse, BusEvent};
 use kernel::App;
@@ -59,16 +59,9 @@ pub async fn handle(app: &App, event: SqsEvent) -> BatchResponse {
 async fn handle_one(app: &App, m: &SqsMessage) -> Result<(), WorkError> {
     let ev: BusEvent = serde_json::from_str(m.body.as_deref().unwrap_or(""))
         .map_err(|e| WorkError::Drop(format!("not an EventBridge event: {e}")))?;
-    let missing = |what: &str| WorkError::Drop(format!("{} without {what}", ev.detail_type));
-    let tenant = ev.tenant_id().ok_or_else(|| missing("tenant_id"))?;
     // The run's "now" is the job's time, so a retried message bills what was due then.
-    let as_of = ev
-        .detail
-        .get("requested_at")
-        .and_then(|v| v.as_str())
-        .and_then(|s| chrono::DateTime::parse_from_rfc3339(s).ok())
-        .map(|t| t.with_timezone(&chrono::Utc))
-        .ok_or_else(|| missing("requested_at"))?;
+    let TenantJobRequested { tenant_id: tenant, requested_at: as_of } =
+        TenantJobRequested::read(&ev.detail).map_err(WorkError::Drop)?;
     let Some(job) = EventName::parse(&ev.detail_type).and_then(job) else {
         return Err(WorkError::Drop(format!("unexpected event {}", ev.detail_type)));
     };

@@ -3,7 +3,9 @@
 //! so only they are retried, and after the queue's limit they land in its dead-letter queue.
 
 use aws_lambda_events::event::sqs::{SqsEvent, SqsMessage};
-use domain::event::{EventName, IdentityEvent, PlatformEvent};
+use domain::event::{
+    EventName, EventPayload, IdentityEvent, PasswordResetRequested, PlatformEvent, PlatformSubscriptionNotice,
+};
 use domain::work::WorkError;
 use events::{BatchResponse, BusEvent, Claim, Inbox};
 use kernel::App;
@@ -97,12 +99,7 @@ async fn deliver<C: Channel>(w: &Worker<C>, ev: &BusEvent) -> Result<(), WorkErr
     };
     match notice {
         Notice::PasswordReset => {
-            let reset_id = ev
-                .detail
-                .get("reset_id")
-                .and_then(|v| v.as_str())
-                .and_then(|s| s.parse().ok())
-                .ok_or_else(|| WorkError::Drop("PasswordResetRequested without reset_id".into()))?;
+            let reset_id = PasswordResetRequested::read(&ev.detail).map_err(WorkError::Drop)?.reset_id;
             // Used or expired resets have nothing left to deliver.
             let Some((reset, token)) = identity::auth::reset_token_for_delivery(&w.app, reset_id).await? else {
                 return Ok(());
@@ -122,12 +119,7 @@ async fn deliver<C: Channel>(w: &Worker<C>, ev: &BusEvent) -> Result<(), WorkErr
                 .await
         }
         Notice::SubscriptionExpiring | Notice::SubscriptionExpired => {
-            let rid = ev
-                .detail
-                .get("reseller_id")
-                .and_then(|v| v.as_str())
-                .and_then(|s| s.parse().ok())
-                .ok_or_else(|| WorkError::Drop("subscription event without reseller_id".into()))?;
+            let rid = PlatformSubscriptionNotice::read(&ev.detail).map_err(WorkError::Drop)?.reseller_id;
             let Some(r) = identity::platform::load_reseller(&w.app, rid).await? else {
                 return Ok(());
             };

@@ -97,6 +97,88 @@ catalogue! {
     }
 }
 
+// ---- payloads that workers read -----------------------------------------------------------------
+// The `detail` of the events a queue worker acts on, as typed structs: emitters that build them
+// write exactly these fields, and workers read them with `EventPayload::read` (a missing or
+// malformed field is an error the worker drops, never a guess). Fields a worker does not read may
+// be present (`event_id`, `tenant_id` are added to every detail).
+
+/// Reads an event's `detail` as its payload type.
+pub trait EventPayload: serde::de::DeserializeOwned {
+    fn read(detail: &serde_json::Value) -> Result<Self, String> {
+        Self::deserialize(detail).map_err(|e| format!("event detail: {e}"))
+    }
+}
+
+/// `ImportChunkReady`, `BulkChunkReady`: one chunk of a job is stored.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChunkReady {
+    pub job_id: Uuid,
+    pub chunk: u32,
+}
+impl EventPayload for ChunkReady {}
+
+/// `BillingRunRequested`, `DunningRequested`, `ExpirySweepRequested`, `RouterHealthCheckRequested`,
+/// and the hourly `RouterReconcileRequested`: one ISP's share of a scheduled job, as of the job's
+/// time.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TenantJobRequested {
+    pub tenant_id: Uuid,
+    pub requested_at: Timestamp,
+}
+impl EventPayload for TenantJobRequested {}
+
+/// The `Subscription*` events: which subscription, on which router (and the one it left).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct SubscriptionChanged {
+    pub subscription_id: Uuid,
+    pub customer_id: Uuid,
+    pub router_id: Uuid,
+    #[serde(default)]
+    pub previous_router_id: Option<Uuid>,
+}
+impl EventPayload for SubscriptionChanged {}
+
+/// Router events; `router_id` is absent on the hourly whole-ISP reconcile.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct RouterNamed {
+    #[serde(default)]
+    pub router_id: Option<Uuid>,
+}
+impl EventPayload for RouterNamed {}
+
+/// `PackageUpdated`: whether routers see the change, and how many subscriptions use the package.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct PackageUpdated {
+    #[serde(default = "yes")]
+    pub provisioning_changed: bool,
+    #[serde(default = "one")]
+    pub subscriptions: u64,
+}
+impl EventPayload for PackageUpdated {}
+
+fn yes() -> bool {
+    true
+}
+
+fn one() -> u64 {
+    1
+}
+
+/// `PasswordResetRequested`: the reset whose code is to be delivered.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct PasswordResetRequested {
+    pub reset_id: Uuid,
+}
+impl EventPayload for PasswordResetRequested {}
+
+/// `PlatformSubscriptionExpiring`, `PlatformSubscriptionExpired`: whose subscription.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct PlatformSubscriptionNotice {
+    pub reseller_id: Uuid,
+}
+impl EventPayload for PlatformSubscriptionNotice {}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct DomainEvent {
     pub id: Uuid,
@@ -147,6 +229,20 @@ mod tests {
         }
         assert_eq!(EventName::parse("CustomerCreated"), Some(EventName::Crm(CrmEvent::CustomerCreated)));
         assert_eq!(EventName::parse("Nope"), None);
+    }
+
+    #[test]
+    fn payloads_read_what_emitters_write() {
+        let at: Timestamp = "2026-06-15T06:00:00Z".parse().unwrap();
+        let job = ChunkReady { job_id: Uuid::nil(), chunk: 7 };
+        let e =
+            DomainEvent::new(CrmEvent::ImportChunkReady, Some(Uuid::nil()), serde_json::to_value(&job).unwrap(), at);
+        assert_eq!(ChunkReady::read(&e.detail).unwrap(), job, "event_id and tenant_id ride along");
+        let run = TenantJobRequested { tenant_id: Uuid::nil(), requested_at: at };
+        assert_eq!(TenantJobRequested::read(&serde_json::to_value(&run).unwrap()).unwrap(), run);
+        assert!(ChunkReady::read(&serde_json::json!({"job_id": Uuid::nil()})).is_err(), "no chunk, no guess");
+        let p = PackageUpdated::read(&serde_json::json!({"package_id": Uuid::nil()})).unwrap();
+        assert!(p.provisioning_changed && p.subscriptions == 1, "older events: assume the routers care");
     }
 
     #[test]

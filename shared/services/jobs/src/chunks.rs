@@ -5,7 +5,7 @@
 
 use chrono::{DateTime, Utc};
 use domain::actor::Actor;
-use domain::event::{DomainEvent, EventName};
+use domain::event::{ChunkReady, DomainEvent, EventName};
 use domain::import::{ImportFormat, RowError};
 use domain::role::{Permission, Role};
 use domain::{Error, Result};
@@ -302,7 +302,9 @@ pub async fn store_chunks<C: Serialize>(
         for (i, chunk) in group.iter().enumerate() {
             let n = (g * CHUNKS_PER_TX + i) as u32;
             tx.put(Store::encode(&keys::job_chunk(tid, job.id, n), "JOB_CHUNK", chunk, None).or_500()?);
-            tx.put_event(&DomainEvent::new(ready, Some(tid), serde_json::json!({"job_id": job.id, "chunk": n}), now));
+            let detail = serde_json::to_value(ChunkReady { job_id: job.id, chunk: n })
+                .map_err(|e| Error::Internal(e.to_string()))?;
+            tx.put_event(&DomainEvent::new(ready, Some(tid), detail, now));
         }
         app.store.commit(tx).await.or_500()?;
     }

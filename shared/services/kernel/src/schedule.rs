@@ -5,7 +5,7 @@ use crate::App;
 use crate::support::StoreResultExt;
 use chrono::{DateTime, Utc};
 use domain::Result;
-use domain::event::{DomainEvent, EventName};
+use domain::event::{DomainEvent, EventName, TenantJobRequested};
 use domain::tenant::{Tenant, TenantStatus};
 use serde::Serialize;
 use store::{Owner, Page, Query, Tx, keys};
@@ -37,7 +37,8 @@ pub async fn fan_out(app: &App, event: impl Into<EventName> + Copy, now: DateTim
             tx.put_event(&DomainEvent::new(
                 event,
                 Some(t.id),
-                serde_json::json!({"tenant_id": t.id, "requested_at": now}),
+                serde_json::to_value(TenantJobRequested { tenant_id: t.id, requested_at: now })
+                    .map_err(|e| domain::Error::Internal(e.to_string()))?,
                 now,
             ));
         }

@@ -4,7 +4,7 @@
 
 use crate::converge::*;
 use crate::pool::RouterPool;
-use domain::event::{EventName, NetworkEvent};
+use domain::event::{EventName, EventPayload, NetworkEvent, PackageUpdated, RouterNamed, SubscriptionChanged};
 use domain::work::WorkError;
 use kernel::App;
 use std::collections::BTreeMap;
@@ -95,40 +95,40 @@ pub fn work_for(detail_type: &str, detail: &serde_json::Value) -> std::result::R
     let kind = EventName::parse(detail_type)
         .and_then(kind)
         .ok_or_else(|| WorkError::Drop(format!("provisioning does not handle {detail_type}")))?;
-    let id = |k: &str| -> std::result::Result<Uuid, WorkError> {
-        detail
-            .get(k)
-            .and_then(|v| v.as_str())
-            .and_then(|s| s.parse().ok())
-            .ok_or_else(|| WorkError::Drop(format!("{detail_type} without {k}")))
-    };
-    let opt = |k: &str| detail.get(k).and_then(|v| v.as_str()).and_then(|s| s.parse::<Uuid>().ok());
-    let tenant = id("tenant_id")?;
+    let tenant: Uuid = detail
+        .get("tenant_id")
+        .and_then(|v| v.as_str())
+        .and_then(|s| s.parse().ok())
+        .ok_or_else(|| WorkError::Drop(format!("{detail_type} without tenant_id")))?;
+    let drop = |e: String| WorkError::Drop(format!("{detail_type}: {e}"));
     match kind {
         Kind::Subscription => {
+            let s = SubscriptionChanged::read(detail).map_err(drop)?;
             let base = SubscriptionTarget {
                 tenant,
-                customer: id("customer_id")?,
-                subscription: id("subscription_id")?,
-                router: id("router_id")?,
+                customer: s.customer_id,
+                subscription: s.subscription_id,
+                router: s.router_id,
             };
             let mut targets = vec![base];
-            if let Some(prev) = opt("previous_router_id").filter(|p| *p != base.router) {
+            if let Some(prev) = s.previous_router_id.filter(|p| *p != base.router) {
                 targets.push(SubscriptionTarget { router: prev, ..base });
             }
             Ok(Work::Subscriptions(targets))
         }
-        Kind::Router => Ok(Work::Routers { tenant, routers: vec![id("router_id")?] }),
+        Kind::Router => match RouterNamed::read(detail).map_err(drop)?.router_id {
+            Some(r) => Ok(Work::Routers { tenant, routers: vec![r] }),
+            None => Err(drop("no router_id".into())),
+        },
         // On demand for one router; hourly (no router named) for all of the ISP's.
-        Kind::RouterReconcile => Ok(match opt("router_id") {
+        Kind::RouterReconcile => Ok(match RouterNamed::read(detail).map_err(drop)?.router_id {
             Some(r) => Work::Routers { tenant, routers: vec![r] },
             None => Work::AllRouters { tenant },
         }),
         Kind::Health => Ok(Work::Health { tenant }),
         Kind::Package => {
-            let changed = detail.get("provisioning_changed").and_then(|v| v.as_bool()).unwrap_or(true);
-            let used = detail.get("subscriptions").and_then(|v| v.as_u64()).unwrap_or(1);
-            Ok(if changed && used > 0 { Work::AllRouters { tenant } } else { Work::Nothing })
+            let p = PackageUpdated::read(detail).map_err(drop)?;
+            Ok(if p.provisioning_changed && p.subscriptions > 0 { Work::AllRouters { tenant } } else { Work::Nothing })
         }
     }
 }
