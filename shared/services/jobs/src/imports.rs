@@ -214,6 +214,57 @@ enum RowOutcome {
     AlreadyDone,
 }
 
+/// A row's billing model: prepaid unless it says postpaid.
+fn billing_model_of(v: &mut Validation, cell: Option<&str>) -> BillingModel {
+    match cell.map(str::to_lowercase).as_deref() {
+        None | Some("prepaid") => BillingModel::Prepaid,
+        Some("postpaid") => BillingModel::Postpaid,
+        Some(_) => {
+            v.add("billing_model", "must be prepaid or postpaid");
+            BillingModel::Prepaid
+        }
+    }
+}
+
+/// A row's expiry: an RFC 3339 time, or a date meaning the end of that day (UTC).
+fn expiry_of(v: &mut Validation, cell: Option<&str>) -> Option<DateTime<Utc>> {
+    let s = cell?;
+    match DateTime::parse_from_rfc3339(s) {
+        Ok(t) => Some(t.with_timezone(&Utc)),
+        Err(_) => match chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d") {
+            Ok(d) => Some(d.and_hms_opt(23, 59, 59).expect("valid time").and_utc()),
+            Err(_) => {
+                v.add("expires_at", "must be a date (2026-12-31) or an RFC 3339 time");
+                None
+            }
+        },
+    }
+}
+
+/// The state a subscription had before the import: pending unless it says active or suspended.
+fn status_of(v: &mut Validation, cell: Option<&str>) -> SubscriptionStatus {
+    match cell.map(str::to_lowercase).as_deref() {
+        None | Some("") | Some("pending") => SubscriptionStatus::Pending,
+        Some("active") => SubscriptionStatus::Active,
+        Some("suspended") => SubscriptionStatus::Suspended,
+        Some(_) => {
+            v.add("status", "must be pending, active or suspended");
+            SubscriptionStatus::Pending
+        }
+    }
+}
+
+/// The file's column for a field of the API's subscription (errors name what the file calls it).
+fn file_column(field: &str) -> &str {
+    match field {
+        "package_id" => "package",
+        "router_id" => "router",
+        "username" => "pppoe_username",
+        "password" => "pppoe_password",
+        other => other,
+    }
+}
+
 /// Builds a row's customer and subscription; field errors name the file's columns.
 fn build_row(
     actor: &Actor,
@@ -262,36 +313,9 @@ fn build_row(
             }
         }
     }
-    let billing_model = match row.billing_model.as_deref().map(str::to_lowercase).as_deref() {
-        None | Some("prepaid") => BillingModel::Prepaid,
-        Some("postpaid") => BillingModel::Postpaid,
-        Some(_) => {
-            v.add("billing_model", "must be prepaid or postpaid");
-            BillingModel::Prepaid
-        }
-    };
-    let expires_at = match row.expires_at.as_deref() {
-        None => None,
-        Some(s) => match DateTime::parse_from_rfc3339(s) {
-            Ok(t) => Some(t.with_timezone(&Utc)),
-            Err(_) => match chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d") {
-                Ok(d) => Some(d.and_hms_opt(23, 59, 59).expect("valid time").and_utc()),
-                Err(_) => {
-                    v.add("expires_at", "must be a date (2026-12-31) or an RFC 3339 time");
-                    None
-                }
-            },
-        },
-    };
-    let status = match row.status.as_deref().map(str::to_lowercase).as_deref() {
-        None | Some("") | Some("pending") => SubscriptionStatus::Pending,
-        Some("active") => SubscriptionStatus::Active,
-        Some("suspended") => SubscriptionStatus::Suspended,
-        Some(_) => {
-            v.add("status", "must be pending, active or suspended");
-            SubscriptionStatus::Pending
-        }
-    };
+    let billing_model = billing_model_of(&mut v, row.billing_model.as_deref());
+    let expires_at = expiry_of(&mut v, row.expires_at.as_deref());
+    let status = status_of(&mut v, row.status.as_deref());
     if package.is_none() {
         v.add("package", "is not a package of this ISP");
     }
@@ -319,13 +343,7 @@ fn build_row(
             errors
                 .into_iter()
                 .map(|mut fe| {
-                    fe.field = match fe.field.as_str() {
-                        "package_id" => "package".into(),
-                        "router_id" => "router".into(),
-                        "username" => "pppoe_username".into(),
-                        "password" => "pppoe_password".into(),
-                        other => other.into(),
-                    };
+                    fe.field = file_column(&fe.field).into();
                     fe
                 })
                 .collect(),
@@ -430,4 +448,33 @@ pub async fn list_imports(app: &App, actor: &Actor, limit: u32, cursor: Option<&
     let jobs = page.items.iter().filter(|j| j.action.is_none() && actor.sees_scope(j.started_by.scope.as_deref()));
     let items = futures::future::join_all(jobs.map(|j| view(app, tid, j))).await.into_iter().collect::<Result<_>>()?;
     Ok(Page { items, next_cursor: page.next_cursor })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_cells_of_a_row_read_as_the_file_means_them() {
+        let mut v = Validation::new();
+        assert_eq!(billing_model_of(&mut v, None), BillingModel::Prepaid);
+        assert_eq!(billing_model_of(&mut v, Some("PostPaid")), BillingModel::Postpaid);
+        assert_eq!(status_of(&mut v, Some("")), SubscriptionStatus::Pending);
+        assert_eq!(status_of(&mut v, Some("Active")), SubscriptionStatus::Active);
+        let end_of_day: DateTime<Utc> = "2026-12-31T23:59:59Z".parse().unwrap();
+        assert_eq!(expiry_of(&mut v, Some("2026-12-31")), Some(end_of_day));
+        let exact: DateTime<Utc> = "2026-12-31T12:00:00Z".parse().unwrap();
+        assert_eq!(expiry_of(&mut v, Some("2026-12-31T18:00:00+06:00")), Some(exact), "an offset is honoured");
+        assert!(v.finish().is_ok(), "nothing above is an error");
+        let mut bad = Validation::new();
+        billing_model_of(&mut bad, Some("weekly"));
+        status_of(&mut bad, Some("gone"));
+        assert_eq!(expiry_of(&mut bad, Some("31/12/2026")), None);
+        let fields: Vec<String> = match bad.finish() {
+            Err(f) => f.into_iter().map(|f| f.field).collect(),
+            Ok(()) => panic!("the bad cells were taken"),
+        };
+        assert_eq!(fields, ["billing_model", "status", "expires_at"]);
+        assert_eq!((file_column("router_id"), file_column("phone")), ("router", "phone"));
+    }
 }
