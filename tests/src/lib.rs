@@ -51,6 +51,19 @@ pub fn start_time() -> chrono::DateTime<chrono::Utc> {
     START.parse().expect("START is an RFC 3339 time")
 }
 
+/// `(queue, detail-type)` for every target of every rule in the template: what reaches which queue.
+pub fn routed_events(t: &Template) -> Vec<(String, String)> {
+    let mut out = vec![];
+    for r in &t.rules {
+        let types = r.pattern["detail-type"].as_array().cloned().unwrap_or_default();
+        assert!(!types.is_empty(), "rule {} matches no detail-type", r.logical_id);
+        for q in &r.targets {
+            out.extend(types.iter().map(|d| (q.clone(), d.as_str().expect("a detail-type").to_string())));
+        }
+    }
+    out
+}
+
 pub fn demo_credentials() -> DemoCredentials {
     DemoCredentials {
         owner_email: "owner@test.local".into(),

@@ -4,6 +4,7 @@
 //! is routed; every event is documented with its source, as routed to its consumer or as unrouted.
 
 use domain::event::EventName;
+use e2e_tests::routed_events;
 use local_runner::registry;
 use local_runner::template::Template;
 use std::collections::{BTreeMap, BTreeSet};
@@ -12,26 +13,11 @@ fn template() -> Template {
     Template::load(&Template::default_path()).unwrap()
 }
 
-/// (queue, detail-type) for every rule target.
-fn routes(t: &Template) -> Vec<(String, String)> {
-    let mut out = vec![];
-    for r in &t.rules {
-        let types = r.pattern["detail-type"].as_array().cloned().unwrap_or_default();
-        assert!(!types.is_empty(), "rule {} matches no detail-type", r.logical_id);
-        for q in &r.targets {
-            for d in &types {
-                out.push((q.clone(), d.as_str().unwrap().to_string()));
-            }
-        }
-    }
-    out
-}
-
 #[test]
 fn every_routed_event_is_in_the_catalogue_and_handled_by_its_queue_consumer() {
     let t = template();
     let mut routed: BTreeMap<String, BTreeSet<EventName>> = BTreeMap::new();
-    for (queue, detail_type) in routes(&t) {
+    for (queue, detail_type) in routed_events(&t) {
         let name = EventName::parse(&detail_type)
             .unwrap_or_else(|| panic!("a rule routes {detail_type} to {queue}: not in the catalogue"));
         let consumer = t.functions.iter().find(|f| f.queue.as_deref() == Some(queue.as_str())).expect("a consumer");
@@ -75,7 +61,7 @@ fn every_event_is_documented_as_routed_or_unrouted() {
     let t = template();
     let rows = documented();
     let mut consumer_of: BTreeMap<String, String> = BTreeMap::new();
-    for (queue, detail_type) in routes(&t) {
+    for (queue, detail_type) in routed_events(&t) {
         let f = t.functions.iter().find(|f| f.queue.as_deref() == Some(queue.as_str())).unwrap();
         consumer_of.insert(detail_type, f.binary.clone());
     }

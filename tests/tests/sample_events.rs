@@ -3,22 +3,13 @@
 //! each: API requests route to their own function, queue messages carry an event the rule feeding
 //! that function's queue lets through.
 
+use e2e_tests::routed_events;
 use events::BusEvent;
 use local_runner::template::Template;
 use std::path::{Path, PathBuf};
 
 fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
-}
-
-/// The `detail-type`s the rules send to a queue.
-fn routed_to(t: &Template, queue: &str) -> Vec<String> {
-    t.rules
-        .iter()
-        .filter(|r| r.targets.iter().any(|q| q == queue))
-        .flat_map(|r| r.pattern["detail-type"].as_array().cloned().unwrap_or_default())
-        .filter_map(|v| v.as_str().map(str::to_string))
-        .collect()
 }
 
 #[test]
@@ -46,7 +37,8 @@ fn every_function_has_sample_events_its_runtime_reads() {
             } else if let Some(queue) = &f.queue {
                 let ev: aws_lambda_events::event::sqs::SqsEvent =
                     serde_json::from_str(&text).unwrap_or_else(|e| panic!("{what}: {e}"));
-                let allowed = routed_to(&t, queue);
+                let allowed: Vec<String> =
+                    routed_events(&t).into_iter().filter(|(q, _)| q == queue).map(|(_, d)| d).collect();
                 for m in ev.records {
                     let bus: BusEvent = serde_json::from_str(m.body.as_deref().unwrap()).unwrap();
                     assert!(allowed.contains(&bus.detail_type), "{what}: {} never reaches {queue}", bus.detail_type);

@@ -54,3 +54,54 @@ async fn handle_one(app: &App, m: &SqsMessage) -> Result<(), WorkError> {
     tracing::info!(%job, chunk, imported = report.imported, failed = report.failed, skipped = report.skipped, "import chunk applied");
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn message(id: &str, body: &str) -> serde_json::Value {
+        serde_json::json!({"messageId": id, "body": body})
+    }
+
+    fn bus(detail_type: &str, detail: serde_json::Value) -> String {
+        serde_json::json!({"id": "e", "detail-type": detail_type, "source": "isp.crm", "detail": detail}).to_string()
+    }
+
+    /// What the worker does with each kind of failure, through its real handler: what can never
+    /// succeed is acknowledged, what a retry may cure (here: a store that does not answer) comes back.
+    #[tokio::test]
+    async fn hopeless_messages_are_acknowledged_and_store_failures_retried() {
+        // SAFETY: the only test of this binary that reads the environment; set before any client.
+        unsafe {
+            std::env::set_var("AWS_ENDPOINT_URL", "http://127.0.0.1:9");
+            std::env::set_var("AWS_REGION", "us-east-1");
+            std::env::set_var("AWS_ACCESS_KEY_ID", "x");
+            std::env::set_var("AWS_SECRET_ACCESS_KEY", "x");
+            std::env::set_var("AWS_MAX_ATTEMPTS", "1");
+        }
+        let config = kernel::Config {
+            table: "unreachable".into(),
+            signing_secret: b"worker-imports-test-signing-secret".to_vec(),
+            encryption_key: "bG9jYWwtZGV2ZWxvcG1lbnQta2V5LTMyLWJ5dGVzISE=".into(),
+        };
+        let store = store::Store::new(store::Store::client_from_env(None).await, "unreachable", b"cursor");
+        let app = App::new(store, &config, kernel::Clock::system()).unwrap();
+        let tenant = "01a1fc33-3868-7788-8722-ed305b1d0536";
+        let job = "01a1fc33-3868-7788-8722-ed319ea9eb31";
+        let event: SqsEvent = serde_json::from_value(serde_json::json!({
+            "Records": [
+                message("garbled", "not json"),
+                message("not-mine", &bus("InvoiceIssued", serde_json::json!({"tenant_id": tenant}))),
+                message("no-chunk", &bus("ImportChunkReady", serde_json::json!({"tenant_id": tenant, "job_id": job}))),
+                message(
+                    "store-down",
+                    &bus("ImportChunkReady", serde_json::json!({"tenant_id": tenant, "job_id": job, "chunk": 0})),
+                ),
+            ]
+        }))
+        .unwrap();
+        let resp = handle(&app, event).await;
+        let retried: Vec<&str> = resp.batch_item_failures.iter().map(|f| f.item_identifier.as_str()).collect();
+        assert_eq!(retried, ["store-down"]);
+    }
+}
