@@ -1,6 +1,7 @@
 use chrono::{DateTime, Duration, SubsecRound, Utc};
 use e2e_tests::Env;
 use serde_json::{Value, json};
+use subscriptions::subscriptions::ChangeRequest;
 
 fn at(t: DateTime<Utc>) -> String {
     t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
@@ -102,7 +103,8 @@ async fn the_daily_run_invoices_a_renewal_once_and_the_payment_renews() {
     let (cid, sid) = (customer.parse().unwrap(), sub.parse().unwrap());
     let stale = subscriptions::subscriptions::Change::Expire { at: expires + Duration::hours(1) };
     let system = domain::actor::Actor::system(tid);
-    let refused = subscriptions::subscriptions::apply(&env.local.app, &system, tid, cid, sid, &stale, None, None).await;
+    let refused =
+        subscriptions::subscriptions::apply(&env.local.app, &system, &ChangeRequest::new(tid, cid, sid, &stale)).await;
     assert!(matches!(refused, Err(domain::Error::Conflict { code: "not_expired", .. })), "{refused:?}");
     let next = preview(&env, &admin, expires + Duration::days(24)).await;
     let next = previewed(&next, &sub).expect("the next renewal is due");

@@ -23,7 +23,7 @@ use kernel::App;
 use kernel::support::{StoreResultExt, decoded, store_err};
 use serde::{Deserialize, Serialize};
 use store::{Conflict, Filter, Owner, Query, StoreError, Tx, keys};
-use subscriptions::subscriptions::{Change, apply};
+use subscriptions::subscriptions::{Change, ChangeRequest, apply};
 use uuid::Uuid;
 
 const PAGE: u32 = 100;
@@ -150,7 +150,13 @@ async fn commit_step(
     {
         let tid = inv.tenant_id;
         let change = Change::Suspend { reason: Some(UNPAID.into()) };
-        match apply(app, &Actor::system(tid), tid, inv.customer_id, sub, &change, None, Some(&stage)).await {
+        match apply(
+            app,
+            &Actor::system(tid),
+            &ChangeRequest::new(tid, inv.customer_id, sub, &change).with_writes(&stage),
+        )
+        .await
+        {
             Ok(_) => return Ok(true),
             // Not active (suspended already, expired, cancelled) or gone: nothing to cut.
             Err(Error::Conflict { code: "invalid_transition", .. } | Error::NotFound { .. }) => {}
@@ -193,7 +199,8 @@ pub async fn run_expiry_sweep(app: &App, tid: Uuid, now: DateTime<Utc>) -> Resul
             if !live || s.expires_at.is_none_or(|e| e > now) {
                 continue;
             }
-            match apply(app, &system, tid, s.customer_id, s.id, &Change::Expire { at: now }, None, None).await {
+            match apply(app, &system, &ChangeRequest::new(tid, s.customer_id, s.id, &Change::Expire { at: now })).await
+            {
                 Ok(_) => report.expired += 1,
                 // Renewed, expired or cancelled meanwhile.
                 Err(Error::Conflict { code: "invalid_transition" | "not_expired", .. } | Error::NotFound { .. }) => {}

@@ -18,7 +18,7 @@ use kernel::idempotency::{IdempotentRequest, Outcome};
 use kernel::support::{Audited, StoreResultExt, audit, decoded, store_err};
 use serde::{Deserialize, Serialize};
 use store::{Conflict, Page, Store, Tx, keys};
-use subscriptions::subscriptions::{Change, SubscriptionFilter, apply, list_subscriptions};
+use subscriptions::subscriptions::{Change, ChangeRequest, SubscriptionFilter, apply, list_subscriptions};
 use uuid::Uuid;
 
 /// At most this many subscriptions per bulk action.
@@ -187,7 +187,13 @@ pub async fn apply_chunk(app: &App, job: &JobRecord, chunk_no: u32) -> Result<Ch
             progress(tx, tid, job.id, chunk_no, &["imported"]);
             Ok(())
         };
-        match apply(app, &actor, tid, target.customer_id, target.subscription_id, &change, None, Some(&extra)).await {
+        match apply(
+            app,
+            &actor,
+            &ChangeRequest::new(tid, target.customer_id, target.subscription_id, &change).with_writes(&extra),
+        )
+        .await
+        {
             Ok(_) => report.imported += 1,
             Err(Error::Conflict { code: "already_applied", .. }) => report.skipped += 1,
             Err(e @ (Error::Conflict { .. } | Error::Validation(_) | Error::NotFound { .. })) => {

@@ -703,7 +703,7 @@ pub async fn change(
         return Ok(first);
     }
     let customer_id = locate(app, tid, id).await?;
-    apply(app, actor, tid, customer_id, id, &change, idem, None).await
+    apply(app, actor, &ChangeRequest::new(tid, customer_id, id, &change).idempotent(idem)).await
 }
 
 /// Something a caller adds to the change's transaction (a bulk job's row marker and progress); a
@@ -711,25 +711,15 @@ pub async fn change(
 pub type ExtraWrites<'a> = &'a (dyn Fn(&mut Tx) -> Result<()> + Sync);
 
 /// Applies a change to a subscription whose customer is known (API, bulk actions, jobs).
-#[allow(clippy::too_many_arguments)]
-pub async fn apply(
-    app: &App,
-    actor: &Actor,
-    tid: Uuid,
-    customer_id: Uuid,
-    id: Uuid,
-    change: &Change,
-    idem: Option<&IdempotentRequest>,
-    extra: Option<ExtraWrites<'_>>,
-) -> Result<Outcome<Subscription>> {
-    let req = ChangeRequest { tid, customer_id, id, change, idem, extra };
+pub async fn apply(app: &App, actor: &Actor, req: &ChangeRequest<'_>) -> Result<Outcome<Subscription>> {
     let mut attempt = 0;
     loop {
-        match try_apply(app, actor, &req).await {
+        match try_apply(app, actor, req).await {
             Err(TryError::Stale) if attempt < 4 => attempt += 1,
             Err(TryError::Stale) => return Err(Error::version_conflict()),
             Err(TryError::Idempotent) => {
-                return replay(app, Owner::Tenant(tid), actor.user_id, idem.expect("only with a key")).await;
+                let key = req.idem.expect("only with a key");
+                return replay(app, Owner::Tenant(req.tid), actor.user_id, key).await;
             }
             Err(TryError::Failed(e)) => return Err(e),
             Ok(s) => return Ok(Outcome::Fresh(s)),
@@ -766,13 +756,32 @@ struct Planned {
 }
 
 /// The subscription a change is for, and how it is asked for.
-struct ChangeRequest<'a> {
+pub struct ChangeRequest<'a> {
     tid: Uuid,
     customer_id: Uuid,
     id: Uuid,
     change: &'a Change,
     idem: Option<&'a IdempotentRequest>,
     extra: Option<ExtraWrites<'a>>,
+}
+
+impl<'a> ChangeRequest<'a> {
+    /// A change to subscription `id` of customer `customer_id` in ISP `tid`.
+    pub fn new(tid: Uuid, customer_id: Uuid, id: Uuid, change: &'a Change) -> Self {
+        ChangeRequest { tid, customer_id, id, change, idem: None, extra: None }
+    }
+
+    /// Under the caller's `Idempotency-Key`: a repeat answers what the first one did.
+    pub fn idempotent(mut self, idem: Option<&'a IdempotentRequest>) -> Self {
+        self.idem = idem;
+        self
+    }
+
+    /// With the caller's own writes in the same transaction.
+    pub fn with_writes(mut self, extra: ExtraWrites<'a>) -> Self {
+        self.extra = Some(extra);
+        self
+    }
 }
 
 /// One optimistic attempt: read (one BatchGetItem with whatever the change names), plan, bill,
