@@ -54,8 +54,29 @@ async fn operations_make_the_expected_dynamodb_round_trips() {
         Some(json!({"email": creds.admin_email, "password": creds.admin_password})),
     )
     .await;
-    assert_eq!(n, ops(&[("BatchGetItem", 2), ("TransactWriteItems", 1)]));
+    // The attempt counted first (UpdateItem), the login pointer, the user with its ISP and reseller.
+    assert_eq!(n, ops(&[("UpdateItem", 1), ("GetItem", 1), ("BatchGetItem", 1), ("TransactWriteItems", 1)]));
     let admin = pair["access_token"].as_str().unwrap().to_string();
+    // A wrong password and an unknown address do the same requests, and so does a reset request
+    // for either: what the table does tells nobody whether an account exists.
+    let refused = |path: &str, body: Value, status: u16| {
+        let req = http.post(format!("{}{path}", local.base_url)).json(&body);
+        let counter = counter.clone();
+        async move {
+            counter.reset();
+            assert_eq!(req.send().await.unwrap().status().as_u16(), status);
+            counter.snapshot()
+        }
+    };
+    let known = refused("/v1/auth/login", json!({"email": creds.admin_email, "password": "wrong-pass-1"}), 401).await;
+    let unknown =
+        refused("/v1/auth/login", json!({"email": "nobody@count.test", "password": "wrong-pass-1"}), 401).await;
+    assert_eq!(known, ops(&[("UpdateItem", 1), ("GetItem", 1), ("BatchGetItem", 1)]));
+    assert_eq!(unknown, known, "an unknown address does what a known one does");
+    let known = refused("/v1/auth/password-reset", json!({"email": creds.admin_email}), 202).await;
+    let unknown = refused("/v1/auth/password-reset", json!({"email": "nobody@count.test"}), 202).await;
+    assert_eq!(known, ops(&[("TransactWriteItems", 1)]));
+    assert_eq!(unknown, known, "a reset request does the same for any address");
     let (c, n) = call(
         "POST",
         "/v1/customers",

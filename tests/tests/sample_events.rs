@@ -42,7 +42,7 @@ fn every_function_has_sample_events_its_runtime_reads() {
                 for m in ev.records {
                     let bus: BusEvent = serde_json::from_str(m.body.as_deref().unwrap()).unwrap();
                     assert!(allowed.contains(&bus.detail_type), "{what}: {} never reaches {queue}", bus.detail_type);
-                    assert!(bus.tenant_id().is_some(), "{what}: no tenant_id");
+                    assert!(bus.event_id().is_some(), "{what}: no event_id");
                 }
             } else if f.stream {
                 let ev: aws_lambda_events::event::dynamodb::Event =

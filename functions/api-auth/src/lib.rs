@@ -76,11 +76,12 @@ pub async fn change_password(app: &App, actor: &Actor, r: &Incoming) -> Reply {
     ok(&auth::change_password(app, actor, r.json()?).await?)
 }
 
-/// Ask for a password-reset token (sent through the notification channel). Always 202.
+/// Ask for a password-reset code (sent through the notification channel). 202 alike for any
+/// address; 429 past 5 requests an hour for one address or 30 from one source address.
 #[utoipa::path(post, path = "/v1/auth/password-reset", tag = "auth", request_body = PasswordResetRequest,
-    responses((status = 202)))]
+    responses((status = 202), (status = 429, body = Problem)))]
 pub async fn password_reset(app: &App, r: &Incoming) -> Reply {
-    auth::request_password_reset(app, r.json()?).await?;
+    auth::request_password_reset(app, r.json()?, r.source_ip.as_deref()).await?;
     isp_http::json(lambda_http::http::StatusCode::ACCEPTED, &serde_json::json!({"status": "accepted"}))
 }
 

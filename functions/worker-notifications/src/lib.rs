@@ -4,7 +4,8 @@
 
 use aws_lambda_events::event::sqs::{SqsEvent, SqsMessage};
 use domain::event::{
-    EventName, EventPayload, IdentityEvent, PasswordResetRequested, PlatformEvent, PlatformSubscriptionNotice,
+    ContactDetailsChanged, EventName, EventPayload, IdentityEvent, PasswordResetRequested, PlatformEvent,
+    PlatformSubscriptionNotice,
 };
 use domain::work::WorkError;
 use events::{BatchResponse, BusEvent, Claim, Inbox};
@@ -19,6 +20,7 @@ pub const CONSUMER: &str = "notifications";
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Notice {
     PasswordReset,
+    ContactDetailsChanged,
     SubscriptionExpiring,
     SubscriptionExpired,
 }
@@ -28,6 +30,7 @@ fn notice(name: EventName) -> Option<Notice> {
     use PlatformEvent as P;
     match name {
         EventName::Identity(I::PasswordResetRequested) => Some(Notice::PasswordReset),
+        EventName::Identity(I::ContactDetailsChanged) => Some(Notice::ContactDetailsChanged),
         EventName::Platform(P::PlatformSubscriptionExpiring) => Some(Notice::SubscriptionExpiring),
         EventName::Platform(P::PlatformSubscriptionExpired) => Some(Notice::SubscriptionExpired),
         EventName::Identity(
@@ -99,9 +102,10 @@ async fn deliver<C: Channel>(w: &Worker<C>, ev: &BusEvent) -> Result<(), WorkErr
     };
     match notice {
         Notice::PasswordReset => {
-            let reset_id = PasswordResetRequested::read(&ev.detail).map_err(WorkError::Drop)?.reset_id;
-            // Used or expired resets have nothing left to deliver.
-            let Some((reset, token)) = identity::auth::reset_token_for_delivery(&w.app, reset_id).await? else {
+            let request = PasswordResetRequested::read(&ev.detail).map_err(WorkError::Drop)?;
+            let event_id = ev.event_id().ok_or_else(|| WorkError::Drop("event without event_id".into()))?;
+            // No active account at the address, or a request older than a code's life: nothing to send.
+            let Some((reset, token)) = identity::auth::issue_password_reset(&w.app, event_id, &request).await? else {
                 return Ok(());
             };
             w.channel
@@ -114,7 +118,29 @@ async fn deliver<C: Channel>(w: &Worker<C>, ev: &BusEvent) -> Result<(), WorkErr
                          If you did not ask for it, ignore this message.",
                         reset.name
                     ),
-                    dedupe_key: format!("password-reset:{reset_id}"),
+                    dedupe_key: format!("password-reset:{}", reset.id),
+                })
+                .await
+        }
+        Notice::ContactDetailsChanged => {
+            let c = ContactDetailsChanged::read(&ev.detail).map_err(WorkError::Drop)?;
+            let what = match (c.email_changed, c.phone_changed) {
+                (true, true) => "e-mail address and phone number",
+                (true, false) => "e-mail address",
+                _ => "phone number",
+            };
+            let by = if c.changed_by == c.user_id { "from your own login" } else { "by another user of your ISP" };
+            w.channel
+                .send(&Message {
+                    medium: Medium::Email,
+                    to: c.old_email.clone(),
+                    subject: format!("The {what} of your account was changed"),
+                    body: format!(
+                        "Hello {},\n\nThe {what} of your account was changed {by}. Password reset codes now go \
+                         to the new details.\n\nIf you did not expect this, tell your ISP's administrator at once.",
+                        c.name
+                    ),
+                    dedupe_key: format!("contact-changed:{}", ev.event_id().unwrap_or_default()),
                 })
                 .await
         }

@@ -14,6 +14,7 @@ use axum::extract::State;
 use events::BatchResponse;
 use kernel::{App, Clock, Config};
 use lambda_http::Body;
+use lambda_http::RequestExt;
 use messaging::{Channel, Message, RecordingChannel};
 use schedule::Schedule;
 use std::collections::HashMap;
@@ -204,7 +205,7 @@ impl Local {
         let addr = listener.local_addr().map_err(|e| e.to_string())?;
         let mut http_rx = rx.clone();
         tasks.push(tokio::spawn(async move {
-            let _ = axum::serve(listener, router)
+            let _ = axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>())
                 .with_graceful_shutdown(async move {
                     let _ = http_rx.wait_for(|s| *s).await;
                 })
@@ -317,7 +318,11 @@ type WorkerFn = Arc<
         + Sync,
 >;
 
-async fn serve(State(shared): State<Arc<Shared>>, req: axum::extract::Request) -> axum::response::Response {
+async fn serve(
+    State(shared): State<Arc<Shared>>,
+    axum::extract::ConnectInfo(peer): axum::extract::ConnectInfo<SocketAddr>,
+    req: axum::extract::Request,
+) -> axum::response::Response {
     let (parts, body) = req.into_parts();
     let bytes: Bytes = axum::body::to_bytes(body, 10 * 1024 * 1024).await.unwrap_or_default();
     if let Some(name) = parts.uri.path().strip_prefix("/_local/jobs/") {
@@ -340,7 +345,7 @@ async fn serve(State(shared): State<Arc<Shared>>, req: axum::extract::Request) -
                 req = req.header(k, v);
             }
             match req.body(body) {
-                Ok(r) => h(&shared.app, r).await,
+                Ok(r) => h(&shared.app, r.with_request_context(request_context(peer))).await,
                 Err(e) => isp_http::problem_response(&domain::Error::bad_request("bad_request", e.to_string())),
             }
         }
@@ -359,6 +364,13 @@ async fn serve(State(shared): State<Arc<Shared>>, req: axum::extract::Request) -
         out = out.header(k, v);
     }
     out.body(axum::body::Body::from(bytes)).unwrap_or_default()
+}
+
+/// What API Gateway tells a function about the connection: here, the TCP peer's address.
+fn request_context(peer: SocketAddr) -> lambda_http::request::RequestContext {
+    let mut ctx = aws_lambda_events::event::apigw::ApiGatewayV2httpRequestContext::default();
+    ctx.http.source_ip = Some(peer.ip().to_string());
+    lambda_http::request::RequestContext::ApiGatewayV2(ctx)
 }
 
 /// The scheduled event EventBridge Scheduler would send, for `time`.

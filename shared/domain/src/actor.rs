@@ -37,6 +37,18 @@ impl Actor {
         self.impersonator_id.unwrap_or(self.user_id)
     }
 
+    /// Refuses `what` under an impersonation token: impersonation is for looking and for ordinary
+    /// work, not for minting credentials, changing who can log in, or where reset codes go.
+    pub fn require_own_identity(&self, what: &str) -> Result<()> {
+        match self.impersonator_id {
+            None => Ok(()),
+            Some(_) => Err(Error::Forbidden {
+                code: "impersonation_refused",
+                detail: format!("{what} is not done while impersonating"),
+            }),
+        }
+    }
+
     pub fn require(&self, p: Permission) -> Result<()> {
         if self.role.has(p) {
             Ok(())

@@ -56,29 +56,34 @@ pub fn burn_password_check(password: &str) {
     let _ = verify_password(password, hash);
 }
 
-/// Failed-login state of one e-mail address (kept whether or not the address has an account, so the
-/// answers never reveal which addresses exist).
+/// Login attempts of one e-mail address (kept whether or not the address has an account, so the
+/// answers never reveal which addresses exist). An attempt is counted atomically *before* its
+/// password is checked, so however many guesses arrive at once, at most [`MAX_FAILED_LOGINS`] are
+/// ever checked; a success clears the count.
 #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct LoginGuard {
+    /// Attempts counted since the last success.
+    #[serde(default)]
     pub failed: u32,
-    pub locked_until: Option<Timestamp>,
+    /// When the latest counted attempt began.
+    #[serde(default)]
+    pub last_at: Option<Timestamp>,
 }
 
 impl LoginGuard {
+    /// How long the address stays locked: its attempts are used up, and the last one began less
+    /// than [`LOCKOUT`] ago.
     pub fn locked_for(&self, now: Timestamp) -> Option<Duration> {
-        self.locked_until.filter(|until| *until > now).map(|until| until - now)
+        if self.failed < MAX_FAILED_LOGINS {
+            return None;
+        }
+        let until = self.last_at? + LOCKOUT;
+        (until > now).then(|| until - now)
     }
 
-    /// State after one more failure: the fifth failure in a row locks for 15 minutes.
-    pub fn after_failure(&self, now: Timestamp) -> LoginGuard {
-        // A lock that has run out starts a fresh count.
-        let base = if self.locked_until.is_some_and(|u| u <= now) { 0 } else { self.failed };
-        let failed = base + 1;
-        if failed >= MAX_FAILED_LOGINS {
-            LoginGuard { failed: 0, locked_until: Some(now + LOCKOUT) }
-        } else {
-            LoginGuard { failed, locked_until: None }
-        }
+    /// Whether the attempts are used up but their lock has run out, so counting starts afresh.
+    pub fn lock_ran_out(&self, now: Timestamp) -> bool {
+        self.failed >= MAX_FAILED_LOGINS && self.locked_for(now).is_none()
     }
 }
 
@@ -92,17 +97,17 @@ mod tests {
     }
 
     #[test]
-    fn fifth_failure_locks_for_fifteen_minutes() {
-        let mut g = LoginGuard::default();
-        for _ in 0..4 {
-            g = g.after_failure(t0());
-            assert_eq!(g.locked_for(t0()), None);
-        }
-        g = g.after_failure(t0());
-        assert_eq!(g.locked_for(t0()), Some(LOCKOUT));
-        assert_eq!(g.locked_for(t0() + LOCKOUT), None);
-        let after = g.after_failure(t0() + LOCKOUT + Duration::seconds(1));
-        assert_eq!(after.failed, 1, "an expired lock starts a new count");
+    fn used_up_attempts_lock_for_fifteen_minutes_from_the_last() {
+        let at = |failed, last: Timestamp| LoginGuard { failed, last_at: Some(last) };
+        assert_eq!(LoginGuard::default().locked_for(t0()), None);
+        assert_eq!(at(MAX_FAILED_LOGINS - 1, t0()).locked_for(t0()), None, "one attempt is left");
+        assert_eq!(at(MAX_FAILED_LOGINS, t0()).locked_for(t0()), Some(LOCKOUT));
+        let later = t0() + Duration::minutes(10);
+        assert_eq!(at(MAX_FAILED_LOGINS, t0()).locked_for(later), Some(Duration::minutes(5)));
+        assert!(!at(MAX_FAILED_LOGINS, t0()).lock_ran_out(later));
+        assert_eq!(at(MAX_FAILED_LOGINS, t0()).locked_for(t0() + LOCKOUT), None);
+        assert!(at(MAX_FAILED_LOGINS, t0()).lock_ran_out(t0() + LOCKOUT), "a new count may start");
+        assert!(!at(2, t0()).lock_ran_out(t0() + LOCKOUT), "an unused count goes on");
     }
 
     #[test]

@@ -69,7 +69,7 @@ catalogue! {
     /// Logins: users, passwords, impersonation.
     Identity: IdentityEvent "identity" {
         UserCreated, UserUpdated, UserDeleted, PasswordChanged, PasswordResetRequested, PasswordResetCompleted,
-        ImpersonationStarted,
+        ImpersonationStarted, ContactDetailsChanged,
     }
     /// Customers, leads, operators, customer imports.
     Crm: CrmEvent "crm" {
@@ -165,12 +165,30 @@ fn one() -> u64 {
     1
 }
 
-/// `PasswordResetRequested`: the reset whose code is to be delivered.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+/// `PasswordResetRequested`: an address someone asked a reset code for. Whether it has an account
+/// is decided by the worker, so the request itself does the same work either way.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PasswordResetRequested {
-    pub reset_id: Uuid,
+    pub email: String,
+    /// The code's 30 minutes count from here, not from its delivery.
+    pub requested_at: Timestamp,
 }
 impl EventPayload for PasswordResetRequested {}
+
+/// `ContactDetailsChanged`: a login's e-mail or phone (where reset codes go) changed; the old
+/// address is told, so a takeover does not go unnoticed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ContactDetailsChanged {
+    pub user_id: Uuid,
+    pub name: String,
+    /// The address the notice goes to: the e-mail before the change.
+    pub old_email: String,
+    pub email_changed: bool,
+    pub phone_changed: bool,
+    /// Who made the change (the real person, also when impersonating).
+    pub changed_by: Uuid,
+}
+impl EventPayload for ContactDetailsChanged {}
 
 /// `PlatformSubscriptionExpiring`, `PlatformSubscriptionExpired`: whose subscription.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]

@@ -26,6 +26,7 @@ pub mod payment;
 pub mod phone;
 pub mod platform;
 pub mod provisioning;
+pub mod rate;
 pub mod role;
 pub mod subscription;
 pub mod tenant;

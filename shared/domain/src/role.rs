@@ -203,6 +203,12 @@ impl Role {
         target.permissions().iter().all(|p| self.has(*p))
     }
 
+    /// Whether this role is strictly above `target`: it may grant it, and `target` lacks some of
+    /// its permissions. A peer (the same role, or one with the same rights) is not below.
+    pub fn outranks(self, target: Role) -> bool {
+        self.may_assign(target) && !self.permissions().iter().all(|p| target.has(*p))
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             Role::Developer => "developer",
@@ -267,6 +273,19 @@ mod tests {
         assert!(!Role::SubOperator.may_assign(Role::SubOperator));
         assert!(!Role::Staff.may_assign(Role::Staff));
         assert!(!Role::Developer.may_assign(Role::Developer), "platform roles are not granted through /v1/users");
+    }
+
+    #[test]
+    fn a_peer_is_not_below() {
+        for r in Role::TENANT_STAFF {
+            assert!(!r.outranks(r), "{r} is its own peer");
+        }
+        assert!(Role::Admin.outranks(Role::Manager));
+        assert!(!Role::Manager.outranks(Role::Admin));
+        assert!(Role::Manager.outranks(Role::Operator));
+        assert!(Role::Operator.outranks(Role::SubOperator));
+        assert!(!Role::SubOperator.outranks(Role::Operator));
+        assert!(!Role::Staff.outranks(Role::Staff));
     }
 
     #[test]

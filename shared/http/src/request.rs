@@ -4,7 +4,8 @@ use domain::actor::Actor;
 use domain::token::TokenKeys;
 use domain::{Error, FieldError, Result};
 use http::{HeaderMap, Method};
-use lambda_http::{Body, Request};
+use lambda_http::request::RequestContext;
+use lambda_http::{Body, Request, RequestExt};
 use serde::de::DeserializeOwned;
 use std::collections::HashMap;
 
@@ -20,6 +21,9 @@ pub struct Incoming {
     pub method: Method,
     pub path: String,
     pub headers: HeaderMap,
+    /// The caller's address as API Gateway saw the connection (`requestContext.http.sourceIp`),
+    /// never a header the caller could write.
+    pub source_ip: Option<String>,
     query: HashMap<String, String>,
     body: Vec<u8>,
 }
@@ -96,6 +100,10 @@ impl Incoming {
 
     /// As [`Incoming::from_request`], for routes that take files, with their own size limit.
     pub fn from_request_with_limit(req: Request, limit: usize) -> Result<Self> {
+        let source_ip = match req.request_context_ref() {
+            Some(RequestContext::ApiGatewayV2(ctx)) => ctx.http.source_ip.clone(),
+            _ => None,
+        };
         let (parts, body) = req.into_parts();
         let body: Vec<u8> = match body {
             Body::Empty => vec![],
@@ -113,7 +121,14 @@ impl Incoming {
                 query.insert(percent_decode(k), percent_decode(v));
             }
         }
-        Ok(Self { method: parts.method, path: parts.uri.path().to_string(), headers: parts.headers, query, body })
+        Ok(Self {
+            method: parts.method,
+            path: parts.uri.path().to_string(),
+            headers: parts.headers,
+            source_ip,
+            query,
+            body,
+        })
     }
 
     /// Matches the request against route templates such as `GET /v1/customers/{id}`. No template for

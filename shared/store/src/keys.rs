@@ -100,6 +100,12 @@ pub fn login_guard(email: &str) -> ItemKeys {
     ItemKeys::new(format!("P#LOGINGUARD#{email}"), "GUARD")
 }
 
+/// One window's count of a request limit for one subject (a hashed e-mail or source address);
+/// `window` is the window's start in Unix seconds.
+pub fn rate_window(limit: &str, subject: &str, window: i64) -> ItemKeys {
+    ItemKeys::new(format!("P#RATE#{limit}#{subject}"), &format!("W#{window}"))
+}
+
 pub fn refresh_family(family: Uuid) -> ItemKeys {
     ItemKeys::new(format!("P#SESSION#{family}"), "SESSION")
 }

@@ -5,12 +5,13 @@ use crate::users::{LoginPointer, UserRecord, load_user, user_item};
 use chrono::{DateTime, Utc};
 use domain::actor::Actor;
 use domain::auth::{
-    ACCESS_TOKEN_TTL, LoginGuard, PASSWORD_RESET_TTL, REFRESH_TOKEN_TTL, burn_password_check, hash_password,
-    verify_password,
+    ACCESS_TOKEN_TTL, LOCKOUT, LoginGuard, MAX_FAILED_LOGINS, PASSWORD_RESET_TTL, REFRESH_TOKEN_TTL,
+    burn_password_check, hash_password, verify_password,
 };
 use domain::crypto::{b64url_decode, b64url_encode, random_token, sha256_hex};
-use domain::event::{DomainEvent, IdentityEvent};
+use domain::event::{DomainEvent, IdentityEvent, PasswordResetRequested as PasswordResetRequestedPayload};
 use domain::platform::PlatformReseller;
+use domain::rate::{RESET_PER_ADDRESS, RESET_PER_SOURCE, RateLimit};
 use domain::role::{Permission, Role};
 use domain::tenant::{Tenant, TenantStatus};
 use domain::user::{User, UserStatus};
@@ -117,6 +118,9 @@ pub struct PasswordReset {
     pub token_hash: String,
     pub sealed_token: String,
     pub expires_at: DateTime<Utc>,
+    /// The user's session epoch when the code was made: a code of an older epoch is dead.
+    #[serde(default)]
+    pub epoch: u32,
 }
 
 fn normalise_email(e: &str) -> String {
@@ -257,44 +261,55 @@ fn token_pair(app: &App, user: &User, reseller: Option<&PlatformReseller>, refre
     }
 }
 
-async fn record_failed_login(app: &App, email: &str, guard: &LoginGuard) -> Result<()> {
-    let now = app.now();
-    let k = keys::login_guard(email);
-    let base = app
-        .store
-        .update(&k)
-        .expression_attribute_names("#ttl", "ttl")
-        .expression_attribute_names("#type", "type")
-        .expression_attribute_values(":ttl", ttl_at(now + chrono::Duration::days(1)))
-        .expression_attribute_values(":type", attr(&"GUARD"))
-        .expression_attribute_values(":one", attr(&1u32));
-    let req = if guard.locked_until.is_some() {
-        // The previous lock ran out: count afresh.
-        base.update_expression("SET failed = :one, #ttl = :ttl, #type = :type REMOVE locked_until")
-    } else {
-        // Atomic, so concurrent guesses are all counted.
-        base.update_expression("ADD failed :one SET #ttl = :ttl, #type = :type")
-    };
-    let out = req
-        .return_values(aws_sdk_dynamodb::types::ReturnValue::AllNew)
-        .send()
-        .await
-        .map_err(|e| Error::Internal(format!("{}", aws_sdk_dynamodb::error::DisplayErrorContext(&e))))?;
-    let failed = out.attributes.as_ref().and_then(|a| store::number_attr(a, "failed")).unwrap_or(1) as u32;
-    let counted = LoginGuard { failed: failed.saturating_sub(1), locked_until: None }.after_failure(now);
-    if let Some(until) = counted.locked_until {
-        app.store
-            .send_update(
-                app.store
-                    .update(&k)
-                    .update_expression("SET failed = :zero, locked_until = :until")
-                    .expression_attribute_values(":zero", attr(&0u32))
-                    .expression_attribute_values(":until", attr(&until)),
+/// Counts one login attempt for `email` before its password is checked, atomically: at most
+/// [`MAX_FAILED_LOGINS`] attempts since the last success are ever checked, however many arrive at
+/// once; the rest are refused as locked until [`LOCKOUT`] after the last counted one.
+async fn count_attempt(app: &App, email: &str) -> Result<()> {
+    let gk = keys::login_guard(email);
+    for _ in 0..3 {
+        let now = app.now();
+        let take = app
+            .store
+            .update(&gk)
+            .update_expression(
+                "SET failed = if_not_exists(failed, :zero) + :one, last_at = :now, #ttl = :ttl, #type = :type",
             )
-            .await
-            .or_500()?;
+            .condition_expression("attribute_not_exists(failed) OR failed < :max")
+            .expression_attribute_names("#ttl", "ttl")
+            .expression_attribute_names("#type", "type")
+            .expression_attribute_values(":zero", attr(&0u32))
+            .expression_attribute_values(":one", attr(&1u32))
+            .expression_attribute_values(":max", attr(&MAX_FAILED_LOGINS))
+            .expression_attribute_values(":now", attr(&now))
+            .expression_attribute_values(":ttl", ttl_at(now + chrono::Duration::days(1)))
+            .expression_attribute_values(":type", attr(&"GUARD"));
+        match app.store.send_update(take).await {
+            Ok(()) => return Ok(()),
+            Err(StoreError::Conflict(_)) => {}
+            Err(e) => return Err(store_err(e)),
+        }
+        // The attempts are used up: locked, unless the lock has run out (then a new count starts,
+        // once: of two concurrent restarts one wins, the other counts on top of it).
+        let guard: LoginGuard = app.store.get(&gk).await.or_500()?.unwrap_or_default();
+        if let Some(left) = guard.locked_for(now) {
+            return Err(locked_error(left));
+        }
+        if guard.lock_ran_out(now) {
+            let restart = app
+                .store
+                .update(&gk)
+                .update_expression("SET failed = :zero")
+                .condition_expression("last_at = :seen AND failed >= :max")
+                .expression_attribute_values(":zero", attr(&0u32))
+                .expression_attribute_values(":seen", attr(&guard.last_at))
+                .expression_attribute_values(":max", attr(&MAX_FAILED_LOGINS));
+            match app.store.send_update(restart).await {
+                Ok(()) | Err(StoreError::Conflict(_)) => {}
+                Err(e) => return Err(store_err(e)),
+            }
+        }
     }
-    Ok(())
+    Err(locked_error(LOCKOUT))
 }
 
 fn locked_error(left: chrono::Duration) -> Error {
@@ -305,39 +320,33 @@ fn locked_error(left: chrono::Duration) -> Error {
     }
 }
 
-/// `POST /v1/auth/login`. Unknown e-mail and wrong password answer alike (and take alike long); five
-/// failures in a row lock the address for 15 minutes, whether or not an account has it.
+/// `POST /v1/auth/login`. Unknown e-mail and wrong password answer alike and do the same work (the
+/// same DynamoDB requests and one Argon2 verification), so neither the answer nor its time tells
+/// whether an account exists. Each attempt is counted before its password is checked; five
+/// attempts without a success lock the address for 15 minutes, whether or not an account has it.
 pub async fn login(app: &App, input: LoginRequest) -> Result<TokenPair> {
     let email = normalise_email(&input.email);
     if email.is_empty() || email.len() > 254 || input.password.is_empty() || input.password.len() > 1024 {
         return Err(Error::invalid_credentials());
     }
-    let now = app.now();
-    let pk = keys::login(&email);
-    let gk = keys::login_guard(&email);
-    let mut got = app.store.batch_get(&[&pk, &gk]).await.or_500()?.into_iter();
-    let pointer: Option<LoginPointer> = got.next().flatten().map(Store::decode).transpose().or_500()?;
-    let guard: LoginGuard = got.next().flatten().map(Store::decode).transpose().or_500()?.unwrap_or_default();
-    if let Some(left) = guard.locked_for(now) {
-        return Err(locked_error(left));
-    }
-    let Some(pointer) = pointer else {
+    count_attempt(app, &email).await?;
+    let pointer: Option<LoginPointer> = app.store.get(&keys::login(&email)).await.or_500()?;
+    let subject = match &pointer {
+        Some(p) => load_subject(app, p.tenant_id, p.reseller_id, Some(p.user_id)).await?,
+        // The same read as for a real account, of keys that do not exist.
+        None => load_subject(app, Some(Uuid::nil()), Some(Uuid::nil()), Some(Uuid::nil())).await?,
+    };
+    let (Some(user), tenant, reseller) = subject else {
         burn_password_check(&input.password);
-        record_failed_login(app, &email, &guard).await?;
         return Err(Error::invalid_credentials());
     };
-    let (user, tenant, reseller) =
-        load_session_subject(app, pointer.tenant_id, pointer.reseller_id, pointer.user_id).await?;
-    if !verify_password(&input.password, &user.password_hash) {
-        record_failed_login(app, &email, &guard).await?;
+    if pointer.is_none() || !verify_password(&input.password, &user.password_hash) {
         return Err(Error::invalid_credentials());
     }
     check_may_work(app, &user, tenant.as_ref(), reseller.as_ref())?;
     let mut tx = Tx::new();
     let pair = stage_session(app, &mut tx, &user, reseller.as_ref())?;
-    if guard != LoginGuard::default() {
-        tx.delete(&gk);
-    }
+    tx.delete(&keys::login_guard(&email));
     app.store.commit(tx).await.or_500()?;
     Ok(pair)
 }
@@ -477,56 +486,123 @@ pub async fn change_password(app: &App, actor: &Actor, input: ChangePasswordRequ
     Ok(pair)
 }
 
-/// `POST /v1/auth/password-reset`: always accepted, so it tells nobody whether an e-mail exists.
-/// For a real account a single-use token (30 minutes) is sent through the notification path.
-pub async fn request_password_reset(app: &App, input: PasswordResetRequest) -> Result<()> {
+/// `POST /v1/auth/password-reset`: accepted alike for any address, doing the same work whether or
+/// not it has an account: the request is counted (per address and per source address, 429 past
+/// either limit) and handed on as an event; the notification worker looks the address up and, for
+/// an active account, sends a single-use code valid for 30 minutes.
+pub async fn request_password_reset(app: &App, input: PasswordResetRequest, source: Option<&str>) -> Result<()> {
     let email = normalise_email(&input.email);
-    if email.is_empty() || email.len() > 254 {
-        return Ok(());
-    }
-    let Some(pointer) = app.store.get::<LoginPointer>(&keys::login(&email)).await.or_500()? else { return Ok(()) };
-    let Some(user) = load_user(app, pointer.tenant_id, pointer.user_id).await? else { return Ok(()) };
-    if user.user.status != UserStatus::Active {
+    if email.is_empty() || email.len() > 254 || !email.contains('@') {
         return Ok(());
     }
     let now = app.now();
-    let id = ids::new_id();
+    let mut tx = Tx::new();
+    let mut limits = vec![(RESET_PER_ADDRESS, sha256_hex(email.as_bytes()))];
+    if let Some(ip) = source.map(str::trim).filter(|s| !s.is_empty()) {
+        limits.push((RESET_PER_SOURCE, sha256_hex(ip.as_bytes())));
+    }
+    for (limit, subject) in &limits {
+        stage_rate_count(&mut tx, limit, subject, now);
+    }
+    let detail = PasswordResetRequestedPayload { email, requested_at: now };
+    tx.put_event(&DomainEvent::new(
+        IdentityEvent::PasswordResetRequested,
+        None,
+        serde_json::to_value(&detail).map_err(|e| Error::Internal(e.to_string()))?,
+        now,
+    ));
+    match app.store.commit(tx).await {
+        Ok(()) => Ok(()),
+        Err(StoreError::Conflict(Conflict::Limit(name))) => {
+            let limit = limits.iter().map(|(l, _)| l).find(|l| l.name == name).unwrap_or(&RESET_PER_ADDRESS);
+            Err(Error::TooManyRequests {
+                code: "too_many_reset_requests",
+                detail: "too many password reset requests; try again later".into(),
+                retry_after_secs: (limit.window(now).1 - now).num_seconds().max(1) as u64,
+            })
+        }
+        Err(e) => Err(store_err(e)),
+    }
+}
+
+/// Counts one request against `limit` for `subject` in the transaction; a full window fails it as
+/// `Conflict::Limit(limit.name)`.
+fn stage_rate_count(tx: &mut Tx, limit: &RateLimit, subject: &str, now: DateTime<Utc>) {
+    let (start, end) = limit.window(now);
+    tx.update(
+        &keys::rate_window(limit.name, subject, start.timestamp()),
+        "ADD n :one SET #ttl = :ttl, #type = :type",
+        Some("attribute_not_exists(n) OR n < :max"),
+        &[("#ttl", "ttl"), ("#type", "type")],
+        HashMap::from([
+            (":one".to_string(), attr(&1u32)),
+            (":max".to_string(), attr(&limit.max)),
+            (":ttl".to_string(), ttl_at(end + chrono::Duration::hours(1))),
+            (":type".to_string(), attr(&"RATE")),
+        ]),
+        Conflict::Limit(limit.name.to_string()),
+    );
+}
+
+/// For the notification worker: the reset a `PasswordResetRequested` event asks for, and its code.
+/// `None` when the address has no active account or the request is older than the code's life.
+/// The reset's id comes from the event's, so a redelivered event finds the same code again.
+pub async fn issue_password_reset(
+    app: &App,
+    event_id: Uuid,
+    request: &PasswordResetRequestedPayload,
+) -> Result<Option<(PasswordReset, String)>> {
+    let expires_at = request.requested_at + PASSWORD_RESET_TTL;
+    if expires_at <= app.now() {
+        return Ok(None);
+    }
+    let id = ids::derived_id(request.requested_at, &format!("password-reset:{event_id}"));
+    let k = keys::password_reset(id);
+    if let Some(reset) = app.store.get::<PasswordReset>(&k).await.or_500()? {
+        return open_reset(app, reset, &k).map(Some);
+    }
+    let email = normalise_email(&request.email);
+    let Some(pointer) = app.store.get::<LoginPointer>(&keys::login(&email)).await.or_500()? else { return Ok(None) };
+    let Some(user) = load_user(app, pointer.tenant_id, pointer.user_id).await? else { return Ok(None) };
+    if user.user.status != UserStatus::Active || user.user.email != email {
+        return Ok(None);
+    }
     let secret = random_token(32);
     let token = format!("{id}.{secret}");
-    let k = keys::password_reset(id);
     let reset = PasswordReset {
         id,
         user_id: user.user.id,
         tenant_id: user.user.tenant_id,
-        email: email.clone(),
+        email,
         name: user.user.name.clone(),
         token_hash: sha256_hex(token.as_bytes()),
         sealed_token: app.secrets.seal(token.as_bytes(), k.pk.as_bytes()),
-        expires_at: now + PASSWORD_RESET_TTL,
+        expires_at,
+        epoch: user.session_epoch,
     };
     let mut item = Store::encode(&k, "PWRESET", &reset, None).or_500()?;
     item.insert("ttl".into(), ttl_at(reset.expires_at));
     let mut tx = Tx::new();
     tx.put_new(item, Conflict::Exists);
-    tx.put_event(&DomainEvent::new(
-        IdentityEvent::PasswordResetRequested,
-        user.user.tenant_id,
-        serde_json::json!({"user_id": user.user.id, "reset_id": id, "expires_at": reset.expires_at}),
-        now,
-    ));
-    app.store.commit(tx).await.or_500()?;
-    Ok(())
+    match app.store.commit(tx).await {
+        Ok(()) => Ok(Some((reset, token))),
+        // A copy of the same event got there first: deliver what it stored.
+        Err(StoreError::Conflict(Conflict::Exists)) => {
+            let reset = app
+                .store
+                .get::<PasswordReset>(&k)
+                .await
+                .or_500()?
+                .ok_or_else(|| Error::Internal("a password reset vanished after its creation clashed".into()))?;
+            open_reset(app, reset, &k).map(Some)
+        }
+        Err(e) => Err(store_err(e)),
+    }
 }
 
-/// The token of a pending reset, for the notification worker to deliver.
-pub async fn reset_token_for_delivery(app: &App, reset_id: Uuid) -> Result<Option<(PasswordReset, String)>> {
-    let k = keys::password_reset(reset_id);
-    let Some(reset) = app.store.get::<PasswordReset>(&k).await.or_500()? else { return Ok(None) };
-    if reset.expires_at <= app.now() {
-        return Ok(None);
-    }
+fn open_reset(app: &App, reset: PasswordReset, k: &store::ItemKeys) -> Result<(PasswordReset, String)> {
     let token = app.secrets.open(&reset.sealed_token, k.pk.as_bytes()).map_err(|e| Error::Internal(e.to_string()))?;
-    Ok(Some((reset, String::from_utf8(token).map_err(|e| Error::Internal(e.to_string()))?)))
+    Ok((reset, String::from_utf8(token).map_err(|e| Error::Internal(e.to_string()))?))
 }
 
 /// `POST /v1/auth/password-reset/confirm`: the token works once, within 30 minutes; it ends every
@@ -547,6 +623,11 @@ pub async fn confirm_password_reset(app: &App, input: PasswordResetConfirm) -> R
         return Err(invalid());
     }
     let before = load_user(app, reset.tenant_id, reset.user_id).await?.ok_or_else(invalid)?;
+    // A password change, an earlier reset, a disable or a deletion since the code was made ended
+    // every session, and every outstanding code with them.
+    if reset.epoch != before.session_epoch || before.user.status != UserStatus::Active {
+        return Err(invalid());
+    }
     let mut after = before.clone();
     after.password_hash = hash_password(&input.new_password);
     after.session_epoch += 1;
@@ -624,6 +705,21 @@ pub async fn impersonate(app: &App, actor: &Actor, input: ImpersonateRequest) ->
         },
         now,
     ));
+    if let Some(tid) = target.user.tenant_id {
+        // The platform's own log too: the ISP's log is the ISP's to read, not the platform's.
+        tx.put_audit(&audit(
+            &acting,
+            None,
+            Audited {
+                action: "impersonation.started",
+                entity: "user",
+                id: target.user.id.to_string(),
+                before: None,
+                after: Some(serde_json::json!({"tenant_id": tid, "role": target.user.role, "name": target.user.name})),
+            },
+            now,
+        ));
+    }
     tx.put_event(&DomainEvent::new(
         IdentityEvent::ImpersonationStarted,
         target.user.tenant_id,

@@ -46,6 +46,7 @@ fn item(r: &PlatformReseller) -> Result<store::Item> {
 
 pub async fn create_reseller(app: &App, actor: &Actor, input: CreateReseller) -> Result<PlatformReseller> {
     actor.require(Permission::PlatformResellersWrite)?;
+    actor.require_own_identity("creating a platform reseller with its login")?;
     let now = app.now();
     let mut v = Validation::new();
     let name = v.text("name", &input.name, 120);

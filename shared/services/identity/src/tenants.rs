@@ -65,6 +65,7 @@ pub async fn create_tenant(
     idem: Option<&IdempotentRequest>,
 ) -> Result<Outcome<CreatedTenant>> {
     actor.require(Permission::TenantsWrite)?;
+    actor.require_own_identity("creating an ISP with its admin login")?;
     let reseller_id = match actor.role {
         Role::SuperAdmin => {
             if input.reseller_id.is_some_and(|r| Some(r) != actor.reseller_id) {

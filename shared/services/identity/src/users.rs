@@ -1,8 +1,8 @@
 //! Staff users of an ISP (`/v1/users`), and the user records shared with login and onboarding.
 
 use domain::actor::Actor;
-use domain::auth::hash_password;
-use domain::event::{DomainEvent, IdentityEvent};
+use domain::auth::{hash_password, verify_password};
+use domain::event::{ContactDetailsChanged, DomainEvent, IdentityEvent};
 use domain::patch::Patch;
 use domain::role::{Permission, Role};
 use domain::user::{User, UserStatus, scope_for};
@@ -121,6 +121,8 @@ pub struct UpdateUser {
     pub role: Option<Role>,
     pub status: Option<UserStatus>,
     pub version: Option<u64>,
+    /// Your own password: needed to change your own e-mail or phone (where reset codes go).
+    pub current_password: Option<String>,
 }
 
 /// A user the actor may see: in the tenant, and for operators within their subtree.
@@ -146,6 +148,7 @@ fn is_deleted(r: &UserRecord) -> bool {
 
 pub async fn create_user(app: &App, actor: &Actor, input: CreateUser) -> Result<User> {
     actor.require(Permission::UsersWrite)?;
+    actor.require_own_identity("creating a login")?;
     let tid = actor.tenant()?;
     if !actor.role.may_assign(input.role) {
         return Err(Error::forbidden(format!(
@@ -301,8 +304,19 @@ pub async fn update_user(app: &App, actor: &Actor, id: Uuid, input: UpdateUser, 
         after.user.status = s;
     }
     v.finish()?;
+    if after.user.role != before.user.role || after.user.status != before.user.status {
+        actor.require_own_identity("changing a user's role or status")?;
+    }
+    let contact_changed = after.user.email != before.user.email || after.user.phone != before.user.phone;
+    if contact_changed {
+        check_may_change_contact(actor, &before, me, input.current_password.as_deref())?;
+    }
     if before.user.version != expected {
         return Err(Error::version_conflict());
+    }
+    if after.user.status != before.user.status {
+        // Disabling ends every session and outstanding reset code; enabling again revives none.
+        after.session_epoch += 1;
     }
     after.user.version += 1;
     after.user.updated_at = now;
@@ -311,6 +325,22 @@ pub async fn update_user(app: &App, actor: &Actor, id: Uuid, input: UpdateUser, 
     if after.user.email != before.user.email {
         tx.put_new(pointer_item(&after.user)?, Conflict::Unique("email".into()));
         tx.delete(&keys::login(&before.user.email));
+    }
+    if contact_changed {
+        let notice = ContactDetailsChanged {
+            user_id: id,
+            name: after.user.name.clone(),
+            old_email: before.user.email.clone(),
+            email_changed: after.user.email != before.user.email,
+            phone_changed: after.user.phone != before.user.phone,
+            changed_by: actor.real_actor(),
+        };
+        tx.put_event(&DomainEvent::new(
+            IdentityEvent::ContactDetailsChanged,
+            Some(tid),
+            serde_json::to_value(&notice).map_err(|e| Error::Internal(e.to_string()))?,
+            now,
+        ));
     }
     Updated { entity: "user", id, before: &before.user, after: &after.user }.stage(
         &mut tx,
@@ -327,10 +357,36 @@ pub async fn update_user(app: &App, actor: &Actor, id: Uuid, input: UpdateUser, 
     Ok(after.user)
 }
 
+/// Who may move the e-mail or phone that receives a login's reset codes: the user itself with its
+/// current password (a stolen access token alone is not enough), or someone strictly above it (not
+/// a peer); never under impersonation.
+fn check_may_change_contact(
+    actor: &Actor,
+    before: &UserRecord,
+    me: bool,
+    current_password: Option<&str>,
+) -> Result<()> {
+    actor.require_own_identity("changing the e-mail or phone that receives reset codes")?;
+    if me {
+        let Some(password) = current_password.filter(|p| !p.is_empty()) else {
+            return Err(Error::field("current_password", "is required to change your own e-mail or phone"));
+        };
+        if !verify_password(password, &before.password_hash) {
+            return Err(Error::field("current_password", "is wrong"));
+        }
+        return Ok(());
+    }
+    if !actor.role.outranks(before.user.role) {
+        return Err(Error::forbidden("only a user's superior changes its e-mail or phone, not a peer"));
+    }
+    Ok(())
+}
+
 /// Removes a user's access: the login goes (its e-mail is free again) and the user leaves listings;
 /// the record stays for the audit trail.
 pub async fn delete_user(app: &App, actor: &Actor, id: Uuid, if_match: Option<u64>) -> Result<()> {
     actor.require(Permission::UsersWrite)?;
+    actor.require_own_identity("removing a login")?;
     let tid = actor.tenant()?;
     let before = visible_user(app, actor, id).await?;
     if id == actor.user_id {
