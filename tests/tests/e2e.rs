@@ -1,6 +1,7 @@
 //! End-to-end tests: every call goes over HTTP to the local runner, which runs the functions' real
 //! handlers against moto. Each test has its own table, bus and queues.
 
+mod account_security;
 mod architecture;
 mod auth;
 mod bad_input;
