@@ -35,6 +35,7 @@ fn endpoint(router: &TestRouter) -> Endpoint {
         tls: TlsMode::Plain,
         username: router.username().into(),
         password: router.password().into(),
+        hosts: routeros::RouterHosts { allow_loopback: true },
     }
 }
 

@@ -94,6 +94,8 @@ fn config_from_env(table: &str) -> Config {
         table: table.to_string(),
         signing_secret: std::env::var("SIGNING_SECRET").unwrap_or_else(|_| LOCAL_SIGNING_SECRET.into()).into_bytes(),
         encryption_key: std::env::var("ENCRYPTION_KEY").unwrap_or_else(|_| LOCAL_ENCRYPTION_KEY.into()),
+        // The local runner's routers (the demo router, the tests' RouterOS servers) are on 127.0.0.1.
+        router_hosts: domain::network::RouterHosts { allow_loopback: true },
     }
 }
 

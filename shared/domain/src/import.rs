@@ -3,6 +3,8 @@
 //! is imported.
 
 #[cfg(feature = "csv")]
+use crate::export::restore;
+#[cfg(feature = "csv")]
 use crate::validate::FieldError;
 use serde::{Deserialize, Serialize};
 
@@ -136,7 +138,7 @@ pub fn read(format: ImportFormat, text: &str) -> Result<(Vec<ImportRow>, Vec<Unr
                         continue;
                     }
                 };
-                let get = |n: &str| col(&[n]).and_then(|i| rec.get(i)).unwrap_or("").to_string();
+                let get = |n: &str| col(&[n]).and_then(|i| rec.get(i)).map(restore).unwrap_or("").to_string();
                 rows.push(ImportRow {
                     line,
                     name: get("name"),
@@ -175,7 +177,7 @@ pub fn read(format: ImportFormat, text: &str) -> Result<(Vec<ImportRow>, Vec<Unr
                         continue;
                     }
                 };
-                let get = |c: Option<usize>| c.and_then(|i| rec.get(i)).unwrap_or("").to_string();
+                let get = |c: Option<usize>| c.and_then(|i| rec.get(i)).map(restore).unwrap_or("").to_string();
                 let svc = get(service).to_lowercase();
                 if !(svc.is_empty() || svc == "any" || svc == "pppoe") {
                     unreadable.push(UnreadableRow { line, message: format!("service `{svc}` is not PPPoE") });

@@ -11,6 +11,7 @@ pub mod cycle;
 pub mod dunning;
 pub mod error;
 pub mod event;
+pub mod export;
 pub mod idempotency;
 pub mod ids;
 pub mod import;

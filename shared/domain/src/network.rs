@@ -3,6 +3,7 @@
 use crate::validate::Validation;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use uuid::Uuid;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
@@ -113,10 +114,85 @@ pub struct Router {
     pub version: u64,
 }
 
-/// A host name or IP literal, as a router is reached over the VPN.
-pub fn validate_host(v: &mut Validation, field: &str, host: &str) -> String {
+/// Which router addresses this deployment accepts. Routers live behind the VPN on private
+/// (RFC 1918), CGNAT or public addresses; never where a cloud's metadata service or the function's
+/// own host answers. Loopback is for the local runner and its test routers only.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct RouterHosts {
+    pub allow_loopback: bool,
+}
+
+/// Why a router may not be at `ip` (checked when a router is saved, and again at each connect on
+/// every address its name resolves to), or `None`.
+pub fn router_address_refusal(ip: IpAddr, hosts: RouterHosts) -> Option<&'static str> {
+    match ip {
+        IpAddr::V4(v4) => v4_refusal(v4, hosts),
+        IpAddr::V6(v6) => {
+            // IPv4 inside IPv6 (mapped ::ffff:a.b.c.d, compatible ::a.b.c.d, NAT64 64:ff9b::/96)
+            // reaches the IPv4 address: judged as that.
+            let seg = v6.segments();
+            let embedded = v6.to_ipv4_mapped().or_else(|| {
+                let compatible = seg[..6] == [0; 6] && (seg[6] != 0 || seg[7] > 1);
+                let nat64 = seg[..6] == [0x64, 0xff9b, 0, 0, 0, 0];
+                (compatible || nat64).then(|| Ipv4Addr::from(((seg[6] as u32) << 16) | seg[7] as u32))
+            });
+            if let Some(v4) = embedded {
+                return v4_refusal(v4, hosts);
+            }
+            if v6.is_unspecified() {
+                Some("is the unspecified address")
+            } else if v6.is_loopback() && !hosts.allow_loopback {
+                Some("is a loopback address")
+            } else if seg[0] & 0xffc0 == 0xfe80 {
+                Some("is a link-local address (cloud metadata services live there)")
+            } else if v6 == Ipv6Addr::new(0xfd00, 0xec2, 0, 0, 0, 0, 0, 0x254) {
+                Some("is the cloud instance metadata service")
+            } else if v6.is_multicast() {
+                Some("is a multicast address")
+            } else {
+                None
+            }
+        }
+    }
+}
+
+fn v4_refusal(v4: Ipv4Addr, hosts: RouterHosts) -> Option<&'static str> {
+    if v4.octets()[0] == 0 {
+        Some("is in 0.0.0.0/8 (this host)")
+    } else if v4.is_loopback() && !hosts.allow_loopback {
+        Some("is a loopback address")
+    } else if v4.is_link_local() {
+        Some("is a link-local address (cloud metadata services live there)")
+    } else if v4.is_broadcast() || v4.is_multicast() {
+        Some("is a broadcast or multicast address")
+    } else {
+        None
+    }
+}
+
+/// Names that are metadata services or this host, whatever they resolve to.
+pub fn router_name_refusal(name: &str, hosts: RouterHosts) -> Option<&'static str> {
+    let n = name.trim_end_matches('.').to_ascii_lowercase();
+    if n == "metadata" || n.ends_with(".internal") || n.starts_with("instance-data") {
+        Some("names a cloud metadata or internal service")
+    } else if (n == "localhost" || n.ends_with(".localhost")) && !hosts.allow_loopback {
+        Some("is a loopback name")
+    } else {
+        None
+    }
+}
+
+/// A host name or IP literal, as a router is reached over the VPN, and not one refused by
+/// [`router_address_refusal`] or [`router_name_refusal`].
+pub fn validate_host(v: &mut Validation, field: &str, host: &str, hosts: RouterHosts) -> String {
     let h = host.trim().to_lowercase();
-    let is_ip = h.parse::<std::net::IpAddr>().is_ok();
+    let literal = h.trim_start_matches('[').trim_end_matches(']');
+    if let Ok(ip) = literal.parse::<IpAddr>() {
+        if let Some(why) = router_address_refusal(ip, hosts) {
+            v.add(field, format!("{why}; a router cannot be there"));
+        }
+        return literal.to_string();
+    }
     let is_name = !h.is_empty()
         && h.len() <= 253
         && h.split('.').all(|label| {
@@ -126,8 +202,10 @@ pub fn validate_host(v: &mut Validation, field: &str, host: &str) -> String {
                 && !label.starts_with('-')
                 && !label.ends_with('-')
         });
-    if !(is_ip || is_name) {
+    if !is_name {
         v.add(field, "must be an IP address or a host name");
+    } else if let Some(why) = router_name_refusal(&h, hosts) {
+        v.add(field, format!("{why}; a router cannot be there"));
     }
     h
 }
@@ -147,16 +225,64 @@ mod tests {
 
     #[test]
     fn hosts() {
+        let public = RouterHosts::default();
         let mut v = Validation::new();
-        assert_eq!(validate_host(&mut v, "host", " 10.0.0.1 "), "10.0.0.1");
-        validate_host(&mut v, "host", "core-1.pop.example.net");
-        validate_host(&mut v, "host", "fe80::1");
-        assert!(v.is_empty());
+        assert_eq!(validate_host(&mut v, "host", " 10.0.0.1 ", public), "10.0.0.1");
+        validate_host(&mut v, "host", "core-1.pop.example.net", public);
+        for fine in ["172.16.5.1", "192.168.88.1", "100.64.0.1", "103.4.145.2", "2001:db8::1", "fd12:3456::1"] {
+            validate_host(&mut v, "host", fine, public);
+        }
+        assert!(v.is_empty(), "{v:?}");
         for bad in ["", "bad host", "-a.example", "a..b", "x:y:z"] {
             let mut v = Validation::new();
-            validate_host(&mut v, "host", bad);
+            validate_host(&mut v, "host", bad, public);
             assert!(!v.is_empty(), "{bad}");
         }
+    }
+
+    #[test]
+    fn metadata_link_local_and_this_host_are_refused_in_every_spelling() {
+        let public = RouterHosts::default();
+        for bad in [
+            "169.254.169.254",
+            "169.254.0.1",
+            "0.0.0.0",
+            "0.1.2.3",
+            "127.0.0.1",
+            "255.255.255.255",
+            "224.0.0.1",
+            "fe80::1",
+            "[fe80::1]",
+            "febf::1",
+            "fd00:ec2::254",
+            "::",
+            "::1",
+            "::ffff:169.254.169.254",
+            "::ffff:a9fe:a9fe",
+            "::169.254.169.254",
+            "64:ff9b::169.254.169.254",
+            "::ffff:127.0.0.1",
+            "::ffff:0.0.0.0",
+            "ff02::1",
+            "metadata.google.internal",
+            "metadata",
+            "METADATA.GOOGLE.INTERNAL.",
+            "instance-data.ec2.internal",
+            "localhost",
+            "x.localhost",
+        ] {
+            let mut v = Validation::new();
+            validate_host(&mut v, "host", bad, public);
+            assert!(!v.is_empty(), "{bad} is accepted");
+        }
+        let local = RouterHosts { allow_loopback: true };
+        let mut v = Validation::new();
+        for fine in ["127.0.0.1", "::1", "localhost"] {
+            validate_host(&mut v, "host", fine, local);
+        }
+        assert!(v.is_empty(), "the local runner's test routers: {v:?}");
+        validate_host(&mut v, "host", "169.254.169.254", local);
+        assert!(!v.is_empty(), "metadata stays refused locally");
     }
 
     #[test]

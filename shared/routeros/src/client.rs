@@ -15,6 +15,8 @@
 //! - writing runs in its own task so a large pipelined batch never blocks reading the replies.
 
 use crate::error::{RouterError, Stage};
+pub use domain::network::RouterHosts;
+use domain::network::{router_address_refusal, router_name_refusal};
 use mikrotik_rs::{CommandBuilder, Connection, Event, Handshaking, LoginError, LoginProgress, Tag};
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
@@ -35,6 +37,9 @@ pub struct Endpoint {
     pub tls: TlsMode,
     pub username: String,
     pub password: String,
+    /// Which addresses the host may resolve to; checked at every connect, on the address
+    /// connected to (a name may resolve elsewhere later).
+    pub hosts: RouterHosts,
 }
 
 impl std::fmt::Debug for Endpoint {
@@ -153,6 +158,29 @@ impl Command {
     }
 }
 
+/// Resolves the host and connects to the first address that is allowed and answers; an address
+/// refused by the policy is never connected to.
+async fn connect_allowed(endpoint: &Endpoint) -> Result<TcpStream, RouterError> {
+    let host = endpoint.host.trim_start_matches('[').trim_end_matches(']');
+    if let Some(why) = router_name_refusal(host, endpoint.hosts) {
+        return Err(RouterError::Refused(format!("{host} {why}")));
+    }
+    let addrs =
+        tokio::net::lookup_host((host, endpoint.port)).await.map_err(|e| RouterError::Unreachable(e.to_string()))?;
+    let mut last = RouterError::Unreachable(format!("{host} resolves to no address"));
+    for addr in addrs {
+        if let Some(why) = router_address_refusal(addr.ip(), endpoint.hosts) {
+            last = RouterError::Refused(format!("{host} resolves to {}, which {why}", addr.ip()));
+            continue;
+        }
+        match TcpStream::connect(addr).await {
+            Ok(s) => return Ok(s),
+            Err(e) => last = RouterError::Unreachable(e.to_string()),
+        }
+    }
+    Err(last)
+}
+
 /// A byte stream to or from a router: TCP or TLS over TCP.
 pub(crate) trait Stream: AsyncRead + AsyncWrite + Unpin + Send {}
 impl<T: AsyncRead + AsyncWrite + Unpin + Send> Stream for T {}
@@ -181,11 +209,9 @@ pub struct RouterConnection {
 impl RouterConnection {
     /// Connect, (TLS,) log in. Every stage has its deadline.
     pub async fn open(endpoint: &Endpoint, timeouts: Timeouts, stats: Arc<Stats>) -> Result<Self, RouterError> {
-        let addr = (endpoint.host.as_str(), endpoint.port);
-        let tcp = match tokio::time::timeout(timeouts.connect, TcpStream::connect(addr)).await {
+        let tcp = match tokio::time::timeout(timeouts.connect, connect_allowed(endpoint)).await {
             Err(_) => return Err(RouterError::Timeout(Stage::Connect)),
-            Ok(Err(e)) => return Err(RouterError::Unreachable(e.to_string())),
-            Ok(Ok(s)) => s,
+            Ok(r) => r?,
         };
         stats.connections.fetch_add(1, Ordering::Relaxed);
         // Without it a sentence waits for the previous one's ACK (Nagle + delayed ACK: ~40 ms).

@@ -38,6 +38,10 @@ pub enum RouterError {
     /// The connection closed (or the router sent `!fatal`) before the command's `!done`.
     #[error("connection to the router was lost: {0}")]
     ConnectionLost(String),
+    /// The host names or resolves to an address no router may have (cloud metadata, link-local,
+    /// this host): never connected to.
+    #[error("router address refused: {0}")]
+    Refused(String),
     /// The router answered the command with `!trap`.
     #[error("router refused the command {command}: {message}")]
     Trap { command: String, category: Option<u8>, message: String },
@@ -76,6 +80,7 @@ impl RouterError {
             RouterError::LoginRejected(_) => "router_login_failed",
             RouterError::ConnectionLost(_) => "router_connection_lost",
             RouterError::Trap { .. } => "router_command_failed",
+            RouterError::Refused(_) => "router_address_refused",
         }
     }
 }

@@ -15,6 +15,7 @@ fn endpoint(router: &TestRouter) -> Endpoint {
         tls: TlsMode::Plain,
         username: router.username().into(),
         password: router.password().into(),
+        hosts: routeros::RouterHosts { allow_loopback: true },
     }
 }
 
@@ -63,6 +64,7 @@ fn endpoint_for_port(port: u16) -> Endpoint {
         tls: TlsMode::Plain,
         username: "api".into(),
         password: "api-secret".into(),
+        hosts: routeros::RouterHosts { allow_loopback: true },
     }
 }
 

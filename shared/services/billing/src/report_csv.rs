@@ -1,16 +1,15 @@
 //! The reports as CSV, for `?format=csv` on `/v1/reports/...`.
 
-use domain::{Error, Result};
+use domain::Result;
+use domain::export::CsvExport;
 use kernel::projections::reports::{CollectionsReport, DuesReport, RevenueReport};
 
 fn csv_of(header: &[&str], rows: Vec<Vec<String>>) -> Result<String> {
-    let mut w = csv::Writer::from_writer(vec![]);
-    w.write_record(header).map_err(|e| Error::Internal(e.to_string()))?;
+    let mut export = CsvExport::new(header)?;
     for r in rows {
-        w.write_record(&r).map_err(|e| Error::Internal(e.to_string()))?;
+        export.row(&r)?;
     }
-    String::from_utf8(w.into_inner().map_err(|e| Error::Internal(e.to_string()))?)
-        .map_err(|e| Error::Internal(e.to_string()))
+    export.finish()
 }
 
 /// One row per day and per dimension: `date,dimension,key,amount,count`.

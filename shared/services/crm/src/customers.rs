@@ -171,7 +171,14 @@ pub async fn stage_new_customer(app: &App, actor: &Actor, input: CreateCustomer)
     let operator: Option<UserRecord> = decoded(got.next().flatten())?;
     let pop_found = network::pops::live_pop(got.next().flatten())?.is_some();
     let confined_pops = if input.pop_id.is_some() { kernel::access::confined_pops(app, actor).await? } else { None };
-    let ctx = NewCustomerContext { tenant, operator, pop_found, confined_pops };
+    // An operator assigned by an admin or manager must hold the customer's POP.
+    let operator_pops = match (&operator, input.pop_id) {
+        (Some(op), Some(_)) if !actor.role.is_scoped() && op.user.role.is_scoped() => {
+            kernel::access::operator_pops(app, tid, op.user.id, op.user.scope.as_deref()).await?
+        }
+        _ => None,
+    };
+    let ctx = NewCustomerContext { tenant, operator, pop_found, confined_pops, operator_pops };
     let customer = prepare_customer(actor, &ctx, input, now)?;
     let mut tx = Tx::new();
     stage_customer_creation(&mut tx, actor, &customer, &ctx.tenant, now)?;
@@ -187,6 +194,8 @@ pub struct NewCustomerContext {
     pub pop_found: bool,
     /// The caller's POPs, when it is confined to some.
     pub confined_pops: Option<Vec<Uuid>>,
+    /// The named operator's POPs, when it is confined to some.
+    pub operator_pops: Option<Vec<Uuid>>,
 }
 
 /// Checks a new customer against what was read; no I/O.
@@ -231,7 +240,12 @@ pub fn prepare_customer(
     } else {
         match (input.operator_id, operator) {
             (None, _) => (None, None),
-            (Some(id), Some(op)) if op.user.role.is_scoped() && !op.user.email.is_empty() => (Some(id), op.user.scope),
+            (Some(id), Some(op)) if op.user.role.is_scoped() && !op.user.email.is_empty() => {
+                if input.pop_id.is_some_and(|p| ctx.operator_pops.as_ref().is_some_and(|theirs| !theirs.contains(&p))) {
+                    v.add("operator_id", "does not work in this POP: assign an operator that holds it");
+                }
+                (Some(id), op.user.scope)
+            }
             (Some(_), _) => {
                 v.add("operator_id", "must be an operator or sub-operator of this ISP");
                 (None, None)
@@ -465,6 +479,14 @@ pub async fn update_customer(
                 app.store.get_item(&keys::pop(tid, p.unwrap_or_default(), "")).await.or_500()?,
             )?;
             check_pop(app, actor, &mut v, p, found.is_some()).await?;
+            // The customer's operator must hold the new POP too, whoever moves it.
+            if let (Some(pop), Some(op)) = (p, before.operator_id)
+                && op != actor.user_id
+                && let Some(theirs) = kernel::access::operator_pops(app, tid, op, before.scope.as_deref()).await?
+                && !theirs.contains(&pop)
+            {
+                v.add("pop_id", "is not one of the customer's operator's POPs");
+            }
         }
         after.pop_id = p;
     }

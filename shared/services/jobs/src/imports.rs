@@ -275,7 +275,13 @@ fn build_row(
 ) -> Result<(domain::customer::Customer, domain::subscription::Subscription, String)> {
     let customer = prepare_customer(
         actor,
-        &NewCustomerContext { tenant: ctx.tenant.clone(), operator: None, pop_found: false, confined_pops: None },
+        &NewCustomerContext {
+            tenant: ctx.tenant.clone(),
+            operator: None,
+            pop_found: false,
+            confined_pops: None,
+            operator_pops: None,
+        },
         CreateCustomer {
             name: row.name.clone(),
             phone: row.phone.clone(),

@@ -4,6 +4,7 @@ use crate::live::{LiveRouters, LiveTransport};
 use chrono::{DateTime, Utc};
 use domain::crypto::{SecretBox, Signer};
 use domain::live::{LiveReply, LiveRequest};
+use domain::network::RouterHosts;
 use domain::token::TokenKeys;
 use std::sync::{Arc, Mutex};
 use store::{RequestCounter, Store};
@@ -16,6 +17,8 @@ pub struct Config {
     pub signing_secret: Vec<u8>,
     /// AES-256 key (base64) for secrets at rest.
     pub encryption_key: String,
+    /// Which router addresses are accepted (`ROUTERS_ON_LOOPBACK=true`: the local runner's).
+    pub router_hosts: RouterHosts,
 }
 
 impl std::fmt::Debug for Config {
@@ -35,6 +38,9 @@ impl Config {
             table: get("TABLE_NAME")?,
             signing_secret: signing_secret.into_bytes(),
             encryption_key: get("ENCRYPTION_KEY")?,
+            router_hosts: RouterHosts {
+                allow_loopback: std::env::var("ROUTERS_ON_LOOPBACK").is_ok_and(|v| v == "true"),
+            },
         })
     }
 }
@@ -84,6 +90,8 @@ pub struct App {
     pub clock: Clock,
     /// How live router operations reach the provisioning function (none: they answer 503).
     pub live: Option<LiveRouters>,
+    /// Which router addresses are accepted, when saved and when connected to.
+    pub router_hosts: RouterHosts,
 }
 
 impl App {
@@ -98,6 +106,7 @@ impl App {
             fingerprint: Signer::new(&config.signing_secret, "fingerprint"),
             clock,
             live: None,
+            router_hosts: config.router_hosts,
         })
     }
 

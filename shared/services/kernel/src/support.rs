@@ -1,5 +1,6 @@
 //! Small pieces every use case shares: error mapping, audit entries, version checks.
 
+use crate::App;
 use chrono::{DateTime, Utc};
 use domain::actor::Actor;
 use domain::audit::{AuditEntry, redact};
@@ -71,6 +72,14 @@ pub fn audit(actor: &Actor, tenant: Option<Uuid>, what: Audited<'_>, now: DateTi
         after: what.after,
         at: now,
     }
+}
+
+/// Records that a secret (a subscriber's password, an export with passwords) was shown: who, as
+/// whom (an impersonation names both) and what, before the secret is answered.
+pub async fn audit_secret_read(app: &App, actor: &Actor, tenant: Uuid, what: Audited<'_>) -> Result<(), Error> {
+    let mut tx = Tx::new();
+    tx.put_audit(&audit(actor, Some(tenant), what, app.now()));
+    app.store.commit(tx).await.map_err(store_err)
 }
 
 /// An update as its audit entry records it: the entity, what it was and what it became.

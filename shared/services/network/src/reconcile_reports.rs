@@ -7,6 +7,8 @@ use crate::routers::get_router;
 use chrono::{DateTime, Utc};
 use domain::actor::Actor;
 use domain::event::{DomainEvent, NetworkEvent};
+#[cfg(feature = "csv")]
+use domain::export::CsvExport;
 use domain::live::SessionService;
 use domain::role::Permission;
 use domain::{Error, Result};
@@ -143,9 +145,9 @@ pub async fn unknown_accounts_csv(app: &App, actor: &Actor, id: Uuid) -> Result<
     let (_, accounts) = load(app, router.tenant_id, id)
         .await?
         .ok_or_else(|| Error::NotFound { detail: "this router has not been reconciled yet".into() })?;
-    let mut w = csv::Writer::from_writer(Vec::new());
-    let io = |e: csv::Error| Error::Internal(e.to_string());
-    w.write_record(["name", "password", "service", "profile", "remote-address", "disabled", "comment"]).map_err(io)?;
+    let mut export =
+        CsvExport::new(&["name", "password", "service", "profile", "remote-address", "disabled", "comment"])?;
+    let mut exported = 0u32;
     for a in accounts.iter().filter(|a| a.account.service == SessionService::Pppoe) {
         let password = kernel::support::open_text(
             &app.secrets,
@@ -153,7 +155,7 @@ pub async fn unknown_accounts_csv(app: &App, actor: &Actor, id: Uuid) -> Result<
             &password_aad(router.tenant_id, id, &a.account.name),
             "unknown account password",
         )?;
-        w.write_record([
+        export.row(&[
             a.account.name.as_str(),
             password.as_str(),
             "pppoe",
@@ -161,11 +163,24 @@ pub async fn unknown_accounts_csv(app: &App, actor: &Actor, id: Uuid) -> Result<
             a.account.address.as_deref().unwrap_or(""),
             if a.account.disabled { "true" } else { "false" },
             a.account.comment.as_deref().unwrap_or(""),
-        ])
-        .map_err(io)?;
+        ])?;
+        exported += 1;
     }
-    let bytes = w.into_inner().map_err(|e| Error::Internal(e.to_string()))?;
-    String::from_utf8(bytes).map_err(|e| Error::Internal(e.to_string()))
+    // Passwords left the system: who, as whom, which router, how many.
+    kernel::support::audit_secret_read(
+        app,
+        actor,
+        router.tenant_id,
+        Audited {
+            action: "router.unknown_accounts_exported",
+            entity: "router",
+            id: id.to_string(),
+            before: None,
+            after: Some(serde_json::json!({"passwords": exported})),
+        },
+    )
+    .await?;
+    export.finish()
 }
 
 /// The answer to `POST /v1/routers/{id}/reconcile`.

@@ -72,7 +72,9 @@ pub async fn import_routers(app: &App, actor: &Actor, csv_text: &[u8]) -> Result
             app.store.query_all(Query::index("gsi1", keys::pops_gsi1(tid)).limit(200), 10_000).await.or_500()?;
         pops.extend(all.into_iter().map(|p| (p.code, p.id)));
     }
-    let get = |r: &csv::StringRecord, name: &str| col.get(name).and_then(|i| r.get(*i)).unwrap_or("").to_string();
+    let get = |r: &csv::StringRecord, name: &str| {
+        col.get(name).and_then(|i| r.get(*i)).map(domain::export::restore).unwrap_or("").to_string()
+    };
     let mut out = RouterImport { imported: vec![], errors: vec![] };
     let now = app.now();
     for (line, r) in rows {
@@ -118,7 +120,7 @@ pub async fn import_routers(app: &App, actor: &Actor, csv_text: &[u8]) -> Result
             routeros_version: (!version.is_empty()).then_some(version),
             suspension: None,
         };
-        let (router, password) = new_router(&mut v, tid, &input, now);
+        let (router, password) = new_router(&mut v, tid, &input, app.router_hosts, now);
         if let Err(errors) = v.finish() {
             out.errors.extend(errors.into_iter().map(|e| RowError {
                 row: line,

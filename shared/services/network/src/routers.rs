@@ -7,7 +7,7 @@ use chrono::{DateTime, Utc};
 use domain::actor::Actor;
 use domain::customer::search_fold;
 use domain::event::{DomainEvent, NetworkEvent};
-use domain::network::{Router, RouterStatus, SuspensionMode, validate_host, validate_router_username};
+use domain::network::{Router, RouterHosts, RouterStatus, SuspensionMode, validate_host, validate_router_username};
 use domain::package::validate_profile_name;
 use domain::patch::Patch;
 use domain::role::Permission;
@@ -142,9 +142,15 @@ fn check_password(v: &mut Validation, p: &str) {
 }
 
 /// Validates a new router (also each row of an import); the router and its password.
-pub fn new_router(v: &mut Validation, tid: Uuid, input: &CreateRouter, now: DateTime<Utc>) -> (Router, String) {
+pub fn new_router(
+    v: &mut Validation,
+    tid: Uuid,
+    input: &CreateRouter,
+    hosts: RouterHosts,
+    now: DateTime<Utc>,
+) -> (Router, String) {
     let name = v.text("name", &input.name, 80);
-    let host = validate_host(v, "host", &input.host);
+    let host = validate_host(v, "host", &input.host, hosts);
     let port = input.port.unwrap_or(if input.tls { 8729 } else { 8728 });
     if port == 0 {
         v.add("port", "must be between 1 and 65535");
@@ -253,7 +259,7 @@ pub async fn create_router(
     let tid = actor.tenant()?;
     let now = app.now();
     let mut v = Validation::new();
-    let (router, password) = new_router(&mut v, tid, &input, now);
+    let (router, password) = new_router(&mut v, tid, &input, app.router_hosts, now);
     v.finish()?;
     let mut tx = Tx::new();
     stage_new_router(app, &mut tx, actor, &router, &password, now)?;
@@ -464,7 +470,7 @@ pub async fn update_router(
     }
     input.pop_id.clone().apply_to(&mut after.pop_id);
     if let Some(h) = &input.host {
-        after.host = validate_host(&mut v, "host", h);
+        after.host = validate_host(&mut v, "host", h, app.router_hosts);
     }
     if let Some(t) = input.tls {
         after.tls = t;

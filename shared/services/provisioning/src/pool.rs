@@ -4,7 +4,7 @@ use domain::Result;
 use domain::network::Router;
 use kernel::App;
 use network::routers::RouterRecord;
-use routeros::{Backoff, Endpoint, RouterSession, Stats, Timeouts, TlsMode};
+use routeros::{Backoff, Endpoint, RouterHosts, RouterSession, Stats, Timeouts, TlsMode};
 use std::collections::HashMap;
 use std::sync::Arc;
 use uuid::Uuid;
@@ -68,8 +68,9 @@ impl RouterPool {
     }
 }
 
-/// How to reach a router, from its record and its opened password.
-pub fn endpoint(router: &Router, password: String) -> Endpoint {
+/// How to reach a router, from its record and its opened password, and which addresses it may
+/// resolve to.
+pub fn endpoint(router: &Router, password: String, hosts: RouterHosts) -> Endpoint {
     Endpoint {
         host: router.host.clone(),
         port: router.port,
@@ -80,12 +81,13 @@ pub fn endpoint(router: &Router, password: String) -> Endpoint {
         },
         username: router.username.clone(),
         password,
+        hosts,
     }
 }
 
 /// A live router record with its password opened, and how to reach it.
 pub fn open_router(app: &App, rec: RouterRecord) -> Result<(Router, Endpoint)> {
     let creds = network::routers::open_credentials(app, rec)?;
-    let ep = endpoint(&creds.router, creds.password.clone());
+    let ep = endpoint(&creds.router, creds.password.clone(), app.router_hosts);
     Ok((creds.router, ep))
 }

@@ -584,6 +584,19 @@ pub async fn get_password(app: &App, actor: &Actor, id: Uuid) -> Result<Subscrip
     actor.require(Permission::SubscriptionSecretsRead)?;
     let rec = load_record(app, actor, id).await?;
     let password = open_password(app, &rec)?;
+    kernel::support::audit_secret_read(
+        app,
+        actor,
+        rec.subscription.tenant_id,
+        Audited {
+            action: "subscription.password_read",
+            entity: "subscription",
+            id: id.to_string(),
+            before: None,
+            after: Some(serde_json::json!({"username": rec.subscription.username})),
+        },
+    )
+    .await?;
     Ok(SubscriptionPassword { subscription_id: rec.subscription.id, username: rec.subscription.username, password })
 }
 
