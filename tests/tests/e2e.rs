@@ -12,6 +12,7 @@ mod customers;
 mod dashboard;
 mod event_catalogue;
 mod event_path;
+mod hardening;
 mod imports;
 mod isolation;
 mod jobs;

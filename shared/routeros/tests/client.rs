@@ -248,3 +248,19 @@ async fn live_reads_sessions_interfaces_and_disconnect() {
     assert!(conn.session_of("rahim", false).await.unwrap().is_none());
     assert_eq!(conn.disconnect("rahim", false).await.unwrap(), 0);
 }
+
+#[tokio::test]
+async fn a_host_that_is_or_resolves_to_a_refused_address_is_never_connected_to() {
+    let router = TestRouter::start(TestRouterConfig::default()).await.unwrap();
+    // A deployment's policy: loopback is this host, not a router. By literal and by a name that
+    // resolves to it, checked on the address actually connected to.
+    for host in ["127.0.0.1", "localhost", "[::ffff:127.0.0.1]", "metadata.google.internal"] {
+        let ep = Endpoint { host: host.into(), hosts: routeros::RouterHosts::default(), ..endpoint(&router) };
+        let got = RouterConnection::open(&ep, Timeouts::LIVE, Arc::new(Stats::default())).await;
+        assert!(matches!(got, Err(RouterError::Refused(_))), "{host}: {:?}", got.err());
+    }
+    assert_eq!(router.connections(), 0, "nothing reached the router");
+    // The same router where loopback is allowed (the local runner's policy) is reached.
+    open(&router).await;
+    assert_eq!(router.connections(), 1);
+}

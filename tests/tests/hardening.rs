@@ -1,0 +1,212 @@
+//! Router addresses, exported formulas, audited secret reads and the operator's POP rule.
+
+use e2e_tests::Env;
+use serde_json::{Value, json};
+
+const METADATA_HOSTS: [&str; 8] = [
+    "169.254.169.254",
+    "fe80::1",
+    "fd00:ec2::254",
+    "::ffff:169.254.169.254",
+    "0.0.0.0",
+    "metadata.google.internal",
+    "instance-data.ec2.internal",
+    "169.254.1.1",
+];
+
+#[tokio::test]
+async fn routers_cannot_point_at_metadata_link_local_or_this_host_on_any_path() {
+    let env = Env::start().await;
+    let admin = env.admin().await;
+    let before = env.table_snapshot().await;
+    for host in METADATA_HOSTS {
+        let a = env
+            .send(
+                "POST",
+                "/v1/routers",
+                Some(&admin),
+                Some(json!({"name": "Meta", "host": host, "username": "api", "password": "pw"})),
+            )
+            .await;
+        assert_eq!((a.status, a.body["errors"][0]["field"].as_str()), (422, Some("host")), "{host}: {}", a.body);
+    }
+    e2e_tests::assert_unchanged(&before, &env.table_snapshot().await);
+
+    let router = env.create_router(&admin, "Core", "10.9.0.1", None).await;
+    let id = router["id"].as_str().unwrap();
+    for host in METADATA_HOSTS {
+        let a = env
+            .send(
+                "PATCH",
+                &format!("/v1/routers/{id}"),
+                Some(&admin),
+                Some(json!({"host": host, "version": router["version"]})),
+            )
+            .await;
+        assert_eq!(a.status, 422, "{host}");
+    }
+    // Private and CGNAT addresses are where routers live behind the VPN.
+    let csv = "name,host,username,password\nA,169.254.169.254,api,pw\nB,100.64.0.9,api,pw\nC,[fe80::1],api,pw\nD,192.168.88.1,api,pw\n";
+    let out =
+        env.send_raw("POST", "/v1/routers/import", Some(&admin), "text/csv", csv.as_bytes().to_vec()).await.expect(200);
+    let imported: Vec<&str> = out["imported"].as_array().unwrap().iter().map(|r| r["name"].as_str().unwrap()).collect();
+    assert_eq!(imported, ["B", "D"], "{out}");
+    let refused: Vec<(u64, &str)> = out["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| (e["row"].as_u64().unwrap(), e["field"].as_str().unwrap()))
+        .collect();
+    assert_eq!(refused, [(2, "host"), (4, "host")]);
+}
+
+#[tokio::test]
+async fn exports_neutralise_formulas_and_secret_reads_are_audited() {
+    let env = Env::start_with_router().await;
+    let admin = env.admin().await;
+    let rid = env.demo_router(&admin).await;
+    let router = env.router.as_ref().unwrap();
+    router.with_state(|s| {
+        s.put(
+            routeros::menu::PPP_SECRET,
+            [
+                ("name", "foreign-1"),
+                ("password", "=cmd|' /C calc'!A0"),
+                ("service", "pppoe"),
+                ("profile", "default"),
+                ("disabled", "false"),
+                ("comment", "@SUM(1+1)*cmd"),
+            ]
+            .into_iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect(),
+        )
+    });
+    env.send("POST", &format!("/v1/routers/{rid}/reconcile"), Some(&admin), None).await.expect(202);
+    let mut csv = String::new();
+    for _ in 0..200 {
+        let a = env
+            .http
+            .get(format!("{}/v1/routers/{rid}/unknown-accounts", env.local.base_url))
+            .bearer_auth(&admin)
+            .send()
+            .await
+            .unwrap();
+        if a.status() == 200 {
+            csv = a.text().await.unwrap();
+            if csv.contains("foreign-1") {
+                break;
+            }
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let row = csv.lines().find(|l| l.starts_with("foreign-1")).unwrap_or_else(|| panic!("{csv}"));
+    assert!(row.contains(",'=cmd|") && row.ends_with(",'@SUM(1+1)*cmd"), "{row}");
+    for cell in row.split(',') {
+        assert!(!cell.trim_start_matches('"').starts_with(['=', '+', '@', '\t', '\r']), "{cell} in {row}");
+    }
+
+    // Both secret reads are in the log: who, as whom, what.
+    let customer = env.create_customer(&admin, "Secret Reader", "01711-000777", "secretread").await;
+    let packages = env.send("GET", "/v1/packages", Some(&admin), None).await.expect(200);
+    let sub = env
+        .create_subscription(
+            &admin,
+            customer["id"].as_str().unwrap(),
+            packages["items"][0]["id"].as_str().unwrap(),
+            &rid,
+            "secretread",
+        )
+        .await;
+    let sid = sub["id"].as_str().unwrap();
+    let shown = env.send("GET", &format!("/v1/subscriptions/{sid}/password"), Some(&admin), None).await.expect(200);
+    assert!(shown["password"].is_string());
+    let me = env.send("GET", "/v1/me", Some(&admin), None).await.expect(200);
+    let log = |entity: &str, id: &str| {
+        let path = format!("/v1/audit-log?entity_type={entity}&entity_id={id}");
+        let env = &env;
+        let admin = admin.clone();
+        async move { env.send("GET", &path, Some(&admin), None).await.expect(200) }
+    };
+    let read = log("subscription", sid).await;
+    let entry = read["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["action"] == "subscription.password_read")
+        .expect("audited");
+    assert_eq!((&entry["actor_id"], &entry["acting_as_id"]), (&me["user"]["id"], &me["user"]["id"]));
+    let exported = log("router", &rid).await;
+    assert!(
+        exported["items"].as_array().unwrap().iter().any(|e| e["action"] == "router.unknown_accounts_exported"),
+        "{exported}"
+    );
+}
+
+#[tokio::test]
+async fn a_customers_operator_holds_the_customers_pop_on_every_path() {
+    let env = Env::start().await;
+    let admin = env.admin().await;
+    let pop = |name: &str, code: &str| {
+        let env = &env;
+        let admin = admin.clone();
+        let body = json!({"name": name, "code": code});
+        async move {
+            env.send("POST", "/v1/pops", Some(&admin), Some(body)).await.expect(201)["id"].as_str().unwrap().to_string()
+        }
+    };
+    let (pop_a, pop_b) = (pop("North", "NTH").await, pop("South", "STH").await);
+    let (op, op_token) = env.create_user(&admin, "operator", "pops-op@sec.test", None).await;
+    env.send(
+        "PUT",
+        &format!("/v1/operators/{op}/profile"),
+        Some(&admin),
+        Some(json!({"commission_rate_bps": 0, "credit_limit": 0, "pop_ids": [pop_a], "version": 0})),
+    )
+    .await
+    .expect(200);
+    let new_customer = |pop: &str, n: u32| json!({"name": format!("Pop Customer {n}"), "phone": format!("01711-55{n:04}"), "username": format!("popc{n}"), "pop_id": pop, "operator_id": op});
+    let before = env.table_snapshot().await;
+    let refused = env.send("POST", "/v1/customers", Some(&admin), Some(new_customer(&pop_b, 1))).await;
+    assert_eq!(
+        (refused.status, refused.body["errors"][0]["field"].as_str()),
+        (422, Some("operator_id")),
+        "{}",
+        refused.body
+    );
+    e2e_tests::assert_unchanged(&before, &env.table_snapshot().await);
+    // The operator itself is refused the same, as before.
+    let own = env
+        .send(
+            "POST",
+            "/v1/customers",
+            Some(&op_token),
+            Some(json!({"name": "Own", "phone": "01711-559999", "username": "popown", "pop_id": pop_b})),
+        )
+        .await;
+    assert_eq!(own.status, 422);
+
+    let c = env.send("POST", "/v1/customers", Some(&admin), Some(new_customer(&pop_a, 2))).await.expect(201);
+    let cid = c["id"].as_str().unwrap();
+    // Nobody moves it into a POP its operator does not hold.
+    let moved = env
+        .send(
+            "PATCH",
+            &format!("/v1/customers/{cid}"),
+            Some(&admin),
+            Some(json!({"pop_id": pop_b, "version": c["version"]})),
+        )
+        .await;
+    assert_eq!((moved.status, moved.body["errors"][0]["field"].as_str()), (422, Some("pop_id")), "{}", moved.body);
+    // The operator reads and changes its customer in its own POP.
+    let read: Value = env.send("GET", &format!("/v1/customers/{cid}"), Some(&op_token), None).await.expect(200);
+    assert_eq!(read["pop_id"], pop_a.as_str());
+    env.send(
+        "PATCH",
+        &format!("/v1/customers/{cid}"),
+        Some(&op_token),
+        Some(json!({"notes": "visited", "version": read["version"]})),
+    )
+    .await
+    .expect(200);
+}
