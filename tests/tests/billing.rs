@@ -509,3 +509,107 @@ async fn operators_read_their_own_collections_and_dues() {
     let text = csv.text().await.unwrap();
     assert!(text.contains(",method,mobile_money,20000,1") && !text.contains(",method,cash,"), "{text}");
 }
+
+/// Money reaches the customer's timeline, in the transaction that moves it: invoices issued and
+/// voided, payments (once, however often the request is repeated), credit notes and refunds, each
+/// with who did it and the document it is about.
+#[tokio::test]
+async fn money_reaches_the_customers_timeline_once() {
+    let env = Env::start().await;
+    let (s, inv) = setup(&env).await;
+    let me = env.send("GET", "/v1/me", Some(&s.admin), None).await.expect(200);
+    let admin_id = me["user"]["id"].as_str().unwrap().to_string();
+    let id = inv["id"].as_str().unwrap().to_string();
+    let body = json!({"invoice_id": id, "amount": 50_000, "method": "cash"});
+    let paid = pay(&env, &s.admin, "tl-pay", body.clone()).await.expect(201);
+    pay(&env, &s.admin, "tl-pay", body).await.expect(201);
+    let draft = |amount: i64| {
+        let (env, s) = (&env, &s);
+        async move {
+            let lines = json!([{"description": "Installation", "unit_amount": amount}]);
+            let d = env
+                .send("POST", "/v1/invoices", Some(&s.admin), Some(json!({"customer_id": s.customer, "lines": lines})))
+                .await
+                .expect(201);
+            let did = d["id"].as_str().unwrap().to_string();
+            env.send("POST", &format!("/v1/invoices/{did}/issue"), Some(&s.admin), None).await.expect(200)
+        }
+    };
+    let mistaken = draft(20_000).await;
+    let mistaken_id = mistaken["id"].as_str().unwrap();
+    env.send(
+        "POST",
+        &format!("/v1/invoices/{mistaken_id}/void"),
+        Some(&s.admin),
+        Some(json!({"reason": "entered twice"})),
+    )
+    .await
+    .expect(200);
+    env.send_with(
+        "POST",
+        &format!("/v1/invoices/{id}/credit-notes"),
+        Some(&s.admin),
+        Some(json!({"amount": 10_000, "reason": "outage"})),
+        &[("idempotency-key", "tl-cn")],
+    )
+    .await
+    .expect(201);
+    env.send_with(
+        "POST",
+        &format!("/v1/customers/{}/refunds", s.customer),
+        Some(&s.admin),
+        Some(json!({"amount": 4_000, "method": "cash", "reason": "overbilled"})),
+        &[("idempotency-key", "tl-rf")],
+    )
+    .await
+    .expect(201);
+    let issued = draft(20_000).await;
+
+    let tl = env.send("GET", &format!("/v1/customers/{}/timeline", s.customer), Some(&s.admin), None).await.expect(200);
+    let items = tl["items"].as_array().unwrap();
+    let actions: Vec<&str> = items.iter().map(|e| e["action"].as_str().unwrap()).collect();
+    assert_eq!(
+        actions,
+        [
+            "invoice.issued",
+            "refund.issued",
+            "credit_note.issued",
+            "invoice.voided",
+            "invoice.issued",
+            "payment.received",
+            "subscription.activate",
+            "invoice.issued",
+            "subscription.created",
+            "customer.created"
+        ],
+        "{tl:#}"
+    );
+    let entry = |action: &str, nth: usize| items.iter().filter(|e| e["action"] == action).nth(nth).unwrap().clone();
+    let payment = entry("payment.received", 0);
+    assert_eq!(payment["kind"], "payment");
+    assert_eq!(payment["data"]["payment_id"], paid["id"]);
+    assert_eq!(payment["actor_id"].as_str(), Some(admin_id.as_str()));
+    let receipt = paid["receipt_number"].as_str().unwrap();
+    assert!(payment["summary"].as_str().unwrap().contains(&format!("Payment {receipt} of 500.00 BDT")), "{payment}");
+    let activation = entry("invoice.issued", 2);
+    assert_eq!(
+        (activation["kind"].as_str(), activation["data"]["invoice_id"].as_str()),
+        (Some("invoice"), Some(id.as_str()))
+    );
+    assert_eq!(activation["subscription_id"].as_str(), Some(s.sub.as_str()));
+    let manual = entry("invoice.issued", 0);
+    // The credit left by the note and the refund (6,000) paid part of the new invoice.
+    assert_eq!(
+        manual["summary"].as_str().unwrap(),
+        format!("Invoice {} issued: 200.00 BDT (60.00 paid from credit)", issued["number"].as_str().unwrap())
+    );
+    let voided = entry("invoice.voided", 0);
+    assert_eq!(voided["data"]["invoice_id"].as_str(), Some(mistaken_id));
+    assert!(voided["summary"].as_str().unwrap().ends_with("voided: entered twice"), "{voided}");
+    assert_eq!(
+        entry("invoice.issued", 1)["summary"].as_str().unwrap(),
+        format!("Invoice {} issued: 200.00 BDT", mistaken["number"].as_str().unwrap())
+    );
+    assert_eq!(entry("credit_note.issued", 0)["data"]["amount"].as_i64(), Some(10_000));
+    assert_eq!(entry("refund.issued", 0)["kind"], "payment");
+}

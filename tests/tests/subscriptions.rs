@@ -116,6 +116,7 @@ async fn the_contract_and_every_transition_valid_or_not() {
             "subscription.restore",
             "subscription.suspend",
             "subscription.activate",
+            "invoice.issued",
             "subscription.created",
             "customer.created"
         ]

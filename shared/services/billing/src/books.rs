@@ -17,6 +17,7 @@ use domain::subscription::Subscription;
 use domain::tenant::Tenant;
 use domain::{Error, Result, ids};
 use kernel::App;
+use kernel::projections::timeline::{self, TimelineEntry, TimelineKind};
 use kernel::support::{Audited, StoreResultExt, audit, decoded, snapshot, store_err};
 use serde::{Deserialize, Serialize};
 use store::{Conflict, Filter, Owner, Page, Query, Store, StoreError, Tx, keys};
@@ -297,9 +298,10 @@ pub fn stage_issue(
     books: &mut Books,
     inv: &mut Invoice,
     due: Option<DateTime<Utc>>,
+    actor: Option<Uuid>,
     now: DateTime<Utc>,
 ) -> Result<()> {
-    stage_issue_of(tx, books, inv, None, due, now)
+    stage_issue_of(tx, books, inv, None, due, actor, now)
 }
 
 /// Issues an invoice: a new one (`draft` None: written with its reference) or a stored draft
@@ -310,6 +312,7 @@ pub fn stage_issue_of(
     inv: &mut Invoice,
     draft: Option<&Invoice>,
     due: Option<DateTime<Utc>>,
+    actor: Option<Uuid>,
     now: DateTime<Utc>,
 ) -> Result<()> {
     let number = books.next_number("invoice", now)?;
@@ -330,11 +333,49 @@ pub fn stage_issue_of(
         }
     }
     stage_ledger(tx, tid, &entries)?;
+    timeline::stage(tx, tid, &invoice_timeline(inv, "invoice.issued", issued_summary(inv), actor, now))?;
     tx.put_event(&invoice_event(BillingEvent::InvoiceIssued, inv, now));
     if inv.status == InvoiceStatus::Paid {
         tx.put_event(&invoice_event(BillingEvent::InvoicePaid, inv, now));
     }
     Ok(())
+}
+
+/// The customer's timeline entry for something that happened to an invoice.
+pub fn invoice_timeline(
+    inv: &Invoice,
+    action: &str,
+    summary: String,
+    actor: Option<Uuid>,
+    now: DateTime<Utc>,
+) -> TimelineEntry {
+    TimelineEntry::new(inv.customer_id, TimelineKind::Invoice, action, summary, now)
+        .by(actor)
+        .about(inv.subscription_id)
+        .with_data(serde_json::json!({
+            "invoice_id": inv.id,
+            "number": inv.number,
+            "total": inv.total,
+            "amount_due": inv.amount_due,
+            "currency": inv.currency,
+            "status": inv.status,
+        }))
+}
+
+/// `Invoice INV-000042 issued: 1,000.00 BDT (400.00 paid from credit)` (pure).
+pub fn issued_summary(inv: &Invoice) -> String {
+    let number = inv.number.as_deref().unwrap_or("(draft)");
+    let total = domain::money::format_minor(inv.total, &inv.currency);
+    // At issue, whatever is paid came from the account's credit.
+    match inv.amount_paid {
+        0 => format!("Invoice {number} issued: {total} {}", inv.currency),
+        _ if inv.amount_due == 0 => format!("Invoice {number} issued: {total} {}, paid from credit", inv.currency),
+        c => format!(
+            "Invoice {number} issued: {total} {} ({} paid from credit)",
+            inv.currency,
+            domain::money::format_minor(c, &inv.currency)
+        ),
+    }
 }
 
 /// Where an invoice lives (its customer), so `/v1/invoices/{id}` reads it strongly.
@@ -521,6 +562,14 @@ pub async fn void_invoice(app: &App, actor: &Actor, id: Uuid, input: VoidInput) 
             },
             now,
         ));
+        if before.status != InvoiceStatus::Draft {
+            let summary = format!("Invoice {} voided: {reason}", inv.number.as_deref().unwrap_or("(draft)"));
+            timeline::stage(
+                &mut tx,
+                tid,
+                &invoice_timeline(&inv, "invoice.voided", summary, Some(actor.real_actor()), now),
+            )?;
+        }
         tx.put_event(&invoice_event(BillingEvent::InvoiceVoided, &inv, now));
         match app.store.commit(tx).await {
             Ok(()) => return Ok(inv),
@@ -610,6 +659,8 @@ pub struct ChangeBilling<'a> {
     pub period: Option<Period>,
     pub lines: Vec<LineInput>,
     pub memo: &'a str,
+    /// Who made the change (None: the system), for the customer's timeline.
+    pub actor: Option<Uuid>,
 }
 
 pub async fn stage_change_billing(
@@ -640,7 +691,7 @@ pub async fn stage_change_billing(
     };
     let mut inv = new_invoice(&books.tenant, &books.discounts, draft, now);
     if inv.total >= 0 {
-        stage_issue(tx, books, &mut inv, None, now)?;
+        stage_issue(tx, books, &mut inv, None, what.actor, now)?;
         books.stage(tx, tid)?;
         return Ok(Some(inv));
     }

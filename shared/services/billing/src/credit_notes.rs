@@ -6,8 +6,8 @@
 //! entry, the event and the idempotency record; `Idempotency-Key` is required.
 
 use crate::books::{
-    Attempt, Books, MAX_AMOUNT, attempt_failed, idempotent_money_write, invoice_event, load_invoice, load_open,
-    require_key, stage_document_ref, stage_invoice_write, stage_ledger, stage_settled,
+    Attempt, Books, MAX_AMOUNT, attempt_failed, idempotent_money_write, invoice_event, invoice_timeline, load_invoice,
+    load_open, require_key, stage_document_ref, stage_invoice_write, stage_ledger, stage_settled,
 };
 use chrono::{DateTime, Utc};
 use domain::actor::Actor;
@@ -19,6 +19,7 @@ use domain::role::Permission;
 use domain::{Result, Validation, ids};
 use kernel::App;
 use kernel::idempotency::{IdempotentRequest, Outcome, record};
+use kernel::projections::timeline::{self, TimelineEntry, TimelineKind};
 use kernel::support::{Audited, StoreResultExt, audit, snapshot, store_err};
 use serde::{Deserialize, Serialize};
 use store::{Conflict, Owner, Query, Store, Tx, keys};
@@ -158,6 +159,21 @@ async fn try_credit(
     let cid = inv.customer_id;
     tx.put_new(Store::encode_stored(&note).map_err(store_err)?, Conflict::Exists);
     stage_document_ref(&mut tx, tid, "CN", id, cid)?;
+    let summary = format!(
+        "Credit note {} of {} {} on invoice {}: {reason}",
+        note.number,
+        domain::money::format_minor(amount, &note.currency),
+        note.currency,
+        note.invoice_number.as_deref().unwrap_or("(draft)")
+    );
+    let entry_of_note = invoice_timeline(&inv, "credit_note.issued", summary, Some(actor.real_actor()), now);
+    timeline::stage(
+        &mut tx,
+        tid,
+        &entry_of_note.with_data(serde_json::json!({
+        "credit_note_id": id, "number": note.number, "invoice_id": invoice_id, "amount": amount,
+        "currency": note.currency, "to_credit": note.to_credit})),
+    )?;
     stage_ledger(&mut tx, tid, &[entry])?;
     books.stage(&mut tx, tid)?;
     tx.put_audit(&audit(
@@ -250,6 +266,17 @@ async fn try_refund(
     };
     let mut tx = Tx::new();
     tx.put_new(Store::encode_stored(&refund).map_err(store_err)?, Conflict::Exists);
+    let summary = format!(
+        "Refund of {} {} ({}): {reason}",
+        domain::money::format_minor(refund.amount, &refund.currency),
+        refund.currency,
+        refund.method.as_str().replace('_', " ")
+    );
+    let entry_of_refund = TimelineEntry::new(customer_id, TimelineKind::Payment, "refund.issued", summary, now)
+        .by(Some(refund.refunded_by))
+        .with_data(serde_json::json!({"refund_id": id, "amount": refund.amount, "currency": refund.currency,
+            "method": refund.method}));
+    timeline::stage(&mut tx, tid, &entry_of_refund)?;
     stage_ledger(&mut tx, tid, &[entry])?;
     books.stage(&mut tx, tid)?;
     kernel::projections::reports::stage_refund(&mut tx, &books.tenant, customer.scope.as_deref(), refund.amount, now);

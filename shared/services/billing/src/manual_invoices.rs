@@ -223,7 +223,7 @@ pub async fn issue_draft(app: &App, actor: &Actor, id: Uuid) -> Result<Invoice> 
         let mut books = Books::load(app, tid, draft.customer_id, &["invoice"]).await?;
         let mut inv = draft.clone();
         let mut tx = Tx::new();
-        stage_issue_of(&mut tx, &mut books, &mut inv, Some(&draft), None, now)?;
+        stage_issue_of(&mut tx, &mut books, &mut inv, Some(&draft), None, Some(actor.real_actor()), now)?;
         books.stage(&mut tx, tid)?;
         tx.put_audit(&audit(
             actor,

@@ -33,9 +33,9 @@ use store::{Conflict, Owner, Query, StoreError, Tx};
 use subscriptions::subscriptions::{SubscriptionRecord, stage_subscription_record};
 use uuid::Uuid;
 
-/// Customers whose invoices share one transaction: each takes at most 8 of its 100 items, and
-/// the chunk adds the sequence, a revenue aggregate and one dues aggregate per due date (at most
-/// one per invoice): 8 x 8 + 1 + 1 + 8 = 74.
+/// Customers whose invoices share one transaction: each takes at most 9 of its 100 items (with
+/// its timeline entry), and the chunk adds the sequence, a revenue aggregate and one dues
+/// aggregate per due date (at most one per invoice): 8 x 9 + 1 + 1 + 8 = 82.
 pub const CHUNK: usize = 8;
 /// Due subscriptions read per Query (a multiple of [`CHUNK`]; their accounts are read together).
 const PAGE: u32 = 200;
@@ -300,7 +300,7 @@ impl Run<'_> {
 fn stage_renewal(tx: &mut Tx, ctx: &RunContext, books: &mut Books, d: &Due, now: DateTime<Utc>) -> Result<Invoice> {
     let sub = &d.rec.subscription;
     let mut inv = ctx.draft(sub, &d.charge, now);
-    stage_issue(tx, books, &mut inv, ctx.due_date(sub, &d.charge), now)?;
+    stage_issue(tx, books, &mut inv, ctx.due_date(sub, &d.charge), None, now)?;
     let mut after = sub.clone();
     after.billed_through = Some(d.charge.period.end);
     after.version += 1;

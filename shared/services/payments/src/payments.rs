@@ -22,6 +22,7 @@ use domain::{Error, Result, Validation, ids};
 use kernel::App;
 use kernel::idempotency::{IdempotentRequest, Outcome, record};
 use kernel::projections::dashboard::Deltas;
+use kernel::projections::timeline::{self, TimelineEntry, TimelineKind};
 use kernel::support::{Audited, StoreResultExt, audit, decoded, snapshot, store_err};
 use serde::Deserialize;
 use store::{Conflict, Owner, Page, Store, StoreError, Tx, keys};
@@ -150,6 +151,28 @@ fn stage_payment(tx: &mut Tx, payment: &Payment) -> Result<()> {
     Ok(())
 }
 
+/// The customer's timeline entry of a payment (pure).
+fn payment_timeline(p: &Payment) -> TimelineEntry {
+    let summary = format!(
+        "Payment {} of {} {} received ({})",
+        p.receipt_number,
+        domain::money::format_minor(p.amount, &p.currency),
+        p.currency,
+        p.method.as_str().replace('_', " ")
+    );
+    TimelineEntry::new(p.customer_id, TimelineKind::Payment, "payment.received", summary, p.created_at)
+        .by(Some(p.collected_by))
+        .with_data(serde_json::json!({
+            "payment_id": p.id,
+            "receipt_number": p.receipt_number,
+            "amount": p.amount,
+            "currency": p.currency,
+            "method": p.method,
+            "invoice_ids": p.applied.iter().map(|a| a.invoice_id).collect::<Vec<_>>(),
+            "to_credit": p.to_credit,
+        }))
+}
+
 /// `PaymentReceived`, with the subscriptions the payment restored (pure).
 fn payment_received(payment: &Payment, restored: &[Uuid], now: DateTime<Utc>) -> DomainEvent {
     DomainEvent::new(
@@ -213,6 +236,7 @@ async fn try_record(
         created_at: now,
     };
     stage_payment(&mut tx, &payment)?;
+    timeline::stage(&mut tx, tid, &payment_timeline(&payment))?;
     stage_ledger(&mut tx, tid, &[entry])?;
     books.stage(&mut tx, tid)?;
     kernel::projections::reports::stage_collection(&mut tx, &books.tenant, &payment);

@@ -829,7 +829,7 @@ async fn try_apply(app: &App, actor: &Actor, req: &ChangeRequest<'_>) -> std::re
     let action = change.action();
     let mut planned = plan_change(app, actor, &rec, change, &mut got, now).await?;
     let mut tx = Tx::new();
-    let invoice = stage_change_invoice(app, &mut tx, &before, &mut planned, now).await?;
+    let invoice = stage_change_invoice(app, actor, &mut tx, &before, &mut planned, now).await?;
     stage_change_writes(&mut tx, &before, &planned, &customer, now)?;
     stage_change_record(&mut tx, actor, change, &before, &planned.after, now)?;
     let Planned { after, mut detail, extra_event, .. } = planned;
@@ -987,6 +987,7 @@ async fn plan_change(
 /// come in one read, only when something is billed.
 async fn stage_change_invoice(
     app: &App,
+    actor: &Actor,
     tx: &mut Tx,
     before: &Subscription,
     planned: &mut Planned,
@@ -1012,6 +1013,7 @@ async fn stage_change_invoice(
                 period: Some(charge.period),
                 lines: charge.lines,
                 memo: "activation",
+                actor: Some(actor.real_actor()),
             };
             invoice = billing::books::stage_change_billing(app, tx, books, after, what, now).await?;
             after.billed_through = Some(charge.period.end);
@@ -1033,8 +1035,13 @@ async fn stage_change_invoice(
                 now,
             );
             let memo = format!("package change {} -> {}", before.package_name, p.name);
-            let what =
-                billing::books::ChangeBilling { kind: InvoiceKind::PackageChange, period: None, lines, memo: &memo };
+            let what = billing::books::ChangeBilling {
+                kind: InvoiceKind::PackageChange,
+                period: None,
+                lines,
+                memo: &memo,
+                actor: Some(actor.real_actor()),
+            };
             invoice = billing::books::stage_change_billing(app, tx, books, after, what, now).await?;
         }
     }

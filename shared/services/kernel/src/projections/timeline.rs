@@ -1,5 +1,6 @@
-//! A customer's timeline: every subscription change, note (and, as those features land, invoice,
-//! payment, SMS and ticket) in the customer's own item collection, newest first in one Query.
+//! A customer's timeline: every subscription change, note, invoice, payment, credit note and
+//! refund (and, as those features land, SMS and ticket) in the customer's own item collection,
+//! newest first in one Query. Each entry is written in the transaction of what it records.
 
 use crate::support::StoreResultExt;
 use chrono::{DateTime, Utc};
@@ -50,6 +51,24 @@ impl TimelineEntry {
             at,
             data: serde_json::Value::Null,
         }
+    }
+
+    /// Who did it (None: the system).
+    pub fn by(mut self, actor: Option<Uuid>) -> Self {
+        self.actor_id = actor;
+        self
+    }
+
+    /// The subscription it concerns, if one.
+    pub fn about(mut self, subscription: Option<Uuid>) -> Self {
+        self.subscription_id = subscription;
+        self
+    }
+
+    /// Ids and figures a client may link or show (document ids, numbers, amounts).
+    pub fn with_data(mut self, data: serde_json::Value) -> Self {
+        self.data = data;
+        self
     }
 }
 
