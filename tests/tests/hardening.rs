@@ -210,3 +210,63 @@ async fn a_customers_operator_holds_the_customers_pop_on_every_path() {
     .await
     .expect(200);
 }
+
+/// A router belongs to one ISP: another ISP cannot register its host by any spelling, port, edit
+/// or import (so its reconcile and export can never reach this ISP's subscribers), while the
+/// owning ISP may keep several routers behind one address; the host is free again once the owner
+/// has no router there.
+#[tokio::test]
+async fn a_router_address_belongs_to_one_isp() {
+    let env = Env::start().await;
+    let admin = env.admin().await;
+    let first = env.create_router(&admin, "Core", "10.20.0.1", None).await;
+    let api_ssl = json!({"name": "Core SSL", "host": "10.20.0.1", "tls": true, "tls_insecure": true,
+        "username": "api", "password": "pw"});
+    let second = env.send("POST", "/v1/routers", Some(&admin), Some(api_ssl)).await.expect(201);
+    let (_, other) = env.other_tenant("other-isp").await;
+
+    let before = env.table_snapshot().await;
+    let taken = |host: &'static str, tls: bool| {
+        let (env, other) = (&env, other.clone());
+        async move {
+            let body = json!({"name": format!("Mine {host} {tls}"), "host": host, "tls": tls, "tls_insecure": tls,
+                "username": "api", "password": "pw"});
+            env.send("POST", "/v1/routers", Some(&other), Some(body)).await
+        }
+    };
+    for (host, tls) in
+        [("10.20.0.1", false), ("10.20.0.1", true), ("::ffff:10.20.0.1", false), ("[::ffff:a14:1]", true)]
+    {
+        let a = taken(host, tls).await;
+        assert_eq!(
+            (a.status, a.code(), a.body["field"].as_str().or(a.body["errors"][0]["field"].as_str())),
+            (409, "router_address_taken", Some("host")),
+            "{host}: {}",
+            a.body
+        );
+        assert!(!a.body.to_string().contains("Demo ISP"), "the holder is not named: {}", a.body);
+    }
+    let csv = "name,host,username,password\nTheirs,10.20.0.1,api,pw\n";
+    let out =
+        env.send_raw("POST", "/v1/routers/import", Some(&other), "text/csv", csv.as_bytes().to_vec()).await.expect(200);
+    assert_eq!((out["imported"].as_array().unwrap().len(), out["errors"][0]["field"].as_str()), (0, Some("host")));
+    e2e_tests::assert_unchanged(&before, &env.table_snapshot().await);
+
+    // Moving one of its own routers onto the address is refused too.
+    let own = env.create_router(&other, "Edge", "10.20.0.2", None).await;
+    let moved = env
+        .send(
+            "PATCH",
+            &format!("/v1/routers/{}", own["id"].as_str().unwrap()),
+            Some(&other),
+            Some(json!({"host": "10.20.0.1", "version": own["version"]})),
+        )
+        .await;
+    assert_eq!((moved.status, moved.code()), (409, "router_address_taken"));
+
+    // One of the owner's two routers gone: still held; both gone: free.
+    for (r, still_held) in [(&first, true), (&second, false)] {
+        env.send("DELETE", &format!("/v1/routers/{}", r["id"].as_str().unwrap()), Some(&admin), None).await.expect(204);
+        assert_eq!(taken("10.20.0.1", false).await.status == 409, still_held);
+    }
+}

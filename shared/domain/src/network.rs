@@ -191,7 +191,8 @@ pub fn validate_host(v: &mut Validation, field: &str, host: &str, hosts: RouterH
         if let Some(why) = router_address_refusal(ip, hosts) {
             v.add(field, format!("{why}; a router cannot be there"));
         }
-        return literal.to_string();
+        // One spelling per address (`::ffff:10.0.0.1` is `10.0.0.1`), so one address is one router.
+        return ip.to_canonical().to_string();
     }
     let is_name = !h.is_empty()
         && h.len() <= 253

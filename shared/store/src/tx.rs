@@ -180,6 +180,42 @@ impl Tx {
         self.push_delete(&keys, Some(cond), values, Some(Conflict::Condition));
     }
 
+    /// Claims `value` for `owner_id`, which may hold it for several of its things (counted in
+    /// `users`); another owner gets it only once no user is left. Fails as
+    /// [`Conflict::Unique`] (`field`) while another owner holds it.
+    pub fn claim_shared(&mut self, keys: ItemKeys, field: &str, owner_id: &str) {
+        let values = HashMap::from([
+            (":o".to_string(), AttributeValue::S(owner_id.into())),
+            (":f".to_string(), AttributeValue::S(field.into())),
+            (":t".to_string(), AttributeValue::S("CLAIM".into())),
+            (":one".to_string(), AttributeValue::N("1".into())),
+        ]);
+        self.update(
+            &keys,
+            "SET #type = :t, #field = :f, owner_id = :o ADD #users :one",
+            Some("attribute_not_exists(pk) OR owner_id = :o OR #users < :one"),
+            &[("#type", "type"), ("#field", "field"), ("#users", "users")],
+            values,
+            Conflict::Unique(field.to_string()),
+        );
+    }
+
+    /// Gives back one use of a value claimed with [`Tx::claim_shared`].
+    pub fn release_shared(&mut self, keys: ItemKeys, owner_id: &str) {
+        let values = HashMap::from([
+            (":o".to_string(), AttributeValue::S(owner_id.into())),
+            (":minus".to_string(), AttributeValue::N("-1".into())),
+        ]);
+        self.update(
+            &keys,
+            "ADD #users :minus",
+            Some("owner_id = :o"),
+            &[("#users", "users")],
+            values,
+            Conflict::Condition,
+        );
+    }
+
     /// Deletes an item unconditionally.
     pub fn delete(&mut self, keys: &ItemKeys) {
         self.push_delete(keys, None, HashMap::new(), None);

@@ -99,6 +99,21 @@ fn router_unique(tid: Uuid, field: &str, value: &str) -> store::ItemKeys {
     keys::unique(Owner::Tenant(tid), &format!("router_{field}"), value)
 }
 
+/// A router belongs to one ISP on the whole platform: its host (whatever the port: 8728 and 8729
+/// reach the same router) is claimed by the ISP for as long as one of its routers uses it, so no
+/// other ISP can register it and then reconcile away, or export, this ISP's subscribers.
+fn claim_router_host(tx: &mut Tx, r: &Router) {
+    tx.claim_shared(
+        keys::unique(Owner::Platform, "router_address", &r.host),
+        "router_address",
+        &r.tenant_id.to_string(),
+    );
+}
+
+fn release_router_host(tx: &mut Tx, r: &Router) {
+    tx.release_shared(keys::unique(Owner::Platform, "router_address", &r.host), &r.tenant_id.to_string());
+}
+
 fn router_unique_values(r: &Router) -> [(&'static str, String); 2] {
     [("name", search_fold(&r.name)), ("host", format!("{}:{}", r.host, r.port))]
 }
@@ -201,6 +216,7 @@ pub fn stage_new_router(
     for (field, value) in router_unique_values(r) {
         tx.put_unique(router_unique(tid, field, &value), field, &r.id.to_string());
     }
+    claim_router_host(tx, r);
     if let Some(p) = r.pop_id {
         // The POP must exist and be live when the router joins it.
         tx.check(
@@ -240,11 +256,21 @@ fn stage_router_event(tx: &mut Tx, name: NetworkEvent, r: &Router, now: DateTime
 }
 
 /// Maps a router write's conflicts: a missing POP is a 422 on `pop_id`, not a duplicate.
+/// Another ISP holds the host (which one is not this ISP's to know).
+fn router_address_taken() -> Error {
+    Error::Conflict {
+        code: "router_address_taken",
+        detail: "a router at this address belongs to another ISP".into(),
+        field: Some("host".into()),
+    }
+}
+
 pub fn router_conflict(e: store::StoreError) -> Error {
     match e {
         store::StoreError::Conflict(Conflict::Unique(f)) if f == "pop_id" => {
             Error::field("pop_id", "is not a POP of this ISP")
         }
+        store::StoreError::Conflict(Conflict::Unique(f)) if f == "router_address" => router_address_taken(),
         other => kernel::support::store_err(other),
     }
 }
@@ -268,6 +294,7 @@ pub async fn create_router(
     }
     commit_create(app, tx, Owner::Tenant(tid), actor.user_id, idem, router).await.map_err(|e| match e {
         Error::Conflict { field: Some(f), .. } if f == "pop_id" => Error::field("pop_id", "is not a POP of this ISP"),
+        Error::Conflict { field: Some(f), .. } if f == "router_address" => router_address_taken(),
         other => other,
     })
 }
@@ -519,6 +546,10 @@ pub async fn update_router(
         |f, v| router_unique(tid, f, v),
         &id.to_string(),
     );
+    if before.host != after.host {
+        claim_router_host(&mut tx, &after);
+        release_router_host(&mut tx, &before);
+    }
     if before.pop_id != after.pop_id {
         if let Some(p) = after.pop_id {
             tx.check(
@@ -586,6 +617,7 @@ pub async fn delete_router(app: &App, actor: &Actor, id: Uuid, if_match: Option<
     for (field, value) in router_unique_values(&before) {
         tx.delete_unique(router_unique(tid, field, &value), &id.to_string());
     }
+    release_router_host(&mut tx, &before);
     if let Some(p) = before.pop_id {
         stage_usage(&mut tx, tid, UsageOf::Pop, p, -1);
     }
