@@ -2,19 +2,21 @@
 //! delayed (`LATENCY_MS`, default 20 ms, as over a VPN to a remote POP):
 //!
 //! 1. suspend 1,000 subscribers on one router (secret disabled, session dropped): wall time,
-//!    commands, connections; and, for comparison, the same work done the naive way (one login and
-//!    sequential commands per subscriber) on a sample, extrapolated;
+//!    commands, connections; then 1,000 and 10,000 on a slow router (every print costs `SCAN_US`
+//!    per item of its menu, default 10 µs = 10 ms per 1,000, commands worked through one at a
+//!    time); and, for comparison, the same work done the naive way (one login and sequential
+//!    commands per subscriber) on a sample, extrapolated;
 //! 2. a full reconcile of a router holding 10,000 secrets (1% drifted by hand);
 //! 3. a health check of an ISP's routers (`ROUTERS=200`, 10% of them down), 32 at once on live
 //!    sessions, as `worker-provisioning` does every 5 minutes; twice, the second time over the
 //!    sessions the first one left (a warm container).
 //!
 //! `cargo run --release -p benches --bin router-provisioning` (`SUBSCRIBERS=`, `SECRETS=`,
-//! `LATENCY_MS=`, `NAIVE_SAMPLE=`, `ROUTERS=`).
+//! `LATENCY_MS=`, `SCAN_US=`, `LARGE_BATCH=`, `NAIVE_SAMPLE=`, `ROUTERS=`).
 
 use routeros::menu::{self, PPP_ACTIVE, PPP_PROFILE, PPP_SECRET};
 use routeros::plan::{Access, Applied, Desired, ProfileSpec, Service};
-use routeros::provision::{provision, reconcile_router};
+use routeros::provision::{provision_in_parts, reconcile_router};
 use routeros::testing::{Attrs, Faults, TestRouter, TestRouterConfig};
 use routeros::{Backoff, Endpoint, RouterConnection, RouterSession, Stats, Timeouts, TlsMode};
 use std::sync::Arc;
@@ -84,6 +86,29 @@ async fn seeded_router(n: usize, online: bool) -> TestRouter {
     router
 }
 
+/// Suspends `n` online subscribers of a router (secret disabled, session dropped) in one batch.
+async fn suspend_batch(n: usize, faults: Faults, what: &str) {
+    let router = seeded_router(n, true).await;
+    router.set_faults(faults);
+    let stats = Arc::new(Stats::default());
+    let desired: Vec<Desired> = (0..n).map(|i| subscriber(i, Access::Cut)).collect();
+    let started = Instant::now();
+    let session = RouterSession::new(endpoint(&router), Timeouts::WORKER, Backoff::WORKER, stats.clone());
+    let results = provision_in_parts(&session, &desired).await;
+    let took = started.elapsed();
+    let ok = results.iter().filter(|r| r.is_ok()).count();
+    let disabled =
+        router.items(PPP_SECRET).iter().filter(|s| s.get("disabled").map(String::as_str) == Some("true")).count();
+    println!("suspend {n} subscribers, one batch ({what}):");
+    println!("  wall time          {:.2} s", took.as_secs_f64());
+    println!("  commands sent      {} ({:.1} per subscriber)", stats.commands(), stats.commands() as f64 / n as f64);
+    println!("  connections opened {} (logins {})", router.connections(), router.logins());
+    println!(
+        "  converged          {ok} ok, {disabled} secrets disabled, {} sessions left",
+        router.items(PPP_ACTIVE).len()
+    );
+}
+
 #[tokio::main]
 async fn main() {
     let subscribers = env("SUBSCRIBERS", 1000);
@@ -92,36 +117,15 @@ async fn main() {
     let sample = env("NAIVE_SAMPLE", 25);
     println!("reply latency {latency:?}\n");
 
-    // 1. Suspend N subscribers in one batch.
-    let router = seeded_router(subscribers, true).await;
-    router.set_faults(Faults { latency, ..Faults::default() });
-    let stats = Arc::new(Stats::default());
-    let desired: Vec<Desired> = (0..subscribers).map(|i| subscriber(i, Access::Cut)).collect();
-    let started = Instant::now();
-    let session = RouterSession::new(endpoint(&router), Timeouts::WORKER, Backoff::WORKER, stats.clone());
-    let results = session
-        .with_retry(|c| {
-            let desired = desired.clone();
-            async move { provision(&c, &desired).await }
-        })
-        .await
-        .expect("provisioned");
-    let took = started.elapsed();
-    let ok = results.iter().filter(|r| r.is_ok()).count();
-    let disabled =
-        router.items(PPP_SECRET).iter().filter(|s| s.get("disabled").map(String::as_str) == Some("true")).count();
-    println!("suspend {subscribers} subscribers, one batch:");
-    println!("  wall time          {:.2} s", took.as_secs_f64());
-    println!(
-        "  commands sent      {} ({:.1} per subscriber)",
-        stats.commands(),
-        stats.commands() as f64 / subscribers as f64
-    );
-    println!("  connections opened {} (logins {})", router.connections(), router.logins());
-    println!(
-        "  converged          {ok} ok, {disabled} secrets disabled, {} sessions left",
-        router.items(PPP_ACTIVE).len()
-    );
+    // 1. Suspend N subscribers in one batch, as the worker does (provision_in_parts on a session).
+    suspend_batch(subscribers, Faults { latency, ..Faults::default() }, "instant router").await;
+    // The same on a slow router: every print costs SCAN_US per item of its menu (10 ms per 1,000
+    // secrets by default, what a small router measures), worked through one command at a time.
+    let scan = Duration::from_micros(env("SCAN_US", 10) as u64);
+    for n in [subscribers, env("LARGE_BATCH", 10_000)] {
+        let faults = Faults { latency, scan_cost_per_item: scan, ..Faults::default() };
+        suspend_batch(n, faults, &format!("slow router, prints {:?} per 1,000 items", scan * 1000)).await;
+    }
 
     // The naive way, as a PHP billing system does it: per subscriber a new login, then find the
     // secret, disable it, find the session, remove it, each waiting for the previous answer.

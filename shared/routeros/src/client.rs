@@ -6,8 +6,13 @@
 //! of 16 events with `try_send`, all replies of one 8 KiB read in one go, and cancels the command
 //! when the channel is full. A `print` of more than a handful of PPP secrets therefore loses its
 //! rows even when the reader is fast; it also has no timeouts and no reconnection. Here:
-//! - every connect, TLS handshake, login and command has a deadline, so a dead router can never
-//!   hang a function;
+//! - every connect, TLS handshake and login has a deadline, and commands have a deadline on the
+//!   router's *silence*: while commands are outstanding, the router must send something within
+//!   the command deadline. A slow router that answers a long pipelined batch steadily is never
+//!   cut off (a deadline counted from when a command was queued failed whole batches that the
+//!   router was still working through), and a dead one still cannot hang a function;
+//! - at most [`WINDOW`] commands are on the wire at once; the rest wait in order, so a batch of
+//!   10,000 never floods the router's buffers;
 //! - a command's rows are collected without limit and handed over on `!done`; a connection that
 //!   closes (or a `!fatal`) before `!done` fails every command still in flight;
 //! - commands are pipelined: callers issue many commands at once on one connection; the task
@@ -18,13 +23,14 @@ use crate::error::{RouterError, Stage};
 pub use domain::network::RouterHosts;
 use domain::network::{router_address_refusal, router_name_refusal};
 use mikrotik_rs::{CommandBuilder, Connection, Event, Handshaking, LoginError, LoginProgress, Tag};
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::sync::{mpsc, oneshot};
+use tokio::time::Instant;
 
 /// One reply row (`!re`): attribute name to value, as RouterOS prints them.
 pub type Row = BTreeMap<String, String>;
@@ -64,11 +70,16 @@ pub enum TlsMode {
     AcceptSelfSigned,
 }
 
+/// Commands on the wire at once per connection (RouterOS answers them in order; more in flight
+/// only fills buffers).
+pub const WINDOW: usize = 128;
+
 /// Deadlines of each stage. A live API call must answer within 5 s, a worker has longer.
 #[derive(Debug, Clone, Copy)]
 pub struct Timeouts {
     pub connect: Duration,
     pub login: Duration,
+    /// The longest the router may stay silent while commands are outstanding.
     pub command: Duration,
 }
 
@@ -202,7 +213,6 @@ struct InFlight {
 #[derive(Clone)]
 pub struct RouterConnection {
     requests: mpsc::UnboundedSender<Request>,
-    timeouts: Timeouts,
     stats: Arc<Stats>,
 }
 
@@ -235,20 +245,21 @@ impl RouterConnection {
             };
         stats.logins.fetch_add(1, Ordering::Relaxed);
         let (requests, rx) = mpsc::unbounded_channel();
-        tokio::spawn(drive(stream, conn, rx));
-        Ok(RouterConnection { requests, timeouts, stats })
+        tokio::spawn(drive(stream, conn, rx, timeouts.command));
+        Ok(RouterConnection { requests, stats })
     }
 
     /// Run one command and collect its rows. Many calls may be in flight at once (pipelining).
+    /// It fails when the connection fails, which includes the router staying silent for the
+    /// command deadline while commands are outstanding.
     pub async fn run(&self, command: &Command) -> Result<Vec<Row>, RouterError> {
         let (reply, answer) = oneshot::channel();
         let request = Request { command: command.build(), path: command.path.clone(), reply };
         self.requests.send(request).map_err(|_| RouterError::ConnectionLost("connection already closed".into()))?;
         self.stats.commands.fetch_add(1, Ordering::Relaxed);
-        match tokio::time::timeout(self.timeouts.command, answer).await {
-            Err(_) => Err(RouterError::Timeout(Stage::Command)),
-            Ok(Err(_)) => Err(RouterError::ConnectionLost(format!("closed before {} was answered", command.path))),
-            Ok(Ok(r)) => r,
+        match answer.await {
+            Err(_) => Err(RouterError::ConnectionLost(format!("closed before {} was answered", command.path))),
+            Ok(r) => r,
         }
     }
 
@@ -293,8 +304,14 @@ async fn login(
 }
 
 /// The connection's task: owns the protocol state machine and the read half; hands writes to a
-/// writer task so it is always reading.
-async fn drive(stream: Box<dyn Stream>, mut conn: Connection, mut requests: mpsc::UnboundedReceiver<Request>) {
+/// writer task so it is always reading. Keeps at most [`WINDOW`] commands in flight and fails
+/// them all when the router stays silent for `silence` while any is outstanding.
+async fn drive(
+    stream: Box<dyn Stream>,
+    mut conn: Connection,
+    mut requests: mpsc::UnboundedReceiver<Request>,
+    silence: Duration,
+) {
     let (mut rd, mut wr) = tokio::io::split(stream);
     let (out_tx, mut out_rx) = mpsc::unbounded_channel::<Vec<u8>>();
     let (write_failed_tx, mut write_failed) = mpsc::unbounded_channel::<String>();
@@ -313,39 +330,51 @@ async fn drive(stream: Box<dyn Stream>, mut conn: Connection, mut requests: mpsc
     });
 
     let mut in_flight: HashMap<Tag, InFlight> = HashMap::new();
+    let mut waiting: VecDeque<Request> = VecDeque::new();
+    let mut last_heard = Instant::now();
     let mut buf = vec![0u8; 64 * 1024];
-    let reason = loop {
-        tokio::select! {
-            request = requests.recv() => {
-                let Some(first) = request else { break None };
-                let mut out = Vec::new();
-                let mut next = Some(first);
-                while let Some(r) = next {
-                    match conn.send_command(r.command) {
-                        Ok(tag) => {
-                            in_flight.insert(tag, InFlight { path: r.path, rows: Vec::new(), reply: r.reply });
-                        }
-                        Err(e) => {
-                            let _ = r.reply.send(Err(RouterError::ConnectionLost(e.to_string())));
-                        }
+    let failure = loop {
+        // Fill the window from the commands waiting, in order, as one write.
+        if in_flight.len() < WINDOW && !waiting.is_empty() {
+            if in_flight.is_empty() {
+                // The silence is the router's only from when it has something to answer.
+                last_heard = Instant::now();
+            }
+            while in_flight.len() < WINDOW {
+                let Some(r) = waiting.pop_front() else { break };
+                match conn.send_command(r.command) {
+                    Ok(tag) => {
+                        in_flight.insert(tag, InFlight { path: r.path, rows: Vec::new(), reply: r.reply });
                     }
-                    next = requests.try_recv().ok();
-                }
-                while let Some(t) = conn.poll_transmit() {
-                    out.extend_from_slice(&t.data);
-                }
-                if !out.is_empty() && out_tx.send(out).is_err() {
-                    break Some("writer stopped".to_string());
+                    Err(e) => {
+                        let _ = r.reply.send(Err(RouterError::ConnectionLost(e.to_string())));
+                    }
                 }
             }
+            if let Err(e) = flush(&mut conn, &out_tx) {
+                break Some(e);
+            }
+        }
+        tokio::select! {
+            request = requests.recv() => match request {
+                Some(r) => {
+                    waiting.push_back(r);
+                    while let Ok(r) = requests.try_recv() {
+                        waiting.push_back(r);
+                    }
+                }
+                // Every clone dropped: nobody waits for answers any more.
+                None => break None,
+            },
             read = rd.read(&mut buf) => {
                 let n = match read {
-                    Ok(0) => break Some("closed by the router".to_string()),
+                    Ok(0) => break Some(lost("closed by the router")),
                     Ok(n) => n,
-                    Err(e) => break Some(e.to_string()),
+                    Err(e) => break Some(lost(&e.to_string())),
                 };
+                last_heard = Instant::now();
                 if let Err(e) = conn.receive(&buf[..n]) {
-                    break Some(format!("unreadable reply: {e}"));
+                    break Some(lost(&format!("unreadable reply: {e}")));
                 }
                 let mut fatal = None;
                 while let Some(event) = conn.poll_event() {
@@ -369,34 +398,57 @@ async fn drive(stream: Box<dyn Stream>, mut conn: Connection, mut requests: mpsc
                                 }));
                             }
                         }
-                        Event::Fatal { reason } => fatal = Some(format!("router sent !fatal: {reason}")),
+                        Event::Fatal { reason } => fatal = Some(lost(&format!("router sent !fatal: {reason}"))),
                     }
                 }
                 if fatal.is_some() {
                     break fatal;
                 }
                 // Some replies may have queued a /cancel or similar.
-                let mut out = Vec::new();
-                while let Some(t) = conn.poll_transmit() {
-                    out.extend_from_slice(&t.data);
-                }
-                if !out.is_empty() && out_tx.send(out).is_err() {
-                    break Some("writer stopped".to_string());
+                if let Err(e) = flush(&mut conn, &out_tx) {
+                    break Some(e);
                 }
             }
-            Some(e) = write_failed.recv() => break Some(format!("write failed: {e}")),
+            _ = tokio::time::sleep_until(last_heard + silence), if !in_flight.is_empty() => {
+                break Some(RouterError::Timeout(Stage::Command));
+            }
+            Some(e) = write_failed.recv() => break Some(lost(&format!("write failed: {e}"))),
         }
     };
     // Refuse new commands first, then tell every command still waiting that its answer will never
     // come (so whoever sees the failure also sees the connection closed).
-    let reason = reason.unwrap_or_else(|| "connection closed".to_string());
+    let failure = failure.unwrap_or_else(|| lost("connection closed"));
     requests.close();
     for (_, f) in in_flight.drain() {
-        let _ = f.reply.send(Err(RouterError::ConnectionLost(format!("{reason} before {} was answered", f.path))));
+        let _ = f.reply.send(Err(match &failure {
+            RouterError::ConnectionLost(why) => {
+                RouterError::ConnectionLost(format!("{why} before {} was answered", f.path))
+            }
+            other => other.clone(),
+        }));
+    }
+    for r in waiting.drain(..) {
+        let _ = r.reply.send(Err(failure.clone()));
     }
     while let Ok(r) = requests.try_recv() {
-        let _ = r.reply.send(Err(RouterError::ConnectionLost(reason.clone())));
+        let _ = r.reply.send(Err(failure.clone()));
     }
     drop(out_tx);
     let _ = writer.await;
+}
+
+fn lost(why: &str) -> RouterError {
+    RouterError::ConnectionLost(why.to_string())
+}
+
+/// Hands whatever the protocol state machine has to send to the writer task.
+fn flush(conn: &mut Connection, out: &mpsc::UnboundedSender<Vec<u8>>) -> Result<(), RouterError> {
+    let mut bytes = Vec::new();
+    while let Some(t) = conn.poll_transmit() {
+        bytes.extend_from_slice(&t.data);
+    }
+    if !bytes.is_empty() && out.send(bytes).is_err() {
+        return Err(lost("writer stopped"));
+    }
+    Ok(())
 }

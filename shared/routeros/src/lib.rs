@@ -21,6 +21,6 @@ mod tls;
 #[cfg(feature = "testing")]
 pub mod testing;
 
-pub use client::{Command, Endpoint, RouterConnection, RouterHosts, Row, Stats, Timeouts, TlsMode};
+pub use client::{Command, Endpoint, RouterConnection, RouterHosts, Row, Stats, Timeouts, TlsMode, WINDOW};
 pub use error::{RouterError, Stage};
 pub use session::{Backoff, RouterSession};

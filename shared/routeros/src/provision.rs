@@ -1,18 +1,22 @@
 //! Applying plans on a router: read, decide, write, drop sessions, read back ids. Every phase is
 //! one pipelined batch on one connection, whatever the number of subscribers, so 1,000
-//! subscribers cost a handful of round trips, not 1,000 logins.
+//! subscribers cost a handful of round trips, not 1,000 logins; a batch reads whole menus, not
+//! each subscriber's items, and an interrupted batch goes on in smaller parts from where it was.
 
 use crate::client::{Command, RouterConnection, Row};
-use crate::error::RouterError;
+use crate::error::{RouterError, Stage};
 use crate::menu::{
     self, ADDRESS_LIST, HOTSPOT_ACTIVE, HOTSPOT_PROFILE, HOTSPOT_USER, PPP_ACTIVE, PPP_PROFILE, PPP_SECRET,
     SIMPLE_QUEUE,
 };
 use crate::plan::{
-    self, Access, Applied, Desired, Service, Snapshot, SubscriberPlan, UnknownAccount, profile_plan, stale_owned,
-    targeted_reads, unknown_accounts,
+    self, Access, Applied, Desired, Service, Snapshot, SubscriberPlan, UnknownAccount, profile_plan, reads_for,
+    stale_owned, unknown_accounts,
 };
+use crate::session::RouterSession;
 use serde::Serialize;
+use std::collections::VecDeque;
+use std::ops::Range;
 
 /// What happened to one subscriber.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -34,9 +38,65 @@ pub type SubscriberResult = Result<Provisioned, RouterError>;
 /// the connection (run it again on a new one: every step is safe to repeat); the inner results
 /// are per subscriber (e.g. the router refused one secret).
 pub async fn provision(conn: &RouterConnection, desired: &[Desired]) -> Result<Vec<SubscriberResult>, RouterError> {
-    let reads = targeted_reads(desired);
-    let snapshot = read_snapshot(conn, &reads).await?;
+    let snapshot = read_snapshot(conn, &reads_for(desired)).await?;
     execute(conn, desired, &snapshot).await
+}
+
+/// Converges a batch on a router's session and keeps what each part achieved. When the
+/// connection fails under a part, that part alone is tried again on a new connection, in halves:
+/// what converged stays converged and is not sent again, and a router that cannot take the whole
+/// part at once gets smaller ones. Once the session's attempts (plus one per halving) are spent,
+/// or on a fault that retrying cannot fix, what is left gets that error. Every subscriber gets an
+/// answer, in the order given.
+pub async fn provision_in_parts(session: &RouterSession, desired: &[Desired]) -> Vec<SubscriberResult> {
+    let mut results: Vec<Option<SubscriberResult>> = vec![None; desired.len()];
+    let mut parts: VecDeque<Range<usize>> = VecDeque::new();
+    parts.push_back(0..desired.len());
+    let backoff = session.backoff();
+    let halvings = usize::BITS - desired.len().leading_zeros();
+    let allowed = backoff.attempts.max(1) + halvings;
+    let mut failures = 0;
+    while let Some(part) = parts.pop_front() {
+        if part.is_empty() {
+            continue;
+        }
+        let outcome = match session.connection().await {
+            Ok(conn) => provision(&conn, &desired[part.clone()]).await,
+            // The session already retried the connect with its backoff.
+            Err(e) => Err(e),
+        };
+        match outcome {
+            Ok(answers) => {
+                for (i, r) in part.zip(answers) {
+                    results[i] = Some(r);
+                }
+            }
+            Err(e) => {
+                failures += 1;
+                if e.kills_connection() {
+                    session.reset().await;
+                }
+                let connect_failed = matches!(e, RouterError::Unreachable(_) | RouterError::Refused(_))
+                    || matches!(e, RouterError::Timeout(Stage::Connect | Stage::Tls | Stage::Login));
+                if connect_failed || !e.is_transient() || failures >= allowed {
+                    for i in part.chain(parts.drain(..).flatten()) {
+                        results[i] = Some(Err(e.clone()));
+                    }
+                    break;
+                }
+                tracing::info!(host = %session.endpoint().host, subscribers = part.len(), failures, error = %e, "router batch interrupted; the rest goes again in smaller parts");
+                tokio::time::sleep(backoff.delay(failures - 1)).await;
+                if part.len() > 1 {
+                    let mid = part.start + part.len() / 2;
+                    parts.push_front(mid..part.end);
+                    parts.push_front(part.start..mid);
+                } else {
+                    parts.push_front(part);
+                }
+            }
+        }
+    }
+    results.into_iter().map(|r| r.expect("every part ends with an answer")).collect()
 }
 
 /// The outcome of a full comparison of a router with the database.
@@ -208,18 +268,38 @@ async fn execute(
     // 3. Sessions, once the account says what the reconnect will get.
     run_per_subscriber(conn, &plans, &mut failed, |p| &p.disconnects).await?;
 
-    // 4. Router ids of what was added (the `!done =ret=` id does not survive mikrotik-rs 0.7.0).
-    let mut batch = Vec::new();
-    let mut owner = Vec::new();
-    for (i, (d, p)) in desired.iter().zip(&plans).enumerate() {
-        if failed[i].is_none() && p.adds_item {
-            let menu = item_menu(d.service);
-            batch.push(menu::print_named(menu, &d.username).proplist(".id,name"));
-            owner.push(i);
-        }
-    }
+    // 4. Router ids of what was added (the `!done =ret=` id does not survive mikrotik-rs 0.7.0):
+    //    each added item's own print for a few, one print of each menu's ids and names for many.
+    let added: Vec<usize> = (0..desired.len()).filter(|&i| failed[i].is_none() && plans[i].adds_item).collect();
     let mut added_ids: Vec<Option<String>> = vec![None; desired.len()];
-    for (r, i) in conn.run_all(&batch).await.into_iter().zip(&owner) {
+    let read_back: Vec<(usize, Result<Vec<Row>, RouterError>)> = if added.len() < plan::WHOLE_MENUS_FROM {
+        let batch: Vec<Command> = added
+            .iter()
+            .map(|&i| menu::print_named(item_menu(desired[i].service), &desired[i].username).proplist(".id,name"))
+            .collect();
+        added.iter().copied().zip(conn.run_all(&batch).await).collect()
+    } else {
+        let mut menus: Vec<&str> = added.iter().map(|&i| item_menu(desired[i].service)).collect();
+        menus.sort_unstable();
+        menus.dedup();
+        let batch: Vec<Command> = menus.iter().map(|m| menu::print(m).proplist(".id,name")).collect();
+        let mut by_menu = std::collections::HashMap::new();
+        for (m, r) in menus.iter().zip(conn.run_all(&batch).await) {
+            by_menu.insert(*m, r);
+        }
+        added
+            .iter()
+            .map(|&i| {
+                let d = &desired[i];
+                let rows = match &by_menu[item_menu(d.service)] {
+                    Ok(rows) => Ok(rows.iter().filter(|row| row.get("name") == Some(&d.username)).cloned().collect()),
+                    Err(e) => Err(e.clone()),
+                };
+                (i, rows)
+            })
+            .collect()
+    };
+    for (i, r) in read_back.iter().map(|(i, r)| (i, r.clone())) {
         match r {
             Ok(rows) => match rows.first().and_then(|row| row.get(".id")) {
                 Some(id) => added_ids[*i] = Some(id.clone()),

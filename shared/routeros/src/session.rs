@@ -47,6 +47,10 @@ impl RouterSession {
         &self.endpoint
     }
 
+    pub fn backoff(&self) -> Backoff {
+        self.backoff
+    }
+
     /// The open connection, or a new one (retrying transient faults and refused logins, which a
     /// rebooting router produces for a while, with backoff).
     pub async fn connection(&self) -> Result<RouterConnection, RouterError> {

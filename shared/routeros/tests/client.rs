@@ -143,6 +143,38 @@ async fn a_slow_router_times_out_instead_of_hanging() {
     assert_eq!(err.code(), "router_timeout");
 }
 
+/// The command deadline measures the router's silence, not time spent queued: a slow router
+/// working steadily through a long pipelined batch (each print scanning 3,000 secrets at 10 ms per
+/// 1,000) answers all of it, although the batch takes far longer than the deadline.
+#[tokio::test]
+async fn a_slow_router_working_through_a_long_batch_is_never_cut_off() {
+    let router = TestRouter::start(TestRouterConfig::default()).await.unwrap();
+    router.with_state(|s| {
+        for i in 0..3_000 {
+            s.put(PPP_SECRET, [("name".to_string(), format!("u{i}"))].into_iter().collect());
+        }
+    });
+    let silence = Duration::from_millis(300);
+    let conn =
+        RouterConnection::open(&endpoint(&router), Timeouts { command: silence, ..FAST }, Arc::new(Stats::default()))
+            .await
+            .unwrap();
+    router.set_faults(Faults { scan_cost_per_item: Duration::from_micros(10), ..Faults::default() });
+    let reads: Vec<Command> = (0..40).map(|i| menu::print_named(PPP_SECRET, &format!("u{i}"))).collect();
+    let started = std::time::Instant::now();
+    let results = conn.run_all(&reads).await;
+    assert!(started.elapsed() > silence * 3, "the router was slow: {:?}", started.elapsed());
+    for (i, r) in results.iter().enumerate() {
+        assert_eq!(r.as_ref().unwrap()[0]["name"], format!("u{i}"));
+    }
+    // More commands than the window: all answered, in order.
+    router.set_faults(Faults::default());
+    let many: Vec<Command> =
+        (0..(routeros::WINDOW * 3)).map(|i| menu::print_named(PPP_SECRET, &format!("u{i}"))).collect();
+    let answers = conn.run_all(&many).await;
+    assert!(answers.iter().enumerate().all(|(i, r)| r.as_ref().unwrap()[0]["name"] == format!("u{i}")));
+}
+
 #[tokio::test]
 async fn a_dropped_connection_fails_the_commands_in_flight_and_the_session_reconnects() {
     let router = TestRouter::start(TestRouterConfig::default()).await.unwrap();

@@ -2,7 +2,7 @@
 
 use routeros::menu::{ADDRESS_LIST, HOTSPOT_USER, PPP_ACTIVE, PPP_PROFILE, PPP_SECRET, SIMPLE_QUEUE};
 use routeros::plan::{Access, Desired, ProfileSpec, QueueSpec, Service};
-use routeros::provision::{provision, reconcile_router};
+use routeros::provision::{provision, provision_in_parts, reconcile_router};
 use routeros::testing::{Attrs, DropFault, Faults, TestRouter, TestRouterConfig};
 use routeros::{Backoff, Endpoint, RouterConnection, RouterSession, Stats, Timeouts, TlsMode};
 use std::sync::Arc;
@@ -223,11 +223,12 @@ async fn a_router_that_drops_mid_command_converges_without_duplicates() {
         Arc::new(Stats::default()),
     );
     let desired: Vec<Desired> =
-        (0..20).map(|i| subscriber(&format!("sub-{i}"), &format!("u{i}"), Access::Open)).collect();
-    // Reads are 3 per subscriber + 1 profile = 61 commands, then the profile add; the 70th
-    // command (a secret add) runs but is never answered, and the connection dies.
+        (0..12).map(|i| subscriber(&format!("sub-{i}"), &format!("u{i}"), Access::Open)).collect();
+    // A small batch reads each subscriber's items: 3 per subscriber + 1 profile = 37 commands,
+    // then the profile add; the 45th command (a secret add) runs but is never answered, and the
+    // connection dies.
     router.set_faults(Faults {
-        drop_after: Some(DropFault { after_commands: 70, execute_last: true }),
+        drop_after: Some(DropFault { after_commands: 45, execute_last: true }),
         ..Faults::default()
     });
     let results = session
@@ -239,9 +240,9 @@ async fn a_router_that_drops_mid_command_converges_without_duplicates() {
         .unwrap();
     assert!(results.iter().all(Result::is_ok), "{results:?}");
     assert_eq!(router.connections(), 2);
-    assert_eq!(router.command_log()[69], "/ppp/secret/add");
+    assert_eq!(router.command_log()[44], "/ppp/secret/add");
     let secrets = router.items(PPP_SECRET);
-    assert_eq!(secrets.len(), 20, "each secret exactly once");
+    assert_eq!(secrets.len(), 12, "each secret exactly once");
     assert_eq!(router.items(PPP_PROFILE).iter().filter(|p| attr(p, "name") == "home-10m").count(), 1);
 
     // Redelivered five times: nothing more is written.
@@ -252,7 +253,78 @@ async fn a_router_that_drops_mid_command_converges_without_duplicates() {
         assert!(r.iter().all(|r| r.as_ref().unwrap().actions.is_empty()));
     }
     assert!(router.command_log().iter().all(|c| c.ends_with("/print")));
-    assert_eq!(router.items(PPP_SECRET).len(), 20);
+    assert_eq!(router.items(PPP_SECRET).len(), 12);
+}
+
+fn session(router: &TestRouter) -> RouterSession {
+    RouterSession::new(
+        endpoint(router),
+        Timeouts::WORKER,
+        Backoff { attempts: 3, first: Duration::from_millis(10), max: Duration::from_millis(50) },
+        Arc::new(Stats::default()),
+    )
+}
+
+/// A batch reads whole menus once: a router scans its whole menu for a filtered print too, so
+/// per-subscriber reads would cost the router one whole scan each.
+#[tokio::test]
+async fn a_batch_reads_whole_menus_not_each_subscribers_items() {
+    let router = TestRouter::start(TestRouterConfig::default()).await.unwrap();
+    let desired: Vec<Desired> =
+        (0..100).map(|i| subscriber(&format!("sub-{i}"), &format!("u{i}"), Access::Open)).collect();
+    let conn = open(&router).await;
+    assert!(provision(&conn, &desired).await.unwrap().iter().all(Result::is_ok));
+    let suspended: Vec<Desired> = desired.iter().map(|d| Desired { access: Access::Cut, ..d.clone() }).collect();
+    router.clear_command_log();
+    let results = provision(&conn, &suspended).await.unwrap();
+    let actions: std::collections::BTreeSet<Vec<String>> =
+        results.iter().map(|r| r.as_ref().unwrap().actions.clone()).collect();
+    assert_eq!(actions, [vec!["secret updated (disabled)".to_string()]].into_iter().collect());
+    let log = router.command_log();
+    let reads: Vec<&String> = log.iter().filter(|c| c.ends_with("/print")).collect();
+    assert_eq!(
+        reads,
+        ["/ip/firewall/address-list/print", "/ppp/active/print", "/ppp/profile/print", "/ppp/secret/print"]
+    );
+    assert_eq!(log.iter().filter(|c| *c == "/ppp/secret/set").count(), 100);
+    assert!(router.items(PPP_SECRET).iter().all(|s| attr(s, "disabled") == "true"));
+}
+
+/// When the connection dies under a batch, what was done stays done and is not sent again; the
+/// rest goes again in two halves on a new connection, and every subscriber gets its answer.
+#[tokio::test]
+async fn an_interrupted_batch_goes_on_in_smaller_parts_from_where_it_was() {
+    let router = TestRouter::start(TestRouterConfig::default()).await.unwrap();
+    let desired: Vec<Desired> =
+        (0..64).map(|i| subscriber(&format!("sub-{i}"), &format!("u{i:02}"), Access::Open)).collect();
+    // 4 whole-menu reads, the profile add, then the secret adds: the 30th command (the 25th add)
+    // runs but is never answered, and the router hangs up.
+    router.set_faults(Faults {
+        drop_after: Some(DropFault { after_commands: 30, execute_last: true }),
+        ..Faults::default()
+    });
+    let results = provision_in_parts(&session(&router), &desired).await;
+    assert_eq!(results.iter().filter(|r| r.is_ok()).count(), 64);
+    assert_eq!(router.connections(), 2);
+    let log = router.command_log();
+    assert_eq!(log.iter().filter(|c| *c == "/ppp/secret/add").count(), 64, "no add is sent twice");
+    // Each part reads the profiles once: the first try, then two halves.
+    assert_eq!(log.iter().filter(|c| *c == "/ppp/profile/print").count(), 3);
+    assert_eq!(router.items(PPP_SECRET).len(), 64);
+    assert_eq!(results.iter().filter(|r| r.as_ref().unwrap().item_id.is_some()).count(), 64);
+}
+
+/// A router that stays down: every subscriber gets the connection's error, nobody waits for ever.
+#[tokio::test]
+async fn a_router_that_is_gone_answers_every_subscriber_with_the_error() {
+    let router = TestRouter::start(TestRouterConfig::default()).await.unwrap();
+    let desired: Vec<Desired> =
+        (0..40).map(|i| subscriber(&format!("sub-{i}"), &format!("u{i}"), Access::Open)).collect();
+    let session = session(&router);
+    router.go_offline();
+    let results = provision_in_parts(&session, &desired).await;
+    assert_eq!(results.len(), 40);
+    assert!(results.iter().all(|r| r.as_ref().is_err_and(|e| e.code() == "router_unreachable")));
 }
 
 #[tokio::test]

@@ -1,7 +1,7 @@
 //! A RouterOS API test server: the real wire protocol over TCP (optionally API-SSL with a
 //! self-signed certificate), in-memory menus that answer like RouterOS, and fault injection:
-//! reply latency, connections dropped after N commands (optionally after executing the last one
-//! without answering), refused logins, going offline and coming back on the same port.
+//! reply latency, a per-item cost of prints (a slow router), connections dropped after N commands
+//! (optionally after executing the last one without answering), refused logins, going offline and coming back on the same port.
 //! It is the local runner's demo router and the router of every provisioning test.
 
 pub mod state;
@@ -54,6 +54,10 @@ pub struct Faults {
     pub drop_after: Option<DropFault>,
     /// Answer empty prints with `!empty` before `!done`, as RouterOS 7.18+ does.
     pub empty_replies: bool,
+    /// A slow router: each print costs this much per item of its menu (a filtered print scans the
+    /// whole menu too), and a connection's commands are worked through one after another, as a
+    /// router's API session does; the reply latency comes on top.
+    pub scan_cost_per_item: Duration,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -246,6 +250,8 @@ async fn connection(tcp: TcpStream, shared: Arc<Shared>) {
         let _ = wr.shutdown().await;
     });
     let mut logged_in = false;
+    // When this connection's previous command is done (the router works through them in order).
+    let mut busy_until = Instant::now();
     loop {
         let Ok(Some(words)) = wire::read_sentence(&mut rd).await else { break };
         let Some(command) = words.first().cloned() else { continue };
@@ -268,7 +274,14 @@ async fn connection(tcp: TcpStream, shared: Arc<Shared>) {
             }
         }
         let faults = shared.faults.lock().expect("faults lock").clone();
-        let due = Instant::now() + faults.latency;
+        let scanned = if faults.scan_cost_per_item.is_zero() {
+            0
+        } else {
+            shared.state.lock().expect("state lock").scanned_by(&command)
+        };
+        let finished = busy_until.max(Instant::now()) + faults.scan_cost_per_item * scanned as u32;
+        busy_until = finished;
+        let due = finished + faults.latency;
         let tag_word = tag.as_ref().map(|t| format!(".tag={t}"));
         let send = |words: Vec<String>| {
             let mut words = words;

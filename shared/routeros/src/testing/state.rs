@@ -214,6 +214,15 @@ impl RouterState {
         self.menus.get(menu).cloned().unwrap_or_default()
     }
 
+    /// Items a command makes the router go through: a print (filtered or not) scans its whole
+    /// menu; anything else is taken as free.
+    pub fn scanned_by(&self, command: &str) -> usize {
+        match command.rsplit_once('/') {
+            Some((menu, "print" | "getall")) => self.menus.get(menu).map_or(0, Vec::len),
+            _ => 0,
+        }
+    }
+
     pub fn find(&self, menu: &str, name: &str) -> Option<Attrs> {
         self.menus.get(menu)?.iter().find(|i| i.get("name").map(String::as_str) == Some(name)).cloned()
     }

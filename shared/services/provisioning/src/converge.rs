@@ -289,34 +289,19 @@ pub async fn converge_subscriptions(
     };
     let session = pool.session(router, &work.endpoint).await;
     let desired: Vec<Desired> = work.items.iter().map(|i| i.desired.clone()).collect();
-    let outcome = session
-        .with_retry(|conn| {
-            let desired = desired.clone();
-            async move { routeros::provision::provision(&conn, &desired).await }
-        })
-        .await;
+    // What converged is recorded even when the rest of the batch could not be done.
+    let results = routeros::provision::provision_in_parts(&session, &desired).await;
+    record_outcomes(app, &work, &results).await?;
     let mut answer: BTreeMap<SubscriptionTarget, std::result::Result<(), String>> =
         targets.iter().map(|t| (*t, Ok(()))).collect();
-    match outcome {
-        Ok(results) => {
-            record_outcomes(app, &work, &results).await?;
-            for (item, r) in work.items.iter().zip(&results) {
-                match r {
-                    Ok(p) if !p.actions.is_empty() => {
-                        tracing::info!(subscription = %item.target.subscription, router = %router, state = %p.state, actions = ?p.actions, "provisioned");
-                    }
-                    Ok(_) => {}
-                    Err(e) => {
-                        tracing::warn!(subscription = %item.target.subscription, router = %router, error = %e, "provisioning refused");
-                        answer.insert(item.target, Err(e.to_string()));
-                    }
-                }
+    for (item, r) in work.items.iter().zip(&results) {
+        match r {
+            Ok(p) if !p.actions.is_empty() => {
+                tracing::info!(subscription = %item.target.subscription, router = %router, state = %p.state, actions = ?p.actions, "provisioned");
             }
-        }
-        Err(e) => {
-            tracing::warn!(router = %router, error = %e, "router unavailable for provisioning");
-            record_failure(app, &work, &e).await?;
-            for item in &work.items {
+            Ok(_) => {}
+            Err(e) => {
+                tracing::warn!(subscription = %item.target.subscription, router = %router, error = %e, code = e.code(), "not provisioned");
                 answer.insert(item.target, Err(e.to_string()));
             }
         }
