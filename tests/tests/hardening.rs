@@ -270,3 +270,54 @@ async fn a_router_address_belongs_to_one_isp() {
         assert_eq!(taken("10.20.0.1", false).await.status == 409, still_held);
     }
 }
+
+/// Another ISP that reaches this ISP's router under a name (its registration of the address
+/// itself is refused) is never let in: its reconcile, export and connection test touch and
+/// reveal nothing of this ISP's subscribers or of the accounts made by hand on the router.
+#[tokio::test]
+async fn another_isp_reaching_a_claimed_router_by_name_touches_and_reveals_nothing() {
+    let env = Env::start_with_router().await;
+    let router = env.router.as_ref().unwrap();
+    assert!(env.eventually(|| router.find(routeros::menu::PPP_SECRET, "rahim").is_some()).await);
+    router.with_state(|s| {
+        s.put(
+            routeros::menu::PPP_SECRET,
+            [("name", "legacy-anis"), ("password", "anis-old-pw"), ("service", "pppoe"), ("comment", "by hand")]
+                .into_iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+        )
+    });
+    let secrets_before = router.items(routeros::menu::PPP_SECRET);
+    let logins_before = router.logins();
+
+    let (_, other) = env.other_tenant("other-isp").await;
+    let body = |host: &str| {
+        json!({"name": format!("Theirs {host}"), "host": host, "port": router.port(),
+            "username": router.username(), "password": router.password()})
+    };
+    let same = env.send("POST", "/v1/routers", Some(&other), Some(body("127.0.0.1"))).await;
+    assert_eq!((same.status, same.code()), (409, "router_address_taken"));
+    let by_name = env.send("POST", "/v1/routers", Some(&other), Some(body("localhost"))).await.expect(201);
+    let rid = by_name["id"].as_str().unwrap();
+
+    env.send("POST", &format!("/v1/routers/{rid}/reconcile"), Some(&other), None).await.expect(202);
+    let mut report = Value::Null;
+    for _ in 0..300 {
+        let a = env.send("GET", &format!("/v1/routers/{rid}/reconcile"), Some(&other), None).await;
+        if a.status == 200 && a.body["last_error_code"].is_string() {
+            report = a.body;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert_eq!(report["last_error_code"], "router_address_refused", "{report:#}");
+    assert!(!report.to_string().contains("legacy-anis") && !report.to_string().contains("rahim"), "{report:#}");
+    let export = env.send("GET", &format!("/v1/routers/{rid}/unknown-accounts"), Some(&other), None).await;
+    assert!(!export.body.to_string().contains("anis-old-pw"), "{}", export.body);
+    let test = env.send("POST", &format!("/v1/routers/{rid}/test"), Some(&other), None).await;
+    assert_eq!(test.code(), "router_address_refused", "{}", test.body);
+
+    assert_eq!(router.logins(), logins_before, "the other ISP never logged in");
+    assert_eq!(router.items(routeros::menu::PPP_SECRET), secrets_before, "nothing on the router changed");
+}

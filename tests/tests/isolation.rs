@@ -262,7 +262,7 @@ async fn every_route_refuses_another_tenants_ids_and_changes_nothing() {
                 ("POST", "/v1/routers") => (
                     path.clone(),
                     Some(
-                        json!({"name": "Victim Router", "host": "10.99.0.1", "username": "u", "password": "p", "pop_id": pop}),
+                        json!({"name": "Victim Router", "host": "10.98.0.1", "username": "u", "password": "p", "pop_id": pop}),
                     ),
                     &[422],
                 ),

@@ -282,7 +282,7 @@ impl LiveFailure {
     }
 
     /// The API's problem for it: 504 for a router too slow, 502 for the router failing, 404 for a
-    /// router deleted meanwhile.
+    /// router deleted meanwhile, 409 for a host this platform refuses to connect to.
     pub fn into_error(self) -> Error {
         const GATEWAY_CODES: &[&str] = &[
             "router_unreachable",
@@ -294,6 +294,11 @@ impl LiveFailure {
         match self.code.as_str() {
             "router_timeout" => Error::GatewayTimeout { code: "router_timeout", detail: self.detail },
             "not_found" => Error::not_found("router"),
+            // The router's host is not one this platform connects to for this ISP (metadata,
+            // link-local, or another ISP's router): the router's record must change, not the call.
+            "router_address_refused" => {
+                Error::Conflict { code: "router_address_refused", detail: self.detail, field: Some("host".into()) }
+            }
             c => match GATEWAY_CODES.iter().find(|k| **k == c) {
                 Some(code) => Error::BadGateway { code, detail: self.detail },
                 None => Error::Internal(format!("live router operation failed: {} ({})", self.detail, self.code)),
@@ -305,6 +310,24 @@ impl LiveFailure {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn failures_map_to_the_problem_the_caller_can_act_on() {
+        let kind = |code: &str| match (LiveFailure { code: code.into(), detail: "d".into() }).into_error() {
+            Error::GatewayTimeout { code, .. } => format!("504 {code}"),
+            Error::BadGateway { code, .. } => format!("502 {code}"),
+            Error::NotFound { .. } => "404".to_string(),
+            Error::Conflict { code, field, .. } => format!("409 {code} {}", field.unwrap_or_default()),
+            Error::Internal(_) => "500".to_string(),
+            other => format!("{other:?}"),
+        };
+        assert_eq!(kind("router_timeout"), "504 router_timeout");
+        assert_eq!(kind("router_unreachable"), "502 router_unreachable");
+        assert_eq!(kind("router_login_failed"), "502 router_login_failed");
+        assert_eq!(kind("not_found"), "404");
+        assert_eq!(kind("router_address_refused"), "409 router_address_refused host");
+        assert_eq!(kind("internal"), "500");
+    }
 
     #[test]
     fn routeros_durations() {

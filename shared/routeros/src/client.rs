@@ -24,6 +24,7 @@ pub use domain::network::RouterHosts;
 use domain::network::{router_address_refusal, router_name_refusal};
 use mikrotik_rs::{CommandBuilder, Connection, Event, Handshaking, LoginError, LoginProgress, Tag};
 use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::net::IpAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
@@ -169,9 +170,16 @@ impl Command {
     }
 }
 
+/// Asked, before anything is sent to a router reached by name, whether it may be used at the
+/// address the name resolved to: the provisioning function refuses an address another ISP's
+/// router is registered at (a name may resolve to it; a literal address is claimed when saved).
+pub trait AddressCheck: Send + Sync {
+    fn check(&self, address: IpAddr) -> futures::future::BoxFuture<'_, Result<(), RouterError>>;
+}
+
 /// Resolves the host and connects to the first address that is allowed and answers; an address
-/// refused by the policy is never connected to.
-async fn connect_allowed(endpoint: &Endpoint) -> Result<TcpStream, RouterError> {
+/// refused by the policy (or by `check`, for a host name) is never connected to.
+async fn connect_allowed(endpoint: &Endpoint, check: Option<&dyn AddressCheck>) -> Result<TcpStream, RouterError> {
     let host = endpoint.host.trim_start_matches('[').trim_end_matches(']');
     if let Some(why) = router_name_refusal(host, endpoint.hosts) {
         return Err(RouterError::Refused(format!("{host} {why}")));
@@ -179,17 +187,32 @@ async fn connect_allowed(endpoint: &Endpoint) -> Result<TcpStream, RouterError> 
     let addrs =
         tokio::net::lookup_host((host, endpoint.port)).await.map_err(|e| RouterError::Unreachable(e.to_string()))?;
     let mut last = RouterError::Unreachable(format!("{host} resolves to no address"));
+    // A refusal is what the caller must hear, whatever the other addresses did.
+    let mut refused = None;
     for addr in addrs {
         if let Some(why) = router_address_refusal(addr.ip(), endpoint.hosts) {
-            last = RouterError::Refused(format!("{host} resolves to {}, which {why}", addr.ip()));
+            refused = Some(RouterError::Refused(format!("{host} resolves to {}, which {why}", addr.ip())));
             continue;
+        }
+        if let Some(check) = check.filter(|_| host.parse::<IpAddr>().is_err()) {
+            match check.check(addr.ip().to_canonical()).await {
+                Ok(()) => {}
+                Err(e @ RouterError::Refused(_)) => {
+                    refused = Some(e);
+                    continue;
+                }
+                Err(e) => {
+                    last = e;
+                    continue;
+                }
+            }
         }
         match TcpStream::connect(addr).await {
             Ok(s) => return Ok(s),
             Err(e) => last = RouterError::Unreachable(e.to_string()),
         }
     }
-    Err(last)
+    Err(refused.unwrap_or(last))
 }
 
 /// A byte stream to or from a router: TCP or TLS over TCP.
@@ -219,7 +242,17 @@ pub struct RouterConnection {
 impl RouterConnection {
     /// Connect, (TLS,) log in. Every stage has its deadline.
     pub async fn open(endpoint: &Endpoint, timeouts: Timeouts, stats: Arc<Stats>) -> Result<Self, RouterError> {
-        let tcp = match tokio::time::timeout(timeouts.connect, connect_allowed(endpoint)).await {
+        Self::open_checked(endpoint, timeouts, stats, None).await
+    }
+
+    /// [`RouterConnection::open`], asking `check` about the address a host name resolves to.
+    pub async fn open_checked(
+        endpoint: &Endpoint,
+        timeouts: Timeouts,
+        stats: Arc<Stats>,
+        check: Option<&dyn AddressCheck>,
+    ) -> Result<Self, RouterError> {
+        let tcp = match tokio::time::timeout(timeouts.connect, connect_allowed(endpoint, check)).await {
             Err(_) => return Err(RouterError::Timeout(Stage::Connect)),
             Ok(r) => r?,
         };

@@ -21,6 +21,8 @@ mod tls;
 #[cfg(feature = "testing")]
 pub mod testing;
 
-pub use client::{Command, Endpoint, RouterConnection, RouterHosts, Row, Stats, Timeouts, TlsMode, WINDOW};
+pub use client::{
+    AddressCheck, Command, Endpoint, RouterConnection, RouterHosts, Row, Stats, Timeouts, TlsMode, WINDOW,
+};
 pub use error::{RouterError, Stage};
 pub use session::{Backoff, RouterSession};

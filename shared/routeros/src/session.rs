@@ -1,6 +1,6 @@
 //! A router as a caller sees it: one connection, reopened with backoff when it dies.
 
-use crate::client::{Endpoint, RouterConnection, Stats, Timeouts};
+use crate::client::{AddressCheck, Endpoint, RouterConnection, Stats, Timeouts};
 use crate::error::RouterError;
 use std::future::Future;
 use std::sync::Arc;
@@ -35,12 +35,20 @@ pub struct RouterSession {
     timeouts: Timeouts,
     backoff: Backoff,
     stats: Arc<Stats>,
+    check: Option<Arc<dyn AddressCheck>>,
     current: Mutex<Option<RouterConnection>>,
 }
 
 impl RouterSession {
     pub fn new(endpoint: Endpoint, timeouts: Timeouts, backoff: Backoff, stats: Arc<Stats>) -> Self {
-        RouterSession { endpoint, timeouts, backoff, stats, current: Mutex::new(None) }
+        RouterSession { endpoint, timeouts, backoff, stats, check: None, current: Mutex::new(None) }
+    }
+
+    /// Every connection of this session first asks `check` about the address a host name
+    /// resolved to.
+    pub fn with_address_check(mut self, check: Arc<dyn AddressCheck>) -> Self {
+        self.check = Some(check);
+        self
     }
 
     pub fn endpoint(&self) -> &Endpoint {
@@ -64,7 +72,14 @@ impl RouterSession {
             if attempt > 0 {
                 tokio::time::sleep(self.backoff.delay(attempt - 1)).await;
             }
-            match RouterConnection::open(&self.endpoint, self.timeouts, self.stats.clone()).await {
+            match RouterConnection::open_checked(
+                &self.endpoint,
+                self.timeouts,
+                self.stats.clone(),
+                self.check.as_deref(),
+            )
+            .await
+            {
                 Ok(c) => {
                     *current = Some(c.clone());
                     return Ok(c);

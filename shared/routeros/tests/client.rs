@@ -296,3 +296,35 @@ async fn a_host_that_is_or_resolves_to_a_refused_address_is_never_connected_to()
     open(&router).await;
     assert_eq!(router.connections(), 1);
 }
+
+/// Refuses one address, as the provisioning function refuses another ISP's router.
+struct RefuseAddress(std::net::IpAddr);
+
+impl routeros::AddressCheck for RefuseAddress {
+    fn check(&self, address: std::net::IpAddr) -> futures::future::BoxFuture<'_, Result<(), RouterError>> {
+        Box::pin(async move {
+            if address == self.0 { Err(RouterError::Refused(format!("{address} is taken"))) } else { Ok(()) }
+        })
+    }
+}
+
+/// A host name is checked on the address it resolves to, before anything is sent there; a
+/// literal address is not asked about (it was claimed when the router was saved).
+#[tokio::test]
+async fn an_address_check_refuses_what_a_name_resolves_to_before_connecting() {
+    let router = TestRouter::start(TestRouterConfig::default()).await.unwrap();
+    let check = RefuseAddress("127.0.0.1".parse().unwrap());
+    let by_name = Endpoint { host: "localhost".into(), ..endpoint(&router) };
+    let err =
+        RouterConnection::open_checked(&by_name, FAST, Arc::new(Stats::default()), Some(&check)).await.err().unwrap();
+    assert_eq!(err.code(), "router_address_refused", "{err}");
+    assert_eq!(router.connections(), 0, "nothing was sent to the refused address");
+    // The same router by its literal address: not asked, connected.
+    RouterConnection::open_checked(&endpoint(&router), FAST, Arc::new(Stats::default()), Some(&check)).await.unwrap();
+    assert_eq!(router.connections(), 1);
+    // Through a session too.
+    let session = RouterSession::new(by_name, FAST, Backoff::LIVE, Arc::new(Stats::default()))
+        .with_address_check(Arc::new(RefuseAddress("127.0.0.1".parse().unwrap())));
+    assert_eq!(session.connection().await.err().unwrap().code(), "router_address_refused");
+    assert_eq!(router.connections(), 1);
+}

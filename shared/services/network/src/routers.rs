@@ -110,6 +110,20 @@ fn claim_router_host(tx: &mut Tx, r: &Router) {
     );
 }
 
+/// The ISP whose routers use this address, if one does (read when a router's host name resolves
+/// to it: a name may point at another ISP's router).
+pub async fn router_address_holder(app: &App, address: std::net::IpAddr) -> Result<Option<Uuid>> {
+    #[derive(serde::Deserialize)]
+    struct Claim {
+        owner_id: Uuid,
+        #[serde(default)]
+        users: i64,
+    }
+    let k = keys::unique(Owner::Platform, "router_address", &address.to_canonical().to_string());
+    let claim: Option<Claim> = app.store.get(&k).await.or_500()?;
+    Ok(claim.filter(|c| c.users > 0).map(|c| c.owner_id))
+}
+
 fn release_router_host(tx: &mut Tx, r: &Router) {
     tx.release_shared(keys::unique(Owner::Platform, "router_address", &r.host), &r.tenant_id.to_string());
 }

@@ -71,8 +71,14 @@ async fn run(app: &App, pool: &RouterPool, request: LiveRequest) -> LiveAnswer {
         // A fresh connection and login: that is what "test" tests. Recorded as the router's health.
         let started = Instant::now();
         let outcome = async {
-            let conn =
-                routeros::RouterConnection::open(&endpoint, routeros::Timeouts::LIVE, pool.stats().clone()).await?;
+            let check = crate::pool::own_address(app, tenant);
+            let conn = routeros::RouterConnection::open_checked(
+                &endpoint,
+                routeros::Timeouts::LIVE,
+                pool.stats().clone(),
+                Some(check.as_ref()),
+            )
+            .await?;
             conn.router_info().await
         }
         .await;
@@ -90,7 +96,7 @@ async fn run(app: &App, pool: &RouterPool, request: LiveRequest) -> LiveAnswer {
             checked_at: now,
         }));
     }
-    let session = pool.live_session(router_id, &endpoint).await;
+    let session = pool.live_session(app, tenant, router_id, &endpoint).await;
     let reply = session
         .with_retry(|conn| {
             let request = request.clone();

@@ -287,7 +287,7 @@ pub async fn converge_subscriptions(
         // The router was deleted: nothing of anyone is kept on it any more.
         return Ok(targets.iter().map(|t| (*t, Ok(()))).collect());
     };
-    let session = pool.session(router, &work.endpoint).await;
+    let session = pool.session(app, tenant, router, &work.endpoint).await;
     let desired: Vec<Desired> = work.items.iter().map(|i| i.desired.clone()).collect();
     // What converged is recorded even when the rest of the batch could not be done.
     let results = routeros::provision::provision_in_parts(&session, &desired).await;
@@ -320,7 +320,7 @@ pub async fn reconcile_router(
     let Some(work) = load_whole_router(app, tenant, router).await? else {
         return Ok(None);
     };
-    let session = pool.session(router, &work.endpoint).await;
+    let session = pool.session(app, tenant, router, &work.endpoint).await;
     let desired: Vec<Desired> = work.items.iter().map(|i| i.desired.clone()).collect();
     let report = session
         .with_retry(|conn| {

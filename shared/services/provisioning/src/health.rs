@@ -114,7 +114,7 @@ pub async fn check_tenant(app: &App, pool: &RouterPool, tenant: Uuid) -> Result<
             let prev: Option<RouterHealth> = decoded(prev)?;
             let creds = network::routers::open_credentials(app, rec.clone())?;
             let ep = endpoint(&creds.router, creds.password, app.router_hosts);
-            let session = pool.live_session(rec.router.id, &ep).await;
+            let session = pool.live_session(app, tenant, rec.router.id, &ep).await;
             let started = Instant::now();
             let outcome = session.with_retry(|conn| async move { conn.router_info().await }).await;
             let took_ms = started.elapsed().as_millis() as u64;

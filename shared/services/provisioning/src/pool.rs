@@ -2,10 +2,12 @@
 
 use domain::Result;
 use domain::network::Router;
+use futures::future::BoxFuture;
 use kernel::App;
 use network::routers::RouterRecord;
-use routeros::{Backoff, Endpoint, RouterHosts, RouterSession, Stats, Timeouts, TlsMode};
+use routeros::{AddressCheck, Backoff, Endpoint, RouterError, RouterHosts, RouterSession, Stats, Timeouts, TlsMode};
 use std::collections::HashMap;
+use std::net::IpAddr;
 use std::sync::Arc;
 use uuid::Uuid;
 
@@ -52,19 +54,47 @@ impl RouterPool {
     }
 
     /// For provisioning: patient deadlines, retries with backoff.
-    pub async fn session(&self, router: Uuid, endpoint: &Endpoint) -> Arc<RouterSession> {
+    pub async fn session(&self, app: &App, tenant: Uuid, router: Uuid, endpoint: &Endpoint) -> Arc<RouterSession> {
         pooled(&self.sessions, router, endpoint, || {
             RouterSession::new(endpoint.clone(), Timeouts::WORKER, Backoff::WORKER, self.stats.clone())
+                .with_address_check(own_address(app, tenant))
         })
         .await
     }
 
     /// For live operations and health checks: short deadlines, one reconnect.
-    pub async fn live_session(&self, router: Uuid, endpoint: &Endpoint) -> Arc<RouterSession> {
+    pub async fn live_session(&self, app: &App, tenant: Uuid, router: Uuid, endpoint: &Endpoint) -> Arc<RouterSession> {
         pooled(&self.live, router, endpoint, || {
             RouterSession::new(endpoint.clone(), Timeouts::LIVE, Backoff::LIVE, self.stats.clone())
+                .with_address_check(own_address(app, tenant))
         })
         .await
+    }
+}
+
+/// The check every connection of `tenant` to a router makes (see [`OwnAddress`]).
+pub fn own_address(app: &App, tenant: Uuid) -> Arc<dyn AddressCheck> {
+    Arc::new(OwnAddress { app: app.clone(), tenant })
+}
+
+/// A router reached by name is used only when no other ISP's router is registered at the address
+/// the name resolved to: a router belongs to one ISP (one GetItem per new connection).
+struct OwnAddress {
+    app: App,
+    tenant: Uuid,
+}
+
+impl AddressCheck for OwnAddress {
+    fn check(&self, address: IpAddr) -> BoxFuture<'_, std::result::Result<(), RouterError>> {
+        Box::pin(async move {
+            match network::routers::router_address_holder(&self.app, address).await {
+                Ok(Some(holder)) if holder != self.tenant => {
+                    Err(RouterError::Refused(format!("{address} is a router of another ISP")))
+                }
+                Ok(_) => Ok(()),
+                Err(e) => Err(RouterError::Unreachable(format!("could not check who holds {address}: {e}"))),
+            }
+        })
     }
 }
 
