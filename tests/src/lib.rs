@@ -155,6 +155,11 @@ impl Env {
         self.answer(req).await
     }
 
+    /// A GET whose answer is not JSON (a CSV export, a PDF): the response as it came.
+    pub async fn get_raw(&self, path: &str, token: &str) -> reqwest::Response {
+        self.http.get(format!("{}{path}", self.local.base_url)).bearer_auth(token).send().await.unwrap()
+    }
+
     pub async fn send_raw(
         &self,
         method: &str,

@@ -384,13 +384,7 @@ async fn credit_notes_refunds_drafts_with_manual_lines_and_the_pdf() {
     assert_eq!(env.books_balance(&s.admin, &s.customer).await["balance"].as_i64(), Some(159_000));
 
     // The PDF names the ISP, the customer, the lines, the totals and what is due.
-    let resp = env
-        .http
-        .get(format!("{}/v1/invoices/{did}/pdf", env.local.base_url))
-        .bearer_auth(&s.admin)
-        .send()
-        .await
-        .unwrap();
+    let resp = env.get_raw(&format!("/v1/invoices/{did}/pdf"), &s.admin).await;
     assert_eq!(resp.status(), 200);
     assert_eq!(resp.headers()["content-type"], "application/pdf");
     let bytes = resp.bytes().await.unwrap();
@@ -498,13 +492,7 @@ async fn operators_read_their_own_collections_and_dues() {
     // Revenue is the ISP's alone.
     let r = env.send("GET", "/v1/reports/revenue", Some(&op), None).await;
     assert_eq!(r.status, 403, "{:?}", r.body);
-    let csv = env
-        .http
-        .get(format!("{}/v1/reports/collections?format=csv", env.local.base_url))
-        .bearer_auth(&sub)
-        .send()
-        .await
-        .unwrap();
+    let csv = env.get_raw("/v1/reports/collections?format=csv", &sub).await;
     assert_eq!(csv.status(), 200);
     let text = csv.text().await.unwrap();
     assert!(text.contains(",method,mobile_money,20000,1") && !text.contains(",method,cash,"), "{text}");

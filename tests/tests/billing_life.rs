@@ -265,13 +265,7 @@ async fn a_month_of_an_isps_life_keeps_the_books_balanced() {
     assert_eq!(buckets, open);
     assert!(d["current"].as_i64().unwrap() >= credit + charge, "the upgrade's invoice is not due yet");
 
-    let csv = env
-        .http
-        .get(format!("{}/v1/reports/collections?from=2026-12-01&to=2027-01-31&format=csv", env.local.base_url))
-        .bearer_auth(&life.admin)
-        .send()
-        .await
-        .unwrap();
+    let csv = env.get_raw("/v1/reports/collections?from=2026-12-01&to=2027-01-31&format=csv", &life.admin).await;
     assert_eq!(csv.headers()["content-type"], "text/csv; charset=utf-8");
     let text = csv.text().await.unwrap();
     assert!(text.starts_with("date,dimension,key,amount,count\n2026-12-10,day,,69400,2\n"), "{text}");

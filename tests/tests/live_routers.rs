@@ -210,13 +210,7 @@ async fn health_and_reconcile_jobs_report_and_unknown_accounts_import_as_custome
 
     // The unknown secrets as a RouterOS export, which the secret import takes as it is.
     let export = || async {
-        let a = env
-            .http
-            .get(format!("{}/v1/routers/{rid}/unknown-accounts", env.local.base_url))
-            .bearer_auth(&admin)
-            .send()
-            .await
-            .unwrap();
+        let a = env.get_raw(&format!("/v1/routers/{rid}/unknown-accounts"), &admin).await;
         assert_eq!(a.status(), 200);
         assert!(a.headers()["content-type"].to_str().unwrap().starts_with("text/csv"));
         a.text().await.unwrap()
