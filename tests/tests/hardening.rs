@@ -85,13 +85,7 @@ async fn exports_neutralise_formulas_and_secret_reads_are_audited() {
     env.send("POST", &format!("/v1/routers/{rid}/reconcile"), Some(&admin), None).await.expect(202);
     let mut csv = String::new();
     for _ in 0..200 {
-        let a = env
-            .http
-            .get(format!("{}/v1/routers/{rid}/unknown-accounts", env.local.base_url))
-            .bearer_auth(&admin)
-            .send()
-            .await
-            .unwrap();
+        let a = env.get_raw(&format!("/v1/routers/{rid}/unknown-accounts"), &admin).await;
         if a.status() == 200 {
             csv = a.text().await.unwrap();
             if csv.contains("foreign-1") {
@@ -288,8 +282,17 @@ async fn another_isp_reaching_a_claimed_router_by_name_touches_and_reveals_nothi
                 .collect(),
         )
     });
-    let secrets_before = router.items(routeros::menu::PPP_SECRET);
-    let logins_before = router.logins();
+    // The demo ISP's own provisioning settles first (the seed's subscribers, one login).
+    let mut secrets_before = router.items(routeros::menu::PPP_SECRET);
+    let mut logins_before = router.logins();
+    for _ in 0..100 {
+        tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+        let (secrets, logins) = (router.items(routeros::menu::PPP_SECRET), router.logins());
+        if secrets == secrets_before && logins == logins_before {
+            break;
+        }
+        (secrets_before, logins_before) = (secrets, logins);
+    }
 
     let (_, other) = env.other_tenant("other-isp").await;
     let body = |host: &str| {
@@ -320,4 +323,27 @@ async fn another_isp_reaching_a_claimed_router_by_name_touches_and_reveals_nothi
 
     assert_eq!(router.logins(), logins_before, "the other ISP never logged in");
     assert_eq!(router.items(routeros::menu::PPP_SECRET), secrets_before, "nothing on the router changed");
+}
+
+/// Two ISPs reaching one address under two names neither registered literally: the first to
+/// connect holds it while it keeps connecting; the other gets it only after a day without.
+#[tokio::test]
+async fn an_address_reached_by_names_is_held_by_one_isp_at_a_time() {
+    let env = Env::start().await;
+    let app = &env.local.app;
+    let (first, second) = (uuid::Uuid::now_v7(), uuid::Uuid::now_v7());
+    let address: std::net::IpAddr = "10.77.0.1".parse().unwrap();
+    let lease = |tenant| network::routers::lease_router_address(app, tenant, address);
+    assert!(lease(first).await.unwrap());
+    assert!(!lease(second).await.unwrap(), "held by the first ISP");
+    // The IPv4-mapped spelling is the same address.
+    let mapped: std::net::IpAddr = "::ffff:10.77.0.1".parse().unwrap();
+    assert!(!network::routers::lease_router_address(app, second, mapped).await.unwrap());
+    env.clock.advance(chrono::Duration::hours(23));
+    assert!(lease(first).await.unwrap(), "the holder renews it by connecting");
+    env.clock.advance(chrono::Duration::hours(23));
+    assert!(!lease(second).await.unwrap());
+    env.clock.advance(chrono::Duration::hours(2));
+    assert!(lease(second).await.unwrap(), "a day without the first ISP connecting: free");
+    assert!(!lease(first).await.unwrap());
 }

@@ -124,6 +124,35 @@ pub async fn router_address_holder(app: &App, address: std::net::IpAddr) -> Resu
     Ok(claim.filter(|c| c.users > 0).map(|c| c.owner_id))
 }
 
+/// How long an address a router's host name resolved to stays with the ISP that last connected
+/// there: another ISP's router may resolve to it only once this ISP has not connected for a day.
+pub const RESOLVED_ADDRESS_LEASE: chrono::Duration = chrono::Duration::hours(24);
+
+/// Holds the address a router's host name resolved to for `tenant` (one UpdateItem): two ISPs
+/// whose routers are reached by two different names of one address cannot both use it. False
+/// while another ISP has connected there within [`RESOLVED_ADDRESS_LEASE`].
+pub async fn lease_router_address(app: &App, tenant: Uuid, address: std::net::IpAddr) -> Result<bool> {
+    let now = app.now();
+    let k = keys::unique(Owner::Platform, "router_resolved", &address.to_canonical().to_string());
+    let lease = app
+        .store
+        .update(&k)
+        .update_expression("SET owner_id = :me, seen_at = :now, #type = :type, #ttl = :ttl")
+        .condition_expression("attribute_not_exists(pk) OR owner_id = :me OR seen_at < :stale")
+        .expression_attribute_names("#type", "type")
+        .expression_attribute_names("#ttl", "ttl")
+        .expression_attribute_values(":me", kernel::support::attr(&tenant.to_string()))
+        .expression_attribute_values(":now", kernel::support::attr(&now.timestamp()))
+        .expression_attribute_values(":stale", kernel::support::attr(&(now - RESOLVED_ADDRESS_LEASE).timestamp()))
+        .expression_attribute_values(":type", kernel::support::attr(&"LEASE"))
+        .expression_attribute_values(":ttl", store::ttl_at(now + RESOLVED_ADDRESS_LEASE * 2));
+    match app.store.send_update(lease).await {
+        Ok(()) => Ok(true),
+        Err(store::StoreError::Conflict(_)) => Ok(false),
+        Err(e) => Err(kernel::support::store_err(e)),
+    }
+}
+
 fn release_router_host(tx: &mut Tx, r: &Router) {
     tx.release_shared(keys::unique(Owner::Platform, "router_address", &r.host), &r.tenant_id.to_string());
 }

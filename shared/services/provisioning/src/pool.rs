@@ -78,7 +78,8 @@ pub fn own_address(app: &App, tenant: Uuid) -> Arc<dyn AddressCheck> {
 }
 
 /// A router reached by name is used only when no other ISP's router is registered at the address
-/// the name resolved to: a router belongs to one ISP (one GetItem per new connection).
+/// the name resolved to, nor reached there by another name within a day: a router belongs to one
+/// ISP (a GetItem and an UpdateItem per new connection, which are kept across batches).
 struct OwnAddress {
     app: App,
     tenant: Uuid,
@@ -87,12 +88,17 @@ struct OwnAddress {
 impl AddressCheck for OwnAddress {
     fn check(&self, address: IpAddr) -> BoxFuture<'_, std::result::Result<(), RouterError>> {
         Box::pin(async move {
-            match network::routers::router_address_holder(&self.app, address).await {
-                Ok(Some(holder)) if holder != self.tenant => {
-                    Err(RouterError::Refused(format!("{address} is a router of another ISP")))
-                }
-                Ok(_) => Ok(()),
-                Err(e) => Err(RouterError::Unreachable(format!("could not check who holds {address}: {e}"))),
+            let unknown =
+                |e: domain::Error| RouterError::Unreachable(format!("could not check who holds {address}: {e}"));
+            match network::routers::router_address_holder(&self.app, address).await.map_err(unknown)? {
+                Some(holder) if holder == self.tenant => return Ok(()),
+                Some(_) => return Err(RouterError::Refused(format!("{address} is a router of another ISP"))),
+                None => {}
+            }
+            // Nobody registered the address itself: whoever reaches it by a name holds it a while.
+            match network::routers::lease_router_address(&self.app, self.tenant, address).await.map_err(unknown)? {
+                true => Ok(()),
+                false => Err(RouterError::Refused(format!("{address} is in use by another ISP's router"))),
             }
         })
     }
