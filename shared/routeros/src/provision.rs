@@ -42,13 +42,28 @@ pub async fn provision(conn: &RouterConnection, desired: &[Desired]) -> Result<V
     execute(conn, desired, &snapshot).await
 }
 
+/// No new try of a batch's parts starts after this long, so a router that hangs (15 s of silence
+/// per try) cannot keep the provisioning function past its 120 s: what is left is answered with
+/// the error and comes back with the message's redelivery.
+pub const RETRY_BUDGET: std::time::Duration = std::time::Duration::from_secs(60);
+
 /// Converges a batch on a router's session and keeps what each part achieved. When the
 /// connection fails under a part, that part alone is tried again on a new connection, in halves:
 /// what converged stays converged and is not sent again, and a router that cannot take the whole
-/// part at once gets smaller ones. Once the session's attempts (plus one per halving) are spent,
-/// or on a fault that retrying cannot fix, what is left gets that error. Every subscriber gets an
+/// part at once gets smaller ones. Once the session's attempts (plus one per halving) or the
+/// [`RETRY_BUDGET`] are spent, or on a fault that retrying cannot fix, what is left gets that
+/// error. Every subscriber gets an
 /// answer, in the order given.
 pub async fn provision_in_parts(session: &RouterSession, desired: &[Desired]) -> Vec<SubscriberResult> {
+    provision_in_parts_within(session, desired, RETRY_BUDGET).await
+}
+
+/// [`provision_in_parts`] with another retry budget.
+pub async fn provision_in_parts_within(
+    session: &RouterSession,
+    desired: &[Desired],
+    budget: std::time::Duration,
+) -> Vec<SubscriberResult> {
     let mut results: Vec<Option<SubscriberResult>> = vec![None; desired.len()];
     let mut parts: VecDeque<Range<usize>> = VecDeque::new();
     parts.push_back(0..desired.len());
@@ -56,6 +71,7 @@ pub async fn provision_in_parts(session: &RouterSession, desired: &[Desired]) ->
     let halvings = usize::BITS - desired.len().leading_zeros();
     let allowed = backoff.attempts.max(1) + halvings;
     let mut failures = 0;
+    let started = tokio::time::Instant::now();
     while let Some(part) = parts.pop_front() {
         if part.is_empty() {
             continue;
@@ -78,7 +94,8 @@ pub async fn provision_in_parts(session: &RouterSession, desired: &[Desired]) ->
                 }
                 let connect_failed = matches!(e, RouterError::Unreachable(_) | RouterError::Refused(_))
                     || matches!(e, RouterError::Timeout(Stage::Connect | Stage::Tls | Stage::Login));
-                if connect_failed || !e.is_transient() || failures >= allowed {
+                let out_of_time = started.elapsed() >= budget;
+                if connect_failed || !e.is_transient() || failures >= allowed || out_of_time {
                     for i in part.chain(parts.drain(..).flatten()) {
                         results[i] = Some(Err(e.clone()));
                     }

@@ -2,7 +2,7 @@
 
 use routeros::menu::{ADDRESS_LIST, HOTSPOT_USER, PPP_ACTIVE, PPP_PROFILE, PPP_SECRET, SIMPLE_QUEUE};
 use routeros::plan::{Access, Desired, ProfileSpec, QueueSpec, Service};
-use routeros::provision::{provision, provision_in_parts, reconcile_router};
+use routeros::provision::{provision, provision_in_parts, provision_in_parts_within, reconcile_router};
 use routeros::testing::{Attrs, DropFault, Faults, TestRouter, TestRouterConfig};
 use routeros::{Backoff, Endpoint, RouterConnection, RouterSession, Stats, Timeouts, TlsMode};
 use std::sync::Arc;
@@ -371,4 +371,33 @@ async fn full_reconcile_repairs_drift_removes_stale_items_and_reports_strangers(
     assert!(router.items(PPP_ACTIVE).is_empty());
     assert_eq!(report.results.len(), 5);
     assert!(report.repaired >= 2);
+}
+
+/// A router that logs in but never answers: each try ends after the command deadline of silence,
+/// and no new try starts once the retry budget is spent (the function must answer within its own
+/// timeout), however many halvings the batch would still allow.
+#[tokio::test]
+async fn a_hung_router_stops_the_retries_at_the_budget() {
+    let router = TestRouter::start(TestRouterConfig::default()).await.unwrap();
+    let silence = Timeouts {
+        connect: Duration::from_millis(500),
+        login: Duration::from_millis(500),
+        command: Duration::from_millis(200),
+    };
+    let session = RouterSession::new(
+        endpoint(&router),
+        silence,
+        Backoff { attempts: 3, first: Duration::from_millis(10), max: Duration::from_millis(10) },
+        Arc::new(Stats::default()),
+    );
+    let desired: Vec<Desired> =
+        (0..64).map(|i| subscriber(&format!("sub-{i}"), &format!("u{i}"), Access::Open)).collect();
+    // Logins answer at once; every print takes half a minute (one secret at 30 s an item).
+    router.with_state(|s| s.put(PPP_SECRET, [("name".to_string(), "x".to_string())].into_iter().collect()));
+    router.set_faults(Faults { scan_cost_per_item: Duration::from_secs(30), ..Faults::default() });
+    let results = provision_in_parts_within(&session, &desired, Duration::from_millis(500)).await;
+    assert!(results.iter().all(|r| r.as_ref().is_err_and(|e| e.code() == "router_timeout")));
+    // 3 attempts + 7 halvings would allow 10 tries; the budget allows the first few only.
+    let tries = router.connections();
+    assert!((2..=4).contains(&tries), "{tries} tries");
 }
