@@ -1,0 +1,141 @@
+//! The HTTP client every gateway call goes through: a deadline on connect and on the whole call,
+//! TLS with rustls verified against the platform's trust store, no redirects followed, and the
+//! rule for which base URLs an account may name.
+
+use crate::GatewayError;
+use domain::network::{RouterHosts, router_address_refusal, router_name_refusal};
+use std::net::IpAddr;
+use std::time::Duration;
+
+/// A gateway call's deadlines: a checkout is created while a person waits; a webhook answers
+/// within the gateway's own limit (Midtrans waits 15 s).
+pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
+pub const CALL_TIMEOUT: Duration = Duration::from_secs(8);
+
+/// Which hosts a sandbox account's base URL may name (live accounts use the gateway's own).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Hosts {
+    /// The local runner and the tests point sandbox accounts at fakes on 127.0.0.1.
+    pub allow_loopback: bool,
+}
+
+/// A cheap-to-clone client (one connection pool per process).
+#[derive(Clone, Debug)]
+pub struct GatewayHttp {
+    client: reqwest::Client,
+}
+
+impl GatewayHttp {
+    pub fn new() -> Result<Self, GatewayError> {
+        let client = client_builder()
+            .connect_timeout(CONNECT_TIMEOUT)
+            .timeout(CALL_TIMEOUT)
+            // A gateway that redirects an API call is not followed anywhere.
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .map_err(|e| GatewayError::Unavailable(format!("HTTP client: {e}")))?;
+        Ok(GatewayHttp { client })
+    }
+
+    pub fn client(&self) -> &reqwest::Client {
+        &self.client
+    }
+}
+
+/// A reqwest builder on rustls, verifying against the platform's trust store (reqwest's
+/// `rustls` feature: its own provider, so a client built anywhere in the process works).
+pub fn client_builder() -> reqwest::ClientBuilder {
+    reqwest::Client::builder()
+}
+
+/// Sends a request and reads its body, mapping transport faults and 5xx to `Unavailable` and
+/// other non-2xx answers to `Refused` (with the gateway's words, cut short).
+pub async fn send(req: reqwest::RequestBuilder) -> Result<(u16, String), GatewayError> {
+    let resp = req.send().await.map_err(|e| GatewayError::Unavailable(transport(&e)))?;
+    let status = resp.status().as_u16();
+    let body = resp.text().await.map_err(|e| GatewayError::Unavailable(transport(&e)))?;
+    if status >= 500 || status == 429 {
+        return Err(GatewayError::Unavailable(format!("HTTP {status}: {}", cut(&body))));
+    }
+    Ok((status, body))
+}
+
+/// A 2xx answer's body, or the error its status means.
+pub fn expect_success(status: u16, body: &str) -> Result<(), GatewayError> {
+    match status {
+        200..=299 => Ok(()),
+        404 => Err(GatewayError::UnknownOrder),
+        s => Err(GatewayError::Refused { status: s, detail: cut(body) }),
+    }
+}
+
+fn transport(e: &reqwest::Error) -> String {
+    if e.is_timeout() { "timed out".to_string() } else { e.to_string() }
+}
+
+/// At most 300 characters of a gateway's answer, for records and logs.
+pub fn cut(text: &str) -> String {
+    text.chars().take(300).collect()
+}
+
+/// Checks a base URL an account names: `https://` on a host that is not metadata, link-local or
+/// this host (plain `http://` only on loopback, when allowed: a fake on 127.0.0.1). Returns it
+/// without a trailing slash.
+pub fn checked_base_url(url: &str, hosts: Hosts) -> Result<String, GatewayError> {
+    let refused = |why: &str| GatewayError::AddressRefused(format!("{url}: {why}"));
+    let parsed = reqwest::Url::parse(url.trim()).map_err(|e| refused(&e.to_string()))?;
+    let host = parsed.host_str().ok_or_else(|| refused("no host"))?.trim_start_matches('[').trim_end_matches(']');
+    let router_rule = RouterHosts { allow_loopback: hosts.allow_loopback };
+    let loopback = match host.parse::<IpAddr>() {
+        Ok(ip) => {
+            if let Some(why) = router_address_refusal(ip, router_rule) {
+                return Err(refused(why));
+            }
+            ip.to_canonical().is_loopback()
+        }
+        Err(_) => {
+            if let Some(why) = router_name_refusal(host, router_rule) {
+                return Err(refused(why));
+            }
+            host == "localhost"
+        }
+    };
+    match parsed.scheme() {
+        "https" => {}
+        "http" if loopback && hosts.allow_loopback => {}
+        other => return Err(refused(&format!("scheme {other} (https only)"))),
+    }
+    if !parsed.username().is_empty() || parsed.password().is_some() || parsed.query().is_some() {
+        return Err(refused("credentials or a query in a base URL"));
+    }
+    Ok(parsed.as_str().trim_end_matches('/').to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn base_urls_are_https_on_allowed_hosts() {
+        let strict = Hosts::default();
+        assert_eq!(
+            checked_base_url("https://api.sandbox.midtrans.com/", strict).unwrap(),
+            "https://api.sandbox.midtrans.com"
+        );
+        for bad in [
+            "http://api.stripe.com",
+            "https://169.254.169.254/latest",
+            "https://[fd00:ec2::254]",
+            "https://metadata.google.internal",
+            "https://127.0.0.1:9000",
+            "https://user:pw@api.stripe.com",
+            "ftp://api.stripe.com",
+            "not a url",
+        ] {
+            assert!(checked_base_url(bad, strict).is_err(), "{bad}");
+        }
+        let local = Hosts { allow_loopback: true };
+        assert_eq!(checked_base_url("http://127.0.0.1:4100", local).unwrap(), "http://127.0.0.1:4100");
+        assert!(checked_base_url("http://10.0.0.5:4100", local).is_err(), "plain http only on loopback");
+    }
+}

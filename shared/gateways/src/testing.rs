@@ -1,0 +1,477 @@
+//! Fakes of the gateways' HTTP APIs on 127.0.0.1, for the tests and `make run`: they keep their
+//! transactions, answer the status APIs, play the payer's hosted page, and send notifications
+//! signed exactly as the real gateways sign them (when told: once, twice, late, or not at all),
+//! so the real adapter code is what runs against them.
+
+use crate::model::Amount;
+use crate::{midtrans, stripe};
+use axum::Router;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use serde_json::{Value, json};
+use std::collections::{BTreeMap, HashMap};
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use tokio::task::JoinHandle;
+
+async fn serve(app: Router) -> (SocketAddr, JoinHandle<()>) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind a fake gateway");
+    let addr = listener.local_addr().expect("local address");
+    let task = tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+    (addr, task)
+}
+
+fn form_of(body: &str) -> HashMap<String, String> {
+    reqwest::Url::parse(&format!("http://x/?{body}"))
+        .map(|u| u.query_pairs().map(|(k, v)| (k.into_owned(), v.into_owned())).collect())
+        .unwrap_or_default()
+}
+
+/// POSTs a notification the way a gateway does; the receiver's status code.
+async fn post_notification(url: &str, headers: &[(&str, String)], content_type: &str, body: String) -> u16 {
+    let Ok(client) = crate::http::client_builder().build() else { return 0 };
+    let mut req = client.post(url).header("content-type", content_type).body(body);
+    for (k, v) in headers {
+        req = req.header(*k, v);
+    }
+    req.send().await.map(|r| r.status().as_u16()).unwrap_or(0)
+}
+
+// ---- Stripe ---------------------------------------------------------------------------------
+
+/// A Checkout Session as the fake keeps it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FakeSession {
+    pub id: String,
+    pub order_id: String,
+    /// In Stripe's unit for the currency.
+    pub amount: i64,
+    pub currency: String,
+    pub status: String,
+    pub payment_status: String,
+    pub payment_intent: Option<String>,
+    pub success_url: String,
+    pub refunded: i64,
+}
+
+#[derive(Default)]
+struct StripeBook {
+    secret_key: String,
+    webhook_secret: String,
+    base: String,
+    sessions: BTreeMap<String, FakeSession>,
+    /// Idempotency-Key -> the answer given the first time.
+    answered: HashMap<String, (u16, String)>,
+    next: u64,
+}
+
+pub struct FakeStripe {
+    addr: SocketAddr,
+    book: Arc<Mutex<StripeBook>>,
+    task: JoinHandle<()>,
+}
+
+impl Drop for FakeStripe {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+fn stripe_error(status: StatusCode, message: &str) -> Response {
+    (status, axum::Json(json!({"error": {"type": "invalid_request_error", "message": message}}))).into_response()
+}
+
+fn session_json(s: &FakeSession, base: &str) -> Value {
+    json!({"id": s.id, "object": "checkout.session", "url": format!("{base}/pay/{}", s.id), "status": s.status,
+        "payment_status": s.payment_status, "client_reference_id": s.order_id, "payment_intent": s.payment_intent,
+        "amount_total": s.amount, "currency": s.currency, "payment_method_types": ["card"],
+        "metadata": {"order_id": s.order_id}, "expires_at": 1_900_000_000})
+}
+
+type StripeState = Arc<Mutex<StripeBook>>;
+
+fn stripe_authorised(book: &StripeBook, headers: &HeaderMap) -> bool {
+    headers.get("authorization").and_then(|v| v.to_str().ok()) == Some(&format!("Bearer {}", book.secret_key))
+}
+
+async fn stripe_create(State(st): State<StripeState>, headers: HeaderMap, body: String) -> Response {
+    let mut book = st.lock().expect("fake lock");
+    if !stripe_authorised(&book, &headers) {
+        return stripe_error(StatusCode::UNAUTHORIZED, "Invalid API Key provided");
+    }
+    let key = headers.get("idempotency-key").and_then(|v| v.to_str().ok()).map(str::to_string);
+    if let Some((status, answer)) = key.as_ref().and_then(|k| book.answered.get(k)) {
+        return (StatusCode::from_u16(*status).unwrap_or(StatusCode::OK), answer.clone()).into_response();
+    }
+    let f = form_of(&body);
+    let need = |k: &str| f.get(k).cloned().filter(|v| !v.is_empty());
+    let (Some(order_id), Some(amount), Some(currency), Some(success_url)) = (
+        need("client_reference_id"),
+        need("line_items[0][price_data][unit_amount]").and_then(|a| a.parse::<i64>().ok()),
+        need("line_items[0][price_data][currency]"),
+        need("success_url"),
+    ) else {
+        return stripe_error(StatusCode::BAD_REQUEST, "Missing required param");
+    };
+    book.next += 1;
+    let s = FakeSession {
+        id: format!("cs_test_{:06}", book.next),
+        order_id,
+        amount,
+        currency,
+        status: "open".into(),
+        payment_status: "unpaid".into(),
+        payment_intent: None,
+        success_url,
+        refunded: 0,
+    };
+    let answer = session_json(&s, &book.base).to_string();
+    book.sessions.insert(s.id.clone(), s);
+    if let Some(k) = key {
+        book.answered.insert(k, (200, answer.clone()));
+    }
+    (StatusCode::OK, answer).into_response()
+}
+
+async fn stripe_get(State(st): State<StripeState>, headers: HeaderMap, Path(id): Path<String>) -> Response {
+    let book = st.lock().expect("fake lock");
+    if !stripe_authorised(&book, &headers) {
+        return stripe_error(StatusCode::UNAUTHORIZED, "Invalid API Key provided");
+    }
+    match book.sessions.get(&id) {
+        Some(s) => axum::Json(session_json(s, &book.base)).into_response(),
+        None => stripe_error(StatusCode::NOT_FOUND, "No such checkout.session"),
+    }
+}
+
+async fn stripe_refund(State(st): State<StripeState>, headers: HeaderMap, body: String) -> Response {
+    let mut book = st.lock().expect("fake lock");
+    if !stripe_authorised(&book, &headers) {
+        return stripe_error(StatusCode::UNAUTHORIZED, "Invalid API Key provided");
+    }
+    let key = headers.get("idempotency-key").and_then(|v| v.to_str().ok()).map(str::to_string);
+    if let Some((status, answer)) = key.as_ref().and_then(|k| book.answered.get(k)) {
+        return (StatusCode::from_u16(*status).unwrap_or(StatusCode::OK), answer.clone()).into_response();
+    }
+    let f = form_of(&body);
+    let pi = f.get("payment_intent").cloned().unwrap_or_default();
+    let Some(session) = book.sessions.values_mut().find(|s| s.payment_intent.as_deref() == Some(pi.as_str())) else {
+        return stripe_error(StatusCode::NOT_FOUND, "No such payment_intent");
+    };
+    let amount = f.get("amount").and_then(|a| a.parse::<i64>().ok()).unwrap_or(session.amount - session.refunded);
+    if amount <= 0 || amount > session.amount - session.refunded {
+        return stripe_error(StatusCode::BAD_REQUEST, "Refund amount is greater than unrefunded amount on charge");
+    }
+    session.refunded += amount;
+    book.next += 1;
+    let answer = json!({"id": format!("re_test_{:06}", book.next), "object": "refund", "amount": amount,
+        "payment_intent": pi, "status": "succeeded"})
+    .to_string();
+    if let Some(k) = key {
+        book.answered.insert(k, (200, answer.clone()));
+    }
+    (StatusCode::OK, answer).into_response()
+}
+
+/// The hosted payment page: the payer pays at once and is sent back to the success URL.
+async fn stripe_page(State(st): State<StripeState>, Path(id): Path<String>) -> Response {
+    let mut book = st.lock().expect("fake lock");
+    let Some(s) = book.sessions.get_mut(&id) else { return StatusCode::NOT_FOUND.into_response() };
+    mark_paid(s);
+    Redirect::to(&s.success_url.replace("{CHECKOUT_SESSION_ID}", &id)).into_response()
+}
+
+fn mark_paid(s: &mut FakeSession) {
+    if s.payment_status != "paid" {
+        s.status = "complete".into();
+        s.payment_status = "paid".into();
+        s.payment_intent = Some(format!("pi_{}", &s.id[8..]));
+    }
+}
+
+impl FakeStripe {
+    pub async fn start(secret_key: &str, webhook_secret: &str) -> FakeStripe {
+        let book = Arc::new(Mutex::new(StripeBook {
+            secret_key: secret_key.into(),
+            webhook_secret: webhook_secret.into(),
+            ..StripeBook::default()
+        }));
+        let app = Router::new()
+            .route("/v1/checkout/sessions", post(stripe_create))
+            .route("/v1/checkout/sessions/{id}", get(stripe_get))
+            .route("/v1/refunds", post(stripe_refund))
+            .route("/pay/{id}", get(stripe_page))
+            .with_state(book.clone());
+        let (addr, task) = serve(app).await;
+        book.lock().expect("fake lock").base = format!("http://{addr}");
+        FakeStripe { addr, book, task }
+    }
+
+    pub fn base_url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    pub fn session(&self, id: &str) -> Option<FakeSession> {
+        self.book.lock().expect("fake lock").sessions.get(id).cloned()
+    }
+
+    /// The payer pays (as on the hosted page); the `checkout.session.completed` event it makes.
+    pub fn pay(&self, session_id: &str) -> String {
+        let mut book = self.book.lock().expect("fake lock");
+        let base = book.base.clone();
+        book.next += 1;
+        let event_id = format!("evt_test_{:06}", book.next);
+        let s = book.sessions.get_mut(session_id).expect("a session of this fake");
+        mark_paid(s);
+        json!({"id": event_id, "object": "event", "type": "checkout.session.completed", "livemode": false,
+            "data": {"object": session_json(s, &base)}})
+        .to_string()
+    }
+
+    /// `Stripe-Signature` for a body at unix time `t`, as Stripe computes it.
+    pub fn signature_header(&self, body: &str, t: i64) -> String {
+        let secret = self.book.lock().expect("fake lock").webhook_secret.clone();
+        format!("t={t},v1={}", stripe::signature(&secret, t, body.as_bytes()))
+    }
+
+    /// Delivers an event to `url` signed at unix time `t` (Stripe's own clock); the answer's status.
+    pub async fn deliver(&self, url: &str, body: &str, t: i64) -> u16 {
+        let header = self.signature_header(body, t);
+        post_notification(url, &[("stripe-signature", header)], "application/json", body.to_string()).await
+    }
+}
+
+// ---- Midtrans -------------------------------------------------------------------------------
+
+/// A Snap order as the fake keeps it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FakeOrder {
+    pub order_id: String,
+    pub token: String,
+    /// Whole rupiah.
+    pub gross_amount: i64,
+    pub transaction_status: Option<String>,
+    pub payment_type: Option<String>,
+    pub notify_url: Option<String>,
+    pub finish_url: Option<String>,
+    pub refunded: i64,
+}
+
+#[derive(Default)]
+struct MidtransBook {
+    server_key: String,
+    base: String,
+    orders: BTreeMap<String, FakeOrder>,
+    refund_keys: HashMap<String, Value>,
+    next: u64,
+}
+
+type MidtransState = Arc<Mutex<MidtransBook>>;
+
+pub struct FakeMidtrans {
+    addr: SocketAddr,
+    book: MidtransState,
+    task: JoinHandle<()>,
+}
+
+impl Drop for FakeMidtrans {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+fn midtrans_authorised(book: &MidtransBook, headers: &HeaderMap) -> bool {
+    use base64::Engine;
+    let want = format!("Basic {}", base64::engine::general_purpose::STANDARD.encode(format!("{}:", book.server_key)));
+    headers.get("authorization").and_then(|v| v.to_str().ok()) == Some(want.as_str())
+}
+
+fn unauthorised() -> Response {
+    (StatusCode::UNAUTHORIZED, axum::Json(json!({"error_messages": ["Access denied due to unauthorized transaction, please check client or server key"]})))
+        .into_response()
+}
+
+/// The report Midtrans sends and answers for an order, signed with the server key.
+fn report(o: &FakeOrder, server_key: &str) -> Value {
+    let status = o.transaction_status.clone().unwrap_or_else(|| "pending".into());
+    let status_code = match status.as_str() {
+        "settlement" | "capture" | "refund" | "partial_refund" => "200",
+        "pending" => "201",
+        "expire" => "407",
+        _ => "202",
+    };
+    let gross = format!("{}.00", o.gross_amount);
+    json!({"transaction_time": "2026-12-05 10:00:00", "transaction_status": status, "transaction_id": format!("tx-{}", o.token),
+        "status_message": "midtrans payment notification", "status_code": status_code,
+        "signature_key": midtrans::signature(&o.order_id, status_code, &gross, server_key),
+        "payment_type": o.payment_type, "order_id": o.order_id, "merchant_id": "G000000000", "gross_amount": gross,
+        "fraud_status": "accept", "currency": "IDR"})
+}
+
+async fn midtrans_create(State(st): State<MidtransState>, headers: HeaderMap, body: String) -> Response {
+    let mut book = st.lock().expect("fake lock");
+    if !midtrans_authorised(&book, &headers) {
+        return unauthorised();
+    }
+    let Ok(v) = serde_json::from_str::<Value>(&body) else {
+        return (StatusCode::BAD_REQUEST, axum::Json(json!({"error_messages": ["invalid JSON"]}))).into_response();
+    };
+    let order_id = v["transaction_details"]["order_id"].as_str().unwrap_or_default().to_string();
+    let Some(gross_amount) = v["transaction_details"]["gross_amount"].as_i64().filter(|a| *a > 0) else {
+        return (
+            StatusCode::BAD_REQUEST,
+            axum::Json(json!({"error_messages": ["transaction_details.gross_amount is required"]})),
+        )
+            .into_response();
+    };
+    if !crate::model::valid_order_id(&order_id) {
+        return (
+            StatusCode::BAD_REQUEST,
+            axum::Json(json!({"error_messages": ["transaction_details.order_id is invalid"]})),
+        )
+            .into_response();
+    }
+    if book.orders.contains_key(&order_id) {
+        return (
+            StatusCode::BAD_REQUEST,
+            axum::Json(json!({"error_messages": ["transaction_details.order_id sudah digunakan"]})),
+        )
+            .into_response();
+    }
+    book.next += 1;
+    let token = format!("{:08x}-fake-snap-token", book.next);
+    let redirect_url = format!("{}/snap/v2/vtweb/{token}", book.base);
+    let order = FakeOrder {
+        order_id: order_id.clone(),
+        token: token.clone(),
+        gross_amount,
+        transaction_status: None,
+        payment_type: None,
+        notify_url: headers.get("x-override-notification").and_then(|v| v.to_str().ok()).map(str::to_string),
+        finish_url: v["callbacks"]["finish"].as_str().map(str::to_string),
+        refunded: 0,
+    };
+    book.orders.insert(order_id, order);
+    (StatusCode::CREATED, axum::Json(json!({"token": token, "redirect_url": redirect_url}))).into_response()
+}
+
+async fn midtrans_status(State(st): State<MidtransState>, headers: HeaderMap, Path(id): Path<String>) -> Response {
+    let book = st.lock().expect("fake lock");
+    if !midtrans_authorised(&book, &headers) {
+        return unauthorised();
+    }
+    match book.orders.get(&id).filter(|o| o.transaction_status.is_some()) {
+        Some(o) => axum::Json(report(o, &book.server_key)).into_response(),
+        // Snap: unknown to the status API until the payer picks a method (HTTP 200, code in the body).
+        None => {
+            axum::Json(json!({"status_code": "404", "status_message": "Transaction doesn't exist."})).into_response()
+        }
+    }
+}
+
+async fn midtrans_refund(
+    State(st): State<MidtransState>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    body: String,
+) -> Response {
+    let mut book = st.lock().expect("fake lock");
+    if !midtrans_authorised(&book, &headers) {
+        return unauthorised();
+    }
+    let v: Value = serde_json::from_str(&body).unwrap_or_default();
+    let key = v["refund_key"].as_str().unwrap_or_default().to_string();
+    if let Some(answer) = book.refund_keys.get(&key) {
+        return axum::Json(answer.clone()).into_response();
+    }
+    let amount = v["amount"].as_i64().unwrap_or(0);
+    let Some(o) = book.orders.get_mut(&id).filter(|o| {
+        o.transaction_status.as_deref() == Some("settlement")
+            || o.transaction_status.as_deref() == Some("partial_refund")
+    }) else {
+        return axum::Json(json!({"status_code": "412", "status_message": "Transaction status cannot be updated."}))
+            .into_response();
+    };
+    if amount <= 0 || amount > o.gross_amount - o.refunded {
+        return axum::Json(
+            json!({"status_code": "413", "status_message": "The refund amount is more than the settlement amount."}),
+        )
+        .into_response();
+    }
+    o.refunded += amount;
+    o.transaction_status = Some(if o.refunded == o.gross_amount { "refund" } else { "partial_refund" }.into());
+    let answer = json!({"status_code": "200", "status_message": "Success, refund request is approved", "order_id": id,
+        "refund_amount": format!("{amount}.00"), "refund_key": key});
+    book.refund_keys.insert(key, answer.clone());
+    axum::Json(answer).into_response()
+}
+
+/// The Snap page: the payer pays by QRIS at once and is sent to the finish URL.
+async fn midtrans_page(State(st): State<MidtransState>, Path(token): Path<String>) -> Response {
+    let mut book = st.lock().expect("fake lock");
+    let Some(o) = book.orders.values_mut().find(|o| o.token == token) else {
+        return StatusCode::NOT_FOUND.into_response();
+    };
+    o.transaction_status = Some("settlement".into());
+    o.payment_type = Some("qris".into());
+    let finish = o.finish_url.clone().unwrap_or_else(|| "/".into());
+    let sep = if finish.contains('?') { '&' } else { '?' };
+    Redirect::to(&format!("{finish}{sep}order_id={}&status_code=200&transaction_status=settlement", o.order_id))
+        .into_response()
+}
+
+impl FakeMidtrans {
+    pub async fn start(server_key: &str) -> FakeMidtrans {
+        let book = Arc::new(Mutex::new(MidtransBook { server_key: server_key.into(), ..MidtransBook::default() }));
+        let app = Router::new()
+            .route("/snap/v1/transactions", post(midtrans_create))
+            .route("/v2/{id}/status", get(midtrans_status))
+            .route("/v2/{id}/refund", post(midtrans_refund))
+            .route("/snap/v2/vtweb/{token}", get(midtrans_page))
+            .with_state(book.clone());
+        let (addr, task) = serve(app).await;
+        book.lock().expect("fake lock").base = format!("http://{addr}");
+        FakeMidtrans { addr, book, task }
+    }
+
+    /// Both the Snap and the core API base (one fake serves both).
+    pub fn base_url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    pub fn order(&self, order_id: &str) -> Option<FakeOrder> {
+        self.book.lock().expect("fake lock").orders.get(order_id).cloned()
+    }
+
+    /// The order's status moves (the payer paid with `method`, or it expired...); the signed
+    /// notification Midtrans would send for it.
+    pub fn set_status(&self, order_id: &str, transaction_status: &str, method: &str) -> String {
+        let mut book = self.book.lock().expect("fake lock");
+        let key = book.server_key.clone();
+        let o = book.orders.get_mut(order_id).expect("an order of this fake");
+        o.transaction_status = Some(transaction_status.into());
+        o.payment_type = Some(method.into());
+        report(o, &key).to_string()
+    }
+
+    /// Sends a notification body to the order's notification URL (or `url`); the answer's status.
+    pub async fn deliver(&self, order_id: &str, body: &str, url: Option<&str>) -> u16 {
+        let target = url.map(str::to_string).or_else(|| self.order(order_id).and_then(|o| o.notify_url));
+        match target {
+            Some(u) => {
+                post_notification(&u, &[("user-agent", "Veritrans".to_string())], "application/json", body.to_string())
+                    .await
+            }
+            None => 0,
+        }
+    }
+}
+
+/// Our amount in whole rupiah, for building expectations in tests.
+pub fn rupiah(a: &Amount) -> i64 {
+    a.in_exponent(0).expect("whole rupiah")
+}

@@ -1,0 +1,179 @@
+//! The adapters against the gateways' fakes over HTTP on 127.0.0.1: checkout, the payer's page,
+//! signed notifications received as a webhook function receives them, status, refunds.
+
+use axum::Router;
+use axum::http::HeaderMap;
+use axum::routing::post;
+use chrono::{DateTime, Utc};
+use gateways::http::{Hosts, checked_base_url};
+use gateways::midtrans::{self, MidtransAccount};
+use gateways::stripe::{self, StripeAccount};
+use gateways::testing::{FakeMidtrans, FakeStripe};
+use gateways::{Amount, CheckoutRequest, GatewayError, GatewayHttp, PaymentState};
+use std::sync::{Arc, Mutex};
+
+type Received = Arc<Mutex<Vec<(HeaderMap, Vec<u8>)>>>;
+
+/// A stand-in webhook endpoint: keeps each delivery's headers and raw body.
+async fn receiver() -> (String, Received) {
+    let got: Received = Arc::default();
+    let keep = got.clone();
+    let app = Router::new().route(
+        "/hook",
+        post(move |headers: HeaderMap, body: axum::body::Bytes| {
+            let keep = keep.clone();
+            async move {
+                keep.lock().unwrap().push((headers, body.to_vec()));
+                "ok"
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/hook", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    (url, got)
+}
+
+fn now() -> DateTime<Utc> {
+    DateTime::parse_from_rfc3339("2026-12-05T10:00:00Z").unwrap().to_utc()
+}
+
+fn request(order_id: &str, amount: Amount) -> CheckoutRequest {
+    CheckoutRequest {
+        order_id: order_id.into(),
+        amount,
+        description: "Invoice INV-2026-000042".into(),
+        customer_name: Some("Rahim Uddin".into()),
+        customer_email: Some("rahim@example.com".into()),
+        customer_phone: Some("+8801711000001".into()),
+        return_url: "https://isp.example/paid".into(),
+        cancel_url: "https://isp.example/cancelled".into(),
+        notify_url: None,
+        methods: vec![],
+    }
+}
+
+fn no_redirects() -> reqwest::Client {
+    gateways::http::client_builder().redirect(reqwest::redirect::Policy::none()).build().unwrap()
+}
+
+#[tokio::test]
+async fn stripe_checkout_payment_notification_status_and_refund() {
+    let fake = FakeStripe::start("sk_test_isp1", "whsec_isp1").await;
+    let base = checked_base_url(&fake.base_url(), Hosts { allow_loopback: true }).unwrap();
+    let account =
+        StripeAccount { secret_key: "sk_test_isp1".into(), webhook_secret: "whsec_isp1".into(), base_url: base };
+    let http = GatewayHttp::new().unwrap();
+    let req = request("c-stripe-1", Amount::new(150_050, "BDT"));
+
+    let created = stripe::create_checkout(&http, &account, &req, "idem-1", now()).await.unwrap();
+    let again = stripe::create_checkout(&http, &account, &req, "idem-1", now()).await.unwrap();
+    assert_eq!(created, again, "the same idempotency key is the same session");
+    let session = fake.session(&created.reference).unwrap();
+    assert_eq!((session.amount, session.currency.as_str(), session.order_id.as_str()), (150_050, "bdt", "c-stripe-1"));
+    let pending = stripe::checkout_status(&http, &account, &created.reference).await.unwrap();
+    assert_eq!(pending.state, PaymentState::Pending);
+
+    // The payer's browser: paid, and sent back to the ISP's page (which proves nothing by itself).
+    let page = no_redirects().get(&created.redirect_url).send().await.unwrap();
+    assert_eq!(page.status(), 303);
+    assert_eq!(page.headers()["location"], "https://isp.example/paid");
+    let paid = stripe::checkout_status(&http, &account, &created.reference).await.unwrap();
+    assert_eq!((paid.state, paid.amount.clone()), (PaymentState::Paid, Some(Amount::new(150_050, "BDT"))));
+
+    // The signed event, received as a webhook function receives it, verifies with the account's
+    // secret only.
+    let (url, got) = receiver().await;
+    let event = fake.pay(&created.reference);
+    assert_eq!(fake.deliver(&url, &event, now().timestamp()).await, 200);
+    let (headers, body) = got.lock().unwrap()[0].clone();
+    let signature = headers.get("stripe-signature").and_then(|v| v.to_str().ok());
+    let n = stripe::verify_notification(signature, &body, "whsec_isp1", now()).unwrap();
+    let s = n.status.unwrap();
+    assert_eq!(
+        (s.order_id.as_str(), s.state, s.transaction_id.clone()),
+        ("c-stripe-1", PaymentState::Paid, paid.transaction_id)
+    );
+    assert_eq!(
+        stripe::verify_notification(signature, &body, "whsec_isp2", now()).err(),
+        Some(GatewayError::BadSignature)
+    );
+
+    // Refund: once per key, never more than was paid.
+    let pi = s.transaction_id.unwrap();
+    let part = Amount::new(50_000, "BDT");
+    let r1 = stripe::refund(&http, &account, &pi, &part, "refund-1").await.unwrap();
+    assert_eq!(stripe::refund(&http, &account, &pi, &part, "refund-1").await.unwrap(), r1);
+    assert_eq!(fake.session(&created.reference).unwrap().refunded, 50_000);
+    let too_much = stripe::refund(&http, &account, &pi, &Amount::new(100_051, "BDT"), "refund-2").await;
+    assert!(matches!(too_much, Err(GatewayError::Refused { status: 400, .. })), "{too_much:?}");
+
+    // Another account's key is refused by the gateway.
+    let stranger = StripeAccount { secret_key: "sk_test_other".into(), ..account.clone() };
+    let refused = stripe::checkout_status(&http, &stranger, &created.reference).await;
+    assert!(matches!(refused, Err(GatewayError::Refused { status: 401, .. })), "{refused:?}");
+    assert_eq!(stripe::checkout_status(&http, &account, "cs_test_none").await.err(), Some(GatewayError::UnknownOrder));
+}
+
+#[tokio::test]
+async fn midtrans_checkout_notification_status_and_refund() {
+    let fake = FakeMidtrans::start("SB-Mid-server-isp1").await;
+    let base = checked_base_url(&fake.base_url(), Hosts { allow_loopback: true }).unwrap();
+    let account = MidtransAccount { server_key: "SB-Mid-server-isp1".into(), snap_base: base.clone(), api_base: base };
+    let http = GatewayHttp::new().unwrap();
+    let (url, got) = receiver().await;
+    let mut req = request("c-midtrans-1", Amount::new(15_000_000, "IDR"));
+    req.notify_url = Some(url.clone());
+
+    let created = midtrans::create_checkout(&http, &account, &req, now()).await.unwrap();
+    assert!(created.redirect_url.ends_with(&created.reference));
+    assert_eq!(fake.order("c-midtrans-1").unwrap().gross_amount, 150_000);
+    assert_eq!(fake.order("c-midtrans-1").unwrap().notify_url.as_deref(), Some(url.as_str()));
+    let twice = midtrans::create_checkout(&http, &account, &req, now()).await;
+    assert!(matches!(twice, Err(GatewayError::Refused { status: 400, .. })), "an order id is used once: {twice:?}");
+    // Until the payer picks a method, the status API does not know the order.
+    assert_eq!(
+        midtrans::checkout_status(&http, &account, "c-midtrans-1").await.err(),
+        Some(GatewayError::UnknownOrder)
+    );
+
+    // Paid by QRIS: the signed notification reaches the override URL and verifies.
+    let body = fake.set_status("c-midtrans-1", "settlement", "qris");
+    assert_eq!(fake.deliver("c-midtrans-1", &body, None).await, 200);
+    let (_, raw) = got.lock().unwrap()[0].clone();
+    let n = midtrans::verify_notification(&raw, "SB-Mid-server-isp1").unwrap();
+    let s = n.status.unwrap();
+    assert_eq!(
+        (s.state, s.amount.clone(), s.method.as_deref()),
+        (PaymentState::Paid, Some(Amount::new(15_000_000, "IDR")), Some("qris"))
+    );
+    assert_eq!(midtrans::verify_notification(&raw, "SB-Mid-server-isp2").err(), Some(GatewayError::BadSignature));
+    let status = midtrans::checkout_status(&http, &account, "c-midtrans-1").await.unwrap();
+    assert_eq!((status.state, status.transaction_id), (PaymentState::Paid, s.transaction_id));
+
+    // A partial refund, once per key; then the order reads as partially refunded.
+    let part = Amount::new(5_000_000, "IDR");
+    midtrans::refund(&http, &account, "c-midtrans-1", &part, "rf-1", "outage").await.unwrap();
+    midtrans::refund(&http, &account, "c-midtrans-1", &part, "rf-1", "outage").await.unwrap();
+    assert_eq!(fake.order("c-midtrans-1").unwrap().refunded, 50_000);
+    let after = midtrans::checkout_status(&http, &account, "c-midtrans-1").await.unwrap();
+    assert_eq!(after.state, PaymentState::Refunded);
+    let over = midtrans::refund(&http, &account, "c-midtrans-1", &Amount::new(20_000_000, "IDR"), "rf-2", "x").await;
+    assert!(matches!(over, Err(GatewayError::Refused { status: 413, .. })), "{over:?}");
+
+    // Sen cannot be sent; another server key is refused by the gateway.
+    let odd = request("c-midtrans-2", Amount::new(15_000_050, "IDR"));
+    assert!(matches!(midtrans::create_checkout(&http, &account, &odd, now()).await, Err(GatewayError::Amount(_))));
+    let stranger = MidtransAccount { server_key: "SB-Mid-server-other".into(), ..account.clone() };
+    let refused = midtrans::checkout_status(&http, &stranger, "c-midtrans-1").await;
+    assert!(matches!(refused, Err(GatewayError::Refused { status: 401, .. })), "{refused:?}");
+}
+
+#[tokio::test]
+async fn an_unreachable_gateway_is_unavailable_not_refused() {
+    let account =
+        StripeAccount { secret_key: "sk".into(), webhook_secret: "wh".into(), base_url: "http://127.0.0.1:9".into() };
+    let http = GatewayHttp::new().unwrap();
+    let e = stripe::checkout_status(&http, &account, "cs_test_1").await.unwrap_err();
+    assert!(e.is_transient(), "{e:?}");
+}
