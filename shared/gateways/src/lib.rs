@@ -1,4 +1,4 @@
-//! Payment gateways, shaped like `routeros`: each module knows one gateway's wire format and
+//! Payment gateways (so far Stripe, Midtrans Snap and SSLCommerz), shaped like `routeros`: each module knows one gateway's wire format and
 //! signature scheme, none knows the table. Per gateway: create a checkout, verify a notification
 //! (pure: headers, raw body, this account's secret, the time), ask a transaction's status, refund
 //! where the gateway has an API, and the answer the gateway expects back.
@@ -11,6 +11,7 @@ pub mod error;
 pub mod http;
 pub mod midtrans;
 pub mod model;
+pub mod sslcommerz;
 pub mod stripe;
 
 #[cfg(feature = "testing")]

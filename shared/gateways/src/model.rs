@@ -76,7 +76,8 @@ impl Amount {
 /// What we ask a gateway for. The amount comes from our invoice or request, never from a gateway.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CheckoutRequest {
-    /// Ours, unique, at most 50 characters of `[A-Za-z0-9-_.~]` (Midtrans' limit is the lowest).
+    /// Ours, unique, at most 30 characters of `[A-Za-z0-9-_.~]` (SSLCommerz's `tran_id` limit is
+    /// the lowest; Midtrans takes 50).
     pub order_id: String,
     pub amount: Amount,
     /// One line for the payer (e.g. `Invoice INV-2026-000123`).
@@ -139,7 +140,7 @@ pub struct VerifiedNotification {
 
 /// Checks an order id we make against the strictest gateway's rule.
 pub fn valid_order_id(id: &str) -> bool {
-    !id.is_empty() && id.len() <= 50 && id.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_.~".contains(&b))
+    !id.is_empty() && id.len() <= 30 && id.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_.~".contains(&b))
 }
 
 #[cfg(test)]
@@ -167,7 +168,8 @@ mod tests {
     #[test]
     fn order_ids_fit_every_gateway() {
         assert!(valid_order_id("c-01J9ZK3QW8-4f2a"));
-        assert!(!valid_order_id(&"x".repeat(51)));
+        assert!(valid_order_id(&"x".repeat(30)));
+        assert!(!valid_order_id(&"x".repeat(31)));
         assert!(!valid_order_id("a b"));
         assert!(!valid_order_id(""));
     }

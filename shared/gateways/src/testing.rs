@@ -475,3 +475,219 @@ impl FakeMidtrans {
 pub fn rupiah(a: &Amount) -> i64 {
     a.in_exponent(0).expect("whole rupiah")
 }
+
+// ---- SSLCommerz -----------------------------------------------------------------------------
+
+/// An SSLCommerz transaction as the fake keeps it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FakeSslOrder {
+    pub tran_id: String,
+    pub sessionkey: String,
+    /// As the merchant sent it (`1500.50`).
+    pub total_amount: String,
+    pub currency: String,
+    /// `PENDING`, `VALID`, `FAILED`, `CANCELLED`, `EXPIRED`.
+    pub status: String,
+    pub val_id: Option<String>,
+    pub validated: bool,
+    pub ipn_url: Option<String>,
+    pub success_url: String,
+}
+
+#[derive(Default)]
+struct SslBook {
+    store_id: String,
+    store_password: String,
+    base: String,
+    orders: BTreeMap<String, FakeSslOrder>,
+    next: u64,
+}
+
+type SslState = Arc<Mutex<SslBook>>;
+
+pub struct FakeSslcommerz {
+    addr: SocketAddr,
+    book: SslState,
+    task: JoinHandle<()>,
+}
+
+impl Drop for FakeSslcommerz {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+fn ssl_creds_ok(book: &SslBook, f: &HashMap<String, String>) -> bool {
+    f.get("store_id") == Some(&book.store_id) && f.get("store_passwd") == Some(&book.store_password)
+}
+
+fn ssl_element(o: &FakeSslOrder, status: &str) -> Value {
+    json!({"status": status, "tran_id": o.tran_id, "val_id": o.val_id, "amount": o.total_amount, "store_amount": o.total_amount,
+        "currency_type": o.currency, "currency_amount": o.total_amount, "currency": "BDT", "bank_tran_id": o.val_id.as_ref().map(|v| format!("b-{v}")),
+        "card_type": "BKASH-BKash", "risk_level": "0", "risk_title": "Safe", "tran_date": "2026-12-05 10:00:00"})
+}
+
+async fn ssl_create(State(st): State<SslState>, body: String) -> Response {
+    let mut book = st.lock().expect("fake lock");
+    let f = form_of(&body);
+    if !ssl_creds_ok(&book, &f) {
+        return axum::Json(json!({"status": "FAILED", "failedreason": "Store Credential Error Or Store is De-active"}))
+            .into_response();
+    }
+    let tran_id = f.get("tran_id").cloned().unwrap_or_default();
+    if tran_id.is_empty() || tran_id.len() > 30 || book.orders.contains_key(&tran_id) {
+        return axum::Json(json!({"status": "FAILED", "failedreason": "Invalid Information: tran_id"})).into_response();
+    }
+    book.next += 1;
+    let sessionkey = format!("FAKESESSION{:06}", book.next);
+    let order = FakeSslOrder {
+        tran_id: tran_id.clone(),
+        sessionkey: sessionkey.clone(),
+        total_amount: f.get("total_amount").cloned().unwrap_or_default(),
+        currency: f.get("currency").cloned().unwrap_or_default(),
+        status: "PENDING".into(),
+        val_id: None,
+        validated: false,
+        ipn_url: f.get("ipn_url").cloned(),
+        success_url: f.get("success_url").cloned().unwrap_or_default(),
+    };
+    book.orders.insert(tran_id, order);
+    let page = format!("{}/gwprocess/v4/gw.php?Q=pay&SESSIONKEY={sessionkey}", book.base);
+    axum::Json(json!({"status": "SUCCESS", "failedreason": "", "sessionkey": sessionkey, "GatewayPageURL": page}))
+        .into_response()
+}
+
+fn ssl_pay(book: &mut SslBook, tran_id: &str) {
+    book.next += 1;
+    let n = book.next;
+    let o = book.orders.get_mut(tran_id).expect("an order of this fake");
+    if o.status != "VALID" {
+        o.status = "VALID".into();
+        o.val_id = Some(format!("{n:06}FAKEVAL"));
+    }
+}
+
+/// The gateway page: the payer pays by bKash at once and is sent back.
+async fn ssl_page(
+    State(st): State<SslState>,
+    axum::extract::Query(q): axum::extract::Query<HashMap<String, String>>,
+) -> Response {
+    let mut book = st.lock().expect("fake lock");
+    let key = q.get("SESSIONKEY").cloned().unwrap_or_default();
+    let Some(tran_id) = book.orders.values().find(|o| o.sessionkey == key).map(|o| o.tran_id.clone()) else {
+        return StatusCode::NOT_FOUND.into_response();
+    };
+    ssl_pay(&mut book, &tran_id);
+    Redirect::to(&book.orders[&tran_id].success_url).into_response()
+}
+
+async fn ssl_validate(
+    State(st): State<SslState>,
+    axum::extract::Query(q): axum::extract::Query<HashMap<String, String>>,
+) -> Response {
+    let mut book = st.lock().expect("fake lock");
+    if !ssl_creds_ok(&book, &q) {
+        return axum::Json(json!({"status": "INVALID_TRANSACTION", "APIConnect": "INVALID_REQUEST"})).into_response();
+    }
+    let val_id = q.get("val_id").cloned().unwrap_or_default();
+    match book.orders.values_mut().find(|o| o.val_id.as_deref() == Some(val_id.as_str())) {
+        Some(o) => {
+            // The second validation of a payment says VALIDATED.
+            let status = if o.validated { "VALIDATED" } else { "VALID" };
+            o.validated = true;
+            axum::Json(ssl_element(o, status)).into_response()
+        }
+        None => axum::Json(json!({"status": "INVALID_TRANSACTION"})).into_response(),
+    }
+}
+
+async fn ssl_by_tran_id(
+    State(st): State<SslState>,
+    axum::extract::Query(q): axum::extract::Query<HashMap<String, String>>,
+) -> Response {
+    let book = st.lock().expect("fake lock");
+    if !ssl_creds_ok(&book, &q) {
+        return axum::Json(json!({"APIConnect": "INVALID_REQUEST", "no_of_trans_found": 0, "element": []}))
+            .into_response();
+    }
+    match book.orders.get(q.get("tran_id").map(String::as_str).unwrap_or_default()) {
+        Some(o) => {
+            axum::Json(json!({"APIConnect": "DONE", "no_of_trans_found": 1, "element": [ssl_element(o, &o.status)]}))
+                .into_response()
+        }
+        None => axum::Json(json!({"APIConnect": "DONE", "no_of_trans_found": 0, "element": [{"status": "INVALID"}]}))
+            .into_response(),
+    }
+}
+
+impl FakeSslcommerz {
+    pub async fn start(store_id: &str, store_password: &str) -> FakeSslcommerz {
+        let book = Arc::new(Mutex::new(SslBook {
+            store_id: store_id.into(),
+            store_password: store_password.into(),
+            ..SslBook::default()
+        }));
+        let app = Router::new()
+            .route("/gwprocess/v4/api.php", post(ssl_create))
+            .route("/gwprocess/v4/gw.php", get(ssl_page))
+            .route("/validator/api/validationserverAPI.php", get(ssl_validate))
+            .route("/validator/api/merchantTransIDvalidationAPI.php", get(ssl_by_tran_id))
+            .with_state(book.clone());
+        let (addr, task) = serve(app).await;
+        book.lock().expect("fake lock").base = format!("http://{addr}");
+        FakeSslcommerz { addr, book, task }
+    }
+
+    pub fn base_url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    pub fn order(&self, tran_id: &str) -> Option<FakeSslOrder> {
+        self.book.lock().expect("fake lock").orders.get(tran_id).cloned()
+    }
+
+    /// The payer pays; the IPN SSLCommerz would send, signed with the store password (form body).
+    pub fn pay(&self, tran_id: &str) -> String {
+        let mut book = self.book.lock().expect("fake lock");
+        ssl_pay(&mut book, tran_id);
+        let o = book.orders[tran_id].clone();
+        let e = ssl_element(&o, "VALID");
+        let mut fields: Vec<(String, String)> = [
+            "tran_id",
+            "val_id",
+            "amount",
+            "card_type",
+            "store_amount",
+            "bank_tran_id",
+            "status",
+            "currency",
+            "currency_type",
+            "currency_amount",
+            "risk_level",
+            "risk_title",
+            "tran_date",
+        ]
+        .iter()
+        .filter_map(|k| e[*k].as_str().map(|v| (k.to_string(), v.to_string())))
+        .collect();
+        fields.push(("store_id".into(), book.store_id.clone()));
+        let keys: Vec<String> = fields.iter().map(|(k, _)| k.clone()).collect();
+        fields.push(("verify_key".into(), keys.join(",")));
+        let md5 = crate::sslcommerz::verify_sign(&fields, &book.store_password).expect("verify_key is there");
+        let sha2 = crate::sslcommerz::verify_sign_sha2(&fields, &book.store_password).expect("verify_key is there");
+        fields.push(("verify_sign".into(), md5));
+        fields.push(("verify_sign_sha2".into(), sha2));
+        let mut url = reqwest::Url::parse("http://x/").expect("a URL");
+        url.query_pairs_mut().extend_pairs(&fields);
+        url.query().unwrap_or_default().to_string()
+    }
+
+    /// Sends an IPN form body to the order's `ipn_url` (or `url`); the answer's status.
+    pub async fn deliver(&self, tran_id: &str, body: &str, url: Option<&str>) -> u16 {
+        let target = url.map(str::to_string).or_else(|| self.order(tran_id).and_then(|o| o.ipn_url));
+        match target {
+            Some(u) => post_notification(&u, &[], "application/x-www-form-urlencoded", body.to_string()).await,
+            None => 0,
+        }
+    }
+}

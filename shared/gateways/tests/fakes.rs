@@ -7,8 +7,9 @@ use axum::routing::post;
 use chrono::{DateTime, Utc};
 use gateways::http::{Hosts, checked_base_url};
 use gateways::midtrans::{self, MidtransAccount};
+use gateways::sslcommerz::{self, SslcommerzAccount};
 use gateways::stripe::{self, StripeAccount};
-use gateways::testing::{FakeMidtrans, FakeStripe};
+use gateways::testing::{FakeMidtrans, FakeSslcommerz, FakeStripe};
 use gateways::{Amount, CheckoutRequest, GatewayError, GatewayHttp, PaymentState};
 use std::sync::{Arc, Mutex};
 
@@ -176,4 +177,45 @@ async fn an_unreachable_gateway_is_unavailable_not_refused() {
     let http = GatewayHttp::new().unwrap();
     let e = stripe::checkout_status(&http, &account, "cs_test_1").await.unwrap_err();
     assert!(e.is_transient(), "{e:?}");
+}
+
+#[tokio::test]
+async fn sslcommerz_checkout_ipn_validation_and_status_without_an_ipn() {
+    let fake = FakeSslcommerz::start("isp1store", "isp1pass").await;
+    let base = checked_base_url(&fake.base_url(), Hosts { allow_loopback: true }).unwrap();
+    let account = SslcommerzAccount { store_id: "isp1store".into(), store_password: "isp1pass".into(), base_url: base };
+    let http = GatewayHttp::new().unwrap();
+    let (url, got) = receiver().await;
+    let mut req = request("c-ssl-1", Amount::new(150_050, "BDT"));
+    req.notify_url = Some(url);
+
+    let created = sslcommerz::create_checkout(&http, &account, &req, now()).await.unwrap();
+    assert_eq!(fake.order("c-ssl-1").unwrap().total_amount, "1500.50");
+    assert!(created.redirect_url.contains(&created.reference));
+    let pending = sslcommerz::checkout_status(&http, &account, "c-ssl-1").await.unwrap();
+    assert_eq!(pending.state, PaymentState::Pending);
+    assert_eq!(sslcommerz::checkout_status(&http, &account, "c-unknown").await.err(), Some(GatewayError::UnknownOrder));
+
+    // Paid: the signed IPN reaches our URL, verifies with the store password, and is confirmed
+    // through the validation API (VALID, then VALIDATED), which alone gives the amount.
+    let body = fake.pay("c-ssl-1");
+    assert_eq!(fake.deliver("c-ssl-1", &body, None).await, 200);
+    let (_, raw) = got.lock().unwrap()[0].clone();
+    let ipn = sslcommerz::verify_ipn(&raw, "isp1pass").unwrap();
+    assert_eq!((ipn.tran_id.as_str(), ipn.status.as_str()), ("c-ssl-1", "VALID"));
+    assert_eq!(sslcommerz::verify_ipn(&raw, "isp2pass").err(), Some(GatewayError::BadSignature));
+    let val_id = ipn.val_id.unwrap();
+    let confirmed = sslcommerz::validate(&http, &account, &val_id).await.unwrap();
+    assert_eq!((confirmed.state, confirmed.amount.clone()), (PaymentState::Paid, Some(Amount::new(150_050, "BDT"))));
+    assert_eq!(sslcommerz::validate(&http, &account, &val_id).await.unwrap().state, PaymentState::Paid, "VALIDATED");
+    assert_eq!(sslcommerz::validate(&http, &account, "nope").await.err(), Some(GatewayError::UnknownOrder));
+    // Without any IPN, the tran_id lookup finds the payment and confirms it the same way.
+    let by_tran = sslcommerz::checkout_status(&http, &account, "c-ssl-1").await.unwrap();
+    assert_eq!((by_tran.state, by_tran.amount), (PaymentState::Paid, Some(Amount::new(150_050, "BDT"))));
+
+    // Wrong store credentials: the gateway refuses the session.
+    let stranger = SslcommerzAccount { store_password: "wrong".into(), ..account.clone() };
+    let refused =
+        sslcommerz::create_checkout(&http, &stranger, &request("c-ssl-2", Amount::new(1_000, "BDT")), now()).await;
+    assert!(matches!(refused, Err(GatewayError::Refused { .. })), "{refused:?}");
 }
