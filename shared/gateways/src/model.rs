@@ -57,6 +57,18 @@ impl Amount {
         Ok(Amount::new(minor, currency))
     }
 
+    /// This amount as a decimal string in the currency's unit (`1500.50`; `7000` for UGX).
+    pub fn decimal(&self) -> String {
+        let exp = self.exponent();
+        if exp == 0 {
+            return self.minor.to_string();
+        }
+        let unit = 10i64.pow(exp);
+        let sign = if self.minor < 0 { "-" } else { "" };
+        let abs = self.minor.unsigned_abs();
+        format!("{sign}{}.{:0width$}", abs / unit as u64, abs % unit as u64, width = exp as usize)
+    }
+
     /// A decimal string as gateways write amounts (`"10000.00"`, `"150"`), in our minor units;
     /// exact or refused, never rounded.
     pub fn parse_decimal(text: &str, currency: &str) -> Result<Amount, GatewayError> {
@@ -159,6 +171,14 @@ mod tests {
         assert_eq!(Amount::parse_decimal("10000.00", "IDR"), Ok(Amount::new(1_000_000, "IDR")));
         assert_eq!(Amount::parse_decimal("150.5", "BDT"), Ok(Amount::new(15_050, "BDT")));
         assert_eq!(Amount::parse_decimal("7", "UGX"), Ok(Amount::new(7, "UGX")));
+        assert_eq!(
+            (
+                Amount::new(150_050, "BDT").decimal(),
+                Amount::new(150_005, "BDT").decimal(),
+                Amount::new(7_000, "UGX").decimal()
+            ),
+            ("1500.50".to_string(), "1500.05".to_string(), "7000".to_string())
+        );
         assert!(Amount::parse_decimal("7.5", "UGX").is_err());
         for bad in ["", ".5", "1e3", "-5", "1.2.3", "12a", " "] {
             assert!(Amount::parse_decimal(bad, "BDT").is_err(), "{bad:?}");

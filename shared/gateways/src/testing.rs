@@ -691,3 +691,146 @@ impl FakeSslcommerz {
         }
     }
 }
+
+// ---- aamarPay -------------------------------------------------------------------------------
+
+/// An aamarPay payment as the fake keeps it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FakeAamarpayOrder {
+    pub tran_id: String,
+    pub amount: String,
+    pub currency: String,
+    /// `Pending`, `Successful`, `Failed`.
+    pub pay_status: String,
+    pub pg_txnid: Option<String>,
+    pub success_url: String,
+}
+
+#[derive(Default)]
+struct AamarpayBook {
+    store_id: String,
+    signature_key: String,
+    base: String,
+    orders: BTreeMap<String, FakeAamarpayOrder>,
+    next: u64,
+}
+
+type AamarpayState = Arc<Mutex<AamarpayBook>>;
+
+pub struct FakeAamarpay {
+    addr: SocketAddr,
+    book: AamarpayState,
+    task: JoinHandle<()>,
+}
+
+impl Drop for FakeAamarpay {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+async fn aamarpay_create(State(st): State<AamarpayState>, body: String) -> Response {
+    let mut book = st.lock().expect("fake lock");
+    let v: Value = serde_json::from_str(&body).unwrap_or_default();
+    if v["store_id"] != book.store_id.as_str() || v["signature_key"] != book.signature_key.as_str() {
+        return axum::Json(json!("Invalid Store ID")).into_response();
+    }
+    let tran_id = v["tran_id"].as_str().unwrap_or_default().to_string();
+    if tran_id.is_empty() || book.orders.contains_key(&tran_id) {
+        return axum::Json(json!({"tran_id": "Duplicate or missing tran_id"})).into_response();
+    }
+    book.next += 1;
+    let order = FakeAamarpayOrder {
+        tran_id: tran_id.clone(),
+        amount: v["amount"].as_str().unwrap_or_default().to_string(),
+        currency: v["currency"].as_str().unwrap_or("BDT").to_string(),
+        pay_status: "Pending".into(),
+        pg_txnid: None,
+        success_url: v["success_url"].as_str().unwrap_or_default().to_string(),
+    };
+    book.orders.insert(tran_id.clone(), order);
+    let url = format!("{}/paynow.php?track={tran_id}", book.base);
+    axum::Json(json!({"result": "true", "payment_url": url})).into_response()
+}
+
+fn aamarpay_pay(book: &mut AamarpayBook, tran_id: &str) {
+    book.next += 1;
+    let n = book.next;
+    let o = book.orders.get_mut(tran_id).expect("an order of this fake");
+    if o.pay_status != "Successful" {
+        o.pay_status = "Successful".into();
+        o.pg_txnid = Some(format!("AAM{n:010}"));
+    }
+}
+
+/// The payment page: paid at once; the browser is sent back (the real one form-POSTs).
+async fn aamarpay_page(
+    State(st): State<AamarpayState>,
+    axum::extract::Query(q): axum::extract::Query<HashMap<String, String>>,
+) -> Response {
+    let mut book = st.lock().expect("fake lock");
+    let tran_id = q.get("track").cloned().unwrap_or_default();
+    if !book.orders.contains_key(&tran_id) {
+        return StatusCode::NOT_FOUND.into_response();
+    }
+    aamarpay_pay(&mut book, &tran_id);
+    Redirect::to(&book.orders[&tran_id].success_url).into_response()
+}
+
+async fn aamarpay_search(
+    State(st): State<AamarpayState>,
+    axum::extract::Query(q): axum::extract::Query<HashMap<String, String>>,
+) -> Response {
+    let book = st.lock().expect("fake lock");
+    if q.get("store_id") != Some(&book.store_id) || q.get("signature_key") != Some(&book.signature_key) {
+        return axum::Json(json!({"msg": "Invalid Store ID or Signature Key"})).into_response();
+    }
+    match book.orders.get(q.get("request_id").map(String::as_str).unwrap_or_default()) {
+        Some(o) => axum::Json(json!({"pay_status": o.pay_status, "status_code": if o.pay_status == "Successful" {"2"} else {"0"},
+            "mer_txnid": o.tran_id, "pg_txnid": o.pg_txnid, "store_id": book.store_id, "amount": o.amount,
+            "amount_original": o.amount, "currency": o.currency, "payment_type": "bKash-bKash", "date_processed": "2026-12-05 10:00:00"}))
+        .into_response(),
+        None => axum::Json(json!({"msg": "Invalid Request ID"})).into_response(),
+    }
+}
+
+impl FakeAamarpay {
+    pub async fn start(store_id: &str, signature_key: &str) -> FakeAamarpay {
+        let book = Arc::new(Mutex::new(AamarpayBook {
+            store_id: store_id.into(),
+            signature_key: signature_key.into(),
+            ..AamarpayBook::default()
+        }));
+        let app = Router::new()
+            .route("/jsonpost.php", post(aamarpay_create))
+            .route("/paynow.php", get(aamarpay_page))
+            .route("/api/v1/trxcheck/request.php", get(aamarpay_search))
+            .with_state(book.clone());
+        let (addr, task) = serve(app).await;
+        book.lock().expect("fake lock").base = format!("http://{addr}");
+        FakeAamarpay { addr, book, task }
+    }
+
+    pub fn base_url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    pub fn order(&self, tran_id: &str) -> Option<FakeAamarpayOrder> {
+        self.book.lock().expect("fake lock").orders.get(tran_id).cloned()
+    }
+
+    /// The payer pays; the (unsigned) form the browser then posts to the success URL.
+    pub fn pay(&self, tran_id: &str) -> String {
+        let mut book = self.book.lock().expect("fake lock");
+        aamarpay_pay(&mut book, tran_id);
+        let o = &book.orders[tran_id];
+        format!(
+            "pay_status=Successful&status_code=2&mer_txnid={}&pg_txnid={}&amount={}&currency={}&store_id={}",
+            o.tran_id,
+            o.pg_txnid.clone().unwrap_or_default(),
+            o.amount,
+            o.currency,
+            book.store_id
+        )
+    }
+}

@@ -5,11 +5,12 @@ use axum::Router;
 use axum::http::HeaderMap;
 use axum::routing::post;
 use chrono::{DateTime, Utc};
+use gateways::aamarpay::{self, AamarpayAccount};
 use gateways::http::{Hosts, checked_base_url};
 use gateways::midtrans::{self, MidtransAccount};
 use gateways::sslcommerz::{self, SslcommerzAccount};
 use gateways::stripe::{self, StripeAccount};
-use gateways::testing::{FakeMidtrans, FakeSslcommerz, FakeStripe};
+use gateways::testing::{FakeAamarpay, FakeMidtrans, FakeSslcommerz, FakeStripe};
 use gateways::{Amount, CheckoutRequest, GatewayError, GatewayHttp, PaymentState};
 use std::sync::{Arc, Mutex};
 
@@ -217,5 +218,38 @@ async fn sslcommerz_checkout_ipn_validation_and_status_without_an_ipn() {
     let stranger = SslcommerzAccount { store_password: "wrong".into(), ..account.clone() };
     let refused =
         sslcommerz::create_checkout(&http, &stranger, &request("c-ssl-2", Amount::new(1_000, "BDT")), now()).await;
+    assert!(matches!(refused, Err(GatewayError::Refused { .. })), "{refused:?}");
+}
+
+#[tokio::test]
+async fn aamarpay_checkout_and_the_search_api_as_the_only_truth() {
+    let fake = FakeAamarpay::start("aamarpaytest", "sig-isp1").await;
+    let base = checked_base_url(&fake.base_url(), Hosts { allow_loopback: true }).unwrap();
+    let account = AamarpayAccount { store_id: "aamarpaytest".into(), signature_key: "sig-isp1".into(), base_url: base };
+    let http = GatewayHttp::new().unwrap();
+    let req = request("c-aam-1", Amount::new(150_050, "BDT"));
+
+    let created = aamarpay::create_checkout(&http, &account, &req, now()).await.unwrap();
+    assert_eq!(fake.order("c-aam-1").unwrap().amount, "1500.50");
+    assert_eq!(aamarpay::checkout_status(&http, &account, "c-aam-1").await.unwrap().state, PaymentState::Pending);
+    assert_eq!(aamarpay::checkout_status(&http, &account, "c-none").await.err(), Some(GatewayError::UnknownOrder));
+
+    // The payer's browser comes back; the callback names the order and nothing else is believed.
+    let page = no_redirects().get(&created.redirect_url).send().await.unwrap();
+    assert_eq!(
+        (page.status().as_u16(), page.headers()["location"].to_str().unwrap()),
+        (303, "https://isp.example/paid")
+    );
+    let callback = fake.pay("c-aam-1").replace("amount=1500.50", "amount=1.00");
+    assert_eq!(aamarpay::order_of_callback(callback.as_bytes()).unwrap(), "c-aam-1");
+    let s = aamarpay::checkout_status(&http, &account, "c-aam-1").await.unwrap();
+    assert_eq!((s.state, s.amount), (PaymentState::Paid, Some(Amount::new(150_050, "BDT"))));
+    assert!(s.transaction_id.unwrap().starts_with("AAM"));
+
+    // Another store's key: the gateway answers nothing about the order.
+    let stranger = AamarpayAccount { signature_key: "sig-other".into(), ..account.clone() };
+    assert_eq!(aamarpay::checkout_status(&http, &stranger, "c-aam-1").await.err(), Some(GatewayError::UnknownOrder));
+    let refused =
+        aamarpay::create_checkout(&http, &stranger, &request("c-aam-2", Amount::new(1_000, "BDT")), now()).await;
     assert!(matches!(refused, Err(GatewayError::Refused { .. })), "{refused:?}");
 }
