@@ -5,6 +5,7 @@ pub mod actor;
 pub mod audit;
 pub mod auth;
 pub mod billing;
+pub mod checkout;
 pub mod crypto;
 pub mod customer;
 pub mod cycle;

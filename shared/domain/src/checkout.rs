@@ -1,0 +1,273 @@
+//! An online payment in progress: which gateway, for how much, and where it stands. The rules
+//! here decide what a gateway's report (a verified notification, a status answer, a browser return
+//! confirmed with the status API) may do to a checkout: states only move forward, a success is
+//! settled once, a later failure never un-pays, and an amount or currency other than the one asked
+//! for is never applied silently. Pure: the payments context applies the verdict in one
+//! transaction.
+
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+/// The gateways an ISP (or the platform) can take money through.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Gateway {
+    Bkash,
+    Nagad,
+    Sslcommerz,
+    Aamarpay,
+    Midtrans,
+    Stripe,
+    Paypal,
+}
+
+impl Gateway {
+    pub const ALL: [Gateway; 7] = [
+        Gateway::Bkash,
+        Gateway::Nagad,
+        Gateway::Sslcommerz,
+        Gateway::Aamarpay,
+        Gateway::Midtrans,
+        Gateway::Stripe,
+        Gateway::Paypal,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Gateway::Bkash => "bkash",
+            Gateway::Nagad => "nagad",
+            Gateway::Sslcommerz => "sslcommerz",
+            Gateway::Aamarpay => "aamarpay",
+            Gateway::Midtrans => "midtrans",
+            Gateway::Stripe => "stripe",
+            Gateway::Paypal => "paypal",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Gateway> {
+        Self::ALL.into_iter().find(|g| g.as_str() == s)
+    }
+
+    /// Gateways with a refund API we use (the others are refunded by hand, then recorded).
+    pub fn refunds_by_api(self) -> bool {
+        matches!(self, Gateway::Bkash | Gateway::Midtrans | Gateway::Stripe | Gateway::Paypal)
+    }
+
+    /// The currencies an account of this gateway can take.
+    pub fn currencies(self) -> &'static [&'static str] {
+        match self {
+            Gateway::Bkash | Gateway::Nagad | Gateway::Aamarpay => &["BDT"],
+            Gateway::Sslcommerz => &["BDT", "USD", "EUR", "GBP", "INR"],
+            Gateway::Midtrans => &["IDR"],
+            // Stripe and PayPal take most; the platform's billing currencies are checked elsewhere.
+            Gateway::Stripe | Gateway::Paypal => &[],
+        }
+    }
+}
+
+/// Where a checkout stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum CheckoutState {
+    Pending,
+    Paid,
+    Failed,
+    Expired,
+    Refunded,
+}
+
+/// What a gateway says about a checkout's payment (already verified or asked by us).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Report {
+    pub state: CheckoutState,
+    /// Minor units and currency, as the gateway reported what was paid (when it says).
+    pub amount: Option<(i64, String)>,
+    /// The gateway's id of the payment: unique per gateway, the settlement's sentinel.
+    pub transaction_id: Option<String>,
+}
+
+/// What to do with a report.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Verdict {
+    /// Apply the payment once: the settle path records it (its sentinel on the gateway's
+    /// transaction id refuses a second one), then marks the checkout paid.
+    Settle { transaction_id: String },
+    /// The payer did not pay (declined, cancelled): the checkout is failed.
+    Fail,
+    /// The time to pay ran out.
+    Expire,
+    /// The gateway refunded it (through our refund, or in its own dashboard).
+    MarkRefunded,
+    /// Paid, but not what was asked: never applied silently; kept for staff to decide.
+    Mismatch { detail: String },
+    /// Nothing changes (a duplicate, a step back, a late failure after success).
+    Ignore { why: &'static str },
+}
+
+/// Decides what a report does to a checkout in `current` state that asked for `amount` minor
+/// units of `currency`.
+pub fn verdict(current: CheckoutState, amount: i64, currency: &str, report: &Report) -> Verdict {
+    use CheckoutState as S;
+    match (current, report.state) {
+        // A success is applied to a checkout that has not been paid, even one we had given up on
+        // (the payer's money was taken: it must land somewhere).
+        (S::Pending | S::Failed | S::Expired, S::Paid) => {
+            let Some(transaction_id) = report.transaction_id.clone().filter(|t| !t.is_empty()) else {
+                return Verdict::Mismatch { detail: "paid without a transaction id".into() };
+            };
+            match &report.amount {
+                Some((paid, cur)) if cur == currency && *paid == amount => Verdict::Settle { transaction_id },
+                Some((paid, cur)) => {
+                    Verdict::Mismatch { detail: format!("paid {paid} {cur}, asked for {amount} {currency}") }
+                }
+                None => Verdict::Mismatch { detail: "paid without an amount".into() },
+            }
+        }
+        (S::Paid | S::Refunded, S::Paid) => Verdict::Ignore { why: "already paid" },
+        (S::Pending, S::Failed) => Verdict::Fail,
+        (S::Pending, S::Expired) => Verdict::Expire,
+        (S::Paid, S::Refunded) => Verdict::MarkRefunded,
+        (S::Paid | S::Refunded, S::Failed | S::Expired | S::Pending) => {
+            Verdict::Ignore { why: "a later report never un-pays" }
+        }
+        (_, S::Pending) => Verdict::Ignore { why: "still pending" },
+        (S::Failed | S::Expired, S::Failed | S::Expired) => Verdict::Ignore { why: "already closed" },
+        (S::Pending | S::Failed | S::Expired, S::Refunded) => Verdict::Ignore { why: "refund of nothing paid" },
+        (S::Refunded, S::Refunded) => Verdict::Ignore { why: "already refunded" },
+    }
+}
+
+/// The state a verdict leads to from `current`.
+pub fn next_state(current: CheckoutState, verdict: &Verdict) -> CheckoutState {
+    match verdict {
+        Verdict::Settle { .. } => CheckoutState::Paid,
+        Verdict::Fail => CheckoutState::Failed,
+        Verdict::Expire => CheckoutState::Expired,
+        Verdict::MarkRefunded => CheckoutState::Refunded,
+        Verdict::Mismatch { .. } | Verdict::Ignore { .. } => current,
+    }
+}
+
+const CROCKFORD: &[u8; 32] = b"0123456789ABCDEFGHJKMNPQRSTVWXYZ";
+
+/// The order id a gateway gets for a checkout: `C` and the checkout id's 128 bits in Crockford
+/// base32 (27 characters, letters and digits only: every gateway takes it, SSLCommerz's 30
+/// included), so a notification's order id leads back to its checkout without a lookup table.
+pub fn order_id(checkout: Uuid) -> String {
+    let v = checkout.as_u128();
+    let mut out = String::with_capacity(27);
+    out.push('C');
+    // 26 digits of 5 bits = 130 bits: the first digit carries the top 3.
+    for i in (0..26).rev() {
+        out.push(CROCKFORD[((v >> (i * 5)) & 31) as usize] as char);
+    }
+    out
+}
+
+/// The checkout an order id names, if it is one of ours.
+pub fn checkout_of_order(order_id: &str) -> Option<Uuid> {
+    let digits = order_id.strip_prefix('C')?;
+    if digits.len() != 26 {
+        return None;
+    }
+    let mut v: u128 = 0;
+    for (i, c) in digits.bytes().enumerate() {
+        let d = CROCKFORD.iter().position(|x| *x == c)? as u128;
+        if i == 0 && d > 7 {
+            return None;
+        }
+        v = (v << 5) | d;
+    }
+    Some(Uuid::from_u128(v))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use CheckoutState as S;
+    use proptest::prelude::*;
+
+    fn paid(amount: i64, currency: &str, txn: &str) -> Report {
+        Report { state: S::Paid, amount: Some((amount, currency.into())), transaction_id: Some(txn.into()) }
+    }
+
+    fn plain(state: CheckoutState) -> Report {
+        Report { state, amount: None, transaction_id: None }
+    }
+
+    #[test]
+    fn a_success_settles_once_and_nothing_unpays() {
+        assert_eq!(
+            verdict(S::Pending, 5000, "BDT", &paid(5000, "BDT", "t1")),
+            Verdict::Settle { transaction_id: "t1".into() }
+        );
+        assert_eq!(
+            verdict(S::Expired, 5000, "BDT", &paid(5000, "BDT", "t1")),
+            Verdict::Settle { transaction_id: "t1".into() }
+        );
+        assert!(matches!(verdict(S::Paid, 5000, "BDT", &paid(5000, "BDT", "t1")), Verdict::Ignore { .. }));
+        for late in [S::Failed, S::Expired, S::Pending] {
+            assert!(matches!(verdict(S::Paid, 5000, "BDT", &plain(late)), Verdict::Ignore { .. }), "{late:?}");
+        }
+        assert_eq!(verdict(S::Pending, 5000, "BDT", &plain(S::Failed)), Verdict::Fail);
+        assert_eq!(verdict(S::Paid, 5000, "BDT", &plain(S::Refunded)), Verdict::MarkRefunded);
+    }
+
+    #[test]
+    fn another_amount_or_currency_is_never_applied_silently() {
+        for r in [paid(4999, "BDT", "t"), paid(5001, "BDT", "t"), paid(5000, "USD", "t")] {
+            assert!(matches!(verdict(S::Pending, 5000, "BDT", &r), Verdict::Mismatch { .. }), "{r:?}");
+        }
+        let no_txn = Report { transaction_id: None, ..paid(5000, "BDT", "") };
+        assert!(matches!(verdict(S::Pending, 5000, "BDT", &no_txn), Verdict::Mismatch { .. }));
+    }
+
+    #[test]
+    fn order_ids_fit_every_gateway_and_lead_back() {
+        let id = Uuid::from_u128(u128::MAX);
+        let o = order_id(id);
+        assert_eq!((o.len(), checkout_of_order(&o)), (27, Some(id)));
+        assert_eq!(checkout_of_order(&order_id(Uuid::nil())), Some(Uuid::nil()));
+        for bad in ["", "C", "X0000000000000000000000000", "C8ZZZZZZZZZZZZZZZZZZZZZZZZZ", "C000000000000000000000000U"]
+        {
+            assert_eq!(checkout_of_order(bad), None, "{bad}");
+        }
+    }
+
+    fn any_state() -> impl Strategy<Value = CheckoutState> {
+        prop_oneof![Just(S::Pending), Just(S::Paid), Just(S::Failed), Just(S::Expired), Just(S::Refunded)]
+    }
+
+    proptest! {
+        #[test]
+        fn any_order_of_reports_settles_at_most_once_and_never_unpays(
+            reports in proptest::collection::vec((any_state(), 4998i64..5002, prop_oneof![Just("BDT"), Just("USD")]), 0..12)
+        ) {
+            let mut state = S::Pending;
+            let mut settled = 0;
+            let mut was_paid = false;
+            for (s, amount, cur) in reports {
+                let r = Report { state: s, amount: Some((amount, cur.to_string())), transaction_id: Some("t".into()) };
+                let v = verdict(state, 5000, "BDT", &r);
+                if let Verdict::Settle { .. } = v {
+                    settled += 1;
+                    prop_assert_eq!((amount, cur), (5000, "BDT"));
+                }
+                state = next_state(state, &v);
+                was_paid |= state == S::Paid;
+                if was_paid {
+                    prop_assert!(matches!(state, S::Paid | S::Refunded));
+                }
+            }
+            prop_assert!(settled <= 1);
+        }
+
+        #[test]
+        fn every_checkout_id_round_trips(v in any::<u128>()) {
+            let id = Uuid::from_u128(v);
+            let o = order_id(id);
+            prop_assert!(o.len() == 27 && o.bytes().all(|b| b.is_ascii_alphanumeric()));
+            prop_assert_eq!(checkout_of_order(&o), Some(id));
+        }
+    }
+}
