@@ -271,3 +271,56 @@ mod tests {
         }
     }
 }
+
+/// Test credentials and test money, or real ones.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum GatewayMode {
+    Sandbox,
+    Live,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum GatewayAccountStatus {
+    Active,
+    /// Offered to nobody; kept for the checkouts and refunds that name it.
+    Disabled,
+}
+
+/// An ISP's (or, without a tenant, the platform's own) account at a gateway. Its credentials are
+/// sealed beside it and never leave the payments context; this is what may be shown.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct GatewayAccount {
+    pub id: Uuid,
+    /// None: the platform owner's account, for platform resellers' payments.
+    pub tenant_id: Option<Uuid>,
+    pub gateway: Gateway,
+    pub mode: GatewayMode,
+    pub name: String,
+    pub status: GatewayAccountStatus,
+    /// Methods to offer, in the gateway's names (e.g. Midtrans `qris`, `gopay`); empty: all.
+    pub methods: Vec<String>,
+    /// The ISP's pages the payer's browser comes back to.
+    pub success_url: String,
+    pub cancel_url: String,
+    /// Sandbox only: another API base (the gateway's staging host or a fake).
+    pub base_url: Option<String>,
+    /// Which credentials are set (never their values).
+    pub credentials_set: Vec<String>,
+    pub created_at: chrono::DateTime<chrono::Utc>,
+    pub updated_at: chrono::DateTime<chrono::Utc>,
+    pub version: u64,
+}
+
+/// The credentials a gateway's account needs, by name (`None`: no adapter for it yet).
+pub fn required_credentials(gateway: Gateway) -> Option<&'static [&'static str]> {
+    match gateway {
+        Gateway::Stripe => Some(&["secret_key", "webhook_secret"]),
+        Gateway::Midtrans => Some(&["server_key"]),
+        Gateway::Sslcommerz => Some(&["store_id", "store_password"]),
+        Gateway::Aamarpay => Some(&["store_id", "signature_key"]),
+        // Adapters still to come (issue 16): their accounts are refused rather than kept unusable.
+        Gateway::Bkash | Gateway::Nagad | Gateway::Paypal => None,
+    }
+}

@@ -112,6 +112,14 @@ pub async fn checkout_status(
     ]);
     let (status, text) = http::send(call).await?;
     http::expect_success(status, &text)?;
+    // A refused store or key comes back as a message (aamarPay's wording is not documented; any
+    // message naming the store or the key is taken as a refusal, any other as an unknown order).
+    if let Ok(v) = serde_json::from_str::<serde_json::Value>(&text)
+        && let Some(msg) = v["msg"].as_str().or(v.as_str())
+        && (msg.contains("Store") || msg.contains("Signature"))
+    {
+        return Err(GatewayError::Refused { status: 401, detail: msg.to_string() });
+    }
     let s: Search = serde_json::from_str(&text).map_err(|_| GatewayError::UnknownOrder)?;
     let (Some(pay_status), Some(mer_txnid)) = (s.pay_status.as_deref(), s.mer_txnid.as_deref()) else {
         return Err(GatewayError::UnknownOrder);

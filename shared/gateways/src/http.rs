@@ -111,6 +111,22 @@ pub fn checked_base_url(url: &str, hosts: Hosts) -> Result<String, GatewayError>
     Ok(parsed.as_str().trim_end_matches('/').to_string())
 }
 
+/// Checks a page the payer's browser is sent back to: like a base URL, but a path and a query
+/// are allowed.
+pub fn checked_return_url(url: &str, hosts: Hosts) -> Result<String, GatewayError> {
+    let parsed = reqwest::Url::parse(url.trim()).map_err(|e| GatewayError::AddressRefused(format!("{url}: {e}")))?;
+    let origin = format!("{}://{}", parsed.scheme(), parsed.host_str().unwrap_or_default());
+    let origin = match parsed.port() {
+        Some(p) => format!("{origin}:{p}"),
+        None => origin,
+    };
+    checked_base_url(&origin, hosts)?;
+    if !parsed.username().is_empty() || parsed.password().is_some() || url.len() > 500 {
+        return Err(GatewayError::AddressRefused(format!("{url}: credentials, or longer than 500 characters")));
+    }
+    Ok(parsed.to_string())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -137,5 +153,9 @@ mod tests {
         let local = Hosts { allow_loopback: true };
         assert_eq!(checked_base_url("http://127.0.0.1:4100", local).unwrap(), "http://127.0.0.1:4100");
         assert!(checked_base_url("http://10.0.0.5:4100", local).is_err(), "plain http only on loopback");
+        assert_eq!(checked_return_url("https://isp.example/paid?x=1", strict).unwrap(), "https://isp.example/paid?x=1");
+        assert!(checked_return_url("javascript:alert(1)", strict).is_err());
+        assert!(checked_return_url("http://isp.example/paid", strict).is_err());
+        assert!(checked_return_url("https://169.254.169.254/paid", strict).is_err());
     }
 }

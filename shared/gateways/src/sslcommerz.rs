@@ -252,11 +252,17 @@ pub async fn checkout_status(
     http::expect_success(status, &body)?;
     #[derive(Deserialize)]
     struct Found {
+        #[serde(rename = "APIConnect", default)]
+        api_connect: Option<String>,
         #[serde(default)]
         element: Vec<Validation>,
     }
     let found: Found =
         serde_json::from_str(&body).map_err(|e| GatewayError::Malformed(format!("{e}: {}", http::cut(&body))))?;
+    // INVALID_REQUEST, FAILED, INACTIVE: the store's credentials or status, not the order.
+    if let Some(c) = found.api_connect.as_deref().filter(|c| *c != "DONE") {
+        return Err(GatewayError::Refused { status, detail: format!("APIConnect {c}") });
+    }
     let paid = found.element.iter().find(|e| state_of(&e.status) == PaymentState::Paid);
     if let Some(val_id) = paid.and_then(|e| e.val_id.clone()) {
         return validate(client, account, &val_id).await;

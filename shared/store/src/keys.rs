@@ -218,6 +218,17 @@ pub fn pop(tenant: Uuid, id: Uuid, code: &str) -> ItemKeys {
     ItemKeys::new(pop_pk(tenant, id), "POP").gsi1(pops_gsi1(tenant), format!("{code}#{id}"))
 }
 
+/// A payment gateway account: addressed by its id alone (a webhook names only the account), its
+/// owner's listing on gsi1 (`<owner>GWACCOUNTS` / `<name>#<id>`).
+pub fn gateway_account(owner: Owner, id: Uuid, folded_name: &str) -> ItemKeys {
+    ItemKeys::new(format!("P#GWACCOUNT#{id}"), "GWACCOUNT")
+        .gsi1(gateway_accounts_gsi1(owner), format!("{folded_name}#{id}"))
+}
+
+pub fn gateway_accounts_gsi1(owner: Owner) -> String {
+    format!("{}GWACCOUNTS", owner.prefix())
+}
+
 pub fn pops_gsi1(tenant: Uuid) -> String {
     format!("{}POPS", t(tenant))
 }
