@@ -19,6 +19,7 @@ mod jobs;
 mod leads;
 mod live_routers;
 mod network;
+mod payment_gateways;
 mod platform;
 mod provisioning;
 mod request_counts;

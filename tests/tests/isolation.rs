@@ -93,7 +93,21 @@ async fn every_route_refuses_another_tenants_ids_and_changes_nothing() {
         .unwrap()
         .to_string();
     env.wait_job(&admin, &format!("/v1/subscriptions/bulk/{bulk}")).await;
-    let secret_ids = [&cid, &uid, &pkg, &pop, &router, &sub, &op, &lead, &import, &bulk, &invoice, &payment];
+    let gateway = env
+        .send(
+            "POST",
+            "/v1/payment-gateways",
+            Some(&admin),
+            Some(json!({"gateway": "stripe", "mode": "sandbox", "name": "Victim Stripe",
+                "success_url": "https://victim.example/paid", "cancel_url": "https://victim.example/cancelled",
+                "credentials": {"secret_key": "sk_test_victim", "webhook_secret": "whsec_victim"}})),
+        )
+        .await
+        .expect(201)["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let secret_ids = [&cid, &uid, &pkg, &pop, &router, &sub, &op, &lead, &import, &bulk, &invoice, &payment, &gateway];
     let (_, intruder) = env.other_tenant("intruder").await;
     let before = env.table_snapshot().await;
     let before_demo: Vec<_> = before.keys().filter(|k| k.starts_with(&format!("T#{tid}#"))).cloned().collect();
@@ -255,6 +269,23 @@ async fn every_route_refuses_another_tenants_ids_and_changes_nothing() {
                 ("GET", "/v1/customers/{id}/account" | "/v1/customers/{id}/ledger") => {
                     (path.replace("{id}", &cid), None, &[404])
                 }
+                ("GET", "/v1/payment-gateways") => (path.clone(), None, &[200]),
+                ("GET", "/v1/payment-gateways/{id}") | ("POST", "/v1/payment-gateways/{id}/test") => {
+                    (path.replace("{id}", &gateway), None, &[404])
+                }
+                ("PATCH", "/v1/payment-gateways/{id}") => (
+                    path.replace("{id}", &gateway),
+                    Some(json!({"credentials": {"secret_key": "sk_test_pwned"}, "version": 1})),
+                    &[404],
+                ),
+                // Its own account: created in its own ISP, nothing of the victim's touched.
+                ("POST", "/v1/payment-gateways") => (
+                    path.clone(),
+                    Some(json!({"gateway": "midtrans", "mode": "sandbox", "name": "Mine",
+                        "success_url": "https://intruder.example/ok", "cancel_url": "https://intruder.example/no",
+                        "credentials": {"server_key": "SB-Mid-server-mine"}})),
+                    &[201],
+                ),
                 // Paying another ISP's invoice or customer: refused as unknown, nothing written.
                 ("POST", "/v1/payments") => {
                     (path.clone(), Some(json!({"invoice_id": invoice, "amount": 100, "method": "cash"})), &[422])
@@ -359,6 +390,12 @@ async fn every_route_refuses_another_tenants_ids_and_changes_nothing() {
     let after = env.table_snapshot().await;
     let after_demo: Vec<_> = after.keys().filter(|k| k.starts_with(&format!("T#{tid}#"))).cloned().collect();
     assert_eq!(before_demo, after_demo, "nothing was added to or removed from the demo ISP");
+    // The demo ISP's gateway account lives under the platform prefix (a webhook names only it).
+    let account: Vec<_> = before.iter().filter(|(k, _)| k.contains(&format!("GWACCOUNT#{gateway}"))).collect();
+    assert_eq!(account.len(), 1, "the account item was found");
+    for (k, v) in account {
+        assert_eq!(after.get(k), Some(v), "the demo ISP's gateway account did not change");
+    }
     for k in &before_demo {
         assert_eq!(before[k], after[k], "{k} changed");
     }
