@@ -3,7 +3,7 @@
 //! may manage them, and the platform's own accounts.
 
 use e2e_tests::Env;
-use gateways::testing::{FakeMidtrans, FakeSslcommerz, FakeStripe};
+use gateways::testing::{FakeBkash, FakeMidtrans, FakeSslcommerz, FakeStripe};
 use serde_json::{Value, json};
 
 fn stripe_body(base_url: Option<&str>, secret_key: &str) -> Value {
@@ -95,6 +95,8 @@ async fn accounts_keep_credentials_sealed_and_the_test_asks_the_gateway() {
     // The other gateways with adapters, each tested against its fake.
     let midtrans = FakeMidtrans::start("SB-Mid-server-demo").await;
     let ssl = FakeSslcommerz::start("demostore", "demopass").await;
+    let bkash = FakeBkash::start("app-demo", "secret-demo", "merchant-demo", "pw-demo").await;
+    let bkash_creds = |secret: &str| json!({"app_key": "app-demo", "app_secret": secret, "username": "merchant-demo", "password": "pw-demo"});
     for (body, expect_ok) in [
         (
             json!({"gateway": "midtrans", "credentials": {"server_key": "SB-Mid-server-demo"}, "base_url": midtrans.base_url()}),
@@ -112,6 +114,8 @@ async fn accounts_keep_credentials_sealed_and_the_test_asks_the_gateway() {
             json!({"gateway": "sslcommerz", "credentials": {"store_id": "demostore", "store_password": "nope"}, "base_url": ssl.base_url()}),
             false,
         ),
+        (json!({"gateway": "bkash", "credentials": bkash_creds("secret-demo"), "base_url": bkash.base_url()}), true),
+        (json!({"gateway": "bkash", "credentials": bkash_creds("nope"), "base_url": bkash.base_url()}), false),
     ] {
         let mut b = body.clone();
         b["mode"] = json!("sandbox");
@@ -142,7 +146,8 @@ async fn bad_accounts_are_refused_and_change_nothing() {
         (json!({"credentials": {"secret_key": "sk"}}), "credentials.webhook_secret"),
         (json!({"credentials": {"secret_key": "sk", "webhook_secret": "wh", "extra": "x"}}), "credentials.extra"),
         (json!({"credentials": {"secret_key": "", "webhook_secret": "wh"}}), "credentials.secret_key"),
-        (json!({"gateway": "bkash", "credentials": {}}), "gateway"),
+        (json!({"gateway": "nagad", "credentials": {}}), "gateway"),
+        (json!({"gateway": "bkash", "credentials": {"app_key": "k"}}), "credentials.app_secret"),
         (json!({"methods": ["card", "bad method!"]}), "methods"),
         (json!({"name": ""}), "name"),
     ];

@@ -320,7 +320,8 @@ pub fn required_credentials(gateway: Gateway) -> Option<&'static [&'static str]>
         Gateway::Midtrans => Some(&["server_key"]),
         Gateway::Sslcommerz => Some(&["store_id", "store_password"]),
         Gateway::Aamarpay => Some(&["store_id", "signature_key"]),
+        Gateway::Bkash => Some(&["app_key", "app_secret", "username", "password"]),
         // Adapters still to come (issue 16): their accounts are refused rather than kept unusable.
-        Gateway::Bkash | Gateway::Nagad | Gateway::Paypal => None,
+        Gateway::Nagad | Gateway::Paypal => None,
     }
 }

@@ -834,3 +834,212 @@ impl FakeAamarpay {
         )
     }
 }
+
+// ---- bKash ----------------------------------------------------------------------------------
+
+/// A bKash payment as the fake keeps it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FakeBkashPayment {
+    pub payment_id: String,
+    pub invoice: String,
+    pub amount: String,
+    /// `Initiated`, `Approved` (the payer said yes, not executed yet), `Completed`, `Cancelled`.
+    pub status: String,
+    pub trx_id: Option<String>,
+    pub callback_url: String,
+    pub executions: u32,
+    pub refunds: Vec<(String, String)>,
+}
+
+#[derive(Default)]
+struct BkashBook {
+    app_key: String,
+    app_secret: String,
+    username: String,
+    password: String,
+    base: String,
+    tokens: Vec<String>,
+    grants: u32,
+    payments: BTreeMap<String, FakeBkashPayment>,
+    next: u64,
+}
+
+type BkashState = Arc<Mutex<BkashBook>>;
+
+pub struct FakeBkash {
+    addr: SocketAddr,
+    book: BkashState,
+    task: JoinHandle<()>,
+}
+
+impl Drop for FakeBkash {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+fn bkash_reply(v: Value) -> Response {
+    axum::Json(v).into_response()
+}
+
+async fn bkash_grant(State(st): State<BkashState>, headers: HeaderMap, body: String) -> Response {
+    let mut book = st.lock().expect("fake lock");
+    let v: Value = serde_json::from_str(&body).unwrap_or_default();
+    let h = |k: &str| headers.get(k).and_then(|x| x.to_str().ok()).unwrap_or_default().to_string();
+    if h("username") != book.username
+        || h("password") != book.password
+        || v["app_key"] != book.app_key.as_str()
+        || v["app_secret"] != book.app_secret.as_str()
+    {
+        return bkash_reply(json!({"statusCode": "2079", "statusMessage": "Invalid App Token"}));
+    }
+    book.grants += 1;
+    book.next += 1;
+    let token = format!("fake-id-token-{}", book.next);
+    book.tokens.push(token.clone());
+    bkash_reply(json!({"statusCode": "0000", "statusMessage": "Successful", "id_token": token, "token_type": "Bearer",
+        "expires_in": 3600, "refresh_token": "fake-refresh"}))
+}
+
+fn bkash_authorised(book: &BkashBook, headers: &HeaderMap) -> bool {
+    let h = |k: &str| headers.get(k).and_then(|x| x.to_str().ok()).unwrap_or_default().to_string();
+    book.tokens.contains(&h("authorization")) && h("x-app-key") == book.app_key
+}
+
+fn bkash_payment_json(p: &FakeBkashPayment, status: &str) -> Value {
+    json!({"statusCode": "0000", "statusMessage": "Successful", "paymentID": p.payment_id, "trxID": p.trx_id,
+        "transactionStatus": status, "amount": p.amount, "currency": "BDT", "intent": "sale",
+        "merchantInvoiceNumber": p.invoice, "customerMsisdn": "01770618575"})
+}
+
+async fn bkash_post(
+    State(st): State<BkashState>,
+    Path(op): Path<String>,
+    headers: HeaderMap,
+    body: String,
+) -> Response {
+    let mut book = st.lock().expect("fake lock");
+    if !bkash_authorised(&book, &headers) {
+        return (StatusCode::UNAUTHORIZED, axum::Json(json!({"message": "Unauthorized"}))).into_response();
+    }
+    let v: Value = serde_json::from_str(&body).unwrap_or_default();
+    let id = v["paymentID"].as_str().unwrap_or_default().to_string();
+    match op.as_str() {
+        "create" => {
+            book.next += 1;
+            let payment_id = format!("TR0011FAKE{:06}", book.next);
+            let p = FakeBkashPayment {
+                payment_id: payment_id.clone(),
+                invoice: v["merchantInvoiceNumber"].as_str().unwrap_or_default().to_string(),
+                amount: v["amount"].as_str().unwrap_or_default().to_string(),
+                status: "Initiated".into(),
+                trx_id: None,
+                callback_url: v["callbackURL"].as_str().unwrap_or_default().to_string(),
+                executions: 0,
+                refunds: Vec::new(),
+            };
+            let mut out = bkash_payment_json(&p, "Initiated");
+            out["bkashURL"] = json!(format!("{}/pay/{payment_id}", book.base));
+            book.payments.insert(payment_id, p);
+            bkash_reply(out)
+        }
+        "execute" => {
+            book.next += 1;
+            let n = book.next;
+            let Some(p) = book.payments.get_mut(&id) else {
+                return bkash_reply(json!({"statusCode": "2056", "statusMessage": "Invalid Payment State"}));
+            };
+            p.executions += 1;
+            match p.status.as_str() {
+                "Approved" => {
+                    p.status = "Completed".into();
+                    p.trx_id = Some(format!("FAKE{n:06}"));
+                    bkash_reply(bkash_payment_json(p, "Completed"))
+                }
+                "Completed" => bkash_reply(
+                    json!({"statusCode": "2117", "statusMessage": "Payment execution already been called before"}),
+                ),
+                _ => bkash_reply(json!({"statusCode": "2056", "statusMessage": "Invalid Payment State"})),
+            }
+        }
+        "payment/status" => match book.payments.get(&id) {
+            Some(p) => {
+                let shown = if p.status == "Approved" { "Initiated" } else { p.status.as_str() };
+                bkash_reply(bkash_payment_json(p, shown))
+            }
+            None => bkash_reply(json!({"statusCode": "2023", "statusMessage": "Invalid Payment ID"})),
+        },
+        "payment/refund" => {
+            book.next += 1;
+            let n = book.next;
+            let Some(p) = book.payments.get_mut(&id).filter(|p| p.status == "Completed") else {
+                return bkash_reply(json!({"statusCode": "2071", "statusMessage": "Transaction not found"}));
+            };
+            match v["amount"].as_str() {
+                None => bkash_reply(json!({"statusCode": "0000", "refundTransactions":
+                    p.refunds.iter().map(|(id, a)| json!({"refundTrxID": id, "amount": a})).collect::<Vec<_>>()})),
+                Some(a) => {
+                    let refund_id = format!("RFAKE{n:06}");
+                    p.refunds.push((refund_id.clone(), a.to_string()));
+                    bkash_reply(json!({"statusCode": "0000", "originalTrxID": p.trx_id, "refundTrxID": refund_id,
+                        "transactionStatus": "Completed", "amount": a, "currency": "BDT"}))
+                }
+            }
+        }
+        _ => StatusCode::NOT_FOUND.into_response(),
+    }
+}
+
+/// bKash's page: the payer approves with PIN and OTP; the browser goes to the callback URL.
+async fn bkash_page(State(st): State<BkashState>, Path(id): Path<String>) -> Response {
+    let mut book = st.lock().expect("fake lock");
+    let Some(p) = book.payments.get_mut(&id) else { return StatusCode::NOT_FOUND.into_response() };
+    if p.status == "Initiated" {
+        p.status = "Approved".into();
+    }
+    let sep = if p.callback_url.contains('?') { '&' } else { '?' };
+    Redirect::to(&format!(
+        "{}{sep}paymentID={id}&status=success&signature=fakeSig123&apiVersion=1.2.0-beta/",
+        p.callback_url
+    ))
+    .into_response()
+}
+
+impl FakeBkash {
+    pub async fn start(app_key: &str, app_secret: &str, username: &str, password: &str) -> FakeBkash {
+        let book = Arc::new(Mutex::new(BkashBook {
+            app_key: app_key.into(),
+            app_secret: app_secret.into(),
+            username: username.into(),
+            password: password.into(),
+            ..BkashBook::default()
+        }));
+        let app = Router::new()
+            .route("/tokenized/checkout/token/grant", post(bkash_grant))
+            .route("/tokenized/checkout/{*op}", post(bkash_post))
+            .route("/pay/{id}", get(bkash_page))
+            .with_state(book.clone());
+        let (addr, task) = serve(app).await;
+        book.lock().expect("fake lock").base = format!("http://{addr}");
+        FakeBkash { addr, book, task }
+    }
+
+    /// The API base an account names (`.../tokenized/checkout`).
+    pub fn base_url(&self) -> String {
+        format!("http://{}/tokenized/checkout", self.addr)
+    }
+
+    pub fn payment(&self, payment_id: &str) -> Option<FakeBkashPayment> {
+        self.book.lock().expect("fake lock").payments.get(payment_id).cloned()
+    }
+
+    /// Token grants so far (a cached token is not granted again).
+    pub fn grants(&self) -> u32 {
+        self.book.lock().expect("fake lock").grants
+    }
+
+    /// Every token granted so far stops working (bKash revoked them).
+    pub fn revoke_tokens(&self) {
+        self.book.lock().expect("fake lock").tokens.clear();
+    }
+}

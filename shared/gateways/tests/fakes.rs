@@ -6,11 +6,12 @@ use axum::http::HeaderMap;
 use axum::routing::post;
 use chrono::{DateTime, Utc};
 use gateways::aamarpay::{self, AamarpayAccount};
+use gateways::bkash::{self, BkashAccount};
 use gateways::http::{Hosts, checked_base_url};
 use gateways::midtrans::{self, MidtransAccount};
 use gateways::sslcommerz::{self, SslcommerzAccount};
 use gateways::stripe::{self, StripeAccount};
-use gateways::testing::{FakeAamarpay, FakeMidtrans, FakeSslcommerz, FakeStripe};
+use gateways::testing::{FakeAamarpay, FakeBkash, FakeMidtrans, FakeSslcommerz, FakeStripe};
 use gateways::{Amount, CheckoutRequest, GatewayError, GatewayHttp, PaymentState};
 use std::sync::{Arc, Mutex};
 
@@ -256,4 +257,60 @@ async fn aamarpay_checkout_and_the_search_api_as_the_only_truth() {
     let refused =
         aamarpay::create_checkout(&http, &stranger, &request("c-aam-2", Amount::new(1_000, "BDT")), now()).await;
     assert!(matches!(refused, Err(GatewayError::Refused { .. })), "{refused:?}");
+}
+
+#[tokio::test]
+async fn bkash_grant_create_approve_execute_once_status_and_refund() {
+    let fake = FakeBkash::start("app-isp1", "secret-isp1", "merchant-isp1", "pw-isp1").await;
+    let base = checked_base_url(&fake.base_url(), Hosts { allow_loopback: true }).unwrap();
+    let account = BkashAccount {
+        app_key: "app-isp1".into(),
+        app_secret: "secret-isp1".into(),
+        username: "merchant-isp1".into(),
+        password: "pw-isp1".into(),
+        base_url: base,
+    };
+    let http = GatewayHttp::new().unwrap();
+    let mut req = request("c-bkash-1", Amount::new(150_050, "BDT"));
+    req.return_url = "https://isp.example/bkash/return".into();
+
+    let created = bkash::create_checkout(&http, &account, &req, now()).await.unwrap();
+    let p = fake.payment(&created.reference).unwrap();
+    assert_eq!((p.amount.as_str(), p.invoice.as_str(), p.status.as_str()), ("1500.50", "c-bkash-1", "Initiated"));
+    assert_eq!(bkash::checkout_status(&http, &account, &created.reference).await.unwrap().state, PaymentState::Pending);
+    assert_eq!(fake.grants(), 1, "the token is reused while it lives");
+
+    // The payer approves; the callback only names the payment, and execute completes it.
+    let page = no_redirects().get(&created.redirect_url).send().await.unwrap();
+    let location = page.headers()["location"].to_str().unwrap().to_string();
+    let query = location.split_once('?').unwrap().1;
+    let (payment_id, status) = bkash::callback_of(query).unwrap();
+    assert_eq!((payment_id.as_str(), status.as_str()), (created.reference.as_str(), "success"));
+    let done = bkash::execute(&http, &account, &payment_id).await.unwrap();
+    assert_eq!(
+        (done.state, done.amount.clone(), done.order_id.as_str()),
+        (PaymentState::Paid, Some(Amount::new(150_050, "BDT")), "c-bkash-1")
+    );
+    // A second execute (a repeated callback): bKash refuses it, the status answers the same.
+    let again = bkash::execute(&http, &account, &payment_id).await.unwrap();
+    assert_eq!((again.state, again.transaction_id.clone()), (PaymentState::Paid, done.transaction_id.clone()));
+    assert_eq!(fake.payment(&payment_id).unwrap().executions, 2);
+
+    // A revoked token is granted anew, within the same call.
+    fake.revoke_tokens();
+    assert_eq!(bkash::checkout_status(&http, &account, &payment_id).await.unwrap().state, PaymentState::Paid);
+    assert_eq!(fake.grants(), 2);
+
+    // A partial refund, then the refunds listed.
+    let trx = done.transaction_id.unwrap();
+    let refund =
+        bkash::refund(&http, &account, &payment_id, &trx, &Amount::new(50_000, "BDT"), "outage").await.unwrap();
+    assert_eq!(bkash::refund_status(&http, &account, &payment_id, &trx).await.unwrap(), vec![refund]);
+
+    // Wrong credentials: refused at the grant.
+    let stranger = BkashAccount { app_secret: "nope".into(), app_key: "app-other".into(), ..account.clone() };
+    let refused = bkash::checkout_status(&http, &stranger, &payment_id).await;
+    assert!(matches!(refused, Err(GatewayError::Refused { .. })), "{refused:?}");
+    let unknown = bkash::checkout_status(&http, &account, "TR0011NONE").await;
+    assert_eq!(unknown.err(), Some(GatewayError::UnknownOrder));
 }

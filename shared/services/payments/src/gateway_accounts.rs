@@ -13,7 +13,7 @@ use domain::patch::Patch;
 use domain::role::Permission;
 use domain::{Error, Result, Validation, ids};
 use gateways::http::{Hosts, checked_base_url, checked_return_url};
-use gateways::{GatewayError, GatewayHttp, aamarpay, midtrans, sslcommerz, stripe};
+use gateways::{GatewayError, GatewayHttp, aamarpay, bkash, midtrans, sslcommerz, stripe};
 use kernel::App;
 use kernel::idempotency::{IdempotentRequest, Outcome, commit_create, record};
 use kernel::support::{Audited, StoreResultExt, audit, decoded, expected_version, open_text, snapshot};
@@ -36,7 +36,7 @@ pub struct CreateGatewayAccount {
     pub base_url: Option<String>,
     /// By name, as the gateway's dashboard shows them (Stripe: `secret_key`, `webhook_secret`;
     /// Midtrans: `server_key`; SSLCommerz: `store_id`, `store_password`; aamarPay: `store_id`,
-    /// `signature_key`).
+    /// `signature_key`; bKash: `app_key`, `app_secret`, `username`, `password`).
     pub credentials: BTreeMap<String, String>,
 }
 
@@ -164,7 +164,7 @@ pub async fn create_account(
     let mut v = Validation::new();
     let name = v.text("name", &input.name, 80);
     if required_credentials(input.gateway).is_none() {
-        v.add("gateway", "is not available yet (bKash, Nagad and PayPal come with their adapters)");
+        v.add("gateway", "is not available yet (Nagad and PayPal come with their adapters)");
     }
     check_credentials(&mut v, input.gateway, &input.credentials, false);
     let methods = check_methods(&mut v, &input.methods);
@@ -375,7 +375,19 @@ pub async fn test_account(app: &App, actor: &Actor, id: Uuid, http: &GatewayHttp
             };
             aamarpay::checkout_status(http, &account, probe).await.map(|_| ())
         }
-        Gateway::Bkash | Gateway::Nagad | Gateway::Paypal => {
+        Gateway::Bkash => {
+            let account = bkash::BkashAccount {
+                app_key: get("app_key"),
+                app_secret: get("app_secret"),
+                username: get("username"),
+                password: get("password"),
+                base_url: base(bkash::LIVE_BASE, bkash::SANDBOX_BASE),
+            };
+            // A fresh grant: the credentials themselves are what is tested.
+            bkash::forget_token(&account);
+            bkash::token(http, &account).await.map(|_| ())
+        }
+        Gateway::Nagad | Gateway::Paypal => {
             return Err(Error::field("gateway", "is not available yet"));
         }
     };
