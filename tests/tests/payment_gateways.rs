@@ -3,7 +3,7 @@
 //! may manage them, and the platform's own accounts.
 
 use e2e_tests::Env;
-use gateways::testing::{FakeBkash, FakeMidtrans, FakeSslcommerz, FakeStripe};
+use gateways::testing::{FakeBkash, FakeMidtrans, FakePaypal, FakeSslcommerz, FakeStripe};
 use serde_json::{Value, json};
 
 fn stripe_body(base_url: Option<&str>, secret_key: &str) -> Value {
@@ -96,6 +96,9 @@ async fn accounts_keep_credentials_sealed_and_the_test_asks_the_gateway() {
     let midtrans = FakeMidtrans::start("SB-Mid-server-demo").await;
     let ssl = FakeSslcommerz::start("demostore", "demopass").await;
     let bkash = FakeBkash::start("app-demo", "secret-demo", "merchant-demo", "pw-demo").await;
+    let paypal = FakePaypal::start("client-demo", "secret-demo", "WH-DEMO").await;
+    let paypal_creds =
+        |secret: &str| json!({"client_id": "client-demo", "client_secret": secret, "webhook_id": "WH-DEMO"});
     let bkash_creds = |secret: &str| json!({"app_key": "app-demo", "app_secret": secret, "username": "merchant-demo", "password": "pw-demo"});
     for (body, expect_ok) in [
         (
@@ -116,6 +119,8 @@ async fn accounts_keep_credentials_sealed_and_the_test_asks_the_gateway() {
         ),
         (json!({"gateway": "bkash", "credentials": bkash_creds("secret-demo"), "base_url": bkash.base_url()}), true),
         (json!({"gateway": "bkash", "credentials": bkash_creds("nope"), "base_url": bkash.base_url()}), false),
+        (json!({"gateway": "paypal", "credentials": paypal_creds("secret-demo"), "base_url": paypal.base_url()}), true),
+        (json!({"gateway": "paypal", "credentials": paypal_creds("nope"), "base_url": paypal.base_url()}), false),
     ] {
         let mut b = body.clone();
         b["mode"] = json!("sandbox");

@@ -321,7 +321,8 @@ pub fn required_credentials(gateway: Gateway) -> Option<&'static [&'static str]>
         Gateway::Sslcommerz => Some(&["store_id", "store_password"]),
         Gateway::Aamarpay => Some(&["store_id", "signature_key"]),
         Gateway::Bkash => Some(&["app_key", "app_secret", "username", "password"]),
-        // Adapters still to come (issue 16): their accounts are refused rather than kept unusable.
-        Gateway::Nagad | Gateway::Paypal => None,
+        Gateway::Paypal => Some(&["client_id", "client_secret", "webhook_id"]),
+        // The adapter still to come (issue 16): its accounts are refused rather than kept unusable.
+        Gateway::Nagad => None,
     }
 }

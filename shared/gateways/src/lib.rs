@@ -1,4 +1,4 @@
-//! Payment gateways (so far Stripe, Midtrans Snap, SSLCommerz, aamarPay and bKash), shaped like `routeros`: each module knows one gateway's wire format and
+//! Payment gateways (so far Stripe, Midtrans Snap, SSLCommerz, aamarPay, bKash and PayPal), shaped like `routeros`: each module knows one gateway's wire format and
 //! signature scheme, none knows the table. Per gateway: create a checkout, verify a notification
 //! (pure: headers, raw body, this account's secret, the time), ask a transaction's status, refund
 //! where the gateway has an API, and the answer the gateway expects back.
@@ -9,10 +9,12 @@
 
 pub mod aamarpay;
 pub mod bkash;
+pub mod certs;
 pub mod error;
 pub mod http;
 pub mod midtrans;
 pub mod model;
+pub mod paypal;
 pub mod sslcommerz;
 pub mod stripe;
 

@@ -1043,3 +1043,311 @@ impl FakeBkash {
         self.book.lock().expect("fake lock").tokens.clear();
     }
 }
+
+// ---- PayPal ---------------------------------------------------------------------------------
+
+/// The fakes' RSA key (a test key, generated for this project's tests and nothing else): what the
+/// PayPal fake signs its webhooks with, under a self-signed certificate it serves.
+pub const FAKE_RSA_KEY_PEM: &str = include_str!("testing_keys/fake-gateway-rsa.pem");
+
+/// A PayPal order as the fake keeps it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FakePaypalOrder {
+    pub id: String,
+    pub custom_id: String,
+    pub value: String,
+    pub currency: String,
+    /// `PAYER_ACTION_REQUIRED`, `APPROVED`, `COMPLETED`.
+    pub status: String,
+    pub capture_id: Option<String>,
+    pub capture_status: Option<String>,
+    pub return_url: String,
+    pub refunded: Vec<String>,
+}
+
+#[derive(Default)]
+struct PaypalBook {
+    client_id: String,
+    client_secret: String,
+    webhook_id: String,
+    base: String,
+    tokens: Vec<String>,
+    orders: BTreeMap<String, FakePaypalOrder>,
+    /// PayPal-Request-Id -> the answer given the first time.
+    answered: HashMap<String, (u16, Value)>,
+    cert_pem: String,
+    next: u64,
+}
+
+type PaypalState = Arc<Mutex<PaypalBook>>;
+
+pub struct FakePaypal {
+    addr: SocketAddr,
+    book: PaypalState,
+    task: JoinHandle<()>,
+}
+
+impl Drop for FakePaypal {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+fn paypal_order_json(o: &FakePaypalOrder, base: &str) -> Value {
+    let mut unit = json!({"reference_id": o.custom_id, "custom_id": o.custom_id, "invoice_id": o.custom_id,
+        "amount": {"currency_code": o.currency, "value": o.value}});
+    if let (Some(id), Some(status)) = (&o.capture_id, &o.capture_status) {
+        unit["payments"] = json!({"captures": [{"id": id, "status": status, "custom_id": o.custom_id,
+            "amount": {"currency_code": o.currency, "value": o.value}}]});
+    }
+    json!({"id": o.id, "intent": "CAPTURE", "status": o.status, "purchase_units": [unit],
+        "links": [{"rel": "payer-action", "href": format!("{base}/checkoutnow?token={}", o.id), "method": "GET"},
+                  {"rel": "self", "href": format!("{base}/v2/checkout/orders/{}", o.id), "method": "GET"}]})
+}
+
+fn paypal_error_reply(status: StatusCode, name: &str, issue: &str) -> Response {
+    (status, axum::Json(json!({"name": name, "details": [{"issue": issue}], "message": issue}))).into_response()
+}
+
+fn paypal_authorised(book: &PaypalBook, headers: &HeaderMap) -> bool {
+    let auth = headers.get("authorization").and_then(|v| v.to_str().ok()).unwrap_or_default();
+    auth.strip_prefix("Bearer ").is_some_and(|t| book.tokens.iter().any(|x| x == t))
+}
+
+async fn paypal_token(State(st): State<PaypalState>, headers: HeaderMap) -> Response {
+    use base64::Engine;
+    let mut book = st.lock().expect("fake lock");
+    let want = format!(
+        "Basic {}",
+        base64::engine::general_purpose::STANDARD.encode(format!("{}:{}", book.client_id, book.client_secret))
+    );
+    if headers.get("authorization").and_then(|v| v.to_str().ok()) != Some(want.as_str()) {
+        return (
+            StatusCode::UNAUTHORIZED,
+            axum::Json(json!({"error": "invalid_client", "error_description": "Client Authentication failed"})),
+        )
+            .into_response();
+    }
+    book.next += 1;
+    let token = format!("A21AAFAKE{:06}", book.next);
+    book.tokens.push(token.clone());
+    axum::Json(
+        json!({"scope": "https://uri.paypal.com/services/payments", "access_token": token, "token_type": "Bearer",
+        "app_id": "APP-FAKE", "expires_in": 32400, "nonce": "fake"}),
+    )
+    .into_response()
+}
+
+fn request_id(headers: &HeaderMap) -> Option<String> {
+    headers.get("paypal-request-id").and_then(|v| v.to_str().ok()).map(str::to_string)
+}
+
+async fn paypal_create(State(st): State<PaypalState>, headers: HeaderMap, body: String) -> Response {
+    let mut book = st.lock().expect("fake lock");
+    if !paypal_authorised(&book, &headers) {
+        return paypal_error_reply(StatusCode::UNAUTHORIZED, "AUTHENTICATION_FAILURE", "INVALID_TOKEN");
+    }
+    let rid = request_id(&headers);
+    if let Some((s, v)) = rid.as_ref().and_then(|r| book.answered.get(r)) {
+        return (StatusCode::from_u16(*s).unwrap_or(StatusCode::OK), axum::Json(v.clone())).into_response();
+    }
+    let v: Value = serde_json::from_str(&body).unwrap_or_default();
+    let unit = &v["purchase_units"][0];
+    let (Some(custom_id), Some(value), Some(currency)) =
+        (unit["custom_id"].as_str(), unit["amount"]["value"].as_str(), unit["amount"]["currency_code"].as_str())
+    else {
+        return paypal_error_reply(StatusCode::BAD_REQUEST, "INVALID_REQUEST", "MISSING_REQUIRED_PARAMETER");
+    };
+    book.next += 1;
+    let o = FakePaypalOrder {
+        id: format!("5O190127TN{:06}", book.next),
+        custom_id: custom_id.to_string(),
+        value: value.to_string(),
+        currency: currency.to_string(),
+        status: "PAYER_ACTION_REQUIRED".into(),
+        capture_id: None,
+        capture_status: None,
+        return_url: v["payment_source"]["paypal"]["experience_context"]["return_url"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string(),
+        refunded: Vec::new(),
+    };
+    let answer = paypal_order_json(&o, &book.base);
+    book.orders.insert(o.id.clone(), o);
+    if let Some(r) = rid {
+        book.answered.insert(r, (201, answer.clone()));
+    }
+    (StatusCode::CREATED, axum::Json(answer)).into_response()
+}
+
+async fn paypal_get(State(st): State<PaypalState>, headers: HeaderMap, Path(id): Path<String>) -> Response {
+    let book = st.lock().expect("fake lock");
+    if !paypal_authorised(&book, &headers) {
+        return paypal_error_reply(StatusCode::UNAUTHORIZED, "AUTHENTICATION_FAILURE", "INVALID_TOKEN");
+    }
+    match book.orders.get(&id) {
+        Some(o) => axum::Json(paypal_order_json(o, &book.base)).into_response(),
+        None => paypal_error_reply(StatusCode::NOT_FOUND, "RESOURCE_NOT_FOUND", "INVALID_RESOURCE_ID"),
+    }
+}
+
+async fn paypal_capture(State(st): State<PaypalState>, headers: HeaderMap, Path(id): Path<String>) -> Response {
+    let mut book = st.lock().expect("fake lock");
+    if !paypal_authorised(&book, &headers) {
+        return paypal_error_reply(StatusCode::UNAUTHORIZED, "AUTHENTICATION_FAILURE", "INVALID_TOKEN");
+    }
+    let rid = request_id(&headers);
+    if let Some((s, v)) = rid.as_ref().and_then(|r| book.answered.get(r)) {
+        return (StatusCode::from_u16(*s).unwrap_or(StatusCode::OK), axum::Json(v.clone())).into_response();
+    }
+    book.next += 1;
+    let n = book.next;
+    let base = book.base.clone();
+    let Some(o) = book.orders.get_mut(&id) else {
+        return paypal_error_reply(StatusCode::NOT_FOUND, "RESOURCE_NOT_FOUND", "INVALID_RESOURCE_ID");
+    };
+    match o.status.as_str() {
+        "APPROVED" => {
+            o.status = "COMPLETED".into();
+            o.capture_id = Some(format!("3C679366HH{n:06}"));
+            o.capture_status = Some("COMPLETED".into());
+            let answer = paypal_order_json(o, &base);
+            if let Some(r) = rid {
+                book.answered.insert(r, (201, answer.clone()));
+            }
+            (StatusCode::CREATED, axum::Json(answer)).into_response()
+        }
+        "COMPLETED" => {
+            paypal_error_reply(StatusCode::UNPROCESSABLE_ENTITY, "UNPROCESSABLE_ENTITY", "ORDER_ALREADY_CAPTURED")
+        }
+        _ => paypal_error_reply(StatusCode::UNPROCESSABLE_ENTITY, "UNPROCESSABLE_ENTITY", "ORDER_NOT_APPROVED"),
+    }
+}
+
+async fn paypal_refund(State(st): State<PaypalState>, headers: HeaderMap, Path(capture): Path<String>) -> Response {
+    let mut book = st.lock().expect("fake lock");
+    if !paypal_authorised(&book, &headers) {
+        return paypal_error_reply(StatusCode::UNAUTHORIZED, "AUTHENTICATION_FAILURE", "INVALID_TOKEN");
+    }
+    let rid = request_id(&headers);
+    if let Some((s, v)) = rid.as_ref().and_then(|r| book.answered.get(r)) {
+        return (StatusCode::from_u16(*s).unwrap_or(StatusCode::OK), axum::Json(v.clone())).into_response();
+    }
+    book.next += 1;
+    let refund_id = format!("1JU08902781{:06}", book.next);
+    let Some(o) = book.orders.values_mut().find(|o| o.capture_id.as_deref() == Some(capture.as_str())) else {
+        return paypal_error_reply(StatusCode::NOT_FOUND, "RESOURCE_NOT_FOUND", "INVALID_RESOURCE_ID");
+    };
+    o.refunded.push(refund_id.clone());
+    o.capture_status = Some("PARTIALLY_REFUNDED".into());
+    let answer = json!({"id": refund_id, "status": "COMPLETED"});
+    if let Some(r) = rid {
+        book.answered.insert(r, (201, answer.clone()));
+    }
+    (StatusCode::CREATED, axum::Json(answer)).into_response()
+}
+
+/// PayPal's approval page: the buyer approves and is sent to the return URL.
+async fn paypal_page(
+    State(st): State<PaypalState>,
+    axum::extract::Query(q): axum::extract::Query<HashMap<String, String>>,
+) -> Response {
+    let mut book = st.lock().expect("fake lock");
+    let id = q.get("token").cloned().unwrap_or_default();
+    let Some(o) = book.orders.get_mut(&id) else { return StatusCode::NOT_FOUND.into_response() };
+    if o.status == "PAYER_ACTION_REQUIRED" {
+        o.status = "APPROVED".into();
+    }
+    let sep = if o.return_url.contains('?') { '&' } else { '?' };
+    Redirect::to(&format!("{}{sep}token={id}&PayerID=FAKEPAYER01", o.return_url)).into_response()
+}
+
+async fn paypal_cert(State(st): State<PaypalState>) -> Response {
+    let book = st.lock().expect("fake lock");
+    ([("content-type", "application/x-pem-file")], book.cert_pem.clone()).into_response()
+}
+
+impl FakePaypal {
+    pub async fn start(client_id: &str, client_secret: &str, webhook_id: &str) -> FakePaypal {
+        let key = rcgen::KeyPair::from_pem(FAKE_RSA_KEY_PEM).expect("the fakes' RSA key");
+        let cert = rcgen::CertificateParams::new(vec!["api.sandbox.paypal.fake".to_string()])
+            .expect("certificate parameters")
+            .self_signed(&key)
+            .expect("a self-signed certificate");
+        let book = Arc::new(Mutex::new(PaypalBook {
+            client_id: client_id.into(),
+            client_secret: client_secret.into(),
+            webhook_id: webhook_id.into(),
+            cert_pem: cert.pem(),
+            ..PaypalBook::default()
+        }));
+        let app = Router::new()
+            .route("/v1/oauth2/token", post(paypal_token))
+            .route("/v2/checkout/orders", post(paypal_create))
+            .route("/v2/checkout/orders/{id}", get(paypal_get))
+            .route("/v2/checkout/orders/{id}/capture", post(paypal_capture))
+            .route("/v2/payments/captures/{id}/refund", post(paypal_refund))
+            .route("/checkoutnow", get(paypal_page))
+            .route("/v1/notifications/certs/CERT-fake-paypal.pem", get(paypal_cert))
+            .with_state(book.clone());
+        let (addr, task) = serve(app).await;
+        book.lock().expect("fake lock").base = format!("http://{addr}");
+        FakePaypal { addr, book, task }
+    }
+
+    pub fn base_url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    pub fn order(&self, id: &str) -> Option<FakePaypalOrder> {
+        self.book.lock().expect("fake lock").orders.get(id).cloned()
+    }
+
+    /// The `PAYMENT.CAPTURE.COMPLETED` event of a captured order and the headers PayPal signs it
+    /// with (transmission id and time, RSA-SHA256 over `id|time|webhook_id|crc32(body)`).
+    pub fn capture_event(&self, order_id: &str, transmission_time: &str) -> (Vec<(&'static str, String)>, String) {
+        let mut book = self.book.lock().expect("fake lock");
+        book.next += 1;
+        let n = book.next;
+        let o = book.orders.get(order_id).expect("an order of this fake").clone();
+        let body = json!({"id": format!("WH-FAKE{n:06}"), "event_version": "1.0", "create_time": transmission_time,
+            "resource_type": "capture", "event_type": "PAYMENT.CAPTURE.COMPLETED",
+            "summary": format!("Payment completed for {} {}", o.value, o.currency),
+            "resource": {"id": o.capture_id, "status": "COMPLETED", "custom_id": o.custom_id, "final_capture": true,
+                "amount": {"currency_code": o.currency, "value": o.value},
+                "supplementary_data": {"related_ids": {"order_id": o.id}}}})
+        .to_string();
+        let transmission = crate::paypal::Transmission {
+            id: format!("fake-transmission-{n}"),
+            time: transmission_time.to_string(),
+            ..Default::default()
+        };
+        let message = crate::paypal::signed_message(&transmission, &book.webhook_id, body.as_bytes());
+        let signature = sign_rsa_sha256(message.as_bytes());
+        let headers = vec![
+            ("paypal-transmission-id", transmission.id),
+            ("paypal-transmission-time", transmission.time),
+            ("paypal-transmission-sig", signature),
+            ("paypal-cert-url", format!("{}/v1/notifications/certs/CERT-fake-paypal.pem", book.base)),
+            ("paypal-auth-algo", "SHA256withRSA".to_string()),
+        ];
+        (headers, body)
+    }
+
+    /// Delivers an event with its headers to `url`; the answer's status.
+    pub async fn deliver(&self, url: &str, headers: &[(&'static str, String)], body: &str) -> u16 {
+        post_notification(url, headers, "application/json", body.to_string()).await
+    }
+}
+
+/// Base64 RSA PKCS#1 v1.5 SHA-256 signature with the fakes' key.
+pub fn sign_rsa_sha256(message: &[u8]) -> String {
+    use base64::Engine;
+    let (_, pem) = x509_parser::pem::parse_x509_pem(FAKE_RSA_KEY_PEM.as_bytes()).expect("the fakes' key PEM");
+    let key = ring::signature::RsaKeyPair::from_pkcs8(&pem.contents).expect("the fakes' RSA key");
+    let mut sig = vec![0u8; key.public().modulus_len()];
+    key.sign(&ring::signature::RSA_PKCS1_SHA256, &ring::rand::SystemRandom::new(), message, &mut sig)
+        .expect("RSA signing");
+    base64::engine::general_purpose::STANDARD.encode(sig)
+}

@@ -9,9 +9,10 @@ use gateways::aamarpay::{self, AamarpayAccount};
 use gateways::bkash::{self, BkashAccount};
 use gateways::http::{Hosts, checked_base_url};
 use gateways::midtrans::{self, MidtransAccount};
+use gateways::paypal::{self, PaypalAccount, Transmission};
 use gateways::sslcommerz::{self, SslcommerzAccount};
 use gateways::stripe::{self, StripeAccount};
-use gateways::testing::{FakeAamarpay, FakeBkash, FakeMidtrans, FakeSslcommerz, FakeStripe};
+use gateways::testing::{FakeAamarpay, FakeBkash, FakeMidtrans, FakePaypal, FakeSslcommerz, FakeStripe};
 use gateways::{Amount, CheckoutRequest, GatewayError, GatewayHttp, PaymentState};
 use std::sync::{Arc, Mutex};
 
@@ -313,4 +314,95 @@ async fn bkash_grant_create_approve_execute_once_status_and_refund() {
     assert!(matches!(refused, Err(GatewayError::Refused { .. })), "{refused:?}");
     let unknown = bkash::checkout_status(&http, &account, "TR0011NONE").await;
     assert_eq!(unknown.err(), Some(GatewayError::UnknownOrder));
+}
+
+fn transmission_of(headers: &HeaderMap) -> Transmission {
+    let h = |k: &str| headers.get(k).and_then(|v| v.to_str().ok()).unwrap_or_default().to_string();
+    Transmission {
+        id: h("paypal-transmission-id"),
+        time: h("paypal-transmission-time"),
+        signature: h("paypal-transmission-sig"),
+        cert_url: h("paypal-cert-url"),
+        auth_algo: h("paypal-auth-algo"),
+    }
+}
+
+#[tokio::test]
+async fn paypal_order_approval_capture_signed_webhook_and_refund() {
+    let fake = FakePaypal::start("client-isp1", "secret-isp1", "WH-ISP1").await;
+    let hosts = Hosts { allow_loopback: true };
+    let account = PaypalAccount {
+        client_id: "client-isp1".into(),
+        client_secret: "secret-isp1".into(),
+        webhook_id: "WH-ISP1".into(),
+        base_url: checked_base_url(&fake.base_url(), hosts).unwrap(),
+        sandbox_override: true,
+    };
+    let http = GatewayHttp::new().unwrap();
+    let req = request("c-paypal-1", Amount::new(2_500, "USD"));
+
+    let created = paypal::create_checkout(&http, &account, &req, "rq-1", now()).await.unwrap();
+    assert_eq!(paypal::create_checkout(&http, &account, &req, "rq-1", now()).await.unwrap(), created);
+    assert_eq!(fake.order(&created.reference).unwrap().value, "25.00");
+    assert_eq!(
+        paypal::checkout_status(&http, &account, &created.reference).await.unwrap().state,
+        PaymentState::Pending
+    );
+
+    // The buyer approves; capture completes it, once: a second capture reads the order instead.
+    let page = no_redirects().get(&created.redirect_url).send().await.unwrap();
+    assert!(page.headers()["location"].to_str().unwrap().contains(&format!("token={}", created.reference)));
+    let captured = paypal::capture(&http, &account, &created.reference, "cap-1").await.unwrap();
+    assert_eq!((captured.state, captured.amount.clone()), (PaymentState::Paid, Some(Amount::new(2_500, "USD"))));
+    let again = paypal::capture(&http, &account, &created.reference, "cap-2").await.unwrap();
+    assert_eq!((again.state, again.transaction_id.clone()), (PaymentState::Paid, captured.transaction_id.clone()));
+
+    // The signed webhook verifies with the certificate from the account's (sandbox) host.
+    let (url, got) = receiver().await;
+    let (headers, body) = fake.capture_event(&created.reference, "2026-12-05T10:00:00Z");
+    assert_eq!(fake.deliver(&url, &headers, &body).await, 200);
+    let (h, raw) = got.lock().unwrap()[0].clone();
+    let t = transmission_of(&h);
+    let n = paypal::verify_notification(&http, &account, &t, &raw, hosts).await.unwrap();
+    let s = n.status.unwrap();
+    assert_eq!(
+        (s.order_id.as_str(), s.state, s.transaction_id.clone()),
+        ("c-paypal-1", PaymentState::Paid, captured.transaction_id.clone())
+    );
+    // Tampered body, another webhook id, a certificate from elsewhere: refused.
+    let tampered = String::from_utf8(raw.clone()).unwrap().replace("25.00", "2500.00");
+    assert_eq!(
+        paypal::verify_notification(&http, &account, &t, tampered.as_bytes(), hosts).await.err(),
+        Some(GatewayError::BadSignature)
+    );
+    let other = PaypalAccount { webhook_id: "WH-OTHER".into(), ..account.clone() };
+    assert_eq!(
+        paypal::verify_notification(&http, &other, &t, &raw, hosts).await.err(),
+        Some(GatewayError::BadSignature)
+    );
+    let elsewhere = Transmission { cert_url: "https://evil.example/cert.pem".into(), ..t.clone() };
+    assert!(matches!(
+        paypal::verify_notification(&http, &account, &elsewhere, &raw, hosts).await,
+        Err(GatewayError::AddressRefused(_))
+    ));
+    let live = PaypalAccount { sandbox_override: false, ..account.clone() };
+    assert!(
+        matches!(
+            paypal::verify_notification(&http, &live, &t, &raw, hosts).await,
+            Err(GatewayError::AddressRefused(_))
+        ),
+        "a live account takes certificates from PayPal only"
+    );
+
+    // Refund once per request id.
+    let capture_id = captured.transaction_id.unwrap();
+    let r1 = paypal::refund(&http, &account, &capture_id, &Amount::new(1_000, "USD"), "rf-1").await.unwrap();
+    assert_eq!(paypal::refund(&http, &account, &capture_id, &Amount::new(1_000, "USD"), "rf-1").await.unwrap(), r1);
+    assert_eq!(fake.order(&created.reference).unwrap().refunded.len(), 1);
+
+    // Wrong client secret: refused at the token.
+    let stranger = PaypalAccount { client_secret: "nope".into(), client_id: "client-other".into(), ..account.clone() };
+    let refused = paypal::checkout_status(&http, &stranger, &created.reference).await;
+    assert!(matches!(refused, Err(GatewayError::Refused { status: 401, .. })), "{refused:?}");
+    assert_eq!(paypal::checkout_status(&http, &account, "NOSUCHORDER").await.err(), Some(GatewayError::UnknownOrder));
 }

@@ -13,7 +13,7 @@ use domain::patch::Patch;
 use domain::role::Permission;
 use domain::{Error, Result, Validation, ids};
 use gateways::http::{Hosts, checked_base_url, checked_return_url};
-use gateways::{GatewayError, GatewayHttp, aamarpay, bkash, midtrans, sslcommerz, stripe};
+use gateways::{GatewayError, GatewayHttp, aamarpay, bkash, midtrans, paypal, sslcommerz, stripe};
 use kernel::App;
 use kernel::idempotency::{IdempotentRequest, Outcome, commit_create, record};
 use kernel::support::{Audited, StoreResultExt, audit, decoded, expected_version, open_text, snapshot};
@@ -36,7 +36,8 @@ pub struct CreateGatewayAccount {
     pub base_url: Option<String>,
     /// By name, as the gateway's dashboard shows them (Stripe: `secret_key`, `webhook_secret`;
     /// Midtrans: `server_key`; SSLCommerz: `store_id`, `store_password`; aamarPay: `store_id`,
-    /// `signature_key`; bKash: `app_key`, `app_secret`, `username`, `password`).
+    /// `signature_key`; bKash: `app_key`, `app_secret`, `username`, `password`; PayPal: `client_id`,
+    /// `client_secret`, `webhook_id`).
     pub credentials: BTreeMap<String, String>,
 }
 
@@ -164,7 +165,7 @@ pub async fn create_account(
     let mut v = Validation::new();
     let name = v.text("name", &input.name, 80);
     if required_credentials(input.gateway).is_none() {
-        v.add("gateway", "is not available yet (Nagad and PayPal come with their adapters)");
+        v.add("gateway", "is not available yet (Nagad comes with its adapter)");
     }
     check_credentials(&mut v, input.gateway, &input.credentials, false);
     let methods = check_methods(&mut v, &input.methods);
@@ -387,7 +388,18 @@ pub async fn test_account(app: &App, actor: &Actor, id: Uuid, http: &GatewayHttp
             bkash::forget_token(&account);
             bkash::token(http, &account).await.map(|_| ())
         }
-        Gateway::Nagad | Gateway::Paypal => {
+        Gateway::Paypal => {
+            let account = paypal::PaypalAccount {
+                client_id: get("client_id"),
+                client_secret: get("client_secret"),
+                webhook_id: get("webhook_id"),
+                base_url: base(paypal::LIVE_BASE, paypal::SANDBOX_BASE),
+                sandbox_override: sandbox && a.base_url.is_some(),
+            };
+            paypal::forget_token(&account);
+            paypal::token(http, &account).await.map(|_| ())
+        }
+        Gateway::Nagad => {
             return Err(Error::field("gateway", "is not available yet"));
         }
     };
