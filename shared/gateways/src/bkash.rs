@@ -3,11 +3,12 @@
 //! (with a fall back to `payment/status` when execute fails or times out, as bKash's own plugin
 //! does), refunds through `payment/refund`. The browser callback's `signature` has no published
 //! algorithm: the callback only names a payment, whose state comes from execute or the status API.
-//! The optional SNS webhook (a bKash-provisioned product) is not handled yet.
+//! The optional webhook (a bKash-provisioned product) arrives as AWS SNS messages: verified with
+//! SNS's signature over the certificate from SNS's own hosts, the topic pinned ([`verify_sns`]).
 
 use crate::GatewayError;
 use crate::http::{self, GatewayHttp};
-use crate::model::{Amount, CheckoutCreated, CheckoutRequest, PaymentState, TransactionStatus};
+use crate::model::{Amount, CheckoutCreated, CheckoutRequest, PaymentState, TransactionStatus, VerifiedNotification};
 use chrono::{DateTime, Duration, Utc};
 use serde::Deserialize;
 use std::collections::HashMap;
@@ -281,11 +282,183 @@ mod tests {
     }
 
     #[test]
+    fn only_sns_hosts_sign_sns_messages() {
+        for ok in ["sns.ap-southeast-1.amazonaws.com", "sns.us-east-1.amazonaws.com", "sns.cn-north-1.amazonaws.com.cn"]
+        {
+            assert!(sns_host(ok), "{ok}");
+        }
+        for bad in [
+            "sns.amazonaws.com",
+            "evil.s3.amazonaws.com",
+            "sns.evil.example.amazonaws.com",
+            "sns.us-east-1.amazonaws.com.evil.example",
+            "xsns.us-east-1.amazonaws.com",
+        ] {
+            assert!(!sns_host(bad), "{bad}");
+        }
+    }
+
+    #[test]
     fn statuses_map_as_bkash_uses_them() {
         assert_eq!(state_of("Completed"), PaymentState::Paid);
         assert_eq!(state_of("Initiated"), PaymentState::Pending);
         assert_eq!(state_of("Authorized"), PaymentState::Pending);
         assert_eq!(state_of("Cancelled"), PaymentState::Failed);
         assert_eq!(state_of("Expired"), PaymentState::Expired);
+    }
+}
+
+/// What a bKash webhook delivery (an AWS SNS message) is, once its signature verified.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SnsDelivery {
+    /// The topic asks to be confirmed: GET `subscribe_url` (checked to be SNS's, or the sandbox
+    /// account's own origin) once.
+    Subscribe { subscribe_url: String },
+    /// A completed transaction.
+    Payment(VerifiedNotification),
+    /// Unsubscribed, or a message that says nothing about a payment.
+    Other,
+}
+
+/// SNS's own hosts: `sns.<region>.amazonaws.com` (and `.com.cn`), nothing else under amazonaws.
+pub fn sns_host(host: &str) -> bool {
+    let rest = host.strip_suffix(".amazonaws.com").or_else(|| host.strip_suffix(".amazonaws.com.cn"));
+    match rest.and_then(|r| r.strip_prefix("sns.")) {
+        Some(region) => region.len() >= 3 && region.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-'),
+        None => false,
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct SnsEnvelope {
+    #[serde(rename = "Type")]
+    kind: String,
+    message_id: String,
+    topic_arn: String,
+    message: String,
+    timestamp: String,
+    signature_version: String,
+    signature: String,
+    #[serde(rename = "SigningCertURL")]
+    signing_cert_url: String,
+    subject: Option<String>,
+    token: Option<String>,
+    #[serde(rename = "SubscribeURL")]
+    subscribe_url: Option<String>,
+}
+
+/// A confirmation URL is followed only to SNS itself (https, an SNS host), or to the sandbox
+/// account's own origin.
+fn subscribe_url_allowed(url: &str, sources: &crate::certs::CertSources) -> bool {
+    if let Some(origin) = &sources.sandbox_origin
+        && url.starts_with(&format!("{origin}/"))
+    {
+        return true;
+    }
+    reqwest::Url::parse(url)
+        .is_ok_and(|u| u.scheme() == "https" && u.port().is_none() && u.host_str().is_some_and(sns_host))
+}
+
+/// The string SNS signs: `key\nvalue\n` for its fields in order (per message type).
+fn sns_string_to_sign(e: &SnsEnvelope) -> Result<String, GatewayError> {
+    let mut out = String::new();
+    let mut add = |k: &str, v: &str| {
+        out.push_str(k);
+        out.push('\n');
+        out.push_str(v);
+        out.push('\n');
+    };
+    match e.kind.as_str() {
+        "Notification" => {
+            add("Message", &e.message);
+            add("MessageId", &e.message_id);
+            if let Some(s) = &e.subject {
+                add("Subject", s);
+            }
+            add("Timestamp", &e.timestamp);
+            add("TopicArn", &e.topic_arn);
+            add("Type", &e.kind);
+        }
+        "SubscriptionConfirmation" | "UnsubscribeConfirmation" => {
+            let missing = || GatewayError::Malformed("confirmation without SubscribeURL or Token".into());
+            add("Message", &e.message);
+            add("MessageId", &e.message_id);
+            add("SubscribeURL", e.subscribe_url.as_deref().ok_or_else(missing)?);
+            add("Timestamp", &e.timestamp);
+            add("Token", e.token.as_deref().ok_or_else(missing)?);
+            add("TopicArn", &e.topic_arn);
+            add("Type", &e.kind);
+        }
+        other => return Err(GatewayError::Malformed(format!("SNS type {other:?}"))),
+    }
+    Ok(out)
+}
+
+/// Verifies a bKash webhook delivery: the SNS signature (version 1: SHA-1, 2: SHA-256) with the
+/// certificate at `SigningCertURL` (SNS's hosts only, or a sandbox account's own origin), the
+/// topic pinned to the account's, then reads it.
+pub async fn verify_sns(
+    client: &GatewayHttp,
+    raw_body: &[u8],
+    expected_topic: &str,
+    sandbox_origin: Option<String>,
+    hosts: http::Hosts,
+) -> Result<SnsDelivery, GatewayError> {
+    use base64::Engine;
+    let e: SnsEnvelope =
+        serde_json::from_slice(raw_body).map_err(|err| GatewayError::Malformed(format!("SNS envelope: {err}")))?;
+    let sha1 = match e.signature_version.as_str() {
+        "1" => true,
+        "2" => false,
+        _ => return Err(GatewayError::BadSignature),
+    };
+    let signature = base64::engine::general_purpose::STANDARD
+        .decode(e.signature.as_bytes())
+        .map_err(|_| GatewayError::BadSignature)?;
+    let sources = crate::certs::CertSources { host_allowed: sns_host, sandbox_origin, hosts };
+    let key = crate::certs::public_key(client, &e.signing_cert_url, &sources).await?;
+    crate::certs::verify_rsa(&key, sns_string_to_sign(&e)?.as_bytes(), &signature, sha1)?;
+    if e.topic_arn != expected_topic {
+        return Err(GatewayError::BadSignature);
+    }
+    match e.kind.as_str() {
+        "SubscriptionConfirmation" => {
+            let url = e.subscribe_url.unwrap_or_default();
+            if !subscribe_url_allowed(&url, &sources) {
+                return Err(GatewayError::AddressRefused(format!("SubscribeURL {url}")));
+            }
+            Ok(SnsDelivery::Subscribe { subscribe_url: url })
+        }
+        "Notification" => {
+            let m: serde_json::Value = serde_json::from_str(&e.message)
+                .map_err(|err| GatewayError::Malformed(format!("SNS message: {err}")))?;
+            let status = |k: &str| m[k].as_str().map(str::to_string);
+            let (Some(order_id), Some(trx), Some(state)) =
+                (status("merchantInvoiceNumber"), status("trxID"), status("transactionStatus"))
+            else {
+                return Ok(SnsDelivery::Other);
+            };
+            let currency = status("currency").unwrap_or_else(|| "BDT".into());
+            let amount = match m["amount"]
+                .as_str()
+                .map(str::to_string)
+                .or_else(|| m["amount"].as_f64().map(|a| a.to_string()))
+            {
+                Some(a) => Some(Amount::parse_decimal(&a, &currency)?),
+                None => None,
+            };
+            Ok(SnsDelivery::Payment(VerifiedNotification {
+                delivery_id: format!("{trx}:{state}"),
+                status: Some(TransactionStatus {
+                    order_id,
+                    transaction_id: Some(trx),
+                    state: state_of(&state),
+                    amount,
+                    method: Some("bkash".into()),
+                }),
+            }))
+        }
+        _ => Ok(SnsDelivery::Other),
     }
 }

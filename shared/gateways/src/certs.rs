@@ -8,11 +8,11 @@ use crate::http::{self, GatewayHttp, Hosts};
 use std::collections::HashMap;
 use std::sync::Mutex;
 
-/// Where certificates may come from: host suffixes (`.paypal.com`) and, for a sandbox account, the
-/// exact origin of its base URL.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// Where certificates may come from: the gateway's hosts (a rule on the host name) and, for a
+/// sandbox account, the exact origin of its base URL.
+#[derive(Debug, Clone)]
 pub struct CertSources {
-    pub host_suffixes: &'static [&'static str],
+    pub host_allowed: fn(&str) -> bool,
     pub sandbox_origin: Option<String>,
     pub hosts: Hosts,
 }
@@ -35,10 +35,10 @@ pub fn allowed(url: &str, sources: &CertSources) -> Result<reqwest::Url, Gateway
     if parsed.scheme() != "https" || parsed.port().is_some() {
         return Err(refused("https on the standard port only"));
     }
-    if !sources.host_suffixes.iter().any(|s| host.ends_with(s) && host.len() > s.len()) {
+    if !(sources.host_allowed)(&host) {
         return Err(refused("not one of the gateway's hosts"));
     }
-    if !parsed.path().ends_with(".pem") && !parsed.path().contains("/cert") {
+    if !parsed.path().ends_with(".pem") && !parsed.path().contains("/certs/") {
         return Err(refused("not a certificate path"));
     }
     Ok(parsed)
@@ -82,9 +82,32 @@ pub fn verify_rsa(public_key: &[u8], message: &[u8], signature: &[u8], sha1: boo
 mod tests {
     use super::*;
 
+    /// SNS's signature version 1 is SHA-1: a signature made by `openssl dgst -sha1 -sign` with the
+    /// fakes' test key over a fixed string, verified here (ring cannot make SHA-1 signatures).
+    #[test]
+    fn sha1_and_sha256_signatures_verify_and_others_do_not() {
+        use base64::Engine;
+        let (_, pem) = x509_parser::pem::parse_x509_pem(crate::testing::FAKE_RSA_KEY_PEM.as_bytes()).unwrap();
+        let pair = ring::signature::RsaKeyPair::from_pkcs8(&pem.contents).unwrap();
+        let public = ring::signature::KeyPair::public_key(&pair).as_ref().to_vec();
+        let message = b"Message\nhello\nType\nNotification\n";
+        let sha1 = base64::engine::general_purpose::STANDARD.decode(SHA1_VECTOR).unwrap();
+        assert_eq!(verify_rsa(&public, message, &sha1, true), Ok(()));
+        assert_eq!(verify_rsa(&public, message, &sha1, false), Err(GatewayError::BadSignature));
+        assert_eq!(
+            verify_rsa(&public, b"Message\nhellO\nType\nNotification\n", &sha1, true),
+            Err(GatewayError::BadSignature)
+        );
+        let sha256 =
+            base64::engine::general_purpose::STANDARD.decode(crate::testing::sign_rsa_sha256(message)).unwrap();
+        assert_eq!(verify_rsa(&public, message, &sha256, false), Ok(()));
+    }
+
+    const SHA1_VECTOR: &str = "CMihAC8hok7YCDQION+v8grFzy0hkQmNEgfUEg+t6lplAr6gfgLOB33mvu0QegF0rHqc/gU+KesKJhtf5MS2QpBTn9x8G1Y2stzDMCA6gRy6xXIQ7xGSP4pvc5pVf2BuZUC5/PrOEpT0K1yJvlZbGee7oMBfKS2N98ltb6KN5LMpI8/umabn0CYy4xVCNSS2mubnJlJ3TFC9Nq5ti24gjt76VrQNLYR6YAtdrnJbkLVHc8JMPlBnW9Os0lvxYz86LJk/QO5LQMg0LjQ4Qhg+2+8e92OK/D4+L92FZbA3oTbc56FNvnvrdDB18Qn0rO0pW6NpXUz/OEmYjFqrrVStww==";
+
     fn paypal(sandbox_origin: Option<&str>) -> CertSources {
         CertSources {
-            host_suffixes: &[".paypal.com"],
+            host_allowed: crate::paypal::paypal_host,
             sandbox_origin: sandbox_origin.map(str::to_string),
             hosts: Hosts { allow_loopback: true },
         }

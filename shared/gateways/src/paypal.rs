@@ -258,10 +258,15 @@ pub fn signed_message(t: &Transmission, webhook_id: &str, raw_body: &[u8]) -> St
     format!("{}|{}|{webhook_id}|{}", t.id, t.time, crc32fast::hash(raw_body))
 }
 
+/// PayPal's own hosts (`api.paypal.com`, `api.sandbox.paypal.com`, ...).
+pub fn paypal_host(host: &str) -> bool {
+    host.ends_with(".paypal.com") && host.len() > ".paypal.com".len()
+}
+
 /// Where this account's certificates may come from.
 pub fn cert_sources(account: &PaypalAccount, hosts: Hosts) -> CertSources {
     CertSources {
-        host_suffixes: &[".paypal.com"],
+        host_allowed: paypal_host,
         sandbox_origin: account.sandbox_override.then(|| {
             let u = reqwest::Url::parse(&account.base_url).ok();
             u.map(|u| u.origin().ascii_serialization()).unwrap_or_default()

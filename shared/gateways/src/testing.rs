@@ -861,6 +861,9 @@ struct BkashBook {
     tokens: Vec<String>,
     grants: u32,
     payments: BTreeMap<String, FakeBkashPayment>,
+    cert_pem: String,
+    topic_arn: String,
+    confirmed: bool,
     next: u64,
 }
 
@@ -1012,12 +1015,16 @@ impl FakeBkash {
             app_secret: app_secret.into(),
             username: username.into(),
             password: password.into(),
+            cert_pem: fake_certificate("sns.ap-southeast-1.amazonaws.fake"),
+            topic_arn: format!("arn:aws:sns:ap-southeast-1:000000000000:bkash-{app_key}"),
             ..BkashBook::default()
         }));
         let app = Router::new()
             .route("/tokenized/checkout/token/grant", post(bkash_grant))
             .route("/tokenized/checkout/{*op}", post(bkash_post))
             .route("/pay/{id}", get(bkash_page))
+            .route("/SimpleNotificationService-fake.pem", get(bkash_cert))
+            .route("/sns/confirm", get(bkash_confirm))
             .with_state(book.clone());
         let (addr, task) = serve(app).await;
         book.lock().expect("fake lock").base = format!("http://{addr}");
@@ -1042,6 +1049,82 @@ impl FakeBkash {
     pub fn revoke_tokens(&self) {
         self.book.lock().expect("fake lock").tokens.clear();
     }
+
+    /// The SNS topic this fake's notifications come from (an account pins it).
+    pub fn topic_arn(&self) -> String {
+        self.book.lock().expect("fake lock").topic_arn.clone()
+    }
+
+    /// Whether the subscription was confirmed (its SubscribeURL fetched).
+    pub fn subscription_confirmed(&self) -> bool {
+        self.book.lock().expect("fake lock").confirmed
+    }
+
+    /// The SNS `SubscriptionConfirmation` bKash's topic sends first, signed (version 2).
+    pub fn sns_subscription(&self) -> String {
+        let book = self.book.lock().expect("fake lock");
+        let origin = book.base.clone();
+        let mut e = json!({"Type": "SubscriptionConfirmation", "MessageId": "fake-sub-1", "Token": "fake-token",
+            "TopicArn": book.topic_arn, "Message": format!("You have chosen to subscribe to the topic {}.", book.topic_arn),
+            "SubscribeURL": format!("{origin}/sns/confirm?Token=fake-token"), "Timestamp": "2026-12-05T10:00:00.000Z",
+            "SignatureVersion": "2", "SigningCertURL": format!("{origin}/SimpleNotificationService-fake.pem")});
+        let to_sign = ["Message", "MessageId", "SubscribeURL", "Timestamp", "Token", "TopicArn", "Type"]
+            .iter()
+            .map(|k| format!("{k}\n{}\n", e[*k].as_str().unwrap_or_default()))
+            .collect::<String>();
+        e["Signature"] = json!(sign_rsa_sha256(to_sign.as_bytes()));
+        e.to_string()
+    }
+
+    /// The SNS `Notification` of a completed payment, signed (version 2), as bKash's webhook sends it.
+    pub fn sns_payment(&self, payment_id: &str) -> String {
+        let mut book = self.book.lock().expect("fake lock");
+        book.next += 1;
+        let n = book.next;
+        let origin = book.base.clone();
+        let p = book.payments.get(payment_id).expect("a payment of this fake").clone();
+        let message = json!({"dateTime": "20261205100000", "debitMSISDN": "8801770618575", "creditOrganizationName": "Demo ISP",
+            "creditShortCode": "01770618575", "trxID": p.trx_id, "transactionStatus": p.status, "transactionType": "10002294",
+            "amount": p.amount, "currency": "BDT", "transactionReference": p.payment_id, "merchantInvoiceNumber": p.invoice})
+        .to_string();
+        let mut e = json!({"Type": "Notification", "MessageId": format!("fake-msg-{n}"), "TopicArn": book.topic_arn,
+            "Message": message, "Timestamp": "2026-12-05T10:00:01.000Z", "SignatureVersion": "2",
+            "SigningCertURL": format!("{origin}/SimpleNotificationService-fake.pem"),
+            "UnsubscribeURL": format!("{origin}/sns/unsubscribe")});
+        let to_sign = ["Message", "MessageId", "Timestamp", "TopicArn", "Type"]
+            .iter()
+            .map(|k| format!("{k}\n{}\n", e[*k].as_str().unwrap_or_default()))
+            .collect::<String>();
+        e["Signature"] = json!(sign_rsa_sha256(to_sign.as_bytes()));
+        e.to_string()
+    }
+
+    /// Posts an SNS message to `url` as SNS does (`text/plain`, the message type header).
+    pub async fn deliver_sns(&self, url: &str, body: &str) -> u16 {
+        let kind = serde_json::from_str::<Value>(body).ok().and_then(|v| v["Type"].as_str().map(str::to_string));
+        let headers = [("x-amz-sns-message-type", kind.unwrap_or_default())];
+        post_notification(url, &headers, "text/plain; charset=UTF-8", body.to_string()).await
+    }
+}
+
+async fn bkash_cert(State(st): State<BkashState>) -> Response {
+    let pem = st.lock().expect("fake lock").cert_pem.clone();
+    ([("content-type", "application/x-pem-file")], pem).into_response()
+}
+
+async fn bkash_confirm(State(st): State<BkashState>) -> Response {
+    st.lock().expect("fake lock").confirmed = true;
+    ([("content-type", "text/xml")], "<ConfirmSubscriptionResponse/>").into_response()
+}
+
+/// A self-signed certificate over the fakes' RSA key, for `name`.
+fn fake_certificate(name: &str) -> String {
+    let key = rcgen::KeyPair::from_pem(FAKE_RSA_KEY_PEM).expect("the fakes' RSA key");
+    rcgen::CertificateParams::new(vec![name.to_string()])
+        .expect("certificate parameters")
+        .self_signed(&key)
+        .expect("a self-signed certificate")
+        .pem()
 }
 
 // ---- PayPal ---------------------------------------------------------------------------------
@@ -1270,16 +1353,11 @@ async fn paypal_cert(State(st): State<PaypalState>) -> Response {
 
 impl FakePaypal {
     pub async fn start(client_id: &str, client_secret: &str, webhook_id: &str) -> FakePaypal {
-        let key = rcgen::KeyPair::from_pem(FAKE_RSA_KEY_PEM).expect("the fakes' RSA key");
-        let cert = rcgen::CertificateParams::new(vec!["api.sandbox.paypal.fake".to_string()])
-            .expect("certificate parameters")
-            .self_signed(&key)
-            .expect("a self-signed certificate");
         let book = Arc::new(Mutex::new(PaypalBook {
             client_id: client_id.into(),
             client_secret: client_secret.into(),
             webhook_id: webhook_id.into(),
-            cert_pem: cert.pem(),
+            cert_pem: fake_certificate("api.sandbox.paypal.fake"),
             ..PaypalBook::default()
         }));
         let app = Router::new()

@@ -308,6 +308,49 @@ async fn bkash_grant_create_approve_execute_once_status_and_refund() {
         bkash::refund(&http, &account, &payment_id, &trx, &Amount::new(50_000, "BDT"), "outage").await.unwrap();
     assert_eq!(bkash::refund_status(&http, &account, &payment_id, &trx).await.unwrap(), vec![refund]);
 
+    // The webhook: SNS messages verified with the certificate from the sandbox origin, the topic
+    // pinned; the subscription confirmed once verified; the payment read from the message.
+    let hosts = Hosts { allow_loopback: true };
+    let origin = Some(reqwest::Url::parse(&fake.base_url()).unwrap().origin().ascii_serialization());
+    let (url, got) = receiver().await;
+    assert_eq!(fake.deliver_sns(&url, &fake.sns_subscription()).await, 200);
+    assert_eq!(fake.deliver_sns(&url, &fake.sns_payment(&payment_id)).await, 200);
+    let deliveries = got.lock().unwrap().clone();
+    assert_eq!(deliveries[0].0["content-type"], "text/plain; charset=UTF-8");
+    let topic = fake.topic_arn();
+    match bkash::verify_sns(&http, &deliveries[0].1, &topic, origin.clone(), hosts).await.unwrap() {
+        bkash::SnsDelivery::Subscribe { subscribe_url } => {
+            no_redirects().get(&subscribe_url).send().await.unwrap();
+            assert!(fake.subscription_confirmed());
+        }
+        other => panic!("{other:?}"),
+    }
+    let paid = match bkash::verify_sns(&http, &deliveries[1].1, &topic, origin.clone(), hosts).await.unwrap() {
+        bkash::SnsDelivery::Payment(n) => n.status.unwrap(),
+        other => panic!("{other:?}"),
+    };
+    assert_eq!(
+        (paid.order_id.as_str(), paid.state, paid.amount.clone()),
+        ("c-bkash-1", PaymentState::Paid, Some(Amount::new(150_050, "BDT")))
+    );
+    assert_eq!(paid.transaction_id.as_deref(), Some(trx.as_str()));
+    let tampered = String::from_utf8(deliveries[1].1.clone()).unwrap().replace("1500.50", "15000.50");
+    assert_eq!(
+        bkash::verify_sns(&http, tampered.as_bytes(), &topic, origin.clone(), hosts).await.err(),
+        Some(GatewayError::BadSignature)
+    );
+    assert_eq!(
+        bkash::verify_sns(&http, &deliveries[1].1, "arn:aws:sns:other", origin.clone(), hosts).await.err(),
+        Some(GatewayError::BadSignature)
+    );
+    assert!(
+        matches!(
+            bkash::verify_sns(&http, &deliveries[1].1, &topic, None, hosts).await,
+            Err(GatewayError::AddressRefused(_))
+        ),
+        "a live account takes certificates from SNS only"
+    );
+
     // Wrong credentials: refused at the grant.
     let stranger = BkashAccount { app_secret: "nope".into(), app_key: "app-other".into(), ..account.clone() };
     let refused = bkash::checkout_status(&http, &stranger, &payment_id).await;
