@@ -11,8 +11,6 @@ use crate::http::{self, GatewayHttp};
 use crate::model::{Amount, CheckoutCreated, CheckoutRequest, PaymentState, TransactionStatus, VerifiedNotification};
 use chrono::{DateTime, Duration, Utc};
 use serde::Deserialize;
-use std::collections::HashMap;
-use std::sync::Mutex;
 
 pub const LIVE_BASE: &str = "https://tokenized.pay.bka.sh/v1.2.0-beta/tokenized/checkout";
 pub const SANDBOX_BASE: &str = "https://tokenized.sandbox.bka.sh/v1.2.0-beta/tokenized/checkout";
@@ -34,12 +32,7 @@ impl std::fmt::Debug for BkashAccount {
     }
 }
 
-/// Granted tokens, per account, until a minute before they run out (bKash asks merchants to
-/// reuse a token for its hour rather than grant one per call).
-static TOKENS: Mutex<Option<HashMap<TokenKey, (String, std::time::Instant)>>> = Mutex::new(None);
-
-/// An account's tokens: its API base and app key.
-type TokenKey = (String, String);
+static TOKENS: http::TokenCache = http::TokenCache::new();
 
 fn bkash_error(status: u16, v: &serde_json::Value) -> GatewayError {
     let message = v["statusMessage"].as_str().or(v["errorMessage"].as_str()).or(v["message"].as_str()).unwrap_or("");
@@ -59,10 +52,7 @@ async fn call(req: reqwest::RequestBuilder) -> Result<(u16, serde_json::Value), 
 
 /// An `id_token` for the account (granted, or the cached one while it lives).
 pub async fn token(client: &GatewayHttp, account: &BkashAccount) -> Result<String, GatewayError> {
-    let key = (account.base_url.clone(), account.app_key.clone());
-    if let Some((t, until)) = TOKENS.lock().expect("token cache").as_ref().and_then(|m| m.get(&key)).cloned()
-        && until > std::time::Instant::now()
-    {
+    if let Some(t) = TOKENS.get(&account.base_url, &account.app_key) {
         return Ok(t);
     }
     let req = client
@@ -76,17 +66,13 @@ pub async fn token(client: &GatewayHttp, account: &BkashAccount) -> Result<Strin
     let (Some("0000"), Some(t)) = (v["statusCode"].as_str(), v["id_token"].as_str()) else {
         return Err(bkash_error(status, &v));
     };
-    let life = v["expires_in"].as_u64().unwrap_or(3600).saturating_sub(60);
-    let until = std::time::Instant::now() + std::time::Duration::from_secs(life);
-    TOKENS.lock().expect("token cache").get_or_insert_with(HashMap::new).insert(key, (t.to_string(), until));
+    TOKENS.put(&account.base_url, &account.app_key, t, v["expires_in"].as_u64().unwrap_or(3600));
     Ok(t.to_string())
 }
 
 /// Forgets the account's token (bKash refused it: it was revoked or the credentials changed).
 pub fn forget_token(account: &BkashAccount) {
-    if let Some(m) = TOKENS.lock().expect("token cache").as_mut() {
-        m.remove(&(account.base_url.clone(), account.app_key.clone()));
-    }
+    TOKENS.forget(&account.base_url, &account.app_key);
 }
 
 async fn authorised_post(

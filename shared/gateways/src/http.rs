@@ -42,6 +42,52 @@ impl GatewayHttp {
     }
 }
 
+/// Access tokens a gateway grants (bKash, PayPal), kept per account (API base and client id)
+/// until a minute before they run out: the gateways ask merchants to reuse a token for its life
+/// rather than grant one per call.
+pub struct TokenCache(std::sync::Mutex<Option<std::collections::HashMap<Account, Kept>>>);
+
+/// An account: its API base and client id (bKash's app key, PayPal's client id).
+type Account = (String, String);
+/// A token and when it stops being used.
+type Kept = (String, std::time::Instant);
+
+impl TokenCache {
+    pub const fn new() -> Self {
+        TokenCache(std::sync::Mutex::new(None))
+    }
+
+    /// The account's live token, if one is kept.
+    pub fn get(&self, base_url: &str, client_id: &str) -> Option<String> {
+        let cache = self.0.lock().expect("token cache");
+        let (token, until) = cache.as_ref()?.get(&(base_url.to_string(), client_id.to_string()))?;
+        (*until > std::time::Instant::now()).then(|| token.clone())
+    }
+
+    /// Keeps a token granted for `expires_in` seconds (a minute less).
+    pub fn put(&self, base_url: &str, client_id: &str, token: &str, expires_in: u64) {
+        let until = std::time::Instant::now() + std::time::Duration::from_secs(expires_in.saturating_sub(60));
+        self.0
+            .lock()
+            .expect("token cache")
+            .get_or_insert_with(Default::default)
+            .insert((base_url.to_string(), client_id.to_string()), (token.to_string(), until));
+    }
+
+    /// Forgets the account's token (the gateway refused it, or the credentials are being tested).
+    pub fn forget(&self, base_url: &str, client_id: &str) {
+        if let Some(m) = self.0.lock().expect("token cache").as_mut() {
+            m.remove(&(base_url.to_string(), client_id.to_string()));
+        }
+    }
+}
+
+impl Default for TokenCache {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
 /// A reqwest builder on rustls, verifying against the platform's trust store (reqwest's
 /// `rustls` feature: its own provider, so a client built anywhere in the process works).
 pub fn client_builder() -> reqwest::ClientBuilder {

@@ -11,8 +11,6 @@ use crate::http::{self, GatewayHttp, Hosts};
 use crate::model::{Amount, CheckoutCreated, CheckoutRequest, PaymentState, TransactionStatus, VerifiedNotification};
 use base64::Engine;
 use chrono::{DateTime, Duration, Utc};
-use std::collections::HashMap;
-use std::sync::Mutex;
 
 pub const LIVE_BASE: &str = "https://api-m.paypal.com";
 pub const SANDBOX_BASE: &str = "https://api-m.sandbox.paypal.com";
@@ -35,8 +33,7 @@ impl std::fmt::Debug for PaypalAccount {
     }
 }
 
-type TokenKey = (String, String);
-static TOKENS: Mutex<Option<HashMap<TokenKey, (String, std::time::Instant)>>> = Mutex::new(None);
+static TOKENS: http::TokenCache = http::TokenCache::new();
 
 fn paypal_error(status: u16, v: &serde_json::Value) -> GatewayError {
     let name = v["name"].as_str().or(v["error"].as_str()).unwrap_or("");
@@ -50,10 +47,7 @@ fn read(text: &str) -> Result<serde_json::Value, GatewayError> {
 
 /// An access token for the account (the cached one while it lives).
 pub async fn token(client: &GatewayHttp, account: &PaypalAccount) -> Result<String, GatewayError> {
-    let key = (account.base_url.clone(), account.client_id.clone());
-    if let Some((t, until)) = TOKENS.lock().expect("token cache").as_ref().and_then(|m| m.get(&key)).cloned()
-        && until > std::time::Instant::now()
-    {
+    if let Some(t) = TOKENS.get(&account.base_url, &account.client_id) {
         return Ok(t);
     }
     let req = client
@@ -66,17 +60,13 @@ pub async fn token(client: &GatewayHttp, account: &PaypalAccount) -> Result<Stri
     let Some(t) = v["access_token"].as_str().filter(|_| (200..300).contains(&status)) else {
         return Err(paypal_error(status, &v));
     };
-    let life = v["expires_in"].as_u64().unwrap_or(3600).saturating_sub(60);
-    let until = std::time::Instant::now() + std::time::Duration::from_secs(life);
-    TOKENS.lock().expect("token cache").get_or_insert_with(HashMap::new).insert(key, (t.to_string(), until));
+    TOKENS.put(&account.base_url, &account.client_id, t, v["expires_in"].as_u64().unwrap_or(3600));
     Ok(t.to_string())
 }
 
 /// Forgets the account's token (PayPal refused it).
 pub fn forget_token(account: &PaypalAccount) {
-    if let Some(m) = TOKENS.lock().expect("token cache").as_mut() {
-        m.remove(&(account.base_url.clone(), account.client_id.clone()));
-    }
+    TOKENS.forget(&account.base_url, &account.client_id);
 }
 
 async fn api(

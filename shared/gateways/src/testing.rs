@@ -16,14 +16,58 @@ use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use tokio::task::JoinHandle;
 
-async fn serve(app: Router) -> (SocketAddr, JoinHandle<()>) {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind a fake gateway");
-    let addr = listener.local_addr().expect("local address");
-    let task = tokio::spawn(async move {
-        let _ = axum::serve(listener, app).await;
-    });
-    (addr, task)
+/// A fake's server on 127.0.0.1 and the book it keeps; the server stops with it.
+struct Running<B> {
+    addr: SocketAddr,
+    book: Arc<Mutex<B>>,
+    task: JoinHandle<()>,
 }
+
+/// A fake's book knows its own base URL (for the links it hands out).
+trait Book: Send + 'static {
+    fn set_base(&mut self, base: String);
+}
+
+impl<B: Book> Running<B> {
+    async fn start(book: B, routes: Router<Arc<Mutex<B>>>) -> Running<B> {
+        let book = Arc::new(Mutex::new(book));
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind a fake gateway");
+        let addr = listener.local_addr().expect("local address");
+        book.lock().expect("fake lock").set_base(format!("http://{addr}"));
+        let app = routes.with_state(book.clone());
+        let task = tokio::spawn(async move {
+            let _ = axum::serve(listener, app).await;
+        });
+        Running { addr, book, task }
+    }
+
+    fn base_url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    fn book(&self) -> std::sync::MutexGuard<'_, B> {
+        self.book.lock().expect("fake lock")
+    }
+}
+
+impl<B> Drop for Running<B> {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+/// Every fake's book keeps its base URL in `base`.
+macro_rules! books {
+    ($($book:ty),*) => {
+        $(impl Book for $book {
+            fn set_base(&mut self, base: String) {
+                self.base = base;
+            }
+        })*
+    };
+}
+
+books!(StripeBook, MidtransBook, SslBook, AamarpayBook, BkashBook, PaypalBook);
 
 fn form_of(body: &str) -> HashMap<String, String> {
     reqwest::Url::parse(&format!("http://x/?{body}"))
@@ -69,17 +113,7 @@ struct StripeBook {
     next: u64,
 }
 
-pub struct FakeStripe {
-    addr: SocketAddr,
-    book: Arc<Mutex<StripeBook>>,
-    task: JoinHandle<()>,
-}
-
-impl Drop for FakeStripe {
-    fn drop(&mut self) {
-        self.task.abort();
-    }
-}
+pub struct FakeStripe(Running<StripeBook>);
 
 fn stripe_error(status: StatusCode, message: &str) -> Response {
     (status, axum::Json(json!({"error": {"type": "invalid_request_error", "message": message}}))).into_response()
@@ -195,33 +229,35 @@ fn mark_paid(s: &mut FakeSession) {
 
 impl FakeStripe {
     pub async fn start(secret_key: &str, webhook_secret: &str) -> FakeStripe {
-        let book = Arc::new(Mutex::new(StripeBook {
-            secret_key: secret_key.into(),
-            webhook_secret: webhook_secret.into(),
-            ..StripeBook::default()
-        }));
-        let app = Router::new()
+        let routes = Router::new()
             .route("/v1/checkout/sessions", post(stripe_create))
             .route("/v1/checkout/sessions/{id}", get(stripe_get))
             .route("/v1/refunds", post(stripe_refund))
-            .route("/pay/{id}", get(stripe_page))
-            .with_state(book.clone());
-        let (addr, task) = serve(app).await;
-        book.lock().expect("fake lock").base = format!("http://{addr}");
-        FakeStripe { addr, book, task }
+            .route("/pay/{id}", get(stripe_page));
+        FakeStripe(
+            Running::start(
+                StripeBook {
+                    secret_key: secret_key.into(),
+                    webhook_secret: webhook_secret.into(),
+                    ..StripeBook::default()
+                },
+                routes,
+            )
+            .await,
+        )
     }
 
     pub fn base_url(&self) -> String {
-        format!("http://{}", self.addr)
+        self.0.base_url()
     }
 
     pub fn session(&self, id: &str) -> Option<FakeSession> {
-        self.book.lock().expect("fake lock").sessions.get(id).cloned()
+        self.0.book().sessions.get(id).cloned()
     }
 
     /// The payer pays (as on the hosted page); the `checkout.session.completed` event it makes.
     pub fn pay(&self, session_id: &str) -> String {
-        let mut book = self.book.lock().expect("fake lock");
+        let mut book = self.0.book();
         let base = book.base.clone();
         book.next += 1;
         let event_id = format!("evt_test_{:06}", book.next);
@@ -234,7 +270,7 @@ impl FakeStripe {
 
     /// `Stripe-Signature` for a body at unix time `t`, as Stripe computes it.
     pub fn signature_header(&self, body: &str, t: i64) -> String {
-        let secret = self.book.lock().expect("fake lock").webhook_secret.clone();
+        let secret = self.0.book().webhook_secret.clone();
         format!("t={t},v1={}", stripe::signature(&secret, t, body.as_bytes()))
     }
 
@@ -272,17 +308,7 @@ struct MidtransBook {
 
 type MidtransState = Arc<Mutex<MidtransBook>>;
 
-pub struct FakeMidtrans {
-    addr: SocketAddr,
-    book: MidtransState,
-    task: JoinHandle<()>,
-}
-
-impl Drop for FakeMidtrans {
-    fn drop(&mut self) {
-        self.task.abort();
-    }
-}
+pub struct FakeMidtrans(Running<MidtransBook>);
 
 fn midtrans_authorised(book: &MidtransBook, headers: &HeaderMap) -> bool {
     use base64::Engine;
@@ -426,31 +452,29 @@ async fn midtrans_page(State(st): State<MidtransState>, Path(token): Path<String
 
 impl FakeMidtrans {
     pub async fn start(server_key: &str) -> FakeMidtrans {
-        let book = Arc::new(Mutex::new(MidtransBook { server_key: server_key.into(), ..MidtransBook::default() }));
-        let app = Router::new()
+        let routes = Router::new()
             .route("/snap/v1/transactions", post(midtrans_create))
             .route("/v2/{id}/status", get(midtrans_status))
             .route("/v2/{id}/refund", post(midtrans_refund))
-            .route("/snap/v2/vtweb/{token}", get(midtrans_page))
-            .with_state(book.clone());
-        let (addr, task) = serve(app).await;
-        book.lock().expect("fake lock").base = format!("http://{addr}");
-        FakeMidtrans { addr, book, task }
+            .route("/snap/v2/vtweb/{token}", get(midtrans_page));
+        FakeMidtrans(
+            Running::start(MidtransBook { server_key: server_key.into(), ..MidtransBook::default() }, routes).await,
+        )
     }
 
     /// Both the Snap and the core API base (one fake serves both).
     pub fn base_url(&self) -> String {
-        format!("http://{}", self.addr)
+        self.0.base_url()
     }
 
     pub fn order(&self, order_id: &str) -> Option<FakeOrder> {
-        self.book.lock().expect("fake lock").orders.get(order_id).cloned()
+        self.0.book().orders.get(order_id).cloned()
     }
 
     /// The order's status moves (the payer paid with `method`, or it expired...); the signed
     /// notification Midtrans would send for it.
     pub fn set_status(&self, order_id: &str, transaction_status: &str, method: &str) -> String {
-        let mut book = self.book.lock().expect("fake lock");
+        let mut book = self.0.book();
         let key = book.server_key.clone();
         let o = book.orders.get_mut(order_id).expect("an order of this fake");
         o.transaction_status = Some(transaction_status.into());
@@ -505,17 +529,7 @@ struct SslBook {
 
 type SslState = Arc<Mutex<SslBook>>;
 
-pub struct FakeSslcommerz {
-    addr: SocketAddr,
-    book: SslState,
-    task: JoinHandle<()>,
-}
-
-impl Drop for FakeSslcommerz {
-    fn drop(&mut self) {
-        self.task.abort();
-    }
-}
+pub struct FakeSslcommerz(Running<SslBook>);
 
 fn ssl_creds_ok(book: &SslBook, f: &HashMap<String, String>) -> bool {
     f.get("store_id") == Some(&book.store_id) && f.get("store_passwd") == Some(&book.store_password)
@@ -622,33 +636,31 @@ async fn ssl_by_tran_id(
 
 impl FakeSslcommerz {
     pub async fn start(store_id: &str, store_password: &str) -> FakeSslcommerz {
-        let book = Arc::new(Mutex::new(SslBook {
-            store_id: store_id.into(),
-            store_password: store_password.into(),
-            ..SslBook::default()
-        }));
-        let app = Router::new()
+        let routes = Router::new()
             .route("/gwprocess/v4/api.php", post(ssl_create))
             .route("/gwprocess/v4/gw.php", get(ssl_page))
             .route("/validator/api/validationserverAPI.php", get(ssl_validate))
-            .route("/validator/api/merchantTransIDvalidationAPI.php", get(ssl_by_tran_id))
-            .with_state(book.clone());
-        let (addr, task) = serve(app).await;
-        book.lock().expect("fake lock").base = format!("http://{addr}");
-        FakeSslcommerz { addr, book, task }
+            .route("/validator/api/merchantTransIDvalidationAPI.php", get(ssl_by_tran_id));
+        FakeSslcommerz(
+            Running::start(
+                SslBook { store_id: store_id.into(), store_password: store_password.into(), ..SslBook::default() },
+                routes,
+            )
+            .await,
+        )
     }
 
     pub fn base_url(&self) -> String {
-        format!("http://{}", self.addr)
+        self.0.base_url()
     }
 
     pub fn order(&self, tran_id: &str) -> Option<FakeSslOrder> {
-        self.book.lock().expect("fake lock").orders.get(tran_id).cloned()
+        self.0.book().orders.get(tran_id).cloned()
     }
 
     /// The payer pays; the IPN SSLCommerz would send, signed with the store password (form body).
     pub fn pay(&self, tran_id: &str) -> String {
-        let mut book = self.book.lock().expect("fake lock");
+        let mut book = self.0.book();
         ssl_pay(&mut book, tran_id);
         let o = book.orders[tran_id].clone();
         let e = ssl_element(&o, "VALID");
@@ -717,17 +729,7 @@ struct AamarpayBook {
 
 type AamarpayState = Arc<Mutex<AamarpayBook>>;
 
-pub struct FakeAamarpay {
-    addr: SocketAddr,
-    book: AamarpayState,
-    task: JoinHandle<()>,
-}
-
-impl Drop for FakeAamarpay {
-    fn drop(&mut self) {
-        self.task.abort();
-    }
-}
+pub struct FakeAamarpay(Running<AamarpayBook>);
 
 async fn aamarpay_create(State(st): State<AamarpayState>, body: String) -> Response {
     let mut book = st.lock().expect("fake lock");
@@ -796,32 +798,34 @@ async fn aamarpay_search(
 
 impl FakeAamarpay {
     pub async fn start(store_id: &str, signature_key: &str) -> FakeAamarpay {
-        let book = Arc::new(Mutex::new(AamarpayBook {
-            store_id: store_id.into(),
-            signature_key: signature_key.into(),
-            ..AamarpayBook::default()
-        }));
-        let app = Router::new()
+        let routes = Router::new()
             .route("/jsonpost.php", post(aamarpay_create))
             .route("/paynow.php", get(aamarpay_page))
-            .route("/api/v1/trxcheck/request.php", get(aamarpay_search))
-            .with_state(book.clone());
-        let (addr, task) = serve(app).await;
-        book.lock().expect("fake lock").base = format!("http://{addr}");
-        FakeAamarpay { addr, book, task }
+            .route("/api/v1/trxcheck/request.php", get(aamarpay_search));
+        FakeAamarpay(
+            Running::start(
+                AamarpayBook {
+                    store_id: store_id.into(),
+                    signature_key: signature_key.into(),
+                    ..AamarpayBook::default()
+                },
+                routes,
+            )
+            .await,
+        )
     }
 
     pub fn base_url(&self) -> String {
-        format!("http://{}", self.addr)
+        self.0.base_url()
     }
 
     pub fn order(&self, tran_id: &str) -> Option<FakeAamarpayOrder> {
-        self.book.lock().expect("fake lock").orders.get(tran_id).cloned()
+        self.0.book().orders.get(tran_id).cloned()
     }
 
     /// The payer pays; the (unsigned) form the browser then posts to the success URL.
     pub fn pay(&self, tran_id: &str) -> String {
-        let mut book = self.book.lock().expect("fake lock");
+        let mut book = self.0.book();
         aamarpay_pay(&mut book, tran_id);
         let o = &book.orders[tran_id];
         format!(
@@ -869,17 +873,7 @@ struct BkashBook {
 
 type BkashState = Arc<Mutex<BkashBook>>;
 
-pub struct FakeBkash {
-    addr: SocketAddr,
-    book: BkashState,
-    task: JoinHandle<()>,
-}
-
-impl Drop for FakeBkash {
-    fn drop(&mut self) {
-        self.task.abort();
-    }
-}
+pub struct FakeBkash(Running<BkashBook>);
 
 fn bkash_reply(v: Value) -> Response {
     axum::Json(v).into_response()
@@ -1010,59 +1004,61 @@ async fn bkash_page(State(st): State<BkashState>, Path(id): Path<String>) -> Res
 
 impl FakeBkash {
     pub async fn start(app_key: &str, app_secret: &str, username: &str, password: &str) -> FakeBkash {
-        let book = Arc::new(Mutex::new(BkashBook {
-            app_key: app_key.into(),
-            app_secret: app_secret.into(),
-            username: username.into(),
-            password: password.into(),
-            cert_pem: fake_certificate("sns.ap-southeast-1.amazonaws.fake"),
-            topic_arn: format!("arn:aws:sns:ap-southeast-1:000000000000:bkash-{app_key}"),
-            ..BkashBook::default()
-        }));
-        let app = Router::new()
+        let routes = Router::new()
             .route("/tokenized/checkout/token/grant", post(bkash_grant))
             .route("/tokenized/checkout/{*op}", post(bkash_post))
             .route("/pay/{id}", get(bkash_page))
             .route("/SimpleNotificationService-fake.pem", get(bkash_cert))
-            .route("/sns/confirm", get(bkash_confirm))
-            .with_state(book.clone());
-        let (addr, task) = serve(app).await;
-        book.lock().expect("fake lock").base = format!("http://{addr}");
-        FakeBkash { addr, book, task }
+            .route("/sns/confirm", get(bkash_confirm));
+        FakeBkash(
+            Running::start(
+                BkashBook {
+                    app_key: app_key.into(),
+                    app_secret: app_secret.into(),
+                    username: username.into(),
+                    password: password.into(),
+                    cert_pem: fake_certificate("sns.ap-southeast-1.amazonaws.fake"),
+                    topic_arn: format!("arn:aws:sns:ap-southeast-1:000000000000:bkash-{app_key}"),
+                    ..BkashBook::default()
+                },
+                routes,
+            )
+            .await,
+        )
     }
 
     /// The API base an account names (`.../tokenized/checkout`).
     pub fn base_url(&self) -> String {
-        format!("http://{}/tokenized/checkout", self.addr)
+        format!("{}/tokenized/checkout", self.0.base_url())
     }
 
     pub fn payment(&self, payment_id: &str) -> Option<FakeBkashPayment> {
-        self.book.lock().expect("fake lock").payments.get(payment_id).cloned()
+        self.0.book().payments.get(payment_id).cloned()
     }
 
     /// Token grants so far (a cached token is not granted again).
     pub fn grants(&self) -> u32 {
-        self.book.lock().expect("fake lock").grants
+        self.0.book().grants
     }
 
     /// Every token granted so far stops working (bKash revoked them).
     pub fn revoke_tokens(&self) {
-        self.book.lock().expect("fake lock").tokens.clear();
+        self.0.book().tokens.clear();
     }
 
     /// The SNS topic this fake's notifications come from (an account pins it).
     pub fn topic_arn(&self) -> String {
-        self.book.lock().expect("fake lock").topic_arn.clone()
+        self.0.book().topic_arn.clone()
     }
 
     /// Whether the subscription was confirmed (its SubscribeURL fetched).
     pub fn subscription_confirmed(&self) -> bool {
-        self.book.lock().expect("fake lock").confirmed
+        self.0.book().confirmed
     }
 
     /// The SNS `SubscriptionConfirmation` bKash's topic sends first, signed (version 2).
     pub fn sns_subscription(&self) -> String {
-        let book = self.book.lock().expect("fake lock");
+        let book = self.0.book();
         let origin = book.base.clone();
         let mut e = json!({"Type": "SubscriptionConfirmation", "MessageId": "fake-sub-1", "Token": "fake-token",
             "TopicArn": book.topic_arn, "Message": format!("You have chosen to subscribe to the topic {}.", book.topic_arn),
@@ -1078,7 +1074,7 @@ impl FakeBkash {
 
     /// The SNS `Notification` of a completed payment, signed (version 2), as bKash's webhook sends it.
     pub fn sns_payment(&self, payment_id: &str) -> String {
-        let mut book = self.book.lock().expect("fake lock");
+        let mut book = self.0.book();
         book.next += 1;
         let n = book.next;
         let origin = book.base.clone();
@@ -1164,17 +1160,7 @@ struct PaypalBook {
 
 type PaypalState = Arc<Mutex<PaypalBook>>;
 
-pub struct FakePaypal {
-    addr: SocketAddr,
-    book: PaypalState,
-    task: JoinHandle<()>,
-}
-
-impl Drop for FakePaypal {
-    fn drop(&mut self) {
-        self.task.abort();
-    }
-}
+pub struct FakePaypal(Running<PaypalBook>);
 
 fn paypal_order_json(o: &FakePaypalOrder, base: &str) -> Value {
     let mut unit = json!({"reference_id": o.custom_id, "custom_id": o.custom_id, "invoice_id": o.custom_id,
@@ -1353,39 +1339,41 @@ async fn paypal_cert(State(st): State<PaypalState>) -> Response {
 
 impl FakePaypal {
     pub async fn start(client_id: &str, client_secret: &str, webhook_id: &str) -> FakePaypal {
-        let book = Arc::new(Mutex::new(PaypalBook {
-            client_id: client_id.into(),
-            client_secret: client_secret.into(),
-            webhook_id: webhook_id.into(),
-            cert_pem: fake_certificate("api.sandbox.paypal.fake"),
-            ..PaypalBook::default()
-        }));
-        let app = Router::new()
+        let routes = Router::new()
             .route("/v1/oauth2/token", post(paypal_token))
             .route("/v2/checkout/orders", post(paypal_create))
             .route("/v2/checkout/orders/{id}", get(paypal_get))
             .route("/v2/checkout/orders/{id}/capture", post(paypal_capture))
             .route("/v2/payments/captures/{id}/refund", post(paypal_refund))
             .route("/checkoutnow", get(paypal_page))
-            .route("/v1/notifications/certs/CERT-fake-paypal.pem", get(paypal_cert))
-            .with_state(book.clone());
-        let (addr, task) = serve(app).await;
-        book.lock().expect("fake lock").base = format!("http://{addr}");
-        FakePaypal { addr, book, task }
+            .route("/v1/notifications/certs/CERT-fake-paypal.pem", get(paypal_cert));
+        FakePaypal(
+            Running::start(
+                PaypalBook {
+                    client_id: client_id.into(),
+                    client_secret: client_secret.into(),
+                    webhook_id: webhook_id.into(),
+                    cert_pem: fake_certificate("api.sandbox.paypal.fake"),
+                    ..PaypalBook::default()
+                },
+                routes,
+            )
+            .await,
+        )
     }
 
     pub fn base_url(&self) -> String {
-        format!("http://{}", self.addr)
+        self.0.base_url()
     }
 
     pub fn order(&self, id: &str) -> Option<FakePaypalOrder> {
-        self.book.lock().expect("fake lock").orders.get(id).cloned()
+        self.0.book().orders.get(id).cloned()
     }
 
     /// The `PAYMENT.CAPTURE.COMPLETED` event of a captured order and the headers PayPal signs it
     /// with (transmission id and time, RSA-SHA256 over `id|time|webhook_id|crc32(body)`).
     pub fn capture_event(&self, order_id: &str, transmission_time: &str) -> (Vec<(&'static str, String)>, String) {
-        let mut book = self.book.lock().expect("fake lock");
+        let mut book = self.0.book();
         book.next += 1;
         let n = book.next;
         let o = book.orders.get(order_id).expect("an order of this fake").clone();
