@@ -67,7 +67,7 @@ pub async fn create_checkout(
 /// The order a browser callback names (`mer_txnid`). Nothing else in it is trusted: aamarPay does
 /// not sign it; ask [`checkout_status`].
 pub fn order_of_callback(raw_body: &[u8]) -> Result<String, GatewayError> {
-    let fields = crate::sslcommerz::form_fields(raw_body)?;
+    let fields = http::form_fields(raw_body)?;
     fields
         .into_iter()
         .find(|(k, _)| k == "mer_txnid")

@@ -127,8 +127,8 @@ pub async fn create_checkout(
 
 /// What the browser callback names (`?paymentID=...&status=success|failure|cancel`): untrusted.
 pub fn callback_of(query: &str) -> Result<(String, String), GatewayError> {
-    let url = reqwest::Url::parse(&format!("http://x/?{query}")).map_err(|e| GatewayError::Malformed(e.to_string()))?;
-    let get = |k: &str| url.query_pairs().find(|(a, _)| a == k).map(|(_, v)| v.into_owned());
+    let fields = http::form_fields(query.as_bytes())?;
+    let get = |k: &str| fields.iter().find(|(a, _)| a == k).map(|(_, v)| v.clone());
     match (get("paymentID"), get("status")) {
         (Some(id), Some(status))
             if !id.is_empty() && id.len() <= 64 && id.bytes().all(|b| b.is_ascii_alphanumeric()) =>

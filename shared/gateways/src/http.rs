@@ -94,6 +94,14 @@ pub fn client_builder() -> reqwest::ClientBuilder {
     reqwest::Client::builder()
 }
 
+/// Decodes a form body (or a query string) into its fields, in order, with the raw values
+/// (decoded, untrimmed: signatures are computed over them).
+pub fn form_fields(raw: &[u8]) -> Result<Vec<(String, String)>, GatewayError> {
+    let text = std::str::from_utf8(raw).map_err(|_| GatewayError::Malformed("form body is not UTF-8".into()))?;
+    let url = reqwest::Url::parse(&format!("http://x/?{text}")).map_err(|e| GatewayError::Malformed(e.to_string()))?;
+    Ok(url.query_pairs().map(|(k, v)| (k.into_owned(), v.into_owned())).collect())
+}
+
 /// Sends a request and reads its body, mapping transport faults and 5xx to `Unavailable` and
 /// other non-2xx answers to `Refused` (with the gateway's words, cut short).
 pub async fn send(req: reqwest::RequestBuilder) -> Result<(u16, String), GatewayError> {

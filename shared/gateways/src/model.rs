@@ -127,6 +127,24 @@ pub enum PaymentState {
     Refunded,
 }
 
+impl PaymentState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PaymentState::Pending => "pending",
+            PaymentState::Paid => "paid",
+            PaymentState::Failed => "failed",
+            PaymentState::Expired => "expired",
+            PaymentState::Refunded => "refunded",
+        }
+    }
+}
+
+/// Compares a signature given by a notification with the one computed, in constant time.
+pub fn same_signature(given: &str, expected: &str) -> bool {
+    use subtle::ConstantTimeEq;
+    given.len() == expected.len() && bool::from(given.as_bytes().ct_eq(expected.as_bytes()))
+}
+
 /// A transaction as the gateway reports it (from a verified notification or its status API).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TransactionStatus {

@@ -15,7 +15,6 @@ use md5::Md5;
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
-use subtle::ConstantTimeEq;
 
 pub const LIVE_BASE: &str = "https://securepay.sslcommerz.com";
 pub const SANDBOX_BASE: &str = "https://sandbox.sslcommerz.com";
@@ -142,25 +141,18 @@ pub fn verify_sign_sha2(fields: &[(String, String)], store_password: &str) -> Op
     Some(hex(&Sha256::digest(s.as_bytes())))
 }
 
-fn same(given: &str, expected: &str) -> bool {
-    given.len() == expected.len() && bool::from(given.as_bytes().ct_eq(expected.as_bytes()))
-}
-
-/// Decodes a form body into its fields, in order, with the raw (decoded, untrimmed) values.
-pub fn form_fields(raw_body: &[u8]) -> Result<Vec<(String, String)>, GatewayError> {
-    let text = std::str::from_utf8(raw_body).map_err(|_| GatewayError::Malformed("form body is not UTF-8".into()))?;
-    let url = reqwest::Url::parse(&format!("http://x/?{text}")).map_err(|e| GatewayError::Malformed(e.to_string()))?;
-    Ok(url.query_pairs().map(|(k, v)| (k.into_owned(), v.into_owned())).collect())
-}
-
 /// Verifies an IPN (pure): its signature with this store's password. The fields are then to be
 /// confirmed with [`validate`]; nothing in an IPN is trusted before that.
 pub fn verify_ipn(raw_body: &[u8], store_password: &str) -> Result<Ipn, GatewayError> {
-    let fields = form_fields(raw_body)?;
+    let fields = http::form_fields(raw_body)?;
     let get = |k: &str| fields.iter().find(|(a, _)| a == k).map(|(_, v)| v.clone());
     let ok = match (get("verify_sign"), get("verify_sign_sha2")) {
-        (Some(given), _) => verify_sign(&fields, store_password).is_some_and(|e| same(&given, &e)),
-        (None, Some(given)) => verify_sign_sha2(&fields, store_password).is_some_and(|e| same(&given, &e)),
+        (Some(given), _) => {
+            verify_sign(&fields, store_password).is_some_and(|e| crate::model::same_signature(&given, &e))
+        }
+        (None, Some(given)) => {
+            verify_sign_sha2(&fields, store_password).is_some_and(|e| crate::model::same_signature(&given, &e))
+        }
         (None, None) => false,
     };
     if !ok {

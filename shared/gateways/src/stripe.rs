@@ -10,7 +10,6 @@ use chrono::{DateTime, Duration, Utc};
 use hmac::{Hmac, Mac};
 use serde::Deserialize;
 use sha2::Sha256;
-use subtle::ConstantTimeEq;
 
 pub const LIVE_BASE: &str = "https://api.stripe.com";
 /// Signed notifications older than this are replays (the SDKs' default tolerance).
@@ -216,7 +215,7 @@ pub fn verify_notification(
     }
     let t = t.ok_or(GatewayError::BadSignature)?;
     let expected = signature(webhook_secret, t, raw_body);
-    if !v1.iter().any(|v| v.len() == expected.len() && bool::from(v.as_bytes().ct_eq(expected.as_bytes()))) {
+    if !v1.iter().any(|v| crate::model::same_signature(v, &expected)) {
         return Err(GatewayError::BadSignature);
     }
     if t < now.timestamp() - TOLERANCE_SECONDS {

@@ -70,9 +70,13 @@ macro_rules! books {
 books!(StripeBook, MidtransBook, SslBook, AamarpayBook, BkashBook, PaypalBook);
 
 fn form_of(body: &str) -> HashMap<String, String> {
-    reqwest::Url::parse(&format!("http://x/?{body}"))
-        .map(|u| u.query_pairs().map(|(k, v)| (k.into_owned(), v.into_owned())).collect())
-        .unwrap_or_default()
+    crate::http::form_fields(body.as_bytes()).map(|f| f.into_iter().collect()).unwrap_or_default()
+}
+
+/// The answer given the first time a request carried this idempotency key, if it did.
+fn replay<T: Clone + IntoResponse>(answered: &HashMap<String, (u16, T)>, key: Option<&String>) -> Option<Response> {
+    let (status, answer) = answered.get(key?)?;
+    Some((StatusCode::from_u16(*status).unwrap_or(StatusCode::OK), answer.clone()).into_response())
 }
 
 /// POSTs a notification the way a gateway does; the receiver's status code.
@@ -138,8 +142,8 @@ async fn stripe_create(State(st): State<StripeState>, headers: HeaderMap, body: 
         return stripe_error(StatusCode::UNAUTHORIZED, "Invalid API Key provided");
     }
     let key = headers.get("idempotency-key").and_then(|v| v.to_str().ok()).map(str::to_string);
-    if let Some((status, answer)) = key.as_ref().and_then(|k| book.answered.get(k)) {
-        return (StatusCode::from_u16(*status).unwrap_or(StatusCode::OK), answer.clone()).into_response();
+    if let Some(r) = replay(&book.answered, key.as_ref()) {
+        return r;
     }
     let f = form_of(&body);
     let need = |k: &str| f.get(k).cloned().filter(|v| !v.is_empty());
@@ -188,8 +192,8 @@ async fn stripe_refund(State(st): State<StripeState>, headers: HeaderMap, body: 
         return stripe_error(StatusCode::UNAUTHORIZED, "Invalid API Key provided");
     }
     let key = headers.get("idempotency-key").and_then(|v| v.to_str().ok()).map(str::to_string);
-    if let Some((status, answer)) = key.as_ref().and_then(|k| book.answered.get(k)) {
-        return (StatusCode::from_u16(*status).unwrap_or(StatusCode::OK), answer.clone()).into_response();
+    if let Some(r) = replay(&book.answered, key.as_ref()) {
+        return r;
     }
     let f = form_of(&body);
     let pi = f.get("payment_intent").cloned().unwrap_or_default();
@@ -1153,7 +1157,7 @@ struct PaypalBook {
     tokens: Vec<String>,
     orders: BTreeMap<String, FakePaypalOrder>,
     /// PayPal-Request-Id -> the answer given the first time.
-    answered: HashMap<String, (u16, Value)>,
+    answered: HashMap<String, (u16, axum::Json<Value>)>,
     cert_pem: String,
     next: u64,
 }
@@ -1217,8 +1221,8 @@ async fn paypal_create(State(st): State<PaypalState>, headers: HeaderMap, body: 
         return paypal_error_reply(StatusCode::UNAUTHORIZED, "AUTHENTICATION_FAILURE", "INVALID_TOKEN");
     }
     let rid = request_id(&headers);
-    if let Some((s, v)) = rid.as_ref().and_then(|r| book.answered.get(r)) {
-        return (StatusCode::from_u16(*s).unwrap_or(StatusCode::OK), axum::Json(v.clone())).into_response();
+    if let Some(r) = replay(&book.answered, rid.as_ref()) {
+        return r;
     }
     let v: Value = serde_json::from_str(&body).unwrap_or_default();
     let unit = &v["purchase_units"][0];
@@ -1245,7 +1249,7 @@ async fn paypal_create(State(st): State<PaypalState>, headers: HeaderMap, body: 
     let answer = paypal_order_json(&o, &book.base);
     book.orders.insert(o.id.clone(), o);
     if let Some(r) = rid {
-        book.answered.insert(r, (201, answer.clone()));
+        book.answered.insert(r, (201, axum::Json(answer.clone())));
     }
     (StatusCode::CREATED, axum::Json(answer)).into_response()
 }
@@ -1267,8 +1271,8 @@ async fn paypal_capture(State(st): State<PaypalState>, headers: HeaderMap, Path(
         return paypal_error_reply(StatusCode::UNAUTHORIZED, "AUTHENTICATION_FAILURE", "INVALID_TOKEN");
     }
     let rid = request_id(&headers);
-    if let Some((s, v)) = rid.as_ref().and_then(|r| book.answered.get(r)) {
-        return (StatusCode::from_u16(*s).unwrap_or(StatusCode::OK), axum::Json(v.clone())).into_response();
+    if let Some(r) = replay(&book.answered, rid.as_ref()) {
+        return r;
     }
     book.next += 1;
     let n = book.next;
@@ -1283,7 +1287,7 @@ async fn paypal_capture(State(st): State<PaypalState>, headers: HeaderMap, Path(
             o.capture_status = Some("COMPLETED".into());
             let answer = paypal_order_json(o, &base);
             if let Some(r) = rid {
-                book.answered.insert(r, (201, answer.clone()));
+                book.answered.insert(r, (201, axum::Json(answer.clone())));
             }
             (StatusCode::CREATED, axum::Json(answer)).into_response()
         }
@@ -1300,8 +1304,8 @@ async fn paypal_refund(State(st): State<PaypalState>, headers: HeaderMap, Path(c
         return paypal_error_reply(StatusCode::UNAUTHORIZED, "AUTHENTICATION_FAILURE", "INVALID_TOKEN");
     }
     let rid = request_id(&headers);
-    if let Some((s, v)) = rid.as_ref().and_then(|r| book.answered.get(r)) {
-        return (StatusCode::from_u16(*s).unwrap_or(StatusCode::OK), axum::Json(v.clone())).into_response();
+    if let Some(r) = replay(&book.answered, rid.as_ref()) {
+        return r;
     }
     book.next += 1;
     let refund_id = format!("1JU08902781{:06}", book.next);
@@ -1312,7 +1316,7 @@ async fn paypal_refund(State(st): State<PaypalState>, headers: HeaderMap, Path(c
     o.capture_status = Some("PARTIALLY_REFUNDED".into());
     let answer = json!({"id": refund_id, "status": "COMPLETED"});
     if let Some(r) = rid {
-        book.answered.insert(r, (201, answer.clone()));
+        book.answered.insert(r, (201, axum::Json(answer.clone())));
     }
     (StatusCode::CREATED, axum::Json(answer)).into_response()
 }
