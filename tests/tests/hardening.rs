@@ -265,6 +265,53 @@ async fn a_router_address_belongs_to_one_isp() {
     }
 }
 
+/// A router stored before hosts were claimed (no claim item) can still be moved and deleted, and
+/// its host is then free for another ISP; the owner's other routers keep their claim.
+#[tokio::test]
+async fn a_router_stored_before_hosts_were_claimed_can_be_edited_and_deleted() {
+    let env = Env::start().await;
+    let admin = env.admin().await;
+    let router = env.create_router(&admin, "Old core", "10.30.0.1", None).await;
+    let claims = |snapshot: &std::collections::BTreeMap<String, String>, host: &str| -> Vec<String> {
+        snapshot.keys().filter(|k| k.contains(&format!("router_address#{host}"))).cloned().collect()
+    };
+    let old_claim = claims(&env.table_snapshot().await, "10.30.0.1");
+    assert_eq!(old_claim.len(), 1, "one claim item for the host");
+    let (pk, sk) = old_claim[0].split_once('|').unwrap();
+    env.local
+        .app
+        .store
+        .client()
+        .delete_item()
+        .table_name(&env.local.table)
+        .key("pk", aws_sdk_dynamodb::types::AttributeValue::S(pk.into()))
+        .key("sk", aws_sdk_dynamodb::types::AttributeValue::S(sk.into()))
+        .send()
+        .await
+        .unwrap();
+
+    let id = router["id"].as_str().unwrap();
+    env.send(
+        "PATCH",
+        &format!("/v1/routers/{id}"),
+        Some(&admin),
+        Some(json!({"host": "10.30.0.2", "version": router["version"]})),
+    )
+    .await
+    .expect(200);
+    let (_, other) = env.other_tenant("other-isp").await;
+    let theirs = json!({"name": "Theirs", "host": "10.30.0.1", "username": "api", "password": "pw"});
+    env.send("POST", "/v1/routers", Some(&other), Some(theirs)).await.expect(201);
+    let mine_again = json!({"name": "Old core again", "host": "10.30.0.1", "username": "api", "password": "pw"});
+    let refused = env.send("POST", "/v1/routers", Some(&admin), Some(mine_again)).await;
+    assert_eq!((refused.status, refused.code()), (409, "router_address_taken"), "the new holder keeps it");
+
+    env.send("DELETE", &format!("/v1/routers/{id}"), Some(&admin), None).await.expect(204);
+    let ours = json!({"name": "Another", "host": "10.30.0.2", "username": "api", "password": "pw"});
+    let taken = env.send("POST", "/v1/routers", Some(&other), Some(ours)).await;
+    assert_eq!(taken.status, 201, "the deleted router's host is free: {}", taken.body);
+}
+
 /// Another ISP that reaches this ISP's router under a name (its registration of the address
 /// itself is refused) is never let in: its reconcile, export and connection test touch and
 /// reveal nothing of this ISP's subscribers or of the accounts made by hand on the router.

@@ -328,3 +328,32 @@ async fn an_address_check_refuses_what_a_name_resolves_to_before_connecting() {
     assert_eq!(session.connection().await.err().unwrap().code(), "router_address_refused");
     assert_eq!(router.connections(), 1);
 }
+
+/// However long a batch, at most [`routeros::WINDOW`] commands are on the wire at once: the router
+/// holds no more than that of one connection's work, and the rest follow as answers come back.
+#[tokio::test]
+async fn no_more_than_the_window_is_in_flight() {
+    let router = TestRouter::start(TestRouterConfig::default()).await.unwrap();
+    let conn = Arc::new(
+        RouterConnection::open(
+            &endpoint(&router),
+            Timeouts { command: Duration::from_secs(10), ..FAST },
+            Arc::new(Stats::default()),
+        )
+        .await
+        .unwrap(),
+    );
+    let before = router.commands();
+    router.set_faults(Faults { latency: Duration::from_millis(600), ..Faults::default() });
+    let reads: Vec<Command> = (0..300).map(|i| menu::print_named(PPP_SECRET, &format!("u{i}"))).collect();
+    let batch = tokio::spawn({
+        let conn = conn.clone();
+        async move { conn.run_all(&reads).await }
+    });
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(router.commands() - before, routeros::WINDOW as u64, "one window on the wire, no more");
+    let answers = batch.await.unwrap();
+    assert_eq!(answers.len(), 300);
+    assert!(answers.iter().all(|a| a.as_ref().is_ok_and(|rows| rows.is_empty())));
+    assert_eq!(router.commands() - before, 300);
+}

@@ -200,17 +200,21 @@ impl Tx {
         );
     }
 
-    /// Gives back one use of a value claimed with [`Tx::claim_shared`].
+    /// Gives back one use of a value claimed with [`Tx::claim_shared`]. A thing stored before its
+    /// value was claimed at all (data older than the claim) releases nothing: the item is left
+    /// with no user, which frees the value like a released one.
     pub fn release_shared(&mut self, keys: ItemKeys, owner_id: &str) {
         let values = HashMap::from([
             (":o".to_string(), AttributeValue::S(owner_id.into())),
-            (":minus".to_string(), AttributeValue::N("-1".into())),
+            (":t".to_string(), AttributeValue::S("CLAIM".into())),
+            (":one".to_string(), AttributeValue::N("1".into())),
         ]);
         self.update(
             &keys,
-            "ADD #users :minus",
-            Some("owner_id = :o"),
-            &[("#users", "users")],
+            "SET #users = if_not_exists(#users, :one) - :one, owner_id = if_not_exists(owner_id, :o), \
+             #type = if_not_exists(#type, :t)",
+            Some("attribute_not_exists(pk) OR owner_id = :o"),
+            &[("#users", "users"), ("#type", "type")],
             values,
             Conflict::Condition,
         );
