@@ -3,7 +3,10 @@
 //! may manage them, and the platform's own accounts.
 
 use e2e_tests::Env;
-use gateways::testing::{FakeBkash, FakeMidtrans, FakePaypal, FakeSslcommerz, FakeStripe};
+use gateways::testing::{
+    FAKE_MERCHANT_KEY_PEM, FAKE_RSA_KEY_PEM, FakeBkash, FakeMidtrans, FakeNagad, FakePaypal, FakeSslcommerz,
+    FakeStripe, public_key_base64,
+};
 use serde_json::{Value, json};
 
 fn stripe_body(base_url: Option<&str>, secret_key: &str) -> Value {
@@ -100,6 +103,12 @@ async fn accounts_keep_credentials_sealed_and_the_test_asks_the_gateway() {
     let paypal_creds =
         |secret: &str| json!({"client_id": "client-demo", "client_secret": secret, "webhook_id": "WH-DEMO"});
     let bkash_creds = |secret: &str| json!({"app_key": "app-demo", "app_secret": secret, "username": "merchant-demo", "password": "pw-demo"});
+    let nagad = FakeNagad::start("683002007104225", &public_key_base64(FAKE_MERCHANT_KEY_PEM)).await;
+    // Nagad's key for the merchant, and a merchant key Nagad was never given.
+    let nagad_creds = |private: &str| {
+        json!({"merchant_id": "683002007104225", "merchant_private_key": private,
+        "pg_public_key": public_key_base64(FAKE_RSA_KEY_PEM)})
+    };
     for (body, expect_ok) in [
         (
             json!({"gateway": "midtrans", "credentials": {"server_key": "SB-Mid-server-demo"}, "base_url": midtrans.base_url()}),
@@ -121,6 +130,14 @@ async fn accounts_keep_credentials_sealed_and_the_test_asks_the_gateway() {
         (json!({"gateway": "bkash", "credentials": bkash_creds("nope"), "base_url": bkash.base_url()}), false),
         (json!({"gateway": "paypal", "credentials": paypal_creds("secret-demo"), "base_url": paypal.base_url()}), true),
         (json!({"gateway": "paypal", "credentials": paypal_creds("nope"), "base_url": paypal.base_url()}), false),
+        (
+            json!({"gateway": "nagad", "credentials": nagad_creds(FAKE_MERCHANT_KEY_PEM), "base_url": nagad.base_url()}),
+            true,
+        ),
+        (
+            json!({"gateway": "nagad", "credentials": nagad_creds(FAKE_RSA_KEY_PEM), "base_url": nagad.base_url()}),
+            false,
+        ),
     ] {
         let mut b = body.clone();
         b["mode"] = json!("sandbox");
@@ -151,7 +168,17 @@ async fn bad_accounts_are_refused_and_change_nothing() {
         (json!({"credentials": {"secret_key": "sk"}}), "credentials.webhook_secret"),
         (json!({"credentials": {"secret_key": "sk", "webhook_secret": "wh", "extra": "x"}}), "credentials.extra"),
         (json!({"credentials": {"secret_key": "", "webhook_secret": "wh"}}), "credentials.secret_key"),
-        (json!({"gateway": "nagad", "credentials": {}}), "gateway"),
+        (json!({"gateway": "nagad", "credentials": {}}), "credentials.merchant_private_key"),
+        (
+            json!({"gateway": "nagad", "credentials": {"merchant_id": "1", "merchant_private_key": "not a key",
+                "pg_public_key": public_key_base64(FAKE_RSA_KEY_PEM)}}),
+            "credentials.merchant_private_key",
+        ),
+        (
+            json!({"gateway": "nagad", "credentials": {"merchant_id": "1", "merchant_private_key": FAKE_MERCHANT_KEY_PEM,
+                "pg_public_key": "MIIBIjANBgkq"}}),
+            "credentials.pg_public_key",
+        ),
         (json!({"gateway": "bkash", "credentials": {"app_key": "k"}}), "credentials.app_secret"),
         (json!({"methods": ["card", "bad method!"]}), "methods"),
         (json!({"name": ""}), "name"),

@@ -313,16 +313,16 @@ pub struct GatewayAccount {
     pub version: u64,
 }
 
-/// The credentials a gateway's account needs, by name (`None`: no adapter for it yet).
-pub fn required_credentials(gateway: Gateway) -> Option<&'static [&'static str]> {
+/// The credentials a gateway's account needs, by name.
+pub fn required_credentials(gateway: Gateway) -> &'static [&'static str] {
     match gateway {
-        Gateway::Stripe => Some(&["secret_key", "webhook_secret"]),
-        Gateway::Midtrans => Some(&["server_key"]),
-        Gateway::Sslcommerz => Some(&["store_id", "store_password"]),
-        Gateway::Aamarpay => Some(&["store_id", "signature_key"]),
-        Gateway::Bkash => Some(&["app_key", "app_secret", "username", "password"]),
-        Gateway::Paypal => Some(&["client_id", "client_secret", "webhook_id"]),
-        // The adapter still to come (issue 16): its accounts are refused rather than kept unusable.
-        Gateway::Nagad => None,
+        Gateway::Stripe => &["secret_key", "webhook_secret"],
+        Gateway::Midtrans => &["server_key"],
+        Gateway::Sslcommerz => &["store_id", "store_password"],
+        Gateway::Aamarpay => &["store_id", "signature_key"],
+        Gateway::Bkash => &["app_key", "app_secret", "username", "password"],
+        Gateway::Paypal => &["client_id", "client_secret", "webhook_id"],
+        // The keys as Nagad's merchant panel gives them (base64 DER, PEM accepted).
+        Gateway::Nagad => &["merchant_id", "merchant_private_key", "pg_public_key"],
     }
 }

@@ -68,12 +68,12 @@ pub async fn public_key(client: &GatewayHttp, url: &str, sources: &CertSources) 
 /// RSA PKCS#1 v1.5 verification of `signature` over `message` with SHA-256 (or SHA-1, which SNS's
 /// signature version 1 still uses).
 pub fn verify_rsa(public_key: &[u8], message: &[u8], signature: &[u8], sha1: bool) -> Result<(), GatewayError> {
-    let alg: &dyn ring::signature::VerificationAlgorithm = if sha1 {
-        &ring::signature::RSA_PKCS1_2048_8192_SHA1_FOR_LEGACY_USE_ONLY
+    let alg: &dyn aws_lc_rs::signature::VerificationAlgorithm = if sha1 {
+        &aws_lc_rs::signature::RSA_PKCS1_2048_8192_SHA1_FOR_LEGACY_USE_ONLY
     } else {
-        &ring::signature::RSA_PKCS1_2048_8192_SHA256
+        &aws_lc_rs::signature::RSA_PKCS1_2048_8192_SHA256
     };
-    ring::signature::UnparsedPublicKey::new(alg, public_key)
+    aws_lc_rs::signature::UnparsedPublicKey::new(alg, public_key)
         .verify(message, signature)
         .map_err(|_| GatewayError::BadSignature)
 }
@@ -88,8 +88,8 @@ mod tests {
     fn sha1_and_sha256_signatures_verify_and_others_do_not() {
         use base64::Engine;
         let (_, pem) = x509_parser::pem::parse_x509_pem(crate::testing::FAKE_RSA_KEY_PEM.as_bytes()).unwrap();
-        let pair = ring::signature::RsaKeyPair::from_pkcs8(&pem.contents).unwrap();
-        let public = ring::signature::KeyPair::public_key(&pair).as_ref().to_vec();
+        let pair = aws_lc_rs::signature::RsaKeyPair::from_pkcs8(&pem.contents).unwrap();
+        let public = aws_lc_rs::signature::KeyPair::public_key(&pair).as_ref().to_vec();
         let message = b"Message\nhello\nType\nNotification\n";
         let sha1 = base64::engine::general_purpose::STANDARD.decode(SHA1_VECTOR).unwrap();
         assert_eq!(verify_rsa(&public, message, &sha1, true), Ok(()));

@@ -9,10 +9,14 @@ use gateways::aamarpay::{self, AamarpayAccount};
 use gateways::bkash::{self, BkashAccount};
 use gateways::http::{Hosts, checked_base_url};
 use gateways::midtrans::{self, MidtransAccount};
+use gateways::nagad::{self, NagadAccount};
 use gateways::paypal::{self, PaypalAccount, Transmission};
 use gateways::sslcommerz::{self, SslcommerzAccount};
 use gateways::stripe::{self, StripeAccount};
-use gateways::testing::{FakeAamarpay, FakeBkash, FakeMidtrans, FakePaypal, FakeSslcommerz, FakeStripe};
+use gateways::testing::{
+    FAKE_MERCHANT_KEY_PEM, FAKE_RSA_KEY_PEM, FakeAamarpay, FakeBkash, FakeMidtrans, FakeNagad, FakePaypal,
+    FakeSslcommerz, FakeStripe, public_key_base64,
+};
 use gateways::{Amount, CheckoutRequest, GatewayError, GatewayHttp, PaymentState};
 use std::sync::{Arc, Mutex};
 
@@ -448,4 +452,71 @@ async fn paypal_order_approval_capture_signed_webhook_and_refund() {
     let refused = paypal::checkout_status(&http, &stranger, &created.reference).await;
     assert!(matches!(refused, Err(GatewayError::Refused { status: 401, .. })), "{refused:?}");
     assert_eq!(paypal::checkout_status(&http, &account, "NOSUCHORDER").await.err(), Some(GatewayError::UnknownOrder));
+}
+
+#[tokio::test]
+async fn nagad_sealed_initialize_and_complete_unsigned_callback_and_verify_as_the_only_truth() {
+    let fake = FakeNagad::start("683002007104225", &public_key_base64(FAKE_MERCHANT_KEY_PEM)).await;
+    let account = NagadAccount {
+        merchant_id: "683002007104225".into(),
+        merchant_private_key: FAKE_MERCHANT_KEY_PEM.into(),
+        pg_public_key: public_key_base64(FAKE_RSA_KEY_PEM),
+        base_url: checked_base_url(&fake.base_url(), Hosts { allow_loopback: true }).unwrap(),
+    };
+    let http = GatewayHttp::new().unwrap();
+    let mut req = request("Cnagad1", Amount::new(150_050, "BDT"));
+    req.return_url = "https://pay.isp.example/v1/returns/nagad/acc-1".into();
+
+    nagad::check_account(&http, &account, "Cconnectioncheck", now()).await.unwrap();
+    let created = nagad::create_checkout(&http, &account, &req, "203.0.113.7", now()).await.unwrap();
+    let kept = fake.payment(&created.reference).unwrap();
+    assert_eq!(
+        (kept.order_id.as_str(), kept.amount.as_deref(), kept.status.as_str(), kept.payer_ip.as_str()),
+        ("Cnagad1", Some("1500.50"), "Ready", "203.0.113.7")
+    );
+    assert_eq!(kept.datetime, "20261205160000", "Dhaka time");
+    let pending = nagad::checkout_status(&http, &account, &created.reference, "127.0.0.1").await.unwrap();
+    assert_eq!(pending.state, PaymentState::Pending);
+
+    // The payer approves; the browser comes back with an unsigned query naming the payment.
+    let page = no_redirects().get(&created.redirect_url).send().await.unwrap();
+    let location = page.headers()["location"].to_str().unwrap().to_string();
+    let (to, query) = location.split_once('?').unwrap();
+    assert_eq!(to, "https://pay.isp.example/v1/returns/nagad/acc-1");
+    let callback = nagad::callback_of(&query.replace("status=Success", "status=Failed")).unwrap();
+    assert_eq!((callback.order_id.as_str(), callback.payment_ref_id.as_str()), ("Cnagad1", created.reference.as_str()));
+    let paid = nagad::checkout_status(&http, &account, &callback.payment_ref_id, "127.0.0.1").await.unwrap();
+    assert_eq!(
+        (paid.state, paid.amount, paid.transaction_id.as_deref(), paid.order_id.as_str()),
+        (PaymentState::Paid, Some(Amount::new(150_050, "BDT")), Some(created.reference.as_str()), "Cnagad1")
+    );
+    fake.set_status(&created.reference, "PartialCancelled");
+    let s = nagad::checkout_status(&http, &account, &created.reference, "127.0.0.1").await.unwrap();
+    assert_eq!(s.state, PaymentState::Refunded);
+
+    // An unknown reference, another merchant, a key Nagad does not know, an outage.
+    assert_eq!(
+        nagad::checkout_status(&http, &account, "MDEyunknown", "127.0.0.1").await.err(),
+        Some(GatewayError::UnknownOrder)
+    );
+    let stranger = NagadAccount { merchant_id: "683002007100000".into(), ..account.clone() };
+    let refused =
+        nagad::create_checkout(&http, &stranger, &request("Cnagad2", Amount::new(1_000, "BDT")), "1.1.1.1", now())
+            .await;
+    assert!(
+        matches!(&refused, Err(GatewayError::Refused { detail, .. }) if detail.contains("merchant ID")),
+        "{refused:?}"
+    );
+    let wrong_key = NagadAccount { merchant_private_key: FAKE_RSA_KEY_PEM.into(), ..account.clone() };
+    let refused = nagad::check_account(&http, &wrong_key, "Cconnectioncheck2", now()).await;
+    assert!(
+        matches!(&refused, Err(GatewayError::Refused { detail, .. }) if detail.contains("Signature")),
+        "{refused:?}"
+    );
+    let usd =
+        nagad::create_checkout(&http, &account, &request("Cnagad3", Amount::new(1_000, "USD")), "1.1.1.1", now()).await;
+    assert!(matches!(usd, Err(GatewayError::Amount(_))));
+    fake.set_unavailable(true);
+    let down = nagad::checkout_status(&http, &account, &created.reference, "127.0.0.1").await;
+    assert!(down.as_ref().is_err_and(GatewayError::is_transient), "{down:?}");
 }

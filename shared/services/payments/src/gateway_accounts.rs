@@ -12,8 +12,9 @@ use domain::customer::search_fold;
 use domain::patch::Patch;
 use domain::role::Permission;
 use domain::{Error, Result, Validation, ids};
+use gateways::adapter::{Adapter, Endpoint};
 use gateways::http::{Hosts, checked_base_url, checked_return_url};
-use gateways::{GatewayError, GatewayHttp, aamarpay, bkash, midtrans, paypal, sslcommerz, stripe};
+use gateways::{GatewayError, GatewayHttp};
 use kernel::App;
 use kernel::idempotency::{IdempotentRequest, Outcome, commit_create, record};
 use kernel::support::{Audited, StoreResultExt, audit, decoded, expected_version, open_text, snapshot};
@@ -37,7 +38,7 @@ pub struct CreateGatewayAccount {
     /// By name, as the gateway's dashboard shows them (Stripe: `secret_key`, `webhook_secret`;
     /// Midtrans: `server_key`; SSLCommerz: `store_id`, `store_password`; aamarPay: `store_id`,
     /// `signature_key`; bKash: `app_key`, `app_secret`, `username`, `password`; PayPal: `client_id`,
-    /// `client_secret`, `webhook_id`).
+    /// `client_secret`, `webhook_id`; Nagad: `merchant_id`, `merchant_private_key`, `pg_public_key`).
     pub credentials: BTreeMap<String, String>,
 }
 
@@ -136,7 +137,7 @@ fn check_url(
 
 /// The credentials `gateway` needs, each given once, none other, none empty.
 fn check_credentials(v: &mut Validation, gateway: Gateway, given: &BTreeMap<String, String>, partial: bool) {
-    let Some(needed) = required_credentials(gateway) else { return };
+    let needed = required_credentials(gateway);
     for name in needed {
         match given.get(*name) {
             Some(value) if value.is_empty() || value.len() > 4096 => {
@@ -164,9 +165,6 @@ pub async fn create_account(
     let now = app.now();
     let mut v = Validation::new();
     let name = v.text("name", &input.name, 80);
-    if required_credentials(input.gateway).is_none() {
-        v.add("gateway", "is not available yet (Nagad comes with its adapter)");
-    }
     check_credentials(&mut v, input.gateway, &input.credentials, false);
     let methods = check_methods(&mut v, &input.methods);
     let success_url = check_url(&mut v, "success_url", &input.success_url, hosts(app), checked_return_url);
@@ -197,6 +195,9 @@ pub async fn create_account(
         updated_at: now,
         version: 1,
     };
+    let mut v = Validation::new();
+    check_credential_values(&mut v, &account, &input.credentials);
+    v.finish()?;
     let sealed = seal(app, id, &input.credentials)?;
     let rec = GatewayAccountRecord { account: account.clone(), credentials_sealed: sealed };
     let mut tx = Tx::new();
@@ -217,6 +218,19 @@ pub async fn create_account(
         tx.put_idempotency(owner, &req.key_hash(actor.user_id), &record(req, 201, &account, app)?);
     }
     commit_create(app, tx, owner, actor.user_id, idem, account).await
+}
+
+/// The gateway adapter of an account with its opened credentials.
+pub(crate) fn adapter(account: &GatewayAccount, credentials: &BTreeMap<String, String>) -> Adapter {
+    let at = Endpoint { sandbox: account.mode == GatewayMode::Sandbox, base_url: account.base_url.clone() };
+    Adapter::new(account.gateway, credentials, &at)
+}
+
+/// What the adapter finds wrong with a whole set of credentials without calling (Nagad's keys).
+fn check_credential_values(v: &mut Validation, account: &GatewayAccount, credentials: &BTreeMap<String, String>) {
+    for (name, problem) in adapter(account, credentials).credential_problems() {
+        v.add(&format!("credentials.{name}"), problem);
+    }
 }
 
 fn seal(app: &App, id: Uuid, credentials: &BTreeMap<String, String>) -> Result<String> {
@@ -292,6 +306,7 @@ pub async fn update_account(
         let mut all = open(app, &rec)?;
         all.extend(given.clone());
         after.credentials_set = all.keys().cloned().collect();
+        check_credential_values(&mut v, &after, &all);
         credentials = Some(all);
     }
     v.finish()?;
@@ -335,74 +350,9 @@ pub async fn update_account(
 pub async fn test_account(app: &App, actor: &Actor, id: Uuid, http: &GatewayHttp) -> Result<GatewayTest> {
     let rec = visible(app, actor, id).await?;
     let creds = open(app, &rec)?;
-    let a = &rec.account;
-    let get = |k: &str| creds.get(k).cloned().unwrap_or_default();
-    let sandbox = a.mode == GatewayMode::Sandbox;
-    let base = |live: &str, sandbox_base: &str| {
-        a.base_url.clone().unwrap_or_else(|| if sandbox { sandbox_base.to_string() } else { live.to_string() })
-    };
-    let probe = "Cconnectioncheck";
+    let probe = domain::checkout::order_id(ids::new_id());
     let started = std::time::Instant::now();
-    let outcome = match a.gateway {
-        Gateway::Stripe => {
-            let account = stripe::StripeAccount {
-                secret_key: get("secret_key"),
-                webhook_secret: get("webhook_secret"),
-                base_url: base(stripe::LIVE_BASE, stripe::LIVE_BASE),
-            };
-            stripe::checkout_status(http, &account, "cs_connection_check").await.map(|_| ())
-        }
-        Gateway::Midtrans => {
-            let account = midtrans::MidtransAccount {
-                server_key: get("server_key"),
-                snap_base: base(midtrans::LIVE_SNAP, midtrans::SANDBOX_SNAP),
-                api_base: base(midtrans::LIVE_API, midtrans::SANDBOX_API),
-            };
-            midtrans::checkout_status(http, &account, probe).await.map(|_| ())
-        }
-        Gateway::Sslcommerz => {
-            let account = sslcommerz::SslcommerzAccount {
-                store_id: get("store_id"),
-                store_password: get("store_password"),
-                base_url: base(sslcommerz::LIVE_BASE, sslcommerz::SANDBOX_BASE),
-            };
-            sslcommerz::checkout_status(http, &account, probe).await.map(|_| ())
-        }
-        Gateway::Aamarpay => {
-            let account = aamarpay::AamarpayAccount {
-                store_id: get("store_id"),
-                signature_key: get("signature_key"),
-                base_url: base(aamarpay::LIVE_BASE, aamarpay::SANDBOX_BASE),
-            };
-            aamarpay::checkout_status(http, &account, probe).await.map(|_| ())
-        }
-        Gateway::Bkash => {
-            let account = bkash::BkashAccount {
-                app_key: get("app_key"),
-                app_secret: get("app_secret"),
-                username: get("username"),
-                password: get("password"),
-                base_url: base(bkash::LIVE_BASE, bkash::SANDBOX_BASE),
-            };
-            // A fresh grant: the credentials themselves are what is tested.
-            bkash::forget_token(&account);
-            bkash::token(http, &account).await.map(|_| ())
-        }
-        Gateway::Paypal => {
-            let account = paypal::PaypalAccount {
-                client_id: get("client_id"),
-                client_secret: get("client_secret"),
-                webhook_id: get("webhook_id"),
-                base_url: base(paypal::LIVE_BASE, paypal::SANDBOX_BASE),
-                sandbox_override: sandbox && a.base_url.is_some(),
-            };
-            paypal::forget_token(&account);
-            paypal::token(http, &account).await.map(|_| ())
-        }
-        Gateway::Nagad => {
-            return Err(Error::field("gateway", "is not available yet"));
-        }
-    };
+    let outcome = adapter(&rec.account, &creds).check_credentials(http, &probe, app.now()).await;
     let took_ms = started.elapsed().as_millis() as u64;
     let (ok, code, detail) = match outcome {
         // The gateway answered about the order: it took the credentials.

@@ -16,6 +16,9 @@ use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use tokio::task::JoinHandle;
 
+mod nagad;
+pub use nagad::{FakeNagad, FakeNagadPayment};
+
 /// A fake's server on 127.0.0.1 and the book it keeps; the server stops with it.
 struct Running<B> {
     addr: SocketAddr,
@@ -67,7 +70,7 @@ macro_rules! books {
     };
 }
 
-books!(StripeBook, MidtransBook, SslBook, AamarpayBook, BkashBook, PaypalBook);
+books!(StripeBook, MidtransBook, SslBook, AamarpayBook, BkashBook, PaypalBook, nagad::NagadBook);
 
 fn form_of(body: &str) -> HashMap<String, String> {
     crate::http::form_fields(body.as_bytes()).map(|f| f.into_iter().collect()).unwrap_or_default()
@@ -1131,7 +1134,7 @@ fn fake_certificate(name: &str) -> String {
 
 /// The fakes' RSA key (a test key, generated for this project's tests and nothing else): what the
 /// PayPal fake signs its webhooks with, under a self-signed certificate it serves.
-pub const FAKE_RSA_KEY_PEM: &str = include_str!("testing_keys/fake-gateway-rsa.pem");
+pub const FAKE_RSA_KEY_PEM: &str = include_str!("keys/fake-gateway-rsa.pem");
 
 /// A PayPal order as the fake keeps it.
 #[derive(Debug, Clone, PartialEq)]
@@ -1411,13 +1414,28 @@ impl FakePaypal {
     }
 }
 
+/// A merchant's RSA key (a test key, generated for this project's tests and nothing else): the
+/// key a Nagad account of the tests and the demo signs with and opens Nagad's answers with.
+pub const FAKE_MERCHANT_KEY_PEM: &str = include_str!("keys/fake-merchant-rsa.pem");
+
+/// The public half of a PKCS#8 PEM key as Nagad hands keys out: base64 DER SubjectPublicKeyInfo.
+pub fn public_key_base64(private_pem: &str) -> String {
+    use aws_lc_rs::encoding::AsDer;
+    use aws_lc_rs::signature::KeyPair;
+    use base64::Engine;
+    let (_, pem) = x509_parser::pem::parse_x509_pem(private_pem.as_bytes()).expect("a PEM key");
+    let key = aws_lc_rs::signature::RsaKeyPair::from_pkcs8(&pem.contents).expect("an RSA key");
+    let der = key.public_key().as_der().expect("the public key's DER");
+    base64::engine::general_purpose::STANDARD.encode(der.as_ref())
+}
+
 /// Base64 RSA PKCS#1 v1.5 SHA-256 signature with the fakes' key.
 pub fn sign_rsa_sha256(message: &[u8]) -> String {
     use base64::Engine;
     let (_, pem) = x509_parser::pem::parse_x509_pem(FAKE_RSA_KEY_PEM.as_bytes()).expect("the fakes' key PEM");
-    let key = ring::signature::RsaKeyPair::from_pkcs8(&pem.contents).expect("the fakes' RSA key");
-    let mut sig = vec![0u8; key.public().modulus_len()];
-    key.sign(&ring::signature::RSA_PKCS1_SHA256, &ring::rand::SystemRandom::new(), message, &mut sig)
+    let key = aws_lc_rs::signature::RsaKeyPair::from_pkcs8(&pem.contents).expect("the fakes' RSA key");
+    let mut sig = vec![0u8; key.public_modulus_len()];
+    key.sign(&aws_lc_rs::signature::RSA_PKCS1_SHA256, &aws_lc_rs::rand::SystemRandom::new(), message, &mut sig)
         .expect("RSA signing");
     base64::engine::general_purpose::STANDARD.encode(sig)
 }

@@ -1,0 +1,162 @@
+//! One account at any gateway, built from its stored credentials: the one place that knows which
+//! credential feeds which adapter and which handle each gateway's status API takes, so a caller
+//! creates a checkout, asks a status or tests credentials without matching on the gateway.
+
+use crate::http::GatewayHttp;
+use crate::model::{CheckoutCreated, CheckoutRequest, TransactionStatus};
+use crate::{GatewayError, aamarpay, bkash, midtrans, nagad, paypal, sslcommerz, stripe};
+use chrono::{DateTime, Utc};
+use domain::checkout::Gateway;
+use std::collections::BTreeMap;
+
+#[derive(Debug, Clone)]
+pub enum Adapter {
+    Stripe(stripe::StripeAccount),
+    Midtrans(midtrans::MidtransAccount),
+    Sslcommerz(sslcommerz::SslcommerzAccount),
+    Aamarpay(aamarpay::AamarpayAccount),
+    Bkash(bkash::BkashAccount),
+    Nagad(nagad::NagadAccount),
+    Paypal(paypal::PaypalAccount),
+}
+
+/// Where an account's calls go: a sandbox account's override, else the gateway's own hosts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Endpoint {
+    pub sandbox: bool,
+    /// Sandbox only (checked when the account was saved).
+    pub base_url: Option<String>,
+}
+
+impl Endpoint {
+    fn pick(&self, live: &str, sandbox: &str) -> String {
+        match (&self.base_url, self.sandbox) {
+            (Some(b), true) => b.clone(),
+            (_, true) => sandbox.to_string(),
+            _ => live.to_string(),
+        }
+    }
+}
+
+impl Adapter {
+    pub fn new(gateway: Gateway, credentials: &BTreeMap<String, String>, at: &Endpoint) -> Adapter {
+        let get = |k: &str| credentials.get(k).cloned().unwrap_or_default();
+        match gateway {
+            Gateway::Stripe => Adapter::Stripe(stripe::StripeAccount {
+                secret_key: get("secret_key"),
+                webhook_secret: get("webhook_secret"),
+                base_url: at.pick(stripe::LIVE_BASE, stripe::LIVE_BASE),
+            }),
+            Gateway::Midtrans => Adapter::Midtrans(midtrans::MidtransAccount {
+                server_key: get("server_key"),
+                snap_base: at.pick(midtrans::LIVE_SNAP, midtrans::SANDBOX_SNAP),
+                api_base: at.pick(midtrans::LIVE_API, midtrans::SANDBOX_API),
+            }),
+            Gateway::Sslcommerz => Adapter::Sslcommerz(sslcommerz::SslcommerzAccount {
+                store_id: get("store_id"),
+                store_password: get("store_password"),
+                base_url: at.pick(sslcommerz::LIVE_BASE, sslcommerz::SANDBOX_BASE),
+            }),
+            Gateway::Aamarpay => Adapter::Aamarpay(aamarpay::AamarpayAccount {
+                store_id: get("store_id"),
+                signature_key: get("signature_key"),
+                base_url: at.pick(aamarpay::LIVE_BASE, aamarpay::SANDBOX_BASE),
+            }),
+            Gateway::Bkash => Adapter::Bkash(bkash::BkashAccount {
+                app_key: get("app_key"),
+                app_secret: get("app_secret"),
+                username: get("username"),
+                password: get("password"),
+                base_url: at.pick(bkash::LIVE_BASE, bkash::SANDBOX_BASE),
+            }),
+            Gateway::Nagad => Adapter::Nagad(nagad::NagadAccount {
+                merchant_id: get("merchant_id"),
+                merchant_private_key: get("merchant_private_key"),
+                pg_public_key: get("pg_public_key"),
+                base_url: at.pick(nagad::LIVE_BASE, nagad::SANDBOX_BASE),
+            }),
+            Gateway::Paypal => Adapter::Paypal(paypal::PaypalAccount {
+                client_id: get("client_id"),
+                client_secret: get("client_secret"),
+                webhook_id: get("webhook_id"),
+                base_url: at.pick(paypal::LIVE_BASE, paypal::SANDBOX_BASE),
+                sandbox_override: at.sandbox && at.base_url.is_some(),
+            }),
+        }
+    }
+
+    /// Whatever in the credentials can be checked without a call (Nagad's keys must read), by
+    /// credential name.
+    pub fn credential_problems(&self) -> Vec<(&'static str, String)> {
+        match self {
+            Adapter::Nagad(a) => a.keys().err().unwrap_or_default(),
+            _ => vec![],
+        }
+    }
+
+    /// Creates a checkout. `idempotency_key` is sent where the gateway takes one (Stripe, PayPal);
+    /// `payer_ip` where it wants the payer's address (Nagad).
+    pub async fn create_checkout(
+        &self,
+        client: &GatewayHttp,
+        req: &CheckoutRequest,
+        idempotency_key: &str,
+        payer_ip: &str,
+        now: DateTime<Utc>,
+    ) -> Result<CheckoutCreated, GatewayError> {
+        match self {
+            Adapter::Stripe(a) => stripe::create_checkout(client, a, req, idempotency_key, now).await,
+            Adapter::Midtrans(a) => midtrans::create_checkout(client, a, req, now).await,
+            Adapter::Sslcommerz(a) => sslcommerz::create_checkout(client, a, req, now).await,
+            Adapter::Aamarpay(a) => aamarpay::create_checkout(client, a, req, now).await,
+            Adapter::Bkash(a) => bkash::create_checkout(client, a, req, now).await,
+            Adapter::Nagad(a) => nagad::create_checkout(client, a, req, payer_ip, now).await,
+            Adapter::Paypal(a) => paypal::create_checkout(client, a, req, idempotency_key, now).await,
+        }
+    }
+
+    /// A checkout's state at the gateway, by our order id or the gateway's handle of it (the
+    /// `reference` it answered at creation), whichever its status API takes.
+    pub async fn checkout_status(
+        &self,
+        client: &GatewayHttp,
+        order_id: &str,
+        reference: &str,
+    ) -> Result<TransactionStatus, GatewayError> {
+        match self {
+            Adapter::Stripe(a) => stripe::checkout_status(client, a, reference).await,
+            Adapter::Midtrans(a) => midtrans::checkout_status(client, a, order_id).await,
+            Adapter::Sslcommerz(a) => sslcommerz::checkout_status(client, a, order_id).await,
+            Adapter::Aamarpay(a) => aamarpay::checkout_status(client, a, order_id).await,
+            Adapter::Bkash(a) => bkash::checkout_status(client, a, reference).await,
+            Adapter::Nagad(a) => nagad::checkout_status(client, a, reference, "127.0.0.1").await,
+            Adapter::Paypal(a) => paypal::checkout_status(client, a, reference).await,
+        }
+    }
+
+    /// A harmless call that only works with good credentials: a fresh token grant where the
+    /// gateway grants tokens, Nagad's initialize of a probe order, else the status of an order
+    /// that does not exist (`UnknownOrder` then means the credentials were taken).
+    pub async fn check_credentials(
+        &self,
+        client: &GatewayHttp,
+        probe_order: &str,
+        now: DateTime<Utc>,
+    ) -> Result<(), GatewayError> {
+        match self {
+            Adapter::Stripe(a) => stripe::checkout_status(client, a, "cs_connection_check").await.map(|_| ()),
+            Adapter::Midtrans(a) => midtrans::checkout_status(client, a, probe_order).await.map(|_| ()),
+            Adapter::Sslcommerz(a) => sslcommerz::checkout_status(client, a, probe_order).await.map(|_| ()),
+            Adapter::Aamarpay(a) => aamarpay::checkout_status(client, a, probe_order).await.map(|_| ()),
+            Adapter::Bkash(a) => {
+                bkash::forget_token(a);
+                bkash::token(client, a).await.map(|_| ())
+            }
+            Adapter::Nagad(a) => nagad::check_account(client, a, probe_order, now).await,
+            Adapter::Paypal(a) => {
+                paypal::forget_token(a);
+                paypal::token(client, a).await.map(|_| ())
+            }
+        }
+    }
+}
