@@ -93,6 +93,7 @@ async fn every_route_refuses_another_tenants_ids_and_changes_nothing() {
         .unwrap()
         .to_string();
     env.wait_job(&admin, &format!("/v1/subscriptions/bulk/{bulk}")).await;
+    let stripe = gateways::testing::FakeStripe::start("sk_test_victim", "whsec_victim").await;
     let gateway = env
         .send(
             "POST",
@@ -100,6 +101,7 @@ async fn every_route_refuses_another_tenants_ids_and_changes_nothing() {
             Some(&admin),
             Some(json!({"gateway": "stripe", "mode": "sandbox", "name": "Victim Stripe",
                 "success_url": "https://victim.example/paid", "cancel_url": "https://victim.example/cancelled",
+                "base_url": stripe.base_url(),
                 "credentials": {"secret_key": "sk_test_victim", "webhook_secret": "whsec_victim"}})),
         )
         .await
@@ -107,8 +109,38 @@ async fn every_route_refuses_another_tenants_ids_and_changes_nothing() {
         .as_str()
         .unwrap()
         .to_string();
-    let secret_ids = [&cid, &uid, &pkg, &pop, &router, &sub, &op, &lead, &import, &bulk, &invoice, &payment, &gateway];
+    let checkout = env
+        .send_with(
+            "POST",
+            "/v1/checkouts",
+            Some(&admin),
+            Some(json!({"invoice_id": invoice, "gateway_account_id": gateway})),
+            &[("idempotency-key", "victim-checkout")],
+        )
+        .await
+        .expect(201);
+    let (checkout, order) =
+        (checkout["id"].as_str().unwrap().to_string(), checkout["order_id"].as_str().unwrap().to_string());
+    let secret_ids =
+        [&cid, &uid, &pkg, &pop, &router, &sub, &op, &lead, &import, &bulk, &invoice, &payment, &gateway, &checkout];
     let (_, intruder) = env.other_tenant("intruder").await;
+    // The intruder's own gateway account, to name the victim's order under it.
+    let own_stripe = gateways::testing::FakeStripe::start("sk_test_intruder", "whsec_intruder").await;
+    let intruder_gateway = env
+        .send(
+            "POST",
+            "/v1/payment-gateways",
+            Some(&intruder),
+            Some(json!({"gateway": "stripe", "mode": "sandbox", "name": "Intruder Stripe",
+                "success_url": "https://intruder.example/paid", "cancel_url": "https://intruder.example/cancelled",
+                "base_url": own_stripe.base_url(),
+                "credentials": {"secret_key": "sk_test_intruder", "webhook_secret": "whsec_intruder"}})),
+        )
+        .await
+        .expect(201)["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
     let before = env.table_snapshot().await;
     let before_demo: Vec<_> = before.keys().filter(|k| k.starts_with(&format!("T#{tid}#"))).cloned().collect();
 
@@ -270,6 +302,19 @@ async fn every_route_refuses_another_tenants_ids_and_changes_nothing() {
                     (path.replace("{id}", &cid), None, &[404])
                 }
                 ("GET", "/v1/payment-gateways") => (path.clone(), None, &[200]),
+                ("GET", "/v1/checkouts/{id}") => (path.replace("{id}", &checkout), None, &[404]),
+                ("GET", "/v1/checkouts") => (format!("{path}?customer_id={cid}"), None, &[404]),
+                ("POST", "/v1/checkouts") => (
+                    path.clone(),
+                    Some(json!({"customer_id": cid, "amount": 100, "gateway_account_id": gateway})),
+                    &[422],
+                ),
+                // The victim's order named under the intruder's own account: not found.
+                ("GET" | "POST", "/v1/checkouts/returns/{account_id}/{order_id}") => (
+                    path.replace("{account_id}", &intruder_gateway).replace("{order_id}", &order),
+                    Some(json!({})),
+                    &[404],
+                ),
                 ("GET", "/v1/payment-gateways/{id}") | ("POST", "/v1/payment-gateways/{id}/test") => {
                     (path.replace("{id}", &gateway), None, &[404])
                 }

@@ -34,6 +34,7 @@ macro_rules! with_api_functions {
             api_reports "api-reports",
             api_payments "api-payments",
             api_payment_gateways "api-payment-gateways",
+            api_checkouts "api-checkouts",
             api_subscriptions "api-subscriptions",
             api_operators "api-operators",
             api_routers "api-routers",

@@ -8,7 +8,6 @@ use isp_http::{Incoming, ListResponse, Problem, Reply, created_outcome, finish, 
 use kernel::App;
 use lambda_http::{Body, Request, Response};
 use payments::gateway_accounts::{self, CreateGatewayAccount, GatewayTest, UpdateGatewayAccount};
-use std::sync::OnceLock;
 use uuid::Uuid;
 
 pub const ROUTES: &[&str] = &[
@@ -36,14 +35,9 @@ async fn dispatch(app: &App, req: Request) -> Reply {
     }
 }
 
-/// One HTTP client per execution environment (its connection pool outlives an invocation).
+/// The process's gateway client.
 fn http() -> Result<&'static GatewayHttp, domain::Error> {
-    static HTTP: OnceLock<GatewayHttp> = OnceLock::new();
-    if let Some(h) = HTTP.get() {
-        return Ok(h);
-    }
-    let made = GatewayHttp::new().map_err(|e| domain::Error::Internal(e.to_string()))?;
-    Ok(HTTP.get_or_init(|| made))
+    GatewayHttp::shared().map_err(|e| domain::Error::Internal(e.to_string()))
 }
 
 /// Add an account at a gateway: sandbox or live, the methods to offer, the ISP's return pages,

@@ -52,7 +52,8 @@ pub async fn list(app: &App, actor: &Actor, r: &Incoming) -> Reply {
     let method = r
         .query("method")
         .map(|m| {
-            PaymentMethod::parse(m).ok_or_else(|| Error::field("method", "must be cash, bank_transfer or mobile_money"))
+            PaymentMethod::parse(m)
+                .ok_or_else(|| Error::field("method", "must be cash, bank_transfer, mobile_money or online"))
         })
         .transpose()?;
     let filter = PaymentFilter {

@@ -84,6 +84,7 @@ mod tests {
             signing_secret: b"worker-imports-test-signing-secret".to_vec(),
             encryption_key: "bG9jYWwtZGV2ZWxvcG1lbnQta2V5LTMyLWJ5dGVzISE=".into(),
             router_hosts: Default::default(),
+            public_url: String::new(),
         };
         let store = store::Store::new(store::Store::client_from_env(None).await, "unreachable", b"cursor");
         let app = App::new(store, &config, kernel::Clock::system()).unwrap();

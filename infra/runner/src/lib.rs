@@ -89,19 +89,25 @@ struct Shared {
     template: Template,
 }
 
-fn config_from_env(table: &str) -> Config {
+fn config_from_env(table: &str, public_url: &str) -> Config {
     Config {
         table: table.to_string(),
         signing_secret: std::env::var("SIGNING_SECRET").unwrap_or_else(|_| LOCAL_SIGNING_SECRET.into()).into_bytes(),
         encryption_key: std::env::var("ENCRYPTION_KEY").unwrap_or_else(|_| LOCAL_ENCRYPTION_KEY.into()),
         // The local runner's routers (the demo router, the tests' RouterOS servers) are on 127.0.0.1.
         router_hosts: domain::network::RouterHosts { allow_loopback: true },
+        public_url: public_url.to_string(),
     }
 }
 
 /// Builds the App every function uses, as a Lambda would from its environment.
-pub async fn build_app(table: &str, clock: Clock, counter: Option<store::RequestCounter>) -> Result<App, String> {
-    let config = config_from_env(table);
+pub async fn build_app(
+    table: &str,
+    public_url: &str,
+    clock: Clock,
+    counter: Option<store::RequestCounter>,
+) -> Result<App, String> {
+    let config = config_from_env(table, public_url);
     let client = store::Store::client_from_env(counter).await;
     let cursor_key = domain::crypto::Signer::new(&config.signing_secret, "cursor-key").sign(b"key");
     App::new(store::Store::new(client, table, &cursor_key), &config, clock)
@@ -112,7 +118,13 @@ impl Local {
     pub async fn start(template: Template, opts: LocalOptions) -> Result<Local, String> {
         let shared_cfg = store::aws_config_from_env().await;
         let table = format!("{}-table", opts.prefix);
-        let app = build_app(&table, opts.clock.clone().unwrap_or_default(), opts.counter.clone()).await?;
+        // Bound first: the API's own address is where gateways send payers and notifications.
+        let listener = tokio::net::TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], opts.port)))
+            .await
+            .map_err(|e| format!("cannot listen on 127.0.0.1:{}: {e}", opts.port))?;
+        let addr = listener.local_addr().map_err(|e| e.to_string())?;
+        let public_url = format!("http://{addr}");
+        let app = build_app(&table, &public_url, opts.clock.clone().unwrap_or_default(), opts.counter.clone()).await?;
         // Live router operations: the provisioning function's handler in this process, as a
         // synchronous invoke would run it (its own router sessions, like its own container).
         let worker_side = provisioning::answer::InProcess {
@@ -201,10 +213,6 @@ impl Local {
         // HTTP.
         let shared = Arc::new(Shared { app: app.clone(), template: template.clone() });
         let router = axum::Router::new().fallback(serve).with_state(shared);
-        let listener = tokio::net::TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], opts.port)))
-            .await
-            .map_err(|e| format!("cannot listen on 127.0.0.1:{}: {e}", opts.port))?;
-        let addr = listener.local_addr().map_err(|e| e.to_string())?;
         let mut http_rx = rx.clone();
         tasks.push(tokio::spawn(async move {
             let _ = axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>())

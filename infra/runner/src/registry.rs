@@ -102,6 +102,7 @@ job_registry! {
     job_billing_run "job-billing-run",
     job_dunning "job-dunning",
     job_expiry_sweep "job-expiry-sweep",
+    job_payment_reconcile "job-payment-reconcile",
 }
 
 /// Every function the runner knows.

@@ -90,8 +90,9 @@ pub struct Report {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Verdict {
     /// Apply the payment once: the settle path records it (its sentinel on the gateway's
-    /// transaction id refuses a second one), then marks the checkout paid.
-    Settle { transaction_id: String },
+    /// transaction id refuses a second one), then marks the checkout paid. `amount` is what the
+    /// gateway says was paid: less than asked is a partial payment.
+    Settle { transaction_id: String, amount: i64 },
     /// The payer did not pay (declined, cancelled): the checkout is failed.
     Fail,
     /// The time to pay ran out.
@@ -116,7 +117,9 @@ pub fn verdict(current: CheckoutState, amount: i64, currency: &str, report: &Rep
                 return Verdict::Mismatch { detail: "paid without a transaction id".into() };
             };
             match &report.amount {
-                Some((paid, cur)) if cur == currency && *paid == amount => Verdict::Settle { transaction_id },
+                Some((paid, cur)) if cur == currency && *paid > 0 && *paid <= amount => {
+                    Verdict::Settle { transaction_id, amount: *paid }
+                }
                 Some((paid, cur)) => {
                     Verdict::Mismatch { detail: format!("paid {paid} {cur}, asked for {amount} {currency}") }
                 }
@@ -145,6 +148,91 @@ pub fn next_state(current: CheckoutState, verdict: &Verdict) -> CheckoutState {
         Verdict::Expire => CheckoutState::Expired,
         Verdict::MarkRefunded => CheckoutState::Refunded,
         Verdict::Mismatch { .. } | Verdict::Ignore { .. } => current,
+    }
+}
+
+/// What a checkout pays for.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum CheckoutFor {
+    /// An invoice of a customer (what it owed when the checkout was made).
+    Invoice { customer_id: Uuid, invoice_id: Uuid },
+    /// Money on a customer's account: open invoices first, the rest credit.
+    Advance { customer_id: Uuid },
+}
+
+impl CheckoutFor {
+    pub fn customer_id(&self) -> Uuid {
+        match self {
+            CheckoutFor::Invoice { customer_id, .. } | CheckoutFor::Advance { customer_id } => *customer_id,
+        }
+    }
+
+    pub fn invoice_id(&self) -> Option<Uuid> {
+        match self {
+            CheckoutFor::Invoice { invoice_id, .. } => Some(*invoice_id),
+            CheckoutFor::Advance { .. } => None,
+        }
+    }
+}
+
+/// One thing that happened between us and the gateway about a checkout (redacted: no secrets,
+/// no card or wallet numbers; the gateway's words cut short).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct CheckoutEvent {
+    pub at: chrono::DateTime<chrono::Utc>,
+    /// `created`, `notification`, `status`, `return`, `settled`, `failed`, `expired`, `refunded`,
+    /// `mismatch`, `ignored`, `gateway_error`.
+    pub kind: String,
+    pub detail: String,
+}
+
+/// The most history a checkout keeps (the first entries and the latest ones).
+pub const CHECKOUT_HISTORY_LIMIT: usize = 40;
+
+/// An online payment asked of a gateway.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct Checkout {
+    pub id: Uuid,
+    pub tenant_id: Uuid,
+    pub account_id: Uuid,
+    pub gateway: Gateway,
+    #[serde(rename = "for")]
+    pub paying_for: CheckoutFor,
+    /// Minor units of `currency`: from the invoice or the request, never from the gateway.
+    pub amount: i64,
+    pub currency: String,
+    /// What the gateway knows the checkout by ([`order_id`] of the id).
+    pub order_id: String,
+    /// The gateway's handle of it (Stripe session, bKash paymentID, PayPal order, Nagad payment
+    /// reference; for the others the order id).
+    pub reference: String,
+    pub redirect_url: String,
+    pub state: CheckoutState,
+    pub expires_at: Option<chrono::DateTime<chrono::Utc>>,
+    /// Once paid: the payment recorded, the gateway's transaction id, how it was paid.
+    pub payment_id: Option<Uuid>,
+    pub transaction_id: Option<String>,
+    pub method: Option<String>,
+    /// A report that could not be applied (e.g. paid more than asked): for staff to look at.
+    pub attention: Option<String>,
+    pub history: Vec<CheckoutEvent>,
+    pub operator_id: Option<Uuid>,
+    pub scope: Option<String>,
+    pub created_by: Uuid,
+    pub created_at: chrono::DateTime<chrono::Utc>,
+    pub updated_at: chrono::DateTime<chrono::Utc>,
+    pub version: u64,
+}
+
+impl Checkout {
+    /// Adds to the history, keeping the first entries and the latest within the limit.
+    pub fn log(&mut self, at: chrono::DateTime<chrono::Utc>, kind: &str, detail: impl Into<String>) {
+        let detail: String = detail.into().chars().take(300).collect();
+        if self.history.len() >= CHECKOUT_HISTORY_LIMIT {
+            self.history.remove(CHECKOUT_HISTORY_LIMIT / 4);
+        }
+        self.history.push(CheckoutEvent { at, kind: kind.to_string(), detail });
     }
 }
 
@@ -199,11 +287,11 @@ mod tests {
     fn a_success_settles_once_and_nothing_unpays() {
         assert_eq!(
             verdict(S::Pending, 5000, "BDT", &paid(5000, "BDT", "t1")),
-            Verdict::Settle { transaction_id: "t1".into() }
+            Verdict::Settle { transaction_id: "t1".into(), amount: 5000 }
         );
         assert_eq!(
             verdict(S::Expired, 5000, "BDT", &paid(5000, "BDT", "t1")),
-            Verdict::Settle { transaction_id: "t1".into() }
+            Verdict::Settle { transaction_id: "t1".into(), amount: 5000 }
         );
         assert!(matches!(verdict(S::Paid, 5000, "BDT", &paid(5000, "BDT", "t1")), Verdict::Ignore { .. }));
         for late in [S::Failed, S::Expired, S::Pending] {
@@ -214,12 +302,17 @@ mod tests {
     }
 
     #[test]
-    fn another_amount_or_currency_is_never_applied_silently() {
-        for r in [paid(4999, "BDT", "t"), paid(5001, "BDT", "t"), paid(5000, "USD", "t")] {
+    fn more_than_asked_or_another_currency_is_never_applied_silently() {
+        for r in [paid(0, "BDT", "t"), paid(5001, "BDT", "t"), paid(5000, "USD", "t")] {
             assert!(matches!(verdict(S::Pending, 5000, "BDT", &r), Verdict::Mismatch { .. }), "{r:?}");
         }
         let no_txn = Report { transaction_id: None, ..paid(5000, "BDT", "") };
         assert!(matches!(verdict(S::Pending, 5000, "BDT", &no_txn), Verdict::Mismatch { .. }));
+        // Less than asked, in the asked currency: a partial payment of what was paid.
+        assert_eq!(
+            verdict(S::Pending, 5000, "BDT", &paid(4999, "BDT", "t")),
+            Verdict::Settle { transaction_id: "t".into(), amount: 4999 }
+        );
     }
 
     #[test]
@@ -249,9 +342,9 @@ mod tests {
             for (s, amount, cur) in reports {
                 let r = Report { state: s, amount: Some((amount, cur.to_string())), transaction_id: Some("t".into()) };
                 let v = verdict(state, 5000, "BDT", &r);
-                if let Verdict::Settle { .. } = v {
+                if let Verdict::Settle { amount: applied, .. } = v {
                     settled += 1;
-                    prop_assert_eq!((amount, cur), (5000, "BDT"));
+                    prop_assert!(cur == "BDT" && applied == amount && amount <= 5000);
                 }
                 state = next_state(state, &v);
                 was_paid |= state == S::Paid;

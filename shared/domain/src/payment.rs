@@ -12,10 +12,13 @@ pub enum PaymentMethod {
     Cash,
     BankTransfer,
     MobileMoney,
+    /// Through a payment gateway: recorded only by the settle path, never by hand.
+    Online,
 }
 
 impl PaymentMethod {
-    pub const ALL: [PaymentMethod; 3] = [PaymentMethod::Cash, PaymentMethod::BankTransfer, PaymentMethod::MobileMoney];
+    pub const ALL: [PaymentMethod; 4] =
+        [PaymentMethod::Cash, PaymentMethod::BankTransfer, PaymentMethod::MobileMoney, PaymentMethod::Online];
 
     pub fn parse(s: &str) -> Option<Self> {
         Self::ALL.into_iter().find(|m| m.as_str() == s)
@@ -26,6 +29,7 @@ impl PaymentMethod {
             Self::Cash => "cash",
             Self::BankTransfer => "bank_transfer",
             Self::MobileMoney => "mobile_money",
+            Self::Online => "online",
         }
     }
 }
@@ -62,6 +66,21 @@ pub struct Payment {
     pub scope: Option<String>,
     pub received_at: DateTime<Utc>,
     pub created_at: DateTime<Utc>,
+    /// Paid online: through which gateway, checkout and transaction.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gateway: Option<GatewayPayment>,
+}
+
+/// Where an online payment came from.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct GatewayPayment {
+    pub gateway: crate::checkout::Gateway,
+    pub account_id: Uuid,
+    pub checkout_id: Uuid,
+    /// The gateway's id of the payment (unique per gateway: the settlement's sentinel).
+    pub transaction_id: String,
+    /// How it was paid, in the gateway's words (`qris`, `gopay`, `card`, `bkash`).
+    pub method: Option<String>,
 }
 
 /// The external transaction id of money moved by bank or mobile money (required for those).

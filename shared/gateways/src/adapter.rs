@@ -3,7 +3,7 @@
 //! creates a checkout, asks a status or tests credentials without matching on the gateway.
 
 use crate::http::GatewayHttp;
-use crate::model::{CheckoutCreated, CheckoutRequest, TransactionStatus};
+use crate::model::{CheckoutCreated, CheckoutRequest, PaymentState, TransactionStatus};
 use crate::{GatewayError, aamarpay, bkash, midtrans, nagad, paypal, sslcommerz, stripe};
 use chrono::{DateTime, Utc};
 use domain::checkout::Gateway;
@@ -131,6 +131,44 @@ impl Adapter {
             Adapter::Bkash(a) => bkash::checkout_status(client, a, reference).await,
             Adapter::Nagad(a) => nagad::checkout_status(client, a, reference, "127.0.0.1").await,
             Adapter::Paypal(a) => paypal::checkout_status(client, a, reference).await,
+        }
+    }
+
+    /// What the payer's browser return means, confirmed with the gateway (its `params`, the
+    /// return's query or form, are never believed about money): a bKash payment the payer
+    /// approved is executed (only then is it paid), a PayPal order captured, the others asked
+    /// for their status. A payer who cancelled at bKash is reported failed without a call.
+    pub async fn confirm_return(
+        &self,
+        client: &GatewayHttp,
+        order_id: &str,
+        reference: &str,
+        params: &str,
+    ) -> Result<TransactionStatus, GatewayError> {
+        match self {
+            Adapter::Bkash(a) => {
+                let (payment_id, status) = bkash::callback_of(params)?;
+                if payment_id != reference {
+                    return Err(GatewayError::Malformed("the return names another payment".into()));
+                }
+                if status == "success" {
+                    bkash::execute(client, a, reference).await
+                } else {
+                    Ok(TransactionStatus {
+                        order_id: order_id.to_string(),
+                        transaction_id: None,
+                        state: PaymentState::Failed,
+                        amount: None,
+                        method: None,
+                    })
+                }
+            }
+            Adapter::Paypal(a) => match paypal::capture(client, a, reference, &format!("{order_id}-capture")).await {
+                // Not approved (the payer cancelled or has not finished): the order says where it is.
+                Err(GatewayError::Refused { .. }) => paypal::checkout_status(client, a, reference).await,
+                other => other,
+            },
+            _ => self.checkout_status(client, order_id, reference).await,
         }
     }
 

@@ -40,6 +40,17 @@ impl GatewayHttp {
     pub fn client(&self) -> &reqwest::Client {
         &self.client
     }
+
+    /// One client per process (a Lambda execution environment): its connection pool outlives an
+    /// invocation.
+    pub fn shared() -> Result<&'static GatewayHttp, GatewayError> {
+        static SHARED: std::sync::OnceLock<GatewayHttp> = std::sync::OnceLock::new();
+        if let Some(h) = SHARED.get() {
+            return Ok(h);
+        }
+        let made = GatewayHttp::new()?;
+        Ok(SHARED.get_or_init(|| made))
+    }
 }
 
 /// Access tokens a gateway grants (bKash, PayPal), kept per account (API base and client id)

@@ -60,6 +60,16 @@ pub fn pdf_file(file_name: &str, bytes: Vec<u8>) -> Reply {
         .expect("static response parts are valid"))
 }
 
+/// `303 See Other` to `location` (a browser sent on after a form or a gateway's return).
+pub fn see_other(location: &str) -> Reply {
+    Response::builder()
+        .status(StatusCode::SEE_OTHER)
+        .header("location", location)
+        .header("cache-control", "no-store")
+        .body(Body::Empty)
+        .map_err(|e| Error::Internal(format!("redirect: {e}")))
+}
+
 pub fn no_content() -> Reply {
     Ok(Response::builder().status(StatusCode::NO_CONTENT).body(Body::Empty).expect("static response"))
 }

@@ -25,6 +25,8 @@ pub struct Incoming {
     /// never a header the caller could write.
     pub source_ip: Option<String>,
     query: HashMap<String, String>,
+    /// The query string as sent (gateways' returns are read as they wrote them).
+    pub raw_query: String,
     body: Vec<u8>,
 }
 
@@ -115,6 +117,7 @@ impl Incoming {
             return Err(Error::PayloadTooLarge { limit });
         }
         let mut query = HashMap::new();
+        let raw_query = parts.uri.query().unwrap_or_default().to_string();
         if let Some(q) = parts.uri.query() {
             for pair in q.split('&').filter(|p| !p.is_empty()) {
                 let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
@@ -127,6 +130,7 @@ impl Incoming {
             headers: parts.headers,
             source_ip,
             query,
+            raw_query,
             body,
         })
     }

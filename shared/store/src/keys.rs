@@ -383,6 +383,42 @@ pub const TIMELINE_SK_PREFIX: &str = "TL#";
 /// Invoices are listed across the ISP (gsi1, by issue time, sharded: a billing run writes many at
 /// once), open ones by due date for dunning (gsi2, sparse, sharded), and per operator subtree
 /// (gsi3). The invoice lives in its customer's collection.
+/// A checkout (an online payment asked of a gateway). Listed per customer, newest last (gsi1),
+/// and while it is pending in the platform's queue of pending checkouts by when they were made
+/// (gsi2, sharded): what the reconciliation janitor asks the gateways about.
+pub fn checkout(tenant: Uuid, id: Uuid, customer: Uuid, at: chrono::DateTime<chrono::Utc>, pending: bool) -> ItemKeys {
+    let k = ItemKeys::new(checkout_pk(tenant, id), "CHECKOUT")
+        .gsi1(customer_checkouts_gsi1(tenant, customer), format!("{}#{id}", key_time(at)));
+    if pending {
+        k.gsi2(pending_checkouts_gsi2(checkout_shard(id)), format!("{}#{tenant}#{id}", key_time(at)))
+    } else {
+        k
+    }
+}
+
+pub fn checkout_pk(tenant: Uuid, id: Uuid) -> String {
+    format!("{}CHECKOUT#{id}", t(tenant))
+}
+
+pub fn customer_checkouts_gsi1(tenant: Uuid, customer: Uuid) -> String {
+    format!("{}CUSTCHECKOUTS#{customer}", t(tenant))
+}
+
+pub const CHECKOUT_SHARDS: u8 = 4;
+
+pub fn checkout_shard(id: Uuid) -> u8 {
+    id.as_bytes()[15] % CHECKOUT_SHARDS
+}
+
+pub fn pending_checkouts_gsi2(shard: u8) -> String {
+    format!("P#CHECKOUTS#PENDING#{shard}")
+}
+
+/// The sort key of the pending-checkouts index up to `at` (exclusive bound for "made before").
+pub fn pending_checkouts_before(at: chrono::DateTime<chrono::Utc>) -> String {
+    key_time(at)
+}
+
 pub const INVOICE_SHARDS: u8 = 4;
 
 pub fn invoice_shard(id: Uuid) -> u8 {

@@ -19,6 +19,9 @@ pub struct Config {
     pub encryption_key: String,
     /// Which router addresses are accepted (`ROUTERS_ON_LOOPBACK=true`: the local runner's).
     pub router_hosts: RouterHosts,
+    /// Where the API is reached from outside (`PUBLIC_API_URL`, e.g. `https://api.isp.example`):
+    /// the gateways send payers and notifications back to it.
+    pub public_url: String,
 }
 
 impl std::fmt::Debug for Config {
@@ -41,6 +44,7 @@ impl Config {
             router_hosts: RouterHosts {
                 allow_loopback: std::env::var("ROUTERS_ON_LOOPBACK").is_ok_and(|v| v == "true"),
             },
+            public_url: std::env::var("PUBLIC_API_URL").unwrap_or_default().trim_end_matches('/').to_string(),
         })
     }
 }
@@ -92,6 +96,8 @@ pub struct App {
     pub live: Option<LiveRouters>,
     /// Which router addresses are accepted, when saved and when connected to.
     pub router_hosts: RouterHosts,
+    /// Where the API is reached from outside (see [`Config::public_url`]).
+    pub public_url: String,
 }
 
 impl App {
@@ -107,6 +113,7 @@ impl App {
             clock,
             live: None,
             router_hosts: config.router_hosts,
+            public_url: config.public_url.clone(),
         })
     }
 

@@ -244,6 +244,22 @@ fn open(app: &App, rec: &GatewayAccountRecord) -> Result<BTreeMap<String, String
     serde_json::from_str(&text).map_err(|e| Error::Internal(format!("gateway credentials: {e}")))
 }
 
+/// An account and its opened credentials, for a gateway call on behalf of `tenant` (`None`: any
+/// owner, for a public route that found the account by its id, whose owner then decides).
+pub async fn usable_account(
+    app: &App,
+    tenant: Option<Uuid>,
+    id: Uuid,
+) -> Result<Option<(GatewayAccount, BTreeMap<String, String>)>> {
+    let item = app.store.get_item(&keys::gateway_account(Owner::Platform, id, "")).await.or_500()?;
+    let Some(rec) = decoded::<GatewayAccountRecord>(item)? else { return Ok(None) };
+    if tenant.is_some() && rec.account.tenant_id != tenant {
+        return Ok(None);
+    }
+    let creds = open(app, &rec)?;
+    Ok(Some((rec.account, creds)))
+}
+
 /// The account with its sealed credentials, if it is the actor's to manage.
 async fn visible(app: &App, actor: &Actor, id: Uuid) -> Result<GatewayAccountRecord> {
     let tenant = owner_of(actor)?;

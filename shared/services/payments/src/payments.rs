@@ -15,7 +15,7 @@ use domain::actor::Actor;
 use domain::event::{BillingEvent, DomainEvent, NetworkEvent};
 use domain::invoice::{Invoice, InvoiceKind, InvoiceStatus};
 use domain::ledger::Account;
-use domain::payment::{AppliedTo, Payment, PaymentMethod, checked_reference};
+use domain::payment::{AppliedTo, GatewayPayment, Payment, PaymentMethod, checked_reference};
 use domain::role::Permission;
 use domain::subscription::{Action, BillingModel, SubscriptionStatus, UNPAID, status_after_extension};
 use domain::{Error, Result, Validation, ids};
@@ -55,6 +55,9 @@ fn validate(input: &RecordPayment, now: DateTime<Utc>) -> Result<(Option<String>
         _ => {}
     }
     v.range_i64("amount", input.amount, 1, MAX_AMOUNT);
+    if input.method == PaymentMethod::Online {
+        v.add("method", "online payments are recorded by their gateway's checkout, not by hand");
+    }
     let reference = checked_reference(&mut v, input.method, input.reference.as_deref());
     let note = v.optional_text("note", input.note.as_deref(), 300);
     if input.received_at.is_some_and(|r| r > now + chrono::Duration::minutes(5)) {
@@ -75,10 +78,45 @@ pub async fn record_payment(
     let idem = require_key(idem, "payment")?;
     let tid = actor.tenant()?;
     let (reference, note) = validate(&input, app.now())?;
-    idempotent_money_write(app, actor, idem, || {
-        try_record(app, actor, tid, &input, reference.clone(), note.clone(), idem)
-    })
-    .await
+    let owner = Owner::Tenant(tid);
+    let key = idem.key_hash(actor.user_id);
+    let with_answer = |tx: &mut Tx, payment: &Payment| -> Result<()> {
+        tx.put_idempotency(owner, &key, &record(idem, 201, payment, app)?);
+        Ok(())
+    };
+    let money = MoneyIn {
+        input: &input,
+        reference: reference.clone(),
+        note: note.clone(),
+        gateway: None,
+        closed_invoice: ClosedInvoice::Refuse,
+        also: &with_answer,
+    };
+    idempotent_money_write(app, actor, idem, || settle(app, actor, tid, &money)).await
+}
+
+/// What to do when the invoice paid for is no longer open.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ClosedInvoice {
+    /// Tell the person recording it (they can record an advance instead).
+    Refuse,
+    /// The money was taken already (online): it goes to the customer's account instead, where it
+    /// settles other open invoices first and then stays as credit.
+    Advance,
+}
+
+/// Money coming in, by any path: the one settle path's input.
+pub struct MoneyIn<'a> {
+    pub input: &'a RecordPayment,
+    /// Checked already (`checked_reference`): the bank or wallet transaction id.
+    pub reference: Option<String>,
+    pub note: Option<String>,
+    /// Online: the gateway, checkout and transaction (its sentinel is written with the payment).
+    pub gateway: Option<GatewayPayment>,
+    pub closed_invoice: ClosedInvoice,
+    /// What else the same transaction writes (the idempotency record by hand; the checkout's new
+    /// state online).
+    pub also: &'a (dyn Fn(&mut Tx, &Payment) -> Result<()> + Sync),
 }
 
 /// Whose money a payment is, and the operator subtree it is collected in.
@@ -112,14 +150,26 @@ fn unknown_invoice() -> Error {
 }
 
 /// A payment against an invoice takes the invoice's subtree, if the invoice is among the
-/// account's open ones and the caller sees it; an invoice that is not open is read only to say why.
-async fn payable(app: &App, actor: &Actor, input: &RecordPayment, open: &[Invoice], payer: Payer) -> Result<Payer> {
-    let Some(id) = input.invoice_id else { return Ok(payer) };
+/// account's open ones and the caller sees it; an invoice that is not open is read only to say
+/// why, or (online money) the payment becomes an advance in the customer's subtree. Returns the
+/// payer and the invoice the payment goes to first.
+async fn payable(
+    app: &App,
+    actor: &Actor,
+    money: &MoneyIn<'_>,
+    open: &[Invoice],
+    payer: Payer,
+) -> Result<(Payer, Option<Uuid>)> {
+    let Some(id) = money.input.invoice_id else { return Ok((payer, None)) };
     match open.iter().find(|i| i.id == id) {
         Some(inv) if actor.sees_scope(inv.scope.as_deref()) => {
-            Ok(Payer { scope: inv.scope.clone(), operator_id: inv.operator_id, ..payer })
+            Ok((Payer { scope: inv.scope.clone(), operator_id: inv.operator_id, ..payer }, Some(id)))
         }
         Some(_) => Err(unknown_invoice()),
+        None if money.closed_invoice == ClosedInvoice::Advance => {
+            let c = crm::customers::get_customer(app, actor, payer.customer_id).await?;
+            Ok((Payer { scope: c.scope, operator_id: c.operator_id, ..payer }, None))
+        }
         None => {
             let inv = load_invoice(app, actor, id).await.map_err(|e| match e {
                 Error::NotFound { .. } => unknown_invoice(),
@@ -144,9 +194,21 @@ fn stage_payment(tx: &mut Tx, payment: &Payment) -> Result<()> {
     let k = keys::payment(tid, customer_id, id, payment.scope.as_deref(), payment.received_at);
     tx.put_new(Store::encode(&k, "PAYMENT", payment, None).map_err(store_err)?, Conflict::Exists);
     stage_document_ref(tx, tid, "PAY", id, customer_id)?;
-    if let Some(r) = &payment.reference {
-        let value = format!("{}:{}", payment.method.as_str(), r.to_lowercase());
-        tx.put_unique(keys::unique(Owner::Tenant(tid), "payment_reference", &value), "reference", &id.to_string());
+    match (&payment.gateway, &payment.reference) {
+        // Online: one payment per (gateway, the gateway's transaction id), whatever the checkout.
+        (Some(g), _) => {
+            let value = format!("{}:{}", g.gateway.as_str(), g.transaction_id);
+            tx.put_unique(
+                keys::unique(Owner::Tenant(tid), "gateway_transaction", &value),
+                "transaction_id",
+                &id.to_string(),
+            );
+        }
+        (None, Some(r)) => {
+            let value = format!("{}:{}", payment.method.as_str(), r.to_lowercase());
+            tx.put_unique(keys::unique(Owner::Tenant(tid), "payment_reference", &value), "reference", &id.to_string());
+        }
+        (None, None) => {}
     }
     Ok(())
 }
@@ -158,7 +220,10 @@ fn payment_timeline(p: &Payment) -> TimelineEntry {
         p.receipt_number,
         domain::money::format_minor(p.amount, &p.currency),
         p.currency,
-        p.method.as_str().replace('_', " ")
+        match &p.gateway {
+            Some(g) => format!("online, {}", g.gateway.as_str()),
+            None => p.method.as_str().replace('_', " "),
+        }
     );
     TimelineEntry::new(p.customer_id, TimelineKind::Payment, "payment.received", summary, p.created_at)
         .by(Some(p.collected_by))
@@ -192,25 +257,26 @@ fn payment_received(payment: &Payment, restored: &[Uuid], now: DateTime<Utc>) ->
     )
 }
 
-async fn try_record(
-    app: &App,
-    actor: &Actor,
-    tid: Uuid,
-    input: &RecordPayment,
-    reference: Option<String>,
-    note: Option<String>,
-    idem: &IdempotentRequest,
-) -> std::result::Result<Payment, Attempt> {
+/// The one settle path: applies money in one transaction with its receipt, the invoices it
+/// settles, the account and ledger, the books, the report aggregates, the subscriptions it
+/// restores or extends, the audit entry, the events, and what the caller adds (`also`). A
+/// repeat of the same online transaction fails on its sentinel, not by a read.
+pub async fn settle(app: &App, actor: &Actor, tid: Uuid, money: &MoneyIn<'_>) -> std::result::Result<Payment, Attempt> {
+    let input = money.input;
     let now = app.now();
     let payer = payer_of(app, actor, tid, input).await?;
     let mut books = Books::load(app, tid, payer.customer_id, &["receipt"]).await?;
     let before = load_open(app, tid, &books.account).await?;
-    let Payer { customer_id, scope, operator_id } = payable(app, actor, input, &before, payer).await?;
+    let (Payer { customer_id, scope, operator_id }, invoice_id) = payable(app, actor, money, &before, payer).await?;
     let mut open = before.clone();
     let id = ids::new_id();
     let receipt_number = books.next_number("receipt", now)?;
-    let memo = format!("Payment {receipt_number} ({})", input.method.as_str());
-    let (entry, alloc) = books.account.receive_payment(id, input.amount, input.invoice_id, &mut open, memo, now)?;
+    let how = match &money.gateway {
+        Some(g) => g.gateway.as_str(),
+        None => input.method.as_str(),
+    };
+    let memo = format!("Payment {receipt_number} ({how})");
+    let (entry, alloc) = books.account.receive_payment(id, input.amount, invoice_id, &mut open, memo, now)?;
     let mut tx = Tx::new();
     let changed = stage_settled(&mut tx, &books.tenant, &before, &mut open, now)?;
     let paid: Vec<&Invoice> = changed.iter().filter(|i| i.status == InvoiceStatus::Paid).collect();
@@ -224,8 +290,8 @@ async fn try_record(
         amount: input.amount,
         currency: books.account.currency.clone(),
         method: input.method,
-        reference: reference.clone(),
-        note,
+        reference: money.reference.clone(),
+        note: money.note.clone(),
         applied: alloc.invoices.iter().map(|(i, a)| AppliedTo { invoice_id: *i, amount: *a }).collect(),
         to_credit: alloc.to_credit,
         balance_after: books.account.balance,
@@ -234,6 +300,7 @@ async fn try_record(
         scope: scope.clone(),
         received_at: input.received_at.unwrap_or(now),
         created_at: now,
+        gateway: money.gateway.clone(),
     };
     stage_payment(&mut tx, &payment)?;
     timeline::stage(&mut tx, tid, &payment_timeline(&payment))?;
@@ -253,9 +320,16 @@ async fn try_record(
         now,
     ));
     tx.put_event(&payment_received(&payment, &restored, now));
-    tx.put_idempotency(Owner::Tenant(tid), &idem.key_hash(actor.user_id), &record(idem, 201, &payment, app)?);
+    (money.also)(&mut tx, &payment)?;
     match app.store.commit(tx).await {
         Ok(()) => Ok(payment),
+        Err(StoreError::Conflict(Conflict::Unique(f))) if f == "transaction_id" => {
+            Err(Attempt::Failed(Error::Conflict {
+                code: "transaction_applied",
+                detail: "this gateway transaction was applied already".into(),
+                field: None,
+            }))
+        }
         Err(StoreError::Conflict(Conflict::Unique(f))) if f == "reference" => Err(Attempt::Failed(Error::Conflict {
             code: "duplicate_reference",
             detail: format!(

@@ -1,0 +1,542 @@
+//! Checkouts (`/v1/checkouts`): an online payment asked of one of the ISP's gateway accounts, for
+//! an invoice (what it owes) or as an advance (an amount staff name). The amount is ours, never
+//! the gateway's. What the gateway later reports (a verified notification, the status API asked
+//! by a browser return or the janitor) goes through [`apply_report`]: the pure verdict of
+//! `domain::checkout` decides, and a success is applied through the one settle path
+//! ([`crate::payments::settle`]) in the same transaction as the checkout's move to `paid`, with a
+//! sentinel on the gateway's transaction id. Concurrent or repeated reports apply once.
+
+use crate::gateway_accounts::{self, usable_account};
+use crate::payments::{ClosedInvoice, MoneyIn, RecordPayment, settle};
+use billing::books::{Attempt, MAX_AMOUNT, load_invoice, require_key};
+use chrono::Duration;
+use domain::actor::Actor;
+use domain::checkout::{
+    Checkout, CheckoutFor, CheckoutState, GatewayAccount, GatewayAccountStatus, Report, Verdict, checkout_of_order,
+    next_state, order_id, verdict,
+};
+use domain::payment::{GatewayPayment, PaymentMethod};
+use domain::role::Permission;
+use domain::{Error, Result, Validation, ids};
+use gateways::adapter::Adapter;
+use gateways::{CheckoutRequest, GatewayError, GatewayHttp, PaymentState, TransactionStatus};
+use kernel::App;
+use kernel::idempotency::{IdempotentRequest, Outcome, commit_create, record, stored_answer};
+use kernel::support::{StoreResultExt, decoded};
+use serde::{Deserialize, Serialize};
+use store::{Conflict, Owner, Page, Query, Store, StoreError, Tx, keys};
+use uuid::Uuid;
+
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateCheckout {
+    /// Pay this invoice: the amount is what it owes now.
+    pub invoice_id: Option<Uuid>,
+    /// Or put money on this customer's account (open invoices first, the rest credit).
+    pub customer_id: Option<Uuid>,
+    /// Minor units; only with `customer_id`.
+    pub amount: Option<i64>,
+    pub gateway_account_id: Uuid,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(crate) struct CheckoutRecord {
+    #[serde(flatten)]
+    pub checkout: Checkout,
+}
+
+impl store::Stored for CheckoutRecord {
+    const TYPE: &'static str = "CHECKOUT";
+    fn keys(&self) -> store::ItemKeys {
+        let c = &self.checkout;
+        keys::checkout(c.tenant_id, c.id, c.paying_for.customer_id(), c.created_at, c.state == CheckoutState::Pending)
+    }
+    fn version(&self) -> Option<u64> {
+        Some(self.checkout.version)
+    }
+}
+
+fn encoded(c: &Checkout) -> Result<store::Item> {
+    Store::encode_stored(&CheckoutRecord { checkout: c.clone() }).or_500()
+}
+
+/// Where the gateways send the payer back and their notifications, for an account's checkout.
+fn return_url(app: &App, account: Uuid, order: &str) -> String {
+    format!("{}/v1/checkouts/returns/{account}/{order}", app.public_url)
+}
+
+fn webhook_url(app: &App, account: &GatewayAccount) -> String {
+    format!("{}/v1/webhooks/{}/{}", app.public_url, account.gateway.as_str(), account.id)
+}
+
+fn gateway_failure(e: GatewayError) -> Error {
+    match e {
+        GatewayError::Unavailable(d) => Error::Unavailable { detail: format!("the gateway did not answer: {d}") },
+        GatewayError::Amount(d) => Error::field("amount", d),
+        e => Error::BadGateway { code: "gateway_refused", detail: format!("the gateway refused the checkout: {e}") },
+    }
+}
+
+/// Creates a checkout at the account's gateway. `Idempotency-Key` is required: a repeat returns
+/// the first checkout (and its payment page) rather than asking the gateway again.
+pub async fn create_checkout(
+    app: &App,
+    actor: &Actor,
+    input: CreateCheckout,
+    idem: Option<&IdempotentRequest>,
+    http: &GatewayHttp,
+    payer_ip: &str,
+) -> Result<Outcome<Checkout>> {
+    actor.require(Permission::PaymentsCollect)?;
+    let idem = require_key(idem, "checkout")?;
+    let tid = actor.tenant()?;
+    let owner = Owner::Tenant(tid);
+    let mut v = Validation::new();
+    match (input.invoice_id, input.customer_id, input.amount) {
+        (Some(_), None, None) => {}
+        (Some(_), _, Some(_)) => v.add("amount", "comes from the invoice; give it only with customer_id"),
+        (None, Some(_), Some(a)) => {
+            v.range_i64("amount", a, 1, MAX_AMOUNT);
+        }
+        (None, Some(_), None) => v.add("amount", "is required with customer_id"),
+        (Some(_), Some(_), _) => v.add("customer_id", "give invoice_id or customer_id, not both"),
+        (None, None, _) => v.add("invoice_id", "either invoice_id or customer_id is required"),
+    }
+    v.finish()?;
+    if let Some(first) = stored_answer(app, owner, actor.user_id, idem).await? {
+        return Ok(first);
+    }
+    let (account, credentials) = usable_account(app, Some(tid), input.gateway_account_id)
+        .await?
+        .filter(|(a, _)| a.status == GatewayAccountStatus::Active)
+        .ok_or_else(|| Error::field("gateway_account_id", "is not an active payment gateway account of this ISP"))?;
+    let (paying_for, amount, currency, description, customer_id) = match (input.invoice_id, input.customer_id) {
+        (Some(id), _) => {
+            let inv = load_invoice(app, actor, id).await.map_err(|e| match e {
+                Error::NotFound { .. } => Error::field("invoice_id", "is not an invoice of this ISP"),
+                e => e,
+            })?;
+            if !inv.status.is_open() || inv.amount_due <= 0 {
+                return Err(Error::Conflict {
+                    code: "invoice_not_payable",
+                    detail: format!("the invoice is {}", inv.status.as_str().replace('_', " ")),
+                    field: Some("invoice_id".into()),
+                });
+            }
+            let what = format!("Invoice {}", inv.number.clone().unwrap_or_else(|| inv.id.to_string()));
+            (
+                CheckoutFor::Invoice { customer_id: inv.customer_id, invoice_id: id },
+                inv.amount_due,
+                inv.currency,
+                what,
+                inv.customer_id,
+            )
+        }
+        (None, Some(c)) => {
+            let tenant = kernel::support::load_tenant(app, tid).await?;
+            let what = format!("Payment to {}", tenant.name);
+            (CheckoutFor::Advance { customer_id: c }, input.amount.unwrap_or_default(), tenant.currency, what, c)
+        }
+        (None, None) => unreachable!("validated"),
+    };
+    let customer = crm::customers::get_customer(app, actor, customer_id).await.map_err(|e| match e {
+        Error::NotFound { .. } => Error::field("customer_id", "is not a customer of this ISP"),
+        e => e,
+    })?;
+    let supported = account.gateway.currencies();
+    if !supported.is_empty() && !supported.contains(&currency.as_str()) {
+        return Err(Error::field(
+            "gateway_account_id",
+            format!("{} does not take {currency} (it takes {})", account.gateway.as_str(), supported.join(", ")),
+        ));
+    }
+    let now = app.now();
+    let id = ids::new_id();
+    let order = order_id(id);
+    let request = CheckoutRequest {
+        order_id: order.clone(),
+        amount: gateways::Amount::new(amount, &currency),
+        description,
+        customer_name: Some(customer.name.clone()),
+        customer_email: customer.email.clone(),
+        customer_phone: Some(customer.phone.clone()),
+        return_url: return_url(app, account.id, &order),
+        cancel_url: format!("{}?cancelled=1", return_url(app, account.id, &order)),
+        notify_url: Some(webhook_url(app, &account)),
+        methods: account.methods.clone(),
+    };
+    let adapter = gateway_accounts::adapter(&account, &credentials);
+    let created =
+        adapter.create_checkout(http, &request, &id.to_string(), payer_ip, now).await.map_err(gateway_failure)?;
+    let mut checkout = Checkout {
+        id,
+        tenant_id: tid,
+        account_id: account.id,
+        gateway: account.gateway,
+        paying_for,
+        amount,
+        currency,
+        order_id: order,
+        reference: created.reference,
+        redirect_url: created.redirect_url,
+        state: CheckoutState::Pending,
+        expires_at: created.expires_at,
+        payment_id: None,
+        transaction_id: None,
+        method: None,
+        attention: None,
+        history: vec![],
+        operator_id: customer.operator_id,
+        scope: customer.scope.clone(),
+        created_by: actor.real_actor(),
+        created_at: now,
+        updated_at: now,
+        version: 1,
+    };
+    checkout.log(now, "created", format!("{} checkout {} created", account.gateway.as_str(), checkout.reference));
+    let mut tx = Tx::new();
+    tx.put_new(encoded(&checkout)?, Conflict::Exists);
+    tx.put_idempotency(owner, &idem.key_hash(actor.user_id), &record(idem, 201, &checkout, app)?);
+    commit_create(app, tx, owner, actor.user_id, Some(idem), checkout).await
+}
+
+async fn load(app: &App, tid: Uuid, id: Uuid) -> Result<Option<Checkout>> {
+    let item = app.store.get_item(&store::ItemKeys::new(keys::checkout_pk(tid, id), "CHECKOUT")).await.or_500()?;
+    Ok(decoded::<CheckoutRecord>(item)?.map(|r| r.checkout))
+}
+
+/// A checkout the actor may see (staff of its ISP; operators in their subtree).
+pub async fn get_checkout(app: &App, actor: &Actor, id: Uuid) -> Result<Checkout> {
+    actor.require(Permission::BillingRead)?;
+    let tid = actor.tenant()?;
+    match load(app, tid, id).await? {
+        Some(c) if actor.sees_scope(c.scope.as_deref()) => Ok(c),
+        _ => Err(Error::not_found("checkout")),
+    }
+}
+
+/// A customer's checkouts, oldest first.
+pub async fn list_customer_checkouts(
+    app: &App,
+    actor: &Actor,
+    customer_id: Uuid,
+    limit: u32,
+    cursor: Option<&str>,
+) -> Result<Page<Checkout>> {
+    actor.require(Permission::BillingRead)?;
+    let tid = actor.tenant()?;
+    // Operators: the customer must be in their subtree (answers 404 otherwise).
+    crm::customers::get_customer(app, actor, customer_id).await?;
+    let q = Query::index("gsi1", keys::customer_checkouts_gsi1(tid, customer_id)).limit(limit);
+    let listing = format!("customer-checkouts:{customer_id}");
+    let page: Page<CheckoutRecord> = app.store.query_page(Owner::Tenant(tid), &listing, q, cursor).await.or_500()?;
+    Ok(Page { items: page.items.into_iter().map(|r| r.checkout).collect(), next_cursor: page.next_cursor })
+}
+
+/// Where a report came from, for the checkout's history.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Source {
+    Notification,
+    Return,
+    Janitor,
+}
+
+impl Source {
+    fn as_str(self) -> &'static str {
+        match self {
+            Source::Notification => "notification",
+            Source::Return => "return",
+            Source::Janitor => "status",
+        }
+    }
+}
+
+/// A gateway's word in the terms of the checkout rules.
+pub fn report_of(status: &TransactionStatus) -> Report {
+    Report {
+        state: match status.state {
+            PaymentState::Pending => CheckoutState::Pending,
+            PaymentState::Paid => CheckoutState::Paid,
+            PaymentState::Failed => CheckoutState::Failed,
+            PaymentState::Expired => CheckoutState::Expired,
+            PaymentState::Refunded => CheckoutState::Refunded,
+        },
+        amount: status.amount.as_ref().map(|a| (a.minor, a.currency.clone())),
+        transaction_id: status.transaction_id.clone(),
+    }
+}
+
+/// Applies what the gateway reported about a checkout, once however often and however
+/// concurrently it is reported: a success is settled with the checkout's move to `paid` in one
+/// transaction (the checkout's version and the transaction's sentinel refuse a second); a
+/// failure or expiry closes a pending checkout; a report that cannot be applied is kept for staff.
+/// Duplicates write nothing.
+pub async fn apply_report(
+    app: &App,
+    checkout: Checkout,
+    status: &TransactionStatus,
+    source: Source,
+) -> Result<Checkout> {
+    if status.order_id != checkout.order_id {
+        return Err(Error::BadRequest {
+            code: "gateway_other_order",
+            detail: "the gateway's answer is about another order".into(),
+        });
+    }
+    let report = report_of(status);
+    let tid = checkout.tenant_id;
+    let mut current = checkout;
+    for _ in 0..8 {
+        let now = app.now();
+        let v = verdict(current.state, current.amount, &current.currency, &report);
+        let mut after = current.clone();
+        after.state = next_state(current.state, &v);
+        after.version += 1;
+        after.updated_at = now;
+        if status.method.is_some() {
+            after.method = status.method.clone();
+        }
+        let written = match &v {
+            Verdict::Ignore { .. } => return Ok(current),
+            Verdict::Settle { transaction_id, amount } => {
+                after.transaction_id = Some(transaction_id.clone());
+                let partial = if *amount < current.amount { " (partial)" } else { "" };
+                after.log(
+                    now,
+                    "settled",
+                    format!(
+                        "{}: paid {amount} {}{partial}, transaction {transaction_id}",
+                        source.as_str(),
+                        current.currency
+                    ),
+                );
+                settle_checkout(app, &current, &after, transaction_id, *amount).await
+            }
+            Verdict::Fail | Verdict::Expire | Verdict::MarkRefunded => {
+                let kind = match after.state {
+                    CheckoutState::Failed => "failed",
+                    CheckoutState::Expired => "expired",
+                    _ => "refunded",
+                };
+                after.log(now, kind, format!("{}: the gateway says {kind}", source.as_str()));
+                write_state(app, &current, &after).await
+            }
+            Verdict::Mismatch { detail } => {
+                if current.attention.as_deref() == Some(detail.as_str()) {
+                    return Ok(current);
+                }
+                after.attention = Some(detail.clone());
+                after.log(now, "mismatch", format!("{}: not applied: {detail}", source.as_str()));
+                tracing::warn!(checkout = %current.id, %detail, "a gateway report that cannot be applied");
+                write_state(app, &current, &after).await
+            }
+        };
+        match written {
+            Ok(Some(done)) => return Ok(done),
+            // Something moved (another report, a payment by hand): read again and decide again.
+            Ok(None) => {
+                current = load(app, tid, current.id).await?.ok_or_else(|| Error::not_found("checkout"))?;
+            }
+            Err(e) => return Err(e),
+        }
+    }
+    Err(Error::Unavailable { detail: "the checkout kept changing; try again".into() })
+}
+
+/// The checkout's new state alone (no money moves). `None`: it moved meanwhile.
+async fn write_state(app: &App, before: &Checkout, after: &Checkout) -> Result<Option<Checkout>> {
+    let mut tx = Tx::new();
+    tx.put_versioned(encoded(after)?, before.version);
+    match app.store.commit(tx).await {
+        Ok(()) => Ok(Some(after.clone())),
+        Err(StoreError::Conflict(Conflict::Version)) => Ok(None),
+        Err(e) => Err(kernel::support::store_err(e)),
+    }
+}
+
+/// The payment through the settle path, with the checkout's move to `paid` in its transaction.
+async fn settle_checkout(
+    app: &App,
+    before: &Checkout,
+    after: &Checkout,
+    transaction_id: &str,
+    amount: i64,
+) -> Result<Option<Checkout>> {
+    let tid = before.tenant_id;
+    let input = RecordPayment {
+        invoice_id: before.paying_for.invoice_id(),
+        customer_id: match before.paying_for {
+            CheckoutFor::Invoice { .. } => None,
+            CheckoutFor::Advance { customer_id } => Some(customer_id),
+        },
+        amount,
+        method: PaymentMethod::Online,
+        reference: None,
+        note: None,
+        received_at: None,
+    };
+    let paid = std::sync::Mutex::new(None);
+    let with_checkout = |tx: &mut Tx, payment: &domain::payment::Payment| -> Result<()> {
+        let mut done = after.clone();
+        done.payment_id = Some(payment.id);
+        tx.put_versioned(encoded(&done)?, before.version);
+        *paid.lock().expect("paid checkout") = Some(done);
+        Ok(())
+    };
+    let money = MoneyIn {
+        input: &input,
+        reference: Some(transaction_id.to_string()),
+        note: Some(format!("{} checkout {}", before.gateway.as_str(), before.order_id)),
+        gateway: Some(GatewayPayment {
+            gateway: before.gateway,
+            account_id: before.account_id,
+            checkout_id: before.id,
+            transaction_id: transaction_id.to_string(),
+            method: after.method.clone(),
+        }),
+        closed_invoice: ClosedInvoice::Advance,
+        also: &with_checkout,
+    };
+    match settle(app, &Actor::system(tid), tid, &money).await {
+        Ok(_) => Ok(paid.into_inner().expect("paid checkout")),
+        Err(Attempt::Stale) => Ok(None),
+        // The transaction was applied (to this checkout by a concurrent report, which the next
+        // read shows; or to another checkout, which is kept for staff).
+        Err(Attempt::Failed(Error::Conflict { code: "transaction_applied", .. })) => {
+            let now_there = load(app, tid, before.id).await?.ok_or_else(|| Error::not_found("checkout"))?;
+            if now_there.version != before.version {
+                return Ok(None);
+            }
+            let mut flagged = before.clone();
+            flagged.attention = Some(format!("transaction {transaction_id} was applied to another checkout"));
+            flagged.version += 1;
+            flagged.updated_at = app.now();
+            flagged.log(app.now(), "mismatch", flagged.attention.clone().unwrap_or_default());
+            write_state(app, before, &flagged).await
+        }
+        Err(Attempt::Failed(e)) => Err(e),
+        Err(Attempt::Idempotent) => Err(Error::Internal("no idempotency key in a settlement".into())),
+    }
+}
+
+/// The checkout an account's return or notification names by our order id, if it is this
+/// account's.
+pub async fn checkout_of(app: &App, account: &GatewayAccount, order: &str) -> Result<Option<Checkout>> {
+    let (Some(tid), Some(id)) = (account.tenant_id, checkout_of_order(order)) else { return Ok(None) };
+    Ok(load(app, tid, id).await?.filter(|c| c.account_id == account.id && c.order_id == order))
+}
+
+/// Where the payer's browser goes after a return: the account's page for the outcome.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReturnOutcome {
+    pub location: String,
+    pub state: CheckoutState,
+}
+
+/// A payer's browser came back from the gateway: confirm with the gateway (never the browser's
+/// word), apply what it says, and send the payer to the ISP's page for the outcome. A gateway
+/// that does not answer leaves the checkout pending for the janitor.
+pub async fn confirm_return(
+    app: &App,
+    account_id: Uuid,
+    order: &str,
+    params: &str,
+    http: &GatewayHttp,
+) -> Result<ReturnOutcome> {
+    let (account, credentials) = usable_account(app, None, account_id)
+        .await?
+        .filter(|(a, _)| a.tenant_id.is_some())
+        .ok_or_else(|| Error::not_found("checkout"))?;
+    let checkout = checkout_of(app, &account, order).await?.ok_or_else(|| Error::not_found("checkout"))?;
+    let adapter: Adapter = gateway_accounts::adapter(&account, &credentials);
+    let state = if checkout.state == CheckoutState::Pending {
+        match adapter.confirm_return(http, &checkout.order_id, &checkout.reference, params).await {
+            Ok(status) => apply_report(app, checkout, &status, Source::Return).await?.state,
+            Err(e) => {
+                tracing::warn!(checkout = %checkout.id, code = e.code(), "a return not confirmed: {e}");
+                checkout.state
+            }
+        }
+    } else {
+        checkout.state
+    };
+    let page = match state {
+        CheckoutState::Paid | CheckoutState::Pending => &account.success_url,
+        _ => &account.cancel_url,
+    };
+    let sep = if page.contains('?') { '&' } else { '?' };
+    let state_name = serde_json::to_value(state).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default();
+    Ok(ReturnOutcome { location: format!("{page}{sep}checkout={}&state={state_name}", order), state })
+}
+
+/// How long a checkout may stay pending before the janitor asks the gateway.
+pub const RECONCILE_AFTER: Duration = Duration::minutes(10);
+/// A pending checkout this old that the gateway still calls pending is expired.
+pub const GIVE_UP_AFTER: Duration = Duration::hours(24);
+
+/// What a janitor run did.
+#[derive(Debug, Default, Clone, PartialEq, Eq, Serialize)]
+pub struct ReconcileReport {
+    pub asked: u32,
+    pub settled: u32,
+    pub closed: u32,
+    pub still_pending: u32,
+    pub errors: u32,
+}
+
+/// The reconciliation janitor: every checkout pending for longer than [`RECONCILE_AFTER`] is
+/// asked at its gateway's status API and settled, failed or expired; one the gateway still calls
+/// pending after [`GIVE_UP_AFTER`] (or past its own expiry) is expired.
+pub async fn reconcile_pending(app: &App, http: &GatewayHttp, max: usize) -> Result<ReconcileReport> {
+    let now = app.now();
+    let mut report = ReconcileReport::default();
+    let mut accounts: std::collections::HashMap<Uuid, Option<Adapter>> = Default::default();
+    for shard in 0..keys::CHECKOUT_SHARDS {
+        let q = Query::index("gsi2", keys::pending_checkouts_gsi2(shard))
+            .range(None, keys::pending_checkouts_before(now - RECONCILE_AFTER));
+        let pending: Vec<CheckoutRecord> = app.store.query_all(q, max).await.or_500()?;
+        for CheckoutRecord { checkout } in pending {
+            if checkout.state != CheckoutState::Pending {
+                continue;
+            }
+            if let std::collections::hash_map::Entry::Vacant(slot) = accounts.entry(checkout.account_id) {
+                let found = usable_account(app, Some(checkout.tenant_id), checkout.account_id).await?;
+                slot.insert(found.map(|(a, creds)| gateway_accounts::adapter(&a, &creds)));
+            }
+            let Some(adapter) = accounts[&checkout.account_id].as_ref() else { continue };
+            report.asked += 1;
+            let status = match adapter.checkout_status(http, &checkout.order_id, &checkout.reference).await {
+                Ok(s) => s,
+                // Never created at the gateway's side, or the payer never chose a method.
+                Err(GatewayError::UnknownOrder) => TransactionStatus {
+                    order_id: checkout.order_id.clone(),
+                    transaction_id: None,
+                    state: PaymentState::Pending,
+                    amount: None,
+                    method: None,
+                },
+                Err(e) => {
+                    tracing::warn!(checkout = %checkout.id, code = e.code(), "status not asked: {e}");
+                    report.errors += 1;
+                    continue;
+                }
+            };
+            let given_up = checkout.created_at + GIVE_UP_AFTER <= now || checkout.expires_at.is_some_and(|e| e <= now);
+            let status = if status.state == PaymentState::Pending && given_up {
+                TransactionStatus { state: PaymentState::Expired, ..status }
+            } else {
+                status
+            };
+            match apply_report(app, checkout, &status, Source::Janitor).await {
+                Ok(c) if c.state == CheckoutState::Paid => report.settled += 1,
+                Ok(c) if c.state == CheckoutState::Pending => report.still_pending += 1,
+                Ok(_) => report.closed += 1,
+                Err(e) => {
+                    tracing::warn!("a reconciled checkout not applied: {e}");
+                    report.errors += 1;
+                }
+            }
+        }
+    }
+    Ok(report)
+}
