@@ -224,8 +224,13 @@ impl Env {
         self.token(&self.creds.admin_email, &self.creds.admin_password).await
     }
 
-    /// A second ISP (under the demo reseller) and its admin's token.
+    /// A second ISP (under the demo reseller, in Indonesia, billing in IDR) and its admin's token.
     pub async fn other_tenant(&self, slug: &str) -> (Uuid, String) {
+        self.tenant_in(slug, "IDR", "ID", "Asia/Jakarta").await
+    }
+
+    /// Another ISP in `country` billing in `currency` in `time_zone`, and its admin's token.
+    pub async fn tenant_in(&self, slug: &str, currency: &str, country: &str, time_zone: &str) -> (Uuid, String) {
         let email = format!("admin@{slug}.test");
         let body = self
             .send(
@@ -233,7 +238,7 @@ impl Env {
                 "/v1/tenants",
                 Some(&self.reseller().await),
                 Some(
-                    json!({"name": format!("ISP {slug}"), "slug": slug, "time_zone": "Asia/Jakarta", "currency": "IDR",
+                    json!({"name": format!("ISP {slug}"), "slug": slug, "time_zone": time_zone, "currency": currency, "country": country,
                     "admin": {"name": "Other Admin", "email": email, "password": "other-admin-pass-1"}}),
                 ),
             )

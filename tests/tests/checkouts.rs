@@ -9,10 +9,13 @@ use gateways::testing::{
 use serde_json::{Value, json};
 
 /// A customer with an active prepaid subscription and its open activation invoice.
-async fn billed_customer(env: &Env, admin: &str, n: u32) -> (String, Value) {
-    let customer = env
-        .create_customer(admin, &format!("Online Payer {n}"), &format!("01719-30000{n}"), &format!("online{n}"))
-        .await["id"]
+pub(crate) async fn billed_customer(env: &Env, admin: &str, n: u32) -> (String, Value) {
+    billed_customer_at(env, admin, n, &format!("01719-30000{n}")).await
+}
+
+/// As [`billed_customer`], with a phone number of the ISP's country.
+pub(crate) async fn billed_customer_at(env: &Env, admin: &str, n: u32, phone: &str) -> (String, Value) {
+    let customer = env.create_customer(admin, &format!("Online Payer {n}"), phone, &format!("online{n}")).await["id"]
         .as_str()
         .unwrap()
         .to_string();
@@ -31,7 +34,7 @@ async fn billed_customer(env: &Env, admin: &str, n: u32) -> (String, Value) {
     (customer, list["items"][0].clone())
 }
 
-async fn account(env: &Env, token: &str, body: Value) -> String {
+pub(crate) async fn account(env: &Env, token: &str, body: Value) -> String {
     let mut b = body;
     b["mode"] = json!("sandbox");
     b["name"] = json!(format!("{} sandbox", b["gateway"].as_str().unwrap()));
@@ -53,15 +56,15 @@ async fn stripe_account(env: &Env, admin: &str) -> (FakeStripe, String) {
     (stripe, id)
 }
 
-fn browser() -> reqwest::Client {
+pub(crate) fn browser() -> reqwest::Client {
     reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap()
 }
 
-fn location(r: &reqwest::Response) -> String {
+pub(crate) fn location(r: &reqwest::Response) -> String {
     r.headers()["location"].to_str().unwrap().to_string()
 }
 
-async fn checkout(env: &Env, token: &str, key: &str, body: Value) -> e2e_tests::Answer {
+pub(crate) async fn checkout(env: &Env, token: &str, key: &str, body: Value) -> e2e_tests::Answer {
     env.send_with("POST", "/v1/checkouts", Some(token), Some(body), &[("idempotency-key", key)]).await
 }
 

@@ -28,3 +28,4 @@ mod sample_events;
 mod subscriptions;
 mod template;
 mod users;
+mod webhooks;

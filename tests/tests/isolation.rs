@@ -315,6 +315,18 @@ async fn every_route_refuses_another_tenants_ids_and_changes_nothing() {
                     Some(json!({})),
                     &[404],
                 ),
+                // A forged Stripe event about the victim's order at the victim's account: unsigned,
+                // refused. The other gateways' webhooks at the victim's (Stripe) account: not theirs.
+                ("POST", "/v1/webhooks/stripe/{account_id}") => (
+                    path.replace("{account_id}", &gateway),
+                    Some(json!({"id": "evt_forged", "type": "checkout.session.completed",
+                        "data": {"object": {"client_reference_id": order, "payment_status": "paid",
+                            "amount_total": 999999, "currency": "bdt"}}})),
+                    &[401],
+                ),
+                ("POST", p) if p.starts_with("/v1/webhooks/") => {
+                    (path.replace("{account_id}", &gateway), Some(json!({"order_id": order})), &[404])
+                }
                 ("GET", "/v1/payment-gateways/{id}") | ("POST", "/v1/payment-gateways/{id}/test") => {
                     (path.replace("{id}", &gateway), None, &[404])
                 }

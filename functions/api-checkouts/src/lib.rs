@@ -5,11 +5,11 @@
 
 use domain::actor::Actor;
 use domain::checkout::Checkout;
-use gateways::GatewayHttp;
 use isp_http::{Incoming, ListResponse, Problem, Reply, created_outcome, finish, ok, see_other};
 use kernel::App;
 use lambda_http::{Body, Request, Response};
 use payments::checkouts::{self, CreateCheckout};
+use payments::gateway_http as http;
 use uuid::Uuid;
 
 pub const ROUTES: &[&str] = &[
@@ -38,11 +38,6 @@ async fn dispatch(app: &App, req: Request) -> Reply {
         "GET /v1/checkouts" => list(app, &actor, &r).await,
         _ => get(app, &actor, params.id("id", "checkout")?).await,
     }
-}
-
-/// The process's gateway client.
-fn http() -> Result<&'static GatewayHttp, domain::Error> {
-    GatewayHttp::shared().map_err(|e| domain::Error::Internal(e.to_string()))
 }
 
 /// Ask one of the ISP's gateway accounts for a payment: of an invoice (what it owes now) or of an

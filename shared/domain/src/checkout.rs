@@ -419,3 +419,13 @@ pub fn required_credentials(gateway: Gateway) -> &'static [&'static str] {
         Gateway::Nagad => &["merchant_id", "merchant_private_key", "pg_public_key"],
     }
 }
+
+/// The credentials a gateway's account may have besides the required ones.
+pub fn optional_credentials(gateway: Gateway) -> &'static [&'static str] {
+    match gateway {
+        // bKash's webhook is an SNS topic that bKash's merchant team names per merchant; without it
+        // the account still pays (returns and the janitor confirm), it only takes no notifications.
+        Gateway::Bkash => &["webhook_topic_arn"],
+        _ => &[],
+    }
+}

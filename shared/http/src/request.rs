@@ -151,6 +151,15 @@ impl Incoming {
         if path_matched { Err(Error::MethodNotAllowed) } else { Err(Error::not_found("route")) }
     }
 
+    /// Every header with a text value, names in lower case (a gateway's signature headers are
+    /// read by name whatever case it sent them in).
+    pub fn header_map(&self) -> std::collections::BTreeMap<String, String> {
+        self.headers
+            .iter()
+            .filter_map(|(k, v)| Some((k.as_str().to_ascii_lowercase(), v.to_str().ok()?.to_string())))
+            .collect()
+    }
+
     pub fn header(&self, name: &str) -> Option<&str> {
         self.headers.get(name).and_then(|v| v.to_str().ok())
     }

@@ -1181,6 +1181,13 @@ fn paypal_order_json(o: &FakePaypalOrder, base: &str) -> Value {
                   {"rel": "self", "href": format!("{base}/v2/checkout/orders/{}", o.id), "method": "GET"}]})
 }
 
+/// The currencies PayPal takes payments in (its REST API's currency codes); BDT and IDR are not
+/// among them, so an ISP billing in those cannot use PayPal.
+const PAYPAL_CURRENCIES: &[&str] = &[
+    "AUD", "BRL", "CAD", "CNY", "CZK", "DKK", "EUR", "HKD", "HUF", "ILS", "JPY", "MYR", "MXN", "TWD", "NZD", "NOK",
+    "PHP", "PLN", "GBP", "SGD", "SEK", "CHF", "THB", "USD",
+];
+
 fn paypal_error_reply(status: StatusCode, name: &str, issue: &str) -> Response {
     (status, axum::Json(json!({"name": name, "details": [{"issue": issue}], "message": issue}))).into_response()
 }
@@ -1234,6 +1241,9 @@ async fn paypal_create(State(st): State<PaypalState>, headers: HeaderMap, body: 
     else {
         return paypal_error_reply(StatusCode::BAD_REQUEST, "INVALID_REQUEST", "MISSING_REQUIRED_PARAMETER");
     };
+    if !PAYPAL_CURRENCIES.contains(&currency) {
+        return paypal_error_reply(StatusCode::UNPROCESSABLE_ENTITY, "UNPROCESSABLE_ENTITY", "CURRENCY_NOT_SUPPORTED");
+    }
     book.next += 1;
     let o = FakePaypalOrder {
         id: format!("5O190127TN{:06}", book.next),

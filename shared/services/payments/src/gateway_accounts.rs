@@ -7,7 +7,9 @@
 
 use chrono::{DateTime, Utc};
 use domain::actor::Actor;
-use domain::checkout::{Gateway, GatewayAccount, GatewayAccountStatus, GatewayMode, required_credentials};
+use domain::checkout::{
+    Gateway, GatewayAccount, GatewayAccountStatus, GatewayMode, optional_credentials, required_credentials,
+};
 use domain::customer::search_fold;
 use domain::patch::Patch;
 use domain::role::Permission;
@@ -147,8 +149,12 @@ fn check_credentials(v: &mut Validation, gateway: Gateway, given: &BTreeMap<Stri
             _ => {}
         }
     }
-    for name in given.keys() {
-        if !needed.contains(&name.as_str()) {
+    let optional = optional_credentials(gateway);
+    for (name, value) in given {
+        if optional.contains(&name.as_str()) && value.len() > 4096 {
+            v.add(&format!("credentials.{name}"), "must be at most 4096 characters");
+        }
+        if !needed.contains(&name.as_str()) && !optional.contains(&name.as_str()) {
             v.add(&format!("credentials.{name}"), format!("is not a {} credential", gateway.as_str()));
         }
     }

@@ -5,3 +5,9 @@
 pub mod checkouts;
 pub mod gateway_accounts;
 pub mod payments;
+pub mod webhooks;
+
+/// The process's gateway client (one connection pool per Lambda execution environment).
+pub fn gateway_http() -> domain::Result<&'static gateways::GatewayHttp> {
+    gateways::GatewayHttp::shared().map_err(|e| domain::Error::Internal(e.to_string()))
+}
