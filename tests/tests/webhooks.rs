@@ -5,7 +5,10 @@
 
 use crate::checkouts::{account, billed_customer, billed_customer_at, browser, checkout, location};
 use e2e_tests::Env;
-use gateways::testing::{FakeBkash, FakeMidtrans, FakePaypal, FakeSslcommerz, FakeStripe};
+use gateways::testing::{
+    FAKE_MERCHANT_KEY_PEM, FAKE_RSA_KEY_PEM, FakeAamarpay, FakeBkash, FakeMidtrans, FakeNagad, FakePaypal,
+    FakeSslcommerz, FakeStripe, public_key_base64,
+};
 use routeros::menu::PPP_SECRET;
 use serde_json::{Value, json};
 use std::time::Duration;
@@ -361,4 +364,155 @@ async fn paypal_refuses_a_currency_it_does_not_take() {
         checkout(&env, &admin, "pp-bdt", json!({"invoice_id": inv["id"], "gateway_account_id": account_id})).await;
     assert!([422, 502].contains(&refused.status), "{}", refused.body);
     e2e_tests::assert_unchanged(&before, &env.table_snapshot().await);
+}
+
+#[tokio::test]
+async fn unsigned_aamarpay_and_nagad_callbacks_pay_only_what_the_gateway_confirms() {
+    let env = Env::start().await;
+    let admin = env.admin().await;
+    let aamarpay = FakeAamarpay::start("aamarpaytest", "sig-isp").await;
+    let aamarpay_account = account(
+        &env,
+        &admin,
+        json!({"gateway": "aamarpay", "base_url": aamarpay.base_url(),
+            "credentials": {"store_id": "aamarpaytest", "signature_key": "sig-isp"}}),
+    )
+    .await;
+    let (customer, inv) = billed_customer_at(&env, &admin, 10, "01719-300010").await;
+    let created =
+        checkout(&env, &admin, "am-1", json!({"invoice_id": inv["id"], "gateway_account_id": aamarpay_account}))
+            .await
+            .expect(201);
+    let order = created["order_id"].as_str().unwrap();
+    let url = webhook(&env, "aamarpay", &aamarpay_account);
+    // A callback claiming success before anything was paid: aamarPay says not paid, nothing is.
+    let claim = format!("pay_status=Successful&status_code=2&mer_txnid={order}&amount=999999.00&currency=BDT");
+    let before = env.table_snapshot().await;
+    let (status, ack) = post(&url, &[], "application/x-www-form-urlencoded", &claim).await;
+    assert_eq!(status, 200, "{ack}");
+    assert_ne!(ack["outcome"], "paid");
+    assert!(payments_of(&env, &admin, &customer).await.is_empty());
+    // Another order, and no order at all.
+    let (status, ack) =
+        post(&url, &[], "application/x-www-form-urlencoded", "mer_txnid=C0000000000000000000000000").await;
+    assert_eq!((status, ack["outcome"].as_str()), (200, Some("not_ours")));
+    let (status, _) = post(&url, &[], "application/x-www-form-urlencoded", "pay_status=Successful").await;
+    assert_eq!(status, 400);
+    let pending_only: Vec<_> =
+        env.table_snapshot().await.into_iter().filter(|(k, v)| before.get(k) != Some(v)).collect();
+    assert!(pending_only.iter().all(|(k, _)| k.contains("CHECKOUT")), "only the checkout's history: {pending_only:?}");
+    // Paid at aamarPay: the same callback now settles, once.
+    aamarpay.pay(order);
+    for _ in 0..3 {
+        assert_eq!(post(&url, &[], "application/x-www-form-urlencoded", &claim).await.0, 200);
+    }
+    let payments = payments_of(&env, &admin, &customer).await;
+    assert_eq!(payments.len(), 1, "{payments:#?}");
+    assert_eq!(payments[0]["amount"], inv["amount_due"], "aamarPay's amount, not the callback's");
+
+    // Nagad: the reference must be the one Nagad gave for the order.
+    let nagad = FakeNagad::start("683002007104225", &public_key_base64(FAKE_MERCHANT_KEY_PEM)).await;
+    let nagad_account = account(
+        &env,
+        &admin,
+        json!({"gateway": "nagad", "base_url": nagad.base_url(), "credentials": {"merchant_id": "683002007104225",
+            "merchant_private_key": FAKE_MERCHANT_KEY_PEM, "pg_public_key": public_key_base64(FAKE_RSA_KEY_PEM)}}),
+    )
+    .await;
+    let advance = checkout(
+        &env,
+        &admin,
+        "ng-1",
+        json!({"customer_id": customer, "amount": 30_000, "gateway_account_id": nagad_account}),
+    )
+    .await
+    .expect(201);
+    let (order, reference) = (advance["order_id"].as_str().unwrap(), advance["reference"].as_str().unwrap());
+    let url = webhook(&env, "nagad", &nagad_account);
+    let hint = |r: &str| format!("merchant=683002007104225&order_id={order}&payment_ref_id={r}&status=Success");
+    let (status, ack) = post(&url, &[], "application/x-www-form-urlencoded", &hint("SOMEONEELSE123")).await;
+    assert_eq!((status, ack["outcome"].as_str()), (200, Some("not_ours")));
+    nagad.pay(reference);
+    let (status, ack) = post(&url, &[], "application/x-www-form-urlencoded", &hint(reference)).await;
+    assert_eq!((status, ack["outcome"].as_str()), (200, Some("paid")), "{ack}");
+    let (status, ack) = post(&url, &[], "application/x-www-form-urlencoded", &hint(reference)).await;
+    assert_eq!((status, ack["outcome"].as_str()), (200, Some("unchanged")), "{ack}");
+    assert_eq!(payments_of(&env, &admin, &customer).await.len(), 2);
+}
+
+#[tokio::test]
+async fn garbage_at_every_webhook_is_a_4xx_that_writes_nothing() {
+    let env = Env::start().await;
+    let admin = env.admin().await;
+    let nagad_creds = json!({"merchant_id": "683002007104225", "merchant_private_key": FAKE_MERCHANT_KEY_PEM,
+        "pg_public_key": public_key_base64(FAKE_RSA_KEY_PEM)});
+    let accounts = [
+        ("stripe", json!({"secret_key": "sk_test_x", "webhook_secret": "whsec_x"})),
+        ("midtrans", json!({"server_key": "SB-Mid-server-x"})),
+        ("sslcommerz", json!({"store_id": "x", "store_password": "x@ssl"})),
+        ("aamarpay", json!({"store_id": "x", "signature_key": "x"})),
+        (
+            "bkash",
+            json!({"app_key": "k", "app_secret": "s", "username": "u", "password": "p",
+            "webhook_topic_arn": "arn:aws:sns:ap-southeast-1:000000000000:bkash"}),
+        ),
+        ("paypal", json!({"client_id": "c", "client_secret": "s", "webhook_id": "WH-1"})),
+        ("nagad", nagad_creds),
+    ];
+    let mut urls = vec![];
+    for (gateway, credentials) in accounts {
+        let id = account(&env, &admin, json!({"gateway": gateway, "credentials": credentials})).await;
+        urls.push((gateway, webhook(&env, gateway, &id)));
+    }
+    let before = env.table_snapshot().await;
+    let huge = "x".repeat(7 * 1024 * 1024);
+    for (gateway, url) in &urls {
+        for (content_type, body) in [
+            ("application/json", ""),
+            ("application/json", "{"),
+            ("application/json", "[]"),
+            ("application/json", "{\"Type\":\"Notification\",\"order_id\":null}"),
+            ("application/x-www-form-urlencoded", "a=%zz&&=="),
+            ("text/plain", "\u{0}\u{1}binary"),
+            ("application/octet-stream", huge.as_str()),
+        ] {
+            let (status, problem) = post(url, &[], content_type, body).await;
+            assert!((400..500).contains(&status), "{gateway} {content_type} {:.40}: {status} {problem}", body);
+        }
+        let r = reqwest::Client::new().get(url).send().await.unwrap();
+        assert_eq!(r.status().as_u16(), 405, "{gateway}: GET");
+    }
+    e2e_tests::assert_unchanged(&before, &env.table_snapshot().await);
+}
+
+#[tokio::test]
+async fn a_late_webhook_racing_the_janitor_pays_once() {
+    let env = Env::start().await;
+    let admin = env.admin().await;
+    let stripe = FakeStripe::start("sk_test_isp", "whsec_isp").await;
+    let account_id = account(
+        &env,
+        &admin,
+        json!({"gateway": "stripe", "base_url": stripe.base_url(),
+            "credentials": {"secret_key": "sk_test_isp", "webhook_secret": "whsec_isp"}}),
+    )
+    .await;
+    let (customer, inv) = billed_customer_at(&env, &admin, 11, "01719-300011").await;
+    let created = checkout(&env, &admin, "race-1", json!({"invoice_id": inv["id"], "gateway_account_id": account_id}))
+        .await
+        .expect(201);
+    let event = stripe.pay(created["reference"].as_str().unwrap());
+    env.clock.advance(chrono::Duration::minutes(11));
+    let now = env.clock.now();
+    let url = webhook(&env, "stripe", &account_id);
+    let janitor = env.send("POST", "/_local/jobs/job-payment-reconcile", None, Some(json!({"time": now.to_rfc3339()})));
+    let deliveries = futures::future::join_all((0..10).map(|_| stripe.deliver(&url, &event, now.timestamp())));
+    let (report, answers) = tokio::join!(janitor, deliveries);
+    let report = report.expect(200);
+    assert!(answers.iter().all(|s| *s == 200), "{answers:?}");
+    assert_eq!(report["asked"].as_u64(), Some(1), "{report}");
+    let admin = env.admin().await;
+    let payments = payments_of(&env, &admin, &customer).await;
+    assert_eq!(payments.len(), 1, "{payments:#?}");
+    assert_eq!(env.books_balance(&admin, &customer).await["balance"].as_i64(), Some(0));
 }

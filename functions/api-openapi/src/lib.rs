@@ -40,6 +40,8 @@ macro_rules! with_api_functions {
             webhook_sslcommerz "webhook-sslcommerz",
             webhook_bkash "webhook-bkash",
             webhook_paypal "webhook-paypal",
+            webhook_aamarpay "webhook-aamarpay",
+            webhook_nagad "webhook-nagad",
             api_subscriptions "api-subscriptions",
             api_operators "api-operators",
             api_routers "api-routers",

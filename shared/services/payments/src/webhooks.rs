@@ -1,8 +1,10 @@
 //! Gateway notifications (`POST /v1/webhooks/<gateway>/{account_id}`, public): verified with the
 //! named account's secret exactly as the gateway signs (Stripe's `Stripe-Signature`, Midtrans's
 //! SHA-512 signature key, SSLCommerz's `verify_sign` then its validation API, bKash's SNS
-//! signature with the topic pinned, PayPal's transmission signature). aamarPay and Nagad send no
-//! server notifications: their payers' returns and the janitor confirm those. What verifies is applied through [`crate::checkouts::apply_report`]: once, however
+//! signature with the topic pinned, PayPal's transmission signature). aamarPay and Nagad do not sign
+//! what they send (their callbacks carry only the order and what the payer's page saw): a delivery
+//! to theirs is a hint naming an order, whose state their status API (trxcheck, verify/payment) then
+//! gives; the callback's own amount and status are never read. What verifies is applied through [`crate::checkouts::apply_report`]: once, however
 //! often and concurrently it arrives. Forged, tampered, stale and wrong-account deliveries get a
 //! 4xx and write nothing; a verified delivery about an order that is not ours is acknowledged (the
 //! gateway would retry it for days) and writes nothing.
@@ -89,10 +91,31 @@ pub async fn receive(
             };
             Some(asked.map_err(refused)?)
         }
-        // Neither sends a server notification (only the payer's browser returns, which the
-        // returns route confirms with trxcheck and verify/payment); there is no webhook to verify.
-        Adapter::Aamarpay(_) | Adapter::Nagad(_) => {
-            return Err(Error::not_found("webhook for this gateway"));
+        Adapter::Aamarpay(a) => {
+            // Unsigned: it only names an order, whose state aamarPay's search API (trxcheck) gives.
+            let order = gateways::aamarpay::order_of_callback(delivery.body).map_err(refused)?;
+            if checkout_of(app, &account, &order).await?.is_none() {
+                return Ok(Acknowledged { outcome: "not_ours".into() });
+            }
+            Some(gateways::aamarpay::checkout_status(http, a, &order).await.map_err(refused)?)
+        }
+        Adapter::Nagad(a) => {
+            // Unsigned: it only names Nagad's payment reference, whose state verify/payment gives.
+            let params = if delivery.body.is_empty() {
+                delivery.query.to_string()
+            } else {
+                String::from_utf8_lossy(delivery.body).into_owned()
+            };
+            let callback = gateways::nagad::callback_of(&params).map_err(refused)?;
+            match checkout_of(app, &account, &callback.order_id).await? {
+                Some(c) if c.reference == callback.payment_ref_id => {}
+                _ => return Ok(Acknowledged { outcome: "not_ours".into() }),
+            }
+            Some(
+                gateways::nagad::checkout_status(http, a, &callback.payment_ref_id, "127.0.0.1")
+                    .await
+                    .map_err(refused)?,
+            )
         }
         Adapter::Bkash(_) => {
             let Some(topic) = credentials.get("webhook_topic_arn").filter(|t| !t.is_empty()) else {
