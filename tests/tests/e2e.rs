@@ -13,6 +13,7 @@ mod customers;
 mod dashboard;
 mod event_catalogue;
 mod event_path;
+mod gateway_refunds;
 mod hardening;
 mod imports;
 mod isolation;

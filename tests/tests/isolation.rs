@@ -303,6 +303,9 @@ async fn every_route_refuses_another_tenants_ids_and_changes_nothing() {
                 }
                 ("GET", "/v1/payment-gateways") => (path.clone(), None, &[200]),
                 ("GET", "/v1/checkouts/{id}") => (path.replace("{id}", &checkout), None, &[404]),
+                ("POST", "/v1/checkouts/{id}/refunds") => {
+                    (path.replace("{id}", &checkout), Some(json!({"amount": 100, "reason": "stolen"})), &[404])
+                }
                 ("GET", "/v1/checkouts") => (format!("{path}?customer_id={cid}"), None, &[404]),
                 ("POST", "/v1/checkouts") => (
                     path.clone(),

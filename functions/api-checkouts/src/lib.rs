@@ -10,12 +10,14 @@ use kernel::App;
 use lambda_http::{Body, Request, Response};
 use payments::checkouts::{self, CreateCheckout};
 use payments::gateway_http as http;
+use payments::refunds::{self, RefundCheckout};
 use uuid::Uuid;
 
 pub const ROUTES: &[&str] = &[
     "POST /v1/checkouts",
     "GET /v1/checkouts",
     "GET /v1/checkouts/{id}",
+    "POST /v1/checkouts/{id}/refunds",
     "GET /v1/checkouts/returns/{account_id}/{order_id}",
     "POST /v1/checkouts/returns/{account_id}/{order_id}",
 ];
@@ -36,6 +38,7 @@ async fn dispatch(app: &App, req: Request) -> Reply {
     match route {
         "POST /v1/checkouts" => create(app, &actor, &r).await,
         "GET /v1/checkouts" => list(app, &actor, &r).await,
+        "POST /v1/checkouts/{id}/refunds" => refund(app, &actor, &r, params.id("id", "checkout")?).await,
         _ => get(app, &actor, params.id("id", "checkout")?).await,
     }
 }
@@ -73,6 +76,21 @@ pub async fn get(app: &App, actor: &Actor, id: Uuid) -> Reply {
     ok(&checkouts::get_checkout(app, actor, id).await?)
 }
 
+/// Refunds (part of) a paid checkout through its gateway (Stripe, Midtrans, bKash, PayPal): the
+/// invoices it paid are credited by credit notes, the gateway pays the money back, and the
+/// refund leaves the customer's credit, once, however often the request is repeated. A gateway
+/// that does not answer is a 503: repeat with the same key (the refund is held meanwhile).
+#[utoipa::path(post, path = "/v1/checkouts/{id}/refunds", tag = "payments", request_body = RefundCheckout,
+    params(("id" = Uuid, Path), ("Idempotency-Key" = String, Header, description = "required; a repeat resumes or returns the same refund")),
+    responses((status = 201, body = Checkout), (status = 400, body = Problem), (status = 404, body = Problem),
+        (status = 409, body = Problem), (status = 422, body = Problem), (status = 502, body = Problem),
+        (status = 503, body = Problem)),
+    security(("bearer" = [])))]
+pub async fn refund(app: &App, actor: &Actor, r: &Incoming, id: Uuid) -> Reply {
+    let input: RefundCheckout = r.json()?;
+    created_outcome(refunds::refund_checkout(app, actor, id, input, r.idempotent()?.as_ref(), http()?).await?)
+}
+
 /// Where a gateway sends the payer back (GET, or a form POST for SSLCommerz and aamarPay): the
 /// gateway is asked, what it says applied, and the browser sent to the ISP's page with
 /// `checkout` and `state` (`paid`, `pending`, `failed`...).
@@ -98,5 +116,5 @@ pub async fn payer_return_form(app: &App, r: &Incoming, account: Uuid, order: &s
 }
 
 #[derive(utoipa::OpenApi)]
-#[openapi(paths(create, list, get, payer_return, payer_return_form))]
+#[openapi(paths(create, list, get, refund, payer_return, payer_return_form))]
 pub struct Doc;

@@ -217,6 +217,9 @@ pub struct Checkout {
     /// A report that could not be applied (e.g. paid more than asked): for staff to look at.
     pub attention: Option<String>,
     pub history: Vec<CheckoutEvent>,
+    /// Refunds through the gateway's refund API, oldest first.
+    #[serde(default)]
+    pub refunds: Vec<CheckoutRefund>,
     pub operator_id: Option<Uuid>,
     pub scope: Option<String>,
     pub created_by: Uuid,
@@ -234,6 +237,84 @@ impl Checkout {
         }
         self.history.push(CheckoutEvent { at, kind: kind.to_string(), detail });
     }
+}
+
+/// Where a refund through the gateway stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum RefundState {
+    /// The invoices are credited and the credit held; the gateway was asked (or is about to be).
+    Requested,
+    /// The gateway paid it out: the refund left the customer's credit.
+    Done,
+    /// The gateway said no: the credit is the customer's to use again.
+    Refused,
+}
+
+/// A credit note a refund issued on an invoice the payment had paid.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct RefundCredit {
+    pub invoice_id: Uuid,
+    pub credit_note_id: Uuid,
+    pub amount: i64,
+}
+
+/// A refund of (part of) a checkout's payment through the gateway's refund API.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct CheckoutRefund {
+    /// Also the gateway's idempotency key for it and the id of the refund in the books.
+    pub id: Uuid,
+    pub amount: i64,
+    pub reason: String,
+    pub state: RefundState,
+    /// The hash of the `Idempotency-Key` that asked for it: a repeat resumes this refund.
+    pub key: String,
+    pub credit_notes: Vec<RefundCredit>,
+    /// The gateway's id of the refund once it paid it out.
+    pub gateway_refund_id: Option<String>,
+    pub detail: Option<String>,
+    pub requested_by: Uuid,
+    pub requested_at: chrono::DateTime<chrono::Utc>,
+    pub completed_at: Option<chrono::DateTime<chrono::Utc>>,
+    /// While a request is asking the gateway: no other asks until then (bKash takes no
+    /// idempotency key, so two at once could refund twice).
+    #[serde(default)]
+    pub asking_until: Option<chrono::DateTime<chrono::Utc>>,
+}
+
+impl Checkout {
+    /// What of `paid` (the payment's amount) is not refunded or being refunded.
+    pub fn refundable(&self, paid: i64) -> i64 {
+        paid - self.refunds.iter().filter(|r| r.state != RefundState::Refused).map(|r| r.amount).sum::<i64>()
+    }
+
+    /// The refund a request with this key hash asked for, if any.
+    pub fn refund_by_key(&self, key: &str) -> Option<&CheckoutRefund> {
+        self.refunds.iter().find(|r| r.key == key)
+    }
+}
+
+/// Which invoices a refund of `amount` credits: those the payment paid (`applied`, in its order),
+/// each up to what it took less what earlier refunds (not refused) credited on it; the rest of
+/// the refund comes from the customer's credit (what the payment left there).
+pub fn refund_credits(applied: &[(Uuid, i64)], earlier: &[CheckoutRefund], amount: i64) -> Vec<(Uuid, i64)> {
+    let mut left = amount;
+    let mut out = vec![];
+    for (invoice, took) in applied {
+        let credited: i64 = earlier
+            .iter()
+            .filter(|r| r.state != RefundState::Refused)
+            .flat_map(|r| r.credit_notes.iter())
+            .filter(|c| c.invoice_id == *invoice)
+            .map(|c| c.amount)
+            .sum();
+        let part = left.min(took - credited);
+        if part > 0 {
+            out.push((*invoice, part));
+            left -= part;
+        }
+    }
+    out
 }
 
 const CROCKFORD: &[u8; 32] = b"0123456789ABCDEFGHJKMNPQRSTVWXYZ";
@@ -273,6 +354,75 @@ pub fn checkout_of_order(order_id: &str) -> Option<Uuid> {
 mod tests {
     use super::*;
     use CheckoutState as S;
+
+    fn refund(state: RefundState, credits: &[(Uuid, i64)], amount: i64) -> CheckoutRefund {
+        CheckoutRefund {
+            id: Uuid::now_v7(),
+            amount,
+            reason: "r".into(),
+            state,
+            key: "k".into(),
+            credit_notes: credits
+                .iter()
+                .map(|(i, a)| RefundCredit { invoice_id: *i, credit_note_id: Uuid::now_v7(), amount: *a })
+                .collect(),
+            gateway_refund_id: None,
+            detail: None,
+            requested_by: Uuid::nil(),
+            requested_at: chrono::DateTime::UNIX_EPOCH,
+            completed_at: None,
+            asking_until: None,
+        }
+    }
+
+    #[test]
+    fn a_refund_credits_the_paid_invoices_first_and_never_twice() {
+        let (a, b) = (Uuid::from_u128(1), Uuid::from_u128(2));
+        let applied = [(a, 700), (b, 200)];
+        assert_eq!(refund_credits(&applied, &[], 500), vec![(a, 500)]);
+        assert_eq!(refund_credits(&applied, &[], 1000), vec![(a, 700), (b, 200)], "100 comes from credit");
+        let earlier = [refund(RefundState::Done, &[(a, 500)], 500), refund(RefundState::Refused, &[(a, 200)], 200)];
+        assert_eq!(refund_credits(&applied, &earlier, 400), vec![(a, 200), (b, 200)]);
+        assert_eq!(refund_credits(&[], &earlier, 400), vec![], "an advance: all from credit");
+    }
+
+    fn sample_checkout() -> Checkout {
+        let id = Uuid::from_u128(9);
+        Checkout {
+            id,
+            tenant_id: Uuid::nil(),
+            account_id: Uuid::nil(),
+            gateway: Gateway::Stripe,
+            paying_for: CheckoutFor::Advance { customer_id: Uuid::nil() },
+            amount: 1000,
+            currency: "BDT".into(),
+            order_id: order_id(id),
+            reference: "cs_1".into(),
+            redirect_url: "https://pay.example/1".into(),
+            state: S::Paid,
+            expires_at: None,
+            payment_id: None,
+            transaction_id: Some("pi_1".into()),
+            method: None,
+            attention: None,
+            history: vec![],
+            refunds: vec![],
+            operator_id: None,
+            scope: None,
+            created_by: Uuid::nil(),
+            created_at: chrono::DateTime::UNIX_EPOCH,
+            updated_at: chrono::DateTime::UNIX_EPOCH,
+            version: 1,
+        }
+    }
+
+    #[test]
+    fn what_is_refundable_leaves_out_refused_refunds() {
+        let mut c = sample_checkout();
+        c.refunds = vec![refund(RefundState::Done, &[], 300), refund(RefundState::Refused, &[], 500)];
+        c.refunds.push(refund(RefundState::Requested, &[], 100));
+        assert_eq!(c.refundable(1000), 600);
+    }
     use proptest::prelude::*;
 
     fn paid(amount: i64, currency: &str, txn: &str) -> Report {

@@ -34,6 +34,10 @@ pub struct Account {
     /// Owed minus credit (negative: the customer is in credit).
     pub balance: i64,
     pub credit: i64,
+    /// Part of the credit held for refunds a gateway is paying out: new invoices and manual
+    /// refunds cannot take it; it leaves with the refund or returns to use if the gateway refuses.
+    #[serde(default)]
+    pub held: i64,
     pub open: Vec<OpenInvoice>,
     pub version: u64,
 }
@@ -75,7 +79,15 @@ pub struct Allocation {
 
 impl Account {
     pub fn new(customer_id: Uuid, currency: &str) -> Self {
-        Account { customer_id, currency: currency.to_string(), balance: 0, credit: 0, open: vec![], version: 0 }
+        Account {
+            customer_id,
+            currency: currency.to_string(),
+            balance: 0,
+            credit: 0,
+            held: 0,
+            open: vec![],
+            version: 0,
+        }
     }
 
     /// Invoices whose state the account needs loaded to settle money (oldest due first).
@@ -136,8 +148,8 @@ impl Account {
         self.check_currency(inv)?;
         let number = inv.number.clone().unwrap_or_default();
         let e = self.entry(LedgerKind::InvoiceIssued, inv.total, Some(inv.id), None, format!("Invoice {number}"), now);
-        if self.credit > 0 && inv.amount_due > 0 {
-            let applied = inv.pay(self.credit.min(inv.amount_due), now)?;
+        if self.available_credit() > 0 && inv.amount_due > 0 {
+            let applied = inv.pay(self.available_credit().min(inv.amount_due), now)?;
             self.credit -= applied;
         }
         self.sync(inv);
@@ -236,12 +248,60 @@ impl Account {
         memo: String,
         now: DateTime<Utc>,
     ) -> Result<LedgerEntry, Error> {
-        if amount <= 0 || amount > self.credit {
+        if amount <= 0 || amount > self.available_credit() {
             return Err(Error::field(
                 "amount",
-                format!("must be between 1 and the customer's credit ({})", self.credit),
+                format!("must be between 1 and the customer's credit ({})", self.available_credit()),
             ));
         }
+        self.credit -= amount;
+        Ok(self.entry(LedgerKind::Refund, amount, None, Some(refund_id), memo, now))
+    }
+
+    /// Credit no invoice or manual refund may take (none is held for a gateway's refund).
+    pub fn available_credit(&self) -> i64 {
+        self.credit - self.held
+    }
+
+    /// Holds `amount` of the credit for a refund a gateway is about to pay out.
+    pub fn hold(&mut self, amount: i64) -> Result<(), Error> {
+        if amount <= 0 || amount > self.available_credit() {
+            return Err(Error::Conflict {
+                code: "insufficient_credit",
+                detail: format!("the refund needs {amount} of credit; {} is available", self.available_credit()),
+                field: None,
+            });
+        }
+        self.held += amount;
+        Ok(())
+    }
+
+    /// A held refund the gateway refused: the credit is the customer's to use again, first on
+    /// the invoices issued while it was held (`open`).
+    pub fn release(&mut self, amount: i64, open: &mut [Invoice], now: DateTime<Utc>) -> Result<Allocation, Error> {
+        self.unhold(amount)?;
+        // Paying from credit moves no money in: the balance stays, only the credit is used.
+        self.credit -= amount;
+        self.settle(amount, None, open, now)
+    }
+
+    fn unhold(&mut self, amount: i64) -> Result<(), Error> {
+        if amount <= 0 || amount > self.held {
+            return Err(Error::Internal(format!("releasing {amount} of {} held", self.held)));
+        }
+        self.held -= amount;
+        Ok(())
+    }
+
+    /// A held refund the gateway paid out: it leaves the credit.
+    pub fn refund_held(
+        &mut self,
+        refund_id: Uuid,
+        amount: i64,
+        memo: String,
+        now: DateTime<Utc>,
+    ) -> Result<LedgerEntry, Error> {
+        self.unhold(amount)?;
         self.credit -= amount;
         Ok(self.entry(LedgerKind::Refund, amount, None, Some(refund_id), memo, now))
     }
@@ -277,8 +337,9 @@ impl Account {
     /// The account's own invariants.
     pub fn consistent(&self) -> bool {
         self.balance == self.owed() - self.credit
-            && self.credit >= 0
-            && (self.credit == 0 || self.open.is_empty())
+            && self.credit >= self.held
+            && self.held >= 0
+            && (self.available_credit() == 0 || self.open.is_empty())
             && self.open.iter().all(|o| o.amount_due > 0)
     }
 
@@ -345,12 +406,23 @@ mod tests {
     #[derive(Debug, Clone)]
     enum Op {
         Issue(i64),
-        Pay { invoice: usize, amount: i64 },
+        Pay {
+            invoice: usize,
+            amount: i64,
+        },
         Advance(i64),
-        Credit { invoice: usize, amount: i64 },
+        Credit {
+            invoice: usize,
+            amount: i64,
+        },
         Void(usize),
         Refund(i64),
         Downgrade(i64),
+        /// A gateway refund: held, then paid out or released.
+        HoldThen {
+            amount: i64,
+            paid_out: bool,
+        },
     }
 
     fn op() -> impl Strategy<Value = Op> {
@@ -362,6 +434,7 @@ mod tests {
             (0usize..10).prop_map(Op::Void),
             (1i64..100_000).prop_map(Op::Refund),
             (1i64..50_000).prop_map(Op::Downgrade),
+            (1i64..100_000, any::<bool>()).prop_map(|(amount, paid_out)| Op::HoldThen { amount, paid_out }),
         ]
     }
 
@@ -420,6 +493,22 @@ mod tests {
                             let (e, _) = acc.grant_credit(Uuid::now_v7(), amount, &mut invoices, "d".into(), now)?;
                             ledger.push(e);
                             money_in += amount;
+                        }
+                        Op::HoldThen { amount, paid_out } => {
+                            acc.hold(amount)?;
+                            // While held, a new invoice and a manual refund cannot take it.
+                            let free = acc.available_credit();
+                            let (inv, e) = issued(&mut acc, amount, step as u64, now);
+                            assert!(inv.amount_paid <= free, "held credit paid an invoice");
+                            assert!(acc.refund(Uuid::now_v7(), free + 1, "r".into(), now).is_err());
+                            invoices.push(inv);
+                            ledger.extend(e);
+                            if paid_out {
+                                ledger.push(acc.refund_held(Uuid::now_v7(), amount, "g".into(), now)?);
+                                refunded += amount;
+                            } else {
+                                acc.release(amount, &mut invoices, now)?;
+                            }
                         }
                     }
                     Ok(())

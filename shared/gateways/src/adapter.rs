@@ -3,7 +3,7 @@
 //! creates a checkout, asks a status or tests credentials without matching on the gateway.
 
 use crate::http::GatewayHttp;
-use crate::model::{CheckoutCreated, CheckoutRequest, PaymentState, TransactionStatus};
+use crate::model::{Amount, CheckoutCreated, CheckoutRequest, PaymentState, TransactionStatus};
 use crate::{GatewayError, aamarpay, bkash, midtrans, nagad, paypal, sslcommerz, stripe};
 use chrono::{DateTime, Utc};
 use domain::checkout::Gateway;
@@ -22,6 +22,21 @@ pub enum Adapter {
 
 /// Where an account's calls go: a sandbox account's override, else the gateway's own hosts.
 #[derive(Debug, Clone, PartialEq, Eq)]
+/// A refund of a paid checkout, as the gateways need it.
+pub struct RefundRequest<'a> {
+    pub order_id: &'a str,
+    /// The gateway's handle of the checkout (bKash's paymentID).
+    pub reference: &'a str,
+    /// The gateway's id of the payment (Stripe's payment intent, PayPal's capture, bKash's trxID).
+    pub transaction_id: &'a str,
+    pub amount: Amount,
+    /// Our id of the refund: the gateway's idempotency key.
+    pub key: &'a str,
+    pub reason: &'a str,
+    /// The gateway's ids of this payment's refunds already recorded.
+    pub known: &'a [String],
+}
+
 pub struct Endpoint {
     pub sandbox: bool,
     /// Sandbox only (checked when the account was saved).
@@ -169,6 +184,42 @@ impl Adapter {
                 other => other,
             },
             _ => self.checkout_status(client, order_id, reference).await,
+        }
+    }
+
+    /// Whether the gateway has a refund API (bKash, Midtrans, Stripe, PayPal); the others'
+    /// refunds are paid by hand from the customer's credit.
+    pub fn can_refund(&self) -> bool {
+        matches!(self, Adapter::Stripe(_) | Adapter::Midtrans(_) | Adapter::Bkash(_) | Adapter::Paypal(_))
+    }
+
+    /// Refunds `refund.amount` of a paid checkout; the gateway's id of the refund. `refund.key`
+    /// is the gateway's idempotency key where it takes one (Stripe, PayPal, Midtrans's
+    /// `refund_key`): a repeat after a lost answer is the same refund. bKash takes none, so its
+    /// refunds of the payment are listed first and one not among `refund.known` is this one.
+    pub async fn refund(&self, client: &GatewayHttp, refund: &RefundRequest<'_>) -> Result<String, GatewayError> {
+        let r = refund;
+        match self {
+            Adapter::Stripe(a) => stripe::refund(client, a, r.transaction_id, &r.amount, r.key).await,
+            Adapter::Midtrans(a) => {
+                midtrans::refund(client, a, r.order_id, &r.amount, r.key, r.reason).await.map(|()| r.key.to_string())
+            }
+            Adapter::Bkash(a) => {
+                // Unsure whether a refund was made: do not make another.
+                let made = match bkash::refund_status(client, a, r.reference, r.transaction_id).await {
+                    Ok(ids) => ids,
+                    Err(e) if e.is_transient() => return Err(e),
+                    Err(_) => vec![],
+                };
+                if let Some(id) = made.into_iter().find(|id| !r.known.contains(id)) {
+                    return Ok(id);
+                }
+                bkash::refund(client, a, r.reference, r.transaction_id, &r.amount, r.reason).await
+            }
+            Adapter::Paypal(a) => paypal::refund(client, a, r.transaction_id, &r.amount, r.key).await,
+            Adapter::Sslcommerz(_) | Adapter::Aamarpay(_) | Adapter::Nagad(_) => {
+                Err(GatewayError::Refused { status: 405, detail: "this gateway has no refund API".into() })
+            }
         }
     }
 

@@ -118,6 +118,9 @@ struct StripeBook {
     /// Idempotency-Key -> the answer given the first time.
     answered: HashMap<String, (u16, String)>,
     next: u64,
+    /// The next refund is made but its answer lost (the connection drops after Stripe acted).
+    lose_next_refund_answer: bool,
+    refunds_made: u32,
 }
 
 pub struct FakeStripe(Running<StripeBook>);
@@ -215,6 +218,10 @@ async fn stripe_refund(State(st): State<StripeState>, headers: HeaderMap, body: 
     if let Some(k) = key {
         book.answered.insert(k, (200, answer.clone()));
     }
+    book.refunds_made += 1;
+    if std::mem::take(&mut book.lose_next_refund_answer) {
+        return StatusCode::BAD_GATEWAY.into_response();
+    }
     (StatusCode::OK, answer).into_response()
 }
 
@@ -273,6 +280,21 @@ impl FakeStripe {
         json!({"id": event_id, "object": "event", "type": "checkout.session.completed", "livemode": false,
             "data": {"object": session_json(s, &base)}})
         .to_string()
+    }
+
+    /// The next refund is made but its answer never arrives (a 502 from Stripe's edge).
+    pub fn lose_next_refund_answer(&self) {
+        self.0.book().lose_next_refund_answer = true;
+    }
+
+    /// Refunds made (an idempotent repeat is not a new one).
+    pub fn refunds_made(&self) -> u32 {
+        self.0.book().refunds_made
+    }
+
+    /// The ISP refunds part of a payment in Stripe's dashboard, outside this system.
+    pub fn refund_in_dashboard(&self, session_id: &str, amount: i64) {
+        self.0.book().sessions.get_mut(session_id).expect("a session of this fake").refunded += amount;
     }
 
     /// `Stripe-Signature` for a body at unix time `t`, as Stripe computes it.

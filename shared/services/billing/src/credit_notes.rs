@@ -125,20 +125,44 @@ async fn try_credit(
     let target = load_invoice(app, actor, invoice_id).await?;
     let mut books = Books::load(app, tid, target.customer_id, &["credit_note"]).await?;
     // The other open invoices take what the note returns; the target is staged on its own.
-    let before: Vec<Invoice> =
+    let others: Vec<Invoice> =
         load_open(app, tid, &books.account).await?.into_iter().filter(|i| i.id != invoice_id).collect();
-    let mut others = before.clone();
+    let mut tx = Tx::new();
+    let note = stage_credit_note(&mut tx, &mut books, actor, &target, amount, reason, &others, now)?;
+    books.stage(&mut tx, tid)?;
+    tx.put_idempotency(Owner::Tenant(tid), &idem.key_hash(actor.user_id), &record(idem, 201, &note, app)?);
+    app.store.commit(tx).await.map_err(attempt_failed)?;
+    Ok(note)
+}
+
+/// Stages a credit note of `amount` on `target` (numbered from `books`, which the caller stages
+/// once at the end): the invoice, the note, its ledger entry, the report aggregate, the timeline,
+/// audit and events. What it returns settles `others` (the customer's other open invoices as
+/// read; none: it all becomes credit).
+#[allow(clippy::too_many_arguments)]
+pub fn stage_credit_note(
+    tx: &mut Tx,
+    books: &mut Books,
+    actor: &Actor,
+    target: &Invoice,
+    amount: i64,
+    reason: &str,
+    others: &[Invoice],
+    now: DateTime<Utc>,
+) -> Result<CreditNote> {
+    let tid = books.tenant.id;
+    let invoice_id = target.id;
+    let mut settled = others.to_vec();
     let mut inv = target.clone();
     let id = ids::new_id();
     let number = books.next_number("credit_note", now)?;
     let memo = format!("Credit note {number}: {reason}");
-    let (entry, alloc) = books.account.credit_note(id, &mut inv, amount, &mut others, memo, now)?;
-    let mut tx = Tx::new();
+    let (entry, alloc) = books.account.credit_note(id, &mut inv, amount, &mut settled, memo, now)?;
     inv.version += 1;
     inv.updated_at = now;
-    stage_invoice_write(&mut tx, &books.tenant, &inv, Some(&target))?;
-    kernel::projections::reports::stage_credit_note(&mut tx, &books.tenant, &target, amount, now);
-    stage_settled(&mut tx, &books.tenant, &before, &mut others, now)?;
+    stage_invoice_write(tx, &books.tenant, &inv, Some(target))?;
+    kernel::projections::reports::stage_credit_note(tx, &books.tenant, target, amount, now);
+    stage_settled(tx, &books.tenant, others, &mut settled, now)?;
     let note = CreditNote {
         id,
         tenant_id: tid,
@@ -158,7 +182,7 @@ async fn try_credit(
     };
     let cid = inv.customer_id;
     tx.put_new(Store::encode_stored(&note).map_err(store_err)?, Conflict::Exists);
-    stage_document_ref(&mut tx, tid, "CN", id, cid)?;
+    stage_document_ref(tx, tid, "CN", id, cid)?;
     let summary = format!(
         "Credit note {} of {} {} on invoice {}: {reason}",
         note.number,
@@ -168,14 +192,13 @@ async fn try_credit(
     );
     let entry_of_note = invoice_timeline(&inv, "credit_note.issued", summary, Some(actor.real_actor()), now);
     timeline::stage(
-        &mut tx,
+        tx,
         tid,
         &entry_of_note.with_data(serde_json::json!({
         "credit_note_id": id, "number": note.number, "invoice_id": invoice_id, "amount": amount,
         "currency": note.currency, "to_credit": note.to_credit})),
     )?;
-    stage_ledger(&mut tx, tid, &[entry])?;
-    books.stage(&mut tx, tid)?;
+    stage_ledger(tx, tid, &[entry])?;
     tx.put_audit(&audit(
         actor,
         Some(tid),
@@ -183,7 +206,7 @@ async fn try_credit(
             action: "credit_note.issued",
             entity: "invoice",
             id: invoice_id.to_string(),
-            before: Some(snapshot(&target)),
+            before: Some(snapshot(target)),
             after: Some(snapshot(&inv)),
         },
         now,
@@ -198,8 +221,6 @@ async fn try_credit(
     if inv.status != target.status {
         tx.put_event(&invoice_event(BillingEvent::InvoiceCredited, &inv, now));
     }
-    tx.put_idempotency(Owner::Tenant(tid), &idem.key_hash(actor.user_id), &record(idem, 201, &note, app)?);
-    app.store.commit(tx).await.map_err(attempt_failed)?;
     Ok(note)
 }
 
@@ -246,25 +267,55 @@ async fn try_refund(
 ) -> std::result::Result<Refund, Attempt> {
     let tid = actor.tenant()?;
     let now = app.now();
-    let customer_id = customer.id;
-    let mut books = Books::load(app, tid, customer_id, &[]).await?;
+    let mut books = Books::load(app, tid, customer.id, &[]).await?;
     let id = ids::new_id();
     let memo = format!("Refund ({}): {reason}", input.method.as_str());
     let entry = books.account.refund(id, input.amount, memo, now)?;
+    let mut tx = Tx::new();
+    let paid_out = PaidOut { id, amount: input.amount, method: input.method, reference, reason };
+    let refund = stage_refund(&mut tx, &books, actor, customer.scope.as_deref(), paid_out, entry, now)?;
+    books.stage(&mut tx, tid)?;
+    tx.put_idempotency(Owner::Tenant(tid), &idem.key_hash(actor.user_id), &record(idem, 201, &refund, app)?);
+    app.store.commit(tx).await.map_err(attempt_failed)?;
+    Ok(refund)
+}
+
+/// Money paid back out to a customer.
+pub struct PaidOut<'a> {
+    pub id: Uuid,
+    pub amount: i64,
+    pub method: PaymentMethod,
+    pub reference: Option<String>,
+    pub reason: &'a str,
+}
+
+/// Stages a refund whose ledger `entry` the caller took from `books.account` (which it stages
+/// once at the end): the refund, the ledger, the report aggregate, the timeline, audit and event.
+pub fn stage_refund(
+    tx: &mut Tx,
+    books: &Books,
+    actor: &Actor,
+    scope: Option<&str>,
+    out: PaidOut<'_>,
+    entry: domain::ledger::LedgerEntry,
+    now: DateTime<Utc>,
+) -> Result<Refund> {
+    let tid = books.tenant.id;
+    let customer_id = books.account.customer_id;
+    let PaidOut { id, amount, method, reference, reason } = out;
     let refund = Refund {
         id,
         tenant_id: tid,
         customer_id,
-        amount: input.amount,
+        amount,
         currency: books.account.currency.clone(),
-        method: input.method,
+        method,
         reference,
         reason: reason.to_string(),
         balance_after: books.account.balance,
         refunded_by: actor.real_actor(),
         created_at: now,
     };
-    let mut tx = Tx::new();
     tx.put_new(Store::encode_stored(&refund).map_err(store_err)?, Conflict::Exists);
     let summary = format!(
         "Refund of {} {} ({}): {reason}",
@@ -276,10 +327,9 @@ async fn try_refund(
         .by(Some(refund.refunded_by))
         .with_data(serde_json::json!({"refund_id": id, "amount": refund.amount, "currency": refund.currency,
             "method": refund.method}));
-    timeline::stage(&mut tx, tid, &entry_of_refund)?;
-    stage_ledger(&mut tx, tid, &[entry])?;
-    books.stage(&mut tx, tid)?;
-    kernel::projections::reports::stage_refund(&mut tx, &books.tenant, customer.scope.as_deref(), refund.amount, now);
+    timeline::stage(tx, tid, &entry_of_refund)?;
+    stage_ledger(tx, tid, &[entry])?;
+    kernel::projections::reports::stage_refund(tx, &books.tenant, scope, refund.amount, now);
     tx.put_audit(&audit(
         actor,
         Some(tid),
@@ -299,8 +349,6 @@ async fn try_refund(
             "currency": refund.currency, "method": refund.method}),
         now,
     ));
-    tx.put_idempotency(Owner::Tenant(tid), &idem.key_hash(actor.user_id), &record(idem, 201, &refund, app)?);
-    app.store.commit(tx).await.map_err(attempt_failed)?;
     Ok(refund)
 }
 

@@ -56,7 +56,7 @@ impl store::Stored for CheckoutRecord {
     }
 }
 
-fn encoded(c: &Checkout) -> Result<store::Item> {
+pub(crate) fn encoded(c: &Checkout) -> Result<store::Item> {
     Store::encode_stored(&CheckoutRecord { checkout: c.clone() }).or_500()
 }
 
@@ -186,6 +186,7 @@ pub async fn create_checkout(
         method: None,
         attention: None,
         history: vec![],
+        refunds: vec![],
         operator_id: customer.operator_id,
         scope: customer.scope.clone(),
         created_by: actor.real_actor(),
@@ -200,7 +201,7 @@ pub async fn create_checkout(
     commit_create(app, tx, owner, actor.user_id, Some(idem), checkout).await
 }
 
-async fn load(app: &App, tid: Uuid, id: Uuid) -> Result<Option<Checkout>> {
+pub(crate) async fn load(app: &App, tid: Uuid, id: Uuid) -> Result<Option<Checkout>> {
     let item = app.store.get_item(&store::ItemKeys::new(keys::checkout_pk(tid, id), "CHECKOUT")).await.or_500()?;
     Ok(decoded::<CheckoutRecord>(item)?.map(|r| r.checkout))
 }
@@ -395,6 +396,11 @@ async fn settle_checkout(
             method: after.method.clone(),
         }),
         closed_invoice: ClosedInvoice::Advance,
+        // An invoice's payment takes the invoice's subtree (an advance reads its customer's).
+        payer: match before.paying_for {
+            CheckoutFor::Invoice { customer_id, .. } => Some(customer_id),
+            CheckoutFor::Advance { .. } => None,
+        },
         also: &with_checkout,
     };
     match settle(app, &Actor::system(tid), tid, &money).await {

@@ -5,6 +5,7 @@
 pub mod checkouts;
 pub mod gateway_accounts;
 pub mod payments;
+pub mod refunds;
 pub mod webhooks;
 
 /// The process's gateway client (one connection pool per Lambda execution environment).

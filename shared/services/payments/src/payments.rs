@@ -90,6 +90,7 @@ pub async fn record_payment(
         note: note.clone(),
         gateway: None,
         closed_invoice: ClosedInvoice::Refuse,
+        payer: None,
         also: &with_answer,
     };
     idempotent_money_write(app, actor, idem, || settle(app, actor, tid, &money)).await
@@ -114,6 +115,9 @@ pub struct MoneyIn<'a> {
     /// Online: the gateway, checkout and transaction (its sentinel is written with the payment).
     pub gateway: Option<GatewayPayment>,
     pub closed_invoice: ClosedInvoice,
+    /// The paying customer when the caller knows it already (a checkout names it): the invoice's
+    /// reference item is then not read.
+    pub payer: Option<Uuid>,
     /// What else the same transaction writes (the idempotency record by hand; the checkout's new
     /// state online).
     pub also: &'a (dyn Fn(&mut Tx, &Payment) -> Result<()> + Sync),
@@ -264,7 +268,10 @@ fn payment_received(payment: &Payment, restored: &[Uuid], now: DateTime<Utc>) ->
 pub async fn settle(app: &App, actor: &Actor, tid: Uuid, money: &MoneyIn<'_>) -> std::result::Result<Payment, Attempt> {
     let input = money.input;
     let now = app.now();
-    let payer = payer_of(app, actor, tid, input).await?;
+    let payer = match money.payer {
+        Some(customer_id) => Payer { customer_id, scope: None, operator_id: None },
+        None => payer_of(app, actor, tid, input).await?,
+    };
     let mut books = Books::load(app, tid, payer.customer_id, &["receipt"]).await?;
     let before = load_open(app, tid, &books.account).await?;
     let (Payer { customer_id, scope, operator_id }, invoice_id) = payable(app, actor, money, &before, payer).await?;
