@@ -212,3 +212,35 @@ async fn gateways_without_a_refund_api_say_so_and_write_nothing() {
     assert_eq!((a.status, a.code()), (409, "gateway_cannot_refund"));
     e2e_tests::assert_unchanged(&before, &env.table_snapshot().await);
 }
+
+#[tokio::test]
+async fn a_refund_whose_request_went_away_is_finished_by_the_janitor() {
+    let env = Env::start().await;
+    let p = paid_by_stripe(&env, 4).await;
+    let paid = p.invoice["amount_due"].as_i64().unwrap();
+    p.stripe.lose_next_refund_answer();
+    let lost = refund(&env, &p, "rf-gone", json!({"amount": paid, "reason": "cancelled the connection"})).await;
+    assert_eq!(lost.status, 503);
+    // Too fresh for the janitor: the requester may still repeat it.
+    let at = env.clock.now().to_rfc3339();
+    let report =
+        env.send("POST", "/_local/jobs/job-payment-reconcile", None, Some(json!({"time": at}))).await.expect(200);
+    assert_eq!(report["refunds_asked"], 0, "{report}");
+    env.clock.advance(chrono::Duration::minutes(10));
+    let at = env.clock.now().to_rfc3339();
+    let report =
+        env.send("POST", "/_local/jobs/job-payment-reconcile", None, Some(json!({"time": at}))).await.expect(200);
+    assert_eq!((report["refunds_asked"].as_u64(), report["refunds_done"].as_u64()), (Some(1), Some(1)), "{report}");
+    assert_eq!(p.stripe.refunds_made(), 1, "asked again with the same key: Stripe's replay");
+    let admin = env.admin().await;
+    let id = p.checkout["id"].as_str().unwrap();
+    let c = env.send("GET", &format!("/v1/checkouts/{id}"), Some(&admin), None).await.expect(200);
+    assert_eq!((c["state"].as_str(), c["refunds"][0]["state"].as_str()), (Some("refunded"), Some("done")));
+    let books = env.books_balance(&admin, &p.customer).await;
+    assert_eq!((books["balance"].as_i64(), books["credit"].as_i64()), (Some(0), Some(0)), "{books:#}");
+    // Nothing is left for the next run.
+    let at = env.clock.now().to_rfc3339();
+    let report =
+        env.send("POST", "/_local/jobs/job-payment-reconcile", None, Some(json!({"time": at}))).await.expect(200);
+    assert_eq!(report["refunds_asked"], 0);
+}

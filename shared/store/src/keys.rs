@@ -386,14 +386,34 @@ pub const TIMELINE_SK_PREFIX: &str = "TL#";
 /// A checkout (an online payment asked of a gateway). Listed per customer, newest last (gsi1),
 /// and while it is pending in the platform's queue of pending checkouts by when they were made
 /// (gsi2, sharded): what the reconciliation janitor asks the gateways about.
-pub fn checkout(tenant: Uuid, id: Uuid, customer: Uuid, at: chrono::DateTime<chrono::Utc>, pending: bool) -> ItemKeys {
+/// A checkout; on the janitor's index while `pending`, or while a refund requested at
+/// `refunding_since` waits for the gateway.
+pub fn checkout(
+    tenant: Uuid,
+    id: Uuid,
+    customer: Uuid,
+    at: chrono::DateTime<chrono::Utc>,
+    pending: bool,
+    refunding_since: Option<chrono::DateTime<chrono::Utc>>,
+) -> ItemKeys {
     let k = ItemKeys::new(checkout_pk(tenant, id), "CHECKOUT")
         .gsi1(customer_checkouts_gsi1(tenant, customer), format!("{}#{id}", key_time(at)));
-    if pending {
-        k.gsi2(pending_checkouts_gsi2(checkout_shard(id)), format!("{}#{tenant}#{id}", key_time(at)))
-    } else {
-        k
+    match (pending, refunding_since) {
+        (true, _) => k.gsi2(pending_checkouts_gsi2(checkout_shard(id)), format!("{}#{tenant}#{id}", key_time(at))),
+        (false, Some(since)) => {
+            k.gsi2(refunding_checkouts_gsi2(checkout_shard(id)), format!("{}#{tenant}#{id}", key_time(since)))
+        }
+        (false, None) => k,
     }
+}
+
+pub fn refunding_checkouts_gsi2(shard: u8) -> String {
+    format!("P#CHECKOUTS#REFUNDING#{shard}")
+}
+
+/// The upper bound of refunds requested before `at`.
+pub fn refunding_checkouts_before(at: chrono::DateTime<chrono::Utc>) -> String {
+    format!("{}~", key_time(at))
 }
 
 pub fn checkout_pk(tenant: Uuid, id: Uuid) -> String {

@@ -12,8 +12,8 @@ use billing::books::{Attempt, MAX_AMOUNT, load_invoice, require_key};
 use chrono::Duration;
 use domain::actor::Actor;
 use domain::checkout::{
-    Checkout, CheckoutFor, CheckoutState, GatewayAccount, GatewayAccountStatus, Report, Verdict, checkout_of_order,
-    next_state, order_id, verdict,
+    Checkout, CheckoutFor, CheckoutState, GatewayAccount, GatewayAccountStatus, RefundState, Report, Verdict,
+    checkout_of_order, next_state, order_id, verdict,
 };
 use domain::payment::{GatewayPayment, PaymentMethod};
 use domain::role::Permission;
@@ -49,7 +49,10 @@ impl store::Stored for CheckoutRecord {
     const TYPE: &'static str = "CHECKOUT";
     fn keys(&self) -> store::ItemKeys {
         let c = &self.checkout;
-        keys::checkout(c.tenant_id, c.id, c.paying_for.customer_id(), c.created_at, c.state == CheckoutState::Pending)
+        let refunding_since =
+            c.refunds.iter().filter(|r| r.state == RefundState::Requested).map(|r| r.requested_at).min();
+        let pending = c.state == CheckoutState::Pending;
+        keys::checkout(c.tenant_id, c.id, c.paying_for.customer_id(), c.created_at, pending, refunding_since)
     }
     fn version(&self) -> Option<u64> {
         Some(self.checkout.version)

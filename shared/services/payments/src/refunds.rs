@@ -13,7 +13,7 @@
 //! A repeat with the same `Idempotency-Key` resumes where it stopped; a gateway that did not
 //! answer leaves the refund requested for the same request, or the janitor, to ask again.
 
-use crate::checkouts::{encoded, load};
+use crate::checkouts::{CheckoutRecord, encoded, load};
 use crate::gateway_accounts::{self, usable_account};
 use billing::books::{Attempt, Books, MAX_AMOUNT, attempt_failed, load_open, require_key, stage_settled};
 use billing::credit_notes::{PaidOut, stage_credit_note, stage_refund};
@@ -26,13 +26,13 @@ use domain::payment::{Payment, PaymentMethod};
 use domain::role::Permission;
 use domain::{Error, Result, Validation, ids};
 use gateways::GatewayHttp;
-use gateways::adapter::RefundRequest;
+use gateways::adapter::{Adapter, RefundRequest};
 use gateways::model::Amount;
 use kernel::App;
 use kernel::idempotency::IdempotentRequest;
 use kernel::support::{Audited, StoreResultExt, audit, decoded, snapshot};
-use serde::Deserialize;
-use store::{Tx, keys};
+use serde::{Deserialize, Serialize};
+use store::{Query, Tx, keys};
 use uuid::Uuid;
 
 #[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
@@ -86,33 +86,45 @@ pub async fn refund_checkout(
     let (checkout, refund) = reserve(app, actor, tid, checkout_id, &asked).await?;
     if refund.state == RefundState::Requested {
         // This request holds the lease to ask (reserve took it).
-        let known: Vec<String> = checkout.refunds.iter().filter_map(|r| r.gateway_refund_id.clone()).collect();
-        let key = refund.id.to_string();
-        let request = RefundRequest {
-            order_id: &checkout.order_id,
-            reference: &checkout.reference,
-            transaction_id: checkout.transaction_id.as_deref().unwrap_or_default(),
-            amount: Amount::new(refund.amount, &checkout.currency),
-            key: &key,
-            reason: &refund.reason,
-            known: &known,
-        };
-        let answer = match adapter.refund(http, &request).await {
-            Ok(id) => Ok(id),
-            Err(e) if e.is_transient() => {
-                release_lease(app, tid, checkout.id, refund.id).await;
-                return Err(Error::Unavailable {
-                    detail: format!(
-                        "the gateway did not answer ({e}); the refund is held: repeat this request with the same Idempotency-Key"
-                    ),
-                });
-            }
-            Err(e) => Err(e.to_string()),
-        };
-        let done = complete(app, actor, tid, checkout.id, refund.id, answer).await?;
+        let done = ask_gateway(app, actor, &adapter, http, &checkout, &refund).await?;
         return answer_of(done, refund.id);
     }
     answer_of(checkout, refund.id)
+}
+
+/// Step 2 and 3 for a requested refund whose lease the caller holds.
+async fn ask_gateway(
+    app: &App,
+    actor: &Actor,
+    adapter: &Adapter,
+    http: &GatewayHttp,
+    checkout: &Checkout,
+    refund: &CheckoutRefund,
+) -> Result<Checkout> {
+    let known: Vec<String> = checkout.refunds.iter().filter_map(|r| r.gateway_refund_id.clone()).collect();
+    let key = refund.id.to_string();
+    let request = RefundRequest {
+        order_id: &checkout.order_id,
+        reference: &checkout.reference,
+        transaction_id: checkout.transaction_id.as_deref().unwrap_or_default(),
+        amount: Amount::new(refund.amount, &checkout.currency),
+        key: &key,
+        reason: &refund.reason,
+        known: &known,
+    };
+    let answer = match adapter.refund(http, &request).await {
+        Ok(id) => Ok(id),
+        Err(e) if e.is_transient() => {
+            release_lease(app, checkout.tenant_id, checkout.id, refund.id).await;
+            return Err(Error::Unavailable {
+                detail: format!(
+                    "the gateway did not answer ({e}); the refund is held: repeat this request with the same Idempotency-Key"
+                ),
+            });
+        }
+        Err(e) => Err(e.to_string()),
+    };
+    complete(app, actor, checkout.tenant_id, checkout.id, refund.id, answer).await
 }
 
 /// The answer for a refund that is done (the checkout) or refused (a 502 that says why).
@@ -159,21 +171,10 @@ async fn reserve(
                 let r = r.clone();
                 return Ok((before, r));
             }
-            if r.asking_until.is_some_and(|t| t > app.now()) {
-                return Err(in_progress());
-            }
-            let id = r.id;
-            let mut after = before.clone();
-            let slot = after.refunds.iter_mut().find(|x| x.id == id).expect("found by key");
-            slot.asking_until = Some(app.now() + ASKING_LEASE);
-            let r = slot.clone();
-            after.version += 1;
-            let mut tx = Tx::new();
-            tx.put_versioned(encoded(&after)?, before.version);
-            match app.store.commit(tx).await.map_err(attempt_failed) {
-                Ok(()) => return Ok((after, r)),
-                Err(Attempt::Failed(e)) => return Err(e),
-                Err(_) => continue,
+            match take_lease(app, &before, r.id).await? {
+                Some(leased) => return Ok(leased),
+                None if r.asking_until.is_some_and(|t| t > app.now()) => return Err(in_progress()),
+                None => continue,
             }
         }
         match try_reserve(app, actor, tid, &before, asked).await {
@@ -340,6 +341,77 @@ async fn try_complete(
     stage_audit(&mut tx, actor, tid, action, before, &after, now);
     app.store.commit(tx).await.map_err(attempt_failed)?;
     Ok(after)
+}
+
+/// Takes the lease to ask the gateway about a requested refund: None when another request holds
+/// it or the checkout moved meanwhile.
+async fn take_lease(app: &App, before: &Checkout, refund_id: Uuid) -> Result<Option<(Checkout, CheckoutRefund)>> {
+    let now = app.now();
+    let mut after = before.clone();
+    let Some(slot) = after.refunds.iter_mut().find(|x| x.id == refund_id && x.state == RefundState::Requested) else {
+        return Ok(None);
+    };
+    if slot.asking_until.is_some_and(|t| t > now) {
+        return Ok(None);
+    }
+    slot.asking_until = Some(now + ASKING_LEASE);
+    let refund = slot.clone();
+    after.version += 1;
+    let mut tx = Tx::new();
+    tx.put_versioned(encoded(&after)?, before.version);
+    match app.store.commit(tx).await.map_err(attempt_failed) {
+        Ok(()) => Ok(Some((after, refund))),
+        Err(Attempt::Failed(e)) => Err(e),
+        Err(_) => Ok(None),
+    }
+}
+
+/// What one janitor run did about refunds left requested.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct HeldRefundsReport {
+    pub refunds_asked: u32,
+    pub refunds_done: u32,
+    pub refunds_refused: u32,
+    pub refunds_errors: u32,
+}
+
+/// The janitor's part for refunds: one whose request went away before the gateway answered
+/// (and whose lease ran out) is asked again with the same idempotency key, and paid out or
+/// released, so credit is never held for good.
+pub async fn resume_held_refunds(app: &App, http: &GatewayHttp, max: usize) -> Result<HeldRefundsReport> {
+    let mut report = HeldRefundsReport::default();
+    for shard in 0..keys::CHECKOUT_SHARDS {
+        let q = Query::index("gsi2", keys::refunding_checkouts_gsi2(shard))
+            .range(None, keys::refunding_checkouts_before(app.now() - ASKING_LEASE));
+        let waiting: Vec<CheckoutRecord> = app.store.query_all(q, max).await.or_500()?;
+        for CheckoutRecord { checkout } in waiting {
+            let requested: Vec<Uuid> =
+                checkout.refunds.iter().filter(|r| r.state == RefundState::Requested).map(|r| r.id).collect();
+            for refund_id in requested {
+                let Some((leased, refund)) = take_lease(app, &checkout, refund_id).await? else { continue };
+                let Some((account, credentials)) =
+                    usable_account(app, Some(leased.tenant_id), leased.account_id).await?
+                else {
+                    continue;
+                };
+                let adapter = gateway_accounts::adapter(&account, &credentials);
+                report.refunds_asked += 1;
+                let system = Actor::system(leased.tenant_id);
+                match ask_gateway(app, &system, &adapter, http, &leased, &refund).await {
+                    Ok(done) => match done.refunds.iter().find(|r| r.id == refund_id).map(|r| r.state) {
+                        Some(RefundState::Done) => report.refunds_done += 1,
+                        Some(RefundState::Refused) => report.refunds_refused += 1,
+                        _ => {}
+                    },
+                    Err(e) => {
+                        tracing::warn!(checkout = %leased.id, refund = %refund_id, "a held refund not resumed: {e}");
+                        report.refunds_errors += 1;
+                    }
+                }
+            }
+        }
+    }
+    Ok(report)
 }
 
 fn in_progress() -> Error {
