@@ -1,6 +1,7 @@
 //! `make run`: the whole system on http://127.0.0.1:3000 against the local moto, with demo data.
 
-use local_runner::seed::{DemoCredentials, seed_demo};
+use domain::checkout::Gateway;
+use local_runner::seed::{DemoCredentials, DemoGateway, seed_demo, seed_demo_gateways};
 use local_runner::{Local, LocalOptions, template::Template};
 
 #[tokio::main]
@@ -35,6 +36,43 @@ async fn main() -> Result<(), String> {
     let template = Template::load(&Template::default_path())?;
     let local = Local::start(template, opts).await?;
     let report = seed_demo(&local.app, &creds).await.map_err(|e| e.to_string())?;
+    // The gateways' fakes, as the demo ISP's sandbox accounts: Stripe (it notifies the webhook at
+    // once, as Stripe does) and bKash (tokenized checkout; the return executes the payment).
+    let stripe = gateways::testing::FakeStripe::start("sk_test_demo", "whsec_demo").await;
+    let bkash =
+        gateways::testing::FakeBkash::start("demo-app-key", "demo-app-secret", "demo-merchant", "demo-pass").await;
+    let demo = |gateway, base_url: String, pairs: &[(&str, String)]| DemoGateway {
+        gateway,
+        base_url,
+        credentials: pairs.iter().map(|(k, v)| (k.to_string(), v.clone())).collect(),
+    };
+    let accounts = seed_demo_gateways(
+        &local.app,
+        &creds,
+        vec![
+            demo(
+                Gateway::Stripe,
+                stripe.base_url(),
+                &[("secret_key", "sk_test_demo".into()), ("webhook_secret", "whsec_demo".into())],
+            ),
+            demo(
+                Gateway::Bkash,
+                bkash.base_url(),
+                &[
+                    ("app_key", "demo-app-key".into()),
+                    ("app_secret", "demo-app-secret".into()),
+                    ("username", "demo-merchant".into()),
+                    ("password", "demo-pass".into()),
+                    ("webhook_topic_arn", bkash.topic_arn()),
+                ],
+            ),
+        ],
+    )
+    .await
+    .map_err(|e| e.to_string())?;
+    let account_of =
+        |g: Gateway| accounts.iter().find(|(x, _)| *x == g).map(|(_, id)| id.to_string()).unwrap_or_default();
+    stripe.send_webhooks_to(&format!("{}/v1/webhooks/stripe/{}", local.base_url, account_of(Gateway::Stripe)));
     println!(
         "\nISP billing backend on {url}\n\
          \n  platform owner:    {oe} / {op}\
@@ -44,6 +82,9 @@ async fn main() -> Result<(), String> {
          \n  API docs: {url}/v1/openapi.json\
          \n  Demo router (RouterOS API test server): 127.0.0.1:{rport} ({ru} / {rpw})\
          \n  Demo ISP tenant id: {tid}\n\
+         \n  Pay a demo invoice online, end to end: scripts/pay-demo-invoice.sh (URL={url}; GATEWAY=stripe or bkash)\
+         \n    Stripe fake {stripe_url}, account {stripe_account} (it calls the webhook as Stripe would)\
+         \n    bKash fake  {bkash_url}, account {bkash_account}\n\
          \nCtrl-C stops it.",
         url = local.base_url,
         oe = creds.owner_email,
@@ -56,6 +97,10 @@ async fn main() -> Result<(), String> {
         ru = demo_router.username(),
         rpw = demo_router.password(),
         tid = report.tenant_id.map(|t| t.to_string()).unwrap_or_default(),
+        stripe_url = stripe.base_url(),
+        stripe_account = account_of(Gateway::Stripe),
+        bkash_url = bkash.base_url(),
+        bkash_account = account_of(Gateway::Bkash),
     );
     tokio::signal::ctrl_c().await.map_err(|e| e.to_string())?;
     local.stop().await;

@@ -318,3 +318,51 @@ pub async fn seed_demo(app: &App, creds: &DemoCredentials) -> Result<SeedReport>
     };
     Ok(SeedReport { owner_id, reseller_id, tenant_id, created_anything: created })
 }
+
+/// A sandbox gateway account of the demo ISP, pointed at a gateway fake `make run` started.
+pub struct DemoGateway {
+    pub gateway: domain::checkout::Gateway,
+    pub base_url: String,
+    pub credentials: std::collections::BTreeMap<String, String>,
+}
+
+/// The demo ISP's sandbox gateway accounts (once: an account of that gateway that exists is
+/// kept), created as its admin would: (gateway, account id).
+pub async fn seed_demo_gateways(
+    app: &App,
+    creds: &DemoCredentials,
+    gateways: Vec<DemoGateway>,
+) -> Result<Vec<(domain::checkout::Gateway, Uuid)>> {
+    let Some(p) = pointer(app, &creds.admin_email).await? else { return Ok(vec![]) };
+    let admin = Actor {
+        user_id: p.user_id,
+        tenant_id: p.tenant_id,
+        reseller_id: p.reseller_id,
+        role: Role::Admin,
+        scope: None,
+        impersonator_id: None,
+    };
+    let existing = payments::gateway_accounts::list_accounts(app, &admin, 50, None).await?.items;
+    let mut out = vec![];
+    for g in gateways {
+        if let Some(a) = existing.iter().find(|a| a.gateway == g.gateway) {
+            out.push((g.gateway, a.id));
+            continue;
+        }
+        let input = payments::gateway_accounts::CreateGatewayAccount {
+            gateway: g.gateway,
+            mode: domain::checkout::GatewayMode::Sandbox,
+            name: format!("Demo {} (local fake)", g.gateway.as_str()),
+            methods: vec![],
+            success_url: "https://demo-isp.example/payment/done".into(),
+            cancel_url: "https://demo-isp.example/payment/cancelled".into(),
+            base_url: Some(g.base_url),
+            credentials: g.credentials,
+        };
+        match payments::gateway_accounts::create_account(app, &admin, input, None).await? {
+            domain::idempotency::Outcome::Fresh(a) => out.push((g.gateway, a.id)),
+            domain::idempotency::Outcome::Replay { .. } => {}
+        }
+    }
+    Ok(out)
+}

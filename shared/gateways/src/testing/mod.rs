@@ -121,6 +121,9 @@ struct StripeBook {
     /// The next refund is made but its answer lost (the connection drops after Stripe acted).
     lose_next_refund_answer: bool,
     refunds_made: u32,
+    /// Where Stripe sends events (a webhook endpoint): set, a payment on the page is notified
+    /// there at once, signed at the real time, as Stripe would (used by `make run`).
+    webhook_url: Option<String>,
 }
 
 pub struct FakeStripe(Running<StripeBook>);
@@ -228,9 +231,31 @@ async fn stripe_refund(State(st): State<StripeState>, headers: HeaderMap, body: 
 /// The hosted payment page: the payer pays at once and is sent back to the success URL.
 async fn stripe_page(State(st): State<StripeState>, Path(id): Path<String>) -> Response {
     let mut book = st.lock().expect("fake lock");
-    let Some(s) = book.sessions.get_mut(&id) else { return StatusCode::NOT_FOUND.into_response() };
+    if !book.sessions.contains_key(&id) {
+        return StatusCode::NOT_FOUND.into_response();
+    }
+    let back = book.sessions[&id].success_url.replace("{CHECKOUT_SESSION_ID}", &id);
+    let event = paid_event(&mut book, &id);
+    if let Some(url) = book.webhook_url.clone() {
+        let t = chrono::Utc::now().timestamp();
+        let header = format!("t={t},v1={}", stripe::signature(&book.webhook_secret, t, event.as_bytes()));
+        tokio::spawn(async move {
+            post_notification(&url, &[("stripe-signature", header)], "application/json", event).await;
+        });
+    }
+    Redirect::to(&back).into_response()
+}
+
+/// Marks the session paid; the `checkout.session.completed` event of it.
+fn paid_event(book: &mut StripeBook, session_id: &str) -> String {
+    let base = book.base.clone();
+    book.next += 1;
+    let event_id = format!("evt_test_{:06}", book.next);
+    let s = book.sessions.get_mut(session_id).expect("a session of this fake");
     mark_paid(s);
-    Redirect::to(&s.success_url.replace("{CHECKOUT_SESSION_ID}", &id)).into_response()
+    json!({"id": event_id, "object": "event", "type": "checkout.session.completed", "livemode": false,
+        "data": {"object": session_json(s, &base)}})
+    .to_string()
 }
 
 fn mark_paid(s: &mut FakeSession) {
@@ -271,15 +296,12 @@ impl FakeStripe {
 
     /// The payer pays (as on the hosted page); the `checkout.session.completed` event it makes.
     pub fn pay(&self, session_id: &str) -> String {
-        let mut book = self.0.book();
-        let base = book.base.clone();
-        book.next += 1;
-        let event_id = format!("evt_test_{:06}", book.next);
-        let s = book.sessions.get_mut(session_id).expect("a session of this fake");
-        mark_paid(s);
-        json!({"id": event_id, "object": "event", "type": "checkout.session.completed", "livemode": false,
-            "data": {"object": session_json(s, &base)}})
-        .to_string()
+        paid_event(&mut self.0.book(), session_id)
+    }
+
+    /// Stripe sends events to `url` from now on: a payment on the page is notified at once.
+    pub fn send_webhooks_to(&self, url: &str) {
+        self.0.book().webhook_url = Some(url.to_string());
     }
 
     /// The next refund is made but its answer never arrives (a 502 from Stripe's edge).
