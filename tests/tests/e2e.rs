@@ -23,6 +23,7 @@ mod live_routers;
 mod network;
 mod payment_gateways;
 mod platform;
+mod platform_checkouts;
 mod provisioning;
 mod request_counts;
 mod sample_events;

@@ -168,6 +168,16 @@ async fn every_route_refuses_another_tenants_ids_and_changes_nothing() {
                     (path.replace("{id}", &tid.to_string()), None, &[403, 404])
                 }
                 ("GET", "/v1/platform-resellers/{id}") => (path.replace("{id}", &rid), None, &[403, 404]),
+                // An ISP admin buys nothing for the platform reseller and sees none of its purchases.
+                ("POST", "/v1/platform-resellers/{id}/checkouts") => (
+                    path.replace("{id}", &rid),
+                    Some(json!({"purchase": {"kind": "isp_slots", "count": 1}, "gateway_account_id": gateway})),
+                    &[404],
+                ),
+                ("GET", "/v1/platform-resellers/{id}/checkouts") => (path.replace("{id}", &rid), None, &[404]),
+                ("GET", "/v1/platform-resellers/{id}/checkouts/{checkout_id}") => {
+                    (path.replace("{id}", &rid).replace("{checkout_id}", &checkout), None, &[404])
+                }
                 ("PATCH", "/v1/platform-resellers/{id}") => {
                     (path.replace("{id}", &rid), Some(json!({"isp_limit": 0, "version": 1})), &[403, 404])
                 }

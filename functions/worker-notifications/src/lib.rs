@@ -44,6 +44,7 @@ fn notice(name: EventName) -> Option<Notice> {
         | EventName::Platform(
             P::PlatformResellerCreated
             | P::PlatformResellerUpdated
+            | P::PlatformPurchasePaid
             | P::TenantCreated
             | P::TenantUpdated
             | P::TenantSuspended

@@ -32,6 +32,19 @@ impl Actor {
         }
     }
 
+    /// The system acting for the platform (a reseller's purchase settled by a gateway's word):
+    /// audited as the nil user, no ISP.
+    pub fn system_platform() -> Actor {
+        Actor {
+            user_id: Uuid::nil(),
+            tenant_id: None,
+            reseller_id: None,
+            role: Role::Developer,
+            scope: None,
+            impersonator_id: None,
+        }
+    }
+
     /// The person to hold responsible in the audit log.
     pub fn real_actor(&self) -> Uuid {
         self.impersonator_id.unwrap_or(self.user_id)

@@ -159,19 +159,31 @@ pub enum CheckoutFor {
     Invoice { customer_id: Uuid, invoice_id: Uuid },
     /// Money on a customer's account: open invoices first, the rest credit.
     Advance { customer_id: Uuid },
+    /// A platform reseller's purchase from the platform owner (ISP slots, a renewal).
+    Platform { reseller_id: Uuid, purchase: crate::platform::PlatformPurchase },
 }
 
 impl CheckoutFor {
-    pub fn customer_id(&self) -> Uuid {
+    /// The ISP's customer who pays (None: a platform reseller pays the platform).
+    pub fn customer_id(&self) -> Option<Uuid> {
+        match self {
+            CheckoutFor::Invoice { customer_id, .. } | CheckoutFor::Advance { customer_id } => Some(*customer_id),
+            CheckoutFor::Platform { .. } => None,
+        }
+    }
+
+    /// Who pays: the customer, or the platform reseller.
+    pub fn payer_id(&self) -> Uuid {
         match self {
             CheckoutFor::Invoice { customer_id, .. } | CheckoutFor::Advance { customer_id } => *customer_id,
+            CheckoutFor::Platform { reseller_id, .. } => *reseller_id,
         }
     }
 
     pub fn invoice_id(&self) -> Option<Uuid> {
         match self {
             CheckoutFor::Invoice { invoice_id, .. } => Some(*invoice_id),
-            CheckoutFor::Advance { .. } => None,
+            CheckoutFor::Advance { .. } | CheckoutFor::Platform { .. } => None,
         }
     }
 }
@@ -194,7 +206,8 @@ pub const CHECKOUT_HISTORY_LIMIT: usize = 40;
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Checkout {
     pub id: Uuid,
-    pub tenant_id: Uuid,
+    /// The ISP it is money of (None: the platform owner's, a reseller's purchase).
+    pub tenant_id: Option<Uuid>,
     pub account_id: Uuid,
     pub gateway: Gateway,
     #[serde(rename = "for")]
@@ -390,7 +403,7 @@ mod tests {
         let id = Uuid::from_u128(9);
         Checkout {
             id,
-            tenant_id: Uuid::nil(),
+            tenant_id: Some(Uuid::nil()),
             account_id: Uuid::nil(),
             gateway: Gateway::Stripe,
             paying_for: CheckoutFor::Advance { customer_id: Uuid::nil() },

@@ -64,6 +64,7 @@ catalogue! {
     /// The platform owner's business: platform resellers, ISPs (tenants), platform subscriptions.
     Platform: PlatformEvent "platform" {
         PlatformResellerCreated, PlatformResellerUpdated, PlatformSubscriptionExpiring, PlatformSubscriptionExpired,
+        PlatformPurchasePaid,
         TenantCreated, TenantUpdated, TenantSuspended, TenantResumed,
     }
     /// Logins: users, passwords, impersonation.

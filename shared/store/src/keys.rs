@@ -386,22 +386,30 @@ pub const TIMELINE_SK_PREFIX: &str = "TL#";
 /// A checkout (an online payment asked of a gateway). Listed per customer, newest last (gsi1),
 /// and while it is pending in the platform's queue of pending checkouts by when they were made
 /// (gsi2, sharded): what the reconciliation janitor asks the gateways about.
-/// A checkout; on the janitor's index while `pending`, or while a refund requested at
-/// `refunding_since` waits for the gateway.
+/// A checkout of an ISP (or of the platform: a reseller's purchase); listed by its payer (the
+/// customer, or the reseller); on the janitor's index while `pending`, or while a refund
+/// requested at `refunding_since` waits for the gateway.
 pub fn checkout(
-    tenant: Uuid,
+    owner: Owner,
     id: Uuid,
-    customer: Uuid,
+    payer: Uuid,
     at: chrono::DateTime<chrono::Utc>,
     pending: bool,
     refunding_since: Option<chrono::DateTime<chrono::Utc>>,
 ) -> ItemKeys {
-    let k = ItemKeys::new(checkout_pk(tenant, id), "CHECKOUT")
-        .gsi1(customer_checkouts_gsi1(tenant, customer), format!("{}#{id}", key_time(at)));
+    let by_payer = match owner {
+        Owner::Tenant(tenant) => customer_checkouts_gsi1(tenant, payer),
+        Owner::Platform => reseller_checkouts_gsi1(payer),
+    };
+    let whose = match owner {
+        Owner::Tenant(tenant) => tenant.to_string(),
+        Owner::Platform => "platform".to_string(),
+    };
+    let k = ItemKeys::new(checkout_pk(owner, id), "CHECKOUT").gsi1(by_payer, format!("{}#{id}", key_time(at)));
     match (pending, refunding_since) {
-        (true, _) => k.gsi2(pending_checkouts_gsi2(checkout_shard(id)), format!("{}#{tenant}#{id}", key_time(at))),
+        (true, _) => k.gsi2(pending_checkouts_gsi2(checkout_shard(id)), format!("{}#{whose}#{id}", key_time(at))),
         (false, Some(since)) => {
-            k.gsi2(refunding_checkouts_gsi2(checkout_shard(id)), format!("{}#{tenant}#{id}", key_time(since)))
+            k.gsi2(refunding_checkouts_gsi2(checkout_shard(id)), format!("{}#{whose}#{id}", key_time(since)))
         }
         (false, None) => k,
     }
@@ -416,8 +424,13 @@ pub fn refunding_checkouts_before(at: chrono::DateTime<chrono::Utc>) -> String {
     format!("{}~", key_time(at))
 }
 
-pub fn checkout_pk(tenant: Uuid, id: Uuid) -> String {
-    format!("{}CHECKOUT#{id}", t(tenant))
+pub fn checkout_pk(owner: Owner, id: Uuid) -> String {
+    format!("{}CHECKOUT#{id}", owner.prefix())
+}
+
+/// A platform reseller's purchases.
+pub fn reseller_checkouts_gsi1(reseller: Uuid) -> String {
+    format!("P#RESELLERCHECKOUTS#{reseller}")
 }
 
 pub fn customer_checkouts_gsi1(tenant: Uuid, customer: Uuid) -> String {

@@ -5,7 +5,7 @@ use chrono::{DateTime, Utc};
 use domain::actor::Actor;
 use domain::event::{DomainEvent, IdentityEvent, PlatformEvent};
 use domain::patch::Patch;
-use domain::platform::PlatformReseller;
+use domain::platform::{PlatformPrices, PlatformReseller};
 use domain::role::{Permission, Role};
 use domain::user::{User, UserStatus};
 use domain::{Error, Result, Validation, ids};
@@ -35,10 +35,16 @@ pub struct UpdateReseller {
     pub phone: Patch<String>,
     pub subscription_expires_at: Option<DateTime<Utc>>,
     pub isp_limit: Option<u32>,
+    /// What it pays online for an ISP slot and a month (`null` stops online purchases).
+    #[serde(default)]
+    #[schema(value_type = Option<PlatformPrices>)]
+    pub prices: Patch<PlatformPrices>,
     pub version: Option<u64>,
 }
 
 const MAX_ISP_LIMIT: i64 = 100_000;
+/// A price of the platform, in minor units.
+const MAX_PRICE: i64 = 1_000_000_000_000;
 
 fn item(r: &PlatformReseller) -> Result<store::Item> {
     Store::encode_stored(r).or_500()
@@ -57,6 +63,7 @@ pub async fn create_reseller(app: &App, actor: &Actor, input: CreateReseller) ->
 
     let id = ids::new_id();
     let reseller = PlatformReseller {
+        prices: None,
         id,
         name,
         email: admin.email.clone(),
@@ -166,6 +173,14 @@ pub async fn update_reseller(
         v.range_i64("isp_limit", l.into(), 0, MAX_ISP_LIMIT);
         after.isp_limit = l;
     }
+    if let Some(p) = input.prices.as_update() {
+        if let Some(p) = p {
+            domain::tenant::validate_currency(&mut v, "prices.currency", &p.currency);
+            v.range_i64("prices.isp_slot", p.isp_slot, 1, MAX_PRICE);
+            v.range_i64("prices.month", p.month, 1, MAX_PRICE);
+        }
+        after.prices = p.cloned();
+    }
     v.finish()?;
     if before.version != expected {
         return Err(Error::version_conflict());
@@ -179,7 +194,7 @@ pub async fn update_reseller(
     tx.update(
         &k,
         "SET #name = :name, phone = :phone, subscription_expires_at = :sxp, isp_limit = :limit, updated_at = :now, \
-         version = :next, v = :next",
+         prices = :prices, version = :next, v = :next",
         Some("v = :expected AND isp_count <= :limit"),
         &[("#name", "name")],
         std::collections::HashMap::from([
@@ -187,6 +202,7 @@ pub async fn update_reseller(
             (":phone".to_string(), attr(&after.phone)),
             (":sxp".to_string(), attr(&after.subscription_expires_at)),
             (":limit".to_string(), attr(&after.isp_limit)),
+            (":prices".to_string(), attr(&after.prices)),
             (":now".to_string(), attr(&now)),
             (":next".to_string(), attr(&after.version)),
             (":expected".to_string(), attr(&expected)),

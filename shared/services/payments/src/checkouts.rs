@@ -52,7 +52,14 @@ impl store::Stored for CheckoutRecord {
         let refunding_since =
             c.refunds.iter().filter(|r| r.state == RefundState::Requested).map(|r| r.requested_at).min();
         let pending = c.state == CheckoutState::Pending;
-        keys::checkout(c.tenant_id, c.id, c.paying_for.customer_id(), c.created_at, pending, refunding_since)
+        keys::checkout(
+            Owner::from_tenant(c.tenant_id),
+            c.id,
+            c.paying_for.payer_id(),
+            c.created_at,
+            pending,
+            refunding_since,
+        )
     }
     fn version(&self) -> Option<u64> {
         Some(self.checkout.version)
@@ -64,15 +71,15 @@ pub(crate) fn encoded(c: &Checkout) -> Result<store::Item> {
 }
 
 /// Where the gateways send the payer back and their notifications, for an account's checkout.
-fn return_url(app: &App, account: Uuid, order: &str) -> String {
+pub(crate) fn return_url(app: &App, account: Uuid, order: &str) -> String {
     format!("{}/v1/checkouts/returns/{account}/{order}", app.public_url)
 }
 
-fn webhook_url(app: &App, account: &GatewayAccount) -> String {
+pub(crate) fn webhook_url(app: &App, account: &GatewayAccount) -> String {
     format!("{}/v1/webhooks/{}/{}", app.public_url, account.gateway.as_str(), account.id)
 }
 
-fn gateway_failure(e: GatewayError) -> Error {
+pub(crate) fn gateway_failure(e: GatewayError) -> Error {
     match e {
         GatewayError::Unavailable(d) => Error::Unavailable { detail: format!("the gateway did not answer: {d}") },
         GatewayError::Amount(d) => Error::field("amount", d),
@@ -173,7 +180,7 @@ pub async fn create_checkout(
         adapter.create_checkout(http, &request, &id.to_string(), payer_ip, now).await.map_err(gateway_failure)?;
     let mut checkout = Checkout {
         id,
-        tenant_id: tid,
+        tenant_id: Some(tid),
         account_id: account.id,
         gateway: account.gateway,
         paying_for,
@@ -204,8 +211,8 @@ pub async fn create_checkout(
     commit_create(app, tx, owner, actor.user_id, Some(idem), checkout).await
 }
 
-pub(crate) async fn load(app: &App, tid: Uuid, id: Uuid) -> Result<Option<Checkout>> {
-    let item = app.store.get_item(&store::ItemKeys::new(keys::checkout_pk(tid, id), "CHECKOUT")).await.or_500()?;
+pub(crate) async fn load(app: &App, owner: Owner, id: Uuid) -> Result<Option<Checkout>> {
+    let item = app.store.get_item(&store::ItemKeys::new(keys::checkout_pk(owner, id), "CHECKOUT")).await.or_500()?;
     Ok(decoded::<CheckoutRecord>(item)?.map(|r| r.checkout))
 }
 
@@ -213,7 +220,7 @@ pub(crate) async fn load(app: &App, tid: Uuid, id: Uuid) -> Result<Option<Checko
 pub async fn get_checkout(app: &App, actor: &Actor, id: Uuid) -> Result<Checkout> {
     actor.require(Permission::BillingRead)?;
     let tid = actor.tenant()?;
-    match load(app, tid, id).await? {
+    match load(app, Owner::Tenant(tid), id).await? {
         Some(c) if actor.sees_scope(c.scope.as_deref()) => Ok(c),
         _ => Err(Error::not_found("checkout")),
     }
@@ -288,7 +295,7 @@ pub async fn apply_report(
         });
     }
     let report = report_of(status);
-    let tid = checkout.tenant_id;
+    let owner = Owner::from_tenant(checkout.tenant_id);
     let mut current = checkout;
     for _ in 0..8 {
         let now = app.now();
@@ -339,7 +346,7 @@ pub async fn apply_report(
             Ok(Some(done)) => return Ok(done),
             // Something moved (another report, a payment by hand): read again and decide again.
             Ok(None) => {
-                current = load(app, tid, current.id).await?.ok_or_else(|| Error::not_found("checkout"))?;
+                current = load(app, owner, current.id).await?.ok_or_else(|| Error::not_found("checkout"))?;
             }
             Err(e) => return Err(e),
         }
@@ -348,7 +355,7 @@ pub async fn apply_report(
 }
 
 /// The checkout's new state alone (no money moves). `None`: it moved meanwhile.
-async fn write_state(app: &App, before: &Checkout, after: &Checkout) -> Result<Option<Checkout>> {
+pub(crate) async fn write_state(app: &App, before: &Checkout, after: &Checkout) -> Result<Option<Checkout>> {
     let mut tx = Tx::new();
     tx.put_versioned(encoded(after)?, before.version);
     match app.store.commit(tx).await {
@@ -366,12 +373,14 @@ async fn settle_checkout(
     transaction_id: &str,
     amount: i64,
 ) -> Result<Option<Checkout>> {
-    let tid = before.tenant_id;
+    let Some(tid) = before.tenant_id else {
+        return crate::platform::settle_purchase(app, before, after, transaction_id, amount).await;
+    };
     let input = RecordPayment {
         invoice_id: before.paying_for.invoice_id(),
         customer_id: match before.paying_for {
-            CheckoutFor::Invoice { .. } => None,
             CheckoutFor::Advance { customer_id } => Some(customer_id),
+            _ => None,
         },
         amount,
         method: PaymentMethod::Online,
@@ -402,7 +411,7 @@ async fn settle_checkout(
         // An invoice's payment takes the invoice's subtree (an advance reads its customer's).
         payer: match before.paying_for {
             CheckoutFor::Invoice { customer_id, .. } => Some(customer_id),
-            CheckoutFor::Advance { .. } => None,
+            _ => None,
         },
         also: &with_checkout,
     };
@@ -412,7 +421,8 @@ async fn settle_checkout(
         // The transaction was applied (to this checkout by a concurrent report, which the next
         // read shows; or to another checkout, which is kept for staff).
         Err(Attempt::Failed(Error::Conflict { code: "transaction_applied", .. })) => {
-            let now_there = load(app, tid, before.id).await?.ok_or_else(|| Error::not_found("checkout"))?;
+            let now_there =
+                load(app, Owner::Tenant(tid), before.id).await?.ok_or_else(|| Error::not_found("checkout"))?;
             if now_there.version != before.version {
                 return Ok(None);
             }
@@ -431,8 +441,9 @@ async fn settle_checkout(
 /// The checkout an account's return or notification names by our order id, if it is this
 /// account's.
 pub async fn checkout_of(app: &App, account: &GatewayAccount, order: &str) -> Result<Option<Checkout>> {
-    let (Some(tid), Some(id)) = (account.tenant_id, checkout_of_order(order)) else { return Ok(None) };
-    Ok(load(app, tid, id).await?.filter(|c| c.account_id == account.id && c.order_id == order))
+    let Some(id) = checkout_of_order(order) else { return Ok(None) };
+    let owner = Owner::from_tenant(account.tenant_id);
+    Ok(load(app, owner, id).await?.filter(|c| c.account_id == account.id && c.order_id == order))
 }
 
 /// Where the payer's browser goes after a return: the account's page for the outcome.
@@ -452,10 +463,8 @@ pub async fn confirm_return(
     params: &str,
     http: &GatewayHttp,
 ) -> Result<ReturnOutcome> {
-    let (account, credentials) = usable_account(app, None, account_id)
-        .await?
-        .filter(|(a, _)| a.tenant_id.is_some())
-        .ok_or_else(|| Error::not_found("checkout"))?;
+    let (account, credentials) =
+        usable_account(app, None, account_id).await?.ok_or_else(|| Error::not_found("checkout"))?;
     let checkout = checkout_of(app, &account, order).await?.ok_or_else(|| Error::not_found("checkout"))?;
     let adapter: Adapter = gateway_accounts::adapter(&account, &credentials);
     let state = if checkout.state == CheckoutState::Pending {
@@ -509,7 +518,7 @@ pub async fn reconcile_pending(app: &App, http: &GatewayHttp, max: usize) -> Res
                 continue;
             }
             if let std::collections::hash_map::Entry::Vacant(slot) = accounts.entry(checkout.account_id) {
-                let found = usable_account(app, Some(checkout.tenant_id), checkout.account_id).await?;
+                let found = usable_account(app, checkout.tenant_id, checkout.account_id).await?;
                 slot.insert(found.map(|(a, creds)| gateway_accounts::adapter(&a, &creds)));
             }
             let Some(adapter) = accounts[&checkout.account_id].as_ref() else { continue };

@@ -5,6 +5,7 @@
 pub mod checkouts;
 pub mod gateway_accounts;
 pub mod payments;
+pub mod platform;
 pub mod refunds;
 pub mod webhooks;
 

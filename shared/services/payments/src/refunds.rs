@@ -32,7 +32,7 @@ use kernel::App;
 use kernel::idempotency::IdempotentRequest;
 use kernel::support::{Audited, StoreResultExt, audit, decoded, snapshot};
 use serde::{Deserialize, Serialize};
-use store::{Query, Tx, keys};
+use store::{Owner, Query, Tx, keys};
 use uuid::Uuid;
 
 #[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
@@ -101,6 +101,7 @@ async fn ask_gateway(
     checkout: &Checkout,
     refund: &CheckoutRefund,
 ) -> Result<Checkout> {
+    let tid = checkout.tenant_id.ok_or_else(|| Error::Internal("a refund of a platform purchase".into()))?;
     let known: Vec<String> = checkout.refunds.iter().filter_map(|r| r.gateway_refund_id.clone()).collect();
     let key = refund.id.to_string();
     let request = RefundRequest {
@@ -115,7 +116,7 @@ async fn ask_gateway(
     let answer = match adapter.refund(http, &request).await {
         Ok(id) => Ok(id),
         Err(e) if e.is_transient() => {
-            release_lease(app, checkout.tenant_id, checkout.id, refund.id).await;
+            release_lease(app, tid, checkout.id, refund.id).await;
             return Err(Error::Unavailable {
                 detail: format!(
                     "the gateway did not answer ({e}); the refund is held: repeat this request with the same Idempotency-Key"
@@ -124,7 +125,7 @@ async fn ask_gateway(
         }
         Err(e) => Err(e.to_string()),
     };
-    complete(app, actor, checkout.tenant_id, checkout.id, refund.id, answer).await
+    complete(app, actor, tid, checkout.id, refund.id, answer).await
 }
 
 /// The answer for a refund that is done (the checkout) or refused (a 502 that says why).
@@ -159,7 +160,7 @@ async fn reserve(
     asked: &Asked<'_>,
 ) -> Result<(Checkout, CheckoutRefund)> {
     for _ in 0..ATTEMPTS {
-        let before = load(app, tid, checkout_id).await?.ok_or_else(|| Error::not_found("checkout"))?;
+        let before = load(app, Owner::Tenant(tid), checkout_id).await?.ok_or_else(|| Error::not_found("checkout"))?;
         if let Some(r) = before.refund_by_key(&asked.key) {
             if r.amount != asked.amount || r.reason != asked.reason {
                 return Err(Error::Unprocessable {
@@ -205,7 +206,7 @@ async fn try_reserve(
     if before.refunds.iter().any(|r| r.state == RefundState::Requested) {
         return Err(in_progress().into());
     }
-    let customer = before.paying_for.customer_id();
+    let customer = customer_of(before)?;
     let payment = payment_of(app, tid, customer, before).await?;
     let refundable = before.refundable(payment.amount);
     if asked.amount > refundable {
@@ -266,7 +267,7 @@ async fn complete(
     answer: std::result::Result<String, String>,
 ) -> Result<Checkout> {
     for _ in 0..ATTEMPTS {
-        let before = load(app, tid, checkout_id).await?.ok_or_else(|| Error::not_found("checkout"))?;
+        let before = load(app, Owner::Tenant(tid), checkout_id).await?.ok_or_else(|| Error::not_found("checkout"))?;
         let Some(refund) = before.refunds.iter().find(|r| r.id == refund_id).cloned() else {
             return Err(Error::Internal("a requested refund vanished".into()));
         };
@@ -291,7 +292,7 @@ async fn try_complete(
     answer: &std::result::Result<String, String>,
 ) -> std::result::Result<Checkout, Attempt> {
     let now = app.now();
-    let customer = before.paying_for.customer_id();
+    let customer = customer_of(before)?;
     let mut books = Books::load(app, tid, customer, &[]).await?;
     let mut after = before.clone();
     let mut tx = Tx::new();
@@ -389,14 +390,13 @@ pub async fn resume_held_refunds(app: &App, http: &GatewayHttp, max: usize) -> R
                 checkout.refunds.iter().filter(|r| r.state == RefundState::Requested).map(|r| r.id).collect();
             for refund_id in requested {
                 let Some((leased, refund)) = take_lease(app, &checkout, refund_id).await? else { continue };
-                let Some((account, credentials)) =
-                    usable_account(app, Some(leased.tenant_id), leased.account_id).await?
-                else {
+                let Some(tid) = leased.tenant_id else { continue };
+                let Some((account, credentials)) = usable_account(app, Some(tid), leased.account_id).await? else {
                     continue;
                 };
                 let adapter = gateway_accounts::adapter(&account, &credentials);
                 report.refunds_asked += 1;
-                let system = Actor::system(leased.tenant_id);
+                let system = Actor::system(tid);
                 match ask_gateway(app, &system, &adapter, http, &leased, &refund).await {
                     Ok(done) => match done.refunds.iter().find(|r| r.id == refund_id).map(|r| r.state) {
                         Some(RefundState::Done) => report.refunds_done += 1,
@@ -425,7 +425,7 @@ fn in_progress() -> Error {
 /// The gateway did not answer: the next repeat of the request may ask at once. Best effort (the
 /// lease runs out by itself).
 async fn release_lease(app: &App, tid: Uuid, checkout_id: Uuid, refund_id: Uuid) {
-    let Ok(Some(before)) = load(app, tid, checkout_id).await else { return };
+    let Ok(Some(before)) = load(app, Owner::Tenant(tid), checkout_id).await else { return };
     let mut after = before.clone();
     let Some(slot) = after.refunds.iter_mut().find(|r| r.id == refund_id && r.state == RefundState::Requested) else {
         return;
@@ -438,6 +438,15 @@ async fn release_lease(app: &App, tid: Uuid, checkout_id: Uuid, refund_id: Uuid)
     if let Err(e) = app.store.commit(tx).await {
         tracing::info!(error = %e, "the refund's lease was left to run out");
     }
+}
+
+/// The ISP's customer whose payment it was (platform purchases are not refunded here).
+fn customer_of(checkout: &Checkout) -> Result<Uuid> {
+    checkout.paying_for.customer_id().ok_or_else(|| Error::Conflict {
+        code: "checkout_not_refundable",
+        detail: "a platform purchase is refunded by the platform owner by hand".into(),
+        field: None,
+    })
 }
 
 /// The payment a paid checkout recorded.

@@ -57,7 +57,7 @@ pub async fn receive(
 ) -> Result<Acknowledged> {
     let (account, credentials) = usable_account(app, None, account_id)
         .await?
-        .filter(|(a, _)| a.gateway == gateway && a.tenant_id.is_some())
+        .filter(|(a, _)| a.gateway == gateway)
         .ok_or_else(|| Error::not_found("payment gateway account"))?;
     let adapter = gateway_accounts::adapter(&account, &credentials);
     let hosts = Hosts { allow_loopback: app.router_hosts.allow_loopback };
