@@ -530,3 +530,41 @@ async fn a_late_webhook_racing_the_janitor_pays_once() {
     assert_eq!(payments.len(), 1, "{payments:#?}");
     assert_eq!(env.books_balance(&admin, &customer).await["balance"].as_i64(), Some(0));
 }
+
+#[tokio::test]
+async fn a_gateway_payment_for_an_invoice_paid_by_hand_meanwhile_becomes_credit() {
+    let env = Env::start().await;
+    let admin = env.admin().await;
+    let stripe = FakeStripe::start("sk_test_isp", "whsec_isp").await;
+    let account_id = account(
+        &env,
+        &admin,
+        json!({"gateway": "stripe", "base_url": stripe.base_url(),
+            "credentials": {"secret_key": "sk_test_isp", "webhook_secret": "whsec_isp"}}),
+    )
+    .await;
+    let (customer, inv) = billed_customer_at(&env, &admin, 12, "01719-300012").await;
+    let due = inv["amount_due"].as_i64().unwrap();
+    let created = checkout(&env, &admin, "both-1", json!({"invoice_id": inv["id"], "gateway_account_id": account_id}))
+        .await
+        .expect(201);
+    // The customer pays cash at the office while the online payment is on its way.
+    env.send_with(
+        "POST",
+        "/v1/payments",
+        Some(&admin),
+        Some(json!({"invoice_id": inv["id"], "amount": due, "method": "cash"})),
+        &[("idempotency-key", "cash-meanwhile")],
+    )
+    .await
+    .expect(201);
+    let event = stripe.pay(created["reference"].as_str().unwrap());
+    let url = webhook(&env, "stripe", &account_id);
+    assert_eq!(stripe.deliver(&url, &event, env.clock.now().timestamp()).await, 200);
+    let payments = payments_of(&env, &admin, &customer).await;
+    assert_eq!(payments.len(), 2, "{payments:#?}");
+    let online = payments.iter().find(|p| p["method"] == "online").expect("the online payment");
+    assert_eq!((online["amount"].as_i64(), online["to_credit"].as_i64()), (Some(due), Some(due)), "{online:#}");
+    let books = env.books_balance(&admin, &customer).await;
+    assert_eq!((books["credit"].as_i64(), books["balance"].as_i64()), (Some(due), Some(-due)), "{books:#}");
+}

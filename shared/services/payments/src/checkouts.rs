@@ -374,7 +374,7 @@ async fn settle_checkout(
     amount: i64,
 ) -> Result<Option<Checkout>> {
     let Some(tid) = before.tenant_id else {
-        return crate::platform::settle_purchase(app, before, after, transaction_id, amount).await;
+        return settle_purchase(app, before, after, transaction_id, amount).await;
     };
     let input = RecordPayment {
         invoice_id: before.paying_for.invoice_id(),
@@ -557,4 +557,102 @@ pub async fn reconcile_pending(app: &App, http: &GatewayHttp, max: usize) -> Res
         }
     }
     Ok(report)
+}
+
+/// Settles a paid purchase: the reseller changed, the checkout paid and the transaction's
+/// sentinel, in one transaction. `None`: something moved meanwhile (read again). Only the whole
+/// price buys: a partial payment is kept for the owner to look at.
+async fn settle_purchase(
+    app: &App,
+    before: &Checkout,
+    after: &Checkout,
+    transaction_id: &str,
+    amount: i64,
+) -> Result<Option<Checkout>> {
+    let CheckoutFor::Platform { reseller_id, purchase } = before.paying_for else {
+        return Err(Error::Internal("an ISP's checkout settled as a platform purchase".into()));
+    };
+    let now = app.now();
+    if amount != before.amount {
+        let mut flagged = before.clone();
+        let detail =
+            format!("paid {amount} of {} {}: a purchase needs the whole price", before.amount, before.currency);
+        flagged.attention = Some(detail.clone());
+        flagged.version += 1;
+        flagged.updated_at = now;
+        flagged.log(now, "mismatch", detail);
+        return write_state(app, before, &flagged).await;
+    }
+    let reseller: domain::platform::PlatformReseller = app
+        .store
+        .get(&keys::platform_reseller(reseller_id))
+        .await
+        .or_500()?
+        .ok_or_else(|| Error::Internal("a purchase of a reseller that is gone".into()))?;
+    let mut changed = reseller.clone();
+    purchase.apply(&mut changed, now);
+    changed.version += 1;
+    changed.updated_at = now;
+    let mut tx = Tx::new();
+    tx.update(
+        &keys::platform_reseller(reseller_id),
+        "SET isp_limit = :limit, subscription_expires_at = :sxp, updated_at = :now, version = :next, v = :next",
+        Some("v = :expected"),
+        &[],
+        std::collections::HashMap::from([
+            (":limit".to_string(), kernel::support::attr(&changed.isp_limit)),
+            (":sxp".to_string(), kernel::support::attr(&changed.subscription_expires_at)),
+            (":now".to_string(), kernel::support::attr(&now)),
+            (":next".to_string(), kernel::support::attr(&changed.version)),
+            (":expected".to_string(), kernel::support::attr(&reseller.version)),
+        ]),
+        Conflict::Version,
+    );
+    tx.put_versioned(encoded(after)?, before.version);
+    let value = format!("{}:{transaction_id}", before.gateway.as_str());
+    tx.put_unique(
+        keys::unique(Owner::Platform, "gateway_transaction", &value),
+        "transaction_id",
+        &before.id.to_string(),
+    );
+    let system = Actor::system_platform();
+    tx.put_audit(&kernel::support::audit(
+        &system,
+        None,
+        kernel::support::Audited {
+            action: "platform_purchase.paid",
+            entity: "platform_reseller",
+            id: reseller_id.to_string(),
+            before: Some(kernel::support::snapshot(&reseller)),
+            after: Some(kernel::support::snapshot(&changed)),
+        },
+        now,
+    ));
+    tx.put_event(&domain::event::DomainEvent::new(
+        domain::event::PlatformEvent::PlatformPurchasePaid,
+        None,
+        serde_json::json!({"reseller_id": reseller_id, "checkout_id": before.id, "purchase": purchase,
+            "amount": amount, "currency": before.currency, "gateway": before.gateway,
+            "isp_limit": changed.isp_limit, "subscription_expires_at": changed.subscription_expires_at}),
+        now,
+    ));
+    match app.store.commit(tx).await {
+        Ok(()) => Ok(Some(after.clone())),
+        Err(StoreError::Conflict(Conflict::Version)) => Ok(None),
+        Err(StoreError::Conflict(Conflict::Unique(_))) => {
+            // Applied to this checkout by a concurrent report (the next read shows it), or to
+            // another one (kept for the owner to look at).
+            let now_there = load(app, Owner::Platform, before.id).await?;
+            if now_there.is_none_or(|c| c.version != before.version) {
+                return Ok(None);
+            }
+            let mut flagged = before.clone();
+            flagged.attention = Some(format!("transaction {transaction_id} was applied to another checkout"));
+            flagged.version += 1;
+            flagged.updated_at = now;
+            flagged.log(now, "mismatch", flagged.attention.clone().unwrap_or_default());
+            write_state(app, before, &flagged).await
+        }
+        Err(e) => Err(kernel::support::store_err(e)),
+    }
 }

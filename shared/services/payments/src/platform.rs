@@ -5,11 +5,10 @@
 //! (`isp_limit` raised, `subscription_expires_at` extended, which lifts an expired one at once)
 //! in one transaction with the checkout's move to `paid` and a (gateway, transaction) sentinel.
 
-use crate::checkouts::{encoded, gateway_failure, load, return_url, webhook_url, write_state};
+use crate::checkouts::{encoded, gateway_failure, load, return_url, webhook_url};
 use crate::gateway_accounts::{self, usable_account};
 use domain::actor::Actor;
 use domain::checkout::{Checkout, CheckoutFor, CheckoutState, GatewayAccountStatus, order_id};
-use domain::event::{DomainEvent, PlatformEvent};
 use domain::idempotency::Outcome;
 use domain::platform::{PlatformPurchase, PlatformReseller};
 use domain::role::{Permission, Role};
@@ -18,9 +17,9 @@ use gateways::GatewayHttp;
 use gateways::model::CheckoutRequest;
 use kernel::App;
 use kernel::idempotency::{IdempotentRequest, commit_create, record, stored_answer};
-use kernel::support::{Audited, StoreResultExt, attr, audit, snapshot};
+use kernel::support::StoreResultExt;
 use serde::Deserialize;
-use store::{Conflict, Owner, Page, Query, StoreError, Tx, keys};
+use store::{Conflict, Owner, Page, Query, Tx, keys};
 use uuid::Uuid;
 
 #[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
@@ -159,103 +158,5 @@ pub async fn get_platform_checkout(app: &App, actor: &Actor, reseller_id: Uuid, 
     match load(app, Owner::Platform, id).await? {
         Some(c) if matches!(c.paying_for, CheckoutFor::Platform { reseller_id: r, .. } if r == reseller_id) => Ok(c),
         _ => Err(Error::not_found("checkout")),
-    }
-}
-
-/// Settles a paid purchase: the reseller changed, the checkout paid and the transaction's
-/// sentinel, in one transaction. `None`: something moved meanwhile (read again). Only the whole
-/// price buys: a partial payment is kept for the owner to look at.
-pub(crate) async fn settle_purchase(
-    app: &App,
-    before: &Checkout,
-    after: &Checkout,
-    transaction_id: &str,
-    amount: i64,
-) -> Result<Option<Checkout>> {
-    let CheckoutFor::Platform { reseller_id, purchase } = before.paying_for else {
-        return Err(Error::Internal("an ISP's checkout settled as a platform purchase".into()));
-    };
-    let now = app.now();
-    if amount != before.amount {
-        let mut flagged = before.clone();
-        let detail =
-            format!("paid {amount} of {} {}: a purchase needs the whole price", before.amount, before.currency);
-        flagged.attention = Some(detail.clone());
-        flagged.version += 1;
-        flagged.updated_at = now;
-        flagged.log(now, "mismatch", detail);
-        return write_state(app, before, &flagged).await;
-    }
-    let reseller: PlatformReseller = app
-        .store
-        .get(&keys::platform_reseller(reseller_id))
-        .await
-        .or_500()?
-        .ok_or_else(|| Error::Internal("a purchase of a reseller that is gone".into()))?;
-    let mut changed = reseller.clone();
-    purchase.apply(&mut changed, now);
-    changed.version += 1;
-    changed.updated_at = now;
-    let mut tx = Tx::new();
-    tx.update(
-        &keys::platform_reseller(reseller_id),
-        "SET isp_limit = :limit, subscription_expires_at = :sxp, updated_at = :now, version = :next, v = :next",
-        Some("v = :expected"),
-        &[],
-        std::collections::HashMap::from([
-            (":limit".to_string(), attr(&changed.isp_limit)),
-            (":sxp".to_string(), attr(&changed.subscription_expires_at)),
-            (":now".to_string(), attr(&now)),
-            (":next".to_string(), attr(&changed.version)),
-            (":expected".to_string(), attr(&reseller.version)),
-        ]),
-        Conflict::Version,
-    );
-    tx.put_versioned(encoded(after)?, before.version);
-    let value = format!("{}:{transaction_id}", before.gateway.as_str());
-    tx.put_unique(
-        keys::unique(Owner::Platform, "gateway_transaction", &value),
-        "transaction_id",
-        &before.id.to_string(),
-    );
-    let system = Actor::system_platform();
-    tx.put_audit(&audit(
-        &system,
-        None,
-        Audited {
-            action: "platform_purchase.paid",
-            entity: "platform_reseller",
-            id: reseller_id.to_string(),
-            before: Some(snapshot(&reseller)),
-            after: Some(snapshot(&changed)),
-        },
-        now,
-    ));
-    tx.put_event(&DomainEvent::new(
-        PlatformEvent::PlatformPurchasePaid,
-        None,
-        serde_json::json!({"reseller_id": reseller_id, "checkout_id": before.id, "purchase": purchase,
-            "amount": amount, "currency": before.currency, "gateway": before.gateway,
-            "isp_limit": changed.isp_limit, "subscription_expires_at": changed.subscription_expires_at}),
-        now,
-    ));
-    match app.store.commit(tx).await {
-        Ok(()) => Ok(Some(after.clone())),
-        Err(StoreError::Conflict(Conflict::Version)) => Ok(None),
-        Err(StoreError::Conflict(Conflict::Unique(_))) => {
-            // Applied to this checkout by a concurrent report (the next read shows it), or to
-            // another one (kept for the owner to look at).
-            let now_there = load(app, Owner::Platform, before.id).await?;
-            if now_there.is_none_or(|c| c.version != before.version) {
-                return Ok(None);
-            }
-            let mut flagged = before.clone();
-            flagged.attention = Some(format!("transaction {transaction_id} was applied to another checkout"));
-            flagged.version += 1;
-            flagged.updated_at = now;
-            flagged.log(now, "mismatch", flagged.attention.clone().unwrap_or_default());
-            write_state(app, before, &flagged).await
-        }
-        Err(e) => Err(kernel::support::store_err(e)),
     }
 }
