@@ -44,7 +44,7 @@ pub(crate) async fn account(env: &Env, token: &str, body: Value) -> String {
 }
 
 /// A Stripe fake and the ISP's sandbox account at it.
-async fn stripe_account(env: &Env, admin: &str) -> (FakeStripe, String) {
+pub(crate) async fn stripe_account(env: &Env, admin: &str) -> (FakeStripe, String) {
     let stripe = FakeStripe::start("sk_test_isp", "whsec_isp").await;
     let id = account(
         env,

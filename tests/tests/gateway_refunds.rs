@@ -2,7 +2,7 @@
 //! by a credit note, the money paid back at the gateway once (its idempotency key, a lost answer,
 //! concurrent repeats), the refund in the customer's books; a refusal leaves the money as credit.
 
-use crate::checkouts::{account, billed_customer_at, browser, checkout, location};
+use crate::checkouts::{account, billed_customer_at, browser, checkout, location, stripe_account};
 use e2e_tests::Env;
 use gateways::testing::FakeStripe;
 use serde_json::{Value, json};
@@ -18,14 +18,7 @@ struct Paid {
 /// An invoice paid in full through a Stripe checkout and the payer's return.
 async fn paid_by_stripe(env: &Env, n: u32) -> Paid {
     let admin = env.admin().await;
-    let stripe = FakeStripe::start("sk_test_isp", "whsec_isp").await;
-    let account_id = account(
-        env,
-        &admin,
-        json!({"gateway": "stripe", "base_url": stripe.base_url(),
-            "credentials": {"secret_key": "sk_test_isp", "webhook_secret": "whsec_isp"}}),
-    )
-    .await;
+    let (stripe, account_id) = stripe_account(env, &admin).await;
     let (customer, invoice) = billed_customer_at(env, &admin, n, &format!("01719-3100{n:02}")).await;
     let created = checkout(
         env,

@@ -3,7 +3,7 @@
 //! and concurrently it arrives (a suspended subscriber is back on the router), and what does not
 //! verify (forged, tampered, stale, another account's) is a 4xx that writes nothing.
 
-use crate::checkouts::{account, billed_customer, billed_customer_at, browser, checkout, location};
+use crate::checkouts::{account, billed_customer, billed_customer_at, browser, checkout, location, stripe_account};
 use e2e_tests::Env;
 use gateways::testing::{
     FAKE_MERCHANT_KEY_PEM, FAKE_RSA_KEY_PEM, FakeAamarpay, FakeBkash, FakeMidtrans, FakeNagad, FakePaypal,
@@ -50,14 +50,7 @@ async fn payments_of(env: &Env, token: &str, customer: &str) -> Vec<Value> {
 async fn fifty_concurrent_stripe_deliveries_pay_once_and_the_suspended_subscriber_is_back_on_the_router() {
     let env = Env::start_with_router().await;
     let admin = env.admin().await;
-    let stripe = FakeStripe::start("sk_test_isp", "whsec_isp").await;
-    let account_id = account(
-        &env,
-        &admin,
-        json!({"gateway": "stripe", "base_url": stripe.base_url(),
-            "credentials": {"secret_key": "sk_test_isp", "webhook_secret": "whsec_isp"}}),
-    )
-    .await;
+    let (stripe, account_id) = stripe_account(&env, &admin).await;
     let router = env.demo_router(&admin).await;
     let package = env.create_package(&admin, "Fiber 25", "25M", 120_000).await["id"].as_str().unwrap().to_string();
     let customer =
@@ -503,14 +496,7 @@ async fn garbage_at_every_webhook_is_a_4xx_that_writes_nothing() {
 async fn a_late_webhook_racing_the_janitor_pays_once() {
     let env = Env::start().await;
     let admin = env.admin().await;
-    let stripe = FakeStripe::start("sk_test_isp", "whsec_isp").await;
-    let account_id = account(
-        &env,
-        &admin,
-        json!({"gateway": "stripe", "base_url": stripe.base_url(),
-            "credentials": {"secret_key": "sk_test_isp", "webhook_secret": "whsec_isp"}}),
-    )
-    .await;
+    let (stripe, account_id) = stripe_account(&env, &admin).await;
     let (customer, inv) = billed_customer_at(&env, &admin, 11, "01719-300011").await;
     let created = checkout(&env, &admin, "race-1", json!({"invoice_id": inv["id"], "gateway_account_id": account_id}))
         .await
@@ -535,14 +521,7 @@ async fn a_late_webhook_racing_the_janitor_pays_once() {
 async fn a_gateway_payment_for_an_invoice_paid_by_hand_meanwhile_becomes_credit() {
     let env = Env::start().await;
     let admin = env.admin().await;
-    let stripe = FakeStripe::start("sk_test_isp", "whsec_isp").await;
-    let account_id = account(
-        &env,
-        &admin,
-        json!({"gateway": "stripe", "base_url": stripe.base_url(),
-            "credentials": {"secret_key": "sk_test_isp", "webhook_secret": "whsec_isp"}}),
-    )
-    .await;
+    let (stripe, account_id) = stripe_account(&env, &admin).await;
     let (customer, inv) = billed_customer_at(&env, &admin, 12, "01719-300012").await;
     let due = inv["amount_due"].as_i64().unwrap();
     let created = checkout(&env, &admin, "both-1", json!({"invoice_id": inv["id"], "gateway_account_id": account_id}))

@@ -153,11 +153,61 @@ pub async fn create_checkout(
         Error::NotFound { .. } => Error::field("customer_id", "is not a customer of this ISP"),
         e => e,
     })?;
+    let new = NewCheckout {
+        tenant_id: Some(tid),
+        paying_for,
+        amount,
+        currency,
+        description,
+        payer_name: Some(customer.name.clone()),
+        payer_email: customer.email.clone(),
+        payer_phone: Some(customer.phone.clone()),
+        operator_id: customer.operator_id,
+        scope: customer.scope.clone(),
+    };
+    let at = GatewayAt { account: &account, credentials: &credentials, http, payer_ip };
+    open_at_gateway(app, actor, &at, new, owner, idem).await
+}
+
+/// A checkout about to be asked of a gateway: whose money, for what, who pays.
+pub(crate) struct NewCheckout {
+    pub tenant_id: Option<Uuid>,
+    pub paying_for: CheckoutFor,
+    pub amount: i64,
+    pub currency: String,
+    pub description: String,
+    pub payer_name: Option<String>,
+    pub payer_email: Option<String>,
+    pub payer_phone: Option<String>,
+    pub operator_id: Option<Uuid>,
+    pub scope: Option<String>,
+}
+
+/// The gateway account a checkout is opened at, and how to reach it.
+pub(crate) struct GatewayAt<'a> {
+    pub account: &'a GatewayAccount,
+    pub credentials: &'a std::collections::BTreeMap<String, String>,
+    pub http: &'a GatewayHttp,
+    pub payer_ip: &'a str,
+}
+
+/// Opens a checkout at the gateway (one that does not take the currency is refused first) and
+/// records it pending with the answer under the `Idempotency-Key`: the one way an ISP's and the
+/// platform's checkouts begin.
+pub(crate) async fn open_at_gateway(
+    app: &App,
+    actor: &Actor,
+    at: &GatewayAt<'_>,
+    new: NewCheckout,
+    owner: Owner,
+    idem: &IdempotentRequest,
+) -> Result<Outcome<Checkout>> {
+    let account = at.account;
     let supported = account.gateway.currencies();
-    if !supported.is_empty() && !supported.contains(&currency.as_str()) {
+    if !supported.is_empty() && !supported.contains(&new.currency.as_str()) {
         return Err(Error::field(
             "gateway_account_id",
-            format!("{} does not take {currency} (it takes {})", account.gateway.as_str(), supported.join(", ")),
+            format!("{} does not take {} (it takes {})", account.gateway.as_str(), new.currency, supported.join(", ")),
         ));
     }
     let now = app.now();
@@ -165,27 +215,27 @@ pub async fn create_checkout(
     let order = order_id(id);
     let request = CheckoutRequest {
         order_id: order.clone(),
-        amount: gateways::Amount::new(amount, &currency),
-        description,
-        customer_name: Some(customer.name.clone()),
-        customer_email: customer.email.clone(),
-        customer_phone: Some(customer.phone.clone()),
+        amount: gateways::Amount::new(new.amount, &new.currency),
+        description: new.description,
+        customer_name: new.payer_name,
+        customer_email: new.payer_email,
+        customer_phone: new.payer_phone,
         return_url: return_url(app, account.id, &order),
         cancel_url: format!("{}?cancelled=1", return_url(app, account.id, &order)),
-        notify_url: Some(webhook_url(app, &account)),
+        notify_url: Some(webhook_url(app, account)),
         methods: account.methods.clone(),
     };
-    let adapter = gateway_accounts::adapter(&account, &credentials);
+    let adapter = gateway_accounts::adapter(account, at.credentials);
     let created =
-        adapter.create_checkout(http, &request, &id.to_string(), payer_ip, now).await.map_err(gateway_failure)?;
+        adapter.create_checkout(at.http, &request, &id.to_string(), at.payer_ip, now).await.map_err(gateway_failure)?;
     let mut checkout = Checkout {
         id,
-        tenant_id: Some(tid),
+        tenant_id: new.tenant_id,
         account_id: account.id,
         gateway: account.gateway,
-        paying_for,
-        amount,
-        currency,
+        paying_for: new.paying_for,
+        amount: new.amount,
+        currency: new.currency,
         order_id: order,
         reference: created.reference,
         redirect_url: created.redirect_url,
@@ -197,8 +247,8 @@ pub async fn create_checkout(
         attention: None,
         history: vec![],
         refunds: vec![],
-        operator_id: customer.operator_id,
-        scope: customer.scope.clone(),
+        operator_id: new.operator_id,
+        scope: new.scope,
         created_by: actor.real_actor(),
         created_at: now,
         updated_at: now,
@@ -421,21 +471,32 @@ async fn settle_checkout(
         // The transaction was applied (to this checkout by a concurrent report, which the next
         // read shows; or to another checkout, which is kept for staff).
         Err(Attempt::Failed(Error::Conflict { code: "transaction_applied", .. })) => {
-            let now_there =
-                load(app, Owner::Tenant(tid), before.id).await?.ok_or_else(|| Error::not_found("checkout"))?;
-            if now_there.version != before.version {
-                return Ok(None);
-            }
-            let mut flagged = before.clone();
-            flagged.attention = Some(format!("transaction {transaction_id} was applied to another checkout"));
-            flagged.version += 1;
-            flagged.updated_at = app.now();
-            flagged.log(app.now(), "mismatch", flagged.attention.clone().unwrap_or_default());
-            write_state(app, before, &flagged).await
+            applied_elsewhere(app, before, transaction_id).await
         }
         Err(Attempt::Failed(e)) => Err(e),
         Err(Attempt::Idempotent) => Err(Error::Internal("no idempotency key in a settlement".into())),
     }
+}
+
+/// The gateway's transaction was applied already: to this checkout by a concurrent report (the
+/// next read shows it: `None`), or to another checkout, which is kept for staff to look at.
+async fn applied_elsewhere(app: &App, before: &Checkout, transaction_id: &str) -> Result<Option<Checkout>> {
+    let now_there = load(app, Owner::from_tenant(before.tenant_id), before.id).await?;
+    if now_there.is_none_or(|c| c.version != before.version) {
+        return Ok(None);
+    }
+    flag(app, before, format!("transaction {transaction_id} was applied to another checkout")).await
+}
+
+/// Keeps a report that cannot be applied on the checkout for staff (nothing else changes).
+async fn flag(app: &App, before: &Checkout, detail: String) -> Result<Option<Checkout>> {
+    let now = app.now();
+    let mut flagged = before.clone();
+    flagged.attention = Some(detail.clone());
+    flagged.version += 1;
+    flagged.updated_at = now;
+    flagged.log(now, "mismatch", detail);
+    write_state(app, before, &flagged).await
 }
 
 /// The checkout an account's return or notification names by our order id, if it is this
@@ -639,20 +700,7 @@ async fn settle_purchase(
     match app.store.commit(tx).await {
         Ok(()) => Ok(Some(after.clone())),
         Err(StoreError::Conflict(Conflict::Version)) => Ok(None),
-        Err(StoreError::Conflict(Conflict::Unique(_))) => {
-            // Applied to this checkout by a concurrent report (the next read shows it), or to
-            // another one (kept for the owner to look at).
-            let now_there = load(app, Owner::Platform, before.id).await?;
-            if now_there.is_none_or(|c| c.version != before.version) {
-                return Ok(None);
-            }
-            let mut flagged = before.clone();
-            flagged.attention = Some(format!("transaction {transaction_id} was applied to another checkout"));
-            flagged.version += 1;
-            flagged.updated_at = now;
-            flagged.log(now, "mismatch", flagged.attention.clone().unwrap_or_default());
-            write_state(app, before, &flagged).await
-        }
+        Err(StoreError::Conflict(Conflict::Unique(_))) => applied_elsewhere(app, before, transaction_id).await,
         Err(e) => Err(kernel::support::store_err(e)),
     }
 }

@@ -5,21 +5,20 @@
 //! (`isp_limit` raised, `subscription_expires_at` extended, which lifts an expired one at once)
 //! in one transaction with the checkout's move to `paid` and a (gateway, transaction) sentinel.
 
-use crate::checkouts::{encoded, gateway_failure, load, return_url, webhook_url};
-use crate::gateway_accounts::{self, usable_account};
+use crate::checkouts::{GatewayAt, NewCheckout, load, open_at_gateway};
+use crate::gateway_accounts::usable_account;
 use domain::actor::Actor;
-use domain::checkout::{Checkout, CheckoutFor, CheckoutState, GatewayAccountStatus, order_id};
+use domain::checkout::{Checkout, CheckoutFor, GatewayAccountStatus};
 use domain::idempotency::Outcome;
 use domain::platform::{PlatformPurchase, PlatformReseller};
 use domain::role::{Permission, Role};
-use domain::{Error, Result, ids};
+use domain::{Error, Result};
 use gateways::GatewayHttp;
-use gateways::model::CheckoutRequest;
 use kernel::App;
-use kernel::idempotency::{IdempotentRequest, commit_create, record, stored_answer};
+use kernel::idempotency::{IdempotentRequest, stored_answer};
 use kernel::support::StoreResultExt;
 use serde::Deserialize;
-use store::{Conflict, Owner, Page, Query, Tx, keys};
+use store::{Owner, Page, Query, keys};
 use uuid::Uuid;
 
 #[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
@@ -74,66 +73,24 @@ pub async fn create_platform_checkout(
         .ok_or_else(|| {
             Error::field("gateway_account_id", "is not an active payment gateway account of the platform")
         })?;
-    let supported = account.gateway.currencies();
-    if !supported.is_empty() && !supported.contains(&prices.currency.as_str()) {
-        return Err(Error::field(
-            "gateway_account_id",
-            format!("{} does not take {}", account.gateway.as_str(), prices.currency),
-        ));
-    }
-    let now = app.now();
-    let id = ids::new_id();
-    let order = order_id(id);
     let description = match input.purchase {
         PlatformPurchase::IspSlots { count } => format!("{count} ISP slot(s) for {}", reseller.name),
         PlatformPurchase::Renewal { months } => format!("{months} month(s) of the platform for {}", reseller.name),
     };
-    let request = CheckoutRequest {
-        order_id: order.clone(),
-        amount: gateways::Amount::new(amount, &prices.currency),
-        description,
-        customer_name: Some(reseller.name.clone()),
-        customer_email: Some(reseller.email.clone()),
-        customer_phone: reseller.phone.clone(),
-        return_url: return_url(app, account.id, &order),
-        cancel_url: format!("{}?cancelled=1", return_url(app, account.id, &order)),
-        notify_url: Some(webhook_url(app, &account)),
-        methods: account.methods.clone(),
-    };
-    let adapter = gateway_accounts::adapter(&account, &credentials);
-    let created =
-        adapter.create_checkout(http, &request, &id.to_string(), payer_ip, now).await.map_err(gateway_failure)?;
-    let mut checkout = Checkout {
-        id,
+    let new = NewCheckout {
         tenant_id: None,
-        account_id: account.id,
-        gateway: account.gateway,
         paying_for: CheckoutFor::Platform { reseller_id, purchase: input.purchase },
         amount,
         currency: prices.currency,
-        order_id: order,
-        reference: created.reference,
-        redirect_url: created.redirect_url,
-        state: CheckoutState::Pending,
-        expires_at: created.expires_at,
-        payment_id: None,
-        transaction_id: None,
-        method: None,
-        attention: None,
-        history: vec![],
-        refunds: vec![],
+        description,
+        payer_name: Some(reseller.name.clone()),
+        payer_email: Some(reseller.email.clone()),
+        payer_phone: reseller.phone.clone(),
         operator_id: None,
         scope: None,
-        created_by: actor.real_actor(),
-        created_at: now,
-        updated_at: now,
-        version: 1,
     };
-    checkout.log(now, "created", format!("{} checkout {} created", account.gateway.as_str(), checkout.reference));
-    let mut tx = Tx::new();
-    tx.put_new(encoded(&checkout)?, Conflict::Exists);
-    tx.put_idempotency(owner, &idem.key_hash(actor.user_id), &record(idem, 201, &checkout, app)?);
-    commit_create(app, tx, owner, actor.user_id, Some(idem), checkout).await
+    let at = GatewayAt { account: &account, credentials: &credentials, http, payer_ip };
+    open_at_gateway(app, actor, &at, new, owner, idem).await
 }
 
 /// A reseller's purchases, oldest first.

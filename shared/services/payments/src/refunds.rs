@@ -83,7 +83,7 @@ pub async fn refund_checkout(
         });
     }
     let asked = Asked { amount: input.amount, reason: &reason, key: idem.key_hash(actor.user_id) };
-    let (checkout, refund) = reserve(app, actor, tid, checkout_id, &asked).await?;
+    let (checkout, refund) = reserve(app, actor, tid, seen, &asked).await?;
     if refund.state == RefundState::Requested {
         // This request holds the lease to ask (reserve took it).
         let done = ask_gateway(app, actor, &adapter, http, &checkout, &refund).await?;
@@ -156,11 +156,17 @@ async fn reserve(
     app: &App,
     actor: &Actor,
     tid: Uuid,
-    checkout_id: Uuid,
+    seen: Checkout,
     asked: &Asked<'_>,
 ) -> Result<(Checkout, CheckoutRefund)> {
+    let checkout_id = seen.id;
+    // The checkout as the request read it first; read again only when it moved.
+    let mut first = Some(seen);
     for _ in 0..ATTEMPTS {
-        let before = load(app, Owner::Tenant(tid), checkout_id).await?.ok_or_else(|| Error::not_found("checkout"))?;
+        let before = match first.take() {
+            Some(c) => c,
+            None => load(app, Owner::Tenant(tid), checkout_id).await?.ok_or_else(|| Error::not_found("checkout"))?,
+        };
         if let Some(r) = before.refund_by_key(&asked.key) {
             if r.amount != asked.amount || r.reason != asked.reason {
                 return Err(Error::Unprocessable {

@@ -67,6 +67,8 @@ pub async fn receive(
         GatewayMode::Live => None,
     };
     let header = |k: &str| delivery.headers.get(k).map(String::as_str);
+    // The checkout an unsigned callback named, read once.
+    let mut named = None;
     let status: Option<TransactionStatus> = match &adapter {
         Adapter::Stripe(a) => {
             gateways::stripe::verify_notification(
@@ -94,9 +96,10 @@ pub async fn receive(
         Adapter::Aamarpay(a) => {
             // Unsigned: it only names an order, whose state aamarPay's search API (trxcheck) gives.
             let order = gateways::aamarpay::order_of_callback(delivery.body).map_err(refused)?;
-            if checkout_of(app, &account, &order).await?.is_none() {
+            let Some(c) = checkout_of(app, &account, &order).await? else {
                 return Ok(Acknowledged { outcome: "not_ours".into() });
-            }
+            };
+            named = Some(c);
             Some(gateways::aamarpay::checkout_status(http, a, &order).await.map_err(refused)?)
         }
         Adapter::Nagad(a) => {
@@ -108,7 +111,7 @@ pub async fn receive(
             };
             let callback = gateways::nagad::callback_of(&params).map_err(refused)?;
             match checkout_of(app, &account, &callback.order_id).await? {
-                Some(c) if c.reference == callback.payment_ref_id => {}
+                Some(c) if c.reference == callback.payment_ref_id => named = Some(c),
                 _ => return Ok(Acknowledged { outcome: "not_ours".into() }),
             }
             Some(
@@ -151,7 +154,12 @@ pub async fn receive(
         }
     };
     let Some(status) = status else { return Ok(Acknowledged { outcome: "ignored".into() }) };
-    let Some(checkout) = checkout_of(app, &account, &status.order_id).await? else {
+    let known = named.filter(|c| c.order_id == status.order_id);
+    let checkout = match known {
+        Some(c) => Some(c),
+        None => checkout_of(app, &account, &status.order_id).await?,
+    };
+    let Some(checkout) = checkout else {
         tracing::info!(account = %account.id, "a verified notification about an order that is not ours");
         return Ok(Acknowledged { outcome: "not_ours".into() });
     };
