@@ -14,6 +14,7 @@ mod dashboard;
 mod event_catalogue;
 mod event_path;
 mod gateway_refunds;
+mod gateway_restores;
 mod hardening;
 mod imports;
 mod isolation;

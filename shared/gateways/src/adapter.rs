@@ -145,7 +145,8 @@ impl Adapter {
             Adapter::Aamarpay(a) => aamarpay::checkout_status(client, a, order_id).await,
             Adapter::Bkash(a) => bkash::checkout_status(client, a, reference).await,
             Adapter::Nagad(a) => nagad::checkout_status(client, a, reference, "127.0.0.1").await,
-            Adapter::Paypal(a) => paypal::checkout_status(client, a, reference).await,
+            // What the payer approved is captured: the money is PayPal's to take only then.
+            Adapter::Paypal(a) => paypal::settle_approved(client, a, reference, &capture_request_id(order_id)).await,
         }
     }
 
@@ -178,7 +179,7 @@ impl Adapter {
                     })
                 }
             }
-            Adapter::Paypal(a) => match paypal::capture(client, a, reference, &format!("{order_id}-capture")).await {
+            Adapter::Paypal(a) => match paypal::capture(client, a, reference, &capture_request_id(order_id)).await {
                 // Not approved (the payer cancelled or has not finished): the order says where it is.
                 Err(GatewayError::Refused { .. }) => paypal::checkout_status(client, a, reference).await,
                 other => other,
@@ -248,4 +249,10 @@ impl Adapter {
             }
         }
     }
+}
+
+/// The one PayPal capture request id of an order: the return, the approval event and the janitor
+/// capture under it, so PayPal captures once whoever asks first.
+pub fn capture_request_id(order_id: &str) -> String {
+    format!("{order_id}-capture")
 }

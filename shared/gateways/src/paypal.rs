@@ -197,6 +197,41 @@ pub async fn checkout_status(
     order_status(&v)
 }
 
+/// The order's state, with an order the payer approved captured first: PayPal takes the money
+/// only when the merchant captures, so a payer who approved and closed the browser before the
+/// return has paid once the janitor or the `CHECKOUT.ORDER.APPROVED` event captures it (under the
+/// same `request_id` as the return's capture: one capture whoever comes first).
+pub async fn settle_approved(
+    client: &GatewayHttp,
+    account: &PaypalAccount,
+    paypal_order_id: &str,
+    request_id: &str,
+) -> Result<TransactionStatus, GatewayError> {
+    if !valid_paypal_id(paypal_order_id) {
+        return Err(GatewayError::Malformed("order id".into()));
+    }
+    let path = format!("/v2/checkout/orders/{paypal_order_id}");
+    let (_, v) = api(client, account, reqwest::Method::GET, &path, None, None).await?;
+    let captured = v["purchase_units"][0]["payments"]["captures"][0].is_object();
+    if v["status"].as_str() == Some("APPROVED") && !captured {
+        return capture(client, account, paypal_order_id, request_id).await;
+    }
+    order_status(&v)
+}
+
+/// An order the payer approved, from a verified `CHECKOUT.ORDER.APPROVED` event: PayPal's id of
+/// the order and ours (`custom_id`). `None` for every other event.
+pub fn approved_order(raw_body: &[u8]) -> Option<(String, String)> {
+    let v: serde_json::Value = serde_json::from_slice(raw_body).ok()?;
+    if v["event_type"].as_str() != Some("CHECKOUT.ORDER.APPROVED") {
+        return None;
+    }
+    let r = &v["resource"];
+    let unit = &r["purchase_units"][0];
+    let ours = unit["custom_id"].as_str().or(unit["reference_id"].as_str())?;
+    Some((r["id"].as_str()?.to_string(), ours.to_string()))
+}
+
 /// Captures an approved order (once per `request_id`; a repeat with the same id answers the same).
 pub async fn capture(
     client: &GatewayHttp,
@@ -321,6 +356,19 @@ pub fn read_event(raw_body: &[u8]) -> Result<VerifiedNotification, GatewayError>
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_an_order_approval_names_an_order_to_capture() {
+        let approved = br#"{"id":"WH-1","event_type":"CHECKOUT.ORDER.APPROVED","resource":{"id":"5O190127TN364715T",
+            "status":"APPROVED","purchase_units":[{"reference_id":"default","custom_id":"C0RDER1"}]}}"#;
+        assert_eq!(approved_order(approved), Some(("5O190127TN364715T".into(), "C0RDER1".into())));
+        let capture =
+            br#"{"id":"WH-2","event_type":"PAYMENT.CAPTURE.COMPLETED","resource":{"id":"3C6","custom_id":"C0RDER1"}}"#;
+        assert_eq!(approved_order(capture), None);
+        let unnamed =
+            br#"{"id":"WH-3","event_type":"CHECKOUT.ORDER.APPROVED","resource":{"id":"5O1","purchase_units":[{}]}}"#;
+        assert_eq!(approved_order(unnamed), None);
+    }
 
     #[test]
     fn the_signed_message_carries_the_bodys_crc32_in_decimal() {

@@ -1434,16 +1434,43 @@ impl FakePaypal {
     /// The `PAYMENT.CAPTURE.COMPLETED` event of a captured order and the headers PayPal signs it
     /// with (transmission id and time, RSA-SHA256 over `id|time|webhook_id|crc32(body)`).
     pub fn capture_event(&self, order_id: &str, transmission_time: &str) -> (Vec<(&'static str, String)>, String) {
+        let o = self.order(order_id).expect("an order of this fake");
+        let resource = json!({"id": o.capture_id, "status": "COMPLETED", "custom_id": o.custom_id, "final_capture": true,
+            "amount": {"currency_code": o.currency, "value": o.value},
+            "supplementary_data": {"related_ids": {"order_id": o.id}}});
+        let summary = format!("Payment completed for {} {}", o.value, o.currency);
+        self.signed_event("PAYMENT.CAPTURE.COMPLETED", "capture", &summary, resource, transmission_time)
+    }
+
+    /// The `CHECKOUT.ORDER.APPROVED` event PayPal sends once the payer approved an order (before
+    /// anyone captured it), signed as [`FakePaypal::capture_event`].
+    pub fn approval_event(&self, order_id: &str, transmission_time: &str) -> (Vec<(&'static str, String)>, String) {
+        let o = self.order(order_id).expect("an order of this fake");
+        let resource = json!({"id": o.id, "status": "APPROVED", "intent": "CAPTURE",
+            "purchase_units": [{"reference_id": "default", "custom_id": o.custom_id,
+                "amount": {"currency_code": o.currency, "value": o.value}}]});
+        self.signed_event(
+            "CHECKOUT.ORDER.APPROVED",
+            "checkout-order",
+            "An order has been approved by buyer",
+            resource,
+            transmission_time,
+        )
+    }
+
+    fn signed_event(
+        &self,
+        event_type: &str,
+        resource_type: &str,
+        summary: &str,
+        resource: Value,
+        transmission_time: &str,
+    ) -> (Vec<(&'static str, String)>, String) {
         let mut book = self.0.book();
         book.next += 1;
         let n = book.next;
-        let o = book.orders.get(order_id).expect("an order of this fake").clone();
         let body = json!({"id": format!("WH-FAKE{n:06}"), "event_version": "1.0", "create_time": transmission_time,
-            "resource_type": "capture", "event_type": "PAYMENT.CAPTURE.COMPLETED",
-            "summary": format!("Payment completed for {} {}", o.value, o.currency),
-            "resource": {"id": o.capture_id, "status": "COMPLETED", "custom_id": o.custom_id, "final_capture": true,
-                "amount": {"currency_code": o.currency, "value": o.value},
-                "supplementary_data": {"related_ids": {"order_id": o.id}}}})
+            "resource_type": resource_type, "event_type": event_type, "summary": summary, "resource": resource})
         .to_string();
         let transmission = crate::paypal::Transmission {
             id: format!("fake-transmission-{n}"),

@@ -150,7 +150,20 @@ pub async fn receive(
                 cert_url: h("paypal-cert-url"),
                 auth_algo: h("paypal-auth-algo"),
             };
-            paypal::verify_notification(http, a, &transmission, delivery.body, hosts).await.map_err(refused)?.status
+            let verified =
+                paypal::verify_notification(http, a, &transmission, delivery.body, hosts).await.map_err(refused)?;
+            match paypal::approved_order(delivery.body) {
+                // The payer approved (perhaps without coming back): ours is captured here.
+                Some((paypal_order, order)) => {
+                    match checkout_of(app, &account, &order).await? {
+                        Some(c) if c.reference == paypal_order => named = Some(c),
+                        _ => return Ok(Acknowledged { outcome: "not_ours".into() }),
+                    }
+                    let request_id = gateways::adapter::capture_request_id(&order);
+                    Some(paypal::settle_approved(http, a, &paypal_order, &request_id).await.map_err(refused)?)
+                }
+                None => verified.status,
+            }
         }
     };
     let Some(status) = status else { return Ok(Acknowledged { outcome: "ignored".into() }) };
