@@ -7,6 +7,7 @@
 pub mod channel;
 pub mod encoding;
 pub mod error;
+pub mod notices;
 pub mod sms;
 pub mod telegram;
 pub mod template;
