@@ -8,6 +8,7 @@ pub mod channel;
 pub mod encoding;
 pub mod error;
 pub mod notices;
+pub mod schedule;
 pub mod sms;
 pub mod telegram;
 pub mod template;
