@@ -7,12 +7,7 @@ use serde::Serialize;
 use std::future::Future;
 use std::sync::{Arc, Mutex};
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Medium {
-    Email,
-    Sms,
-}
+pub use crate::life::Medium;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Message {

@@ -7,6 +7,7 @@
 pub mod channel;
 pub mod encoding;
 pub mod error;
+pub mod life;
 pub mod notices;
 pub mod schedule;
 pub mod sms;

@@ -54,7 +54,10 @@ mod tests {
     use super::*;
 
     fn quiet() -> Option<QuietHours> {
-        Some(QuietHours { start: NaiveTime::from_hms_opt(22, 0, 0).unwrap(), end: NaiveTime::from_hms_opt(9, 0, 0).unwrap() })
+        Some(QuietHours {
+            start: NaiveTime::from_hms_opt(22, 0, 0).unwrap(),
+            end: NaiveTime::from_hms_opt(9, 0, 0).unwrap(),
+        })
     }
 
     fn utc(s: &str) -> DateTime<Utc> {
@@ -79,13 +82,19 @@ mod tests {
     #[test]
     fn a_window_within_one_day_and_daylight_saving_are_respected() {
         let nairobi: Tz = "Africa/Nairobi".parse().unwrap();
-        let lunch = Some(QuietHours { start: NaiveTime::from_hms_opt(13, 0, 0).unwrap(), end: NaiveTime::from_hms_opt(14, 0, 0).unwrap() });
+        let lunch = Some(QuietHours {
+            start: NaiveTime::from_hms_opt(13, 0, 0).unwrap(),
+            end: NaiveTime::from_hms_opt(14, 0, 0).unwrap(),
+        });
         // 13:30 in Nairobi (UTC+3).
         assert_eq!(send_at(utc("2026-12-05T10:30:00Z"), nairobi, lunch, false), utc("2026-12-05T11:00:00Z"));
         assert_eq!(send_at(utc("2026-12-05T11:00:00Z"), nairobi, lunch, false), utc("2026-12-05T11:00:00Z"));
         // Quiet until 02:30 on the night New York's clocks jump from 02:00 to 03:00.
         let ny: Tz = "America/New_York".parse().unwrap();
-        let night = Some(QuietHours { start: NaiveTime::from_hms_opt(22, 0, 0).unwrap(), end: NaiveTime::from_hms_opt(2, 30, 0).unwrap() });
+        let night = Some(QuietHours {
+            start: NaiveTime::from_hms_opt(22, 0, 0).unwrap(),
+            end: NaiveTime::from_hms_opt(2, 30, 0).unwrap(),
+        });
         // 2026-03-08 01:00 EST = 06:00 UTC; 02:30 does not exist: 03:30 EDT = 07:30 UTC.
         assert_eq!(send_at(utc("2026-03-08T06:00:00Z"), ny, night, false), utc("2026-03-08T07:30:00Z"));
     }
