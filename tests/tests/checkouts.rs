@@ -4,7 +4,7 @@
 
 use e2e_tests::Env;
 use gateways::testing::{
-    FAKE_MERCHANT_KEY_PEM, FAKE_RSA_KEY_PEM, FakeAamarpay, FakeNagad, FakeStripe, public_key_base64,
+    FAKE_MERCHANT_KEY_PEM, FAKE_RSA_KEY_PEM, FakeAamarpay, FakeNagad, FakePaypal, FakeStripe, public_key_base64,
 };
 use serde_json::{Value, json};
 
@@ -54,6 +54,19 @@ pub(crate) async fn stripe_account(env: &Env, admin: &str) -> (FakeStripe, Strin
     )
     .await;
     (stripe, id)
+}
+
+/// A PayPal fake and the ISP's sandbox account at it.
+pub(crate) async fn paypal_account(env: &Env, admin: &str) -> (FakePaypal, String) {
+    let paypal = FakePaypal::start("client-isp", "secret-isp", "WH-ISP-1").await;
+    let id = account(
+        env,
+        admin,
+        json!({"gateway": "paypal", "base_url": paypal.base_url(),
+            "credentials": {"client_id": "client-isp", "client_secret": "secret-isp", "webhook_id": "WH-ISP-1"}}),
+    )
+    .await;
+    (paypal, id)
 }
 
 pub(crate) fn browser() -> reqwest::Client {

@@ -3,11 +3,11 @@
 //! the receipt is numbered, the books balance and the subscriber is back on the RouterOS test
 //! server. (Stripe's run, with its fifty concurrent deliveries, is in `webhooks`.)
 
-use crate::checkouts::{account, browser, checkout, location};
+use crate::checkouts::{account, browser, checkout, location, paypal_account};
 use e2e_tests::Env;
 use gateways::testing::{
-    FAKE_MERCHANT_KEY_PEM, FAKE_RSA_KEY_PEM, FakeAamarpay, FakeBkash, FakeMidtrans, FakeNagad, FakePaypal,
-    FakeSslcommerz, public_key_base64,
+    FAKE_MERCHANT_KEY_PEM, FAKE_RSA_KEY_PEM, FakeAamarpay, FakeBkash, FakeMidtrans, FakeNagad, FakeSslcommerz,
+    public_key_base64,
 };
 use routeros::menu::PPP_SECRET;
 use serde_json::{Value, json};
@@ -232,14 +232,7 @@ async fn midtrans_and_paypal_restore_a_suspended_subscriber_from_their_own_notif
     let (_, dollar_admin) = env.tenant_in("dollar-net", "USD", "BD", "Asia/Dhaka").await;
     let dollar_router =
         env.create_router(&dollar_admin, "dollar-core", "10.30.0.1", None).await["id"].as_str().unwrap().to_string();
-    let paypal = FakePaypal::start("client-isp", "secret-isp", "WH-ISP-1").await;
-    let paypal_account = account(
-        &env,
-        &dollar_admin,
-        json!({"gateway": "paypal", "base_url": paypal.base_url(),
-            "credentials": {"client_id": "client-isp", "client_secret": "secret-isp", "webhook_id": "WH-ISP-1"}}),
-    )
-    .await;
+    let (paypal, paypal_account) = paypal_account(&env, &dollar_admin).await;
     let s = suspended(&env, &dollar_admin, &dollar_router, "jamal", "01719-300105").await;
     let created = checkout(
         &env,
@@ -266,14 +259,7 @@ async fn midtrans_and_paypal_restore_a_suspended_subscriber_from_their_own_notif
 async fn a_paypal_order_approved_without_return_or_webhook_is_captured_by_the_janitor() {
     let env = Env::start().await;
     let (_, admin) = env.tenant_in("dollar-net", "USD", "BD", "Asia/Dhaka").await;
-    let paypal = FakePaypal::start("client-isp", "secret-isp", "WH-ISP-1").await;
-    let account_id = account(
-        &env,
-        &admin,
-        json!({"gateway": "paypal", "base_url": paypal.base_url(),
-            "credentials": {"client_id": "client-isp", "client_secret": "secret-isp", "webhook_id": "WH-ISP-1"}}),
-    )
-    .await;
+    let (paypal, account_id) = paypal_account(&env, &admin).await;
     let (customer, inv) = crate::checkouts::billed_customer(&env, &admin, 3).await;
     let created = checkout(&env, &admin, "jan-pp", json!({"invoice_id": inv["id"], "gateway_account_id": account_id}))
         .await

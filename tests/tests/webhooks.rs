@@ -3,11 +3,13 @@
 //! and concurrently it arrives (a suspended subscriber is back on the router), and what does not
 //! verify (forged, tampered, stale, another account's) is a 4xx that writes nothing.
 
-use crate::checkouts::{account, billed_customer, billed_customer_at, browser, checkout, location, stripe_account};
+use crate::checkouts::{
+    account, billed_customer, billed_customer_at, browser, checkout, location, paypal_account, stripe_account,
+};
 use e2e_tests::Env;
 use gateways::testing::{
-    FAKE_MERCHANT_KEY_PEM, FAKE_RSA_KEY_PEM, FakeAamarpay, FakeBkash, FakeMidtrans, FakeNagad, FakePaypal,
-    FakeSslcommerz, FakeStripe, public_key_base64,
+    FAKE_MERCHANT_KEY_PEM, FAKE_RSA_KEY_PEM, FakeAamarpay, FakeBkash, FakeMidtrans, FakeNagad, FakeSslcommerz,
+    FakeStripe, public_key_base64,
 };
 use routeros::menu::PPP_SECRET;
 use serde_json::{Value, json};
@@ -313,14 +315,7 @@ async fn bkash_sns_notifications_are_verified_with_the_pinned_topic_and_apply_on
 async fn paypal_events_are_verified_with_the_transmission_signature_and_a_capture_pays_once() {
     let env = Env::start().await;
     let (_, admin) = env.tenant_in("dollar-net", "USD", "BD", "Asia/Dhaka").await;
-    let paypal = FakePaypal::start("client-isp", "secret-isp", "WH-ISP-1").await;
-    let account_id = account(
-        &env,
-        &admin,
-        json!({"gateway": "paypal", "base_url": paypal.base_url(),
-            "credentials": {"client_id": "client-isp", "client_secret": "secret-isp", "webhook_id": "WH-ISP-1"}}),
-    )
-    .await;
+    let (paypal, account_id) = paypal_account(&env, &admin).await;
     let (customer, inv) = billed_customer(&env, &admin, 8).await;
     let created = checkout(&env, &admin, "pp-1", json!({"invoice_id": inv["id"], "gateway_account_id": account_id}))
         .await
@@ -357,14 +352,7 @@ async fn paypal_events_are_verified_with_the_transmission_signature_and_a_captur
 async fn paypal_refuses_a_currency_it_does_not_take() {
     let env = Env::start().await;
     let admin = env.admin().await;
-    let paypal = FakePaypal::start("client-isp", "secret-isp", "WH-ISP-1").await;
-    let account_id = account(
-        &env,
-        &admin,
-        json!({"gateway": "paypal", "base_url": paypal.base_url(),
-            "credentials": {"client_id": "client-isp", "client_secret": "secret-isp", "webhook_id": "WH-ISP-1"}}),
-    )
-    .await;
+    let (_paypal, account_id) = paypal_account(&env, &admin).await;
     let (_, inv) = billed_customer(&env, &admin, 9).await;
     let before = env.table_snapshot().await;
     let refused =

@@ -189,12 +189,20 @@ pub async fn checkout_status(
     account: &PaypalAccount,
     paypal_order_id: &str,
 ) -> Result<TransactionStatus, GatewayError> {
+    order_status(&get_order(client, account, paypal_order_id).await?)
+}
+
+/// The order as PayPal holds it.
+async fn get_order(
+    client: &GatewayHttp,
+    account: &PaypalAccount,
+    paypal_order_id: &str,
+) -> Result<serde_json::Value, GatewayError> {
     if !valid_paypal_id(paypal_order_id) {
         return Err(GatewayError::Malformed("order id".into()));
     }
     let path = format!("/v2/checkout/orders/{paypal_order_id}");
-    let (_, v) = api(client, account, reqwest::Method::GET, &path, None, None).await?;
-    order_status(&v)
+    Ok(api(client, account, reqwest::Method::GET, &path, None, None).await?.1)
 }
 
 /// The order's state, with an order the payer approved captured first: PayPal takes the money
@@ -207,11 +215,7 @@ pub async fn settle_approved(
     paypal_order_id: &str,
     request_id: &str,
 ) -> Result<TransactionStatus, GatewayError> {
-    if !valid_paypal_id(paypal_order_id) {
-        return Err(GatewayError::Malformed("order id".into()));
-    }
-    let path = format!("/v2/checkout/orders/{paypal_order_id}");
-    let (_, v) = api(client, account, reqwest::Method::GET, &path, None, None).await?;
+    let v = get_order(client, account, paypal_order_id).await?;
     let captured = v["purchase_units"][0]["payments"]["captures"][0].is_object();
     if v["status"].as_str() == Some("APPROVED") && !captured {
         return capture(client, account, paypal_order_id, request_id).await;

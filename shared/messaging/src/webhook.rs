@@ -74,22 +74,34 @@ impl Attempt {
 }
 
 /// A client for ISPs' endpoints: every name resolved checked (no metadata, link-local or this
-/// host), short deadlines, no redirects.
-pub fn endpoint_client(hosts: outbound::Hosts) -> Result<reqwest::Client, String> {
-    outbound::guarded_client_builder(Duration::from_secs(3), Duration::from_secs(10), hosts)
+/// host), short deadlines, no redirects. An address written as a literal is checked before each
+/// delivery (no name is resolved for it).
+#[derive(Clone, Debug)]
+pub struct EndpointClient {
+    client: reqwest::Client,
+    hosts: outbound::Hosts,
+}
+
+pub fn endpoint_client(hosts: outbound::Hosts) -> Result<EndpointClient, String> {
+    let client = outbound::guarded_client_builder(Duration::from_secs(3), Duration::from_secs(10), hosts)
         .build()
-        .map_err(|e| e.to_string())
+        .map_err(|e| e.to_string())?;
+    Ok(EndpointClient { client, hosts })
 }
 
 /// Posts a signed message to an endpoint once.
 pub async fn deliver(
-    client: &reqwest::Client,
+    endpoint: &EndpointClient,
     url: &str,
     secret: &str,
     id: &str,
     timestamp: i64,
     body: &[u8],
 ) -> Attempt {
+    if let Err(why) = outbound::checked_url(url, endpoint.hosts) {
+        return Attempt { status: None, took_ms: 0, detail: why };
+    }
+    let client = &endpoint.client;
     let started = Instant::now();
     let signature = match sign(secret, id, timestamp, body) {
         Ok(s) => s,

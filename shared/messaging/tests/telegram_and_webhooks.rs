@@ -47,6 +47,8 @@ async fn an_endpoint_verifies_what_we_sign_and_a_failing_one_is_seen_as_failing(
     assert_eq!(forged.status, Some(401));
     // Loopback is not an ISP's system where the platform does not allow it.
     let strict = webhook::endpoint_client(outbound::Hosts::default()).unwrap();
-    let refused = webhook::deliver(&strict, "http://localhost:9/hooks", &secret, "msg_3", 1, body).await;
-    assert_eq!(refused.status, None, "{refused:?}");
+    for url in ["http://localhost:9/hooks", "https://169.254.169.254/latest/meta-data", "https://127.0.0.1:9/hooks"] {
+        let refused = webhook::deliver(&strict, url, &secret, "msg_3", 1, body).await;
+        assert_eq!(refused.status, None, "{url}: {refused:?}");
+    }
 }

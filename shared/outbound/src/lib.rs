@@ -5,6 +5,9 @@
 //! checked when a URL is saved and, for URLs an ISP chooses, again at every connect (a name may
 //! resolve elsewhere later).
 
+#[cfg(feature = "testing")]
+pub mod testing;
+
 use domain::network::{RouterHosts, router_address_refusal, router_name_refusal};
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
@@ -49,8 +52,7 @@ impl reqwest::dns::Resolve for GuardedResolver {
                 return Err(format!("{host} {why}").into());
             }
             let found: Vec<SocketAddr> = tokio::net::lookup_host((host.as_str(), 0)).await?.collect();
-            let allowed: Vec<SocketAddr> =
-                found.iter().copied().filter(|a| router_address_refusal(a.ip(), hosts.rule()).is_none()).collect();
+            let allowed = allowed_addresses(found, hosts);
             if allowed.is_empty() {
                 return Err(format!("{host} resolves only to refused addresses").into());
             }
@@ -58,6 +60,11 @@ impl reqwest::dns::Resolve for GuardedResolver {
             Ok(addrs)
         })
     }
+}
+
+/// The resolved addresses a connection may use.
+fn allowed_addresses(found: Vec<SocketAddr>, hosts: Hosts) -> Vec<SocketAddr> {
+    found.into_iter().filter(|a| router_address_refusal(a.ip(), hosts.rule()).is_none()).collect()
 }
 
 /// Decodes a form body (or a query string) into its fields, in order, with the raw values
@@ -156,6 +163,17 @@ mod tests {
         assert!(checked_url("javascript:alert(1)", strict).is_err());
         assert!(checked_url("http://isp.example/paid", strict).is_err());
         assert!(checked_url("https://169.254.169.254/paid", strict).is_err());
+    }
+
+    #[test]
+    fn a_name_that_resolves_to_metadata_or_this_host_is_not_connected_to() {
+        let found: Vec<SocketAddr> = ["127.0.0.1:443", "169.254.169.254:443", "[::1]:443", "203.0.113.7:443"]
+            .iter()
+            .map(|a| a.parse().unwrap())
+            .collect();
+        assert_eq!(allowed_addresses(found.clone(), Hosts::default()), vec!["203.0.113.7:443".parse().unwrap()]);
+        let local = allowed_addresses(found, Hosts { allow_loopback: true });
+        assert_eq!(local.len(), 3, "loopback where allowed, never metadata: {local:?}");
     }
 
     #[tokio::test]

@@ -12,50 +12,29 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use serde_json::{Value, json};
 use std::collections::{BTreeMap, HashMap};
-use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
-use tokio::task::JoinHandle;
 
 mod nagad;
 pub use nagad::{FakeNagad, FakeNagadPayment};
 
-/// A fake's server on 127.0.0.1 and the book it keeps; the server stops with it.
-struct Running<B> {
-    addr: SocketAddr,
-    book: Arc<Mutex<B>>,
-    task: JoinHandle<()>,
-}
+/// A fake's server and its book; a fake's book knows its own base URL (for the links it hands out).
+struct Running<B>(outbound::testing::FakeServer<B>);
 
-/// A fake's book knows its own base URL (for the links it hands out).
 trait Book: Send + 'static {
     fn set_base(&mut self, base: String);
 }
 
 impl<B: Book> Running<B> {
     async fn start(book: B, routes: Router<Arc<Mutex<B>>>) -> Running<B> {
-        let book = Arc::new(Mutex::new(book));
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind a fake gateway");
-        let addr = listener.local_addr().expect("local address");
-        book.lock().expect("fake lock").set_base(format!("http://{addr}"));
-        let app = routes.with_state(book.clone());
-        let task = tokio::spawn(async move {
-            let _ = axum::serve(listener, app).await;
-        });
-        Running { addr, book, task }
+        Running(outbound::testing::FakeServer::start(book, routes, |b, base| b.set_base(base)).await)
     }
 
     fn base_url(&self) -> String {
-        format!("http://{}", self.addr)
+        self.0.base_url()
     }
 
     fn book(&self) -> std::sync::MutexGuard<'_, B> {
-        self.book.lock().expect("fake lock")
-    }
-}
-
-impl<B> Drop for Running<B> {
-    fn drop(&mut self) {
-        self.task.abort();
+        self.0.book()
     }
 }
 

@@ -17,47 +17,28 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use serde_json::{Value, json};
 use std::collections::{BTreeMap, VecDeque};
-use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
-use tokio::task::JoinHandle;
 
 mod endpoint;
 mod telegram;
 pub use endpoint::{FakeEndpoint, ReceivedDelivery};
 pub use telegram::{FakeTelegram, TelegramMessage};
 
-/// A fake's server on 127.0.0.1 and the book it keeps; the server stops with it.
-struct Running<B> {
-    addr: SocketAddr,
-    book: Arc<Mutex<B>>,
-    task: JoinHandle<()>,
-}
+/// A fake's server and its book.
+struct Running<B>(outbound::testing::FakeServer<B>);
 
 impl<B: Send + 'static> Running<B> {
     async fn start(book: B, routes: Router<Arc<Mutex<B>>>) -> Running<B> {
-        let book = Arc::new(Mutex::new(book));
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind a fake");
-        let addr = listener.local_addr().expect("local address");
-        let app = routes.with_state(book.clone());
-        let task = tokio::spawn(async move {
-            let _ = axum::serve(listener, app).await;
-        });
-        Running { addr, book, task }
+        Running(outbound::testing::FakeServer::start(book, routes, |_, _| {}).await)
     }
 
     fn base_url(&self) -> String {
-        format!("http://{}", self.addr)
+        self.0.base_url()
     }
 
     fn book(&self) -> std::sync::MutexGuard<'_, B> {
-        self.book.lock().expect("fake lock")
-    }
-}
-
-impl<B> Drop for Running<B> {
-    fn drop(&mut self) {
-        self.task.abort();
+        self.0.book()
     }
 }
 
@@ -116,7 +97,8 @@ impl SmsBook {
         self.credentials.get(name).map(String::as_str).unwrap_or_default()
     }
 
-    fn take(&mut self, to: &str, text: &str, sender: Option<&str>) -> FakeSmsMessage {
+    /// Takes a message; the one kept, for the provider to add what it records beside it.
+    fn take(&mut self, to: &str, text: &str, sender: Option<&str>) -> &mut FakeSmsMessage {
         self.next += 1;
         let id = match self.provider {
             SmsProvider::Twilio => format!("SM{:032x}", self.next),
@@ -132,8 +114,8 @@ impl SmsBook {
             reference: None,
             status_callback: None,
         };
-        self.messages.push(m.clone());
-        m
+        self.messages.push(m);
+        self.messages.last_mut().expect("just taken")
     }
 }
 
@@ -260,18 +242,49 @@ impl FakeSms {
     }
 }
 
-/// Applies a transport-level fault (500, 429, slow); `Some` is the answer to give instead.
-async fn transport_fault(st: &SmsState, fault: Option<Fault>) -> Option<Response> {
+/// How a fake provider answers one send: its credentials check, then the fault queued for the
+/// send (the provider's own refusal, else HTTP 500 or 429), then the message taken and the
+/// provider's success answer (late, for a slow fault: the message was taken all the same).
+async fn answer_send(
+    st: &SmsState,
+    authorised: impl FnOnce(&SmsBook) -> bool,
+    denied: impl FnOnce() -> Response,
+    refusal: impl FnOnce(Fault) -> Option<Response>,
+    take: impl FnOnce(&mut SmsBook) -> FakeSmsMessage,
+    accepted: impl FnOnce(&FakeSmsMessage) -> Response,
+) -> Response {
+    let fault = {
+        let mut book = st.lock().expect("fake lock");
+        if !authorised(&book) {
+            return denied();
+        }
+        book.fault()
+    };
+    if let Some(f) = fault {
+        if let Some(answer) = refusal(f) {
+            return answer;
+        }
+        match f {
+            Fault::ServerError => return (StatusCode::INTERNAL_SERVER_ERROR, "internal error").into_response(),
+            Fault::Throttle => {
+                return (StatusCode::TOO_MANY_REQUESTS, [("retry-after", "1")], "too many requests").into_response();
+            }
+            _ => {}
+        }
+    }
+    let m = take(&mut st.lock().expect("fake lock"));
+    if let Some(Fault::Slow(d)) = fault {
+        tokio::time::sleep(d).await;
+    }
+    accepted(&m)
+}
+
+/// The provider's words for a refusal fault, by provider (`None`: not a refusal).
+fn refusal_words<T>(fault: Fault, invalid: T, no_balance: T, sender: T) -> Option<T> {
     match fault {
-        Some(Fault::ServerError) => Some((StatusCode::INTERNAL_SERVER_ERROR, "internal error").into_response()),
-        Some(Fault::Throttle) => {
-            Some((StatusCode::TOO_MANY_REQUESTS, [("retry-after", "1")], "too many requests").into_response())
-        }
-        Some(Fault::Slow(d)) => {
-            let _ = st;
-            tokio::time::sleep(d).await;
-            None
-        }
+        Fault::InvalidNumber => Some(invalid),
+        Fault::NoBalance => Some(no_balance),
+        Fault::SenderRejected => Some(sender),
         _ => None,
     }
 }
@@ -279,77 +292,60 @@ async fn transport_fault(st: &SmsState, fault: Option<Fault>) -> Option<Response
 // ---- SSL Wireless -----------------------------------------------------------------------------
 
 async fn ssl_send(State(st): State<SmsState>, axum::Json(body): axum::Json<Value>) -> Response {
-    let fault = {
-        let mut book = st.lock().expect("fake lock");
-        if body["api_token"].as_str() != Some(book.cred("api_token")) {
-            return axum::Json(
-                json!({"status": "FAILED", "status_code": 4001, "error_message": "Unauthorized api_token"}),
-            )
-            .into_response();
-        }
-        book.fault()
-    };
-    if let Some(r) = transport_fault(&st, fault.filter(|f| !matches!(f, Fault::Slow(_)))).await {
-        return r;
-    }
-    let refusal = match fault {
-        Some(Fault::InvalidNumber) => Some((4025, "Invalid MSISDN")),
-        Some(Fault::NoBalance) => Some((4026, "Insufficient balance")),
-        Some(Fault::SenderRejected) => Some((4027, "Invalid SID")),
-        _ => None,
-    };
-    if let Some((code, words)) = refusal {
-        return axum::Json(json!({"status": "FAILED", "status_code": code, "error_message": words})).into_response();
-    }
-    let m = {
-        let mut book = st.lock().expect("fake lock");
-        let mut m = book.take(
-            body["msisdn"].as_str().unwrap_or_default(),
-            body["sms"].as_str().unwrap_or_default(),
-            body["sid"].as_str(),
-        );
-        m.reference = body["csms_id"].as_str().map(str::to_string);
-        if let Some(last) = book.messages.last_mut() {
-            last.reference = m.reference.clone();
-        }
-        m
-    };
-    transport_fault(&st, fault.filter(|f| matches!(f, Fault::Slow(_)))).await;
-    axum::Json(json!({"status": "SUCCESS", "status_code": 200, "error_message": "",
-        "smsinfo": [{"sms_status": "SUCCESS", "status_message": "Success", "msisdn": m.to, "sms_type": "EN",
-            "sms_body": m.text, "csms_id": m.reference, "reference_id": m.id}]}))
-    .into_response()
+    let text = |k: &str| body[k].as_str().unwrap_or_default().to_string();
+    answer_send(
+        &st,
+        |book| text("api_token") == book.cred("api_token"),
+        || {
+            axum::Json(json!({"status": "FAILED", "status_code": 4001, "error_message": "Unauthorized api_token"}))
+                .into_response()
+        },
+        |f| {
+            let (code, words) =
+                refusal_words(f, (4025, "Invalid MSISDN"), (4026, "Insufficient balance"), (4027, "Invalid SID"))?;
+            Some(axum::Json(json!({"status": "FAILED", "status_code": code, "error_message": words})).into_response())
+        },
+        |book| {
+            let m = book.take(&text("msisdn"), &text("sms"), body["sid"].as_str());
+            m.reference = body["csms_id"].as_str().map(str::to_string);
+            m.clone()
+        },
+        |m| {
+            axum::Json(json!({"status": "SUCCESS", "status_code": 200, "error_message": "",
+                "smsinfo": [{"sms_status": "SUCCESS", "status_message": "Success", "msisdn": m.to, "sms_type": "EN",
+                    "sms_body": m.text, "csms_id": m.reference, "reference_id": m.id}]}))
+            .into_response()
+        },
+    )
+    .await
 }
 
 // ---- BulkSMSBD --------------------------------------------------------------------------------
 
 async fn bulksmsbd_send(State(st): State<SmsState>, body: String) -> Response {
     let f = form_of(&body);
-    let fault = {
-        let mut book = st.lock().expect("fake lock");
-        if f.get("api_key").map(String::as_str) != Some(book.cred("api_key")) {
-            return axum::Json(json!({"response_code": 1011, "error_message": "User ID not found"})).into_response();
-        }
-        book.fault()
-    };
-    if let Some(r) = transport_fault(&st, fault.filter(|f| !matches!(f, Fault::Slow(_)))).await {
-        return r;
-    }
-    let refusal = match fault {
-        Some(Fault::InvalidNumber) => Some((1001, "Invalid Number")),
-        Some(Fault::NoBalance) => Some((1007, "Balance Insufficient")),
-        Some(Fault::SenderRejected) => Some((1002, "Sender ID not correct or disabled")),
-        _ => None,
-    };
-    if let Some((code, words)) = refusal {
-        return axum::Json(json!({"response_code": code, "error_message": words})).into_response();
-    }
     let get = |k: &str| f.get(k).map(String::as_str).unwrap_or_default();
-    let m = st.lock().expect("fake lock").take(get("number"), get("message"), f.get("senderid").map(String::as_str));
-    transport_fault(&st, fault.filter(|f| matches!(f, Fault::Slow(_)))).await;
-    axum::Json(json!({"response_code": 202, "message_id": m.id.parse::<u64>().unwrap_or(0),
-        "success_message": "SMS Submitted Successfully", "error_message": ""}))
-    .into_response()
+    answer_send(
+        &st,
+        |book| get("api_key") == book.cred("api_key"),
+        || axum::Json(json!({"response_code": 1011, "error_message": "User ID not found"})).into_response(),
+        |fault| {
+            let (code, words) = refusal_words(
+                fault,
+                (1001, "Invalid Number"),
+                (1007, "Balance Insufficient"),
+                (1002, "Sender ID not correct or disabled"),
+            )?;
+            Some(axum::Json(json!({"response_code": code, "error_message": words})).into_response())
+        },
+        |book| book.take(get("number"), get("message"), f.get("senderid").map(String::as_str)).clone(),
+        |m| {
+            axum::Json(json!({"response_code": 202, "message_id": m.id.parse::<u64>().unwrap_or(0),
+                "success_message": "SMS Submitted Successfully", "error_message": ""}))
+            .into_response()
+        },
+    )
+    .await
 }
 
 async fn bulksmsbd_balance(
@@ -367,30 +363,28 @@ async fn bulksmsbd_balance(
 
 async fn alpha_send(State(st): State<SmsState>, body: String) -> Response {
     let f = form_of(&body);
-    let fault = {
-        let mut book = st.lock().expect("fake lock");
-        if f.get("api_key").map(String::as_str) != Some(book.cred("api_key")) {
-            return axum::Json(json!({"error": 405, "msg": "Authorization required"})).into_response();
-        }
-        book.fault()
-    };
-    if let Some(r) = transport_fault(&st, fault.filter(|f| !matches!(f, Fault::Slow(_)))).await {
-        return r;
-    }
-    let refusal = match fault {
-        Some(Fault::InvalidNumber) => Some((416, "No valid number found")),
-        Some(Fault::NoBalance) => Some((417, "Insufficient balance")),
-        Some(Fault::SenderRejected) => Some((413, "Invalid sender id")),
-        _ => None,
-    };
-    if let Some((code, words)) = refusal {
-        return axum::Json(json!({"error": code, "msg": words})).into_response();
-    }
     let get = |k: &str| f.get(k).map(String::as_str).unwrap_or_default();
-    let m = st.lock().expect("fake lock").take(get("to"), get("msg"), f.get("sender_id").map(String::as_str));
-    transport_fault(&st, fault.filter(|f| matches!(f, Fault::Slow(_)))).await;
-    axum::Json(json!({"error": 0, "msg": "Request successfully submitted", "data": {"request_id": m.id.parse::<u64>().unwrap_or(0)}}))
-        .into_response()
+    answer_send(
+        &st,
+        |book| get("api_key") == book.cred("api_key"),
+        || axum::Json(json!({"error": 405, "msg": "Authorization required"})).into_response(),
+        |fault| {
+            let (code, words) = refusal_words(
+                fault,
+                (416, "No valid number found"),
+                (417, "Insufficient balance"),
+                (413, "Invalid sender id"),
+            )?;
+            Some(axum::Json(json!({"error": code, "msg": words})).into_response())
+        },
+        |book| book.take(get("to"), get("msg"), f.get("sender_id").map(String::as_str)).clone(),
+        |m| {
+            axum::Json(json!({"error": 0, "msg": "Request successfully submitted",
+                "data": {"request_id": m.id.parse::<u64>().unwrap_or(0)}}))
+            .into_response()
+        },
+    )
+    .await
 }
 
 async fn alpha_balance(
@@ -425,77 +419,55 @@ async fn alpha_report(
 
 async fn zenziva_send(State(st): State<SmsState>, body: String) -> Response {
     let f = form_of(&body);
-    let fault = {
-        let mut book = st.lock().expect("fake lock");
-        if f.get("userkey").map(String::as_str) != Some(book.cred("userkey"))
-            || f.get("passkey").map(String::as_str) != Some(book.cred("passkey"))
-        {
-            return axum::Json(json!({"status": "0", "text": "Userkey / Passkey Salah"})).into_response();
-        }
-        book.fault()
-    };
-    if let Some(r) = transport_fault(&st, fault.filter(|f| !matches!(f, Fault::Slow(_)))).await {
-        return r;
-    }
-    let refusal = match fault {
-        Some(Fault::InvalidNumber) => Some("Nomor tujuan tidak valid"),
-        Some(Fault::NoBalance) => Some("Saldo tidak mencukupi"),
-        Some(Fault::SenderRejected) => Some("Masking tidak aktif"),
-        _ => None,
-    };
-    if let Some(words) = refusal {
-        return axum::Json(json!({"status": "0", "text": words})).into_response();
-    }
     let get = |k: &str| f.get(k).map(String::as_str).unwrap_or_default();
-    let m = st.lock().expect("fake lock").take(get("to"), get("message"), None);
-    transport_fault(&st, fault.filter(|f| matches!(f, Fault::Slow(_)))).await;
-    axum::Json(json!({"messageId": m.id, "to": m.to, "status": "1", "text": "Success"})).into_response()
+    answer_send(
+        &st,
+        |book| get("userkey") == book.cred("userkey") && get("passkey") == book.cred("passkey"),
+        || axum::Json(json!({"status": "0", "text": "Userkey / Passkey Salah"})).into_response(),
+        |fault| {
+            let words =
+                refusal_words(fault, "Nomor tujuan tidak valid", "Saldo tidak mencukupi", "Masking tidak aktif")?;
+            Some(axum::Json(json!({"status": "0", "text": words})).into_response())
+        },
+        |book| book.take(get("to"), get("message"), None).clone(),
+        |m| axum::Json(json!({"messageId": m.id, "to": m.to, "status": "1", "text": "Success"})).into_response(),
+    )
+    .await
 }
 
 // ---- Africa's Talking -------------------------------------------------------------------------
 
 async fn at_send(State(st): State<SmsState>, headers: HeaderMap, body: String) -> Response {
     let f = form_of(&body);
-    let fault = {
-        let mut book = st.lock().expect("fake lock");
-        let key = headers.get("apikey").and_then(|v| v.to_str().ok());
-        if key != Some(book.cred("api_key")) || f.get("username").map(String::as_str) != Some(book.cred("username")) {
-            return (StatusCode::UNAUTHORIZED, "The supplied authentication is invalid").into_response();
-        }
-        book.fault()
-    };
-    if let Some(r) = transport_fault(&st, fault.filter(|f| !matches!(f, Fault::Slow(_)))).await {
-        return r;
-    }
-    let to = f.get("to").cloned().unwrap_or_default();
-    let refusal = match fault {
-        Some(Fault::InvalidNumber) => Some((403, "InvalidPhoneNumber")),
-        Some(Fault::NoBalance) => Some((405, "InsufficientBalance")),
-        Some(Fault::SenderRejected) => Some((402, "InvalidSenderId")),
-        _ => None,
-    };
-    if let Some((code, words)) = refusal {
-        return (
-            StatusCode::CREATED,
-            axum::Json(json!({"SMSMessageData": {"Message": "Sent to 0/1 Total Cost: 0",
-                "Recipients": [{"statusCode": code, "number": to, "status": words, "cost": "0", "messageId": "None"}]}})),
-        )
-            .into_response();
-    }
-    let m = st.lock().expect("fake lock").take(
-        &to,
-        f.get("message").map(String::as_str).unwrap_or_default(),
-        f.get("from").map(String::as_str),
-    );
-    transport_fault(&st, fault.filter(|f| matches!(f, Fault::Slow(_)))).await;
-    let cost = format!("KES {:.4}", 0.8 * f64::from(m.parts));
-    (
-        StatusCode::CREATED,
-        axum::Json(json!({"SMSMessageData": {"Message": format!("Sent to 1/1 Total Cost: {cost}"),
-            "Recipients": [{"statusCode": 101, "number": m.to, "status": "Success", "cost": cost,
-                "messageId": m.id, "messageParts": m.parts}]}})),
+    let get = |k: &str| f.get(k).map(String::as_str).unwrap_or_default();
+    let key = headers.get("apikey").and_then(|v| v.to_str().ok()).unwrap_or_default().to_string();
+    answer_send(
+        &st,
+        |book| key == book.cred("api_key") && get("username") == book.cred("username"),
+        || (StatusCode::UNAUTHORIZED, "The supplied authentication is invalid").into_response(),
+        |fault| {
+            let (code, words) = refusal_words(
+                fault,
+                (403, "InvalidPhoneNumber"),
+                (405, "InsufficientBalance"),
+                (402, "InvalidSenderId"),
+            )?;
+            let recipient =
+                json!({"statusCode": code, "number": get("to"), "status": words, "cost": "0", "messageId": "None"});
+            let answer = json!({"SMSMessageData": {"Message": "Sent to 0/1 Total Cost: 0", "Recipients": [recipient]}});
+            Some((StatusCode::CREATED, axum::Json(answer)).into_response())
+        },
+        |book| book.take(get("to"), get("message"), f.get("from").map(String::as_str)).clone(),
+        |m| {
+            let cost = format!("KES {:.4}", 0.8 * f64::from(m.parts));
+            let recipient = json!({"statusCode": 101, "number": m.to, "status": "Success", "cost": cost,
+                "messageId": m.id, "messageParts": m.parts});
+            let answer = json!({"SMSMessageData": {"Message": format!("Sent to 1/1 Total Cost: {cost}"),
+                "Recipients": [recipient]}});
+            (StatusCode::CREATED, axum::Json(answer)).into_response()
+        },
     )
-        .into_response()
+    .await
 }
 
 async fn at_balance(
@@ -545,53 +517,43 @@ async fn twilio_send(
     body: String,
 ) -> Response {
     let f = form_of(&body);
-    let fault = {
-        let mut book = st.lock().expect("fake lock");
-        if !twilio_authorised(&book, &sid, &headers) {
-            return twilio_error(StatusCode::UNAUTHORIZED, 20003, "Authenticate");
-        }
-        book.fault()
-    };
-    match fault {
-        Some(Fault::ServerError) => {
-            return twilio_error(StatusCode::INTERNAL_SERVER_ERROR, 20500, "Internal Server Error");
-        }
-        Some(Fault::Throttle) => return twilio_error(StatusCode::TOO_MANY_REQUESTS, 20429, "Too Many Requests"),
-        Some(Fault::InvalidNumber) => {
-            return twilio_error(StatusCode::BAD_REQUEST, 21211, "The 'To' number is not a valid phone number.");
-        }
-        // A Twilio account out of funds is suspended: its calls fail authentication.
-        Some(Fault::NoBalance) => return twilio_error(StatusCode::UNAUTHORIZED, 20003, "Authenticate"),
-        Some(Fault::SenderRejected) => {
-            return twilio_error(
+    let get = |k: &str| f.get(k).map(String::as_str).unwrap_or_default();
+    answer_send(
+        &st,
+        |book| twilio_authorised(book, &sid, &headers),
+        || twilio_error(StatusCode::UNAUTHORIZED, 20003, "Authenticate"),
+        |fault| match fault {
+            Fault::ServerError => Some(twilio_error(StatusCode::INTERNAL_SERVER_ERROR, 20500, "Internal Server Error")),
+            Fault::Throttle => Some(twilio_error(StatusCode::TOO_MANY_REQUESTS, 20429, "Too Many Requests")),
+            Fault::InvalidNumber => {
+                Some(twilio_error(StatusCode::BAD_REQUEST, 21211, "The 'To' number is not a valid phone number."))
+            }
+            // A Twilio account out of funds is suspended: its calls fail authentication.
+            Fault::NoBalance => Some(twilio_error(StatusCode::UNAUTHORIZED, 20003, "Authenticate")),
+            Fault::SenderRejected => Some(twilio_error(
                 StatusCode::BAD_REQUEST,
                 21606,
                 "The 'From' phone number provided is not a valid message-capable Twilio phone number for this destination.",
-            );
-        }
-        _ => {}
-    }
-    let get = |k: &str| f.get(k).map(String::as_str).unwrap_or_default();
-    let sender = f.get("From").or(f.get("MessagingServiceSid")).map(String::as_str);
-    let m = {
-        let mut book = st.lock().expect("fake lock");
-        let mut m = book.take(get("To"), get("Body"), sender);
-        m.status_callback = f.get("StatusCallback").cloned();
-        if let Some(last) = book.messages.last_mut() {
-            last.status_callback = m.status_callback.clone();
-        }
-        m
-    };
-    if let Some(Fault::Slow(d)) = fault {
-        tokio::time::sleep(d).await;
-    }
-    (
-        StatusCode::CREATED,
-        axum::Json(json!({"sid": m.id, "account_sid": sid, "to": m.to, "from": m.sender, "body": m.text,
-            "status": "queued", "num_segments": m.parts.to_string(), "price": null, "price_unit": "USD",
-            "error_code": null, "api_version": "2010-04-01"})),
+            )),
+            Fault::Slow(_) => None,
+        },
+        |book| {
+            let sender = f.get("From").or(f.get("MessagingServiceSid")).map(String::as_str);
+            let m = book.take(get("To"), get("Body"), sender);
+            m.status_callback = f.get("StatusCallback").cloned();
+            m.clone()
+        },
+        |m| {
+            (
+                StatusCode::CREATED,
+                axum::Json(json!({"sid": m.id, "account_sid": sid, "to": m.to, "from": m.sender, "body": m.text,
+                    "status": "queued", "num_segments": m.parts.to_string(), "price": null, "price_unit": "USD",
+                    "error_code": null, "api_version": "2010-04-01"})),
+            )
+                .into_response()
+        },
     )
-        .into_response()
+    .await
 }
 
 async fn twilio_balance(State(st): State<SmsState>, Path(sid): Path<String>, headers: HeaderMap) -> Response {
