@@ -22,6 +22,7 @@ mod jobs;
 mod leads;
 mod live_routers;
 mod network;
+mod notifications;
 mod payment_gateways;
 mod platform;
 mod platform_checkouts;

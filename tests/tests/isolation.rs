@@ -10,6 +10,12 @@ async fn every_route_refuses_another_tenants_ids_and_changes_nothing() {
     let env = Env::start().await;
     let admin = env.admin().await;
     let tid = env.tenant();
+    let sms = messaging::testing::FakeSms::start(
+        messaging::sms::SmsProvider::SslWireless,
+        &[("api_token", "ssl-token-demo")],
+    )
+    .await;
+    let channel = crate::notifications::sms_channel(&env, &admin, &sms).await;
     let customer = env.create_customer(&admin, "Victim", "01717-000001", "victim").await;
     let cid = customer["id"].as_str().unwrap().to_string();
     let (uid, _) = env.create_user(&admin, "staff", "victim-staff@demo.test", None).await;
@@ -141,6 +147,22 @@ async fn every_route_refuses_another_tenants_ids_and_changes_nothing() {
         .as_str()
         .unwrap()
         .to_string();
+    // The invoice and the payment each made an SMS; all sent before the table is compared.
+    let mut message = String::new();
+    for _ in 0..200 {
+        let m = env.send("GET", &format!("/v1/messages?customer_id={cid}"), Some(&admin), None).await.expect(200);
+        let items = m["items"].as_array().unwrap().clone();
+        if items.len() == 2 && items.iter().all(|i| i["status"] == "accepted") {
+            message = items[0]["id"].as_str().unwrap().to_string();
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert!(
+        !message.is_empty(),
+        "the victim's messages were sent: {:#}",
+        env.send("GET", &format!("/v1/messages?customer_id={cid}"), Some(&admin), None).await.body
+    );
     let before = env.table_snapshot().await;
     let before_demo: Vec<_> = before.keys().filter(|k| k.starts_with(&format!("T#{tid}#"))).cloned().collect();
 
@@ -312,6 +334,45 @@ async fn every_route_refuses_another_tenants_ids_and_changes_nothing() {
                     (path.replace("{id}", &cid), None, &[404])
                 }
                 ("GET", "/v1/payment-gateways") => (path.clone(), None, &[200]),
+                ("GET", "/v1/messaging/settings" | "/v1/messaging/channels" | "/v1/messaging/templates") => {
+                    (path.clone(), None, &[200])
+                }
+                // The other ISP's SMS account cannot be chosen.
+                ("PUT", "/v1/messaging/settings") => (
+                    path.clone(),
+                    Some(json!({"default_language": "id", "quiet_hours": null, "sends_per_minute": 60,
+                        "sms_channel_id": channel, "pay_url": null, "rules": [], "version": 0})),
+                    &[422],
+                ),
+                ("POST", "/v1/messaging/channels") => (
+                    path.clone(),
+                    Some(json!({"kind": "telegram", "mode": "sandbox", "name": "Mine",
+                        "base_url": "http://127.0.0.1:9", "credentials": {"bot_token": "1:mine"}})),
+                    &[201],
+                ),
+                ("GET", "/v1/messaging/channels/{id}") => (path.replace("{id}", &channel), None, &[404]),
+                ("PATCH", "/v1/messaging/channels/{id}") => {
+                    (path.replace("{id}", &channel), Some(json!({"status": "disabled", "version": 1})), &[404])
+                }
+                ("POST", "/v1/messaging/channels/{id}/test") => {
+                    (path.replace("{id}", &channel), Some(json!({"to": "+6281234567801"})), &[404])
+                }
+                // Templates are the caller's own: its own text, nothing of the victim's.
+                ("PUT", "/v1/messaging/templates/{notice}/{language}") => (
+                    "/v1/messaging/templates/invoice_issued/id".into(),
+                    Some(json!({"text": "{isp_name}: tagihan {invoice_number}", "version": 0})),
+                    &[200],
+                ),
+                ("DELETE", "/v1/messaging/templates/{notice}/{language}") => {
+                    ("/v1/messaging/templates/invoice_issued/id".into(), None, &[200])
+                }
+                ("POST", "/v1/messaging/templates/{notice}/{language}/preview") => (
+                    "/v1/messaging/templates/invoice_issued/en/preview".into(),
+                    Some(json!({"customer_id": cid})),
+                    &[404],
+                ),
+                ("GET", "/v1/messages") => (format!("{path}?customer_id={cid}"), None, &[404]),
+                ("GET", "/v1/messages/{id}") => (path.replace("{id}", &message), None, &[404]),
                 ("GET", "/v1/checkouts/{id}") => (path.replace("{id}", &checkout), None, &[404]),
                 ("POST", "/v1/checkouts/{id}/refunds") => {
                     (path.replace("{id}", &checkout), Some(json!({"amount": 100, "reason": "stolen"})), &[404])

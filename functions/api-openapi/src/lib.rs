@@ -35,6 +35,8 @@ macro_rules! with_api_functions {
             api_payments "api-payments",
             api_payment_gateways "api-payment-gateways",
             api_checkouts "api-checkouts",
+            api_messaging "api-messaging",
+            api_messages "api-messages",
             webhook_stripe "webhook-stripe",
             webhook_midtrans "webhook-midtrans",
             webhook_sslcommerz "webhook-sslcommerz",

@@ -1,6 +1,9 @@
-//! `worker-notifications`: consumes the notifications queue. Each event is handled once per event id
-//! (a duplicate message is acknowledged without sending again); failures are reported per message
-//! so only they are retried, and after the queue's limit they land in its dead-letter queue.
+//! `worker-notifications`: consumes the notifications queue. Subscriber and staff notices (invoice
+//! issued, reminders, payment received, suspended and restored, router offline and back) become
+//! messages through `notify`, one per event, recipient and medium (the message record is the
+//! once-only claim); e-mails to staff and platform resellers (password reset, contact change,
+//! platform subscription) are handled once per event id. Failures are reported per message so
+//! only they are retried, and after the queue's limit they land in its dead-letter queue.
 
 use aws_lambda_events::event::sqs::{SqsEvent, SqsMessage};
 use domain::event::{
@@ -58,12 +61,15 @@ fn notice(name: EventName) -> Option<Notice> {
 
 /// Whether this worker acts on the event (its queue's rule must route exactly these).
 pub fn consumes(name: EventName) -> bool {
-    notice(name).is_some()
+    notice(name).is_some() || notify::send::consumes(name)
 }
 
 pub struct Worker<C: Channel> {
     pub app: App,
+    /// Where e-mails to staff go.
     pub channel: C,
+    /// The SMS providers' and Telegram's clients.
+    pub senders: notify::send::Senders,
 }
 
 pub async fn handle<C: Channel>(w: &Worker<C>, event: SqsEvent) -> BatchResponse {
@@ -79,6 +85,13 @@ async fn handle_one<C: Channel>(w: &Worker<C>, m: &SqsMessage) -> Result<(), Wor
     let ev: BusEvent = serde_json::from_str(m.body.as_deref().unwrap_or(""))
         .map_err(|e| WorkError::Drop(format!("not an EventBridge event: {e}")))?;
     let event_id = ev.event_id().ok_or_else(|| WorkError::Drop("event without event_id".into()))?;
+    if let Some(name) = EventName::parse(&ev.detail_type).filter(|n| notify::send::consumes(*n)) {
+        let tenant_id = ev.tenant_id().ok_or_else(|| WorkError::Drop("a notice without tenant".into()))?;
+        let at = ev.occurred_at().ok_or_else(|| WorkError::Drop("event without time".into()))?;
+        let notice = notify::send::BusNotice { name, event_id, at, tenant_id, detail: &ev.detail };
+        // Boxed: the future is deep, and its layout would otherwise be computed into `main`.
+        return Box::pin(notify::send::on_event(&w.app, &w.senders, &notice)).await;
+    }
     let owner = Owner::from_tenant(ev.tenant_id());
     let inbox = Inbox { store: &w.app.store, consumer: CONSUMER };
     match inbox.claim(owner, event_id, w.app.now()).await.map_err(WorkError::Retry)? {

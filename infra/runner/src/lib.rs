@@ -248,7 +248,11 @@ impl Local {
             let arn = queue_arns[q].clone();
             let worker: WorkerFn = match f.binary.as_str() {
                 "worker-notifications" => {
-                    let w = Arc::new(worker_notifications::Worker { app: app.clone(), channel: channel.clone() });
+                    let senders = notify::send::Senders {
+                        http: messaging::sms::SmsHttp::new().map_err(|e| format!("SMS client: {e}"))?,
+                    };
+                    let w =
+                        Arc::new(worker_notifications::Worker { app: app.clone(), channel: channel.clone(), senders });
                     Arc::new(move |ev| {
                         let w = w.clone();
                         Box::pin(async move { worker_notifications::handle(&w, ev).await })

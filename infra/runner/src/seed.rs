@@ -280,6 +280,7 @@ pub async fn seed_demo(app: &App, creds: &DemoCredentials) -> Result<SeedReport>
                         connection_date: None,
                         notes: None,
                         tags: vec![],
+                        language: None,
                         operator_id: None,
                     },
                     None,

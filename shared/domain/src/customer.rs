@@ -63,6 +63,9 @@ pub struct Customer {
     pub notes: Option<String>,
     #[serde(default)]
     pub tags: Vec<String>,
+    /// What the ISP writes to the customer in (None: the ISP's default language).
+    #[serde(default)]
+    pub language: Option<crate::language::Language>,
     /// The customer's subscriptions by status; `status` follows from them.
     #[serde(default)]
     pub subscriptions: StatusCounts,

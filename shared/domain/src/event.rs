@@ -102,7 +102,7 @@ catalogue! {
 // The `detail` of the events a queue worker acts on, as typed structs: emitters that build them
 // write exactly these fields, and workers read them with `EventPayload::read` (a missing or
 // malformed field is an error the worker drops, never a guess). Fields a worker does not read may
-// be present (`event_id`, `tenant_id` are added to every detail).
+// be present (`event_id`, `occurred_at`, `tenant_id` are added to every detail).
 
 /// Reads an event's `detail` as its payload type.
 pub trait EventPayload: serde::de::DeserializeOwned {
@@ -218,6 +218,7 @@ impl DomainEvent {
         let mut detail = detail;
         if let serde_json::Value::Object(m) = &mut detail {
             m.insert("event_id".into(), id.to_string().into());
+            m.insert("occurred_at".into(), now.to_rfc3339().into());
             if let Some(t) = tenant_id {
                 m.insert("tenant_id".into(), t.to_string().into());
             }

@@ -17,6 +17,7 @@ pub mod idempotency;
 pub mod ids;
 pub mod import;
 pub mod invoice;
+pub mod language;
 pub mod lead;
 pub mod ledger;
 pub mod live;

@@ -86,6 +86,36 @@ impl Validation {
         }
     }
 
+    /// Credentials for an outside service, by name: each `needed` one given once (unless
+    /// `partial`, an update naming only some), none but `needed` and `optional`, none empty, none
+    /// longer than 4096 characters. `service` names the service in the message.
+    pub fn credentials(
+        &mut self,
+        given: &std::collections::BTreeMap<String, String>,
+        needed: &[&str],
+        optional: &[&str],
+        partial: bool,
+        service: &str,
+    ) {
+        for name in needed {
+            match given.get(*name) {
+                Some(value) if value.is_empty() || value.len() > 4096 => {
+                    self.add(&format!("credentials.{name}"), "must be 1-4096 characters")
+                }
+                None if !partial => self.add(&format!("credentials.{name}"), "is required"),
+                _ => {}
+            }
+        }
+        for (name, value) in given {
+            if optional.contains(&name.as_str()) && value.len() > 4096 {
+                self.add(&format!("credentials.{name}"), "must be at most 4096 characters");
+            }
+            if !needed.contains(&name.as_str()) && !optional.contains(&name.as_str()) {
+                self.add(&format!("credentials.{name}"), format!("is not a {service} credential"));
+            }
+        }
+    }
+
     pub fn is_empty(&self) -> bool {
         self.errors.is_empty()
     }

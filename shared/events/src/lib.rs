@@ -131,6 +131,9 @@ pub struct BusEvent {
     #[serde(rename = "detail-type")]
     pub detail_type: String,
     pub source: String,
+    /// When the event happened (from its `occurred_at`, whole seconds; the same on every delivery).
+    #[serde(default)]
+    pub time: Option<chrono::DateTime<chrono::Utc>>,
     pub detail: serde_json::Value,
 }
 
@@ -138,6 +141,11 @@ impl BusEvent {
     /// Our own event id (stable across redeliveries; the envelope `id` is per PutEvents).
     pub fn event_id(&self) -> Option<Uuid> {
         self.detail.get("event_id").and_then(|v| v.as_str()).and_then(|s| s.parse().ok())
+    }
+    /// When the event happened: its own `occurred_at`, else the envelope's time.
+    pub fn occurred_at(&self) -> Option<chrono::DateTime<chrono::Utc>> {
+        let own = self.detail.get("occurred_at").and_then(|v| v.as_str()).and_then(|s| s.parse().ok());
+        own.or(self.time)
     }
     pub fn tenant_id(&self) -> Option<Uuid> {
         self.detail.get("tenant_id").and_then(|v| v.as_str()).and_then(|s| s.parse().ok())

@@ -4,9 +4,9 @@
 //! feed) take two septets; a UCS-2 character outside the Basic Multilingual Plane (an emoji)
 //! takes two units, and a split never cuts one in half.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum SmsEncoding {
     Gsm7,

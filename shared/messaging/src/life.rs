@@ -36,6 +36,8 @@ impl Medium {
 pub enum MessageStatus {
     /// Waiting for its time (quiet hours, the ISP's send rate, a retry's backoff).
     Scheduled,
+    /// A worker is sending it; still so after its lease, the try's outcome is unknown.
+    Sending,
     /// The provider took it.
     Accepted,
     /// The provider reported it on the phone.
@@ -48,7 +50,18 @@ pub enum MessageStatus {
 impl MessageStatus {
     /// Whether nothing more will be tried (delivery reports may still move an accepted one).
     pub fn settled(self) -> bool {
-        !matches!(self, MessageStatus::Scheduled)
+        !matches!(self, MessageStatus::Scheduled | MessageStatus::Sending)
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MessageStatus::Scheduled => "scheduled",
+            MessageStatus::Sending => "sending",
+            MessageStatus::Accepted => "accepted",
+            MessageStatus::Delivered => "delivered",
+            MessageStatus::Failed => "failed",
+            MessageStatus::Unknown => "unknown",
+        }
     }
 }
 

@@ -6,17 +6,7 @@
 use crate::template::Template;
 use serde::{Deserialize, Serialize};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, utoipa::ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum Language {
-    Bn,
-    En,
-    Id,
-}
-
-impl Language {
-    pub const ALL: [Language; 3] = [Language::Bn, Language::En, Language::Id];
-}
+pub use domain::language::Language;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
@@ -62,6 +52,28 @@ impl Notice {
         Notice::ProvisioningFailed,
         Notice::GatewayAccountFailing,
     ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Notice::InvoiceIssued => "invoice_issued",
+            Notice::PaymentReminder => "payment_reminder",
+            Notice::PaymentOverdue => "payment_overdue",
+            Notice::PaymentReceived => "payment_received",
+            Notice::SubscriptionSuspended => "subscription_suspended",
+            Notice::SubscriptionRestored => "subscription_restored",
+            Notice::SubscriptionExpiring => "subscription_expiring",
+            Notice::VoucherLogin => "voucher_login",
+            Notice::PasswordResetCode => "password_reset_code",
+            Notice::RouterOffline => "router_offline",
+            Notice::RouterOnline => "router_online",
+            Notice::ProvisioningFailed => "provisioning_failed",
+            Notice::GatewayAccountFailing => "gateway_account_failing",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Notice> {
+        Notice::ALL.into_iter().find(|n| n.as_str() == s)
+    }
 
     pub fn audience(self) -> Audience {
         match self {

@@ -229,6 +229,72 @@ pub fn gateway_accounts_gsi1(owner: Owner) -> String {
     format!("{}GWACCOUNTS", owner.prefix())
 }
 
+/// An ISP's (or the platform's) messaging configuration in one collection, read whole by the
+/// notifications worker: its settings, channels (provider accounts) and templates.
+pub fn messaging_config_pk(owner: Owner) -> String {
+    format!("{}MSGCONF", owner.prefix())
+}
+
+pub fn messaging_settings(owner: Owner) -> ItemKeys {
+    ItemKeys::new(messaging_config_pk(owner), "SETTINGS")
+}
+
+pub const MESSAGING_CHANNEL_PREFIX: &str = "CHANNEL#";
+pub const MESSAGE_TEMPLATE_PREFIX: &str = "TEMPLATE#";
+
+pub fn messaging_channel(owner: Owner, id: Uuid) -> ItemKeys {
+    ItemKeys::new(messaging_config_pk(owner), &format!("{MESSAGING_CHANNEL_PREFIX}{id}"))
+}
+
+/// An ISP's own text for a notice in a language.
+pub fn message_template(tenant: Uuid, notice: &str, language: &str) -> ItemKeys {
+    ItemKeys::new(messaging_config_pk(Owner::Tenant(tenant)), &format!("{MESSAGE_TEMPLATE_PREFIX}{notice}#{language}"))
+}
+
+/// Where a message's record is filed: all of an ISP's by time (gsi1), one customer's (gsi2), by
+/// status (gsi3), and while it waits for its time (gsi4, by when it is due).
+pub struct MessagePlace<'a> {
+    pub at: &'a str,
+    pub customer: Option<Uuid>,
+    pub status: &'a str,
+    pub due: Option<&'a str>,
+}
+
+/// One message (SMS, e-mail, Telegram, webhook delivery) by its id.
+pub fn message(tenant: Uuid, id: Uuid, place: &MessagePlace<'_>) -> ItemKeys {
+    let sort = format!("{}#{id}", place.at);
+    let mut k = ItemKeys::new(format!("{}MSG#{id}", t(tenant)), "MSG")
+        .gsi1(messages_gsi1(tenant), sort.clone())
+        .gsi3(messages_by_status_gsi3(tenant, place.status), sort.clone());
+    if let Some(c) = place.customer {
+        k = k.gsi2(customer_messages_gsi2(tenant, c), sort);
+    }
+    if let Some(due) = place.due {
+        k = k.gsi4(messages_due_gsi4(tenant), format!("{due}#{id}"));
+    }
+    k
+}
+
+pub fn message_key(tenant: Uuid, id: Uuid) -> ItemKeys {
+    ItemKeys::new(format!("{}MSG#{id}", t(tenant)), "MSG")
+}
+
+pub fn messages_gsi1(tenant: Uuid) -> String {
+    format!("{}MSGS", t(tenant))
+}
+
+pub fn customer_messages_gsi2(tenant: Uuid, customer: Uuid) -> String {
+    format!("{}C#{customer}#MSGS", t(tenant))
+}
+
+pub fn messages_by_status_gsi3(tenant: Uuid, status: &str) -> String {
+    format!("{}MSGS#{status}", t(tenant))
+}
+
+pub fn messages_due_gsi4(tenant: Uuid) -> String {
+    format!("{}MSGDUE", t(tenant))
+}
+
 pub fn pops_gsi1(tenant: Uuid) -> String {
     format!("{}POPS", t(tenant))
 }

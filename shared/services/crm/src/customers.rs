@@ -6,6 +6,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use domain::actor::Actor;
 use domain::customer::{Customer, CustomerStatus, search_fold, validate_tags};
 use domain::event::{CrmEvent, DomainEvent};
+use domain::language::Language;
 use domain::patch::Patch;
 use domain::phone::{national_digits, search_prefix, to_e164};
 use domain::role::Permission;
@@ -40,6 +41,9 @@ pub struct CreateCustomer {
     pub notes: Option<String>,
     #[serde(default)]
     pub tags: Vec<String>,
+    /// What SMS and e-mail to the customer are written in (default: the ISP's language).
+    #[serde(default)]
+    pub language: Option<Language>,
     /// Assigns the customer to an operator or sub-operator (admins and managers only; operators'
     /// customers are always their own).
     pub operator_id: Option<Uuid>,
@@ -67,6 +71,9 @@ pub struct UpdateCustomer {
     #[schema(value_type = Option<NaiveDate>)]
     pub connection_date: Patch<NaiveDate>,
     pub tags: Option<Vec<String>>,
+    #[serde(default)]
+    #[schema(value_type = Option<Language>)]
+    pub language: Patch<Language>,
     #[serde(default)]
     #[schema(value_type = Option<String>)]
     pub national_id: Patch<String>,
@@ -269,6 +276,7 @@ pub fn prepare_customer(
         connection_date: input.connection_date,
         notes,
         tags,
+        language: input.language,
         subscriptions: Default::default(),
         operator_id,
         scope,
@@ -473,6 +481,7 @@ pub async fn update_customer(
     if let Some(t) = &input.tags {
         after.tags = validate_tags(&mut v, "tags", t);
     }
+    input.language.clone().apply_to(&mut after.language);
     if let Some(p) = input.pop_id.as_update().map(Option::<&Uuid>::copied) {
         if p.is_some() && p != before.pop_id {
             let found = network::pops::live_pop(

@@ -348,6 +348,7 @@ pub async fn convert_lead(
             connection_date: input.connection_date,
             notes: lead.notes.clone(),
             tags: input.tags,
+            language: None,
             operator_id: if actor.role.is_scoped() { None } else { lead.operator_id },
         },
     )

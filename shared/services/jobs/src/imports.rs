@@ -294,6 +294,7 @@ fn build_row(
             connection_date: None,
             notes: None,
             tags: vec![],
+            language: None,
             operator_id: None,
         },
         now,

@@ -45,6 +45,30 @@ pub fn open_text(secrets: &domain::crypto::SecretBox, sealed: &str, aad: &[u8], 
     String::from_utf8(plain).map_err(|_| Error::Internal(format!("{what} is not text")))
 }
 
+/// Named credentials at an outside service (a payment gateway, an SMS provider, a bot), sealed
+/// as one JSON object bound to what they belong to (`purpose` and the record's id), so a sealed
+/// value copied onto another record does not open.
+pub fn seal_credentials(
+    secrets: &domain::crypto::SecretBox,
+    purpose: &str,
+    id: Uuid,
+    credentials: &std::collections::BTreeMap<String, String>,
+) -> Result<String, Error> {
+    let json = serde_json::to_vec(credentials).map_err(|e| Error::Internal(e.to_string()))?;
+    Ok(secrets.seal(&json, format!("{purpose}:{id}").as_bytes()))
+}
+
+/// Opens what [`seal_credentials`] sealed.
+pub fn open_credentials(
+    secrets: &domain::crypto::SecretBox,
+    purpose: &str,
+    id: Uuid,
+    sealed: &str,
+) -> Result<std::collections::BTreeMap<String, String>, Error> {
+    let text = open_text(secrets, sealed, format!("{purpose}:{id}").as_bytes(), purpose)?;
+    serde_json::from_str(&text).map_err(|e| Error::Internal(format!("{purpose}: {e}")))
+}
+
 pub fn snapshot<T: Serialize>(v: &T) -> serde_json::Value {
     redact(serde_json::to_value(v).unwrap_or(serde_json::Value::Null))
 }

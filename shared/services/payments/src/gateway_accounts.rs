@@ -19,7 +19,9 @@ use gateways::http::{Hosts, checked_base_url, checked_return_url};
 use gateways::{GatewayError, GatewayHttp};
 use kernel::App;
 use kernel::idempotency::{IdempotentRequest, Outcome, commit_create, record};
-use kernel::support::{Audited, StoreResultExt, audit, decoded, expected_version, open_text, snapshot};
+use kernel::support::{
+    Audited, StoreResultExt, audit, decoded, expected_version, open_credentials, seal_credentials, snapshot,
+};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use store::{Conflict, Owner, Page, Query, Store, Tx, keys};
@@ -103,10 +105,6 @@ fn owner_of(actor: &Actor) -> Result<Option<Uuid>> {
     }
 }
 
-fn credentials_aad(id: Uuid) -> Vec<u8> {
-    format!("gateway-credentials:{id}").into_bytes()
-}
-
 fn hosts(app: &App) -> Hosts {
     Hosts { allow_loopback: app.router_hosts.allow_loopback }
 }
@@ -139,25 +137,7 @@ fn check_url(
 
 /// The credentials `gateway` needs, each given once, none other, none empty.
 fn check_credentials(v: &mut Validation, gateway: Gateway, given: &BTreeMap<String, String>, partial: bool) {
-    let needed = required_credentials(gateway);
-    for name in needed {
-        match given.get(*name) {
-            Some(value) if value.is_empty() || value.len() > 4096 => {
-                v.add(&format!("credentials.{name}"), "must be 1-4096 characters")
-            }
-            None if !partial => v.add(&format!("credentials.{name}"), "is required"),
-            _ => {}
-        }
-    }
-    let optional = optional_credentials(gateway);
-    for (name, value) in given {
-        if optional.contains(&name.as_str()) && value.len() > 4096 {
-            v.add(&format!("credentials.{name}"), "must be at most 4096 characters");
-        }
-        if !needed.contains(&name.as_str()) && !optional.contains(&name.as_str()) {
-            v.add(&format!("credentials.{name}"), format!("is not a {} credential", gateway.as_str()));
-        }
-    }
+    v.credentials(given, required_credentials(gateway), optional_credentials(gateway), partial, gateway.as_str());
 }
 
 pub async fn create_account(
@@ -239,15 +219,15 @@ fn check_credential_values(v: &mut Validation, account: &GatewayAccount, credent
     }
 }
 
+/// What the sealed credentials are bound to (with the account's id).
+const CREDENTIALS: &str = "gateway-credentials";
+
 fn seal(app: &App, id: Uuid, credentials: &BTreeMap<String, String>) -> Result<String> {
-    let json = serde_json::to_vec(credentials).map_err(|e| Error::Internal(e.to_string()))?;
-    Ok(app.secrets.seal(&json, &credentials_aad(id)))
+    seal_credentials(&app.secrets, CREDENTIALS, id, credentials)
 }
 
 fn open(app: &App, rec: &GatewayAccountRecord) -> Result<BTreeMap<String, String>> {
-    let text =
-        open_text(&app.secrets, &rec.credentials_sealed, &credentials_aad(rec.account.id), "gateway credentials")?;
-    serde_json::from_str(&text).map_err(|e| Error::Internal(format!("gateway credentials: {e}")))
+    open_credentials(&app.secrets, CREDENTIALS, rec.account.id, &rec.credentials_sealed)
 }
 
 /// An account and its opened credentials, for a gateway call on behalf of `tenant` (`None`: any

@@ -1,0 +1,158 @@
+//! The message log (`/v1/messages`): every message the product sent or tried to send for an
+//! ISP, kept with whom it went to, what it said, through which provider, its parts and cost,
+//! its status and delivery report; by time, by customer, by status.
+
+use chrono::{DateTime, Utc};
+use domain::actor::Actor;
+use domain::language::Language;
+use domain::role::Permission;
+use domain::{Error, Result};
+use kernel::App;
+use kernel::support::{StoreResultExt, decoded};
+use messaging::encoding::SmsEncoding;
+use messaging::life::{Medium, MessageStatus, Tries};
+use messaging::notices::Notice;
+use serde::{Deserialize, Serialize};
+use store::{Filter, Owner, Page, Query, keys};
+use uuid::Uuid;
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct Message {
+    /// The same for every delivery of the event that caused it (event, recipient, medium).
+    pub id: Uuid,
+    pub tenant_id: Uuid,
+    /// What it is about (None: a test or a message staff wrote).
+    pub notice: Option<Notice>,
+    pub event_id: Option<Uuid>,
+    pub medium: Medium,
+    pub channel_id: Option<Uuid>,
+    pub provider: Option<String>,
+    pub customer_id: Option<Uuid>,
+    /// The customer's operator subtree (operators see their own customers' messages).
+    pub scope: Option<String>,
+    /// A phone (E.164), a chat id or an e-mail address.
+    pub recipient: String,
+    pub language: Option<Language>,
+    pub text: String,
+    pub encoding: Option<SmsEncoding>,
+    pub parts: u32,
+    /// Parts × the account's price, in minor units of `currency` (the provider's own figure
+    /// where it tells one is in `provider_cost`).
+    pub cost: Option<i64>,
+    pub currency: String,
+    pub provider_cost: Option<String>,
+    pub status: MessageStatus,
+    /// When it goes (quiet hours, the send rate, a retry), or when a send in progress is given up
+    /// as unknown.
+    pub send_at: DateTime<Utc>,
+    pub attempts: u32,
+    pub unknown_attempts: u32,
+    pub provider_message_id: Option<String>,
+    /// Why it failed or was retried (`invalid_number`, `no_balance`, `retryable`, `no_channel`...).
+    pub error_code: Option<String>,
+    pub error_detail: Option<String>,
+    pub sent_at: Option<DateTime<Utc>>,
+    pub delivered_at: Option<DateTime<Utc>>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    pub version: u64,
+}
+
+impl Message {
+    pub fn tries(&self) -> Tries {
+        Tries { attempts: self.attempts, unknowns: self.unknown_attempts }
+    }
+
+    /// Whether it waits in the due index (for its time, or for its lease to run out).
+    fn due(&self) -> Option<String> {
+        matches!(self.status, MessageStatus::Scheduled | MessageStatus::Sending).then(|| sort_time(self.send_at))
+    }
+}
+
+/// Times in keys sort as text: fixed width, UTC, milliseconds.
+pub fn sort_time(t: DateTime<Utc>) -> String {
+    t.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string()
+}
+
+impl store::Stored for Message {
+    const TYPE: &'static str = "MESSAGE";
+    fn keys(&self) -> store::ItemKeys {
+        let at = sort_time(self.created_at);
+        let due = self.due();
+        keys::message(
+            self.tenant_id,
+            self.id,
+            &keys::MessagePlace {
+                at: &at,
+                customer: self.customer_id,
+                status: self.status.as_str(),
+                due: due.as_deref(),
+            },
+        )
+    }
+    fn version(&self) -> Option<u64> {
+        Some(self.version)
+    }
+}
+
+/// How a listing is narrowed.
+#[derive(Debug, Default, Clone)]
+pub struct MessageFilter {
+    pub customer_id: Option<Uuid>,
+    pub status: Option<MessageStatus>,
+    pub from: Option<DateTime<Utc>>,
+    pub to: Option<DateTime<Utc>>,
+}
+
+/// Newest first.
+pub async fn list_messages(
+    app: &App,
+    actor: &Actor,
+    filter: &MessageFilter,
+    limit: u32,
+    cursor: Option<&str>,
+) -> Result<Page<Message>> {
+    actor.require(Permission::CustomersRead)?;
+    let tid = actor.tenant()?;
+    if let Some(c) = filter.customer_id {
+        // 404 for a customer the caller may not see.
+        crm::customers::get_customer(app, actor, c).await?;
+    }
+    let mut q = match (filter.customer_id, filter.status) {
+        (Some(c), _) => Query::index("gsi2", keys::customer_messages_gsi2(tid, c)),
+        (None, Some(s)) => Query::index("gsi3", keys::messages_by_status_gsi3(tid, s.as_str())),
+        (None, None) => Query::index("gsi1", keys::messages_gsi1(tid)),
+    };
+    if filter.from.is_some() || filter.to.is_some() {
+        let hi = filter.to.map_or_else(|| "~".to_string(), |t| format!("{}~", sort_time(t)));
+        q = q.range(filter.from.map(sort_time), hi);
+    }
+    let mut f = Filter::default();
+    if let (Some(_), Some(s)) = (filter.customer_id, filter.status) {
+        f = f.eq("status", s.as_str());
+    }
+    if actor.role.is_scoped() {
+        f = f.in_subtree("scope", actor.scope.as_deref().unwrap_or_default());
+    }
+    let mut q = q.newest_first().limit(limit);
+    if !f.expression.is_empty() {
+        q = q.filter(f);
+    }
+    let query_id = format!(
+        "messages:{}:{}:{}:{}",
+        filter.customer_id.map(|c| c.to_string()).unwrap_or_default(),
+        filter.status.map(MessageStatus::as_str).unwrap_or_default(),
+        filter.from.map(sort_time).unwrap_or_default(),
+        filter.to.map(sort_time).unwrap_or_default()
+    );
+    app.store.query_page(Owner::Tenant(tid), &query_id, q, cursor).await.or_500()
+}
+
+pub async fn get_message(app: &App, actor: &Actor, id: Uuid) -> Result<Message> {
+    actor.require(Permission::CustomersRead)?;
+    let tid = actor.tenant()?;
+    let item = app.store.get_item(&keys::message_key(tid, id)).await.or_500()?;
+    decoded::<Message>(item)?
+        .filter(|m| m.tenant_id == tid && actor.sees_scope(m.scope.as_deref()))
+        .ok_or_else(|| Error::not_found("message"))
+}

@@ -1,0 +1,669 @@
+//! The notifications worker's use cases. An event becomes at most one message per recipient and
+//! medium, whose id comes from (event, recipient, medium): the message's record is written
+//! before anything is sent, only if it does not exist, so a redelivered event finds it and sends
+//! nothing. Then, unless the ISP's quiet hours or send rate hold it (it waits, `scheduled`, in
+//! the due index), it is sent and its outcome recorded: accepted, failed for good, retried after
+//! a backoff, or unknown (no answer: tried at most once more). [`release_due`] sends what has
+//! come due, and finds sends that died half-way (still `sending` after their lease).
+
+use crate::channels::ChannelRecord;
+use crate::config::{Loaded, cached_config};
+use crate::messages::{Message, sort_time};
+use crate::settings::Recipient;
+use crate::values::{Facts, values};
+use chrono::{DateTime, Duration, Utc};
+use chrono_tz::Tz;
+use domain::customer::Customer;
+use domain::event::{BillingEvent, EventName, NetworkEvent};
+use domain::ledger::Account;
+use domain::network::Pop;
+use domain::subscription::Subscription;
+use domain::work::WorkError;
+use kernel::App;
+use kernel::support::StoreResultExt;
+use messaging::SendError;
+use messaging::encoding::shape;
+use messaging::life::{self, Medium, MessageStatus, Next};
+use messaging::notices::Notice;
+use messaging::schedule;
+use messaging::sms::{SmsHttp, SmsRequest};
+use serde_json::Value;
+use std::collections::HashMap;
+use std::sync::{Mutex, OnceLock};
+use store::{Conflict, Query, Store, StoreError, Tx, keys};
+use uuid::Uuid;
+
+/// How long a send may take before a message still `sending` is taken for one whose worker died.
+pub const SEND_LEASE: Duration = Duration::minutes(5);
+/// A wait for the send rate shorter than this is slept; a longer one schedules the message.
+const SLEEP_AT_MOST: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// The clients the worker sends through, built once per process.
+pub struct Senders {
+    pub http: SmsHttp,
+}
+
+/// An event as the worker reads it off the bus.
+#[derive(Debug, Clone)]
+pub struct BusNotice<'a> {
+    pub name: EventName,
+    pub event_id: Uuid,
+    /// When the event happened (the same on every delivery).
+    pub at: DateTime<Utc>,
+    pub tenant_id: Uuid,
+    pub detail: &'a Value,
+}
+
+/// What an event is about, as far as messages go.
+#[derive(Debug, Clone, Default)]
+struct Subject {
+    customer_id: Option<Uuid>,
+    subscription_id: Option<Uuid>,
+    pop_id: Option<Uuid>,
+    /// The customer's account (for the balance after a payment or the debt at a suspension).
+    account: bool,
+    facts: Facts,
+}
+
+fn uuid(detail: &Value, field: &str) -> Option<Uuid> {
+    detail.get(field).and_then(Value::as_str).and_then(|s| s.parse().ok())
+}
+
+fn string(detail: &Value, field: &str) -> Option<String> {
+    detail.get(field).and_then(Value::as_str).map(str::to_string)
+}
+
+fn time(detail: &Value, field: &str) -> Option<DateTime<Utc>> {
+    detail.get(field).and_then(Value::as_str).and_then(|s| s.parse().ok())
+}
+
+/// The notice an event makes, if any, and what it is about. Exhaustive over the events the
+/// worker hears (a new one must be placed here).
+fn notice_of(name: EventName, detail: &Value, at: DateTime<Utc>) -> Option<(Notice, Subject)> {
+    use BillingEvent as B;
+    use NetworkEvent as N;
+    let currency = string(detail, "currency").unwrap_or_default();
+    let invoice = |s: &mut Subject| {
+        s.customer_id = uuid(detail, "customer_id");
+        s.subscription_id = uuid(detail, "subscription_id");
+        s.facts.invoice_number = string(detail, "number");
+        s.facts.amount = detail.get("amount_due").and_then(Value::as_i64);
+        s.facts.due_date = time(detail, "due_date");
+        s.facts.currency = currency.clone();
+    };
+    let mut s = Subject::default();
+    let notice = match name {
+        EventName::Billing(B::InvoiceIssued) => {
+            invoice(&mut s);
+            // Paid at once from the customer's credit: nothing to ask for.
+            if s.facts.amount.unwrap_or(0) <= 0 {
+                return None;
+            }
+            Notice::InvoiceIssued
+        }
+        EventName::Billing(B::InvoiceReminderDue) => {
+            invoice(&mut s);
+            let offset = detail.get("offset_days").and_then(Value::as_i64).unwrap_or(0);
+            s.facts.days = Some(offset);
+            if offset > 0 { Notice::PaymentOverdue } else { Notice::PaymentReminder }
+        }
+        EventName::Billing(B::PaymentReceived) => {
+            s.customer_id = uuid(detail, "customer_id");
+            s.facts.amount = detail.get("amount").and_then(Value::as_i64);
+            s.facts.receipt_number = string(detail, "receipt_number");
+            s.facts.currency = currency;
+            s.account = true;
+            Notice::PaymentReceived
+        }
+        EventName::Network(N::SubscriptionSuspended) => {
+            s.customer_id = uuid(detail, "customer_id");
+            s.subscription_id = uuid(detail, "subscription_id");
+            s.account = true;
+            Notice::SubscriptionSuspended
+        }
+        EventName::Network(N::SubscriptionRestored) => {
+            s.customer_id = uuid(detail, "customer_id");
+            s.subscription_id = uuid(detail, "subscription_id");
+            Notice::SubscriptionRestored
+        }
+        EventName::Network(e @ (N::RouterWentOffline | N::RouterCameBack)) => {
+            s.facts.router_name = string(detail, "router_name");
+            s.pop_id = uuid(detail, "pop_id");
+            s.facts.since = Some(at);
+            if e == N::RouterWentOffline { Notice::RouterOffline } else { Notice::RouterOnline }
+        }
+        _ => return None,
+    };
+    Some((notice, s))
+}
+
+/// Whether messages are made of this event (the events [`notice_of`] reads).
+pub fn consumes(name: EventName) -> bool {
+    use BillingEvent as B;
+    use NetworkEvent as N;
+    matches!(
+        name,
+        EventName::Billing(B::InvoiceIssued | B::InvoiceReminderDue | B::PaymentReceived)
+            | EventName::Network(
+                N::SubscriptionSuspended | N::SubscriptionRestored | N::RouterWentOffline | N::RouterCameBack
+            )
+    )
+}
+
+/// What the subject's records are, read in one request.
+#[derive(Default)]
+struct Records {
+    customer: Option<Customer>,
+    subscription: Option<Subscription>,
+    account: Option<Account>,
+    pop: Option<Pop>,
+}
+
+async fn read_records(app: &App, tid: Uuid, s: &Subject) -> Result<Records, WorkError> {
+    let mut wanted = vec![];
+    if let Some(c) = s.customer_id {
+        wanted.push(("customer", keys::customer(tid, c, None)));
+        if let Some(sub) = s.subscription_id {
+            wanted.push(("subscription", keys::subscription(tid, c, sub, None, None, None)));
+        }
+        if s.account {
+            wanted.push(("account", keys::account(tid, c)));
+        }
+    }
+    if let Some(p) = s.pop_id {
+        wanted.push(("pop", keys::pop(tid, p, "")));
+    }
+    let mut out = Records::default();
+    if wanted.is_empty() {
+        return Ok(out);
+    }
+    let got = app.store.batch_get(&wanted.iter().map(|(_, k)| k).collect::<Vec<_>>()).await.map_err(retry)?;
+    for ((what, _), item) in wanted.iter().zip(got) {
+        let Some(item) = item else { continue };
+        let bad = |e: StoreError| WorkError::Drop(format!("{what}: {e}"));
+        match *what {
+            "customer" => {
+                let rec: crm::customers::CustomerRecord = Store::decode(item).map_err(bad)?;
+                out.customer = rec.deleted_at.is_none().then_some(rec.customer);
+            }
+            "subscription" => out.subscription = Some(Store::decode(item).map_err(bad)?),
+            "account" => out.account = Some(Store::decode(item).map_err(bad)?),
+            _ => out.pop = Some(Store::decode(item).map_err(bad)?),
+        }
+    }
+    Ok(out)
+}
+
+fn retry(e: impl std::fmt::Display) -> WorkError {
+    WorkError::Retry(e.to_string())
+}
+
+/// One message to make: to whom, on what, through which account.
+struct Outgoing<'a> {
+    medium: Medium,
+    to: String,
+    channel: Option<&'a ChannelRecord>,
+    language: domain::language::Language,
+    /// Why it cannot be sent (no account, no phone): recorded as failed.
+    refused: Option<(&'static str, String)>,
+}
+
+async fn recipients<'a>(
+    app: &App,
+    loaded: &'a Loaded,
+    notice: Notice,
+    customer: Option<&Customer>,
+) -> Result<Vec<Outgoing<'a>>, WorkError> {
+    let default_language = loaded.settings.default_language;
+    let mut out = vec![];
+    for r in loaded.settings.rules_for(notice) {
+        let sms = loaded.sms_channel();
+        let no_sms = || ("no_channel", "the ISP has no active SMS account and none is offered to it".to_string());
+        match r {
+            Recipient::Customer => {
+                let Some(c) = customer else { continue };
+                out.push(Outgoing {
+                    medium: Medium::Sms,
+                    to: c.phone.clone(),
+                    channel: sms,
+                    language: c.language.unwrap_or(default_language),
+                    refused: sms.is_none().then(no_sms),
+                });
+            }
+            Recipient::Operator => {
+                let Some(op) = customer.and_then(|c| c.operator_id) else { continue };
+                let user =
+                    identity::users::load_user(app, Some(loaded.tenant.id), op).await.map_err(WorkError::from)?;
+                let Some(phone) = user.and_then(|u| u.user.phone) else { continue };
+                out.push(Outgoing {
+                    medium: Medium::Sms,
+                    to: phone,
+                    channel: sms,
+                    language: default_language,
+                    refused: sms.is_none().then(no_sms),
+                });
+            }
+            Recipient::Telegram { channel_id, chat_id } => {
+                let bot =
+                    loaded.channel(*channel_id).filter(|c| c.channel.status == crate::channels::ChannelStatus::Active);
+                out.push(Outgoing {
+                    medium: Medium::Telegram,
+                    to: chat_id.clone(),
+                    channel: bot,
+                    language: default_language,
+                    refused: bot.is_none().then(|| ("no_channel", "the Telegram bot is disabled or gone".to_string())),
+                });
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// Makes and sends the messages of one event (nothing for an event already handled).
+pub async fn on_event(app: &App, senders: &Senders, ev: &BusNotice<'_>) -> Result<(), WorkError> {
+    let Some((notice, mut subject)) = notice_of(ev.name, ev.detail, ev.at) else { return Ok(()) };
+    let loaded = cached_config(app, ev.tenant_id).await.map_err(WorkError::from)?;
+    if loaded.settings.rules_for(notice).next().is_none() {
+        return Ok(());
+    }
+    let records = read_records(app, ev.tenant_id, &subject).await?;
+    if subject.customer_id.is_some() && records.customer.is_none() {
+        // Deleted meanwhile (or never this ISP's): no one to tell.
+        return Ok(());
+    }
+    if let Some(sub) = &records.subscription {
+        subject.facts.package = Some(sub.package_name.clone());
+        subject.facts.expiry = sub.expires_at;
+        if subject.facts.currency.is_empty() {
+            subject.facts.currency = sub.currency.clone();
+        }
+    }
+    if let Some(a) = &records.account {
+        subject.facts.balance = Some(a.balance);
+        if notice == Notice::SubscriptionSuspended {
+            subject.facts.amount = Some(a.balance.max(0));
+        }
+        if subject.facts.currency.is_empty() {
+            subject.facts.currency = a.currency.clone();
+        }
+    }
+    if subject.facts.currency.is_empty() {
+        subject.facts.currency = loaded.tenant.currency.clone();
+    }
+    subject.facts.pop_name = records.pop.as_ref().map(|p| p.name.clone());
+    let customer = records.customer.as_ref();
+    let values = values(&loaded, notice, customer, &subject.facts);
+    for out in recipients(app, &loaded, notice, customer).await? {
+        if let Some((code, detail)) = &out.refused {
+            // Nothing to send it through: said in the log, not kept as a message per event.
+            tracing::warn!(tenant = %ev.tenant_id, notice = notice.as_str(), code, detail, "message not made");
+            continue;
+        }
+        let text = notice
+            .template(loaded.template_text(notice, out.language))
+            .map_err(|e| WorkError::Drop(format!("template of {}: {e}", notice.as_str())))?
+            .render(&values);
+        let id = life::message_id(ev.event_id, ev.at, &out.to, out.medium);
+        let msg = new_message(app, &loaded, id, Some(ev), notice, customer, &out, text);
+        dispatch(app, senders, &loaded, msg, out.channel).await?;
+    }
+    Ok(())
+}
+
+#[allow(clippy::too_many_arguments)]
+fn new_message(
+    app: &App,
+    loaded: &Loaded,
+    id: Uuid,
+    ev: Option<&BusNotice<'_>>,
+    notice: Notice,
+    customer: Option<&Customer>,
+    out: &Outgoing<'_>,
+    text: String,
+) -> Message {
+    let now = app.now();
+    let s = shape(&text);
+    let sms = out.medium == Medium::Sms;
+    let price = out.channel.and_then(|c| c.channel.price_per_part);
+    let tz: Tz = loaded.tenant.time_zone.parse().unwrap_or(Tz::UTC);
+    let send_at = schedule::send_at(now, tz, loaded.settings.quiet_hours, notice.urgent());
+    let (status, error) = match &out.refused {
+        Some((code, detail)) => (MessageStatus::Failed, Some((code.to_string(), detail.clone()))),
+        None if send_at > now => (MessageStatus::Scheduled, None),
+        None => (MessageStatus::Sending, None),
+    };
+    Message {
+        id,
+        tenant_id: loaded.tenant.id,
+        notice: Some(notice),
+        event_id: ev.map(|e| e.event_id),
+        medium: out.medium,
+        channel_id: out.channel.map(|c| c.channel.id),
+        provider: out.channel.and_then(|c| c.channel.provider).map(|p| p.as_str().to_string()),
+        customer_id: customer.map(|c| c.id),
+        scope: customer.and_then(|c| c.scope.clone()),
+        recipient: out.to.clone(),
+        language: Some(out.language),
+        encoding: sms.then_some(s.encoding),
+        parts: if sms { s.parts } else { 1 },
+        cost: if sms { price.map(|p| p * i64::from(s.parts)) } else { None },
+        currency: loaded.tenant.currency.clone(),
+        provider_cost: None,
+        text,
+        status,
+        send_at: if status == MessageStatus::Sending { now + SEND_LEASE } else { send_at },
+        attempts: 0,
+        unknown_attempts: 0,
+        provider_message_id: None,
+        error_code: error.as_ref().map(|e| e.0.clone()),
+        error_detail: error.map(|e| e.1),
+        sent_at: None,
+        delivered_at: None,
+        // The event's time, so the record sorts where its cause does.
+        created_at: ev.map_or(now, |e| e.at),
+        updated_at: now,
+        version: 1,
+    }
+}
+
+/// Writes a new message's record if it is new, then sends it if it is due now.
+async fn dispatch(
+    app: &App,
+    senders: &Senders,
+    loaded: &Loaded,
+    msg: Message,
+    channel: Option<&ChannelRecord>,
+) -> Result<(), WorkError> {
+    let mut msg = msg;
+    // The send rate: a short wait is slept, a longer one schedules the message.
+    if msg.status == MessageStatus::Sending {
+        let wait = pace(loaded.tenant.id, loaded.settings.sends_per_minute);
+        if wait > SLEEP_AT_MOST {
+            msg.status = MessageStatus::Scheduled;
+            msg.send_at = app.now() + Duration::from_std(wait).unwrap_or(Duration::minutes(1));
+        } else if !wait.is_zero() {
+            tokio::time::sleep(wait).await;
+        }
+    }
+    let mut tx = Tx::new();
+    tx.put_new(Store::encode_stored(&msg).map_err(retry)?, Conflict::Exists);
+    match app.store.commit(tx).await {
+        Ok(()) => {}
+        // Made by an earlier delivery of the event: nothing more to do here.
+        Err(StoreError::Conflict(_)) => return Ok(()),
+        Err(e) => return Err(retry(e)),
+    }
+    if msg.status == MessageStatus::Sending {
+        send_and_record(app, senders, msg, channel).await?;
+    }
+    Ok(())
+}
+
+/// Sends a message this worker holds (`sending`) and records what came of it.
+async fn send_and_record(
+    app: &App,
+    senders: &Senders,
+    msg: Message,
+    channel: Option<&ChannelRecord>,
+) -> Result<(), WorkError> {
+    let result = match channel {
+        None => Err(SendError::Permanent {
+            reason: messaging::PermanentReason::Credentials,
+            detail: "the account is gone".into(),
+        }),
+        Some(c) => send_one(app, senders, &msg, c).await,
+    };
+    let after = outcome(app.now(), msg, result);
+    let expected = after.version - 1;
+    let mut tx = Tx::new();
+    tx.put_versioned(Store::encode_stored(&after).map_err(retry)?, expected);
+    app.store.commit(tx).await.map_err(retry)
+}
+
+/// What the provider said: the provider's id, its part count and cost where it tells them.
+struct Sent {
+    provider_message_id: Option<String>,
+    parts: Option<u32>,
+    cost: Option<String>,
+}
+
+async fn send_one(app: &App, senders: &Senders, msg: &Message, channel: &ChannelRecord) -> Result<Sent, SendError> {
+    match msg.medium {
+        Medium::Sms => {
+            let account = channel.sms_account(app).map_err(unopened)?;
+            let req = SmsRequest {
+                to: msg.recipient.clone(),
+                text: msg.text.clone(),
+                reference: msg.id.simple().to_string(),
+                status_callback: None,
+            };
+            let a = messaging::sms::send(&senders.http, &account, &req).await?;
+            Ok(Sent { provider_message_id: a.provider_message_id, parts: a.parts, cost: a.cost })
+        }
+        Medium::Telegram => {
+            let bot = channel.telegram_bot(app).map_err(unopened)?;
+            let id = messaging::telegram::send_message(&senders.http, &bot, &msg.recipient, &msg.text).await?;
+            Ok(Sent { provider_message_id: Some(id), parts: None, cost: None })
+        }
+        Medium::Email | Medium::Webhook => Err(SendError::Permanent {
+            reason: messaging::PermanentReason::Rejected,
+            detail: format!("{} messages are not sent by this worker", msg.medium.as_str()),
+        }),
+    }
+}
+
+/// Credentials that do not open (a changed key): the account needs them entered again.
+fn unopened(e: domain::Error) -> SendError {
+    SendError::Permanent { reason: messaging::PermanentReason::Credentials, detail: e.to_string() }
+}
+
+/// The record after a try (pure).
+fn outcome(now: DateTime<Utc>, mut msg: Message, result: Result<Sent, SendError>) -> Message {
+    let next = life::after_try(&result, msg.tries());
+    msg.attempts += 1;
+    msg.version += 1;
+    msg.updated_at = now;
+    match (next, result) {
+        (Next::Accepted, Ok(sent)) => {
+            msg.status = MessageStatus::Accepted;
+            msg.provider_message_id = sent.provider_message_id;
+            if let Some(p) = sent.parts {
+                msg.parts = p;
+            }
+            msg.provider_cost = sent.cost;
+            msg.sent_at = Some(now);
+            msg.error_code = None;
+            msg.error_detail = None;
+        }
+        (Next::Failed { code, detail }, _) => {
+            msg.status = MessageStatus::Failed;
+            msg.error_code = Some(code.to_string());
+            msg.error_detail = Some(detail);
+        }
+        (Next::Retry { after, unknown }, Err(e)) => {
+            if unknown {
+                msg.unknown_attempts += 1;
+            }
+            msg.status = MessageStatus::Scheduled;
+            msg.send_at = now + Duration::from_std(after).unwrap_or(Duration::minutes(1));
+            msg.error_code = Some(e.code().to_string());
+            msg.error_detail = Some(e.to_string());
+        }
+        (Next::Unknown { detail }, _) => {
+            msg.unknown_attempts += 1;
+            msg.status = MessageStatus::Unknown;
+            msg.error_code = Some("unknown".into());
+            msg.error_detail = Some(detail);
+        }
+        (next, _) => {
+            msg.status = MessageStatus::Unknown;
+            msg.error_detail = Some(format!("unexpected outcome {next:?}"));
+        }
+    }
+    msg
+}
+
+/// What a release found.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub struct Released {
+    pub sent: u32,
+    /// Sends that died half-way, now counted as unknown tries.
+    pub stale: u32,
+    /// Left for the next release (the send rate).
+    pub held: u32,
+}
+
+/// Sends an ISP's messages that have come due by `as_of`.
+pub async fn release_due(
+    app: &App,
+    senders: &Senders,
+    tenant_id: Uuid,
+    as_of: DateTime<Utc>,
+) -> Result<Released, WorkError> {
+    let loaded = cached_config(app, tenant_id).await.map_err(WorkError::from)?;
+    let q = Query::index("gsi4", keys::messages_due_gsi4(tenant_id)).range(None, format!("{}~", sort_time(as_of)));
+    let due: Vec<Message> = app.store.query_all(q, 1000).await.or_500().map_err(WorkError::from)?;
+    let mut report = Released::default();
+    for msg in due {
+        if msg.send_at > as_of || msg.status.settled() {
+            continue;
+        }
+        let stale = msg.status == MessageStatus::Sending;
+        let channel = msg
+            .channel_id
+            .and_then(|id| loaded.channel(id).or_else(|| loaded.platform_channels.iter().find(|c| c.channel.id == id)));
+        if stale {
+            // Its worker died during the send: the provider may have it.
+            let after = outcome(app.now(), msg, Err(SendError::Unknown { detail: "the send was interrupted".into() }));
+            let expected = after.version - 1;
+            let mut tx = Tx::new();
+            tx.put_versioned(Store::encode_stored(&after).map_err(retry)?, expected);
+            commit_claim(app, tx).await?;
+            report.stale += 1;
+            continue;
+        }
+        let wait = pace(tenant_id, loaded.settings.sends_per_minute);
+        if wait > SLEEP_AT_MOST {
+            report.held += 1;
+            continue;
+        }
+        tokio::time::sleep(wait).await;
+        // Claimed (scheduled -> sending) before the send, so two releases never both send it.
+        let mut claimed = msg;
+        claimed.status = MessageStatus::Sending;
+        claimed.send_at = app.now() + SEND_LEASE;
+        claimed.version += 1;
+        let mut tx = Tx::new();
+        tx.put_versioned(Store::encode_stored(&claimed).map_err(retry)?, claimed.version - 1);
+        if commit_claim(app, tx).await? {
+            send_and_record(app, senders, claimed, channel).await?;
+            report.sent += 1;
+        }
+    }
+    Ok(report)
+}
+
+/// Commits a claim; false when another worker changed the message first.
+async fn commit_claim(app: &App, tx: Tx) -> Result<bool, WorkError> {
+    match app.store.commit(tx).await {
+        Ok(()) => Ok(true),
+        Err(StoreError::Conflict(_)) => Ok(false),
+        Err(e) => Err(retry(e)),
+    }
+}
+
+/// Per-ISP send rate in this process: a token bucket of `per_minute` tokens refilled evenly.
+/// Returns how long to wait before this send (zero: now); the token is taken either way.
+fn pace(tenant: Uuid, per_minute: u32) -> std::time::Duration {
+    static BUCKETS: OnceLock<Mutex<HashMap<Uuid, (f64, std::time::Instant)>>> = OnceLock::new();
+    let per_second = f64::from(per_minute.max(1)) / 60.0;
+    let capacity = f64::from(per_minute.max(1)).clamp(1.0, 60.0);
+    let Ok(mut buckets) = BUCKETS.get_or_init(Default::default).lock() else { return std::time::Duration::ZERO };
+    let now = std::time::Instant::now();
+    let (tokens, at) = buckets.entry(tenant).or_insert((capacity, now));
+    *tokens = (*tokens + now.duration_since(*at).as_secs_f64() * per_second).min(capacity);
+    *at = now;
+    *tokens -= 1.0;
+    if *tokens >= 0.0 { std::time::Duration::ZERO } else { std::time::Duration::from_secs_f64(-*tokens / per_second) }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn message(now: DateTime<Utc>) -> Message {
+        Message {
+            id: Uuid::nil(),
+            tenant_id: Uuid::nil(),
+            notice: Some(Notice::InvoiceIssued),
+            event_id: None,
+            medium: Medium::Sms,
+            channel_id: None,
+            provider: None,
+            customer_id: None,
+            scope: None,
+            recipient: "+8801719300001".into(),
+            language: None,
+            text: "x".into(),
+            encoding: None,
+            parts: 1,
+            cost: None,
+            currency: "BDT".into(),
+            provider_cost: None,
+            status: MessageStatus::Sending,
+            send_at: now,
+            attempts: 0,
+            unknown_attempts: 0,
+            provider_message_id: None,
+            error_code: None,
+            error_detail: None,
+            sent_at: None,
+            delivered_at: None,
+            created_at: now,
+            updated_at: now,
+            version: 1,
+        }
+    }
+
+    #[test]
+    fn outcomes_are_recorded_by_kind_and_an_unknown_is_tried_once_more_at_most() {
+        let now = DateTime::<Utc>::UNIX_EPOCH + Duration::days(20_000);
+        let ok =
+            outcome(now, message(now), Ok(Sent { provider_message_id: Some("p1".into()), parts: Some(2), cost: None }));
+        assert_eq!(
+            (ok.status, ok.parts, ok.version, ok.provider_message_id.as_deref()),
+            (MessageStatus::Accepted, 2, 2, Some("p1"))
+        );
+        let bad = outcome(
+            now,
+            message(now),
+            Err(SendError::Permanent { reason: messaging::PermanentReason::InvalidNumber, detail: "no".into() }),
+        );
+        assert_eq!((bad.status, bad.error_code.as_deref()), (MessageStatus::Failed, Some("invalid_number")));
+        let lost = outcome(now, message(now), Err(SendError::Unknown { detail: "timeout".into() }));
+        assert_eq!((lost.status, lost.unknown_attempts), (MessageStatus::Scheduled, 1));
+        assert!(lost.send_at > now);
+        let again = outcome(now, lost, Err(SendError::Unknown { detail: "timeout".into() }));
+        assert_eq!((again.status, again.attempts, again.unknown_attempts), (MessageStatus::Unknown, 2, 2));
+        let mut busy = message(now);
+        for _ in 0..5 {
+            busy = outcome(now, busy, Err(SendError::Retryable { detail: "503".into(), retry_after: None }));
+            assert_eq!(busy.status, MessageStatus::Scheduled);
+        }
+        let gave_up = outcome(now, busy, Err(SendError::Retryable { detail: "503".into(), retry_after: None }));
+        assert_eq!((gave_up.status, gave_up.error_code.as_deref()), (MessageStatus::Failed, Some("gave_up")));
+    }
+
+    #[test]
+    fn the_send_rate_lets_a_minutes_worth_through_then_asks_to_wait() {
+        let tenant = Uuid::new_v4();
+        for _ in 0..60 {
+            assert!(pace(tenant, 60).is_zero());
+        }
+        let wait = pace(tenant, 60);
+        assert!(
+            wait > std::time::Duration::from_millis(900) && wait <= std::time::Duration::from_millis(1000),
+            "{wait:?}"
+        );
+    }
+}
