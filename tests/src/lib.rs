@@ -168,6 +168,19 @@ impl Env {
         content_type: &str,
         body: Vec<u8>,
     ) -> Answer {
+        self.send_raw_with(method, path, token, content_type, body, &[]).await
+    }
+
+    /// A raw body with extra headers (a webhook's signature).
+    pub async fn send_raw_with(
+        &self,
+        method: &str,
+        path: &str,
+        token: Option<&str>,
+        content_type: &str,
+        body: Vec<u8>,
+        headers: &[(&str, &str)],
+    ) -> Answer {
         let mut req = self
             .http
             .request(Method::from_bytes(method.as_bytes()).unwrap(), format!("{}{path}", self.local.base_url))
@@ -175,6 +188,9 @@ impl Env {
             .body(body);
         if let Some(t) = token {
             req = req.header("authorization", format!("Bearer {t}"));
+        }
+        for (k, v) in headers {
+            req = req.header(*k, *v);
         }
         self.answer(req).await
     }

@@ -127,8 +127,15 @@ async fn every_route_refuses_another_tenants_ids_and_changes_nothing() {
         .expect(201);
     let (checkout, order) =
         (checkout["id"].as_str().unwrap().to_string(), checkout["order_id"].as_str().unwrap().to_string());
-    let secret_ids =
-        [&cid, &uid, &pkg, &pop, &router, &sub, &op, &lead, &import, &bulk, &invoice, &payment, &gateway, &checkout];
+    // The victim's router answers nothing: offline at its first check, a staff alert.
+    env.send("POST", &format!("/v1/routers/{router}/test"), Some(&admin), None).await;
+    let alerts = env.send("GET", "/v1/alerts", Some(&admin), None).await.expect(200);
+    assert_eq!(alerts["items"][0]["kind"], "router_offline", "{alerts:#}");
+    let alert = alerts["items"][0]["id"].as_str().unwrap().to_string();
+    let secret_ids = [
+        &cid, &uid, &pkg, &pop, &router, &sub, &op, &lead, &import, &bulk, &invoice, &payment, &gateway, &checkout,
+        &alert,
+    ];
     let (_, intruder) = env.other_tenant("intruder").await;
     // The intruder's own gateway account, to name the victim's order under it.
     let own_stripe = gateways::testing::FakeStripe::start("sk_test_intruder", "whsec_intruder").await;
@@ -373,6 +380,10 @@ async fn every_route_refuses_another_tenants_ids_and_changes_nothing() {
                 ),
                 ("GET", "/v1/messages") => (format!("{path}?customer_id={cid}"), None, &[404]),
                 ("GET", "/v1/messages/{id}") => (path.replace("{id}", &message), None, &[404]),
+                ("GET", "/v1/alerts") => (path.clone(), None, &[200]),
+                ("GET", "/v1/alerts/{id}") | ("POST", "/v1/alerts/{id}/read" | "/v1/alerts/{id}/unread") => {
+                    (path.replace("{id}", &alert), None, &[404])
+                }
                 ("GET", "/v1/checkouts/{id}") => (path.replace("{id}", &checkout), None, &[404]),
                 ("POST", "/v1/checkouts/{id}/refunds") => {
                     (path.replace("{id}", &checkout), Some(json!({"amount": 100, "reason": "stolen"})), &[404])
@@ -397,6 +408,15 @@ async fn every_route_refuses_another_tenants_ids_and_changes_nothing() {
                         "data": {"object": {"client_reference_id": order, "payment_status": "paid",
                             "amount_total": 999999, "currency": "bdt"}}})),
                     &[401],
+                ),
+                // A delivery report naming the victim's ISP and SMS account: not a reporting account
+                // (SSL Wireless), and no secret known: nothing found.
+                ("POST", p) if p.starts_with("/v1/webhooks/sms/") => (
+                    path.replace("{owner}", &tid.to_string())
+                        .replace("{channel_id}", &channel)
+                        .replace("{secret}", "guessed"),
+                    Some(json!({"MessageSid": "SM1", "MessageStatus": "delivered"})),
+                    &[404],
                 ),
                 ("POST", p) if p.starts_with("/v1/webhooks/") => {
                     (path.replace("{account_id}", &gateway), Some(json!({"order_id": order})), &[404])

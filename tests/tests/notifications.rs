@@ -5,7 +5,7 @@
 
 use e2e_tests::Env;
 use messaging::sms::SmsProvider;
-use messaging::testing::{FakeSms, Fault};
+use messaging::testing::{FakeSms, FakeTelegram, Fault};
 use serde_json::{Value, json};
 
 /// A sandbox SSL Wireless account of the ISP behind `admin`, pointed at `fake`.
@@ -310,4 +310,236 @@ async fn settings_and_channels_refuse_bad_input_and_change_nothing() {
     }
     let after = env.table_snapshot().await;
     e2e_tests::assert_unchanged(&before, &after);
+}
+
+/// The ISP's alerts, newest first (`query`: e.g. `unread=true`).
+async fn alerts(env: &Env, admin: &str, query: &str) -> Vec<Value> {
+    env.send("GET", &format!("/v1/alerts?{query}"), Some(admin), None).await.expect(200)["items"]
+        .as_array()
+        .unwrap()
+        .clone()
+}
+
+#[tokio::test]
+async fn a_router_going_down_and_back_is_an_alert_told_in_the_staff_telegram_chat() {
+    let env = Env::start_with_router().await;
+    let admin = env.admin().await;
+    let router = env.router.as_ref().unwrap();
+    let tg = FakeTelegram::start("777:noc-bot").await;
+    let bot = env
+        .send(
+            "POST",
+            "/v1/messaging/channels",
+            Some(&admin),
+            Some(json!({"kind": "telegram", "mode": "sandbox", "name": "NOC bot", "base_url": tg.base_url(),
+                "credentials": {"bot_token": "777:noc-bot"}})),
+        )
+        .await
+        .expect(201);
+    let bot = bot["id"].as_str().unwrap();
+    let rules = json!([
+        {"notice": "router_offline", "to": "telegram", "channel_id": bot, "chat_id": "-100777"},
+        {"notice": "router_online", "to": "telegram", "channel_id": bot, "chat_id": "-100777"},
+    ]);
+    env.send(
+        "PUT",
+        "/v1/messaging/settings",
+        Some(&admin),
+        Some(json!({"default_language": "en", "quiet_hours": {"start": "21:00", "end": "09:00"},
+            "sends_per_minute": 60, "sms_channel_id": null, "pay_url": null, "rules": rules, "version": 0})),
+    )
+    .await
+    .expect(200);
+    let rid = env.demo_router(&admin).await;
+    env.send("POST", &format!("/v1/routers/{rid}/test"), Some(&admin), None).await.expect(200);
+    assert!(alerts(&env, &admin, "").await.is_empty(), "an answering router raises nothing");
+
+    // Two failed checks: offline, one alert, one Telegram message (urgent: quiet hours or not).
+    router.go_offline();
+    for _ in 0..3 {
+        env.send("POST", &format!("/v1/routers/{rid}/test"), Some(&admin), None).await;
+    }
+    let down = alerts(&env, &admin, "unread=true").await;
+    assert_eq!(down.len(), 1, "once per episode, not once per check: {down:#?}");
+    assert_eq!(
+        (down[0]["kind"].as_str(), down[0]["severity"].as_str(), down[0]["title"].as_str()),
+        (Some("router_offline"), Some("critical"), Some("Router Demo Router is offline"))
+    );
+    assert_eq!(down[0]["router_id"], rid.as_str());
+    assert!(env.eventually(|| tg.messages().len() == 1).await, "told in the chat: {:?}", tg.messages());
+    let told = &tg.messages()[0];
+    assert_eq!(told.chat_id, "-100777");
+    assert!(told.text.contains("Demo Router") && told.text.contains("OFFLINE"), "{}", told.text);
+
+    // Back: a second alert, good news, also told.
+    router.come_back().await.unwrap();
+    env.send("POST", &format!("/v1/routers/{rid}/test"), Some(&admin), None).await.expect(200);
+    let all = alerts(&env, &admin, "").await;
+    assert_eq!(all.len(), 2);
+    assert_eq!((all[0]["kind"].as_str(), all[0]["severity"].as_str()), (Some("router_back"), Some("info")));
+    assert!(env.eventually(|| tg.messages().len() == 2).await);
+    let log = messages(&env, &admin, "status=accepted").await;
+    assert_eq!(log.iter().filter(|m| m["medium"] == "telegram").count(), 2, "{log:#?}");
+
+    // Read: out of the unread list, by whom; reading twice changes nothing; unread again.
+    let id = down[0]["id"].as_str().unwrap();
+    let read = env.send("POST", &format!("/v1/alerts/{id}/read"), Some(&admin), None).await.expect(200);
+    assert!(read["read_at"].is_string() && read["read_by"].is_string());
+    let again = env.send("POST", &format!("/v1/alerts/{id}/read"), Some(&admin), None).await.expect(200);
+    assert_eq!(again["version"], read["version"]);
+    let unread = alerts(&env, &admin, "unread=true").await;
+    assert_eq!(unread.iter().map(|a| a["kind"].as_str().unwrap()).collect::<Vec<_>>(), ["router_back"]);
+    assert_eq!(alerts(&env, &admin, "kind=router_offline").await.len(), 1);
+    env.send("POST", &format!("/v1/alerts/{id}/unread"), Some(&admin), None).await.expect(200);
+    assert_eq!(alerts(&env, &admin, "unread=true").await.len(), 2);
+
+    // Bad input: a clear 4xx, nothing changed.
+    let before = env.table_snapshot().await;
+    for (method, path, status) in [
+        ("GET", "/v1/alerts?unread=maybe".to_string(), 400),
+        ("GET", "/v1/alerts?kind=router_down".to_string(), 400),
+        ("GET", "/v1/alerts?colour=red".to_string(), 422),
+        ("GET", format!("/v1/alerts/{}", uuid::Uuid::now_v7()), 404),
+        ("POST", format!("/v1/alerts/{}/read", uuid::Uuid::now_v7()), 404),
+        ("POST", "/v1/alerts/not-an-id/read".to_string(), 404),
+    ] {
+        let a = env.send(method, &path, Some(&admin), None).await;
+        assert_eq!(a.status, status, "{path}: {:#}", a.body);
+    }
+    e2e_tests::assert_unchanged(&before, &env.table_snapshot().await);
+}
+
+#[tokio::test]
+async fn the_release_job_sends_what_quiet_hours_held() {
+    let env = Env::start().await;
+    // 23:00 in Dhaka.
+    env.clock.set("2026-06-15T17:00:00Z".parse().unwrap());
+    let admin = env.admin().await;
+    let fake = FakeSms::start(SmsProvider::SslWireless, &[("api_token", "ssl-token-demo")]).await;
+    sms_channel(&env, &admin, &fake).await;
+    let (c, _) = billed_customer(&env, &admin, "Late Payer", "01719-300041", Some("bn")).await;
+    let m = wait_messages(&env, &admin, &c, |m| m.len() == 1).await;
+    assert_eq!((m[0]["status"].as_str(), m[0]["send_at"].as_str()), (Some("scheduled"), Some("2026-06-16T03:00:00Z")));
+    let release = |time: &'static str| {
+        env.clock.set(time.parse().unwrap());
+        env.send("POST", "/_local/jobs/job-message-release", None, Some(json!({"time": time})))
+    };
+    // The job before the morning sends nothing; the one after it does, once.
+    release("2026-06-16T02:55:00Z").await.expect(200);
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    assert!(fake.messages().is_empty(), "held until 09:00 Dhaka time");
+    release("2026-06-16T03:00:00Z").await.expect(200);
+    let admin = env.admin().await;
+    let m = wait_messages(&env, &admin, &c, |m| m[0]["status"] == "accepted").await;
+    assert_eq!(m[0]["sent_at"], "2026-06-16T03:00:00Z");
+    release("2026-06-16T03:05:00Z").await.expect(200);
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    assert_eq!(fake.messages().len(), 1, "sent once though released twice");
+    assert!(fake.messages()[0].text.contains("Late Payer"));
+}
+
+/// Sets the ISP's messaging settings to send through `channel`, no quiet hours.
+async fn send_through(env: &Env, admin: &str, channel: &str) {
+    let now = env.send("GET", "/v1/messaging/settings", Some(admin), None).await.expect(200);
+    let mut body = now.clone();
+    body["sms_channel_id"] = json!(channel);
+    body["quiet_hours"] = Value::Null;
+    let body = json!({"default_language": body["default_language"], "quiet_hours": null,
+        "sends_per_minute": body["sends_per_minute"], "sms_channel_id": channel, "pay_url": null,
+        "rules": body["rules"], "version": now["version"]});
+    env.send("PUT", "/v1/messaging/settings", Some(admin), Some(body)).await.expect(200);
+}
+
+#[tokio::test]
+async fn delivery_reports_move_a_message_forward_once_and_forged_ones_are_refused() {
+    let env = Env::start().await;
+    let admin = env.admin().await;
+
+    // Twilio: the status callback goes with each message and comes back signed.
+    let twilio =
+        FakeSms::start(SmsProvider::Twilio, &[("account_sid", "AC0123"), ("auth_token", "twilio-token")]).await;
+    let channel = env
+        .send(
+            "POST",
+            "/v1/messaging/channels",
+            Some(&admin),
+            Some(json!({"kind": "sms", "provider": "twilio", "mode": "sandbox", "name": "Twilio",
+                "base_url": twilio.base_url(), "sender_id": "+15005550006",
+                "credentials": {"account_sid": "AC0123", "auth_token": "twilio-token"}})),
+        )
+        .await
+        .expect(201);
+    assert!(channel["delivery_report_url"].is_null(), "Twilio's callback is per message");
+    send_through(&env, &admin, channel["id"].as_str().unwrap()).await;
+    let (c, _) = billed_customer(&env, &admin, "Report Twilio", "01719-300051", Some("en")).await;
+    wait_messages(&env, &admin, &c, |m| m.len() == 1 && m[0]["status"] == "accepted").await;
+    let sms = twilio.messages()[0].clone();
+    let callback = sms.status_callback.clone().expect("a status callback with the message");
+    assert!(callback.contains("/v1/webhooks/sms/twilio/"), "{callback}");
+    assert_eq!(twilio.report(&sms.id, true).await, 200);
+    let m = wait_messages(&env, &admin, &c, |m| m[0]["status"] == "delivered").await;
+    assert_eq!(m[0]["delivery_report"], "delivered");
+    assert!(m[0]["delivered_at"].is_string());
+    // Late and out of order: an "undelivered" after "delivered" changes nothing.
+    assert_eq!(twilio.report(&sms.id, false).await, 200);
+    let m = messages(&env, &admin, &format!("customer_id={c}")).await;
+    assert_eq!((m[0]["status"].as_str(), m[0]["version"].as_i64()), (Some("delivered"), Some(3)), "{m:#?}");
+
+    // Forged: no or a wrong signature is a 401, an unknown account a 404; nothing changes.
+    let before = env.table_snapshot().await;
+    let path = callback.split_once("/v1/").map(|(_, p)| format!("/v1/{p}")).unwrap();
+    let form = format!("MessageSid={}&MessageStatus=undelivered&ErrorCode=30003", sms.id);
+    for (target, signature, status) in [
+        (path.clone(), None, 401),
+        (path.clone(), Some("c2lnbmVkIGJ5IG5vYm9keQ=="), 401),
+        (path.replace(channel["id"].as_str().unwrap(), &uuid::Uuid::now_v7().to_string()), None, 404),
+        (path.replace("/twilio/", "/bulksmsbd/"), None, 404),
+    ] {
+        let headers: Vec<(&str, &str)> = signature.map(|s| ("x-twilio-signature", s)).into_iter().collect();
+        let a = env
+            .send_raw_with(
+                "POST",
+                &target,
+                None,
+                "application/x-www-form-urlencoded",
+                form.clone().into_bytes(),
+                &headers,
+            )
+            .await;
+        assert_eq!(a.status, status, "{target}: {:#}", a.body);
+    }
+    e2e_tests::assert_unchanged(&before, &env.table_snapshot().await);
+
+    // Africa's Talking: its dashboard holds one URL, with a secret; a failure report is final.
+    let at = FakeSms::start(SmsProvider::AfricasTalking, &[("username", "sandbox"), ("api_key", "at-key")]).await;
+    let channel = env
+        .send(
+            "POST",
+            "/v1/messaging/channels",
+            Some(&admin),
+            Some(json!({"kind": "sms", "provider": "africas_talking", "mode": "sandbox", "name": "AT",
+                "base_url": at.base_url(), "credentials": {"username": "sandbox", "api_key": "at-key"}})),
+        )
+        .await
+        .expect(201);
+    let id = channel["id"].as_str().unwrap();
+    let url = channel["delivery_report_url"].as_str().expect("the URL for the dashboard").to_string();
+    let shown = env.send("GET", &format!("/v1/messaging/channels/{id}"), Some(&admin), None).await.expect(200);
+    assert_eq!(shown["delivery_report_url"], url.as_str());
+    at.report_to(&url);
+    send_through(&env, &admin, id).await;
+    let (c, _) = billed_customer(&env, &admin, "Report Africa", "01719-300052", Some("en")).await;
+    wait_messages(&env, &admin, &c, |m| m.len() == 1 && m[0]["status"] == "accepted").await;
+    let sms = at.messages()[0].clone();
+    assert_eq!(at.report(&sms.id, false).await, 200);
+    let m = wait_messages(&env, &admin, &c, |m| m[0]["status"] == "failed").await;
+    assert_eq!(
+        (m[0]["error_code"].as_str(), m[0]["delivery_report"].as_str()),
+        (Some("undelivered"), Some("Failed AbsentSubscriber"))
+    );
+    let wrong = format!("{}/wrong-secret", url.rsplit_once('/').unwrap().0);
+    let path = wrong.split_once("/v1/").map(|(_, p)| format!("/v1/{p}")).unwrap();
+    let form = format!("id={}&status=Success", sms.id);
+    let a = env.send_raw("POST", &path, None, "application/x-www-form-urlencoded", form.into_bytes()).await;
+    assert_eq!(a.status, 401, "{:#}", a.body);
 }

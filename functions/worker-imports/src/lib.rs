@@ -28,7 +28,8 @@ pub fn consumes(name: EventName) -> bool {
         | EventName::Network(_)
         | EventName::Platform(_)
         | EventName::Identity(_)
-        | EventName::Billing(_) => false,
+        | EventName::Billing(_)
+        | EventName::Messaging(_) => false,
     }
 }
 

@@ -38,7 +38,8 @@ fn job(name: EventName) -> Option<BillingEvent> {
         | EventName::Platform(_)
         | EventName::Identity(_)
         | EventName::Crm(_)
-        | EventName::Network(_) => None,
+        | EventName::Network(_)
+        | EventName::Messaging(_) => None,
     }
 }
 

@@ -7,8 +7,8 @@
 
 use aws_lambda_events::event::sqs::{SqsEvent, SqsMessage};
 use domain::event::{
-    ContactDetailsChanged, EventName, EventPayload, IdentityEvent, PasswordResetRequested, PlatformEvent,
-    PlatformSubscriptionNotice,
+    ContactDetailsChanged, EventName, EventPayload, IdentityEvent, MessagingEvent, PasswordResetRequested,
+    PlatformEvent, PlatformSubscriptionNotice, TenantJobRequested,
 };
 use domain::work::WorkError;
 use events::{BatchResponse, BusEvent, Claim, Inbox};
@@ -55,13 +55,18 @@ fn notice(name: EventName) -> Option<Notice> {
         )
         | EventName::Crm(_)
         | EventName::Network(_)
-        | EventName::Billing(_) => None,
+        | EventName::Billing(_)
+        | EventName::Messaging(_) => None,
     }
 }
 
 /// Whether this worker acts on the event (its queue's rule must route exactly these).
 pub fn consumes(name: EventName) -> bool {
-    notice(name).is_some() || notify::send::consumes(name)
+    notice(name).is_some() || notify::send::consumes(name) || is_release(name)
+}
+
+fn is_release(name: EventName) -> bool {
+    name == EventName::Messaging(MessagingEvent::MessagesDueRequested)
 }
 
 pub struct Worker<C: Channel> {
@@ -85,6 +90,13 @@ async fn handle_one<C: Channel>(w: &Worker<C>, m: &SqsMessage) -> Result<(), Wor
     let ev: BusEvent = serde_json::from_str(m.body.as_deref().unwrap_or(""))
         .map_err(|e| WorkError::Drop(format!("not an EventBridge event: {e}")))?;
     let event_id = ev.event_id().ok_or_else(|| WorkError::Drop("event without event_id".into()))?;
+    if EventName::parse(&ev.detail_type).is_some_and(is_release) {
+        // Idempotent by itself: a message is claimed before it is sent.
+        let job = TenantJobRequested::read(&ev.detail).map_err(WorkError::Drop)?;
+        let report = Box::pin(notify::send::release_due(&w.app, &w.senders, job.tenant_id, job.requested_at)).await?;
+        tracing::info!(tenant = %job.tenant_id, ?report, "due messages released");
+        return Ok(());
+    }
     if let Some(name) = EventName::parse(&ev.detail_type).filter(|n| notify::send::consumes(*n)) {
         let tenant_id = ev.tenant_id().ok_or_else(|| WorkError::Drop("a notice without tenant".into()))?;
         let at = ev.occurred_at().ok_or_else(|| WorkError::Drop("event without time".into()))?;

@@ -101,6 +101,7 @@ job_registry! {
     job_router_reconcile "job-router-reconcile",
     job_billing_run "job-billing-run",
     job_dunning "job-dunning",
+    job_message_release "job-message-release",
     job_expiry_sweep "job-expiry-sweep",
     job_payment_reconcile "job-payment-reconcile",
 }

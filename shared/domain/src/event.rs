@@ -96,6 +96,10 @@ catalogue! {
         InvoiceOverdue, InvoiceReminderDue,
         CreditNoteIssued, RefundIssued, DiscountCreated, DiscountUpdated, DiscountDeleted, PaymentReceived,
     }
+    /// Messages to subscribers and staff: the release of scheduled messages, staff alerts.
+    Messaging: MessagingEvent "messaging" {
+        MessagesDueRequested, AlertRaised,
+    }
 }
 
 // ---- payloads that workers read -----------------------------------------------------------------
@@ -120,7 +124,7 @@ pub struct ChunkReady {
 impl EventPayload for ChunkReady {}
 
 /// `BillingRunRequested`, `DunningRequested`, `ExpirySweepRequested`, `RouterHealthCheckRequested`,
-/// and the hourly `RouterReconcileRequested`: one ISP's share of a scheduled job, as of the job's
+/// `MessagesDueRequested` and the hourly `RouterReconcileRequested`: one ISP's share of a scheduled job, as of the job's
 /// time.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TenantJobRequested {

@@ -2,6 +2,7 @@
 //! is unit- and property-tested without a server.
 
 pub mod actor;
+pub mod alert;
 pub mod audit;
 pub mod auth;
 pub mod billing;

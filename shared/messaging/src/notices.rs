@@ -85,6 +85,12 @@ impl Notice {
         }
     }
 
+    /// Whether it is about one customer (who has an operator): every subscriber notice, and a
+    /// subscriber the router refused.
+    pub fn about_customer(self) -> bool {
+        self.audience() == Audience::Customer || self == Notice::ProvisioningFailed
+    }
+
     /// Whether it goes at once whatever the hour (a code someone is waiting for); the others wait
     /// out the ISP's quiet hours.
     pub fn urgent(self) -> bool {

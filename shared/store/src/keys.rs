@@ -246,6 +246,12 @@ pub fn messaging_channel(owner: Owner, id: Uuid) -> ItemKeys {
     ItemKeys::new(messaging_config_pk(owner), &format!("{MESSAGING_CHANNEL_PREFIX}{id}"))
 }
 
+/// A provider's id of an SMS -> the message, for delivery reports (providers that push them only;
+/// under the account's owner: a platform account's reports are about many ISPs' messages).
+pub fn sms_report_ref(owner: Owner, channel: Uuid, provider_message_id: &str) -> ItemKeys {
+    ItemKeys::new(format!("{}SMSREF#{channel}#{provider_message_id}", owner.prefix()), "REF")
+}
+
 /// An ISP's own text for a notice in a language.
 pub fn message_template(tenant: Uuid, notice: &str, language: &str) -> ItemKeys {
     ItemKeys::new(messaging_config_pk(Owner::Tenant(tenant)), &format!("{MESSAGE_TEMPLATE_PREFIX}{notice}#{language}"))
@@ -293,6 +299,25 @@ pub fn messages_by_status_gsi3(tenant: Uuid, status: &str) -> String {
 
 pub fn messages_due_gsi4(tenant: Uuid) -> String {
     format!("{}MSGDUE", t(tenant))
+}
+
+/// A staff alert by its id; in the ISP's log by time (gsi1), and while unread (gsi2).
+pub fn alert(tenant: Uuid, id: Uuid, at: &str, unread: bool) -> ItemKeys {
+    let sort = format!("{at}#{id}");
+    let k = ItemKeys::new(format!("{}ALERT#{id}", t(tenant)), "ALERT").gsi1(alerts_gsi1(tenant), sort.clone());
+    if unread { k.gsi2(unread_alerts_gsi2(tenant), sort) } else { k }
+}
+
+pub fn alert_key(tenant: Uuid, id: Uuid) -> ItemKeys {
+    ItemKeys::new(format!("{}ALERT#{id}", t(tenant)), "ALERT")
+}
+
+pub fn alerts_gsi1(tenant: Uuid) -> String {
+    format!("{}ALERTS", t(tenant))
+}
+
+pub fn unread_alerts_gsi2(tenant: Uuid) -> String {
+    format!("{}ALERTS#UNREAD", t(tenant))
 }
 
 pub fn pops_gsi1(tenant: Uuid) -> String {

@@ -34,6 +34,21 @@ impl Store {
     }
 }
 
+/// Times in keys sort as text: fixed width, UTC, milliseconds.
+pub fn sort_time(t: chrono::DateTime<chrono::Utc>) -> String {
+    t.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string()
+}
+
+impl Stored for domain::alert::Alert {
+    const TYPE: &'static str = "ALERT";
+    fn keys(&self) -> ItemKeys {
+        keys::alert(self.tenant_id, self.id, &sort_time(self.raised_at), self.unread())
+    }
+    fn version(&self) -> Option<u64> {
+        Some(self.version)
+    }
+}
+
 impl Stored for Tenant {
     const TYPE: &'static str = "TENANT";
     fn keys(&self) -> ItemKeys {

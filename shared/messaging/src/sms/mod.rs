@@ -48,6 +48,10 @@ impl SmsProvider {
         }
     }
 
+    pub fn parse(s: &str) -> Option<SmsProvider> {
+        Self::ALL.into_iter().find(|p| p.as_str() == s)
+    }
+
     /// The credentials an account needs, by the names the provider's dashboard uses.
     pub fn required_credentials(self) -> &'static [&'static str] {
         match self {

@@ -232,6 +232,18 @@ pub async fn get_user(app: &App, actor: &Actor, id: Uuid) -> Result<User> {
     Ok(visible_user(app, actor, id).await?.user)
 }
 
+/// The ISP's active admins (where staff notices addressed to "the admins" go). One query of the
+/// ISP's users, a few dozen at most.
+pub async fn active_admins(app: &App, tid: Uuid) -> Result<Vec<User>> {
+    let q = Query::index("gsi1", keys::users_gsi1(tid)).filter(Filter::default().eq("role", Role::Admin.as_str()));
+    let recs: Vec<UserRecord> = app.store.query_all(q, 1000).await.or_500()?;
+    Ok(recs
+        .into_iter()
+        .filter(|r| !is_deleted(r) && r.user.status == domain::user::UserStatus::Active)
+        .map(|r| r.user)
+        .collect())
+}
+
 pub async fn list_users(
     app: &App,
     actor: &Actor,

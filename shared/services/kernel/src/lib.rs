@@ -1,6 +1,7 @@
 //! What every context stands on: the App (clients, keys, clock), errors and audit helpers, idempotency, access rules, the live-router port, and the projections many contexts write (dashboard, reports, timeline, usage).
 
 pub mod access;
+pub mod alerts;
 pub mod app;
 pub mod audit_log;
 pub mod idempotency;

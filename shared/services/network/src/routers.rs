@@ -5,6 +5,7 @@
 
 use chrono::{DateTime, Utc};
 use domain::actor::Actor;
+use domain::alert::{Alert, AlertKind, AlertSubject};
 use domain::customer::search_fold;
 use domain::event::{DomainEvent, NetworkEvent};
 use domain::network::{Router, RouterHosts, RouterStatus, SuspensionMode, validate_host, validate_router_username};
@@ -465,6 +466,16 @@ pub async fn record_router_status(
             }),
             now,
         ));
+        let kind =
+            if name == NetworkEvent::RouterWentOffline { AlertKind::RouterOffline } else { AlertKind::RouterBack };
+        let subject = AlertSubject {
+            router_id: Some(after.id),
+            router_name: Some(after.name.clone()),
+            pop_id: after.pop_id,
+            ..Default::default()
+        };
+        let detail = error_code.map(|c| format!("health check: {c}"));
+        kernel::alerts::raise(&mut tx, &Alert::new(ids::new_id(), after.tenant_id, kind, subject, detail, now))?;
     }
     match app.store.commit(tx).await {
         Ok(()) => Ok(true),

@@ -73,6 +73,10 @@ pub struct MessagingChannel {
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
     pub version: u64,
+    /// Africa's Talking: the URL to set as the delivery report callback in its dashboard (it
+    /// carries a secret; shown on the channel, never stored).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub delivery_report_url: Option<String>,
 }
 
 impl MessagingChannel {
@@ -312,6 +316,7 @@ pub async fn create_channel(
         created_at: now,
         updated_at: now,
         version: 1,
+        delivery_report_url: None,
     };
     let sealed = seal_credentials(&app.secrets, CREDENTIALS, id, &input.credentials)?;
     let rec = ChannelRecord { channel: channel.clone(), credentials_sealed: sealed };
@@ -329,6 +334,8 @@ pub async fn create_channel(
         },
         now,
     ));
+    let mut channel = channel;
+    channel.delivery_report_url = crate::reports::dashboard_report_url(app, &rec);
     if let Some(req) = idem {
         tx.put_idempotency(owner, &req.key_hash(actor.user_id), &record(req, 201, &channel, app)?);
     }
@@ -354,7 +361,10 @@ async fn visible(app: &App, actor: &Actor, id: Uuid) -> Result<ChannelRecord> {
 }
 
 pub async fn get_channel(app: &App, actor: &Actor, id: Uuid) -> Result<MessagingChannel> {
-    Ok(visible(app, actor, id).await?.channel)
+    let rec = visible(app, actor, id).await?;
+    let mut channel = rec.channel.clone();
+    channel.delivery_report_url = crate::reports::dashboard_report_url(app, &rec);
+    Ok(channel)
 }
 
 /// The actor's channels (an ISP's own, or the platform's), and for an ISP also the platform's

@@ -3,9 +3,11 @@
 //! templates ([`templates`]), the notifications worker's use cases ([`send`]) and the message log
 //! ([`messages`]). The providers themselves are in `messaging`; this crate knows the table.
 
+pub mod alerts;
 pub mod channels;
 pub mod config;
 pub mod messages;
+pub mod reports;
 pub mod send;
 pub mod settings;
 pub mod templates;

@@ -51,6 +51,9 @@ pub struct Message {
     /// Why it failed or was retried (`invalid_number`, `no_balance`, `retryable`, `no_channel`...).
     pub error_code: Option<String>,
     pub error_detail: Option<String>,
+    /// The provider's last delivery report, in its own words (`delivered`, `undelivered 30003`).
+    #[serde(default)]
+    pub delivery_report: Option<String>,
     pub sent_at: Option<DateTime<Utc>>,
     pub delivered_at: Option<DateTime<Utc>>,
     pub created_at: DateTime<Utc>,
@@ -69,10 +72,7 @@ impl Message {
     }
 }
 
-/// Times in keys sort as text: fixed width, UTC, milliseconds.
-pub fn sort_time(t: DateTime<Utc>) -> String {
-    t.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string()
-}
+pub use store::stored::sort_time;
 
 impl store::Stored for Message {
     const TYPE: &'static str = "MESSAGE";

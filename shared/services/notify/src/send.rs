@@ -13,8 +13,9 @@ use crate::settings::Recipient;
 use crate::values::{Facts, values};
 use chrono::{DateTime, Duration, Utc};
 use chrono_tz::Tz;
+use domain::alert::{Alert, AlertKind, AlertRaised};
 use domain::customer::Customer;
-use domain::event::{BillingEvent, EventName, NetworkEvent};
+use domain::event::{BillingEvent, EventName, EventPayload, MessagingEvent, NetworkEvent};
 use domain::ledger::Account;
 use domain::network::Pop;
 use domain::subscription::Subscription;
@@ -60,6 +61,8 @@ struct Subject {
     customer_id: Option<Uuid>,
     subscription_id: Option<Uuid>,
     pop_id: Option<Uuid>,
+    /// A staff alert the notice tells of (its record holds the facts).
+    alert_id: Option<Uuid>,
     /// The customer's account (for the balance after a payment or the debt at a suspension).
     account: bool,
     facts: Facts,
@@ -126,11 +129,11 @@ fn notice_of(name: EventName, detail: &Value, at: DateTime<Utc>) -> Option<(Noti
             s.subscription_id = uuid(detail, "subscription_id");
             Notice::SubscriptionRestored
         }
-        EventName::Network(e @ (N::RouterWentOffline | N::RouterCameBack)) => {
-            s.facts.router_name = string(detail, "router_name");
-            s.pop_id = uuid(detail, "pop_id");
+        EventName::Messaging(MessagingEvent::AlertRaised) => {
+            let raised = AlertRaised::read(detail).ok()?;
+            s.alert_id = Some(raised.alert_id);
             s.facts.since = Some(at);
-            if e == N::RouterWentOffline { Notice::RouterOffline } else { Notice::RouterOnline }
+            alert_notice(raised.kind)
         }
         _ => return None,
     };
@@ -144,10 +147,38 @@ pub fn consumes(name: EventName) -> bool {
     matches!(
         name,
         EventName::Billing(B::InvoiceIssued | B::InvoiceReminderDue | B::PaymentReceived)
-            | EventName::Network(
-                N::SubscriptionSuspended | N::SubscriptionRestored | N::RouterWentOffline | N::RouterCameBack
-            )
+            | EventName::Network(N::SubscriptionSuspended | N::SubscriptionRestored)
+            | EventName::Messaging(MessagingEvent::AlertRaised)
     )
+}
+
+/// The staff notice an alert is told with.
+pub fn alert_notice(kind: AlertKind) -> Notice {
+    match kind {
+        AlertKind::RouterOffline => Notice::RouterOffline,
+        AlertKind::RouterBack => Notice::RouterOnline,
+        AlertKind::ProvisioningFailed => Notice::ProvisioningFailed,
+        AlertKind::GatewayFailing => Notice::GatewayAccountFailing,
+    }
+}
+
+/// Reads the alert a notice tells of into its subject (the customer and POP it names are read
+/// next, with the rest).
+async fn read_alert(app: &App, tid: Uuid, s: &mut Subject) -> Result<bool, WorkError> {
+    let Some(id) = s.alert_id else { return Ok(true) };
+    let item = app.store.get_item(&keys::alert_key(tid, id)).await.map_err(retry)?;
+    let Some(item) = item else { return Ok(false) };
+    let alert: Alert = Store::decode(item).map_err(|e| WorkError::Drop(format!("alert: {e}")))?;
+    let a = alert.subject;
+    s.customer_id = a.customer_id;
+    s.pop_id = a.pop_id;
+    s.facts.since = Some(alert.raised_at);
+    s.facts.router_name = a.router_name;
+    s.facts.username = a.username;
+    s.facts.gateway = a.gateway;
+    s.facts.account_name = a.account_name;
+    s.facts.detail = alert.detail;
+    Ok(true)
 }
 
 /// What the subject's records are, read in one request.
@@ -230,6 +261,18 @@ async fn recipients<'a>(
                     refused: sms.is_none().then(no_sms),
                 });
             }
+            Recipient::Admins => {
+                let admins = identity::users::active_admins(app, loaded.tenant.id).await.map_err(WorkError::from)?;
+                for phone in admins.into_iter().filter_map(|u| u.phone) {
+                    out.push(Outgoing {
+                        medium: Medium::Sms,
+                        to: phone,
+                        channel: sms,
+                        language: default_language,
+                        refused: sms.is_none().then(no_sms),
+                    });
+                }
+            }
             Recipient::Operator => {
                 let Some(op) = customer.and_then(|c| c.operator_id) else { continue };
                 let user =
@@ -265,6 +308,9 @@ pub async fn on_event(app: &App, senders: &Senders, ev: &BusNotice<'_>) -> Resul
     let loaded = cached_config(app, ev.tenant_id).await.map_err(WorkError::from)?;
     if loaded.settings.rules_for(notice).next().is_none() {
         return Ok(());
+    }
+    if !read_alert(app, ev.tenant_id, &mut subject).await? {
+        return Err(WorkError::Drop("the alert is not in the table".into()));
     }
     let records = read_records(app, ev.tenant_id, &subject).await?;
     if subject.customer_id.is_some() && records.customer.is_none() {
@@ -355,6 +401,7 @@ fn new_message(
         attempts: 0,
         unknown_attempts: 0,
         provider_message_id: None,
+        delivery_report: None,
         error_code: error.as_ref().map(|e| e.0.clone()),
         error_detail: error.map(|e| e.1),
         sent_at: None,
@@ -417,6 +464,9 @@ async fn send_and_record(
     let expected = after.version - 1;
     let mut tx = Tx::new();
     tx.put_versioned(Store::encode_stored(&after).map_err(retry)?, expected);
+    if let (Some(c), MessageStatus::Accepted) = (channel, after.status) {
+        crate::reports::stage_ref(&mut tx, c, &after)?;
+    }
     app.store.commit(tx).await.map_err(retry)
 }
 
@@ -435,7 +485,7 @@ async fn send_one(app: &App, senders: &Senders, msg: &Message, channel: &Channel
                 to: msg.recipient.clone(),
                 text: msg.text.clone(),
                 reference: msg.id.simple().to_string(),
-                status_callback: None,
+                status_callback: crate::reports::status_callback(app, channel),
             };
             let a = messaging::sms::send(&senders.http, &account, &req).await?;
             Ok(Sent { provider_message_id: a.provider_message_id, parts: a.parts, cost: a.cost })
@@ -615,6 +665,7 @@ mod tests {
             attempts: 0,
             unknown_attempts: 0,
             provider_message_id: None,
+            delivery_report: None,
             error_code: None,
             error_detail: None,
             sent_at: None,
@@ -656,7 +707,7 @@ mod tests {
 
     #[test]
     fn the_send_rate_lets_a_minutes_worth_through_then_asks_to_wait() {
-        let tenant = Uuid::new_v4();
+        let tenant = Uuid::now_v7();
         for _ in 0..60 {
             assert!(pace(tenant, 60).is_zero());
         }

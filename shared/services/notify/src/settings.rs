@@ -27,6 +27,8 @@ pub enum Recipient {
     Customer,
     /// The operator (or sub-operator) the customer belongs to, by SMS to the operator's phone.
     Operator,
+    /// The ISP's active admins, by SMS to each admin's phone (staff notices only).
+    Admins,
     /// A chat (a group of the ISP's staff) through one of the ISP's Telegram bots.
     Telegram { channel_id: Uuid, chat_id: String },
 }
@@ -34,7 +36,7 @@ pub enum Recipient {
 impl Recipient {
     pub fn medium(&self) -> Medium {
         match self {
-            Recipient::Customer | Recipient::Operator => Medium::Sms,
+            Recipient::Customer | Recipient::Operator | Recipient::Admins => Medium::Sms,
             Recipient::Telegram { .. } => Medium::Telegram,
         }
     }
@@ -42,11 +44,42 @@ impl Recipient {
 
 /// One notice to one recipient.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
+#[serde(try_from = "RuleInput")]
 pub struct Rule {
     pub notice: Notice,
     #[serde(flatten)]
     pub recipient: Recipient,
+}
+
+/// A rule as written: one flat object whose stray fields are refused (serde cannot deny unknown
+/// fields beside a flattened part, and a unit variant of a tagged enum ignores them).
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RuleInput {
+    notice: Notice,
+    to: String,
+    channel_id: Option<Uuid>,
+    chat_id: Option<String>,
+}
+
+impl TryFrom<RuleInput> for Rule {
+    type Error = String;
+    fn try_from(r: RuleInput) -> Result<Rule, String> {
+        let recipient = match (r.to.as_str(), r.channel_id, r.chat_id) {
+            ("customer", None, None) => Recipient::Customer,
+            ("operator", None, None) => Recipient::Operator,
+            ("admins", None, None) => Recipient::Admins,
+            ("telegram", Some(channel_id), Some(chat_id)) => Recipient::Telegram { channel_id, chat_id },
+            ("telegram", _, _) => return Err("a telegram rule names its channel_id and chat_id".into()),
+            ("customer" | "operator" | "admins", _, _) => {
+                return Err(format!("a rule to {} takes no channel_id or chat_id", r.to));
+            }
+            (other, _, _) => {
+                return Err(format!("unknown recipient `{other}`: customer, operator, admins or telegram"));
+            }
+        };
+        Ok(Rule { notice: r.notice, recipient })
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
@@ -219,9 +252,13 @@ fn check_rules(v: &mut Validation, rules: &[Rule], loaded: &Loaded) {
             Recipient::Customer if !about_customer => {
                 v.add(&field, format!("{} is a staff notice: no customer to send it to", rule.notice.as_str()))
             }
-            Recipient::Operator if !about_customer => {
+            Recipient::Operator if !rule.notice.about_customer() => {
                 v.add(&field, format!("{} is not about a customer: there is no operator", rule.notice.as_str()))
             }
+            Recipient::Admins if about_customer => v.add(
+                &field,
+                format!("{} is a subscriber notice: it goes to the customer or the operator", rule.notice.as_str()),
+            ),
             Recipient::Telegram { channel_id, chat_id } => {
                 if !loaded.channels.iter().any(|c| c.channel.id == *channel_id && c.channel.kind.is_telegram()) {
                     v.add(&format!("{field}.channel_id"), "must be a Telegram bot of this ISP");
@@ -234,6 +271,30 @@ fn check_rules(v: &mut Validation, rules: &[Rule], loaded: &Loaded) {
                 }
             }
             _ => {}
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rules_read_with_their_recipient_and_refuse_stray_fields() {
+        let id = Uuid::nil();
+        let r: Rule = serde_json::from_value(serde_json::json!({"notice": "router_offline", "to": "telegram",
+                "channel_id": id, "chat_id": "-100777"}))
+        .unwrap();
+        assert_eq!(r.recipient, Recipient::Telegram { channel_id: id, chat_id: "-100777".into() });
+        let r: Rule =
+            serde_json::from_value(serde_json::json!({"notice": "invoice_issued", "to": "customer"})).unwrap();
+        assert_eq!(r.recipient, Recipient::Customer);
+        for bad in [
+            serde_json::json!({"notice": "invoice_issued", "to": "customer", "chat_id": "1"}),
+            serde_json::json!({"notice": "invoice_issued", "to": "everyone"}),
+            serde_json::json!({"notice": "router_offline", "to": "telegram", "chat_id": "1"}),
+        ] {
+            assert!(serde_json::from_value::<Rule>(bad.clone()).is_err(), "{bad}");
         }
     }
 }

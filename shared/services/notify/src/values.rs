@@ -29,6 +29,8 @@ pub struct Facts {
     pub pop_name: Option<String>,
     pub since: Option<DateTime<Utc>>,
     pub detail: Option<String>,
+    pub gateway: Option<String>,
+    pub account_name: Option<String>,
 }
 
 impl Facts {
@@ -50,6 +52,8 @@ impl Facts {
             pop_name: Some("Main POP".into()),
             since: Some(now),
             detail: Some("no answer from the router".into()),
+            gateway: Some("bkash".into()),
+            account_name: Some("Main account".into()),
         }
     }
 
@@ -103,6 +107,8 @@ pub fn values(
                 "pop_name" => text(&facts.pop_name),
                 "since" => facts.since.map(time).unwrap_or_default(),
                 "detail" => text(&facts.detail),
+                "gateway" => text(&facts.gateway),
+                "account_name" => text(&facts.account_name),
                 _ => String::new(),
             };
             (*name, value)

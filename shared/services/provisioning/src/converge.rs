@@ -5,6 +5,7 @@
 
 use crate::pool::{RouterPool, open_router};
 use chrono::{DateTime, Utc};
+use domain::alert::{Alert, AlertKind, AlertSubject};
 use domain::network::{Router, SuspensionMode};
 use domain::package::{ConnectionType, Package};
 use domain::provisioning::{ProvisioningError, ProvisioningRecord};
@@ -17,7 +18,7 @@ use routeros::plan::{Access, Applied, Desired, ProfileSpec, QueueSpec, Service};
 use routeros::provision::{Provisioned, RouterReconcile};
 use routeros::{Endpoint, RouterError};
 use std::collections::{BTreeMap, HashMap};
-use store::{Store, keys};
+use store::{Store, Tx, keys};
 use subscriptions::subscriptions::{SubscriptionRecord, open_password};
 use uuid::Uuid;
 
@@ -232,9 +233,33 @@ fn new_record(item: &WorkItem, router: Uuid, now: DateTime<Utc>) -> Provisioning
 pub async fn record_outcomes(app: &App, work: &RouterWork, results: &[Result<Provisioned, RouterError>]) -> Result<()> {
     let now = app.now();
     let mut items = Vec::new();
+    let mut alerts = Tx::new();
     for (item, result) in work.items.iter().zip(results) {
         if !item.current_router {
             continue;
+        }
+        if let Err(e @ RouterError::Trap { .. }) = result {
+            let before = item.record.as_ref().and_then(|r| r.last_error.as_ref()).map(|e| e.code.as_str());
+            // Once per episode: the first refusal after a success (or after another kind of failure).
+            if before != Some(e.code()) {
+                let t = item.target;
+                let subject = AlertSubject {
+                    router_id: Some(work.router.id),
+                    router_name: Some(work.router.name.clone()),
+                    pop_id: work.router.pop_id,
+                    customer_id: Some(t.customer),
+                    subscription_id: Some(t.subscription),
+                    username: Some(item.desired.username.clone()),
+                    ..Default::default()
+                };
+                // The same for every try at this version: a retry after a crash finds it raised.
+                let seed = format!("provisioning-alert:{}:{}", t.subscription, item.version);
+                let id = domain::ids::derived_id(DateTime::UNIX_EPOCH, &seed);
+                kernel::alerts::raise(
+                    &mut alerts,
+                    &Alert::new(id, t.tenant, AlertKind::ProvisioningFailed, subject, Some(e.to_string()), now),
+                )?;
+            }
         }
         let mut rec = new_record(item, work.router.id, now);
         rec.last_attempt_at = now;
@@ -264,6 +289,14 @@ pub async fn record_outcomes(app: &App, work: &RouterWork, results: &[Result<Pro
             )
             .or_500()?,
         );
+    }
+    // Alerts first: the records' errors decide the episode, so they are written once it is raised.
+    if !alerts.is_empty() {
+        match app.store.commit(alerts).await {
+            // Raised by an earlier try at the same version.
+            Ok(()) | Err(store::StoreError::Conflict(_)) => {}
+            Err(e) => return Err(kernel::support::store_err(e)),
+        }
     }
     app.store.put_many(items).await.or_500()
 }

@@ -79,7 +79,8 @@ fn kind(name: EventName) -> Option<Kind> {
         | EventName::Platform(_)
         | EventName::Identity(_)
         | EventName::Crm(_)
-        | EventName::Billing(_) => None,
+        | EventName::Billing(_)
+        | EventName::Messaging(_) => None,
     }
 }
 
