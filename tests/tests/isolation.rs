@@ -127,6 +127,20 @@ async fn every_route_refuses_another_tenants_ids_and_changes_nothing() {
         .expect(201);
     let (checkout, order) =
         (checkout["id"].as_str().unwrap().to_string(), checkout["order_id"].as_str().unwrap().to_string());
+    // The victim's own system hears its payments.
+    let hook = messaging::testing::FakeEndpoint::start("whsec_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=").await;
+    let endpoint = env
+        .send(
+            "POST",
+            "/v1/webhook-endpoints",
+            Some(&admin),
+            Some(json!({"url": hook.url(), "description": "Victim ERP", "events": ["PaymentReceived"]})),
+        )
+        .await
+        .expect(201)["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
     // The victim's router answers nothing: offline at its first check, a staff alert.
     env.send("POST", &format!("/v1/routers/{router}/test"), Some(&admin), None).await;
     let alerts = env.send("GET", "/v1/alerts", Some(&admin), None).await.expect(200);
@@ -134,7 +148,7 @@ async fn every_route_refuses_another_tenants_ids_and_changes_nothing() {
     let alert = alerts["items"][0]["id"].as_str().unwrap().to_string();
     let secret_ids = [
         &cid, &uid, &pkg, &pop, &router, &sub, &op, &lead, &import, &bulk, &invoice, &payment, &gateway, &checkout,
-        &alert,
+        &alert, &endpoint,
     ];
     let (_, intruder) = env.other_tenant("intruder").await;
     // The intruder's own gateway account, to name the victim's order under it.
@@ -381,6 +395,22 @@ async fn every_route_refuses_another_tenants_ids_and_changes_nothing() {
                 ("GET", "/v1/messages") => (format!("{path}?customer_id={cid}"), None, &[404]),
                 ("GET", "/v1/messages/{id}") => (path.replace("{id}", &message), None, &[404]),
                 ("GET", "/v1/alerts") => (path.clone(), None, &[200]),
+                ("GET", "/v1/webhook-endpoints") => (path.clone(), None, &[200]),
+                // Its own endpoint: made in its own ISP.
+                ("POST", "/v1/webhook-endpoints") => {
+                    (path.clone(), Some(json!({"url": hook.url(), "events": ["InvoiceIssued"]})), &[201])
+                }
+                ("PATCH", "/v1/webhook-endpoints/{id}") => (
+                    path.replace("{id}", &endpoint),
+                    Some(json!({"url": "https://intruder.example/steal", "version": 1})),
+                    &[404],
+                ),
+                ("GET" | "DELETE", "/v1/webhook-endpoints/{id}")
+                | ("POST", "/v1/webhook-endpoints/{id}/rotate-secret" | "/v1/webhook-endpoints/{id}/test")
+                | ("GET", "/v1/webhook-endpoints/{id}/deliveries") => (path.replace("{id}", &endpoint), None, &[404]),
+                ("POST", "/v1/webhook-endpoints/{id}/deliveries/{delivery_id}/replay") => {
+                    (path.replace("{id}", &endpoint).replace("{delivery_id}", &message), None, &[404])
+                }
                 ("GET", "/v1/alerts/{id}") | ("POST", "/v1/alerts/{id}/read" | "/v1/alerts/{id}/unread") => {
                     (path.replace("{id}", &alert), None, &[404])
                 }

@@ -5,7 +5,7 @@
 
 use e2e_tests::Env;
 use messaging::sms::SmsProvider;
-use messaging::testing::{FakeSms, FakeTelegram, Fault};
+use messaging::testing::{FakeEndpoint, FakeSms, FakeTelegram, Fault};
 use serde_json::{Value, json};
 
 /// A sandbox SSL Wireless account of the ISP behind `admin`, pointed at `fake`.
@@ -119,7 +119,7 @@ async fn an_invoice_reaches_the_customer_in_their_language_once_and_is_kept_in_t
         "amount_due": bn_invoice["amount_due"], "currency": "BDT", "due_date": bn_invoice["due_date"]});
     let event_id: uuid::Uuid = m["event_id"].as_str().unwrap().parse().unwrap();
     let at = m["created_at"].as_str().unwrap().parse().unwrap();
-    let senders = notify::send::Senders { http: messaging::sms::SmsHttp::new().unwrap() };
+    let senders = notify::send::Senders::new(&env.local.app).unwrap();
     let again = notify::send::BusNotice {
         name: domain::event::EventName::Billing(domain::event::BillingEvent::InvoiceIssued),
         event_id,
@@ -160,7 +160,7 @@ async fn provider_faults_end_in_the_right_state_and_nothing_is_sent_twice() {
     let m = wait_messages(&env, &admin, &c, |m| m.len() == 1 && m[0]["status"] == "scheduled").await;
     assert_eq!((m[0]["attempts"].as_i64(), m[0]["error_code"].as_str()), (Some(1), Some("retryable")));
     assert!(fake.messages().is_empty(), "nothing was taken yet");
-    let senders = notify::send::Senders { http: messaging::sms::SmsHttp::new().unwrap() };
+    let senders = notify::send::Senders::new(&env.local.app).unwrap();
     let app = &env.local.app;
     let early = notify::send::release_due(app, &senders, env.tenant(), env.clock.now()).await.unwrap();
     assert_eq!(early.sent, 0, "not before its backoff");
@@ -187,7 +187,7 @@ async fn quiet_hours_hold_a_notice_until_morning_in_the_isps_time_zone() {
     assert_eq!(m[0]["status"], "scheduled");
     // The default quiet hours end at 09:00 Dhaka time.
     assert_eq!(m[0]["send_at"], "2026-06-16T03:00:00Z");
-    let senders = notify::send::Senders { http: messaging::sms::SmsHttp::new().unwrap() };
+    let senders = notify::send::Senders::new(&env.local.app).unwrap();
     let early = notify::send::release_due(&env.local.app, &senders, env.tenant(), env.clock.now()).await.unwrap();
     assert_eq!(early.sent, 0);
     env.clock.set("2026-06-16T03:00:00Z".parse().unwrap());
@@ -542,4 +542,149 @@ async fn delivery_reports_move_a_message_forward_once_and_forged_ones_are_refuse
     let form = format!("id={}&status=Success", sms.id);
     let a = env.send_raw("POST", &path, None, "application/x-www-form-urlencoded", form.into_bytes()).await;
     assert_eq!(a.status, 401, "{:#}", a.body);
+}
+
+#[tokio::test]
+async fn webhook_endpoints_hear_signed_events_are_retried_disabled_after_a_day_and_replayed() {
+    let env = Env::start().await;
+    let admin = env.admin().await;
+    let hook = FakeEndpoint::start("whsec_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=").await;
+
+    // Bad input: a clear 422, nothing written.
+    let before = env.table_snapshot().await;
+    for body in [
+        json!({"url": "http://169.254.169.254/latest", "events": ["InvoiceIssued"]}),
+        json!({"url": "not a url", "events": ["InvoiceIssued"]}),
+        json!({"url": hook.url(), "events": []}),
+        json!({"url": hook.url(), "events": ["PasswordResetRequested"]}),
+        json!({"url": hook.url(), "events": ["InvoiceIssued", "InvoiceIssued"]}),
+        json!({"url": hook.url(), "events": ["InvoiceIssued"], "secret": "mine"}),
+    ] {
+        let a = env.send("POST", "/v1/webhook-endpoints", Some(&admin), Some(body.clone())).await;
+        assert!(matches!(a.status, 400 | 422), "{body}: {:#}", a.body);
+    }
+    e2e_tests::assert_unchanged(&before, &env.table_snapshot().await);
+
+    let made = env
+        .send(
+            "POST",
+            "/v1/webhook-endpoints",
+            Some(&admin),
+            Some(json!({"url": hook.url(), "description": "ERP", "events": ["InvoiceIssued", "PaymentReceived"]})),
+        )
+        .await
+        .expect(201);
+    let id = made["id"].as_str().unwrap().to_string();
+    let secret = made["secret"].as_str().unwrap();
+    assert!(secret.starts_with("whsec_"), "{made:#}");
+    let shown = env.send("GET", &format!("/v1/webhook-endpoints/{id}"), Some(&admin), None).await.expect(200);
+    assert!(shown.get("secret").is_none() && !shown.to_string().contains(secret), "shown once: {shown:#}");
+    hook.set_secret(secret);
+
+    // A signed ping on demand.
+    let ping = env.send("POST", &format!("/v1/webhook-endpoints/{id}/test"), Some(&admin), None).await.expect(200);
+    assert_eq!(ping["status"], 204, "{ping:#}");
+    assert!(hook.received()[0].verified && hook.received()[0].body.contains("\"ping\""));
+
+    // An invoice: one signed delivery of the event, logged as delivered.
+    let (_, invoice) = billed_customer(&env, &admin, "Hook One", "01719-300061", Some("en")).await;
+    assert!(env.eventually(|| hook.received().len() == 2).await, "{:?}", hook.received());
+    let got = hook.received()[1].clone();
+    assert!(got.verified);
+    let body: Value = serde_json::from_str(&got.body).unwrap();
+    assert_eq!(
+        (body["type"].as_str(), body["data"]["invoice_id"].as_str()),
+        (Some("InvoiceIssued"), invoice["id"].as_str())
+    );
+    let first = deliveries(&env, &admin, &id).await;
+    assert_eq!(first.len(), 1);
+    assert_eq!((first[0]["status"].as_str(), first[0]["id"].as_str()), (Some("delivered"), Some(got.id.as_str())));
+
+    // The endpoint fails: retried on the schedule, disabled once it has failed for a day.
+    hook.fail_with(Some(500));
+    billed_customer(&env, &admin, "Hook Two", "01719-300062", Some("en")).await;
+    let failing = loop {
+        let l = deliveries(&env, &admin, &id).await;
+        if let Some(m) = l.iter().find(|m| m["status"] == "scheduled") {
+            break m.clone();
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    };
+    assert_eq!((failing["attempts"].as_i64(), failing["error_code"].as_str()), (Some(1), Some("http_500")));
+    let senders = notify::send::Senders::new(&env.local.app).unwrap();
+    let app = &env.local.app;
+    for wait in [5, 300, 1800, 7200, 18_000, 36_000, 36_000] {
+        let early = notify::send::release_due(app, &senders, env.tenant(), env.clock.now()).await.unwrap();
+        assert_eq!(early.sent, 0, "not before its time");
+        env.clock.advance(chrono::Duration::seconds(wait));
+        let due = notify::send::release_due(app, &senders, env.tenant(), env.clock.now()).await.unwrap();
+        assert_eq!(due.sent, 1, "retried after {wait} s");
+    }
+    let tries: Vec<_> = hook.received().into_iter().filter(|d| d.id == failing["id"].as_str().unwrap()).collect();
+    assert_eq!(tries.len(), 8, "the first try and seven retries, one webhook-id");
+    let admin = env.admin().await;
+    let ep = env.send("GET", &format!("/v1/webhook-endpoints/{id}"), Some(&admin), None).await.expect(200);
+    assert_eq!(
+        (ep["status"].as_str(), ep["disabled_reason"].as_str()),
+        (Some("disabled"), Some("every delivery failed for a day"))
+    );
+    let l = deliveries(&env, &admin, &id).await;
+    let failed = l.iter().find(|m| m["id"] == failing["id"]).unwrap();
+    assert_eq!((failed["status"].as_str(), failed["attempts"].as_i64()), (Some("failed"), Some(8)));
+
+    // Disabled: a replay is refused, and nothing new is made for it.
+    let replay = format!("/v1/webhook-endpoints/{id}/deliveries/{}/replay", failing["id"].as_str().unwrap());
+    let a = env.send("POST", &replay, Some(&admin), None).await;
+    assert_eq!((a.status, a.code()), (409, "endpoint_disabled"), "{:#}", a.body);
+    billed_customer(&env, &admin, "Hook Three", "01719-300063", Some("en")).await;
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    assert_eq!(deliveries(&env, &admin, &id).await.len(), 2);
+
+    // Enabled again and mended: the missed delivery replayed, with its own webhook-id.
+    hook.fail_with(None);
+    let ep = env
+        .send(
+            "PATCH",
+            &format!("/v1/webhook-endpoints/{id}"),
+            Some(&admin),
+            Some(json!({"status": "active", "version": ep["version"]})),
+        )
+        .await
+        .expect(200);
+    assert!(ep["failing_since"].is_null() && ep["disabled_reason"].is_null());
+    env.send("POST", &replay, Some(&admin), None).await.expect(200);
+    let released = notify::send::release_due(app, &senders, env.tenant(), env.clock.now()).await.unwrap();
+    assert_eq!(released.sent, 1);
+    let last = hook.received().last().unwrap().clone();
+    assert_eq!((last.id.as_str(), last.status), (failing["id"].as_str().unwrap(), 204));
+    let l = deliveries(&env, &admin, &id).await;
+    assert_eq!(l.iter().find(|m| m["id"] == failing["id"]).unwrap()["status"], "delivered");
+    let again = env
+        .send(
+            "POST",
+            &format!("/v1/webhook-endpoints/{id}/deliveries/{}/replay", uuid::Uuid::now_v7()),
+            Some(&admin),
+            None,
+        )
+        .await;
+    assert_eq!(again.status, 404);
+
+    // A rotated secret signs what follows; a deleted endpoint is gone.
+    let rotated =
+        env.send("POST", &format!("/v1/webhook-endpoints/{id}/rotate-secret"), Some(&admin), None).await.expect(200);
+    assert_ne!(rotated["secret"].as_str(), Some(secret));
+    hook.set_secret(rotated["secret"].as_str().unwrap());
+    let ping = env.send("POST", &format!("/v1/webhook-endpoints/{id}/test"), Some(&admin), None).await.expect(200);
+    assert_eq!(ping["status"], 204);
+    env.send("DELETE", &format!("/v1/webhook-endpoints/{id}"), Some(&admin), None).await.expect(204);
+    let gone = env.send("GET", &format!("/v1/webhook-endpoints/{id}"), Some(&admin), None).await;
+    assert_eq!(gone.status, 404);
+}
+
+/// An endpoint's deliveries, newest first.
+async fn deliveries(env: &Env, admin: &str, id: &str) -> Vec<Value> {
+    env.send("GET", &format!("/v1/webhook-endpoints/{id}/deliveries"), Some(admin), None).await.expect(200)["items"]
+        .as_array()
+        .unwrap()
+        .clone()
 }

@@ -4,7 +4,7 @@ use lambda_runtime::{Error, LambdaEvent, service_fn};
 async fn main() -> Result<(), Error> {
     isp_http::init_tracing();
     let app = kernel::App::from_env().await?;
-    let senders = notify::send::Senders { http: messaging::sms::SmsHttp::new()? };
+    let senders = notify::send::Senders::new(&app)?;
     let w: &'static _ =
         Box::leak(Box::new(worker_notifications::Worker { app, channel: messaging::LogChannel, senders }));
     lambda_runtime::run(service_fn(move |e: LambdaEvent<aws_lambda_events::event::sqs::SqsEvent>| async move {

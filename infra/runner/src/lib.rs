@@ -248,9 +248,7 @@ impl Local {
             let arn = queue_arns[q].clone();
             let worker: WorkerFn = match f.binary.as_str() {
                 "worker-notifications" => {
-                    let senders = notify::send::Senders {
-                        http: messaging::sms::SmsHttp::new().map_err(|e| format!("SMS client: {e}"))?,
-                    };
+                    let senders = notify::send::Senders::new(&app).map_err(|e| format!("messaging clients: {e}"))?;
                     let w =
                         Arc::new(worker_notifications::Worker { app: app.clone(), channel: channel.clone(), senders });
                     Arc::new(move |ev| {

@@ -58,7 +58,7 @@ pub fn verify(
 }
 
 /// One try's outcome at an endpoint.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
 pub struct Attempt {
     /// The endpoint's HTTP status (`None`: no answer: refused, unreachable, timed out).
     pub status: Option<u16>,

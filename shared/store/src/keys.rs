@@ -241,6 +241,12 @@ pub fn messaging_settings(owner: Owner) -> ItemKeys {
 
 pub const MESSAGING_CHANNEL_PREFIX: &str = "CHANNEL#";
 pub const MESSAGE_TEMPLATE_PREFIX: &str = "TEMPLATE#";
+pub const WEBHOOK_ENDPOINT_PREFIX: &str = "WEBHOOK#";
+
+/// An ISP's webhook endpoint (one of its own systems our events are posted to).
+pub fn webhook_endpoint(tenant: Uuid, id: Uuid) -> ItemKeys {
+    ItemKeys::new(messaging_config_pk(Owner::Tenant(tenant)), &format!("{WEBHOOK_ENDPOINT_PREFIX}{id}"))
+}
 
 pub fn messaging_channel(owner: Owner, id: Uuid) -> ItemKeys {
     ItemKeys::new(messaging_config_pk(owner), &format!("{MESSAGING_CHANNEL_PREFIX}{id}"))
@@ -262,6 +268,8 @@ pub fn message_template(tenant: Uuid, notice: &str, language: &str) -> ItemKeys 
 pub struct MessagePlace<'a> {
     pub at: &'a str,
     pub customer: Option<Uuid>,
+    /// A webhook delivery is listed per endpoint (gsi2) instead of per customer.
+    pub endpoint: Option<Uuid>,
     pub status: &'a str,
     pub due: Option<&'a str>,
 }
@@ -272,8 +280,10 @@ pub fn message(tenant: Uuid, id: Uuid, place: &MessagePlace<'_>) -> ItemKeys {
     let mut k = ItemKeys::new(format!("{}MSG#{id}", t(tenant)), "MSG")
         .gsi1(messages_gsi1(tenant), sort.clone())
         .gsi3(messages_by_status_gsi3(tenant, place.status), sort.clone());
-    if let Some(c) = place.customer {
-        k = k.gsi2(customer_messages_gsi2(tenant, c), sort);
+    match (place.endpoint, place.customer) {
+        (Some(e), _) => k = k.gsi2(endpoint_deliveries_gsi2(tenant, e), sort),
+        (None, Some(c)) => k = k.gsi2(customer_messages_gsi2(tenant, c), sort),
+        (None, None) => {}
     }
     if let Some(due) = place.due {
         k = k.gsi4(messages_due_gsi4(tenant), format!("{due}#{id}"));
@@ -291,6 +301,10 @@ pub fn messages_gsi1(tenant: Uuid) -> String {
 
 pub fn customer_messages_gsi2(tenant: Uuid, customer: Uuid) -> String {
     format!("{}C#{customer}#MSGS", t(tenant))
+}
+
+pub fn endpoint_deliveries_gsi2(tenant: Uuid, endpoint: Uuid) -> String {
+    format!("{}WH#{endpoint}#MSGS", t(tenant))
 }
 
 pub fn messages_by_status_gsi3(tenant: Uuid, status: &str) -> String {

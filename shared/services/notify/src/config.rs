@@ -6,6 +6,7 @@
 use crate::channels::ChannelRecord;
 use crate::settings::{MessagingSettings, MessagingSettingsRecord};
 use crate::templates::TemplateRecord;
+use crate::webhooks::EndpointRecord;
 use domain::language::Language;
 use domain::tenant::Tenant;
 use domain::{Error, Result};
@@ -29,6 +30,8 @@ pub struct Loaded {
     pub templates: BTreeMap<(Notice, Language), TemplateRecord>,
     /// Accounts the platform offers to ISPs.
     pub platform_channels: Vec<ChannelRecord>,
+    /// The ISP's webhook endpoints.
+    pub endpoints: Vec<EndpointRecord>,
 }
 
 impl Loaded {
@@ -66,16 +69,25 @@ async fn collection(app: &App, owner: Owner) -> Result<Vec<store::Item>> {
     app.store.query_all_items(Query::table(keys::messaging_config_pk(owner)), 2000).await.or_500()
 }
 
-/// A collection read: its settings (if saved), channels and templates.
-type Collection = (Option<MessagingSettings>, Vec<ChannelRecord>, BTreeMap<(Notice, Language), TemplateRecord>);
+/// A collection read: its settings (if saved), channels, templates and webhook endpoints.
+#[derive(Default)]
+struct Collection {
+    settings: Option<MessagingSettings>,
+    channels: Vec<ChannelRecord>,
+    templates: BTreeMap<(Notice, Language), TemplateRecord>,
+    endpoints: Vec<EndpointRecord>,
+}
 
 fn split(items: Vec<store::Item>) -> Result<Collection> {
     let mut settings = None;
     let mut channels = vec![];
     let mut templates = BTreeMap::new();
+    let mut endpoints = vec![];
     for item in items {
         let sk = item.get("sk").and_then(|v| v.as_s().ok()).cloned().unwrap_or_default();
-        if sk.starts_with(keys::MESSAGING_CHANNEL_PREFIX) {
+        if sk.starts_with(keys::WEBHOOK_ENDPOINT_PREFIX) {
+            endpoints.push(Store::decode::<EndpointRecord>(item).or_500()?);
+        } else if sk.starts_with(keys::MESSAGING_CHANNEL_PREFIX) {
             channels.push(Store::decode::<ChannelRecord>(item).or_500()?);
         } else if sk.starts_with(keys::MESSAGE_TEMPLATE_PREFIX) {
             let t = Store::decode::<TemplateRecord>(item).or_500()?;
@@ -85,26 +97,26 @@ fn split(items: Vec<store::Item>) -> Result<Collection> {
         }
     }
     channels.sort_by_key(|c: &ChannelRecord| c.channel.created_at);
-    Ok((settings, channels, templates))
+    endpoints.sort_by_key(|e: &EndpointRecord| e.endpoint.created_at);
+    Ok(Collection { settings, channels, templates, endpoints })
 }
 
 /// The platform's offered channels (only active ones).
 pub async fn platform_channels(app: &App) -> Result<Vec<ChannelRecord>> {
-    let (_, channels, _) = split(collection(app, Owner::Platform).await?)?;
-    Ok(channels)
+    Ok(split(collection(app, Owner::Platform).await?)?.channels)
 }
 
 /// An ISP's configuration as it is now (two Queries).
 pub async fn load_config(app: &App, tenant: &Tenant) -> Result<Loaded> {
     let (own, platform) = tokio::join!(collection(app, Owner::Tenant(tenant.id)), collection(app, Owner::Platform));
-    let (settings, channels, templates) = split(own?)?;
-    let (_, platform_channels, _) = split(platform?)?;
+    let own = split(own?)?;
     Ok(Loaded {
         tenant: tenant.clone(),
-        settings: settings.unwrap_or_else(|| MessagingSettings::defaults(tenant)),
-        channels,
-        templates,
-        platform_channels,
+        settings: own.settings.unwrap_or_else(|| MessagingSettings::defaults(tenant)),
+        channels: own.channels,
+        templates: own.templates,
+        platform_channels: split(platform?)?.channels,
+        endpoints: own.endpoints,
     })
 }
 

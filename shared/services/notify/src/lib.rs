@@ -12,3 +12,4 @@ pub mod send;
 pub mod settings;
 pub mod templates;
 pub mod values;
+pub mod webhooks;

@@ -85,6 +85,7 @@ impl store::Stored for Message {
             &keys::MessagePlace {
                 at: &at,
                 customer: self.customer_id,
+                endpoint: (self.medium == Medium::Webhook).then_some(self.channel_id).flatten(),
                 status: self.status.as_str(),
                 due: due.as_deref(),
             },

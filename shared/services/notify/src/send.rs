@@ -42,6 +42,18 @@ const SLEEP_AT_MOST: std::time::Duration = std::time::Duration::from_secs(2);
 /// The clients the worker sends through, built once per process.
 pub struct Senders {
     pub http: SmsHttp,
+    /// For ISPs' webhook endpoints (every address checked before it is posted to).
+    pub webhooks: messaging::webhook::EndpointClient,
+}
+
+impl Senders {
+    /// The clients, with the addresses this deployment lets endpoints have.
+    pub fn new(app: &App) -> Result<Senders, String> {
+        Ok(Senders {
+            http: SmsHttp::new().map_err(|e| e.to_string())?,
+            webhooks: messaging::webhook::endpoint_client(crate::settings::hosts(app))?,
+        })
+    }
 }
 
 /// An event as the worker reads it off the bus.
@@ -140,8 +152,13 @@ fn notice_of(name: EventName, detail: &Value, at: DateTime<Utc>) -> Option<(Noti
     Some((notice, s))
 }
 
-/// Whether messages are made of this event (the events [`notice_of`] reads).
+/// Whether messages are made of this event: the notices [`notice_of`] reads and the events
+/// webhook endpoints may hear.
 pub fn consumes(name: EventName) -> bool {
+    makes_notice(name) || crate::webhooks::webhook_event(name)
+}
+
+fn makes_notice(name: EventName) -> bool {
     use BillingEvent as B;
     use NetworkEvent as N;
     matches!(
@@ -304,6 +321,9 @@ async fn recipients<'a>(
 
 /// Makes and sends the messages of one event (nothing for an event already handled).
 pub async fn on_event(app: &App, senders: &Senders, ev: &BusNotice<'_>) -> Result<(), WorkError> {
+    if crate::webhooks::webhook_event(ev.name) {
+        Box::pin(crate::webhooks::on_event(app, senders, ev)).await?;
+    }
     let Some((notice, mut subject)) = notice_of(ev.name, ev.detail, ev.at) else { return Ok(()) };
     let loaded = cached_config(app, ev.tenant_id).await.map_err(WorkError::from)?;
     if loaded.settings.rules_for(notice).next().is_none() {
@@ -578,7 +598,9 @@ pub async fn release_due(
         if msg.send_at > as_of || msg.status.settled() {
             continue;
         }
-        let stale = msg.status == MessageStatus::Sending;
+        let webhook = msg.medium == Medium::Webhook;
+        // A webhook delivery cut short is simply tried again: receivers dedupe on `webhook-id`.
+        let stale = msg.status == MessageStatus::Sending && !webhook;
         let channel = msg
             .channel_id
             .and_then(|id| loaded.channel(id).or_else(|| loaded.platform_channels.iter().find(|c| c.channel.id == id)));
@@ -592,12 +614,15 @@ pub async fn release_due(
             report.stale += 1;
             continue;
         }
-        let wait = pace(tenant_id, loaded.settings.sends_per_minute);
-        if wait > SLEEP_AT_MOST {
-            report.held += 1;
-            continue;
+        // The send rate is the SMS provider's; an ISP's own endpoints take what they are sent.
+        if !webhook {
+            let wait = pace(tenant_id, loaded.settings.sends_per_minute);
+            if wait > SLEEP_AT_MOST {
+                report.held += 1;
+                continue;
+            }
+            tokio::time::sleep(wait).await;
         }
-        tokio::time::sleep(wait).await;
         // Claimed (scheduled -> sending) before the send, so two releases never both send it.
         let mut claimed = msg;
         claimed.status = MessageStatus::Sending;
@@ -606,7 +631,12 @@ pub async fn release_due(
         let mut tx = Tx::new();
         tx.put_versioned(Store::encode_stored(&claimed).map_err(retry)?, claimed.version - 1);
         if commit_claim(app, tx).await? {
-            send_and_record(app, senders, claimed, channel).await?;
+            if webhook {
+                let endpoint = claimed.channel_id.and_then(|id| loaded.endpoints.iter().find(|e| e.endpoint.id == id));
+                crate::webhooks::deliver_and_record(app, &senders.webhooks, claimed, endpoint).await?;
+            } else {
+                send_and_record(app, senders, claimed, channel).await?;
+            }
             report.sent += 1;
         }
     }
