@@ -688,3 +688,117 @@ async fn deliveries(env: &Env, admin: &str, id: &str) -> Vec<Value> {
         .unwrap()
         .clone()
 }
+
+#[tokio::test]
+async fn a_customers_month_by_sms_reminder_in_the_morning_payment_suspension_and_restore() {
+    let env = Env::start().await;
+    let admin = env.admin().await;
+    let fake = FakeSms::start(SmsProvider::SslWireless, &[("api_token", "ssl-token-demo")]).await;
+    sms_channel(&env, &admin, &fake).await;
+    let (c, invoice) = billed_customer(&env, &admin, "Month Long", "01719-300071", Some("en")).await;
+    wait_messages(&env, &admin, &c, |m| m.len() == 1 && m[0]["status"] == "accepted").await;
+
+    // The daily dunning at 00:35 UTC after the "3 days before" moment: 06:35 in Dhaka, inside the
+    // quiet hours.
+    let due: chrono::DateTime<chrono::Utc> = invoice["due_date"].as_str().unwrap().parse().unwrap();
+    let run = (due - chrono::Duration::days(2)).date_naive().and_hms_opt(0, 35, 0).unwrap().and_utc();
+    env.clock.set(run);
+    env.send("POST", "/_local/jobs/job-dunning", None, Some(json!({"time": run}))).await.expect(200);
+    let admin = env.admin().await;
+    let m = wait_messages(&env, &admin, &c, |m| m.len() == 2).await;
+    let reminder = m.iter().find(|m| m["notice"] == "payment_reminder").expect("a reminder").clone();
+    assert_eq!(reminder["status"], "scheduled", "{reminder:#}");
+    let morning = run.date_naive().and_hms_opt(3, 0, 0).unwrap().and_utc();
+    assert_eq!(reminder["send_at"], json!(morning), "09:00 in Dhaka");
+    assert!(reminder["text"].as_str().unwrap().contains("3"), "days left: {}", reminder["text"]);
+    env.clock.set(morning);
+    env.send("POST", "/_local/jobs/job-message-release", None, Some(json!({"time": morning}))).await.expect(200);
+    let admin = env.admin().await;
+    wait_messages(&env, &admin, &c, |m| m.iter().all(|m| m["status"] == "accepted")).await;
+
+    // Paid: a receipt by SMS with what is left.
+    let paid = env
+        .send_with(
+            "POST",
+            "/v1/payments",
+            Some(&admin),
+            Some(json!({"customer_id": c, "amount": invoice["amount_due"], "method": "cash"})),
+            &[("idempotency-key", "month-pay")],
+        )
+        .await
+        .expect(201);
+    let m = wait_messages(&env, &admin, &c, |m| m.len() == 3 && m.iter().all(|m| m["status"] == "accepted")).await;
+    let receipt = m.iter().find(|m| m["notice"] == "payment_received").unwrap();
+    assert!(
+        receipt["text"].as_str().unwrap().contains(paid["receipt_number"].as_str().unwrap()),
+        "{}",
+        receipt["text"]
+    );
+
+    // Suspended by staff, then restored: one SMS each.
+    let sub = invoice["subscription_id"].as_str().unwrap().to_string();
+    env.send("POST", &format!("/v1/subscriptions/{sub}/suspend"), Some(&admin), Some(json!({"reason": "abuse"})))
+        .await
+        .expect(200);
+    env.send("POST", &format!("/v1/subscriptions/{sub}/restore"), Some(&admin), None).await.expect(200);
+    let m = wait_messages(&env, &admin, &c, |m| m.len() == 5 && m.iter().all(|m| m["status"] == "accepted")).await;
+    let notices: std::collections::BTreeSet<&str> = m.iter().map(|m| m["notice"].as_str().unwrap()).collect();
+    assert_eq!(
+        notices,
+        ["invoice_issued", "payment_received", "payment_reminder", "subscription_restored", "subscription_suspended"]
+            .into_iter()
+            .collect()
+    );
+    let to_customer = fake.messages().into_iter().filter(|s| s.to.ends_with("1719300071")).count();
+    assert_eq!(to_customer, 5, "each once");
+
+    // Each on the customer's timeline.
+    let timeline =
+        env.send("GET", &format!("/v1/customers/{c}/timeline?limit=100"), Some(&admin), None).await.expect(200);
+    let sms: Vec<&Value> = timeline["items"].as_array().unwrap().iter().filter(|e| e["kind"] == "sms").collect();
+    assert_eq!(sms.len(), 5, "{timeline:#}");
+    assert!(sms.iter().any(|e| e["summary"].as_str().unwrap().starts_with("SMS payment received to +8801719300071")));
+}
+
+#[tokio::test]
+async fn a_timeout_is_tried_once_more_and_throttling_backs_off_nothing_sent_twice() {
+    let env = Env::start().await;
+    let admin = env.admin().await;
+    let fake = FakeSms::start(SmsProvider::SslWireless, &[("api_token", "ssl-token-demo")]).await;
+    sms_channel(&env, &admin, &fake).await;
+    let senders = notify::send::Senders::new(&env.local.app).unwrap();
+    let app = &env.local.app;
+
+    // Throttled: retried after its backoff, then sent.
+    fake.fail_next(Fault::Throttle);
+    let (a, _) = billed_customer(&env, &admin, "Throttled One", "01719-300081", Some("en")).await;
+    let m = wait_messages(&env, &admin, &a, |m| m.len() == 1 && m[0]["status"] == "scheduled").await;
+    assert_eq!((m[0]["error_code"].as_str(), m[0]["attempts"].as_i64()), (Some("retryable"), Some(1)), "{m:#?}");
+    env.clock.advance(chrono::Duration::minutes(2));
+    notify::send::release_due(app, &senders, env.tenant(), env.clock.now()).await.unwrap();
+    let admin = env.admin().await;
+    let m = messages(&env, &admin, &format!("customer_id={a}")).await;
+    assert_eq!((m[0]["status"].as_str(), m[0]["attempts"].as_i64()), (Some("accepted"), Some(2)));
+
+    // The provider takes the SMS but answers after the deadline: unknown, tried once more (the
+    // provider's `csms_id` is the message's, so SSL Wireless can refuse the copy), then settled.
+    fake.fail_next(Fault::Slow(std::time::Duration::from_secs(12)));
+    let (b, _) = billed_customer(&env, &admin, "Slow Provider", "01719-300082", Some("en")).await;
+    let m = wait_messages(&env, &admin, &b, |m| m.len() == 1 && m[0]["status"] != "sending").await;
+    assert_eq!((m[0]["status"].as_str(), m[0]["unknown_attempts"].as_i64()), (Some("scheduled"), Some(1)), "{m:#?}");
+    fake.fail_next(Fault::Slow(std::time::Duration::from_secs(12)));
+    env.clock.advance(chrono::Duration::minutes(2));
+    notify::send::release_due(app, &senders, env.tenant(), env.clock.now()).await.unwrap();
+    let admin = env.admin().await;
+    let m = messages(&env, &admin, &format!("customer_id={b}")).await;
+    assert_eq!(
+        (m[0]["status"].as_str(), m[0]["unknown_attempts"].as_i64(), m[0]["attempts"].as_i64()),
+        (Some("unknown"), Some(2), Some(2)),
+        "recorded as unknown after one more try: {m:#?}"
+    );
+    env.clock.advance(chrono::Duration::hours(1));
+    let again = notify::send::release_due(app, &senders, env.tenant(), env.clock.now()).await.unwrap();
+    assert_eq!(again.sent, 0, "never a third try");
+    let to_b = fake.messages().iter().filter(|s| s.to.ends_with("1719300082")).count();
+    assert_eq!(to_b, 2, "the provider saw the first send and the one retry only");
+}

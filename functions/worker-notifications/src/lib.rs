@@ -79,16 +79,56 @@ pub struct Worker<C: Channel> {
 
 pub async fn handle<C: Channel>(w: &Worker<C>, event: SqsEvent) -> BatchResponse {
     let mut resp = BatchResponse::default();
+    // The batch's notices are made together: their records read, their messages claimed and
+    // their outcomes written in shared requests.
+    let mut notices: Vec<(String, BusEvent)> = vec![];
     for m in &event.records {
         let id = m.message_id.clone().unwrap_or_default();
-        resp.settle("worker-notifications", &id, handle_one(w, m).await);
+        match read(m) {
+            Ok(ev) if EventName::parse(&ev.detail_type).is_some_and(notify::send::consumes) => notices.push((id, ev)),
+            Ok(ev) => {
+                resp.settle("worker-notifications", &id, handle_one(w, &ev).await);
+            }
+            Err(e) => {
+                resp.settle("worker-notifications", &id, Err(e));
+            }
+        }
+    }
+    let mut ready = vec![];
+    for (id, ev) in &notices {
+        match bus_notice(ev) {
+            Ok(n) => ready.push((id, n)),
+            Err(e) => {
+                resp.settle("worker-notifications", id, Err(e));
+            }
+        }
+    }
+    if !ready.is_empty() {
+        let batch: Vec<notify::send::BusNotice<'_>> = ready.iter().map(|(_, n)| n.clone()).collect();
+        // Boxed: the future is deep, and its layout would otherwise be computed into `main`.
+        let results = Box::pin(notify::send::on_events(&w.app, &w.senders, &batch)).await;
+        for ((id, _), result) in ready.iter().zip(results) {
+            resp.settle("worker-notifications", id, result);
+        }
     }
     resp
 }
 
-async fn handle_one<C: Channel>(w: &Worker<C>, m: &SqsMessage) -> Result<(), WorkError> {
-    let ev: BusEvent = serde_json::from_str(m.body.as_deref().unwrap_or(""))
-        .map_err(|e| WorkError::Drop(format!("not an EventBridge event: {e}")))?;
+fn read(m: &SqsMessage) -> Result<BusEvent, WorkError> {
+    serde_json::from_str(m.body.as_deref().unwrap_or(""))
+        .map_err(|e| WorkError::Drop(format!("not an EventBridge event: {e}")))
+}
+
+/// An event the notify context makes messages of, as it reads it.
+fn bus_notice(ev: &BusEvent) -> Result<notify::send::BusNotice<'_>, WorkError> {
+    let name = EventName::parse(&ev.detail_type).ok_or_else(|| WorkError::Drop("unknown event".into()))?;
+    let event_id = ev.event_id().ok_or_else(|| WorkError::Drop("event without event_id".into()))?;
+    let tenant_id = ev.tenant_id().ok_or_else(|| WorkError::Drop("a notice without tenant".into()))?;
+    let at = ev.occurred_at().ok_or_else(|| WorkError::Drop("event without time".into()))?;
+    Ok(notify::send::BusNotice { name, event_id, at, tenant_id, detail: &ev.detail })
+}
+
+async fn handle_one<C: Channel>(w: &Worker<C>, ev: &BusEvent) -> Result<(), WorkError> {
     let event_id = ev.event_id().ok_or_else(|| WorkError::Drop("event without event_id".into()))?;
     if EventName::parse(&ev.detail_type).is_some_and(is_release) {
         // Idempotent by itself: a message is claimed before it is sent.
@@ -97,13 +137,6 @@ async fn handle_one<C: Channel>(w: &Worker<C>, m: &SqsMessage) -> Result<(), Wor
         tracing::info!(tenant = %job.tenant_id, ?report, "due messages released");
         return Ok(());
     }
-    if let Some(name) = EventName::parse(&ev.detail_type).filter(|n| notify::send::consumes(*n)) {
-        let tenant_id = ev.tenant_id().ok_or_else(|| WorkError::Drop("a notice without tenant".into()))?;
-        let at = ev.occurred_at().ok_or_else(|| WorkError::Drop("event without time".into()))?;
-        let notice = notify::send::BusNotice { name, event_id, at, tenant_id, detail: &ev.detail };
-        // Boxed: the future is deep, and its layout would otherwise be computed into `main`.
-        return Box::pin(notify::send::on_event(&w.app, &w.senders, &notice)).await;
-    }
     let owner = Owner::from_tenant(ev.tenant_id());
     let inbox = Inbox { store: &w.app.store, consumer: CONSUMER };
     match inbox.claim(owner, event_id, w.app.now()).await.map_err(WorkError::Retry)? {
@@ -111,7 +144,7 @@ async fn handle_one<C: Channel>(w: &Worker<C>, m: &SqsMessage) -> Result<(), Wor
         Claim::Busy => return Err(WorkError::Retry("another copy is being handled".into())),
         Claim::Claimed => {}
     }
-    match deliver(w, &ev).await {
+    match deliver(w, ev).await {
         Ok(()) => inbox.done(owner, event_id).await.map_err(WorkError::Retry),
         Err(e) => {
             inbox.release(owner, event_id).await.ok();

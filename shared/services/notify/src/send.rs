@@ -30,7 +30,7 @@ use messaging::schedule;
 use messaging::sms::{SmsHttp, SmsRequest};
 use serde_json::Value;
 use std::collections::HashMap;
-use std::sync::{Mutex, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock};
 use store::{Conflict, Query, Store, StoreError, Tx, keys};
 use uuid::Uuid;
 
@@ -198,7 +198,7 @@ async fn read_alert(app: &App, tid: Uuid, s: &mut Subject) -> Result<bool, WorkE
     Ok(true)
 }
 
-/// What the subject's records are, read in one request.
+/// What the subject's records are (read with the rest of the batch's).
 #[derive(Default)]
 struct Records {
     customer: Option<Customer>,
@@ -207,7 +207,8 @@ struct Records {
     pop: Option<Pop>,
 }
 
-async fn read_records(app: &App, tid: Uuid, s: &Subject) -> Result<Records, WorkError> {
+/// The records a subject needs, by what they are.
+fn wanted(tid: Uuid, s: &Subject) -> Vec<(&'static str, store::ItemKeys)> {
     let mut wanted = vec![];
     if let Some(c) = s.customer_id {
         wanted.push(("customer", keys::customer(tid, c, None)));
@@ -221,13 +222,30 @@ async fn read_records(app: &App, tid: Uuid, s: &Subject) -> Result<Records, Work
     if let Some(p) = s.pop_id {
         wanted.push(("pop", keys::pop(tid, p, "")));
     }
-    let mut out = Records::default();
-    if wanted.is_empty() {
-        return Ok(out);
+    wanted
+}
+
+type Fetched = HashMap<(String, String), store::Item>;
+
+/// Reads every key of the batch at once (BatchGetItem, 100 keys a request).
+async fn fetch(app: &App, keys: Vec<store::ItemKeys>) -> Result<Fetched, WorkError> {
+    let mut unique: Vec<store::ItemKeys> = vec![];
+    for k in keys {
+        if !unique.iter().any(|u| u.pk == k.pk && u.sk == k.sk) {
+            unique.push(k);
+        }
     }
-    let got = app.store.batch_get(&wanted.iter().map(|(_, k)| k).collect::<Vec<_>>()).await.map_err(retry)?;
-    for ((what, _), item) in wanted.iter().zip(got) {
-        let Some(item) = item else { continue };
+    if unique.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let got = app.store.batch_get_many(&unique.iter().collect::<Vec<_>>()).await.map_err(retry)?;
+    Ok(unique.into_iter().zip(got).filter_map(|(k, item)| item.map(|i| ((k.pk, k.sk), i))).collect())
+}
+
+fn records(wanted: &[(&'static str, store::ItemKeys)], fetched: &Fetched) -> Result<Records, WorkError> {
+    let mut out = Records::default();
+    for (what, k) in wanted {
+        let Some(item) = fetched.get(&(k.pk.clone(), k.sk.clone())).cloned() else { continue };
         let bad = |e: StoreError| WorkError::Drop(format!("{what}: {e}"));
         match *what {
             "customer" => {
@@ -321,21 +339,130 @@ async fn recipients<'a>(
 
 /// Makes and sends the messages of one event (nothing for an event already handled).
 pub async fn on_event(app: &App, senders: &Senders, ev: &BusNotice<'_>) -> Result<(), WorkError> {
-    if crate::webhooks::webhook_event(ev.name) {
-        Box::pin(crate::webhooks::on_event(app, senders, ev)).await?;
+    on_events(app, senders, std::slice::from_ref(ev)).await.remove(0)
+}
+
+/// An event's notice, ready to be made into messages once its records are read.
+struct Prepared {
+    event: usize,
+    notice: Notice,
+    subject: Subject,
+    loaded: Arc<Loaded>,
+    wanted: Vec<(&'static str, store::ItemKeys)>,
+}
+
+/// A message made of an event, with the event it answers for.
+struct Made {
+    event: usize,
+    msg: Message,
+    loaded: Arc<Loaded>,
+}
+
+/// Makes and sends the messages of a batch of events (an SQS batch), one answer per event. The
+/// batch's records are read together (one BatchGetItem), its new messages claimed together (one
+/// transaction; one per message only when some already exist, a redelivery) and their outcomes
+/// written together, so a message costs a fraction of a request beyond its two writes' share.
+pub async fn on_events(app: &App, senders: &Senders, events: &[BusNotice<'_>]) -> Vec<Result<(), WorkError>> {
+    let mut results: Vec<Result<(), WorkError>> = events.iter().map(|_| Ok(())).collect();
+    let fail = |results: &mut Vec<Result<(), WorkError>>, i: usize, e: WorkError| {
+        if results[i].is_ok() {
+            results[i] = Err(e);
+        }
+    };
+    // Webhook endpoints first: each delivery is claimed and tried on its own.
+    for (i, ev) in events.iter().enumerate() {
+        if crate::webhooks::webhook_event(ev.name)
+            && let Err(e) = Box::pin(crate::webhooks::on_event(app, senders, ev)).await
+        {
+            fail(&mut results, i, e);
+        }
     }
-    let Some((notice, mut subject)) = notice_of(ev.name, ev.detail, ev.at) else { return Ok(()) };
+    let mut prepared = vec![];
+    for (i, ev) in events.iter().enumerate() {
+        match prepare(app, i, ev).await {
+            Ok(Some(p)) => prepared.push(p),
+            Ok(None) => {}
+            Err(e) => fail(&mut results, i, e),
+        }
+    }
+    let all_keys = prepared.iter().flat_map(|p| p.wanted.iter().map(|(_, k)| k.clone())).collect();
+    let fetched = match fetch(app, all_keys).await {
+        Ok(f) => f,
+        Err(e) => {
+            for p in &prepared {
+                fail(&mut results, p.event, e.clone());
+            }
+            return results;
+        }
+    };
+    let mut made = vec![];
+    for p in prepared {
+        let (event, loaded) = (p.event, p.loaded.clone());
+        match make(app, &events[event], p, &fetched).await {
+            Ok(msgs) => made.extend(msgs.into_iter().map(|msg| Made { event, msg, loaded: loaded.clone() })),
+            Err(e) => fail(&mut results, event, e),
+        }
+    }
+    for m in &mut made {
+        // The send rate: a short wait is slept, a longer one schedules the message.
+        if m.msg.status == MessageStatus::Sending {
+            let wait = pace(m.loaded.tenant.id, m.loaded.settings.sends_per_minute);
+            if wait > SLEEP_AT_MOST {
+                m.msg.status = MessageStatus::Scheduled;
+                m.msg.send_at = app.now() + Duration::from_std(wait).unwrap_or(Duration::minutes(1));
+            } else if !wait.is_zero() {
+                tokio::time::sleep(wait).await;
+            }
+        }
+    }
+    let claimed = claim_all(app, made, &mut results).await;
+    let mut done = vec![];
+    for m in claimed {
+        if m.msg.status != MessageStatus::Sending {
+            continue;
+        }
+        let channel = channel_of(&m.loaded, m.msg.channel_id);
+        let result = match channel {
+            None => Err(SendError::Permanent {
+                reason: messaging::PermanentReason::Credentials,
+                detail: "the account is gone".into(),
+            }),
+            Some(c) => send_one(app, senders, &m.msg, c).await,
+        };
+        let after = outcome(app.now(), m.msg, result);
+        done.push(Made { event: m.event, msg: after, loaded: m.loaded });
+    }
+    record_all(app, done, &mut results).await;
+    results
+}
+
+/// The account a message goes through: the ISP's own or one the platform offers.
+fn channel_of(loaded: &Loaded, id: Option<Uuid>) -> Option<&ChannelRecord> {
+    let id = id?;
+    loaded.channel(id).or_else(|| loaded.platform_channels.iter().find(|c| c.channel.id == id))
+}
+
+/// The event's notice, its configuration and the keys of what it needs, if it makes messages.
+async fn prepare(app: &App, event: usize, ev: &BusNotice<'_>) -> Result<Option<Prepared>, WorkError> {
+    let Some((notice, mut subject)) = notice_of(ev.name, ev.detail, ev.at) else { return Ok(None) };
     let loaded = cached_config(app, ev.tenant_id).await.map_err(WorkError::from)?;
     if loaded.settings.rules_for(notice).next().is_none() {
-        return Ok(());
+        return Ok(None);
     }
     if !read_alert(app, ev.tenant_id, &mut subject).await? {
         return Err(WorkError::Drop("the alert is not in the table".into()));
     }
-    let records = read_records(app, ev.tenant_id, &subject).await?;
+    let wanted = wanted(ev.tenant_id, &subject);
+    Ok(Some(Prepared { event, notice, subject, loaded, wanted }))
+}
+
+/// The messages of one prepared event (none when its customer is gone).
+async fn make(app: &App, ev: &BusNotice<'_>, p: Prepared, fetched: &Fetched) -> Result<Vec<Message>, WorkError> {
+    let Prepared { notice, mut subject, loaded, wanted, .. } = p;
+    let records = records(&wanted, fetched)?;
     if subject.customer_id.is_some() && records.customer.is_none() {
         // Deleted meanwhile (or never this ISP's): no one to tell.
-        return Ok(());
+        return Ok(vec![]);
     }
     if let Some(sub) = &records.subscription {
         subject.facts.package = Some(sub.package_name.clone());
@@ -359,6 +486,7 @@ pub async fn on_event(app: &App, senders: &Senders, ev: &BusNotice<'_>) -> Resul
     subject.facts.pop_name = records.pop.as_ref().map(|p| p.name.clone());
     let customer = records.customer.as_ref();
     let values = values(&loaded, notice, customer, &subject.facts);
+    let mut out_msgs = vec![];
     for out in recipients(app, &loaded, notice, customer).await? {
         if let Some((code, detail)) = &out.refused {
             // Nothing to send it through: said in the log, not kept as a message per event.
@@ -370,10 +498,131 @@ pub async fn on_event(app: &App, senders: &Senders, ev: &BusNotice<'_>) -> Resul
             .map_err(|e| WorkError::Drop(format!("template of {}: {e}", notice.as_str())))?
             .render(&values);
         let id = life::message_id(ev.event_id, ev.at, &out.to, out.medium);
-        let msg = new_message(app, &loaded, id, Some(ev), notice, customer, &out, text);
-        dispatch(app, senders, &loaded, msg, out.channel).await?;
+        out_msgs.push(new_message(app, &loaded, id, Some(ev), notice, customer, &out, text));
+    }
+    Ok(out_msgs)
+}
+
+/// A new message's items: its record, and for a message about a customer its timeline entry.
+fn stage_new(tx: &mut Tx, msg: &Message) -> Result<(), WorkError> {
+    tx.put_new(Store::encode_stored(msg).map_err(retry)?, Conflict::Exists);
+    if let Some(c) = msg.customer_id {
+        let mut entry = kernel::projections::timeline::TimelineEntry::new(
+            c,
+            kernel::projections::timeline::TimelineKind::Sms,
+            &format!("message.{}", msg.medium.as_str()),
+            format!(
+                "{} {} to {}",
+                msg.medium.as_str().to_uppercase(),
+                msg.notice.map_or("message", Notice::as_str).replace('_', " "),
+                msg.recipient
+            ),
+            msg.created_at,
+        )
+        .with_data(serde_json::json!({"message_id": msg.id, "notice": msg.notice, "medium": msg.medium}));
+        // The message's id: a redelivery cannot add a second entry.
+        entry.id = msg.id;
+        kernel::projections::timeline::stage(tx, msg.tenant_id, &entry).map_err(WorkError::from)?;
     }
     Ok(())
+}
+
+/// At most this many messages' items in one transaction (DynamoDB's limit is 100 items).
+const CLAIMS_PER_TX: usize = 40;
+
+/// Writes the new messages' records (only if new); returns the ones this worker made. A batch
+/// in which some already exist (a redelivered event) is claimed one message at a time.
+async fn claim_all(app: &App, made: Vec<Made>, results: &mut [Result<(), WorkError>]) -> Vec<Made> {
+    let mut claimed = vec![];
+    let mut rest = made;
+    while !rest.is_empty() {
+        let chunk: Vec<Made> = rest.drain(..rest.len().min(CLAIMS_PER_TX)).collect();
+        let mut tx = Tx::new();
+        let staged = chunk.iter().try_for_each(|m| stage_new(&mut tx, &m.msg));
+        let together = match staged {
+            Ok(()) => app.store.commit(tx).await,
+            Err(e) => {
+                for m in &chunk {
+                    fail_one(results, m.event, e.clone());
+                }
+                continue;
+            }
+        };
+        match together {
+            Ok(()) => claimed.extend(chunk),
+            Err(StoreError::Conflict(_)) => {
+                for m in chunk {
+                    let mut tx = Tx::new();
+                    if let Err(e) = stage_new(&mut tx, &m.msg) {
+                        fail_one(results, m.event, e);
+                        continue;
+                    }
+                    match app.store.commit(tx).await {
+                        Ok(()) => claimed.push(m),
+                        // Made by an earlier delivery of the event: nothing more to do here.
+                        Err(StoreError::Conflict(_)) => {}
+                        Err(e) => fail_one(results, m.event, retry(e)),
+                    }
+                }
+            }
+            Err(e) => {
+                for m in &chunk {
+                    fail_one(results, m.event, retry(&e));
+                }
+            }
+        }
+    }
+    claimed
+}
+
+fn fail_one(results: &mut [Result<(), WorkError>], event: usize, e: WorkError) {
+    if results[event].is_ok() {
+        results[event] = Err(e);
+    }
+}
+
+/// The outcomes' items: the message, and the pointer a delivery report follows.
+fn stage_outcome(tx: &mut Tx, m: &Made) -> Result<(), WorkError> {
+    tx.put_versioned(Store::encode_stored(&m.msg).map_err(retry)?, m.msg.version - 1);
+    if let (Some(c), MessageStatus::Accepted) = (channel_of(&m.loaded, m.msg.channel_id), m.msg.status) {
+        crate::reports::stage_ref(tx, c, &m.msg)?;
+    }
+    Ok(())
+}
+
+/// Writes what came of the sends, together; one at a time when one of them changed meanwhile.
+async fn record_all(app: &App, done: Vec<Made>, results: &mut [Result<(), WorkError>]) {
+    let mut rest = done;
+    while !rest.is_empty() {
+        let chunk: Vec<Made> = rest.drain(..rest.len().min(CLAIMS_PER_TX)).collect();
+        let mut tx = Tx::new();
+        if let Err(e) = chunk.iter().try_for_each(|m| stage_outcome(&mut tx, m)) {
+            for m in &chunk {
+                fail_one(results, m.event, e.clone());
+            }
+            continue;
+        }
+        match app.store.commit(tx).await {
+            Ok(()) => {}
+            Err(StoreError::Conflict(_)) => {
+                for m in &chunk {
+                    let mut tx = Tx::new();
+                    let one = match stage_outcome(&mut tx, m) {
+                        Ok(()) => app.store.commit(tx).await.map_err(retry),
+                        Err(e) => Err(e),
+                    };
+                    if let Err(e) = one {
+                        fail_one(results, m.event, e);
+                    }
+                }
+            }
+            Err(e) => {
+                for m in &chunk {
+                    fail_one(results, m.event, retry(&e));
+                }
+            }
+        }
+    }
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -431,39 +680,6 @@ fn new_message(
         updated_at: now,
         version: 1,
     }
-}
-
-/// Writes a new message's record if it is new, then sends it if it is due now.
-async fn dispatch(
-    app: &App,
-    senders: &Senders,
-    loaded: &Loaded,
-    msg: Message,
-    channel: Option<&ChannelRecord>,
-) -> Result<(), WorkError> {
-    let mut msg = msg;
-    // The send rate: a short wait is slept, a longer one schedules the message.
-    if msg.status == MessageStatus::Sending {
-        let wait = pace(loaded.tenant.id, loaded.settings.sends_per_minute);
-        if wait > SLEEP_AT_MOST {
-            msg.status = MessageStatus::Scheduled;
-            msg.send_at = app.now() + Duration::from_std(wait).unwrap_or(Duration::minutes(1));
-        } else if !wait.is_zero() {
-            tokio::time::sleep(wait).await;
-        }
-    }
-    let mut tx = Tx::new();
-    tx.put_new(Store::encode_stored(&msg).map_err(retry)?, Conflict::Exists);
-    match app.store.commit(tx).await {
-        Ok(()) => {}
-        // Made by an earlier delivery of the event: nothing more to do here.
-        Err(StoreError::Conflict(_)) => return Ok(()),
-        Err(e) => return Err(retry(e)),
-    }
-    if msg.status == MessageStatus::Sending {
-        send_and_record(app, senders, msg, channel).await?;
-    }
-    Ok(())
 }
 
 /// Sends a message this worker holds (`sending`) and records what came of it.
