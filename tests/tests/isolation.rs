@@ -393,6 +393,9 @@ async fn every_route_refuses_another_tenants_ids_and_changes_nothing() {
                     &[404],
                 ),
                 ("GET", "/v1/messages") => (format!("{path}?customer_id={cid}"), None, &[404]),
+                ("POST", "/v1/messages") => {
+                    (path.clone(), Some(json!({"customer_id": cid, "text": "Your line is ours"})), &[404])
+                }
                 ("GET", "/v1/messages/{id}") => (path.replace("{id}", &message), None, &[404]),
                 ("GET", "/v1/alerts") => (path.clone(), None, &[200]),
                 ("GET", "/v1/webhook-endpoints") => (path.clone(), None, &[200]),

@@ -802,3 +802,90 @@ async fn a_timeout_is_tried_once_more_and_throttling_backs_off_nothing_sent_twic
     let to_b = fake.messages().iter().filter(|s| s.to.ends_with("1719300082")).count();
     assert_eq!(to_b, 2, "the provider saw the first send and the one retry only");
 }
+
+#[tokio::test]
+async fn staff_send_one_customer_an_sms_or_a_filtered_set_once_each_as_a_job() {
+    let env = Env::start().await;
+    let admin = env.admin().await;
+    let fake = FakeSms::start(SmsProvider::SslWireless, &[("api_token", "ssl-token-demo")]).await;
+
+    // Before there is an SMS account: a 422, nothing written.
+    let (one, _) = billed_customer(&env, &admin, "Manual One", "01719-300091", Some("en")).await;
+    let before = env.table_snapshot().await;
+    let body = json!({"customer_id": one, "text": "Hello {customer_name}"});
+    let a = env.send("POST", "/v1/messages", Some(&admin), Some(body.clone())).await;
+    assert_eq!(a.status, 422, "{:#}", a.body);
+    e2e_tests::assert_unchanged(&before, &env.table_snapshot().await);
+    sms_channel(&env, &admin, &fake).await;
+
+    // Bad input: a clear 4xx, nothing written.
+    let before = env.table_snapshot().await;
+    for (body, status) in [
+        (json!({"customer_id": one, "text": "Pay {amount} now"}), 422),
+        (json!({"customer_id": one, "text": ""}), 422),
+        (json!({"customer_id": one, "text": "x".repeat(481)}), 422),
+        (json!({"customer_id": uuid::Uuid::now_v7(), "text": "Hello"}), 404),
+        (json!({"customer_id": one, "text": "Hello", "to": "+8801700000000"}), 422),
+    ] {
+        let a = env.send("POST", "/v1/messages", Some(&admin), Some(body.clone())).await;
+        assert!(a.status == status || (status == 422 && a.status == 400), "{body}: {:#}", a.body);
+    }
+    for (body, status) in [
+        (json!({"action": {"type": "sms", "text": "Hi {nobody}"}}), 422),
+        (json!({"action": {"type": "sms"}}), 422),
+        (json!({"filter": {"pop_id": uuid::Uuid::now_v7()}, "action": {"type": "sms", "text": "Hi"}}), 422),
+    ] {
+        let a = env
+            .send_with(
+                "POST",
+                "/v1/subscriptions/bulk",
+                Some(&admin),
+                Some(body.clone()),
+                &[("idempotency-key", "bad-bulk")],
+            )
+            .await;
+        assert!(a.status == status || a.status == 400, "{body}: {:#}", a.body);
+    }
+    e2e_tests::assert_unchanged(&before, &env.table_snapshot().await);
+
+    // One customer, within seconds; a repeated request (same key) sends nothing more.
+    let key = [("idempotency-key", "manual-1")];
+    let sent = env.send_with("POST", "/v1/messages", Some(&admin), Some(body.clone()), &key).await.expect(201);
+    assert_eq!((sent["status"].as_str(), sent["text"].as_str()), (Some("scheduled"), Some("Hello Manual One")));
+    let again = env.send_with("POST", "/v1/messages", Some(&admin), Some(body), &key).await.expect(201);
+    assert_eq!(again["id"], sent["id"]);
+    let m = wait_messages(&env, &admin, &one, |m| m.iter().any(|m| m["id"] == sent["id"] && m["status"] == "accepted"))
+        .await;
+    assert_eq!(m.iter().filter(|m| m["notice"].is_null()).count(), 1);
+    assert_eq!(fake.messages().iter().filter(|s| s.text == "Hello Manual One").count(), 1);
+
+    // Everyone on the demo router's active subscriptions, once per customer, as a job.
+    let (two, _) = billed_customer(&env, &admin, "Manual Two", "01719-300092", Some("en")).await;
+    let router = env.demo_router(&admin).await;
+    let bulk = json!({"filter": {"router_id": router, "status": "active"},
+        "action": {"type": "sms", "text": "{isp_name}: maintenance tonight, {customer_name} ({package})."}});
+    let key = [("idempotency-key", "bulk-sms-1")];
+    let job = env.send_with("POST", "/v1/subscriptions/bulk", Some(&admin), Some(bulk.clone()), &key).await.expect(202);
+    let total = job["total_rows"].as_u64().unwrap();
+    assert!(total >= 2, "{job:#}");
+    let jid = job["id"].as_str().unwrap().to_string();
+    let done = env.wait_job(&admin, &format!("/v1/subscriptions/bulk/{jid}")).await;
+    assert_eq!((done["imported"].as_u64(), done["failed"].as_u64()), (Some(total), Some(0)), "{done:#}");
+    let again = env.send_with("POST", "/v1/subscriptions/bulk", Some(&admin), Some(bulk), &key).await.expect(202);
+    assert_eq!(again["id"].as_str(), Some(jid.as_str()));
+    for (c, name) in [(&one, "Manual One"), (&two, "Manual Two")] {
+        let m = wait_messages(&env, &admin, c, |m| {
+            m.iter().any(|m| m["text"].as_str().unwrap_or("").contains("maintenance") && m["status"] == "accepted")
+        })
+        .await;
+        let text = m.iter().find(|m| m["text"].as_str().unwrap().contains("maintenance")).unwrap()["text"].clone();
+        assert_eq!(text, format!("Demo ISP: maintenance tonight, {name} (Home {name})."));
+    }
+    // A chunk delivered again makes nothing new.
+    let snapshot = env.table_snapshot().await;
+    let redo = jobs::worker::process_chunk(&env.local.app, env.tenant(), jid.parse().unwrap(), 0).await.unwrap();
+    assert_eq!((redo.imported, redo.failed), (0, 0));
+    e2e_tests::assert_unchanged(&snapshot, &env.table_snapshot().await);
+    let maintenance = fake.messages().iter().filter(|s| s.text.contains("maintenance")).count();
+    assert_eq!(maintenance as u64, total, "once per customer");
+}

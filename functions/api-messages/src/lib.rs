@@ -1,14 +1,16 @@
-//! `api-messages`: the message log (`/v1/messages`): every SMS and Telegram message the product
-//! sent or tried to send for the ISP, by time, customer or status, with its delivery status.
+//! `api-messages`: the message log (`/v1/messages`): every SMS, Telegram message and webhook
+//! delivery the product sent or tried to send for the ISP, by time, customer or status, with its
+//! delivery status; and an SMS staff write to one customer.
 
 use domain::actor::Actor;
-use isp_http::{Incoming, ListResponse, Problem, Reply, finish, ok};
+use isp_http::{Incoming, ListResponse, Problem, Reply, created_outcome, finish, ok};
 use kernel::App;
 use lambda_http::{Body, Request, Response};
+use notify::manual::SendSms;
 use notify::messages::{self, Message, MessageFilter};
 use uuid::Uuid;
 
-pub const ROUTES: &[&str] = &["GET /v1/messages", "GET /v1/messages/{id}"];
+pub const ROUTES: &[&str] = &["GET /v1/messages", "POST /v1/messages", "GET /v1/messages/{id}"];
 
 pub async fn handle(app: &App, req: Request) -> Response<Body> {
     finish(dispatch(app, req).await)
@@ -20,6 +22,7 @@ async fn dispatch(app: &App, req: Request) -> Reply {
     let actor = r.actor(&app.tokens, app.now())?;
     match route {
         "GET /v1/messages" => list(app, &actor, &r).await,
+        "POST /v1/messages" => send(app, &actor, &r).await,
         _ => get(app, &actor, params.id("id", "message")?).await,
     }
 }
@@ -60,6 +63,17 @@ pub async fn get(app: &App, actor: &Actor, id: Uuid) -> Reply {
     ok(&messages::get_message(app, actor, id).await?)
 }
 
+/// Send an SMS to one customer now (through the ISP's SMS account, at its send rate); the text may
+/// use `{isp_name}`, `{customer_name}`, `{username}`, `{package}`, `{expiry}`.
+#[utoipa::path(post, path = "/v1/messages", tag = "messaging", request_body = SendSms,
+    params(("Idempotency-Key" = Option<String>, Header, description = "repeats return the first answer, send nothing")),
+    responses((status = 201, body = Message), (status = 404, body = Problem), (status = 422, body = Problem)),
+    security(("bearer" = [])))]
+pub async fn send(app: &App, actor: &Actor, r: &Incoming) -> Reply {
+    let input: SendSms = r.json()?;
+    created_outcome(notify::manual::send_to_customer(app, actor, input, r.idempotent()?.as_ref()).await?)
+}
+
 #[derive(utoipa::OpenApi)]
-#[openapi(paths(list, get))]
+#[openapi(paths(list, send, get))]
 pub struct Doc;

@@ -25,15 +25,16 @@ use uuid::Uuid;
 pub const MAX_TARGETS: usize = 20_000;
 const CHUNK_TARGETS: usize = 100;
 
-/// The subscription change a bulk action applies.
-fn change_of(action: &BulkAction) -> Change {
-    match action {
+/// The subscription change a bulk action applies (None: a message, not a change).
+fn change_of(action: &BulkAction) -> Option<Change> {
+    Some(match action {
         BulkAction::Extend { days } => Change::Extend { days: *days },
         BulkAction::ChangePackage { package_id } => Change::ChangePackage { package_id: *package_id },
         BulkAction::Suspend { reason } => Change::Suspend { reason: reason.clone() },
         BulkAction::Restore => Change::Restore,
         BulkAction::MoveRouter { router_id } => Change::MoveRouter { router_id: *router_id },
-    }
+        BulkAction::Sms { .. } => return None,
+    })
 }
 
 #[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
@@ -44,6 +45,10 @@ pub struct BulkFilter {
     pub router_id: Option<Uuid>,
     pub expiring_after: Option<DateTime<Utc>>,
     pub expiring_before: Option<DateTime<Utc>>,
+    /// Subscriptions on the routers of this POP.
+    pub pop_id: Option<Uuid>,
+    /// Subscriptions of this operator's customers (its sub-operators' included).
+    pub operator_id: Option<Uuid>,
 }
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
@@ -81,8 +86,29 @@ pub async fn start_bulk(
     if let Some(first) = earlier_answer(app, actor, idem).await? {
         return Ok(first);
     }
-    change_of(&input.action).validate()?;
+    match (&input.action, change_of(&input.action)) {
+        (BulkAction::Sms { text }, _) => {
+            notify::manual::check_text("action.text", text)?;
+            notify::manual::sms_ready(app, tid, "action").await?;
+        }
+        (_, Some(change)) => change.validate()?,
+        (_, None) => {}
+    }
     let f = input.filter;
+    let pop_routers: Option<Vec<Uuid>> = match f.pop_id {
+        Some(p) => Some(
+            network::routers::all_routers(app, tid)
+                .await?
+                .into_iter()
+                .filter(|r| r.pop_id == Some(p))
+                .map(|r| r.id)
+                .collect(),
+        ),
+        None => None,
+    };
+    let operator = f.operator_id.map(|o| o.to_string());
+    let by_customer = matches!(input.action, BulkAction::Sms { .. });
+    let mut customers = std::collections::HashSet::new();
     let filter = SubscriptionFilter {
         status: f.status,
         package_id: f.package_id,
@@ -94,7 +120,21 @@ pub async fn start_bulk(
     let mut cursor = None;
     loop {
         let page = list_subscriptions(app, actor, filter.clone(), 200, cursor.as_deref()).await?;
-        targets.extend(page.items.into_iter().map(|s| Target { customer_id: s.customer_id, subscription_id: s.id }));
+        for s in page.items {
+            if pop_routers.as_ref().is_some_and(|rs| !rs.contains(&s.router_id)) {
+                continue;
+            }
+            if let Some(op) = &operator
+                && !s.scope.as_deref().is_some_and(|sc| domain::user::scope_members(sc).any(|m| m == op))
+            {
+                continue;
+            }
+            // A message goes to each customer once, whatever its subscriptions.
+            if by_customer && !customers.insert(s.customer_id) {
+                continue;
+            }
+            targets.push(Target { customer_id: s.customer_id, subscription_id: s.id });
+        }
         if targets.len() > MAX_TARGETS {
             return Err(Error::field("filter", format!("matches more than {MAX_TARGETS} subscriptions; narrow it")));
         }
@@ -172,7 +212,13 @@ pub async fn apply_chunk(app: &App, job: &JobRecord, chunk_no: u32) -> Result<Ch
     let refs: Vec<&store::ItemKeys> = marker_keys.iter().collect();
     let done: Vec<bool> = app.store.batch_get(&refs).await.or_500()?.into_iter().map(|m| m.is_some()).collect();
     let actor = actor_of(job);
-    let change = change_of(job.action.as_ref().ok_or_else(|| Error::Internal("bulk job without action".into()))?);
+    let action = job.action.as_ref().ok_or_else(|| Error::Internal("bulk job without action".into()))?;
+    let Some(change) = change_of(action) else {
+        let BulkAction::Sms { text } = action else {
+            return Err(Error::Internal("a bulk action without change".into()));
+        };
+        return sms_chunk(app, job, chunk_no, &chunk, &rows, &done, text).await;
+    };
     let mut report = ChunkReport::default();
     for ((target, row), already) in chunk.targets.iter().zip(rows).zip(done) {
         if already {
@@ -224,6 +270,86 @@ pub async fn apply_chunk(app: &App, job: &JobRecord, chunk_no: u32) -> Result<Ch
     Ok(report)
 }
 
+/// One chunk of a bulk SMS: each row's message (and its timeline entry) is written with the row's
+/// marker, then one `MessagesDueRequested` has the notifications worker send them. A customer
+/// gone or without a phone is a row error.
+async fn sms_chunk(
+    app: &App,
+    job: &JobRecord,
+    chunk_no: u32,
+    chunk: &BulkChunk,
+    rows: &[usize],
+    done: &[bool],
+    text: &str,
+) -> Result<ChunkReport> {
+    let tid = job.tenant_id;
+    let template = notify::manual::check_text("action.text", text)?;
+    let loaded = notify::manual::sms_ready(app, tid, "action").await;
+    let wanted: Vec<store::ItemKeys> = chunk
+        .targets
+        .iter()
+        .flat_map(|t| {
+            [
+                keys::customer(tid, t.customer_id, None),
+                keys::subscription(tid, t.customer_id, t.subscription_id, None, None, None),
+            ]
+        })
+        .collect();
+    let got = app.store.batch_get_many(&wanted.iter().collect::<Vec<_>>()).await.or_500()?;
+    let now = app.now();
+    let mut report = ChunkReport::default();
+    for (i, ((target, row), already)) in chunk.targets.iter().zip(rows).zip(done).enumerate() {
+        if *already {
+            report.skipped += 1;
+            continue;
+        }
+        let customer: Option<crm::customers::CustomerRecord> = decoded(got[2 * i].clone())?;
+        let customer = customer.filter(|c| c.deleted_at.is_none()).map(|c| c.customer);
+        let subscription: Option<domain::subscription::Subscription> =
+            decoded::<subscriptions::subscriptions::SubscriptionRecord>(got[2 * i + 1].clone())?
+                .map(|r| r.subscription);
+        let marker = RowMarker {
+            row: *row,
+            customer_id: Some(target.customer_id),
+            subscription_id: Some(target.subscription_id),
+        };
+        // The same for every delivery of the chunk: a message is made once.
+        let id = domain::ids::derived_id(job.created_at, &format!("bulk-sms:{}:{}", job.id, target.customer_id));
+        let made = match (&loaded, &customer) {
+            (Err(e), _) => Err(e.to_string()),
+            (_, None) => Err("the customer is gone".to_string()),
+            (Ok(l), Some(c)) => notify::manual::customer_sms(l, &template, id, c, subscription.as_ref(), now)
+                .ok_or_else(|| "the customer has no phone number".to_string()),
+        };
+        let mut tx = Tx::new();
+        tx.put_new(row_marker(tid, job.id, &marker)?, Conflict::Exists);
+        match &made {
+            Ok(msg) => {
+                notify::manual::stage_message(&mut tx, msg)?;
+                progress(&mut tx, tid, job.id, chunk_no, &["imported"]);
+            }
+            Err(why) => {
+                let err =
+                    RowError { row: *row, field: None, message: format!("customer {}: {why}", target.customer_id) };
+                tx.put(Store::encode(&keys::job_error(tid, job.id, *row), "JOB_ERROR", &err, None).or_500()?);
+                progress(&mut tx, tid, job.id, chunk_no, &["failed"]);
+            }
+        }
+        match app.store.commit(tx).await {
+            Ok(()) if made.is_ok() => report.imported += 1,
+            Ok(()) => report.failed += 1,
+            Err(store::StoreError::Conflict(_)) => report.skipped += 1,
+            Err(e) => return Err(store_err(e)),
+        }
+    }
+    if report.imported > 0 {
+        let mut tx = Tx::new();
+        notify::manual::stage_release(&mut tx, tid, now)?;
+        app.store.commit(tx).await.or_500()?;
+    }
+    Ok(report)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -239,7 +365,7 @@ mod tests {
             (BulkAction::MoveRouter { router_id: id }, Change::MoveRouter { router_id: id }),
         ];
         for (action, change) in cases {
-            assert_eq!(change_of(&action), change);
+            assert_eq!(change_of(&action), Some(change));
         }
     }
 }

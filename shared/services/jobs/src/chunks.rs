@@ -20,11 +20,24 @@ use uuid::Uuid;
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
 pub enum BulkAction {
-    Extend { days: u32 },
-    ChangePackage { package_id: Uuid },
-    Suspend { reason: Option<String> },
+    Extend {
+        days: u32,
+    },
+    ChangePackage {
+        package_id: Uuid,
+    },
+    Suspend {
+        reason: Option<String>,
+    },
     Restore,
-    MoveRouter { router_id: Uuid },
+    MoveRouter {
+        router_id: Uuid,
+    },
+    /// An SMS to each matching subscription's customer (once per customer); the text may use
+    /// `{isp_name}`, `{customer_name}`, `{username}`, `{package}`, `{expiry}`.
+    Sms {
+        text: String,
+    },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]

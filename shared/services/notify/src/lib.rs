@@ -6,6 +6,7 @@
 pub mod alerts;
 pub mod channels;
 pub mod config;
+pub mod manual;
 pub mod messages;
 pub mod reports;
 pub mod send;

@@ -504,7 +504,7 @@ async fn make(app: &App, ev: &BusNotice<'_>, p: Prepared, fetched: &Fetched) -> 
 }
 
 /// A new message's items: its record, and for a message about a customer its timeline entry.
-fn stage_new(tx: &mut Tx, msg: &Message) -> Result<(), WorkError> {
+pub(crate) fn stage_new(tx: &mut Tx, msg: &Message) -> Result<(), WorkError> {
     tx.put_new(Store::encode_stored(msg).map_err(retry)?, Conflict::Exists);
     if let Some(c) = msg.customer_id {
         let mut entry = kernel::projections::timeline::TimelineEntry::new(
