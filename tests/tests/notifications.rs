@@ -889,3 +889,55 @@ async fn staff_send_one_customer_an_sms_or_a_filtered_set_once_each_as_a_job() {
     let maintenance = fake.messages().iter().filter(|s| s.text.contains("maintenance")).count();
     assert_eq!(maintenance as u64, total, "once per customer");
 }
+
+#[tokio::test]
+async fn an_invoice_goes_by_email_with_its_pdf_through_ses() {
+    let env = Env::start().await;
+    let admin = env.admin().await;
+    env.send(
+        "PUT",
+        "/v1/messaging/settings",
+        Some(&admin),
+        Some(json!({"default_language": "en", "quiet_hours": null, "sends_per_minute": 60, "sms_channel_id": null,
+            "pay_url": "https://pay.demo-isp.example", "version": 0,
+            "rules": [{"notice": "invoice_issued", "to": "customer_email"}]})),
+    )
+    .await
+    .expect(200);
+    let c = env.create_customer(&admin, "Mail Reader", "01719-300101", "mail-reader").await;
+    let cid = c["id"].as_str().unwrap().to_string();
+    let address = format!("mail.reader.{}@example.com", uuid::Uuid::now_v7().simple());
+    env.send("PATCH", &format!("/v1/customers/{cid}"), Some(&admin), Some(json!({"email": address, "version": 1})))
+        .await
+        .expect(200);
+    let pkg = env.create_package(&admin, "Home Mail", "10M", 120_000).await["id"].as_str().unwrap().to_string();
+    let router = env.demo_router(&admin).await;
+    let sub = env.create_subscription(&admin, &cid, &pkg, &router, "ppp-mail-reader").await["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    env.send("POST", &format!("/v1/subscriptions/{sub}/activate"), Some(&admin), None).await.expect(200);
+    let number = env.send("GET", &format!("/v1/invoices?customer_id={cid}"), Some(&admin), None).await.expect(200)
+        ["items"][0]["number"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let m = wait_messages(&env, &admin, &cid, |m| m.len() == 1 && m[0]["status"] != "sending").await;
+    assert_eq!((m[0]["medium"].as_str(), m[0]["status"].as_str()), (Some("email"), Some("accepted")), "{m:#?}");
+    assert!(m[0]["provider_message_id"].is_string());
+
+    // What SES (moto) took: a MIME message to the customer with the invoice's PDF.
+    let moto = std::env::var("AWS_ENDPOINT_URL").expect("moto's address");
+    let data: Value = reqwest::get(format!("{moto}/moto-api/data.json")).await.unwrap().json().await.unwrap();
+    let sent = data["ses"]["RawMessage"].as_array().expect("raw messages");
+    let mail = sent
+        .iter()
+        .find(|r| r["destinations"].as_array().is_some_and(|d| d.iter().any(|a| a == address.as_str())))
+        .expect("the e-mail reached SES");
+    let raw = mail["raw_data"].as_str().unwrap();
+    assert_eq!(mail["source"], "billing@demo-isp.example");
+    assert!(raw.contains(&format!("Subject: Demo ISP: Invoice {number}")), "{raw}");
+    assert!(raw.contains(&format!("filename=\"{number}.pdf\"")));
+    let pdf_part = raw.split(&format!("filename=\"{number}.pdf\"")).nth(1).unwrap();
+    assert!(pdf_part.contains("JVBERi"), "the attachment is a PDF (%PDF in base64)");
+}

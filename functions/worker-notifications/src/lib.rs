@@ -69,6 +69,21 @@ fn is_release(name: EventName) -> bool {
     name == EventName::Messaging(MessagingEvent::MessagesDueRequested)
 }
 
+/// Where staff e-mails go: SES in AWS (`SES_FROM_ADDRESS`), the log without one.
+pub enum StaffMail {
+    Ses(messaging::email::SesMailer),
+    Log(messaging::LogChannel),
+}
+
+impl Channel for StaffMail {
+    async fn send(&self, m: &Message) -> Result<(), WorkError> {
+        match self {
+            StaffMail::Ses(s) => s.send(m).await,
+            StaffMail::Log(l) => l.send(m).await,
+        }
+    }
+}
+
 pub struct Worker<C: Channel> {
     pub app: App,
     /// Where e-mails to staff go.

@@ -59,16 +59,25 @@ impl Default for LocalOptions {
     }
 }
 
-/// Delivers messages locally: printed to the terminal and kept for tests.
+/// Where local e-mail leaves from: its domain is verified in moto's SES when the runner starts.
+pub const LOCAL_SENDER: &str = "billing@demo-isp.example";
+
+/// Delivers messages locally: printed to the terminal, kept for tests, and sent through SES
+/// (moto) as the worker in AWS sends them.
 #[derive(Debug, Clone, Default)]
 pub struct LocalChannel {
     pub recorded: RecordingChannel,
+    pub ses: Option<messaging::email::SesMailer>,
 }
 
 impl Channel for LocalChannel {
     async fn send(&self, m: &Message) -> Result<(), domain::work::WorkError> {
         println!("\n--- message to {} ({:?}): {}\n{}\n---", m.to, m.medium, m.subject, m.body);
-        self.recorded.send(m).await
+        self.recorded.send(m).await?;
+        match &self.ses {
+            Some(ses) => ses.send(m).await,
+            None => Ok(()),
+        }
     }
 }
 
@@ -207,7 +216,16 @@ impl Local {
         }
 
         let (shutdown, rx) = watch::channel(false);
-        let channel = LocalChannel::default();
+        // The sender's domain verified in SES, as an ISP's would be before anything leaves.
+        let ses = aws_sdk_sesv2::Client::new(&shared_cfg);
+        let domain = LOCAL_SENDER.split_once('@').map_or(LOCAL_SENDER, |(_, d)| d);
+        if let Err(e) = ses.create_email_identity().email_identity(domain).send().await {
+            tracing::debug!(error = %aws_sdk_sesv2::error::DisplayErrorContext(&e), "sender identity (already there?)");
+        }
+        let channel = LocalChannel {
+            recorded: RecordingChannel::default(),
+            ses: Some(messaging::email::SesMailer::new(ses, LOCAL_SENDER)),
+        };
         let mut tasks = vec![];
 
         // HTTP.
@@ -248,7 +266,10 @@ impl Local {
             let arn = queue_arns[q].clone();
             let worker: WorkerFn = match f.binary.as_str() {
                 "worker-notifications" => {
-                    let senders = notify::send::Senders::new(&app).map_err(|e| format!("messaging clients: {e}"))?;
+                    let senders = notify::send::Senders::new(&app)
+                        .map_err(|e| format!("messaging clients: {e}"))?
+                        .with_email(LOCAL_SENDER)
+                        .await;
                     let w =
                         Arc::new(worker_notifications::Worker { app: app.clone(), channel: channel.clone(), senders });
                     Arc::new(move |ev| {

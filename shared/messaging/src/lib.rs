@@ -5,6 +5,8 @@
 //! API on 127.0.0.1.
 
 pub mod channel;
+#[cfg(feature = "ses")]
+pub mod email;
 pub mod encoding;
 pub mod error;
 pub mod life;

@@ -6,6 +6,7 @@
 pub mod alerts;
 pub mod channels;
 pub mod config;
+mod email;
 pub mod manual;
 pub mod messages;
 pub mod reports;

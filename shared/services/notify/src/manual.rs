@@ -120,6 +120,7 @@ pub fn customer_sms(
         attempts: 0,
         unknown_attempts: 0,
         provider_message_id: None,
+        invoice_id: None,
         delivery_report: None,
         error_code: None,
         error_detail: None,

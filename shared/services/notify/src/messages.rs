@@ -51,6 +51,9 @@ pub struct Message {
     /// Why it failed or was retried (`invalid_number`, `no_balance`, `retryable`, `no_channel`...).
     pub error_code: Option<String>,
     pub error_detail: Option<String>,
+    /// The invoice an e-mail carries as a PDF.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub invoice_id: Option<Uuid>,
     /// The provider's last delivery report, in its own words (`delivered`, `undelivered 30003`).
     #[serde(default)]
     pub delivery_report: Option<String>,

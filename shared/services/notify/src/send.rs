@@ -42,6 +42,9 @@ const SLEEP_AT_MOST: std::time::Duration = std::time::Duration::from_secs(2);
 /// The clients the worker sends through, built once per process.
 pub struct Senders {
     pub http: SmsHttp,
+    /// E-mail through SES (None: this process sends none; such messages fail as refused).
+    #[cfg(feature = "email")]
+    pub email: Option<messaging::email::SesMailer>,
     /// For ISPs' webhook endpoints (every address checked before it is posted to).
     pub webhooks: messaging::webhook::EndpointClient,
 }
@@ -52,7 +55,17 @@ impl Senders {
         Ok(Senders {
             http: SmsHttp::new().map_err(|e| e.to_string())?,
             webhooks: messaging::webhook::endpoint_client(crate::settings::hosts(app))?,
+            #[cfg(feature = "email")]
+            email: None,
         })
+    }
+
+    /// With e-mail sent from `from` (an identity verified in SES) through the SDK's client.
+    #[cfg(feature = "email")]
+    pub async fn with_email(mut self, from: &str) -> Senders {
+        let client = aws_sdk_sesv2::Client::new(&store::aws_config_from_env().await);
+        self.email = Some(messaging::email::SesMailer::new(client, from));
+        self
     }
 }
 
@@ -75,6 +88,8 @@ struct Subject {
     pop_id: Option<Uuid>,
     /// A staff alert the notice tells of (its record holds the facts).
     alert_id: Option<Uuid>,
+    /// The invoice an e-mail attaches.
+    invoice_id: Option<Uuid>,
     /// The customer's account (for the balance after a payment or the debt at a suspension).
     account: bool,
     facts: Facts,
@@ -99,6 +114,7 @@ fn notice_of(name: EventName, detail: &Value, at: DateTime<Utc>) -> Option<(Noti
     use NetworkEvent as N;
     let currency = string(detail, "currency").unwrap_or_default();
     let invoice = |s: &mut Subject| {
+        s.invoice_id = uuid(detail, "invoice_id");
         s.customer_id = uuid(detail, "customer_id");
         s.subscription_id = uuid(detail, "subscription_id");
         s.facts.invoice_number = string(detail, "number");
@@ -296,6 +312,16 @@ async fn recipients<'a>(
                     refused: sms.is_none().then(no_sms),
                 });
             }
+            Recipient::CustomerEmail => {
+                let Some(email) = customer.and_then(|c| c.email.clone()) else { continue };
+                out.push(Outgoing {
+                    medium: Medium::Email,
+                    to: email,
+                    channel: None,
+                    language: customer.and_then(|c| c.language).unwrap_or(default_language),
+                    refused: None,
+                });
+            }
             Recipient::Admins => {
                 let admins = identity::users::active_admins(app, loaded.tenant.id).await.map_err(WorkError::from)?;
                 for phone in admins.into_iter().filter_map(|u| u.phone) {
@@ -422,13 +448,7 @@ pub async fn on_events(app: &App, senders: &Senders, events: &[BusNotice<'_>]) -
             continue;
         }
         let channel = channel_of(&m.loaded, m.msg.channel_id);
-        let result = match channel {
-            None => Err(SendError::Permanent {
-                reason: messaging::PermanentReason::Credentials,
-                detail: "the account is gone".into(),
-            }),
-            Some(c) => send_one(app, senders, &m.msg, c).await,
-        };
+        let result = send_one(app, senders, &m.msg, channel).await;
         let after = outcome(app.now(), m.msg, result);
         done.push(Made { event: m.event, msg: after, loaded: m.loaded });
     }
@@ -498,7 +518,11 @@ async fn make(app: &App, ev: &BusNotice<'_>, p: Prepared, fetched: &Fetched) -> 
             .map_err(|e| WorkError::Drop(format!("template of {}: {e}", notice.as_str())))?
             .render(&values);
         let id = life::message_id(ev.event_id, ev.at, &out.to, out.medium);
-        out_msgs.push(new_message(app, &loaded, id, Some(ev), notice, customer, &out, text));
+        let mut msg = new_message(app, &loaded, id, Some(ev), notice, customer, &out, text);
+        if out.medium == Medium::Email {
+            msg.invoice_id = subject.invoice_id;
+        }
+        out_msgs.push(msg);
     }
     Ok(out_msgs)
 }
@@ -670,6 +694,7 @@ fn new_message(
         attempts: 0,
         unknown_attempts: 0,
         provider_message_id: None,
+        invoice_id: None,
         delivery_report: None,
         error_code: error.as_ref().map(|e| e.0.clone()),
         error_detail: error.map(|e| e.1),
@@ -689,13 +714,7 @@ async fn send_and_record(
     msg: Message,
     channel: Option<&ChannelRecord>,
 ) -> Result<(), WorkError> {
-    let result = match channel {
-        None => Err(SendError::Permanent {
-            reason: messaging::PermanentReason::Credentials,
-            detail: "the account is gone".into(),
-        }),
-        Some(c) => send_one(app, senders, &msg, c).await,
-    };
+    let result = send_one(app, senders, &msg, channel).await;
     let after = outcome(app.now(), msg, result);
     let expected = after.version - 1;
     let mut tx = Tx::new();
@@ -707,15 +726,26 @@ async fn send_and_record(
 }
 
 /// What the provider said: the provider's id, its part count and cost where it tells them.
-struct Sent {
-    provider_message_id: Option<String>,
-    parts: Option<u32>,
-    cost: Option<String>,
+pub(crate) struct Sent {
+    pub(crate) provider_message_id: Option<String>,
+    pub(crate) parts: Option<u32>,
+    pub(crate) cost: Option<String>,
 }
 
-async fn send_one(app: &App, senders: &Senders, msg: &Message, channel: &ChannelRecord) -> Result<Sent, SendError> {
+async fn send_one(
+    app: &App,
+    senders: &Senders,
+    msg: &Message,
+    channel: Option<&ChannelRecord>,
+) -> Result<Sent, SendError> {
+    let gone = || SendError::Permanent {
+        reason: messaging::PermanentReason::Credentials,
+        detail: "the account is gone".into(),
+    };
     match msg.medium {
+        Medium::Email => crate::email::send(app, senders, msg).await,
         Medium::Sms => {
+            let channel = channel.ok_or_else(gone)?;
             let account = channel.sms_account(app).map_err(unopened)?;
             let req = SmsRequest {
                 to: msg.recipient.clone(),
@@ -727,11 +757,11 @@ async fn send_one(app: &App, senders: &Senders, msg: &Message, channel: &Channel
             Ok(Sent { provider_message_id: a.provider_message_id, parts: a.parts, cost: a.cost })
         }
         Medium::Telegram => {
-            let bot = channel.telegram_bot(app).map_err(unopened)?;
+            let bot = channel.ok_or_else(gone)?.telegram_bot(app).map_err(unopened)?;
             let id = messaging::telegram::send_message(&senders.http, &bot, &msg.recipient, &msg.text).await?;
             Ok(Sent { provider_message_id: Some(id), parts: None, cost: None })
         }
-        Medium::Email | Medium::Webhook => Err(SendError::Permanent {
+        Medium::Webhook => Err(SendError::Permanent {
             reason: messaging::PermanentReason::Rejected,
             detail: format!("{} messages are not sent by this worker", msg.medium.as_str()),
         }),
@@ -911,6 +941,7 @@ mod tests {
             attempts: 0,
             unknown_attempts: 0,
             provider_message_id: None,
+            invoice_id: None,
             delivery_report: None,
             error_code: None,
             error_detail: None,

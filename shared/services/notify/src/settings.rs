@@ -29,6 +29,9 @@ pub enum Recipient {
     Operator,
     /// The ISP's active admins, by SMS to each admin's phone (staff notices only).
     Admins,
+    /// The customer the notice is about, by e-mail (with the invoice's PDF for an invoice's
+    /// notices), when the customer has an address.
+    CustomerEmail,
     /// A chat (a group of the ISP's staff) through one of the ISP's Telegram bots.
     Telegram { channel_id: Uuid, chat_id: String },
 }
@@ -37,6 +40,7 @@ impl Recipient {
     pub fn medium(&self) -> Medium {
         match self {
             Recipient::Customer | Recipient::Operator | Recipient::Admins => Medium::Sms,
+            Recipient::CustomerEmail => Medium::Email,
             Recipient::Telegram { .. } => Medium::Telegram,
         }
     }
@@ -69,13 +73,16 @@ impl TryFrom<RuleInput> for Rule {
             ("customer", None, None) => Recipient::Customer,
             ("operator", None, None) => Recipient::Operator,
             ("admins", None, None) => Recipient::Admins,
+            ("customer_email", None, None) => Recipient::CustomerEmail,
             ("telegram", Some(channel_id), Some(chat_id)) => Recipient::Telegram { channel_id, chat_id },
             ("telegram", _, _) => return Err("a telegram rule names its channel_id and chat_id".into()),
-            ("customer" | "operator" | "admins", _, _) => {
+            ("customer" | "operator" | "admins" | "customer_email", _, _) => {
                 return Err(format!("a rule to {} takes no channel_id or chat_id", r.to));
             }
             (other, _, _) => {
-                return Err(format!("unknown recipient `{other}`: customer, operator, admins or telegram"));
+                return Err(format!(
+                    "unknown recipient `{other}`: customer, customer_email, operator, admins or telegram"
+                ));
             }
         };
         Ok(Rule { notice: r.notice, recipient })
@@ -249,7 +256,7 @@ fn check_rules(v: &mut Validation, rules: &[Rule], loaded: &Loaded) {
         }
         let about_customer = rule.notice.audience() == Audience::Customer;
         match &rule.recipient {
-            Recipient::Customer if !about_customer => {
+            Recipient::Customer | Recipient::CustomerEmail if !about_customer => {
                 v.add(&field, format!("{} is a staff notice: no customer to send it to", rule.notice.as_str()))
             }
             Recipient::Operator if !rule.notice.about_customer() => {

@@ -467,6 +467,7 @@ pub(crate) async fn on_event(app: &App, senders: &Senders, ev: &BusNotice<'_>) -
             attempts: 0,
             unknown_attempts: 0,
             provider_message_id: None,
+            invoice_id: None,
             delivery_report: None,
             error_code: None,
             error_detail: None,
