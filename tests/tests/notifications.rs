@@ -941,3 +941,131 @@ async fn an_invoice_goes_by_email_with_its_pdf_through_ses() {
     let pdf_part = raw.split(&format!("filename=\"{number}.pdf\"")).nth(1).unwrap();
     assert!(pdf_part.contains("JVBERi"), "the attachment is a PDF (%PDF in base64)");
 }
+
+#[tokio::test]
+async fn a_router_refusing_a_subscriber_is_one_alert_told_to_the_admins_by_sms() {
+    let env = Env::start_with_router().await;
+    let admin = env.admin().await;
+    let router = env.router.as_ref().unwrap();
+    let fake = FakeSms::start(SmsProvider::SslWireless, &[("api_token", "ssl-token-demo")]).await;
+    let channel = sms_channel(&env, &admin, &fake).await;
+    // The admin's phone, where alerts for the admins go.
+    let me = env.send("GET", "/v1/me", Some(&admin), None).await.expect(200)["user"].clone();
+    let uid = me["id"].as_str().unwrap();
+    env.send(
+        "PATCH",
+        &format!("/v1/users/{uid}"),
+        Some(&admin),
+        Some(json!({"phone": "+8801719300111", "version": me["version"],
+            "current_password": e2e_tests::demo_credentials().admin_password})),
+    )
+    .await
+    .expect(200);
+    env.send(
+        "PUT",
+        "/v1/messaging/settings",
+        Some(&admin),
+        Some(json!({"default_language": "en", "quiet_hours": null, "sends_per_minute": 60, "sms_channel_id": channel,
+            "pay_url": null, "version": 0, "rules": [{"notice": "provisioning_failed", "to": "admins"}]})),
+    )
+    .await
+    .expect(200);
+
+    // The router refuses every new secret.
+    router.update_faults(|f| {
+        f.refuse = Some(("/ppp/secret/add".into(), "failure: remote address pool exhausted".into()))
+    });
+    let c = env.create_customer(&admin, "Refused Rafiq", "01719-300112", "refused-rafiq").await;
+    let cid = c["id"].as_str().unwrap();
+    let pkg = env.create_package(&admin, "Home Refused", "10M", 120_000).await["id"].as_str().unwrap().to_string();
+    let rid = env.demo_router(&admin).await;
+    let sub =
+        env.create_subscription(&admin, cid, &pkg, &rid, "refused-rafiq").await["id"].as_str().unwrap().to_string();
+    env.send("POST", &format!("/v1/subscriptions/{sub}/activate"), Some(&admin), None).await.expect(200);
+    let mut alerts_now = vec![];
+    for _ in 0..200 {
+        alerts_now = alerts(&env, &admin, "kind=provisioning_failed").await;
+        if !alerts_now.is_empty() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert_eq!(alerts_now.len(), 1, "raised: {alerts_now:#?}");
+    let a = &alerts_now[0];
+    assert_eq!((a["severity"].as_str(), a["username"].as_str()), (Some("warning"), Some("refused-rafiq")));
+    assert_eq!(a["title"], "Demo Router refused the change of refused-rafiq");
+    assert!(a["detail"].as_str().unwrap().contains("pool exhausted"), "{a:#}");
+    assert!(
+        env.eventually(|| fake
+            .messages()
+            .iter()
+            .any(|s| s.to.ends_with("1719300111") && s.text.contains("refused-rafiq")))
+            .await,
+        "the admins are told: {:?}",
+        fake.messages()
+    );
+
+    // Tried again, still refused: the same episode, no second alert.
+    env.send("POST", &format!("/v1/subscriptions/{sub}/reprovision"), Some(&admin), None).await.expect(202);
+    tokio::time::sleep(std::time::Duration::from_millis(800)).await;
+    assert_eq!(alerts(&env, &admin, "kind=provisioning_failed").await.len(), 1);
+
+    // Mended: the subscriber converges, nothing more is raised.
+    router.update_faults(|f| f.refuse = None);
+    env.send("POST", &format!("/v1/subscriptions/{sub}/reprovision"), Some(&admin), None).await.expect(202);
+    assert!(env.eventually(|| router.find(routeros::menu::PPP_SECRET, "refused-rafiq").is_some()).await);
+    assert_eq!(alerts(&env, &admin, "kind=provisioning_failed").await.len(), 1);
+}
+
+#[tokio::test]
+async fn a_gateway_account_the_gateway_refuses_is_one_alert_a_day() {
+    let env = Env::start().await;
+    let admin = env.admin().await;
+    let stripe = gateways::testing::FakeStripe::start("sk_test_real", "whsec_isp").await;
+    // The account holds a key Stripe does not know (rolled in Stripe's dashboard, say).
+    let account = env
+        .send(
+            "POST",
+            "/v1/payment-gateways",
+            Some(&admin),
+            Some(json!({"gateway": "stripe", "mode": "sandbox", "name": "Main Stripe", "base_url": stripe.base_url(),
+                "success_url": "https://isp.example/paid", "cancel_url": "https://isp.example/cancelled",
+                "credentials": {"secret_key": "sk_test_rolled", "webhook_secret": "whsec_isp"}})),
+        )
+        .await
+        .expect(201)["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let (_, invoice) = billed_customer(&env, &admin, "Online Payer", "01719-300121", Some("en")).await;
+    for key in ["co-a", "co-b"] {
+        let a = env
+            .send_with(
+                "POST",
+                "/v1/checkouts",
+                Some(&admin),
+                Some(json!({"invoice_id": invoice["id"], "gateway_account_id": account})),
+                &[("idempotency-key", key)],
+            )
+            .await;
+        assert_eq!((a.status, a.code()), (502, "gateway_refused"), "{:#}", a.body);
+    }
+    let raised = alerts(&env, &admin, "kind=gateway_failing").await;
+    assert_eq!(raised.len(), 1, "one a day, not one per payer: {raised:#?}");
+    assert_eq!(
+        (raised[0]["severity"].as_str(), raised[0]["title"].as_str(), raised[0]["account_id"].as_str()),
+        (Some("critical"), Some("Payment gateway stripe (Main Stripe) is failing"), Some(account.as_str()))
+    );
+    // The next day it is raised again if it still fails.
+    env.clock.advance(chrono::Duration::days(1));
+    let admin = env.admin().await;
+    env.send_with(
+        "POST",
+        "/v1/checkouts",
+        Some(&admin),
+        Some(json!({"invoice_id": invoice["id"], "gateway_account_id": account})),
+        &[("idempotency-key", "co-c")],
+    )
+    .await;
+    assert_eq!(alerts(&env, &admin, "kind=gateway_failing").await.len(), 2);
+}

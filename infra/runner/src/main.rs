@@ -73,6 +73,16 @@ async fn main() -> Result<(), String> {
     let account_of =
         |g: Gateway| accounts.iter().find(|(x, _)| *x == g).map(|(_, id)| id.to_string()).unwrap_or_default();
     stripe.send_webhooks_to(&format!("{}/v1/webhooks/stripe/{}", local.base_url, account_of(Gateway::Stripe)));
+    // Messaging: the demo ISP's SSL Wireless sandbox account and NOC Telegram bot at local fakes.
+    let sms = messaging::testing::FakeSms::start(
+        messaging::sms::SmsProvider::SslWireless,
+        &[("api_token", local_runner::seed::DEMO_SMS_TOKEN)],
+    )
+    .await;
+    let telegram = messaging::testing::FakeTelegram::start(local_runner::seed::DEMO_TELEGRAM_TOKEN).await;
+    local_runner::seed::seed_demo_messaging(&local.app, &creds, sms.base_url(), telegram.base_url())
+        .await
+        .map_err(|e| e.to_string())?;
     println!(
         "\nISP billing backend on {url}\n\
          \n  platform owner:    {oe} / {op}\
@@ -84,7 +94,9 @@ async fn main() -> Result<(), String> {
          \n  Demo ISP tenant id: {tid}\n\
          \n  Pay a demo invoice online, end to end: scripts/pay-demo-invoice.sh (URL={url}; GATEWAY=stripe or bkash)\
          \n    Stripe fake {stripe_url}, account {stripe_account} (it calls the webhook as Stripe would)\
-         \n    bKash fake  {bkash_url}, account {bkash_account}\n\
+         \n    bKash fake  {bkash_url}, account {bkash_account}\
+         \n  Messaging: SMS through the SSL Wireless fake {sms_url}, router alerts to the Telegram fake {tg_url};\
+         \n    the log: GET {url}/v1/messages, alerts: GET {url}/v1/alerts\n\
          \nCtrl-C stops it.",
         url = local.base_url,
         oe = creds.owner_email,
@@ -98,6 +110,8 @@ async fn main() -> Result<(), String> {
         rpw = demo_router.password(),
         tid = report.tenant_id.map(|t| t.to_string()).unwrap_or_default(),
         stripe_url = stripe.base_url(),
+        sms_url = sms.base_url(),
+        tg_url = telegram.base_url(),
         stripe_account = account_of(Gateway::Stripe),
         bkash_url = bkash.base_url(),
         bkash_account = account_of(Gateway::Bkash),

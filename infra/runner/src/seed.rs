@@ -367,3 +367,93 @@ pub async fn seed_demo_gateways(
     }
     Ok(out)
 }
+
+/// The demo ISP's messaging (once: kept when it has channels): an SSL Wireless sandbox account and
+/// a Telegram bot at the local fakes, a pay link, and rules that send the customer's notices by
+/// SMS and router alerts to the NOC chat. Returns the SMS channel's id.
+pub async fn seed_demo_messaging(
+    app: &App,
+    creds: &DemoCredentials,
+    sms_base_url: String,
+    telegram_base_url: String,
+) -> Result<Option<Uuid>> {
+    use notify::channels::{ChannelKind, ChannelMode, CreateChannel, create_channel, list_channels};
+    let Some(p) = pointer(app, &creds.admin_email).await? else { return Ok(None) };
+    let admin = Actor {
+        user_id: p.user_id,
+        tenant_id: p.tenant_id,
+        reseller_id: p.reseller_id,
+        role: Role::Admin,
+        scope: None,
+        impersonator_id: None,
+    };
+    if let Some(sms) = list_channels(app, &admin).await?.into_iter().find(|c| c.kind == ChannelKind::Sms) {
+        return Ok(Some(sms.id));
+    }
+    let made = |o: domain::idempotency::Outcome<notify::channels::MessagingChannel>| match o {
+        domain::idempotency::Outcome::Fresh(c) => Ok(c.id),
+        domain::idempotency::Outcome::Replay { .. } => Err(domain::Error::Internal("a replayed channel".into())),
+    };
+    let sms = made(
+        create_channel(
+            app,
+            &admin,
+            CreateChannel {
+                kind: ChannelKind::Sms,
+                provider: Some(messaging::sms::SmsProvider::SslWireless),
+                mode: ChannelMode::Sandbox,
+                name: "SSL Wireless (local fake)".into(),
+                sender_id: Some("DEMOISP".into()),
+                base_url: Some(sms_base_url),
+                price_per_part: Some(25),
+                countries: vec![],
+                credentials: [("api_token".to_string(), DEMO_SMS_TOKEN.to_string())].into(),
+            },
+            None,
+        )
+        .await?,
+    )?;
+    let bot = made(
+        create_channel(
+            app,
+            &admin,
+            CreateChannel {
+                kind: ChannelKind::Telegram,
+                provider: None,
+                mode: ChannelMode::Sandbox,
+                name: "NOC bot (local fake)".into(),
+                sender_id: None,
+                base_url: Some(telegram_base_url),
+                price_per_part: None,
+                countries: vec![],
+                credentials: [("bot_token".to_string(), DEMO_TELEGRAM_TOKEN.to_string())].into(),
+            },
+            None,
+        )
+        .await?,
+    )?;
+    let defaults = notify::settings::get_settings(app, &admin).await?;
+    let mut rules = defaults.rules.clone();
+    for notice in [messaging::notices::Notice::RouterOffline, messaging::notices::Notice::RouterOnline] {
+        rules.push(notify::settings::Rule {
+            notice,
+            recipient: notify::settings::Recipient::Telegram { channel_id: bot, chat_id: "-100200300".into() },
+        });
+    }
+    let input = notify::settings::PutMessagingSettings {
+        default_language: defaults.default_language,
+        quiet_hours: defaults.quiet_hours,
+        sends_per_minute: defaults.sends_per_minute,
+        sms_channel_id: Some(sms),
+        pay_url: Some("https://pay.demo-isp.example".into()),
+        rules,
+        version: Some(0),
+    };
+    notify::settings::put_settings(app, &admin, input, None).await?;
+    Ok(Some(sms))
+}
+
+/// The demo ISP's SMS account's token at the local SSL Wireless fake.
+pub const DEMO_SMS_TOKEN: &str = "ssl-token-demo";
+/// The demo NOC bot's token at the local Telegram fake.
+pub const DEMO_TELEGRAM_TOKEN: &str = "777000:demo-noc-bot";

@@ -58,6 +58,9 @@ pub struct Faults {
     /// whole menu too), and a connection's commands are worked through one after another, as a
     /// router's API session does; the reply latency comes on top.
     pub scan_cost_per_item: Duration,
+    /// Every command of this path (e.g. `/ppp/secret/add`) is refused with `!trap` and this
+    /// message, as a router refuses what it will not take.
+    pub refuse: Option<(String, String)>,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -351,8 +354,12 @@ async fn connection(tcp: TcpStream, shared: Arc<Shared>) {
                 break;
             }
             _ => {
-                let reply =
-                    shared.state.lock().expect("state lock").execute(&command, &args, &queries, proplist.as_deref());
+                let reply = match &faults.refuse {
+                    Some((path, message)) if *path == command => state::Reply::trap(message),
+                    _ => {
+                        shared.state.lock().expect("state lock").execute(&command, &args, &queries, proplist.as_deref())
+                    }
+                };
                 match reply {
                     Reply::Rows { rows, ret } => {
                         let empty = rows.is_empty() && ret.is_none();

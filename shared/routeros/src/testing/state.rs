@@ -12,7 +12,7 @@ pub enum Reply {
 }
 
 impl Reply {
-    fn trap(message: impl Into<String>) -> Reply {
+    pub(crate) fn trap(message: impl Into<String>) -> Reply {
         Reply::Trap { category: None, message: message.into() }
     }
     fn done() -> Reply {

@@ -9,7 +9,7 @@
 use crate::gateway_accounts::{self, usable_account};
 use crate::payments::{ClosedInvoice, MoneyIn, RecordPayment, settle};
 use billing::books::{Attempt, MAX_AMOUNT, load_invoice, require_key};
-use chrono::Duration;
+use chrono::{DateTime, Duration, Utc};
 use domain::actor::Actor;
 use domain::checkout::{
     Checkout, CheckoutFor, CheckoutState, GatewayAccount, GatewayAccountStatus, RefundState, Report, Verdict,
@@ -77,6 +77,37 @@ pub(crate) fn return_url(app: &App, account: Uuid, order: &str) -> String {
 
 pub(crate) fn webhook_url(app: &App, account: &GatewayAccount) -> String {
     format!("{}/v1/webhooks/{}/{}", app.public_url, account.gateway.as_str(), account.id)
+}
+
+/// Raises the ISP's staff alert for an account the gateway refuses (credentials, account) or
+/// cannot be reached at: once a day per account while it keeps failing (the alert's id is the
+/// account's and the day's), so staff hear of it without one alert per payer.
+async fn gateway_failing(app: &App, account: &domain::checkout::GatewayAccount, e: &GatewayError, now: DateTime<Utc>) {
+    use domain::alert::{Alert, AlertKind, AlertSubject};
+    let failing = matches!(e, GatewayError::Unavailable(_) | GatewayError::Refused { status: 401 | 403, .. });
+    let Some(tid) = account.tenant_id.filter(|_| failing) else { return };
+    let day = now.date_naive();
+    let id = ids::derived_id(DateTime::UNIX_EPOCH, &format!("gateway-alert:{}:{day}", account.id));
+    let subject = AlertSubject {
+        gateway: Some(account.gateway.as_str().to_string()),
+        account_id: Some(account.id),
+        account_name: Some(account.name.clone()),
+        ..Default::default()
+    };
+    let mut tx = Tx::new();
+    if kernel::alerts::raise(
+        &mut tx,
+        &Alert::new(id, tid, AlertKind::GatewayFailing, subject, Some(e.to_string()), now),
+    )
+    .is_err()
+    {
+        return;
+    }
+    match app.store.commit(tx).await {
+        // Raised already today.
+        Ok(()) | Err(store::StoreError::Conflict(_)) => {}
+        Err(err) => tracing::warn!(account = %account.id, error = %err, "gateway alert not raised"),
+    }
 }
 
 pub(crate) fn gateway_failure(e: GatewayError) -> Error {
@@ -226,8 +257,13 @@ pub(crate) async fn open_at_gateway(
         methods: account.methods.clone(),
     };
     let adapter = gateway_accounts::adapter(account, at.credentials);
-    let created =
-        adapter.create_checkout(at.http, &request, &id.to_string(), at.payer_ip, now).await.map_err(gateway_failure)?;
+    let created = match adapter.create_checkout(at.http, &request, &id.to_string(), at.payer_ip, now).await {
+        Ok(c) => c,
+        Err(e) => {
+            gateway_failing(app, account, &e, now).await;
+            return Err(gateway_failure(e));
+        }
+    };
     let mut checkout = Checkout {
         id,
         tenant_id: new.tenant_id,
