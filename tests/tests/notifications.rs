@@ -216,7 +216,7 @@ async fn templates_are_checked_previewed_and_used() {
     assert!(bad.body.to_string().contains("{amont}"), "{:#}", bad.body);
     let list = env.send("GET", "/v1/messaging/templates", Some(&admin), None).await.expect(200);
     let items = list["items"].as_array().unwrap();
-    assert_eq!(items.len(), 13 * 3);
+    assert_eq!(items.len(), 14 * 3);
     assert!(items.iter().all(|t| t["custom"] == false));
 
     let saved = env
@@ -1068,4 +1068,45 @@ async fn a_gateway_account_the_gateway_refuses_is_one_alert_a_day() {
     )
     .await;
     assert_eq!(alerts(&env, &admin, "kind=gateway_failing").await.len(), 2);
+}
+
+#[tokio::test]
+async fn a_message_given_up_after_its_retries_is_one_alert_for_its_isp() {
+    let env = Env::start().await;
+    let admin = env.admin().await;
+    let event_id = uuid::Uuid::now_v7();
+    let body = json!({"version": "0", "id": "e-1", "detail-type": "InvoiceIssued", "source": "isp.billing",
+        "time": "2026-06-15T06:00:00Z", "detail": {"event_id": event_id, "tenant_id": env.tenant()}});
+    let record = |receives: &str| {
+        json!({"messageId": "m-dead-1", "receiptHandle": "h", "body": body.to_string(), "md5OfBody": "",
+            "attributes": {"ApproximateReceiveCount": receives}, "messageAttributes": {},
+            "eventSource": "aws:sqs", "eventSourceARN": "arn:aws:sqs:us-east-1:000000000000:q", "awsRegion": "us-east-1"})
+    };
+    let failed = events::BatchResponse {
+        batch_item_failures: vec![serde_json::from_value(json!({"itemIdentifier": "m-dead-1"})).unwrap()],
+    };
+    // Failed on an earlier receive: SQS will deliver it again, nothing to say yet.
+    let early: aws_lambda_events::event::sqs::SqsEvent =
+        serde_json::from_value(json!({"Records": [record("4")]})).unwrap();
+    assert!(failed.last_failures(&early, 5).is_empty());
+    // Failed on the last: it goes to the dead-letter queue, and the ISP's staff hear of it once.
+    let last: aws_lambda_events::event::sqs::SqsEvent =
+        serde_json::from_value(json!({"Records": [record("5")]})).unwrap();
+    let letters = failed.last_failures(&last, 5);
+    assert_eq!(letters.len(), 1);
+    for _ in 0..2 {
+        kernel::alerts::raise_dead_letters(&env.local.app, "worker-notifications", &letters).await;
+    }
+    let raised = alerts(&env, &admin, "kind=dead_letter").await;
+    assert_eq!(raised.len(), 1, "{raised:#?}");
+    assert_eq!(raised[0]["severity"], "warning");
+    let detail = raised[0]["detail"].as_str().unwrap();
+    assert!(
+        detail.contains("InvoiceIssued")
+            && detail.contains(&event_id.to_string())
+            && detail.contains("worker-notifications")
+    );
+    // Another ISP sees none of it.
+    let (_, other) = env.other_tenant("dead-letter-other").await;
+    assert!(alerts(&env, &other, "").await.is_empty());
 }

@@ -56,3 +56,20 @@ fn the_template_declares_the_table_the_store_creates() {
     assert!(text.contains("AttributeName: ttl"));
     assert!(!text.contains("dynamodb:Scan"), "no function may Scan");
 }
+
+#[test]
+fn each_worker_knows_when_its_queue_gives_a_message_up() {
+    let t = template();
+    let declared = [
+        ("worker-notifications", worker_notifications::DLQ_AFTER_RECEIVES),
+        ("worker-provisioning", worker_provisioning::DLQ_AFTER_RECEIVES),
+        ("worker-invoicing", worker_invoicing::DLQ_AFTER_RECEIVES),
+        ("worker-imports", worker_imports::DLQ_AFTER_RECEIVES),
+    ];
+    for (binary, after) in declared {
+        let f = t.functions.iter().find(|f| f.binary == binary).unwrap();
+        let queue = f.queue.as_deref().unwrap();
+        let q = t.queues.iter().find(|q| q.logical_id == queue).unwrap();
+        assert_eq!(q.dead_letter.as_ref().map(|d| d.1), Some(after), "{binary}: {queue}'s maxReceiveCount");
+    }
+}

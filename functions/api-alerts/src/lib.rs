@@ -29,7 +29,7 @@ async fn dispatch(app: &App, req: Request) -> Reply {
 }
 
 /// Alerts, newest first; `unread=true` for the unread ones only, `kind` (`router_offline`,
-/// `router_back`, `provisioning_failed`, `gateway_failing`) for one kind.
+/// `router_back`, `provisioning_failed`, `gateway_failing`, `dead_letter`) for one kind.
 #[utoipa::path(get, path = "/v1/alerts", tag = "messaging",
     params(("unread" = Option<bool>, Query), ("kind" = Option<String>, Query),
         ("limit" = Option<u32>, Query), ("cursor" = Option<String>, Query)),
@@ -46,7 +46,9 @@ pub async fn list(app: &App, actor: &Actor, r: &Incoming) -> Reply {
     let kind = match r.query("kind") {
         None => None,
         Some(k) => Some(AlertKind::parse(k).ok_or_else(|| {
-            bad_query("kind must be one of router_offline, router_back, provisioning_failed, gateway_failing")
+            bad_query(
+                "kind must be one of router_offline, router_back, provisioning_failed, gateway_failing, dead_letter",
+            )
         })?),
     };
     let filter = AlertFilter { unread, kind };

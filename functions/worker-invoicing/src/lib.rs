@@ -48,12 +48,16 @@ pub fn consumes(name: EventName) -> bool {
     job(name).is_some()
 }
 
+/// The queue's `maxReceiveCount` (the template's): a failure at this receive is the last.
+pub const DLQ_AFTER_RECEIVES: u32 = 5;
+
 pub async fn handle(app: &App, event: SqsEvent) -> BatchResponse {
     let mut resp = BatchResponse::default();
     for m in &event.records {
         let id = m.message_id.clone().unwrap_or_default();
         resp.settle("worker-invoicing", &id, handle_one(app, m).await);
     }
+    kernel::alerts::raise_dead_letters(app, "worker-invoicing", &resp.last_failures(&event, DLQ_AFTER_RECEIVES)).await;
     resp
 }
 

@@ -126,8 +126,13 @@ pub async fn handle<C: Channel>(w: &Worker<C>, event: SqsEvent) -> BatchResponse
             resp.settle("worker-notifications", id, result);
         }
     }
+    let last = resp.last_failures(&event, DLQ_AFTER_RECEIVES);
+    kernel::alerts::raise_dead_letters(&w.app, "worker-notifications", &last).await;
     resp
 }
+
+/// The queue's `maxReceiveCount` (the template's): a failure at this receive is the last.
+pub const DLQ_AFTER_RECEIVES: u32 = 5;
 
 fn read(m: &SqsMessage) -> Result<BusEvent, WorkError> {
     serde_json::from_str(m.body.as_deref().unwrap_or(""))

@@ -16,6 +16,9 @@ use kernel::App;
 use provisioning::pool::RouterPool;
 use provisioning::worker::{Work, work_for};
 
+/// The queue's `maxReceiveCount` (the template's): a failure at this receive is the last.
+pub const DLQ_AFTER_RECEIVES: u32 = 8;
+
 /// Backoff for failed messages: visibility of `base * 2^(receives-1)` seconds, at most 15 min.
 #[derive(Clone)]
 pub struct Retry {
@@ -84,6 +87,8 @@ impl Worker {
                 self.back_off(m).await;
             }
         }
+        let last = resp.last_failures(&event, DLQ_AFTER_RECEIVES);
+        kernel::alerts::raise_dead_letters(&self.app, "worker-provisioning", &last).await;
         tracing::info!(
             messages = event.records.len(),
             failed = resp.batch_item_failures.len(),

@@ -17,6 +17,8 @@ pub enum AlertKind {
     ProvisioningFailed,
     /// A payment gateway account's credentials or the gateway refused a request.
     GatewayFailing,
+    /// An event of the ISP's that a worker gave up on after its retries (in a dead-letter queue).
+    DeadLetter,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, utoipa::ToSchema)]
@@ -28,8 +30,13 @@ pub enum Severity {
 }
 
 impl AlertKind {
-    pub const ALL: [AlertKind; 4] =
-        [AlertKind::RouterOffline, AlertKind::RouterBack, AlertKind::ProvisioningFailed, AlertKind::GatewayFailing];
+    pub const ALL: [AlertKind; 5] = [
+        AlertKind::RouterOffline,
+        AlertKind::RouterBack,
+        AlertKind::ProvisioningFailed,
+        AlertKind::GatewayFailing,
+        AlertKind::DeadLetter,
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -37,6 +44,7 @@ impl AlertKind {
             AlertKind::RouterBack => "router_back",
             AlertKind::ProvisioningFailed => "provisioning_failed",
             AlertKind::GatewayFailing => "gateway_failing",
+            AlertKind::DeadLetter => "dead_letter",
         }
     }
 
@@ -49,7 +57,7 @@ impl AlertKind {
     pub fn severity(self) -> Severity {
         match self {
             AlertKind::RouterOffline | AlertKind::GatewayFailing => Severity::Critical,
-            AlertKind::ProvisioningFailed => Severity::Warning,
+            AlertKind::ProvisioningFailed | AlertKind::DeadLetter => Severity::Warning,
             AlertKind::RouterBack => Severity::Info,
         }
     }
@@ -145,6 +153,7 @@ fn title(kind: AlertKind, s: &AlertSubject) -> String {
             s.gateway.as_deref().unwrap_or("account"),
             s.account_name.as_deref().unwrap_or("-")
         ),
+        AlertKind::DeadLetter => "Work failed after its retries".to_string(),
     }
 }
 

@@ -84,6 +84,46 @@ impl BatchResponse {
     }
 }
 
+/// A message a worker failed for the last time: its receive count reached the queue's limit, so
+/// SQS moves it to the dead-letter queue now.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LastFailure {
+    pub message_id: String,
+    pub receives: u32,
+    pub tenant_id: Option<Uuid>,
+    pub detail_type: String,
+    pub event_id: Option<Uuid>,
+}
+
+impl BatchResponse {
+    /// The batch's messages reported failed that will not be delivered again (`max_receives`:
+    /// the queue's `maxReceiveCount`).
+    pub fn last_failures(
+        &self,
+        event: &aws_lambda_events::event::sqs::SqsEvent,
+        max_receives: u32,
+    ) -> Vec<LastFailure> {
+        event
+            .records
+            .iter()
+            .filter(|m| self.batch_item_failures.iter().any(|f| Some(&f.item_identifier) == m.message_id.as_ref()))
+            .filter_map(|m| {
+                let receives: u32 = m.attributes.get("ApproximateReceiveCount")?.parse().ok()?;
+                (receives >= max_receives).then(|| {
+                    let bus: Option<BusEvent> = m.body.as_deref().and_then(|b| serde_json::from_str(b).ok());
+                    LastFailure {
+                        message_id: m.message_id.clone().unwrap_or_default(),
+                        receives,
+                        tenant_id: bus.as_ref().and_then(BusEvent::tenant_id),
+                        detail_type: bus.as_ref().map(|b| b.detail_type.clone()).unwrap_or_default(),
+                        event_id: bus.as_ref().and_then(BusEvent::event_id),
+                    }
+                })
+            })
+            .collect()
+    }
+}
+
 /// Puts outbox events on the bus, ten per PutEvents call. For a stream batch, a failure must stop at
 /// the first failed record (the stream is retried from there, in order), so the answer is the
 /// sequence number of the first record not published.

@@ -26,6 +26,8 @@ pub enum Notice {
     RouterOnline,
     ProvisioningFailed,
     GatewayAccountFailing,
+    /// A piece of the ISP's work gave up after its retries (a message in a dead-letter queue).
+    WorkFailed,
 }
 
 /// Who a notice is about and for: a subscriber, or the ISP's staff.
@@ -37,7 +39,7 @@ pub enum Audience {
 }
 
 impl Notice {
-    pub const ALL: [Notice; 13] = [
+    pub const ALL: [Notice; 14] = [
         Notice::InvoiceIssued,
         Notice::PaymentReminder,
         Notice::PaymentOverdue,
@@ -51,6 +53,7 @@ impl Notice {
         Notice::RouterOnline,
         Notice::ProvisioningFailed,
         Notice::GatewayAccountFailing,
+        Notice::WorkFailed,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -68,6 +71,7 @@ impl Notice {
             Notice::RouterOnline => "router_online",
             Notice::ProvisioningFailed => "provisioning_failed",
             Notice::GatewayAccountFailing => "gateway_account_failing",
+            Notice::WorkFailed => "work_failed",
         }
     }
 
@@ -80,7 +84,8 @@ impl Notice {
             Notice::RouterOffline
             | Notice::RouterOnline
             | Notice::ProvisioningFailed
-            | Notice::GatewayAccountFailing => Audience::Staff,
+            | Notice::GatewayAccountFailing
+            | Notice::WorkFailed => Audience::Staff,
             _ => Audience::Customer,
         }
     }
@@ -118,6 +123,7 @@ impl Notice {
             Notice::RouterOffline | Notice::RouterOnline => &["isp_name", "router_name", "pop_name", "since"],
             Notice::ProvisioningFailed => &["isp_name", "customer_name", "username", "router_name", "detail"],
             Notice::GatewayAccountFailing => &["isp_name", "gateway", "account_name", "detail"],
+            Notice::WorkFailed => &["isp_name", "detail", "since"],
         }
     }
 
@@ -232,6 +238,9 @@ impl Notice {
             (GatewayAccountFailing, Id) => {
                 "{isp_name}: payment gateway {gateway} ({account_name}) bermasalah: {detail}"
             }
+            (WorkFailed, En) => "{isp_name}: work that failed after its retries ({since}): {detail}",
+            (WorkFailed, Bn) => "{isp_name}: বারবার চেষ্টার পরও একটি কাজ ব্যর্থ হয়েছে ({since}): {detail}",
+            (WorkFailed, Id) => "{isp_name}: pekerjaan gagal setelah dicoba ulang ({since}): {detail}",
         }
     }
 }

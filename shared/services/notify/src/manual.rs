@@ -20,7 +20,7 @@ use kernel::App;
 use kernel::idempotency::{IdempotentRequest, Outcome, commit_create, record};
 use kernel::support::{Audited, audit, load_tenant};
 use messaging::encoding::shape;
-use messaging::life::{Medium, MessageStatus};
+use messaging::life::Medium;
 use messaging::template::Template;
 use serde::Deserialize;
 use std::collections::BTreeMap;
@@ -98,37 +98,23 @@ pub fn customer_sms(
     let text = template.render(&values);
     let s = shape(&text);
     Some(Message {
-        id,
-        tenant_id: loaded.tenant.id,
-        notice: None,
-        event_id: None,
-        medium: Medium::Sms,
         channel_id: Some(channel.channel.id),
         provider: channel.channel.provider.map(|p| p.as_str().to_string()),
         customer_id: Some(customer.id),
         scope: customer.scope.clone(),
-        recipient: customer.phone.clone(),
         language: customer.language,
         encoding: Some(s.encoding),
         parts: s.parts,
         cost: channel.channel.price_per_part.map(|p| p * i64::from(s.parts)),
-        currency: loaded.tenant.currency.clone(),
-        provider_cost: None,
-        text,
-        status: MessageStatus::Scheduled,
-        send_at: now,
-        attempts: 0,
-        unknown_attempts: 0,
-        provider_message_id: None,
-        invoice_id: None,
-        delivery_report: None,
-        error_code: None,
-        error_detail: None,
-        sent_at: None,
-        delivered_at: None,
-        created_at: now,
-        updated_at: now,
-        version: 1,
+        ..Message::new(
+            id,
+            loaded.tenant.id,
+            Medium::Sms,
+            customer.phone.clone(),
+            text,
+            loaded.tenant.currency.clone(),
+            now,
+        )
     })
 }
 

@@ -65,6 +65,52 @@ pub struct Message {
 }
 
 impl Message {
+    /// A message to `recipient` that waits to be tried now; its maker sets the rest (what it is
+    /// about, the account, the encoding, its status).
+    pub fn new(
+        id: Uuid,
+        tenant_id: Uuid,
+        medium: Medium,
+        recipient: String,
+        text: String,
+        currency: String,
+        now: DateTime<Utc>,
+    ) -> Message {
+        Message {
+            id,
+            tenant_id,
+            notice: None,
+            event_id: None,
+            medium,
+            channel_id: None,
+            provider: None,
+            customer_id: None,
+            scope: None,
+            recipient,
+            language: None,
+            text,
+            encoding: None,
+            parts: 1,
+            cost: None,
+            currency,
+            provider_cost: None,
+            status: MessageStatus::Scheduled,
+            send_at: now,
+            attempts: 0,
+            unknown_attempts: 0,
+            provider_message_id: None,
+            invoice_id: None,
+            delivery_report: None,
+            error_code: None,
+            error_detail: None,
+            sent_at: None,
+            delivered_at: None,
+            created_at: now,
+            updated_at: now,
+            version: 1,
+        }
+    }
+
     pub fn tries(&self) -> Tries {
         Tries { attempts: self.attempts, unknowns: self.unknown_attempts }
     }

@@ -192,6 +192,7 @@ pub fn alert_notice(kind: AlertKind) -> Notice {
         AlertKind::RouterBack => Notice::RouterOnline,
         AlertKind::ProvisioningFailed => Notice::ProvisioningFailed,
         AlertKind::GatewayFailing => Notice::GatewayAccountFailing,
+        AlertKind::DeadLetter => Notice::WorkFailed,
     }
 }
 
@@ -672,38 +673,23 @@ fn new_message(
         None => (MessageStatus::Sending, None),
     };
     Message {
-        id,
-        tenant_id: loaded.tenant.id,
         notice: Some(notice),
         event_id: ev.map(|e| e.event_id),
-        medium: out.medium,
         channel_id: out.channel.map(|c| c.channel.id),
         provider: out.channel.and_then(|c| c.channel.provider).map(|p| p.as_str().to_string()),
         customer_id: customer.map(|c| c.id),
         scope: customer.and_then(|c| c.scope.clone()),
-        recipient: out.to.clone(),
         language: Some(out.language),
         encoding: sms.then_some(s.encoding),
         parts: if sms { s.parts } else { 1 },
         cost: if sms { price.map(|p| p * i64::from(s.parts)) } else { None },
-        currency: loaded.tenant.currency.clone(),
-        provider_cost: None,
-        text,
         status,
         send_at: if status == MessageStatus::Sending { now + SEND_LEASE } else { send_at },
-        attempts: 0,
-        unknown_attempts: 0,
-        provider_message_id: None,
-        invoice_id: None,
-        delivery_report: None,
         error_code: error.as_ref().map(|e| e.0.clone()),
         error_detail: error.map(|e| e.1),
-        sent_at: None,
-        delivered_at: None,
         // The event's time, so the record sorts where its cause does.
         created_at: ev.map_or(now, |e| e.at),
-        updated_at: now,
-        version: 1,
+        ..Message::new(id, loaded.tenant.id, out.medium, out.to.clone(), text, loaded.tenant.currency.clone(), now)
     }
 }
 
@@ -919,37 +905,17 @@ mod tests {
 
     fn message(now: DateTime<Utc>) -> Message {
         Message {
-            id: Uuid::nil(),
-            tenant_id: Uuid::nil(),
             notice: Some(Notice::InvoiceIssued),
-            event_id: None,
-            medium: Medium::Sms,
-            channel_id: None,
-            provider: None,
-            customer_id: None,
-            scope: None,
-            recipient: "+8801719300001".into(),
-            language: None,
-            text: "x".into(),
-            encoding: None,
-            parts: 1,
-            cost: None,
-            currency: "BDT".into(),
-            provider_cost: None,
             status: MessageStatus::Sending,
-            send_at: now,
-            attempts: 0,
-            unknown_attempts: 0,
-            provider_message_id: None,
-            invoice_id: None,
-            delivery_report: None,
-            error_code: None,
-            error_detail: None,
-            sent_at: None,
-            delivered_at: None,
-            created_at: now,
-            updated_at: now,
-            version: 1,
+            ..Message::new(
+                Uuid::nil(),
+                Uuid::nil(),
+                Medium::Sms,
+                "+8801719300001".into(),
+                "x".into(),
+                "BDT".into(),
+                now,
+            )
         }
     }
 

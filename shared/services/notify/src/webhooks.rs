@@ -444,38 +444,24 @@ pub(crate) async fn on_event(app: &App, senders: &Senders, ev: &BusNotice<'_>) -
         let ep = &rec.endpoint;
         let body = serde_json::json!({"type": ev.name.as_str(), "timestamp": stamp(ev.at), "data": ev.detail});
         let now = app.now();
+        let id = messaging::life::message_id(ev.event_id, ev.at, &ep.id.to_string(), Medium::Webhook);
         let msg = Message {
-            id: messaging::life::message_id(ev.event_id, ev.at, &ep.id.to_string(), Medium::Webhook),
-            tenant_id: ev.tenant_id,
-            notice: None,
             event_id: Some(ev.event_id),
-            medium: Medium::Webhook,
             channel_id: Some(ep.id),
-            provider: None,
             customer_id: ev.detail.get("customer_id").and_then(|v| v.as_str()).and_then(|s| s.parse().ok()),
-            scope: None,
-            recipient: ep.url.clone(),
-            language: None,
-            text: body.to_string(),
-            encoding: None,
-            parts: 1,
-            cost: None,
-            currency: loaded.tenant.currency.clone(),
-            provider_cost: None,
             status: MessageStatus::Sending,
             send_at: now + SEND_LEASE,
-            attempts: 0,
-            unknown_attempts: 0,
-            provider_message_id: None,
-            invoice_id: None,
-            delivery_report: None,
-            error_code: None,
-            error_detail: None,
-            sent_at: None,
-            delivered_at: None,
+            // The event's time, so the delivery sorts where its cause does.
             created_at: ev.at,
-            updated_at: now,
-            version: 1,
+            ..Message::new(
+                id,
+                ev.tenant_id,
+                Medium::Webhook,
+                ep.url.clone(),
+                body.to_string(),
+                loaded.tenant.currency.clone(),
+                now,
+            )
         };
         let mut tx = Tx::new();
         tx.put_new(Store::encode_stored(&msg).map_err(retry)?, Conflict::Exists);
