@@ -32,4 +32,5 @@ mod sample_events;
 mod subscriptions;
 mod template;
 mod users;
+mod wallets;
 mod webhooks;

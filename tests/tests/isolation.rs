@@ -249,6 +249,15 @@ async fn every_route_refuses_another_tenants_ids_and_changes_nothing() {
                     (path.replace("{id}", &router), None, &[404])
                 }
                 ("GET", "/v1/operators/{id}") => (path.replace("{id}", &op), None, &[404]),
+                ("GET", "/v1/operators/{id}/wallet" | "/v1/operators/{id}/wallet/ledger") => {
+                    (path.replace("{id}", &op), None, &[404])
+                }
+                ("POST", "/v1/operators/{id}/wallet/top-ups") => {
+                    (path.replace("{id}", &op), Some(json!({"amount": 100, "method": "cash"})), &[404])
+                }
+                ("POST", "/v1/operators/{id}/wallet/transfers") => {
+                    (path.replace("{id}", &op), Some(json!({"to_operator_id": op, "amount": 1})), &[404])
+                }
                 ("PUT", "/v1/operators/{id}/profile") => (
                     path.replace("{id}", &op),
                     Some(json!({"commission_rate_bps": 1, "credit_limit": 1, "version": 0})),

@@ -37,6 +37,7 @@ pub mod tenant;
 pub mod token;
 pub mod user;
 pub mod validate;
+pub mod wallet;
 pub mod work;
 
 pub use error::{Error, Result};

@@ -334,6 +334,26 @@ pub fn unread_alerts_gsi2(tenant: Uuid) -> String {
     format!("{}ALERTS#UNREAD", t(tenant))
 }
 
+/// A wallet's partition: the operator's id, or `ISP` for the ISP's funding account.
+pub fn wallet_pk(tenant: Uuid, owner: Option<Uuid>) -> String {
+    match owner {
+        Some(o) => format!("{}WALLET#{o}", t(tenant)),
+        None => format!("{}WALLET#ISP", t(tenant)),
+    }
+}
+
+/// A wallet's balance (versioned: every movement goes through it).
+pub fn wallet(tenant: Uuid, owner: Option<Uuid>) -> ItemKeys {
+    ItemKeys::new(wallet_pk(tenant, owner), "WALLET")
+}
+
+pub const WALLET_ENTRY_PREFIX: &str = "ENTRY#";
+
+/// One side of a movement in a wallet; the wallet's ledger in time order (UUIDv7 ids).
+pub fn wallet_entry(tenant: Uuid, owner: Option<Uuid>, id: Uuid) -> ItemKeys {
+    ItemKeys::new(wallet_pk(tenant, owner), &format!("{WALLET_ENTRY_PREFIX}{id}"))
+}
+
 pub fn pops_gsi1(tenant: Uuid) -> String {
     format!("{}POPS", t(tenant))
 }

@@ -49,6 +49,16 @@ impl Stored for domain::alert::Alert {
     }
 }
 
+impl Stored for domain::wallet::Wallet {
+    const TYPE: &'static str = "WALLET";
+    fn keys(&self) -> ItemKeys {
+        keys::wallet(self.tenant_id, self.owner.operator())
+    }
+    fn version(&self) -> Option<u64> {
+        Some(self.version)
+    }
+}
+
 impl Stored for Tenant {
     const TYPE: &'static str = "TENANT";
     fn keys(&self) -> ItemKeys {

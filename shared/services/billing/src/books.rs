@@ -17,6 +17,7 @@ use domain::subscription::Subscription;
 use domain::tenant::Tenant;
 use domain::{Error, Result, ids};
 use kernel::App;
+pub use kernel::idempotency::{Attempt, attempt_failed, idempotent_money_write, require_key};
 use kernel::projections::timeline::{self, TimelineEntry, TimelineKind};
 use kernel::support::{Audited, StoreResultExt, audit, decoded, snapshot, store_err};
 use serde::{Deserialize, Serialize};
@@ -703,66 +704,4 @@ pub async fn stage_change_billing(
     stage_ledger(tx, tid, &[entry])?;
     books.stage(tx, tid)?;
     Ok(None)
-}
-
-/// One try of a money write: read, decide, commit.
-pub enum Attempt {
-    /// Something it read moved (the account, an invoice, a sequence): read again.
-    Stale,
-    /// The idempotency key was used by an earlier request.
-    Idempotent,
-    Failed(Error),
-}
-
-impl From<Error> for Attempt {
-    fn from(e: Error) -> Self {
-        Attempt::Failed(e)
-    }
-}
-
-/// What a money write's commit failure means for the attempt.
-pub fn attempt_failed(e: StoreError) -> Attempt {
-    match e {
-        StoreError::Conflict(Conflict::Idempotency) => Attempt::Idempotent,
-        StoreError::Conflict(Conflict::Version) => Attempt::Stale,
-        e => Attempt::Failed(store_err(e)),
-    }
-}
-
-/// The `Idempotency-Key` every money write requires.
-pub fn require_key<'a>(
-    idem: Option<&'a kernel::idempotency::IdempotentRequest>,
-    what: &str,
-) -> Result<&'a kernel::idempotency::IdempotentRequest> {
-    idem.ok_or_else(|| Error::BadRequest {
-        code: "idempotency_key_required",
-        detail: format!("send an Idempotency-Key header with every {what}"),
-    })
-}
-
-/// Runs a money write under its `Idempotency-Key`: a repeat gets the first answer, and a write
-/// that read something that moved is tried again from scratch (up to 6 times).
-pub async fn idempotent_money_write<T, F, Fut>(
-    app: &App,
-    actor: &Actor,
-    idem: &kernel::idempotency::IdempotentRequest,
-    attempt: F,
-) -> Result<kernel::idempotency::Outcome<T>>
-where
-    F: Fn() -> Fut,
-    Fut: std::future::Future<Output = std::result::Result<T, Attempt>>,
-{
-    let owner = Owner::Tenant(actor.tenant()?);
-    if let Some(first) = kernel::idempotency::stored_answer(app, owner, actor.user_id, idem).await? {
-        return Ok(first);
-    }
-    for _ in 0..6 {
-        match attempt().await {
-            Err(Attempt::Stale) => continue,
-            Err(Attempt::Idempotent) => return kernel::idempotency::replay(app, owner, actor.user_id, idem).await,
-            Err(Attempt::Failed(e)) => return Err(e),
-            Ok(v) => return Ok(kernel::idempotency::Outcome::Fresh(v)),
-        }
-    }
-    Err(Error::version_conflict())
 }

@@ -3,9 +3,10 @@
 
 use crate::App;
 use crate::support::StoreResultExt;
+use domain::actor::Actor;
 use domain::{Error, Result};
-use store::Owner;
 use store::tx::IdempotencyRecord;
+use store::{Conflict, Owner, StoreError};
 use uuid::Uuid;
 
 pub use domain::idempotency::{IdempotentRequest, Outcome};
@@ -75,4 +76,78 @@ pub async fn stored_answer<T>(
         }),
         Some(rec) => Ok(Some(Outcome::Replay { status: rec.status, body: rec.body })),
     }
+}
+
+/// One try of a money write: read, decide, commit.
+pub enum Attempt {
+    /// Something it read moved (the account, an invoice, a sequence): read again.
+    Stale,
+    /// The idempotency key was used by an earlier request.
+    Idempotent,
+    Failed(Error),
+}
+
+impl From<Error> for Attempt {
+    fn from(e: Error) -> Self {
+        Attempt::Failed(e)
+    }
+}
+
+/// What a money write's commit failure means for the attempt.
+pub fn attempt_failed(e: StoreError) -> Attempt {
+    match e {
+        StoreError::Conflict(Conflict::Idempotency) => Attempt::Idempotent,
+        StoreError::Conflict(Conflict::Version) => Attempt::Stale,
+        e => Attempt::Failed(crate::support::store_err(e)),
+    }
+}
+
+/// The `Idempotency-Key` every money write requires.
+pub fn require_key<'a>(idem: Option<&'a IdempotentRequest>, what: &str) -> Result<&'a IdempotentRequest> {
+    idem.ok_or_else(|| Error::BadRequest {
+        code: "idempotency_key_required",
+        detail: format!("send an Idempotency-Key header with every {what}"),
+    })
+}
+
+/// Runs a money write under its `Idempotency-Key`: a repeat gets the first answer, and a write
+/// that read something that moved is tried again from scratch (up to 6 times).
+pub async fn idempotent_money_write<T, F, Fut>(
+    app: &App,
+    actor: &Actor,
+    idem: &IdempotentRequest,
+    attempt: F,
+) -> Result<Outcome<T>>
+where
+    F: Fn() -> Fut,
+    Fut: std::future::Future<Output = std::result::Result<T, Attempt>>,
+{
+    idempotent_money_write_tries(app, actor, idem, 6, attempt).await
+}
+
+/// The same, with `tries` attempts (a hot account many writers share needs more).
+pub async fn idempotent_money_write_tries<T, F, Fut>(
+    app: &App,
+    actor: &Actor,
+    idem: &IdempotentRequest,
+    tries: u32,
+    attempt: F,
+) -> Result<Outcome<T>>
+where
+    F: Fn() -> Fut,
+    Fut: std::future::Future<Output = std::result::Result<T, Attempt>>,
+{
+    let owner = Owner::Tenant(actor.tenant()?);
+    if let Some(first) = stored_answer(app, owner, actor.user_id, idem).await? {
+        return Ok(first);
+    }
+    for _ in 0..tries {
+        match attempt().await {
+            Err(Attempt::Stale) => continue,
+            Err(Attempt::Idempotent) => return replay(app, owner, actor.user_id, idem).await,
+            Err(Attempt::Failed(e)) => return Err(e),
+            Ok(v) => return Ok(Outcome::Fresh(v)),
+        }
+    }
+    Err(Error::version_conflict())
 }
