@@ -32,5 +32,6 @@ mod sample_events;
 mod subscriptions;
 mod template;
 mod users;
+mod vouchers;
 mod wallets;
 mod webhooks;

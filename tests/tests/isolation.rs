@@ -127,6 +127,20 @@ async fn every_route_refuses_another_tenants_ids_and_changes_nothing() {
         .expect(201);
     let (checkout, order) =
         (checkout["id"].as_str().unwrap().to_string(), checkout["order_id"].as_str().unwrap().to_string());
+    // The victim's voucher plan.
+    let plan = env
+        .send(
+            "POST",
+            "/v1/voucher-plans",
+            Some(&admin),
+            Some(json!({"name": "VICTIM-DAILY", "validity_hours": 24, "validity_from": "first_login",
+                "data_limit_mb": 1024, "rate_limit": "5M/5M", "price": 2000})),
+        )
+        .await
+        .expect(201)["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
     // The victim's own system hears its payments.
     let hook = messaging::testing::FakeEndpoint::start("whsec_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=").await;
     let endpoint = env
@@ -148,7 +162,7 @@ async fn every_route_refuses_another_tenants_ids_and_changes_nothing() {
     let alert = alerts["items"][0]["id"].as_str().unwrap().to_string();
     let secret_ids = [
         &cid, &uid, &pkg, &pop, &router, &sub, &op, &lead, &import, &bulk, &invoice, &payment, &gateway, &checkout,
-        &alert, &endpoint,
+        &alert, &endpoint, &plan,
     ];
     let (_, intruder) = env.other_tenant("intruder").await;
     // The intruder's own gateway account, to name the victim's order under it.
@@ -408,6 +422,18 @@ async fn every_route_refuses_another_tenants_ids_and_changes_nothing() {
                 ("GET", "/v1/messages/{id}") => (path.replace("{id}", &message), None, &[404]),
                 ("GET", "/v1/alerts") => (path.clone(), None, &[200]),
                 ("GET", "/v1/webhook-endpoints") => (path.clone(), None, &[200]),
+                ("GET", "/v1/voucher-plans") => (path.clone(), None, &[200]),
+                // Its own plan: made in its own ISP.
+                ("POST", "/v1/voucher-plans") => (
+                    path.clone(),
+                    Some(json!({"name": "MINE-DAILY", "validity_hours": 1, "validity_from": "activation",
+                        "data_limit_mb": null, "rate_limit": "1M/1M", "price": 1})),
+                    &[201],
+                ),
+                ("GET", "/v1/voucher-plans/{id}") => (path.replace("{id}", &plan), None, &[404]),
+                ("PATCH", "/v1/voucher-plans/{id}") => {
+                    (path.replace("{id}", &plan), Some(json!({"price": 1, "version": 1})), &[404])
+                }
                 // Its own endpoint: made in its own ISP.
                 ("POST", "/v1/webhook-endpoints") => {
                     (path.clone(), Some(json!({"url": hook.url(), "events": ["InvoiceIssued"]})), &[201])

@@ -38,6 +38,7 @@ macro_rules! with_api_functions {
             api_messaging "api-messaging",
             api_messages "api-messages",
             api_alerts "api-alerts",
+            api_vouchers "api-vouchers",
             api_webhook_endpoints "api-webhook-endpoints",
             webhook_stripe "webhook-stripe",
             webhook_sms "webhook-sms",

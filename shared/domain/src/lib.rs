@@ -37,6 +37,7 @@ pub mod tenant;
 pub mod token;
 pub mod user;
 pub mod validate;
+pub mod voucher;
 pub mod wallet;
 pub mod work;
 

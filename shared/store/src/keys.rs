@@ -354,6 +354,19 @@ pub fn wallet_entry(tenant: Uuid, owner: Option<Uuid>, id: Uuid) -> ItemKeys {
     ItemKeys::new(wallet_pk(tenant, owner), &format!("{WALLET_ENTRY_PREFIX}{id}"))
 }
 
+/// A voucher plan; the ISP's plans by name (gsi1).
+pub fn voucher_plan(tenant: Uuid, id: Uuid, name: Option<&str>) -> ItemKeys {
+    let k = ItemKeys::new(format!("{}VPLAN#{id}", t(tenant)), "VPLAN");
+    match name {
+        Some(n) => k.gsi1(voucher_plans_gsi1(tenant), format!("{n}#{id}")),
+        None => k,
+    }
+}
+
+pub fn voucher_plans_gsi1(tenant: Uuid) -> String {
+    format!("{}VPLANS", t(tenant))
+}
+
 pub fn pops_gsi1(tenant: Uuid) -> String {
     format!("{}POPS", t(tenant))
 }

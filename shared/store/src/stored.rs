@@ -59,6 +59,16 @@ impl Stored for domain::wallet::Wallet {
     }
 }
 
+impl Stored for domain::voucher::VoucherPlan {
+    const TYPE: &'static str = "VPLAN";
+    fn keys(&self) -> ItemKeys {
+        keys::voucher_plan(self.tenant_id, self.id, Some(&self.name))
+    }
+    fn version(&self) -> Option<u64> {
+        Some(self.version)
+    }
+}
+
 impl Stored for Tenant {
     const TYPE: &'static str = "TENANT";
     fn keys(&self) -> ItemKeys {

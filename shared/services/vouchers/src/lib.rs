@@ -1,0 +1,3 @@
+//! Hotspot vouchers: the plans ([`plans`]) they are sold on.
+
+pub mod plans;
