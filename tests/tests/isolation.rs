@@ -423,6 +423,8 @@ async fn every_route_refuses_another_tenants_ids_and_changes_nothing() {
                 ("GET", "/v1/alerts") => (path.clone(), None, &[200]),
                 ("GET", "/v1/webhook-endpoints") => (path.clone(), None, &[200]),
                 ("GET", "/v1/voucher-plans") => (path.clone(), None, &[200]),
+                // The examples land in the caller's own ISP.
+                ("POST", "/v1/voucher-plans/examples") => (path.clone(), None, &[200]),
                 // Its own plan: made in its own ISP.
                 ("POST", "/v1/voucher-plans") => (
                     path.clone(),

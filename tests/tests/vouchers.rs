@@ -79,6 +79,14 @@ async fn voucher_plans_are_checked_unique_versioned_and_retired() {
         (Some(2500), true, Some("retired"), Some("vp-1gb-daily"))
     );
 
+    // The examples a second time, and for another ISP: nothing added here, all four there.
+    let again = env.send("POST", "/v1/voucher-plans/examples", Some(&admin), None).await.expect(200);
+    assert_eq!(again["items"].as_array().unwrap().len(), 4);
+    let (_, fresh) = env.other_tenant("vouchers-examples").await;
+    let theirs = env.send("POST", "/v1/voucher-plans/examples", Some(&fresh), None).await.expect(200);
+    let theirs: Vec<&str> = theirs["items"].as_array().unwrap().iter().map(|p| p["name"].as_str().unwrap()).collect();
+    assert_eq!(theirs, ["1GB-DAILY", "20GB-MONTHLY", "5GB-WEEKLY", "UNLIMITED-DAILY"]);
+
     // Staff without package rights may look, not change; another ISP sees none of it.
     let (_, staff) = env.create_user(&admin, "staff", "staff@vouchers.test", None).await;
     env.send("GET", &format!("/v1/voucher-plans/{id}"), Some(&staff), None).await.expect(200);

@@ -8,8 +8,13 @@ use lambda_http::{Body, Request, Response};
 use uuid::Uuid;
 use vouchers::plans::{self, CreatePlan, UpdatePlan};
 
-pub const ROUTES: &[&str] =
-    &["POST /v1/voucher-plans", "GET /v1/voucher-plans", "GET /v1/voucher-plans/{id}", "PATCH /v1/voucher-plans/{id}"];
+pub const ROUTES: &[&str] = &[
+    "POST /v1/voucher-plans",
+    "GET /v1/voucher-plans",
+    "POST /v1/voucher-plans/examples",
+    "GET /v1/voucher-plans/{id}",
+    "PATCH /v1/voucher-plans/{id}",
+];
 
 pub async fn handle(app: &App, req: Request) -> Response<Body> {
     finish(dispatch(app, req).await)
@@ -22,6 +27,7 @@ async fn dispatch(app: &App, req: Request) -> Reply {
     match route {
         "POST /v1/voucher-plans" => create(app, &actor, &r).await,
         "GET /v1/voucher-plans" => list(app, &actor, &r).await,
+        "POST /v1/voucher-plans/examples" => examples(app, &actor).await,
         "GET /v1/voucher-plans/{id}" => get(app, &actor, params.id("id", "voucher plan")?).await,
         _ => update(app, &actor, &r, params.id("id", "voucher plan")?).await,
     }
@@ -62,6 +68,14 @@ pub async fn update(app: &App, actor: &Actor, r: &Incoming, id: Uuid) -> Reply {
     ok(&plans::update_plan(app, actor, id, input, r.if_match()?).await?)
 }
 
+/// Add the product's example plans (1GB-DAILY, 5GB-WEEKLY, 20GB-MONTHLY, UNLIMITED-DAILY) the ISP
+/// does not have yet; answers all its plans. Repeating it adds nothing.
+#[utoipa::path(post, path = "/v1/voucher-plans/examples", tag = "vouchers",
+    responses((status = 200, body = ListResponse<VoucherPlan>), (status = 403, body = Problem)), security(("bearer" = [])))]
+pub async fn examples(app: &App, actor: &Actor) -> Reply {
+    ok(&ListResponse { items: plans::add_examples(app, actor).await?, next_cursor: None })
+}
+
 #[derive(utoipa::OpenApi)]
-#[openapi(paths(create, list, get, update))]
+#[openapi(paths(create, list, examples, get, update))]
 pub struct Doc;

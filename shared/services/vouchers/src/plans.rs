@@ -190,3 +190,30 @@ pub async fn update_plan(
     app.store.commit(tx).await.or_500()?;
     Ok(after)
 }
+
+/// Adds the product's example plans the ISP does not have yet (by name), at its currency's
+/// prices; answers all of the ISP's plans. Repeating it adds nothing.
+pub async fn add_examples(app: &App, actor: &Actor) -> Result<Vec<VoucherPlan>> {
+    write_access(actor)?;
+    let have: Vec<String> = list_plans(app, actor).await?.into_iter().map(|p| p.name).collect();
+    for (name, hours, mb, rate, price) in voucher::EXAMPLES {
+        if have.iter().any(|h| h == name) {
+            continue;
+        }
+        let input = CreatePlan {
+            name: name.into(),
+            validity_hours: hours,
+            validity_from: ValidityFrom::FirstLogin,
+            data_limit_mb: mb,
+            rate_limit: rate.into(),
+            shared_users: 1,
+            price: price * 100,
+        };
+        match create_plan(app, actor, input, None).await {
+            // Made meanwhile by a concurrent call: the name's sentinel refused the second.
+            Ok(_) | Err(Error::Conflict { .. }) => {}
+            Err(e) => return Err(e),
+        }
+    }
+    list_plans(app, actor).await
+}
