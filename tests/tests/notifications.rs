@@ -1110,3 +1110,36 @@ async fn a_message_given_up_after_its_retries_is_one_alert_for_its_isp() {
     let (_, other) = env.other_tenant("dead-letter-other").await;
     assert!(alerts(&env, &other, "").await.is_empty());
 }
+
+#[tokio::test]
+async fn the_notifications_worker_raises_the_alert_when_it_gives_a_message_up() {
+    let env = Env::start().await;
+    let admin = env.admin().await;
+    let channel = messaging::RecordingChannel::default();
+    let worker = worker_notifications::Worker {
+        app: env.local.app.clone(),
+        channel: channel.clone(),
+        senders: notify::send::Senders::new(&env.local.app).unwrap(),
+    };
+    let uid = uuid::Uuid::now_v7();
+    let body = json!({"version": "0", "id": "e-2", "detail-type": "ContactDetailsChanged", "source": "isp.identity",
+        "time": "2026-06-15T06:00:00Z", "detail": {"event_id": uuid::Uuid::now_v7(), "tenant_id": env.tenant(),
+            "user_id": uid, "name": "Someone", "old_email": "old@example.com", "email_changed": true,
+            "phone_changed": false, "changed_by": uid}});
+    let event = |id: &str, receives: u32| -> aws_lambda_events::event::sqs::SqsEvent {
+        serde_json::from_value(json!({"Records": [{"messageId": id, "receiptHandle": "h", "body": body.to_string(),
+            "md5OfBody": "", "attributes": {"ApproximateReceiveCount": receives.to_string()}, "messageAttributes": {},
+            "eventSource": "aws:sqs", "eventSourceARN": "arn:aws:sqs:us-east-1:000000000000:q", "awsRegion": "us-east-1"}]}))
+        .unwrap()
+    };
+    // The e-mail provider is down: an early receive fails quietly, the last one raises the alert.
+    *channel.fail_next.lock().unwrap() = 2;
+    let early = worker_notifications::handle(&worker, event("m-early", 1)).await;
+    assert_eq!(early.batch_item_failures.len(), 1);
+    assert!(alerts(&env, &admin, "kind=dead_letter").await.is_empty());
+    let last = worker_notifications::handle(&worker, event("m-last", worker_notifications::DLQ_AFTER_RECEIVES)).await;
+    assert_eq!(last.batch_item_failures.len(), 1);
+    let raised = alerts(&env, &admin, "kind=dead_letter").await;
+    assert_eq!(raised.len(), 1, "{raised:#?}");
+    assert!(raised[0]["detail"].as_str().unwrap().contains("ContactDetailsChanged"));
+}

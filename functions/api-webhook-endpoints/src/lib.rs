@@ -52,7 +52,7 @@ fn client(app: &App) -> Result<&'static EndpointClient, domain::Error> {
     if let Some(c) = CLIENT.get() {
         return Ok(c);
     }
-    let c = notify::send::Senders::new(app).map_err(domain::Error::Internal)?.webhooks;
+    let c = webhooks::endpoint_client(app).map_err(domain::Error::Internal)?;
     Ok(CLIENT.get_or_init(|| c))
 }
 

@@ -73,6 +73,19 @@ pub fn snapshot<T: Serialize>(v: &T) -> serde_json::Value {
     redact(serde_json::to_value(v).unwrap_or(serde_json::Value::Null))
 }
 
+/// The audit snapshot of an account whose credentials may have changed: which ones changed, never
+/// what they are (they are sealed in the record, not in the account snapshotted).
+pub fn snapshot_with_credentials<T: Serialize>(
+    v: &T,
+    changed: Option<&std::collections::BTreeMap<String, String>>,
+) -> serde_json::Value {
+    let mut s = snapshot(v);
+    if let Some(given) = changed {
+        s["credentials_changed"] = serde_json::json!(given.keys().collect::<Vec<_>>());
+    }
+    s
+}
+
 /// What an audit entry records: the action (`customer.updated`), the entity, and what it was and
 /// became (snapshots, redacted; `None` where there is nothing to show).
 pub struct Audited<'a> {

@@ -117,6 +117,7 @@ pub async fn receive_report(app: &App, r: IncomingReport<'_>) -> Result<ReportAn
     let channel = decoded::<ChannelRecord>(item)?
         .filter(|c| Owner::from_tenant(c.channel.tenant_id) == owner && c.channel.provider == Some(provider))
         .ok_or_else(|| Error::not_found("messaging channel"))?;
+    // (The pointer is read only once the report verifies: an unsigned caller learns nothing.)
     let unauthorized = |detail: String| Error::Unauthorized { code: "invalid_signature", detail };
     let report: DeliveryReport = match provider {
         SmsProvider::Twilio => {

@@ -54,7 +54,7 @@ impl Senders {
     pub fn new(app: &App) -> Result<Senders, String> {
         Ok(Senders {
             http: SmsHttp::new().map_err(|e| e.to_string())?,
-            webhooks: messaging::webhook::endpoint_client(crate::settings::hosts(app))?,
+            webhooks: crate::webhooks::endpoint_client(app)?,
             #[cfg(feature = "email")]
             email: None,
         })

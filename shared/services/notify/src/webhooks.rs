@@ -357,6 +357,11 @@ pub async fn rotate_secret(app: &App, actor: &Actor, id: Uuid) -> Result<Endpoin
     Ok(EndpointWithSecret { endpoint: after, secret })
 }
 
+/// The client for ISPs' endpoints, with the addresses this deployment lets them have.
+pub fn endpoint_client(app: &App) -> std::result::Result<EndpointClient, String> {
+    webhook::endpoint_client(crate::settings::hosts(app))
+}
+
 /// Posts a signed `ping` to the endpoint now and says what it answered (not logged, no retry).
 pub async fn test_endpoint(app: &App, actor: &Actor, client: &EndpointClient, id: Uuid) -> Result<Attempt> {
     actor.require(Permission::TenantSettingsWrite)?;

@@ -326,11 +326,7 @@ pub async fn update_account(
         Store::encode_stored(&GatewayAccountRecord { account: after.clone(), credentials_sealed: sealed }).or_500()?,
         expected,
     );
-    // The audit says which credentials changed, never what they are.
-    let mut after_snap = snapshot(&after);
-    if let Some(given) = &input.credentials {
-        after_snap["credentials_changed"] = serde_json::json!(given.keys().collect::<Vec<_>>());
-    }
+    let after_snap = kernel::support::snapshot_with_credentials(&after, input.credentials.as_ref());
     tx.put_audit(&audit(
         actor,
         before.tenant_id,

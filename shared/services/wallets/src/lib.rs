@@ -85,6 +85,16 @@ async fn load_wallet(app: &App, tid: Uuid, owner: WalletOwner, currency: &str) -
     Ok(decoded::<Wallet>(item)?.unwrap_or_else(|| Wallet::empty(tid, owner, currency)))
 }
 
+/// Both wallets of a movement in one BatchGetItem.
+async fn load_pair(app: &App, tid: Uuid, a: WalletOwner, b: WalletOwner, currency: &str) -> Result<(Wallet, Wallet)> {
+    let (ka, kb) = (keys::wallet(tid, a.operator()), keys::wallet(tid, b.operator()));
+    let mut got = app.store.batch_get(&[&ka, &kb]).await.or_500()?.into_iter();
+    let mut next = |owner: WalletOwner| -> Result<Wallet> {
+        Ok(decoded::<Wallet>(got.next().flatten())?.unwrap_or_else(|| Wallet::empty(tid, owner, currency)))
+    };
+    Ok((next(a)?, next(b)?))
+}
+
 fn view(w: &Wallet, profile: &OperatorProfile, id: Uuid) -> WalletView {
     WalletView {
         operator_id: id,
@@ -239,8 +249,7 @@ async fn move_money(
     let spec = &spec;
     let tenant = &tenant;
     idempotent_money_write_tries(app, actor, idem, TRIES, || async move {
-        let mut from = load_wallet(app, tid, spec.from, &tenant.currency).await?;
-        let mut to = load_wallet(app, tid, spec.to, &tenant.currency).await?;
+        let (mut from, mut to) = load_pair(app, tid, spec.from, spec.to, &tenant.currency).await?;
         let (from_before, to_before) = (from.version, to.version);
         let now = app.now();
         let movement = Movement {
