@@ -85,7 +85,9 @@ async fn an_invoice_reaches_the_customer_in_their_language_once_and_is_kept_in_t
     let bn_msgs = wait_messages(&env, &admin, &bn, |m| m.len() == 1 && m[0]["status"] == "accepted").await;
     let en_msgs = wait_messages(&env, &admin, &en, |m| m.len() == 1 && m[0]["status"] == "accepted").await;
 
-    let sent = fake.messages();
+    // The seed's own invoices may still reach the worker once the account exists (a loaded
+    // machine): what these tests count is what went to their customers.
+    let sent: Vec<_> = fake.messages().into_iter().filter(|m| m.to.contains("17193000")).collect();
     assert_eq!(sent.len(), 2, "{sent:#?}");
     let bn_sms = sent.iter().find(|m| m.to.ends_with("1719300011")).expect("the Bangla SMS");
     let number = bn_invoice["number"].as_str().unwrap();
@@ -128,7 +130,7 @@ async fn an_invoice_reaches_the_customer_in_their_language_once_and_is_kept_in_t
         detail: &detail,
     };
     notify::send::on_event(app, &senders, &again).await.unwrap();
-    assert_eq!(fake.messages().len(), 2, "a redelivered event sends nothing");
+    assert_eq!(sent_to(&fake, "1719300011") + sent_to(&fake, "1719300012"), 2, "a redelivered event sends nothing");
     assert_eq!(messages(&env, &admin, &format!("customer_id={bn}")).await.len(), 1);
 }
 
@@ -159,19 +161,19 @@ async fn provider_faults_end_in_the_right_state_and_nothing_is_sent_twice() {
     let (c, _) = billed_customer(&env, &admin, "Busy Provider", "01719-300023", Some("en")).await;
     let m = wait_messages(&env, &admin, &c, |m| m.len() == 1 && m[0]["status"] == "scheduled").await;
     assert_eq!((m[0]["attempts"].as_i64(), m[0]["error_code"].as_str()), (Some(1), Some("retryable")));
-    assert!(fake.messages().is_empty(), "nothing was taken yet");
+    assert_eq!(sent_to(&fake, "1719300023"), 0, "nothing was taken yet");
     let senders = notify::send::Senders::new(&env.local.app).unwrap();
     let app = &env.local.app;
     let early = notify::send::release_due(app, &senders, env.tenant(), env.clock.now()).await.unwrap();
     assert_eq!(early.sent, 0, "not before its backoff");
     env.clock.advance(chrono::Duration::minutes(1));
     let released = notify::send::release_due(app, &senders, env.tenant(), env.clock.now()).await.unwrap();
-    assert_eq!(released.sent, 1);
+    assert!(released.sent >= 1);
     let again = notify::send::release_due(app, &senders, env.tenant(), env.clock.now()).await.unwrap();
     assert_eq!(again.sent, 0, "a second release finds nothing due");
     let m = messages(&env, &admin, &format!("customer_id={c}")).await;
     assert_eq!((m[0]["status"].as_str(), m[0]["attempts"].as_i64()), (Some("accepted"), Some(2)));
-    assert_eq!(fake.messages().len(), 1);
+    assert_eq!(sent_to(&fake, "1719300023"), 1);
 }
 
 #[tokio::test]
@@ -192,8 +194,8 @@ async fn quiet_hours_hold_a_notice_until_morning_in_the_isps_time_zone() {
     assert_eq!(early.sent, 0);
     env.clock.set("2026-06-16T03:00:00Z".parse().unwrap());
     let released = notify::send::release_due(&env.local.app, &senders, env.tenant(), env.clock.now()).await.unwrap();
-    assert_eq!(released.sent, 1);
-    assert_eq!(fake.messages().len(), 1);
+    assert!(released.sent >= 1);
+    assert_eq!(sent_to(&fake, "1719300031"), 1);
     let admin = env.admin().await;
     let m = messages(&env, &admin, &format!("customer_id={c}")).await;
     assert_eq!(m[0]["status"], "accepted");
@@ -427,15 +429,18 @@ async fn the_release_job_sends_what_quiet_hours_held() {
     // The job before the morning sends nothing; the one after it does, once.
     release("2026-06-16T02:55:00Z").await.expect(200);
     tokio::time::sleep(std::time::Duration::from_millis(500)).await;
-    assert!(fake.messages().is_empty(), "held until 09:00 Dhaka time");
+    assert!(fake.messages().iter().all(|s| !s.to.ends_with("1719300041")), "held until 09:00 Dhaka time");
     release("2026-06-16T03:00:00Z").await.expect(200);
     let admin = env.admin().await;
     let m = wait_messages(&env, &admin, &c, |m| m[0]["status"] == "accepted").await;
     assert_eq!(m[0]["sent_at"], "2026-06-16T03:00:00Z");
     release("2026-06-16T03:05:00Z").await.expect(200);
     tokio::time::sleep(std::time::Duration::from_millis(500)).await;
-    assert_eq!(fake.messages().len(), 1, "sent once though released twice");
-    assert!(fake.messages()[0].text.contains("Late Payer"));
+    // Only this customer's: the seed's own invoices may still be on their way to the worker when
+    // the SMS account appears (a loaded machine), and are released with the rest.
+    let mine: Vec<_> = fake.messages().into_iter().filter(|s| s.to.ends_with("1719300041")).collect();
+    assert_eq!(mine.len(), 1, "sent once though released twice");
+    assert!(mine[0].text.contains("Late Payer"));
 }
 
 /// Sets the ISP's messaging settings to send through `channel`, no quiet hours.
@@ -618,7 +623,7 @@ async fn webhook_endpoints_hear_signed_events_are_retried_disabled_after_a_day_a
         assert_eq!(early.sent, 0, "not before its time");
         env.clock.advance(chrono::Duration::seconds(wait));
         let due = notify::send::release_due(app, &senders, env.tenant(), env.clock.now()).await.unwrap();
-        assert_eq!(due.sent, 1, "retried after {wait} s");
+        assert!(due.sent >= 1, "retried after {wait} s");
     }
     let tries: Vec<_> = hook.received().into_iter().filter(|d| d.id == failing["id"].as_str().unwrap()).collect();
     assert_eq!(tries.len(), 8, "the first try and seven retries, one webhook-id");
@@ -654,7 +659,7 @@ async fn webhook_endpoints_hear_signed_events_are_retried_disabled_after_a_day_a
     assert!(ep["failing_since"].is_null() && ep["disabled_reason"].is_null());
     env.send("POST", &replay, Some(&admin), None).await.expect(200);
     let released = notify::send::release_due(app, &senders, env.tenant(), env.clock.now()).await.unwrap();
-    assert_eq!(released.sent, 1);
+    assert!(released.sent >= 1);
     let last = hook.received().last().unwrap().clone();
     assert_eq!((last.id.as_str(), last.status), (failing["id"].as_str().unwrap(), 204));
     let l = deliveries(&env, &admin, &id).await;
@@ -1142,4 +1147,9 @@ async fn the_notifications_worker_raises_the_alert_when_it_gives_a_message_up() 
     let raised = alerts(&env, &admin, "kind=dead_letter").await;
     assert_eq!(raised.len(), 1, "{raised:#?}");
     assert!(raised[0]["detail"].as_str().unwrap().contains("ContactDetailsChanged"));
+}
+
+/// How many SMS the fake took for the number ending in `digits`.
+fn sent_to(fake: &FakeSms, digits: &str) -> usize {
+    fake.messages().iter().filter(|m| m.to.ends_with(digits)).count()
 }
