@@ -49,7 +49,7 @@ fn subscriber(i: usize, access: Access) -> Desired {
         password: format!("pw-{i:05}"),
         address: None,
         mac_address: None,
-        profile: ProfileSpec { name: "home-10m".into(), rate_limit: "5M/10M".into() },
+        profile: ProfileSpec { name: "home-10m".into(), rate_limit: "5M/10M".into(), shared_users: None },
         queue: None,
         access,
         last_applied: Some(Applied {
@@ -57,6 +57,7 @@ fn subscriber(i: usize, access: Access) -> Desired {
             profile: Some("home-10m".into()),
             rate_limit: Some("5M/10M".into()),
         }),
+        limit_bytes_total: None,
     }
 }
 

@@ -141,6 +141,30 @@ async fn every_route_refuses_another_tenants_ids_and_changes_nothing() {
         .as_str()
         .unwrap()
         .to_string();
+    // The victim's voucher batch and one of its codes.
+    let vbatch = env
+        .send_with(
+            "POST",
+            "/v1/voucher-batches",
+            Some(&admin),
+            Some(json!({"plan_id": plan, "quantity": 2, "placement": {"type": "all"}})),
+            &[("idempotency-key", "victim-batch")],
+        )
+        .await
+        .expect(201)["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let mut vcode = String::new();
+    for _ in 0..400 {
+        let l = env.send("GET", &format!("/v1/vouchers?batch={vbatch}"), Some(&admin), None).await.expect(200);
+        if l["items"].as_array().unwrap().len() == 2 {
+            vcode = l["items"][0]["code"].as_str().unwrap().to_string();
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert!(!vcode.is_empty(), "the victim's vouchers were generated");
     // The victim's own system hears its payments.
     let hook = messaging::testing::FakeEndpoint::start("whsec_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=").await;
     let endpoint = env
@@ -435,6 +459,24 @@ async fn every_route_refuses_another_tenants_ids_and_changes_nothing() {
                 ("GET", "/v1/voucher-plans/{id}") => (path.replace("{id}", &plan), None, &[404]),
                 ("PATCH", "/v1/voucher-plans/{id}") => {
                     (path.replace("{id}", &plan), Some(json!({"price": 1, "version": 1})), &[404])
+                }
+                // A batch on the victim's plan: no such plan in the caller's ISP.
+                ("POST", "/v1/voucher-batches") => {
+                    (path.clone(), Some(json!({"plan_id": plan, "quantity": 1, "placement": {"type": "all"}})), &[422])
+                }
+                ("GET", "/v1/voucher-batches") => (path.clone(), None, &[200]),
+                (
+                    "GET",
+                    "/v1/voucher-batches/{id}" | "/v1/voucher-batches/{id}/pdf" | "/v1/voucher-batches/{id}/csv",
+                ) => (path.replace("{id}", &vbatch), None, &[404]),
+                // The victim's code names nothing in the caller's ISP, listed or by batch.
+                ("GET", "/v1/vouchers") => (format!("{path}?batch={vbatch}"), None, &[200]),
+                ("GET", "/v1/vouchers/{code}") => (path.replace("{code}", &vcode), None, &[404]),
+                ("POST", "/v1/vouchers/{code}/activate" | "/v1/vouchers/{code}/disable") => {
+                    (path.replace("{code}", &vcode), None, &[404])
+                }
+                ("POST", "/v1/vouchers/{code}/transfer") => {
+                    (path.replace("{code}", &vcode), Some(json!({"operator_id": null})), &[404])
                 }
                 // Its own endpoint: made in its own ISP.
                 ("POST", "/v1/webhook-endpoints") => {

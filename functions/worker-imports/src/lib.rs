@@ -1,5 +1,6 @@
 //! `worker-imports`: applies the chunks of import jobs and bulk actions (`ImportChunkReady`,
-//! `BulkChunkReady` events on the imports queue). A chunk is safe to apply again (each row's marker is written with the row), so a
+//! `BulkChunkReady` events on the imports queue) and generates voucher batches' chunks
+//! (`VoucherChunkReady`). A chunk is safe to apply again (each row's marker is written with the row), so a
 //! redelivered message changes nothing more; failures are reported per message, retried, and end
 //! in the queue's dead-letter queue.
 
@@ -13,7 +14,8 @@ use kernel::App;
 /// of imports and of bulk actions. Exhaustive over the two contexts that emit them.
 pub fn consumes(name: EventName) -> bool {
     match name {
-        EventName::Crm(CrmEvent::ImportChunkReady) | EventName::Network(NetworkEvent::BulkChunkReady) => true,
+        EventName::Crm(CrmEvent::ImportChunkReady)
+        | EventName::Network(NetworkEvent::BulkChunkReady | NetworkEvent::VoucherChunkReady) => true,
         EventName::Crm(
             CrmEvent::CustomerCreated
             | CrmEvent::CustomerUpdated
@@ -54,6 +56,11 @@ async fn handle_one(app: &App, m: &SqsMessage) -> Result<(), WorkError> {
     }
     let tenant = ev.tenant_id().ok_or_else(|| WorkError::Drop(format!("{} without tenant_id", ev.detail_type)))?;
     let ChunkReady { job_id: job, chunk } = ChunkReady::read(&ev.detail).map_err(WorkError::Drop)?;
+    if ev.detail_type == NetworkEvent::VoucherChunkReady.as_str() {
+        let made = vouchers::batches::generate_chunk(app, tenant, job, chunk).await?;
+        tracing::info!(batch = %job, chunk, made, "voucher chunk generated");
+        return Ok(());
+    }
     // A job or chunk that is gone is dropped; a store error is retried.
     let report = jobs::worker::process_chunk(app, tenant, job, chunk).await?;
     tracing::info!(%job, chunk, imported = report.imported, failed = report.failed, skipped = report.skipped, "import chunk applied");

@@ -103,6 +103,7 @@ job_registry! {
     job_dunning "job-dunning",
     job_message_release "job-message-release",
     job_expiry_sweep "job-expiry-sweep",
+    job_voucher_expiry "job-voucher-expiry",
     job_payment_reconcile "job-payment-reconcile",
 }
 

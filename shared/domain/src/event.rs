@@ -88,6 +88,7 @@ catalogue! {
         SubscriptionCancelled, SubscriptionExpired, SubscriptionPackageChanged, SubscriptionExtended,
         SubscriptionRouterMoved, SubscriptionPasswordReset, SubscriptionReconcileRequested,
         BulkChunkReady,
+        VoucherPlanUpdated, VoucherChunkReady, VouchersGenerated, VouchersChanged, VoucherExpirySweepRequested,
     }
     /// Money: invoices, credit notes, refunds, discounts, payments, and the daily billing cycle.
     Billing: BillingEvent "billing" {
@@ -115,7 +116,8 @@ pub trait EventPayload: serde::de::DeserializeOwned {
     }
 }
 
-/// `ImportChunkReady`, `BulkChunkReady`: one chunk of a job is stored.
+/// `ImportChunkReady`, `BulkChunkReady`, `VoucherChunkReady`: one chunk of a job is stored (a
+/// voucher chunk's `job_id` is its batch).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ChunkReady {
     pub job_id: Uuid,
@@ -169,6 +171,26 @@ fn yes() -> bool {
 fn one() -> u64 {
     1
 }
+
+/// `VouchersGenerated` (a chunk of a batch exists), `VouchersChanged` (these vouchers' place on
+/// the routers changed): which of a batch's vouchers provisioning converges on its routers.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct VouchersOnRouters {
+    pub batch_id: Uuid,
+    #[serde(default)]
+    pub chunk: Option<u32>,
+    #[serde(default)]
+    pub seqs: Vec<u32>,
+}
+impl EventPayload for VouchersOnRouters {}
+
+/// `VoucherPlanUpdated`: whether the routers' hotspot profile of the plan changes (speed, devices).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct VoucherPlanUpdated {
+    pub plan_id: Uuid,
+    pub provisioning_changed: bool,
+}
+impl EventPayload for VoucherPlanUpdated {}
 
 /// `PasswordResetRequested`: an address someone asked a reset code for. Whether it has an account
 /// is decided by the worker, so the request itself does the same work either way.

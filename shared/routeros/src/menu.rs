@@ -70,6 +70,11 @@ pub struct Account {
     pub service: Option<String>,
     pub disabled: bool,
     pub comment: Option<String>,
+    /// Hotspot `limit-bytes-total` (a voucher's data limit).
+    pub limit_bytes_total: Option<u64>,
+    /// Hotspot users' counters: what the account moved over all its sessions.
+    pub bytes_in: Option<u64>,
+    pub bytes_out: Option<u64>,
 }
 
 impl Account {
@@ -84,6 +89,9 @@ impl Account {
             service: get(row, "service"),
             disabled: flag(row, "disabled"),
             comment: get(row, "comment"),
+            limit_bytes_total: None,
+            bytes_in: None,
+            bytes_out: None,
         }
     }
 
@@ -98,6 +106,9 @@ impl Account {
             service: None,
             disabled: flag(row, "disabled"),
             comment: get(row, "comment"),
+            limit_bytes_total: number(row, "limit-bytes-total").filter(|n| *n > 0),
+            bytes_in: number(row, "bytes-in"),
+            bytes_out: number(row, "bytes-out"),
         }
     }
 }
@@ -109,6 +120,8 @@ pub struct Profile {
     pub name: String,
     pub rate_limit: Option<String>,
     pub address_list: Option<String>,
+    /// Hotspot profiles: devices logged in at once with one account.
+    pub shared_users: Option<u32>,
 }
 
 impl Profile {
@@ -118,6 +131,7 @@ impl Profile {
             name: text(row, "name"),
             rate_limit: get(row, "rate-limit"),
             address_list: get(row, "address-list"),
+            shared_users: number(row, "shared-users").map(|n| n as u32),
         }
     }
 }

@@ -53,6 +53,8 @@ impl Service {
 pub struct ProfileSpec {
     pub name: String,
     pub rate_limit: String,
+    /// Hotspot profiles of voucher plans: devices logged in at once with one account.
+    pub shared_users: Option<u32>,
 }
 
 /// A static-IP subscriber's simple queue, as RouterOS writes its fields.
@@ -120,6 +122,9 @@ pub struct Desired {
     pub queue: Option<QueueSpec>,
     pub access: Access,
     pub last_applied: Option<Applied>,
+    /// Hotspot only: the data the account may move in all (a voucher's data limit); the router
+    /// itself refuses the account once it is used up.
+    pub limit_bytes_total: Option<u64>,
 }
 
 impl Desired {
@@ -297,19 +302,23 @@ pub fn absorb(snapshot: &mut Snapshot, command: &Command, rows: &[crate::client:
 /// otherwise touched: the ISP may have tuned it. Returns the commands and the names of profiles
 /// whose rate limit changes (their subscribers' sessions must reconnect to get the new speed).
 pub fn profile_plan(desired: &[Desired], snapshot: &Snapshot) -> (Vec<Command>, BTreeSet<(Service, String)>) {
-    let mut wanted: BTreeMap<(Service, String), (Option<String>, Option<String>)> = BTreeMap::new();
+    type Wanted = (Option<String>, Option<String>, Option<u32>);
+    let mut wanted: BTreeMap<(Service, String), Wanted> = BTreeMap::new();
     for d in desired {
         if d.service == Service::Static || d.access == Access::Absent {
             continue;
         }
-        wanted.insert((d.service, d.profile.name.clone()), (Some(d.profile.rate_limit.clone()), None));
+        wanted.insert(
+            (d.service, d.profile.name.clone()),
+            (Some(d.profile.rate_limit.clone()), None, d.profile.shared_users),
+        );
         if let Access::WalledGarden { profile, address_list } = &d.access {
-            wanted.entry((d.service, profile.clone())).or_insert((None, Some(address_list.clone())));
+            wanted.entry((d.service, profile.clone())).or_insert((None, Some(address_list.clone()), None));
         }
     }
     let mut commands = Vec::new();
     let mut rate_changed = BTreeSet::new();
-    for ((service, name), (rate_limit, address_list)) in wanted {
+    for ((service, name), (rate_limit, address_list, shared_users)) in wanted {
         let menu = service.profile_menu().expect("account services have profiles");
         match snapshot.profile(service, &name) {
             None => {
@@ -320,12 +329,22 @@ pub fn profile_plan(desired: &[Desired], snapshot: &Snapshot) -> (Vec<Command>, 
                 if let Some(l) = &address_list {
                     attrs.push(("address-list", l.clone()));
                 }
+                if let Some(n) = shared_users {
+                    attrs.push(("shared-users", n.to_string()));
+                }
                 commands.push(add(menu, &attrs));
             }
             Some(existing) => {
+                let mut fix = Vec::new();
                 if let Some(r) = rate_limit.filter(|r| existing.rate_limit.as_deref() != Some(r)) {
-                    commands.push(set(menu, &existing.id, &[("rate-limit", r)]));
+                    fix.push(("rate-limit", r));
                     rate_changed.insert((service, name));
+                }
+                if let Some(n) = shared_users.filter(|n| existing.shared_users != Some(*n)) {
+                    fix.push(("shared-users", n.to_string()));
+                }
+                if !fix.is_empty() {
+                    commands.push(set(menu, &existing.id, &fix));
                 }
             }
         }
@@ -387,6 +406,9 @@ pub fn plan(d: &Desired, snapshot: &Snapshot, rate_changed: &BTreeSet<(Service, 
                     Service::Hotspot => {
                         want.push(("address", d.address.clone().unwrap_or_default()));
                         want.push(("mac-address", d.mac_address.clone().unwrap_or_default()));
+                        if let Some(limit) = d.limit_bytes_total {
+                            want.push(("limit-bytes-total", limit.to_string()));
+                        }
                     }
                     Service::Static => {}
                 }
@@ -532,6 +554,7 @@ fn current(a: &Account, key: &str) -> String {
         "service" => a.service.clone().unwrap_or_default(),
         "remote-address" | "address" => a.address.clone().unwrap_or_default(),
         "mac-address" => a.mac_address.clone().unwrap_or_default(),
+        "limit-bytes-total" => a.limit_bytes_total.map(|n| n.to_string()).unwrap_or_default(),
         _ => String::new(),
     }
 }
@@ -643,10 +666,11 @@ mod tests {
             password: "pw".into(),
             address: None,
             mac_address: None,
-            profile: ProfileSpec { name: "home".into(), rate_limit: "5M/10M".into() },
+            profile: ProfileSpec { name: "home".into(), rate_limit: "5M/10M".into(), shared_users: None },
             queue: None,
             access,
             last_applied: None,
+            limit_bytes_total: None,
         }
     }
 
@@ -665,11 +689,20 @@ mod tests {
                 service: Some("pppoe".into()),
                 disabled: false,
                 comment: Some(d.marker()),
+                limit_bytes_total: None,
+                bytes_in: None,
+                bytes_out: None,
             },
         );
         s.ppp_profiles.insert(
             "home".into(),
-            Profile { id: "*2".into(), name: "home".into(), rate_limit: Some("5M/10M".into()), address_list: None },
+            Profile {
+                id: "*2".into(),
+                name: "home".into(),
+                rate_limit: Some("5M/10M".into()),
+                address_list: None,
+                shared_users: None,
+            },
         );
         s.ppp_sessions.insert(
             "rahim".into(),
@@ -751,6 +784,9 @@ mod tests {
                 service: None,
                 disabled: false,
                 comment: None,
+                limit_bytes_total: None,
+                bytes_in: None,
+                bytes_out: None,
             },
         );
         let p = plan(&d, &s, &BTreeSet::new());

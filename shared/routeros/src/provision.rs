@@ -160,10 +160,11 @@ pub async fn reconcile_router(conn: &RouterConnection, desired: &[Desired]) -> R
             password: String::new(),
             address: None,
             mac_address: None,
-            profile: plan::ProfileSpec { name: String::new(), rate_limit: String::new() },
+            profile: plan::ProfileSpec { name: String::new(), rate_limit: String::new(), shared_users: None },
             queue: None,
             access: Access::Absent,
             last_applied: None,
+            limit_bytes_total: None,
         });
     }
     let results = execute(conn, &all, &snapshot).await?;

@@ -31,10 +31,11 @@ fn subscriber(id: &str, name: &str, access: Access) -> Desired {
         password: "s3cret".into(),
         address: None,
         mac_address: None,
-        profile: ProfileSpec { name: "home-10m".into(), rate_limit: "5M/10M".into() },
+        profile: ProfileSpec { name: "home-10m".into(), rate_limit: "5M/10M".into(), shared_users: None },
         queue: None,
         access,
         last_applied: None,
+        limit_bytes_total: None,
     }
 }
 
@@ -84,7 +85,7 @@ async fn activate_suspend_restore_change_package_cancel() {
 
     // Package change: new profile on the secret, the session reconnects at the new speed.
     router.with_state(|s| s.dial_ppp("rahim", "10.20.0.2").unwrap());
-    d.profile = ProfileSpec { name: "home-20m".into(), rate_limit: "10M/20M".into() };
+    d.profile = ProfileSpec { name: "home-20m".into(), rate_limit: "10M/20M".into(), shared_users: None };
     let r = provision(&conn, std::slice::from_ref(&d)).await.unwrap().remove(0).unwrap();
     assert_eq!(attr(&router.find(PPP_SECRET, "rahim").unwrap(), "profile"), "home-20m");
     assert_eq!(attr(&router.find(PPP_PROFILE, "home-20m").unwrap(), "rate-limit"), "10M/20M");

@@ -367,6 +367,93 @@ pub fn voucher_plans_gsi1(tenant: Uuid) -> String {
     format!("{}VPLANS", t(tenant))
 }
 
+pub fn voucher_batch_pk(tenant: Uuid, batch: Uuid) -> String {
+    format!("{}VBATCH#{batch}", t(tenant))
+}
+
+/// A voucher batch; the ISP's batches newest first (gsi1, UUIDv7 ids). Its vouchers, per-chunk
+/// progress and per-router provisioning outcome share its partition.
+pub fn voucher_batch(tenant: Uuid, id: Uuid) -> ItemKeys {
+    ItemKeys::new(voucher_batch_pk(tenant, id), "BATCH").gsi1(voucher_batches_gsi1(tenant), id.to_string())
+}
+
+pub fn voucher_batches_gsi1(tenant: Uuid) -> String {
+    format!("{}VBATCHES", t(tenant))
+}
+
+pub const VOUCHER_PREFIX: &str = "V#";
+
+pub fn voucher_sk(seq: u32) -> String {
+    format!("{VOUCHER_PREFIX}{seq:05}")
+}
+
+/// Where a voucher is listed besides its batch.
+pub struct VoucherIndex<'a> {
+    pub status: &'a str,
+    /// The seller: an operator, or None for the ISP's own counter.
+    pub operator: Option<Uuid>,
+    /// Active vouchers only: when their validity ends (sort time).
+    pub expires: Option<String>,
+}
+
+/// A voucher, in its batch's partition by sequence; by status (gsi1), by seller and status
+/// (gsi2), active ones by the end of their validity (gsi3, for the expiry sweep).
+pub fn voucher(tenant: Uuid, batch: Uuid, seq: u32, index: Option<VoucherIndex<'_>>) -> ItemKeys {
+    let k = ItemKeys::new(voucher_batch_pk(tenant, batch), &voucher_sk(seq));
+    let Some(ix) = index else { return k };
+    let place = format!("{batch}#{seq:05}");
+    let k = k
+        .gsi1(vouchers_by_status_gsi1(tenant, ix.status), place.clone())
+        .gsi2(vouchers_by_seller_gsi2(tenant, ix.operator), format!("{}#{place}", ix.status));
+    match ix.expires {
+        Some(e) => k.gsi3(vouchers_by_expiry_gsi3(tenant), format!("{e}#{place}")),
+        None => k,
+    }
+}
+
+pub fn vouchers_by_status_gsi1(tenant: Uuid, status: &str) -> String {
+    format!("{}VSTATUS#{status}", t(tenant))
+}
+
+pub fn vouchers_by_seller_gsi2(tenant: Uuid, operator: Option<Uuid>) -> String {
+    match operator {
+        Some(o) => format!("{}VSELLER#{o}", t(tenant)),
+        None => format!("{}VSELLER#ISP", t(tenant)),
+    }
+}
+
+pub fn vouchers_by_expiry_gsi3(tenant: Uuid) -> String {
+    format!("{}VEXPIRY", t(tenant))
+}
+
+pub const VOUCHER_PROGRESS_PREFIX: &str = "PROGRESS#";
+
+/// How many vouchers of one chunk exist (ADD-ed in the transactions that write them).
+pub fn voucher_batch_progress(tenant: Uuid, batch: Uuid, chunk: u32) -> ItemKeys {
+    ItemKeys::new(voucher_batch_pk(tenant, batch), &format!("{VOUCHER_PROGRESS_PREFIX}{chunk:05}"))
+}
+
+pub const VOUCHER_ROUTER_PREFIX: &str = "ROUTER#";
+
+/// The last provisioning outcome of a batch's vouchers on one of its routers.
+pub fn voucher_batch_router(tenant: Uuid, batch: Uuid, router: Uuid) -> ItemKeys {
+    ItemKeys::new(voucher_batch_pk(tenant, batch), &format!("{VOUCHER_ROUTER_PREFIX}{router}"))
+}
+
+pub fn router_voucher_batches_pk(tenant: Uuid, router: Uuid) -> String {
+    format!("{}RVB#{router}", t(tenant))
+}
+
+/// A batch whose vouchers are hotspot users on a router (what its full reconcile keeps there).
+pub fn router_voucher_batch(tenant: Uuid, router: Uuid, batch: Uuid) -> ItemKeys {
+    ItemKeys::new(router_voucher_batches_pk(tenant, router), &batch.to_string())
+}
+
+/// A voucher code's sentinel: unique in the ISP; it names the batch and sequence (`<batch>:<seq>`).
+pub fn voucher_code(tenant: Uuid, code: &str) -> ItemKeys {
+    unique(Owner::Tenant(tenant), "voucher_code", code)
+}
+
 pub fn pops_gsi1(tenant: Uuid) -> String {
     format!("{}POPS", t(tenant))
 }

@@ -69,6 +69,33 @@ impl Stored for domain::voucher::VoucherPlan {
     }
 }
 
+impl Stored for domain::voucher::VoucherBatch {
+    const TYPE: &'static str = "VBATCH";
+    fn keys(&self) -> ItemKeys {
+        keys::voucher_batch(self.tenant_id, self.id)
+    }
+}
+
+impl Stored for domain::voucher::Voucher {
+    const TYPE: &'static str = "VOUCHER";
+    fn keys(&self) -> ItemKeys {
+        let active = self.status == domain::voucher::VoucherStatus::Active;
+        keys::voucher(
+            self.tenant_id,
+            self.batch_id,
+            self.seq,
+            Some(keys::VoucherIndex {
+                status: self.status.as_str(),
+                operator: self.operator_id,
+                expires: self.expires_at.filter(|_| active).map(sort_time),
+            }),
+        )
+    }
+    fn version(&self) -> Option<u64> {
+        Some(self.version)
+    }
+}
+
 impl Stored for Tenant {
     const TYPE: &'static str = "TENANT";
     fn keys(&self) -> ItemKeys {

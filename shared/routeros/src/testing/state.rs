@@ -278,6 +278,11 @@ impl RouterState {
         if u.get("disabled").map(String::as_str) == Some("true") {
             return Err("user disabled".into());
         }
+        let counter = |k: &str| u.get(k).and_then(|v| v.parse::<u64>().ok()).unwrap_or(0);
+        let limit = counter("limit-bytes-total");
+        if limit > 0 && counter("bytes-in") + counter("bytes-out") >= limit {
+            return Err("traffic limit reached".into());
+        }
         Ok(self.insert(
             "/ip/hotspot/active",
             attrs(&[
@@ -289,6 +294,18 @@ impl RouterState {
                 ("bytes-out", "8388608"),
             ]),
         ))
+    }
+
+    /// Traffic through a hotspot user's sessions: its counters grow (RouterOS keeps them on the
+    /// user across sessions).
+    pub fn use_hotspot_bytes(&mut self, user: &str, bytes_in: u64, bytes_out: u64) -> Result<(), String> {
+        let menu = self.menus.get_mut("/ip/hotspot/user").expect("known menu");
+        let u = menu.iter_mut().find(|u| u.get("name").map(String::as_str) == Some(user)).ok_or("no such user")?;
+        for (k, add) in [("bytes-in", bytes_in), ("bytes-out", bytes_out)] {
+            let now = u.get(k).and_then(|v| v.parse::<u64>().ok()).unwrap_or(0);
+            u.insert(k.to_string(), (now + add).to_string());
+        }
+        Ok(())
     }
 
     /// Runs one command sentence (already split into the command word, `=attributes` and

@@ -48,6 +48,9 @@ pub struct RouterWork {
     pub router: Router,
     pub endpoint: Endpoint,
     pub items: Vec<WorkItem>,
+    /// Full reconciles: the vouchers of the batches placed on the router (their outcome is the
+    /// batch's, not recorded per voucher).
+    pub vouchers: Vec<Desired>,
 }
 
 /// The access a subscription must have on `router`.
@@ -107,10 +110,15 @@ fn desired(
         password: open_password(app, rec)?,
         address: s.ip_address.map(|ip| ip.to_string()),
         mac_address: s.mac_address.clone(),
-        profile: ProfileSpec { name: package.router_profile.clone(), rate_limit: package.rate_limit.clone() },
+        profile: ProfileSpec {
+            name: package.router_profile.clone(),
+            rate_limit: package.rate_limit.clone(),
+            shared_users: None,
+        },
         queue: (s.connection_type == ConnectionType::Static).then(|| queue_spec(package)),
         access: access_for(s.status, on_this, &router.suspension),
         last_applied: last_applied(record, router.id),
+        limit_bytes_total: None,
     })
 }
 
@@ -160,7 +168,7 @@ pub async fn load_router_work(
             record,
         });
     }
-    Ok(Some(RouterWork { router: router_entity, endpoint: ep, items: work }))
+    Ok(Some(RouterWork { router: router_entity, endpoint: ep, items: work, vouchers: Vec::new() }))
 }
 
 async fn load_packages(store: &Store, tenant: Uuid, ids: impl Iterator<Item = Uuid>) -> Result<HashMap<Uuid, Package>> {
@@ -209,7 +217,8 @@ pub async fn load_whole_router(app: &App, tenant: Uuid, router: Uuid) -> Result<
             record,
         });
     }
-    Ok(Some(RouterWork { router: router_entity, endpoint: ep, items: work }))
+    let vouchers = crate::vouchers::router_vouchers(app, tenant, router).await?;
+    Ok(Some(RouterWork { router: router_entity, endpoint: ep, items: work, vouchers }))
 }
 
 fn new_record(item: &WorkItem, router: Uuid, now: DateTime<Utc>) -> ProvisioningRecord {
@@ -354,7 +363,8 @@ pub async fn reconcile_router(
         return Ok(None);
     };
     let session = pool.session(app, tenant, router, &work.endpoint).await;
-    let desired: Vec<Desired> = work.items.iter().map(|i| i.desired.clone()).collect();
+    let desired: Vec<Desired> =
+        work.items.iter().map(|i| i.desired.clone()).chain(work.vouchers.iter().cloned()).collect();
     let report = session
         .with_retry(|conn| {
             let desired = desired.clone();
@@ -363,8 +373,9 @@ pub async fn reconcile_router(
         .await;
     match report {
         Ok(report) => {
+            // Subscribers first, then vouchers: only the subscribers' outcomes are recorded here.
             let results: Vec<std::result::Result<Provisioned, RouterError>> =
-                report.results.iter().map(|(_, r)| r.clone()).collect();
+                report.results.iter().take(work.items.len()).map(|(_, r)| r.clone()).collect();
             record_outcomes(app, &work, &results).await?;
             let failed = results.iter().filter(|r| r.is_err()).count();
             crate::reconcile::store_report(app, tenant, router, work.items.len(), failed, &report).await?;

@@ -118,6 +118,20 @@ pub async fn check_tenant(app: &App, pool: &RouterPool, tenant: Uuid) -> Result<
             let started = Instant::now();
             let outcome = session.with_retry(|conn| async move { conn.router_info().await }).await;
             let took_ms = started.elapsed().as_millis() as u64;
+            // Vouchers' logins and counters, on the same session; a failure waits for the next sweep.
+            if outcome.is_ok() {
+                let swept = match session.connection().await {
+                    Ok(conn) => crate::vouchers::sweep_router(app, &conn, tenant, rec.router.id).await,
+                    Err(e) => Err(domain::Error::Unavailable { detail: e.to_string() }),
+                };
+                match swept {
+                    Ok(s) if s != crate::vouchers::VoucherSweep::default() => {
+                        tracing::info!(router = %rec.router.id, ?s, "vouchers swept");
+                    }
+                    Ok(_) => {}
+                    Err(e) => tracing::warn!(router = %rec.router.id, error = %e, "vouchers not swept"),
+                }
+            }
             let health = assess(app, &rec, &outcome, took_ms, prev).await?;
             let item = Store::encode(&keys::router_health(tenant, rec.router.id), "HEALTH", &health, None).or_500()?;
             Ok((item, health.reachable))

@@ -5,4 +5,5 @@ pub mod converge;
 pub mod health;
 pub mod pool;
 pub mod reconcile;
+pub mod vouchers;
 pub mod worker;

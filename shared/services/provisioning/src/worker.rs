@@ -4,7 +4,10 @@
 
 use crate::converge::*;
 use crate::pool::RouterPool;
-use domain::event::{EventName, EventPayload, NetworkEvent, PackageUpdated, RouterNamed, SubscriptionChanged};
+use domain::event::{
+    EventName, EventPayload, NetworkEvent, PackageUpdated, RouterNamed, SubscriptionChanged, TenantJobRequested,
+    VoucherPlanUpdated, VouchersOnRouters,
+};
 use domain::work::WorkError;
 use kernel::App;
 use std::collections::BTreeMap;
@@ -26,6 +29,10 @@ pub enum Work {
     AllRouters { tenant: Uuid },
     /// Check the health of every router of the ISP.
     Health { tenant: Uuid },
+    /// Converge a batch's chunk, or some of its vouchers, on the batch's routers.
+    Vouchers { tenant: Uuid, batch: Uuid, chunk: Option<u32>, seqs: Vec<u32> },
+    /// End the ISP's vouchers whose validity is over as of `at`.
+    VoucherExpiry { tenant: Uuid, at: chrono::DateTime<chrono::Utc> },
     /// Nothing for provisioning (e.g. a package change routers do not see).
     Nothing,
 }
@@ -38,6 +45,9 @@ enum Kind {
     RouterReconcile,
     Health,
     Package,
+    Vouchers,
+    VoucherPlan,
+    VoucherExpiry,
 }
 
 /// Exhaustive over the network context's events (a new one must be placed here); the other
@@ -63,6 +73,9 @@ fn kind(name: EventName) -> Option<Kind> {
         EventName::Network(N::RouterReconcileRequested) => Some(Kind::RouterReconcile),
         EventName::Network(N::RouterHealthCheckRequested) => Some(Kind::Health),
         EventName::Network(N::PackageUpdated) => Some(Kind::Package),
+        EventName::Network(N::VouchersGenerated | N::VouchersChanged) => Some(Kind::Vouchers),
+        EventName::Network(N::VoucherPlanUpdated) => Some(Kind::VoucherPlan),
+        EventName::Network(N::VoucherExpirySweepRequested) => Some(Kind::VoucherExpiry),
         EventName::Network(
             N::PackageCreated
             | N::PackageDeleted
@@ -74,7 +87,8 @@ fn kind(name: EventName) -> Option<Kind> {
             | N::RouterCreated
             | N::RouterDeleted
             | N::RouterWentOffline
-            | N::BulkChunkReady,
+            | N::BulkChunkReady
+            | N::VoucherChunkReady,
         )
         | EventName::Platform(_)
         | EventName::Identity(_)
@@ -131,6 +145,18 @@ pub fn work_for(detail_type: &str, detail: &serde_json::Value) -> std::result::R
             let p = PackageUpdated::read(detail).map_err(drop)?;
             Ok(if p.provisioning_changed && p.subscriptions > 0 { Work::AllRouters { tenant } } else { Work::Nothing })
         }
+        Kind::Vouchers => {
+            let v = VouchersOnRouters::read(detail).map_err(drop)?;
+            Ok(Work::Vouchers { tenant, batch: v.batch_id, chunk: v.chunk, seqs: v.seqs })
+        }
+        Kind::VoucherPlan => {
+            let p = VoucherPlanUpdated::read(detail).map_err(drop)?;
+            Ok(if p.provisioning_changed { Work::AllRouters { tenant } } else { Work::Nothing })
+        }
+        Kind::VoucherExpiry => {
+            let j = TenantJobRequested::read(detail).map_err(drop)?;
+            Ok(Work::VoucherExpiry { tenant, at: j.requested_at })
+        }
     }
 }
 
@@ -165,6 +191,24 @@ pub async fn process(app: &App, pool: &RouterPool, messages: &[(String, Work)]) 
                     answer.insert(id.clone(), Err(WorkError::from(e)));
                 }
             }
+            Work::Vouchers { tenant, batch, chunk, seqs } => {
+                match crate::vouchers::converge_vouchers(app, pool, *tenant, *batch, *chunk, seqs).await {
+                    Ok(Ok(())) => {}
+                    Ok(Err(e)) => {
+                        answer.insert(id.clone(), Err(WorkError::Retry(e)));
+                    }
+                    Err(e) => {
+                        answer.insert(id.clone(), Err(WorkError::from(e)));
+                    }
+                }
+            }
+            Work::VoucherExpiry { tenant, at } => match crate::vouchers::expire_due(app, *tenant, *at).await {
+                Ok(n) if n > 0 => tracing::info!(tenant = %tenant, expired = n, "vouchers expired"),
+                Ok(_) => {}
+                Err(e) => {
+                    answer.insert(id.clone(), Err(WorkError::from(e)));
+                }
+            },
             Work::Nothing => {}
         }
     }
@@ -217,7 +261,7 @@ pub async fn process(app: &App, pool: &RouterPool, messages: &[(String, Work)]) 
             Work::AllRouters { tenant } => {
                 failed_routers.iter().find(|((t, _), _)| t == tenant).map(|(_, e)| e.clone())
             }
-            Work::Health { .. } | Work::Nothing => None,
+            Work::Health { .. } | Work::Vouchers { .. } | Work::VoucherExpiry { .. } | Work::Nothing => None,
         };
         if let Some(e) = failure {
             answer.insert(id.clone(), Err(WorkError::Retry(e)));

@@ -3,6 +3,7 @@
 //! changes, so vouchers already on routers keep theirs. A plan is retired, never deleted.
 
 use domain::actor::Actor;
+use domain::event::{DomainEvent, NetworkEvent, VoucherPlanUpdated};
 use domain::patch::Patch;
 use domain::role::Permission;
 use domain::voucher::{self, PlanStatus, ValidityFrom, VoucherPlan};
@@ -175,6 +176,14 @@ pub async fn update_plan(
     after.updated_at = now;
     let mut tx = Tx::new();
     tx.put_versioned(Store::encode_stored(&after).or_500()?, expected);
+    // The routers' profile follows speed and devices; a full reconcile of the ISP's routers
+    // corrects it where the plan's vouchers are.
+    let detail = serde_json::to_value(VoucherPlanUpdated {
+        plan_id: id,
+        provisioning_changed: before.rate_limit != after.rate_limit || before.shared_users != after.shared_users,
+    })
+    .map_err(|e| Error::Internal(e.to_string()))?;
+    tx.put_event(&DomainEvent::new(NetworkEvent::VoucherPlanUpdated, Some(before.tenant_id), detail, now));
     tx.put_audit(&audit(
         actor,
         Some(before.tenant_id),

@@ -1,0 +1,15 @@
+//! `job-voucher-expiry`: every 15 minutes, one `VoucherExpirySweepRequested` per active ISP;
+//! `worker-provisioning` expires that ISP's active vouchers whose validity ended and removes them
+//! from the routers.
+
+use aws_lambda_events::event::cloudwatch_events::CloudWatchEvent;
+use domain::event::NetworkEvent;
+use kernel::App;
+use kernel::schedule::{FanOut, fan_out};
+
+pub async fn handle(app: &App, event: CloudWatchEvent<serde_json::Value>) -> Result<FanOut, String> {
+    let report =
+        fan_out(app, NetworkEvent::VoucherExpirySweepRequested, event.time).await.map_err(|e| e.to_string())?;
+    tracing::info!(?report, at = %event.time, "voucher expiry requested");
+    Ok(report)
+}

@@ -1,0 +1,278 @@
+//! Vouchers (`/v1/vouchers`): found by code, batch, status or seller; their usage as the routers
+//! counted it; staff actions (activate, disable, transfer to another seller). A change that the
+//! routers must follow is written with a `VouchersChanged` event in its transaction; provisioning
+//! does the rest, level-triggered.
+
+use crate::batches::{load_batch, voucher_password};
+use crate::common::{operator_user, seller_visible, write_access};
+use domain::actor::Actor;
+use domain::event::{DomainEvent, NetworkEvent, VouchersOnRouters};
+use domain::role::Permission;
+use domain::voucher::{self, Voucher, VoucherBatch, VoucherStatus};
+use domain::{Error, Result};
+use kernel::App;
+use kernel::support::{Audited, StoreResultExt, audit, decoded, snapshot};
+use serde::{Deserialize, Serialize};
+use store::{Filter, Owner, Page, Query, Store, Tx, keys};
+use uuid::Uuid;
+
+/// A voucher as the API shows it.
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct VoucherView {
+    pub id: Uuid,
+    pub code: String,
+    /// Shown to those who may read subscribers' secrets (the printing staff and the seller).
+    pub password: Option<String>,
+    pub batch_id: Uuid,
+    pub seq: u32,
+    pub plan_id: Uuid,
+    pub status: VoucherStatus,
+    pub operator_id: Option<Uuid>,
+    pub created_at: chrono::DateTime<chrono::Utc>,
+    pub activated_at: Option<chrono::DateTime<chrono::Utc>>,
+    pub first_login_at: Option<chrono::DateTime<chrono::Utc>>,
+    pub expires_at: Option<chrono::DateTime<chrono::Utc>>,
+    /// Active vouchers: seconds of validity left.
+    pub seconds_left: Option<i64>,
+    pub bytes_used: u64,
+    pub data_limit_bytes: Option<u64>,
+    pub bytes_left: Option<u64>,
+    pub version: u64,
+}
+
+fn show(app: &App, actor: &Actor, v: &Voucher, data_limit_bytes: Option<u64>) -> Result<VoucherView> {
+    let password =
+        if actor.require(Permission::SubscriptionSecretsRead).is_ok() { Some(voucher_password(app, v)?) } else { None };
+    Ok(VoucherView {
+        id: v.id,
+        code: v.code.clone(),
+        password,
+        batch_id: v.batch_id,
+        seq: v.seq,
+        plan_id: v.plan_id,
+        status: v.status,
+        operator_id: v.operator_id,
+        created_at: v.created_at,
+        activated_at: v.activated_at,
+        first_login_at: v.first_login_at,
+        expires_at: v.expires_at,
+        seconds_left: v.seconds_left(app.now()),
+        bytes_used: v.bytes_used,
+        data_limit_bytes,
+        bytes_left: data_limit_bytes.map(|l| l.saturating_sub(v.bytes_used)),
+        version: v.version,
+    })
+}
+
+#[derive(Debug, Default, Clone)]
+pub struct VoucherFilter {
+    /// The exact code (spaces, dashes and case ignored).
+    pub code: Option<String>,
+    pub batch: Option<Uuid>,
+    pub status: Option<VoucherStatus>,
+    /// The seller (an operator or sub-operator); operators see their own subtree only.
+    pub operator: Option<Uuid>,
+}
+
+/// Reads a voucher by code through its sentinel (two GetItems).
+async fn find(app: &App, tid: Uuid, code: &str) -> Result<Option<Voucher>> {
+    let code = voucher::normalize_code(code);
+    let Some(item) = app.store.get_item(&keys::voucher_code(tid, &code)).await.or_500()? else {
+        return Ok(None);
+    };
+    let place = store::string_attr(&item, "owner_id").unwrap_or_default();
+    let Some((batch, seq)) = place.split_once(':') else { return Ok(None) };
+    let (Ok(batch), Ok(seq)) = (batch.parse::<Uuid>(), seq.parse::<u32>()) else { return Ok(None) };
+    decoded(app.store.get_item(&keys::voucher(tid, batch, seq, None)).await.or_500()?)
+}
+
+/// A voucher the caller may see, with its batch.
+async fn visible(app: &App, actor: &Actor, code: &str) -> Result<(Voucher, VoucherBatch)> {
+    actor.require(Permission::PackagesRead)?;
+    let tid = actor.tenant()?;
+    let v = find(app, tid, code).await?.ok_or_else(|| Error::not_found("voucher"))?;
+    if !seller_visible(app, actor, v.operator_id).await? {
+        return Err(Error::not_found("voucher"));
+    }
+    let batch = load_batch(app, actor, v.batch_id).await?;
+    Ok((v, batch))
+}
+
+pub async fn get_voucher(app: &App, actor: &Actor, code: &str) -> Result<VoucherView> {
+    let (v, batch) = visible(app, actor, code).await?;
+    show(app, actor, &v, batch.data_limit_bytes())
+}
+
+/// Vouchers by code, batch, status or seller. One Query per page: a batch's partition, the
+/// status index or the seller index (status as its sort key's prefix); the other criteria filter.
+pub async fn list_vouchers(
+    app: &App,
+    actor: &Actor,
+    f: VoucherFilter,
+    limit: u32,
+    cursor: Option<&str>,
+) -> Result<Page<VoucherView>> {
+    actor.require(Permission::PackagesRead)?;
+    let tid = actor.tenant()?;
+    if let Some(code) = &f.code {
+        let found = match find(app, tid, code).await? {
+            Some(v)
+                if seller_visible(app, actor, v.operator_id).await?
+                    && f.batch.is_none_or(|b| b == v.batch_id)
+                    && f.status.is_none_or(|s| s == v.status)
+                    && f.operator.is_none_or(|o| Some(o) == v.operator_id) =>
+            {
+                let batch = load_batch(app, actor, v.batch_id).await?;
+                vec![show(app, actor, &v, batch.data_limit_bytes())?]
+            }
+            _ => Vec::new(),
+        };
+        return Ok(Page { items: found, next_cursor: None });
+    }
+    // An operator lists what it sells, or what one of its sub-operators sells.
+    let seller = match (f.operator, actor.role.is_scoped()) {
+        (Some(o), _) => {
+            if !seller_visible(app, actor, Some(o)).await? || operator_user(app, tid, o).await?.is_none() {
+                return Err(Error::field("operator", "no such operator or sub-operator you can see"));
+            }
+            Some(o)
+        }
+        (None, true) => Some(actor.user_id),
+        (None, false) => None,
+    };
+    let mut filter = Filter::default();
+    let q = match (f.batch, seller, f.status) {
+        (Some(b), _, _) => {
+            if let Some(s) = seller {
+                filter = filter.eq("operator_id", &s.to_string());
+            }
+            if let Some(s) = f.status {
+                filter = filter.eq("status", s.as_str());
+            }
+            Query::table(keys::voucher_batch_pk(tid, b)).prefix(keys::VOUCHER_PREFIX)
+        }
+        (None, Some(s), status) => {
+            let q = Query::index("gsi2", keys::vouchers_by_seller_gsi2(tid, Some(s)));
+            match status {
+                Some(st) => q.prefix(format!("{}#", st.as_str())),
+                None => q,
+            }
+        }
+        (None, None, Some(st)) => Query::index("gsi1", keys::vouchers_by_status_gsi1(tid, st.as_str())),
+        (None, None, None) => {
+            return Err(Error::field("status", "name a code, a batch, a status or an operator to list vouchers by"));
+        }
+    };
+    let q = if filter.expression.is_empty() { q } else { q.filter(filter) };
+    let page: Page<Voucher> =
+        app.store.query_page(Owner::Tenant(tid), "vouchers", q.limit(limit), cursor).await.or_500()?;
+    let mut limits = std::collections::HashMap::new();
+    let mut items = Vec::new();
+    for v in &page.items {
+        let limit = match limits.get(&v.batch_id) {
+            Some(l) => *l,
+            None => {
+                let b: Option<VoucherBatch> =
+                    decoded(app.store.get_item(&keys::voucher_batch(tid, v.batch_id)).await.or_500()?)?;
+                let l = b.and_then(|b| b.data_limit_bytes());
+                limits.insert(v.batch_id, l);
+                l
+            }
+        };
+        items.push(show(app, actor, v, limit)?);
+    }
+    Ok(Page { items, next_cursor: page.next_cursor })
+}
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TransferVoucher {
+    /// The operator or sub-operator who sells it from now on; null: the ISP's own counter.
+    pub operator_id: Option<Uuid>,
+}
+
+/// One versioned change of a voucher, audited, with the event the routers follow when its place
+/// there changes.
+async fn change(
+    app: &App,
+    actor: &Actor,
+    before: &Voucher,
+    after: Voucher,
+    action: &'static str,
+    routers_follow: bool,
+) -> Result<Voucher> {
+    let mut after = after;
+    after.version = before.version + 1;
+    let now = app.now();
+    let mut tx = Tx::new();
+    tx.put_versioned(Store::encode_stored(&after).or_500()?, before.version);
+    if routers_follow {
+        let detail =
+            serde_json::to_value(VouchersOnRouters { batch_id: after.batch_id, chunk: None, seqs: vec![after.seq] })
+                .map_err(|e| Error::Internal(e.to_string()))?;
+        tx.put_event(&DomainEvent::new(NetworkEvent::VouchersChanged, Some(after.tenant_id), detail, now));
+    }
+    let strip = |v: &Voucher| {
+        let mut s = snapshot(v);
+        if let Some(o) = s.as_object_mut() {
+            o.remove("password_sealed");
+        }
+        s
+    };
+    tx.put_audit(&audit(
+        actor,
+        Some(after.tenant_id),
+        Audited {
+            action,
+            entity: "voucher",
+            id: after.code.clone(),
+            before: Some(strip(before)),
+            after: Some(strip(&after)),
+        },
+        now,
+    ));
+    app.store.commit(tx).await.or_500()?;
+    Ok(after)
+}
+
+fn not_now(e: voucher::NotNow) -> Error {
+    Error::Conflict { code: "voucher_state", detail: e.0, field: None }
+}
+
+/// Staff start its clock now (a voucher sold at the counter, a complaint settled).
+pub async fn activate(app: &App, actor: &Actor, code: &str) -> Result<VoucherView> {
+    write_access(actor)?;
+    let (before, batch) = visible(app, actor, code).await?;
+    let mut after = before.clone();
+    after.activate(&batch, app.now(), false).map_err(not_now)?;
+    let v = change(app, actor, &before, after, "voucher.activated", false).await?;
+    show(app, actor, &v, batch.data_limit_bytes())
+}
+
+/// Staff stop it: the routers remove it.
+pub async fn disable(app: &App, actor: &Actor, code: &str) -> Result<VoucherView> {
+    write_access(actor)?;
+    let (before, batch) = visible(app, actor, code).await?;
+    let mut after = before.clone();
+    after.disable(app.now()).map_err(not_now)?;
+    let v = change(app, actor, &before, after, "voucher.disabled", true).await?;
+    show(app, actor, &v, batch.data_limit_bytes())
+}
+
+/// An unused voucher moves to another seller.
+pub async fn transfer(app: &App, actor: &Actor, code: &str, input: TransferVoucher) -> Result<VoucherView> {
+    let tid = write_access(actor)?;
+    if let Some(op) = input.operator_id
+        && operator_user(app, tid, op).await?.is_none()
+    {
+        return Err(Error::field("operator_id", "no such operator or sub-operator in this ISP"));
+    }
+    let (before, batch) = visible(app, actor, code).await?;
+    if before.operator_id == input.operator_id {
+        return show(app, actor, &before, batch.data_limit_bytes());
+    }
+    let mut after = before.clone();
+    after.transfer(input.operator_id).map_err(not_now)?;
+    let v = change(app, actor, &before, after, "voucher.transferred", false).await?;
+    show(app, actor, &v, batch.data_limit_bytes())
+}
