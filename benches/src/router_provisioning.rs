@@ -9,7 +9,10 @@
 //! 2. a full reconcile of a router holding 10,000 secrets (1% drifted by hand);
 //! 3. a health check of an ISP's routers (`ROUTERS=200`, 10% of them down), 32 at once on live
 //!    sessions, as `worker-provisioning` does every 5 minutes; twice, the second time over the
-//!    sessions the first one left (a warm container).
+//!    sessions the first one left (a warm container);
+//! 4. a voucher batch (`VOUCHERS=10000`) put on one empty router as hotspot users (the plan's
+//!    profile first, each user with its data limit), in the worker's chunks of 500, on an instant
+//!    and on a slow router.
 //!
 //! `cargo run --release -p benches --bin router-provisioning` (`SUBSCRIBERS=`, `SECRETS=`,
 //! `LATENCY_MS=`, `SCAN_US=`, `LARGE_BATCH=`, `NAIVE_SAMPLE=`, `ROUTERS=`).
@@ -108,6 +111,46 @@ async fn suspend_batch(n: usize, faults: Faults, what: &str) {
         "  converged          {ok} ok, {disabled} secrets disabled, {} sessions left",
         router.items(PPP_ACTIVE).len()
     );
+}
+
+fn voucher(i: usize) -> Desired {
+    Desired {
+        subscription_id: format!("voucher-{i:05}"),
+        service: Service::Hotspot,
+        username: format!("CAFE{i:08}"),
+        password: format!("CAFE{i:08}"),
+        address: None,
+        mac_address: None,
+        profile: ProfileSpec { name: "vp-1gb-daily".into(), rate_limit: "5M/5M".into(), shared_users: Some(1) },
+        queue: None,
+        access: Access::Open,
+        last_applied: None,
+        limit_bytes_total: Some(1024 * 1024 * 1024),
+    }
+}
+
+/// A batch of vouchers provisioned on an empty router, chunk by chunk as the worker gets them.
+async fn voucher_batch(n: usize, faults: Faults, what: &str) {
+    let router = TestRouter::start(TestRouterConfig::default()).await.expect("test router");
+    router.set_faults(faults);
+    let stats = Arc::new(Stats::default());
+    let desired: Vec<Desired> = (0..n).map(voucher).collect();
+    let session = RouterSession::new(endpoint(&router), Timeouts::WORKER, Backoff::WORKER, stats.clone());
+    let started = Instant::now();
+    let mut ok = 0;
+    for chunk in desired.chunks(domain::voucher::BATCH_CHUNK as usize) {
+        ok += provision_in_parts(&session, chunk).await.iter().filter(|r| r.is_ok()).count();
+    }
+    let took = started.elapsed();
+    println!("{n} vouchers onto an empty router as hotspot users, chunks of 500 ({what}):");
+    println!(
+        "  wall time          {:.2} s ({:.1} ms per voucher)",
+        took.as_secs_f64(),
+        took.as_secs_f64() * 1000.0 / n as f64
+    );
+    println!("  commands sent      {} ({:.2} per voucher)", stats.commands(), stats.commands() as f64 / n as f64);
+    println!("  connections opened {} (logins {})", router.connections(), router.logins());
+    println!("  converged          {ok} ok, {} hotspot users on the router\n", router.items(menu::HOTSPOT_USER).len());
 }
 
 #[tokio::main]
@@ -212,4 +255,15 @@ async fn main() {
         println!("  answered           {up}, down {}", answers.len() - up);
         println!("  logins so far      {}, commands so far {}", stats.logins(), stats.commands());
     }
+
+    // 4. A voucher batch onto one router.
+    let vouchers = env("VOUCHERS", 10_000);
+    voucher_batch(vouchers, Faults { latency, ..Faults::default() }, "instant router").await;
+    let scan = Duration::from_micros(env("SCAN_US", 10) as u64);
+    voucher_batch(
+        vouchers,
+        Faults { latency, scan_cost_per_item: scan, ..Faults::default() },
+        &format!("slow router, prints {:?} per 1,000 items", scan * 1000),
+    )
+    .await;
 }

@@ -322,3 +322,123 @@ async fn a_batch_is_generated_printed_provisioned_and_lives_on_the_router() {
     assert_eq!((report["unknown_count"].as_u64(), report["failed"].as_u64()), (Some(0), Some(0)), "{report:#}");
     assert_eq!(router.items(HOTSPOT_USER).len(), 197, "197 vouchers still sellable on the router");
 }
+
+/// Selling from an operator's wallet: 50 sales at once on a wallet that holds enough for 10 sell
+/// exactly 10, the balance ends at 0 and its ledger adds up; a repeat of a sale answers the first
+/// result without paying twice; a refund returns the price and takes the voucher back.
+#[tokio::test]
+async fn fifty_concurrent_sales_on_a_wallet_for_ten_sell_exactly_ten() {
+    let env = Env::start().await;
+    let admin = env.admin().await;
+    let (op, seller) = env.create_user(&admin, "operator", "voucher-seller@example.com", None).await;
+    let plan = env
+        .send(
+            "POST",
+            "/v1/voucher-plans",
+            Some(&admin),
+            Some(json!({"name": "3H-CAFE", "validity_hours": 3, "validity_from": "activation",
+                "data_limit_mb": null, "rate_limit": "2M/2M", "price": 2000})),
+        )
+        .await
+        .expect(201);
+    let batch = env
+        .send_with(
+            "POST",
+            "/v1/voucher-batches",
+            Some(&admin),
+            Some(json!({"plan_id": plan["id"], "quantity": 60, "placement": {"type": "all"}, "operator_id": op})),
+            &[("idempotency-key", "sales-batch")],
+        )
+        .await
+        .expect(201);
+    let bid = batch["id"].as_str().unwrap();
+    wait_for(&env, &admin, &format!("/v1/voucher-batches/{bid}"), "generated", |b| b["status"] == "ready").await;
+    let listed = env.send("GET", &format!("/v1/vouchers?batch={bid}&limit=100"), Some(&seller), None).await.expect(200);
+    let codes: Vec<String> =
+        listed["items"].as_array().unwrap().iter().map(|v| v["code"].as_str().unwrap().to_string()).collect();
+    assert_eq!(codes.len(), 60, "the operator sees the vouchers it sells");
+    env.send_with(
+        "POST",
+        &format!("/v1/operators/{op}/wallet/top-ups"),
+        Some(&admin),
+        Some(json!({"amount": 20_000, "method": "cash"})),
+        &[("idempotency-key", "sales-topup")],
+    )
+    .await
+    .expect(201);
+
+    let sales = futures::future::join_all(codes[..50].iter().map(|c| {
+        let (env, seller) = (&env, &seller);
+        async move {
+            let key = format!("sale-{c}");
+            env.send_with(
+                "POST",
+                &format!("/v1/vouchers/{c}/sell"),
+                Some(seller),
+                Some(json!({"buyer_phone": "01711000000"})),
+                &[("idempotency-key", key.as_str())],
+            )
+            .await
+        }
+    }))
+    .await;
+    let sold: Vec<&e2e_tests::Answer> = sales.iter().filter(|a| a.status == 200).collect();
+    assert_eq!(sold.len(), 10, "{:?}", sales.iter().map(|a| a.status).collect::<Vec<_>>());
+    assert!(sales.iter().filter(|a| a.status != 200).all(|a| a.status == 409 && a.code() == "insufficient_balance"));
+    for s in &sold {
+        assert_eq!((s.body["status"].as_str(), s.body["sold_price"].as_i64()), (Some("active"), Some(2000)));
+        assert_eq!(s.body["seconds_left"], 3 * 3600, "an activation plan starts at the sale");
+    }
+    let wallet = env.send("GET", &format!("/v1/operators/{op}/wallet"), Some(&admin), None).await.expect(200);
+    assert_eq!(wallet["balance"], 0);
+    let ledger =
+        env.send("GET", &format!("/v1/operators/{op}/wallet/ledger?limit=100"), Some(&admin), None).await.expect(200);
+    let entries = ledger["items"].as_array().unwrap();
+    assert_eq!(entries.len(), 11);
+    assert_eq!(
+        entries.iter().map(|e| e["amount"].as_i64().unwrap()).sum::<i64>(),
+        0,
+        "the ledger adds up to the balance"
+    );
+    assert_eq!(entries.iter().filter(|e| e["kind"] == "voucher_sale").count(), 10);
+
+    // A repeated sale answers the first result; a new sale of a sold voucher is refused.
+    let code = sold[0].body["code"].as_str().unwrap().to_string();
+    let key = format!("sale-{code}");
+    let again = env
+        .send_with(
+            "POST",
+            &format!("/v1/vouchers/{code}/sell"),
+            Some(&seller),
+            Some(json!({"buyer_phone": "01711000000"})),
+            &[("idempotency-key", key.as_str())],
+        )
+        .await
+        .expect(200);
+    assert_eq!(again["sold_at"], sold[0].body["sold_at"]);
+    let twice = env
+        .send_with("POST", &format!("/v1/vouchers/{code}/sell"), Some(&seller), None, &[("idempotency-key", "another")])
+        .await;
+    assert_eq!((twice.status, twice.code()), (409, "voucher_state"));
+    let wallet = env.send("GET", &format!("/v1/operators/{op}/wallet"), Some(&admin), None).await.expect(200);
+    assert_eq!(wallet["balance"], 0, "nothing paid twice");
+
+    // The refund: the operator may not; the ISP does, once; the price returns.
+    let path = format!("/v1/vouchers/{code}/refund");
+    assert_eq!(env.send_with("POST", &path, Some(&seller), None, &[("idempotency-key", "r1")]).await.status, 403);
+    let r = env.send_with("POST", &path, Some(&admin), None, &[("idempotency-key", "r1")]).await.expect(200);
+    assert_eq!(r["status"], "refunded");
+    let repeat = env.send_with("POST", &path, Some(&admin), None, &[("idempotency-key", "r1")]).await.expect(200);
+    assert_eq!(repeat["version"], r["version"]);
+    assert_eq!(env.send_with("POST", &path, Some(&admin), None, &[("idempotency-key", "r2")]).await.status, 409);
+    let unsold = &codes[55];
+    let a = env
+        .send_with("POST", &format!("/v1/vouchers/{unsold}/refund"), Some(&admin), None, &[("idempotency-key", "r3")])
+        .await;
+    assert_eq!((a.status, a.code()), (409, "voucher_state"), "nothing to refund on an unsold voucher");
+    let wallet = env.send("GET", &format!("/v1/operators/{op}/wallet"), Some(&admin), None).await.expect(200);
+    assert_eq!(wallet["balance"], 2000);
+    let ledger =
+        env.send("GET", &format!("/v1/operators/{op}/wallet/ledger?limit=100"), Some(&admin), None).await.expect(200);
+    assert_eq!(ledger["items"][0]["kind"], "voucher_refund");
+}

@@ -6,12 +6,13 @@ use domain::Error;
 use domain::actor::Actor;
 use domain::voucher::VoucherPlan;
 use domain::voucher::VoucherStatus;
-use isp_http::{Incoming, ListResponse, Problem, Reply, created_outcome, csv_file, finish, ok, pdf_file};
+use isp_http::{Incoming, ListResponse, Problem, Reply, created_outcome, csv_file, finish, ok, ok_outcome, pdf_file};
 use kernel::App;
 use lambda_http::{Body, Request, Response};
 use uuid::Uuid;
 use vouchers::batches::{self, BatchView, CreateBatch};
 use vouchers::plans::{self, CreatePlan, UpdatePlan};
+use vouchers::sales::SellVoucher;
 use vouchers::vouchers::{self as voucher_use, TransferVoucher, VoucherFilter, VoucherView};
 
 pub const ROUTES: &[&str] = &[
@@ -30,6 +31,8 @@ pub const ROUTES: &[&str] = &[
     "POST /v1/vouchers/{code}/activate",
     "POST /v1/vouchers/{code}/disable",
     "POST /v1/vouchers/{code}/transfer",
+    "POST /v1/vouchers/{code}/sell",
+    "POST /v1/vouchers/{code}/refund",
 ];
 
 pub async fn handle(app: &App, req: Request) -> Response<Body> {
@@ -58,6 +61,8 @@ async fn dispatch(app: &App, req: Request) -> Reply {
                 "GET /v1/vouchers/{code}" => get_voucher(app, &actor, &code).await,
                 "POST /v1/vouchers/{code}/activate" => activate(app, &actor, &code).await,
                 "POST /v1/vouchers/{code}/disable" => disable(app, &actor, &code).await,
+                "POST /v1/vouchers/{code}/sell" => sell(app, &actor, &r, &code).await,
+                "POST /v1/vouchers/{code}/refund" => refund(app, &actor, &r, &code).await,
                 _ => transfer(app, &actor, &r, &code).await,
             }
         }
@@ -218,6 +223,29 @@ pub async fn transfer(app: &App, actor: &Actor, r: &Incoming, code: &str) -> Rep
     ok(&voucher_use::transfer(app, actor, code, input).await?)
 }
 
+/// Sell an unused voucher for cash: an operator's wallet pays the ISP the batch's price in the
+/// same transaction (409 `insufficient_balance` when it cannot); a plan counted from activation
+/// starts now. `Idempotency-Key` is required.
+#[utoipa::path(post, path = "/v1/vouchers/{code}/sell", tag = "vouchers", params(("code" = String, Path),
+    ("Idempotency-Key" = String, Header, description = "required; repeats return the first answer")),
+    request_body = SellVoucher,
+    responses((status = 200, body = VoucherView), (status = 400, body = Problem), (status = 403, body = Problem),
+        (status = 404, body = Problem), (status = 409, body = Problem)), security(("bearer" = [])))]
+pub async fn sell(app: &App, actor: &Actor, r: &Incoming, code: &str) -> Reply {
+    let input: SellVoucher = r.json_or_default()?;
+    ok_outcome(vouchers::sales::sell(app, actor, code, input, r.idempotent()?.as_ref()).await?)
+}
+
+/// Take back an unused, sold voucher: its price returns to the wallet that paid it, and it leaves
+/// the routers. `Idempotency-Key` is required.
+#[utoipa::path(post, path = "/v1/vouchers/{code}/refund", tag = "vouchers", params(("code" = String, Path),
+    ("Idempotency-Key" = String, Header, description = "required; repeats return the first answer")),
+    responses((status = 200, body = VoucherView), (status = 400, body = Problem), (status = 403, body = Problem),
+        (status = 404, body = Problem), (status = 409, body = Problem)), security(("bearer" = [])))]
+pub async fn refund(app: &App, actor: &Actor, r: &Incoming, code: &str) -> Reply {
+    ok_outcome(vouchers::sales::refund(app, actor, code, r.idempotent()?.as_ref()).await?)
+}
+
 #[derive(utoipa::OpenApi)]
 #[openapi(paths(
     create,
@@ -234,6 +262,8 @@ pub async fn transfer(app: &App, actor: &Actor, r: &Incoming, code: &str) -> Rep
     get_voucher,
     activate,
     disable,
-    transfer
+    transfer,
+    sell,
+    refund
 ))]
 pub struct Doc;

@@ -267,6 +267,17 @@ pub struct Voucher {
     /// Bytes moved (in + out) as the routers last counted them.
     pub bytes_used: u64,
     pub status_changed_at: Option<chrono::DateTime<chrono::Utc>>,
+    /// Sold (for cash at a counter, or online): when, by whom, at what price, to whom.
+    #[serde(default)]
+    pub sold_at: Option<chrono::DateTime<chrono::Utc>>,
+    #[serde(default)]
+    pub sold_by: Option<Uuid>,
+    #[serde(default)]
+    pub sold_price: Option<i64>,
+    #[serde(default)]
+    pub buyer_name: Option<String>,
+    #[serde(default)]
+    pub buyer_phone: Option<String>,
     pub version: u64,
 }
 
@@ -327,12 +338,54 @@ impl Voucher {
         Ok(())
     }
 
-    /// Only an unused voucher changes hands between sellers.
-    pub fn transfer(&mut self, operator: Option<Uuid>) -> Result<(), NotNow> {
+    /// Sold to a buyer at the batch's price; a plan counted from activation starts its clock.
+    pub fn sell(
+        &mut self,
+        batch: &VoucherBatch,
+        now: chrono::DateTime<chrono::Utc>,
+        by: Uuid,
+        buyer_name: Option<String>,
+        buyer_phone: Option<String>,
+    ) -> Result<(), NotNow> {
+        if self.sold_at.is_some() {
+            return Err(NotNow("the voucher is sold already".into()));
+        }
         if self.status != VoucherStatus::Unused {
+            return Err(NotNow(format!("only an unused voucher is sold; this one is {}", self.status.as_str())));
+        }
+        if batch.validity_from == ValidityFrom::Activation {
+            self.activate(batch, now, false)?;
+        }
+        self.sold_at = Some(now);
+        self.sold_by = Some(by);
+        self.sold_price = Some(batch.price);
+        self.buyer_name = buyer_name;
+        self.buyer_phone = buyer_phone;
+        Ok(())
+    }
+
+    /// Taken back before anyone used it: sold, and never logged in.
+    pub fn refund(&mut self, now: chrono::DateTime<chrono::Utc>) -> Result<(), NotNow> {
+        if self.sold_at.is_none() {
+            return Err(NotNow("an unsold voucher has nothing to refund; disable it instead".into()));
+        }
+        let unused = self.status == VoucherStatus::Unused
+            || (self.status == VoucherStatus::Active && self.first_login_at.is_none());
+        if !unused {
+            return Err(NotNow(format!("only an unused voucher is refunded; this one is {}", self.status.as_str())));
+        }
+        self.status = VoucherStatus::Refunded;
+        self.status_changed_at = Some(now);
+        Ok(())
+    }
+
+    /// Only an unused, unsold voucher changes hands between sellers.
+    pub fn transfer(&mut self, operator: Option<Uuid>) -> Result<(), NotNow> {
+        if self.status != VoucherStatus::Unused || self.sold_at.is_some() {
             return Err(NotNow(format!(
-                "only an unused voucher can be transferred; this one is {}",
-                self.status.as_str()
+                "only an unused, unsold voucher can be transferred; this one is {}{}",
+                self.status.as_str(),
+                if self.sold_at.is_some() { " and sold" } else { "" }
             )));
         }
         self.operator_id = operator;
@@ -455,6 +508,11 @@ mod tests {
             expires_at: None,
             bytes_used: 0,
             status_changed_at: None,
+            sold_at: None,
+            sold_by: None,
+            sold_price: None,
+            buyer_name: None,
+            buyer_phone: None,
             version: 1,
         }
     }
@@ -498,5 +556,30 @@ mod tests {
         assert!(w.expire_if_due(t0 + chrono::Duration::hours(24)));
         assert_eq!(w.status, VoucherStatus::Expired);
         assert!(w.transfer(None).is_err());
+    }
+
+    #[test]
+    fn a_sale_is_once_and_a_refund_only_before_use() {
+        let t0 = chrono::DateTime::UNIX_EPOCH;
+        let mut b = batch(24, None);
+        let mut v = voucher();
+        assert!(v.refund(t0).is_err(), "nothing sold, nothing to refund");
+        v.sell(&b, t0, Uuid::nil(), None, Some("01711000000".into())).unwrap();
+        assert_eq!(
+            (v.status, v.sold_price),
+            (VoucherStatus::Unused, Some(2000)),
+            "first-login plans wait for the login"
+        );
+        assert!(v.sell(&b, t0, Uuid::nil(), None, None).is_err(), "sold once");
+        assert!(v.transfer(None).is_err(), "a sold voucher stays with its seller");
+        v.refund(t0).unwrap();
+        assert_eq!(v.status, VoucherStatus::Refunded);
+
+        b.validity_from = ValidityFrom::Activation;
+        let mut w = voucher();
+        w.sell(&b, t0, Uuid::nil(), None, None).unwrap();
+        assert_eq!(w.status, VoucherStatus::Active, "activation plans start at the sale");
+        w.first_login_at = Some(t0);
+        assert!(w.refund(t0).is_err(), "used: no refund");
     }
 }

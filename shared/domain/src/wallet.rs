@@ -53,6 +53,10 @@ pub enum MovementKind {
     TopUp,
     /// Between an operator and its own sub-operator.
     Transfer,
+    /// An operator sold a voucher: its wallet pays the ISP the voucher's price.
+    VoucherSale,
+    /// A sold voucher taken back unused: the price returns to the operator.
+    VoucherRefund,
 }
 
 /// How a top-up was paid to the ISP.

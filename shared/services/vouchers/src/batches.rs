@@ -362,6 +362,11 @@ pub async fn generate_chunk(app: &App, tid: Uuid, batch_id: Uuid, chunk: u32) ->
                     expires_at: None,
                     bytes_used: 0,
                     status_changed_at: None,
+                    sold_at: None,
+                    sold_by: None,
+                    sold_price: None,
+                    buyer_name: None,
+                    buyer_phone: None,
                     version: 1,
                 };
                 tx.put_new(Store::encode_stored(&v).or_500()?, Conflict::Exists);

@@ -6,6 +6,7 @@ pub mod batches;
 pub mod cards;
 mod common;
 pub mod plans;
+pub mod sales;
 pub mod vouchers;
 
 pub use common::password_aad;

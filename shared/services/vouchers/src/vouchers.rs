@@ -37,10 +37,15 @@ pub struct VoucherView {
     pub bytes_used: u64,
     pub data_limit_bytes: Option<u64>,
     pub bytes_left: Option<u64>,
+    pub sold_at: Option<chrono::DateTime<chrono::Utc>>,
+    /// The price its seller paid (minor units of the ISP's currency).
+    pub sold_price: Option<i64>,
+    pub buyer_name: Option<String>,
+    pub buyer_phone: Option<String>,
     pub version: u64,
 }
 
-fn show(app: &App, actor: &Actor, v: &Voucher, data_limit_bytes: Option<u64>) -> Result<VoucherView> {
+pub(crate) fn show(app: &App, actor: &Actor, v: &Voucher, data_limit_bytes: Option<u64>) -> Result<VoucherView> {
     let password =
         if actor.require(Permission::SubscriptionSecretsRead).is_ok() { Some(voucher_password(app, v)?) } else { None };
     Ok(VoucherView {
@@ -60,6 +65,10 @@ fn show(app: &App, actor: &Actor, v: &Voucher, data_limit_bytes: Option<u64>) ->
         bytes_used: v.bytes_used,
         data_limit_bytes,
         bytes_left: data_limit_bytes.map(|l| l.saturating_sub(v.bytes_used)),
+        sold_at: v.sold_at,
+        sold_price: v.sold_price,
+        buyer_name: v.buyer_name.clone(),
+        buyer_phone: v.buyer_phone.clone(),
         version: v.version,
     })
 }
@@ -75,7 +84,7 @@ pub struct VoucherFilter {
 }
 
 /// Reads a voucher by code through its sentinel (two GetItems).
-async fn find(app: &App, tid: Uuid, code: &str) -> Result<Option<Voucher>> {
+pub(crate) async fn find(app: &App, tid: Uuid, code: &str) -> Result<Option<Voucher>> {
     let code = voucher::normalize_code(code);
     let Some(item) = app.store.get_item(&keys::voucher_code(tid, &code)).await.or_500()? else {
         return Ok(None);

@@ -86,7 +86,14 @@ async fn load_wallet(app: &App, tid: Uuid, owner: WalletOwner, currency: &str) -
 }
 
 /// Both wallets of a movement in one BatchGetItem.
-async fn load_pair(app: &App, tid: Uuid, a: WalletOwner, b: WalletOwner, currency: &str) -> Result<(Wallet, Wallet)> {
+/// Both wallets of a movement, read in one BatchGetItem (a wallet never written reads as empty).
+pub async fn load_pair(
+    app: &App,
+    tid: Uuid,
+    a: WalletOwner,
+    b: WalletOwner,
+    currency: &str,
+) -> Result<(Wallet, Wallet)> {
     let (ka, kb) = (keys::wallet(tid, a.operator()), keys::wallet(tid, b.operator()));
     let mut got = app.store.batch_get(&[&ka, &kb]).await.or_500()?.into_iter();
     let mut next = |owner: WalletOwner| -> Result<Wallet> {
@@ -219,6 +226,37 @@ pub async fn transfer(
     move_money(app, actor, tid, idem, spec).await
 }
 
+/// Stages a movement's writes in a transaction: both wallets, each conditioned on the version it
+/// was read at (a wallet never written must still not exist), and both entries. Whatever else
+/// the transaction holds (a voucher sold with it) commits with the money or not at all.
+pub fn stage_movement(
+    tx: &mut Tx,
+    tid: Uuid,
+    wallets: [(&Wallet, u64); 2],
+    entries: [&WalletEntry; 2],
+) -> std::result::Result<(), Attempt> {
+    for (w, before) in wallets {
+        let item = Store::encode_stored(w).map_err(|e| Attempt::Failed(kernel::support::store_err(e)))?;
+        if before == 0 {
+            tx.put_new(item, Conflict::Version);
+        } else {
+            tx.put_versioned(item, before);
+        }
+    }
+    for e in entries {
+        let k = keys::wallet_entry(tid, operator_of(e.owner), e.id);
+        tx.put(Store::encode(&k, "WALLET_ENTRY", e, None).map_err(|e| Attempt::Failed(kernel::support::store_err(e)))?);
+    }
+    Ok(())
+}
+
+/// How far below zero an operator's wallet may go (its profile's credit limit; 0 without one).
+pub async fn credit_limit(app: &App, tid: Uuid, operator: Uuid) -> Result<i64> {
+    let p: Option<OperatorProfile> =
+        decoded(app.store.get_item(&keys::operator_profile(tid, operator)).await.or_500()?)?;
+    Ok(p.map(|p| p.credit_limit).unwrap_or(0))
+}
+
 /// What to move, and the payer's floor.
 struct Spec {
     kind: MovementKind,
@@ -266,21 +304,7 @@ async fn move_money(
         };
         let (out, into) = movement.apply(&mut from, &mut to, spec.floors.0, (ids::new_id(), ids::new_id()))?;
         let mut tx = Tx::new();
-        for (w, before) in [(&from, from_before), (&to, to_before)] {
-            let item = Store::encode_stored(w).map_err(|e| Attempt::Failed(kernel::support::store_err(e)))?;
-            if before == 0 {
-                tx.put_new(item, Conflict::Version);
-            } else {
-                tx.put_versioned(item, before);
-            }
-        }
-        for e in [&out, &into] {
-            let k = keys::wallet_entry(tid, operator_of(e.owner), e.id);
-            tx.put(
-                Store::encode(&k, "WALLET_ENTRY", e, None)
-                    .map_err(|e| Attempt::Failed(kernel::support::store_err(e)))?,
-            );
-        }
+        stage_movement(&mut tx, tid, [(&from, from_before), (&to, to_before)], [&out, &into])?;
         let (entry, wallet) =
             if spec.to == WalletOwner::Operator(spec.answer_for) { (into.clone(), &to) } else { (out.clone(), &from) };
         let answer =
@@ -292,6 +316,8 @@ async fn move_money(
                 action: match spec.kind {
                     MovementKind::TopUp => "wallet.topped_up",
                     MovementKind::Transfer => "wallet.transferred",
+                    MovementKind::VoucherSale => "wallet.voucher_sold",
+                    MovementKind::VoucherRefund => "wallet.voucher_refunded",
                 },
                 entity: "wallet",
                 id: spec.answer_for.to_string(),
