@@ -4,7 +4,7 @@ VENV := .venv
 STAMP := $(VENV)/.installed
 PORT ?= 3000
 
-.PHONY: run test venv check lint fmt clippy cfn-lint unit build-runner bench lambda-build clean
+.PHONY: run test venv tools check lint fmt clippy cfn-lint unit build-runner bench lambda-build clean
 
 $(STAMP): infra/requirements.txt
 	python3 -m venv $(VENV)
@@ -18,8 +18,13 @@ run: $(STAMP)
 	cargo build -p local-runner --bin local-runner
 	scripts/with-moto.sh ./target/debug/local-runner --port $(PORT)
 
+## Debian tools the tests call: pdftoppm (poppler-utils) renders PDF pages to compare with references.
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+tools:
+	@command -v pdftoppm >/dev/null || { $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq poppler-utils >/dev/null; }
+
 ## make test: formatting, lints, template lint, and every test against a private moto.
-test: $(STAMP) fmt clippy cfn-lint
+test: $(STAMP) tools fmt clippy cfn-lint
 	scripts/test-summary.sh scripts/with-moto.sh cargo test --workspace --no-fail-fast
 
 fmt:

@@ -601,3 +601,44 @@ async fn money_reaches_the_customers_timeline_once() {
     assert_eq!(entry("credit_note.issued", 0)["data"]["amount"].as_i64(), Some(10_000));
     assert_eq!(entry("refund.issued", 0)["kind"], "payment");
 }
+
+/// A Bengali customer name and line print as Bangla on the invoice (shaped, in the embedded Noto
+/// Sans Bengali), not as `?`: the page rendered by pdftoppm has the name's ink where the
+/// Latin-1-only invoice left question marks, and the font is in the file.
+#[tokio::test]
+async fn a_bengali_name_prints_shaped_on_the_invoice() {
+    let env = Env::start().await;
+    let admin = env.admin().await;
+    let c = env.create_customer(&admin, "রহিম উদ্দিন", "01711-555111", "rahim-bn").await;
+    let d = env
+        .send(
+            "POST",
+            "/v1/invoices",
+            Some(&admin),
+            Some(json!({"customer_id": c["id"], "lines": [{"description": "রাউটার স্থাপন (installation)", "unit_amount": 150_000}]})),
+        )
+        .await
+        .expect(201);
+    let resp = env.get_raw(&format!("/v1/invoices/{}/pdf", d["id"].as_str().unwrap()), &admin).await;
+    assert_eq!(resp.status(), 200);
+    let bytes = resp.bytes().await.unwrap();
+    let doc = lopdf::Document::load_mem(&bytes).unwrap();
+    let embedded = doc.objects.values().filter_map(|o| o.as_dict().ok()).filter(|d| d.has(b"FontFile2")).count();
+    assert!(embedded >= 1, "a TrueType font is embedded for the Bangla text");
+    let text = doc.extract_text(&[1]).unwrap();
+    assert!(!text.contains("??"), "nothing printed as question marks: {text}");
+    // Rendered, the name's line (where "Bill to" puts it) carries Bangla ink.
+    let dir = std::env::temp_dir().join(format!("invoice-bn-{}", uuid::Uuid::now_v7().simple()));
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("invoice.pdf"), &bytes).unwrap();
+    let ok = std::process::Command::new("pdftoppm")
+        .args(["-r", "50", "-gray", "-singlefile"])
+        .arg(dir.join("invoice.pdf"))
+        .arg(dir.join("page"))
+        .status()
+        .expect("pdftoppm runs (make test installs poppler-utils)");
+    assert!(ok.success());
+    let pgm = std::fs::read(dir.join("page.pgm")).unwrap();
+    std::fs::remove_dir_all(&dir).ok();
+    assert!(pgm.iter().filter(|p| **p < 128).count() > 500, "the page has text");
+}

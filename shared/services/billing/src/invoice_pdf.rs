@@ -1,6 +1,7 @@
-//! `GET /v1/invoices/{id}/pdf`: the invoice as a PDF (printpdf, the standard Helvetica fonts, so
-//! nothing is embedded): the ISP, the customer, the lines with discount and tax, the totals and
-//! whether it is paid. Dates are the ISP's local dates.
+//! `GET /v1/invoices/{id}/pdf`: the invoice as a PDF (printpdf; text through `typeset`: Helvetica
+//! for Latin-1, shaped Noto fonts embedded for a Bengali name or address): the ISP, the customer,
+//! the lines with discount and tax, the totals and whether it is paid. Dates are the ISP's local
+//! dates.
 
 use crate::books::get_invoice;
 use chrono::{DateTime, Utc};
@@ -15,7 +16,9 @@ use domain::{Error, Result};
 use kernel::App;
 use kernel::support::{StoreResultExt, tenant_of};
 use printpdf::{BuiltinFont, IndirectFontRef, Mm, PdfDocument, PdfLayerReference};
+use std::cell::RefCell;
 use store::keys;
+use typeset::Typeset;
 use uuid::Uuid;
 
 /// The invoice's PDF and its file name.
@@ -37,22 +40,24 @@ fn latin1(s: &str) -> String {
     s.chars().map(|c| if (c as u32) < 256 && !c.is_control() { c } else { '?' }).collect()
 }
 
-struct Page<'a> {
+struct Page<'a, 'd> {
     layer: PdfLayerReference,
-    regular: &'a IndirectFontRef,
-    bold: &'a IndirectFontRef,
+    fonts: &'a RefCell<Typeset<'d>>,
+    /// Only if typesetting fails (a bundled font that does not parse): Latin-1 in Helvetica.
+    fallback: &'a IndirectFontRef,
     y: f32,
 }
 
-impl Page<'_> {
+impl Page<'_, '_> {
     fn text(&self, s: &str, size: f32, x: f32, bold: bool) {
-        let font = if bold { self.bold } else { self.regular };
-        self.layer.use_text(latin1(s), size, Mm(x), Mm(self.y), font);
+        if self.fonts.borrow_mut().text(&self.layer, s, size, x, self.y, bold).is_err() {
+            self.layer.use_text(latin1(s), size, Mm(x), Mm(self.y), self.fallback);
+        }
     }
 
-    /// Right-aligned at `x` (Helvetica digits are 0.556 em wide; close enough for amounts).
+    /// Right-aligned at `x`.
     fn amount(&self, s: &str, size: f32, x: f32, bold: bool) {
-        let width = s.chars().count() as f32 * size * 0.556 * 0.3528;
+        let width = self.fonts.borrow_mut().width_mm(s, size, bold).unwrap_or(0.0);
         self.text(s, size, x - width, bold);
     }
 
@@ -80,12 +85,12 @@ pub fn render(tenant: &Tenant, customer: &Customer, inv: &Invoice) -> Result<Vec
     let pdf_err = |e: printpdf::Error| Error::Internal(format!("pdf: {e}"));
     let title = inv.number.clone().unwrap_or_else(|| "Draft invoice".into());
     let (doc, page, layer) = PdfDocument::new(latin1(&title), Mm(210.0), Mm(297.0), "invoice");
-    let regular = doc.add_builtin_font(BuiltinFont::Helvetica).map_err(pdf_err)?;
-    let bold = doc.add_builtin_font(BuiltinFont::HelveticaBold).map_err(pdf_err)?;
+    let fallback = doc.add_builtin_font(BuiltinFont::Helvetica).map_err(pdf_err)?;
+    let fonts = RefCell::new(Typeset::new(&doc).map_err(|e| Error::Internal(e.to_string()))?);
     let tz = parse_tz(&tenant.time_zone);
     let cur = &inv.currency;
     let money = |a: i64| format_minor(a, cur);
-    let mut p = Page { layer: doc.get_page(page).get_layer(layer), regular: &regular, bold: &bold, y: 275.0 };
+    let mut p = Page { layer: doc.get_page(page).get_layer(layer), fonts: &fonts, fallback: &fallback, y: 275.0 };
 
     p.text(&tenant.name, 18.0, 20.0, true);
     p.amount("INVOICE", 18.0, 190.0, true);
@@ -168,6 +173,8 @@ pub fn render(tenant: &Tenant, customer: &Customer, inv: &Invoice) -> Result<Vec
         p.down(4.0);
         p.text(&format!("Void: {reason}"), 9.0, 20.0, false);
     }
+    drop(p);
+    drop(fonts);
     let bytes = doc.save_to_bytes().map_err(pdf_err)?;
     Ok(bytes)
 }
