@@ -21,6 +21,12 @@ pub fn standard_fonts_show(s: &str) -> bool {
     s.chars().all(|c| (c as u32) < 256 && !c.is_control())
 }
 
+/// What the standard fonts show of `s`: other characters as `?` (the fallback when typesetting
+/// cannot run).
+pub fn latin1(s: &str) -> String {
+    s.chars().map(|c| if (c as u32) < 256 && !c.is_control() { c } else { '?' }).collect()
+}
+
 /// Characters drawn with the Bengali font: the Bengali block, the dandas, the joiners.
 fn bengali(c: char) -> bool {
     matches!(c as u32, 0x0980..=0x09FF | 0x0964 | 0x0965 | 0x200C | 0x200D | 0x25CC)
@@ -224,5 +230,7 @@ mod tests {
     fn latin1_stays_in_the_standard_fonts() {
         assert!(standard_fonts_show("Rahim Uddin, Mirpur-10 (Dhaka) 1,200.00 Tk"));
         assert!(!standard_fonts_show("রহিম উদ্দিন"));
+        assert_eq!(latin1("Rahim Café"), "Rahim Café");
+        assert_eq!(latin1("রহিম"), "????");
     }
 }

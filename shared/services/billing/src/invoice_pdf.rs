@@ -18,7 +18,7 @@ use kernel::support::{StoreResultExt, tenant_of};
 use printpdf::{BuiltinFont, IndirectFontRef, Mm, PdfDocument, PdfLayerReference};
 use std::cell::RefCell;
 use store::keys;
-use typeset::Typeset;
+use typeset::{Typeset, latin1};
 use uuid::Uuid;
 
 /// The invoice's PDF and its file name.
@@ -33,11 +33,6 @@ pub async fn invoice_pdf(app: &App, actor: &Actor, id: Uuid) -> Result<(String, 
     let customer = customer.map(|c| c.customer).ok_or_else(|| Error::not_found("customer"))?;
     let name = format!("{}.pdf", inv.number.clone().unwrap_or_else(|| format!("draft-{}", inv.id)));
     Ok((name, render(&tenant, &customer, &inv)?))
-}
-
-/// The standard fonts speak Latin-1 (WinAnsi): other characters are shown as `?`.
-fn latin1(s: &str) -> String {
-    s.chars().map(|c| if (c as u32) < 256 && !c.is_control() { c } else { '?' }).collect()
 }
 
 struct Page<'a, 'd> {
@@ -177,13 +172,4 @@ pub fn render(tenant: &Tenant, customer: &Customer, inv: &Invoice) -> Result<Vec
     drop(fonts);
     let bytes = doc.save_to_bytes().map_err(pdf_err)?;
     Ok(bytes)
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn latin1_keeps_what_the_standard_fonts_can_show() {
-        assert_eq!(super::latin1("Rahim Café"), "Rahim Café");
-        assert_eq!(super::latin1("রহিম"), "????");
-    }
 }

@@ -17,7 +17,7 @@ use printpdf::{
     BuiltinFont, ColorBits, ColorSpace, Image, ImageTransform, ImageXObject, IndirectFontRef, Line, Mm, PdfDocument,
     PdfLayerReference, Point, Px,
 };
-use typeset::Typeset;
+use typeset::{Typeset, latin1};
 use uuid::Uuid;
 
 const COLUMNS: usize = 3;
@@ -28,11 +28,6 @@ const CARD_H: f32 = 35.0;
 const LEFT: f32 = 6.0;
 const TOP: f32 = 297.0 - 8.5;
 const QR_MM: f32 = 25.0;
-
-/// The standard fonts speak Latin-1 (WinAnsi): other characters are shown as `?`.
-fn latin1(s: &str) -> String {
-    s.chars().map(|c| if (c as u32) < 256 && !c.is_control() { c } else { '?' }).collect()
-}
 
 /// What the QR code of a voucher opens: the hotspot's login page with the code (and password).
 pub fn login_link(login_url: &str, code: &str, password: &str) -> String {

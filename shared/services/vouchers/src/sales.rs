@@ -19,7 +19,7 @@ use kernel::App;
 use kernel::idempotency::{
     Attempt, IdempotentRequest, Outcome, attempt_failed, idempotent_money_write_tries, record, require_key,
 };
-use kernel::support::{Audited, audit, load_tenant, store_err};
+use kernel::support::{Audited, audit, store_err};
 use serde::Deserialize;
 use store::{Owner, Store, Tx};
 use uuid::Uuid;
@@ -149,7 +149,6 @@ pub async fn sell(
         Some(op) => Some(wallets::credit_limit(app, tid, op).await?),
         None => None,
     };
-    load_tenant(app, tid).await?;
     let (batch, buyer_name, buyer_phone, code) = (&batch, &buyer_name, &buyer_phone, code);
     idempotent_money_write_tries(app, actor, idem, TRIES, || async move {
         let before = current(app, tid, code).await?;

@@ -175,20 +175,20 @@ pub async fn list_vouchers(
     let q = if filter.expression.is_empty() { q } else { q.filter(filter) };
     let page: Page<Voucher> =
         app.store.query_page(Owner::Tenant(tid), "vouchers", q.limit(limit), cursor).await.or_500()?;
+    // The page's batches (their data limits) in one BatchGetItem.
+    let mut batch_ids: Vec<Uuid> = page.items.iter().map(|v| v.batch_id).collect();
+    batch_ids.sort();
+    batch_ids.dedup();
+    let bk: Vec<store::ItemKeys> = batch_ids.iter().map(|b| keys::voucher_batch(tid, *b)).collect();
+    let refs: Vec<&store::ItemKeys> = bk.iter().collect();
     let mut limits = std::collections::HashMap::new();
+    for item in app.store.batch_get_many(&refs).await.or_500()?.into_iter().flatten() {
+        let b: VoucherBatch = Store::decode(item).or_500()?;
+        limits.insert(b.id, b.data_limit_bytes());
+    }
     let mut items = Vec::new();
     for v in &page.items {
-        let limit = match limits.get(&v.batch_id) {
-            Some(l) => *l,
-            None => {
-                let b: Option<VoucherBatch> =
-                    decoded(app.store.get_item(&keys::voucher_batch(tid, v.batch_id)).await.or_500()?)?;
-                let l = b.and_then(|b| b.data_limit_bytes());
-                limits.insert(v.batch_id, l);
-                l
-            }
-        };
-        items.push(show(app, actor, v, limit)?);
+        items.push(show(app, actor, v, limits.get(&v.batch_id).copied().flatten())?);
     }
     Ok(Page { items, next_cursor: page.next_cursor })
 }
