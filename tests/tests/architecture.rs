@@ -223,6 +223,7 @@ fn functions_link_only_the_heavy_crates_they_call() {
         // CSV in and out: router import and unknown-accounts export, report exports, customer imports.
         ("api-routers", &["csv"][..]),
         ("api-reports", &["csv"][..]),
+        ("api-payments", &["csv"][..]),
         ("api-imports", &["csv"][..]),
         ("api-subscriptions", &["csv"][..]),
         ("worker-imports", &["csv"][..]),

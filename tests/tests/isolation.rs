@@ -179,6 +179,28 @@ async fn every_route_refuses_another_tenants_ids_and_changes_nothing() {
         .as_str()
         .unwrap()
         .to_string();
+    // The victim's package commission rule and recharge cards.
+    env.send(
+        "PUT",
+        &format!("/v1/packages/{pkg}/commission"),
+        Some(&admin),
+        Some(json!({"operator": {"kind": "percent", "basis_points": 500}})),
+    )
+    .await
+    .expect(200);
+    let cards = env
+        .send_with(
+            "POST",
+            "/v1/recharge-card-batches",
+            Some(&admin),
+            Some(json!({"quantity": 2, "value": 10_000})),
+            &[("idempotency-key", "victim-cards")],
+        )
+        .await
+        .expect(201)["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
     // The victim's router answers nothing: offline at its first check, a staff alert.
     env.send("POST", &format!("/v1/routers/{router}/test"), Some(&admin), None).await;
     let alerts = env.send("GET", "/v1/alerts", Some(&admin), None).await.expect(200);
@@ -186,7 +208,7 @@ async fn every_route_refuses_another_tenants_ids_and_changes_nothing() {
     let alert = alerts["items"][0]["id"].as_str().unwrap().to_string();
     let secret_ids = [
         &cid, &uid, &pkg, &pop, &router, &sub, &op, &lead, &import, &bulk, &invoice, &payment, &gateway, &checkout,
-        &alert, &endpoint, &plan,
+        &alert, &endpoint, &plan, &cards,
     ];
     let (_, intruder) = env.other_tenant("intruder").await;
     // The intruder's own gateway account, to name the victim's order under it.
@@ -261,6 +283,30 @@ async fn every_route_refuses_another_tenants_ids_and_changes_nothing() {
                 }
                 ("PATCH", "/v1/platform-resellers/{id}") => {
                     (path.replace("{id}", &rid), Some(json!({"isp_limit": 0, "version": 1})), &[403, 404])
+                }
+                ("GET" | "DELETE", "/v1/packages/{id}/commission") => (path.replace("{id}", &pkg), None, &[404]),
+                ("PUT", "/v1/packages/{id}/commission") => (
+                    path.replace("{id}", &pkg),
+                    Some(json!({"operator": {"kind": "percent", "basis_points": 10_000}})),
+                    &[404],
+                ),
+                // Its own cards: made in its own ISP.
+                ("POST", "/v1/recharge-card-batches") => {
+                    (path.clone(), Some(json!({"quantity": 1, "value": 100})), &[201])
+                }
+                ("GET", "/v1/recharge-card-batches") => (path.clone(), None, &[200]),
+                (
+                    "GET",
+                    "/v1/recharge-card-batches/{id}"
+                    | "/v1/recharge-card-batches/{id}/cards"
+                    | "/v1/recharge-card-batches/{id}/csv",
+                ) => (path.replace("{id}", &cards), None, &[404]),
+                ("POST", "/v1/recharge-card-batches/{id}/cards/{serial}/disable") => {
+                    (path.replace("{id}", &cards).replace("{serial}", "1"), None, &[404])
+                }
+                // Redeeming for the victim's customer: no such customer in the caller's ISP.
+                ("POST", "/v1/customers/{id}/recharge") => {
+                    (path.replace("{id}", &cid), Some(json!({"code": "RCAAAABBBBCCCCDDDD"})), &[404])
                 }
                 ("GET" | "DELETE", "/v1/packages/{id}") | ("GET", "/v1/packages/{id}/offers") => {
                     (path.replace("{id}", &pkg), None, &[404])
@@ -381,9 +427,12 @@ async fn every_route_refuses_another_tenants_ids_and_changes_nothing() {
                 }
                 ("GET", "/v1/billing/discounts") => (path.clone(), None, &[200]),
                 // Reports are of the caller's own ISP: nothing of the demo ISP's money shows.
-                ("GET", "/v1/reports/collections" | "/v1/reports/dues" | "/v1/reports/revenue") => {
+                (
+                    "GET",
+                    "/v1/reports/collections" | "/v1/reports/dues" | "/v1/reports/revenue" | "/v1/reports/commissions",
+                ) => {
                     let a = env.send("GET", path, Some(&intruder), None).await.expect(200);
-                    let figures = [&a["amount"], &a["total"], &a["months"][0]["net"]];
+                    let figures = [&a["amount"], &a["total"], &a["months"][0]["net"], &a["months"][0]["amount"]];
                     assert!(figures.iter().all(|v| v.is_null() || v.as_i64() == Some(0)), "{a}");
                     walked += 1;
                     continue;

@@ -2,12 +2,14 @@
 
 use domain::Error;
 use domain::actor::Actor;
+use domain::commission::CommissionRule;
 use domain::package::{ConnectionType, Package, PackageOffer};
 use isp_http::{Incoming, ListResponse, Problem, Reply, created_outcome, finish, no_content, ok};
 use kernel::App;
 use lambda_http::{Body, Request, Response};
 use network::packages::{self, CreatePackage, PackageFilter, PackageView, PutOffer, UpdatePackage};
 use uuid::Uuid;
+use wallets::commissions::{self, SetCommissionRule};
 
 pub const ROUTES: &[&str] = &[
     "POST /v1/packages",
@@ -18,6 +20,9 @@ pub const ROUTES: &[&str] = &[
     "GET /v1/packages/{id}/offers",
     "PUT /v1/packages/{id}/offers/{operator_id}",
     "DELETE /v1/packages/{id}/offers/{operator_id}",
+    "GET /v1/packages/{id}/commission",
+    "PUT /v1/packages/{id}/commission",
+    "DELETE /v1/packages/{id}/commission",
 ];
 
 pub async fn handle(app: &App, req: Request) -> Response<Body> {
@@ -39,7 +44,12 @@ async fn dispatch(app: &App, req: Request) -> Reply {
         "PUT /v1/packages/{id}/offers/{operator_id}" => {
             put_offer(app, &actor, &r, id()?, params.id("operator_id", "operator")?).await
         }
-        _ => delete_offer(app, &actor, id()?, params.id("operator_id", "operator")?).await,
+        "DELETE /v1/packages/{id}/offers/{operator_id}" => {
+            delete_offer(app, &actor, id()?, params.id("operator_id", "operator")?).await
+        }
+        "GET /v1/packages/{id}/commission" => commission(app, &actor, id()?).await,
+        "PUT /v1/packages/{id}/commission" => set_commission(app, &actor, &r, id()?).await,
+        _ => delete_commission(app, &actor, id()?).await,
     }
 }
 
@@ -141,6 +151,47 @@ pub async fn delete_offer(app: &App, actor: &Actor, id: Uuid, operator_id: Uuid)
     no_content()
 }
 
+/// The package's commission rule: what the customer's operator and sub-operator earn on its
+/// payments (a level without a share earns at the earner's own rate).
+#[utoipa::path(get, path = "/v1/packages/{id}/commission", tag = "packages", params(("id" = Uuid, Path)),
+    responses((status = 200, body = CommissionRule), (status = 404, body = Problem)), security(("bearer" = [])))]
+pub async fn commission(app: &App, actor: &Actor, id: Uuid) -> Reply {
+    ok(&commissions::get_rule(app, actor, id).await?)
+}
+
+/// Set the package's commission rule: per level a percent (basis points of the package's part of
+/// each payment, net of tax) or a fixed amount once its invoice is paid in full. The ISP's only.
+#[utoipa::path(put, path = "/v1/packages/{id}/commission", tag = "packages", params(("id" = Uuid, Path)),
+    request_body = SetCommissionRule,
+    responses((status = 200, body = CommissionRule), (status = 403, body = Problem), (status = 404, body = Problem),
+        (status = 409, body = Problem), (status = 422, body = Problem)),
+    security(("bearer" = [])))]
+pub async fn set_commission(app: &App, actor: &Actor, r: &Incoming, id: Uuid) -> Reply {
+    let input: SetCommissionRule = r.json()?;
+    ok(&commissions::set_rule(app, actor, id, input).await?)
+}
+
+/// Remove the package's rule: its earners earn at their own rates.
+#[utoipa::path(delete, path = "/v1/packages/{id}/commission", tag = "packages", params(("id" = Uuid, Path)),
+    responses((status = 204), (status = 403, body = Problem), (status = 404, body = Problem)),
+    security(("bearer" = [])))]
+pub async fn delete_commission(app: &App, actor: &Actor, id: Uuid) -> Reply {
+    commissions::delete_rule(app, actor, id).await?;
+    no_content()
+}
+
 #[derive(utoipa::OpenApi)]
-#[openapi(paths(create, list, get, update, delete, offers, put_offer, delete_offer))]
+#[openapi(paths(
+    create,
+    list,
+    get,
+    update,
+    delete,
+    offers,
+    put_offer,
+    delete_offer,
+    commission,
+    set_commission,
+    delete_commission
+))]
 pub struct Doc;

@@ -9,10 +9,11 @@ use domain::Error;
 use domain::actor::Actor;
 use isp_http::{Incoming, Problem, Reply, csv_file, finish, ok};
 use kernel::App;
-use kernel::projections::reports::{self, CollectionsReport, DuesReport, RevenueReport};
+use kernel::projections::reports::{self, CollectionsReport, CommissionReport, DuesReport, RevenueReport};
 use lambda_http::{Body, Request, Response};
 
-pub const ROUTES: &[&str] = &["GET /v1/reports/collections", "GET /v1/reports/dues", "GET /v1/reports/revenue"];
+pub const ROUTES: &[&str] =
+    &["GET /v1/reports/collections", "GET /v1/reports/dues", "GET /v1/reports/revenue", "GET /v1/reports/commissions"];
 
 pub async fn handle(app: &App, req: Request) -> Response<Body> {
     finish(dispatch(app, req).await)
@@ -25,6 +26,7 @@ async fn dispatch(app: &App, req: Request) -> Reply {
     match route {
         "GET /v1/reports/collections" => collections(app, &actor, &r).await,
         "GET /v1/reports/dues" => dues(app, &actor, &r).await,
+        "GET /v1/reports/commissions" => commissions(app, &actor, &r).await,
         _ => revenue(app, &actor, &r).await,
     }
 }
@@ -96,6 +98,24 @@ pub async fn revenue(app: &App, actor: &Actor, r: &Incoming) -> Reply {
     ok(&report)
 }
 
+/// Commissions earned per local month and operator (from the aggregates written with each
+/// payment); operators see their own subtree's.
+#[utoipa::path(get, path = "/v1/reports/commissions", tag = "reports",
+    params(("from" = Option<String>, Query, description = "first month, e.g. 2026-01"),
+        ("to" = Option<String>, Query, description = "last month (at most 24 after from)"),
+        ("format" = Option<String>, Query, description = "json (default) or csv")),
+    responses((status = 200, body = CommissionReport), (status = 403, body = Problem), (status = 422, body = Problem)),
+    security(("bearer" = [])))]
+pub async fn commissions(app: &App, actor: &Actor, r: &Incoming) -> Reply {
+    r.allow_query(&["from", "to", "format"])?;
+    let csv = wants_csv(r)?;
+    let report = reports::commissions(app, actor, r.query("from"), r.query("to")).await?;
+    if csv {
+        return csv_file("commissions.csv", report_csv::commissions_csv(&report)?);
+    }
+    ok(&report)
+}
+
 #[derive(utoipa::OpenApi)]
-#[openapi(paths(collections, dues, revenue))]
+#[openapi(paths(collections, dues, revenue, commissions))]
 pub struct Doc;

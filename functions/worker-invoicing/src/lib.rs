@@ -33,7 +33,8 @@ fn job(name: EventName) -> Option<BillingEvent> {
             | B::DiscountCreated
             | B::DiscountUpdated
             | B::DiscountDeleted
-            | B::PaymentReceived,
+            | B::PaymentReceived
+            | B::CommissionEarned,
         )
         | EventName::Platform(_)
         | EventName::Identity(_)

@@ -96,6 +96,7 @@ catalogue! {
         InvoiceDrafted, InvoiceDraftUpdated, InvoiceIssued, InvoicePaid, InvoiceVoided, InvoiceCredited,
         InvoiceOverdue, InvoiceReminderDue,
         CreditNoteIssued, RefundIssued, DiscountCreated, DiscountUpdated, DiscountDeleted, PaymentReceived,
+        CommissionEarned,
     }
     /// Messages to subscribers and staff: the release of scheduled messages, staff alerts.
     Messaging: MessagingEvent "messaging" {

@@ -14,11 +14,18 @@ pub enum PaymentMethod {
     MobileMoney,
     /// Through a payment gateway: recorded only by the settle path, never by hand.
     Online,
+    /// A recharge card's value, redeemed (never recorded by hand).
+    RechargeCard,
 }
 
 impl PaymentMethod {
-    pub const ALL: [PaymentMethod; 4] =
-        [PaymentMethod::Cash, PaymentMethod::BankTransfer, PaymentMethod::MobileMoney, PaymentMethod::Online];
+    pub const ALL: [PaymentMethod; 5] = [
+        PaymentMethod::Cash,
+        PaymentMethod::BankTransfer,
+        PaymentMethod::MobileMoney,
+        PaymentMethod::Online,
+        PaymentMethod::RechargeCard,
+    ];
 
     pub fn parse(s: &str) -> Option<Self> {
         Self::ALL.into_iter().find(|m| m.as_str() == s)
@@ -30,6 +37,7 @@ impl PaymentMethod {
             Self::BankTransfer => "bank_transfer",
             Self::MobileMoney => "mobile_money",
             Self::Online => "online",
+            Self::RechargeCard => "recharge_card",
         }
     }
 }

@@ -57,6 +57,8 @@ pub enum MovementKind {
     VoucherSale,
     /// A sold voucher taken back unused: the price returns to the operator.
     VoucherRefund,
+    /// The ISP pays an operator its commission on a customer's payment.
+    Commission,
 }
 
 /// How a top-up was paid to the ISP.

@@ -454,6 +454,58 @@ pub fn voucher_code(tenant: Uuid, code: &str) -> ItemKeys {
     unique(Owner::Tenant(tenant), "voucher_code", code)
 }
 
+/// A package's commission rule, in the package's collection.
+pub fn commission_rule(tenant: Uuid, package: Uuid) -> ItemKeys {
+    ItemKeys::new(package_pk(tenant, package), "COMMISSION")
+}
+
+/// Commissions earned in one local month (`2026-12`), in its year's partition.
+pub fn commissions_month(tenant: Uuid, month: &str, shard: u8) -> ItemKeys {
+    ItemKeys::new(commissions_year_pk(tenant, &month[..4.min(month.len())]), &format!("{month}#{shard}"))
+}
+
+pub fn commissions_year_pk(tenant: Uuid, year: &str) -> String {
+    format!("{}RPT#COMM#{year}", t(tenant))
+}
+
+/// A batch of recharge cards; the ISP's batches newest first (gsi1).
+pub fn recharge_batch(tenant: Uuid, id: Uuid, created_at: Option<chrono::DateTime<chrono::Utc>>) -> ItemKeys {
+    let k = ItemKeys::new(format!("{}RCBATCH#{id}", t(tenant)), "BATCH");
+    match created_at {
+        Some(at) => k.gsi1(recharge_batches_gsi1(tenant), format!("{}#{id}", at.to_rfc3339())),
+        None => k,
+    }
+}
+
+pub fn recharge_batches_gsi1(tenant: Uuid) -> String {
+    format!("{}RCBATCHES", t(tenant))
+}
+
+/// A recharge card, found by the hash of its code; its batch's cards in serial order (gsi1).
+pub fn recharge_card(tenant: Uuid, code_hash: &str, serial: Option<(Uuid, u32)>) -> ItemKeys {
+    let k = ItemKeys::new(format!("{}RCARD#{code_hash}", t(tenant)), "CARD");
+    match serial {
+        Some((batch, seq)) => k.gsi1(recharge_cards_gsi1(tenant, batch), format!("{seq:05}")),
+        None => k,
+    }
+}
+
+pub fn recharge_cards_gsi1(tenant: Uuid, batch: Uuid) -> String {
+    format!("{}RCBATCH#{batch}#CARDS", t(tenant))
+}
+
+/// A card's serial within its batch (names its code's hash): made once, whatever retries.
+pub fn recharge_card_serial(tenant: Uuid, batch: Uuid, seq: u32) -> ItemKeys {
+    ItemKeys::new(format!("{}RCBATCH#{batch}", t(tenant)), &format!("SERIAL#{seq:05}"))
+}
+
+/// Wrong recharge card codes in one throttle window (its start, Unix seconds): a customer's, or
+/// the whole ISP's (`None`).
+pub fn recharge_attempts(tenant: Uuid, customer: Option<Uuid>, window: i64) -> ItemKeys {
+    let who = customer.map(|c| c.to_string()).unwrap_or_else(|| "ISP".into());
+    ItemKeys::new(format!("{}RCTRY#{who}", t(tenant)), &format!("W#{window}"))
+}
+
 pub fn pops_gsi1(tenant: Uuid) -> String {
     format!("{}POPS", t(tenant))
 }
@@ -1031,6 +1083,13 @@ mod tests {
             collections_day(tid, None, "2026-12-10", 0),
             collections_day(tid, Some("op/sub"), "2026-12-10", 0),
             revenue_month(tid, "2026-12", 0),
+            commissions_month(tid, "2026-12", 0),
+            commission_rule(tid, id),
+            recharge_batch(tid, id, Some(chrono::DateTime::UNIX_EPOCH)),
+            recharge_card(tid, "hash", Some((id, 1))),
+            recharge_card_serial(tid, id, 1),
+            recharge_attempts(tid, Some(id), 0),
+            recharge_attempts(tid, None, 0),
             dues_day(tid, "2026-12-17", 0),
             sequence(tid, "invoice:2026"),
         ];

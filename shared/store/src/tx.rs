@@ -148,6 +148,16 @@ impl Tx {
         self.put_with(item, Some("v = :expected"), Some(values), Some(Conflict::Version));
     }
 
+    /// Writes an entity read at version `read` (0: it was not there, and must still not be), as
+    /// [`Conflict::Version`] when it moved meanwhile.
+    pub fn put_read_at(&mut self, item: Item, read: u64) {
+        if read == 0 {
+            self.put_new(item, Conflict::Version);
+        } else {
+            self.put_versioned(item, read);
+        }
+    }
+
     /// Claims a unique value for `field` (phone, e-mail, username, slug...); owned by `owner_id`.
     pub fn put_unique(&mut self, keys: ItemKeys, field: &str, owner_id: &str) {
         let item = HashMap::from([

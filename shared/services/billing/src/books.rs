@@ -188,11 +188,7 @@ impl Books {
     pub fn stage_account(&self, tx: &mut Tx, tid: Uuid) -> Result<()> {
         debug_assert_eq!(tid, self.tenant.id);
         let item = self.committed_account()?;
-        if self.read_version == 0 {
-            tx.put_new(item, Conflict::Version);
-        } else {
-            tx.put_versioned(item, self.read_version);
-        }
+        tx.put_read_at(item, self.read_version);
         Ok(())
     }
 }

@@ -2,7 +2,7 @@
 
 use domain::Result;
 use domain::export::CsvExport;
-use kernel::projections::reports::{CollectionsReport, DuesReport, RevenueReport};
+use kernel::projections::reports::{CollectionsReport, CommissionReport, DuesReport, RevenueReport};
 
 fn csv_of(header: &[&str], rows: Vec<Vec<String>>) -> Result<String> {
     let mut export = CsvExport::new(header)?;
@@ -66,4 +66,26 @@ pub fn dues_csv(r: &DuesReport) -> Result<String> {
     .map(|(b, a)| vec![b.to_string(), a.to_string()])
     .collect();
     csv_of(&["bucket", "amount"], rows)
+}
+
+/// One row per month and earner: `month,operator_id,name,level,path,amount,count`.
+pub fn commissions_csv(r: &CommissionReport) -> Result<String> {
+    let mut rows = vec![];
+    for m in &r.months {
+        for o in &m.by_operator {
+            rows.push(vec![
+                m.month.clone(),
+                o.operator_id.to_string(),
+                o.name.clone().unwrap_or_default(),
+                match o.level {
+                    domain::commission::Level::Operator => "operator".into(),
+                    domain::commission::Level::SubOperator => "sub_operator".into(),
+                },
+                o.path.clone(),
+                o.amount.to_string(),
+                o.count.to_string(),
+            ]);
+        }
+    }
+    csv_of(&["month", "operator_id", "name", "level", "path", "amount", "count"], rows)
 }

@@ -13,7 +13,7 @@ use kernel::App;
 use kernel::support::{Audited, StoreResultExt, audit, decoded, expected_version, snapshot};
 use network::packages::OfferRecord;
 use serde::{Deserialize, Serialize};
-use store::{Conflict, Filter, Owner, Page, Query, Store, Tx, keys};
+use store::{Filter, Owner, Page, Query, Store, Tx, keys};
 use uuid::Uuid;
 
 /// An operator as listed: the user, its profile, and the packages offered to it.
@@ -157,11 +157,7 @@ pub async fn put_profile(
     let item =
         Store::encode(&keys::operator_profile(tid, id), "OPERATOR_PROFILE", &after, Some(after.version)).or_500()?;
     let mut tx = Tx::new();
-    if before.version == 0 {
-        tx.put_new(item, Conflict::Version);
-    } else {
-        tx.put_versioned(item, before.version);
-    }
+    tx.put_read_at(item, before.version);
     tx.put_audit(&audit(
         actor,
         Some(tid),

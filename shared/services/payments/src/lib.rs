@@ -6,6 +6,7 @@ pub mod checkouts;
 pub mod gateway_accounts;
 pub mod payments;
 pub mod platform;
+pub mod recharge_cards;
 pub mod refunds;
 pub mod webhooks;
 

@@ -12,6 +12,7 @@ use billing::books::{
 use chrono::{DateTime, Utc};
 use crm::customers::CustomerRecord;
 use domain::actor::Actor;
+use domain::commission::Applied;
 use domain::event::{BillingEvent, DomainEvent, NetworkEvent};
 use domain::invoice::{Invoice, InvoiceKind, InvoiceStatus};
 use domain::ledger::Account;
@@ -28,6 +29,7 @@ use serde::Deserialize;
 use store::{Conflict, Owner, Page, Store, StoreError, Tx, keys};
 use subscriptions::subscriptions::{BillingUpdate, SubscriptionRecord, stage_billing_update, stage_customer_moves};
 use uuid::Uuid;
+use wallets::commissions::Earned;
 
 #[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -55,8 +57,12 @@ fn validate(input: &RecordPayment, now: DateTime<Utc>) -> Result<(Option<String>
         _ => {}
     }
     v.range_i64("amount", input.amount, 1, MAX_AMOUNT);
-    if input.method == PaymentMethod::Online {
-        v.add("method", "online payments are recorded by their gateway's checkout, not by hand");
+    match input.method {
+        PaymentMethod::Online => {
+            v.add("method", "online payments are recorded by their gateway's checkout, not by hand")
+        }
+        PaymentMethod::RechargeCard => v.add("method", "recharge cards are redeemed, not recorded by hand"),
+        _ => {}
     }
     let reference = checked_reference(&mut v, input.method, input.reference.as_deref());
     let note = v.optional_text("note", input.note.as_deref(), 300);
@@ -310,6 +316,23 @@ pub async fn settle(app: &App, actor: &Actor, tid: Uuid, money: &MoneyIn<'_>) ->
         gateway: money.gateway.clone(),
     };
     stage_payment(&mut tx, &payment)?;
+    let applied: Vec<Applied> = alloc
+        .invoices
+        .iter()
+        .filter_map(|(id, amount)| {
+            let invoice = changed.iter().find(|i| i.id == *id).or_else(|| before.iter().find(|i| i.id == *id))?;
+            Some(Applied { invoice, amount: *amount, paid_in_full: invoice.status == InvoiceStatus::Paid })
+        })
+        .collect();
+    let earned = Earned {
+        tenant: &books.tenant,
+        payment_id: id,
+        customer_id,
+        receipt_number: &payment.receipt_number,
+        by: actor.real_actor(),
+        at: now,
+    };
+    wallets::commissions::stage_commissions(app, &mut tx, &earned, &applied).await?;
     timeline::stage(&mut tx, tid, &payment_timeline(&payment))?;
     stage_ledger(&mut tx, tid, &[entry])?;
     books.stage(&mut tx, tid)?;

@@ -5,6 +5,8 @@
 //! loser reads again. Top-ups come from the ISP's funding account; transfers move money between an
 //! operator and its own sub-operator, either way. Every movement needs an `Idempotency-Key`.
 
+pub mod commissions;
+
 use domain::actor::Actor;
 use domain::role::Permission;
 use domain::user::{OperatorProfile, User};
@@ -16,7 +18,7 @@ use kernel::idempotency::{
 };
 use kernel::support::{Audited, StoreResultExt, audit, decoded, load_tenant};
 use serde::{Deserialize, Serialize};
-use store::{Conflict, Owner, Page, Query, Store, Tx, keys};
+use store::{Owner, Page, Query, Store, Tx, keys};
 use uuid::Uuid;
 
 /// A wallet as its operator and the ISP see it.
@@ -235,17 +237,18 @@ pub fn stage_movement(
     wallets: [(&Wallet, u64); 2],
     entries: [&WalletEntry; 2],
 ) -> std::result::Result<(), Attempt> {
+    Ok(stage_wallets(tx, tid, &wallets, &entries)?)
+}
+
+/// Stages wallets (each on the version read; 0: must not exist yet) and entries.
+pub fn stage_wallets(tx: &mut Tx, tid: Uuid, wallets: &[(&Wallet, u64)], entries: &[&WalletEntry]) -> Result<()> {
     for (w, before) in wallets {
-        let item = Store::encode_stored(w).map_err(|e| Attempt::Failed(kernel::support::store_err(e)))?;
-        if before == 0 {
-            tx.put_new(item, Conflict::Version);
-        } else {
-            tx.put_versioned(item, before);
-        }
+        let item = Store::encode_stored(*w).or_500()?;
+        tx.put_read_at(item, *before);
     }
     for e in entries {
         let k = keys::wallet_entry(tid, operator_of(e.owner), e.id);
-        tx.put(Store::encode(&k, "WALLET_ENTRY", e, None).map_err(|e| Attempt::Failed(kernel::support::store_err(e)))?);
+        tx.put(Store::encode(&k, "WALLET_ENTRY", *e, None).or_500()?);
     }
     Ok(())
 }
@@ -318,6 +321,7 @@ async fn move_money(
                     MovementKind::Transfer => "wallet.transferred",
                     MovementKind::VoucherSale => "wallet.voucher_sold",
                     MovementKind::VoucherRefund => "wallet.voucher_refunded",
+                    MovementKind::Commission => "wallet.commission",
                 },
                 entity: "wallet",
                 id: spec.answer_for.to_string(),

@@ -119,6 +119,20 @@ pub fn stage_collection(tx: &mut Tx, tenant: &Tenant, p: &Payment) {
     }
 }
 
+/// Commissions count in the local month they were earned: in total and per earner's path.
+pub fn stage_commissions(tx: &mut Tx, tenant: &Tenant, earned: &[domain::commission::Earning], at: DateTime<Utc>) {
+    let month = local_day(tenant, at).format("%Y-%m").to_string();
+    let mut a = vec![];
+    for e in earned {
+        a.push(("amount".to_string(), e.amount));
+        a.push(("count".to_string(), 1));
+        a.push((format!("amount#op#{}", e.path), e.amount));
+        a.push((format!("count#op#{}", e.path), 1));
+    }
+    let k = keys::commissions_month(tenant.id, &month, shard(tx));
+    tx.add_counters(&k, ITEM, &adds(a));
+}
+
 /// Money paid back out to a customer owned at `scope`, on the day it left.
 pub fn stage_refund(tx: &mut Tx, tenant: &Tenant, scope: Option<&str>, amount: i64, at: DateTime<Utc>) {
     let day = local_day(tenant, at).to_string();
@@ -300,35 +314,32 @@ fn parse_month(s: &str) -> Option<NaiveDate> {
     NaiveDate::parse_from_str(&format!("{s}-01"), "%Y-%m-%d").ok()
 }
 
-/// Revenue by month and package from `from` to `to` (`2026-01`; at most 24 months; default: the
-/// last 12).
-pub async fn revenue(app: &App, actor: &Actor, from: Option<&str>, to: Option<&str>) -> Result<RevenueReport> {
-    let tid = whole_isp_reader(actor)?;
-    let t = crate::support::load_tenant(app, tid).await?;
+/// The months a monthly report covers: `from` to `to` (`2026-01`; at most 24 months; default:
+/// the last 12 to this local month).
+fn month_span(t: &Tenant, now: DateTime<Utc>, from: Option<&str>, to: Option<&str>) -> Result<(NaiveDate, NaiveDate)> {
     let month = |s: Option<&str>, field: &str| -> Result<Option<NaiveDate>> {
         s.map(|s| parse_month(s).ok_or_else(|| Error::field(field, "must be a month like 2026-12"))).transpose()
     };
-    let this = local_day(&t, app.now()).with_day(1).expect("day 1");
+    let this = local_day(t, now).with_day(1).expect("day 1");
     let to = month(to, "to")?.unwrap_or(this);
     let from =
         month(from, "from")?.unwrap_or_else(|| to.checked_sub_months(chrono::Months::new(11)).expect("in range"));
     if from > to || to.checked_sub_months(chrono::Months::new(24)).is_some_and(|l| from < l) {
         return Err(Error::field("from", "must be on or before `to`, at most 24 months before it"));
     }
-    let (lo, hi) = (from.format("%Y-%m").to_string(), to.format("%Y-%m").to_string());
-    let mut by_month: BTreeMap<String, BTreeMap<String, i64>> = BTreeMap::new();
-    for year in from.year()..=to.year() {
-        by_month.extend(sum_periods(app, keys::revenue_year_pk(tid, &year.to_string()), &lo, &hi).await?);
-    }
-    // Package names, read once (an ISP has tens of packages).
-    let mut ids: Vec<Uuid> = by_month
-        .values()
-        .flat_map(|acc| acc.keys().filter_map(|k| k.strip_prefix("net#package#")).filter_map(|p| p.parse().ok()))
-        .collect();
+    Ok((from, to))
+}
+
+/// The names of the things a report names (packages, operators), read at once by id.
+async fn names_of(
+    app: &App,
+    mut ids: Vec<Uuid>,
+    key: impl Fn(Uuid) -> store::ItemKeys,
+) -> Result<BTreeMap<String, String>> {
     ids.sort();
     ids.dedup();
-    let ks: Vec<store::ItemKeys> = ids.iter().map(|p| keys::package(tid, *p, "")).collect();
-    let names: BTreeMap<String, String> = app
+    let ks: Vec<store::ItemKeys> = ids.into_iter().map(key).collect();
+    Ok(app
         .store
         .batch_get_many(&ks.iter().collect::<Vec<_>>())
         .await
@@ -336,7 +347,35 @@ pub async fn revenue(app: &App, actor: &Actor, from: Option<&str>, to: Option<&s
         .into_iter()
         .flatten()
         .filter_map(|i| Some((store::string_attr(&i, "id")?, store::string_attr(&i, "name")?)))
+        .collect())
+}
+
+/// A monthly aggregate's months from `from` to `to`, read from its yearly partitions.
+async fn sum_months(
+    app: &App,
+    from: NaiveDate,
+    to: NaiveDate,
+    year_pk: impl Fn(&str) -> String,
+) -> Result<BTreeMap<String, BTreeMap<String, i64>>> {
+    let (lo, hi) = (from.format("%Y-%m").to_string(), to.format("%Y-%m").to_string());
+    let years: Vec<String> = (from.year()..=to.year()).map(|y| y.to_string()).collect();
+    let parts = futures::future::try_join_all(years.iter().map(|y| sum_periods(app, year_pk(y), &lo, &hi))).await?;
+    Ok(parts.into_iter().flatten().collect())
+}
+
+/// Revenue by month and package from `from` to `to` (`2026-01`; at most 24 months; default: the
+/// last 12).
+pub async fn revenue(app: &App, actor: &Actor, from: Option<&str>, to: Option<&str>) -> Result<RevenueReport> {
+    let tid = whole_isp_reader(actor)?;
+    let t = crate::support::load_tenant(app, tid).await?;
+    let (from, to) = month_span(&t, app.now(), from, to)?;
+    let by_month = sum_months(app, from, to, |year| keys::revenue_year_pk(tid, year)).await?;
+    // Package names, read once (an ISP has tens of packages).
+    let ids: Vec<Uuid> = by_month
+        .values()
+        .flat_map(|acc| acc.keys().filter_map(|k| k.strip_prefix("net#package#")).filter_map(|p| p.parse().ok()))
         .collect();
+    let names = names_of(app, ids, |p| keys::package(tid, p, "")).await?;
     Ok(RevenueReport {
         currency: t.currency,
         months: by_month
@@ -355,6 +394,76 @@ pub async fn revenue(app: &App, actor: &Actor, from: Option<&str>, to: Option<&s
             })
             .collect(),
     })
+}
+
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct OperatorCommission {
+    pub operator_id: Uuid,
+    /// Its place in the ISP (`op` or `op/sub`).
+    pub path: String,
+    pub level: domain::commission::Level,
+    pub name: Option<String>,
+    pub amount: i64,
+    /// Payments it earned on.
+    pub count: i64,
+}
+
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct CommissionMonth {
+    /// `2026-12`.
+    pub month: String,
+    pub amount: i64,
+    pub by_operator: Vec<OperatorCommission>,
+}
+
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct CommissionReport {
+    pub currency: String,
+    pub months: Vec<CommissionMonth>,
+}
+
+/// Commissions earned per local month and operator from `from` to `to` (`2026-01`; at most 24
+/// months; default: the last 12): the whole ISP's, or an operator's own subtree's.
+pub async fn commissions(app: &App, actor: &Actor, from: Option<&str>, to: Option<&str>) -> Result<CommissionReport> {
+    let (tid, scope) = reader(actor)?;
+    let t = crate::support::load_tenant(app, tid).await?;
+    let (from, to) = month_span(&t, app.now(), from, to)?;
+    let by_month = sum_months(app, from, to, |year| keys::commissions_year_pk(tid, year)).await?;
+    let seen = |path: &str| scope.as_deref().is_none_or(|s| domain::user::in_subtree(Some(path), s));
+    let ids: Vec<Uuid> = by_month
+        .values()
+        .flat_map(|acc| acc.keys().filter_map(|k| k.strip_prefix("amount#op#")))
+        .filter(|p| seen(p))
+        .filter_map(|p| p.rsplit('/').next().and_then(|id| id.parse().ok()))
+        .collect();
+    let names = names_of(app, ids, |id| keys::user(Some(tid), id)).await?;
+    let months = by_month
+        .into_iter()
+        .map(|(month, acc)| {
+            let by_operator: Vec<OperatorCommission> = acc
+                .iter()
+                .filter_map(|(k, v)| k.strip_prefix("amount#op#").map(|p| (p, *v)))
+                .filter(|(p, v)| seen(p) && *v != 0)
+                .filter_map(|(path, amount)| {
+                    let id = path.rsplit('/').next()?;
+                    Some(OperatorCommission {
+                        operator_id: id.parse().ok()?,
+                        path: path.to_string(),
+                        level: if path.contains('/') {
+                            domain::commission::Level::SubOperator
+                        } else {
+                            domain::commission::Level::Operator
+                        },
+                        name: names.get(id).cloned(),
+                        amount,
+                        count: acc.get(&format!("count#op#{path}")).copied().unwrap_or(0),
+                    })
+                })
+                .collect();
+            CommissionMonth { amount: by_operator.iter().map(|o| o.amount).sum(), by_operator, month }
+        })
+        .collect();
+    Ok(CommissionReport { currency: t.currency, months })
 }
 
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
