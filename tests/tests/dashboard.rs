@@ -35,6 +35,16 @@ async fn the_dashboard_follows_every_write() {
         .await
         .expect(201);
     let sid = s["id"].as_str().unwrap();
+    // The operator's wallet pays its price (0.50) for the activation.
+    env.send_with(
+        "POST",
+        &format!("/v1/operators/{op_id}/wallet/top-ups"),
+        Some(&admin),
+        Some(json!({"amount": 50, "method": "cash"})),
+        &[("idempotency-key", "dash-top")],
+    )
+    .await
+    .expect(201);
     env.send("POST", &format!("/v1/subscriptions/{sid}/activate"), Some(&op), None).await.expect(200);
     // 30 days of validity: move the clock to 2.5 days before the end.
     env.clock.advance(chrono::Duration::hours(30 * 24 - 60));

@@ -313,6 +313,16 @@ async fn operators_see_and_change_only_their_subtree_of_subscriptions() {
     let ids: Vec<&str> = listed["items"].as_array().unwrap().iter().map(|x| x["id"].as_str().unwrap()).collect();
     assert_eq!(ids, [sid]);
     env.send("GET", &format!("/v1/subscriptions/{sid}"), Some(&op), None).await.expect(200);
+    // The operator's wallet pays its price for what it activates.
+    env.send_with(
+        "POST",
+        &format!("/v1/operators/{op_id}/wallet/top-ups"),
+        Some(&s.admin),
+        Some(json!({"amount": 90_000, "method": "cash"})),
+        &[("idempotency-key", "op-sub-top")],
+    )
+    .await
+    .expect(201);
     act(&env, &op, sid, "activate", None).await.expect(200);
     for (who, target) in [(&op, aid), (&other_op, sid)] {
         assert_eq!(env.send("GET", &format!("/v1/subscriptions/{target}"), Some(who), None).await.status, 404);

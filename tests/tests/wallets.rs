@@ -151,3 +151,121 @@ async fn top_ups_and_transfers_keep_the_books_balanced_and_a_wallet_never_overdr
     let (_, intruder) = env.other_tenant("wallet-intruder").await;
     assert_eq!(env.send("GET", &format!("/v1/operators/{op_id}/wallet"), Some(&intruder), None).await.status, 404);
 }
+
+/// An operator's sales: activating, renewing and upgrading its customer's package is paid from
+/// its wallet at its price for the package, in the change's own transaction (a wallet that cannot
+/// pay refuses the change, nothing written); voiding the invoice the change made gives it back,
+/// once; the ISP's staff changing the same customer's package move no operator money.
+#[tokio::test]
+async fn an_operators_wallet_pays_for_what_it_sells_and_gets_it_back_when_voided() {
+    let env = Env::start().await;
+    let admin = env.admin().await;
+    let (op_id, op) = env.create_user(&admin, "operator", "seller@wallet.test", None).await;
+    let basic = env.create_package(&admin, "Seller 5M", "5M", 50_000).await["id"].as_str().unwrap().to_string();
+    let fast = env.create_package(&admin, "Seller 20M", "20M", 90_000).await["id"].as_str().unwrap().to_string();
+    for (package, wholesale, price) in [(&basic, 30_000, 50_000), (&fast, 60_000, 90_000)] {
+        env.send(
+            "PUT",
+            &format!("/v1/packages/{package}/offers/{op_id}"),
+            Some(&admin),
+            Some(json!({"wholesale_price": wholesale, "price": price})),
+        )
+        .await
+        .expect(200);
+    }
+    let router = env.create_router(&admin, "seller-core", "10.7.0.1", None).await["id"].as_str().unwrap().to_string();
+    env.send_with(
+        "POST",
+        &format!("/v1/operators/{op_id}/wallet/top-ups"),
+        Some(&admin),
+        Some(json!({"amount": 50_000, "method": "cash"})),
+        &[("idempotency-key", "seller-top-1")],
+    )
+    .await
+    .expect(201);
+    let customer = |n: u32| {
+        let (env, op, router, basic) = (&env, op.clone(), router.clone(), basic.clone());
+        async move {
+            let c = env
+                .create_customer(&op, &format!("Bought {n}"), &format!("01719-60000{n}"), &format!("bought{n}"))
+                .await;
+            let c = c["id"].as_str().unwrap().to_string();
+            env.create_subscription(&op, &c, &basic, &router, &format!("bought{n}-ppp")).await["id"]
+                .as_str()
+                .unwrap()
+                .to_string()
+        }
+    };
+    let act = |token: String, sub: String, action: &'static str, body: Option<Value>| {
+        let env = &env;
+        async move { env.send("POST", &format!("/v1/subscriptions/{sub}/{action}"), Some(&token), body).await }
+    };
+
+    // The first activation: 300.00 of 500.00 paid; the second would need 300.00 of the 200.00
+    // left: refused, the subscription still pending, nothing written.
+    let first = customer(1).await;
+    act(op.clone(), first.clone(), "activate", None).await.expect(200);
+    assert_eq!(wallet(&env, &op, &op_id).await["balance"], 20_000);
+    let second = customer(2).await;
+    let before = env.table_snapshot().await;
+    let refused = act(op.clone(), second.clone(), "activate", None).await;
+    assert_eq!((refused.status, refused.code()), (409, "insufficient_balance"), "{:?}", refused.body);
+    e2e_tests::assert_unchanged(&before, &env.table_snapshot().await);
+    let pending = env.send("GET", &format!("/v1/subscriptions/{second}"), Some(&op), None).await.expect(200);
+    assert_eq!(pending["status"], "pending");
+
+    // A renewal of 15 of the 30 days: half the operator's price.
+    act(op.clone(), first.clone(), "extend", Some(json!({"days": 15}))).await.expect(200);
+    assert_eq!(wallet(&env, &op, &op_id).await["balance"], 5_000);
+    // An upgrade needs its difference for the time left (more than the 50.00 left): refused.
+    let upgrade = act(op.clone(), first.clone(), "change-package", Some(json!({"package_id": fast}))).await;
+    assert_eq!((upgrade.status, upgrade.code()), (409, "insufficient_balance"), "{:?}", upgrade.body);
+
+    // The ISP voids the activation invoice: the 300.00 returns, once however often it is asked.
+    let invoices = env
+        .send(
+            "GET",
+            &format!("/v1/invoices?customer_id={}", pending["customer_id"].as_str().unwrap()),
+            Some(&admin),
+            None,
+        )
+        .await
+        .expect(200);
+    assert!(invoices["items"].as_array().unwrap().is_empty(), "the refused activation billed nothing: {invoices:#}");
+    let sub = env.send("GET", &format!("/v1/subscriptions/{first}"), Some(&op), None).await.expect(200);
+    let invoices = env
+        .send("GET", &format!("/v1/invoices?customer_id={}", sub["customer_id"].as_str().unwrap()), Some(&admin), None)
+        .await
+        .expect(200);
+    let activation = invoices["items"].as_array().unwrap().iter().find(|i| i["kind"] == "activation").unwrap().clone();
+    let path = format!("/v1/invoices/{}/void", activation["id"].as_str().unwrap());
+    env.send("POST", &path, Some(&admin), Some(json!({"reason": "sold by mistake"}))).await.expect(200);
+    let again = env.send("POST", &path, Some(&admin), Some(json!({"reason": "sold by mistake"}))).await;
+    assert_eq!(again.status, 409, "{:?}", again.body);
+    assert_eq!(wallet(&env, &op, &op_id).await["balance"], 35_000);
+
+    // The upgrade with 45 days left: the 300.00 difference per 30 days, for 45: 450.00. Topped
+    // up, it is paid; the ISP's staff downgrading it again moves no operator money.
+    let still = act(op.clone(), first.clone(), "change-package", Some(json!({"package_id": fast}))).await;
+    assert_eq!(still.status, 409, "{:?}", still.body);
+    env.send_with(
+        "POST",
+        &format!("/v1/operators/{op_id}/wallet/top-ups"),
+        Some(&admin),
+        Some(json!({"amount": 20_000, "method": "cash"})),
+        &[("idempotency-key", "seller-top-2")],
+    )
+    .await
+    .expect(201);
+    act(op.clone(), first.clone(), "change-package", Some(json!({"package_id": fast}))).await.expect(200);
+    let after_upgrade = wallet(&env, &op, &op_id).await["balance"].as_i64().unwrap();
+    assert_eq!(after_upgrade, 55_000 - 45_000);
+    act(admin.clone(), first.clone(), "change-package", Some(json!({"package_id": basic}))).await.expect(200);
+    assert_eq!(wallet(&env, &op, &op_id).await["balance"], after_upgrade);
+
+    // The ledger: top-up, activation, renewal, reversal, upgrade; it sums to the balance.
+    let entries = ledger(&env, &admin, &op_id).await;
+    let kinds: Vec<&str> = entries.iter().rev().map(|e| e["kind"].as_str().unwrap()).collect();
+    assert_eq!(kinds, ["top_up", "package_sale", "package_sale", "sale_reversal", "top_up", "package_sale"]);
+    assert_eq!(entries.iter().map(|e| e["amount"].as_i64().unwrap()).sum::<i64>(), after_upgrade);
+}

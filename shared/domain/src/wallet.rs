@@ -59,6 +59,11 @@ pub enum MovementKind {
     VoucherRefund,
     /// The ISP pays an operator its commission on a customer's payment.
     Commission,
+    /// An operator activated, renewed or upgraded its customer's package: its wallet pays the
+    /// ISP its price for it.
+    PackageSale,
+    /// The invoice of such a sale was voided: the price returns to the operator.
+    SaleReversal,
 }
 
 /// How a top-up was paid to the ISP.

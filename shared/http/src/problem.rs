@@ -29,8 +29,8 @@ fn parts(e: &Error) -> (StatusCode, &'static str, String, Vec<FieldError>) {
             (StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed", "this method is not allowed here".into(), vec![])
         }
         Error::Conflict { code, detail, field } => {
-            let errors =
-                field.iter().map(|f| FieldError { field: f.clone(), message: "is already in use".into() }).collect();
+            // The field the conflict is about, with what is wrong with it (a duplicate says so).
+            let errors = field.iter().map(|f| FieldError { field: f.clone(), message: detail.clone() }).collect();
             (StatusCode::CONFLICT, code, detail.clone(), errors)
         }
         Error::PayloadTooLarge { .. } => (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large", e.to_string(), vec![]),

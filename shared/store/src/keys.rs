@@ -468,6 +468,11 @@ pub fn commissions_year_pk(tenant: Uuid, year: &str) -> String {
     format!("{}RPT#COMM#{year}", t(tenant))
 }
 
+/// A sale an operator's wallet paid for, by the invoice it made (or its movement, without one).
+pub fn operator_sale(tenant: Uuid, id: Uuid) -> ItemKeys {
+    ItemKeys::new(format!("{}OPSALE#{id}", t(tenant)), "SALE")
+}
+
 /// A batch of recharge cards; the ISP's batches newest first (gsi1).
 pub fn recharge_batch(tenant: Uuid, id: Uuid, created_at: Option<chrono::DateTime<chrono::Utc>>) -> ItemKeys {
     let k = ItemKeys::new(format!("{}RCBATCH#{id}", t(tenant)), "BATCH");
@@ -1085,6 +1090,7 @@ mod tests {
             revenue_month(tid, "2026-12", 0),
             commissions_month(tid, "2026-12", 0),
             commission_rule(tid, id),
+            operator_sale(tid, id),
             recharge_batch(tid, id, Some(chrono::DateTime::UNIX_EPOCH)),
             recharge_card(tid, "hash", Some((id, 1))),
             recharge_card_serial(tid, id, 1),

@@ -568,6 +568,8 @@ pub async fn void_invoice(app: &App, actor: &Actor, id: Uuid, input: VoidInput) 
             )?;
         }
         tx.put_event(&invoice_event(BillingEvent::InvoiceVoided, &inv, now));
+        // An operator's wallet paid for what the invoice billed: the money goes back with it.
+        wallets::sales::stage_reversal(app, &mut tx, tid, &books.tenant.currency, id, actor.real_actor(), now).await?;
         match app.store.commit(tx).await {
             Ok(()) => return Ok(inv),
             Err(StoreError::Conflict(Conflict::Version)) => continue,

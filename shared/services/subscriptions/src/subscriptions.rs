@@ -830,6 +830,28 @@ async fn try_apply(app: &App, actor: &Actor, req: &ChangeRequest<'_>) -> std::re
     let mut planned = plan_change(app, actor, &rec, change, &mut got, now).await?;
     let mut tx = Tx::new();
     let invoice = stage_change_invoice(app, actor, &mut tx, &before, &mut planned, now).await?;
+    if let Some((kind, amount)) = operator_price(app, actor, &before, change, now).await? {
+        let currency = invoice.as_ref().map(|i| i.currency.clone()).unwrap_or(tenant_currency(app, tid).await?);
+        let sale = wallets::sales::Sale {
+            tenant_id: tid,
+            currency: &currency,
+            operator_id: before.operator_id.expect("an operator's sale"),
+            kind,
+            subscription_id: id,
+            customer_id,
+            invoice_id: invoice.as_ref().map(|i| i.id),
+            amount,
+            note: format!(
+                "{} of {} ({})",
+                change.action().as_str().replace('_', " "),
+                before.username,
+                before.package_name
+            ),
+            by: actor.real_actor(),
+            at: now,
+        };
+        wallets::sales::stage_sale(app, &mut tx, &sale).await?;
+    }
     stage_change_writes(&mut tx, &before, &planned, &customer, now)?;
     stage_change_record(&mut tx, actor, change, &before, &planned.after, now)?;
     let Planned { after, mut detail, extra_event, .. } = planned;
@@ -857,6 +879,57 @@ async fn try_apply(app: &App, actor: &Actor, req: &ChangeRequest<'_>) -> std::re
         })),
         Err(e) => Err(write_conflict(e).into()),
     }
+}
+
+async fn tenant_currency(app: &App, tid: Uuid) -> Result<String> {
+    Ok(kernel::support::load_tenant(app, tid).await?.currency)
+}
+
+/// What an operator's wallet pays the ISP for a change the operator (or one above it in its tree)
+/// makes for its customer, at the customer's operator's price (its offer's wholesale price): an
+/// activation the package's price; a renewal (extension) its share of the package's validity; an
+/// upgrade the difference for the time left. Nothing when the ISP's staff make the change, for
+/// the ISP's own customers, or for a change that costs nothing (a downgrade).
+async fn operator_price(
+    app: &App,
+    actor: &Actor,
+    before: &Subscription,
+    change: &Change,
+    now: DateTime<Utc>,
+) -> Result<Option<(wallets::sales::SaleKind, i64)>> {
+    use wallets::sales::SaleKind;
+    let Some(op) = before.operator_id.filter(|_| actor.role.is_scoped()) else { return Ok(None) };
+    let tid = before.tenant_id;
+    let priced = |package: Uuid| async move {
+        let (pk, ok) = (keys::package(tid, package, ""), keys::package_offer(tid, package, op));
+        let mut got = app.store.batch_get(&[&pk, &ok]).await.or_500()?.into_iter();
+        let package = live_package(got.next().flatten())?;
+        let offer: Option<OfferRecord> = decoded(got.next().flatten())?;
+        Ok::<_, Error>(package.zip(offer).map(|(p, o)| (p.validity.duration(), o.offer.wholesale_price)))
+    };
+    let unpriced = || Error::field("package_id", "is not offered to the customer's operator");
+    let sale = match change {
+        Change::Activate => {
+            let (_, price) = priced(before.package_id).await?.ok_or_else(unpriced)?;
+            (SaleKind::Activation, price)
+        }
+        Change::Extend { days } => {
+            let (validity, price) = priced(before.package_id).await?.ok_or_else(unpriced)?;
+            let share = domain::billing::mul_div(price, i64::from(*days) * 86_400, validity.num_seconds().max(1));
+            (SaleKind::Renewal, share)
+        }
+        Change::ChangePackage { package_id } => {
+            let (Some((validity, old)), Some((_, new))) =
+                (priced(before.package_id).await?, priced(*package_id).await?)
+            else {
+                return Err(unpriced());
+            };
+            let left = before.expires_at.map(|e| (e - now).num_seconds()).unwrap_or(0).max(0);
+            (SaleKind::PackageChange, domain::billing::mul_div(new - old, left, validity.num_seconds().max(1)))
+        }
+        _ => return Ok(None),
+    };
+    Ok(Some(sale).filter(|(_, amount)| *amount > 0))
 }
 
 /// Checks a change against the subscription and decides its new state (no writes; reads only

@@ -6,6 +6,7 @@
 //! operator and its own sub-operator, either way. Every movement needs an `Idempotency-Key`.
 
 pub mod commissions;
+pub mod sales;
 
 use domain::actor::Actor;
 use domain::role::Permission;
@@ -322,6 +323,8 @@ async fn move_money(
                     MovementKind::VoucherSale => "wallet.voucher_sold",
                     MovementKind::VoucherRefund => "wallet.voucher_refunded",
                     MovementKind::Commission => "wallet.commission",
+                    MovementKind::PackageSale => "wallet.package_sold",
+                    MovementKind::SaleReversal => "wallet.sale_reversed",
                 },
                 entity: "wallet",
                 id: spec.answer_for.to_string(),
