@@ -269,3 +269,56 @@ async fn an_operators_wallet_pays_for_what_it_sells_and_gets_it_back_when_voided
     assert_eq!(kinds, ["top_up", "package_sale", "package_sale", "sale_reversal", "top_up", "package_sale"]);
     assert_eq!(entries.iter().map(|e| e["amount"].as_i64().unwrap()).sum::<i64>(), after_upgrade);
 }
+
+/// An operator tops up its own wallet online through the ISP's (fake) Stripe: the money arrives
+/// once however many times the payer's browser comes back; another operator's wallet is not its
+/// to pay into, and "online" is never recorded by hand.
+#[tokio::test]
+async fn an_operator_tops_up_its_wallet_online_once() {
+    use crate::checkouts::{browser, checkout, location, stripe_account};
+    let env = Env::start().await;
+    let admin = env.admin().await;
+    let (op_id, op) = env.create_user(&admin, "operator", "online@wallet.test", None).await;
+    let (other_id, _) = env.create_user(&admin, "operator", "other-online@wallet.test", None).await;
+    let (_stripe, account_id) = stripe_account(&env, &admin).await;
+
+    let body = json!({"operator_id": op_id, "amount": 25_000, "gateway_account_id": account_id});
+    let created = checkout(&env, &op, "top-online-1", body).await.expect(201);
+    assert_eq!(created["for"], json!({"kind": "wallet_top_up", "operator_id": op_id}));
+    let page = browser().get(created["redirect_url"].as_str().unwrap()).send().await.unwrap();
+    let back = location(&page);
+    let returns: Vec<_> = (0..10).map(|_| browser().get(&back).send()).collect();
+    for r in futures::future::join_all(returns).await {
+        assert_eq!(r.unwrap().status().as_u16(), 303);
+    }
+    let id = created["id"].as_str().unwrap();
+    assert_eq!(env.send("GET", &format!("/v1/checkouts/{id}"), Some(&admin), None).await.expect(200)["state"], "paid");
+    assert_eq!(wallet(&env, &op, &op_id).await["balance"], 25_000, "topped up once");
+    let entries = ledger(&env, &op, &op_id).await;
+    assert_eq!(entries.len(), 1);
+    assert_eq!((entries[0]["method"].as_str(), entries[0]["kind"].as_str()), (Some("online"), Some("top_up")));
+
+    let before = env.table_snapshot().await;
+    for (body, field) in [
+        (json!({"operator_id": other_id, "amount": 100, "gateway_account_id": account_id}), "operator_id"),
+        (json!({"operator_id": op_id, "gateway_account_id": account_id}), "amount"),
+        (
+            json!({"operator_id": op_id, "customer_id": op_id, "amount": 1, "gateway_account_id": account_id}),
+            "operator_id",
+        ),
+    ] {
+        let a = checkout(&env, &op, "top-online-2", body.clone()).await;
+        assert_eq!((a.status, a.body["errors"][0]["field"].as_str()), (422, Some(field)), "{body}");
+    }
+    let by_hand = env
+        .send_with(
+            "POST",
+            &format!("/v1/operators/{op_id}/wallet/top-ups"),
+            Some(&admin),
+            Some(json!({"amount": 100, "method": "online"})),
+            &[("idempotency-key", "top-online-3")],
+        )
+        .await;
+    assert_eq!((by_hand.status, by_hand.body["errors"][0]["field"].as_str()), (422, Some("method")));
+    e2e_tests::assert_unchanged(&before, &env.table_snapshot().await);
+}

@@ -161,6 +161,8 @@ pub enum CheckoutFor {
     Advance { customer_id: Uuid },
     /// A platform reseller's purchase from the platform owner (ISP slots, a renewal).
     Platform { reseller_id: Uuid, purchase: crate::platform::PlatformPurchase },
+    /// Money into an operator's (or sub-operator's) wallet with the ISP.
+    WalletTopUp { operator_id: Uuid },
 }
 
 impl CheckoutFor {
@@ -168,22 +170,23 @@ impl CheckoutFor {
     pub fn customer_id(&self) -> Option<Uuid> {
         match self {
             CheckoutFor::Invoice { customer_id, .. } | CheckoutFor::Advance { customer_id } => Some(*customer_id),
-            CheckoutFor::Platform { .. } => None,
+            CheckoutFor::Platform { .. } | CheckoutFor::WalletTopUp { .. } => None,
         }
     }
 
-    /// Who pays: the customer, or the platform reseller.
+    /// Who pays: the customer, the platform reseller, or the operator.
     pub fn payer_id(&self) -> Uuid {
         match self {
             CheckoutFor::Invoice { customer_id, .. } | CheckoutFor::Advance { customer_id } => *customer_id,
             CheckoutFor::Platform { reseller_id, .. } => *reseller_id,
+            CheckoutFor::WalletTopUp { operator_id } => *operator_id,
         }
     }
 
     pub fn invoice_id(&self) -> Option<Uuid> {
         match self {
             CheckoutFor::Invoice { invoice_id, .. } => Some(*invoice_id),
-            CheckoutFor::Advance { .. } | CheckoutFor::Platform { .. } => None,
+            CheckoutFor::Advance { .. } | CheckoutFor::Platform { .. } | CheckoutFor::WalletTopUp { .. } => None,
         }
     }
 }

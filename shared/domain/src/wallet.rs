@@ -73,6 +73,8 @@ pub enum TopUpMethod {
     Cash,
     Bank,
     MobileMoney,
+    /// Paid through one of the ISP's payment gateways (a checkout; never recorded by hand).
+    Online,
 }
 
 /// One side of a movement in one wallet.

@@ -34,8 +34,11 @@ pub struct CreateCheckout {
     pub invoice_id: Option<Uuid>,
     /// Or put money on this customer's account (open invoices first, the rest credit).
     pub customer_id: Option<Uuid>,
-    /// Minor units; only with `customer_id`.
+    /// Minor units; with `customer_id` or `operator_id`.
     pub amount: Option<i64>,
+    /// Or top up this operator's (or sub-operator's) wallet: the operator itself, one above it,
+    /// or the ISP's staff.
+    pub operator_id: Option<Uuid>,
     pub gateway_account_id: Uuid,
 }
 
@@ -133,15 +136,20 @@ pub async fn create_checkout(
     let tid = actor.tenant()?;
     let owner = Owner::Tenant(tid);
     let mut v = Validation::new();
-    match (input.invoice_id, input.customer_id, input.amount) {
+    match (input.invoice_id, input.customer_id.or(input.operator_id), input.amount) {
+        _ if input.customer_id.is_some() && input.operator_id.is_some() => {
+            v.add("operator_id", "give one of invoice_id, customer_id or operator_id")
+        }
         (Some(_), None, None) => {}
-        (Some(_), _, Some(_)) => v.add("amount", "comes from the invoice; give it only with customer_id"),
+        (Some(_), _, Some(_)) => {
+            v.add("amount", "comes from the invoice; give it only with customer_id or operator_id")
+        }
         (None, Some(_), Some(a)) => {
             v.range_i64("amount", a, 1, MAX_AMOUNT);
         }
-        (None, Some(_), None) => v.add("amount", "is required with customer_id"),
-        (Some(_), Some(_), _) => v.add("customer_id", "give invoice_id or customer_id, not both"),
-        (None, None, _) => v.add("invoice_id", "either invoice_id or customer_id is required"),
+        (None, Some(_), None) => v.add("amount", "is required with customer_id or operator_id"),
+        (Some(_), Some(_), _) => v.add("customer_id", "give one of invoice_id, customer_id or operator_id"),
+        (None, None, _) => v.add("invoice_id", "one of invoice_id, customer_id or operator_id is required"),
     }
     v.finish()?;
     if let Some(first) = stored_answer(app, owner, actor.user_id, idem).await? {
@@ -151,6 +159,27 @@ pub async fn create_checkout(
         .await?
         .filter(|(a, _)| a.status == GatewayAccountStatus::Active)
         .ok_or_else(|| Error::field("gateway_account_id", "is not an active payment gateway account of this ISP"))?;
+    let at = GatewayAt { account: &account, credentials: &credentials, http, payer_ip };
+    if let Some(op) = input.operator_id {
+        let operator = wallets::payable_operator(app, actor, op).await.map_err(|e| match e {
+            Error::NotFound { .. } => Error::field("operator_id", "is not an operator of yours"),
+            e => e,
+        })?;
+        let tenant = kernel::support::load_tenant(app, tid).await?;
+        let new = NewCheckout {
+            tenant_id: Some(tid),
+            paying_for: CheckoutFor::WalletTopUp { operator_id: op },
+            amount: input.amount.unwrap_or_default(),
+            currency: tenant.currency,
+            description: format!("Wallet top-up at {}", tenant.name),
+            payer_name: Some(operator.name.clone()),
+            payer_email: Some(operator.email.clone()),
+            payer_phone: operator.phone.clone(),
+            operator_id: Some(op),
+            scope: operator.scope.clone(),
+        };
+        return open_at_gateway(app, actor, &at, new, owner, idem).await;
+    }
     let (paying_for, amount, currency, description, customer_id) = match (input.invoice_id, input.customer_id) {
         (Some(id), _) => {
             let inv = load_invoice(app, actor, id).await.map_err(|e| match e {
@@ -196,7 +225,6 @@ pub async fn create_checkout(
         operator_id: customer.operator_id,
         scope: customer.scope.clone(),
     };
-    let at = GatewayAt { account: &account, credentials: &credentials, http, payer_ip };
     open_at_gateway(app, actor, &at, new, owner, idem).await
 }
 
@@ -462,6 +490,9 @@ async fn settle_checkout(
     let Some(tid) = before.tenant_id else {
         return settle_purchase(app, before, after, transaction_id, amount).await;
     };
+    if let CheckoutFor::WalletTopUp { operator_id } = before.paying_for {
+        return settle_top_up(app, tid, operator_id, before, after, transaction_id, amount).await;
+    }
     let input = RecordPayment {
         invoice_id: before.paying_for.invoice_id(),
         customer_id: match before.paying_for {
@@ -731,6 +762,63 @@ async fn settle_purchase(
         serde_json::json!({"reseller_id": reseller_id, "checkout_id": before.id, "purchase": purchase,
             "amount": amount, "currency": before.currency, "gateway": before.gateway,
             "isp_limit": changed.isp_limit, "subscription_expires_at": changed.subscription_expires_at}),
+        now,
+    ));
+    match app.store.commit(tx).await {
+        Ok(()) => Ok(Some(after.clone())),
+        Err(StoreError::Conflict(Conflict::Version)) => Ok(None),
+        Err(StoreError::Conflict(Conflict::Unique(_))) => applied_elsewhere(app, before, transaction_id).await,
+        Err(e) => Err(kernel::support::store_err(e)),
+    }
+}
+
+/// Settles a paid wallet top-up: the money into the operator's wallet, the checkout paid and the
+/// transaction's sentinel, in one transaction. `None`: something moved meanwhile (read again).
+/// Only the whole amount tops up: a partial payment is kept for staff to look at.
+async fn settle_top_up(
+    app: &App,
+    tid: Uuid,
+    operator_id: Uuid,
+    before: &Checkout,
+    after: &Checkout,
+    transaction_id: &str,
+    amount: i64,
+) -> Result<Option<Checkout>> {
+    if amount != before.amount {
+        let detail = format!("paid {amount} of {} {}: a top-up needs the whole amount", before.amount, before.currency);
+        return flag(app, before, detail).await;
+    }
+    let now = app.now();
+    let mut tx = Tx::new();
+    let entry = wallets::stage_online_top_up(
+        app,
+        &mut tx,
+        tid,
+        &before.currency,
+        operator_id,
+        amount,
+        &format!("{} {transaction_id}", before.gateway.as_str()),
+        now,
+    )
+    .await?;
+    tx.put_versioned(encoded(after)?, before.version);
+    let value = format!("{}:{transaction_id}", before.gateway.as_str());
+    tx.put_unique(
+        keys::unique(Owner::Tenant(tid), "gateway_transaction", &value),
+        "transaction_id",
+        &before.id.to_string(),
+    );
+    tx.put_audit(&kernel::support::audit(
+        &Actor::system(tid),
+        Some(tid),
+        kernel::support::Audited {
+            action: "wallet.topped_up",
+            entity: "wallet",
+            id: operator_id.to_string(),
+            before: None,
+            after: Some(serde_json::json!({"movement_id": entry.movement_id, "amount": amount,
+                "currency": before.currency, "checkout_id": before.id, "gateway": before.gateway})),
+        },
         now,
     ));
     match app.store.commit(tx).await {

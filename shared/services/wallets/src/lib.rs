@@ -160,6 +160,9 @@ pub async fn top_up(
     let idem = require_key(idem, "wallet movement")?;
     let tid = actor.tenant()?;
     let mut v = Validation::new();
+    if input.method == TopUpMethod::Online {
+        v.add("method", "online top-ups are paid through a checkout (POST /v1/checkouts with operator_id)");
+    }
     let reference = check_text(&mut v, "reference", input.reference.as_deref(), 80);
     let note = check_text(&mut v, "note", input.note.as_deref(), 300);
     v.finish()?;
@@ -252,6 +255,46 @@ pub fn stage_wallets(tx: &mut Tx, tid: Uuid, wallets: &[(&Wallet, u64)], entries
         tx.put(Store::encode(&k, "WALLET_ENTRY", *e, None).or_500()?);
     }
     Ok(())
+}
+
+/// An operator or sub-operator whose wallet the caller may pay into online: itself, one in its
+/// subtree, or any of the ISP's for its staff (404 otherwise).
+pub async fn payable_operator(app: &App, actor: &Actor, id: Uuid) -> Result<User> {
+    actor.require(Permission::PaymentsCollect)?;
+    let tid = actor.tenant()?;
+    Ok(visible_operator(app, actor, tid, id).await?.0)
+}
+
+/// Stages money paid online into an operator's wallet (from the ISP's funding account, whose
+/// gateway took it): both wallets on the versions read, both entries. Answers the operator's entry.
+pub async fn stage_online_top_up(
+    app: &App,
+    tx: &mut Tx,
+    tid: Uuid,
+    currency: &str,
+    operator: Uuid,
+    amount: i64,
+    reference: &str,
+    at: chrono::DateTime<chrono::Utc>,
+) -> Result<WalletEntry> {
+    let (mut isp, mut wallet) =
+        load_pair(app, tid, WalletOwner::Isp, WalletOwner::Operator(operator), currency).await?;
+    let (isp_before, wallet_before) = (isp.version, wallet.version);
+    let movement = Movement {
+        id: ids::new_id(),
+        kind: MovementKind::TopUp,
+        from: WalletOwner::Isp,
+        to: WalletOwner::Operator(operator),
+        amount,
+        method: Some(TopUpMethod::Online),
+        reference: Some(reference.to_string()),
+        note: None,
+        by: operator,
+        at,
+    };
+    let (out, into) = movement.apply(&mut isp, &mut wallet, None, (ids::new_id(), ids::new_id()))?;
+    stage_wallets(tx, tid, &[(&isp, isp_before), (&wallet, wallet_before)], &[&out, &into])?;
+    Ok(into)
 }
 
 /// How far below zero an operator's wallet may go (its profile's credit limit; 0 without one).
