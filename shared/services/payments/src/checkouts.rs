@@ -790,17 +790,15 @@ async fn settle_top_up(
     }
     let now = app.now();
     let mut tx = Tx::new();
-    let entry = wallets::stage_online_top_up(
-        app,
-        &mut tx,
-        tid,
-        &before.currency,
-        operator_id,
+    let reference = format!("{} {transaction_id}", before.gateway.as_str());
+    let paid = wallets::OnlineTopUp {
+        operator: operator_id,
         amount,
-        &format!("{} {transaction_id}", before.gateway.as_str()),
-        now,
-    )
-    .await?;
+        currency: &before.currency,
+        reference: &reference,
+        at: now,
+    };
+    let entry = wallets::stage_online_top_up(app, &mut tx, tid, &paid).await?;
     tx.put_versioned(encoded(after)?, before.version);
     let value = format!("{}:{transaction_id}", before.gateway.as_str());
     tx.put_unique(

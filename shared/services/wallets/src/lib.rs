@@ -265,18 +265,21 @@ pub async fn payable_operator(app: &App, actor: &Actor, id: Uuid) -> Result<User
     Ok(visible_operator(app, actor, tid, id).await?.0)
 }
 
+/// Money a gateway took for an operator's wallet.
+#[derive(Debug, Clone, Copy)]
+pub struct OnlineTopUp<'a> {
+    pub operator: Uuid,
+    pub amount: i64,
+    pub currency: &'a str,
+    /// The gateway and its transaction id.
+    pub reference: &'a str,
+    pub at: chrono::DateTime<chrono::Utc>,
+}
+
 /// Stages money paid online into an operator's wallet (from the ISP's funding account, whose
 /// gateway took it): both wallets on the versions read, both entries. Answers the operator's entry.
-pub async fn stage_online_top_up(
-    app: &App,
-    tx: &mut Tx,
-    tid: Uuid,
-    currency: &str,
-    operator: Uuid,
-    amount: i64,
-    reference: &str,
-    at: chrono::DateTime<chrono::Utc>,
-) -> Result<WalletEntry> {
+pub async fn stage_online_top_up(app: &App, tx: &mut Tx, tid: Uuid, paid: &OnlineTopUp<'_>) -> Result<WalletEntry> {
+    let OnlineTopUp { operator, amount, currency, reference, at } = *paid;
     let (mut isp, mut wallet) =
         load_pair(app, tid, WalletOwner::Isp, WalletOwner::Operator(operator), currency).await?;
     let (isp_before, wallet_before) = (isp.version, wallet.version);
