@@ -530,6 +530,10 @@ async fn every_route_refuses_another_tenants_ids_and_changes_nothing() {
                 // Selling or refunding the victim's voucher: no such code in the caller's ISP.
                 ("POST", "/v1/vouchers/{code}/sell") => (path.replace("{code}", &vcode), Some(json!({})), &[404]),
                 ("POST", "/v1/vouchers/{code}/refund") => (path.replace("{code}", &vcode), None, &[404]),
+                // Sending the victim's voucher login to the intruder's phone: no such code here.
+                ("POST", "/v1/vouchers/{code}/resend-sms") => {
+                    (path.replace("{code}", &vcode), Some(json!({"phone": "01719800009"})), &[404])
+                }
                 // Its own endpoint: made in its own ISP.
                 ("POST", "/v1/webhook-endpoints") => {
                     (path.clone(), Some(json!({"url": hook.url(), "events": ["InvoiceIssued"]})), &[201])

@@ -442,3 +442,109 @@ async fn fifty_concurrent_sales_on_a_wallet_for_ten_sell_exactly_ten() {
         env.send("GET", &format!("/v1/operators/{op}/wallet/ledger?limit=100"), Some(&admin), None).await.expect(200);
     assert_eq!(ledger["items"][0]["kind"], "voucher_refund");
 }
+
+/// A voucher sold with `send_sms` reaches its buyer's phone by SMS through the ISP's SMS account
+/// (the fake SSL Wireless): code, password and the login link, in the ISP's `voucher_login`
+/// template; `resend-sms` sends it again (to another phone too); a voucher that can no longer be
+/// used, a phone that is none, and another ISP's caller send nothing.
+#[tokio::test]
+async fn a_sold_voucher_sends_its_login_by_sms_and_again_on_request() {
+    use messaging::sms::SmsProvider;
+    use messaging::testing::FakeSms;
+    let env = Env::start().await;
+    let admin = env.admin().await;
+    let sms = FakeSms::start(SmsProvider::SslWireless, &[("api_token", "ssl-token-demo")]).await;
+    crate::notifications::sms_channel(&env, &admin, &sms).await;
+    let plan = env
+        .send(
+            "POST",
+            "/v1/voucher-plans",
+            Some(&admin),
+            Some(json!({"name": "SMS-DAILY", "validity_hours": 24, "validity_from": "first_login",
+                "data_limit_mb": 1024, "rate_limit": "5M/5M", "price": 3000})),
+        )
+        .await
+        .expect(201);
+    let batch = env
+        .send_with(
+            "POST",
+            "/v1/voucher-batches",
+            Some(&admin),
+            Some(json!({"plan_id": plan["id"], "quantity": 2, "placement": {"type": "all"},
+                "password_mode": "separate", "login_url": "https://wifi.example.net/login"})),
+            &[("idempotency-key", "sms-batch")],
+        )
+        .await
+        .expect(201);
+    let bid = batch["id"].as_str().unwrap();
+    wait_for(&env, &admin, &format!("/v1/voucher-batches/{bid}"), "generated", |b| b["status"] == "ready").await;
+    let listed = env.send("GET", &format!("/v1/vouchers?batch={bid}"), Some(&admin), None).await.expect(200);
+    let code = listed["items"][0]["code"].as_str().unwrap().to_string();
+    let other_code = listed["items"][1]["code"].as_str().unwrap().to_string();
+    let csv = env.get_raw(&format!("/v1/voucher-batches/{bid}/csv"), &admin).await.text().await.unwrap();
+    let password = csv.lines().find(|l| l.contains(&code)).unwrap().split(',').nth(2).unwrap().to_string();
+    assert!(!password.is_empty() && password != code, "a separate password: {csv}");
+
+    let sold = env
+        .send_with(
+            "POST",
+            &format!("/v1/vouchers/{code}/sell"),
+            Some(&admin),
+            Some(json!({"buyer_name": "Walk-in", "buyer_phone": "01719-800001", "send_sms": true})),
+            &[("idempotency-key", "sms-sale")],
+        )
+        .await
+        .expect(200);
+    assert_eq!(sold["buyer_phone"], "+8801719800001");
+    let to_buyer = |n: usize| {
+        let sms = &sms;
+        move || sms.messages().iter().filter(|m| m.to.ends_with("1719800001")).count() == n
+    };
+    assert!(env.eventually(to_buyer(1)).await, "the login reached the buyer: {:?}", sms.messages());
+    let text = sms.messages().into_iter().find(|m| m.to.ends_with("1719800001")).unwrap().text;
+    assert!(text.contains(&code) && text.contains(&password), "{text}");
+    assert!(text.contains(&format!("https://wifi.example.net/login?username={code}&password={password}")), "{text}");
+    assert!(text.contains("SMS-DAILY") && text.contains("1 day"), "{text}");
+
+    // Again, to its buyer and to another phone; the event never carries the password.
+    let again = env.send("POST", &format!("/v1/vouchers/{code}/resend-sms"), Some(&admin), Some(json!({}))).await;
+    assert_eq!((again.status, again.body["phone"].as_str()), (202, Some("+8801719800001")));
+    let other = env
+        .send("POST", &format!("/v1/vouchers/{code}/resend-sms"), Some(&admin), Some(json!({"phone": "01719800002"})))
+        .await;
+    assert_eq!(other.status, 202);
+    assert!(env.eventually(to_buyer(2)).await, "{:?}", sms.messages());
+    assert!(env.eventually(|| sms.messages().iter().any(|m| m.to.ends_with("1719800002"))).await);
+    let table = env.table_snapshot().await;
+    assert!(
+        table.iter().filter(|(k, _)| k.contains("OUTBOX") || k.contains("#EVENT")).all(|(_, v)| !v.contains(&password)),
+        "no event holds the password"
+    );
+
+    // Refused: an unsold voucher without a phone, a phone that is none, a disabled voucher,
+    // another ISP; nothing is written.
+    env.send("POST", &format!("/v1/vouchers/{code}/disable"), Some(&admin), None).await.expect(200);
+    let (_, intruder) = env.other_tenant("sms-intruder").await;
+    let before = env.table_snapshot().await;
+    for (token, c, body, status) in [
+        (&admin, &other_code, json!({}), 422),
+        (&admin, &other_code, json!({"phone": "not a phone"}), 422),
+        (&admin, &code, json!({}), 409),
+        (&intruder, &other_code, json!({"phone": "01719800003"}), 404),
+        (&admin, &other_code, json!({"phone": "01719800003", "x": 1}), 422),
+    ] {
+        let a = env.send("POST", &format!("/v1/vouchers/{c}/resend-sms"), Some(token), Some(body.clone())).await;
+        assert_eq!(a.status, status, "{body}: {:?}", a.body);
+    }
+    let sale = env
+        .send_with(
+            "POST",
+            &format!("/v1/vouchers/{other_code}/sell"),
+            Some(&admin),
+            Some(json!({"send_sms": true})),
+            &[("idempotency-key", "sms-sale-2")],
+        )
+        .await;
+    assert_eq!((sale.status, sale.body["errors"][0]["field"].as_str()), (422, Some("buyer_phone")));
+    e2e_tests::assert_unchanged(&before, &env.table_snapshot().await);
+}

@@ -6,14 +6,16 @@ use domain::Error;
 use domain::actor::Actor;
 use domain::voucher::VoucherPlan;
 use domain::voucher::VoucherStatus;
-use isp_http::{Incoming, ListResponse, Problem, Reply, created_outcome, csv_file, finish, ok, ok_outcome, pdf_file};
+use isp_http::{
+    Incoming, ListResponse, Problem, Reply, created_outcome, csv_file, finish, json, ok, ok_outcome, pdf_file,
+};
 use kernel::App;
 use lambda_http::{Body, Request, Response};
 use uuid::Uuid;
 use vouchers::batches::{self, BatchView, CreateBatch};
 use vouchers::plans::{self, CreatePlan, UpdatePlan};
 use vouchers::sales::SellVoucher;
-use vouchers::vouchers::{self as voucher_use, TransferVoucher, VoucherFilter, VoucherView};
+use vouchers::vouchers::{self as voucher_use, ResendSms, SmsQueued, TransferVoucher, VoucherFilter, VoucherView};
 
 pub const ROUTES: &[&str] = &[
     "POST /v1/voucher-plans",
@@ -33,6 +35,7 @@ pub const ROUTES: &[&str] = &[
     "POST /v1/vouchers/{code}/transfer",
     "POST /v1/vouchers/{code}/sell",
     "POST /v1/vouchers/{code}/refund",
+    "POST /v1/vouchers/{code}/resend-sms",
 ];
 
 pub async fn handle(app: &App, req: Request) -> Response<Body> {
@@ -63,6 +66,7 @@ async fn dispatch(app: &App, req: Request) -> Reply {
                 "POST /v1/vouchers/{code}/disable" => disable(app, &actor, &code).await,
                 "POST /v1/vouchers/{code}/sell" => sell(app, &actor, &r, &code).await,
                 "POST /v1/vouchers/{code}/refund" => refund(app, &actor, &r, &code).await,
+                "POST /v1/vouchers/{code}/resend-sms" => resend_sms(app, &actor, &r, &code).await,
                 _ => transfer(app, &actor, &r, &code).await,
             }
         }
@@ -213,6 +217,18 @@ pub async fn disable(app: &App, actor: &Actor, code: &str) -> Reply {
     ok(&voucher_use::disable(app, actor, code).await?)
 }
 
+/// Send the voucher's login (code, password, plan, validity, login link) by SMS again: to its
+/// buyer, or the phone given. The message leaves through the ISP's messaging (its SMS account and
+/// template `voucher_login`); answers 202 with where it goes.
+#[utoipa::path(post, path = "/v1/vouchers/{code}/resend-sms", tag = "vouchers", params(("code" = String, Path)),
+    request_body = ResendSms,
+    responses((status = 202, body = SmsQueued), (status = 404, body = Problem), (status = 409, body = Problem),
+        (status = 422, body = Problem)), security(("bearer" = [])))]
+pub async fn resend_sms(app: &App, actor: &Actor, r: &Incoming, code: &str) -> Reply {
+    let input: ResendSms = r.json()?;
+    json(lambda_http::http::StatusCode::ACCEPTED, &voucher_use::resend_sms(app, actor, code, input).await?)
+}
+
 /// Give an unused voucher to another seller (an operator, or the ISP's counter with null).
 #[utoipa::path(post, path = "/v1/vouchers/{code}/transfer", tag = "vouchers", params(("code" = String, Path)),
     request_body = TransferVoucher,
@@ -264,6 +280,7 @@ pub async fn refund(app: &App, actor: &Actor, r: &Incoming, code: &str) -> Reply
     disable,
     transfer,
     sell,
-    refund
+    refund,
+    resend_sms
 ))]
 pub struct Doc;

@@ -89,6 +89,7 @@ catalogue! {
         SubscriptionRouterMoved, SubscriptionPasswordReset, SubscriptionReconcileRequested,
         BulkChunkReady,
         VoucherPlanUpdated, VoucherChunkReady, VouchersGenerated, VouchersChanged, VoucherExpirySweepRequested,
+        VoucherLoginRequested,
     }
     /// Money: invoices, credit notes, refunds, discounts, payments, and the daily billing cycle.
     Billing: BillingEvent "billing" {
@@ -146,6 +147,17 @@ pub struct SubscriptionChanged {
     pub previous_router_id: Option<Uuid>,
 }
 impl EventPayload for SubscriptionChanged {}
+
+/// `VoucherLoginRequested`: send a voucher's login (code and password, read from the voucher
+/// itself, never carried in the event) to a phone by SMS.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct VoucherLoginRequested {
+    pub batch_id: Uuid,
+    pub seq: u32,
+    /// E.164.
+    pub phone: String,
+}
+impl EventPayload for VoucherLoginRequested {}
 
 /// Router events; `router_id` is absent on the hourly whole-ISP reconcile.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]

@@ -430,6 +430,29 @@ pub fn new_code(rng: &mut impl rand::RngCore, prefix: &str, length: u8) -> Strin
     format!("{prefix}{}", random_symbols(rng, length))
 }
 
+/// What the QR code of a voucher (and its SMS) opens: the hotspot's login page with the code and
+/// password filled in.
+pub fn login_link(login_url: &str, code: &str, password: &str) -> String {
+    let sep = if login_url.contains('?') { '&' } else { '?' };
+    format!("{login_url}{sep}username={code}&password={password}")
+}
+
+/// A validity as people read it: `3 hours`, `1 day`, `7 days`.
+pub fn validity_text(hours: u32) -> String {
+    match hours {
+        h if h % 24 == 0 && h >= 24 => {
+            let d = h / 24;
+            format!("{d} day{}", if d == 1 { "" } else { "s" })
+        }
+        h => format!("{h} hour{}", if h == 1 { "" } else { "s" }),
+    }
+}
+
+/// What a separate voucher password is sealed with: it opens only as this ISP's, for this code.
+pub fn password_aad(tid: Uuid, code: &str) -> Vec<u8> {
+    format!("voucher-password:{tid}:{code}").into_bytes()
+}
+
 /// A code as typed by someone (any case, spaces and dashes from the card's grouping ignored).
 pub fn normalize_code(raw: &str) -> String {
     raw.chars().filter(|c| !c.is_whitespace() && *c != '-').collect::<String>().to_uppercase()

@@ -92,6 +92,10 @@ struct Subject {
     invoice_id: Option<Uuid>,
     /// The customer's account (for the balance after a payment or the debt at a suspension).
     account: bool,
+    /// A voucher whose login the notice sends (its batch and number).
+    voucher: Option<(Uuid, u32)>,
+    /// A phone the notice goes to directly (a voucher's buyer, who is no customer).
+    to_phone: Option<String>,
     facts: Facts,
 }
 
@@ -157,6 +161,12 @@ fn notice_of(name: EventName, detail: &Value, at: DateTime<Utc>) -> Option<(Noti
             s.subscription_id = uuid(detail, "subscription_id");
             Notice::SubscriptionRestored
         }
+        EventName::Network(N::VoucherLoginRequested) => {
+            let asked = domain::event::VoucherLoginRequested::read(detail).ok()?;
+            s.voucher = Some((asked.batch_id, asked.seq));
+            s.to_phone = Some(asked.phone);
+            Notice::VoucherLogin
+        }
         EventName::Messaging(MessagingEvent::AlertRaised) => {
             let raised = AlertRaised::read(detail).ok()?;
             s.alert_id = Some(raised.alert_id);
@@ -180,7 +190,7 @@ fn makes_notice(name: EventName) -> bool {
     matches!(
         name,
         EventName::Billing(B::InvoiceIssued | B::InvoiceReminderDue | B::PaymentReceived)
-            | EventName::Network(N::SubscriptionSuspended | N::SubscriptionRestored)
+            | EventName::Network(N::SubscriptionSuspended | N::SubscriptionRestored | N::VoucherLoginRequested)
             | EventName::Messaging(MessagingEvent::AlertRaised)
     )
 }
@@ -222,6 +232,8 @@ struct Records {
     subscription: Option<Subscription>,
     account: Option<Account>,
     pop: Option<Pop>,
+    voucher: Option<domain::voucher::Voucher>,
+    voucher_batch: Option<domain::voucher::VoucherBatch>,
 }
 
 /// The records a subject needs, by what they are.
@@ -238,6 +250,10 @@ fn wanted(tid: Uuid, s: &Subject) -> Vec<(&'static str, store::ItemKeys)> {
     }
     if let Some(p) = s.pop_id {
         wanted.push(("pop", keys::pop(tid, p, "")));
+    }
+    if let Some((batch, seq)) = s.voucher {
+        wanted.push(("voucher", keys::voucher(tid, batch, seq, None)));
+        wanted.push(("voucher_batch", keys::voucher_batch(tid, batch)));
     }
     wanted
 }
@@ -271,6 +287,8 @@ fn records(wanted: &[(&'static str, store::ItemKeys)], fetched: &Fetched) -> Res
             }
             "subscription" => out.subscription = Some(Store::decode(item).map_err(bad)?),
             "account" => out.account = Some(Store::decode(item).map_err(bad)?),
+            "voucher" => out.voucher = Some(Store::decode(item).map_err(bad)?),
+            "voucher_batch" => out.voucher_batch = Some(Store::decode(item).map_err(bad)?),
             _ => out.pop = Some(Store::decode(item).map_err(bad)?),
         }
     }
@@ -296,6 +314,7 @@ async fn recipients<'a>(
     loaded: &'a Loaded,
     notice: Notice,
     customer: Option<&Customer>,
+    direct: Option<&str>,
 ) -> Result<Vec<Outgoing<'a>>, WorkError> {
     let default_language = loaded.settings.default_language;
     let mut out = vec![];
@@ -303,6 +322,14 @@ async fn recipients<'a>(
         let sms = loaded.sms_channel();
         let no_sms = || ("no_channel", "the ISP has no active SMS account and none is offered to it".to_string());
         match r {
+            // A voucher's buyer is no customer: the notice goes to the phone it names.
+            Recipient::Customer if customer.is_none() && direct.is_some() => out.push(Outgoing {
+                medium: Medium::Sms,
+                to: direct.unwrap_or_default().to_string(),
+                channel: sms,
+                language: default_language,
+                refused: sms.is_none().then(no_sms),
+            }),
             Recipient::Customer => {
                 let Some(c) = customer else { continue };
                 out.push(Outgoing {
@@ -505,10 +532,30 @@ async fn make(app: &App, ev: &BusNotice<'_>, p: Prepared, fetched: &Fetched) -> 
         subject.facts.currency = loaded.tenant.currency.clone();
     }
     subject.facts.pop_name = records.pop.as_ref().map(|p| p.name.clone());
+    if subject.voucher.is_some() {
+        let (Some(v), Some(batch)) = (&records.voucher, &records.voucher_batch) else {
+            return Ok(vec![]);
+        };
+        let password = match &v.password_sealed {
+            None => v.code.clone(),
+            Some(sealed) => kernel::support::open_text(
+                &app.secrets,
+                sealed,
+                &domain::voucher::password_aad(v.tenant_id, &v.code),
+                "voucher password",
+            )
+            .map_err(|e| WorkError::Drop(e.to_string()))?,
+        };
+        subject.facts.login_url = Some(domain::voucher::login_link(&batch.login_url, &v.code, &password));
+        subject.facts.code = Some(v.code.clone());
+        subject.facts.password = Some(password);
+        subject.facts.plan = Some(batch.plan_name.clone());
+        subject.facts.validity = Some(domain::voucher::validity_text(batch.validity_hours));
+    }
     let customer = records.customer.as_ref();
     let values = values(&loaded, notice, customer, &subject.facts);
     let mut out_msgs = vec![];
-    for out in recipients(app, &loaded, notice, customer).await? {
+    for out in recipients(app, &loaded, notice, customer, subject.to_phone.as_deref()).await? {
         if let Some((code, detail)) = &out.refused {
             // Nothing to send it through: said in the log, not kept as a message per event.
             tracing::warn!(tenant = %ev.tenant_id, notice = notice.as_str(), code, detail, "message not made");

@@ -31,6 +31,12 @@ pub struct Facts {
     pub detail: Option<String>,
     pub gateway: Option<String>,
     pub account_name: Option<String>,
+    /// A voucher's login.
+    pub code: Option<String>,
+    pub password: Option<String>,
+    pub plan: Option<String>,
+    pub validity: Option<String>,
+    pub login_url: Option<String>,
 }
 
 impl Facts {
@@ -54,6 +60,11 @@ impl Facts {
             detail: Some("no answer from the router".into()),
             gateway: Some("bkash".into()),
             account_name: Some("Main account".into()),
+            code: Some("HSK7M2QX".into()),
+            password: Some("P4X9TR".into()),
+            plan: Some("1GB-DAILY".into()),
+            validity: Some("1 day".into()),
+            login_url: Some("http://10.5.50.1/login?username=HSK7M2QX&password=P4X9TR".into()),
         }
     }
 
@@ -109,6 +120,11 @@ pub fn values(
                 "detail" => text(&facts.detail),
                 "gateway" => text(&facts.gateway),
                 "account_name" => text(&facts.account_name),
+                "code" => text(&facts.code),
+                "password" => text(&facts.password),
+                "plan" => text(&facts.plan),
+                "validity" => text(&facts.validity),
+                "login_url" => text(&facts.login_url),
                 _ => String::new(),
             };
             (*name, value)

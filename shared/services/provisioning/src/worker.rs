@@ -88,7 +88,8 @@ fn kind(name: EventName) -> Option<Kind> {
             | N::RouterDeleted
             | N::RouterWentOffline
             | N::BulkChunkReady
-            | N::VoucherChunkReady,
+            | N::VoucherChunkReady
+            | N::VoucherLoginRequested,
         )
         | EventName::Platform(_)
         | EventName::Identity(_)

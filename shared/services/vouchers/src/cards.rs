@@ -29,11 +29,7 @@ const LEFT: f32 = 6.0;
 const TOP: f32 = 297.0 - 8.5;
 const QR_MM: f32 = 25.0;
 
-/// What the QR code of a voucher opens: the hotspot's login page with the code (and password).
-pub fn login_link(login_url: &str, code: &str, password: &str) -> String {
-    let sep = if login_url.contains('?') { '&' } else { '?' };
-    format!("{login_url}{sep}username={code}&password={password}")
-}
+pub use domain::voucher::login_link;
 
 /// The printed sheets of a batch and the file's name.
 pub async fn batch_pdf(app: &App, actor: &Actor, id: Uuid) -> Result<(String, Vec<u8>)> {
@@ -49,15 +45,7 @@ pub async fn batch_pdf(app: &App, actor: &Actor, id: Uuid) -> Result<(String, Ve
     Ok((name, render(&tenant.name, &batch, &cards)?))
 }
 
-fn validity(hours: u32) -> String {
-    match hours {
-        h if h % 24 == 0 && h >= 24 => {
-            let d = h / 24;
-            format!("{d} day{}", if d == 1 { "" } else { "s" })
-        }
-        h => format!("{h} hour{}", if h == 1 { "" } else { "s" }),
-    }
-}
+use domain::voucher::validity_text as validity;
 
 fn data(mb: Option<u64>) -> String {
     match mb {

@@ -38,7 +38,4 @@ pub async fn seller_visible(app: &App, actor: &Actor, seller: Option<Uuid>) -> R
     Ok(operator_user(app, tid, id).await?.is_some_and(|u| actor.sees_scope(u.scope.as_deref())))
 }
 
-/// What a separate voucher password is sealed with: it opens only as this ISP's, for this code.
-pub fn password_aad(tid: Uuid, code: &str) -> Vec<u8> {
-    format!("voucher-password:{tid}:{code}").into_bytes()
-}
+pub use domain::voucher::password_aad;

@@ -30,6 +30,9 @@ pub struct SellVoucher {
     /// Who bought it (kept with the voucher, for a lost card or a complaint).
     pub buyer_name: Option<String>,
     pub buyer_phone: Option<String>,
+    /// Send the login to the buyer's phone by SMS (with the sale).
+    #[serde(default)]
+    pub send_sms: bool,
 }
 
 /// How many times a sale reads again when the wallet moved meanwhile (an operator's sellers share it).
@@ -48,6 +51,14 @@ async fn current(app: &App, tid: Uuid, code: &str) -> std::result::Result<Vouche
     find(app, tid, code).await.map_err(failed)?.ok_or_else(|| failed(Error::not_found("voucher")))
 }
 
+/// What a try does: a sale (its login sent by SMS to the buyer, or not), or a refund.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Sold {
+    Quietly,
+    WithSms,
+    Refunded,
+}
+
 /// One try's writes: the voucher (versioned), the wallets and their entries when money moves, the
 /// audit entry, the idempotency record, and the routers' event when it leaves them.
 #[allow(clippy::too_many_arguments)]
@@ -59,8 +70,12 @@ async fn commit_try(
     mut after: Voucher,
     batch: &VoucherBatch,
     movement: Option<(WalletOwner, WalletOwner, Option<i64>, MovementKind)>,
-    action: &'static str,
+    what: Sold,
 ) -> std::result::Result<VoucherView, Attempt> {
+    let action = match what {
+        Sold::Quietly | Sold::WithSms => "voucher.sold",
+        Sold::Refunded => "voucher.refunded",
+    };
     let tid = before.tenant_id;
     let now = app.now();
     after.version = before.version + 1;
@@ -92,6 +107,9 @@ async fn commit_try(
             serde_json::to_value(VouchersOnRouters { batch_id: after.batch_id, chunk: None, seqs: vec![after.seq] })
                 .map_err(|e| failed(Error::Internal(e.to_string())))?;
         tx.put_event(&DomainEvent::new(NetworkEvent::VouchersChanged, Some(tid), detail, now));
+    }
+    if let (Sold::WithSms, Some(phone)) = (what, &after.buyer_phone) {
+        tx.put_event(&crate::vouchers::login_sms(&after, phone, now).map_err(failed)?);
     }
     tx.put_audit(&audit(
         actor,
@@ -135,7 +153,19 @@ pub async fn sell(
     let mut v = domain::Validation::new();
     let buyer_name = v.optional_text("buyer_name", input.buyer_name.as_deref(), 120);
     let buyer_phone = v.optional_text("buyer_phone", input.buyer_phone.as_deref(), 20);
+    if input.send_sms && buyer_phone.is_none() {
+        v.add("buyer_phone", "is required to send the login by SMS");
+    }
     v.finish()?;
+    let buyer_phone = match buyer_phone {
+        Some(p) => Some(
+            crate::vouchers::buyer_phone(app, tid, &p)
+                .await
+                .map_err(|_| Error::field("buyer_phone", "is not a phone number"))?,
+        ),
+        None => None,
+    };
+    let sms = input.send_sms;
     let first = find(app, tid, code).await?.ok_or_else(|| Error::not_found("voucher"))?;
     if !seller_visible(app, actor, first.operator_id).await? {
         return Err(Error::not_found("voucher"));
@@ -161,7 +191,8 @@ pub async fn sell(
             }
             _ => None,
         };
-        commit_try(app, actor, idem, &before, after, batch, movement, "voucher.sold").await
+        let action = if sms { Sold::WithSms } else { Sold::Quietly };
+        commit_try(app, actor, idem, &before, after, batch, movement, action).await
     })
     .await
 }
@@ -193,7 +224,7 @@ pub async fn refund(
         // The price it was sold at goes back, even if the batch's price is another now.
         let mut priced = batch.clone();
         priced.price = before.sold_price.unwrap_or(0);
-        commit_try(app, actor, idem, &before, after, &priced, movement, "voucher.refunded").await
+        commit_try(app, actor, idem, &before, after, &priced, movement, Sold::Refunded).await
     })
     .await
 }

@@ -285,3 +285,73 @@ pub async fn transfer(app: &App, actor: &Actor, code: &str, input: TransferVouch
     let v = change(app, actor, &before, after, "voucher.transferred", false).await?;
     show(app, actor, &v, batch.data_limit_bytes())
 }
+
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ResendSms {
+    /// Where to send it (absent: the buyer's phone kept with the voucher).
+    pub phone: Option<String>,
+}
+
+/// What a resend answers: where the login goes (the SMS leaves through messaging).
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct SmsQueued {
+    pub code: String,
+    /// E.164.
+    pub phone: String,
+}
+
+/// A phone the ISP's subscribers have, as E.164 (the ISP's country for local numbers).
+pub(crate) async fn buyer_phone(app: &App, tid: Uuid, raw: &str) -> Result<String> {
+    let tenant = kernel::support::load_tenant(app, tid).await?;
+    domain::phone::to_e164(raw, &tenant.country).ok_or_else(|| Error::field("phone", "is not a phone number"))
+}
+
+/// The event that sends a voucher's login by SMS (its code and password are read by messaging
+/// from the voucher, never carried in the event).
+pub(crate) fn login_sms(v: &Voucher, phone: &str, now: chrono::DateTime<chrono::Utc>) -> Result<DomainEvent> {
+    let detail = serde_json::to_value(domain::event::VoucherLoginRequested {
+        batch_id: v.batch_id,
+        seq: v.seq,
+        phone: phone.to_string(),
+    })
+    .map_err(|e| Error::Internal(e.to_string()))?;
+    Ok(DomainEvent::new(NetworkEvent::VoucherLoginRequested, Some(v.tenant_id), detail, now))
+}
+
+/// Sends a voucher's login by SMS again (to its buyer, or the phone given): its seller or the
+/// ISP's staff, while it can still be used.
+pub async fn resend_sms(app: &App, actor: &Actor, code: &str, input: ResendSms) -> Result<SmsQueued> {
+    actor.require(Permission::PaymentsCollect)?;
+    let (v, _) = visible(app, actor, code).await?;
+    let tid = v.tenant_id;
+    let raw = input
+        .phone
+        .or_else(|| v.buyer_phone.clone())
+        .ok_or_else(|| Error::field("phone", "is required: the voucher has no buyer's phone"))?;
+    let phone = buyer_phone(app, tid, &raw).await?;
+    if !matches!(v.status, VoucherStatus::Unused | VoucherStatus::Active) {
+        return Err(Error::Conflict {
+            code: "voucher_state",
+            detail: format!("the voucher is {}: its login is of no use", v.status.as_str().replace('_', " ")),
+            field: None,
+        });
+    }
+    let now = app.now();
+    let mut tx = Tx::new();
+    tx.put_event(&login_sms(&v, &phone, now)?);
+    tx.put_audit(&audit(
+        actor,
+        Some(tid),
+        Audited {
+            action: "voucher.sms_sent",
+            entity: "voucher",
+            id: v.code.clone(),
+            before: None,
+            after: Some(serde_json::json!({"phone": phone})),
+        },
+        now,
+    ));
+    app.store.commit(tx).await.or_500()?;
+    Ok(SmsQueued { code: v.code, phone })
+}
