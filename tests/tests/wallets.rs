@@ -322,3 +322,79 @@ async fn an_operator_tops_up_its_wallet_online_once() {
     assert_eq!((by_hand.status, by_hand.body["errors"][0]["field"].as_str()), (422, Some("method")));
     e2e_tests::assert_unchanged(&before, &env.table_snapshot().await);
 }
+
+/// The ISP sets an operator's low-balance threshold; the payment that takes the wallet below it
+/// (here a transfer to its sub-operator) tells the operator by SMS through the ISP's account,
+/// once per fall: further payments below it say nothing, a top-up and a new fall say it again.
+#[tokio::test]
+async fn an_operator_is_told_once_when_its_wallet_falls_below_the_threshold() {
+    use messaging::sms::SmsProvider;
+    use messaging::testing::FakeSms;
+    let env = Env::start().await;
+    let admin = env.admin().await;
+    let sms = FakeSms::start(SmsProvider::SslWireless, &[("api_token", "ssl-token-demo")]).await;
+    crate::notifications::sms_channel(&env, &admin, &sms).await;
+    let op = env
+        .send(
+            "POST",
+            "/v1/users",
+            Some(&admin),
+            Some(json!({"name": "Lane Cable", "email": "low@wallet.test", "password": "staff-pass-123",
+                "role": "operator", "phone": "+8801719900001"})),
+        )
+        .await
+        .expect(201);
+    let op_id = op["id"].as_str().unwrap().to_string();
+    let op = env.token("low@wallet.test", "staff-pass-123").await;
+    let (sub_id, _) = env.create_user(&op, "sub_operator", "low-sub@wallet.test", Some(&op_id)).await;
+    let profile = |alert: i64, version: u64| {
+        json!({"commission_rate_bps": 0, "credit_limit": 0,
+        "low_balance_alert": alert, "version": version})
+    };
+    let bad = env.send("PUT", &format!("/v1/operators/{op_id}/profile"), Some(&admin), Some(profile(-1, 0))).await;
+    assert_eq!((bad.status, bad.body["errors"][0]["field"].as_str()), (422, Some("low_balance_alert")));
+    env.send("PUT", &format!("/v1/operators/{op_id}/profile"), Some(&admin), Some(profile(10_000, 0)))
+        .await
+        .expect(200);
+    let top_up = |amount: i64, key: &'static str| {
+        let (env, admin, op_id) = (&env, admin.clone(), op_id.clone());
+        async move {
+            env.send_with(
+                "POST",
+                &format!("/v1/operators/{op_id}/wallet/top-ups"),
+                Some(&admin),
+                Some(json!({"amount": amount, "method": "cash"})),
+                &[("idempotency-key", key)],
+            )
+            .await
+            .expect(201);
+        }
+    };
+    let give = |amount: i64, key: &'static str| {
+        let (env, op, op_id, sub_id) = (&env, op.clone(), op_id.clone(), sub_id.clone());
+        async move {
+            env.send_with(
+                "POST",
+                &format!("/v1/operators/{op_id}/wallet/transfers"),
+                Some(&op),
+                Some(json!({"to_operator_id": sub_id, "amount": amount})),
+                &[("idempotency-key", key)],
+            )
+            .await
+            .expect(201);
+        }
+    };
+    let told = || sms.messages().into_iter().filter(|m| m.to.ends_with("1719900001")).collect::<Vec<_>>();
+    top_up(30_000, "low-top-1").await;
+    give(15_000, "low-give-1").await; // 15,000: above
+    give(6_000, "low-give-2").await; // 9,000: below -> told
+    assert!(env.eventually(|| told().len() == 1).await, "{:?}", sms.messages());
+    let text = &told()[0].text;
+    assert!(text.contains("Lane Cable") && text.contains("BDT 90.00") && text.contains("BDT 100.00"), "{text}");
+    give(1_000, "low-give-3").await; // 8,000: still below, nothing new
+    top_up(20_000, "low-top-2").await; // 28,000
+    give(20_000, "low-give-4").await; // 8,000: below again -> told again
+    assert!(env.eventually(|| told().len() == 2).await, "{:?}", sms.messages());
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    assert_eq!(told().len(), 2, "once per fall");
+}

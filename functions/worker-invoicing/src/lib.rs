@@ -34,7 +34,8 @@ fn job(name: EventName) -> Option<BillingEvent> {
             | B::DiscountUpdated
             | B::DiscountDeleted
             | B::PaymentReceived
-            | B::CommissionEarned,
+            | B::CommissionEarned
+            | B::WalletLowBalance,
         )
         | EventName::Platform(_)
         | EventName::Identity(_)

@@ -97,7 +97,7 @@ catalogue! {
         InvoiceDrafted, InvoiceDraftUpdated, InvoiceIssued, InvoicePaid, InvoiceVoided, InvoiceCredited,
         InvoiceOverdue, InvoiceReminderDue,
         CreditNoteIssued, RefundIssued, DiscountCreated, DiscountUpdated, DiscountDeleted, PaymentReceived,
-        CommissionEarned,
+        CommissionEarned, WalletLowBalance,
     }
     /// Messages to subscribers and staff: the release of scheduled messages, staff alerts.
     Messaging: MessagingEvent "messaging" {
@@ -147,6 +147,17 @@ pub struct SubscriptionChanged {
     pub previous_router_id: Option<Uuid>,
 }
 impl EventPayload for SubscriptionChanged {}
+
+/// `WalletLowBalance`: a payment from an operator's wallet took it below the threshold the ISP
+/// set for it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WalletLowBalance {
+    pub operator_id: Uuid,
+    pub balance: i64,
+    pub threshold: i64,
+    pub currency: String,
+}
+impl EventPayload for WalletLowBalance {}
 
 /// `VoucherLoginRequested`: send a voucher's login (code and password, read from the voucher
 /// itself, never carried in the event) to a phone by SMS.

@@ -80,6 +80,10 @@ pub struct OperatorProfile {
     pub commission_rate_bps: u32,
     /// How far its wallet may go below zero, in minor units.
     pub credit_limit: i64,
+    /// The operator is told (through messaging) when a payment from its wallet takes the balance
+    /// below this (minor units; 0: never).
+    #[serde(default)]
+    pub low_balance_alert: i64,
     /// POPs it works in; empty: all of the ISP's (or, for a sub-operator, its operator's).
     pub pop_ids: Vec<Uuid>,
     pub updated_at: Option<DateTime<Utc>>,
@@ -88,7 +92,15 @@ pub struct OperatorProfile {
 
 impl OperatorProfile {
     pub fn empty(user_id: Uuid) -> Self {
-        Self { user_id, commission_rate_bps: 0, credit_limit: 0, pop_ids: vec![], updated_at: None, version: 0 }
+        Self {
+            user_id,
+            commission_rate_bps: 0,
+            credit_limit: 0,
+            low_balance_alert: 0,
+            pop_ids: vec![],
+            updated_at: None,
+            version: 0,
+        }
     }
 }
 

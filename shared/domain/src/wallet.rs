@@ -115,6 +115,12 @@ pub struct Movement {
     pub at: chrono::DateTime<chrono::Utc>,
 }
 
+/// Whether a payment from a wallet took it below its operator's warning threshold (told once per
+/// fall: only the payment that crosses it; 0 means never).
+pub fn fell_below(threshold: i64, before: i64, after: i64) -> bool {
+    threshold > 0 && before >= threshold && after < threshold
+}
+
 /// The largest single movement (a typo guard: 10 million in major units).
 pub const MAX_MOVEMENT: i64 = 1_000_000_000;
 
@@ -216,6 +222,15 @@ mod tests {
         // With credit granted, down to minus the limit.
         assert!(m.apply(&mut a, &mut b, Some(1_000), (Uuid::from_u128(7), Uuid::from_u128(8))).is_ok());
         assert_eq!(a.balance, -1_000);
+    }
+
+    #[test]
+    fn the_warning_is_given_once_when_the_balance_falls_below_the_threshold() {
+        assert!(fell_below(1_000, 1_500, 900));
+        assert!(fell_below(1_000, 1_000, 999));
+        assert!(!fell_below(1_000, 900, 500), "already below: told before");
+        assert!(!fell_below(1_000, 2_000, 1_000), "at the threshold is not below it");
+        assert!(!fell_below(0, 2_000, -5), "no threshold, no warning");
     }
 
     #[test]

@@ -28,6 +28,8 @@ pub enum Notice {
     GatewayAccountFailing,
     /// A piece of the ISP's work gave up after its retries (a message in a dead-letter queue).
     WorkFailed,
+    /// An operator's wallet fell below the threshold the ISP set for it.
+    WalletLowBalance,
 }
 
 /// Who a notice is about and for: a subscriber, or the ISP's staff.
@@ -39,7 +41,7 @@ pub enum Audience {
 }
 
 impl Notice {
-    pub const ALL: [Notice; 14] = [
+    pub const ALL: [Notice; 15] = [
         Notice::InvoiceIssued,
         Notice::PaymentReminder,
         Notice::PaymentOverdue,
@@ -54,6 +56,7 @@ impl Notice {
         Notice::ProvisioningFailed,
         Notice::GatewayAccountFailing,
         Notice::WorkFailed,
+        Notice::WalletLowBalance,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -72,6 +75,7 @@ impl Notice {
             Notice::ProvisioningFailed => "provisioning_failed",
             Notice::GatewayAccountFailing => "gateway_account_failing",
             Notice::WorkFailed => "work_failed",
+            Notice::WalletLowBalance => "wallet_low_balance",
         }
     }
 
@@ -85,7 +89,8 @@ impl Notice {
             | Notice::RouterOnline
             | Notice::ProvisioningFailed
             | Notice::GatewayAccountFailing
-            | Notice::WorkFailed => Audience::Staff,
+            | Notice::WorkFailed
+            | Notice::WalletLowBalance => Audience::Staff,
             _ => Audience::Customer,
         }
     }
@@ -94,6 +99,11 @@ impl Notice {
     /// subscriber the router refused.
     pub fn about_customer(self) -> bool {
         self.audience() == Audience::Customer || self == Notice::ProvisioningFailed
+    }
+
+    /// Whether it is about an operator's own business (its wallet): it may go to the operator.
+    pub fn about_operator(self) -> bool {
+        self == Notice::WalletLowBalance
     }
 
     /// Whether it goes at once whatever the hour (a code someone is waiting for); the others wait
@@ -124,6 +134,7 @@ impl Notice {
             Notice::ProvisioningFailed => &["isp_name", "customer_name", "username", "router_name", "detail"],
             Notice::GatewayAccountFailing => &["isp_name", "gateway", "account_name", "detail"],
             Notice::WorkFailed => &["isp_name", "detail", "since"],
+            Notice::WalletLowBalance => &["isp_name", "operator_name", "balance", "threshold"],
         }
     }
 
@@ -241,6 +252,15 @@ impl Notice {
             (WorkFailed, En) => "{isp_name}: work that failed after its retries ({since}): {detail}",
             (WorkFailed, Bn) => "{isp_name}: বারবার চেষ্টার পরও একটি কাজ ব্যর্থ হয়েছে ({since}): {detail}",
             (WorkFailed, Id) => "{isp_name}: pekerjaan gagal setelah dicoba ulang ({since}): {detail}",
+            (WalletLowBalance, En) => {
+                "{isp_name}: {operator_name}, your wallet balance is {balance}, below {threshold}. Top up to keep selling."
+            }
+            (WalletLowBalance, Bn) => {
+                "{isp_name}: {operator_name}, আপনার ওয়ালেটে ব্যালেন্স {balance}, যা {threshold}-এর কম। বিক্রি চালু রাখতে টপ-আপ করুন।"
+            }
+            (WalletLowBalance, Id) => {
+                "{isp_name}: {operator_name}, saldo dompet Anda {balance}, di bawah {threshold}. Isi ulang agar tetap bisa berjualan."
+            }
         }
     }
 }

@@ -29,6 +29,9 @@ pub struct Operator {
 pub struct PutOperatorProfile {
     pub commission_rate_bps: u32,
     pub credit_limit: i64,
+    /// Tell the operator by SMS when its wallet falls below this (minor units; 0 or absent: never).
+    #[serde(default)]
+    pub low_balance_alert: i64,
     #[serde(default)]
     pub pop_ids: Vec<Uuid>,
     /// The version read (0 for a profile never set); or `If-Match`.
@@ -130,6 +133,7 @@ pub async fn put_profile(
     }
     v.range_i64("commission_rate_bps", input.commission_rate_bps.into(), 0, 10_000);
     v.range_i64("credit_limit", input.credit_limit, 0, 1_000_000_000_000);
+    v.range_i64("low_balance_alert", input.low_balance_alert, 0, domain::wallet::MAX_MOVEMENT);
     if let (Some(_), Some(pp)) = (parent, &parent_profile) {
         if !pp.pop_ids.is_empty() && input.pop_ids.iter().any(|p| !pp.pop_ids.contains(p)) {
             v.add("pop_ids", "must be among the operator's own POPs");
@@ -150,6 +154,7 @@ pub async fn put_profile(
         user_id: id,
         commission_rate_bps: input.commission_rate_bps,
         credit_limit: input.credit_limit,
+        low_balance_alert: input.low_balance_alert,
         pop_ids,
         updated_at: Some(now),
         version: before.version + 1,

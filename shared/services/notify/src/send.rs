@@ -96,6 +96,8 @@ struct Subject {
     voucher: Option<(Uuid, u32)>,
     /// A phone the notice goes to directly (a voucher's buyer, who is no customer).
     to_phone: Option<String>,
+    /// The operator a notice about its own business goes to.
+    operator_id: Option<Uuid>,
     facts: Facts,
 }
 
@@ -161,6 +163,14 @@ fn notice_of(name: EventName, detail: &Value, at: DateTime<Utc>) -> Option<(Noti
             s.subscription_id = uuid(detail, "subscription_id");
             Notice::SubscriptionRestored
         }
+        EventName::Billing(B::WalletLowBalance) => {
+            let low = domain::event::WalletLowBalance::read(detail).ok()?;
+            s.operator_id = Some(low.operator_id);
+            s.facts.balance = Some(low.balance);
+            s.facts.threshold = Some(low.threshold);
+            s.facts.currency = low.currency;
+            Notice::WalletLowBalance
+        }
         EventName::Network(N::VoucherLoginRequested) => {
             let asked = domain::event::VoucherLoginRequested::read(detail).ok()?;
             s.voucher = Some((asked.batch_id, asked.seq));
@@ -189,7 +199,7 @@ fn makes_notice(name: EventName) -> bool {
     use NetworkEvent as N;
     matches!(
         name,
-        EventName::Billing(B::InvoiceIssued | B::InvoiceReminderDue | B::PaymentReceived)
+        EventName::Billing(B::InvoiceIssued | B::InvoiceReminderDue | B::PaymentReceived | B::WalletLowBalance)
             | EventName::Network(N::SubscriptionSuspended | N::SubscriptionRestored | N::VoucherLoginRequested)
             | EventName::Messaging(MessagingEvent::AlertRaised)
     )
@@ -234,6 +244,7 @@ struct Records {
     pop: Option<Pop>,
     voucher: Option<domain::voucher::Voucher>,
     voucher_batch: Option<domain::voucher::VoucherBatch>,
+    operator: Option<domain::user::User>,
 }
 
 /// The records a subject needs, by what they are.
@@ -250,6 +261,9 @@ fn wanted(tid: Uuid, s: &Subject) -> Vec<(&'static str, store::ItemKeys)> {
     }
     if let Some(p) = s.pop_id {
         wanted.push(("pop", keys::pop(tid, p, "")));
+    }
+    if let Some(op) = s.operator_id {
+        wanted.push(("operator", keys::user(Some(tid), op)));
     }
     if let Some((batch, seq)) = s.voucher {
         wanted.push(("voucher", keys::voucher(tid, batch, seq, None)));
@@ -289,6 +303,10 @@ fn records(wanted: &[(&'static str, store::ItemKeys)], fetched: &Fetched) -> Res
             "account" => out.account = Some(Store::decode(item).map_err(bad)?),
             "voucher" => out.voucher = Some(Store::decode(item).map_err(bad)?),
             "voucher_batch" => out.voucher_batch = Some(Store::decode(item).map_err(bad)?),
+            "operator" => {
+                let rec: identity::users::UserRecord = Store::decode(item).map_err(bad)?;
+                out.operator = Some(rec.user);
+            }
             _ => out.pop = Some(Store::decode(item).map_err(bad)?),
         }
     }
@@ -297,6 +315,12 @@ fn records(wanted: &[(&'static str, store::ItemKeys)], fetched: &Fetched) -> Res
 
 fn retry(e: impl std::fmt::Display) -> WorkError {
     WorkError::Retry(e.to_string())
+}
+
+/// Who a notice names beyond a customer: a voucher buyer's phone, an operator.
+struct Direct<'a> {
+    phone: Option<&'a str>,
+    operator: Option<&'a domain::user::User>,
 }
 
 /// One message to make: to whom, on what, through which account.
@@ -314,7 +338,7 @@ async fn recipients<'a>(
     loaded: &'a Loaded,
     notice: Notice,
     customer: Option<&Customer>,
-    direct: Option<&str>,
+    direct: &Direct<'_>,
 ) -> Result<Vec<Outgoing<'a>>, WorkError> {
     let default_language = loaded.settings.default_language;
     let mut out = vec![];
@@ -323,9 +347,9 @@ async fn recipients<'a>(
         let no_sms = || ("no_channel", "the ISP has no active SMS account and none is offered to it".to_string());
         match r {
             // A voucher's buyer is no customer: the notice goes to the phone it names.
-            Recipient::Customer if customer.is_none() && direct.is_some() => out.push(Outgoing {
+            Recipient::Customer if customer.is_none() && direct.phone.is_some() => out.push(Outgoing {
                 medium: Medium::Sms,
-                to: direct.unwrap_or_default().to_string(),
+                to: direct.phone.unwrap_or_default().to_string(),
                 channel: sms,
                 language: default_language,
                 refused: sms.is_none().then(no_sms),
@@ -361,6 +385,17 @@ async fn recipients<'a>(
                         refused: sms.is_none().then(no_sms),
                     });
                 }
+            }
+            // A notice about the operator's own business: the operator it names.
+            Recipient::Operator if customer.is_none() && direct.operator.is_some() => {
+                let Some(phone) = direct.operator.and_then(|u| u.phone.clone()) else { continue };
+                out.push(Outgoing {
+                    medium: Medium::Sms,
+                    to: phone,
+                    channel: sms,
+                    language: default_language,
+                    refused: sms.is_none().then(no_sms),
+                });
             }
             Recipient::Operator => {
                 let Some(op) = customer.and_then(|c| c.operator_id) else { continue };
@@ -552,10 +587,16 @@ async fn make(app: &App, ev: &BusNotice<'_>, p: Prepared, fetched: &Fetched) -> 
         subject.facts.plan = Some(batch.plan_name.clone());
         subject.facts.validity = Some(domain::voucher::validity_text(batch.validity_hours));
     }
+    if subject.operator_id.is_some() {
+        // Deleted meanwhile: no one to tell.
+        let Some(op) = &records.operator else { return Ok(vec![]) };
+        subject.facts.operator_name = Some(op.name.clone());
+    }
     let customer = records.customer.as_ref();
     let values = values(&loaded, notice, customer, &subject.facts);
     let mut out_msgs = vec![];
-    for out in recipients(app, &loaded, notice, customer, subject.to_phone.as_deref()).await? {
+    let direct = Direct { phone: subject.to_phone.as_deref(), operator: records.operator.as_ref() };
+    for out in recipients(app, &loaded, notice, customer, &direct).await? {
         if let Some((code, detail)) = &out.refused {
             // Nothing to send it through: said in the log, not kept as a message per event.
             tracing::warn!(tenant = %ev.tenant_id, notice = notice.as_str(), code, detail, "message not made");

@@ -125,6 +125,8 @@ impl MessagingSettings {
                 .into_iter()
                 .filter(|n| n.audience() == Audience::Customer)
                 .map(|notice| Rule { notice, recipient: Recipient::Customer })
+                // An operator hears of its own wallet.
+                .chain(std::iter::once(Rule { notice: Notice::WalletLowBalance, recipient: Recipient::Operator }))
                 .collect(),
             updated_at: None,
             version: 0,
@@ -259,7 +261,7 @@ fn check_rules(v: &mut Validation, rules: &[Rule], loaded: &Loaded) {
             Recipient::Customer | Recipient::CustomerEmail if !about_customer => {
                 v.add(&field, format!("{} is a staff notice: no customer to send it to", rule.notice.as_str()))
             }
-            Recipient::Operator if !rule.notice.about_customer() => {
+            Recipient::Operator if !rule.notice.about_customer() && !rule.notice.about_operator() => {
                 v.add(&field, format!("{} is not about a customer: there is no operator", rule.notice.as_str()))
             }
             Recipient::Admins if about_customer => v.add(

@@ -31,6 +31,9 @@ pub struct Facts {
     pub detail: Option<String>,
     pub gateway: Option<String>,
     pub account_name: Option<String>,
+    /// A wallet's warning threshold, and whose wallet.
+    pub threshold: Option<i64>,
+    pub operator_name: Option<String>,
     /// A voucher's login.
     pub code: Option<String>,
     pub password: Option<String>,
@@ -60,6 +63,8 @@ impl Facts {
             detail: Some("no answer from the router".into()),
             gateway: Some("bkash".into()),
             account_name: Some("Main account".into()),
+            threshold: Some(50_000),
+            operator_name: Some("Lane Cable".into()),
             code: Some("HSK7M2QX".into()),
             password: Some("P4X9TR".into()),
             plan: Some("1GB-DAILY".into()),
@@ -120,6 +125,8 @@ pub fn values(
                 "detail" => text(&facts.detail),
                 "gateway" => text(&facts.gateway),
                 "account_name" => text(&facts.account_name),
+                "threshold" => facts.threshold.map(|a| money(a, &facts.currency)).unwrap_or_default(),
+                "operator_name" => text(&facts.operator_name),
                 "code" => text(&facts.code),
                 "password" => text(&facts.password),
                 "plan" => text(&facts.plan),

@@ -71,6 +71,7 @@ async fn commit_try(
     batch: &VoucherBatch,
     movement: Option<(WalletOwner, WalletOwner, Option<i64>, MovementKind)>,
     what: Sold,
+    seller: Option<&domain::user::OperatorProfile>,
 ) -> std::result::Result<VoucherView, Attempt> {
     let action = match what {
         Sold::Quietly | Sold::WithSms => "voucher.sold",
@@ -85,7 +86,7 @@ async fn commit_try(
     if let Some((from, to, floor, kind)) = movement {
         let currency = &batch.currency;
         let (mut a, mut b) = wallets::load_pair(app, tid, from, to, currency).await.map_err(failed)?;
-        let (a_before, b_before) = (a.version, b.version);
+        let (a_before, b_before, paid_before) = (a.version, b.version, a.balance);
         let m = Movement {
             id: ids::new_id(),
             kind,
@@ -100,6 +101,9 @@ async fn commit_try(
         };
         let (out, into) = m.apply(&mut a, &mut b, floor, (ids::new_id(), ids::new_id())).map_err(failed)?;
         wallets::stage_movement(&mut tx, tid, [(&a, a_before), (&b, b_before)], [&out, &into])?;
+        if let Some(profile) = seller {
+            wallets::stage_low_balance(&mut tx, &a, paid_before, profile).map_err(failed)?;
+        }
         movement_id = Some(m.id);
     }
     if before.status.on_routers() && !after.status.on_routers() {
@@ -175,10 +179,12 @@ pub async fn sell(
         return Err(Error::forbidden("only the voucher's own seller sells it"));
     }
     let batch = load_batch(app, &Actor::system(tid), first.batch_id).await?;
-    let floor = match first.operator_id {
-        Some(op) => Some(wallets::credit_limit(app, tid, op).await?),
+    let seller = match first.operator_id {
+        Some(op) => Some(wallets::profile(app, tid, op).await?),
         None => None,
     };
+    let floor = seller.as_ref().map(|p| p.credit_limit);
+    let seller = &seller;
     let (batch, buyer_name, buyer_phone, code) = (&batch, &buyer_name, &buyer_phone, code);
     idempotent_money_write_tries(app, actor, idem, TRIES, || async move {
         let before = current(app, tid, code).await?;
@@ -192,7 +198,7 @@ pub async fn sell(
             _ => None,
         };
         let action = if sms { Sold::WithSms } else { Sold::Quietly };
-        commit_try(app, actor, idem, &before, after, batch, movement, action).await
+        commit_try(app, actor, idem, &before, after, batch, movement, action, seller.as_ref()).await
     })
     .await
 }
@@ -224,7 +230,7 @@ pub async fn refund(
         // The price it was sold at goes back, even if the batch's price is another now.
         let mut priced = batch.clone();
         priced.price = before.sold_price.unwrap_or(0);
-        commit_try(app, actor, idem, &before, after, &priced, movement, Sold::Refunded).await
+        commit_try(app, actor, idem, &before, after, &priced, movement, Sold::Refunded, None).await
     })
     .await
 }

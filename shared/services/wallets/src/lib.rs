@@ -300,11 +300,36 @@ pub async fn stage_online_top_up(app: &App, tx: &mut Tx, tid: Uuid, paid: &Onlin
     Ok(into)
 }
 
-/// How far below zero an operator's wallet may go (its profile's credit limit; 0 without one).
-pub async fn credit_limit(app: &App, tid: Uuid, operator: Uuid) -> Result<i64> {
+/// An operator's profile: how far below zero its wallet may go (its credit limit) and when it is
+/// warned (an empty profile without one).
+pub async fn profile(app: &App, tid: Uuid, operator: Uuid) -> Result<OperatorProfile> {
     let p: Option<OperatorProfile> =
         decoded(app.store.get_item(&keys::operator_profile(tid, operator)).await.or_500()?)?;
-    Ok(p.map(|p| p.credit_limit).unwrap_or(0))
+    Ok(p.unwrap_or_else(|| OperatorProfile::empty(operator)))
+}
+
+/// Stages the operator's low-balance warning (`WalletLowBalance`, for messaging) when this
+/// payment from its wallet takes it below the threshold its profile sets.
+pub fn stage_low_balance(tx: &mut Tx, paid_from: &Wallet, before: i64, profile: &OperatorProfile) -> Result<()> {
+    let Some(operator) = paid_from.owner.operator() else { return Ok(()) };
+    if !domain::wallet::fell_below(profile.low_balance_alert, before, paid_from.balance) {
+        return Ok(());
+    }
+    let detail = serde_json::to_value(domain::event::WalletLowBalance {
+        operator_id: operator,
+        balance: paid_from.balance,
+        threshold: profile.low_balance_alert,
+        currency: paid_from.currency.clone(),
+    })
+    .map_err(|e| Error::Internal(e.to_string()))?;
+    let at = paid_from.updated_at.unwrap_or(chrono::DateTime::UNIX_EPOCH);
+    tx.put_event(&domain::event::DomainEvent::new(
+        domain::event::BillingEvent::WalletLowBalance,
+        Some(paid_from.tenant_id),
+        detail,
+        at,
+    ));
+    Ok(())
 }
 
 /// What to move, and the payer's floor.
@@ -339,6 +364,7 @@ async fn move_money(
     idempotent_money_write_tries(app, actor, idem, TRIES, || async move {
         let (mut from, mut to) = load_pair(app, tid, spec.from, spec.to, &tenant.currency).await?;
         let (from_before, to_before) = (from.version, to.version);
+        let paid_before = from.balance;
         let now = app.now();
         let movement = Movement {
             id: ids::new_id(),
@@ -355,6 +381,10 @@ async fn move_money(
         let (out, into) = movement.apply(&mut from, &mut to, spec.floors.0, (ids::new_id(), ids::new_id()))?;
         let mut tx = Tx::new();
         stage_movement(&mut tx, tid, [(&from, from_before), (&to, to_before)], [&out, &into])?;
+        // A transfer is paid from the named wallet (`floors.1` is its profile).
+        if spec.from == WalletOwner::Operator(spec.answer_for) {
+            stage_low_balance(&mut tx, &from, paid_before, &spec.floors.1)?;
+        }
         let (entry, wallet) =
             if spec.to == WalletOwner::Operator(spec.answer_for) { (into.clone(), &to) } else { (out.clone(), &from) };
         let answer =

@@ -85,8 +85,9 @@ pub async fn stage_sale(app: &App, tx: &mut Tx, sale: &Sale<'_>) -> Result<Opera
         .unwrap_or_else(|| Wallet::empty(tid, WalletOwner::Operator(sale.operator_id), sale.currency));
     let mut to =
         decoded::<Wallet>(got.next().flatten())?.unwrap_or_else(|| Wallet::empty(tid, WalletOwner::Isp, sale.currency));
-    let limit = decoded::<OperatorProfile>(got.next().flatten())?.map(|p| p.credit_limit).unwrap_or(0);
-    let (from_before, to_before) = (from.version, to.version);
+    let profile =
+        decoded::<OperatorProfile>(got.next().flatten())?.unwrap_or_else(|| OperatorProfile::empty(sale.operator_id));
+    let (from_before, to_before, paid_before) = (from.version, to.version, from.balance);
     let movement = Movement {
         id: ids::new_id(),
         kind: MovementKind::PackageSale,
@@ -99,8 +100,9 @@ pub async fn stage_sale(app: &App, tx: &mut Tx, sale: &Sale<'_>) -> Result<Opera
         by: sale.by,
         at: sale.at,
     };
-    let (out, into) = movement.apply(&mut from, &mut to, Some(limit), (ids::new_id(), ids::new_id()))?;
+    let (out, into) = movement.apply(&mut from, &mut to, Some(profile.credit_limit), (ids::new_id(), ids::new_id()))?;
     stage_pair(tx, tid, (&from, from_before), (&to, to_before), [&out, &into])?;
+    crate::stage_low_balance(tx, &from, paid_before, &profile)?;
     let record = OperatorSale {
         tenant_id: tid,
         movement_id: movement.id,
