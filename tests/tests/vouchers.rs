@@ -548,3 +548,98 @@ async fn a_sold_voucher_sends_its_login_by_sms_and_again_on_request() {
     assert_eq!((sale.status, sale.body["errors"][0]["field"].as_str()), (422, Some("buyer_phone")));
     e2e_tests::assert_unchanged(&before, &env.table_snapshot().await);
 }
+
+/// A voucher bought online: the ISP's staff open a checkout for a plan and the buyer's phone
+/// (the fake Stripe), the buyer pays; on payment one of the counter's unsold vouchers is sold to
+/// that phone, once however often the return arrives, and its login reaches the phone by SMS.
+/// With none left, no checkout is opened.
+#[tokio::test]
+async fn a_voucher_bought_online_is_sold_once_and_its_login_sent_by_sms() {
+    use crate::checkouts::{browser, checkout, location, stripe_account};
+    use messaging::sms::SmsProvider;
+    use messaging::testing::FakeSms;
+    let env = Env::start().await;
+    let admin = env.admin().await;
+    let sms = FakeSms::start(SmsProvider::SslWireless, &[("api_token", "ssl-token-demo")]).await;
+    crate::notifications::sms_channel(&env, &admin, &sms).await;
+    let (_stripe, account_id) = stripe_account(&env, &admin).await;
+    let plan = env
+        .send(
+            "POST",
+            "/v1/voucher-plans",
+            Some(&admin),
+            Some(json!({"name": "WEB-WEEKLY", "validity_hours": 168, "validity_from": "activation",
+                "data_limit_mb": 5120, "rate_limit": "10M/10M", "price": 15_000})),
+        )
+        .await
+        .expect(201);
+    let plan_id = plan["id"].as_str().unwrap().to_string();
+    let body =
+        |phone: &str| json!({"voucher_plan_id": plan_id, "buyer_phone": phone, "gateway_account_id": account_id});
+    let none_yet = checkout(&env, &admin, "web-v-0", body("01719810000")).await;
+    assert_eq!((none_yet.status, none_yet.code()), (409, "no_vouchers_left"), "{:?}", none_yet.body);
+    let batch = env
+        .send_with(
+            "POST",
+            "/v1/voucher-batches",
+            Some(&admin),
+            Some(json!({"plan_id": plan_id, "quantity": 1, "placement": {"type": "all"}})),
+            &[("idempotency-key", "web-batch")],
+        )
+        .await
+        .expect(201);
+    let bid = batch["id"].as_str().unwrap();
+    wait_for(&env, &admin, &format!("/v1/voucher-batches/{bid}"), "generated", |b| b["status"] == "ready").await;
+
+    let created = checkout(&env, &admin, "web-v-1", body("01719810001")).await.expect(201);
+    assert_eq!((created["amount"].as_i64(), created["for"]["kind"].as_str()), (Some(15_000), Some("voucher")));
+    assert_eq!(created["for"]["phone"], "+8801719810001");
+    let page = browser().get(created["redirect_url"].as_str().unwrap()).send().await.unwrap();
+    let back = location(&page);
+    let returns: Vec<_> = (0..8).map(|_| browser().get(&back).send()).collect();
+    for r in futures::future::join_all(returns).await {
+        assert_eq!(r.unwrap().status().as_u16(), 303);
+    }
+    let id = created["id"].as_str().unwrap();
+    let paid = env.send("GET", &format!("/v1/checkouts/{id}"), Some(&admin), None).await.expect(200);
+    assert_eq!(paid["state"], "paid", "{paid:#}");
+    let listed = env.send("GET", &format!("/v1/vouchers?batch={bid}"), Some(&admin), None).await.expect(200);
+    let v = &listed["items"][0];
+    assert_eq!(
+        (v["status"].as_str(), v["buyer_phone"].as_str(), v["sold_price"].as_i64()),
+        (Some("active"), Some("+8801719810001"), Some(15_000))
+    );
+    let code = v["code"].as_str().unwrap().to_string();
+    assert!(
+        env.eventually(|| sms.messages().iter().any(|m| m.to.ends_with("1719810001") && m.text.contains(&code))).await
+    );
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    assert_eq!(sms.messages().iter().filter(|m| m.to.ends_with("1719810001")).count(), 1, "sold and told once");
+
+    // The only voucher is gone: no second checkout. Bad input and operators change nothing.
+    let (_, op) = env.create_user(&admin, "operator", "web-op@vouchers.test", None).await;
+    let before = env.table_snapshot().await;
+    let gone = checkout(&env, &admin, "web-v-2", body("01719810002")).await;
+    assert_eq!((gone.status, gone.code()), (409, "no_vouchers_left"));
+    assert_eq!(checkout(&env, &op, "web-v-3", body("01719810002")).await.status, 403);
+    for (b, field) in [
+        (json!({"voucher_plan_id": plan_id, "gateway_account_id": account_id}), "buyer_phone"),
+        (json!({"voucher_plan_id": plan_id, "buyer_phone": "x", "gateway_account_id": account_id}), "buyer_phone"),
+        (
+            json!({"voucher_plan_id": plan_id, "buyer_phone": "01719810002", "amount": 1, "gateway_account_id": account_id}),
+            "amount",
+        ),
+        (
+            json!({"customer_id": plan_id, "buyer_phone": "01719810002", "amount": 1, "gateway_account_id": account_id}),
+            "buyer_phone",
+        ),
+        (
+            json!({"voucher_plan_id": uuid::Uuid::now_v7(), "buyer_phone": "01719810002", "gateway_account_id": account_id}),
+            "voucher_plan_id",
+        ),
+    ] {
+        let a = checkout(&env, &admin, "web-v-4", b.clone()).await;
+        assert_eq!((a.status, a.body["errors"][0]["field"].as_str()), (422, Some(field)), "{b}");
+    }
+    e2e_tests::assert_unchanged(&before, &env.table_snapshot().await);
+}

@@ -163,6 +163,8 @@ pub enum CheckoutFor {
     Platform { reseller_id: Uuid, purchase: crate::platform::PlatformPurchase },
     /// Money into an operator's (or sub-operator's) wallet with the ISP.
     WalletTopUp { operator_id: Uuid },
+    /// A hotspot voucher of a plan, bought by whoever holds the phone (its login goes there).
+    Voucher { plan_id: Uuid, phone: String },
 }
 
 impl CheckoutFor {
@@ -170,7 +172,7 @@ impl CheckoutFor {
     pub fn customer_id(&self) -> Option<Uuid> {
         match self {
             CheckoutFor::Invoice { customer_id, .. } | CheckoutFor::Advance { customer_id } => Some(*customer_id),
-            CheckoutFor::Platform { .. } | CheckoutFor::WalletTopUp { .. } => None,
+            CheckoutFor::Platform { .. } | CheckoutFor::WalletTopUp { .. } | CheckoutFor::Voucher { .. } => None,
         }
     }
 
@@ -180,13 +182,18 @@ impl CheckoutFor {
             CheckoutFor::Invoice { customer_id, .. } | CheckoutFor::Advance { customer_id } => *customer_id,
             CheckoutFor::Platform { reseller_id, .. } => *reseller_id,
             CheckoutFor::WalletTopUp { operator_id } => *operator_id,
+            // Listed with the plan's checkouts.
+            CheckoutFor::Voucher { plan_id, .. } => *plan_id,
         }
     }
 
     pub fn invoice_id(&self) -> Option<Uuid> {
         match self {
             CheckoutFor::Invoice { invoice_id, .. } => Some(*invoice_id),
-            CheckoutFor::Advance { .. } | CheckoutFor::Platform { .. } | CheckoutFor::WalletTopUp { .. } => None,
+            CheckoutFor::Advance { .. }
+            | CheckoutFor::Platform { .. }
+            | CheckoutFor::WalletTopUp { .. }
+            | CheckoutFor::Voucher { .. } => None,
         }
     }
 }

@@ -39,6 +39,10 @@ pub struct CreateCheckout {
     /// Or top up this operator's (or sub-operator's) wallet: the operator itself, one above it,
     /// or the ISP's staff.
     pub operator_id: Option<Uuid>,
+    /// Or sell a hotspot voucher of this plan at its price (the ISP's staff): on payment one of
+    /// the counter's unsold vouchers is sold to `buyer_phone` and its login sent there by SMS.
+    pub voucher_plan_id: Option<Uuid>,
+    pub buyer_phone: Option<String>,
     pub gateway_account_id: Uuid,
 }
 
@@ -135,6 +139,12 @@ pub async fn create_checkout(
     let idem = require_key(idem, "checkout")?;
     let tid = actor.tenant()?;
     let owner = Owner::Tenant(tid);
+    if let Some(plan) = input.voucher_plan_id {
+        return voucher_checkout(app, actor, &input, plan, idem, http, payer_ip).await;
+    }
+    if input.buyer_phone.is_some() {
+        return Err(Error::field("buyer_phone", "goes only with voucher_plan_id"));
+    }
     let mut v = Validation::new();
     match (input.invoice_id, input.customer_id.or(input.operator_id), input.amount) {
         _ if input.customer_id.is_some() && input.operator_id.is_some() => {
@@ -225,6 +235,61 @@ pub async fn create_checkout(
         operator_id: customer.operator_id,
         scope: customer.scope.clone(),
     };
+    open_at_gateway(app, actor, &at, new, owner, idem).await
+}
+
+/// A checkout for a hotspot voucher: the plan's price, the buyer's phone (E.164 in the ISP's
+/// country), and a voucher left to give.
+async fn voucher_checkout(
+    app: &App,
+    actor: &Actor,
+    input: &CreateCheckout,
+    plan: Uuid,
+    idem: &IdempotentRequest,
+    http: &GatewayHttp,
+    payer_ip: &str,
+) -> Result<Outcome<Checkout>> {
+    let tid = actor.tenant()?;
+    if actor.role.is_scoped() {
+        return Err(Error::forbidden("an operator sells its vouchers from its wallet (POST /v1/vouchers/{code}/sell)"));
+    }
+    let mut v = Validation::new();
+    if input.invoice_id.is_some() || input.customer_id.is_some() || input.operator_id.is_some() {
+        v.add("voucher_plan_id", "give one of invoice_id, customer_id, operator_id or voucher_plan_id");
+    }
+    if input.amount.is_some() {
+        v.add("amount", "comes from the voucher plan");
+    }
+    let raw = v.optional_text("buyer_phone", input.buyer_phone.as_deref(), 32);
+    if raw.is_none() {
+        v.add("buyer_phone", "is required: the voucher's login is sent there");
+    }
+    v.finish()?;
+    let owner = Owner::Tenant(tid);
+    if let Some(first) = stored_answer(app, owner, actor.user_id, idem).await? {
+        return Ok(first);
+    }
+    let tenant = kernel::support::load_tenant(app, tid).await?;
+    let phone = domain::phone::to_e164(&raw.unwrap_or_default(), &tenant.country)
+        .ok_or_else(|| Error::field("buyer_phone", "is not a phone number"))?;
+    let plan = vouchers::online::plan_for_sale(app, tid, plan).await?;
+    let (account, credentials) = usable_account(app, Some(tid), input.gateway_account_id)
+        .await?
+        .filter(|(a, _)| a.status == GatewayAccountStatus::Active)
+        .ok_or_else(|| Error::field("gateway_account_id", "is not an active payment gateway account of this ISP"))?;
+    let new = NewCheckout {
+        tenant_id: Some(tid),
+        paying_for: CheckoutFor::Voucher { plan_id: plan.id, phone: phone.clone() },
+        amount: plan.price,
+        currency: tenant.currency,
+        description: format!("{} WiFi voucher {}", tenant.name, plan.name),
+        payer_name: None,
+        payer_email: None,
+        payer_phone: Some(phone),
+        operator_id: None,
+        scope: None,
+    };
+    let at = GatewayAt { account: &account, credentials: &credentials, http, payer_ip };
     open_at_gateway(app, actor, &at, new, owner, idem).await
 }
 
@@ -490,8 +555,14 @@ async fn settle_checkout(
     let Some(tid) = before.tenant_id else {
         return settle_purchase(app, before, after, transaction_id, amount).await;
     };
-    if let CheckoutFor::WalletTopUp { operator_id } = before.paying_for {
-        return settle_top_up(app, tid, operator_id, before, after, transaction_id, amount).await;
+    match &before.paying_for {
+        CheckoutFor::WalletTopUp { operator_id } => {
+            return settle_top_up(app, tid, *operator_id, before, after, transaction_id, amount).await;
+        }
+        CheckoutFor::Voucher { plan_id, phone } => {
+            return settle_voucher(app, tid, (*plan_id, phone), before, after, transaction_id, amount).await;
+        }
+        _ => {}
     }
     let input = RecordPayment {
         invoice_id: before.paying_for.invoice_id(),
@@ -736,13 +807,6 @@ async fn settle_purchase(
         ]),
         Conflict::Version,
     );
-    tx.put_versioned(encoded(after)?, before.version);
-    let value = format!("{}:{transaction_id}", before.gateway.as_str());
-    tx.put_unique(
-        keys::unique(Owner::Platform, "gateway_transaction", &value),
-        "transaction_id",
-        &before.id.to_string(),
-    );
     let system = Actor::system_platform();
     tx.put_audit(&kernel::support::audit(
         &system,
@@ -764,12 +828,7 @@ async fn settle_purchase(
             "isp_limit": changed.isp_limit, "subscription_expires_at": changed.subscription_expires_at}),
         now,
     ));
-    match app.store.commit(tx).await {
-        Ok(()) => Ok(Some(after.clone())),
-        Err(StoreError::Conflict(Conflict::Version)) => Ok(None),
-        Err(StoreError::Conflict(Conflict::Unique(_))) => applied_elsewhere(app, before, transaction_id).await,
-        Err(e) => Err(kernel::support::store_err(e)),
-    }
+    commit_settlement(app, Owner::Platform, tx, before, after, transaction_id).await
 }
 
 /// Settles a paid wallet top-up: the money into the operator's wallet, the checkout paid and the
@@ -799,13 +858,6 @@ async fn settle_top_up(
         at: now,
     };
     let entry = wallets::stage_online_top_up(app, &mut tx, tid, &paid).await?;
-    tx.put_versioned(encoded(after)?, before.version);
-    let value = format!("{}:{transaction_id}", before.gateway.as_str());
-    tx.put_unique(
-        keys::unique(Owner::Tenant(tid), "gateway_transaction", &value),
-        "transaction_id",
-        &before.id.to_string(),
-    );
     tx.put_audit(&kernel::support::audit(
         &Actor::system(tid),
         Some(tid),
@@ -819,8 +871,70 @@ async fn settle_top_up(
         },
         now,
     ));
+    commit_settlement(app, Owner::Tenant(tid), tx, before, after, transaction_id).await
+}
+
+/// Settles a paid voucher: one of the counter's unsold vouchers of the plan sold to the buyer's
+/// phone (its login sent by SMS), the checkout paid and the transaction's sentinel, in one
+/// transaction. `None`: something moved meanwhile (another payment took that voucher: read
+/// again). Only the whole price buys, and a plan with no voucher left is kept for staff (refund).
+async fn settle_voucher(
+    app: &App,
+    tid: Uuid,
+    (plan, phone): (Uuid, &str),
+    before: &Checkout,
+    after: &Checkout,
+    transaction_id: &str,
+    amount: i64,
+) -> Result<Option<Checkout>> {
+    if amount != before.amount {
+        let detail = format!("paid {amount} of {} {}: a voucher needs the whole price", before.amount, before.currency);
+        return flag(app, before, detail).await;
+    }
+    let now = app.now();
+    let mut tx = Tx::new();
+    let Some(voucher) = vouchers::online::stage_online_sale(app, &mut tx, tid, plan, phone, amount, now).await? else {
+        return flag(
+            app,
+            before,
+            "paid, but no unsold voucher of the plan is left: refund the buyer or make a batch".into(),
+        )
+        .await;
+    };
+    let mut done = after.clone();
+    done.log(now, "voucher", format!("voucher {} sold to {phone}", voucher.code));
+    tx.put_audit(&kernel::support::audit(
+        &Actor::system(tid),
+        Some(tid),
+        kernel::support::Audited {
+            action: "voucher.sold_online",
+            entity: "voucher",
+            id: voucher.code.clone(),
+            before: None,
+            after: Some(serde_json::json!({"checkout_id": before.id, "amount": amount, "currency": before.currency,
+                "phone": phone, "gateway": before.gateway})),
+        },
+        now,
+    ));
+    commit_settlement(app, Owner::Tenant(tid), tx, before, &done, transaction_id).await
+}
+
+/// Commits a settlement other than a customer's payment: what `tx` holds, the checkout's move to
+/// `paid` (on the version read) and the gateway transaction's sentinel. `None`: something moved
+/// meanwhile (read again); the transaction applied elsewhere is kept for staff.
+async fn commit_settlement(
+    app: &App,
+    owner: Owner,
+    mut tx: Tx,
+    before: &Checkout,
+    done: &Checkout,
+    transaction_id: &str,
+) -> Result<Option<Checkout>> {
+    tx.put_versioned(encoded(done)?, before.version);
+    let value = format!("{}:{transaction_id}", before.gateway.as_str());
+    tx.put_unique(keys::unique(owner, "gateway_transaction", &value), "transaction_id", &before.id.to_string());
     match app.store.commit(tx).await {
-        Ok(()) => Ok(Some(after.clone())),
+        Ok(()) => Ok(Some(done.clone())),
         Err(StoreError::Conflict(Conflict::Version)) => Ok(None),
         Err(StoreError::Conflict(Conflict::Unique(_))) => applied_elsewhere(app, before, transaction_id).await,
         Err(e) => Err(kernel::support::store_err(e)),

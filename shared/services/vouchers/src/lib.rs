@@ -5,6 +5,7 @@ pub mod batches;
 #[cfg(feature = "pdf")]
 pub mod cards;
 mod common;
+pub mod online;
 pub mod plans;
 pub mod sales;
 pub mod vouchers;
