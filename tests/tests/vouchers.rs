@@ -236,6 +236,18 @@ async fn a_batch_is_generated_printed_provisioned_and_lives_on_the_router() {
         assert!(text.contains(&format!("Code: {c}")), "{c} is printed");
     }
     assert!(text.contains("1 day - 1 MB") && text.contains("1GB-DAILY"), "{}", &text[..300.min(text.len())]);
+    // A part of the sheets: cards 25 to 72 on two pages, nothing else; a bad part is refused.
+    let part = env.get_raw(&format!("{path}/pdf?from=25&to=72"), &admin).await;
+    assert_eq!(part.status(), 200);
+    let doc = lopdf::Document::load_mem(&part.bytes().await.unwrap()).unwrap();
+    let pages: Vec<u32> = doc.get_pages().keys().copied().collect();
+    let text = doc.extract_text(&pages).unwrap();
+    assert_eq!(pages.len(), 2);
+    assert!(codes[24..72].iter().all(|c| text.contains(&format!("Code: {c}"))));
+    assert!(!text.contains(&format!("Code: {}", codes[23])) && !text.contains(&format!("Code: {}", codes[72])));
+    for bad in ["?from=0&to=5", "?from=5&to=4", "?from=1&to=201", "?from=1", "?from=a&to=2", "?page=1"] {
+        assert_eq!(env.send("GET", &format!("{path}/pdf{bad}"), Some(&admin), None).await.status, 422, "{bad}");
+    }
     let csv = env.get_raw(&format!("{path}/csv"), &admin).await.text().await.unwrap();
     assert_eq!(csv.lines().count(), 201);
     assert!(csv.lines().nth(1).unwrap().starts_with(&format!("1,{0},{0},1GB-DAILY,", codes[0])), "{csv}");
@@ -520,6 +532,46 @@ async fn a_sold_voucher_sends_its_login_by_sms_and_again_on_request() {
         table.iter().filter(|(k, _)| k.contains("OUTBOX") || k.contains("#EVENT")).all(|(_, v)| !v.contains(&password)),
         "no event holds the password"
     );
+
+    // A batch made for one buyer with send_sms: each voucher's login reaches the phone once made.
+    let theirs = env
+        .send_with(
+            "POST",
+            "/v1/voucher-batches",
+            Some(&admin),
+            Some(json!({"plan_id": plan["id"], "quantity": 3, "placement": {"type": "all"},
+                "buyer_name": "Green School", "buyer_phone": "01719800005", "send_sms": true})),
+            &[("idempotency-key", "sms-batch-2")],
+        )
+        .await
+        .expect(201);
+    let tid_batch = theirs["id"].as_str().unwrap();
+    wait_for(&env, &admin, &format!("/v1/voucher-batches/{tid_batch}"), "generated", |b| b["status"] == "ready").await;
+    let made = env.send("GET", &format!("/v1/vouchers?batch={tid_batch}"), Some(&admin), None).await.expect(200);
+    let made: Vec<String> =
+        made["items"].as_array().unwrap().iter().map(|v| v["code"].as_str().unwrap().to_string()).collect();
+    assert_eq!(made.len(), 3);
+    let school = || sms.messages().into_iter().filter(|m| m.to.ends_with("1719800005")).collect::<Vec<_>>();
+    assert!(env.eventually(|| school().len() == 3).await, "{:?}", sms.messages());
+    assert!(made.iter().all(|c| school().iter().any(|m| m.text.contains(c.as_str()))), "{:?}", school());
+    for (body, field) in [
+        (
+            json!({"plan_id": plan["id"], "quantity": 21, "placement": {"type": "all"}, "buyer_phone": "01719800005", "send_sms": true}),
+            "send_sms",
+        ),
+        (json!({"plan_id": plan["id"], "quantity": 2, "placement": {"type": "all"}, "send_sms": true}), "buyer_phone"),
+    ] {
+        let a = env
+            .send_with(
+                "POST",
+                "/v1/voucher-batches",
+                Some(&admin),
+                Some(body.clone()),
+                &[("idempotency-key", "sms-batch-3")],
+            )
+            .await;
+        assert_eq!((a.status, a.body["errors"][0]["field"].as_str()), (422, Some(field)), "{body}");
+    }
 
     // Refused: an unsold voucher without a phone, a phone that is none, a disabled voucher,
     // another ISP; nothing is written.

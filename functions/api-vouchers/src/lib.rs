@@ -55,7 +55,7 @@ async fn dispatch(app: &App, req: Request) -> Reply {
         "POST /v1/voucher-batches" => create_batch(app, &actor, &r).await,
         "GET /v1/voucher-batches" => list_batches(app, &actor, &r).await,
         "GET /v1/voucher-batches/{id}" => get_batch(app, &actor, params.id("id", "voucher batch")?).await,
-        "GET /v1/voucher-batches/{id}/pdf" => batch_pdf(app, &actor, params.id("id", "voucher batch")?).await,
+        "GET /v1/voucher-batches/{id}/pdf" => batch_pdf(app, &actor, &r, params.id("id", "voucher batch")?).await,
         "GET /v1/voucher-batches/{id}/csv" => batch_csv(app, &actor, params.id("id", "voucher batch")?).await,
         "GET /v1/vouchers" => list_vouchers(app, &actor, &r).await,
         _ => {
@@ -148,12 +148,24 @@ pub async fn get_batch(app: &App, actor: &Actor, id: Uuid) -> Reply {
 }
 
 /// The batch as A4 sheets of 24 cards: ISP, plan, price, validity, code (and password) and a QR
-/// code of the hotspot login with the code filled in. Needs `subscriptions:secrets`.
-#[utoipa::path(get, path = "/v1/voucher-batches/{id}/pdf", tag = "vouchers", params(("id" = Uuid, Path)),
+/// code of the hotspot login with the code filled in. Needs `subscriptions:secrets`. A batch of
+/// more than 1,000 prints in parts (`from`, `to`: the cards' numbers as printed).
+#[utoipa::path(get, path = "/v1/voucher-batches/{id}/pdf", tag = "vouchers",
+    params(("id" = Uuid, Path), ("from" = Option<u32>, Query, description = "first card, from 1"),
+        ("to" = Option<u32>, Query, description = "last card (at most 1,000 after from)")),
     responses((status = 200, content_type = "application/pdf", body = Vec<u8>), (status = 403, body = Problem),
-        (status = 404, body = Problem)), security(("bearer" = [])))]
-pub async fn batch_pdf(app: &App, actor: &Actor, id: Uuid) -> Reply {
-    let (name, bytes) = vouchers::cards::batch_pdf(app, actor, id).await?;
+        (status = 404, body = Problem), (status = 422, body = Problem)), security(("bearer" = [])))]
+pub async fn batch_pdf(app: &App, actor: &Actor, r: &Incoming, id: Uuid) -> Reply {
+    r.allow_query(&["from", "to"])?;
+    let number = |name: &str| -> Result<Option<u32>, Error> {
+        r.query(name).map(|s| s.parse::<u32>().map_err(|_| Error::field(name, "must be a card's number"))).transpose()
+    };
+    let part = match (number("from")?, number("to")?) {
+        (None, None) => None,
+        (Some(f), Some(t)) => Some((f, t)),
+        _ => return Err(Error::field("from", "give both from and to")),
+    };
+    let (name, bytes) = vouchers::cards::batch_pdf(app, actor, id, part).await?;
     pdf_file(&name, bytes)
 }
 

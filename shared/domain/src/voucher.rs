@@ -115,6 +115,8 @@ pub const EXAMPLES: [(&str, u32, Option<u64>, &str, i64); 4] = [
 /// read for each other on a printed card or a phone's screen (0/O, 1/I/L).
 pub const CODE_ALPHABET: &[u8] = b"ABCDEFGHJKMNPQRSTUVWXYZ23456789";
 pub const MAX_BATCH: u32 = 10_000;
+/// The most vouchers a batch sends by SMS to its one buyer (each its own message).
+pub const MAX_SMS_BATCH: u32 = 20;
 /// Vouchers generated per job chunk (one queue message).
 pub const BATCH_CHUNK: u32 = 500;
 pub const MIN_CODE_LENGTH: u8 = 6;
@@ -229,6 +231,14 @@ pub struct VoucherBatch {
     pub note: Option<String>,
     /// The hotspot's login page; the cards' QR codes open it with the code filled in.
     pub login_url: String,
+    /// Made for one buyer (a customer buying a few at the counter): kept with each voucher.
+    #[serde(default)]
+    pub buyer_name: Option<String>,
+    #[serde(default)]
+    pub buyer_phone: Option<String>,
+    /// Each voucher's login is sent to `buyer_phone` by SMS once it is made.
+    #[serde(default)]
+    pub send_sms: bool,
     pub chunks: u32,
     pub created_by: Uuid,
     pub created_at: chrono::DateTime<chrono::Utc>,
@@ -508,6 +518,9 @@ mod tests {
             operator_id: None,
             note: None,
             login_url: DEFAULT_LOGIN_URL.into(),
+            buyer_name: None,
+            buyer_phone: None,
+            send_sms: false,
             chunks: 3,
             created_by: Uuid::nil(),
             created_at: now,

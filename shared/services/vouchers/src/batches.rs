@@ -40,6 +40,12 @@ pub struct CreateBatch {
     /// The hotspot's login page for the cards' QR codes (default `http://10.5.50.1/login`,
     /// RouterOS's hotspot address).
     pub login_url: Option<String>,
+    /// Made for one buyer: kept with each voucher.
+    pub buyer_name: Option<String>,
+    pub buyer_phone: Option<String>,
+    /// Send each voucher's login to `buyer_phone` by SMS once made (at most 20 vouchers).
+    #[serde(default)]
+    pub send_sms: bool,
 }
 
 fn eight() -> u8 {
@@ -129,7 +135,23 @@ pub async fn create_batch(
     let prefix = voucher::check_batch(&mut v, input.quantity, &input.prefix, input.code_length);
     let note = v.optional_text("note", input.note.as_deref(), 120);
     let login_url = voucher::check_login_url(&mut v, input.login_url.as_deref().unwrap_or(voucher::DEFAULT_LOGIN_URL));
+    let buyer_name = v.optional_text("buyer_name", input.buyer_name.as_deref(), 120);
+    let raw_phone = v.optional_text("buyer_phone", input.buyer_phone.as_deref(), 32);
+    if input.send_sms && raw_phone.is_none() {
+        v.add("buyer_phone", "is required to send the logins by SMS");
+    }
+    if input.send_sms && input.quantity > voucher::MAX_SMS_BATCH {
+        v.add("send_sms", format!("at most {} vouchers are sent by SMS to one phone", voucher::MAX_SMS_BATCH));
+    }
     v.finish()?;
+    let buyer_phone = match raw_phone {
+        Some(p) => Some(
+            crate::vouchers::buyer_phone(app, tid, &p)
+                .await
+                .map_err(|_| Error::field("buyer_phone", "is not a phone number"))?,
+        ),
+        None => None,
+    };
     let plan: VoucherPlan = decoded(app.store.get_item(&keys::voucher_plan(tid, input.plan_id, None)).await.or_500()?)?
         .filter(|p: &VoucherPlan| p.tenant_id == tid)
         .ok_or_else(|| Error::field("plan_id", "no such voucher plan in this ISP"))?;
@@ -164,6 +186,9 @@ pub async fn create_batch(
         operator_id: input.operator_id,
         note,
         login_url,
+        buyer_name,
+        buyer_phone,
+        send_sms: input.send_sms,
         chunks,
         created_by: actor.real_actor(),
         created_at: now,
@@ -253,6 +278,14 @@ pub async fn list_batches(app: &App, actor: &Actor, limit: u32, cursor: Option<&
 pub async fn batch_vouchers(app: &App, tid: Uuid, batch: Uuid) -> Result<Vec<Voucher>> {
     let q = Query::table(keys::voucher_batch_pk(tid, batch)).prefix(keys::VOUCHER_PREFIX).limit(1000);
     app.store.query_all(q, voucher::MAX_BATCH as usize).await.or_500()
+}
+
+/// The batch's vouchers from `first` to `last` (0-based sequence numbers), in order.
+pub async fn batch_vouchers_between(app: &App, tid: Uuid, batch: Uuid, first: u32, last: u32) -> Result<Vec<Voucher>> {
+    let q = Query::table(keys::voucher_batch_pk(tid, batch))
+        .range(Some(keys::voucher_sk(first)), keys::voucher_sk(last))
+        .limit(1000);
+    app.store.query_all(q, (last - first + 1) as usize).await.or_500()
 }
 
 /// A voucher's password: its code, or its own sealed one.
@@ -365,11 +398,14 @@ pub async fn generate_chunk(app: &App, tid: Uuid, batch_id: Uuid, chunk: u32) ->
                     sold_at: None,
                     sold_by: None,
                     sold_price: None,
-                    buyer_name: None,
-                    buyer_phone: None,
+                    buyer_name: batch.buyer_name.clone(),
+                    buyer_phone: batch.buyer_phone.clone(),
                     version: 1,
                 };
                 tx.put_new(Store::encode_stored(&v).or_500()?, Conflict::Exists);
+                if let (true, Some(phone)) = (batch.send_sms, &batch.buyer_phone) {
+                    tx.put_event(&crate::vouchers::login_sms(&v, phone, now)?);
+                }
                 tx.put_unique(keys::voucher_code(tid, &code), "voucher_code", &format!("{batch_id}:{seq}"));
             }
             tx.add_counters(

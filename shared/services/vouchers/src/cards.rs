@@ -5,7 +5,7 @@
 //! rectangles: a 10,000-voucher batch stays a file a print shop takes. A Bangla ISP name prints
 //! shaped (`typeset`).
 
-use crate::batches::{batch_vouchers, load_batch, voucher_password};
+use crate::batches::{load_batch, voucher_password};
 use domain::actor::Actor;
 use domain::money::format_minor;
 use domain::role::Permission;
@@ -32,17 +32,48 @@ const QR_MM: f32 = 25.0;
 pub use domain::voucher::login_link;
 
 /// The printed sheets of a batch and the file's name.
-pub async fn batch_pdf(app: &App, actor: &Actor, id: Uuid) -> Result<(String, Vec<u8>)> {
+pub async fn batch_pdf(app: &App, actor: &Actor, id: Uuid, part: Option<(u32, u32)>) -> Result<(String, Vec<u8>)> {
     actor.require(Permission::SubscriptionSecretsRead)?;
     let batch = load_batch(app, actor, id).await?;
+    let (from, to) = printed_part(batch.quantity, part)?;
     let tenant = load_tenant(app, batch.tenant_id).await?;
-    let vouchers = batch_vouchers(app, batch.tenant_id, id).await?;
+    let vouchers = crate::batches::batch_vouchers_between(app, batch.tenant_id, id, from - 1, to - 1).await?;
     let mut cards = Vec::with_capacity(vouchers.len());
     for v in &vouchers {
         cards.push((v.clone(), voucher_password(app, v)?));
     }
-    let name = format!("vouchers-{}-{}.pdf", batch.plan_name.to_lowercase(), &batch.id.to_string()[..8]);
+    let whole = from == 1 && to == batch.quantity;
+    let part = if whole { String::new() } else { format!("-{from}-{to}") };
+    let name = format!("vouchers-{}-{}{part}.pdf", batch.plan_name.to_lowercase(), &batch.id.to_string()[..8]);
     Ok((name, render(&tenant.name, &batch, &cards)?))
+}
+
+/// The most cards one PDF holds: it renders within the API's 29 s and its file stays under
+/// Lambda's 6 MB answer (1,000 cards: about 1 MB). A larger batch prints in parts.
+pub const CARDS_PER_PDF: u32 = 1_000;
+
+/// The cards a PDF holds (1-based, as printed): the part asked for, or the whole batch when it
+/// fits in one file.
+pub fn printed_part(quantity: u32, part: Option<(u32, u32)>) -> Result<(u32, u32)> {
+    match part {
+        None if quantity <= CARDS_PER_PDF => Ok((1, quantity.max(1))),
+        None => {
+            let parts: Vec<String> = (0..quantity.div_ceil(CARDS_PER_PDF))
+                .map(|i| format!("from={}&to={}", i * CARDS_PER_PDF + 1, ((i + 1) * CARDS_PER_PDF).min(quantity)))
+                .collect();
+            Err(domain::Error::field(
+                "from",
+                format!("{quantity} cards print in parts of at most {CARDS_PER_PDF}: {}", parts.join(", ")),
+            ))
+        }
+        Some((from, to)) if from < 1 || to < from || to > quantity => {
+            Err(domain::Error::field("from", format!("must be 1 to {quantity}, and `to` at least `from`")))
+        }
+        Some((from, to)) if to - from >= CARDS_PER_PDF => {
+            Err(domain::Error::field("to", format!("at most {CARDS_PER_PDF} cards in one file")))
+        }
+        Some(p) => Ok(p),
+    }
 }
 
 use domain::voucher::validity_text as validity;
@@ -165,6 +196,19 @@ pub fn render(isp_name: &str, batch: &VoucherBatch, cards: &[(Voucher, String)])
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_large_batch_prints_in_parts_of_a_thousand() {
+        assert_eq!(printed_part(200, None).unwrap(), (1, 200));
+        assert_eq!(printed_part(1_000, None).unwrap(), (1, 1_000));
+        let Err(domain::Error::Validation(f)) = printed_part(2_500, None) else { panic!("printed whole") };
+        assert!(f[0].message.contains("from=1&to=1000, from=1001&to=2000, from=2001&to=2500"), "{}", f[0].message);
+        assert_eq!(printed_part(2_500, Some((1_001, 2_000))).unwrap(), (1_001, 2_000));
+        assert!(printed_part(2_500, Some((1, 1_001))).is_err());
+        assert!(printed_part(2_500, Some((0, 5))).is_err());
+        assert!(printed_part(2_500, Some((10, 9))).is_err());
+        assert!(printed_part(2_500, Some((2_400, 2_501))).is_err());
+    }
     use domain::voucher::{Placement, ValidityFrom, VoucherStatus};
 
     #[test]
@@ -189,6 +233,9 @@ mod tests {
             operator_id: None,
             note: None,
             login_url: domain::voucher::DEFAULT_LOGIN_URL.into(),
+            buyer_name: None,
+            buyer_phone: None,
+            send_sms: false,
             chunks: 1,
             created_by: Uuid::nil(),
             created_at: at,
