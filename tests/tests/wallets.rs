@@ -263,11 +263,43 @@ async fn an_operators_wallet_pays_for_what_it_sells_and_gets_it_back_when_voided
     act(admin.clone(), first.clone(), "change-package", Some(json!({"package_id": basic}))).await.expect(200);
     assert_eq!(wallet(&env, &op, &op_id).await["balance"], after_upgrade);
 
-    // The ledger: top-up, activation, renewal, reversal, upgrade; it sums to the balance.
+    // A credit note of half the upgrade's invoice gives back half of what the upgrade cost; the
+    // same request again changes nothing.
+    let customer_id = sub["customer_id"].as_str().unwrap();
+    let invoices =
+        env.send("GET", &format!("/v1/invoices?customer_id={customer_id}"), Some(&admin), None).await.expect(200);
+    let upgrade_inv = invoices["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["kind"] == "package_change" && i["total"].as_i64().unwrap() > 0)
+        .unwrap()
+        .clone();
+    let half = upgrade_inv["total"].as_i64().unwrap() / 2;
+    for _ in 0..2 {
+        env.send_with(
+            "POST",
+            &format!("/v1/invoices/{}/credit-notes", upgrade_inv["id"].as_str().unwrap()),
+            Some(&admin),
+            Some(json!({"amount": half, "reason": "line was down for two weeks"})),
+            &[("idempotency-key", "seller-cn-1")],
+        )
+        .await
+        .expect(201);
+    }
+    let share = (45_000 * half + upgrade_inv["total"].as_i64().unwrap() / 2) / upgrade_inv["total"].as_i64().unwrap();
+    assert!((share - 22_500).abs() <= 1, "{share}");
+    assert_eq!(wallet(&env, &op, &op_id).await["balance"].as_i64().unwrap(), after_upgrade + share);
+
+    // The ledger: top-up, activation, renewal, reversal, upgrade, its share back; it sums to the
+    // balance.
     let entries = ledger(&env, &admin, &op_id).await;
     let kinds: Vec<&str> = entries.iter().rev().map(|e| e["kind"].as_str().unwrap()).collect();
-    assert_eq!(kinds, ["top_up", "package_sale", "package_sale", "sale_reversal", "top_up", "package_sale"]);
-    assert_eq!(entries.iter().map(|e| e["amount"].as_i64().unwrap()).sum::<i64>(), after_upgrade);
+    assert_eq!(
+        kinds,
+        ["top_up", "package_sale", "package_sale", "sale_reversal", "top_up", "package_sale", "sale_reversal"]
+    );
+    assert_eq!(entries.iter().map(|e| e["amount"].as_i64().unwrap()).sum::<i64>(), after_upgrade + share);
 }
 
 /// An operator tops up its own wallet online through the ISP's (fake) Stripe: the money arrives

@@ -571,7 +571,8 @@ pub async fn void_invoice(app: &App, actor: &Actor, id: Uuid, input: VoidInput) 
         // An operator's wallet paid for what the invoice billed (an activation or package change
         // an operator made for its customer): the money goes back with it.
         if before.operator_id.is_some() && matches!(before.kind, InvoiceKind::Activation | InvoiceKind::PackageChange) {
-            wallets::sales::stage_reversal(app, &mut tx, tid, &books.tenant.currency, id, actor.real_actor(), now)
+            let how = wallets::sales::Reversal::Void;
+            wallets::sales::stage_reversal(app, &mut tx, tid, &books.tenant.currency, id, how, actor.real_actor(), now)
                 .await?;
         }
         match app.store.commit(tx).await {

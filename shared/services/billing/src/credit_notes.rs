@@ -13,7 +13,7 @@ use chrono::{DateTime, Utc};
 use domain::actor::Actor;
 use domain::customer::Customer;
 use domain::event::{BillingEvent, DomainEvent};
-use domain::invoice::Invoice;
+use domain::invoice::{Invoice, InvoiceKind};
 use domain::payment::PaymentMethod;
 use domain::role::Permission;
 use domain::{Result, Validation, ids};
@@ -129,10 +129,31 @@ async fn try_credit(
         load_open(app, tid, &books.account).await?.into_iter().filter(|i| i.id != invoice_id).collect();
     let mut tx = Tx::new();
     let note = stage_credit_note(&mut tx, &mut books, actor, &target, amount, reason, &others, now)?;
+    stage_sale_share(app, &mut tx, &books, actor, &target, amount, now).await?;
     books.stage(&mut tx, tid)?;
     tx.put_idempotency(Owner::Tenant(tid), &idem.key_hash(actor.user_id), &record(idem, 201, &note, app)?);
     app.store.commit(tx).await.map_err(attempt_failed)?;
     Ok(note)
+}
+
+/// A credit note on an invoice an operator's wallet paid for (its activation or package change)
+/// gives the operator that share of its payment back, in the note's transaction.
+pub async fn stage_sale_share(
+    app: &App,
+    tx: &mut Tx,
+    books: &Books,
+    actor: &Actor,
+    target: &Invoice,
+    credited: i64,
+    now: DateTime<Utc>,
+) -> Result<()> {
+    if target.operator_id.is_none() || !matches!(target.kind, InvoiceKind::Activation | InvoiceKind::PackageChange) {
+        return Ok(());
+    }
+    let how = wallets::sales::Reversal::Credited { credited, total: target.total };
+    let (tid, currency) = (books.tenant.id, &books.tenant.currency);
+    wallets::sales::stage_reversal(app, tx, tid, currency, target.id, how, actor.real_actor(), now).await?;
+    Ok(())
 }
 
 /// Stages a credit note of `amount` on `target` (numbered from `books`, which the caller stages

@@ -233,6 +233,7 @@ async fn try_reserve(
         }
         let why = format!("refund through {}: {}", before.gateway.as_str(), asked.reason);
         let note = stage_credit_note(&mut tx, &mut books, actor, inv, part, &why, &[], now)?;
+        billing::credit_notes::stage_sale_share(app, &mut tx, &books, actor, inv, part, now).await?;
         credit_notes.push(RefundCredit { invoice_id: *invoice_id, credit_note_id: note.id, amount: part });
     }
     books.account.hold(asked.amount)?;

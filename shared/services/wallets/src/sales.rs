@@ -36,6 +36,10 @@ pub struct OperatorSale {
     pub invoice_id: Option<Uuid>,
     pub amount: i64,
     pub at: chrono::DateTime<chrono::Utc>,
+    /// How much of it went back (credit notes on its invoice take their share; a void the rest).
+    #[serde(default)]
+    pub reversed_amount: i64,
+    /// When it was reversed in full.
     pub reversed_at: Option<chrono::DateTime<chrono::Utc>>,
     pub version: u64,
 }
@@ -113,6 +117,7 @@ pub async fn stage_sale(app: &App, tx: &mut Tx, sale: &Sale<'_>) -> Result<Opera
         invoice_id: sale.invoice_id,
         amount: sale.amount,
         at: sale.at,
+        reversed_amount: 0,
         reversed_at: None,
         version: 1,
     };
@@ -120,20 +125,42 @@ pub async fn stage_sale(app: &App, tx: &mut Tx, sale: &Sale<'_>) -> Result<Opera
     Ok(record)
 }
 
-/// Stages the reversal of the sale an invoice paid for, if there is one not reversed yet: the
-/// money back from the ISP's funding account to the operator's wallet, and the sale marked
-/// reversed (on the version read, so it is reversed once).
+/// How much of a sale goes back.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reversal {
+    /// The invoice was voided: all that is left.
+    Void,
+    /// A credit note of `credited` on an invoice of `total`: the sale's share of it.
+    Credited { credited: i64, total: i64 },
+}
+
+/// Stages the reversal of the sale an invoice paid for, if there is one with something left to
+/// reverse: the money back from the ISP's funding account to the operator's wallet, and the sale's
+/// reversed amount (on the version read, so nothing goes back twice).
+#[allow(clippy::too_many_arguments)]
 pub async fn stage_reversal(
     app: &App,
     tx: &mut Tx,
     tid: Uuid,
     currency: &str,
     invoice_id: Uuid,
+    how: Reversal,
     by: Uuid,
     at: chrono::DateTime<chrono::Utc>,
 ) -> Result<Option<OperatorSale>> {
     let sale: Option<OperatorSale> = app.store.get(&keys::operator_sale(tid, invoice_id)).await.or_500()?;
     let Some(sale) = sale.filter(|s| s.reversed_at.is_none()) else { return Ok(None) };
+    let left = sale.amount - sale.reversed_amount;
+    let amount = match how {
+        Reversal::Void => left,
+        Reversal::Credited { credited, total } if total > 0 => {
+            domain::billing::mul_div(sale.amount, credited.min(total), total).min(left)
+        }
+        Reversal::Credited { .. } => 0,
+    };
+    if amount <= 0 {
+        return Ok(None);
+    }
     let (ik, wk) = (keys::wallet(tid, None), keys::wallet(tid, Some(sale.operator_id)));
     let mut got = app.store.batch_get(&[&ik, &wk]).await.or_500()?.into_iter();
     let mut from =
@@ -146,17 +173,23 @@ pub async fn stage_reversal(
         kind: MovementKind::SaleReversal,
         from: WalletOwner::Isp,
         to: to.owner,
-        amount: sale.amount,
+        amount,
         method: None,
         reference: Some(invoice_id.to_string()),
-        note: Some("Invoice voided: the sale is reversed".into()),
+        note: Some(match how {
+            Reversal::Void => "Invoice voided: the sale is reversed".into(),
+            Reversal::Credited { .. } => "Invoice credited: its share of the sale is reversed".into(),
+        }),
         by,
         at,
     };
     let (out, into) = movement.apply(&mut from, &mut to, None, (ids::new_id(), ids::new_id()))?;
     stage_pair(tx, tid, (&from, from_before), (&to, to_before), [&out, &into])?;
     let mut reversed = sale.clone();
-    reversed.reversed_at = Some(at);
+    reversed.reversed_amount += amount;
+    if reversed.reversed_amount >= reversed.amount {
+        reversed.reversed_at = Some(at);
+    }
     reversed.version += 1;
     tx.put_versioned(Store::encode_stored(&reversed).or_500()?, sale.version);
     Ok(Some(reversed))
