@@ -153,6 +153,34 @@ async fn commissions_are_credited_with_the_payment_once_and_reported_by_operator
         assert_eq!(a.status, 422, "{bad}: {:?}", a.body);
     }
 
+    // A credit note of half the paid invoice takes half of what each earned on it back (the same
+    // request again: once); the month's report shows what is left, the count of payments stays.
+    let op_before = wallet(&env, &op, &op_id).await;
+    for _ in 0..2 {
+        env.send_with(
+            "POST",
+            &format!("/v1/invoices/{inv_id}/credit-notes"),
+            Some(&admin),
+            Some(json!({"amount": total / 2, "reason": "a fortnight without service"})),
+            &[("idempotency-key", "comm-cn-1")],
+        )
+        .await
+        .expect(201);
+    }
+    let op_back = (first + second + 1) / 2;
+    assert!((wallet(&env, &op, &op_id).await - (op_before - op_back)).abs() <= 1, "the operator gives back half");
+    assert_eq!(wallet(&env, &sub, &sub_id).await, 1_000, "the sub-operator half of its 20.00");
+    let after = report(admin.clone()).await;
+    let (op_left, op_count) = earned(&after, &op_id).unwrap();
+    assert!((op_left - (first + second - op_back)).abs() <= 1 && op_count == 2, "{after:#}");
+    assert_eq!(earned(&after, &sub_id), Some((1_000, 1)));
+    let backs = commission_entries(&env, &admin, &sub_id).await;
+    assert_eq!(backs.len(), 1, "a reversal is its own kind: {backs:#?}");
+    let ledger =
+        env.send("GET", &format!("/v1/operators/{sub_id}/wallet/ledger"), Some(&admin), None).await.expect(200);
+    assert_eq!(ledger["items"][0]["kind"], "commission_reversal");
+    assert_eq!(ledger["items"][0]["amount"], -1_000);
+
     // Without a rule the earners' own rates apply (none set here: nothing more is earned).
     env.send("DELETE", &path, Some(&admin), None).await;
     assert_eq!(env.send("GET", &path, Some(&admin), None).await.expect(200)["version"], 0);

@@ -64,6 +64,8 @@ pub enum MovementKind {
     PackageSale,
     /// The invoice of such a sale was voided: the price returns to the operator.
     SaleReversal,
+    /// A credit note on an invoice takes back its share of the commission earned on it.
+    CommissionReversal,
 }
 
 /// How a top-up was paid to the ISP.

@@ -468,6 +468,12 @@ pub fn commissions_year_pk(tenant: Uuid, year: &str) -> String {
     format!("{}RPT#COMM#{year}", t(tenant))
 }
 
+/// What each operator earned on an invoice, and what was taken back (`earned#<op>`,
+/// `clawed#<op>`, `path#<op>`): a credit note on it takes back its share.
+pub fn invoice_commissions(tenant: Uuid, invoice: Uuid) -> ItemKeys {
+    ItemKeys::new(format!("{}INVCOMM#{invoice}", t(tenant)), "COMMISSIONS")
+}
+
 /// A sale an operator's wallet paid for, by the invoice it made (or its movement, without one).
 pub fn operator_sale(tenant: Uuid, id: Uuid) -> ItemKeys {
     ItemKeys::new(format!("{}OPSALE#{id}", t(tenant)), "SALE")
@@ -1091,6 +1097,7 @@ mod tests {
             commissions_month(tid, "2026-12", 0),
             commission_rule(tid, id),
             operator_sale(tid, id),
+            invoice_commissions(tid, id),
             recharge_batch(tid, id, Some(chrono::DateTime::UNIX_EPOCH)),
             recharge_card(tid, "hash", Some((id, 1))),
             recharge_card_serial(tid, id, 1),

@@ -571,9 +571,10 @@ pub async fn void_invoice(app: &App, actor: &Actor, id: Uuid, input: VoidInput) 
         // An operator's wallet paid for what the invoice billed (an activation or package change
         // an operator made for its customer): the money goes back with it.
         if before.operator_id.is_some() && matches!(before.kind, InvoiceKind::Activation | InvoiceKind::PackageChange) {
+            let mut moved = wallets::WalletSet::new(tid, &books.tenant.currency);
             let how = wallets::sales::Reversal::Void;
-            wallets::sales::stage_reversal(app, &mut tx, tid, &books.tenant.currency, id, how, actor.real_actor(), now)
-                .await?;
+            wallets::sales::stage_reversal(app, &mut tx, &mut moved, id, how, (actor.real_actor(), now)).await?;
+            moved.stage(&mut tx)?;
         }
         match app.store.commit(tx).await {
             Ok(()) => return Ok(inv),

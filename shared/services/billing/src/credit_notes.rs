@@ -129,30 +129,38 @@ async fn try_credit(
         load_open(app, tid, &books.account).await?.into_iter().filter(|i| i.id != invoice_id).collect();
     let mut tx = Tx::new();
     let note = stage_credit_note(&mut tx, &mut books, actor, &target, amount, reason, &others, now)?;
-    stage_sale_share(app, &mut tx, &books, actor, &target, amount, now).await?;
+    let mut moved = wallets::WalletSet::new(tid, &books.tenant.currency);
+    stage_sale_share(app, &mut tx, &mut moved, &books, &target, amount, (actor.real_actor(), now)).await?;
+    moved.stage(&mut tx)?;
     books.stage(&mut tx, tid)?;
     tx.put_idempotency(Owner::Tenant(tid), &idem.key_hash(actor.user_id), &record(idem, 201, &note, app)?);
     app.store.commit(tx).await.map_err(attempt_failed)?;
     Ok(note)
 }
 
-/// A credit note on an invoice an operator's wallet paid for (its activation or package change)
-/// gives the operator that share of its payment back, in the note's transaction.
+/// What a credit note on an invoice of an operator's customer does to the operators' money, in
+/// the note's transaction: the commission earned on the invoice goes back in that share, and a
+/// sale the operator's wallet paid for (its activation or package change) comes back in that share.
+/// The wallets it moves are in `moved`, which the caller stages once (a refund crediting several
+/// invoices moves them all in one transaction).
 pub async fn stage_sale_share(
     app: &App,
     tx: &mut Tx,
+    moved: &mut wallets::WalletSet,
     books: &Books,
-    actor: &Actor,
     target: &Invoice,
     credited: i64,
-    now: DateTime<Utc>,
+    who: (Uuid, DateTime<Utc>),
 ) -> Result<()> {
-    if target.operator_id.is_none() || !matches!(target.kind, InvoiceKind::Activation | InvoiceKind::PackageChange) {
+    if target.scope.is_none() {
         return Ok(());
     }
-    let how = wallets::sales::Reversal::Credited { credited, total: target.total };
-    let (tid, currency) = (books.tenant.id, &books.tenant.currency);
-    wallets::sales::stage_reversal(app, tx, tid, currency, target.id, how, actor.real_actor(), now).await?;
+    let share = (credited, target.total);
+    wallets::commissions::stage_clawback(app, tx, moved, &books.tenant, target.id, share, who).await?;
+    if target.operator_id.is_some() && matches!(target.kind, InvoiceKind::Activation | InvoiceKind::PackageChange) {
+        let how = wallets::sales::Reversal::Credited { credited, total: target.total };
+        wallets::sales::stage_reversal(app, tx, moved, target.id, how, who).await?;
+    }
     Ok(())
 }
 

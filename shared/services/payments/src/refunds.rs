@@ -225,6 +225,7 @@ async fn try_reserve(
     let id = ids::new_id();
     let mut tx = Tx::new();
     let mut credit_notes = vec![];
+    let mut moved = wallets::WalletSet::new(tid, &books.tenant.currency);
     for ((invoice_id, part), inv) in plan.iter().zip(&invoices) {
         // An invoice credited meanwhile by hand takes what is left; the rest comes from credit.
         let part = (*part).min(inv.total - inv.amount_credited);
@@ -233,9 +234,11 @@ async fn try_reserve(
         }
         let why = format!("refund through {}: {}", before.gateway.as_str(), asked.reason);
         let note = stage_credit_note(&mut tx, &mut books, actor, inv, part, &why, &[], now)?;
-        billing::credit_notes::stage_sale_share(app, &mut tx, &books, actor, inv, part, now).await?;
+        let who = (actor.real_actor(), now);
+        billing::credit_notes::stage_sale_share(app, &mut tx, &mut moved, &books, inv, part, who).await?;
         credit_notes.push(RefundCredit { invoice_id: *invoice_id, credit_note_id: note.id, amount: part });
     }
+    moved.stage(&mut tx)?;
     books.account.hold(asked.amount)?;
     let refund = CheckoutRefund {
         id,

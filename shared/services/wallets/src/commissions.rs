@@ -17,7 +17,7 @@ use kernel::App;
 use kernel::support::{Audited, StoreResultExt, audit, decoded, snapshot};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
-use store::{Store, Tx, keys};
+use store::{Conflict, Store, Tx, keys};
 use uuid::Uuid;
 
 /// What a package's commission rule is set to.
@@ -261,5 +261,131 @@ pub async fn stage_commissions(
     let entry_refs: Vec<&WalletEntry> = entries.iter().collect();
     crate::stage_wallets(tx, tid, &staged, &entry_refs)?;
     kernel::projections::reports::stage_commissions(tx, paid.tenant, &earned, paid.at);
+    stage_per_invoice(tx, tid, &earned);
     Ok(earned)
+}
+
+/// Adds what each earner earned on each invoice to the invoice's commission record (a credit
+/// note reads it to take its share back).
+fn stage_per_invoice(tx: &mut Tx, tid: Uuid, earned: &[Earning]) {
+    let mut per: BTreeMap<Uuid, BTreeMap<Uuid, (i64, &str)>> = BTreeMap::new();
+    for e in earned {
+        for l in &e.lines {
+            per.entry(l.invoice_id).or_default().entry(e.operator_id).or_insert((0, e.path.as_str())).0 += l.amount;
+        }
+    }
+    for (invoice, earners) in per {
+        let mut adds = vec![];
+        let mut sets = vec![];
+        let mut values = std::collections::HashMap::new();
+        let mut names: Vec<(String, String)> = vec![];
+        for (i, (op, (amount, path))) in earners.into_iter().enumerate() {
+            names.push((format!("#e{i}"), format!("earned#{op}")));
+            names.push((format!("#p{i}"), format!("path#{op}")));
+            adds.push(format!("#e{i} :e{i}"));
+            sets.push(format!("#p{i} = :p{i}"));
+            values.insert(format!(":e{i}"), aws_sdk_dynamodb::types::AttributeValue::N(amount.to_string()));
+            values.insert(format!(":p{i}"), aws_sdk_dynamodb::types::AttributeValue::S(path.to_string()));
+        }
+        let expr = format!("ADD {} SET {}, #t = :t", adds.join(", "), sets.join(", "));
+        names.push(("#t".into(), "type".into()));
+        values.insert(":t".into(), aws_sdk_dynamodb::types::AttributeValue::S("COMMISSIONS".into()));
+        let refs: Vec<(&str, &str)> = names.iter().map(|(a, b)| (a.as_str(), b.as_str())).collect();
+        tx.update(&keys::invoice_commissions(tid, invoice), &expr, None, &refs, values, Conflict::Condition);
+    }
+}
+
+/// A credit note of `credited` on an invoice of `total`: each earner gives back that share of
+/// what it earned on the invoice (never more than it earned), from its wallet to the ISP's
+/// funding account (it may go below zero: the money was not the operator's), with the month's
+/// aggregate lowered and the invoice's record conditioned on what was read (a concurrent note
+/// makes the transaction read again).
+pub async fn stage_clawback(
+    app: &App,
+    tx: &mut Tx,
+    wallets: &mut crate::WalletSet,
+    tenant: &Tenant,
+    invoice: Uuid,
+    (credited, total): (i64, i64),
+    (by, at): (Uuid, chrono::DateTime<chrono::Utc>),
+) -> Result<()> {
+    let tid = tenant.id;
+    let Some(item) = app.store.get_item(&keys::invoice_commissions(tid, invoice)).await.or_500()? else {
+        return Ok(());
+    };
+    if total <= 0 {
+        return Ok(());
+    }
+    let num = |k: &str| item.get(k).and_then(|v| v.as_n().ok()).and_then(|n| n.parse::<i64>().ok()).unwrap_or(0);
+    let mut back: Vec<(Uuid, String, i64, i64)> = vec![];
+    for (k, v) in &item {
+        let Some(op) = k.strip_prefix("earned#").and_then(|o| o.parse::<Uuid>().ok()) else { continue };
+        let earned = v.as_n().ok().and_then(|n| n.parse::<i64>().ok()).unwrap_or(0);
+        let clawed = num(&format!("clawed#{op}"));
+        let amount = domain::billing::mul_div(earned, credited.min(total), total).min(earned - clawed);
+        let path =
+            item.get(&format!("path#{op}")).and_then(|v| v.as_s().ok()).cloned().unwrap_or_else(|| op.to_string());
+        if amount > 0 {
+            back.push((op, path, amount, clawed));
+        }
+    }
+    if back.is_empty() {
+        return Ok(());
+    }
+    let owners: Vec<WalletOwner> =
+        back.iter().map(|(op, ..)| WalletOwner::Operator(*op)).chain(std::iter::once(WalletOwner::Isp)).collect();
+    wallets.load(app, &owners).await?;
+    let mut lowered = vec![];
+    let (mut adds, mut conds) = (vec![], vec![]);
+    let mut values = std::collections::HashMap::new();
+    let mut names: Vec<(String, String)> = vec![];
+    for (op, path, amount, clawed) in &back {
+        let movement = Movement {
+            id: ids::new_id(),
+            kind: MovementKind::CommissionReversal,
+            from: WalletOwner::Operator(*op),
+            to: WalletOwner::Isp,
+            amount: *amount,
+            method: None,
+            reference: Some(invoice.to_string()),
+            note: Some("Invoice credited: its share of the commission is taken back".into()),
+            by,
+            at,
+        };
+        // Taken back whatever the balance: the money was never the operator's.
+        wallets.apply(&movement, None)?;
+        // One update of the invoice's record for all its earners, on what was read.
+        let i = names.len();
+        names.push((format!("#c{i}"), format!("clawed#{op}")));
+        adds.push(format!("#c{i} :c{i}"));
+        conds.push(if *clawed == 0 {
+            format!("(attribute_not_exists(#c{i}) OR #c{i} = :w{i})")
+        } else {
+            format!("#c{i} = :w{i}")
+        });
+        values.insert(format!(":c{i}"), aws_sdk_dynamodb::types::AttributeValue::N(amount.to_string()));
+        values.insert(format!(":w{i}"), aws_sdk_dynamodb::types::AttributeValue::N(clawed.to_string()));
+        lowered.push(Earning {
+            operator_id: *op,
+            level: if path.contains('/') {
+                domain::commission::Level::SubOperator
+            } else {
+                domain::commission::Level::Operator
+            },
+            path: path.clone(),
+            amount: -amount,
+            lines: vec![],
+        });
+    }
+    let refs: Vec<(&str, &str)> = names.iter().map(|(a, b)| (a.as_str(), b.as_str())).collect();
+    tx.update(
+        &keys::invoice_commissions(tid, invoice),
+        &format!("ADD {}", adds.join(", ")),
+        Some(&conds.join(" AND ")),
+        &refs,
+        values,
+        Conflict::Version,
+    );
+    kernel::projections::reports::stage_commissions(tx, tenant, &lowered, at);
+    Ok(())
 }

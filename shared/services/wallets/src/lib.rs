@@ -401,6 +401,7 @@ async fn move_money(
                     MovementKind::Commission => "wallet.commission",
                     MovementKind::PackageSale => "wallet.package_sold",
                     MovementKind::SaleReversal => "wallet.sale_reversed",
+                    MovementKind::CommissionReversal => "wallet.commission_reversed",
                 },
                 entity: "wallet",
                 id: spec.answer_for.to_string(),
@@ -422,4 +423,68 @@ async fn move_money(
         }
     })
     .await
+}
+
+/// Wallets several movements of one transaction touch (a credit note taking back a commission and
+/// giving back a sale): each read once, moved in memory, and staged once on the version read
+/// (DynamoDB allows one write per item in a transaction).
+pub struct WalletSet {
+    tid: Uuid,
+    currency: String,
+    held: Vec<(Wallet, u64)>,
+    entries: Vec<WalletEntry>,
+}
+
+impl WalletSet {
+    pub fn new(tid: Uuid, currency: &str) -> Self {
+        WalletSet { tid, currency: currency.to_string(), held: vec![], entries: vec![] }
+    }
+
+    pub fn tenant(&self) -> Uuid {
+        self.tid
+    }
+
+    /// Reads the wallets not held yet (one BatchGetItem; a wallet never written reads empty).
+    pub async fn load(&mut self, app: &App, owners: &[WalletOwner]) -> Result<()> {
+        let mut missing: Vec<WalletOwner> =
+            owners.iter().copied().filter(|o| !self.held.iter().any(|(w, _)| w.owner == *o)).collect();
+        missing.sort();
+        missing.dedup();
+        if missing.is_empty() {
+            return Ok(());
+        }
+        let ks: Vec<store::ItemKeys> = missing.iter().map(|o| keys::wallet(self.tid, o.operator())).collect();
+        let got = app.store.batch_get(&ks.iter().collect::<Vec<_>>()).await.or_500()?;
+        for (owner, item) in missing.into_iter().zip(got) {
+            let w = decoded::<Wallet>(item)?.unwrap_or_else(|| Wallet::empty(self.tid, owner, &self.currency));
+            let v = w.version;
+            self.held.push((w, v));
+        }
+        Ok(())
+    }
+
+    /// Applies a movement between two held wallets (`floor` for the payer, None: none).
+    pub fn apply(&mut self, m: &Movement, floor: Option<i64>) -> Result<()> {
+        let at = |o: WalletOwner| self.held.iter().position(|(w, _)| w.owner == o);
+        let (Some(i), Some(j)) = (at(m.from), at(m.to)) else {
+            return Err(Error::Internal("a movement of a wallet not read".into()));
+        };
+        if i == j {
+            return Err(Error::field("to", "money cannot move to the wallet it leaves"));
+        }
+        let (lo, hi) = self.held.split_at_mut(i.max(j));
+        let (a, b) = (&mut lo[i.min(j)].0, &mut hi[0].0);
+        let (from, to) = if i < j { (a, b) } else { (b, a) };
+        let (out, into) = m.apply(from, to, floor, (ids::new_id(), ids::new_id()))?;
+        self.entries.push(out);
+        self.entries.push(into);
+        Ok(())
+    }
+
+    /// Stages every wallet that moved and every entry.
+    pub fn stage(&self, tx: &mut Tx) -> Result<()> {
+        let moved: Vec<(&Wallet, u64)> =
+            self.held.iter().filter(|(w, v)| w.version != *v).map(|(w, v)| (w, *v)).collect();
+        stage_wallets(tx, self.tid, &moved, &self.entries.iter().collect::<Vec<_>>())
+    }
 }

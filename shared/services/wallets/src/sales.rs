@@ -135,19 +135,18 @@ pub enum Reversal {
 }
 
 /// Stages the reversal of the sale an invoice paid for, if there is one with something left to
-/// reverse: the money back from the ISP's funding account to the operator's wallet, and the sale's
-/// reversed amount (on the version read, so nothing goes back twice).
-#[allow(clippy::too_many_arguments)]
+/// reverse: the money back from the ISP's funding account to the operator's wallet (in `wallets`,
+/// which the caller stages), and the sale's reversed amount (on the version read, so nothing goes
+/// back twice).
 pub async fn stage_reversal(
     app: &App,
     tx: &mut Tx,
-    tid: Uuid,
-    currency: &str,
+    wallets: &mut crate::WalletSet,
     invoice_id: Uuid,
     how: Reversal,
-    by: Uuid,
-    at: chrono::DateTime<chrono::Utc>,
+    (by, at): (Uuid, chrono::DateTime<chrono::Utc>),
 ) -> Result<Option<OperatorSale>> {
+    let tid = wallets.tenant();
     let sale: Option<OperatorSale> = app.store.get(&keys::operator_sale(tid, invoice_id)).await.or_500()?;
     let Some(sale) = sale.filter(|s| s.reversed_at.is_none()) else { return Ok(None) };
     let left = sale.amount - sale.reversed_amount;
@@ -161,18 +160,13 @@ pub async fn stage_reversal(
     if amount <= 0 {
         return Ok(None);
     }
-    let (ik, wk) = (keys::wallet(tid, None), keys::wallet(tid, Some(sale.operator_id)));
-    let mut got = app.store.batch_get(&[&ik, &wk]).await.or_500()?.into_iter();
-    let mut from =
-        decoded::<Wallet>(got.next().flatten())?.unwrap_or_else(|| Wallet::empty(tid, WalletOwner::Isp, currency));
-    let mut to = decoded::<Wallet>(got.next().flatten())?
-        .unwrap_or_else(|| Wallet::empty(tid, WalletOwner::Operator(sale.operator_id), currency));
-    let (from_before, to_before) = (from.version, to.version);
+    let operator = WalletOwner::Operator(sale.operator_id);
+    wallets.load(app, &[WalletOwner::Isp, operator]).await?;
     let movement = Movement {
         id: ids::new_id(),
         kind: MovementKind::SaleReversal,
         from: WalletOwner::Isp,
-        to: to.owner,
+        to: operator,
         amount,
         method: None,
         reference: Some(invoice_id.to_string()),
@@ -183,8 +177,7 @@ pub async fn stage_reversal(
         by,
         at,
     };
-    let (out, into) = movement.apply(&mut from, &mut to, None, (ids::new_id(), ids::new_id()))?;
-    stage_pair(tx, tid, (&from, from_before), (&to, to_before), [&out, &into])?;
+    wallets.apply(&movement, None)?;
     let mut reversed = sale.clone();
     reversed.reversed_amount += amount;
     if reversed.reversed_amount >= reversed.amount {

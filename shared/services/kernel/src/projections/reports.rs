@@ -124,10 +124,12 @@ pub fn stage_commissions(tx: &mut Tx, tenant: &Tenant, earned: &[domain::commiss
     let month = local_day(tenant, at).format("%Y-%m").to_string();
     let mut a = vec![];
     for e in earned {
+        // A commission taken back (negative) lowers the amount, not the count of payments.
+        let n = i64::from(e.amount > 0);
         a.push(("amount".to_string(), e.amount));
-        a.push(("count".to_string(), 1));
+        a.push(("count".to_string(), n));
         a.push((format!("amount#op#{}", e.path), e.amount));
-        a.push((format!("count#op#{}", e.path), 1));
+        a.push((format!("count#op#{}", e.path), n));
     }
     let k = keys::commissions_month(tenant.id, &month, shard(tx));
     tx.add_counters(&k, ITEM, &adds(a));
