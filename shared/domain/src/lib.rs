@@ -36,6 +36,7 @@ pub mod recharge;
 pub mod role;
 pub mod subscription;
 pub mod tenant;
+pub mod ticket;
 pub mod token;
 pub mod user;
 pub mod validate;
