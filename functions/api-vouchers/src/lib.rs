@@ -232,13 +232,16 @@ pub async fn disable(app: &App, actor: &Actor, code: &str) -> Reply {
 /// Send the voucher's login (code, password, plan, validity, login link) by SMS again: to its
 /// buyer, or the phone given. The message leaves through the ISP's messaging (its SMS account and
 /// template `voucher_login`); answers 202 with where it goes.
-#[utoipa::path(post, path = "/v1/vouchers/{code}/resend-sms", tag = "vouchers", params(("code" = String, Path)),
+#[utoipa::path(post, path = "/v1/vouchers/{code}/resend-sms", tag = "vouchers",
+    params(("code" = String, Path),
+        ("Idempotency-Key" = Option<String>, Header, description = "a repeat sends nothing more")),
     request_body = ResendSms,
     responses((status = 202, body = SmsQueued), (status = 404, body = Problem), (status = 409, body = Problem),
         (status = 422, body = Problem)), security(("bearer" = [])))]
 pub async fn resend_sms(app: &App, actor: &Actor, r: &Incoming, code: &str) -> Reply {
     let input: ResendSms = r.json()?;
-    json(lambda_http::http::StatusCode::ACCEPTED, &voucher_use::resend_sms(app, actor, code, input).await?)
+    let queued = voucher_use::resend_sms(app, actor, code, input, r.idempotent()?.as_ref()).await?;
+    json(lambda_http::http::StatusCode::ACCEPTED, &queued)
 }
 
 /// Give an unused voucher to another seller (an operator, or the ISP's counter with null).

@@ -345,24 +345,22 @@ async fn recipients<'a>(
     for r in loaded.settings.rules_for(notice) {
         let sms = loaded.sms_channel();
         let no_sms = || ("no_channel", "the ISP has no active SMS account and none is offered to it".to_string());
+        // An SMS through the ISP's account (refused when it has none).
+        let sms_to = |to: String, language| Outgoing {
+            medium: Medium::Sms,
+            to,
+            channel: sms,
+            language,
+            refused: sms.is_none().then(no_sms),
+        };
         match r {
             // A voucher's buyer is no customer: the notice goes to the phone it names.
-            Recipient::Customer if customer.is_none() && direct.phone.is_some() => out.push(Outgoing {
-                medium: Medium::Sms,
-                to: direct.phone.unwrap_or_default().to_string(),
-                channel: sms,
-                language: default_language,
-                refused: sms.is_none().then(no_sms),
-            }),
+            Recipient::Customer if customer.is_none() && direct.phone.is_some() => {
+                out.push(sms_to(direct.phone.unwrap_or_default().to_string(), default_language))
+            }
             Recipient::Customer => {
                 let Some(c) = customer else { continue };
-                out.push(Outgoing {
-                    medium: Medium::Sms,
-                    to: c.phone.clone(),
-                    channel: sms,
-                    language: c.language.unwrap_or(default_language),
-                    refused: sms.is_none().then(no_sms),
-                });
+                out.push(sms_to(c.phone.clone(), c.language.unwrap_or(default_language)));
             }
             Recipient::CustomerEmail => {
                 let Some(email) = customer.and_then(|c| c.email.clone()) else { continue };
@@ -377,38 +375,20 @@ async fn recipients<'a>(
             Recipient::Admins => {
                 let admins = identity::users::active_admins(app, loaded.tenant.id).await.map_err(WorkError::from)?;
                 for phone in admins.into_iter().filter_map(|u| u.phone) {
-                    out.push(Outgoing {
-                        medium: Medium::Sms,
-                        to: phone,
-                        channel: sms,
-                        language: default_language,
-                        refused: sms.is_none().then(no_sms),
-                    });
+                    out.push(sms_to(phone, default_language));
                 }
             }
             // A notice about the operator's own business: the operator it names.
             Recipient::Operator if customer.is_none() && direct.operator.is_some() => {
                 let Some(phone) = direct.operator.and_then(|u| u.phone.clone()) else { continue };
-                out.push(Outgoing {
-                    medium: Medium::Sms,
-                    to: phone,
-                    channel: sms,
-                    language: default_language,
-                    refused: sms.is_none().then(no_sms),
-                });
+                out.push(sms_to(phone, default_language));
             }
             Recipient::Operator => {
                 let Some(op) = customer.and_then(|c| c.operator_id) else { continue };
                 let user =
                     identity::users::load_user(app, Some(loaded.tenant.id), op).await.map_err(WorkError::from)?;
                 let Some(phone) = user.and_then(|u| u.user.phone) else { continue };
-                out.push(Outgoing {
-                    medium: Medium::Sms,
-                    to: phone,
-                    channel: sms,
-                    language: default_language,
-                    refused: sms.is_none().then(no_sms),
-                });
+                out.push(sms_to(phone, default_language));
             }
             Recipient::Telegram { channel_id, chat_id } => {
                 let bot =

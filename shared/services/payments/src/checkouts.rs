@@ -772,15 +772,8 @@ async fn settle_purchase(
         return Err(Error::Internal("an ISP's checkout settled as a platform purchase".into()));
     };
     let now = app.now();
-    if amount != before.amount {
-        let mut flagged = before.clone();
-        let detail =
-            format!("paid {amount} of {} {}: a purchase needs the whole price", before.amount, before.currency);
-        flagged.attention = Some(detail.clone());
-        flagged.version += 1;
-        flagged.updated_at = now;
-        flagged.log(now, "mismatch", detail);
-        return write_state(app, before, &flagged).await;
+    if let Some(short) = short_of_whole(before, amount, "a purchase") {
+        return flag(app, before, short).await;
     }
     let reseller: domain::platform::PlatformReseller = app
         .store
@@ -843,9 +836,8 @@ async fn settle_top_up(
     transaction_id: &str,
     amount: i64,
 ) -> Result<Option<Checkout>> {
-    if amount != before.amount {
-        let detail = format!("paid {amount} of {} {}: a top-up needs the whole amount", before.amount, before.currency);
-        return flag(app, before, detail).await;
+    if let Some(short) = short_of_whole(before, amount, "a top-up") {
+        return flag(app, before, short).await;
     }
     let now = app.now();
     let mut tx = Tx::new();
@@ -887,9 +879,8 @@ async fn settle_voucher(
     transaction_id: &str,
     amount: i64,
 ) -> Result<Option<Checkout>> {
-    if amount != before.amount {
-        let detail = format!("paid {amount} of {} {}: a voucher needs the whole price", before.amount, before.currency);
-        return flag(app, before, detail).await;
+    if let Some(short) = short_of_whole(before, amount, "a voucher") {
+        return flag(app, before, short).await;
     }
     let now = app.now();
     let mut tx = Tx::new();
@@ -917,6 +908,13 @@ async fn settle_voucher(
         now,
     ));
     commit_settlement(app, Owner::Tenant(tid), tx, before, &done, transaction_id).await
+}
+
+/// What is wrong with a payment of less (or more) than a checkout that buys something whole (a
+/// platform purchase, a top-up, a voucher) asked for: it is kept for staff, never applied.
+fn short_of_whole(before: &Checkout, amount: i64, what: &str) -> Option<String> {
+    (amount != before.amount)
+        .then(|| format!("paid {amount} of {} {}: {what} needs the whole amount", before.amount, before.currency))
 }
 
 /// Commits a settlement other than a customer's payment: what `tx` holds, the checkout's move to

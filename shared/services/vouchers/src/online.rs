@@ -34,7 +34,8 @@ async fn first_unsold(app: &App, tid: Uuid, plan: Uuid) -> Result<Option<(Vouche
         .prefix(format!("{}#", VoucherStatus::Unused.as_str()))
         .filter(Filter::default().eq("plan_id", &plan.to_string()))
         .limit(100);
-    let found: Vec<Voucher> = app.store.query_all(q, 500).await.or_500()?;
+    // Pages until ten of the plan's are found (the filter is the plan), not the whole index.
+    let found: Vec<Voucher> = app.store.query_all(q, 10).await.or_500()?;
     // The index is eventually consistent, and another payment may have just taken one: the first
     // few candidates as they are now (with their batches), in one BatchGetItem.
     let candidates: Vec<&Voucher> =

@@ -319,10 +319,33 @@ pub(crate) fn login_sms(v: &Voucher, phone: &str, now: chrono::DateTime<chrono::
     Ok(DomainEvent::new(NetworkEvent::VoucherLoginRequested, Some(v.tenant_id), detail, now))
 }
 
+/// The first answer of a repeated resend.
+fn replayed(first: domain::idempotency::Outcome<SmsQueued>) -> Result<SmsQueued> {
+    match first {
+        domain::idempotency::Outcome::Fresh(v) => Ok(v),
+        domain::idempotency::Outcome::Replay { body, .. } => {
+            serde_json::from_str(&body).map_err(|e| Error::Internal(format!("a stored answer: {e}")))
+        }
+    }
+}
+
 /// Sends a voucher's login by SMS again (to its buyer, or the phone given): its seller or the
-/// ISP's staff, while it can still be used.
-pub async fn resend_sms(app: &App, actor: &Actor, code: &str, input: ResendSms) -> Result<SmsQueued> {
+/// ISP's staff, while it can still be used. With an `Idempotency-Key`, a repeat sends nothing more
+/// and answers the first.
+pub async fn resend_sms(
+    app: &App,
+    actor: &Actor,
+    code: &str,
+    input: ResendSms,
+    idem: Option<&kernel::idempotency::IdempotentRequest>,
+) -> Result<SmsQueued> {
     actor.require(Permission::PaymentsCollect)?;
+    if let Some(req) = idem
+        && let Some(first) =
+            kernel::idempotency::stored_answer(app, Owner::Tenant(actor.tenant()?), actor.user_id, req).await?
+    {
+        return replayed(first);
+    }
     let (v, _) = visible(app, actor, code).await?;
     let tid = v.tenant_id;
     let raw = input
@@ -340,6 +363,11 @@ pub async fn resend_sms(app: &App, actor: &Actor, code: &str, input: ResendSms) 
     let now = app.now();
     let mut tx = Tx::new();
     tx.put_event(&login_sms(&v, &phone, now)?);
+    let answer = SmsQueued { code: v.code.clone(), phone: phone.clone() };
+    if let Some(req) = idem {
+        let record = kernel::idempotency::record(req, 202, &answer, app)?;
+        tx.put_idempotency(Owner::Tenant(tid), &req.key_hash(actor.user_id), &record);
+    }
     tx.put_audit(&audit(
         actor,
         Some(tid),
@@ -352,6 +380,14 @@ pub async fn resend_sms(app: &App, actor: &Actor, code: &str, input: ResendSms) 
         },
         now,
     ));
-    app.store.commit(tx).await.or_500()?;
-    Ok(SmsQueued { code: v.code, phone })
+    match app.store.commit(tx).await {
+        Ok(()) => Ok(answer),
+        // The same key answered meanwhile (a concurrent repeat): its answer, nothing sent twice.
+        Err(store::StoreError::Conflict(store::Conflict::Idempotency)) if idem.is_some() => {
+            let req = idem.expect("checked");
+            let first = kernel::idempotency::stored_answer(app, Owner::Tenant(tid), actor.user_id, req).await?;
+            first.map(replayed).unwrap_or_else(|| Err(Error::version_conflict()))
+        }
+        Err(e) => Err(kernel::support::store_err(e)),
+    }
 }
