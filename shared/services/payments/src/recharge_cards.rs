@@ -105,9 +105,10 @@ pub async fn make_cards(
         return Ok(first);
     }
     let tenant = load_tenant(app, tid).await?;
-    // The batch's id comes from the key: a repeat after a failure continues the same batch.
+    // The batch's id comes from the key alone (not the time): a repeat after a failure, however
+    // much later, continues the same batch.
     let key_hash = idem.key_hash(actor.user_id);
-    let id = ids::derived_id(now, &format!("recharge-batch:{tid}:{key_hash}"));
+    let id = ids::derived_id(chrono::DateTime::UNIX_EPOCH, &format!("recharge-batch:{tid}:{key_hash}"));
     let existing: Option<BatchRecord> = app.store.get(&keys::recharge_batch(tid, id, None)).await.or_500()?;
     let batch = match existing {
         Some(b) => b.batch,

@@ -56,25 +56,19 @@ fn rule_writer(actor: &Actor) -> Result<Uuid> {
     actor.tenant()
 }
 
-async fn package_exists(app: &App, tid: Uuid, package: Uuid) -> Result<()> {
-    let item = app.store.get_item(&store::ItemKeys::new(keys::package_pk(tid, package), "PACKAGE")).await.or_500()?;
-    match item {
-        Some(_) => Ok(()),
-        None => Err(Error::not_found("package")),
-    }
-}
-
-async fn load_rule(app: &App, tid: Uuid, package: Uuid) -> Result<Option<CommissionRule>> {
-    let item = app.store.get_item(&keys::commission_rule(tid, package)).await.or_500()?;
-    Ok(decoded::<RuleRecord>(item)?.map(|r| r.rule))
-}
-
 /// A package's rule (404 for a package that is not the ISP's; a package without one answers
 /// both levels empty: the earners' own rates).
 pub async fn get_rule(app: &App, actor: &Actor, package: Uuid) -> Result<CommissionRule> {
     actor.require(Permission::PackagesRead)?;
     let tid = actor.tenant()?;
-    let (rule, _) = futures::try_join!(load_rule(app, tid, package), package_exists(app, tid, package))?;
+    // The rule and its package in one BatchGetItem.
+    let (rk, pk) =
+        (keys::commission_rule(tid, package), store::ItemKeys::new(keys::package_pk(tid, package), "PACKAGE"));
+    let mut got = app.store.batch_get(&[&rk, &pk]).await.or_500()?.into_iter();
+    let rule = decoded::<RuleRecord>(got.next().flatten())?.map(|r| r.rule);
+    if got.next().flatten().is_none() {
+        return Err(Error::not_found("package"));
+    }
     Ok(rule.unwrap_or(CommissionRule {
         package_id: package,
         operator: None,
