@@ -214,6 +214,8 @@ fn functions_link_only_the_heavy_crates_they_call() {
     let allowed: BTreeMap<&str, &[&str]> = BTreeMap::from([
         ("worker-provisioning", &["routeros", "mikrotik-rs"][..]),
         ("api-invoices", &["printpdf"][..]),
+        // A subscriber's invoice PDF.
+        ("api-portal", &["printpdf"][..]),
         // Voucher cards (PDF) and their CSV.
         ("api-vouchers", &["printpdf", "csv"][..]),
         // An invoice e-mailed to its customer carries its PDF.

@@ -27,6 +27,7 @@ mod notifications;
 mod payment_gateways;
 mod platform;
 mod platform_checkouts;
+mod portal;
 mod provisioning;
 mod recharge_cards;
 mod request_counts;

@@ -686,6 +686,25 @@ async fn every_route_refuses_another_tenants_ids_and_changes_nothing() {
                 ) => {
                     continue;
                 }
+                // The portal: the intruder's admin cannot log in as the victim's subscriber (its host
+                // names no ISP), its refresh tokens are not portal ones, and a staff token opens no
+                // subscriber page; nor may it set the victim's portal password.
+                ("POST", "/v1/portal/auth/login") => {
+                    (path.clone(), Some(json!({"login": "victim", "password": "victim-guess-1"})), &[404])
+                }
+                ("POST", "/v1/portal/auth/refresh" | "/v1/portal/auth/logout") => {
+                    (path.clone(), Some(json!({"refresh_token": "forged.0.c2ln"})), &[401])
+                }
+                ("POST", "/v1/portal/password") => {
+                    (path.clone(), Some(json!({"current_password": "x", "new_password": "pwned-pass-1"})), &[403])
+                }
+                ("PATCH", "/v1/portal/me") => (path.clone(), Some(json!({"email": "pwned@intruder.test"})), &[403]),
+                ("GET", p) if p.starts_with("/v1/portal/") => (path.replace("{id}", &invoice), None, &[403]),
+                ("PUT", "/v1/customers/{id}/portal-password") => {
+                    (path.replace("{id}", &cid), Some(json!({"password": "pwned-pass-1"})), &[404])
+                }
+                // A preflight (no origin given): nothing to allow, nothing read.
+                ("OPTIONS", "/{proxy+}") => ("/v1/customers".to_string(), None, &[204]),
                 other => panic!("route {other:?} has no tenant-isolation case: add one"),
             };
             let method = if method == "GET" && body.is_some() { "GET" } else { method.as_str() };

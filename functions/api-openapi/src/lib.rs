@@ -39,6 +39,7 @@ macro_rules! with_api_functions {
             api_messages "api-messages",
             api_alerts "api-alerts",
             api_vouchers "api-vouchers",
+            api_portal "api-portal",
             api_webhook_endpoints "api-webhook-endpoints",
             webhook_stripe "webhook-stripe",
             webhook_sms "webhook-sms",

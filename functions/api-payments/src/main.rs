@@ -2,5 +2,5 @@
 async fn main() -> Result<(), lambda_http::Error> {
     isp_http::init_tracing();
     let app = kernel::App::from_env().await?;
-    isp_http::run_api(app, api_payments::handle).await
+    isp_http::serve(app, api_payments::handle).await
 }

@@ -4,5 +4,5 @@ async fn main() -> Result<(), lambda_http::Error> {
     // Live router operations go to the provisioning function (the only one in the routers' VPC).
     let live = kernel::live::LambdaInvoke::from_env().await.map(|l| std::sync::Arc::new(l) as _);
     let app = kernel::App::from_env().await?.with_live(live);
-    isp_http::run_api(app, api_subscriptions::handle).await
+    isp_http::serve(app, api_subscriptions::handle).await
 }

@@ -97,6 +97,8 @@ mod tests {
             encryption_key: "bG9jYWwtZGV2ZWxvcG1lbnQta2V5LTMyLWJ5dGVzISE=".into(),
             router_hosts: Default::default(),
             public_url: String::new(),
+            portal_domain: String::new(),
+            admin_origins: vec![],
         };
         let store = store::Store::new(store::Store::client_from_env(None).await, "unreachable", b"cursor");
         let app = App::new(store, &config, kernel::Clock::system()).unwrap();

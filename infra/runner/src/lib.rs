@@ -106,6 +106,13 @@ fn config_from_env(table: &str, public_url: &str) -> Config {
         // The local runner's routers (the demo router, the tests' RouterOS servers) are on 127.0.0.1.
         router_hosts: domain::network::RouterHosts { allow_loopback: true },
         public_url: public_url.to_string(),
+        // `<isp code>.portal.localhost` resolves to 127.0.0.1 in browsers: each ISP's portal locally.
+        portal_domain: std::env::var("PORTAL_DOMAIN").unwrap_or_else(|_| "portal.localhost".into()),
+        admin_origins: std::env::var("ADMIN_ORIGINS")
+            .unwrap_or_else(|_| "http://localhost:5173,http://127.0.0.1:5173".into())
+            .split(',')
+            .filter_map(domain::portal::normalise_origin)
+            .collect(),
     }
 }
 
@@ -361,7 +368,12 @@ async fn serve(
     if let Some(name) = parts.uri.path().strip_prefix("/_local/jobs/") {
         return run_job_on_demand(&shared, parts.method.as_str(), name, &bytes).await;
     }
-    let (function, path_known) = shared.template.route(parts.method.as_str(), parts.uri.path());
+    // API Gateway sends every preflight to the function holding `OPTIONS /{proxy+}`.
+    let (function, path_known) = if parts.method == axum::http::Method::OPTIONS {
+        (shared.template.route("OPTIONS", "/{proxy+}").0, true)
+    } else {
+        shared.template.route(parts.method.as_str(), parts.uri.path())
+    };
     let handler = function.and_then(|f| registry::api_function(&f.binary));
     let response = match handler {
         Some(h) => {

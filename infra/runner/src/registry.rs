@@ -12,7 +12,7 @@ pub type ApiFn = for<'a> fn(&'a App, Request) -> ApiFuture<'a>;
 macro_rules! api {
     ($krate:ident) => {{
         fn call(app: &App, req: Request) -> ApiFuture<'_> {
-            Box::pin($krate::handle(app, req))
+            Box::pin(isp_http::with_cors(app, req, $krate::handle))
         }
         call as ApiFn
     }};

@@ -30,6 +30,7 @@ pub mod patch;
 pub mod payment;
 pub mod phone;
 pub mod platform;
+pub mod portal;
 pub mod provisioning;
 pub mod rate;
 pub mod recharge;

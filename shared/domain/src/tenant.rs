@@ -119,6 +119,9 @@ pub struct Tenant {
     /// ISO 3166 alpha-2 country used to read local phone numbers.
     pub country: String,
     pub billing: BillingDefaults,
+    /// The subscriber portal: its hosts, allowed origins and what subscribers may do.
+    #[serde(default)]
+    pub portal: crate::portal::PortalSettings,
     pub status: TenantStatus,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,

@@ -2,11 +2,13 @@
 //! route matching, the caller ([`domain::actor::Actor`]) from the bearer token, and RFC 9457 problem
 //! responses. No business rule lives here.
 
+pub mod cors;
 mod problem;
 mod request;
 
+pub use cors::{serve, with_cors};
 pub use problem::{Problem, problem_response};
-pub use request::{Incoming, MAX_BODY_BYTES, MAX_UPLOAD_BYTES, Pagination, Params, match_path};
+pub use request::{Incoming, MAX_BODY_BYTES, MAX_UPLOAD_BYTES, PORTAL_PREFIX, Pagination, Params, match_path};
 
 use domain::Error;
 use http::StatusCode;

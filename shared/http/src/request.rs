@@ -1,6 +1,7 @@
 //! One parsed API request with the project's limits applied before anything else runs.
 
 use domain::actor::Actor;
+use domain::portal::Subscriber;
 use domain::token::TokenKeys;
 use domain::{Error, FieldError, Result};
 use http::{HeaderMap, Method};
@@ -296,9 +297,32 @@ impl Incoming {
             .strip_prefix("Bearer ")
             .or_else(|| raw.strip_prefix("bearer "))
             .ok_or(Error::Unauthorized { code: "unauthorized", detail: "use the Bearer scheme".into() })?;
-        keys.verify(token.trim(), now)
+        let actor = keys.verify(token.trim(), now)?;
+        // A subscriber's token opens the portal and nothing else, whatever a route checks next.
+        if actor.role == domain::role::Role::Customer && !self.path.starts_with(PORTAL_PREFIX) {
+            return Err(Error::Forbidden {
+                code: "customer_token",
+                detail: "a subscriber's token is only for the portal's routes".into(),
+            });
+        }
+        Ok(actor)
+    }
+
+    /// The subscriber calling a portal route: a customer token (staff tokens are refused here).
+    pub fn customer(&self, keys: &TokenKeys, now: chrono::DateTime<chrono::Utc>) -> Result<Subscriber> {
+        let actor = self.actor(keys, now)?;
+        match (actor.role, actor.tenant_id) {
+            (domain::role::Role::Customer, Some(tenant_id)) => Ok(Subscriber { tenant_id, customer_id: actor.user_id }),
+            _ => Err(Error::Forbidden {
+                code: "portal_only",
+                detail: "the portal's routes are for subscribers; staff use the ISP's routes".into(),
+            }),
+        }
     }
 }
+
+/// Where every subscriber route lives.
+pub const PORTAL_PREFIX: &str = "/v1/portal/";
 
 impl Incoming {
     /// The request as an idempotent one, when it carries an `Idempotency-Key`.

@@ -86,6 +86,16 @@ pub fn tenant_pk(id: Uuid) -> String {
     format!("P#TENANT#{id}")
 }
 
+/// A host name serving one ISP's portal (`P#HOST#portal.isp.com`), held by that ISP.
+pub fn portal_host(host: &str) -> ItemKeys {
+    ItemKeys::new(format!("P#HOST#{host}"), "UNIQUE")
+}
+
+/// A browser origin allowed to call the API for one ISP (`P#ORIGIN#https://portal.isp.com`).
+pub fn portal_origin(origin: &str) -> ItemKeys {
+    ItemKeys::new(format!("P#ORIGIN#{origin}"), "UNIQUE")
+}
+
 pub fn tenant_slug(slug: &str) -> ItemKeys {
     ItemKeys::new(format!("P#SLUG#{slug}"), "UNIQUE")
 }
@@ -131,6 +141,21 @@ pub fn users_gsi1(tenant: Uuid) -> String {
 }
 
 // ---- customers ---------------------------------------------------------------------------------
+
+/// A subscriber's portal login: password hash and session epoch, in the customer's partition.
+pub fn portal_login(tenant: Uuid, customer: Uuid) -> ItemKeys {
+    ItemKeys::new(customer_pk(tenant, customer), "PORTAL#LOGIN")
+}
+
+/// Failed portal logins for one login name within an ISP (lockout like staff).
+pub fn portal_login_guard(tenant: Uuid, login: &str) -> ItemKeys {
+    ItemKeys::new(format!("{}PGUARD#{login}", t(tenant)), "GUARD")
+}
+
+/// A subscriber's one-time login code (the latest one; TTL).
+pub fn portal_otp(tenant: Uuid, customer: Uuid) -> ItemKeys {
+    ItemKeys::new(customer_pk(tenant, customer), "PORTAL#OTP")
+}
 
 pub fn customer_pk(tenant: Uuid, id: Uuid) -> String {
     format!("{}C#{id}", t(tenant))

@@ -452,7 +452,6 @@ pub async fn update_customer(
     // The ISP's country is needed only to read a number typed in local form.
     let local_phone = input.phone.as_deref().is_some_and(|p| !p.trim().starts_with('+'));
     let (before, tenant) = visible_with_tenant(app, actor, id, local_phone).await?;
-    let now = app.now();
     let mut after = before.clone();
     let mut v = Validation::new();
     if let Some(n) = &input.name {
@@ -506,6 +505,52 @@ pub async fn update_customer(
         after.notes = v.optional_text("notes", n.map(String::as_str), 2000);
     }
     v.finish()?;
+    commit_update(app, actor, before, after, expected).await
+}
+
+/// A subscriber's own change of what the ISP lets them edit (e-mail, address, language), from
+/// the portal; audited as the subscriber.
+pub async fn update_own_profile(
+    app: &App,
+    subscriber: domain::portal::Subscriber,
+    email: Patch<String>,
+    address: Patch<String>,
+    language: Patch<domain::language::Language>,
+    expected: u64,
+) -> Result<Customer> {
+    let domain::portal::Subscriber { tenant_id: tid, customer_id: id } = subscriber;
+    let rec: Option<CustomerRecord> = app.store.get(&keys::customer(tid, id, None)).await.or_500()?;
+    let before =
+        rec.filter(|r| r.deleted_at.is_none()).map(|r| r.customer).ok_or_else(|| Error::not_found("customer"))?;
+    let mut after = before.clone();
+    let mut v = Validation::new();
+    if let Some(e) = email.as_update() {
+        after.email = e.map(|e| e.trim()).filter(|e| !e.is_empty()).map(|e| v.email("email", e));
+    }
+    if let Some(a) = address.as_update() {
+        after.address = v.optional_text("address", a.map(String::as_str), 300);
+    }
+    language.apply_to(&mut after.language);
+    v.finish()?;
+    let actor = Actor {
+        user_id: id,
+        tenant_id: Some(tid),
+        reseller_id: None,
+        role: domain::role::Role::Customer,
+        scope: None,
+        impersonator_id: None,
+    };
+    commit_update(app, &actor, before, after, expected).await
+}
+
+async fn commit_update(
+    app: &App,
+    actor: &Actor,
+    before: Customer,
+    mut after: Customer,
+    expected: u64,
+) -> Result<Customer> {
+    let (tid, id, now) = (before.tenant_id, before.id, app.now());
     if before.version != expected {
         return Err(Error::version_conflict());
     }

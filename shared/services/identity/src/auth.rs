@@ -90,17 +90,22 @@ pub struct Me {
     pub impersonator_id: Option<Uuid>,
 }
 
-/// A refresh-token family: one login's chain of rotated refresh tokens.
+/// A refresh-token family: one login's chain of rotated refresh tokens (a staff user's, or a
+/// subscriber's portal login).
 #[derive(Debug, Clone, Serialize, Deserialize)]
-struct RefreshFamily {
-    family_id: Uuid,
-    user_id: Uuid,
-    tenant_id: Option<Uuid>,
-    reseller_id: Option<Uuid>,
-    generation: u32,
+pub struct RefreshFamily {
+    pub family_id: Uuid,
+    /// The user, or for a portal login the customer.
+    pub user_id: Uuid,
+    pub tenant_id: Option<Uuid>,
+    pub reseller_id: Option<Uuid>,
+    pub generation: u32,
     /// The user's session epoch when the family began.
     #[serde(default)]
-    epoch: u32,
+    pub epoch: u32,
+    /// A subscriber's portal login (its token works only on the portal's refresh).
+    #[serde(default)]
+    pub customer: bool,
     token_hash: String,
     revoked: bool,
     created_at: DateTime<Utc>,
@@ -230,16 +235,31 @@ fn actor_of(user: &User) -> Actor {
 
 /// Starts a new refresh family in `tx` and returns the token pair it stands for.
 fn stage_session(app: &App, tx: &mut Tx, user: &UserRecord, reseller: Option<&PlatformReseller>) -> Result<TokenPair> {
-    let epoch = user.session_epoch;
-    let user = &user.user;
+    let u = &user.user;
+    let refresh = stage_family(app, tx, u.id, u.tenant_id, u.reseller_id, user.session_epoch, false)?;
+    Ok(token_pair(app, u, reseller, refresh))
+}
+
+/// Starts a refresh family in `tx` for a staff user or (`customer`) a subscriber's portal login,
+/// and returns its first refresh token.
+pub fn stage_family(
+    app: &App,
+    tx: &mut Tx,
+    user_id: Uuid,
+    tenant_id: Option<Uuid>,
+    reseller_id: Option<Uuid>,
+    epoch: u32,
+    customer: bool,
+) -> Result<String> {
     let now = app.now();
     let family = RefreshFamily {
         family_id: ids::new_id(),
-        user_id: user.id,
-        tenant_id: user.tenant_id,
-        reseller_id: user.reseller_id,
+        user_id,
+        tenant_id,
+        reseller_id,
         generation: 0,
         epoch,
+        customer,
         token_hash: String::new(),
         revoked: false,
         created_at: now,
@@ -248,7 +268,7 @@ fn stage_session(app: &App, tx: &mut Tx, user: &UserRecord, reseller: Option<&Pl
     let refresh = refresh_token_for(app, family.family_id, 0);
     let family = RefreshFamily { token_hash: sha256_hex(refresh.as_bytes()), ..family };
     tx.put_new(family_item(&family)?, Conflict::Exists);
-    Ok(token_pair(app, user, reseller, refresh))
+    Ok(refresh)
 }
 
 /// An access token for `user` (carrying its reseller's subscription end) with a refresh token.
@@ -265,7 +285,12 @@ fn token_pair(app: &App, user: &User, reseller: Option<&PlatformReseller>, refre
 /// [`MAX_FAILED_LOGINS`] attempts since the last success are ever checked, however many arrive at
 /// once; the rest are refused as locked until [`LOCKOUT`] after the last counted one.
 async fn count_attempt(app: &App, email: &str) -> Result<()> {
-    let gk = keys::login_guard(email);
+    count_attempt_at(app, &keys::login_guard(email)).await
+}
+
+/// As [`count_attempt`], on the guard item `gk` (a subscriber's portal login has its own).
+pub async fn count_attempt_at(app: &App, gk: &store::ItemKeys) -> Result<()> {
+    let gk = gk.clone();
     for _ in 0..3 {
         let now = app.now();
         let take = app
@@ -370,56 +395,69 @@ async fn revoke_family(app: &App, family: Uuid) -> Result<()> {
 /// `POST /v1/auth/refresh`. Rotates: the presented token dies and a new one is issued. Presenting an
 /// already rotated token (a stolen copy, or the legitimate one after theft) revokes the whole family.
 pub async fn refresh(app: &App, input: RefreshRequest) -> Result<TokenPair> {
-    let (family_id, generation) = parse_refresh_token(app, &input.refresh_token)?;
-    let now = app.now();
-    let invalid =
-        || Error::Unauthorized { code: "invalid_refresh_token", detail: "the refresh token is not valid".into() };
-    let family: RefreshFamily = app.store.get(&keys::refresh_family(family_id)).await.or_500()?.ok_or_else(invalid)?;
-    if family.revoked || family.expires_at <= now {
-        return Err(invalid());
-    }
-    if generation != family.generation || sha256_hex(input.refresh_token.trim().as_bytes()) != family.token_hash {
-        revoke_family(app, family_id).await?;
-        return Err(Error::Unauthorized {
-            code: "refresh_token_reused",
-            detail: "the refresh token was already used".into(),
-        });
-    }
+    let family = open_family(app, &input.refresh_token, false).await?;
     let (user, tenant, reseller) =
         load_session_subject(app, family.tenant_id, family.reseller_id, family.user_id).await?;
     if family.epoch != user.session_epoch {
-        return Err(invalid());
+        return Err(invalid_refresh());
     }
     check_may_work(app, &user, tenant.as_ref(), reseller.as_ref())?;
-    let next_gen = generation + 1;
-    let token = refresh_token_for(app, family_id, next_gen);
+    let token = rotate_family(app, &family).await?;
+    Ok(token_pair(app, &user.user, reseller.as_ref(), token))
+}
+
+fn invalid_refresh() -> Error {
+    Error::Unauthorized { code: "invalid_refresh_token", detail: "the refresh token is not valid".into() }
+}
+
+fn reused_refresh() -> Error {
+    Error::Unauthorized { code: "refresh_token_reused", detail: "the refresh token was already used".into() }
+}
+
+/// The live family a refresh token belongs to (of the kind asked for). A token already rotated
+/// revokes its family.
+pub async fn open_family(app: &App, refresh_token: &str, customer: bool) -> Result<RefreshFamily> {
+    let (family_id, generation) = parse_refresh_token(app, refresh_token)?;
+    let now = app.now();
+    let family: RefreshFamily =
+        app.store.get(&keys::refresh_family(family_id)).await.or_500()?.ok_or_else(invalid_refresh)?;
+    if family.revoked || family.expires_at <= now || family.customer != customer {
+        return Err(invalid_refresh());
+    }
+    if generation != family.generation || sha256_hex(refresh_token.trim().as_bytes()) != family.token_hash {
+        revoke_family(app, family_id).await?;
+        return Err(reused_refresh());
+    }
+    Ok(family)
+}
+
+/// Moves `family` on by one token and returns it; a concurrent rotation of the same token is reuse.
+pub async fn rotate_family(app: &App, family: &RefreshFamily) -> Result<String> {
+    let next_gen = family.generation + 1;
+    let token = refresh_token_for(app, family.family_id, next_gen);
     let mut tx = Tx::new();
     tx.update(
-        &keys::refresh_family(family_id),
+        &keys::refresh_family(family.family_id),
         "SET generation = :next, token_hash = :hash",
         Some("generation = :gen AND revoked = :f"),
         &[],
         HashMap::from([
             (":next".to_string(), attr(&next_gen)),
             (":hash".to_string(), attr(&sha256_hex(token.as_bytes()))),
-            (":gen".to_string(), attr(&generation)),
+            (":gen".to_string(), attr(&family.generation)),
             (":f".to_string(), attr(&false)),
         ]),
         Conflict::Version,
     );
     match app.store.commit(tx).await {
-        Ok(()) => {}
+        Ok(()) => Ok(token),
         Err(StoreError::Conflict(_)) => {
             // Someone rotated this same token a moment ago: that is reuse.
-            revoke_family(app, family_id).await?;
-            return Err(Error::Unauthorized {
-                code: "refresh_token_reused",
-                detail: "the refresh token was already used".into(),
-            });
+            revoke_family(app, family.family_id).await?;
+            Err(reused_refresh())
         }
-        Err(e) => return Err(store_err(e)),
+        Err(e) => Err(store_err(e)),
     }
-    Ok(token_pair(app, &user.user, reseller.as_ref(), token))
 }
 
 /// `POST /v1/auth/logout`: the refresh family is revoked (access tokens run out within 15 minutes).
@@ -527,7 +565,7 @@ pub async fn request_password_reset(app: &App, input: PasswordResetRequest, sour
 
 /// Counts one request against `limit` for `subject` in the transaction; a full window fails it as
 /// `Conflict::Limit(limit.name)`.
-fn stage_rate_count(tx: &mut Tx, limit: &RateLimit, subject: &str, now: DateTime<Utc>) {
+pub fn stage_rate_count(tx: &mut Tx, limit: &RateLimit, subject: &str, now: DateTime<Utc>) {
     let (start, end) = limit.window(now);
     tx.update(
         &keys::rate_window(limit.name, subject, start.timestamp()),

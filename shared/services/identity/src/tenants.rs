@@ -43,6 +43,8 @@ pub struct UpdateTenant {
     pub currency: Option<String>,
     pub country: Option<String>,
     pub billing: Option<BillingDefaults>,
+    /// The subscriber portal's settings, as a whole (hosts and origins each belong to one ISP).
+    pub portal: Option<domain::portal::PortalSettings>,
     pub version: Option<u64>,
 }
 
@@ -97,6 +99,7 @@ pub async fn create_tenant(
         currency: input.currency.clone(),
         country,
         billing,
+        portal: Default::default(),
         status: TenantStatus::Active,
         created_at: now,
         updated_at: now,
@@ -256,6 +259,9 @@ pub async fn update_tenant(
         b.validate(&mut v, "billing");
         after.billing = b.clone();
     }
+    if let Some(p) = &input.portal {
+        after.portal = p.normalised(&mut v, "portal");
+    }
     v.finish()?;
     if before.version != expected {
         return Err(Error::version_conflict());
@@ -267,6 +273,25 @@ pub async fn update_tenant(
     if after.slug != before.slug {
         tx.put_unique(keys::tenant_slug(&after.slug), "slug", &id.to_string());
         tx.delete_unique(keys::tenant_slug(&before.slug), &id.to_string());
+    }
+    // Each host and origin points at the one ISP that holds it (how a request finds its ISP).
+    let pointers = |p: &domain::portal::PortalSettings| {
+        p.hosts
+            .iter()
+            .map(|h| (keys::portal_host(h), "portal.hosts"))
+            .chain(p.allowed_origins.iter().map(|o| (keys::portal_origin(o), "portal.allowed_origins")))
+            .collect::<Vec<_>>()
+    };
+    let (old, new) = (pointers(&before.portal), pointers(&after.portal));
+    for (k, field) in &new {
+        if !old.iter().any(|(o, _)| o.pk == k.pk) {
+            tx.put_unique(k.clone(), field, &id.to_string());
+        }
+    }
+    for (k, _) in &old {
+        if !new.iter().any(|(n, _)| n.pk == k.pk) {
+            tx.delete_unique(k.clone(), &id.to_string());
+        }
     }
     Updated { entity: "tenant", id, before: &before, after: &after }.stage(
         &mut tx,

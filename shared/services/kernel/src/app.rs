@@ -22,6 +22,12 @@ pub struct Config {
     /// Where the API is reached from outside (`PUBLIC_API_URL`, e.g. `https://api.isp.example`):
     /// the gateways send payers and notifications back to it.
     pub public_url: String,
+    /// The platform's portal domain (`PORTAL_DOMAIN`, e.g. `portal.example.net`): an ISP's portal
+    /// is also served at `<its code>.<this>`.
+    pub portal_domain: String,
+    /// Origins of the platform's own frontends (`ADMIN_ORIGINS`, comma-separated), allowed for
+    /// every ISP's staff.
+    pub admin_origins: Vec<String>,
 }
 
 impl std::fmt::Debug for Config {
@@ -45,6 +51,12 @@ impl Config {
                 allow_loopback: std::env::var("ROUTERS_ON_LOOPBACK").is_ok_and(|v| v == "true"),
             },
             public_url: std::env::var("PUBLIC_API_URL").unwrap_or_default().trim_end_matches('/').to_string(),
+            portal_domain: std::env::var("PORTAL_DOMAIN").unwrap_or_default().trim().to_ascii_lowercase(),
+            admin_origins: std::env::var("ADMIN_ORIGINS")
+                .unwrap_or_default()
+                .split(',')
+                .filter_map(domain::portal::normalise_origin)
+                .collect(),
         })
     }
 }
@@ -98,6 +110,10 @@ pub struct App {
     pub router_hosts: RouterHosts,
     /// Where the API is reached from outside (see [`Config::public_url`]).
     pub public_url: String,
+    /// See [`Config::portal_domain`].
+    pub portal_domain: String,
+    /// See [`Config::admin_origins`].
+    pub admin_origins: Vec<String>,
 }
 
 impl App {
@@ -114,6 +130,8 @@ impl App {
             live: None,
             router_hosts: config.router_hosts,
             public_url: config.public_url.clone(),
+            portal_domain: config.portal_domain.clone(),
+            admin_origins: config.admin_origins.clone(),
         })
     }
 

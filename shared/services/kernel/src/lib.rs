@@ -9,6 +9,7 @@ pub mod live;
 pub mod projections;
 pub mod schedule;
 pub mod support;
+pub mod tenancy;
 
 pub use app::{App, Clock, Config};
 pub use idempotency::{IdempotentRequest, Outcome};

@@ -1,0 +1,193 @@
+//! `api-portal`: the subscriber's API (`/v1/portal/...`): login within the ISP the request's host
+//! or `X-ISP` code names, sessions, and the subscriber's own profile, subscriptions, invoices
+//! (with PDF), payments and balance. Also where staff set a subscriber's portal password, and
+//! every browser's CORS preflight (`OPTIONS /{proxy+}`).
+
+use domain::invoice::Invoice;
+use domain::payment::Payment;
+use domain::portal::Subscriber;
+use identity::auth::RefreshRequest;
+use isp_http::{Incoming, ListResponse, Problem, Reply, finish, no_content, ok, pdf_file};
+use kernel::App;
+use lambda_http::{Body, Request, Response};
+use portal::auth::{self, PortalLoginRequest, PortalPasswordChange, PortalSession, SetPortalPassword};
+use portal::pages::{self, Balance, Me, PortalSubscription, Profile, UpdateMe};
+use uuid::Uuid;
+
+pub const ROUTES: &[&str] = &[
+    "POST /v1/portal/auth/login",
+    "POST /v1/portal/auth/refresh",
+    "POST /v1/portal/auth/logout",
+    "POST /v1/portal/password",
+    "GET /v1/portal/me",
+    "PATCH /v1/portal/me",
+    "GET /v1/portal/subscriptions",
+    "GET /v1/portal/invoices",
+    "GET /v1/portal/invoices/{id}",
+    "GET /v1/portal/invoices/{id}/pdf",
+    "GET /v1/portal/payments",
+    "GET /v1/portal/balance",
+    "PUT /v1/customers/{id}/portal-password",
+    // Every preflight: answered by the CORS layer before routing.
+    "OPTIONS /{proxy+}",
+];
+
+pub async fn handle(app: &App, req: Request) -> Response<Body> {
+    finish(dispatch(app, req).await)
+}
+
+async fn dispatch(app: &App, req: Request) -> Reply {
+    let r = Incoming::from_request(req)?;
+    // A preflight without an `Origin` (with one, the CORS layer answered it): nothing to allow.
+    if r.method == lambda_http::http::Method::OPTIONS {
+        return no_content();
+    }
+    let (route, params) = r.route(ROUTES)?;
+    match route {
+        "POST /v1/portal/auth/login" => login(app, &r).await,
+        "POST /v1/portal/auth/refresh" => refresh(app, &r).await,
+        "POST /v1/portal/auth/logout" => logout(app, &r).await,
+        "PUT /v1/customers/{id}/portal-password" => set_portal_password(app, &r, params.id("id", "customer")?).await,
+        _ => {
+            let s = r.customer(&app.tokens, app.now())?;
+            match route {
+                "POST /v1/portal/password" => change_password(app, s, &r).await,
+                "GET /v1/portal/me" => me(app, s).await,
+                "PATCH /v1/portal/me" => update_me(app, s, &r).await,
+                "GET /v1/portal/subscriptions" => subscriptions(app, s).await,
+                "GET /v1/portal/invoices" => invoices(app, s, &r).await,
+                "GET /v1/portal/invoices/{id}" => invoice(app, s, params.id("id", "invoice")?).await,
+                "GET /v1/portal/invoices/{id}/pdf" => invoice_pdf(app, s, params.id("id", "invoice")?).await,
+                "GET /v1/portal/payments" => payments(app, s, &r).await,
+                _ => balance(app, s).await,
+            }
+        }
+    }
+}
+
+/// Log in as a subscriber of the ISP this address serves (its portal host, `<code>.<portal
+/// domain>`, or the `X-ISP` header's code), with username or phone and password. Unknown logins
+/// and wrong passwords answer alike; 5 failures lock the login for 15 minutes (429).
+#[utoipa::path(post, path = "/v1/portal/auth/login", tag = "portal", request_body = PortalLoginRequest,
+    params(("X-ISP" = Option<String>, Header, description = "the ISP's code, when the host does not name it")),
+    responses((status = 200, body = PortalSession), (status = 401, body = Problem), (status = 404, body = Problem),
+        (status = 429, body = Problem)))]
+pub async fn login(app: &App, r: &Incoming) -> Reply {
+    let input: PortalLoginRequest = r.json()?;
+    let tenant = auth::find_isp(app, r.header("host"), r.header("x-isp")).await?;
+    ok(&auth::login(app, &tenant, input).await?)
+}
+
+/// Exchange a portal refresh token for a new pair (each works once; reuse ends the login).
+#[utoipa::path(post, path = "/v1/portal/auth/refresh", tag = "portal", request_body = RefreshRequest,
+    responses((status = 200, body = PortalSession), (status = 401, body = Problem)))]
+pub async fn refresh(app: &App, r: &Incoming) -> Reply {
+    ok(&auth::refresh(app, r.json()?).await?)
+}
+
+#[utoipa::path(post, path = "/v1/portal/auth/logout", tag = "portal", request_body = RefreshRequest,
+    responses((status = 204), (status = 401, body = Problem)))]
+pub async fn logout(app: &App, r: &Incoming) -> Reply {
+    auth::logout(app, r.json()?).await?;
+    no_content()
+}
+
+/// Change one's portal password (the current one is needed); other sessions end.
+#[utoipa::path(post, path = "/v1/portal/password", tag = "portal", request_body = PortalPasswordChange,
+    responses((status = 200, body = PortalSession), (status = 422, body = Problem)), security(("bearer" = [])))]
+pub async fn change_password(app: &App, s: Subscriber, r: &Incoming) -> Reply {
+    ok(&auth::change_password(app, s, r.json()?).await?)
+}
+
+/// The subscriber's profile, their ISP (and what it lets them do) and their balance.
+#[utoipa::path(get, path = "/v1/portal/me", tag = "portal", responses((status = 200, body = Me)),
+    security(("bearer" = [])))]
+pub async fn me(app: &App, s: Subscriber) -> Reply {
+    ok(&pages::me(app, s).await?)
+}
+
+/// Change the contact details the ISP lets subscribers edit (`version` or `If-Match` required).
+#[utoipa::path(patch, path = "/v1/portal/me", tag = "portal", request_body = UpdateMe,
+    responses((status = 200, body = Profile), (status = 409, body = Problem), (status = 422, body = Problem)),
+    security(("bearer" = [])))]
+pub async fn update_me(app: &App, s: Subscriber, r: &Incoming) -> Reply {
+    let if_match = r.if_match()?;
+    ok(&pages::update_me(app, s, r.json()?, if_match).await?)
+}
+
+/// The subscriber's subscriptions: status, package and speed, expiry and days left.
+#[utoipa::path(get, path = "/v1/portal/subscriptions", tag = "portal",
+    responses((status = 200, body = Vec<PortalSubscription>)), security(("bearer" = [])))]
+pub async fn subscriptions(app: &App, s: Subscriber) -> Reply {
+    ok(&pages::subscriptions(app, s).await?)
+}
+
+/// The subscriber's invoices, newest first.
+#[utoipa::path(get, path = "/v1/portal/invoices", tag = "portal",
+    params(("limit" = Option<u32>, Query), ("cursor" = Option<String>, Query)),
+    responses((status = 200, body = ListResponse<Invoice>)), security(("bearer" = [])))]
+pub async fn invoices(app: &App, s: Subscriber, r: &Incoming) -> Reply {
+    let p = r.pagination()?;
+    let page = pages::invoices(app, s, p.limit, p.cursor.as_deref()).await?;
+    ok(&ListResponse { items: page.items, next_cursor: page.next_cursor })
+}
+
+#[utoipa::path(get, path = "/v1/portal/invoices/{id}", tag = "portal", params(("id" = Uuid, Path)),
+    responses((status = 200, body = Invoice), (status = 404, body = Problem)), security(("bearer" = [])))]
+pub async fn invoice(app: &App, s: Subscriber, id: Uuid) -> Reply {
+    ok(&pages::invoice(app, s, id).await?)
+}
+
+/// The invoice as a PDF.
+#[utoipa::path(get, path = "/v1/portal/invoices/{id}/pdf", tag = "portal", params(("id" = Uuid, Path)),
+    responses((status = 200, content_type = "application/pdf", body = Vec<u8>), (status = 404, body = Problem)),
+    security(("bearer" = [])))]
+pub async fn invoice_pdf(app: &App, s: Subscriber, id: Uuid) -> Reply {
+    let (name, bytes) = pages::invoice_pdf(app, s, id).await?;
+    pdf_file(&name, bytes)
+}
+
+/// The subscriber's payments (each with its receipt number), newest first.
+#[utoipa::path(get, path = "/v1/portal/payments", tag = "portal",
+    params(("limit" = Option<u32>, Query), ("cursor" = Option<String>, Query)),
+    responses((status = 200, body = ListResponse<Payment>)), security(("bearer" = [])))]
+pub async fn payments(app: &App, s: Subscriber, r: &Incoming) -> Reply {
+    let p = r.pagination()?;
+    let page = pages::payments(app, s, p.limit, p.cursor.as_deref()).await?;
+    ok(&ListResponse { items: page.items, next_cursor: page.next_cursor })
+}
+
+/// What the subscriber owes or holds in credit.
+#[utoipa::path(get, path = "/v1/portal/balance", tag = "portal", responses((status = 200, body = Balance)),
+    security(("bearer" = [])))]
+pub async fn balance(app: &App, s: Subscriber) -> Reply {
+    ok(&pages::balance(app, s).await?)
+}
+
+/// Staff set or reset a subscriber's portal password (`customers:write`); their sessions end.
+#[utoipa::path(put, path = "/v1/customers/{id}/portal-password", tag = "customers", params(("id" = Uuid, Path)),
+    request_body = SetPortalPassword,
+    responses((status = 204), (status = 404, body = Problem), (status = 422, body = Problem)), security(("bearer" = [])))]
+pub async fn set_portal_password(app: &App, r: &Incoming, id: Uuid) -> Reply {
+    let actor = r.actor(&app.tokens, app.now())?;
+    auth::set_password(app, &actor, id, r.json::<SetPortalPassword>()?).await?;
+    no_content()
+}
+
+#[derive(utoipa::OpenApi)]
+#[openapi(paths(
+    login,
+    refresh,
+    logout,
+    change_password,
+    me,
+    update_me,
+    subscriptions,
+    invoices,
+    invoice,
+    invoice_pdf,
+    payments,
+    balance,
+    set_portal_password
+))]
+pub struct Doc;

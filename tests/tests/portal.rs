@@ -1,0 +1,498 @@
+//! The subscriber portal: an ISP found by host or code, subscriber login and sessions, the
+//! subscriber's own pages, what a customer token can (not) reach, and CORS per ISP.
+
+use e2e_tests::Env;
+use local_runner::template::Template;
+use serde_json::{Value, json};
+
+const PORTAL_HOST: &str = "portal.demo-isp.test";
+const PORTAL_ORIGIN: &str = "https://portal.demo-isp.test";
+
+/// The demo ISP's portal on its own host and origin; answers the tenant as it is after.
+async fn configure_portal(env: &Env, admin: &str, extra: Value) -> Value {
+    let tid = env.tenant();
+    let t = env.send("GET", &format!("/v1/tenants/{tid}"), Some(admin), None).await.expect(200);
+    let mut portal = json!({"hosts": [PORTAL_HOST], "allowed_origins": [PORTAL_ORIGIN]});
+    if let (Some(p), Some(e)) = (portal.as_object_mut(), extra.as_object()) {
+        p.extend(e.clone());
+    }
+    env.send(
+        "PATCH",
+        &format!("/v1/tenants/{tid}"),
+        Some(admin),
+        Some(json!({"portal": portal, "version": t["version"]})),
+    )
+    .await
+    .expect(200)
+}
+
+/// A customer with an active prepaid subscription (so an invoice) and a portal password.
+async fn subscriber(env: &Env, admin: &str, name: &str, phone: &str, username: &str) -> (String, String) {
+    let c = env.create_customer(admin, name, phone, username).await;
+    let cid = c["id"].as_str().unwrap().to_string();
+    let pkg = env.create_package(admin, &format!("{name} 20M"), "20M", 1500).await["id"].as_str().unwrap().to_string();
+    let host = format!("10.99.0.{}", &phone[phone.len() - 2..]);
+    let router =
+        env.create_router(admin, &format!("{name} Router"), &host, None).await["id"].as_str().unwrap().to_string();
+    let sub = env.create_subscription(admin, &cid, &pkg, &router, &format!("{username}-ppp")).await["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    env.send("POST", &format!("/v1/subscriptions/{sub}/activate"), Some(admin), None).await.expect(200);
+    env.send(
+        "PUT",
+        &format!("/v1/customers/{cid}/portal-password"),
+        Some(admin),
+        Some(json!({"password": format!("{username}-portal-1")})),
+    )
+    .await
+    .expect(204);
+    (cid, sub)
+}
+
+async fn login(env: &Env, host: &str, login: &str, password: &str) -> e2e_tests::Answer {
+    env.send_with(
+        "POST",
+        "/v1/portal/auth/login",
+        None,
+        Some(json!({"login": login, "password": password})),
+        &[("host", host)],
+    )
+    .await
+}
+
+#[tokio::test]
+async fn a_subscriber_finds_the_isp_logs_in_and_sees_only_their_own_account() {
+    let env = Env::start().await;
+    let admin = env.admin().await;
+    configure_portal(&env, &admin, json!({})).await;
+    let (cid, sub) = subscriber(&env, &admin, "Rahim Portal", "01717-300001", "rahim.portal").await;
+    let (other_cid, _) = subscriber(&env, &admin, "Karim Portal", "01717-300002", "karim.portal").await;
+
+    // By the ISP's own host, by phone in local form; by `<code>.<portal domain>`; by the X-ISP code.
+    let session = login(&env, PORTAL_HOST, "01717300001", "rahim.portal-portal-1").await.expect(200);
+    assert_eq!(session["customer_id"], json!(cid));
+    login(&env, "demo-isp.portal.localhost:3000", "rahim.portal", "rahim.portal-portal-1").await.expect(200);
+    env.send_with(
+        "POST",
+        "/v1/portal/auth/login",
+        None,
+        Some(json!({"login": "RAHIM.Portal", "password": "rahim.portal-portal-1"})),
+        &[("x-isp", "demo-isp")],
+    )
+    .await
+    .expect(200);
+    // An address no ISP holds: 404, whatever the credentials.
+    let a = login(&env, "portal.nobody.test", "rahim.portal", "rahim.portal-portal-1").await;
+    assert_eq!((a.status, a.body["code"].as_str()), (404, Some("not_found")), "{:#}", a.body);
+    // Wrong password and unknown login answer alike.
+    let wrong = login(&env, PORTAL_HOST, "rahim.portal", "not-the-password").await;
+    let unknown = login(&env, PORTAL_HOST, "nobody", "not-the-password").await;
+    assert_eq!((wrong.status, &wrong.body["code"]), (401, &json!("invalid_credentials")));
+    assert_eq!((unknown.status, &unknown.body["code"]), (401, &json!("invalid_credentials")));
+
+    let token = session["access_token"].as_str().unwrap().to_string();
+    let me = env.send("GET", "/v1/portal/me", Some(&token), None).await.expect(200);
+    assert_eq!(me["customer"]["username"], "rahim.portal");
+    assert_eq!(me["isp"]["code"], "demo-isp");
+    assert!(me["customer"].get("notes").is_none() && me["customer"].get("tags").is_none(), "{me:#}");
+    let subs = env.send("GET", "/v1/portal/subscriptions", Some(&token), None).await.expect(200);
+    let subs = subs.as_array().unwrap();
+    assert_eq!(subs.len(), 1);
+    assert_eq!(subs[0]["id"], json!(sub));
+    assert_eq!(subs[0]["status"], "active");
+    assert_eq!(subs[0]["download_kbps"], 20_000);
+    assert!(subs[0]["days_left"].as_i64().unwrap() >= 27, "{:#}", subs[0]);
+    assert!(subs[0].get("password").is_none());
+
+    let invoices = env.send("GET", "/v1/portal/invoices", Some(&token), None).await.expect(200);
+    let items = invoices["items"].as_array().unwrap();
+    assert_eq!(items.len(), 1, "{invoices:#}");
+    assert_eq!(items[0]["customer_id"], json!(cid));
+    let inv = items[0]["id"].as_str().unwrap().to_string();
+    env.send("GET", &format!("/v1/portal/invoices/{inv}"), Some(&token), None).await.expect(200);
+    let pdf = env.get_raw(&format!("/v1/portal/invoices/{inv}/pdf"), &token).await;
+    assert_eq!(pdf.status(), 200);
+    assert!(pdf.bytes().await.unwrap().starts_with(b"%PDF"));
+    let balance = env.send("GET", "/v1/portal/balance", Some(&token), None).await.expect(200);
+    assert_eq!((balance["balance"].as_i64(), balance["open_invoices"].as_u64()), (Some(1500), Some(1)), "{balance:#}");
+    assert_eq!(env.send("GET", "/v1/portal/payments", Some(&token), None).await.expect(200)["items"], json!([]));
+
+    // Karim's invoice, by its id, with Rahim's token: not there.
+    let karim_inv = env
+        .send("GET", &format!("/v1/invoices?customer_id={other_cid}"), Some(&admin), None)
+        .await
+        .expect(200)["items"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    for path in [format!("/v1/portal/invoices/{karim_inv}"), format!("/v1/portal/invoices/{karim_inv}/pdf")] {
+        let a = env.send("GET", &path, Some(&token), None).await;
+        assert_eq!(a.status, 404, "{path}: {:#}", a.body);
+    }
+    // A subscriber's token on a staff route, and a staff token on the portal: refused.
+    let a = env.send("GET", &format!("/v1/customers/{cid}"), Some(&token), None).await;
+    assert_eq!((a.status, a.body["code"].as_str()), (403, Some("customer_token")));
+    let a = env.send("GET", "/v1/portal/me", Some(&admin), None).await;
+    assert_eq!((a.status, a.body["code"].as_str()), (403, Some("portal_only")));
+
+    // A payment by the ISP shows in the portal.
+    env.send_with(
+        "POST",
+        "/v1/payments",
+        Some(&admin),
+        Some(json!({"invoice_id": inv, "amount": 1500, "method": "cash"})),
+        &[("idempotency-key", "portal-pay-1")],
+    )
+    .await
+    .expect(201);
+    let paid = env.send("GET", "/v1/portal/payments", Some(&token), None).await.expect(200);
+    assert_eq!(paid["items"][0]["amount"], 1500);
+    assert_eq!(env.send("GET", "/v1/portal/balance", Some(&token), None).await.expect(200)["balance"], 0);
+}
+
+#[tokio::test]
+async fn the_profile_takes_only_what_the_isp_lets_subscribers_edit() {
+    let env = Env::start().await;
+    let admin = env.admin().await;
+    configure_portal(&env, &admin, json!({"editable_fields": ["email"]})).await;
+    let (cid, _) = subscriber(&env, &admin, "Edit Me", "01717-300011", "editme").await;
+    let token = login(&env, PORTAL_HOST, "editme", "editme-portal-1").await.expect(200)["access_token"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let me = env.send("GET", "/v1/portal/me", Some(&token), None).await.expect(200);
+    let version = me["customer"]["version"].clone();
+    let before = env.table_snapshot().await;
+    let a = env
+        .send("PATCH", "/v1/portal/me", Some(&token), Some(json!({"address": "Elsewhere", "version": version})))
+        .await;
+    assert_eq!((a.status, a.body["errors"][0]["field"].as_str()), (422, Some("address")), "{:#}", a.body);
+    let a = env
+        .send("PATCH", "/v1/portal/me", Some(&token), Some(json!({"email": "not-an-email", "version": version})))
+        .await;
+    assert_eq!(a.status, 422);
+    let a = env
+        .send("PATCH", "/v1/portal/me", Some(&token), Some(json!({"name": "Someone Else", "version": version})))
+        .await;
+    assert_eq!(
+        (a.status, a.body["errors"][0]["field"].as_str()),
+        (422, Some("name")),
+        "an unknown field: {:#}",
+        a.body
+    );
+    e2e_tests::assert_unchanged(&before, &env.table_snapshot().await);
+    let p = env
+        .send("PATCH", "/v1/portal/me", Some(&token), Some(json!({"email": "edit.me@example.com", "version": version})))
+        .await
+        .expect(200);
+    assert_eq!(p["email"], "edit.me@example.com");
+    // A stale version: 409.
+    let a = env
+        .send("PATCH", "/v1/portal/me", Some(&token), Some(json!({"email": "x@example.com", "version": version})))
+        .await;
+    assert_eq!(a.status, 409);
+    // Staff see the change, audited as the subscriber.
+    let c = env.send("GET", &format!("/v1/customers/{cid}"), Some(&admin), None).await.expect(200);
+    assert_eq!(c["email"], "edit.me@example.com");
+    let log = env
+        .send("GET", &format!("/v1/audit-log?entity_type=customer&entity_id={cid}"), Some(&admin), None)
+        .await
+        .expect(200);
+    let entry = log["items"].as_array().unwrap().iter().find(|e| e["action"] == "customer.updated").cloned();
+    assert_eq!(entry.map(|e| e["actor_id"].clone()), Some(json!(cid)), "{log:#}");
+}
+
+#[tokio::test]
+async fn portal_sessions_rotate_end_on_a_password_change_and_can_be_one_per_customer() {
+    let env = Env::start().await;
+    let admin = env.admin().await;
+    configure_portal(&env, &admin, json!({})).await;
+    subscriber(&env, &admin, "Session Sam", "01717-300021", "sam").await;
+    let first = login(&env, PORTAL_HOST, "sam", "sam-portal-1").await.expect(200);
+    let r1 = first["refresh_token"].as_str().unwrap().to_string();
+    let rotated =
+        env.send("POST", "/v1/portal/auth/refresh", None, Some(json!({"refresh_token": r1}))).await.expect(200);
+    // The old one again: reuse, and the whole login ends.
+    let a = env.send("POST", "/v1/portal/auth/refresh", None, Some(json!({"refresh_token": r1}))).await;
+    assert_eq!((a.status, a.body["code"].as_str()), (401, Some("refresh_token_reused")));
+    let a = env
+        .send("POST", "/v1/portal/auth/refresh", None, Some(json!({"refresh_token": rotated["refresh_token"]})))
+        .await;
+    assert_eq!(a.status, 401);
+    // A staff refresh token is not a portal one, nor the other way round.
+    let staff = env
+        .send(
+            "POST",
+            "/v1/auth/login",
+            None,
+            Some(json!({"email": env.creds.admin_email, "password": env.creds.admin_password})),
+        )
+        .await
+        .expect(200);
+    let a =
+        env.send("POST", "/v1/portal/auth/refresh", None, Some(json!({"refresh_token": staff["refresh_token"]}))).await;
+    assert_eq!(a.status, 401);
+    let portal = login(&env, PORTAL_HOST, "sam", "sam-portal-1").await.expect(200);
+    let a = env.send("POST", "/v1/auth/refresh", None, Some(json!({"refresh_token": portal["refresh_token"]}))).await;
+    assert_eq!(a.status, 401);
+
+    // The subscriber changes the password: other sessions end, the new pair works.
+    let other = login(&env, PORTAL_HOST, "sam", "sam-portal-1").await.expect(200);
+    let token = portal["access_token"].as_str().unwrap();
+    let a = env
+        .send(
+            "POST",
+            "/v1/portal/password",
+            Some(token),
+            Some(json!({"current_password": "wrong", "new_password": "sam-new-pass-2"})),
+        )
+        .await;
+    assert_eq!((a.status, a.body["errors"][0]["field"].as_str()), (422, Some("current_password")));
+    let changed = env
+        .send(
+            "POST",
+            "/v1/portal/password",
+            Some(token),
+            Some(json!({"current_password": "sam-portal-1", "new_password": "sam-new-pass-2"})),
+        )
+        .await
+        .expect(200);
+    let a =
+        env.send("POST", "/v1/portal/auth/refresh", None, Some(json!({"refresh_token": other["refresh_token"]}))).await;
+    assert_eq!(a.status, 401, "the other session ended");
+    env.send("POST", "/v1/portal/auth/refresh", None, Some(json!({"refresh_token": changed["refresh_token"]})))
+        .await
+        .expect(200);
+    login(&env, PORTAL_HOST, "sam", "sam-portal-1").await.expect(401);
+
+    // One session per customer: a new login ends the one before.
+    configure_portal(&env, &admin, json!({"one_session_per_customer": true})).await;
+    let a1 = login(&env, PORTAL_HOST, "sam", "sam-new-pass-2").await.expect(200);
+    let a2 = login(&env, PORTAL_HOST, "sam", "sam-new-pass-2").await.expect(200);
+    let a =
+        env.send("POST", "/v1/portal/auth/refresh", None, Some(json!({"refresh_token": a1["refresh_token"]}))).await;
+    assert_eq!(a.status, 401, "the earlier session ended");
+    env.send("POST", "/v1/portal/auth/refresh", None, Some(json!({"refresh_token": a2["refresh_token"]})))
+        .await
+        .expect(200);
+    // Logout ends a session.
+    let a3 = login(&env, PORTAL_HOST, "sam", "sam-new-pass-2").await.expect(200);
+    env.send("POST", "/v1/portal/auth/logout", None, Some(json!({"refresh_token": a3["refresh_token"]})))
+        .await
+        .expect(204);
+    let a =
+        env.send("POST", "/v1/portal/auth/refresh", None, Some(json!({"refresh_token": a3["refresh_token"]}))).await;
+    assert_eq!(a.status, 401);
+}
+
+#[tokio::test]
+async fn five_wrong_portal_passwords_lock_the_login_and_staff_can_reset_it() {
+    let env = Env::start().await;
+    let admin = env.admin().await;
+    configure_portal(&env, &admin, json!({})).await;
+    let (cid, _) = subscriber(&env, &admin, "Locked Lina", "01717-300031", "lina").await;
+    for _ in 0..5 {
+        login(&env, PORTAL_HOST, "lina", "guess-guess").await.expect(401);
+    }
+    let a = login(&env, PORTAL_HOST, "lina", "lina-portal-1").await;
+    assert_eq!((a.status, a.body["code"].as_str()), (429, Some("account_locked")));
+    assert!(a.headers.get("retry-after").is_some());
+    env.clock.advance(chrono::Duration::minutes(16));
+    login(&env, PORTAL_HOST, "lina", "lina-portal-1").await.expect(200);
+    let admin = env.admin().await;
+    // Staff reset: a weak password is refused; a good one replaces the old.
+    let before = env.table_snapshot().await;
+    let a = env
+        .send("PUT", &format!("/v1/customers/{cid}/portal-password"), Some(&admin), Some(json!({"password": "short"})))
+        .await;
+    assert_eq!((a.status, a.body["errors"][0]["field"].as_str()), (422, Some("password")));
+    e2e_tests::assert_unchanged(&before, &env.table_snapshot().await);
+    env.send(
+        "PUT",
+        &format!("/v1/customers/{cid}/portal-password"),
+        Some(&admin),
+        Some(json!({"password": "lina-reset-pass-2"})),
+    )
+    .await
+    .expect(204);
+    login(&env, PORTAL_HOST, "lina", "lina-portal-1").await.expect(401);
+    login(&env, PORTAL_HOST, "lina", "lina-reset-pass-2").await.expect(200);
+    // Staff without customers:write may not.
+    let (_, accountant) = env.create_user(&admin, "accountant", "acc-portal@demo.test", None).await;
+    let a = env
+        .send(
+            "PUT",
+            &format!("/v1/customers/{cid}/portal-password"),
+            Some(&accountant),
+            Some(json!({"password": "lina-pass-3x"})),
+        )
+        .await;
+    assert_eq!(a.status, 403);
+}
+
+#[tokio::test]
+async fn hosts_and_origins_belong_to_one_isp_and_cors_allows_only_that_isps_requests() {
+    let env = Env::start().await;
+    let admin = env.admin().await;
+    configure_portal(&env, &admin, json!({})).await;
+    subscriber(&env, &admin, "Cors Chowdhury", "01717-300041", "cors").await;
+    let (other_tid, other) = env.other_tenant("other-isp").await;
+    let t = env.send("GET", &format!("/v1/tenants/{other_tid}"), Some(&other), None).await.expect(200);
+    // Another ISP cannot take the demo ISP's host or origin; a wildcard is no origin.
+    for portal in [
+        json!({"hosts": [PORTAL_HOST]}),
+        json!({"allowed_origins": [PORTAL_ORIGIN]}),
+        json!({"allowed_origins": ["*"]}),
+        json!({"hosts": ["not a host"]}),
+    ] {
+        let before = env.table_snapshot().await;
+        let a = env
+            .send(
+                "PATCH",
+                &format!("/v1/tenants/{other_tid}"),
+                Some(&other),
+                Some(json!({"portal": portal, "version": t["version"]})),
+            )
+            .await;
+        assert!([409, 422].contains(&a.status), "{portal}: {} {:#}", a.status, a.body);
+        e2e_tests::assert_unchanged(&before, &env.table_snapshot().await);
+    }
+    let other_origin = "https://portal.other-isp.test";
+    env.send(
+        "PATCH",
+        &format!("/v1/tenants/{other_tid}"),
+        Some(&other),
+        Some(json!({"portal": {"allowed_origins": [other_origin]}, "version": t["version"]})),
+    )
+    .await
+    .expect(200);
+
+    let ok = preflight(&env, PORTAL_ORIGIN).await;
+    assert_eq!(ok.status, 204);
+    assert_eq!(ok.headers["access-control-allow-origin"], PORTAL_ORIGIN);
+    assert_eq!(ok.headers["access-control-allow-credentials"], "true");
+    assert!(ok.headers["access-control-allow-headers"].to_str().unwrap().contains("authorization"));
+    let unknown = preflight(&env, "https://evil.example").await;
+    assert_eq!(unknown.status, 204);
+    assert!(unknown.headers.get("access-control-allow-origin").is_none());
+
+    let token = login(&env, PORTAL_HOST, "cors", "cors-portal-1").await.expect(200)["access_token"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let mine = from(&env, &token, PORTAL_ORIGIN).await;
+    assert_eq!(mine.status, 200);
+    assert_eq!(mine.headers["access-control-allow-origin"], PORTAL_ORIGIN);
+    assert!(mine.headers["vary"].to_str().unwrap().contains("Origin"));
+    // The other ISP's origin calling with the demo ISP's subscriber's token: no allowance.
+    let theirs = from(&env, &token, "https://portal.other-isp.test").await;
+    assert!(theirs.headers.get("access-control-allow-origin").is_none(), "{:?}", theirs.headers);
+    // A staff route from the demo ISP's origin with its admin's token: allowed; the other ISP's
+    // admin from the demo ISP's origin: not.
+    let a = env.send_with("GET", "/v1/customers", Some(&admin), None, &[("origin", PORTAL_ORIGIN)]).await;
+    assert_eq!(a.headers["access-control-allow-origin"], PORTAL_ORIGIN);
+    let a = env.send_with("GET", "/v1/customers", Some(&other), None, &[("origin", PORTAL_ORIGIN)]).await;
+    assert!(a.headers.get("access-control-allow-origin").is_none());
+    // A login from the ISP's origin, naming the ISP by code: allowed.
+    let a = env
+        .send_with(
+            "POST",
+            "/v1/portal/auth/login",
+            None,
+            Some(json!({"login": "cors", "password": "cors-portal-1"})),
+            &[("origin", PORTAL_ORIGIN), ("x-isp", "demo-isp")],
+        )
+        .await;
+    assert_eq!(a.status, 200);
+    assert_eq!(a.headers["access-control-allow-origin"], PORTAL_ORIGIN);
+    // Dropping the origin from the settings frees it and ends its allowance.
+    let tid = env.tenant();
+    let t = env.send("GET", &format!("/v1/tenants/{tid}"), Some(&admin), None).await.expect(200);
+    env.send(
+        "PATCH",
+        &format!("/v1/tenants/{tid}"),
+        Some(&admin),
+        Some(json!({"portal": {"hosts": [PORTAL_HOST]}, "version": t["version"]})),
+    )
+    .await
+    .expect(200);
+    assert!(preflight(&env, PORTAL_ORIGIN).await.headers.get("access-control-allow-origin").is_none());
+}
+
+async fn preflight(env: &Env, origin: &str) -> e2e_tests::Answer {
+    env.send_with(
+        "OPTIONS",
+        "/v1/portal/me",
+        None,
+        None,
+        &[("origin", origin), ("access-control-request-method", "GET")],
+    )
+    .await
+}
+
+async fn from(env: &Env, token: &str, origin: &str) -> e2e_tests::Answer {
+    env.send_with("GET", "/v1/portal/me", Some(token), None, &[("origin", origin)]).await
+}
+
+/// Walks every route of the template with a subscriber's token: outside `/v1/portal/` each answers
+/// 403 `customer_token` (or, for the routes that take no token, what they answer anyone), and nothing
+/// changes. A route added later is walked too.
+#[tokio::test]
+async fn a_customer_token_reaches_no_staff_route() {
+    let env = Env::start().await;
+    let admin = env.admin().await;
+    configure_portal(&env, &admin, json!({})).await;
+    let (cid, sub) = subscriber(&env, &admin, "Walker", "01717-300051", "walker").await;
+    let token = login(&env, PORTAL_HOST, "walker", "walker-portal-1").await.expect(200)["access_token"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let before = env.table_snapshot().await;
+    let template = Template::load(&Template::default_path()).unwrap();
+    let (mut refused, mut portal, mut open) = (0, 0, 0);
+    for f in &template.functions {
+        for (method, path) in &f.routes {
+            if path.starts_with("/v1/portal/") || method == "OPTIONS" {
+                portal += 1;
+                continue;
+            }
+            // Routes that take no bearer token at all: webhooks, gateway returns, login and reset.
+            let tokenless = path.starts_with("/v1/webhooks/")
+                || path.starts_with("/v1/checkouts/returns/")
+                || path.starts_with("/v1/auth/")
+                || path == "/v1/openapi.json";
+            let target = path
+                .replace("{id}", &cid)
+                .replace("{customer_id}", &cid)
+                .replace("{subscription_id}", &sub)
+                .replace("{code}", "ABCD")
+                .replace("{account_id}", &cid)
+                .replace("{order_id}", "x")
+                .replace("{owner}", &cid)
+                .replace("{channel_id}", &cid)
+                .replace("{secret}", "x")
+                .replace("{delivery_id}", &cid);
+            let a = env.send(method, &target, Some(&token), Some(json!({}))).await;
+            if tokenless {
+                assert!(
+                    a.status >= 400 || path == "/v1/openapi.json" || path.starts_with("/v1/checkouts/returns/"),
+                    "{method} {path}: {} {:#}",
+                    a.status,
+                    a.body
+                );
+                open += 1;
+                continue;
+            }
+            assert_eq!(
+                (a.status, a.body["code"].as_str()),
+                (403, Some("customer_token")),
+                "{method} {target}: {:#}",
+                a.body
+            );
+            refused += 1;
+        }
+    }
+    assert!(refused > 150 && portal >= 12 && open > 5, "walked {refused} staff, {portal} portal, {open} open routes");
+    e2e_tests::assert_unchanged(&before, &env.table_snapshot().await);
+}
