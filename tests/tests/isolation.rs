@@ -692,6 +692,10 @@ async fn every_route_refuses_another_tenants_ids_and_changes_nothing() {
                 ("POST", "/v1/portal/auth/login") => {
                     (path.clone(), Some(json!({"login": "victim", "password": "victim-guess-1"})), &[404])
                 }
+                ("POST", "/v1/portal/auth/code") => (path.clone(), Some(json!({"login": "victim"})), &[404]),
+                ("POST", "/v1/portal/auth/code/login") => {
+                    (path.clone(), Some(json!({"login": "victim", "code": "123456"})), &[404])
+                }
                 ("POST", "/v1/portal/auth/refresh" | "/v1/portal/auth/logout") => {
                     (path.clone(), Some(json!({"refresh_token": "forged.0.c2ln"})), &[401])
                 }

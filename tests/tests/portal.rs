@@ -496,3 +496,87 @@ async fn a_customer_token_reaches_no_staff_route() {
     assert!(refused > 150 && portal >= 12 && open > 5, "walked {refused} staff, {portal} portal, {open} open routes");
     e2e_tests::assert_unchanged(&before, &env.table_snapshot().await);
 }
+
+#[tokio::test]
+async fn a_subscriber_logs_in_with_a_code_sent_by_sms_once() {
+    let env = Env::start().await;
+    let admin = env.admin().await;
+    configure_portal(&env, &admin, json!({})).await;
+    let sms = messaging::testing::FakeSms::start(
+        messaging::sms::SmsProvider::SslWireless,
+        &[("api_token", "ssl-token-demo")],
+    )
+    .await;
+    crate::notifications::sms_channel(&env, &admin, &sms).await;
+    let (cid, _) = subscriber(&env, &admin, "Otp Omar", "01717-300061", "omar").await;
+    let ask = |login: &'static str| {
+        env.send_with("POST", "/v1/portal/auth/code", None, Some(json!({"login": login})), &[("x-isp", "demo-isp")])
+    };
+    // Unknown and known logins answer alike; only the customer gets an SMS.
+    assert_eq!(ask("nobody-here").await.expect(202)["status"], "accepted");
+    ask("01717-300061").await.expect(202);
+    // The codes (the activation's invoice SMS goes to the same phone); the ISP writes in Bangla.
+    let to_omar = || {
+        sms.messages()
+            .into_iter()
+            .filter(|m| m.to.ends_with("1717300061") && m.text.contains("কোড"))
+            .collect::<Vec<_>>()
+    };
+    assert!(env.eventually(|| to_omar().len() == 1).await, "{:?}", sms.messages());
+    let text = to_omar()[0].text.clone();
+    let code = text.split(|c: char| !c.is_ascii_digit()).find(|w| w.len() == 6).unwrap_or_default().to_string();
+    assert_eq!(code.len(), 6, "{text}");
+    assert!(text.contains("10"), "it says how long the code works: {text}");
+    assert!(
+        sms.messages().iter().all(|m| m.to.ends_with("1717300061")),
+        "nothing went anywhere for the unknown login: {:?}",
+        sms.messages()
+    );
+
+    let with_code = |c: String| {
+        env.send_with(
+            "POST",
+            "/v1/portal/auth/code/login",
+            None,
+            Some(json!({"login": "omar", "code": c})),
+            &[("x-isp", "demo-isp")],
+        )
+    };
+    let wrong = if code == "000000" { "111111" } else { "000000" };
+    let a = with_code(wrong.into()).await;
+    assert_eq!((a.status, a.body["code"].as_str()), (401, Some("invalid_code")));
+    let session = with_code(code.clone()).await.expect(200);
+    assert_eq!(session["customer_id"], json!(cid));
+    env.send("GET", "/v1/portal/me", session["access_token"].as_str(), None).await.expect(200);
+    // Once only.
+    let a = with_code(code.clone()).await;
+    assert_eq!(a.status, 401, "a code works once");
+
+    // A new code; ten minutes later it is dead.
+    ask("omar").await.expect(202);
+    assert!(env.eventually(|| to_omar().len() == 2).await);
+    let text = to_omar()[1].text.clone();
+    let code2 = text.split(|c: char| !c.is_ascii_digit()).find(|w| w.len() == 6).unwrap().to_string();
+    env.clock.advance(chrono::Duration::minutes(11));
+    assert_eq!(with_code(code2).await.status, 401);
+
+    // Asking too often: 429 after 5 an hour for one login, and nothing written. (The 11 minutes
+    // may have crossed into a new hour: 4 or 5 more are accepted.)
+    let mut accepted = 0;
+    for _ in 0..5 {
+        let a = ask("omar").await;
+        accepted += usize::from(a.status == 202);
+    }
+    assert!((4..=5).contains(&accepted), "{accepted}");
+    assert!(env.eventually(|| to_omar().len() == 2 + accepted).await, "each accepted request sent its code");
+    let before = env.table_snapshot().await;
+    let a = ask("omar").await;
+    assert_eq!((a.status, a.body["code"].as_str()), (429, Some("too_many_code_requests")), "{:#}", a.body);
+    assert!(a.headers.get("retry-after").is_some());
+    e2e_tests::assert_unchanged(&before, &env.table_snapshot().await);
+
+    // The ISP turns code logins off.
+    configure_portal(&env, &env.admin().await, json!({"otp_login": false})).await;
+    let a = ask("someone-else").await;
+    assert_eq!((a.status, a.body["code"].as_str()), (403, Some("otp_login_disabled")));
+}

@@ -10,7 +10,10 @@ use identity::auth::RefreshRequest;
 use isp_http::{Incoming, ListResponse, Problem, Reply, finish, no_content, ok, pdf_file};
 use kernel::App;
 use lambda_http::{Body, Request, Response};
-use portal::auth::{self, PortalLoginRequest, PortalPasswordChange, PortalSession, SetPortalPassword};
+use portal::auth::{
+    self, PortalCodeLogin, PortalCodeRequest, PortalLoginRequest, PortalPasswordChange, PortalSession,
+    SetPortalPassword,
+};
 use portal::pages::{self, Balance, Me, PortalSubscription, Profile, UpdateMe};
 use uuid::Uuid;
 
@@ -18,6 +21,8 @@ pub const ROUTES: &[&str] = &[
     "POST /v1/portal/auth/login",
     "POST /v1/portal/auth/refresh",
     "POST /v1/portal/auth/logout",
+    "POST /v1/portal/auth/code",
+    "POST /v1/portal/auth/code/login",
     "POST /v1/portal/password",
     "GET /v1/portal/me",
     "PATCH /v1/portal/me",
@@ -47,6 +52,8 @@ async fn dispatch(app: &App, req: Request) -> Reply {
         "POST /v1/portal/auth/login" => login(app, &r).await,
         "POST /v1/portal/auth/refresh" => refresh(app, &r).await,
         "POST /v1/portal/auth/logout" => logout(app, &r).await,
+        "POST /v1/portal/auth/code" => request_code(app, &r).await,
+        "POST /v1/portal/auth/code/login" => code_login(app, &r).await,
         "PUT /v1/customers/{id}/portal-password" => set_portal_password(app, &r, params.id("id", "customer")?).await,
         _ => {
             let s = r.customer(&app.tokens, app.now())?;
@@ -76,6 +83,28 @@ pub async fn login(app: &App, r: &Incoming) -> Reply {
     let input: PortalLoginRequest = r.json()?;
     let tenant = auth::find_isp(app, r.header("host"), r.header("x-isp")).await?;
     ok(&auth::login(app, &tenant, input).await?)
+}
+
+/// Ask for a login code by SMS (the ISP's `otp_login`). 202 alike for any login; 429 past 5 an hour
+/// for one login or 30 from one source address.
+#[utoipa::path(post, path = "/v1/portal/auth/code", tag = "portal", request_body = PortalCodeRequest,
+    params(("X-ISP" = Option<String>, Header, description = "the ISP's code, when the host does not name it")),
+    responses((status = 202), (status = 403, body = Problem), (status = 404, body = Problem), (status = 429, body = Problem)))]
+pub async fn request_code(app: &App, r: &Incoming) -> Reply {
+    let input: PortalCodeRequest = r.json()?;
+    let tenant = auth::find_isp(app, r.header("host"), r.header("x-isp")).await?;
+    auth::request_code(app, &tenant, input, r.source_ip.as_deref()).await?;
+    isp_http::json(lambda_http::http::StatusCode::ACCEPTED, &serde_json::json!({"status": "accepted"}))
+}
+
+/// Log in with the code from the SMS (works once, for 10 minutes, 5 tries).
+#[utoipa::path(post, path = "/v1/portal/auth/code/login", tag = "portal", request_body = PortalCodeLogin,
+    params(("X-ISP" = Option<String>, Header, description = "the ISP's code, when the host does not name it")),
+    responses((status = 200, body = PortalSession), (status = 401, body = Problem), (status = 429, body = Problem)))]
+pub async fn code_login(app: &App, r: &Incoming) -> Reply {
+    let input: PortalCodeLogin = r.json()?;
+    let tenant = auth::find_isp(app, r.header("host"), r.header("x-isp")).await?;
+    ok(&auth::login_with_code(app, &tenant, input).await?)
 }
 
 /// Exchange a portal refresh token for a new pair (each works once; reuse ends the login).

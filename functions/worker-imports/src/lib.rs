@@ -25,7 +25,8 @@ pub fn consumes(name: EventName) -> bool {
             | CrmEvent::LeadUpdated
             | CrmEvent::LeadStageChanged
             | CrmEvent::LeadConverted
-            | CrmEvent::OperatorProfileUpdated,
+            | CrmEvent::OperatorProfileUpdated
+            | CrmEvent::PortalCodeRequested,
         )
         | EventName::Network(_)
         | EventName::Platform(_)

@@ -109,6 +109,13 @@ pub fn sha256_hex(data: &[u8]) -> String {
     Sha256::digest(data).iter().map(|b| format!("{b:02x}")).collect()
 }
 
+/// `n` decimal digits from the OS's CSPRNG, each uniform (a one-time code typed from an SMS).
+pub fn random_digits(n: usize) -> String {
+    use rand::Rng;
+    let mut rng = rand::rngs::OsRng;
+    (0..n).map(|_| char::from(b'0' + rng.gen_range(0..10u8))).collect()
+}
+
 pub fn random_token(bytes: usize) -> String {
     let mut buf = vec![0u8; bytes];
     AeadRng.fill_bytes(&mut buf);

@@ -76,7 +76,7 @@ catalogue! {
     Crm: CrmEvent "crm" {
         CustomerCreated, CustomerUpdated, CustomerDeleted, CustomerNoteAdded,
         LeadCreated, LeadUpdated, LeadStageChanged, LeadConverted,
-        OperatorProfileUpdated, ImportChunkReady,
+        OperatorProfileUpdated, ImportChunkReady, PortalCodeRequested,
     }
     /// Packages, POPs, routers and subscriptions on them (what provisioning acts on), bulk actions.
     Network: NetworkEvent "network" {
@@ -225,6 +225,17 @@ pub struct PasswordResetRequested {
     pub requested_at: Timestamp,
 }
 impl EventPayload for PasswordResetRequested {}
+
+/// `PortalCodeRequested`: someone asked for a portal login code for a login name in the ISP.
+/// Whether a customer has it is decided by the notification worker, which makes and sends the code.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PortalCodeRequested {
+    /// `phone:<E.164>` or `username:<name>`.
+    pub login: String,
+    /// The code's 10 minutes count from here.
+    pub requested_at: Timestamp,
+}
+impl EventPayload for PortalCodeRequested {}
 
 /// `ContactDetailsChanged`: a login's e-mail or phone (where reset codes go) changed; the old
 /// address is told, so a takeover does not go unnoticed.

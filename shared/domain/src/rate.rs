@@ -17,6 +17,13 @@ pub const RESET_PER_ADDRESS: RateLimit = RateLimit { name: "reset-address", max:
 /// Reset requests from one source address: an office or a carrier-grade NAT shares one address.
 pub const RESET_PER_SOURCE: RateLimit = RateLimit { name: "reset-source", max: 30, window: Duration::hours(1) };
 
+/// Portal login codes for one login name in an ISP: each is an SMS the ISP pays for.
+pub const PORTAL_CODE_PER_LOGIN: RateLimit =
+    RateLimit { name: "portal-code-login", max: 5, window: Duration::hours(1) };
+/// Portal login codes asked from one source address.
+pub const PORTAL_CODE_PER_SOURCE: RateLimit =
+    RateLimit { name: "portal-code-source", max: 30, window: Duration::hours(1) };
+
 impl RateLimit {
     /// The window `now` falls in: its start (which counter) and its end (when to try again).
     pub fn window(&self, now: Timestamp) -> (Timestamp, Timestamp) {

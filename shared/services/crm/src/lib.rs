@@ -2,5 +2,6 @@
 
 pub mod customers;
 pub mod leads;
+pub mod login_codes;
 pub mod operators;
 pub mod timeline;

@@ -15,7 +15,7 @@ use chrono::{DateTime, Duration, Utc};
 use chrono_tz::Tz;
 use domain::alert::{Alert, AlertKind, AlertRaised};
 use domain::customer::Customer;
-use domain::event::{BillingEvent, EventName, EventPayload, MessagingEvent, NetworkEvent};
+use domain::event::{BillingEvent, CrmEvent, EventName, EventPayload, MessagingEvent, NetworkEvent};
 use domain::ledger::Account;
 use domain::network::Pop;
 use domain::subscription::Subscription;
@@ -98,6 +98,8 @@ struct Subject {
     to_phone: Option<String>,
     /// The operator a notice about its own business goes to.
     operator_id: Option<Uuid>,
+    /// A portal login code asked for (the customer and the code are found when it is prepared).
+    portal_code: Option<domain::event::PortalCodeRequested>,
     facts: Facts,
 }
 
@@ -177,6 +179,10 @@ fn notice_of(name: EventName, detail: &Value, at: DateTime<Utc>) -> Option<(Noti
             s.to_phone = Some(asked.phone);
             Notice::VoucherLogin
         }
+        EventName::Crm(CrmEvent::PortalCodeRequested) => {
+            s.portal_code = Some(domain::event::PortalCodeRequested::read(detail).ok()?);
+            Notice::PasswordResetCode
+        }
         EventName::Messaging(MessagingEvent::AlertRaised) => {
             let raised = AlertRaised::read(detail).ok()?;
             s.alert_id = Some(raised.alert_id);
@@ -202,6 +208,7 @@ fn makes_notice(name: EventName) -> bool {
         EventName::Billing(B::InvoiceIssued | B::InvoiceReminderDue | B::PaymentReceived | B::WalletLowBalance)
             | EventName::Network(N::SubscriptionSuspended | N::SubscriptionRestored | N::VoucherLoginRequested)
             | EventName::Messaging(MessagingEvent::AlertRaised)
+            | EventName::Crm(CrmEvent::PortalCodeRequested)
     )
 }
 
@@ -514,6 +521,17 @@ async fn prepare(app: &App, event: usize, ev: &BusNotice<'_>) -> Result<Option<P
     }
     if !read_alert(app, ev.tenant_id, &mut subject).await? {
         return Err(WorkError::Drop("the alert is not in the table".into()));
+    }
+    if let Some(asked) = subject.portal_code.take() {
+        // No live customer with that login, or asked too long ago: nothing to send.
+        let Some((customer, code)) =
+            crm::login_codes::issue(app, ev.tenant_id, ev.event_id, &asked).await.map_err(WorkError::from)?
+        else {
+            return Ok(None);
+        };
+        subject.customer_id = Some(customer);
+        subject.facts.code = Some(code);
+        subject.facts.minutes = Some(domain::portal::OTP_TTL.num_minutes());
     }
     let wanted = wanted(ev.tenant_id, &subject);
     Ok(Some(Prepared { event, notice, subject, loaded, wanted }))

@@ -40,6 +40,8 @@ pub struct Facts {
     pub plan: Option<String>,
     pub validity: Option<String>,
     pub login_url: Option<String>,
+    /// How long a code works.
+    pub minutes: Option<i64>,
 }
 
 impl Facts {
@@ -70,6 +72,7 @@ impl Facts {
             plan: Some("1GB-DAILY".into()),
             validity: Some("1 day".into()),
             login_url: Some("http://10.5.50.1/login?username=HSK7M2QX&password=P4X9TR".into()),
+            minutes: Some(10),
         }
     }
 
@@ -132,6 +135,7 @@ pub fn values(
                 "plan" => text(&facts.plan),
                 "validity" => text(&facts.validity),
                 "login_url" => text(&facts.login_url),
+                "minutes" => facts.minutes.map(|m| m.to_string()).unwrap_or_default(),
                 _ => String::new(),
             };
             (*name, value)

@@ -7,6 +7,7 @@ use domain::actor::Actor;
 use domain::auth::{ACCESS_TOKEN_TTL, burn_password_check, hash_password, verify_password};
 use domain::crypto::sha256_hex;
 use domain::portal::{LoginName, Subscriber, login_name};
+use domain::rate::{PORTAL_CODE_PER_LOGIN, PORTAL_CODE_PER_SOURCE};
 use domain::role::{Permission, Role};
 use domain::tenant::Tenant;
 use domain::{Error, Result, Validation};
@@ -14,7 +15,7 @@ use identity::auth::{RefreshRequest, TokenPair};
 use kernel::App;
 use kernel::support::{Audited, StoreResultExt, audit, decoded, tenant_of};
 use serde::{Deserialize, Serialize};
-use store::{Conflict, Owner, Store, Tx, keys};
+use store::{Conflict, Store, Tx, keys};
 use uuid::Uuid;
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
@@ -23,6 +24,21 @@ pub struct PortalLoginRequest {
     /// The subscriber's portal username or phone number.
     pub login: String,
     pub password: String,
+}
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PortalCodeRequest {
+    /// The subscriber's portal username or phone number.
+    pub login: String,
+}
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PortalCodeLogin {
+    pub login: String,
+    /// The code the SMS carried.
+    pub code: String,
 }
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
@@ -110,20 +126,6 @@ pub async fn find_isp(app: &App, host: Option<&str>, code: Option<&str>) -> Resu
     tenant_of(app.store.get_item(&keys::tenant(tid, None)).await.or_500()?)
 }
 
-/// The customer a login name belongs to in the ISP (its username or phone pointer).
-async fn customer_named(app: &App, tenant: Uuid, name: &LoginName) -> Result<Option<Uuid>> {
-    #[derive(Deserialize)]
-    struct Pointer {
-        owner_id: String,
-    }
-    let (field, value) = match name {
-        LoginName::Phone(p) => ("customer_phone", p.as_str()),
-        LoginName::Username(u) => ("customer_username", u.as_str()),
-    };
-    let p: Option<Pointer> = app.store.get(&keys::unique(Owner::Tenant(tenant), field, value)).await.or_500()?;
-    Ok(p.and_then(|p| p.owner_id.parse().ok()))
-}
-
 /// The live customer and its portal login (one BatchGetItem).
 async fn load(app: &App, s: Subscriber) -> Result<(Option<domain::customer::Customer>, PortalLogin)> {
     let ck = keys::customer(s.tenant_id, s.customer_id, None);
@@ -154,7 +156,7 @@ pub async fn login(app: &App, tenant: &Tenant, input: PortalLoginRequest) -> Res
     }
     let guard = keys::portal_login_guard(tenant.id, &guard_name(&name));
     identity::auth::count_attempt_at(app, &guard).await?;
-    let customer_id = customer_named(app, tenant.id, &name).await?;
+    let customer_id = crm::login_codes::customer_named(app, tenant.id, &name).await?;
     let s = Subscriber { tenant_id: tenant.id, customer_id: customer_id.unwrap_or_else(Uuid::nil) };
     let (customer, login) = load(app, s).await?;
     let Some(hash) = login.password_hash.as_deref().filter(|_| customer.is_some()) else {
@@ -184,15 +186,68 @@ fn stage_new_session_epoch(tx: &mut Tx, tenant: &Tenant, mut login: PortalLogin)
     Ok(login.session_epoch)
 }
 
-/// Starts a session for a subscriber who proved who they are another way (a one-time code).
-pub async fn start_session(app: &App, tenant: &Tenant, s: Subscriber, tx: &mut Tx) -> Result<String> {
-    let (_, login) = load(app, s).await?;
-    let epoch = stage_new_session_epoch(tx, tenant, login)?;
-    identity::auth::stage_family(app, tx, s.customer_id, Some(s.tenant_id), None, epoch, true)
+fn otp_allowed(tenant: &Tenant) -> Result<()> {
+    if tenant.portal.otp_login {
+        return Ok(());
+    }
+    Err(Error::Forbidden { code: "otp_login_disabled", detail: "this ISP's subscribers log in with a password".into() })
 }
 
-pub fn session(app: &App, s: Subscriber, refresh_token: String) -> PortalSession {
-    pair(app, s, refresh_token)
+/// `POST /v1/portal/auth/code`: asks for a login code by SMS. Accepted alike for any login (the
+/// notification worker decides whether it has a customer); 429 past 5 an hour for one login or 30
+/// from one source address.
+pub async fn request_code(app: &App, tenant: &Tenant, input: PortalCodeRequest, source: Option<&str>) -> Result<()> {
+    otp_allowed(tenant)?;
+    let Some(name) = login_name(&input.login, &tenant.country) else {
+        return Err(Error::field("login", "give your username or phone number"));
+    };
+    let now = app.now();
+    let mut tx = Tx::new();
+    let login_key = format!("{}:{}", tenant.id, guard_name(&name));
+    let mut limits = vec![(PORTAL_CODE_PER_LOGIN, sha256_hex(login_key.as_bytes()))];
+    if let Some(ip) = source.map(str::trim).filter(|s| !s.is_empty()) {
+        limits.push((PORTAL_CODE_PER_SOURCE, sha256_hex(ip.as_bytes())));
+    }
+    for (limit, subject) in &limits {
+        identity::auth::stage_rate_count(&mut tx, limit, subject, now);
+    }
+    tx.put_event(&crm::login_codes::request_event(tenant.id, &name, now)?);
+    match app.store.commit(tx).await {
+        Ok(()) => Ok(()),
+        Err(store::StoreError::Conflict(Conflict::Limit(which))) => {
+            let limit = limits.iter().map(|(l, _)| l).find(|l| l.name == which).unwrap_or(&PORTAL_CODE_PER_LOGIN);
+            Err(Error::TooManyRequests {
+                code: "too_many_code_requests",
+                detail: "too many login codes asked for; try again later".into(),
+                retry_after_secs: (limit.window(now).1 - now).num_seconds().max(1) as u64,
+            })
+        }
+        Err(e) => Err(kernel::support::store_err(e)),
+    }
+}
+
+/// `POST /v1/portal/auth/code/login`: logs in with a code from the SMS. Tries count on the same
+/// lock as passwords, and each code takes at most 5; a code works once.
+pub async fn login_with_code(app: &App, tenant: &Tenant, input: PortalCodeLogin) -> Result<PortalSession> {
+    otp_allowed(tenant)?;
+    let invalid = || Error::Unauthorized { code: "invalid_code", detail: "the code is wrong or has expired".into() };
+    let name = login_name(&input.login, &tenant.country).ok_or_else(invalid)?;
+    let guard = keys::portal_login_guard(tenant.id, &guard_name(&name));
+    identity::auth::count_attempt_at(app, &guard).await?;
+    let customer_id = crm::login_codes::customer_named(app, tenant.id, &name).await?.ok_or_else(invalid)?;
+    let s = Subscriber { tenant_id: tenant.id, customer_id };
+    let mut tx = Tx::new();
+    crm::login_codes::check(app, tenant.id, customer_id, &input.code, &mut tx).await?;
+    let (customer, login) = load(app, s).await?;
+    customer.ok_or_else(invalid)?;
+    let epoch = stage_new_session_epoch(&mut tx, tenant, login)?;
+    let refresh = identity::auth::stage_family(app, &mut tx, customer_id, Some(tenant.id), None, epoch, true)?;
+    tx.delete(&guard);
+    match app.store.commit(tx).await {
+        // The same code used at once by another request: it worked there, not here.
+        Err(store::StoreError::Conflict(Conflict::Missing)) => Err(invalid()),
+        r => r.or_500().map(|()| pair(app, s, refresh)),
+    }
 }
 
 /// `POST /v1/portal/auth/refresh`: rotates like staff refresh tokens; a password change or reset
