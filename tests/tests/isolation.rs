@@ -702,6 +702,9 @@ async fn every_route_refuses_another_tenants_ids_and_changes_nothing() {
                 ("POST", "/v1/portal/password") => {
                     (path.clone(), Some(json!({"current_password": "x", "new_password": "pwned-pass-1"})), &[403])
                 }
+                ("POST", "/v1/portal/checkouts") => {
+                    (path.clone(), Some(json!({"invoice_id": invoice, "gateway_account_id": gateway})), &[403])
+                }
                 ("PATCH", "/v1/portal/me") => (path.clone(), Some(json!({"email": "pwned@intruder.test"})), &[403]),
                 ("GET", p) if p.starts_with("/v1/portal/") => (path.replace("{id}", &invoice), None, &[403]),
                 ("PUT", "/v1/customers/{id}/portal-password") => {

@@ -580,3 +580,140 @@ async fn a_subscriber_logs_in_with_a_code_sent_by_sms_once() {
     let a = ask("someone-else").await;
     assert_eq!((a.status, a.body["code"].as_str()), (403, Some("otp_login_disabled")));
 }
+
+/// The acceptance path: a suspended subscriber finds the ISP by its host, logs in, sees the
+/// suspended subscription and the open invoice, pays it online through the ISP's SSLCommerz (the
+/// gateway's fake speaking its protocol), and is back on the router once the IPN settles it.
+#[tokio::test]
+async fn a_suspended_subscriber_pays_online_from_the_portal_and_is_restored() {
+    use crate::checkouts::account;
+    use gateways::testing::FakeSslcommerz;
+    let env = Env::start_with_router().await;
+    let admin = env.admin().await;
+    configure_portal(&env, &admin, json!({})).await;
+    let router = env.demo_router(&admin).await;
+    let ssl = FakeSslcommerz::start("demoisp01", "demoisp01@ssl").await;
+    let ssl_account = account(
+        &env,
+        &admin,
+        json!({"gateway": "sslcommerz", "base_url": ssl.base_url(),
+            "credentials": {"store_id": "demoisp01", "store_password": "demoisp01@ssl"}}),
+    )
+    .await;
+    let pkg = env.create_package(&admin, "Portal 10M", "10M", 80_000).await["id"].as_str().unwrap().to_string();
+    let cid =
+        env.create_customer(&admin, "Payer Parvin", "01719-300201", "parvin").await["id"].as_str().unwrap().to_string();
+    let other =
+        env.create_customer(&admin, "Other Ovi", "01719-300202", "ovi").await["id"].as_str().unwrap().to_string();
+    let sub =
+        env.create_subscription(&admin, &cid, &pkg, &router, "parvin-ppp").await["id"].as_str().unwrap().to_string();
+    env.send("POST", &format!("/v1/subscriptions/{sub}/activate"), Some(&admin), None).await.expect(200);
+    env.send("POST", &format!("/v1/subscriptions/{sub}/suspend"), Some(&admin), Some(json!({"reason": "unpaid"})))
+        .await
+        .expect(200);
+    let disabled = |want: &'static str| {
+        let env = &env;
+        move || {
+            env.router
+                .as_ref()
+                .unwrap()
+                .find(routeros::menu::PPP_SECRET, "parvin-ppp")
+                .and_then(|s| s.get("disabled").cloned())
+                == Some(want.to_string())
+        }
+    };
+    assert!(env.eventually(disabled("true")).await, "suspended on the router");
+    env.send(
+        "PUT",
+        &format!("/v1/customers/{cid}/portal-password"),
+        Some(&admin),
+        Some(json!({"password": "parvin-pass-1"})),
+    )
+    .await
+    .expect(204);
+
+    let token = login(&env, PORTAL_HOST, "01719300201", "parvin-pass-1").await.expect(200)["access_token"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let subs = env.send("GET", "/v1/portal/subscriptions", Some(&token), None).await.expect(200);
+    assert_eq!(subs[0]["status"], "suspended");
+    let invoices = env.send("GET", "/v1/portal/invoices", Some(&token), None).await.expect(200);
+    let invoice = invoices["items"][0].clone();
+    assert_eq!(
+        (invoice["status"].as_str(), invoice["amount_due"].as_i64()),
+        (Some("issued"), Some(80_000)),
+        "{invoice:#}"
+    );
+    let methods = env.send("GET", "/v1/portal/payment-methods", Some(&token), None).await.expect(200);
+    assert_eq!(
+        methods,
+        json!([{"gateway_account_id": ssl_account, "gateway": "sslcommerz",
+        "name": "sslcommerz sandbox", "methods": methods[0]["methods"]}])
+    );
+    assert!(methods[0].get("credentials_set").is_none() && methods[0].get("success_url").is_none());
+
+    // Bad requests change nothing: both an invoice and an amount; another customer's invoice; no key.
+    let other_sub =
+        env.create_subscription(&admin, &other, &pkg, &router, "ovi-ppp").await["id"].as_str().unwrap().to_string();
+    env.send("POST", &format!("/v1/subscriptions/{other_sub}/activate"), Some(&admin), None).await.expect(200);
+    let other_inv = env.send("GET", &format!("/v1/invoices?customer_id={other}"), Some(&admin), None).await.expect(200)
+        ["items"][0]["id"]
+        .clone();
+    // Ovi's line is on the router and recorded so (provisioning done) before the table is compared.
+    let mut provisioned = false;
+    for _ in 0..400 {
+        let s = env.send("GET", &format!("/v1/subscriptions/{other_sub}"), Some(&admin), None).await.expect(200);
+        if s["provisioning"]["state"] == "enabled" {
+            provisioned = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+    }
+    assert!(provisioned, "Ovi's line was provisioned");
+    let before = env.table_snapshot().await;
+    let pay = |key: &'static str, body: Value| {
+        let token = token.clone();
+        let env = &env;
+        async move {
+            env.send_with("POST", "/v1/portal/checkouts", Some(&token), Some(body), &[("idempotency-key", key)]).await
+        }
+    };
+    for (body, field) in [
+        (json!({"invoice_id": invoice["id"], "amount": 5, "gateway_account_id": ssl_account}), "amount"),
+        (json!({"invoice_id": other_inv, "gateway_account_id": ssl_account}), "invoice_id"),
+        (json!({"amount": 0, "gateway_account_id": ssl_account}), "amount"),
+        (json!({"amount": 100, "gateway_account_id": cid}), "gateway_account_id"),
+    ] {
+        let a = pay("bad", body.clone()).await;
+        assert_eq!((a.status, a.body["errors"][0]["field"].as_str()), (422, Some(field)), "{body}: {:#}", a.body);
+    }
+    let a = env
+        .send(
+            "POST",
+            "/v1/portal/checkouts",
+            Some(&token),
+            Some(json!({"amount": 100, "gateway_account_id": ssl_account})),
+        )
+        .await;
+    assert_eq!(a.status, 400, "an Idempotency-Key is required: {:#}", a.body);
+    e2e_tests::assert_unchanged(&before, &env.table_snapshot().await);
+
+    let body = json!({"invoice_id": invoice["id"], "gateway_account_id": ssl_account});
+    let created = pay("portal-pay", body.clone()).await.expect(201);
+    assert!(created["redirect_url"].as_str().unwrap().starts_with(&ssl.base_url()), "{created:#}");
+    let again = pay("portal-pay", body).await.expect(201);
+    assert_eq!(again["id"], created["id"], "a repeat answers the first checkout");
+    let order = created["order_id"].as_str().unwrap();
+    assert_eq!(ssl.deliver(order, &ssl.pay(order), None).await, 200);
+
+    assert!(env.eventually(disabled("false")).await, "back on the router");
+    let subs = env.send("GET", "/v1/portal/subscriptions", Some(&token), None).await.expect(200);
+    assert_eq!(subs[0]["status"], "active");
+    let paid = env.send("GET", "/v1/portal/payments", Some(&token), None).await.expect(200);
+    assert_eq!((paid["items"][0]["amount"].as_i64(), paid["items"].as_array().unwrap().len()), (Some(80_000), 1));
+    assert_eq!(env.send("GET", "/v1/portal/balance", Some(&token), None).await.expect(200)["balance"], 0);
+    let inv =
+        env.send("GET", &format!("/v1/portal/invoices/{}", invoice["id"].as_str().unwrap()), Some(&token), None).await;
+    assert_eq!(inv.expect(200)["status"], "paid");
+}

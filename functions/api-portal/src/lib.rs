@@ -3,6 +3,7 @@
 //! (with PDF), payments and balance. Also where staff set a subscriber's portal password, and
 //! every browser's CORS preflight (`OPTIONS /{proxy+}`).
 
+use domain::checkout::Checkout;
 use domain::invoice::Invoice;
 use domain::payment::Payment;
 use domain::portal::Subscriber;
@@ -10,6 +11,8 @@ use identity::auth::RefreshRequest;
 use isp_http::{Incoming, ListResponse, Problem, Reply, finish, no_content, ok, pdf_file};
 use kernel::App;
 use lambda_http::{Body, Request, Response};
+use payments::checkouts::PortalCheckout;
+use payments::gateway_accounts::PaymentMethodView;
 use portal::auth::{
     self, PortalCodeLogin, PortalCodeRequest, PortalLoginRequest, PortalPasswordChange, PortalSession,
     SetPortalPassword,
@@ -32,6 +35,8 @@ pub const ROUTES: &[&str] = &[
     "GET /v1/portal/invoices/{id}/pdf",
     "GET /v1/portal/payments",
     "GET /v1/portal/balance",
+    "GET /v1/portal/payment-methods",
+    "POST /v1/portal/checkouts",
     "PUT /v1/customers/{id}/portal-password",
     // Every preflight: answered by the CORS layer before routing.
     "OPTIONS /{proxy+}",
@@ -66,6 +71,8 @@ async fn dispatch(app: &App, req: Request) -> Reply {
                 "GET /v1/portal/invoices/{id}" => invoice(app, s, params.id("id", "invoice")?).await,
                 "GET /v1/portal/invoices/{id}/pdf" => invoice_pdf(app, s, params.id("id", "invoice")?).await,
                 "GET /v1/portal/payments" => payments(app, s, &r).await,
+                "GET /v1/portal/payment-methods" => payment_methods(app, s).await,
+                "POST /v1/portal/checkouts" => checkout(app, s, &r).await,
                 _ => balance(app, s).await,
             }
         }
@@ -191,6 +198,31 @@ pub async fn payments(app: &App, s: Subscriber, r: &Incoming) -> Reply {
     security(("bearer" = [])))]
 pub async fn balance(app: &App, s: Subscriber) -> Reply {
     ok(&pages::balance(app, s).await?)
+}
+
+/// The ISP's payment methods (its active gateway accounts) to pay online with.
+#[utoipa::path(get, path = "/v1/portal/payment-methods", tag = "portal",
+    responses((status = 200, body = Vec<PaymentMethodView>)), security(("bearer" = [])))]
+pub async fn payment_methods(app: &App, s: Subscriber) -> Reply {
+    ok(&payments::gateway_accounts::payment_methods(app, s.tenant_id).await?)
+}
+
+/// Pay online: an invoice of one's own (what it owes now) or an amount on one's account, through
+/// one of the ISP's payment methods. Answers the gateway's page to send the browser to; the
+/// gateway's word settles it (a suspended subscription is restored then) and its return comes back
+/// to the ISP's pages.
+#[utoipa::path(post, path = "/v1/portal/checkouts", tag = "portal", request_body = PortalCheckout,
+    params(("Idempotency-Key" = String, Header, description = "required; a repeat returns the first checkout")),
+    responses((status = 201, body = Checkout), (status = 409, body = Problem), (status = 422, body = Problem),
+        (status = 502, body = Problem), (status = 503, body = Problem)),
+    security(("bearer" = [])))]
+pub async fn checkout(app: &App, s: Subscriber, r: &Incoming) -> Reply {
+    let input: PortalCheckout = r.json()?;
+    let payer_ip = r.source_ip.clone().unwrap_or_else(|| "127.0.0.1".into());
+    let http = payments::gateway_http()?;
+    isp_http::created_outcome(
+        payments::checkouts::create_portal_checkout(app, s, input, r.idempotent()?.as_ref(), http, &payer_ip).await?,
+    )
 }
 
 /// Staff set or reset a subscriber's portal password (`customers:write`); their sessions end.

@@ -45,6 +45,18 @@ impl Actor {
         }
     }
 
+    /// A subscriber acting in the portal (their own account only): audited as the customer.
+    pub fn subscriber(s: crate::portal::Subscriber) -> Actor {
+        Actor {
+            user_id: s.customer_id,
+            tenant_id: Some(s.tenant_id),
+            reseller_id: None,
+            role: Role::Customer,
+            scope: None,
+            impersonator_id: None,
+        }
+    }
+
     /// The person to hold responsible in the audit log.
     pub fn real_actor(&self) -> Uuid {
         self.impersonator_id.unwrap_or(self.user_id)

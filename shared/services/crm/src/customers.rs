@@ -532,15 +532,7 @@ pub async fn update_own_profile(
     }
     language.apply_to(&mut after.language);
     v.finish()?;
-    let actor = Actor {
-        user_id: id,
-        tenant_id: Some(tid),
-        reseller_id: None,
-        role: domain::role::Role::Customer,
-        scope: None,
-        impersonator_id: None,
-    };
-    commit_update(app, &actor, before, after, expected).await
+    commit_update(app, &Actor::subscriber(subscriber), before, after, expected).await
 }
 
 async fn commit_update(

@@ -238,6 +238,93 @@ pub async fn create_checkout(
     open_at_gateway(app, actor, &at, new, owner, idem).await
 }
 
+/// What a subscriber pays online from the portal: an invoice of theirs (what it owes now), or an
+/// amount on their account (open invoices first, the rest credit).
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PortalCheckout {
+    pub invoice_id: Option<Uuid>,
+    /// Minor units, without `invoice_id`.
+    pub amount: Option<i64>,
+    pub gateway_account_id: Uuid,
+}
+
+/// `POST /v1/portal/checkouts`: a subscriber's own payment through one of the ISP's active gateway
+/// accounts; settled like any checkout (the webhook or the return restores a suspended
+/// subscription the moment it pays). `Idempotency-Key` required.
+pub async fn create_portal_checkout(
+    app: &App,
+    s: domain::portal::Subscriber,
+    input: PortalCheckout,
+    idem: Option<&IdempotentRequest>,
+    http: &GatewayHttp,
+    payer_ip: &str,
+) -> Result<Outcome<Checkout>> {
+    let idem = require_key(idem, "checkout")?;
+    let actor = Actor::subscriber(s);
+    let tid = s.tenant_id;
+    let owner = Owner::Tenant(tid);
+    let mut v = Validation::new();
+    match (input.invoice_id, input.amount) {
+        (Some(_), Some(_)) => v.add("amount", "comes from the invoice; give one of invoice_id or amount"),
+        (None, Some(a)) => v.range_i64("amount", a, 1, MAX_AMOUNT),
+        (None, None) => v.add("invoice_id", "give the invoice to pay, or an amount"),
+        (Some(_), None) => {}
+    }
+    v.finish()?;
+    if let Some(first) = stored_answer(app, owner, actor.user_id, idem).await? {
+        return Ok(first);
+    }
+    let ck = keys::customer(tid, s.customer_id, None);
+    let tk = keys::tenant(tid, None);
+    let mut got = app.store.batch_get(&[&ck, &tk]).await.or_500()?.into_iter();
+    let rec: Option<crm::customers::CustomerRecord> = decoded(got.next().flatten())?;
+    let customer = rec.filter(|r| r.deleted_at.is_none()).ok_or_else(|| Error::not_found("customer"))?.customer;
+    let tenant = kernel::support::tenant_of(got.next().flatten())?;
+    let (paying_for, amount, currency, description) = match input.invoice_id {
+        Some(id) => {
+            let inv: Option<domain::invoice::Invoice> =
+                app.store.get(&keys::invoice(tid, s.customer_id, id, None, None, None)).await.or_500()?;
+            let inv = inv
+                .filter(|i| i.customer_id == s.customer_id && i.status != domain::invoice::InvoiceStatus::Draft)
+                .ok_or_else(|| Error::field("invoice_id", "is not an invoice of yours"))?;
+            if !inv.status.is_open() || inv.amount_due <= 0 {
+                return Err(Error::Conflict {
+                    code: "invoice_not_payable",
+                    detail: format!("the invoice is {}", inv.status.as_str().replace('_', " ")),
+                    field: Some("invoice_id".into()),
+                });
+            }
+            let what = format!("Invoice {}", inv.number.clone().unwrap_or_else(|| inv.id.to_string()));
+            (CheckoutFor::Invoice { customer_id: s.customer_id, invoice_id: id }, inv.amount_due, inv.currency, what)
+        }
+        None => (
+            CheckoutFor::Advance { customer_id: s.customer_id },
+            input.amount.unwrap_or_default(),
+            tenant.currency.clone(),
+            format!("Payment to {}", tenant.name),
+        ),
+    };
+    let (account, credentials) = usable_account(app, Some(tid), input.gateway_account_id)
+        .await?
+        .filter(|(a, _)| a.status == GatewayAccountStatus::Active)
+        .ok_or_else(|| Error::field("gateway_account_id", "is not a payment method of your ISP"))?;
+    let new = NewCheckout {
+        tenant_id: Some(tid),
+        paying_for,
+        amount,
+        currency,
+        description,
+        payer_name: Some(customer.name.clone()),
+        payer_email: customer.email.clone(),
+        payer_phone: Some(customer.phone.clone()),
+        operator_id: customer.operator_id,
+        scope: customer.scope.clone(),
+    };
+    let at = GatewayAt { account: &account, credentials: &credentials, http, payer_ip };
+    open_at_gateway(app, &actor, &at, new, owner, idem).await
+}
+
 /// A checkout for a hotspot voucher: the plan's price, the buyer's phone (E.164 in the ISP's
 /// country), and a voucher left to give.
 async fn voucher_checkout(

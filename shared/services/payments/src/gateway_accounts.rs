@@ -266,6 +266,29 @@ pub async fn list_accounts(app: &App, actor: &Actor, limit: u32, cursor: Option<
     Ok(Page { items: page.items.into_iter().map(|r| r.account).collect(), next_cursor: page.next_cursor })
 }
 
+/// A payment method as a subscriber sees it (no credentials, no URLs).
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct PaymentMethodView {
+    pub gateway_account_id: Uuid,
+    pub gateway: domain::checkout::Gateway,
+    pub name: String,
+    pub methods: Vec<String>,
+}
+
+/// The ISP's active gateway accounts, for its subscribers to choose from (one Query).
+pub async fn payment_methods(app: &App, tenant: Uuid) -> Result<Vec<PaymentMethodView>> {
+    let owner = Owner::Tenant(tenant);
+    let q = Query::index("gsi1", keys::gateway_accounts_gsi1(owner)).limit(50);
+    let page: Page<GatewayAccountRecord> = app.store.query_page(owner, "portal-methods", q, None).await.or_500()?;
+    Ok(page
+        .items
+        .into_iter()
+        .map(|r| r.account)
+        .filter(|a| a.status == GatewayAccountStatus::Active)
+        .map(|a| PaymentMethodView { gateway_account_id: a.id, gateway: a.gateway, name: a.name, methods: a.methods })
+        .collect())
+}
+
 pub async fn update_account(
     app: &App,
     actor: &Actor,

@@ -8,7 +8,7 @@ use domain::auth::{ACCESS_TOKEN_TTL, burn_password_check, hash_password, verify_
 use domain::crypto::sha256_hex;
 use domain::portal::{LoginName, Subscriber, login_name};
 use domain::rate::{PORTAL_CODE_PER_LOGIN, PORTAL_CODE_PER_SOURCE};
-use domain::role::{Permission, Role};
+use domain::role::Permission;
 use domain::tenant::Tenant;
 use domain::{Error, Result, Validation};
 use identity::auth::{RefreshRequest, TokenPair};
@@ -95,14 +95,7 @@ fn login_item(l: &PortalLogin) -> Result<store::Item> {
 
 /// The actor a subscriber's token stands for (and the audit log names).
 pub fn subscriber_actor(s: Subscriber) -> Actor {
-    Actor {
-        user_id: s.customer_id,
-        tenant_id: Some(s.tenant_id),
-        reseller_id: None,
-        role: Role::Customer,
-        scope: None,
-        impersonator_id: None,
-    }
+    Actor::subscriber(s)
 }
 
 fn pair(app: &App, s: Subscriber, refresh_token: String) -> PortalSession {
