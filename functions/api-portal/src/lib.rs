@@ -238,6 +238,8 @@ pub async fn set_portal_password(app: &App, r: &Incoming, id: Uuid) -> Reply {
 #[derive(utoipa::OpenApi)]
 #[openapi(paths(
     login,
+    request_code,
+    code_login,
     refresh,
     logout,
     change_password,
@@ -249,6 +251,8 @@ pub async fn set_portal_password(app: &App, r: &Incoming, id: Uuid) -> Reply {
     invoice_pdf,
     payments,
     balance,
+    payment_methods,
+    checkout,
     set_portal_password
 ))]
 pub struct Doc;
