@@ -351,6 +351,21 @@ impl Env {
 
     /// Every item of this test's table, for "nothing was written" checks. Test-only: a Scan is never
     /// on a request path.
+    /// The table once the background work (workers, provisioning) has stopped changing it: two
+    /// snapshots 200 ms apart alike (up to 10 s).
+    pub async fn settled_snapshot(&self) -> BTreeMap<String, String> {
+        let mut snapshot = self.table_snapshot().await;
+        for _ in 0..50 {
+            tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+            let now = self.table_snapshot().await;
+            if now == snapshot {
+                break;
+            }
+            snapshot = now;
+        }
+        snapshot
+    }
+
     pub async fn table_snapshot(&self) -> BTreeMap<String, String> {
         let client = self.local.app.store.client();
         let mut out = BTreeMap::new();

@@ -671,7 +671,7 @@ async fn a_suspended_subscriber_pays_online_from_the_portal_and_is_restored() {
         tokio::time::sleep(std::time::Duration::from_millis(25)).await;
     }
     assert!(provisioned, "Ovi's line was provisioned");
-    let before = env.table_snapshot().await;
+    let before = env.settled_snapshot().await;
     let pay = |key: &'static str, body: Value| {
         let token = token.clone();
         let env = &env;

@@ -335,5 +335,40 @@ async fn operations_make_the_expected_dynamodb_round_trips() {
     )
     .await;
     assert_eq!(n, ops(&[("BatchGetItem", 1), ("TransactWriteItems", 1)]), "lead and ISP in one read");
+
+    // The subscriber portal (the seed's Rahim): login, then one round trip per page but the
+    // subscriptions' (their packages' speeds are a second read).
+    let (session, n) = call_with(
+        "POST",
+        "/v1/portal/auth/login",
+        None,
+        Some(json!({"login": "rahim", "password": "rahim-portal-1"})),
+        &[("x-isp", "demo-isp")],
+    )
+    .await;
+    assert_eq!(
+        n,
+        ops(&[("GetItem", 3), ("UpdateItem", 1), ("BatchGetItem", 1), ("TransactWriteItems", 1)]),
+        "the ISP's code, the ISP, the attempt, the login's sentinel, [customer, portal login], the session"
+    );
+    let me = session["access_token"].as_str().unwrap().to_string();
+    let (_, n) = call("GET", "/v1/portal/me", Some(&me), None).await;
+    assert_eq!(n, ops(&[("BatchGetItem", 1)]), "customer, ISP and account in one read");
+    let (_, n) = call("GET", "/v1/portal/subscriptions", Some(&me), None).await;
+    assert_eq!(n, ops(&[("Query", 1), ("BatchGetItem", 1)]));
+    let (invoices, n) = call("GET", "/v1/portal/invoices", Some(&me), None).await;
+    assert_eq!(n, ops(&[("Query", 1)]));
+    let inv = invoices["items"][0]["id"].as_str().unwrap().to_string();
+    let (_, n) = call("GET", &format!("/v1/portal/invoices/{inv}"), Some(&me), None).await;
+    assert_eq!(n, ops(&[("GetItem", 1)]));
+    for path in ["/v1/portal/payments", "/v1/portal/payment-methods"] {
+        let (_, n) = call("GET", path, Some(&me), None).await;
+        assert_eq!(n, ops(&[("Query", 1)]), "{path}");
+    }
+    let (_, n) = call("GET", "/v1/portal/balance", Some(&me), None).await;
+    assert_eq!(n, ops(&[("BatchGetItem", 1)]));
+    // A browser's request from an origin: the origin's pointer, once more.
+    let (_, n) = call_with("GET", "/v1/portal/me", Some(&me), None, &[("origin", "https://portal.count.test")]).await;
+    assert_eq!(n, ops(&[("GetItem", 1), ("BatchGetItem", 1)]));
     local.stop().await;
 }

@@ -90,6 +90,8 @@ async fn main() -> Result<(), String> {
          \n  Demo ISP admin:    {ae} / {ap}\n\
          \n  log in:   curl -s {url}/v1/auth/login -H 'content-type: application/json' -d '{{\"email\":\"{ae}\",\"password\":\"{ap}\"}}'\
          \n  API docs: {url}/v1/openapi.json\
+         \n  Subscriber portal (Demo ISP, code demo-isp; also at http://demo-isp.portal.localhost:{port}):\
+         \n    curl -s {url}/v1/portal/auth/login -H 'x-isp: demo-isp' -H 'content-type: application/json' -d '{{\"login\":\"rahim\",\"password\":\"rahim-portal-1\"}}'\
          \n  Demo router (RouterOS API test server): 127.0.0.1:{rport} ({ru} / {rpw})\
          \n  Demo ISP tenant id: {tid}\n\
          \n  Pay a demo invoice online, end to end: scripts/pay-demo-invoice.sh (URL={url}; GATEWAY=stripe or bkash)\
@@ -99,6 +101,7 @@ async fn main() -> Result<(), String> {
          \n    the log: GET {url}/v1/messages, alerts: GET {url}/v1/alerts\n\
          \nCtrl-C stops it.",
         url = local.base_url,
+        port = local.base_url.rsplit(':').next().unwrap_or("3000"),
         oe = creds.owner_email,
         op = creds.owner_password,
         re = creds.reseller_email,

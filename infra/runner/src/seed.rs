@@ -287,6 +287,9 @@ pub async fn seed_demo(app: &App, creds: &DemoCredentials) -> Result<SeedReport>
                 )
                 .await?;
                 let kernel::Outcome::Fresh(c) = c else { unreachable!("no idempotency key was given") };
+                // Each can log in to the subscriber portal: `<username>-portal-1`.
+                let password = format!("{username}-portal-1");
+                portal::auth::set_password(app, &admin, c.id, portal::auth::SetPortalPassword { password }).await?;
                 // Rahim and Karim are online; Nasrin's line waits to be switched on.
                 let sub = create_subscription(
                     app,

@@ -49,12 +49,6 @@ pub struct PortalSettings {
     /// What a subscriber may change in their own profile.
     #[serde(default = "default_editable")]
     pub editable_fields: Vec<EditableField>,
-    /// Subscribers may move to a faster package themselves (at once, the difference prorated).
-    #[serde(default = "yes")]
-    pub self_upgrade: bool,
-    /// Subscribers may move to a slower package themselves (from their next renewal).
-    #[serde(default = "yes")]
-    pub self_downgrade: bool,
 }
 
 fn yes() -> bool {
@@ -73,8 +67,6 @@ impl Default for PortalSettings {
             one_session_per_customer: false,
             otp_login: true,
             editable_fields: default_editable(),
-            self_upgrade: true,
-            self_downgrade: true,
         }
     }
 }

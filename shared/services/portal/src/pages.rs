@@ -28,8 +28,6 @@ pub struct PortalIsp {
     pub currency: String,
     pub time_zone: String,
     pub editable_fields: Vec<EditableField>,
-    pub self_upgrade: bool,
-    pub self_downgrade: bool,
     pub otp_login: bool,
 }
 
@@ -42,8 +40,6 @@ impl From<&Tenant> for PortalIsp {
             currency: t.currency.clone(),
             time_zone: t.time_zone.clone(),
             editable_fields: t.portal.editable_fields.clone(),
-            self_upgrade: t.portal.self_upgrade,
-            self_downgrade: t.portal.self_downgrade,
             otp_login: t.portal.otp_login,
         }
     }
