@@ -196,14 +196,7 @@ pub async fn create_checkout(
                 Error::NotFound { .. } => Error::field("invoice_id", "is not an invoice of this ISP"),
                 e => e,
             })?;
-            if !inv.status.is_open() || inv.amount_due <= 0 {
-                return Err(Error::Conflict {
-                    code: "invoice_not_payable",
-                    detail: format!("the invoice is {}", inv.status.as_str().replace('_', " ")),
-                    field: Some("invoice_id".into()),
-                });
-            }
-            let what = format!("Invoice {}", inv.number.clone().unwrap_or_else(|| inv.id.to_string()));
+            let what = payable(&inv)?;
             (
                 CheckoutFor::Invoice { customer_id: inv.customer_id, invoice_id: id },
                 inv.amount_due,
@@ -223,18 +216,7 @@ pub async fn create_checkout(
         Error::NotFound { .. } => Error::field("customer_id", "is not a customer of this ISP"),
         e => e,
     })?;
-    let new = NewCheckout {
-        tenant_id: Some(tid),
-        paying_for,
-        amount,
-        currency,
-        description,
-        payer_name: Some(customer.name.clone()),
-        payer_email: customer.email.clone(),
-        payer_phone: Some(customer.phone.clone()),
-        operator_id: customer.operator_id,
-        scope: customer.scope.clone(),
-    };
+    let new = NewCheckout::of_customer(tid, &customer, paying_for, amount, currency, description);
     open_at_gateway(app, actor, &at, new, owner, idem).await
 }
 
@@ -288,14 +270,7 @@ pub async fn create_portal_checkout(
             let inv = inv
                 .filter(|i| i.customer_id == s.customer_id && i.status != domain::invoice::InvoiceStatus::Draft)
                 .ok_or_else(|| Error::field("invoice_id", "is not an invoice of yours"))?;
-            if !inv.status.is_open() || inv.amount_due <= 0 {
-                return Err(Error::Conflict {
-                    code: "invoice_not_payable",
-                    detail: format!("the invoice is {}", inv.status.as_str().replace('_', " ")),
-                    field: Some("invoice_id".into()),
-                });
-            }
-            let what = format!("Invoice {}", inv.number.clone().unwrap_or_else(|| inv.id.to_string()));
+            let what = payable(&inv)?;
             (CheckoutFor::Invoice { customer_id: s.customer_id, invoice_id: id }, inv.amount_due, inv.currency, what)
         }
         None => (
@@ -309,18 +284,7 @@ pub async fn create_portal_checkout(
         .await?
         .filter(|(a, _)| a.status == GatewayAccountStatus::Active)
         .ok_or_else(|| Error::field("gateway_account_id", "is not a payment method of your ISP"))?;
-    let new = NewCheckout {
-        tenant_id: Some(tid),
-        paying_for,
-        amount,
-        currency,
-        description,
-        payer_name: Some(customer.name.clone()),
-        payer_email: customer.email.clone(),
-        payer_phone: Some(customer.phone.clone()),
-        operator_id: customer.operator_id,
-        scope: customer.scope.clone(),
-    };
+    let new = NewCheckout::of_customer(tid, &customer, paying_for, amount, currency, description);
     let at = GatewayAt { account: &account, credentials: &credentials, http, payer_ip };
     open_at_gateway(app, &actor, &at, new, owner, idem).await
 }
@@ -378,6 +342,43 @@ async fn voucher_checkout(
     };
     let at = GatewayAt { account: &account, credentials: &credentials, http, payer_ip };
     open_at_gateway(app, actor, &at, new, owner, idem).await
+}
+
+/// What a checkout of an invoice says it pays for; 409 when the invoice owes nothing now.
+fn payable(inv: &domain::invoice::Invoice) -> Result<String> {
+    if !inv.status.is_open() || inv.amount_due <= 0 {
+        return Err(Error::Conflict {
+            code: "invoice_not_payable",
+            detail: format!("the invoice is {}", inv.status.as_str().replace('_', " ")),
+            field: Some("invoice_id".into()),
+        });
+    }
+    Ok(format!("Invoice {}", inv.number.clone().unwrap_or_else(|| inv.id.to_string())))
+}
+
+impl NewCheckout {
+    /// A customer's payment: the customer pays, and its operator's subtree owns the checkout.
+    fn of_customer(
+        tid: Uuid,
+        customer: &domain::customer::Customer,
+        paying_for: CheckoutFor,
+        amount: i64,
+        currency: String,
+        description: String,
+    ) -> NewCheckout {
+        NewCheckout {
+            tenant_id: Some(tid),
+            paying_for,
+            amount,
+            currency,
+            description,
+            payer_name: Some(customer.name.clone()),
+            payer_email: customer.email.clone(),
+            payer_phone: Some(customer.phone.clone()),
+            operator_id: customer.operator_id,
+            scope: customer.scope.clone(),
+        }
+    }
 }
 
 /// A checkout about to be asked of a gateway: whose money, for what, who pays.
