@@ -86,6 +86,7 @@ async fn main() {
             status_reason: None,
             start_date: Some(expires - Duration::days(30)),
             expires_at: Some(expires),
+            turbo: None,
             operator_id: None,
             scope: None,
             created_at: now,

@@ -705,6 +705,9 @@ async fn every_route_refuses_another_tenants_ids_and_changes_nothing() {
                 ("POST", "/v1/portal/checkouts") => {
                     (path.clone(), Some(json!({"invoice_id": invoice, "gateway_account_id": gateway})), &[403])
                 }
+                ("POST", "/v1/portal/subscriptions/{id}/turbo") => {
+                    (path.replace("{id}", &sub), Some(json!({"code": "night"})), &[403])
+                }
                 ("PATCH", "/v1/portal/me") => (path.clone(), Some(json!({"email": "pwned@intruder.test"})), &[403]),
                 ("GET", p) if p.starts_with("/v1/portal/") => (path.replace("{id}", &invoice), None, &[403]),
                 ("PUT", "/v1/customers/{id}/portal-password") => {

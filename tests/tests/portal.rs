@@ -717,3 +717,151 @@ async fn a_suspended_subscriber_pays_online_from_the_portal_and_is_restored() {
         env.send("GET", &format!("/v1/portal/invoices/{}", invoice["id"].as_str().unwrap()), Some(&token), None).await;
     assert_eq!(inv.expect(200)["status"], "paid");
 }
+
+/// Turbo: bought from the account's credit (refused, with nothing written, when it does not cover
+/// it), the router runs the faster profile at once, and after the end the package's own is back,
+/// also when the router was down at that moment (it converges when it comes back).
+#[tokio::test]
+async fn a_turbo_speeds_the_line_up_until_its_end_even_across_a_router_outage() {
+    use routeros::menu::{PPP_PROFILE, PPP_SECRET};
+    let env = Env::start_with_router().await;
+    let admin = env.admin().await;
+    configure_portal(&env, &admin, json!({})).await;
+    let router = env.demo_router(&admin).await;
+    let pkg = env
+        .send(
+            "POST",
+            "/v1/packages",
+            Some(&admin),
+            Some(json!({"name": "Turbo Home 10M", "connection_type": "pppoe", "download": "10M", "upload": "10M",
+                "price": 100_000, "validity_days": 30,
+                "turbo_offers": [{"code": "night", "name": "Night 50M", "download": "50M", "upload": "20M",
+                    "hours": 3, "price": 5_000}]})),
+        )
+        .await
+        .expect(201);
+    // An offer slower than the package is refused.
+    let a = env
+        .send(
+            "PATCH",
+            &format!("/v1/packages/{}", pkg["id"].as_str().unwrap()),
+            Some(&admin),
+            Some(json!({"turbo_offers": [{"code": "slow", "name": "Slow", "download": "5M", "upload": "5M",
+                "hours": 3, "price": 1}], "version": pkg["version"]})),
+        )
+        .await;
+    assert_eq!(
+        (a.status, a.body["errors"][0]["field"].as_str()),
+        (422, Some("turbo_offers[0].download")),
+        "{:#}",
+        a.body
+    );
+    let cid =
+        env.create_customer(&admin, "Turbo Tania", "01719-300301", "tania").await["id"].as_str().unwrap().to_string();
+    let sub = env.create_subscription(&admin, &cid, pkg["id"].as_str().unwrap(), &router, "tania-ppp").await["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    env.send("POST", &format!("/v1/subscriptions/{sub}/activate"), Some(&admin), None).await.expect(200);
+    let inv = env.send("GET", &format!("/v1/invoices?customer_id={cid}"), Some(&admin), None).await.expect(200)["items"][0]
+        ["id"]
+        .clone();
+    env.send_with(
+        "POST",
+        "/v1/payments",
+        Some(&admin),
+        Some(json!({"invoice_id": inv, "amount": 100_000, "method": "cash"})),
+        &[("idempotency-key", "tania-1")],
+    )
+    .await
+    .expect(201);
+    let secret = |env: &Env| env.router.as_ref().unwrap().find(PPP_SECRET, "tania-ppp");
+    let profile_is = |want: &'static str| {
+        let env = &env;
+        move || secret(env).and_then(|s| s.get("profile").cloned()).as_deref() == Some(want)
+    };
+    assert!(env.eventually(profile_is("Turbo Home 10M")).await, "on the router: {:?}", secret(&env));
+    env.send(
+        "PUT",
+        &format!("/v1/customers/{cid}/portal-password"),
+        Some(&admin),
+        Some(json!({"password": "tania-pass-1"})),
+    )
+    .await
+    .expect(204);
+    let token = login(&env, PORTAL_HOST, "tania", "tania-pass-1").await.expect(200)["access_token"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let subs = env.send("GET", "/v1/portal/subscriptions", Some(&token), None).await.expect(200);
+    assert_eq!(subs[0]["turbo_offers"][0]["code"], "night");
+    assert!(subs[0]["turbo"].is_null());
+    let buy = |key: &'static str, code: &'static str| {
+        let (env, token, sub) = (&env, token.clone(), sub.clone());
+        async move {
+            env.send_with(
+                "POST",
+                &format!("/v1/portal/subscriptions/{sub}/turbo"),
+                Some(&token),
+                Some(json!({"code": code})),
+                &[("idempotency-key", key)],
+            )
+            .await
+        }
+    };
+
+    // No credit yet: refused, nothing written; an unknown offer is a 422.
+    let before = env.settled_snapshot().await;
+    let a = buy("t-0", "night").await;
+    assert_eq!((a.status, a.body["code"].as_str()), (409, Some("insufficient_credit")), "{:#}", a.body);
+    assert!(a.body["detail"].as_str().unwrap().contains("50.00"), "{:#}", a.body);
+    let a = buy("t-00", "dawn").await;
+    assert_eq!((a.status, a.body["errors"][0]["field"].as_str()), (422, Some("code")));
+    e2e_tests::assert_unchanged(&before, &env.table_snapshot().await);
+
+    env.send_with(
+        "POST",
+        "/v1/payments",
+        Some(&admin),
+        Some(json!({"customer_id": cid, "amount": 5_000, "method": "cash"})),
+        &[("idempotency-key", "tania-2")],
+    )
+    .await
+    .expect(201);
+    let bought = buy("t-1", "night").await.expect(201);
+    let ends_at: chrono::DateTime<chrono::Utc> = bought["turbo"]["ends_at"].as_str().unwrap().parse().unwrap();
+    assert_eq!(ends_at, env.clock.now() + chrono::Duration::hours(3));
+    assert_eq!(
+        (bought["invoice"]["status"].as_str(), bought["invoice"]["total"].as_i64()),
+        (Some("paid"), Some(5_000))
+    );
+    assert_eq!(buy("t-1", "night").await.expect(201)["invoice"]["id"], bought["invoice"]["id"], "a repeat, once");
+    let a = buy("t-2", "night").await;
+    assert_eq!((a.status, a.body["code"].as_str()), (409, Some("turbo_active")), "one at a time");
+    assert_eq!(env.send("GET", "/v1/portal/balance", Some(&token), None).await.expect(200)["credit"], 0);
+
+    assert!(env.eventually(profile_is("Turbo Home 10M-turbo-night")).await, "turbo on the router: {:?}", secret(&env));
+    let turbo_profile = env.router.as_ref().unwrap().find(PPP_PROFILE, "Turbo Home 10M-turbo-night").unwrap();
+    assert_eq!(turbo_profile.get("rate-limit").map(String::as_str), Some("20M/50M"));
+    let subs = env.send("GET", "/v1/portal/subscriptions", Some(&token), None).await.expect(200);
+    assert_eq!(subs[0]["turbo"]["code"], "night");
+
+    // The router is down when the turbo ends; the sweep tells provisioning once.
+    env.router.as_ref().unwrap().go_offline();
+    env.clock.advance(chrono::Duration::hours(3) + chrono::Duration::minutes(1));
+    let now = json!({"time": env.clock.now()});
+    let swept = env.send("POST", "/_local/jobs/job-turbo-sweep", None, Some(now.clone())).await.expect(200);
+    assert_eq!(swept["ended"], 1);
+    let again = env.send("POST", "/_local/jobs/job-turbo-sweep", None, Some(now)).await.expect(200);
+    assert_eq!(again["ended"], 0, "told once");
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    assert_eq!(secret(&env).and_then(|s| s.get("profile").cloned()).as_deref(), Some("Turbo Home 10M-turbo-night"));
+    env.router.as_ref().unwrap().come_back().await.unwrap();
+    assert!(env.eventually(profile_is("Turbo Home 10M")).await, "the package's speed is back: {:?}", secret(&env));
+    let token = login(&env, PORTAL_HOST, "tania", "tania-pass-1").await.expect(200)["access_token"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let subs = env.send("GET", "/v1/portal/subscriptions", Some(&token), None).await.expect(200);
+    assert!(subs[0]["turbo"].is_null(), "{:#}", subs[0]);
+}

@@ -18,6 +18,7 @@ use portal::auth::{
     SetPortalPassword,
 };
 use portal::pages::{self, Balance, Me, PortalSubscription, Profile, UpdateMe};
+use subscriptions::turbo::{BuyTurbo, TurboBought};
 use uuid::Uuid;
 
 pub const ROUTES: &[&str] = &[
@@ -37,6 +38,7 @@ pub const ROUTES: &[&str] = &[
     "GET /v1/portal/balance",
     "GET /v1/portal/payment-methods",
     "POST /v1/portal/checkouts",
+    "POST /v1/portal/subscriptions/{id}/turbo",
     "PUT /v1/customers/{id}/portal-password",
     // Every preflight: answered by the CORS layer before routing.
     "OPTIONS /{proxy+}",
@@ -73,6 +75,9 @@ async fn dispatch(app: &App, req: Request) -> Reply {
                 "GET /v1/portal/payments" => payments(app, s, &r).await,
                 "GET /v1/portal/payment-methods" => payment_methods(app, s).await,
                 "POST /v1/portal/checkouts" => checkout(app, s, &r).await,
+                "POST /v1/portal/subscriptions/{id}/turbo" => {
+                    buy_turbo(app, s, &r, params.id("id", "subscription")?).await
+                }
                 _ => balance(app, s).await,
             }
         }
@@ -225,6 +230,20 @@ pub async fn checkout(app: &App, s: Subscriber, r: &Incoming) -> Reply {
     )
 }
 
+/// Buy one of the package's turbo boosts from the account's credit: the faster speed at once, until
+/// its end (never past the subscription's expiry); one at a time. 409 `insufficient_credit` when
+/// the credit does not cover it (pay the amount online first).
+#[utoipa::path(post, path = "/v1/portal/subscriptions/{id}/turbo", tag = "portal", params(("id" = Uuid, Path),
+        ("Idempotency-Key" = String, Header, description = "required; a repeat returns the first purchase")),
+    request_body = BuyTurbo,
+    responses((status = 201, body = TurboBought), (status = 404, body = Problem), (status = 409, body = Problem),
+        (status = 422, body = Problem)),
+    security(("bearer" = [])))]
+pub async fn buy_turbo(app: &App, s: Subscriber, r: &Incoming, id: Uuid) -> Reply {
+    let input: BuyTurbo = r.json()?;
+    isp_http::created_outcome(subscriptions::turbo::buy(app, s, id, input, r.idempotent()?.as_ref()).await?)
+}
+
 /// Staff set or reset a subscriber's portal password (`customers:write`); their sessions end.
 #[utoipa::path(put, path = "/v1/customers/{id}/portal-password", tag = "customers", params(("id" = Uuid, Path)),
     request_body = SetPortalPassword,
@@ -253,6 +272,7 @@ pub async fn set_portal_password(app: &App, r: &Incoming, id: Uuid) -> Reply {
     balance,
     payment_methods,
     checkout,
+    buy_turbo,
     set_portal_password
 ))]
 pub struct Doc;

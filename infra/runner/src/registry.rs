@@ -104,6 +104,7 @@ job_registry! {
     job_message_release "job-message-release",
     job_expiry_sweep "job-expiry-sweep",
     job_voucher_expiry "job-voucher-expiry",
+    job_turbo_sweep "job-turbo-sweep",
     job_payment_reconcile "job-payment-reconcile",
 }
 

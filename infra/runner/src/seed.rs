@@ -98,6 +98,18 @@ async fn seed_network(app: &App, admin: &Actor, creds: &DemoCredentials) -> Resu
                     validity_hours: hours,
                     fair_usage: None,
                     router_profile: None,
+                    // The PPPoE packages offer an evening's boost.
+                    turbo_offers: match kind {
+                        ConnectionType::Pppoe => vec![domain::turbo::TurboOffer {
+                            code: "evening".into(),
+                            name: "Evening boost 50M".into(),
+                            download: domain::package::Rate(50_000_000),
+                            upload: domain::package::Rate(25_000_000),
+                            hours: 3,
+                            price: 5_000,
+                        }],
+                        _ => vec![],
+                    },
                     active: None,
                 },
                 None,

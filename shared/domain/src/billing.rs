@@ -309,6 +309,7 @@ mod tests {
             status_reason: None,
             start_date: None,
             expires_at: None,
+            turbo: None,
             operator_id: None,
             scope: None,
             created_at: now,

@@ -86,6 +86,7 @@ catalogue! {
         RouterHealthCheckRequested, RouterReconcileRequested,
         SubscriptionCreated, SubscriptionActivated, SubscriptionSuspended, SubscriptionRestored,
         SubscriptionCancelled, SubscriptionExpired, SubscriptionPackageChanged, SubscriptionExtended,
+        SubscriptionTurboStarted, SubscriptionTurboEnded,
         SubscriptionRouterMoved, SubscriptionPasswordReset, SubscriptionReconcileRequested,
         BulkChunkReady,
         VoucherPlanUpdated, VoucherChunkReady, VouchersGenerated, VouchersChanged, VoucherExpirySweepRequested,

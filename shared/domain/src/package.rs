@@ -291,6 +291,9 @@ pub struct Package {
     pub router_profile: String,
     /// The rate-limit the profile gets, exactly as written to RouterOS.
     pub rate_limit: String,
+    /// Boosts a subscriber of the package may buy (a faster speed for a few hours).
+    #[serde(default)]
+    pub turbo_offers: Vec<crate::turbo::TurboOffer>,
     pub active: bool,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,

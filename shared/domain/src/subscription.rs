@@ -162,6 +162,9 @@ pub struct Subscription {
     pub status_reason: Option<String>,
     pub start_date: Option<DateTime<Utc>>,
     pub expires_at: Option<DateTime<Utc>>,
+    /// The turbo boost bought last (in force between its start and end).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub turbo: Option<crate::turbo::Turbo>,
     /// Owner operator subtree (copied from the customer), for operator scoping.
     pub operator_id: Option<Uuid>,
     pub scope: Option<String>,

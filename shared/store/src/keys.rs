@@ -578,6 +578,20 @@ pub fn expiry_shard(subscription: Uuid) -> u8 {
 }
 
 /// Sortable form of an instant in keys (whole seconds, UTC).
+/// Turbo ends across the platform, write-sharded (the subscription id's last byte): the sweep
+/// reads each shard up to now, so its cost follows the turbos sold, not the ISPs.
+pub const TURBO_END_SHARDS: u8 = 4;
+
+pub fn turbo_ends_pk(shard: u8) -> String {
+    format!("P#TURBOENDS#{shard}")
+}
+
+/// A turbo's end, due at `ends_at` (`<ends_at>#<tid>#<sid>`).
+pub fn turbo_end(tenant: Uuid, subscription: Uuid, ends_at: chrono::DateTime<chrono::Utc>) -> ItemKeys {
+    let shard = subscription.as_bytes()[15] % TURBO_END_SHARDS;
+    ItemKeys::new(turbo_ends_pk(shard), &format!("{}#{tenant}#{subscription}", key_time(ends_at)))
+}
+
 pub fn key_time(at: chrono::DateTime<chrono::Utc>) -> String {
     at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
 }

@@ -44,6 +44,9 @@ pub struct CreatePackage {
     pub fair_usage: Option<FairUsageInput>,
     /// Profile name on the routers; defaults to the package name.
     pub router_profile: Option<String>,
+    /// Boosts its subscribers may buy (at most 5).
+    #[serde(default)]
+    pub turbo_offers: Vec<domain::turbo::TurboOffer>,
     pub active: Option<bool>,
 }
 
@@ -74,6 +77,8 @@ pub struct UpdatePackage {
     #[schema(value_type = Option<FairUsageInput>)]
     pub fair_usage: Patch<FairUsageInput>,
     pub router_profile: Option<String>,
+    /// Replaces the package's turbo offers as a whole.
+    pub turbo_offers: Option<Vec<domain::turbo::TurboOffer>>,
     pub active: Option<bool>,
     pub version: Option<u64>,
 }
@@ -215,6 +220,12 @@ pub async fn create_package(
             router_profile: input.router_profile.as_deref().unwrap_or(&input.name),
         },
     );
+    domain::turbo::validate_offers(
+        &mut v,
+        "turbo_offers",
+        &input.turbo_offers,
+        domain::package::RatePair { download: c.download, upload: c.upload },
+    );
     v.finish()?;
     let package = Package {
         id: ids::new_id(),
@@ -231,6 +242,7 @@ pub async fn create_package(
         fair_usage: c.fair_usage,
         router_profile: c.router_profile,
         rate_limit: c.rate_limit,
+        turbo_offers: input.turbo_offers,
         active: input.active.unwrap_or(true),
         created_at: now,
         updated_at: now,
@@ -416,6 +428,13 @@ pub async fn update_package(
     if connection_type != before.connection_type && in_use > 0 {
         v.add("connection_type", "cannot change while subscriptions use the package");
     }
+    let turbo_offers = input.turbo_offers.clone().unwrap_or_else(|| before.turbo_offers.clone());
+    domain::turbo::validate_offers(
+        &mut v,
+        "turbo_offers",
+        &turbo_offers,
+        domain::package::RatePair { download: c.download, upload: c.upload },
+    );
     v.finish()?;
     if before.version != expected {
         return Err(Error::version_conflict());
@@ -432,6 +451,7 @@ pub async fn update_package(
         fair_usage: c.fair_usage,
         router_profile: c.router_profile,
         rate_limit: c.rate_limit,
+        turbo_offers,
         active: input.active.unwrap_or(before.active),
         updated_at: now,
         version: before.version + 1,

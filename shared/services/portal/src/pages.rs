@@ -183,6 +183,10 @@ pub struct PortalSubscription {
     pub upload_kbps: Option<u64>,
     #[schema(value_type = Option<String>)]
     pub ip_address: Option<std::net::Ipv4Addr>,
+    /// The turbo boost in force, if any.
+    pub turbo: Option<domain::turbo::Turbo>,
+    /// The boosts the package offers (bought with `POST /v1/portal/subscriptions/{id}/turbo`).
+    pub turbo_offers: Vec<domain::turbo::TurboOffer>,
 }
 
 fn portal_subscription(s: &Subscription, package: Option<&Package>, now: DateTime<Utc>) -> PortalSubscription {
@@ -203,6 +207,8 @@ fn portal_subscription(s: &Subscription, package: Option<&Package>, now: DateTim
         download_kbps: package.map(|p| p.download.0 / 1000),
         upload_kbps: package.map(|p| p.upload.0 / 1000),
         ip_address: s.ip_address,
+        turbo: s.turbo.clone().filter(|t| t.active_at(now)),
+        turbo_offers: package.map(|p| p.turbo_offers.clone()).unwrap_or_default(),
     }
 }
 

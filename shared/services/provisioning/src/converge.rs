@@ -103,6 +103,16 @@ fn desired(
 ) -> Result<Desired> {
     let s = &rec.subscription;
     let on_this = s.router_id == router.id;
+    // A turbo in force runs under its own profile and speed; past its end, the package's again.
+    let turbo = s.turbo.as_ref().filter(|t| t.active_at(app.now()));
+    let (profile_name, rate_limit) = match turbo {
+        Some(t) => (t.router_profile.clone(), t.rate_limit.clone()),
+        None => (package.router_profile.clone(), package.rate_limit.clone()),
+    };
+    let queue_package = match turbo {
+        Some(t) => Package { download: t.download, upload: t.upload, burst: None, ..package.clone() },
+        None => package.clone(),
+    };
     Ok(Desired {
         subscription_id: s.id.to_string(),
         service: service(s.connection_type),
@@ -110,12 +120,8 @@ fn desired(
         password: open_password(app, rec)?,
         address: s.ip_address.map(|ip| ip.to_string()),
         mac_address: s.mac_address.clone(),
-        profile: ProfileSpec {
-            name: package.router_profile.clone(),
-            rate_limit: package.rate_limit.clone(),
-            shared_users: None,
-        },
-        queue: (s.connection_type == ConnectionType::Static).then(|| queue_spec(package)),
+        profile: ProfileSpec { name: profile_name, rate_limit, shared_users: None },
+        queue: (s.connection_type == ConnectionType::Static).then(|| queue_spec(&queue_package)),
         access: access_for(s.status, on_this, &router.suspension),
         last_applied: last_applied(record, router.id),
         limit_bytes_total: None,

@@ -64,6 +64,8 @@ fn kind(name: EventName) -> Option<Kind> {
             | N::SubscriptionExpired
             | N::SubscriptionPackageChanged
             | N::SubscriptionExtended
+            | N::SubscriptionTurboStarted
+            | N::SubscriptionTurboEnded
             | N::SubscriptionRouterMoved
             | N::SubscriptionPasswordReset
             | N::SubscriptionReconcileRequested,

@@ -3,3 +3,4 @@
 pub mod reprovision;
 pub mod session;
 pub mod subscriptions;
+pub mod turbo;

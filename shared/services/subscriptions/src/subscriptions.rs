@@ -400,6 +400,7 @@ pub fn prepare_subscription(
         status_reason: None,
         start_date: input.start_date,
         expires_at: input.expires_at,
+        turbo: None,
         billed_through: None,
         operator_id: customer.operator_id,
         scope: customer.scope.clone(),
