@@ -865,3 +865,114 @@ async fn a_turbo_speeds_the_line_up_until_its_end_even_across_a_router_outage() 
     let subs = env.send("GET", "/v1/portal/subscriptions", Some(&token), None).await.expect(200);
     assert!(subs[0]["turbo"].is_null(), "{:#}", subs[0]);
 }
+
+/// A turbo paid online in one step: the checkout's price is the turbo's less the credit; once the
+/// gateway's word settles it, the invoicing worker buys the turbo from the money (once, however
+/// often the IPN comes), and the router runs it.
+#[tokio::test]
+async fn a_turbo_paid_online_is_bought_when_the_gateway_settles_it() {
+    use crate::checkouts::account;
+    use gateways::testing::FakeSslcommerz;
+    use routeros::menu::PPP_SECRET;
+    let env = Env::start_with_router().await;
+    let admin = env.admin().await;
+    configure_portal(&env, &admin, json!({})).await;
+    let router = env.demo_router(&admin).await;
+    let ssl = FakeSslcommerz::start("demoisp01", "demoisp01@ssl").await;
+    let ssl_account = account(
+        &env,
+        &admin,
+        json!({"gateway": "sslcommerz", "base_url": ssl.base_url(),
+            "credentials": {"store_id": "demoisp01", "store_password": "demoisp01@ssl"}}),
+    )
+    .await;
+    let pkg = env
+        .send(
+            "POST",
+            "/v1/packages",
+            Some(&admin),
+            Some(json!({"name": "Online Turbo 10M", "connection_type": "pppoe", "download": "10M", "upload": "10M",
+                "price": 100_000, "validity_days": 30,
+                "turbo_offers": [{"code": "eve", "name": "Evening 40M", "download": "40M", "upload": "10M",
+                    "hours": 2, "price": 4_000}]})),
+        )
+        .await
+        .expect(201);
+    let cid =
+        env.create_customer(&admin, "Online Oishi", "01719-300401", "oishi").await["id"].as_str().unwrap().to_string();
+    let sub = env.create_subscription(&admin, &cid, pkg["id"].as_str().unwrap(), &router, "oishi-ppp").await["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    env.send("POST", &format!("/v1/subscriptions/{sub}/activate"), Some(&admin), None).await.expect(200);
+    env.send(
+        "PUT",
+        &format!("/v1/customers/{cid}/portal-password"),
+        Some(&admin),
+        Some(json!({"password": "oishi-pass-1"})),
+    )
+    .await
+    .expect(204);
+    let token = login(&env, PORTAL_HOST, "oishi", "oishi-pass-1").await.expect(200)["access_token"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let pay = |key: &'static str, body: Value| {
+        let (env, token) = (&env, token.clone());
+        async move {
+            env.send_with("POST", "/v1/portal/checkouts", Some(&token), Some(body), &[("idempotency-key", key)]).await
+        }
+    };
+    let turbo = json!({"turbo": {"subscription_id": sub, "code": "eve"}, "gateway_account_id": ssl_account});
+    // The activation invoice is open: the money would go there first.
+    let a = pay("o-0", turbo.clone()).await;
+    assert_eq!((a.status, a.body["code"].as_str()), (409, Some("open_invoices_first")), "{:#}", a.body);
+    let inv = env.send("GET", &format!("/v1/invoices?customer_id={cid}"), Some(&admin), None).await.expect(200)["items"][0]
+        ["id"]
+        .clone();
+    env.send_with(
+        "POST",
+        "/v1/payments",
+        Some(&admin),
+        Some(json!({"invoice_id": inv, "amount": 101_000, "method": "cash"})),
+        &[("idempotency-key", "oishi-1")],
+    )
+    .await
+    .expect(201);
+    let a =
+        pay("o-1", json!({"turbo": {"subscription_id": sub, "code": "nope"}, "gateway_account_id": ssl_account})).await;
+    assert_eq!((a.status, a.body["errors"][0]["field"].as_str()), (422, Some("turbo.code")), "{:#}", a.body);
+    let a = pay(
+        "o-2",
+        json!({"turbo": {"subscription_id": sub, "code": "eve"}, "amount": 5, "gateway_account_id": ssl_account}),
+    )
+    .await;
+    assert_eq!((a.status, a.body["errors"][0]["field"].as_str()), (422, Some("turbo")));
+
+    // 1,000 of credit: the checkout asks for the other 3,000.
+    let created = pay("o-3", turbo).await.expect(201);
+    assert_eq!(created["amount"], 3_000);
+    assert_eq!(created["then_turbo"]["code"], "eve");
+    let order = created["order_id"].as_str().unwrap();
+    let ipn = ssl.pay(order);
+    for _ in 0..3 {
+        assert_eq!(ssl.deliver(order, &ipn, None).await, 200);
+    }
+    let profile =
+        |env: &Env| env.router.as_ref().unwrap().find(PPP_SECRET, "oishi-ppp").and_then(|s| s.get("profile").cloned());
+    let on_turbo = || profile(&env).as_deref() == Some("Online Turbo 10M-turbo-eve");
+    assert!(env.eventually(on_turbo).await, "the turbo on the router: {:?}", profile(&env));
+    let subs = env.send("GET", "/v1/portal/subscriptions", Some(&token), None).await.expect(200);
+    assert_eq!(subs[0]["turbo"]["code"], "eve");
+    // Bought once: one turbo invoice, paid; the credit spent.
+    let invoices = env.send("GET", &format!("/v1/invoices?customer_id={cid}"), Some(&admin), None).await.expect(200);
+    let turbo_invoices: Vec<&Value> = invoices["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|i| i["lines"][0]["description"].as_str().unwrap_or("").starts_with("Evening 40M"))
+        .collect();
+    assert_eq!(turbo_invoices.len(), 1, "{invoices:#}");
+    assert_eq!(turbo_invoices[0]["status"], "paid");
+    assert_eq!(env.send("GET", "/v1/portal/balance", Some(&token), None).await.expect(200)["credit"], 0);
+}

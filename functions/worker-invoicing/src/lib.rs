@@ -18,7 +18,9 @@ use kernel::App;
 fn job(name: EventName) -> Option<BillingEvent> {
     use BillingEvent as B;
     match name {
-        EventName::Billing(e @ (B::BillingRunRequested | B::DunningRequested | B::ExpirySweepRequested)) => Some(e),
+        EventName::Billing(
+            e @ (B::BillingRunRequested | B::DunningRequested | B::ExpirySweepRequested | B::TurboCheckoutPaid),
+        ) => Some(e),
         EventName::Billing(
             B::InvoiceDrafted
             | B::InvoiceDraftUpdated
@@ -66,12 +68,15 @@ pub async fn handle(app: &App, event: SqsEvent) -> BatchResponse {
 async fn handle_one(app: &App, m: &SqsMessage) -> Result<(), WorkError> {
     let ev: BusEvent = serde_json::from_str(m.body.as_deref().unwrap_or(""))
         .map_err(|e| WorkError::Drop(format!("not an EventBridge event: {e}")))?;
-    // The run's "now" is the job's time, so a retried message bills what was due then.
-    let TenantJobRequested { tenant_id: tenant, requested_at: as_of } =
-        TenantJobRequested::read(&ev.detail).map_err(WorkError::Drop)?;
     let Some(job) = EventName::parse(&ev.detail_type).and_then(job) else {
         return Err(WorkError::Drop(format!("unexpected event {}", ev.detail_type)));
     };
+    if job == BillingEvent::TurboCheckoutPaid {
+        return Box::pin(turbo_paid(app, &ev)).await;
+    }
+    // The run's "now" is the job's time, so a retried message bills what was due then.
+    let TenantJobRequested { tenant_id: tenant, requested_at: as_of } =
+        TenantJobRequested::read(&ev.detail).map_err(WorkError::Drop)?;
     // Boxed: the runs' futures are deep, and their layout would otherwise be computed into this
     // crate's `main` (past the compiler's query depth limit).
     let done = match job {
@@ -83,4 +88,35 @@ async fn handle_one(app: &App, m: &SqsMessage) -> Result<(), WorkError> {
     };
     // A run's failure is a store error or a lost race: retried (the runs are safe to repeat).
     done.map_err(WorkError::from)
+}
+
+/// A turbo paid online: bought from the money the checkout put in the account, once per checkout
+/// (its id is the purchase's idempotency key). When it can no longer be bought (a turbo bought
+/// meanwhile, the subscription suspended), the money stays as the subscriber's credit.
+async fn turbo_paid(app: &App, ev: &BusEvent) -> Result<(), WorkError> {
+    let paid = domain::event::TurboCheckoutPaid::read(&ev.detail).map_err(WorkError::Drop)?;
+    let tenant: uuid::Uuid = ev
+        .detail
+        .get("tenant_id")
+        .and_then(|v| v.as_str())
+        .and_then(|s| s.parse().ok())
+        .ok_or_else(|| WorkError::Drop("TurboCheckoutPaid without tenant_id".into()))?;
+    let s = domain::portal::Subscriber { tenant_id: tenant, customer_id: paid.customer_id };
+    let path = format!("/v1/portal/subscriptions/{}/turbo", paid.subscription_id);
+    let body = serde_json::json!({"code": paid.code}).to_string();
+    let idem = domain::idempotency::IdempotentRequest::new(
+        format!("turbo-checkout:{}", paid.checkout_id),
+        "POST",
+        &path,
+        body.as_bytes(),
+    );
+    let input = subscriptions::turbo::BuyTurbo { code: paid.code.clone() };
+    match subscriptions::turbo::buy(app, s, paid.subscription_id, input, Some(&idem)).await {
+        Ok(_) => Ok(()),
+        Err(e @ (domain::Error::Conflict { .. } | domain::Error::Validation(_) | domain::Error::NotFound { .. })) => {
+            tracing::warn!(checkout = %paid.checkout_id, error = %e, "a paid turbo could not be bought; the money is credit");
+            Ok(())
+        }
+        Err(e) => Err(WorkError::from(e)),
+    }
 }

@@ -245,6 +245,9 @@ pub struct Checkout {
     pub refunds: Vec<CheckoutRefund>,
     pub operator_id: Option<Uuid>,
     pub scope: Option<String>,
+    /// A turbo the subscriber buys from the money once it is in the account.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub then_turbo: Option<crate::turbo::TurboIntent>,
     pub created_by: Uuid,
     pub created_at: chrono::DateTime<chrono::Utc>,
     pub updated_at: chrono::DateTime<chrono::Utc>,
@@ -432,6 +435,7 @@ mod tests {
             refunds: vec![],
             operator_id: None,
             scope: None,
+            then_turbo: None,
             created_by: Uuid::nil(),
             created_at: chrono::DateTime::UNIX_EPOCH,
             updated_at: chrono::DateTime::UNIX_EPOCH,

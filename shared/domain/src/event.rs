@@ -98,7 +98,7 @@ catalogue! {
         InvoiceDrafted, InvoiceDraftUpdated, InvoiceIssued, InvoicePaid, InvoiceVoided, InvoiceCredited,
         InvoiceOverdue, InvoiceReminderDue,
         CreditNoteIssued, RefundIssued, DiscountCreated, DiscountUpdated, DiscountDeleted, PaymentReceived,
-        CommissionEarned, WalletLowBalance,
+        CommissionEarned, WalletLowBalance, TurboCheckoutPaid,
     }
     /// Messages to subscribers and staff: the release of scheduled messages, staff alerts.
     Messaging: MessagingEvent "messaging" {
@@ -226,6 +226,17 @@ pub struct PasswordResetRequested {
     pub requested_at: Timestamp,
 }
 impl EventPayload for PasswordResetRequested {}
+
+/// `TurboCheckoutPaid`: a checkout that pays for a turbo was settled; the turbo is bought from the
+/// money now in the customer's account.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TurboCheckoutPaid {
+    pub customer_id: Uuid,
+    pub subscription_id: Uuid,
+    pub code: String,
+    pub checkout_id: Uuid,
+}
+impl EventPayload for TurboCheckoutPaid {}
 
 /// `PortalCodeRequested`: someone asked for a portal login code for a login name in the ISP.
 /// Whether a customer has it is decided by the notification worker, which makes and sends the code.

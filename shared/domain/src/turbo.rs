@@ -27,6 +27,14 @@ pub struct TurboOffer {
     pub price: i64,
 }
 
+/// A turbo to buy once a checkout's money is in the account (a turbo paid online).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TurboIntent {
+    pub subscription_id: uuid::Uuid,
+    pub code: String,
+}
+
 /// A turbo a subscription bought.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Turbo {

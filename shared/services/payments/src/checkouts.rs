@@ -177,6 +177,7 @@ pub async fn create_checkout(
         })?;
         let tenant = kernel::support::load_tenant(app, tid).await?;
         let new = NewCheckout {
+            then_turbo: None,
             tenant_id: Some(tid),
             paying_for: CheckoutFor::WalletTopUp { operator_id: op },
             amount: input.amount.unwrap_or_default(),
@@ -228,6 +229,9 @@ pub struct PortalCheckout {
     pub invoice_id: Option<Uuid>,
     /// Minor units, without `invoice_id`.
     pub amount: Option<i64>,
+    /// Or a turbo of one's subscription: its price (less one's credit) is paid into the account
+    /// and the turbo bought from it as soon as the gateway's word settles the payment.
+    pub turbo: Option<domain::turbo::TurboIntent>,
     pub gateway_account_id: Uuid,
 }
 
@@ -247,11 +251,14 @@ pub async fn create_portal_checkout(
     let tid = s.tenant_id;
     let owner = Owner::Tenant(tid);
     let mut v = Validation::new();
-    match (input.invoice_id, input.amount) {
-        (Some(_), Some(_)) => v.add("amount", "comes from the invoice; give one of invoice_id or amount"),
-        (None, Some(a)) => v.range_i64("amount", a, 1, MAX_AMOUNT),
-        (None, None) => v.add("invoice_id", "give the invoice to pay, or an amount"),
-        (Some(_), None) => {}
+    match (input.invoice_id, input.amount, &input.turbo) {
+        (_, _, Some(_)) if input.invoice_id.is_some() || input.amount.is_some() => {
+            v.add("turbo", "give one of invoice_id, amount or turbo")
+        }
+        (Some(_), Some(_), _) => v.add("amount", "comes from the invoice; give one of invoice_id or amount"),
+        (None, Some(a), _) => v.range_i64("amount", a, 1, MAX_AMOUNT),
+        (None, None, None) => v.add("invoice_id", "give the invoice to pay, an amount, or a turbo"),
+        _ => {}
     }
     v.finish()?;
     if let Some(first) = stored_answer(app, owner, actor.user_id, idem).await? {
@@ -273,20 +280,55 @@ pub async fn create_portal_checkout(
             let what = payable(&inv)?;
             (CheckoutFor::Invoice { customer_id: s.customer_id, invoice_id: id }, inv.amount_due, inv.currency, what)
         }
-        None => (
-            CheckoutFor::Advance { customer_id: s.customer_id },
-            input.amount.unwrap_or_default(),
-            tenant.currency.clone(),
-            format!("Payment to {}", tenant.name),
-        ),
+        None => match &input.turbo {
+            Some(t) => (
+                CheckoutFor::Advance { customer_id: s.customer_id },
+                turbo_to_pay(app, s, t).await?,
+                tenant.currency.clone(),
+                format!("Turbo at {}", tenant.name),
+            ),
+            None => (
+                CheckoutFor::Advance { customer_id: s.customer_id },
+                input.amount.unwrap_or_default(),
+                tenant.currency.clone(),
+                format!("Payment to {}", tenant.name),
+            ),
+        },
     };
     let (account, credentials) = usable_account(app, Some(tid), input.gateway_account_id)
         .await?
         .filter(|(a, _)| a.status == GatewayAccountStatus::Active)
         .ok_or_else(|| Error::field("gateway_account_id", "is not a payment method of your ISP"))?;
-    let new = NewCheckout::of_customer(tid, &customer, paying_for, amount, currency, description);
+    let mut new = NewCheckout::of_customer(tid, &customer, paying_for, amount, currency, description);
+    new.then_turbo = input.turbo;
     let at = GatewayAt { account: &account, credentials: &credentials, http, payer_ip };
     open_at_gateway(app, &actor, &at, new, owner, idem).await
+}
+
+/// What a turbo paid online asks of the gateway: its price less the account's credit. Refused
+/// (409) while the subscription cannot take one or the account has invoices to pay (the money
+/// would settle them first), and when the credit covers it (buy it from the credit).
+async fn turbo_to_pay(app: &App, s: domain::portal::Subscriber, t: &domain::turbo::TurboIntent) -> Result<i64> {
+    let (_, _, offer) =
+        subscriptions::turbo::offer_for(app, s, t.subscription_id, &t.code).await.map_err(|e| match e {
+            Error::Validation(errors) => Error::Validation(
+                errors.into_iter().map(|f| domain::FieldError { field: format!("turbo.{}", f.field), ..f }).collect(),
+            ),
+            Error::NotFound { .. } => Error::field("turbo.subscription_id", "is not a subscription of yours"),
+            e => e,
+        })?;
+    let account: Option<domain::ledger::Account> =
+        app.store.get(&keys::account(s.tenant_id, s.customer_id)).await.or_500()?;
+    let (open, credit) =
+        account.map_or((0, 0), |a| (a.open.iter().map(|o| o.amount_due).sum::<i64>(), a.available_credit()));
+    let conflict = |code, detail: &str| Error::Conflict { code, detail: detail.into(), field: Some("turbo".into()) };
+    if open > 0 {
+        return Err(conflict("open_invoices_first", "pay your open invoices first; then buy the turbo"));
+    }
+    if credit >= offer.price {
+        return Err(conflict("pay_from_credit", "your credit covers the turbo: buy it from your balance"));
+    }
+    Ok(offer.price - credit.max(0))
 }
 
 /// A checkout for a hotspot voucher: the plan's price, the buyer's phone (E.164 in the ISP's
@@ -329,6 +371,7 @@ async fn voucher_checkout(
         .filter(|(a, _)| a.status == GatewayAccountStatus::Active)
         .ok_or_else(|| Error::field("gateway_account_id", "is not an active payment gateway account of this ISP"))?;
     let new = NewCheckout {
+        then_turbo: None,
         tenant_id: Some(tid),
         paying_for: CheckoutFor::Voucher { plan_id: plan.id, phone: phone.clone() },
         amount: plan.price,
@@ -377,12 +420,15 @@ impl NewCheckout {
             payer_phone: Some(customer.phone.clone()),
             operator_id: customer.operator_id,
             scope: customer.scope.clone(),
+            then_turbo: None,
         }
     }
 }
 
 /// A checkout about to be asked of a gateway: whose money, for what, who pays.
 pub(crate) struct NewCheckout {
+    /// A turbo bought from the money once it is in (see [`Checkout::then_turbo`]).
+    pub then_turbo: Option<domain::turbo::TurboIntent>,
     pub tenant_id: Option<Uuid>,
     pub paying_for: CheckoutFor,
     pub amount: i64,
@@ -466,6 +512,7 @@ pub(crate) async fn open_at_gateway(
         refunds: vec![],
         operator_id: new.operator_id,
         scope: new.scope,
+        then_turbo: new.then_turbo,
         created_by: actor.real_actor(),
         created_at: now,
         updated_at: now,
@@ -669,6 +716,21 @@ async fn settle_checkout(
         let mut done = after.clone();
         done.payment_id = Some(payment.id);
         tx.put_versioned(encoded(&done)?, before.version);
+        // A turbo paid online: bought from the money now in the account, by the invoicing worker.
+        if let (Some(t), Some(customer_id)) = (&before.then_turbo, before.paying_for.customer_id()) {
+            let detail = domain::event::TurboCheckoutPaid {
+                customer_id,
+                subscription_id: t.subscription_id,
+                code: t.code.clone(),
+                checkout_id: before.id,
+            };
+            tx.put_event(&domain::event::DomainEvent::new(
+                domain::event::BillingEvent::TurboCheckoutPaid,
+                Some(tid),
+                serde_json::to_value(&detail).map_err(|e| Error::Internal(e.to_string()))?,
+                app.now(),
+            ));
+        }
         *paid.lock().expect("paid checkout") = Some(done);
         Ok(())
     };

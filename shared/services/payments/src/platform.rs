@@ -78,6 +78,7 @@ pub async fn create_platform_checkout(
         PlatformPurchase::Renewal { months } => format!("{months} month(s) of the platform for {}", reseller.name),
     };
     let new = NewCheckout {
+        then_turbo: None,
         tenant_id: None,
         paying_for: CheckoutFor::Platform { reseller_id, purchase: input.purchase },
         amount,

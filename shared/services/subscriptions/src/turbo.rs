@@ -69,26 +69,10 @@ pub async fn buy(
     if let Some(first) = stored_answer(app, owner, actor.user_id, idem).await? {
         return Ok(first);
     }
-    let sk = keys::subscription(tid, s.customer_id, subscription_id, None, None, None);
-    let rec: SubscriptionRecord = app.store.get(&sk).await.or_500()?.ok_or_else(|| Error::not_found("subscription"))?;
+    let (rec, package, offer) = offer_for(app, s, subscription_id, &input.code).await?;
     let before = &rec.subscription;
     let now = app.now();
-    if before.customer_id != s.customer_id {
-        return Err(Error::not_found("subscription"));
-    }
-    if before.status != SubscriptionStatus::Active {
-        return Err(conflict("subscription_not_active", format!("the subscription is {}", before.status.as_str())));
-    }
-    if let Some(t) = before.turbo.as_ref().filter(|t| t.active_at(now)) {
-        return Err(conflict("turbo_active", format!("{} lasts until {}", t.name, t.ends_at.to_rfc3339())));
-    }
-    let package = live_package(app.store.get_item(&keys::package(tid, before.package_id, "")).await.or_500()?)?
-        .ok_or_else(|| Error::field("code", "the subscription's package offers no turbo"))?;
-    let offer = package
-        .turbo_offers
-        .iter()
-        .find(|o| o.code == input.code.trim())
-        .ok_or_else(|| Error::field("code", "is not a turbo offer of the subscription's package"))?;
+    let offer = &offer;
     let mut turbo = domain::turbo::start(&package, offer, now, before.expires_at, Uuid::nil())
         .ok_or_else(|| conflict("subscription_ending", "the subscription has no time left for a turbo".into()))?;
 
@@ -172,6 +156,37 @@ pub async fn buy(
         Err(StoreError::Conflict(_)) => Err(Error::version_conflict()),
         Err(e) => Err(kernel::support::store_err(e)),
     }
+}
+
+/// The subscriber's subscription, its package and the package's offer `code`, when the
+/// subscription can take a turbo now (active, none in force): 404, 409 or 422 otherwise.
+pub async fn offer_for(
+    app: &App,
+    s: Subscriber,
+    subscription_id: Uuid,
+    code: &str,
+) -> Result<(SubscriptionRecord, domain::package::Package, domain::turbo::TurboOffer)> {
+    let sk = keys::subscription(s.tenant_id, s.customer_id, subscription_id, None, None, None);
+    let rec: SubscriptionRecord = app.store.get(&sk).await.or_500()?.ok_or_else(|| Error::not_found("subscription"))?;
+    let sub = &rec.subscription;
+    if sub.customer_id != s.customer_id {
+        return Err(Error::not_found("subscription"));
+    }
+    if sub.status != SubscriptionStatus::Active {
+        return Err(conflict("subscription_not_active", format!("the subscription is {}", sub.status.as_str())));
+    }
+    if let Some(t) = sub.turbo.as_ref().filter(|t| t.active_at(app.now())) {
+        return Err(conflict("turbo_active", format!("{} lasts until {}", t.name, t.ends_at.to_rfc3339())));
+    }
+    let package = live_package(app.store.get_item(&keys::package(s.tenant_id, sub.package_id, "")).await.or_500()?)?
+        .ok_or_else(|| Error::field("code", "the subscription's package offers no turbo"))?;
+    let offer = package
+        .turbo_offers
+        .iter()
+        .find(|o| o.code == code.trim())
+        .cloned()
+        .ok_or_else(|| Error::field("code", "is not a turbo offer of the subscription's package"))?;
+    Ok((rec, package, offer))
 }
 
 /// What a sweep did.
