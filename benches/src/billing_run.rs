@@ -87,6 +87,7 @@ async fn main() {
             start_date: Some(expires - Duration::days(30)),
             expires_at: Some(expires),
             turbo: None,
+            scheduled_package: None,
             operator_id: None,
             scope: None,
             created_at: now,

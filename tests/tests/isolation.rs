@@ -705,6 +705,14 @@ async fn every_route_refuses_another_tenants_ids_and_changes_nothing() {
                 ("POST", "/v1/portal/checkouts") => {
                     (path.clone(), Some(json!({"invoice_id": invoice, "gateway_account_id": gateway})), &[403])
                 }
+                (
+                    "POST",
+                    "/v1/portal/subscriptions/{id}/package-change"
+                    | "/v1/portal/subscriptions/{id}/package-change/preview",
+                ) => (path.replace("{id}", &sub), Some(json!({"package_id": pkg})), &[403]),
+                ("DELETE", "/v1/portal/subscriptions/{id}/package-change") => {
+                    (path.replace("{id}", &sub), None, &[403])
+                }
                 ("POST", "/v1/portal/subscriptions/{id}/turbo") => {
                     (path.replace("{id}", &sub), Some(json!({"code": "night"})), &[403])
                 }

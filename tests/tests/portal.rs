@@ -976,3 +976,144 @@ async fn a_turbo_paid_online_is_bought_when_the_gateway_settles_it() {
     assert_eq!(turbo_invoices[0]["status"], "paid");
     assert_eq!(env.send("GET", "/v1/portal/balance", Some(&token), None).await.expect(200)["credit"], 0);
 }
+
+/// Package change from the portal: the choices at the subscriber's price, a preview, an upgrade at
+/// once with its prorated invoice, a downgrade scheduled for the end of the period (called off,
+/// asked again) and made by the hourly expiry sweep when the period has ended.
+#[tokio::test]
+async fn a_subscriber_upgrades_at_once_and_downgrades_at_the_end_of_the_period() {
+    let env = Env::start().await;
+    let admin = env.admin().await;
+    configure_portal(&env, &admin, json!({})).await;
+    let p10 = env.create_package(&admin, "Pc 10M", "10M", 100_000).await["id"].as_str().unwrap().to_string();
+    let p20 = env.create_package(&admin, "Pc 20M", "20M", 150_000).await["id"].as_str().unwrap().to_string();
+    let p5 = env.create_package(&admin, "Pc 5M", "5M", 60_000).await["id"].as_str().unwrap().to_string();
+    let router = env.create_router(&admin, "Pc Router", "10.99.0.71", None).await["id"].as_str().unwrap().to_string();
+    let cid = env.create_customer(&admin, "Change Chandni", "01719-300501", "chandni").await["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let sub =
+        env.create_subscription(&admin, &cid, &p10, &router, "chandni-ppp").await["id"].as_str().unwrap().to_string();
+    let activated =
+        env.send("POST", &format!("/v1/subscriptions/{sub}/activate"), Some(&admin), None).await.expect(200);
+    let expires_at = activated["expires_at"].as_str().unwrap().to_string();
+    env.send(
+        "PUT",
+        &format!("/v1/customers/{cid}/portal-password"),
+        Some(&admin),
+        Some(json!({"password": "chandni-pass-1"})),
+    )
+    .await
+    .expect(204);
+    let token = login(&env, PORTAL_HOST, "chandni", "chandni-pass-1").await.expect(200)["access_token"]
+        .as_str()
+        .unwrap()
+        .to_string();
+
+    let choices =
+        env.send("GET", &format!("/v1/portal/subscriptions/{sub}/packages"), Some(&token), None).await.expect(200);
+    let by_id = |id: &str| choices.as_array().unwrap().iter().find(|c| c["package_id"] == id).cloned();
+    assert_eq!(by_id(&p20).map(|c| c["takes_effect"].clone()), Some(json!("now")), "{choices:#}");
+    assert_eq!(by_id(&p5).map(|c| c["takes_effect"].clone()), Some(json!("at_renewal")));
+    assert!(by_id(&p10).is_none(), "not the current package");
+
+    let preview = env
+        .send(
+            "POST",
+            &format!("/v1/portal/subscriptions/{sub}/package-change/preview"),
+            Some(&token),
+            Some(json!({"package_id": p20})),
+        )
+        .await
+        .expect(200);
+    assert_eq!(preview["takes_effect"], "now");
+    let lines = preview["lines"].as_array().unwrap();
+    assert_eq!(lines.len(), 2, "{preview:#}");
+    assert!(lines[0]["amount"].as_i64().unwrap() < 0 && lines[1]["amount"].as_i64().unwrap() > 0, "{preview:#}");
+    let total = preview["total"].as_i64().unwrap();
+    assert!(total > 0, "{preview:#}");
+
+    // Bad input changes nothing: the current package, another connection type, no key.
+    let before = env.settled_snapshot().await;
+    let change = |key: &'static str, body: Value| {
+        let (env, token, sub) = (&env, token.clone(), sub.clone());
+        async move {
+            env.send_with(
+                "POST",
+                &format!("/v1/portal/subscriptions/{sub}/package-change"),
+                Some(&token),
+                Some(body),
+                &[("idempotency-key", key)],
+            )
+            .await
+        }
+    };
+    let a = change("pc-0", json!({"package_id": p10})).await;
+    assert_eq!((a.status, a.body["errors"][0]["field"].as_str()), (422, Some("package_id")));
+    let a = change("pc-00", json!({"package_id": cid})).await;
+    assert_eq!(a.status, 422);
+    let a = env
+        .send(
+            "POST",
+            &format!("/v1/portal/subscriptions/{sub}/package-change"),
+            Some(&token),
+            Some(json!({"package_id": p20})),
+        )
+        .await;
+    assert_eq!(a.status, 400, "an Idempotency-Key is required");
+    e2e_tests::assert_unchanged(&before, &env.table_snapshot().await);
+
+    // Upgrade: at once, invoiced as previewed.
+    let up = change("pc-1", json!({"package_id": p20})).await.expect(200);
+    assert_eq!(up["package_id"], json!(p20));
+    assert_eq!(change("pc-1", json!({"package_id": p20})).await.expect(200)["version"], up["version"], "once");
+    let invoices = env.send("GET", "/v1/portal/invoices", Some(&token), None).await.expect(200);
+    let change_inv = invoices["items"].as_array().unwrap().iter().find(|i| i["kind"] == "package_change").cloned();
+    assert_eq!(change_inv.map(|i| i["total"].clone()), Some(json!(total)), "{invoices:#}");
+
+    // Downgrade: scheduled for the expiry; called off; asked again.
+    let down = change("pc-2", json!({"package_id": p5})).await.expect(200);
+    assert_eq!(
+        (down["package_id"].as_str(), down["scheduled_package"]["package_id"].as_str()),
+        (Some(p20.as_str()), Some(p5.as_str()))
+    );
+    assert_eq!(down["scheduled_package"]["at"], json!(expires_at));
+    let off = env
+        .send("DELETE", &format!("/v1/portal/subscriptions/{sub}/package-change"), Some(&token), None)
+        .await
+        .expect(200);
+    assert!(off.get("scheduled_package").is_none_or(|v| v.is_null()), "{off:#}");
+    let a = env.send("DELETE", &format!("/v1/portal/subscriptions/{sub}/package-change"), Some(&token), None).await;
+    assert_eq!(a.status, 404);
+    change("pc-3", json!({"package_id": p5})).await.expect(200);
+
+    // The ISP may keep downgrades for itself.
+    configure_portal(&env, &admin, json!({"self_downgrade": false})).await;
+    let a = env
+        .send(
+            "POST",
+            &format!("/v1/portal/subscriptions/{sub}/package-change/preview"),
+            Some(&token),
+            Some(json!({"package_id": p5})),
+        )
+        .await;
+    assert_eq!((a.status, a.body["code"].as_str()), (403, Some("package_change_not_allowed")));
+
+    // The period ends; the hourly sweep makes the move.
+    env.clock.advance(chrono::Duration::days(30) + chrono::Duration::hours(2));
+    let now = json!({"time": env.clock.now()});
+    env.send("POST", "/_local/jobs/job-expiry-sweep", None, Some(now)).await.expect(200);
+    let admin = env.admin().await;
+    let mut moved = Value::Null;
+    for _ in 0..200 {
+        moved = env.send("GET", &format!("/v1/subscriptions/{sub}"), Some(&admin), None).await.expect(200);
+        if moved["package_id"] == json!(p5) {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert_eq!(moved["package_id"], json!(p5), "{moved:#}");
+    assert!(moved.get("scheduled_package").is_none_or(|v| v.is_null()), "{moved:#}");
+    assert_eq!(moved["price"], 60_000);
+}

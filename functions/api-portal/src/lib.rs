@@ -7,6 +7,7 @@ use domain::checkout::Checkout;
 use domain::invoice::Invoice;
 use domain::payment::Payment;
 use domain::portal::Subscriber;
+use domain::subscription::Subscription;
 use identity::auth::RefreshRequest;
 use isp_http::{Incoming, ListResponse, Problem, Reply, finish, no_content, ok, pdf_file};
 use kernel::App;
@@ -18,6 +19,7 @@ use portal::auth::{
     SetPortalPassword,
 };
 use portal::pages::{self, Balance, Me, PortalSubscription, Profile, UpdateMe};
+use subscriptions::package_change::{self, PackageChangeInput, PackageChangePreview, PackageChoice};
 use subscriptions::turbo::{BuyTurbo, TurboBought};
 use uuid::Uuid;
 
@@ -39,6 +41,10 @@ pub const ROUTES: &[&str] = &[
     "GET /v1/portal/payment-methods",
     "POST /v1/portal/checkouts",
     "POST /v1/portal/subscriptions/{id}/turbo",
+    "GET /v1/portal/subscriptions/{id}/packages",
+    "POST /v1/portal/subscriptions/{id}/package-change/preview",
+    "POST /v1/portal/subscriptions/{id}/package-change",
+    "DELETE /v1/portal/subscriptions/{id}/package-change",
     "PUT /v1/customers/{id}/portal-password",
     // Every preflight: answered by the CORS layer before routing.
     "OPTIONS /{proxy+}",
@@ -77,6 +83,18 @@ async fn dispatch(app: &App, req: Request) -> Reply {
                 "POST /v1/portal/checkouts" => checkout(app, s, &r).await,
                 "POST /v1/portal/subscriptions/{id}/turbo" => {
                     buy_turbo(app, s, &r, params.id("id", "subscription")?).await
+                }
+                "GET /v1/portal/subscriptions/{id}/packages" => {
+                    package_choices(app, s, params.id("id", "subscription")?).await
+                }
+                "POST /v1/portal/subscriptions/{id}/package-change/preview" => {
+                    preview_package_change(app, s, &r, params.id("id", "subscription")?).await
+                }
+                "POST /v1/portal/subscriptions/{id}/package-change" => {
+                    change_package(app, s, &r, params.id("id", "subscription")?).await
+                }
+                "DELETE /v1/portal/subscriptions/{id}/package-change" => {
+                    cancel_package_change(app, s, params.id("id", "subscription")?).await
                 }
                 _ => balance(app, s).await,
             }
@@ -244,6 +262,47 @@ pub async fn buy_turbo(app: &App, s: Subscriber, r: &Incoming, id: Uuid) -> Repl
     isp_http::created_outcome(subscriptions::turbo::buy(app, s, id, input, r.idempotent()?.as_ref()).await?)
 }
 
+/// The packages the subscription may move to, at the subscriber's price, and whether the move
+/// happens at once (as dear or dearer) or at the end of the period paid for (cheaper).
+#[utoipa::path(get, path = "/v1/portal/subscriptions/{id}/packages", tag = "portal", params(("id" = Uuid, Path)),
+    responses((status = 200, body = Vec<PackageChoice>), (status = 404, body = Problem)), security(("bearer" = [])))]
+pub async fn package_choices(app: &App, s: Subscriber, id: Uuid) -> Reply {
+    ok(&package_change::choices(app, s, id).await?)
+}
+
+/// What moving to a package would do: when, and (at once) the invoice's lines and total.
+#[utoipa::path(post, path = "/v1/portal/subscriptions/{id}/package-change/preview", tag = "portal",
+    params(("id" = Uuid, Path)), request_body = PackageChangeInput,
+    responses((status = 200, body = PackageChangePreview), (status = 403, body = Problem), (status = 404, body = Problem),
+        (status = 409, body = Problem), (status = 422, body = Problem)),
+    security(("bearer" = [])))]
+pub async fn preview_package_change(app: &App, s: Subscriber, r: &Incoming, id: Uuid) -> Reply {
+    ok(&package_change::preview(app, s, id, r.json()?).await?)
+}
+
+/// Move to a package as the ISP allows: a dearer one at once (the change's invoice), a cheaper one
+/// at the end of the period paid for. Answers the subscription.
+#[utoipa::path(post, path = "/v1/portal/subscriptions/{id}/package-change", tag = "portal",
+    params(("id" = Uuid, Path),
+        ("Idempotency-Key" = String, Header, description = "required; a repeat returns the first answer")),
+    request_body = PackageChangeInput,
+    responses((status = 200, body = Subscription), (status = 403, body = Problem), (status = 404, body = Problem),
+        (status = 409, body = Problem), (status = 422, body = Problem)),
+    security(("bearer" = [])))]
+pub async fn change_package(app: &App, s: Subscriber, r: &Incoming, id: Uuid) -> Reply {
+    let input: PackageChangeInput = r.json()?;
+    isp_http::ok_outcome(package_change::change(app, s, id, input, r.idempotent()?.as_ref()).await?)
+}
+
+/// Call off a scheduled move to a cheaper package.
+#[utoipa::path(delete, path = "/v1/portal/subscriptions/{id}/package-change", tag = "portal",
+    params(("id" = Uuid, Path)),
+    responses((status = 200, body = Subscription), (status = 404, body = Problem), (status = 409, body = Problem)),
+    security(("bearer" = [])))]
+pub async fn cancel_package_change(app: &App, s: Subscriber, id: Uuid) -> Reply {
+    ok(&package_change::cancel(app, s, id).await?)
+}
+
 /// Staff set or reset a subscriber's portal password (`customers:write`); their sessions end.
 #[utoipa::path(put, path = "/v1/customers/{id}/portal-password", tag = "customers", params(("id" = Uuid, Path)),
     request_body = SetPortalPassword,
@@ -273,6 +332,10 @@ pub async fn set_portal_password(app: &App, r: &Incoming, id: Uuid) -> Reply {
     payment_methods,
     checkout,
     buy_turbo,
+    package_choices,
+    preview_package_change,
+    change_package,
+    cancel_package_change,
     set_portal_password
 ))]
 pub struct Doc;

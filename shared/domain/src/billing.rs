@@ -310,6 +310,7 @@ mod tests {
             start_date: None,
             expires_at: None,
             turbo: None,
+            scheduled_package: None,
             operator_id: None,
             scope: None,
             created_at: now,

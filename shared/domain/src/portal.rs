@@ -49,6 +49,12 @@ pub struct PortalSettings {
     /// What a subscriber may change in their own profile.
     #[serde(default = "default_editable")]
     pub editable_fields: Vec<EditableField>,
+    /// Subscribers may move to a package that costs as much or more themselves (at once, prorated).
+    #[serde(default = "yes")]
+    pub self_upgrade: bool,
+    /// Subscribers may move to a cheaper package themselves (at the end of the period paid for).
+    #[serde(default = "yes")]
+    pub self_downgrade: bool,
 }
 
 fn yes() -> bool {
@@ -67,6 +73,8 @@ impl Default for PortalSettings {
             one_session_per_customer: false,
             otp_login: true,
             editable_fields: default_editable(),
+            self_upgrade: true,
+            self_downgrade: true,
         }
     }
 }

@@ -130,6 +130,15 @@ pub fn transition(from: SubscriptionStatus, action: Action) -> Result<Subscripti
 }
 
 /// A subscription as stored and returned. The password is sealed at rest and never part of this.
+/// A package change waiting for the end of the period paid for.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct ScheduledPackage {
+    pub package_id: Uuid,
+    pub package_name: String,
+    #[schema(value_type = String, format = DateTime)]
+    pub at: DateTime<Utc>,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Subscription {
     pub id: Uuid,
@@ -165,6 +174,9 @@ pub struct Subscription {
     /// The turbo boost bought last (in force between its start and end).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub turbo: Option<crate::turbo::Turbo>,
+    /// A move to a cheaper package the subscriber asked for, made at the end of the period paid for.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scheduled_package: Option<ScheduledPackage>,
     /// Owner operator subtree (copied from the customer), for operator scoping.
     pub operator_id: Option<Uuid>,
     pub scope: Option<String>,

@@ -578,6 +578,15 @@ pub fn expiry_shard(subscription: Uuid) -> u8 {
 }
 
 /// Sortable form of an instant in keys (whole seconds, UTC).
+/// An ISP's scheduled package changes, by when they are due.
+pub fn scheduled_package_changes_pk(tenant: Uuid) -> String {
+    format!("{}PKGCHANGES", t(tenant))
+}
+
+pub fn scheduled_package_change(tenant: Uuid, at: chrono::DateTime<chrono::Utc>, subscription: Uuid) -> ItemKeys {
+    ItemKeys::new(scheduled_package_changes_pk(tenant), &format!("{}#{subscription}", key_time(at)))
+}
+
 /// Turbo ends across the platform, write-sharded (the subscription id's last byte): the sweep
 /// reads each shard up to now, so its cost follows the turbos sold, not the ISPs.
 pub const TURBO_END_SHARDS: u8 = 4;

@@ -53,6 +53,9 @@ pub struct ExpiryReport {
     pub tenant_id: Uuid,
     pub as_of: DateTime<Utc>,
     pub expired: usize,
+    /// Scheduled moves to a cheaper package made (their period ended).
+    #[serde(default)]
+    pub package_changes: usize,
     pub tenant_suspended: bool,
 }
 
@@ -208,6 +211,9 @@ pub async fn run_expiry_sweep(app: &App, tid: Uuid, now: DateTime<Utc>) -> Resul
             }
         }
     }
+    // After the expiries: a subscription that ended unpaid moves too, so its renewal bills the
+    // package asked for.
+    report.package_changes = subscriptions::package_change::apply_due(app, tid, now).await?;
     tracing::info!(?report, "expiry sweep done");
     Ok(report)
 }

@@ -29,6 +29,8 @@ pub struct PortalIsp {
     pub time_zone: String,
     pub editable_fields: Vec<EditableField>,
     pub otp_login: bool,
+    pub self_upgrade: bool,
+    pub self_downgrade: bool,
 }
 
 impl From<&Tenant> for PortalIsp {
@@ -41,6 +43,8 @@ impl From<&Tenant> for PortalIsp {
             time_zone: t.time_zone.clone(),
             editable_fields: t.portal.editable_fields.clone(),
             otp_login: t.portal.otp_login,
+            self_upgrade: t.portal.self_upgrade,
+            self_downgrade: t.portal.self_downgrade,
         }
     }
 }
@@ -187,6 +191,8 @@ pub struct PortalSubscription {
     pub turbo: Option<domain::turbo::Turbo>,
     /// The boosts the package offers (bought with `POST /v1/portal/subscriptions/{id}/turbo`).
     pub turbo_offers: Vec<domain::turbo::TurboOffer>,
+    /// A move to a cheaper package waiting for the end of the period.
+    pub scheduled_package: Option<domain::subscription::ScheduledPackage>,
 }
 
 fn portal_subscription(s: &Subscription, package: Option<&Package>, now: DateTime<Utc>) -> PortalSubscription {
@@ -209,6 +215,7 @@ fn portal_subscription(s: &Subscription, package: Option<&Package>, now: DateTim
         ip_address: s.ip_address,
         turbo: s.turbo.clone().filter(|t| t.active_at(now)),
         turbo_offers: package.map(|p| p.turbo_offers.clone()).unwrap_or_default(),
+        scheduled_package: s.scheduled_package.clone(),
     }
 }
 

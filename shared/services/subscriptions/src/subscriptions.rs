@@ -401,6 +401,7 @@ pub fn prepare_subscription(
         start_date: input.start_date,
         expires_at: input.expires_at,
         turbo: None,
+        scheduled_package: None,
         billed_through: None,
         operator_id: customer.operator_id,
         scope: customer.scope.clone(),
@@ -1015,6 +1016,8 @@ async fn plan_change(
                 }
                 after.package_id = p.id;
                 after.package_name = p.name.clone();
+                // Any package change supersedes a scheduled one.
+                after.scheduled_package = None;
             }
             new_package = package.clone();
             usage.push((UsageOf::Package, *package_id, 1));
