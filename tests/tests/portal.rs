@@ -548,6 +548,15 @@ async fn a_subscriber_logs_in_with_a_code_sent_by_sms_once() {
     let session = with_code(code.clone()).await.expect(200);
     assert_eq!(session["customer_id"], json!(cid));
     env.send("GET", "/v1/portal/me", session["access_token"].as_str(), None).await.expect(200);
+    // The subscriber's messages: the activation's invoice and the code, whose text is never shown
+    // again (nor to staff, who could log in with it).
+    let notes = env.send("GET", "/v1/portal/notifications", session["access_token"].as_str(), None).await.expect(200);
+    let items = notes["items"].as_array().unwrap();
+    assert!(items.iter().any(|m| m["notice"] == "invoice_issued"), "{notes:#}");
+    let coded = items.iter().find(|m| m["notice"] == "password_reset_code").expect("the code's message");
+    assert!(!coded["text"].as_str().unwrap().contains(&code), "{coded:#}");
+    let staff_view = env.send("GET", &format!("/v1/messages?customer_id={cid}"), Some(&admin), None).await.expect(200);
+    assert!(!staff_view.to_string().contains(&code), "{staff_view:#}");
     // Once only.
     let a = with_code(code.clone()).await;
     assert_eq!(a.status, 401, "a code works once");

@@ -361,7 +361,7 @@ async fn operations_make_the_expected_dynamodb_round_trips() {
     let inv = invoices["items"][0]["id"].as_str().unwrap().to_string();
     let (_, n) = call("GET", &format!("/v1/portal/invoices/{inv}"), Some(&me), None).await;
     assert_eq!(n, ops(&[("GetItem", 1)]));
-    for path in ["/v1/portal/payments", "/v1/portal/payment-methods"] {
+    for path in ["/v1/portal/payments", "/v1/portal/payment-methods", "/v1/portal/notifications"] {
         let (_, n) = call("GET", path, Some(&me), None).await;
         assert_eq!(n, ops(&[("Query", 1)]), "{path}");
     }

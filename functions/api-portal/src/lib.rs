@@ -12,6 +12,7 @@ use identity::auth::RefreshRequest;
 use isp_http::{Incoming, ListResponse, Problem, Reply, finish, no_content, ok, pdf_file};
 use kernel::App;
 use lambda_http::{Body, Request, Response};
+use notify::messages::CustomerMessage;
 use payments::checkouts::PortalCheckout;
 use payments::gateway_accounts::PaymentMethodView;
 use portal::auth::{
@@ -39,6 +40,7 @@ pub const ROUTES: &[&str] = &[
     "GET /v1/portal/payments",
     "GET /v1/portal/balance",
     "GET /v1/portal/payment-methods",
+    "GET /v1/portal/notifications",
     "POST /v1/portal/checkouts",
     "POST /v1/portal/subscriptions/{id}/turbo",
     "GET /v1/portal/subscriptions/{id}/packages",
@@ -80,6 +82,7 @@ async fn dispatch(app: &App, req: Request) -> Reply {
                 "GET /v1/portal/invoices/{id}/pdf" => invoice_pdf(app, s, params.id("id", "invoice")?).await,
                 "GET /v1/portal/payments" => payments(app, s, &r).await,
                 "GET /v1/portal/payment-methods" => payment_methods(app, s).await,
+                "GET /v1/portal/notifications" => notifications(app, s, &r).await,
                 "POST /v1/portal/checkouts" => checkout(app, s, &r).await,
                 "POST /v1/portal/subscriptions/{id}/turbo" => {
                     buy_turbo(app, s, &r, params.id("id", "subscription")?).await
@@ -223,6 +226,17 @@ pub async fn balance(app: &App, s: Subscriber) -> Reply {
     ok(&pages::balance(app, s).await?)
 }
 
+/// The messages the ISP sent the subscriber (SMS, e-mail), newest first; a login code's text is
+/// never shown again.
+#[utoipa::path(get, path = "/v1/portal/notifications", tag = "portal",
+    params(("limit" = Option<u32>, Query), ("cursor" = Option<String>, Query)),
+    responses((status = 200, body = ListResponse<CustomerMessage>)), security(("bearer" = [])))]
+pub async fn notifications(app: &App, s: Subscriber, r: &Incoming) -> Reply {
+    let p = r.pagination()?;
+    let page = notify::messages::for_customer(app, s, p.limit, p.cursor.as_deref()).await?;
+    ok(&ListResponse { items: page.items, next_cursor: page.next_cursor })
+}
+
 /// The ISP's payment methods (its active gateway accounts) to pay online with.
 #[utoipa::path(get, path = "/v1/portal/payment-methods", tag = "portal",
     responses((status = 200, body = Vec<PaymentMethodView>)), security(("bearer" = [])))]
@@ -330,6 +344,7 @@ pub async fn set_portal_password(app: &App, r: &Incoming, id: Uuid) -> Reply {
     payments,
     balance,
     payment_methods,
+    notifications,
     checkout,
     buy_turbo,
     package_choices,

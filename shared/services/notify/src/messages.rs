@@ -65,6 +65,15 @@ pub struct Message {
 }
 
 impl Message {
+    /// The message as anyone reads it back: a one-time code is for its recipient's phone alone,
+    /// so its text is never shown again (not to staff, who could log in with it unaudited).
+    pub fn redacted(mut self) -> Message {
+        if self.notice == Some(Notice::PasswordResetCode) {
+            self.text = "(a one-time login code: not shown)".into();
+        }
+        self
+    }
+
     /// A message to `recipient` that waits to be tried now; its maker sets the rest (what it is
     /// about, the account, the encoding, its status).
     pub fn new(
@@ -195,7 +204,53 @@ pub async fn list_messages(
         filter.from.map(sort_time).unwrap_or_default(),
         filter.to.map(sort_time).unwrap_or_default()
     );
-    app.store.query_page(Owner::Tenant(tid), &query_id, q, cursor).await.or_500()
+    let page: Page<Message> = app.store.query_page(Owner::Tenant(tid), &query_id, q, cursor).await.or_500()?;
+    Ok(Page { items: page.items.into_iter().map(Message::redacted).collect(), next_cursor: page.next_cursor })
+}
+
+/// A message as its customer sees it in the portal.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct CustomerMessage {
+    pub id: Uuid,
+    pub notice: Option<Notice>,
+    pub medium: Medium,
+    pub text: String,
+    pub status: MessageStatus,
+    pub sent_at: Option<DateTime<Utc>>,
+    pub created_at: DateTime<Utc>,
+}
+
+/// `GET /v1/portal/notifications`: the messages sent to a subscriber, newest first (one Query).
+pub async fn for_customer(
+    app: &App,
+    s: domain::portal::Subscriber,
+    limit: u32,
+    cursor: Option<&str>,
+) -> Result<Page<CustomerMessage>> {
+    let q = Query::index("gsi2", keys::customer_messages_gsi2(s.tenant_id, s.customer_id)).newest_first().limit(limit);
+    let page: Page<Message> = app
+        .store
+        .query_page(Owner::Tenant(s.tenant_id), &format!("portal-messages:{}", s.customer_id), q, cursor)
+        .await
+        .or_500()?;
+    Ok(Page {
+        items: page
+            .items
+            .into_iter()
+            .filter(|m| m.customer_id == Some(s.customer_id))
+            .map(Message::redacted)
+            .map(|m| CustomerMessage {
+                id: m.id,
+                notice: m.notice,
+                medium: m.medium,
+                text: m.text,
+                status: m.status,
+                sent_at: m.sent_at,
+                created_at: m.created_at,
+            })
+            .collect(),
+        next_cursor: page.next_cursor,
+    })
 }
 
 pub async fn get_message(app: &App, actor: &Actor, id: Uuid) -> Result<Message> {
@@ -204,5 +259,6 @@ pub async fn get_message(app: &App, actor: &Actor, id: Uuid) -> Result<Message> 
     let item = app.store.get_item(&keys::message_key(tid, id)).await.or_500()?;
     decoded::<Message>(item)?
         .filter(|m| m.tenant_id == tid && actor.sees_scope(m.scope.as_deref()))
+        .map(Message::redacted)
         .ok_or_else(|| Error::not_found("message"))
 }
