@@ -12,6 +12,7 @@ mod checkouts;
 mod commissions;
 mod customers;
 mod dashboard;
+mod docs;
 mod event_catalogue;
 mod event_path;
 mod gateway_refunds;

@@ -658,7 +658,9 @@ async fn every_route_refuses_another_tenants_ids_and_changes_nothing() {
                 ("POST", "/v1/impersonate") => (path.clone(), Some(json!({"user_id": uid, "tenant_id": tid})), &[403]),
                 ("GET", "/v1/audit-log") => (format!("{path}?entity_type=customer&entity_id={cid}"), None, &[200]),
                 ("GET", "/v1/customers") => (format!("{path}?username=victim"), None, &[200]),
-                ("GET", "/v1/users") | ("GET", "/v1/me") | ("GET", "/v1/openapi.json") => (path.clone(), None, &[200]),
+                ("GET", "/v1/users")
+                | ("GET", "/v1/me")
+                | ("GET", "/v1/openapi.json" | "/docs" | "/docs/redoc.standalone.js") => (path.clone(), None, &[200]),
                 ("GET", "/v1/tenants")
                 | ("GET", "/v1/platform-resellers")
                 | ("POST", "/v1/platform-resellers")

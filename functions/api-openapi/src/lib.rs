@@ -10,7 +10,24 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 // The list below names this crate like the others, so that its own part comes from it too.
 extern crate self as api_openapi;
 
-pub const ROUTES: &[&str] = &["GET /v1/openapi.json"];
+pub const ROUTES: &[&str] = &["GET /v1/openapi.json", "GET /docs", "GET /docs/redoc.standalone.js"];
+
+/// Redoc, the API reference renderer `/docs` serves: vendored into the repository by
+/// `scripts/vendor-redoc.sh` (the pinned npm package, integrity-checked), never fetched at run time.
+const REDOC_JS: &str = include_str!("../vendor/redoc.standalone.js");
+const REDOC_VERSION: &str = include_str!("../vendor/REDOC-VERSION");
+
+/// The reference page: Redoc from this API, rendering this API's own document.
+fn docs_page() -> String {
+    format!(
+        "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n\
+         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n\
+         <title>ISP billing &amp; CRM API reference</title>\n</head>\n<body>\n\
+         <redoc spec-url=\"/v1/openapi.json\"></redoc>\n\
+         <script src=\"/docs/redoc.standalone.js?v={}\"></script>\n</body>\n</html>\n",
+        REDOC_VERSION.trim()
+    )
+}
 
 /// Every API function, once: its crate and its binary. `with_api_functions!(m)` calls `m!` with
 /// the list, so this document's parts and the local runner's registry (handlers, routes) cannot
@@ -92,8 +109,17 @@ pub fn document() -> utoipa::openapi::OpenApi {
 #[utoipa::path(get, path = "/v1/openapi.json", tag = "meta", responses((status = 200, description = "OpenAPI 3.1 document")))]
 pub async fn openapi_json() {}
 
+/// The API reference page (Redoc rendering `/v1/openapi.json`).
+#[utoipa::path(get, path = "/docs", tag = "meta", responses((status = 200, content_type = "text/html", description = "the API reference page")))]
+pub async fn docs_html() {}
+
+/// The renderer's script the reference page loads (vendored Redoc).
+#[utoipa::path(get, path = "/docs/redoc.standalone.js", tag = "meta",
+    responses((status = 200, content_type = "application/javascript", description = "Redoc's standalone bundle")))]
+pub async fn docs_js() {}
+
 #[derive(OpenApi)]
-#[openapi(paths(openapi_json))]
+#[openapi(paths(openapi_json, docs_html, docs_js))]
 pub struct Doc;
 
 pub async fn handle(_app: &App, req: Request) -> Response<Body> {
@@ -102,7 +128,25 @@ pub async fn handle(_app: &App, req: Request) -> Response<Body> {
 
 fn dispatch(req: Request) -> Reply {
     let r = Incoming::from_request(req)?;
-    r.route(ROUTES)?;
-    let text = document().to_json().map_err(|e| domain::Error::Internal(e.to_string()))?;
-    Ok(isp_http::raw_json(lambda_http::http::StatusCode::OK, text))
+    let (route, _) = r.route(ROUTES)?;
+    let page = |content_type: &str, cache: &str, body: String| {
+        lambda_http::Response::builder()
+            .status(lambda_http::http::StatusCode::OK)
+            .header("content-type", content_type)
+            .header("cache-control", cache)
+            .header("x-content-type-options", "nosniff")
+            .body(Body::Text(body))
+            .map_err(|e| domain::Error::Internal(e.to_string()))
+    };
+    match route {
+        "GET /docs" => page("text/html; charset=utf-8", "no-cache", docs_page()),
+        // Named by version in the page: a browser may keep it a day.
+        "GET /docs/redoc.standalone.js" => {
+            page("application/javascript; charset=utf-8", "public, max-age=86400", REDOC_JS.to_string())
+        }
+        _ => {
+            let text = document().to_json().map_err(|e| domain::Error::Internal(e.to_string()))?;
+            Ok(isp_http::raw_json(lambda_http::http::StatusCode::OK, text))
+        }
+    }
 }

@@ -89,7 +89,7 @@ async fn main() -> Result<(), String> {
          \n  platform reseller: {re} / {rp}\
          \n  Demo ISP admin:    {ae} / {ap}\n\
          \n  log in:   curl -s {url}/v1/auth/login -H 'content-type: application/json' -d '{{\"email\":\"{ae}\",\"password\":\"{ap}\"}}'\
-         \n  API docs: {url}/v1/openapi.json\
+         \n  API docs: {url}/docs (the document: {url}/v1/openapi.json)\
          \n  Subscriber portal (Demo ISP, code demo-isp; also at http://demo-isp.portal.localhost:{port}):\
          \n    curl -s {url}/v1/portal/auth/login -H 'x-isp: demo-isp' -H 'content-type: application/json' -d '{{\"login\":\"rahim\",\"password\":\"rahim-portal-1\"}}'\
          \n  Demo router (RouterOS API test server): 127.0.0.1:{rport} ({ru} / {rpw})\
