@@ -50,6 +50,19 @@ async fn subscriber(env: &Env, admin: &str, name: &str, phone: &str, username: &
     (cid, sub)
 }
 
+/// The demo ISP's SSLCommerz sandbox account at a fake of its own.
+async fn sslcommerz(env: &Env, admin: &str) -> (gateways::testing::FakeSslcommerz, String) {
+    let ssl = gateways::testing::FakeSslcommerz::start("demoisp01", "demoisp01@ssl").await;
+    let id = crate::checkouts::account(
+        env,
+        admin,
+        json!({"gateway": "sslcommerz", "base_url": ssl.base_url(),
+            "credentials": {"store_id": "demoisp01", "store_password": "demoisp01@ssl"}}),
+    )
+    .await;
+    (ssl, id)
+}
+
 async fn login(env: &Env, host: &str, login: &str, password: &str) -> e2e_tests::Answer {
     env.send_with(
         "POST",
@@ -599,20 +612,11 @@ async fn a_subscriber_logs_in_with_a_code_sent_by_sms_once() {
 /// gateway's fake speaking its protocol), and is back on the router once the IPN settles it.
 #[tokio::test]
 async fn a_suspended_subscriber_pays_online_from_the_portal_and_is_restored() {
-    use crate::checkouts::account;
-    use gateways::testing::FakeSslcommerz;
     let env = Env::start_with_router().await;
     let admin = env.admin().await;
     configure_portal(&env, &admin, json!({})).await;
     let router = env.demo_router(&admin).await;
-    let ssl = FakeSslcommerz::start("demoisp01", "demoisp01@ssl").await;
-    let ssl_account = account(
-        &env,
-        &admin,
-        json!({"gateway": "sslcommerz", "base_url": ssl.base_url(),
-            "credentials": {"store_id": "demoisp01", "store_password": "demoisp01@ssl"}}),
-    )
-    .await;
+    let (ssl, ssl_account) = sslcommerz(&env, &admin).await;
     let pkg = env.create_package(&admin, "Portal 10M", "10M", 80_000).await["id"].as_str().unwrap().to_string();
     let cid =
         env.create_customer(&admin, "Payer Parvin", "01719-300201", "parvin").await["id"].as_str().unwrap().to_string();
@@ -884,21 +888,12 @@ async fn a_turbo_speeds_the_line_up_until_its_end_even_across_a_router_outage() 
 /// often the IPN comes), and the router runs it.
 #[tokio::test]
 async fn a_turbo_paid_online_is_bought_when_the_gateway_settles_it() {
-    use crate::checkouts::account;
-    use gateways::testing::FakeSslcommerz;
     use routeros::menu::PPP_SECRET;
     let env = Env::start_with_router().await;
     let admin = env.admin().await;
     configure_portal(&env, &admin, json!({})).await;
     let router = env.demo_router(&admin).await;
-    let ssl = FakeSslcommerz::start("demoisp01", "demoisp01@ssl").await;
-    let ssl_account = account(
-        &env,
-        &admin,
-        json!({"gateway": "sslcommerz", "base_url": ssl.base_url(),
-            "credentials": {"store_id": "demoisp01", "store_password": "demoisp01@ssl"}}),
-    )
-    .await;
+    let (ssl, ssl_account) = sslcommerz(&env, &admin).await;
     let pkg = env
         .send(
             "POST",
