@@ -1125,3 +1125,41 @@ async fn a_subscriber_upgrades_at_once_and_downgrades_at_the_end_of_the_period()
     assert!(moved.get("scheduled_package").is_none_or(|v| v.is_null()), "{moved:#}");
     assert_eq!(moved["price"], 60_000);
 }
+
+/// The live session: through the same path as staff's, only one's own.
+#[tokio::test]
+async fn a_subscriber_sees_their_own_live_session_and_no_one_elses() {
+    let env = Env::start_with_router().await;
+    let token = env
+        .send_with(
+            "POST",
+            "/v1/portal/auth/login",
+            None,
+            Some(json!({"login": "rahim", "password": "rahim-portal-1"})),
+            &[("x-isp", "demo-isp")],
+        )
+        .await
+        .expect(200)["access_token"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let subs = env.send("GET", "/v1/portal/subscriptions", Some(&token), None).await.expect(200);
+    let sid = subs[0]["id"].as_str().unwrap().to_string();
+    let path = format!("/v1/portal/subscriptions/{sid}/session");
+    let s = env.send("GET", &path, Some(&token), None).await.expect(200);
+    assert_eq!(s["online"], false);
+    let provisioned = || env.router.as_ref().unwrap().find(routeros::menu::PPP_SECRET, "rahim").is_some();
+    assert!(env.eventually(provisioned).await, "Rahim's line is on the router");
+    env.router.as_ref().unwrap().with_state(|s| s.dial_ppp("rahim", "10.20.0.61").unwrap());
+    let s = env.send("GET", &path, Some(&token), None).await.expect(200);
+    assert_eq!((s["online"].as_bool(), s["session"]["address"].as_str()), (Some(true), Some("10.20.0.61")), "{s:#}");
+    // Karim's subscription, with Rahim's token: not there.
+    let admin = env.admin().await;
+    let all = env.send("GET", "/v1/subscriptions?limit=50", Some(&admin), None).await.expect(200);
+    let karim = all["items"].as_array().unwrap().iter().find(|s| s["username"] == "karim").unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let a = env.send("GET", &format!("/v1/portal/subscriptions/{karim}/session"), Some(&token), None).await;
+    assert_eq!(a.status, 404);
+}

@@ -5,6 +5,7 @@
 
 use domain::checkout::Checkout;
 use domain::invoice::Invoice;
+use domain::live::SubscriberSession;
 use domain::payment::Payment;
 use domain::portal::Subscriber;
 use domain::subscription::Subscription;
@@ -44,6 +45,7 @@ pub const ROUTES: &[&str] = &[
     "POST /v1/portal/checkouts",
     "POST /v1/portal/subscriptions/{id}/turbo",
     "GET /v1/portal/subscriptions/{id}/packages",
+    "GET /v1/portal/subscriptions/{id}/session",
     "POST /v1/portal/subscriptions/{id}/package-change/preview",
     "POST /v1/portal/subscriptions/{id}/package-change",
     "DELETE /v1/portal/subscriptions/{id}/package-change",
@@ -86,6 +88,9 @@ async fn dispatch(app: &App, req: Request) -> Reply {
                 "POST /v1/portal/checkouts" => checkout(app, s, &r).await,
                 "POST /v1/portal/subscriptions/{id}/turbo" => {
                     buy_turbo(app, s, &r, params.id("id", "subscription")?).await
+                }
+                "GET /v1/portal/subscriptions/{id}/session" => {
+                    live_session(app, s, params.id("id", "subscription")?).await
                 }
                 "GET /v1/portal/subscriptions/{id}/packages" => {
                     package_choices(app, s, params.id("id", "subscription")?).await
@@ -276,6 +281,16 @@ pub async fn buy_turbo(app: &App, s: Subscriber, r: &Incoming, id: Uuid) -> Repl
     isp_http::created_outcome(subscriptions::turbo::buy(app, s, id, input, r.idempotent()?.as_ref()).await?)
 }
 
+/// The subscription's session on its router, live: online since, address, bytes (the same path as
+/// staff's; 503 when the router cannot be reached).
+#[utoipa::path(get, path = "/v1/portal/subscriptions/{id}/session", tag = "portal", params(("id" = Uuid, Path)),
+    responses((status = 200, body = SubscriberSession), (status = 404, body = Problem), (status = 422, body = Problem),
+        (status = 503, body = Problem)),
+    security(("bearer" = [])))]
+pub async fn live_session(app: &App, s: Subscriber, id: Uuid) -> Reply {
+    ok(&subscriptions::session::subscriber_session(app, s, id).await?)
+}
+
 /// The packages the subscription may move to, at the subscriber's price, and whether the move
 /// happens at once (as dear or dearer) or at the end of the period paid for (cheaper).
 #[utoipa::path(get, path = "/v1/portal/subscriptions/{id}/packages", tag = "portal", params(("id" = Uuid, Path)),
@@ -347,6 +362,7 @@ pub async fn set_portal_password(app: &App, r: &Incoming, id: Uuid) -> Reply {
     notifications,
     checkout,
     buy_turbo,
+    live_session,
     package_choices,
     preview_package_change,
     change_package,

@@ -22,7 +22,11 @@ async fn session_target(
 ) -> Result<(Uuid, Uuid, String, SessionService)> {
     actor.require(permission)?;
     let rec = crate::subscriptions::load_record(app, actor, id).await?;
-    let s = rec.subscription;
+    target_of(rec.subscription)
+}
+
+/// Where a subscription's session lives and what kind it is (a static line has none).
+fn target_of(s: domain::subscription::Subscription) -> Result<(Uuid, Uuid, String, SessionService)> {
     let service = match s.connection_type {
         ConnectionType::Pppoe => SessionService::Pppoe,
         ConnectionType::Hotspot => SessionService::Hotspot,
@@ -39,6 +43,23 @@ async fn session_target(
 /// `GET /v1/subscriptions/{id}/session`: online or not, address, uptime, bytes.
 pub async fn subscription_session(app: &App, actor: &Actor, id: Uuid) -> Result<SubscriberSession> {
     let (tenant_id, router_id, username, service) = session_target(app, actor, id, Permission::CustomersRead).await?;
+    let request = LiveRequest::Session { tenant_id, router_id, subscription_id: id, username, service };
+    match app.live(request).await? {
+        LiveReply::Session(s) => Ok(s),
+        other => Err(unexpected(other)),
+    }
+}
+
+/// `GET /v1/portal/subscriptions/{id}/session`: the subscriber's own session, live (the key is
+/// built from the token's customer: another's subscription is not there).
+pub async fn subscriber_session(app: &App, s: domain::portal::Subscriber, id: Uuid) -> Result<SubscriberSession> {
+    let k = store::keys::subscription(s.tenant_id, s.customer_id, id, None, None, None);
+    let rec: crate::subscriptions::SubscriptionRecord =
+        app.store.get(&k).await.or_500()?.ok_or_else(|| Error::not_found("subscription"))?;
+    if rec.subscription.customer_id != s.customer_id {
+        return Err(Error::not_found("subscription"));
+    }
+    let (tenant_id, router_id, username, service) = target_of(rec.subscription)?;
     let request = LiveRequest::Session { tenant_id, router_id, subscription_id: id, username, service };
     match app.live(request).await? {
         LiveReply::Session(s) => Ok(s),
