@@ -19,7 +19,9 @@ fn header<'a>(req: &'a Request, name: &str) -> Option<&'a str> {
 
 /// The ISP of a request for CORS: its bearer token's, else the one its host or `X-ISP` code names.
 async fn request_tenant(app: &App, req: &Request) -> Option<Uuid> {
-    if let Some(token) = header(req, "authorization").and_then(|a| a.strip_prefix("Bearer ")) {
+    let bearer =
+        header(req, "authorization").and_then(|a| a.strip_prefix("Bearer ").or_else(|| a.strip_prefix("bearer ")));
+    if let Some(token) = bearer {
         return app.tokens.verify(token.trim(), app.now()).ok().and_then(|a| a.tenant_id);
     }
     kernel::tenancy::isp_by_host_or_code(app, header(req, "host"), header(req, "x-isp")).await.ok().flatten()

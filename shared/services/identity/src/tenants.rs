@@ -261,6 +261,13 @@ pub async fn update_tenant(
     }
     if let Some(p) = &input.portal {
         after.portal = p.normalised(&mut v, "portal");
+        // `<code>.<portal domain>` names every ISP by its code: no ISP maps a host under it.
+        let platform = format!(".{}", app.portal_domain);
+        if !app.portal_domain.is_empty()
+            && after.portal.hosts.iter().any(|h| h.ends_with(&platform) || *h == app.portal_domain)
+        {
+            v.add("portal.hosts", format!("hosts under {} are the platform's (<ISP code>.{0})", app.portal_domain));
+        }
     }
     v.finish()?;
     if before.version != expected {
