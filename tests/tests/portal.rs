@@ -984,6 +984,16 @@ async fn a_turbo_paid_online_is_bought_when_the_gateway_settles_it() {
         .collect();
     assert_eq!(turbo_invoices.len(), 1, "{invoices:#}");
     assert_eq!(turbo_invoices[0]["status"], "paid");
+    // The event delivered again (the queue's at-least-once): the first purchase answers, nothing more.
+    let paid = domain::event::TurboCheckoutPaid {
+        customer_id: cid.parse().unwrap(),
+        subscription_id: sub.parse().unwrap(),
+        code: "eve".into(),
+        checkout_id: created["id"].as_str().unwrap().parse().unwrap(),
+    };
+    let before = env.settled_snapshot().await;
+    assert!(subscriptions::turbo::buy_paid(&env.local.app, env.tenant(), &paid).await.unwrap());
+    e2e_tests::assert_unchanged(&before, &env.table_snapshot().await);
     assert_eq!(env.send("GET", "/v1/portal/balance", Some(&token), None).await.expect(200)["credit"], 0);
 }
 

@@ -90,9 +90,8 @@ async fn handle_one(app: &App, m: &SqsMessage) -> Result<(), WorkError> {
     done.map_err(WorkError::from)
 }
 
-/// A turbo paid online: bought from the money the checkout put in the account, once per checkout
-/// (its id is the purchase's idempotency key). When it can no longer be bought (a turbo bought
-/// meanwhile, the subscription suspended), the money stays as the subscriber's credit.
+/// A turbo paid online: bought from the money the checkout put in the account (see
+/// [`subscriptions::turbo::buy_paid`]).
 async fn turbo_paid(app: &App, ev: &BusEvent) -> Result<(), WorkError> {
     let paid = domain::event::TurboCheckoutPaid::read(&ev.detail).map_err(WorkError::Drop)?;
     let tenant: uuid::Uuid = ev
@@ -101,22 +100,5 @@ async fn turbo_paid(app: &App, ev: &BusEvent) -> Result<(), WorkError> {
         .and_then(|v| v.as_str())
         .and_then(|s| s.parse().ok())
         .ok_or_else(|| WorkError::Drop("TurboCheckoutPaid without tenant_id".into()))?;
-    let s = domain::portal::Subscriber { tenant_id: tenant, customer_id: paid.customer_id };
-    let path = format!("/v1/portal/subscriptions/{}/turbo", paid.subscription_id);
-    let body = serde_json::json!({"code": paid.code}).to_string();
-    let idem = domain::idempotency::IdempotentRequest::new(
-        format!("turbo-checkout:{}", paid.checkout_id),
-        "POST",
-        &path,
-        body.as_bytes(),
-    );
-    let input = subscriptions::turbo::BuyTurbo { code: paid.code.clone() };
-    match subscriptions::turbo::buy(app, s, paid.subscription_id, input, Some(&idem)).await {
-        Ok(_) => Ok(()),
-        Err(e @ (domain::Error::Conflict { .. } | domain::Error::Validation(_) | domain::Error::NotFound { .. })) => {
-            tracing::warn!(checkout = %paid.checkout_id, error = %e, "a paid turbo could not be bought; the money is credit");
-            Ok(())
-        }
-        Err(e) => Err(WorkError::from(e)),
-    }
+    subscriptions::turbo::buy_paid(app, tenant, &paid).await.map(|_| ()).map_err(WorkError::from)
 }

@@ -139,7 +139,7 @@ fn unique_values(c: &Customer) -> Vec<(&'static str, String)> {
     v
 }
 
-fn unique_key(tenant: Uuid, field: &str, value: &str) -> store::ItemKeys {
+pub(crate) fn unique_key(tenant: Uuid, field: &str, value: &str) -> store::ItemKeys {
     keys::unique(Owner::Tenant(tenant), &format!("customer_{field}"), value)
 }
 

@@ -12,7 +12,7 @@ use domain::{Error, Result};
 use kernel::App;
 use kernel::support::{StoreResultExt, attr, store_err};
 use serde::{Deserialize, Serialize};
-use store::{Conflict, Owner, Store, StoreError, Tx, keys, ttl_at};
+use store::{Conflict, Store, StoreError, Tx, keys, ttl_at};
 use uuid::Uuid;
 
 /// A subscriber's current login code (one per customer: a newer request replaces it).
@@ -50,16 +50,11 @@ fn parse_login_text(s: &str) -> Option<LoginName> {
 
 /// The customer a login name belongs to in the ISP (its username or phone sentinel).
 pub async fn customer_named(app: &App, tenant: Uuid, name: &LoginName) -> Result<Option<Uuid>> {
-    #[derive(Deserialize)]
-    struct Pointer {
-        owner_id: String,
-    }
     let (field, value) = match name {
-        LoginName::Phone(p) => ("customer_phone", p.as_str()),
-        LoginName::Username(u) => ("customer_username", u.as_str()),
+        LoginName::Phone(p) => ("phone", p.as_str()),
+        LoginName::Username(u) => ("username", u.as_str()),
     };
-    let p: Option<Pointer> = app.store.get(&keys::unique(Owner::Tenant(tenant), field, value)).await.or_500()?;
-    Ok(p.and_then(|p| p.owner_id.parse().ok()))
+    kernel::support::unique_owner(app, &crate::customers::unique_key(tenant, field, value)).await
 }
 
 /// The event asking for a code for `name` in the ISP (staged by the portal's request).

@@ -539,9 +539,6 @@ pub async fn request_password_reset(app: &App, input: PasswordResetRequest, sour
     if let Some(ip) = source.map(str::trim).filter(|s| !s.is_empty()) {
         limits.push((RESET_PER_SOURCE, sha256_hex(ip.as_bytes())));
     }
-    for (limit, subject) in &limits {
-        stage_rate_count(&mut tx, limit, subject, now);
-    }
     let detail = PasswordResetRequestedPayload { email, requested_at: now };
     tx.put_event(&DomainEvent::new(
         IdentityEvent::PasswordResetRequested,
@@ -549,13 +546,29 @@ pub async fn request_password_reset(app: &App, input: PasswordResetRequest, sour
         serde_json::to_value(&detail).map_err(|e| Error::Internal(e.to_string()))?,
         now,
     ));
+    let refused = ("too_many_reset_requests", "too many password reset requests; try again later");
+    commit_counted(app, tx, &limits, refused, now).await
+}
+
+/// Commits `tx` with one count against each of `limits` (limit, subject) in it: a full window
+/// refuses the whole request (429 `refused`, `Retry-After` to the window's end), nothing written.
+pub async fn commit_counted(
+    app: &App,
+    mut tx: Tx,
+    limits: &[(RateLimit, String)],
+    refused: (&'static str, &str),
+    now: DateTime<Utc>,
+) -> Result<()> {
+    for (limit, subject) in limits {
+        stage_rate_count(&mut tx, limit, subject, now);
+    }
     match app.store.commit(tx).await {
         Ok(()) => Ok(()),
         Err(StoreError::Conflict(Conflict::Limit(name))) => {
-            let limit = limits.iter().map(|(l, _)| l).find(|l| l.name == name).unwrap_or(&RESET_PER_ADDRESS);
+            let limit = limits.iter().map(|(l, _)| l).find(|l| l.name == name).unwrap_or(&limits[0].0);
             Err(Error::TooManyRequests {
-                code: "too_many_reset_requests",
-                detail: "too many password reset requests; try again later".into(),
+                code: refused.0,
+                detail: refused.1.into(),
                 retry_after_secs: (limit.window(now).1 - now).num_seconds().max(1) as u64,
             })
         }
@@ -565,7 +578,7 @@ pub async fn request_password_reset(app: &App, input: PasswordResetRequest, sour
 
 /// Counts one request against `limit` for `subject` in the transaction; a full window fails it as
 /// `Conflict::Limit(limit.name)`.
-pub fn stage_rate_count(tx: &mut Tx, limit: &RateLimit, subject: &str, now: DateTime<Utc>) {
+fn stage_rate_count(tx: &mut Tx, limit: &RateLimit, subject: &str, now: DateTime<Utc>) {
     let (start, end) = limit.window(now);
     tx.update(
         &keys::rate_window(limit.name, subject, start.timestamp()),

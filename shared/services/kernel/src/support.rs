@@ -27,6 +27,12 @@ pub fn store_err(e: StoreError) -> Error {
     }
 }
 
+/// The owner a uniqueness sentinel names (`owner_id`, an id), if the sentinel exists.
+pub async fn unique_owner(app: &App, k: &store::ItemKeys) -> Result<Option<Uuid>, Error> {
+    let item = app.store.get_item(k).await.map_err(store_err)?;
+    Ok(item.and_then(|i| store::string_attr(&i, "owner_id")).and_then(|s| s.parse().ok()))
+}
+
 /// Conversion used with `?` on store calls.
 pub trait StoreResultExt<T> {
     fn or_500(self) -> Result<T, Error>;

@@ -2,21 +2,13 @@
 //! which browser origins may call the API for an ISP.
 
 use crate::App;
-use crate::support::StoreResultExt;
 use domain::Result;
 use domain::portal::{normalise_host, normalise_origin, subdomain_code};
-use serde::Deserialize;
 use store::keys;
 use uuid::Uuid;
 
-#[derive(Deserialize)]
-struct Pointer {
-    owner_id: String,
-}
-
 async fn owner(app: &App, k: &store::ItemKeys) -> Result<Option<Uuid>> {
-    let p: Option<Pointer> = app.store.get(k).await.or_500()?;
-    Ok(p.and_then(|p| p.owner_id.parse().ok()))
+    crate::support::unique_owner(app, k).await
 }
 
 /// The ISP a request names: by its ISP code if it gives one, else by its host (a host the ISP

@@ -201,22 +201,9 @@ pub async fn request_code(app: &App, tenant: &Tenant, input: PortalCodeRequest, 
     if let Some(ip) = source.map(str::trim).filter(|s| !s.is_empty()) {
         limits.push((PORTAL_CODE_PER_SOURCE, sha256_hex(ip.as_bytes())));
     }
-    for (limit, subject) in &limits {
-        identity::auth::stage_rate_count(&mut tx, limit, subject, now);
-    }
     tx.put_event(&crm::login_codes::request_event(tenant.id, &name, now)?);
-    match app.store.commit(tx).await {
-        Ok(()) => Ok(()),
-        Err(store::StoreError::Conflict(Conflict::Limit(which))) => {
-            let limit = limits.iter().map(|(l, _)| l).find(|l| l.name == which).unwrap_or(&PORTAL_CODE_PER_LOGIN);
-            Err(Error::TooManyRequests {
-                code: "too_many_code_requests",
-                detail: "too many login codes asked for; try again later".into(),
-                retry_after_secs: (limit.window(now).1 - now).num_seconds().max(1) as u64,
-            })
-        }
-        Err(e) => Err(kernel::support::store_err(e)),
-    }
+    let refused = ("too_many_code_requests", "too many login codes asked for; try again later");
+    identity::auth::commit_counted(app, tx, &limits, refused, now).await
 }
 
 /// `POST /v1/portal/auth/code/login`: logs in with a code from the SMS. Tries count on the same

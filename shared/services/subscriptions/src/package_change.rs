@@ -131,6 +131,16 @@ async fn target(app: &App, sub: &Subscription, package_id: Uuid) -> Result<(Pack
 
 /// `POST /v1/portal/subscriptions/{id}/package-change/preview`.
 pub async fn preview(app: &App, s: Subscriber, id: Uuid, input: PackageChangeInput) -> Result<PackageChangePreview> {
+    Ok(plan(app, s, id, input.package_id).await?.0)
+}
+
+/// The preview of a move, with the subscription as it was read for it.
+async fn plan(
+    app: &App,
+    s: Subscriber,
+    id: Uuid,
+    package_id: Uuid,
+) -> Result<(PackageChangePreview, SubscriptionRecord)> {
     let rec = subscription(app, s, id).await?;
     let sub = &rec.subscription;
     if sub.status != SubscriptionStatus::Active {
@@ -140,7 +150,7 @@ pub async fn preview(app: &App, s: Subscriber, id: Uuid, input: PackageChangeInp
             field: None,
         });
     }
-    let (package, new_price) = target(app, sub, input.package_id).await?;
+    let (package, new_price) = target(app, sub, package_id).await?;
     let mut books = Books::load(app, s.tenant_id, s.customer_id, &[]).await?;
     let terms = books.terms();
     let now = app.now();
@@ -160,10 +170,10 @@ pub async fn preview(app: &App, s: Subscriber, id: Uuid, input: PackageChangeInp
     };
     if effect == TakesEffect::AtRenewal {
         preview.effective_at = period_end(sub, &terms, now);
-        return Ok(preview);
+        return Ok((preview, rec));
     }
     let old = live_package(app.store.get_item(&keys::package(s.tenant_id, sub.package_id, "")).await.or_500()?)?;
-    let Some(old) = old else { return Ok(preview) };
+    let Some(old) = old else { return Ok((preview, rec)) };
     let lines = package_change_lines(
         sub,
         &Priced { name: &sub.package_name, price: sub.price, validity: old.validity },
@@ -186,7 +196,7 @@ pub async fn preview(app: &App, s: Subscriber, id: Uuid, input: PackageChangeInp
     preview.lines =
         inv.lines.iter().map(|l| PreviewLine { description: l.description.clone(), amount: l.amount }).collect();
     preview.total = inv.total;
-    Ok(preview)
+    Ok((preview, rec))
 }
 
 /// `POST /v1/portal/subscriptions/{id}/package-change`: an upgrade at once (the change's invoice
@@ -205,13 +215,12 @@ pub async fn change(
     if let Some(first) = stored_answer(app, owner, actor.user_id, idem).await? {
         return Ok(first);
     }
-    let plan = preview(app, s, id, PackageChangeInput { package_id: input.package_id }).await?;
+    let (plan, rec) = plan(app, s, id, input.package_id).await?;
     if plan.takes_effect == TakesEffect::Now {
         let change = Change::ChangePackage { package_id: input.package_id };
         return apply(app, &actor, &ChangeRequest::new(s.tenant_id, s.customer_id, id, &change).idempotent(Some(idem)))
             .await;
     }
-    let rec = subscription(app, s, id).await?;
     let before = &rec.subscription;
     let now = app.now();
     let mut after = before.clone();

@@ -189,6 +189,29 @@ pub async fn offer_for(
     Ok((rec, package, offer))
 }
 
+/// A turbo paid online (`TurboCheckoutPaid`): bought from the money the checkout put in the
+/// account, once per checkout (its id is the purchase's idempotency key, so a redelivered event
+/// answers the first purchase). When it can no longer be bought (a turbo bought meanwhile, the
+/// subscription suspended or its package changed), the money stays as the subscriber's credit:
+/// `Ok(false)`. A concurrent change of the subscription or the account is an error, retried.
+pub async fn buy_paid(app: &App, tenant: Uuid, paid: &domain::event::TurboCheckoutPaid) -> Result<bool> {
+    let s = Subscriber { tenant_id: tenant, customer_id: paid.customer_id };
+    let path = format!("/v1/portal/subscriptions/{}/turbo", paid.subscription_id);
+    let body = serde_json::json!({"code": paid.code}).to_string();
+    let key = format!("turbo-checkout:{}", paid.checkout_id);
+    let idem = IdempotentRequest::new(key, "POST", &path, body.as_bytes());
+    let input = BuyTurbo { code: paid.code.clone() };
+    match buy(app, s, paid.subscription_id, input, Some(&idem)).await {
+        Ok(_) => Ok(true),
+        Err(e @ Error::Conflict { code: "version_conflict", .. }) => Err(e),
+        Err(e @ (Error::Conflict { .. } | Error::Validation(_) | Error::NotFound { .. })) => {
+            tracing::warn!(checkout = %paid.checkout_id, error = %e, "a paid turbo could not be bought; the money is credit");
+            Ok(false)
+        }
+        Err(e) => Err(e),
+    }
+}
+
 /// What a sweep did.
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct TurboSweep {
