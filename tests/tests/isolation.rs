@@ -356,7 +356,10 @@ async fn every_route_refuses_another_tenants_ids_and_changes_nothing() {
                 }
                 (
                     "GET",
-                    "/v1/subscriptions/{id}" | "/v1/subscriptions/{id}/password" | "/v1/subscriptions/{id}/session",
+                    "/v1/subscriptions/{id}"
+                    | "/v1/subscriptions/{id}/password"
+                    | "/v1/subscriptions/{id}/session"
+                    | "/v1/subscriptions/{id}/usage",
                 ) => (path.replace("{id}", &sub), None, &[404]),
                 ("POST", p) if p.starts_with("/v1/subscriptions/{id}/") => {
                     let body = match p.rsplit('/').next().unwrap() {
@@ -434,6 +437,14 @@ async fn every_route_refuses_another_tenants_ids_and_changes_nothing() {
                     let a = env.send("GET", path, Some(&intruder), None).await.expect(200);
                     let figures = [&a["amount"], &a["total"], &a["months"][0]["net"], &a["months"][0]["amount"]];
                     assert!(figures.iter().all(|v| v.is_null() || v.as_i64() == Some(0)), "{a}");
+                    walked += 1;
+                    continue;
+                }
+                // Traffic reports are of the caller's own ISP: none of the demo ISP's routers or users.
+                ("GET", "/v1/reports/usage" | "/v1/reports/top-users") => {
+                    let a = env.send("GET", path, Some(&intruder), None).await.expect(200);
+                    let empty = |v: &serde_json::Value| v.as_array().is_some_and(|a| a.is_empty());
+                    assert!((a["total_bytes"] == 0 && empty(&a["routers"])) || empty(&a["users"]), "{a}");
                     walked += 1;
                     continue;
                 }

@@ -22,6 +22,7 @@ use portal::auth::{
 };
 use portal::pages::{self, Balance, Me, PortalSubscription, Profile, UpdateMe};
 use subscriptions::package_change::{self, PackageChangeInput, PackageChangePreview, PackageChoice};
+use subscriptions::traffic::TrafficHistory;
 use subscriptions::turbo::{BuyTurbo, TurboBought};
 use uuid::Uuid;
 
@@ -46,6 +47,7 @@ pub const ROUTES: &[&str] = &[
     "POST /v1/portal/subscriptions/{id}/turbo",
     "GET /v1/portal/subscriptions/{id}/packages",
     "GET /v1/portal/subscriptions/{id}/session",
+    "GET /v1/portal/subscriptions/{id}/usage",
     "POST /v1/portal/subscriptions/{id}/package-change/preview",
     "POST /v1/portal/subscriptions/{id}/package-change",
     "DELETE /v1/portal/subscriptions/{id}/package-change",
@@ -92,6 +94,7 @@ async fn dispatch(app: &App, req: Request) -> Reply {
                 "GET /v1/portal/subscriptions/{id}/session" => {
                     live_session(app, s, params.id("id", "subscription")?).await
                 }
+                "GET /v1/portal/subscriptions/{id}/usage" => usage(app, s, &r, params.id("id", "subscription")?).await,
                 "GET /v1/portal/subscriptions/{id}/packages" => {
                     package_choices(app, s, params.id("id", "subscription")?).await
                 }
@@ -291,6 +294,18 @@ pub async fn live_session(app: &App, s: Subscriber, id: Uuid) -> Reply {
     ok(&subscriptions::session::subscriber_session(app, s, id).await?)
 }
 
+/// Bytes up and down per local day (default the last 30 days; the last 90 are kept); today's
+/// trail the router by up to an hour.
+#[utoipa::path(get, path = "/v1/portal/subscriptions/{id}/usage", tag = "portal",
+    params(("id" = Uuid, Path), ("from" = Option<String>, Query, description = "first local date, e.g. 2026-12-01"),
+        ("to" = Option<String>, Query, description = "last local date (default: today)")),
+    responses((status = 200, body = TrafficHistory), (status = 404, body = Problem), (status = 422, body = Problem)),
+    security(("bearer" = [])))]
+pub async fn usage(app: &App, s: Subscriber, r: &Incoming, id: Uuid) -> Reply {
+    r.allow_query(&["from", "to"])?;
+    ok(&subscriptions::traffic::subscriber_history(app, s, id, r.query_date("from")?, r.query_date("to")?).await?)
+}
+
 /// The packages the subscription may move to, at the subscriber's price, and whether the move
 /// happens at once (as dear or dearer) or at the end of the period paid for (cheaper).
 #[utoipa::path(get, path = "/v1/portal/subscriptions/{id}/packages", tag = "portal", params(("id" = Uuid, Path)),
@@ -363,6 +378,7 @@ pub async fn set_portal_password(app: &App, r: &Incoming, id: Uuid) -> Reply {
     checkout,
     buy_turbo,
     live_session,
+    usage,
     package_choices,
     preview_package_change,
     change_package,

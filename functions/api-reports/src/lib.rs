@@ -1,19 +1,26 @@
 //! `api-reports`: billing reports from the aggregates the money transactions keep: collections
 //! (by day, method, collector, operator), dues aging and revenue (by month and package); JSON, or
-//! CSV with `format=csv`. Operators and sub-operators read their own subtree's collections and
-//! dues; revenue is the ISP's.
+//! CSV with `format=csv`; and traffic (per day and router, the day's top users) from the day
+//! records the router sweeps write. Operators and sub-operators read their own subtree's
+//! collections and dues; revenue and traffic are the ISP's.
 
 use billing::report_csv;
-use chrono::NaiveDate;
 use domain::Error;
 use domain::actor::Actor;
 use isp_http::{Incoming, Problem, Reply, csv_file, finish, ok};
 use kernel::App;
 use kernel::projections::reports::{self, CollectionsReport, CommissionReport, DuesReport, RevenueReport};
 use lambda_http::{Body, Request, Response};
+use subscriptions::traffic::{self, TopUsers, UsageReport};
 
-pub const ROUTES: &[&str] =
-    &["GET /v1/reports/collections", "GET /v1/reports/dues", "GET /v1/reports/revenue", "GET /v1/reports/commissions"];
+pub const ROUTES: &[&str] = &[
+    "GET /v1/reports/collections",
+    "GET /v1/reports/dues",
+    "GET /v1/reports/revenue",
+    "GET /v1/reports/commissions",
+    "GET /v1/reports/usage",
+    "GET /v1/reports/top-users",
+];
 
 pub async fn handle(app: &App, req: Request) -> Response<Body> {
     finish(dispatch(app, req).await)
@@ -27,6 +34,8 @@ async fn dispatch(app: &App, req: Request) -> Reply {
         "GET /v1/reports/collections" => collections(app, &actor, &r).await,
         "GET /v1/reports/dues" => dues(app, &actor, &r).await,
         "GET /v1/reports/commissions" => commissions(app, &actor, &r).await,
+        "GET /v1/reports/usage" => usage(app, &actor, &r).await,
+        "GET /v1/reports/top-users" => top_users(app, &actor, &r).await,
         _ => revenue(app, &actor, &r).await,
     }
 }
@@ -40,12 +49,6 @@ fn wants_csv(r: &Incoming) -> Result<bool, Error> {
     }
 }
 
-fn date(r: &Incoming, name: &str) -> Result<Option<NaiveDate>, Error> {
-    r.query(name)
-        .map(|s| s.parse::<NaiveDate>().map_err(|_| Error::field(name, "must be a date like 2026-12-31")))
-        .transpose()
-}
-
 /// Money collected per local day, and by method, collector and operator (default: this month).
 #[utoipa::path(get, path = "/v1/reports/collections", tag = "reports",
     params(("from" = Option<String>, Query, description = "first local date, e.g. 2026-12-01"),
@@ -56,7 +59,7 @@ fn date(r: &Incoming, name: &str) -> Result<Option<NaiveDate>, Error> {
 pub async fn collections(app: &App, actor: &Actor, r: &Incoming) -> Reply {
     r.allow_query(&["from", "to", "format"])?;
     let csv = wants_csv(r)?;
-    let report = reports::collections(app, actor, date(r, "from")?, date(r, "to")?).await?;
+    let report = reports::collections(app, actor, r.query_date("from")?, r.query_date("to")?).await?;
     if csv {
         return csv_file(
             &format!("collections-{}-{}.csv", report.from, report.to),
@@ -116,6 +119,45 @@ pub async fn commissions(app: &App, actor: &Actor, r: &Incoming) -> Reply {
     ok(&report)
 }
 
+/// The ISP's traffic per local day and per router, counted from the routers' session counters
+/// every 5 minutes (today's figures trail by up to an hour). The whole ISP's.
+#[utoipa::path(get, path = "/v1/reports/usage", tag = "reports",
+    params(("from" = Option<String>, Query, description = "first local date (default: 29 days before `to`)"),
+        ("to" = Option<String>, Query, description = "last local date (default: today; at most 366 days after from)"),
+        ("format" = Option<String>, Query, description = "json (default) or csv")),
+    responses((status = 200, body = UsageReport), (status = 403, body = Problem), (status = 422, body = Problem)),
+    security(("bearer" = [])))]
+pub async fn usage(app: &App, actor: &Actor, r: &Incoming) -> Reply {
+    r.allow_query(&["from", "to", "format"])?;
+    let csv = wants_csv(r)?;
+    let report = traffic::usage_report(app, actor, r.query_date("from")?, r.query_date("to")?).await?;
+    if csv {
+        return csv_file(&format!("usage-{}-{}.csv", report.from, report.to), traffic::usage_csv(&report)?);
+    }
+    ok(&report)
+}
+
+/// The subscriptions that moved the most bytes on one local day, biggest first.
+#[utoipa::path(get, path = "/v1/reports/top-users", tag = "reports",
+    params(("date" = Option<String>, Query, description = "local date (default: today)"),
+        ("limit" = Option<u32>, Query, description = "1 to 100 (default 20)"),
+        ("format" = Option<String>, Query, description = "json (default) or csv")),
+    responses((status = 200, body = TopUsers), (status = 403, body = Problem), (status = 422, body = Problem)),
+    security(("bearer" = [])))]
+pub async fn top_users(app: &App, actor: &Actor, r: &Incoming) -> Reply {
+    r.allow_query(&["date", "limit", "format"])?;
+    let csv = wants_csv(r)?;
+    let limit = r
+        .query("limit")
+        .map(|l| l.parse::<u32>().map_err(|_| Error::field("limit", "must be a number from 1 to 100")))
+        .transpose()?;
+    let report = traffic::top_users(app, actor, r.query_date("date")?, limit).await?;
+    if csv {
+        return csv_file(&format!("top-users-{}.csv", report.date), traffic::top_users_csv(&report)?);
+    }
+    ok(&report)
+}
+
 #[derive(utoipa::OpenApi)]
-#[openapi(paths(collections, dues, revenue, commissions))]
+#[openapi(paths(collections, dues, revenue, commissions, usage, top_users))]
 pub struct Doc;

@@ -7,6 +7,7 @@ use ::subscriptions::subscriptions::{
     self, Change, ChangePackageInput, ExtendInput, MoveRouterInput, NoFields, ReasonInput, ResetPasswordInput,
     SubscriptionDetail, SubscriptionFilter, SubscriptionPassword,
 };
+use ::subscriptions::traffic::{self, TrafficHistory};
 use domain::Error;
 use domain::actor::Actor;
 use domain::import::RowError;
@@ -32,6 +33,7 @@ pub const ROUTES: &[&str] = &[
     "POST /v1/subscriptions/{id}/move-router",
     "POST /v1/subscriptions/{id}/reset-password",
     "GET /v1/subscriptions/{id}/session",
+    "GET /v1/subscriptions/{id}/usage",
     "POST /v1/subscriptions/{id}/disconnect",
     "POST /v1/subscriptions/{id}/reprovision",
     "POST /v1/subscriptions/bulk",
@@ -68,6 +70,7 @@ async fn dispatch(app: &App, req: Request) -> Reply {
         "POST /v1/subscriptions/{id}/extend" => extend(app, &actor, &r, id).await,
         "POST /v1/subscriptions/{id}/move-router" => move_router(app, &actor, &r, id).await,
         "GET /v1/subscriptions/{id}/session" => session(app, &actor, id).await,
+        "GET /v1/subscriptions/{id}/usage" => usage(app, &actor, &r, id).await,
         "POST /v1/subscriptions/{id}/disconnect" => disconnect(app, &actor, id).await,
         "POST /v1/subscriptions/{id}/reprovision" => reprovision(app, &actor, id).await,
         _ => reset_password(app, &actor, &r, id).await,
@@ -126,6 +129,18 @@ pub async fn password(app: &App, actor: &Actor, id: Uuid) -> Reply {
         (status = 502, body = Problem), (status = 504, body = Problem)), security(("bearer" = [])))]
 pub async fn session(app: &App, actor: &Actor, id: Uuid) -> Reply {
     ok(&session::subscription_session(app, actor, id).await?)
+}
+
+/// Bytes up and down per local day (default the last 30 days; the last 90 are kept), counted
+/// from the router's session counters every 5 minutes; today's trail by up to an hour.
+#[utoipa::path(get, path = "/v1/subscriptions/{id}/usage", tag = "subscriptions",
+    params(("id" = Uuid, Path), ("from" = Option<String>, Query, description = "first local date, e.g. 2026-12-01"),
+        ("to" = Option<String>, Query, description = "last local date (default: today)")),
+    responses((status = 200, body = TrafficHistory), (status = 404, body = Problem), (status = 422, body = Problem)),
+    security(("bearer" = [])))]
+pub async fn usage(app: &App, actor: &Actor, r: &Incoming, id: Uuid) -> Reply {
+    r.allow_query(&["from", "to"])?;
+    ok(&traffic::subscription_history(app, actor, id, r.query_date("from")?, r.query_date("to")?).await?)
 }
 
 /// Drop the subscriber's active session now (its CPE dials again). `disconnected` is 0 when it
@@ -267,6 +282,7 @@ pub async fn bulk_errors(app: &App, actor: &Actor, r: &Incoming, id: Uuid) -> Re
     get,
     password,
     session,
+    usage,
     disconnect,
     reprovision,
     activate,

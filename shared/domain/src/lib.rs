@@ -39,6 +39,7 @@ pub mod subscription;
 pub mod tenant;
 pub mod ticket;
 pub mod token;
+pub mod traffic;
 pub mod turbo;
 pub mod user;
 pub mod validate;

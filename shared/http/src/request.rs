@@ -235,6 +235,13 @@ impl Incoming {
         }
     }
 
+    /// A query parameter holding a calendar date (`2026-12-31`).
+    pub fn query_date(&self, name: &str) -> Result<Option<chrono::NaiveDate>> {
+        self.query(name)
+            .map(|s| s.parse().map_err(|_| Error::field(name, "must be a date like 2026-12-31")))
+            .transpose()
+    }
+
     /// A query parameter holding an id.
     pub fn query_id(&self, name: &str) -> Result<Option<uuid::Uuid>> {
         self.query(name).map(|s| s.parse().map_err(|_| Error::field(name, "must be an id"))).transpose()

@@ -683,6 +683,45 @@ pub fn router_reconcile_chunk(tenant: Uuid, router: Uuid, chunk: usize) -> ItemK
     ItemKeys::new(router_pk(tenant, router), &format!("{RECONCILE_SK_PREFIX}#U#{chunk:05}"))
 }
 
+/// A part of a router's traffic cursor (each online session's last counters, today's totals), in
+/// the router's partition: all parts read with one Query.
+pub const TRAFFIC_CURSOR_SK_PREFIX: &str = "TRAFFIC#";
+
+pub fn traffic_cursor_part(tenant: Uuid, router: Uuid, part: usize) -> ItemKeys {
+    ItemKeys::new(router_pk(tenant, router), &format!("{TRAFFIC_CURSOR_SK_PREFIX}{part:03}"))
+}
+
+/// A subscription's traffic on one local day (`2026-12-07`), its days in one partition; listed per
+/// day by total, biggest first (gsi1: the day's top users).
+pub fn traffic_day(tenant: Uuid, subscription: Uuid, day: &str, total: u64) -> ItemKeys {
+    ItemKeys::new(traffic_days_pk(tenant, subscription), day)
+        .gsi1(traffic_by_day_gsi1(tenant, day), format!("{total:020}#{subscription}"))
+}
+
+pub fn traffic_days_pk(tenant: Uuid, subscription: Uuid) -> String {
+    format!("{}TRAFFIC#{subscription}", t(tenant))
+}
+
+pub fn traffic_by_day_gsi1(tenant: Uuid, day: &str) -> String {
+    format!("{}TRAFFICDAY#{day}", t(tenant))
+}
+
+/// A router's traffic on one local day; every router's days in one partition (the ISP's usage
+/// report reads a date range with one Query).
+pub fn router_traffic_day(tenant: Uuid, day: &str, router: Uuid) -> ItemKeys {
+    ItemKeys::new(router_traffic_pk(tenant), &format!("{day}#{router}"))
+}
+
+pub fn router_traffic_pk(tenant: Uuid) -> String {
+    format!("{}TRAFFIC#ROUTERS", t(tenant))
+}
+
+/// What a live subscription holds alone in its ISP (`username`, `ip_address`): a sentinel whose
+/// owner is the subscription.
+pub fn subscription_unique(tenant: Uuid, field: &str, value: &str) -> ItemKeys {
+    unique(Owner::Tenant(tenant), &format!("subscription_{field}"), value)
+}
+
 pub fn subscriptions_by_router_gsi4(tenant: Uuid, router: Uuid) -> String {
     format!("{}ROUTER#{router}#SUBS", t(tenant))
 }

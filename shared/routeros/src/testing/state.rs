@@ -308,6 +308,31 @@ impl RouterState {
         Ok(())
     }
 
+    /// Traffic through a PPP session: its `<pppoe-NAME>` interface's counters grow (`up`: what the
+    /// router receives from the subscriber).
+    pub fn use_ppp_bytes(&mut self, name: &str, up: u64, down: u64) -> Result<(), String> {
+        let iface = format!("<pppoe-{name}>");
+        let menu = self.menus.get_mut("/interface").expect("known menu");
+        let i = menu.iter_mut().find(|i| i.get("name") == Some(&iface)).ok_or("not online")?;
+        grow(i, &[("rx-byte", up), ("tx-byte", down)]);
+        Ok(())
+    }
+
+    /// A PPP session ends: its active entry and its dynamic interface go.
+    pub fn hang_up_ppp(&mut self, name: &str) -> usize {
+        let iface = format!("<pppoe-{name}>");
+        self.remove_where("/interface", |i| i.get("name") == Some(&iface))
+            + self.remove_where("/ppp/active", |i| i.get("name").map(String::as_str) == Some(name))
+    }
+
+    /// Traffic through a hotspot user's active session: the session's counters and the user's grow.
+    pub fn use_hotspot_session_bytes(&mut self, user: &str, up: u64, down: u64) -> Result<(), String> {
+        let menu = self.menus.get_mut("/ip/hotspot/active").expect("known menu");
+        let s = menu.iter_mut().find(|s| s.get("user").map(String::as_str) == Some(user)).ok_or("not online")?;
+        grow(s, &[("bytes-in", up), ("bytes-out", down)]);
+        self.use_hotspot_bytes(user, up, down)
+    }
+
     /// Runs one command sentence (already split into the command word, `=attributes` and
     /// `?queries`).
     pub fn execute(
@@ -541,4 +566,12 @@ fn select(items: &[Attrs], queries: &[String]) -> Result<Vec<Attrs>, String> {
         }
     }
     Ok(out)
+}
+
+/// Adds to counters of an item.
+fn grow(item: &mut Attrs, adds: &[(&str, u64)]) {
+    for (k, add) in adds {
+        let now = item.get(*k).and_then(|v| v.parse::<u64>().ok()).unwrap_or(0);
+        item.insert(k.to_string(), (now + add).to_string());
+    }
 }

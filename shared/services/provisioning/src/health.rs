@@ -106,6 +106,10 @@ pub struct HealthSweep {
 pub async fn check_tenant(app: &App, pool: &RouterPool, tenant: Uuid) -> Result<HealthSweep> {
     use futures::StreamExt;
     let routers = all_router_records(app, tenant).await?;
+    if routers.is_empty() {
+        return Ok(HealthSweep::default());
+    }
+    let tz = domain::cycle::parse_tz(&kernel::support::load_tenant(app, tenant).await?.time_zone);
     let health_keys: Vec<store::ItemKeys> = routers.iter().map(|r| keys::router_health(tenant, r.router.id)).collect();
     let refs: Vec<&store::ItemKeys> = health_keys.iter().collect();
     let previous = app.store.batch_get_many(&refs).await.or_500()?;
@@ -118,19 +122,8 @@ pub async fn check_tenant(app: &App, pool: &RouterPool, tenant: Uuid) -> Result<
             let started = Instant::now();
             let outcome = session.with_retry(|conn| async move { conn.router_info().await }).await;
             let took_ms = started.elapsed().as_millis() as u64;
-            // Vouchers' logins and counters, on the same session; a failure waits for the next sweep.
             if outcome.is_ok() {
-                let swept = match session.connection().await {
-                    Ok(conn) => crate::vouchers::sweep_router(app, &conn, tenant, rec.router.id).await,
-                    Err(e) => Err(domain::Error::Unavailable { detail: e.to_string() }),
-                };
-                match swept {
-                    Ok(s) if s != crate::vouchers::VoucherSweep::default() => {
-                        tracing::info!(router = %rec.router.id, ?s, "vouchers swept");
-                    }
-                    Ok(_) => {}
-                    Err(e) => tracing::warn!(router = %rec.router.id, error = %e, "vouchers not swept"),
-                }
+                sweep_sessions(app, &session, tenant, tz, rec.router.id).await;
             }
             let health = assess(app, &rec, &outcome, took_ms, prev).await?;
             let item = Store::encode(&keys::router_health(tenant, rec.router.id), "HEALTH", &health, None).or_500()?;
@@ -154,6 +147,39 @@ pub async fn check_tenant(app: &App, pool: &RouterPool, tenant: Uuid) -> Result<
     app.store.put_many(items).await.or_500()?;
     tracing::info!(tenant = %tenant, ?sweep, "router health checked");
     Ok(sweep)
+}
+
+/// On a router that answered, the same session reads every online session's counters once:
+/// they count the subscribers' traffic, and the hotspot logins among them activate and use up
+/// vouchers. A failure waits for the next sweep.
+async fn sweep_sessions(
+    app: &App,
+    session: &routeros::session::RouterSession,
+    tenant: Uuid,
+    tz: chrono_tz::Tz,
+    router: Uuid,
+) {
+    let read = async {
+        let conn = session.connection().await?;
+        let samples = conn.session_counters().await?;
+        Ok::<_, routeros::RouterError>((conn, samples))
+    };
+    let (conn, samples) = match read.await {
+        Ok(r) => r,
+        Err(e) => return tracing::warn!(router = %router, error = %e, "sessions not read"),
+    };
+    match crate::traffic::sample_router(app, tenant, tz, router, &samples).await {
+        Ok(t) => tracing::debug!(router = %router, ?t, "traffic sampled"),
+        Err(e) => tracing::warn!(router = %router, error = %e, "traffic not sampled"),
+    }
+    let online: Vec<String> = samples.iter().filter(|s| s.key.starts_with('h')).map(|s| s.name.clone()).collect();
+    match crate::vouchers::sweep_router(app, &conn, tenant, router, &online).await {
+        Ok(s) if s != crate::vouchers::VoucherSweep::default() => {
+            tracing::info!(router = %router, ?s, "vouchers swept")
+        }
+        Ok(_) => {}
+        Err(e) => tracing::warn!(router = %router, error = %e, "vouchers not swept"),
+    }
 }
 
 /// The last check of a router, if any.

@@ -5,5 +5,6 @@ pub mod converge;
 pub mod health;
 pub mod pool;
 pub mod reconcile;
+pub mod traffic;
 pub mod vouchers;
 pub mod worker;

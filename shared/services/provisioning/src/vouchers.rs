@@ -15,7 +15,7 @@ use kernel::support::{StoreResultExt, decoded, store_err};
 use network::routers::live_router;
 use routeros::RouterConnection;
 use routeros::client::Command;
-use routeros::menu::{self, HOTSPOT_ACTIVE, HOTSPOT_USER};
+use routeros::menu::{self, HOTSPOT_USER};
 use routeros::plan::{Access, Desired, ProfileSpec, Service};
 use serde::Serialize;
 use std::collections::{BTreeMap, HashMap};
@@ -187,19 +187,19 @@ pub struct VoucherSweep {
 /// seen logged in for the first time is activated (its validity starts), one whose counters
 /// reached its data limit is used up (and leaves the routers). Each voucher written versioned; a
 /// voucher changed meanwhile waits for the next sweep.
-pub async fn sweep_router(app: &App, conn: &RouterConnection, tid: Uuid, router: Uuid) -> Result<VoucherSweep> {
+/// `online`: the hotspot users logged in now (the sweep read them with the session counters).
+pub async fn sweep_router(
+    app: &App,
+    conn: &RouterConnection,
+    tid: Uuid,
+    router: Uuid,
+    online: &[String],
+) -> Result<VoucherSweep> {
     let batches = router_batches(app, tid, router).await?;
     if batches.is_empty() {
         return Ok(VoucherSweep::default());
     }
     let mut sweep = VoucherSweep::default();
-    let online: Vec<String> = conn
-        .run(&menu::print(HOTSPOT_ACTIVE).proplist("user"))
-        .await
-        .map_err(|e| domain::Error::Unavailable { detail: e.to_string() })?
-        .iter()
-        .filter_map(|r| r.get("user").cloned())
-        .collect();
     // Vouchers among the logged-in users, by their codes' sentinels.
     let mut found: Vec<Voucher> = Vec::new();
     let code_keys: Vec<store::ItemKeys> = online.iter().map(|c| keys::voucher_code(tid, c)).collect();

@@ -4,4 +4,5 @@ pub mod package_change;
 pub mod reprovision;
 pub mod session;
 pub mod subscriptions;
+pub mod traffic;
 pub mod turbo;

@@ -180,7 +180,7 @@ pub fn sub_keys(s: &Subscription) -> store::ItemKeys {
 }
 
 fn unique_key(tid: Uuid, field: &str, value: &str) -> store::ItemKeys {
-    keys::unique(Owner::Tenant(tid), &format!("subscription_{field}"), value)
+    keys::subscription_unique(tid, field, value)
 }
 
 /// The username and IP a live subscription holds (a cancelled one holds nothing).

@@ -183,7 +183,7 @@ fn reader(actor: &Actor) -> Result<(Uuid, Option<String>)> {
 }
 
 /// The revenue report is the ISP's as a whole.
-fn whole_isp_reader(actor: &Actor) -> Result<Uuid> {
+pub fn whole_isp_reader(actor: &Actor) -> Result<Uuid> {
     match reader(actor)? {
         (tid, None) => Ok(tid),
         _ => Err(Error::forbidden("revenue covers the whole ISP")),
