@@ -6,6 +6,7 @@
 
 use aws_sdk_dynamodb::operation::{
     batch_get_item::{BatchGetItemInput, BatchGetItemOutput},
+    batch_write_item::BatchWriteItemInput,
     delete_item::DeleteItemInput,
     get_item::GetItemOutput,
     put_item::PutItemInput,
@@ -135,6 +136,13 @@ impl Intercept for RequestCounter {
                 })
                 .sum();
             (items.len() as u64, wcu)
+        } else if let Some(b) = input.downcast_ref::<BatchWriteItemInput>() {
+            let requests: Vec<_> = b.request_items().map(|r| r.values().flatten().collect()).unwrap_or_default();
+            let wcu = requests
+                .iter()
+                .map(|w| w.put_request().map(|p| kb_units(item_size(p.item()), 1024)).unwrap_or(1.0))
+                .sum();
+            (0, wcu)
         } else if let Some(p) = input.downcast_ref::<PutItemInput>() {
             (0, p.item().map(|i| kb_units(item_size(i), 1024)).unwrap_or(1.0))
         } else if input.downcast_ref::<UpdateItemInput>().is_some() || input.downcast_ref::<DeleteItemInput>().is_some()

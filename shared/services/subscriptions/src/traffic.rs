@@ -100,13 +100,14 @@ pub async fn subscriber_history(
     to: Option<NaiveDate>,
 ) -> Result<TrafficHistory> {
     let guard = async {
-        let k = keys::subscription(s.tenant_id, s.customer_id, id, None, None, None);
-        let (owned, tenant) =
-            futures::try_join!(async { app.store.get_item(&k).await.or_500() }, load_tenant(app, s.tenant_id))?;
+        let ks =
+            [keys::subscription(s.tenant_id, s.customer_id, id, None, None, None), keys::tenant(s.tenant_id, None)];
+        let mut got = app.store.batch_get(&[&ks[0], &ks[1]]).await.or_500()?.into_iter();
+        let (owned, tenant) = (got.next().flatten(), got.next().flatten());
         if owned.and_then(|i| store::string_attr(&i, "customer_id")).is_none_or(|c| c != s.customer_id.to_string()) {
             return Err(Error::not_found("subscription"));
         }
-        Ok(parse_tz(&tenant.time_zone))
+        Ok(parse_tz(&kernel::support::tenant_of(tenant)?.time_zone))
     };
     history(app, s.tenant_id, id, from, to, guard).await
 }
