@@ -35,6 +35,7 @@ mod request_counts;
 mod sample_events;
 mod subscriptions;
 mod template;
+mod tickets;
 mod usage;
 mod users;
 mod vouchers;

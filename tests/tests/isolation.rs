@@ -65,6 +65,19 @@ async fn every_route_refuses_another_tenants_ids_and_changes_nothing() {
         .unwrap()
         .to_string();
     let (op, _) = env.create_user(&admin, "operator", "victim-op@demo.test", None).await;
+    let ticket = env
+        .send(
+            "POST",
+            "/v1/tickets",
+            Some(&admin),
+            Some(json!({"customer_id": cid, "category": "slow",
+            "subject": "Victim's ticket", "body": "slow"})),
+        )
+        .await
+        .expect(201)["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
     let lead = env
         .send("POST", "/v1/leads", Some(&admin), Some(json!({"name": "Victim Lead", "phone": "01811-999001"})))
         .await
@@ -440,6 +453,35 @@ async fn every_route_refuses_another_tenants_ids_and_changes_nothing() {
                     walked += 1;
                     continue;
                 }
+                // The helpdesk: the victim's ticket is not there; a ticket for its customer or
+                // assigned to its staff is refused; lists and the report are the intruder's own.
+                ("POST", "/v1/tickets") => (
+                    path.clone(),
+                    Some(json!({"customer_id": cid, "category": "slow", "subject": "pwned", "body": "x"})),
+                    &[422],
+                ),
+                ("GET", "/v1/tickets") => {
+                    let a = env.send("GET", path, Some(&intruder), None).await.expect(200);
+                    assert_eq!(a["items"], json!([]), "{a}");
+                    walked += 1;
+                    continue;
+                }
+                ("GET", "/v1/reports/tickets") => {
+                    let a = env.send("GET", path, Some(&intruder), None).await.expect(200);
+                    assert_eq!(a["open"], 0, "{a}");
+                    walked += 1;
+                    continue;
+                }
+                ("GET", "/v1/tickets/{id}") => (path.replace("{id}", &ticket), None, &[404]),
+                ("PATCH", "/v1/tickets/{id}") => {
+                    (path.replace("{id}", &ticket), Some(json!({"priority": "low", "version": 1})), &[404])
+                }
+                ("POST", "/v1/tickets/{id}/messages") => {
+                    (path.replace("{id}", &ticket), Some(json!({"body": "pwned"})), &[404])
+                }
+                ("POST", "/v1/tickets/{id}/resolve" | "/v1/tickets/{id}/close" | "/v1/tickets/{id}/reopen") => {
+                    (path.replace("{id}", &ticket), None, &[404])
+                }
                 // Traffic reports are of the caller's own ISP: none of the demo ISP's routers or users.
                 ("GET", "/v1/reports/usage" | "/v1/reports/top-users") => {
                     let a = env.send("GET", path, Some(&intruder), None).await.expect(200);
@@ -715,6 +757,11 @@ async fn every_route_refuses_another_tenants_ids_and_changes_nothing() {
                 ("POST", "/v1/portal/password") => {
                     (path.clone(), Some(json!({"current_password": "x", "new_password": "pwned-pass-1"})), &[403])
                 }
+                ("POST", "/v1/portal/tickets" | "/v1/portal/tickets/{id}/messages") => (
+                    path.replace("{id}", &ticket),
+                    Some(json!({"category": "slow", "subject": "x", "body": "x"})),
+                    &[403],
+                ),
                 ("POST", "/v1/portal/checkouts") => {
                     (path.clone(), Some(json!({"invoice_id": invoice, "gateway_account_id": gateway})), &[403])
                 }

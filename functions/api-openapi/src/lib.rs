@@ -46,6 +46,7 @@ macro_rules! with_api_functions {
             api_imports "api-imports",
             api_dashboard "api-dashboard",
             api_leads "api-leads",
+            api_tickets "api-tickets",
             api_invoices "api-invoices",
             api_billing "api-billing",
             api_reports "api-reports",

@@ -9,6 +9,8 @@ use domain::live::SubscriberSession;
 use domain::payment::Payment;
 use domain::portal::Subscriber;
 use domain::subscription::Subscription;
+use domain::ticket::Ticket;
+use helpdesk::tickets::{PortalOpenTicket, TicketReply, TicketThread};
 use identity::auth::RefreshRequest;
 use isp_http::{Incoming, ListResponse, Problem, Reply, finish, no_content, ok, pdf_file};
 use kernel::App;
@@ -48,6 +50,10 @@ pub const ROUTES: &[&str] = &[
     "GET /v1/portal/subscriptions/{id}/packages",
     "GET /v1/portal/subscriptions/{id}/session",
     "GET /v1/portal/subscriptions/{id}/usage",
+    "POST /v1/portal/tickets",
+    "GET /v1/portal/tickets",
+    "GET /v1/portal/tickets/{id}",
+    "POST /v1/portal/tickets/{id}/messages",
     "POST /v1/portal/subscriptions/{id}/package-change/preview",
     "POST /v1/portal/subscriptions/{id}/package-change",
     "DELETE /v1/portal/subscriptions/{id}/package-change",
@@ -88,6 +94,10 @@ async fn dispatch(app: &App, req: Request) -> Reply {
                 "GET /v1/portal/payment-methods" => payment_methods(app, s).await,
                 "GET /v1/portal/notifications" => notifications(app, s, &r).await,
                 "POST /v1/portal/checkouts" => checkout(app, s, &r).await,
+                "POST /v1/portal/tickets" => open_ticket(app, s, &r).await,
+                "GET /v1/portal/tickets" => tickets(app, s, &r).await,
+                "GET /v1/portal/tickets/{id}" => ticket(app, s, params.id("id", "ticket")?).await,
+                "POST /v1/portal/tickets/{id}/messages" => ticket_reply(app, s, &r, params.id("id", "ticket")?).await,
                 "POST /v1/portal/subscriptions/{id}/turbo" => {
                     buy_turbo(app, s, &r, params.id("id", "subscription")?).await
                 }
@@ -270,6 +280,45 @@ pub async fn checkout(app: &App, s: Subscriber, r: &Incoming) -> Reply {
     )
 }
 
+/// Complain: a ticket numbered in the ISP's sequence (its `token`, e.g. `T-000042`, is what to
+/// quote on the phone), held to the ISP's service level.
+#[utoipa::path(post, path = "/v1/portal/tickets", tag = "portal", request_body = PortalOpenTicket,
+    params(("Idempotency-Key" = Option<String>, Header, description = "repeats return the first answer")),
+    responses((status = 201, body = Ticket), (status = 422, body = Problem)), security(("bearer" = [])))]
+pub async fn open_ticket(app: &App, s: Subscriber, r: &Incoming) -> Reply {
+    let input: PortalOpenTicket = r.json()?;
+    isp_http::created_outcome(helpdesk::tickets::open_by_subscriber(app, s, input, r.idempotent()?.as_ref()).await?)
+}
+
+/// The subscriber's tickets, newest first.
+#[utoipa::path(get, path = "/v1/portal/tickets", tag = "portal",
+    params(("limit" = Option<u32>, Query), ("cursor" = Option<String>, Query)),
+    responses((status = 200, body = ListResponse<Ticket>)), security(("bearer" = [])))]
+pub async fn tickets(app: &App, s: Subscriber, r: &Incoming) -> Reply {
+    r.allow_query(&["limit", "cursor"])?;
+    let p = r.pagination()?;
+    let page = helpdesk::tickets::list_for_subscriber(app, s, p.limit, p.cursor.as_deref()).await?;
+    ok(&ListResponse { items: page.items, next_cursor: page.next_cursor })
+}
+
+/// A ticket of the subscriber's with its replies (staff's internal notes are not shown).
+#[utoipa::path(get, path = "/v1/portal/tickets/{id}", tag = "portal", params(("id" = Uuid, Path)),
+    responses((status = 200, body = TicketThread), (status = 404, body = Problem)), security(("bearer" = [])))]
+pub async fn ticket(app: &App, s: Subscriber, id: Uuid) -> Reply {
+    ok(&helpdesk::tickets::get_for_subscriber(app, s, id).await?)
+}
+
+/// Reply on a ticket (a reply within the ISP's window reopens a resolved one; 409 on a closed
+/// one: open a new ticket).
+#[utoipa::path(post, path = "/v1/portal/tickets/{id}/messages", tag = "portal", request_body = TicketReply,
+    params(("id" = Uuid, Path)),
+    responses((status = 200, body = Ticket), (status = 404, body = Problem), (status = 409, body = Problem),
+        (status = 422, body = Problem)), security(("bearer" = [])))]
+pub async fn ticket_reply(app: &App, s: Subscriber, r: &Incoming, id: Uuid) -> Reply {
+    let input: TicketReply = r.json()?;
+    ok(&helpdesk::tickets::post_customer_message(app, s, id, input).await?)
+}
+
 /// Buy one of the package's turbo boosts from the account's credit: the faster speed at once, until
 /// its end (never past the subscription's expiry); one at a time. 409 `insufficient_credit` when
 /// the credit does not cover it (pay the amount online first).
@@ -379,6 +428,10 @@ pub async fn set_portal_password(app: &App, r: &Incoming, id: Uuid) -> Reply {
     buy_turbo,
     live_session,
     usage,
+    open_ticket,
+    tickets,
+    ticket,
+    ticket_reply,
     package_choices,
     preview_package_change,
     change_package,

@@ -105,6 +105,7 @@ job_registry! {
     job_expiry_sweep "job-expiry-sweep",
     job_voucher_expiry "job-voucher-expiry",
     job_turbo_sweep "job-turbo-sweep",
+    job_ticket_sla "job-ticket-sla",
     job_payment_reconcile "job-payment-reconcile",
 }
 

@@ -19,6 +19,8 @@ pub enum AlertKind {
     GatewayFailing,
     /// An event of the ISP's that a worker gave up on after its retries (in a dead-letter queue).
     DeadLetter,
+    /// A support ticket broke its service level: escalated to the manager, then the admin.
+    TicketEscalated,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, utoipa::ToSchema)]
@@ -30,12 +32,13 @@ pub enum Severity {
 }
 
 impl AlertKind {
-    pub const ALL: [AlertKind; 5] = [
+    pub const ALL: [AlertKind; 6] = [
         AlertKind::RouterOffline,
         AlertKind::RouterBack,
         AlertKind::ProvisioningFailed,
         AlertKind::GatewayFailing,
         AlertKind::DeadLetter,
+        AlertKind::TicketEscalated,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -45,6 +48,7 @@ impl AlertKind {
             AlertKind::ProvisioningFailed => "provisioning_failed",
             AlertKind::GatewayFailing => "gateway_failing",
             AlertKind::DeadLetter => "dead_letter",
+            AlertKind::TicketEscalated => "ticket_escalated",
         }
     }
 
@@ -57,7 +61,7 @@ impl AlertKind {
     pub fn severity(self) -> Severity {
         match self {
             AlertKind::RouterOffline | AlertKind::GatewayFailing => Severity::Critical,
-            AlertKind::ProvisioningFailed | AlertKind::DeadLetter => Severity::Warning,
+            AlertKind::ProvisioningFailed | AlertKind::DeadLetter | AlertKind::TicketEscalated => Severity::Warning,
             AlertKind::RouterBack => Severity::Info,
         }
     }
@@ -154,6 +158,9 @@ fn title(kind: AlertKind, s: &AlertSubject) -> String {
             s.account_name.as_deref().unwrap_or("-")
         ),
         AlertKind::DeadLetter => "Work failed after its retries".to_string(),
+        AlertKind::TicketEscalated => {
+            format!("A ticket of {} broke its service level", s.customer_name.as_deref().unwrap_or("a caller"))
+        }
     }
 }
 

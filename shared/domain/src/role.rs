@@ -49,6 +49,9 @@ pub enum Permission {
     BillingWrite,
     PaymentsCollect,
     ReportsRead,
+    /// The helpdesk: read tickets, and open, answer and move them.
+    TicketsRead,
+    TicketsWrite,
 }
 
 impl Permission {
@@ -77,6 +80,8 @@ impl Permission {
             BillingWrite => "billing:write",
             PaymentsCollect => "payments:collect",
             ReportsRead => "reports:read",
+            TicketsRead => "tickets:read",
+            TicketsWrite => "tickets:write",
         }
     }
 }
@@ -101,6 +106,8 @@ const ALL_TENANT: &[Permission] = &[
     BillingWrite,
     PaymentsCollect,
     ReportsRead,
+    TicketsRead,
+    TicketsWrite,
 ];
 
 const DEVELOPER: &[Permission] =
@@ -123,6 +130,8 @@ const MANAGER: &[Permission] = &[
     BillingWrite,
     PaymentsCollect,
     ReportsRead,
+    TicketsRead,
+    TicketsWrite,
 ];
 const OPERATOR: &[Permission] = &[
     TenantSettingsRead,
@@ -138,6 +147,8 @@ const OPERATOR: &[Permission] = &[
     PaymentsCollect,
     // Their own subtree's collections and dues (revenue stays the ISP's).
     ReportsRead,
+    TicketsRead,
+    TicketsWrite,
 ];
 const SUB_OPERATOR: &[Permission] = &[
     TenantSettingsRead,
@@ -149,10 +160,21 @@ const SUB_OPERATOR: &[Permission] = &[
     BillingRead,
     PaymentsCollect,
     ReportsRead,
+    TicketsRead,
+    TicketsWrite,
 ];
-const STAFF: &[Permission] = &[TenantSettingsRead, CustomersRead, CustomersWrite, PackagesRead, NetworkRead];
-const ACCOUNTANT: &[Permission] =
-    &[TenantSettingsRead, CustomersRead, AuditRead, BillingRead, BillingWrite, PaymentsCollect, ReportsRead];
+const STAFF: &[Permission] =
+    &[TenantSettingsRead, CustomersRead, CustomersWrite, PackagesRead, NetworkRead, TicketsRead, TicketsWrite];
+const ACCOUNTANT: &[Permission] = &[
+    TenantSettingsRead,
+    CustomersRead,
+    AuditRead,
+    BillingRead,
+    BillingWrite,
+    PaymentsCollect,
+    ReportsRead,
+    TicketsRead,
+];
 const CUSTOMER: &[Permission] = &[];
 
 impl Role {

@@ -122,6 +122,9 @@ pub struct Tenant {
     /// The subscriber portal: its hosts, allowed origins and what subscribers may do.
     #[serde(default)]
     pub portal: crate::portal::PortalSettings,
+    /// The helpdesk's service levels.
+    #[serde(default)]
+    pub tickets: crate::ticket::TicketSettings,
     pub status: TenantStatus,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,

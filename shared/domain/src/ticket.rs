@@ -3,8 +3,10 @@
 //! rules here are pure: how a ticket moves between states on replies and staff actions, when it is
 //! reopened, when its SLA is breached, and how a breach escalates (manager, then admin, each once).
 
+use crate::Validation;
 use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
+use uuid::Uuid;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
@@ -67,6 +69,161 @@ pub fn default_sla(p: Priority) -> Sla {
 
 /// A subscriber's reply within this many days of a resolution reopens the ticket.
 pub const DEFAULT_REOPEN_DAYS: i64 = 7;
+
+/// An ISP's service levels per priority.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct SlaTable {
+    pub urgent: Sla,
+    pub high: Sla,
+    pub normal: Sla,
+    pub low: Sla,
+}
+
+/// An ISP's helpdesk settings (`tickets` on `PATCH /v1/tenants/{id}`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct TicketSettings {
+    pub sla: SlaTable,
+    /// A subscriber's reply within this many days of a resolution reopens the ticket (0: never).
+    pub reopen_days: u32,
+}
+
+impl Default for TicketSettings {
+    fn default() -> Self {
+        TicketSettings {
+            sla: SlaTable {
+                urgent: default_sla(Priority::Urgent),
+                high: default_sla(Priority::High),
+                normal: default_sla(Priority::Normal),
+                low: default_sla(Priority::Low),
+            },
+            reopen_days: DEFAULT_REOPEN_DAYS as u32,
+        }
+    }
+}
+
+/// A service level is at most 30 days.
+const LONGEST_SLA_MINUTES: u32 = 30 * 24 * 60;
+
+impl TicketSettings {
+    pub fn sla(&self, p: Priority) -> Sla {
+        match p {
+            Priority::Urgent => self.sla.urgent,
+            Priority::High => self.sla.high,
+            Priority::Normal => self.sla.normal,
+            Priority::Low => self.sla.low,
+        }
+    }
+
+    pub fn validate(&self, v: &mut Validation, prefix: &str) {
+        for (name, sla) in
+            [("urgent", self.sla.urgent), ("high", self.sla.high), ("normal", self.sla.normal), ("low", self.sla.low)]
+        {
+            let field = format!("{prefix}.sla.{name}");
+            if !(1..=LONGEST_SLA_MINUTES).contains(&sla.first_response_minutes)
+                || !(1..=LONGEST_SLA_MINUTES).contains(&sla.resolution_minutes)
+            {
+                v.add(&field, format!("minutes must be 1 to {LONGEST_SLA_MINUTES}"));
+            } else if sla.first_response_minutes > sla.resolution_minutes {
+                v.add(&field, "the first response cannot be due after the resolution");
+            }
+        }
+        if self.reopen_days > 90 {
+            v.add(&format!("{prefix}.reopen_days"), "must be 0 to 90");
+        }
+    }
+}
+
+/// Who wrote something on a ticket, as they were named then.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct Author {
+    pub side: Side,
+    /// Staff or an operator.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user_id: Option<Uuid>,
+    /// The subscriber.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub customer_id: Option<Uuid>,
+    pub name: String,
+}
+
+/// Who works on a ticket.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct Assignee {
+    pub user_id: Uuid,
+    pub name: String,
+    /// Their role (`staff`, `operator`...).
+    pub role: String,
+}
+
+/// A support ticket.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct Ticket {
+    pub id: Uuid,
+    pub tenant_id: Uuid,
+    /// The ISP's sequence.
+    pub number: u64,
+    /// What a subscriber quotes on the phone: `T-000042`.
+    pub token: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub customer_id: Option<Uuid>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub customer_name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub subscription_id: Option<Uuid>,
+    pub category: Category,
+    pub subject: String,
+    pub opened_by: Author,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub assignee: Option<Assignee>,
+    #[serde(flatten)]
+    pub state: TicketState,
+    /// The service level it is held to (its priority's when opened or reprioritised).
+    pub sla: Sla,
+    pub first_response_due: DateTime<Utc>,
+    pub resolution_due: DateTime<Utc>,
+    pub messages: u32,
+    pub last_message_at: DateTime<Utc>,
+    /// Operator subtree (the customer's, or the opening operator's), for operator scoping.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scope: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    pub version: u64,
+}
+
+impl Ticket {
+    /// Holds the ticket to `sla` from its opening.
+    pub fn hold_to(&mut self, sla: Sla) {
+        self.sla = sla;
+        let (first, resolve) = self.state.due(sla);
+        self.first_response_due = first;
+        self.resolution_due = resolve;
+    }
+
+    /// When the SLA job must look at it next (None: nothing more can breach).
+    pub fn next_sla_check(&self) -> Option<DateTime<Utc>> {
+        self.state.next_check(self.sla)
+    }
+}
+
+/// One message on a ticket: a public reply or an internal note (staff only).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct TicketMessage {
+    pub id: Uuid,
+    pub tenant_id: Uuid,
+    pub ticket_id: Uuid,
+    pub author: Author,
+    /// Staff and operators only; never shown to the subscriber.
+    pub internal: bool,
+    pub body: String,
+    #[serde(default)]
+    pub attachment_ids: Vec<Uuid>,
+    pub at: DateTime<Utc>,
+}
+
+/// The longest subject and message.
+pub const SUBJECT_MAX: usize = 200;
+pub const BODY_MAX: usize = 10_000;
 
 /// Who a breach is escalated to: each level once, in order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, utoipa::ToSchema)]
@@ -201,14 +358,39 @@ impl TicketState {
         (now > resolve).then_some(Breach::Resolution)
     }
 
+    /// When a promise not yet broken and escalated falls due (None: resolved, closed, or
+    /// escalated to the top already).
+    pub fn next_check(&self, sla: Sla) -> Option<DateTime<Utc>> {
+        if matches!(self.status, TicketStatus::Resolved | TicketStatus::Closed)
+            || matches!(self.escalations.last(), Some((Escalation::Admin, ..)))
+        {
+            return None;
+        }
+        let escalated = |b: Breach| self.escalations.iter().any(|(_, x, _)| *x == b);
+        let (first, resolve) = self.due(sla);
+        let mut next = None;
+        if self.first_response_at.is_none() && !escalated(Breach::FirstResponse) {
+            next = Some(first);
+        }
+        if !escalated(Breach::Resolution) {
+            next = Some(next.map_or(resolve, |n: DateTime<Utc>| n.min(resolve)));
+        }
+        next
+    }
+
     /// The escalation `now` calls for: the next level for a breach not escalated yet (a first
     /// response breach goes to the manager; a resolution breach to the next level up), each level
     /// once. Records it and answers it; None when nothing new.
     pub fn escalate(&mut self, sla: Sla, now: DateTime<Utc>) -> Option<(Escalation, Breach)> {
-        let breach = self.breach(sla, now)?;
-        if self.escalations.iter().any(|(_, b, _)| *b == breach) {
-            return None;
-        }
+        // A ticket never answered and past its resolution too has broken both promises: the one
+        // not escalated yet goes up.
+        let (first, resolve) = self.due(sla);
+        let broken = [
+            (self.first_response_at.is_none() && now > first).then_some(Breach::FirstResponse),
+            (now > resolve).then_some(Breach::Resolution),
+        ];
+        self.breach(sla, now)?;
+        let breach = broken.into_iter().flatten().find(|b| !self.escalations.iter().any(|(_, done, _)| done == b))?;
         let level = match self.escalations.last() {
             None => Escalation::Manager,
             Some((Escalation::Manager, ..)) => Escalation::Admin,
@@ -282,6 +464,33 @@ mod tests {
             a.escalate(default_sla(Priority::Urgent), t0 + Duration::hours(5)),
             Some((Escalation::Manager, Breach::Resolution))
         );
+    }
+
+    #[test]
+    fn the_sla_job_looks_again_at_the_next_promise_until_the_top() {
+        let t0 = at("2026-12-01T08:00:00Z");
+        let sla = default_sla(Priority::High);
+        let mut t = TicketState::new(Priority::High, t0);
+        assert_eq!(t.next_check(sla), Some(t0 + Duration::hours(2)));
+        t.escalate(sla, t0 + Duration::hours(3)).unwrap();
+        assert_eq!(t.next_check(sla), Some(t0 + Duration::hours(24)), "then the resolution");
+        t.escalate(sla, t0 + Duration::hours(25)).unwrap();
+        assert_eq!(t.next_check(sla), None, "escalated to the admin: nothing above");
+        let mut answered = TicketState::new(Priority::High, t0);
+        answered.reply(Side::Support, false, 7, t0 + Duration::minutes(5)).unwrap();
+        assert_eq!(answered.next_check(sla), Some(t0 + Duration::hours(24)));
+        answered.resolve(t0 + Duration::hours(1)).unwrap();
+        assert_eq!(answered.next_check(sla), None);
+        let mut v = Validation::default();
+        TicketSettings::default().validate(&mut v, "tickets");
+        assert!(v.is_empty());
+        let mut bad = TicketSettings::default();
+        bad.sla.low.first_response_minutes = bad.sla.low.resolution_minutes + 1;
+        bad.reopen_days = 91;
+        let mut v = Validation::default();
+        bad.validate(&mut v, "tickets");
+        let fields: Vec<String> = v.finish().unwrap_err().into_iter().map(|e| e.field).collect();
+        assert_eq!(fields, vec!["tickets.sla.low", "tickets.reopen_days"]);
     }
 
     #[test]

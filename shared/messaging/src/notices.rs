@@ -30,6 +30,8 @@ pub enum Notice {
     WorkFailed,
     /// An operator's wallet fell below the threshold the ISP set for it.
     WalletLowBalance,
+    /// A support ticket broke its service level and went up a level.
+    TicketEscalated,
 }
 
 /// Who a notice is about and for: a subscriber, or the ISP's staff.
@@ -41,7 +43,7 @@ pub enum Audience {
 }
 
 impl Notice {
-    pub const ALL: [Notice; 15] = [
+    pub const ALL: [Notice; 16] = [
         Notice::InvoiceIssued,
         Notice::PaymentReminder,
         Notice::PaymentOverdue,
@@ -57,6 +59,7 @@ impl Notice {
         Notice::GatewayAccountFailing,
         Notice::WorkFailed,
         Notice::WalletLowBalance,
+        Notice::TicketEscalated,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -76,6 +79,7 @@ impl Notice {
             Notice::GatewayAccountFailing => "gateway_account_failing",
             Notice::WorkFailed => "work_failed",
             Notice::WalletLowBalance => "wallet_low_balance",
+            Notice::TicketEscalated => "ticket_escalated",
         }
     }
 
@@ -90,7 +94,8 @@ impl Notice {
             | Notice::ProvisioningFailed
             | Notice::GatewayAccountFailing
             | Notice::WorkFailed
-            | Notice::WalletLowBalance => Audience::Staff,
+            | Notice::WalletLowBalance
+            | Notice::TicketEscalated => Audience::Staff,
             _ => Audience::Customer,
         }
     }
@@ -135,6 +140,7 @@ impl Notice {
             Notice::GatewayAccountFailing => &["isp_name", "gateway", "account_name", "detail"],
             Notice::WorkFailed => &["isp_name", "detail", "since"],
             Notice::WalletLowBalance => &["isp_name", "operator_name", "balance", "threshold"],
+            Notice::TicketEscalated => &["isp_name", "customer_name", "detail", "since"],
         }
     }
 
@@ -261,6 +267,9 @@ impl Notice {
             (WalletLowBalance, Id) => {
                 "{isp_name}: {operator_name}, saldo dompet Anda {balance}, di bawah {threshold}. Isi ulang agar tetap bisa berjualan."
             }
+            (TicketEscalated, En) => "{isp_name}: ticket escalated ({since}), {customer_name}: {detail}",
+            (TicketEscalated, Bn) => "{isp_name}: টিকিট এসকেলেট করা হয়েছে ({since}), {customer_name}: {detail}",
+            (TicketEscalated, Id) => "{isp_name}: tiket dieskalasi ({since}), {customer_name}: {detail}",
         }
     }
 }

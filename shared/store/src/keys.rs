@@ -976,6 +976,77 @@ pub fn sequence(tenant: Uuid, name: &str) -> ItemKeys {
     ItemKeys::new(format!("{}SEQ#{name}", t(tenant)), "SEQ")
 }
 
+// ---- helpdesk ---------------------------------------------------------------------------------
+
+/// A ticket's partition: the ticket (`TICKET`) and its messages (`MSG#<id>`, UUIDv7 in order), read
+/// together with one Query.
+pub fn ticket_pk(tenant: Uuid, id: Uuid) -> String {
+    format!("{}TICKET#{id}", t(tenant))
+}
+
+pub const TICKET_SK: &str = "TICKET";
+pub const TICKET_MESSAGE_SK_PREFIX: &str = "MSG#";
+
+/// A ticket. Listed across the ISP newest first (gsi1), open ones (open or waiting on the
+/// subscriber) by opening (gsi2, sparse), per operator subtree (gsi3) and per customer (gsi4).
+pub fn ticket(
+    tenant: Uuid,
+    id: Uuid,
+    open_since: Option<chrono::DateTime<chrono::Utc>>,
+    scope: Option<&str>,
+    customer: Option<Uuid>,
+) -> ItemKeys {
+    let mut k = ItemKeys::new(ticket_pk(tenant, id), TICKET_SK).gsi1(tickets_gsi1(tenant), id.to_string());
+    if let Some(at) = open_since {
+        k = k.gsi2(open_tickets_gsi2(tenant), format!("{}#{id}", key_time(at)));
+    }
+    if let Some(s) = scope {
+        k = k.gsi3(tickets_by_operator_gsi3(tenant, s), format!("{s}#{id}"));
+    }
+    if let Some(c) = customer {
+        k = k.gsi4(customer_tickets_gsi4(tenant, c), id.to_string());
+    }
+    k
+}
+
+pub fn tickets_gsi1(tenant: Uuid) -> String {
+    format!("{}TICKETS", t(tenant))
+}
+
+pub fn open_tickets_gsi2(tenant: Uuid) -> String {
+    format!("{}TICKETS#OPEN", t(tenant))
+}
+
+pub fn tickets_by_operator_gsi3(tenant: Uuid, scope: &str) -> String {
+    format!("{}OPTICKETS#{}", t(tenant), scope_root(scope))
+}
+
+pub fn customer_tickets_gsi4(tenant: Uuid, customer: Uuid) -> String {
+    format!("{}C#{customer}#TICKETS", t(tenant))
+}
+
+pub fn ticket_message(tenant: Uuid, ticket: Uuid, id: Uuid) -> ItemKeys {
+    ItemKeys::new(ticket_pk(tenant, ticket), &format!("{TICKET_MESSAGE_SK_PREFIX}{id}"))
+}
+
+/// A ticket's number (what its token reads), pointing at the ticket: `GET /v1/tickets?token=`.
+pub fn ticket_number(tenant: Uuid, number: u64) -> ItemKeys {
+    ItemKeys::new(format!("{}TICKETNO#{number}", t(tenant)), "TICKETNO")
+}
+
+/// Tickets whose service level falls due next, across the platform, write-sharded over 4
+/// partitions: `job-ticket-sla` Queries each up to now.
+pub const TICKET_SLA_SHARDS: u8 = 4;
+
+pub fn ticket_sla_pk(shard: u8) -> String {
+    format!("P#TICKETSLA#{shard}")
+}
+
+pub fn ticket_sla_check(tenant: Uuid, ticket: Uuid, due: chrono::DateTime<chrono::Utc>) -> ItemKeys {
+    let shard = ticket.as_bytes()[15] % TICKET_SLA_SHARDS;
+    ItemKeys::new(ticket_sla_pk(shard), &format!("{}#{tenant}#{ticket}", key_time(due)))
+}
+
 // ---- leads ------------------------------------------------------------------------------------
 
 /// A lead; listed newest first across the ISP (gsi1) and per operator subtree (gsi2).

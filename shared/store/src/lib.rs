@@ -153,8 +153,13 @@ impl Store {
     /// of `keys`, None where an item does not exist.
     pub async fn batch_get(&self, keys: &[&ItemKeys]) -> Result<Vec<Option<Item>>> {
         let mut found: HashMap<(String, String), Item> = HashMap::new();
-        let mut pending: Vec<Item> = keys.iter().map(|k| Self::key_of(&k.pk, &k.sk)).collect();
-        pending.dedup();
+        // DynamoDB refuses a request naming a key twice: each key once, wherever it repeats.
+        let mut seen = std::collections::HashSet::new();
+        let mut pending: Vec<Item> = keys
+            .iter()
+            .filter(|k| seen.insert((k.pk.as_str(), k.sk.as_str())))
+            .map(|k| Self::key_of(&k.pk, &k.sk))
+            .collect();
         let mut attempt = 0u32;
         while !pending.is_empty() {
             let req = KeysAndAttributes::builder()

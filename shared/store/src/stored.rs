@@ -179,6 +179,31 @@ impl Stored for Invoice {
     }
 }
 
+impl Stored for domain::ticket::Ticket {
+    const TYPE: &'static str = "TICKET";
+    fn keys(&self) -> ItemKeys {
+        use domain::ticket::TicketStatus;
+        let open = matches!(self.state.status, TicketStatus::Open | TicketStatus::PendingCustomer);
+        keys::ticket(
+            self.tenant_id,
+            self.id,
+            open.then_some(self.state.opened_at),
+            self.scope.as_deref(),
+            self.customer_id,
+        )
+    }
+    fn version(&self) -> Option<u64> {
+        Some(self.version)
+    }
+}
+
+impl Stored for domain::ticket::TicketMessage {
+    const TYPE: &'static str = "TICKET_MESSAGE";
+    fn keys(&self) -> ItemKeys {
+        keys::ticket_message(self.tenant_id, self.ticket_id, self.id)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

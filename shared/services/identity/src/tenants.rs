@@ -45,6 +45,8 @@ pub struct UpdateTenant {
     pub billing: Option<BillingDefaults>,
     /// The subscriber portal's settings, as a whole (hosts and origins each belong to one ISP).
     pub portal: Option<domain::portal::PortalSettings>,
+    /// The helpdesk's service levels per priority and reopening window, as a whole.
+    pub tickets: Option<domain::ticket::TicketSettings>,
     pub version: Option<u64>,
 }
 
@@ -100,6 +102,7 @@ pub async fn create_tenant(
         country,
         billing,
         portal: Default::default(),
+        tickets: Default::default(),
         status: TenantStatus::Active,
         created_at: now,
         updated_at: now,
@@ -258,6 +261,10 @@ pub async fn update_tenant(
     if let Some(b) = &input.billing {
         b.validate(&mut v, "billing");
         after.billing = b.clone();
+    }
+    if let Some(t) = &input.tickets {
+        t.validate(&mut v, "tickets");
+        after.tickets = *t;
     }
     if let Some(p) = &input.portal {
         after.portal = p.normalised(&mut v, "portal");

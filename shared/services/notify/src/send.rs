@@ -220,6 +220,7 @@ pub fn alert_notice(kind: AlertKind) -> Notice {
         AlertKind::ProvisioningFailed => Notice::ProvisioningFailed,
         AlertKind::GatewayFailing => Notice::GatewayAccountFailing,
         AlertKind::DeadLetter => Notice::WorkFailed,
+        AlertKind::TicketEscalated => Notice::TicketEscalated,
     }
 }
 
