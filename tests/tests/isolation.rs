@@ -482,6 +482,14 @@ async fn every_route_refuses_another_tenants_ids_and_changes_nothing() {
                 ("POST", "/v1/tickets/{id}/resolve" | "/v1/tickets/{id}/close" | "/v1/tickets/{id}/reopen") => {
                     (path.replace("{id}", &ticket), None, &[404])
                 }
+                ("POST", "/v1/tickets/{id}/attachments") => (
+                    path.replace("{id}", &ticket),
+                    Some(json!({"file_name": "x.png", "content_type": "image/png", "size": 10})),
+                    &[404],
+                ),
+                ("GET", "/v1/tickets/{id}/attachments/{attachment_id}") => {
+                    (path.replace("{id}", &ticket).replace("{attachment_id}", &ticket), None, &[404])
+                }
                 // Traffic reports are of the caller's own ISP: none of the demo ISP's routers or users.
                 ("GET", "/v1/reports/usage" | "/v1/reports/top-users") => {
                     let a = env.send("GET", path, Some(&intruder), None).await.expect(200);
@@ -757,6 +765,11 @@ async fn every_route_refuses_another_tenants_ids_and_changes_nothing() {
                 ("POST", "/v1/portal/password") => {
                     (path.clone(), Some(json!({"current_password": "x", "new_password": "pwned-pass-1"})), &[403])
                 }
+                ("POST", "/v1/portal/tickets/{id}/attachments") => (
+                    path.replace("{id}", &ticket),
+                    Some(json!({"file_name": "x.png", "content_type": "image/png", "size": 10})),
+                    &[403],
+                ),
                 ("POST", "/v1/portal/tickets" | "/v1/portal/tickets/{id}/messages") => (
                     path.replace("{id}", &ticket),
                     Some(json!({"category": "slow", "subject": "x", "body": "x"})),

@@ -319,3 +319,167 @@ async fn staff_and_operators_open_assign_and_see_their_own_view() {
     assert_eq!(env.send("PATCH", &format!("/v1/tenants/{tenant}"), Some(&admin), Some(bad_sla)).await.status, 422);
     e2e_tests::assert_unchanged(&before, &env.settled_snapshot().await);
 }
+
+/// Asks for an upload and PUTs the bytes to the signed URL, as a browser would.
+async fn upload(env: &Env, path: &str, token: &str, name: &str, kind: &str, bytes: &[u8]) -> String {
+    let u = env
+        .send("POST", path, Some(token), Some(json!({"file_name": name, "content_type": kind, "size": bytes.len()})))
+        .await
+        .expect(201);
+    assert_eq!(u["method"], "PUT");
+    let mut put = env.http.put(u["url"].as_str().unwrap()).body(bytes.to_vec());
+    for (k, v) in u["headers"].as_object().unwrap() {
+        if k != "content-length" {
+            put = put.header(k.as_str(), v.as_str().unwrap());
+        }
+    }
+    let put = put.send().await.unwrap();
+    assert!(put.status().is_success(), "PUT to the signed URL: {}", put.status());
+    u["attachment_id"].as_str().unwrap().to_string()
+}
+
+async fn fetch(env: &Env, signed: &Value) -> Vec<u8> {
+    let a = env.http.get(signed["url"].as_str().unwrap()).send().await.unwrap();
+    assert!(a.status().is_success(), "GET from the signed URL: {}", a.status());
+    a.bytes().await.unwrap().to_vec()
+}
+
+#[tokio::test]
+async fn attachments_go_straight_to_storage_and_only_to_who_may_read_them() {
+    let env = Env::start().await;
+    let admin = env.admin().await;
+    let rahim = portal_token(&env, "rahim").await;
+    let t = env
+        .send(
+            "POST",
+            "/v1/portal/tickets",
+            Some(&rahim),
+            Some(json!({"category": "equipment", "subject": "Router lights", "body": "Photo attached"})),
+        )
+        .await
+        .expect(201);
+    let id = t["id"].as_str().unwrap().to_string();
+    let photo: Vec<u8> = (0..4096u32).map(|i| (i % 251) as u8).collect();
+    let portal_files = format!("/v1/portal/tickets/{id}/attachments");
+    let aid = upload(&env, &portal_files, &rahim, "lights.jpg", "image/jpeg", &photo).await;
+    let replied = env
+        .send(
+            "POST",
+            &format!("/v1/portal/tickets/{id}/messages"),
+            Some(&rahim),
+            Some(json!({"body": "Here is the photo", "attachment_ids": [aid]})),
+        )
+        .await
+        .expect(200);
+    assert_eq!(replied["messages"], 2);
+    let thread = env.send("GET", &format!("/v1/portal/tickets/{id}"), Some(&rahim), None).await.expect(200);
+    assert_eq!(thread["thread"][1]["attachment_ids"], json!([aid]));
+    // Downloaded by the subscriber and by staff, byte for byte.
+    let mine = env.send("GET", &format!("{portal_files}/{aid}"), Some(&rahim), None).await.expect(200);
+    assert_eq!((mine["file_name"].as_str(), mine["size"].as_u64()), (Some("lights.jpg"), Some(4096)));
+    assert_eq!(fetch(&env, &mine).await, photo);
+    let staff = env.send("GET", &format!("/v1/tickets/{id}/attachments/{aid}"), Some(&admin), None).await.expect(200);
+    assert_eq!(fetch(&env, &staff).await, photo);
+    // Cited once only.
+    let twice = env
+        .send(
+            "POST",
+            &format!("/v1/portal/tickets/{id}/messages"),
+            Some(&rahim),
+            Some(json!({"body": "again", "attachment_ids": [aid]})),
+        )
+        .await;
+    assert_eq!(twice.status, 422);
+
+    // Staff's file on an internal note: never the subscriber's to download.
+    let staff_files = format!("/v1/tickets/{id}/attachments");
+    let note_file = upload(&env, &staff_files, &admin, "olt-port.txt", "text/plain", b"PON 3/7 dark").await;
+    env.send(
+        "POST",
+        &format!("/v1/tickets/{id}/messages"),
+        Some(&admin),
+        Some(json!({"body": "OLT log", "internal": true, "attachment_ids": [note_file]})),
+    )
+    .await
+    .expect(200);
+    assert_eq!(env.send("GET", &format!("{portal_files}/{note_file}"), Some(&rahim), None).await.status, 404);
+    let got = env.send("GET", &format!("{staff_files}/{note_file}"), Some(&admin), None).await.expect(200);
+    assert_eq!(fetch(&env, &got).await, b"PON 3/7 dark");
+
+    // Another subscriber can neither cite nor fetch Rahim's file.
+    let karim = portal_token(&env, "karim").await;
+    let other = env
+        .send(
+            "POST",
+            "/v1/portal/tickets",
+            Some(&karim),
+            Some(json!({"category": "slow", "subject": "Slow", "body": "Slow"})),
+        )
+        .await
+        .expect(201);
+    let other_id = other["id"].as_str().unwrap();
+    let stolen = env
+        .send(
+            "POST",
+            &format!("/v1/portal/tickets/{other_id}/messages"),
+            Some(&karim),
+            Some(json!({"body": "mine now", "attachment_ids": [aid]})),
+        )
+        .await;
+    assert_eq!(stolen.status, 422);
+    assert_eq!(env.send("GET", &format!("{portal_files}/{aid}"), Some(&karim), None).await.status, 404);
+    assert_eq!(
+        env.send(
+            "POST",
+            &portal_files,
+            Some(&karim),
+            Some(json!({"file_name": "x.png", "content_type": "image/png", "size": 5}))
+        )
+        .await
+        .status,
+        404
+    );
+
+    // Limits, and an upload never made, change nothing.
+    let before = env.settled_snapshot().await;
+    for body in [
+        json!({"file_name": "setup.exe", "content_type": "application/x-msdownload", "size": 100}),
+        json!({"file_name": "huge.pdf", "content_type": "application/pdf", "size": 10 * 1024 * 1024 + 1}),
+        json!({"file_name": "empty.pdf", "content_type": "application/pdf", "size": 0}),
+        json!({"file_name": "../../etc/passwd", "content_type": "text/plain", "size": 10}),
+        json!({"file_name": "a.png", "content_type": "image/png"}),
+    ] {
+        let a = env.send("POST", &portal_files, Some(&rahim), Some(body.clone())).await;
+        assert!(matches!(a.status, 400 | 422), "{body}: {}", a.status);
+    }
+    let unknown = env
+        .send(
+            "POST",
+            &format!("/v1/portal/tickets/{id}/messages"),
+            Some(&rahim),
+            Some(json!({"body": "x", "attachment_ids": [other_id]})),
+        )
+        .await;
+    assert_eq!(unknown.status, 422);
+    e2e_tests::assert_unchanged(&before, &env.settled_snapshot().await);
+    // Asked for but never PUT: citing it is refused.
+    let asked = env
+        .send(
+            "POST",
+            &portal_files,
+            Some(&rahim),
+            Some(json!({"file_name": "later.png", "content_type": "image/png", "size": 10})),
+        )
+        .await
+        .expect(201);
+    let never = env
+        .send(
+            "POST",
+            &format!("/v1/portal/tickets/{id}/messages"),
+            Some(&rahim),
+            Some(json!({"body": "x", "attachment_ids": [asked["attachment_id"]]})),
+        )
+        .await;
+    assert_eq!(never.status, 422);
+    assert!(never.body.to_string().contains("was not uploaded"), "{:#}", never.body);
+}

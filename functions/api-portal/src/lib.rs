@@ -10,6 +10,7 @@ use domain::payment::Payment;
 use domain::portal::Subscriber;
 use domain::subscription::Subscription;
 use domain::ticket::Ticket;
+use helpdesk::attachments::{Download, NewAttachment, Upload};
 use helpdesk::tickets::{PortalOpenTicket, TicketReply, TicketThread};
 use identity::auth::RefreshRequest;
 use isp_http::{Incoming, ListResponse, Problem, Reply, finish, no_content, ok, pdf_file};
@@ -54,6 +55,8 @@ pub const ROUTES: &[&str] = &[
     "GET /v1/portal/tickets",
     "GET /v1/portal/tickets/{id}",
     "POST /v1/portal/tickets/{id}/messages",
+    "POST /v1/portal/tickets/{id}/attachments",
+    "GET /v1/portal/tickets/{id}/attachments/{attachment_id}",
     "POST /v1/portal/subscriptions/{id}/package-change/preview",
     "POST /v1/portal/subscriptions/{id}/package-change",
     "DELETE /v1/portal/subscriptions/{id}/package-change",
@@ -98,6 +101,13 @@ async fn dispatch(app: &App, req: Request) -> Reply {
                 "GET /v1/portal/tickets" => tickets(app, s, &r).await,
                 "GET /v1/portal/tickets/{id}" => ticket(app, s, params.id("id", "ticket")?).await,
                 "POST /v1/portal/tickets/{id}/messages" => ticket_reply(app, s, &r, params.id("id", "ticket")?).await,
+                "POST /v1/portal/tickets/{id}/attachments" => {
+                    ticket_upload(app, s, &r, params.id("id", "ticket")?).await
+                }
+                "GET /v1/portal/tickets/{id}/attachments/{attachment_id}" => {
+                    let attachment = params.id("attachment_id", "attachment")?;
+                    ticket_download(app, s, params.id("id", "ticket")?, attachment).await
+                }
                 "POST /v1/portal/subscriptions/{id}/turbo" => {
                     buy_turbo(app, s, &r, params.id("id", "subscription")?).await
                 }
@@ -319,6 +329,29 @@ pub async fn ticket_reply(app: &App, s: Subscriber, r: &Incoming, id: Uuid) -> R
     ok(&helpdesk::tickets::post_customer_message(app, s, id, input).await?)
 }
 
+/// Ask to upload a photo or document for the ticket (JPEG, PNG, WebP, PDF or text; at most
+/// 10 MB): PUT the file to the URL within 15 minutes with the headers given, then cite it in a
+/// reply's `attachment_ids`.
+#[utoipa::path(post, path = "/v1/portal/tickets/{id}/attachments", tag = "portal", request_body = NewAttachment,
+    params(("id" = Uuid, Path)),
+    responses((status = 201, body = Upload), (status = 404, body = Problem), (status = 409, body = Problem),
+        (status = 422, body = Problem)), security(("bearer" = [])))]
+pub async fn ticket_upload(app: &App, s: Subscriber, r: &Incoming, id: Uuid) -> Reply {
+    let input: NewAttachment = r.json()?;
+    isp_http::json(
+        lambda_http::http::StatusCode::CREATED,
+        &helpdesk::attachments::upload_for_subscriber(app, s, id, input).await?,
+    )
+}
+
+/// A file of a reply on the subscriber's ticket: a URL to GET it from within 5 minutes.
+#[utoipa::path(get, path = "/v1/portal/tickets/{id}/attachments/{attachment_id}", tag = "portal",
+    params(("id" = Uuid, Path), ("attachment_id" = Uuid, Path)),
+    responses((status = 200, body = Download), (status = 404, body = Problem)), security(("bearer" = [])))]
+pub async fn ticket_download(app: &App, s: Subscriber, id: Uuid, attachment: Uuid) -> Reply {
+    ok(&helpdesk::attachments::download_for_subscriber(app, s, id, attachment).await?)
+}
+
 /// Buy one of the package's turbo boosts from the account's credit: the faster speed at once, until
 /// its end (never past the subscription's expiry); one at a time. 409 `insufficient_credit` when
 /// the credit does not cover it (pay the amount online first).
@@ -432,6 +465,8 @@ pub async fn set_portal_password(app: &App, r: &Incoming, id: Uuid) -> Reply {
     tickets,
     ticket,
     ticket_reply,
+    ticket_upload,
+    ticket_download,
     package_choices,
     preview_package_change,
     change_package,

@@ -6,10 +6,12 @@
 use domain::Error;
 use domain::actor::Actor;
 use domain::ticket::{Category, Ticket, TicketStatus};
+use helpdesk::attachments::{self, Download, NewAttachment, Upload};
 use helpdesk::reports::{self, TicketReport};
 use helpdesk::tickets::{self, Action, OpenTicket, StaffMessage, TicketFilter, TicketThread, UpdateTicket};
 use isp_http::{Incoming, ListResponse, Problem, Reply, created_outcome, finish, ok};
 use kernel::App;
+use lambda_http::http;
 use lambda_http::{Body, Request, Response};
 use uuid::Uuid;
 
@@ -22,6 +24,8 @@ pub const ROUTES: &[&str] = &[
     "POST /v1/tickets/{id}/resolve",
     "POST /v1/tickets/{id}/close",
     "POST /v1/tickets/{id}/reopen",
+    "POST /v1/tickets/{id}/attachments",
+    "GET /v1/tickets/{id}/attachments/{attachment_id}",
     "GET /v1/reports/tickets",
 ];
 
@@ -45,6 +49,10 @@ async fn dispatch(app: &App, req: Request) -> Reply {
                 "POST /v1/tickets/{id}/messages" => message(app, &actor, &r, id).await,
                 "POST /v1/tickets/{id}/resolve" => resolve(app, &actor, &r, id).await,
                 "POST /v1/tickets/{id}/close" => close(app, &actor, &r, id).await,
+                "POST /v1/tickets/{id}/attachments" => upload(app, &actor, &r, id).await,
+                "GET /v1/tickets/{id}/attachments/{attachment_id}" => {
+                    download(app, &actor, id, params.id("attachment_id", "attachment")?).await
+                }
                 _ => reopen(app, &actor, &r, id).await,
             }
         }
@@ -162,6 +170,26 @@ pub async fn reopen(app: &App, actor: &Actor, r: &Incoming, id: Uuid) -> Reply {
     act(app, actor, r, id, Action::Reopen).await
 }
 
+/// Ask to upload a file for the ticket (JPEG, PNG, WebP, PDF or text; at most 10 MB): the answer
+/// is a URL to PUT the file to within 15 minutes, with the headers it was signed with; then cite
+/// it in a message's `attachment_ids`.
+#[utoipa::path(post, path = "/v1/tickets/{id}/attachments", tag = "tickets", request_body = NewAttachment,
+    params(("id" = Uuid, Path)),
+    responses((status = 201, body = Upload), (status = 404, body = Problem), (status = 409, body = Problem),
+        (status = 422, body = Problem)), security(("bearer" = [])))]
+pub async fn upload(app: &App, actor: &Actor, r: &Incoming, id: Uuid) -> Reply {
+    let input: NewAttachment = r.json()?;
+    isp_http::json(http::StatusCode::CREATED, &attachments::upload_for_staff(app, actor, id, input).await?)
+}
+
+/// A file of a message on the ticket: a URL to GET it from within 5 minutes.
+#[utoipa::path(get, path = "/v1/tickets/{id}/attachments/{attachment_id}", tag = "tickets",
+    params(("id" = Uuid, Path), ("attachment_id" = Uuid, Path)),
+    responses((status = 200, body = Download), (status = 404, body = Problem)), security(("bearer" = [])))]
+pub async fn download(app: &App, actor: &Actor, id: Uuid, attachment: Uuid) -> Reply {
+    ok(&attachments::download_for_staff(app, actor, id, attachment).await?)
+}
+
 /// The open tickets by age and category, per assignee, and those past their service level now
 /// (an operator's subtree's).
 #[utoipa::path(get, path = "/v1/reports/tickets", tag = "reports",
@@ -172,5 +200,5 @@ pub async fn report(app: &App, actor: &Actor, r: &Incoming) -> Reply {
 }
 
 #[derive(utoipa::OpenApi)]
-#[openapi(paths(open, list, get, update, message, resolve, close, reopen, report))]
+#[openapi(paths(open, list, get, update, message, resolve, close, reopen, upload, download, report))]
 pub struct Doc;

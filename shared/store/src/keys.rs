@@ -1029,6 +1029,13 @@ pub fn ticket_message(tenant: Uuid, ticket: Uuid, id: Uuid) -> ItemKeys {
     ItemKeys::new(ticket_pk(tenant, ticket), &format!("{TICKET_MESSAGE_SK_PREFIX}{id}"))
 }
 
+/// An upload on a ticket (in the ticket's partition): asked for, then cited by one message.
+pub fn ticket_attachment(tenant: Uuid, ticket: Uuid, id: Uuid) -> ItemKeys {
+    ItemKeys::new(ticket_pk(tenant, ticket), &format!("{TICKET_ATTACHMENT_SK_PREFIX}{id}"))
+}
+
+pub const TICKET_ATTACHMENT_SK_PREFIX: &str = "ATT#";
+
 /// A ticket's number (what its token reads), pointing at the ticket: `GET /v1/tickets?token=`.
 pub fn ticket_number(tenant: Uuid, number: u64) -> ItemKeys {
     ItemKeys::new(format!("{}TICKETNO#{number}", t(tenant)), "TICKETNO")

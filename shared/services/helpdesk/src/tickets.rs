@@ -89,6 +89,9 @@ pub struct StaffMessage {
     /// Put the ticket on the subscriber (`pending_customer`) with this reply.
     #[serde(default)]
     pub wait_for_customer: bool,
+    /// Uploads of yours on this ticket (`POST /v1/tickets/{id}/attachments`, then PUT) it cites.
+    #[serde(default)]
+    pub attachment_ids: Vec<Uuid>,
 }
 
 /// `POST /v1/portal/tickets/{id}/messages`: the subscriber's reply.
@@ -96,6 +99,9 @@ pub struct StaffMessage {
 #[serde(deny_unknown_fields)]
 pub struct TicketReply {
     pub body: String,
+    /// Uploads of yours on this ticket (`POST /v1/portal/tickets/{id}/attachments`, then PUT).
+    #[serde(default)]
+    pub attachment_ids: Vec<Uuid>,
 }
 
 /// What staff do to a ticket.
@@ -499,6 +505,16 @@ pub async fn get(app: &App, actor: &Actor, id: Uuid) -> Result<TicketThread> {
     Ok(TicketThread { ticket: visible(actor, Some(t))?, thread })
 }
 
+/// The subscriber's own ticket (another's is not there).
+pub(crate) async fn own_ticket(app: &App, s: Subscriber, id: Uuid) -> Result<Ticket> {
+    app.store
+        .get::<Ticket>(&ticket_key(s.tenant_id, id))
+        .await
+        .or_500()?
+        .filter(|t| t.customer_id == Some(s.customer_id))
+        .ok_or_else(|| Error::not_found("ticket"))
+}
+
 /// `GET /v1/portal/tickets/{id}`: the subscriber's own, public messages only.
 pub async fn get_for_subscriber(app: &App, s: Subscriber, id: Uuid) -> Result<TicketThread> {
     let (t, thread) = thread(app, s.tenant_id, id).await?.ok_or_else(|| Error::not_found("ticket"))?;
@@ -595,6 +611,8 @@ struct Change {
     timeline: Option<(&'static str, String)>,
     audit: Option<AuditEntry>,
     alert: Option<Alert>,
+    /// Uploads the message cites.
+    cited: Vec<crate::attachments::Attachment>,
 }
 
 async fn save(app: &App, c: Change) -> Result<Ticket> {
@@ -606,6 +624,7 @@ async fn save(app: &App, c: Change) -> Result<Ticket> {
     stage_sla(&mut tx, Some(&c.before), &after)?;
     if let Some(m) = &c.message {
         tx.put_new(Store::encode_stored(m).or_500()?, Conflict::Exists);
+        crate::attachments::stage_cited(&mut tx, &c.cited, m);
     }
     if let (Some((action, summary)), Some(customer)) = (c.timeline, after.customer_id) {
         let mut entry = TimelineEntry::new(customer, TimelineKind::Ticket, action, summary, after.updated_at);
@@ -624,7 +643,7 @@ async fn save(app: &App, c: Change) -> Result<Ticket> {
     Ok(after)
 }
 
-async fn load_visible(app: &App, actor: &Actor, id: Uuid, permission: Permission) -> Result<Ticket> {
+pub(crate) async fn load_visible(app: &App, actor: &Actor, id: Uuid, permission: Permission) -> Result<Ticket> {
     actor.require(permission)?;
     let tid = actor.tenant()?;
     visible(actor, app.store.get(&ticket_key(tid, id)).await.or_500()?)
@@ -672,7 +691,8 @@ pub async fn update(app: &App, actor: &Actor, id: Uuid, input: UpdateTicket) -> 
     }
     let now = app.now();
     let audit = staff_audit(actor, "ticket.updated", &before, &after, now);
-    save(app, Change { before, after, message: None, timeline: None, audit: Some(audit), alert: None }).await
+    save(app, Change { before, after, message: None, timeline: None, audit: Some(audit), alert: None, cited: vec![] })
+        .await
 }
 
 /// `POST /v1/tickets/{id}/messages`: staff's public reply (the first is the first response) or
@@ -708,6 +728,7 @@ pub async fn post_staff_message(app: &App, actor: &Actor, id: Uuid, input: Staff
     };
     after.messages += 1;
     after.last_message_at = now;
+    let cited = crate::attachments::check_cited(app, &before, actor.user_id, &input.attachment_ids).await?;
     let message = TicketMessage {
         id: ids::new_id(),
         tenant_id: tid,
@@ -715,12 +736,13 @@ pub async fn post_staff_message(app: &App, actor: &Actor, id: Uuid, input: Staff
         author,
         internal: input.internal,
         body,
-        attachment_ids: vec![],
+        attachment_ids: input.attachment_ids,
         at: now,
     };
     let action = if input.internal { "ticket.noted" } else { "ticket.replied" };
     let audit = staff_audit(actor, action, &before, &after, now);
-    save(app, Change { before, after, message: Some(message), timeline: None, audit: Some(audit), alert: None }).await
+    save(app, Change { before, after, message: Some(message), timeline: None, audit: Some(audit), alert: None, cited })
+        .await
 }
 
 /// `POST /v1/portal/tickets/{id}/messages`: the subscriber's reply (reopens a ticket resolved
@@ -743,6 +765,7 @@ pub async fn post_customer_message(app: &App, s: Subscriber, id: Uuid, input: Ti
     after.messages += 1;
     after.last_message_at = now;
     let name = before.customer_name.clone().unwrap_or_default();
+    let cited = crate::attachments::check_cited(app, &before, s.customer_id, &input.attachment_ids).await?;
     let message = TicketMessage {
         id: ids::new_id(),
         tenant_id: tid,
@@ -750,12 +773,12 @@ pub async fn post_customer_message(app: &App, s: Subscriber, id: Uuid, input: Ti
         author: Author { side: Side::Customer, user_id: None, customer_id: Some(s.customer_id), name },
         internal: false,
         body,
-        attachment_ids: vec![],
+        attachment_ids: input.attachment_ids,
         at: now,
     };
     let timeline = (was == TicketStatus::Resolved)
         .then(|| ("ticket.reopened", format!("Ticket {} reopened by the subscriber's reply", before.token)));
-    save(app, Change { before, after, message: Some(message), timeline, audit: None, alert: None }).await
+    save(app, Change { before, after, message: Some(message), timeline, audit: None, alert: None, cited }).await
 }
 
 /// `POST /v1/tickets/{id}/resolve`, `/close`, `/reopen`.
@@ -779,7 +802,7 @@ pub async fn act(app: &App, actor: &Actor, id: Uuid, action: Action) -> Result<T
         },
         summary,
     ));
-    save(app, Change { before, after, message: None, timeline, audit: Some(audit), alert: None }).await
+    save(app, Change { before, after, message: None, timeline, audit: Some(audit), alert: None, cited: vec![] }).await
 }
 
 /// What one run of the SLA job did.
@@ -845,7 +868,12 @@ pub async fn escalate_due(app: &App, now: DateTime<Utc>, max: usize) -> Result<S
         let alert =
             Alert::new(alert_id, before.tenant_id, AlertKind::TicketEscalated, subject, Some(detail.clone()), now);
         let timeline = Some(("ticket.escalated", format!("Ticket {} {what}: escalated to {to}", before.token)));
-        match save(app, Change { before, after, message: None, timeline, audit: None, alert: Some(alert) }).await {
+        match save(
+            app,
+            Change { before, after, message: None, timeline, audit: None, alert: Some(alert), cited: vec![] },
+        )
+        .await
+        {
             Ok(_) => sweep.escalated += 1,
             Err(Error::Conflict { .. }) => sweep.skipped += 1,
             Err(e) => return Err(e),

@@ -28,6 +28,8 @@ pub struct Config {
     /// Origins of the platform's own frontends (`ADMIN_ORIGINS`, comma-separated), allowed for
     /// every ISP's staff.
     pub admin_origins: Vec<String>,
+    /// The S3 bucket of ticket attachments (`ATTACHMENTS_BUCKET`; empty: no attachments).
+    pub attachments_bucket: String,
 }
 
 impl std::fmt::Debug for Config {
@@ -57,6 +59,7 @@ impl Config {
                 .split(',')
                 .filter_map(domain::portal::normalise_origin)
                 .collect(),
+            attachments_bucket: std::env::var("ATTACHMENTS_BUCKET").unwrap_or_default(),
         })
     }
 }
@@ -114,6 +117,8 @@ pub struct App {
     pub portal_domain: String,
     /// See [`Config::admin_origins`].
     pub admin_origins: Vec<String>,
+    /// See [`Config::attachments_bucket`].
+    pub attachments_bucket: String,
 }
 
 impl App {
@@ -132,6 +137,7 @@ impl App {
             public_url: config.public_url.clone(),
             portal_domain: config.portal_domain.clone(),
             admin_origins: config.admin_origins.clone(),
+            attachments_bucket: config.attachments_bucket.clone(),
         })
     }
 
