@@ -263,6 +263,22 @@ impl Env {
         (body["id"].as_str().unwrap().parse().unwrap(), self.token(&email, "other-admin-pass-1").await)
     }
 
+    /// A seeded subscriber's portal access token (`<login>-portal-1`, the demo ISP by its code).
+    pub async fn portal_token(&self, login: &str) -> String {
+        self.send_with(
+            "POST",
+            "/v1/portal/auth/login",
+            None,
+            Some(json!({"login": login, "password": format!("{login}-portal-1")})),
+            &[("x-isp", "demo-isp")],
+        )
+        .await
+        .expect(200)["access_token"]
+            .as_str()
+            .expect("an access token")
+            .to_string()
+    }
+
     pub async fn create_user(&self, token: &str, role: &str, email: &str, parent: Option<&str>) -> (String, String) {
         let mut body =
             json!({"name": format!("{role} user"), "email": email, "password": "staff-pass-123", "role": role});

@@ -6,21 +6,6 @@
 use e2e_tests::Env;
 use serde_json::{Value, json};
 
-async fn portal_token(env: &Env, login: &str) -> String {
-    env.send_with(
-        "POST",
-        "/v1/portal/auth/login",
-        None,
-        Some(json!({"login": login, "password": format!("{login}-portal-1")})),
-        &[("x-isp", "demo-isp")],
-    )
-    .await
-    .expect(200)["access_token"]
-        .as_str()
-        .unwrap()
-        .to_string()
-}
-
 async fn sla_job(env: &Env) -> Value {
     let now = env.clock.now().to_rfc3339();
     env.send("POST", "/_local/jobs/job-ticket-sla", None, Some(json!({"time": now}))).await.expect(200)
@@ -34,7 +19,7 @@ fn customer_id(all: &Value, name: &str) -> String {
 async fn a_ticket_is_opened_answered_escalated_once_per_level_and_closed() {
     let env = Env::start().await;
     let mut admin = env.admin().await;
-    let mut rahim = portal_token(&env, "rahim").await;
+    let mut rahim = env.portal_token("rahim").await;
     let opened_at = env.clock.now();
 
     // The subscriber complains in the portal: numbered, normal priority, 8 hours to answer.
@@ -108,7 +93,7 @@ async fn a_ticket_is_opened_answered_escalated_once_per_level_and_closed() {
     // alert for the ISP's messaging.
     env.clock.advance(chrono::Duration::hours(8) + chrono::Duration::minutes(1));
     admin = env.admin().await;
-    rahim = portal_token(&env, "rahim").await;
+    rahim = env.portal_token("rahim").await;
     let run = sla_job(&env).await;
     assert_eq!((run["due"].as_u64(), run["escalated"].as_u64()), (Some(1), Some(1)), "{run:#}");
     assert_eq!(sla_job(&env).await["escalated"], 0, "once");
@@ -142,7 +127,7 @@ async fn a_ticket_is_opened_answered_escalated_once_per_level_and_closed() {
     // Unresolved after 3 days: the resolution breaks, escalated to the admin, once; nothing above.
     env.clock.advance(chrono::Duration::hours(64));
     admin = env.admin().await;
-    rahim = portal_token(&env, "rahim").await;
+    rahim = env.portal_token("rahim").await;
     assert_eq!(sla_job(&env).await["escalated"], 1);
     assert_eq!(sla_job(&env).await["escalated"], 0);
     let t = env.send("GET", &format!("/v1/tickets/{id}"), Some(&admin), None).await.expect(200);
@@ -183,7 +168,7 @@ async fn a_ticket_is_opened_answered_escalated_once_per_level_and_closed() {
     }
 
     // Another subscriber and another ISP see none of it.
-    let karim = portal_token(&env, "karim").await;
+    let karim = env.portal_token("karim").await;
     assert_eq!(env.send("GET", &format!("/v1/portal/tickets/{id}"), Some(&karim), None).await.status, 404);
     assert_eq!(
         env.send("POST", &format!("/v1/portal/tickets/{id}/messages"), Some(&karim), Some(json!({"body": "x"})))
@@ -348,7 +333,7 @@ async fn fetch(env: &Env, signed: &Value) -> Vec<u8> {
 async fn attachments_go_straight_to_storage_and_only_to_who_may_read_them() {
     let env = Env::start().await;
     let admin = env.admin().await;
-    let rahim = portal_token(&env, "rahim").await;
+    let rahim = env.portal_token("rahim").await;
     let t = env
         .send(
             "POST",
@@ -407,7 +392,7 @@ async fn attachments_go_straight_to_storage_and_only_to_who_may_read_them() {
     assert_eq!(fetch(&env, &got).await, b"PON 3/7 dark");
 
     // Another subscriber can neither cite nor fetch Rahim's file.
-    let karim = portal_token(&env, "karim").await;
+    let karim = env.portal_token("karim").await;
     let other = env
         .send(
             "POST",

@@ -145,19 +145,7 @@ async fn traffic_is_counted_per_day_from_the_routers_session_counters() {
     assert_eq!(ttl, "2026-09-14T00:00:00Z".parse::<chrono::DateTime<chrono::Utc>>().unwrap().timestamp());
 
     // The subscriber sees the same in the portal, and not Karim's.
-    let portal = env
-        .send_with(
-            "POST",
-            "/v1/portal/auth/login",
-            None,
-            Some(json!({"login": "rahim", "password": "rahim-portal-1"})),
-            &[("x-isp", "demo-isp")],
-        )
-        .await
-        .expect(200)["access_token"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let portal = env.portal_token("rahim").await;
     let mine =
         env.send("GET", &format!("/v1/portal/subscriptions/{rahim}/usage"), Some(&portal), None).await.expect(200);
     assert_eq!(mine, usage(&env, &admin, &rahim).await);
