@@ -765,6 +765,14 @@ async fn every_route_refuses_another_tenants_ids_and_changes_nothing() {
                 ("POST", "/v1/portal/password") => {
                     (path.clone(), Some(json!({"current_password": "x", "new_password": "pwned-pass-1"})), &[403])
                 }
+                // The hotspot's shop: the intruder's request names no ISP (its host is the API's).
+                ("GET", "/v1/portal/voucher-plans") => (path.clone(), None, &[404]),
+                ("POST", "/v1/portal/voucher-checkouts") => (
+                    path.clone(),
+                    Some(json!({"voucher_plan_id": cid, "buyer_phone": "01711000000", "gateway_account_id": gateway})),
+                    &[404],
+                ),
+                ("POST", "/v1/portal/recharge") => (path.clone(), Some(json!({"code": "ABCD-EFGH"})), &[403]),
                 ("POST", "/v1/portal/tickets/{id}/attachments") => (
                     path.replace("{id}", &ticket),
                     Some(json!({"file_name": "x.png", "content_type": "image/png", "size": 10})),

@@ -184,3 +184,61 @@ async fn a_card_redeems_once_under_twenty_at_once_and_guessing_is_throttled() {
     }
     e2e_tests::assert_unchanged(&before, &env.table_snapshot().await);
 }
+
+/// The subscriber redeems a card in the portal: once, into its own account (idempotency keys are
+/// each subscriber's own), and wrong codes are throttled as staff's are.
+#[tokio::test]
+async fn a_subscriber_redeems_a_card_in_the_portal_once() {
+    let env = Env::start().await;
+    let admin = env.admin().await;
+    let body = json!({"quantity": 2, "value": 30_000, "prefix": "pc"});
+    let batch = env
+        .send_with(
+            "POST",
+            "/v1/recharge-card-batches",
+            Some(&admin),
+            Some(body),
+            &[("idempotency-key", "portal-cards")],
+        )
+        .await
+        .expect(201);
+    let csv = env.get_raw(&format!("/v1/recharge-card-batches/{}/csv", batch["id"].as_str().unwrap()), &admin).await;
+    let text = csv.text().await.unwrap();
+    let codes: Vec<String> = text.lines().skip(1).map(|l| l.split(',').nth(1).unwrap().to_string()).collect();
+    let (rahim, karim) = (env.portal_token("rahim").await, env.portal_token("karim").await);
+    let portal_redeem = |token: &str, code: &str, key: Option<&str>| {
+        let (token, code, key) = (token.to_string(), code.to_string(), key.map(str::to_string));
+        let env = &env;
+        async move {
+            let headers: Vec<(&str, &str)> = key.as_deref().map(|k| vec![("idempotency-key", k)]).unwrap_or_default();
+            env.send_with("POST", "/v1/portal/recharge", Some(&token), Some(json!({"code": code})), &headers).await
+        }
+    };
+    let before = env.send("GET", "/v1/portal/balance", Some(&rahim), None).await.expect(200);
+
+    // A key is required: nothing is redeemed without one.
+    assert_eq!(portal_redeem(&rahim, &codes[0], None).await.status, 400, "a key is required");
+    let won = portal_redeem(&rahim, &codes[0], Some("k1")).await.expect(201);
+    assert_eq!((won["payment"]["amount"].as_i64(), won["card"]["status"].as_str()), (Some(30_000), Some("redeemed")));
+    let replay = portal_redeem(&rahim, &codes[0], Some("k1")).await.expect(201);
+    assert_eq!(replay["payment"]["id"], won["payment"]["id"]);
+    let used = portal_redeem(&rahim, &codes[0], Some("k2")).await;
+    assert_eq!((used.status, used.body["errors"][0]["field"].as_str()), (422, Some("code")));
+    // Karim's "k1" is his own key: his card, his payment.
+    let his = portal_redeem(&karim, &codes[1], Some("k1")).await.expect(201);
+    assert_ne!(his["payment"]["id"], won["payment"]["id"]);
+    assert_ne!(his["payment"]["customer_id"], won["payment"]["customer_id"]);
+    let mine = env.send("GET", "/v1/portal/payments", Some(&rahim), None).await.expect(200);
+    assert!(mine["items"].as_array().unwrap().iter().any(|p| p["id"] == won["payment"]["id"]), "{mine:#}");
+    assert!(!mine.to_string().contains(his["payment"]["id"].as_str().unwrap()));
+    let after = env.send("GET", "/v1/portal/balance", Some(&rahim), None).await.expect(200);
+    assert_ne!(before, after, "the card's value reached the account");
+
+    // Guessing: refused, then throttled.
+    let mut statuses = vec![];
+    for i in 0..12 {
+        statuses.push(portal_redeem(&rahim, "PC00-0000-0000-0000", Some(&format!("guess-{i}"))).await.status);
+    }
+    assert!(statuses.contains(&429), "{statuses:?}");
+    assert!(statuses.iter().all(|s| matches!(s, 422 | 429)), "{statuses:?}");
+}

@@ -708,3 +708,105 @@ async fn a_voucher_bought_online_is_sold_once_and_its_login_sent_by_sms() {
     }
     e2e_tests::assert_unchanged(&before, &env.table_snapshot().await);
 }
+
+/// Someone at the hotspot's login page, without an account, sees the ISP's plans and buys one
+/// (the ISP found from the address): paid at the fake Stripe, a voucher is sold to the phone and
+/// its login sent by SMS. A key is each phone's own; purchases are counted per phone.
+#[tokio::test]
+async fn a_voucher_is_bought_at_the_hotspot_login_page_without_an_account() {
+    use crate::checkouts::{browser, location, stripe_account};
+    use messaging::sms::SmsProvider;
+    use messaging::testing::FakeSms;
+    let env = Env::start().await;
+    let admin = env.admin().await;
+    let sms = FakeSms::start(SmsProvider::SslWireless, &[("api_token", "ssl-token-demo")]).await;
+    crate::notifications::sms_channel(&env, &admin, &sms).await;
+    let (_stripe, account_id) = stripe_account(&env, &admin).await;
+    let plan = env
+        .send("POST", "/v1/voucher-plans", Some(&admin),
+            Some(json!({"name": "CAFE-DAY", "validity_hours": 24, "validity_from": "first_login", "rate_limit": "5M/5M", "price": 3_000})))
+        .await
+        .expect(201);
+    let plan_id = plan["id"].as_str().unwrap().to_string();
+    let batch = env
+        .send_with(
+            "POST",
+            "/v1/voucher-batches",
+            Some(&admin),
+            Some(json!({"plan_id": plan_id, "quantity": 2, "placement": {"type": "all"}})),
+            &[("idempotency-key", "cafe-batch")],
+        )
+        .await
+        .expect(201);
+    let bid = batch["id"].as_str().unwrap();
+    wait_for(&env, &admin, &format!("/v1/voucher-batches/{bid}"), "generated", |b| b["status"] == "ready").await;
+
+    // The shop, found by the ISP's code (a host would do too); none for an unknown ISP.
+    let isp = [("x-isp", "demo-isp")];
+    let shop = env.send_with("GET", "/v1/portal/voucher-plans", None, None, &isp).await.expect(200);
+    assert!(
+        shop["plans"].as_array().unwrap().iter().any(|p| p["id"] == plan_id.as_str() && p["price"] == 3_000),
+        "{shop:#}"
+    );
+    assert!(shop["payment_methods"].to_string().contains(&account_id), "{shop:#}");
+    assert!(shop.get("router_profile").is_none() && !shop.to_string().contains("vp-"), "no internal names");
+    assert_eq!(
+        env.send_with("GET", "/v1/portal/voucher-plans", None, None, &[("x-isp", "no-such-isp")]).await.status,
+        404
+    );
+
+    let buy = |key: &str, phone: &str| {
+        let (env, key, phone) = (&env, key.to_string(), phone.to_string());
+        let body = json!({"voucher_plan_id": plan_id, "buyer_phone": phone, "gateway_account_id": account_id});
+        async move {
+            env.send_with(
+                "POST",
+                "/v1/portal/voucher-checkouts",
+                None,
+                Some(body),
+                &[("x-isp", "demo-isp"), ("idempotency-key", &key)],
+            )
+            .await
+        }
+    };
+    let created = buy("cafe-1", "01719820001").await.expect(201);
+    assert_eq!((created["amount"].as_i64(), created["for"]["phone"].as_str()), (Some(3_000), Some("+8801719820001")));
+    assert_eq!(buy("cafe-1", "01719820001").await.expect(201)["id"], created["id"], "the same buyer's repeat");
+    let other = buy("cafe-1", "01719820002").await.expect(201);
+    assert_ne!(other["id"], created["id"], "another phone's key is its own");
+    let page = browser().get(created["redirect_url"].as_str().unwrap()).send().await.unwrap();
+    assert_eq!(browser().get(location(&page)).send().await.unwrap().status().as_u16(), 303);
+    let id = created["id"].as_str().unwrap();
+    assert_eq!(env.send("GET", &format!("/v1/checkouts/{id}"), Some(&admin), None).await.expect(200)["state"], "paid");
+    let sold = env.send("GET", &format!("/v1/vouchers?batch={bid}"), Some(&admin), None).await.expect(200);
+    let v = sold["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|v| v["buyer_phone"] == "+8801719820001")
+        .expect("sold to the buyer");
+    let code = v["code"].as_str().unwrap().to_string();
+    assert!(
+        env.eventually(|| sms.messages().iter().any(|m| m.to.ends_with("1719820001") && m.text.contains(&code))).await
+    );
+
+    // Bad input, and a phone past its purchases this hour.
+    let before = env.table_snapshot().await;
+    let no_key = env
+        .send_with(
+            "POST",
+            "/v1/portal/voucher-checkouts",
+            None,
+            Some(json!({"voucher_plan_id": plan_id, "buyer_phone": "01719820003", "gateway_account_id": account_id})),
+            &isp,
+        )
+        .await;
+    assert_eq!(no_key.status, 400, "a key is required");
+    assert_eq!(buy("cafe-x", "12").await.status, 422);
+    e2e_tests::assert_unchanged(&before, &env.table_snapshot().await);
+    let mut statuses = vec![];
+    for i in 0..6 {
+        statuses.push(buy(&format!("cafe-many-{i}"), "01719820009").await.status);
+    }
+    assert_eq!(statuses.last(), Some(&429), "{statuses:?}");
+}

@@ -17,8 +17,9 @@ use isp_http::{Incoming, ListResponse, Problem, Reply, finish, no_content, ok, p
 use kernel::App;
 use lambda_http::{Body, Request, Response};
 use notify::messages::CustomerMessage;
-use payments::checkouts::PortalCheckout;
+use payments::checkouts::{PortalCheckout, VoucherPurchase};
 use payments::gateway_accounts::PaymentMethodView;
+use payments::recharge_cards::{Redeem, Redemption};
 use portal::auth::{
     self, PortalCodeLogin, PortalCodeRequest, PortalLoginRequest, PortalPasswordChange, PortalSession,
     SetPortalPassword,
@@ -28,6 +29,7 @@ use subscriptions::package_change::{self, PackageChangeInput, PackageChangePrevi
 use subscriptions::traffic::TrafficHistory;
 use subscriptions::turbo::{BuyTurbo, TurboBought};
 use uuid::Uuid;
+use vouchers::online::PlanOnSale;
 
 pub const ROUTES: &[&str] = &[
     "POST /v1/portal/auth/login",
@@ -51,6 +53,9 @@ pub const ROUTES: &[&str] = &[
     "GET /v1/portal/subscriptions/{id}/packages",
     "GET /v1/portal/subscriptions/{id}/session",
     "GET /v1/portal/subscriptions/{id}/usage",
+    "POST /v1/portal/recharge",
+    "GET /v1/portal/voucher-plans",
+    "POST /v1/portal/voucher-checkouts",
     "POST /v1/portal/tickets",
     "GET /v1/portal/tickets",
     "GET /v1/portal/tickets/{id}",
@@ -83,6 +88,8 @@ async fn dispatch(app: &App, req: Request) -> Reply {
         "POST /v1/portal/auth/code" => request_code(app, &r).await,
         "POST /v1/portal/auth/code/login" => code_login(app, &r).await,
         "PUT /v1/customers/{id}/portal-password" => set_portal_password(app, &r, params.id("id", "customer")?).await,
+        "GET /v1/portal/voucher-plans" => voucher_plans(app, &r).await,
+        "POST /v1/portal/voucher-checkouts" => buy_voucher(app, &r).await,
         _ => {
             let s = r.customer(&app.tokens, app.now())?;
             match route {
@@ -97,6 +104,7 @@ async fn dispatch(app: &App, req: Request) -> Reply {
                 "GET /v1/portal/payment-methods" => payment_methods(app, s).await,
                 "GET /v1/portal/notifications" => notifications(app, s, &r).await,
                 "POST /v1/portal/checkouts" => checkout(app, s, &r).await,
+                "POST /v1/portal/recharge" => recharge(app, s, &r).await,
                 "POST /v1/portal/tickets" => open_ticket(app, s, &r).await,
                 "GET /v1/portal/tickets" => tickets(app, s, &r).await,
                 "GET /v1/portal/tickets/{id}" => ticket(app, s, params.id("id", "ticket")?).await,
@@ -290,6 +298,71 @@ pub async fn checkout(app: &App, s: Subscriber, r: &Incoming) -> Reply {
     )
 }
 
+/// The hotspot's offer to anyone at its login page (no account): the ISP's voucher plans and the
+/// payment methods to buy one with.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct VoucherShop {
+    pub isp_name: String,
+    pub plans: Vec<PlanOnSale>,
+    pub payment_methods: Vec<PaymentMethodView>,
+}
+
+/// The ISP is found from the address, as for a login.
+async fn selling_isp(app: &App, r: &Incoming) -> Result<domain::tenant::Tenant, domain::Error> {
+    let tenant = auth::find_isp(app, r.header("host"), r.header("x-isp")).await?;
+    if tenant.status != domain::tenant::TenantStatus::Active {
+        return Err(domain::Error::NotFound { detail: "this ISP sells nothing online now".into() });
+    }
+    Ok(tenant)
+}
+
+/// What the ISP's hotspot sells online (ISP from the host or `X-ISP`; no token).
+#[utoipa::path(get, path = "/v1/portal/voucher-plans", tag = "portal",
+    params(("X-ISP" = Option<String>, Header, description = "the ISP's code, when the host does not name it")),
+    responses((status = 200, body = VoucherShop), (status = 404, body = Problem)))]
+pub async fn voucher_plans(app: &App, r: &Incoming) -> Reply {
+    r.allow_query(&[])?;
+    let tenant = selling_isp(app, r).await?;
+    let (plans, payment_methods) = futures::try_join!(
+        vouchers::online::plans_on_sale(app, tenant.id),
+        payments::gateway_accounts::payment_methods(app, tenant.id)
+    )?;
+    ok(&VoucherShop { isp_name: tenant.name, plans, payment_methods })
+}
+
+/// Buy a voucher at the hotspot's login page, without an account: a checkout at the chosen
+/// gateway for the plan's price; once paid, a voucher's login is sent to `buyer_phone` by SMS.
+/// `Idempotency-Key` required; 429 past 5 an hour for one phone or 60 from one address.
+#[utoipa::path(post, path = "/v1/portal/voucher-checkouts", tag = "portal", request_body = VoucherPurchase,
+    params(("X-ISP" = Option<String>, Header, description = "the ISP's code, when the host does not name it"),
+        ("Idempotency-Key" = String, Header, description = "required: a repeat returns the first checkout")),
+    responses((status = 201, body = Checkout), (status = 404, body = Problem), (status = 409, body = Problem),
+        (status = 422, body = Problem), (status = 429, body = Problem)))]
+pub async fn buy_voucher(app: &App, r: &Incoming) -> Reply {
+    let input: VoucherPurchase = r.json()?;
+    let tenant = selling_isp(app, r).await?;
+    let payer_ip = r.source_ip.clone().unwrap_or_else(|| "127.0.0.1".into());
+    let http = payments::gateway_http()?;
+    isp_http::created_outcome(
+        payments::checkouts::create_voucher_purchase(app, tenant.id, input, r.idempotent()?.as_ref(), http, &payer_ip)
+            .await?,
+    )
+}
+
+/// Redeem a recharge card into the account: its value pays open invoices first (a suspended
+/// subscription paid up is restored), the rest is credit. `Idempotency-Key` required; wrong codes
+/// are throttled per subscriber and per ISP (429).
+#[utoipa::path(post, path = "/v1/portal/recharge", tag = "portal", request_body = Redeem,
+    params(("Idempotency-Key" = String, Header, description = "required: a repeat returns the first answer")),
+    responses((status = 201, body = Redemption), (status = 409, body = Problem), (status = 422, body = Problem),
+        (status = 429, body = Problem)), security(("bearer" = [])))]
+pub async fn recharge(app: &App, s: Subscriber, r: &Incoming) -> Reply {
+    let input: Redeem = r.json()?;
+    isp_http::created_outcome(
+        payments::recharge_cards::redeem_by_subscriber(app, s, input, r.idempotent()?.as_ref()).await?,
+    )
+}
+
 /// Complain: a ticket numbered in the ISP's sequence (its `token`, e.g. `T-000042`, is what to
 /// quote on the phone), held to the ISP's service level.
 #[utoipa::path(post, path = "/v1/portal/tickets", tag = "portal", request_body = PortalOpenTicket,
@@ -458,6 +531,9 @@ pub async fn set_portal_password(app: &App, r: &Incoming, id: Uuid) -> Reply {
     payment_methods,
     notifications,
     checkout,
+    recharge,
+    voucher_plans,
+    buy_voucher,
     buy_turbo,
     live_session,
     usage,

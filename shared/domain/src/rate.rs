@@ -24,6 +24,14 @@ pub const PORTAL_CODE_PER_LOGIN: RateLimit =
 pub const PORTAL_CODE_PER_SOURCE: RateLimit =
     RateLimit { name: "portal-code-source", max: 30, window: Duration::hours(1) };
 
+/// Vouchers bought at a hotspot's login page (no account) for one phone: each opens a session at
+/// the ISP's gateway.
+pub const VOUCHER_PURCHASE_PER_PHONE: RateLimit =
+    RateLimit { name: "voucher-buy-phone", max: 5, window: Duration::hours(1) };
+/// ... and from one source address (a hotspot's clients share its public address).
+pub const VOUCHER_PURCHASE_PER_SOURCE: RateLimit =
+    RateLimit { name: "voucher-buy-source", max: 60, window: Duration::hours(1) };
+
 impl RateLimit {
     /// The window `now` falls in: its start (which counter) and its end (when to try again).
     pub fn window(&self, now: Timestamp) -> (Timestamp, Timestamp) {

@@ -331,6 +331,56 @@ async fn turbo_to_pay(app: &App, s: domain::portal::Subscriber, t: &domain::turb
     Ok(offer.price - credit.max(0))
 }
 
+/// `POST /v1/portal/voucher-checkouts`: someone at the ISP's hotspot login page buys a voucher.
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct VoucherPurchase {
+    pub voucher_plan_id: Uuid,
+    /// Where the voucher's login is sent by SMS once paid.
+    pub buyer_phone: String,
+    /// One of the ISP's payment methods (`GET /v1/portal/voucher-plans` lists them).
+    pub gateway_account_id: Uuid,
+}
+
+/// A voucher bought without an account from the ISP the address serves: the same checkout as
+/// staff's sale to a phone, counted per phone and per source address (429 past either). The
+/// buyer's `Idempotency-Key` is the phone's own (a stable id from it), so another buyer's key
+/// never answers with this one's checkout.
+pub async fn create_voucher_purchase(
+    app: &App,
+    tid: Uuid,
+    input: VoucherPurchase,
+    idem: Option<&IdempotentRequest>,
+    http: &GatewayHttp,
+    payer_ip: &str,
+) -> Result<Outcome<Checkout>> {
+    let idem = require_key(idem, "checkout")?;
+    let tenant = kernel::support::load_tenant(app, tid).await?;
+    let phone = domain::phone::to_e164(input.buyer_phone.trim(), &tenant.country)
+        .ok_or_else(|| Error::field("buyer_phone", "is not a phone number"))?;
+    let now = app.now();
+    let limits = [
+        (domain::rate::VOUCHER_PURCHASE_PER_PHONE, format!("{tid}:{phone}")),
+        (domain::rate::VOUCHER_PURCHASE_PER_SOURCE, format!("{tid}:{}", payer_ip.trim())),
+    ];
+    let refused = ("too_many_purchases", "too many voucher purchases; try again later");
+    identity::auth::commit_counted(app, Tx::new(), &limits, refused, now).await?;
+    let buyer = Actor {
+        user_id: domain::ids::derived_id(chrono::DateTime::UNIX_EPOCH, &format!("voucher-buyer:{tid}:{phone}")),
+        ..Actor::system(tid)
+    };
+    let sale = CreateCheckout {
+        invoice_id: None,
+        customer_id: None,
+        amount: None,
+        operator_id: None,
+        voucher_plan_id: Some(input.voucher_plan_id),
+        buyer_phone: Some(phone),
+        gateway_account_id: input.gateway_account_id,
+    };
+    voucher_checkout(app, &buyer, &sale, input.voucher_plan_id, idem, http, payer_ip).await
+}
+
 /// A checkout for a hotspot voucher: the plan's price, the buyer's phone (E.164 in the ISP's
 /// country), and a voucher left to give.
 async fn voucher_checkout(

@@ -374,14 +374,47 @@ pub async fn redeem(
 ) -> Result<Outcome<Redemption>> {
     actor.require(Permission::PaymentsCollect)?;
     let idem = require_key(idem, "recharge")?;
-    let tid = actor.tenant()?;
+    let code = checked_code(&input)?;
+    // The customer must be one the caller sees (404 otherwise) before any guess counts.
+    crm::customers::get_customer(app, actor, customer_id).await?;
+    redeem_for(app, actor, actor, customer_id, &code, idem).await
+}
+
+fn checked_code(input: &Redeem) -> Result<String> {
     let code = normalize_code(&input.code);
     if code.is_empty() || code.len() > 24 || !code.bytes().all(|c| c.is_ascii_alphanumeric()) {
         return Err(Error::field("code", "must be the code printed on the card"));
     }
-    // The customer must be one the caller sees (404 otherwise) before any guess counts.
-    crm::customers::get_customer(app, actor, customer_id).await?;
-    let hash = code_hash(tid, &code);
+    Ok(code)
+}
+
+/// `POST /v1/portal/recharge`: the subscriber redeems a card into its own account
+/// (`Idempotency-Key` required), throttled like staff's (per customer and per ISP). The payment
+/// is recorded as the system's on the subscriber's behalf (the card keeps who redeemed it).
+pub async fn redeem_by_subscriber(
+    app: &App,
+    s: domain::portal::Subscriber,
+    input: Redeem,
+    idem: Option<&IdempotentRequest>,
+) -> Result<Outcome<Redemption>> {
+    let idem = require_key(idem, "recharge")?;
+    let code = checked_code(&input)?;
+    let (subscriber, system) = (Actor::subscriber(s), Actor::system(s.tenant_id));
+    redeem_for(app, &subscriber, &system, s.customer_id, &code, idem).await
+}
+
+/// Redeems `code` for the customer: `actor` is who asked (its idempotency keys), `settler` who
+/// records the payment (staff themselves; the system for a subscriber).
+async fn redeem_for(
+    app: &App,
+    actor: &Actor,
+    settler: &Actor,
+    customer_id: Uuid,
+    code: &str,
+    idem: &IdempotentRequest,
+) -> Result<Outcome<Redemption>> {
+    let tid = actor.tenant()?;
+    let hash = code_hash(tid, code);
     let attempt = || {
         let hash = hash.clone();
         async move {
@@ -407,7 +440,7 @@ pub async fn redeem(
                 }
                 return Err(Attempt::Failed(refused(r)));
             }
-            redeem_once(app, actor, idem, customer_id, card, now).await
+            redeem_once(app, actor, settler, idem, customer_id, card, now).await
         }
     };
     idempotent_money_write(app, actor, idem, attempt).await.map_err(|e| match e {
@@ -420,6 +453,7 @@ pub async fn redeem(
 async fn redeem_once(
     app: &App,
     actor: &Actor,
+    settler: &Actor,
     idem: &IdempotentRequest,
     customer_id: Uuid,
     card: RechargeCard,
@@ -455,7 +489,7 @@ async fn redeem_once(
         payer: None,
         also: &with_card,
     };
-    settle(app, actor, tid, &money).await?;
+    settle(app, settler, tid, &money).await?;
     redeemed
         .into_inner()
         .expect("redeemed card")

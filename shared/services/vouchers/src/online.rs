@@ -11,6 +11,40 @@ use kernel::support::{StoreResultExt, decoded};
 use store::{Filter, Query, Store, Tx, keys};
 use uuid::Uuid;
 
+/// A plan as a hotspot's login page offers it (no internal names).
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
+pub struct PlanOnSale {
+    pub id: Uuid,
+    pub name: String,
+    pub validity_hours: u32,
+    pub data_limit_mb: Option<u64>,
+    /// The speed (RouterOS rate limit, e.g. `5M/5M`).
+    pub rate_limit: String,
+    pub shared_users: u32,
+    pub price: i64,
+    pub currency: String,
+}
+
+/// The ISP's active plans, for anyone at its hotspot (one Query of its plans).
+pub async fn plans_on_sale(app: &App, tid: Uuid) -> Result<Vec<PlanOnSale>> {
+    let plans: Vec<VoucherPlan> =
+        app.store.query_all(Query::index("gsi1", keys::voucher_plans_gsi1(tid)).limit(200), 1000).await.or_500()?;
+    Ok(plans
+        .into_iter()
+        .filter(|p| p.status == PlanStatus::Active)
+        .map(|p| PlanOnSale {
+            id: p.id,
+            name: p.name,
+            validity_hours: p.validity_hours,
+            data_limit_mb: p.data_limit_mb,
+            rate_limit: p.rate_limit,
+            shared_users: p.shared_users,
+            price: p.price,
+            currency: p.currency,
+        })
+        .collect())
+}
+
 /// The plan a buyer pays for, if the ISP still sells it online: its price now, and whether a
 /// voucher is left to give.
 pub async fn plan_for_sale(app: &App, tid: Uuid, plan: Uuid) -> Result<VoucherPlan> {
