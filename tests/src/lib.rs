@@ -263,6 +263,24 @@ impl Env {
         (body["id"].as_str().unwrap().parse().unwrap(), self.token(&email, "other-admin-pass-1").await)
     }
 
+    /// Downloads an XLSX export and reads its first sheet back as text cells (what a spreadsheet
+    /// shows).
+    pub async fn xlsx_rows(&self, path: &str, token: &str) -> Vec<Vec<String>> {
+        use calamine::Reader;
+        let a = self.get_raw(path, token).await;
+        assert_eq!(a.status(), 200, "{path}");
+        assert_eq!(
+            a.headers()["content-type"],
+            "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+            "{path}"
+        );
+        let bytes = a.bytes().await.unwrap().to_vec();
+        let mut book: calamine::Xlsx<_> =
+            calamine::open_workbook_from_rs(std::io::Cursor::new(bytes)).expect("an XLSX");
+        let sheet = book.worksheet_range_at(0).expect("a sheet").expect("readable");
+        sheet.rows().map(|r| r.iter().map(|c| c.to_string()).collect()).collect()
+    }
+
     /// A seeded subscriber's portal access token (`<login>-portal-1`, the demo ISP by its code).
     pub async fn portal_token(&self, login: &str) -> String {
         self.send_with(

@@ -496,6 +496,11 @@ async fn operators_read_their_own_collections_and_dues() {
     assert_eq!(csv.status(), 200);
     let text = csv.text().await.unwrap();
     assert!(text.contains(",method,mobile_money,20000,1") && !text.contains(",method,cash,"), "{text}");
+    // As XLSX: the same rows, amounts as numbers.
+    let rows = env.xlsx_rows("/v1/reports/collections?format=xlsx", &sub).await;
+    assert_eq!(rows[0], ["date", "dimension", "key", "amount", "count"]);
+    assert!(rows.iter().any(|r| r[1] == "method" && r[2] == "mobile_money" && r[3] == "20000"), "{rows:?}");
+    assert_eq!(env.send("GET", "/v1/reports/collections?format=ods", Some(&sub), None).await.status, 422);
 }
 
 /// Money reaches the customer's timeline, in the transaction that moves it: invoices issued and

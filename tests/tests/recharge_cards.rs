@@ -62,6 +62,8 @@ async fn a_card_redeems_once_under_twenty_at_once_and_guessing_is_throttled() {
     let text = csv.text().await.unwrap();
     let codes: Vec<String> = text.lines().skip(1).map(|l| l.split(',').nth(1).unwrap().to_string()).collect();
     assert_eq!(codes.len(), 3, "{text}");
+    let rows = env.xlsx_rows(&format!("/v1/recharge-card-batches/{bid}/csv?format=xlsx"), &admin).await;
+    assert_eq!(rows.iter().skip(1).map(|r| r[1].clone()).collect::<Vec<_>>(), codes, "the same codes as XLSX");
     for (c, card) in codes.iter().zip(&cards) {
         let plain = c.replace('-', "");
         assert!(plain.starts_with("RC") && plain.len() == 18, "{c}");

@@ -182,6 +182,10 @@ async fn traffic_is_counted_per_day_from_the_routers_session_counters() {
         csv.contains(&format!("1,{rahim},")) && csv.contains(",Rahim Uddin,rahim,124456789,1007654321,1132111110"),
         "{csv}"
     );
+    // The same as XLSX: numbers as numbers, names as text.
+    let rows = env.xlsx_rows(&format!("/v1/reports/top-users?date={today}&format=xlsx"), &admin).await;
+    assert_eq!(rows[0][0], "rank");
+    assert_eq!((rows[1][3].as_str(), rows[1][4].as_str(), rows[1][7].as_str()), ("Rahim Uddin", "rahim", "1132111110"));
     let csv = env
         .get_raw(&format!("/v1/reports/usage?from={today}&to={today}&format=csv"), &admin)
         .await

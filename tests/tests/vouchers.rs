@@ -250,6 +250,10 @@ async fn a_batch_is_generated_printed_provisioned_and_lives_on_the_router() {
     }
     let csv = env.get_raw(&format!("{path}/csv"), &admin).await.text().await.unwrap();
     assert_eq!(csv.lines().count(), 201);
+    let rows = env.xlsx_rows(&format!("{path}/csv?format=xlsx"), &admin).await;
+    assert_eq!(rows.len(), 201);
+    assert_eq!((rows[1][0].as_str(), rows[1][1].as_str(), rows[1][3].as_str()), ("1", codes[0].as_str(), "1GB-DAILY"));
+    assert_eq!(env.send("GET", &format!("{path}/csv?format=pdf"), Some(&admin), None).await.status, 422);
     assert!(csv.lines().nth(1).unwrap().starts_with(&format!("1,{0},{0},1GB-DAILY,", codes[0])), "{csv}");
 
     // A login on the router activates a voucher (its day starts); its counters reaching the

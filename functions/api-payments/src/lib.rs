@@ -8,7 +8,7 @@ use domain::Error;
 use domain::actor::Actor;
 use domain::payment::{Payment, PaymentMethod};
 use domain::recharge::{CardBatch, CardStatus, RechargeCard};
-use isp_http::{Incoming, ListResponse, Problem, Reply, created_outcome, csv_file, finish, ok};
+use isp_http::{Incoming, ListResponse, Problem, Reply, created_outcome, finish, ok};
 use kernel::App;
 use lambda_http::{Body, Request, Response};
 use uuid::Uuid;
@@ -46,7 +46,7 @@ async fn dispatch(app: &App, req: Request) -> Reply {
             match route {
                 "GET /v1/recharge-card-batches/{id}" => card_batch(app, &actor, batch).await,
                 "GET /v1/recharge-card-batches/{id}/cards" => batch_cards(app, &actor, &r, batch).await,
-                "GET /v1/recharge-card-batches/{id}/csv" => batch_csv(app, &actor, batch).await,
+                "GET /v1/recharge-card-batches/{id}/csv" => batch_csv(app, &actor, &r, batch).await,
                 _ => {
                     let serial = params
                         .get("serial")
@@ -154,13 +154,20 @@ pub async fn batch_cards(app: &App, actor: &Actor, r: &Incoming, id: Uuid) -> Re
     ok(&ListResponse { items: out.items, next_cursor: out.next_cursor })
 }
 
-/// The batch's cards with their codes, for printing (`serial,code,value,currency,expires_at,status`).
-#[utoipa::path(get, path = "/v1/recharge-card-batches/{id}/csv", tag = "billing", params(("id" = Uuid, Path)),
+/// The batch's cards with their codes, for printing (`serial,code,value,currency,expires_at,status`),
+/// as CSV (the default) or XLSX (`format=xlsx`).
+#[utoipa::path(get, path = "/v1/recharge-card-batches/{id}/csv", tag = "billing",
+    params(("id" = Uuid, Path), ("format" = Option<String>, Query, description = "csv (default) or xlsx")),
     responses((status = 200, content_type = "text/csv", body = String), (status = 404, body = Problem)),
     security(("bearer" = [])))]
-pub async fn batch_csv(app: &App, actor: &Actor, id: Uuid) -> Reply {
-    let text = cards::export_csv(app, actor, id).await?;
-    csv_file(&format!("recharge-cards-{id}.csv"), text)
+pub async fn batch_csv(app: &App, actor: &Actor, r: &Incoming, id: Uuid) -> Reply {
+    r.allow_query(&["format"])?;
+    let format = r.download_format()?;
+    isp_http::spreadsheet_file(
+        &format!("recharge-cards-{id}"),
+        format,
+        cards::export_sheet(app, actor, id, format).await?,
+    )
 }
 
 /// Disable an unused card (lost or stolen): it never redeems.

@@ -1,13 +1,13 @@
 //! `api-reports`: billing reports from the aggregates the money transactions keep: collections
 //! (by day, method, collector, operator), dues aging and revenue (by month and package); JSON, or
-//! CSV with `format=csv`; and traffic (per day and router, the day's top users) from the day
+//! a spreadsheet with `format=csv` or `format=xlsx`; and traffic (per day and router, the day's top users) from the day
 //! records the router sweeps write. Operators and sub-operators read their own subtree's
 //! collections and dues; revenue and traffic are the ISP's.
 
 use billing::report_csv;
 use domain::Error;
 use domain::actor::Actor;
-use isp_http::{Incoming, Problem, Reply, csv_file, finish, ok};
+use isp_http::{Incoming, Problem, Reply, finish, ok, spreadsheet_file};
 use kernel::App;
 use kernel::projections::reports::{self, CollectionsReport, CommissionReport, DuesReport, RevenueReport};
 use lambda_http::{Body, Request, Response};
@@ -40,30 +40,22 @@ async fn dispatch(app: &App, req: Request) -> Reply {
     }
 }
 
-/// `format=csv` asks for CSV; JSON otherwise.
-fn wants_csv(r: &Incoming) -> Result<bool, Error> {
-    match r.query("format") {
-        None | Some("json") => Ok(false),
-        Some("csv") => Ok(true),
-        Some(_) => Err(Error::field("format", "must be json or csv")),
-    }
-}
-
 /// Money collected per local day, and by method, collector and operator (default: this month).
 #[utoipa::path(get, path = "/v1/reports/collections", tag = "reports",
     params(("from" = Option<String>, Query, description = "first local date, e.g. 2026-12-01"),
         ("to" = Option<String>, Query, description = "last local date (at most 366 days after from)"),
-        ("format" = Option<String>, Query, description = "json (default) or csv")),
+        ("format" = Option<String>, Query, description = "json (default), csv or xlsx")),
     responses((status = 200, body = CollectionsReport), (status = 403, body = Problem), (status = 422, body = Problem)),
     security(("bearer" = [])))]
 pub async fn collections(app: &App, actor: &Actor, r: &Incoming) -> Reply {
     r.allow_query(&["from", "to", "format"])?;
-    let csv = wants_csv(r)?;
+    let sheet = r.report_format()?;
     let report = reports::collections(app, actor, r.query_date("from")?, r.query_date("to")?).await?;
-    if csv {
-        return csv_file(
-            &format!("collections-{}-{}.csv", report.from, report.to),
-            report_csv::collections_csv(&report)?,
+    if let Some(f) = sheet {
+        return spreadsheet_file(
+            &format!("collections-{}-{}", report.from, report.to),
+            f,
+            report_csv::collections_sheet(&report, f)?,
         );
     }
     ok(&report)
@@ -71,15 +63,15 @@ pub async fn collections(app: &App, actor: &Actor, r: &Incoming) -> Reply {
 
 /// What open invoices owe, aged: not due, 0-30, 31-60, 61-90 and over 90 days past due.
 #[utoipa::path(get, path = "/v1/reports/dues", tag = "reports",
-    params(("format" = Option<String>, Query, description = "json (default) or csv")),
+    params(("format" = Option<String>, Query, description = "json (default), csv or xlsx")),
     responses((status = 200, body = DuesReport), (status = 403, body = Problem), (status = 422, body = Problem)),
     security(("bearer" = [])))]
 pub async fn dues(app: &App, actor: &Actor, r: &Incoming) -> Reply {
     r.allow_query(&["format"])?;
-    let csv = wants_csv(r)?;
+    let sheet = r.report_format()?;
     let report = reports::dues(app, actor).await?;
-    if csv {
-        return csv_file("dues.csv", report_csv::dues_csv(&report)?);
+    if let Some(f) = sheet {
+        return spreadsheet_file("dues", f, report_csv::dues_sheet(&report, f)?);
     }
     ok(&report)
 }
@@ -88,15 +80,15 @@ pub async fn dues(app: &App, actor: &Actor, r: &Incoming) -> Reply {
 #[utoipa::path(get, path = "/v1/reports/revenue", tag = "reports",
     params(("from" = Option<String>, Query, description = "first month, e.g. 2026-01"),
         ("to" = Option<String>, Query, description = "last month (at most 24 after from)"),
-        ("format" = Option<String>, Query, description = "json (default) or csv")),
+        ("format" = Option<String>, Query, description = "json (default), csv or xlsx")),
     responses((status = 200, body = RevenueReport), (status = 403, body = Problem), (status = 422, body = Problem)),
     security(("bearer" = [])))]
 pub async fn revenue(app: &App, actor: &Actor, r: &Incoming) -> Reply {
     r.allow_query(&["from", "to", "format"])?;
-    let csv = wants_csv(r)?;
+    let sheet = r.report_format()?;
     let report = reports::revenue(app, actor, r.query("from"), r.query("to")).await?;
-    if csv {
-        return csv_file("revenue.csv", report_csv::revenue_csv(&report)?);
+    if let Some(f) = sheet {
+        return spreadsheet_file("revenue", f, report_csv::revenue_sheet(&report, f)?);
     }
     ok(&report)
 }
@@ -106,15 +98,15 @@ pub async fn revenue(app: &App, actor: &Actor, r: &Incoming) -> Reply {
 #[utoipa::path(get, path = "/v1/reports/commissions", tag = "reports",
     params(("from" = Option<String>, Query, description = "first month, e.g. 2026-01"),
         ("to" = Option<String>, Query, description = "last month (at most 24 after from)"),
-        ("format" = Option<String>, Query, description = "json (default) or csv")),
+        ("format" = Option<String>, Query, description = "json (default), csv or xlsx")),
     responses((status = 200, body = CommissionReport), (status = 403, body = Problem), (status = 422, body = Problem)),
     security(("bearer" = [])))]
 pub async fn commissions(app: &App, actor: &Actor, r: &Incoming) -> Reply {
     r.allow_query(&["from", "to", "format"])?;
-    let csv = wants_csv(r)?;
+    let sheet = r.report_format()?;
     let report = reports::commissions(app, actor, r.query("from"), r.query("to")).await?;
-    if csv {
-        return csv_file("commissions.csv", report_csv::commissions_csv(&report)?);
+    if let Some(f) = sheet {
+        return spreadsheet_file("commissions", f, report_csv::commissions_sheet(&report, f)?);
     }
     ok(&report)
 }
@@ -124,15 +116,15 @@ pub async fn commissions(app: &App, actor: &Actor, r: &Incoming) -> Reply {
 #[utoipa::path(get, path = "/v1/reports/usage", tag = "reports",
     params(("from" = Option<String>, Query, description = "first local date (default: 29 days before `to`)"),
         ("to" = Option<String>, Query, description = "last local date (default: today; at most 366 days after from)"),
-        ("format" = Option<String>, Query, description = "json (default) or csv")),
+        ("format" = Option<String>, Query, description = "json (default), csv or xlsx")),
     responses((status = 200, body = UsageReport), (status = 403, body = Problem), (status = 422, body = Problem)),
     security(("bearer" = [])))]
 pub async fn usage(app: &App, actor: &Actor, r: &Incoming) -> Reply {
     r.allow_query(&["from", "to", "format"])?;
-    let csv = wants_csv(r)?;
+    let sheet = r.report_format()?;
     let report = traffic::usage_report(app, actor, r.query_date("from")?, r.query_date("to")?).await?;
-    if csv {
-        return csv_file(&format!("usage-{}-{}.csv", report.from, report.to), traffic::usage_csv(&report)?);
+    if let Some(f) = sheet {
+        return spreadsheet_file(&format!("usage-{}-{}", report.from, report.to), f, traffic::usage_sheet(&report, f)?);
     }
     ok(&report)
 }
@@ -141,19 +133,19 @@ pub async fn usage(app: &App, actor: &Actor, r: &Incoming) -> Reply {
 #[utoipa::path(get, path = "/v1/reports/top-users", tag = "reports",
     params(("date" = Option<String>, Query, description = "local date (default: today)"),
         ("limit" = Option<u32>, Query, description = "1 to 100 (default 20)"),
-        ("format" = Option<String>, Query, description = "json (default) or csv")),
+        ("format" = Option<String>, Query, description = "json (default), csv or xlsx")),
     responses((status = 200, body = TopUsers), (status = 403, body = Problem), (status = 422, body = Problem)),
     security(("bearer" = [])))]
 pub async fn top_users(app: &App, actor: &Actor, r: &Incoming) -> Reply {
     r.allow_query(&["date", "limit", "format"])?;
-    let csv = wants_csv(r)?;
+    let sheet = r.report_format()?;
     let limit = r
         .query("limit")
         .map(|l| l.parse::<u32>().map_err(|_| Error::field("limit", "must be a number from 1 to 100")))
         .transpose()?;
     let report = traffic::top_users(app, actor, r.query_date("date")?, limit).await?;
-    if csv {
-        return csv_file(&format!("top-users-{}.csv", report.date), traffic::top_users_csv(&report)?);
+    if let Some(f) = sheet {
+        return spreadsheet_file(&format!("top-users-{}", report.date), f, traffic::top_users_sheet(&report, f)?);
     }
     ok(&report)
 }

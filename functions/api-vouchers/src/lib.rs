@@ -6,9 +6,7 @@ use domain::Error;
 use domain::actor::Actor;
 use domain::voucher::VoucherPlan;
 use domain::voucher::VoucherStatus;
-use isp_http::{
-    Incoming, ListResponse, Problem, Reply, created_outcome, csv_file, finish, json, ok, ok_outcome, pdf_file,
-};
+use isp_http::{Incoming, ListResponse, Problem, Reply, created_outcome, finish, json, ok, ok_outcome, pdf_file};
 use kernel::App;
 use lambda_http::{Body, Request, Response};
 use uuid::Uuid;
@@ -56,7 +54,7 @@ async fn dispatch(app: &App, req: Request) -> Reply {
         "GET /v1/voucher-batches" => list_batches(app, &actor, &r).await,
         "GET /v1/voucher-batches/{id}" => get_batch(app, &actor, params.id("id", "voucher batch")?).await,
         "GET /v1/voucher-batches/{id}/pdf" => batch_pdf(app, &actor, &r, params.id("id", "voucher batch")?).await,
-        "GET /v1/voucher-batches/{id}/csv" => batch_csv(app, &actor, params.id("id", "voucher batch")?).await,
+        "GET /v1/voucher-batches/{id}/csv" => batch_csv(app, &actor, &r, params.id("id", "voucher batch")?).await,
         "GET /v1/vouchers" => list_vouchers(app, &actor, &r).await,
         _ => {
             let code = params.get("code").unwrap_or_default().to_string();
@@ -169,13 +167,16 @@ pub async fn batch_pdf(app: &App, actor: &Actor, r: &Incoming, id: Uuid) -> Repl
     pdf_file(&name, bytes)
 }
 
-/// The batch as CSV: sequence, code, password, plan, price, validity, data limit, status.
-#[utoipa::path(get, path = "/v1/voucher-batches/{id}/csv", tag = "vouchers", params(("id" = Uuid, Path)),
+/// The batch as a spreadsheet (`format=csv`, the default, or `xlsx`): sequence, code, password,
+/// plan, price, validity, data limit, status.
+#[utoipa::path(get, path = "/v1/voucher-batches/{id}/csv", tag = "vouchers",
+    params(("id" = Uuid, Path), ("format" = Option<String>, Query, description = "csv (default) or xlsx")),
     responses((status = 200, content_type = "text/csv", body = String), (status = 403, body = Problem),
         (status = 404, body = Problem)), security(("bearer" = [])))]
-pub async fn batch_csv(app: &App, actor: &Actor, id: Uuid) -> Reply {
-    let text = batches::export_csv(app, actor, id).await?;
-    csv_file(&format!("vouchers-{id}.csv"), text)
+pub async fn batch_csv(app: &App, actor: &Actor, r: &Incoming, id: Uuid) -> Reply {
+    r.allow_query(&["format"])?;
+    let format = r.download_format()?;
+    isp_http::spreadsheet_file(&format!("vouchers-{id}"), format, batches::export_sheet(app, actor, id, format).await?)
 }
 
 /// Vouchers by `code`, `batch`, `status` or `operator` (the seller; an operator sees its own

@@ -51,6 +51,21 @@ pub fn csv_file(file_name: &str, text: String) -> Reply {
         .expect("static response parts are valid"))
 }
 
+/// A spreadsheet to download: `<stem>.csv` or `<stem>.xlsx` (binary, base64 through API Gateway).
+pub fn spreadsheet_file(stem: &str, format: domain::export::Format, bytes: Vec<u8>) -> Reply {
+    let body = match format {
+        domain::export::Format::Csv => Body::Text(String::from_utf8_lossy(&bytes).into_owned()),
+        domain::export::Format::Xlsx => Body::Binary(bytes),
+    };
+    Ok(Response::builder()
+        .status(StatusCode::OK)
+        .header("content-type", format.content_type())
+        .header("content-disposition", format!("attachment; filename=\"{stem}.{}\"", format.extension()))
+        .header("cache-control", "no-store")
+        .body(body)
+        .expect("static response parts are valid"))
+}
+
 /// A PDF document to download (API Gateway sends binary bodies base64-encoded).
 pub fn pdf_file(file_name: &str, bytes: Vec<u8>) -> Reply {
     Ok(Response::builder()

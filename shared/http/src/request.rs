@@ -235,6 +235,24 @@ impl Incoming {
         }
     }
 
+    /// `format` of a report: `json` (None, the default), `csv` or `xlsx`.
+    pub fn report_format(&self) -> Result<Option<domain::export::Format>> {
+        match self.query("format") {
+            None | Some("json") => Ok(None),
+            Some(f) => domain::export::Format::parse(f)
+                .map(Some)
+                .ok_or_else(|| Error::field("format", "must be json, csv or xlsx")),
+        }
+    }
+
+    /// `format` of a download: `csv` (the default) or `xlsx`.
+    pub fn download_format(&self) -> Result<domain::export::Format> {
+        match self.query("format") {
+            None => Ok(domain::export::Format::Csv),
+            Some(f) => domain::export::Format::parse(f).ok_or_else(|| Error::field("format", "must be csv or xlsx")),
+        }
+    }
+
     /// A query parameter holding a calendar date (`2026-12-31`).
     pub fn query_date(&self, name: &str) -> Result<Option<chrono::NaiveDate>> {
         self.query(name)

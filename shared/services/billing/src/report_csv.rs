@@ -1,19 +1,19 @@
-//! The reports as CSV, for `?format=csv` on `/v1/reports/...`.
+//! The reports as spreadsheets, for `?format=csv` or `?format=xlsx` on `/v1/reports/...`.
 
 use domain::Result;
-use domain::export::CsvExport;
+use domain::export::{Format, Sheet};
 use kernel::projections::reports::{CollectionsReport, CommissionReport, DuesReport, RevenueReport};
 
-fn csv_of(header: &[&str], rows: Vec<Vec<String>>) -> Result<String> {
-    let mut export = CsvExport::new(header)?;
+fn sheet_of(format: Format, header: &[&str], rows: Vec<Vec<String>>) -> Result<Vec<u8>> {
+    let mut sheet = Sheet::new(format, header)?;
     for r in rows {
-        export.row(&r)?;
+        sheet.row(&r)?;
     }
-    export.finish()
+    sheet.finish()
 }
 
 /// One row per day and per dimension: `date,dimension,key,amount,count`.
-pub fn collections_csv(r: &CollectionsReport) -> Result<String> {
+pub fn collections_sheet(r: &CollectionsReport, format: Format) -> Result<Vec<u8>> {
     let mut rows: Vec<Vec<String>> = r
         .by_day
         .iter()
@@ -25,10 +25,10 @@ pub fn collections_csv(r: &CollectionsReport) -> Result<String> {
         }
     }
     rows.push(vec![String::new(), "refunds".into(), String::new(), r.refunds.to_string(), String::new()]);
-    csv_of(&["date", "dimension", "key", "amount", "count"], rows)
+    sheet_of(format, &["date", "dimension", "key", "amount", "count"], rows)
 }
 
-pub fn revenue_csv(r: &RevenueReport) -> Result<String> {
+pub fn revenue_sheet(r: &RevenueReport, format: Format) -> Result<Vec<u8>> {
     let mut rows = vec![];
     for m in &r.months {
         rows.push(vec![
@@ -50,10 +50,10 @@ pub fn revenue_csv(r: &RevenueReport) -> Result<String> {
             ]);
         }
     }
-    csv_of(&["month", "package", "name", "net", "tax", "credited"], rows)
+    sheet_of(format, &["month", "package", "name", "net", "tax", "credited"], rows)
 }
 
-pub fn dues_csv(r: &DuesReport) -> Result<String> {
+pub fn dues_sheet(r: &DuesReport, format: Format) -> Result<Vec<u8>> {
     let rows = [
         ("current", r.current),
         ("0-30", r.days_0_30),
@@ -65,11 +65,11 @@ pub fn dues_csv(r: &DuesReport) -> Result<String> {
     .into_iter()
     .map(|(b, a)| vec![b.to_string(), a.to_string()])
     .collect();
-    csv_of(&["bucket", "amount"], rows)
+    sheet_of(format, &["bucket", "amount"], rows)
 }
 
 /// One row per month and earner: `month,operator_id,name,level,path,amount,count`.
-pub fn commissions_csv(r: &CommissionReport) -> Result<String> {
+pub fn commissions_sheet(r: &CommissionReport, format: Format) -> Result<Vec<u8>> {
     let mut rows = vec![];
     for m in &r.months {
         for o in &m.by_operator {
@@ -87,5 +87,5 @@ pub fn commissions_csv(r: &CommissionReport) -> Result<String> {
             ]);
         }
     }
-    csv_of(&["month", "operator_id", "name", "level", "path", "amount", "count"], rows)
+    sheet_of(format, &["month", "operator_id", "name", "level", "path", "amount", "count"], rows)
 }

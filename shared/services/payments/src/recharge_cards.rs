@@ -252,14 +252,15 @@ async fn batch_cards(app: &App, tid: Uuid, batch: Uuid) -> Result<Vec<RechargeCa
     Ok(all.into_iter().map(|c| c.card).collect())
 }
 
-/// The batch's cards with their codes, for printing: `serial,code,value,currency,expires_at,status`.
+/// The batch's cards with their codes, for printing: `serial,code,value,currency,expires_at,status`
+/// (CSV or XLSX).
 #[cfg(feature = "csv")]
-pub async fn export_csv(app: &App, actor: &Actor, batch: Uuid) -> Result<String> {
+pub async fn export_sheet(app: &App, actor: &Actor, batch: Uuid, format: domain::export::Format) -> Result<Vec<u8>> {
     use domain::recharge::grouped;
     use kernel::support::open_text;
     let tid = issuer(actor)?;
     let b = get_batch(app, actor, batch).await?;
-    let mut out = domain::export::CsvExport::new(&["serial", "code", "value", "currency", "expires_at", "status"])?;
+    let mut out = domain::export::Sheet::new(format, &["serial", "code", "value", "currency", "expires_at", "status"])?;
     for c in batch_cards(app, tid, batch).await? {
         let code = open_text(&app.secrets, &c.code_sealed, &code_aad(tid, b.id, c.seq), "recharge card code")?;
         out.row(&[

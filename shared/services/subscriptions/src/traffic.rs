@@ -244,10 +244,11 @@ pub async fn top_users(app: &App, actor: &Actor, date: Option<NaiveDate>, limit:
     Ok(TopUsers { date, users })
 }
 
-/// The usage report as CSV: one row per day, then one per router.
+/// The usage report as a spreadsheet: one row per day, then one per router.
 #[cfg(feature = "csv")]
-pub fn usage_csv(r: &UsageReport) -> Result<String> {
-    let mut out = domain::export::CsvExport::new(&["kind", "key", "name", "up_bytes", "down_bytes", "total_bytes"])?;
+pub fn usage_sheet(r: &UsageReport, format: domain::export::Format) -> Result<Vec<u8>> {
+    let mut out =
+        domain::export::Sheet::new(format, &["kind", "key", "name", "up_bytes", "down_bytes", "total_bytes"])?;
     for d in &r.days {
         let (u, dn, t) = (d.up_bytes.to_string(), d.down_bytes.to_string(), d.total_bytes.to_string());
         out.row(&["day", &d.date.to_string(), "", &u, &dn, &t])?;
@@ -259,19 +260,22 @@ pub fn usage_csv(r: &UsageReport) -> Result<String> {
     out.finish()
 }
 
-/// The top users as CSV.
+/// The top users as a spreadsheet.
 #[cfg(feature = "csv")]
-pub fn top_users_csv(r: &TopUsers) -> Result<String> {
-    let mut out = domain::export::CsvExport::new(&[
-        "rank",
-        "subscription_id",
-        "customer_id",
-        "customer_name",
-        "username",
-        "up_bytes",
-        "down_bytes",
-        "total_bytes",
-    ])?;
+pub fn top_users_sheet(r: &TopUsers, format: domain::export::Format) -> Result<Vec<u8>> {
+    let mut out = domain::export::Sheet::new(
+        format,
+        &[
+            "rank",
+            "subscription_id",
+            "customer_id",
+            "customer_name",
+            "username",
+            "up_bytes",
+            "down_bytes",
+            "total_bytes",
+        ],
+    )?;
     for u in &r.users {
         out.row(&[
             u.rank.to_string(),

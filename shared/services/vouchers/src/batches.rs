@@ -298,28 +298,18 @@ pub fn voucher_password(app: &App, v: &Voucher) -> Result<String> {
 
 #[cfg(feature = "export")]
 /// One printed line per voucher (code, password, plan, price, validity, status), for the ISP's
-/// own printing or a spreadsheet. Only for those who may print them: the ISP's staff and the
-/// batch's seller.
-pub async fn export_csv(app: &App, actor: &Actor, id: Uuid) -> Result<String> {
+/// own printing or a spreadsheet (CSV or XLSX). Only for those who may print them: the ISP's
+/// staff and the batch's seller.
+pub async fn export_sheet(app: &App, actor: &Actor, id: Uuid, format: domain::export::Format) -> Result<Vec<u8>> {
     actor.require(Permission::SubscriptionSecretsRead)?;
     let batch = load_batch(app, actor, id).await?;
     let vouchers = batch_vouchers(app, batch.tenant_id, id).await?;
-    let mut w = csv::Writer::from_writer(Vec::new());
-    let csv_err = |e: csv::Error| Error::Internal(e.to_string());
-    w.write_record([
-        "seq",
-        "code",
-        "password",
-        "plan",
-        "price",
-        "currency",
-        "validity_hours",
-        "data_limit_mb",
-        "status",
-    ])
-    .map_err(csv_err)?;
+    let mut sheet = domain::export::Sheet::new(
+        format,
+        &["seq", "code", "password", "plan", "price", "currency", "validity_hours", "data_limit_mb", "status"],
+    )?;
     for v in &vouchers {
-        w.write_record([
+        sheet.row(&[
             (v.seq + 1).to_string(),
             v.code.clone(),
             voucher_password(app, v)?,
@@ -329,11 +319,9 @@ pub async fn export_csv(app: &App, actor: &Actor, id: Uuid) -> Result<String> {
             batch.validity_hours.to_string(),
             batch.data_limit_mb.map(|m| m.to_string()).unwrap_or_default(),
             v.status.as_str().to_string(),
-        ])
-        .map_err(csv_err)?;
+        ])?;
     }
-    let bytes = w.into_inner().map_err(|e| Error::Internal(e.to_string()))?;
-    String::from_utf8(bytes).map_err(|e| Error::Internal(e.to_string()))
+    sheet.finish()
 }
 
 /// Vouchers written per transaction: each is two items (the voucher and its code's sentinel).
