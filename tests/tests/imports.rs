@@ -139,3 +139,35 @@ async fn imports_refuse_bad_files_and_stay_in_their_isp() {
     }
     e2e_tests::assert_unchanged(&before, &env.table_snapshot().await);
 }
+
+/// The seed's "CSV/Excel processing": an XLSX workbook imports like its CSV (its first sheet,
+/// cells as a spreadsheet shows them: a typed number without `.0`); a file that is not one is 400.
+#[tokio::test]
+async fn an_xlsx_workbook_imports_like_its_csv() {
+    use domain::export::{Format, Sheet};
+    let env = Env::start().await;
+    let admin = env.admin().await;
+    let mut sheet = Sheet::new(Format::Xlsx, &["name", "phone", "username", "package", "ip_address"]).unwrap();
+    sheet.row(&["Excel One", "01911-000101", "xl1", "Home 10M", "10.31.0.1"]).unwrap();
+    sheet.row(&["Excel Two", "01911000102", "xl2", "Home 20M", ""]).unwrap();
+    sheet.row(&["Excel Bad", "01911000103", "xl3", "Gold", ""]).unwrap();
+    let bytes = sheet.finish().unwrap();
+    let router = env.demo_router(&admin).await;
+    let xlsx = Format::Xlsx.content_type();
+    let path = format!("/v1/imports?router_id={router}");
+    let started = env
+        .send_raw_with("POST", &path, Some(&admin), xlsx, bytes.clone(), &[("idempotency-key", "xlsx-1")])
+        .await
+        .expect(202);
+    assert_eq!(started["total_rows"], 3);
+    let job = env.wait_import(&admin, started["id"].as_str().unwrap()).await;
+    assert_eq!((job["imported"].as_u64(), job["failed"].as_u64()), (Some(2), Some(1)), "{job}");
+    let found = env.send("GET", "/v1/customers?username=xl2", Some(&admin), None).await.expect(200);
+    assert_eq!(found["items"][0]["phone"], "+8801911000102");
+
+    let before = env.settled_snapshot().await;
+    let not_xlsx = env.send_raw("POST", &path, Some(&admin), xlsx, b"name,phone\nx,y\n".to_vec()).await;
+    assert_eq!((not_xlsx.status, not_xlsx.code()), (400, "invalid_xlsx"));
+    assert_eq!(env.send_raw("POST", &path, Some(&admin), xlsx, vec![]).await.status, 422);
+    e2e_tests::assert_unchanged(&before, &env.settled_snapshot().await);
+}

@@ -31,7 +31,7 @@ async fn dispatch(app: &App, req: Request) -> Reply {
     }
 }
 
-/// Start an import (`text/csv`, up to 5 MiB). `format=customers` (default): header
+/// Start an import (`text/csv`, or an XLSX workbook's first sheet, up to 5 MiB). `format=customers` (default): header
 /// `name,phone,username,package` plus optional `email,address,area,national_id,router,pppoe_username,
 /// pppoe_password,ip_address,billing_model,expires_at,status`. `format=routeros_secrets`: a `/ppp secret`
 /// export of the router `router_id` (profile = package's router profile; name and phone from the
@@ -49,7 +49,18 @@ pub async fn start(app: &App, actor: &Actor, r: &Incoming) -> Reply {
         Some("routeros_secrets") => ImportFormat::RouterosSecrets,
         Some(_) => return Err(Error::field("format", "must be customers or routeros_secrets")),
     };
-    let text = r.csv()?;
+    // An XLSX workbook is read as the CSV of its first sheet.
+    let xlsx = r.header("content-type").is_some_and(|ct| ct.starts_with(domain::export::Format::Xlsx.content_type()));
+    let converted;
+    let text = if xlsx {
+        if r.body_bytes().is_empty() {
+            return Err(Error::field("file", "is empty"));
+        }
+        converted = domain::import::xlsx_as_csv(r.body_bytes())?;
+        converted.as_str()
+    } else {
+        r.csv()?
+    };
     accepted_outcome(
         imports::start_import(app, actor, format, r.query_id("router_id")?, text, r.idempotent()?.as_ref()).await?,
     )

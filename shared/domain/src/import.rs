@@ -92,6 +92,30 @@ fn opt(s: &str) -> Option<String> {
 
 /// Reads a whole file (CSV, with the `csv` feature). Header problems refuse the file; a row that cannot be read is reported
 /// with its line and the others still come back.
+/// An uploaded XLSX file's first sheet as the CSV text the importers read (each cell as a
+/// spreadsheet shows it: a whole number without `.0`). Anything but an XLSX workbook is 400.
+#[cfg(feature = "csv")]
+pub fn xlsx_as_csv(bytes: &[u8]) -> crate::Result<String> {
+    use calamine::Reader;
+    let unreadable = || crate::Error::bad_request("invalid_xlsx", "the file is not an XLSX workbook");
+    let mut book: calamine::Xlsx<_> =
+        calamine::open_workbook_from_rs(std::io::Cursor::new(bytes)).map_err(|_| unreadable())?;
+    let sheet = book.worksheet_range_at(0).ok_or_else(unreadable)?.map_err(|_| unreadable())?;
+    let mut w = csv::Writer::from_writer(Vec::new());
+    for row in sheet.rows() {
+        let cells: Vec<String> = row
+            .iter()
+            .map(|c| match c {
+                calamine::Data::Float(f) if f.fract() == 0.0 && f.abs() < 1e15 => format!("{}", *f as i64),
+                other => other.to_string(),
+            })
+            .collect();
+        w.write_record(&cells).map_err(|e| crate::Error::Internal(e.to_string()))?;
+    }
+    let bytes = w.into_inner().map_err(|e| crate::Error::Internal(e.to_string()))?;
+    String::from_utf8(bytes).map_err(|e| crate::Error::Internal(e.to_string()))
+}
+
 #[cfg(feature = "csv")]
 pub fn read(format: ImportFormat, text: &str) -> Result<(Vec<ImportRow>, Vec<UnreadableRow>), Vec<FieldError>> {
     let first_line = text.lines().next().unwrap_or("");
