@@ -307,22 +307,13 @@ pub struct VoucherShop {
     pub payment_methods: Vec<PaymentMethodView>,
 }
 
-/// The ISP is found from the address, as for a login.
-async fn selling_isp(app: &App, r: &Incoming) -> Result<domain::tenant::Tenant, domain::Error> {
-    let tenant = auth::find_isp(app, r.header("host"), r.header("x-isp")).await?;
-    if tenant.status != domain::tenant::TenantStatus::Active {
-        return Err(domain::Error::NotFound { detail: "this ISP sells nothing online now".into() });
-    }
-    Ok(tenant)
-}
-
 /// What the ISP's hotspot sells online (ISP from the host or `X-ISP`; no token).
 #[utoipa::path(get, path = "/v1/portal/voucher-plans", tag = "portal",
     params(("X-ISP" = Option<String>, Header, description = "the ISP's code, when the host does not name it")),
     responses((status = 200, body = VoucherShop), (status = 404, body = Problem)))]
 pub async fn voucher_plans(app: &App, r: &Incoming) -> Reply {
     r.allow_query(&[])?;
-    let tenant = selling_isp(app, r).await?;
+    let tenant = auth::find_selling_isp(app, r.header("host"), r.header("x-isp")).await?;
     let (plans, payment_methods) = futures::try_join!(
         vouchers::online::plans_on_sale(app, tenant.id),
         payments::gateway_accounts::payment_methods(app, tenant.id)
@@ -340,7 +331,7 @@ pub async fn voucher_plans(app: &App, r: &Incoming) -> Reply {
         (status = 422, body = Problem), (status = 429, body = Problem)))]
 pub async fn buy_voucher(app: &App, r: &Incoming) -> Reply {
     let input: VoucherPurchase = r.json()?;
-    let tenant = selling_isp(app, r).await?;
+    let tenant = auth::find_selling_isp(app, r.header("host"), r.header("x-isp")).await?;
     let payer_ip = r.source_ip.clone().unwrap_or_else(|| "127.0.0.1".into());
     let http = payments::gateway_http()?;
     isp_http::created_outcome(

@@ -833,8 +833,11 @@ pub async fn escalate_due(app: &App, now: DateTime<Utc>, max: usize) -> Result<S
     }
     due.truncate(max);
     let mut sweep = SlaSweep { due: due.len(), ..SlaSweep::default() };
-    for d in due {
-        let Some(before) = app.store.get::<Ticket>(&ticket_key(d.tenant_id, d.ticket_id)).await.or_500()? else {
+    // The due tickets in BatchGetItems of 100, not one GetItem each.
+    let ks: Vec<store::ItemKeys> = due.iter().map(|d| ticket_key(d.tenant_id, d.ticket_id)).collect();
+    let found = app.store.batch_get_many(&ks.iter().collect::<Vec<_>>()).await.or_500()?;
+    for item in found {
+        let Some(before) = decoded::<Ticket>(item)? else {
             sweep.skipped += 1;
             continue;
         };

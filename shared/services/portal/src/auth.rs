@@ -111,6 +111,15 @@ fn pair(app: &App, s: Subscriber, refresh_token: String) -> PortalSession {
     }
 }
 
+/// The ISP a hotspot's login page sells for: found like a login's, and only while it is active.
+pub async fn find_selling_isp(app: &App, host: Option<&str>, code: Option<&str>) -> Result<Tenant> {
+    let tenant = find_isp(app, host, code).await?;
+    if tenant.status != domain::tenant::TenantStatus::Active {
+        return Err(Error::NotFound { detail: "this ISP sells nothing online now".into() });
+    }
+    Ok(tenant)
+}
+
 /// The ISP a portal request is for (its host or `X-ISP` code); 404 when none is.
 pub async fn find_isp(app: &App, host: Option<&str>, code: Option<&str>) -> Result<Tenant> {
     let tid = kernel::tenancy::isp_by_host_or_code(app, host, code).await?.ok_or_else(|| Error::NotFound {
