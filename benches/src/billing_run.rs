@@ -86,6 +86,7 @@ async fn main() {
             status_reason: None,
             start_date: Some(expires - Duration::days(30)),
             expires_at: Some(expires),
+            ended_at: None,
             turbo: None,
             scheduled_package: None,
             operator_id: None,

@@ -8,6 +8,7 @@ mod bad_input;
 mod billing;
 mod billing_life;
 mod billing_run;
+mod btrc;
 mod checkouts;
 mod commissions;
 mod customers;

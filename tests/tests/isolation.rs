@@ -490,6 +490,17 @@ async fn every_route_refuses_another_tenants_ids_and_changes_nothing() {
                 ("GET", "/v1/tickets/{id}/attachments/{attachment_id}") => {
                     (path.replace("{id}", &ticket).replace("{attachment_id}", &ticket), None, &[404])
                 }
+                // The BTRC report and its gaps are the caller's own ISP's; the victim's operator
+                // cannot be named.
+                ("GET", "/v1/reports/btrc" | "/v1/reports/btrc/missing") => {
+                    let a = env.send("GET", path, Some(&intruder), None).await.expect(200);
+                    let text = a.to_string();
+                    assert!(!text.contains("Victim") && !text.contains(&cid), "{a}");
+                    env.send("GET", &format!("{path}?operator_id={op}"), Some(&intruder), None).await.expect(422);
+                    walked += 1;
+                    continue;
+                }
+                ("GET", "/v1/reports/btrc/templates") => (path.clone(), None, &[200]),
                 // Traffic reports are of the caller's own ISP: none of the demo ISP's routers or users.
                 ("GET", "/v1/reports/usage" | "/v1/reports/top-users") => {
                     let a = env.send("GET", path, Some(&intruder), None).await.expect(200);

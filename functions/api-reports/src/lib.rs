@@ -1,8 +1,9 @@
 //! `api-reports`: billing reports from the aggregates the money transactions keep: collections
 //! (by day, method, collector, operator), dues aging and revenue (by month and package); JSON, or
 //! a spreadsheet with `format=csv` or `format=xlsx`; and traffic (per day and router, the day's top users) from the day
-//! records the router sweeps write. Operators and sub-operators read their own subtree's
-//! collections and dues; revenue and traffic are the ISP's.
+//! records the router sweeps write; the regulator's (BTRC) monthly subscriber report in its
+//! template's layout, and the customers lacking a field it requires. Operators and sub-operators
+//! read their own subtree's collections, dues and BTRC report; revenue and traffic are the ISP's.
 
 use billing::report_csv;
 use domain::Error;
@@ -11,6 +12,7 @@ use isp_http::{Incoming, Problem, Reply, finish, ok, spreadsheet_file};
 use kernel::App;
 use kernel::projections::reports::{self, CollectionsReport, CommissionReport, DuesReport, RevenueReport};
 use lambda_http::{Body, Request, Response};
+use subscriptions::regulator::{self, BtrcGaps, BtrcReport};
 use subscriptions::traffic::{self, TopUsers, UsageReport};
 
 pub const ROUTES: &[&str] = &[
@@ -20,6 +22,9 @@ pub const ROUTES: &[&str] = &[
     "GET /v1/reports/commissions",
     "GET /v1/reports/usage",
     "GET /v1/reports/top-users",
+    "GET /v1/reports/btrc",
+    "GET /v1/reports/btrc/missing",
+    "GET /v1/reports/btrc/templates",
 ];
 
 pub async fn handle(app: &App, req: Request) -> Response<Body> {
@@ -36,6 +41,9 @@ async fn dispatch(app: &App, req: Request) -> Reply {
         "GET /v1/reports/commissions" => commissions(app, &actor, &r).await,
         "GET /v1/reports/usage" => usage(app, &actor, &r).await,
         "GET /v1/reports/top-users" => top_users(app, &actor, &r).await,
+        "GET /v1/reports/btrc" => btrc(app, &actor, &r).await,
+        "GET /v1/reports/btrc/missing" => btrc_missing(app, &actor, &r).await,
+        "GET /v1/reports/btrc/templates" => btrc_templates(&actor, &r),
         _ => revenue(app, &actor, &r).await,
     }
 }
@@ -150,6 +158,63 @@ pub async fn top_users(app: &App, actor: &Actor, r: &Incoming) -> Reply {
     ok(&report)
 }
 
+/// BTRC's subscriber report for a local month: one row per subscription in service during it
+/// (activated before its end, not cancelled before its start), in the layout of the template
+/// version in force then; the whole ISP's, or one operator's subtree (operators: their own).
+#[utoipa::path(get, path = "/v1/reports/btrc", tag = "reports",
+    params(("month" = Option<String>, Query, description = "e.g. 2026-11 (default: this local month)"),
+        ("operator_id" = Option<String>, Query, description = "only this operator's (or sub-operator's) subtree"),
+        ("template_version" = Option<u32>, Query, description = "a template version (default: the one in force in the month)"),
+        ("format" = Option<String>, Query, description = "json (default), csv or xlsx")),
+    responses((status = 200, body = BtrcReport), (status = 403, body = Problem), (status = 409, body = Problem),
+        (status = 422, body = Problem)),
+    security(("bearer" = [])))]
+pub async fn btrc(app: &App, actor: &Actor, r: &Incoming) -> Reply {
+    r.allow_query(&["month", "operator_id", "template_version", "format"])?;
+    let sheet = r.report_format()?;
+    let version = r
+        .query("template_version")
+        .map(|v| v.parse::<u32>().map_err(|_| Error::field("template_version", "must be a version number")))
+        .transpose()?;
+    let report = regulator::btrc_report(app, actor, r.query("month"), r.query_id("operator_id")?, version).await?;
+    if let Some(f) = sheet {
+        return spreadsheet_file(
+            &format!("btrc-subscribers-{}-v{}", report.month, report.template_version),
+            f,
+            regulator::btrc_sheet(&report, f)?,
+        );
+    }
+    ok(&report)
+}
+
+/// The customers lacking a field the BTRC template in force requires, and which ones.
+#[utoipa::path(get, path = "/v1/reports/btrc/missing", tag = "reports",
+    params(("operator_id" = Option<String>, Query, description = "only this operator's (or sub-operator's) subtree"),
+        ("format" = Option<String>, Query, description = "json (default), csv or xlsx")),
+    responses((status = 200, body = BtrcGaps), (status = 403, body = Problem), (status = 409, body = Problem),
+        (status = 422, body = Problem)),
+    security(("bearer" = [])))]
+pub async fn btrc_missing(app: &App, actor: &Actor, r: &Incoming) -> Reply {
+    r.allow_query(&["operator_id", "format"])?;
+    let sheet = r.report_format()?;
+    let report = regulator::btrc_missing(app, actor, r.query_id("operator_id")?).await?;
+    if let Some(f) = sheet {
+        return spreadsheet_file("btrc-missing-fields", f, regulator::missing_sheet(&report, f)?);
+    }
+    ok(&report)
+}
+
+/// The BTRC report's template versions (columns, which are required, the regulator's words).
+#[utoipa::path(get, path = "/v1/reports/btrc/templates", tag = "reports",
+    responses((status = 200, body = Vec<domain::regulator::Template>), (status = 403, body = Problem)),
+    security(("bearer" = [])))]
+pub fn btrc_templates(actor: &Actor, r: &Incoming) -> Reply {
+    r.allow_query(&[])?;
+    actor.require(domain::role::Permission::ReportsRead)?;
+    actor.tenant()?;
+    ok(&regulator::templates())
+}
+
 #[derive(utoipa::OpenApi)]
-#[openapi(paths(collections, dues, revenue, commissions, usage, top_users))]
+#[openapi(paths(collections, dues, revenue, commissions, usage, top_users, btrc, btrc_missing, btrc_templates))]
 pub struct Doc;

@@ -97,6 +97,7 @@ async fn seed_network(app: &App, admin: &Actor, creds: &DemoCredentials) -> Resu
                     validity_days: days,
                     validity_hours: hours,
                     fair_usage: None,
+                    connectivity: None,
                     router_profile: None,
                     // The PPPoE packages offer an evening's boost.
                     turbo_offers: match kind {
@@ -288,6 +289,12 @@ pub async fn seed_demo(app: &App, creds: &DemoCredentials) -> Result<SeedReport>
                         address: Some("Mirpur, Dhaka".into()),
                         area: Some("Mirpur".into()),
                         pop_id: Some(network.pop),
+                        house_no: Some(format!("{}", 10 + i)),
+                        road_no: Some("7".into()),
+                        thana: Some("Mirpur".into()),
+                        district: Some("Dhaka".into()),
+                        client_type: Some(domain::customer::ClientType::Home),
+                        access_medium: Some(domain::customer::AccessMedium::Fiber),
                         national_id: None,
                         connection_date: None,
                         notes: None,

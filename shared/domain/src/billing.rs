@@ -309,6 +309,7 @@ mod tests {
             status_reason: None,
             start_date: None,
             expires_at: None,
+            ended_at: None,
             turbo: None,
             scheduled_package: None,
             operator_id: None,

@@ -38,6 +38,62 @@ impl CustomerStatus {
     }
 }
 
+/// What kind of client a customer is, as regulators count them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ClientType {
+    Home,
+    Corporate,
+    Sme,
+    Government,
+    Education,
+}
+
+impl ClientType {
+    pub const ALL: [ClientType; 5] = [Self::Home, Self::Corporate, Self::Sme, Self::Government, Self::Education];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Home => "home",
+            Self::Corporate => "corporate",
+            Self::Sme => "sme",
+            Self::Government => "government",
+            Self::Education => "education",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|t| t.as_str() == s)
+    }
+}
+
+/// What the last stretch of the customer's line is made of.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum AccessMedium {
+    /// Optical fibre (FTTH, GPON/EPON).
+    Fiber,
+    /// Copper Ethernet cable.
+    Utp,
+    Wireless,
+}
+
+impl AccessMedium {
+    pub const ALL: [AccessMedium; 3] = [Self::Fiber, Self::Utp, Self::Wireless];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Fiber => "fiber",
+            Self::Utp => "utp",
+            Self::Wireless => "wireless",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|t| t.as_str() == s)
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Customer {
     pub id: Uuid,
@@ -56,6 +112,21 @@ pub struct Customer {
     /// The POP the customer is connected through.
     #[serde(default)]
     pub pop_id: Option<Uuid>,
+    /// Postal address in parts, as regulators' reports ask for it (BTRC: house, road, area, thana,
+    /// district); `address` stays the free-text form.
+    #[serde(default)]
+    pub house_no: Option<String>,
+    #[serde(default)]
+    pub road_no: Option<String>,
+    /// Police station / upazila.
+    #[serde(default)]
+    pub thana: Option<String>,
+    #[serde(default)]
+    pub district: Option<String>,
+    #[serde(default)]
+    pub client_type: Option<ClientType>,
+    #[serde(default)]
+    pub access_medium: Option<AccessMedium>,
     pub national_id: Option<String>,
     /// When the line was first connected.
     #[serde(default)]

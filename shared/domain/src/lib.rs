@@ -34,6 +34,7 @@ pub mod portal;
 pub mod provisioning;
 pub mod rate;
 pub mod recharge;
+pub mod regulator;
 pub mod role;
 pub mod subscription;
 pub mod tenant;

@@ -218,6 +218,24 @@ impl ConnectionType {
     }
 }
 
+/// Whether the package's bandwidth is shared with other subscribers (contended) or reserved.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Connectivity {
+    #[default]
+    Shared,
+    Dedicated,
+}
+
+impl Connectivity {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Connectivity::Shared => "shared",
+            Connectivity::Dedicated => "dedicated",
+        }
+    }
+}
+
 /// How long one purchase of the package lasts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
@@ -287,6 +305,9 @@ pub struct Package {
     pub currency: String,
     pub validity: Validity,
     pub fair_usage: Option<FairUsage>,
+    /// Shared (the default) or dedicated bandwidth.
+    #[serde(default)]
+    pub connectivity: Connectivity,
     /// The PPP/hotspot profile that carries this package on the routers.
     pub router_profile: String,
     /// The rate-limit the profile gets, exactly as written to RouterOS.

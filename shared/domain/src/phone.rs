@@ -54,6 +54,15 @@ pub fn national_digits(e164: &str) -> String {
     }
 }
 
+/// The number as dialled within its country, digits only (`+8801712345678` -> `01712345678`): what
+/// local forms and regulators' reports expect.
+pub fn national_dialling(e164: &str) -> String {
+    match phonenumber::parse(None, e164) {
+        Ok(n) => n.format().mode(Mode::National).to_string().chars().filter(char::is_ascii_digit).collect(),
+        Err(_) => e164.chars().filter(char::is_ascii_digit).collect(),
+    }
+}
+
 /// Normalises what someone typed into a phone search to a prefix of national digits.
 pub fn search_prefix(input: &str) -> String {
     let t = input.trim();
@@ -73,6 +82,7 @@ mod search_tests {
     fn search_prefixes_match_national_digits() {
         let stored = national_digits("+8801712345678");
         assert_eq!(stored, "1712345678");
+        assert_eq!(national_dialling("+8801712345678"), "01712345678");
         for typed in ["01712", "1712", "+8801712345678", "017-12"] {
             assert!(stored.starts_with(&search_prefix(typed)), "{typed}");
         }

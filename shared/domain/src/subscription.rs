@@ -171,6 +171,9 @@ pub struct Subscription {
     pub status_reason: Option<String>,
     pub start_date: Option<DateTime<Utc>>,
     pub expires_at: Option<DateTime<Utc>>,
+    /// When it was cancelled (the end of the service, as regulators' reports count it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ended_at: Option<DateTime<Utc>>,
     /// The turbo boost bought last (in force between its start and end).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub turbo: Option<crate::turbo::Turbo>,

@@ -125,6 +125,9 @@ pub struct Tenant {
     /// The helpdesk's service levels.
     #[serde(default)]
     pub tickets: crate::ticket::TicketSettings,
+    /// The regulator's (BTRC) subscriber report.
+    #[serde(default)]
+    pub btrc: crate::regulator::BtrcSettings,
     pub status: TenantStatus,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,

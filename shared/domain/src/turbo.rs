@@ -146,6 +146,7 @@ mod tests {
             currency: "BDT".into(),
             validity: crate::package::Validity::Days(30),
             fair_usage: None,
+            connectivity: Default::default(),
             router_profile: "Home 10M".into(),
             rate_limit: "10M/10M".into(),
             turbo_offers: vec![],

@@ -4,7 +4,7 @@
 
 use chrono::{DateTime, NaiveDate, Utc};
 use domain::actor::Actor;
-use domain::customer::{Customer, CustomerStatus, search_fold, validate_tags};
+use domain::customer::{AccessMedium, ClientType, Customer, CustomerStatus, search_fold, validate_tags};
 use domain::event::{CrmEvent, DomainEvent};
 use domain::language::Language;
 use domain::patch::Patch;
@@ -35,6 +35,13 @@ pub struct CreateCustomer {
     pub address: Option<String>,
     pub area: Option<String>,
     pub pop_id: Option<Uuid>,
+    /// The address in the parts regulators ask for (the ISP may require them: `btrc` settings).
+    pub house_no: Option<String>,
+    pub road_no: Option<String>,
+    pub thana: Option<String>,
+    pub district: Option<String>,
+    pub client_type: Option<ClientType>,
+    pub access_medium: Option<AccessMedium>,
     pub national_id: Option<String>,
     /// `YYYY-MM-DD`.
     pub connection_date: Option<NaiveDate>,
@@ -70,6 +77,24 @@ pub struct UpdateCustomer {
     #[serde(default)]
     #[schema(value_type = Option<NaiveDate>)]
     pub connection_date: Patch<NaiveDate>,
+    #[serde(default)]
+    #[schema(value_type = Option<String>)]
+    pub house_no: Patch<String>,
+    #[serde(default)]
+    #[schema(value_type = Option<String>)]
+    pub road_no: Patch<String>,
+    #[serde(default)]
+    #[schema(value_type = Option<String>)]
+    pub thana: Patch<String>,
+    #[serde(default)]
+    #[schema(value_type = Option<String>)]
+    pub district: Patch<String>,
+    #[serde(default)]
+    #[schema(value_type = Option<ClientType>)]
+    pub client_type: Patch<ClientType>,
+    #[serde(default)]
+    #[schema(value_type = Option<AccessMedium>)]
+    pub access_medium: Patch<AccessMedium>,
     pub tags: Option<Vec<String>>,
     #[serde(default)]
     #[schema(value_type = Option<Language>)]
@@ -185,7 +210,8 @@ pub async fn stage_new_customer(app: &App, actor: &Actor, input: CreateCustomer)
         }
         _ => None,
     };
-    let ctx = NewCustomerContext { tenant, operator, pop_found, confined_pops, operator_pops };
+    let require_btrc_fields = tenant.btrc.fields_required;
+    let ctx = NewCustomerContext { tenant, operator, pop_found, confined_pops, operator_pops, require_btrc_fields };
     let customer = prepare_customer(actor, &ctx, input, now)?;
     let mut tx = Tx::new();
     stage_customer_creation(&mut tx, actor, &customer, &ctx.tenant, now)?;
@@ -203,6 +229,23 @@ pub struct NewCustomerContext {
     pub confined_pops: Option<Vec<Uuid>>,
     /// The named operator's POPs, when it is confined to some.
     pub operator_pops: Option<Vec<Uuid>>,
+    /// The ISP requires the fields of the BTRC report (imports migrate existing subscribers and
+    /// are not held to it: their gaps are listed by the report).
+    pub require_btrc_fields: bool,
+}
+
+/// Most a part of an address may hold.
+const ADDRESS_PART_MAX: usize = 80;
+
+/// The fields the ISP's BTRC setting requires that `after` lacks and `before` (if any) had.
+fn btrc_gaps(v: &mut Validation, before: Option<&Customer>, after: &Customer, now: DateTime<Utc>) {
+    let template = domain::regulator::btrc_template_at(now);
+    let had = before.map(|b| template.missing_customer_fields(b)).unwrap_or_default();
+    for field in template.missing_customer_fields(after) {
+        if !had.contains(&field) {
+            v.add(field, "is required by the ISP for the BTRC subscriber report");
+        }
+    }
 }
 
 /// Checks a new customer against what was read; no I/O.
@@ -229,6 +272,10 @@ pub fn prepare_customer(
     let username = v.username("username", &input.username);
     let address = v.optional_text("address", input.address.as_deref(), 300);
     let area = v.optional_text("area", input.area.as_deref(), 80);
+    let house_no = v.optional_text("house_no", input.house_no.as_deref(), ADDRESS_PART_MAX);
+    let road_no = v.optional_text("road_no", input.road_no.as_deref(), ADDRESS_PART_MAX);
+    let thana = v.optional_text("thana", input.thana.as_deref(), ADDRESS_PART_MAX);
+    let district = v.optional_text("district", input.district.as_deref(), ADDRESS_PART_MAX);
     let national_id = v.optional_text("national_id", input.national_id.as_deref(), 40);
     let notes = v.optional_text("notes", input.notes.as_deref(), 2000);
     let tags = validate_tags(&mut v, "tags", &input.tags);
@@ -259,8 +306,6 @@ pub fn prepare_customer(
             }
         }
     };
-    v.finish()?;
-
     let customer = Customer {
         id: ids::new_id(),
         tenant_id: tid,
@@ -272,6 +317,12 @@ pub fn prepare_customer(
         address,
         area,
         pop_id: input.pop_id,
+        house_no,
+        road_no,
+        thana,
+        district,
+        client_type: input.client_type,
+        access_medium: input.access_medium,
         national_id,
         connection_date: input.connection_date,
         notes,
@@ -285,6 +336,10 @@ pub fn prepare_customer(
         updated_at: now,
         version: 1,
     };
+    if ctx.require_btrc_fields {
+        btrc_gaps(&mut v, None, &customer, now);
+    }
+    v.finish()?;
     Ok(customer)
 }
 
@@ -449,9 +504,14 @@ pub async fn update_customer(
     actor.require(Permission::CustomersWrite)?;
     let tid = actor.tenant()?;
     let expected = expected_version(if_match, input.version)?;
-    // The ISP's country is needed only to read a number typed in local form.
+    // The ISP is needed only to read a number typed in local form, or when a field the ISP may
+    // require changes (it may not be cleared then).
     let local_phone = input.phone.as_deref().is_some_and(|p| !p.trim().starts_with('+'));
-    let (before, tenant) = visible_with_tenant(app, actor, id, local_phone).await?;
+    let clears = [&input.house_no, &input.road_no, &input.thana, &input.district, &input.area, &input.email]
+        .iter()
+        .any(|p| !p.is_absent())
+        || !(input.pop_id.is_absent() && input.client_type.is_absent() && input.access_medium.is_absent());
+    let (before, tenant) = visible_with_tenant(app, actor, id, local_phone || clears).await?;
     let mut after = before.clone();
     let mut v = Validation::new();
     if let Some(n) = &input.name {
@@ -477,6 +537,18 @@ pub async fn update_customer(
         after.area = v.optional_text("area", a.map(String::as_str), 80);
     }
     input.connection_date.clone().apply_to(&mut after.connection_date);
+    for (field, patch, value) in [
+        ("house_no", &input.house_no, &mut after.house_no),
+        ("road_no", &input.road_no, &mut after.road_no),
+        ("thana", &input.thana, &mut after.thana),
+        ("district", &input.district, &mut after.district),
+    ] {
+        if let Some(p) = patch.as_update() {
+            *value = v.optional_text(field, p.map(String::as_str), ADDRESS_PART_MAX);
+        }
+    }
+    input.client_type.clone().apply_to(&mut after.client_type);
+    input.access_medium.clone().apply_to(&mut after.access_medium);
     if let Some(t) = &input.tags {
         after.tags = validate_tags(&mut v, "tags", t);
     }
@@ -503,6 +575,9 @@ pub async fn update_customer(
     }
     if let Some(n) = input.notes.as_update() {
         after.notes = v.optional_text("notes", n.map(String::as_str), 2000);
+    }
+    if tenant.as_ref().is_some_and(|t| t.btrc.fields_required) {
+        btrc_gaps(&mut v, Some(&before), &after, app.now());
     }
     v.finish()?;
     commit_update(app, actor, before, after, expected).await

@@ -68,6 +68,13 @@ pub struct ConvertLead {
     pub connection_date: Option<NaiveDate>,
     #[serde(default)]
     pub tags: Vec<String>,
+    /// The customer's fields for the BTRC report (the ISP may require them).
+    pub house_no: Option<String>,
+    pub road_no: Option<String>,
+    pub thana: Option<String>,
+    pub district: Option<String>,
+    pub client_type: Option<domain::customer::ClientType>,
+    pub access_medium: Option<domain::customer::AccessMedium>,
 }
 
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
@@ -344,6 +351,12 @@ pub async fn convert_lead(
             address: lead.address.clone(),
             area: lead.area.clone(),
             pop_id: lead.pop_id,
+            house_no: input.house_no,
+            road_no: input.road_no,
+            thana: input.thana,
+            district: input.district,
+            client_type: input.client_type,
+            access_medium: input.access_medium,
             national_id: input.national_id,
             connection_date: input.connection_date,
             notes: lead.notes.clone(),

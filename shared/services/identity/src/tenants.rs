@@ -47,6 +47,8 @@ pub struct UpdateTenant {
     pub portal: Option<domain::portal::PortalSettings>,
     /// The helpdesk's service levels per priority and reopening window, as a whole.
     pub tickets: Option<domain::ticket::TicketSettings>,
+    /// The BTRC subscriber report's settings.
+    pub btrc: Option<domain::regulator::BtrcSettings>,
     pub version: Option<u64>,
 }
 
@@ -103,6 +105,7 @@ pub async fn create_tenant(
         billing,
         portal: Default::default(),
         tickets: Default::default(),
+        btrc: Default::default(),
         status: TenantStatus::Active,
         created_at: now,
         updated_at: now,
@@ -265,6 +268,9 @@ pub async fn update_tenant(
     if let Some(t) = &input.tickets {
         t.validate(&mut v, "tickets");
         after.tickets = *t;
+    }
+    if let Some(b) = input.btrc {
+        after.btrc = b;
     }
     if let Some(p) = &input.portal {
         after.portal = p.normalised(&mut v, "portal");

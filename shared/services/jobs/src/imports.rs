@@ -9,7 +9,7 @@
 use chrono::{DateTime, Utc};
 use crm::customers::{CreateCustomer, NewCustomerContext, prepare_customer, stage_customer_creation};
 use domain::actor::Actor;
-use domain::customer::search_fold;
+use domain::customer::{AccessMedium, ClientType, search_fold};
 use domain::event::CrmEvent;
 use domain::import::{ImportFormat, ImportRow, read};
 use domain::package::Package;
@@ -273,7 +273,7 @@ fn build_row(
     row: &ImportRow,
     now: DateTime<Utc>,
 ) -> Result<(domain::customer::Customer, domain::subscription::Subscription, String)> {
-    let customer = prepare_customer(
+    let mut customer = prepare_customer(
         actor,
         &NewCustomerContext {
             tenant: ctx.tenant.clone(),
@@ -281,6 +281,7 @@ fn build_row(
             pop_found: false,
             confined_pops: None,
             operator_pops: None,
+            require_btrc_fields: false,
         },
         CreateCustomer {
             name: row.name.clone(),
@@ -290,6 +291,12 @@ fn build_row(
             address: row.address.clone(),
             area: row.area.clone(),
             pop_id: None,
+            house_no: row.house_no.clone(),
+            road_no: row.road_no.clone(),
+            thana: row.thana.clone(),
+            district: row.district.clone(),
+            client_type: None,
+            access_medium: None,
             national_id: row.national_id.clone(),
             connection_date: None,
             notes: None,
@@ -318,6 +325,20 @@ fn build_row(
             {
                 v.add("router", "is not a router of your POPs");
             }
+        }
+    }
+    // The customer is connected through its router's POP.
+    customer.pop_id = router.and_then(|r| r.router.pop_id);
+    if let Some(t) = &row.client_type {
+        customer.client_type = ClientType::parse(&t.to_lowercase());
+        if customer.client_type.is_none() {
+            v.add("client_type", "must be home, corporate, sme, government or education");
+        }
+    }
+    if let Some(m) = &row.access_medium {
+        customer.access_medium = AccessMedium::parse(&m.to_lowercase());
+        if customer.access_medium.is_none() {
+            v.add("access_medium", "must be fiber, utp or wireless");
         }
     }
     let billing_model = billing_model_of(&mut v, row.billing_model.as_deref());

@@ -47,6 +47,8 @@ pub struct CreatePackage {
     /// Boosts its subscribers may buy (at most 5).
     #[serde(default)]
     pub turbo_offers: Vec<domain::turbo::TurboOffer>,
+    /// `shared` (default) or `dedicated` bandwidth.
+    pub connectivity: Option<domain::package::Connectivity>,
     pub active: Option<bool>,
 }
 
@@ -79,6 +81,7 @@ pub struct UpdatePackage {
     pub router_profile: Option<String>,
     /// Replaces the package's turbo offers as a whole.
     pub turbo_offers: Option<Vec<domain::turbo::TurboOffer>>,
+    pub connectivity: Option<domain::package::Connectivity>,
     pub active: Option<bool>,
     pub version: Option<u64>,
 }
@@ -240,6 +243,7 @@ pub async fn create_package(
         currency: tenant.currency,
         validity: validity.expect("validated"),
         fair_usage: c.fair_usage,
+        connectivity: input.connectivity.unwrap_or_default(),
         router_profile: c.router_profile,
         rate_limit: c.rate_limit,
         turbo_offers: input.turbo_offers,
@@ -452,6 +456,7 @@ pub async fn update_package(
         router_profile: c.router_profile,
         rate_limit: c.rate_limit,
         turbo_offers,
+        connectivity: input.connectivity.unwrap_or(before.connectivity),
         active: input.active.unwrap_or(before.active),
         updated_at: now,
         version: before.version + 1,

@@ -400,6 +400,7 @@ pub fn prepare_subscription(
         status_reason: None,
         start_date: input.start_date,
         expires_at: input.expires_at,
+        ended_at: None,
         turbo: None,
         scheduled_package: None,
         billed_through: None,
@@ -980,6 +981,7 @@ async fn plan_change(
         }
         Change::Cancel { reason } => {
             after.status_reason = reason.clone().filter(|r| !r.trim().is_empty());
+            after.ended_at = Some(now);
             usage.push((UsageOf::Package, before.package_id, -1));
             usage.push((UsageOf::Router, before.router_id, -1));
         }

@@ -170,7 +170,7 @@ async fn sum_periods(app: &App, pk: String, lo: &str, hi: &str) -> Result<BTreeM
 
 /// Whose figures a report shows: the whole ISP's (`None`), or an operator's or sub-operator's own
 /// subtree's.
-fn reader(actor: &Actor) -> Result<(Uuid, Option<String>)> {
+pub fn reader(actor: &Actor) -> Result<(Uuid, Option<String>)> {
     actor.require(Permission::ReportsRead)?;
     let tid = actor.tenant()?;
     if !actor.role.is_scoped() {
