@@ -20,6 +20,7 @@ mod gateway_refunds;
 mod gateway_restores;
 mod hardening;
 mod imports;
+mod inventory;
 mod isolation;
 mod jobs;
 mod leads;

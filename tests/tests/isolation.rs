@@ -219,9 +219,51 @@ async fn every_route_refuses_another_tenants_ids_and_changes_nothing() {
     let alerts = env.send("GET", "/v1/alerts", Some(&admin), None).await.expect(200);
     assert_eq!(alerts["items"][0]["kind"], "router_offline", "{alerts:#}");
     let alert = alerts["items"][0]["id"].as_str().unwrap().to_string();
+    // The victim's stock: an ONU received by serial at its warehouse, and installed at the customer.
+    let item = env
+        .send(
+            "POST",
+            "/v1/inventory/items",
+            Some(&admin),
+            Some(json!({"name": "Victim ONU", "sku": "VIC-ONU", "category": "onu", "serial_tracked": true, "unit_cost": 100})),
+        )
+        .await
+        .expect(201)["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let store = env
+        .send(
+            "POST",
+            "/v1/inventory/locations",
+            Some(&admin),
+            Some(json!({"name": "Victim store", "kind": "warehouse"})),
+        )
+        .await
+        .expect(201)["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    for (key, body) in [
+        (
+            "victim-in",
+            json!({"kind": "receive", "item_id": item, "to_location_id": store, "serials": ["VIC1", "VIC2"]}),
+        ),
+        (
+            "victim-out",
+            json!({"kind": "issue", "item_id": item, "from_location_id": store, "serials": ["VIC1"],
+                "holder": {"type": "customer", "id": cid}}),
+        ),
+    ] {
+        env.send_with("POST", "/v1/inventory/movements", Some(&admin), Some(body), &[("idempotency-key", key)])
+            .await
+            .expect(201);
+    }
+    let assets = env.send("GET", &format!("/v1/inventory/assets?item_id={item}"), Some(&admin), None).await.expect(200);
+    let asset = assets["items"][0]["id"].as_str().unwrap().to_string();
     let secret_ids = [
         &cid, &uid, &pkg, &pop, &router, &sub, &op, &lead, &import, &bulk, &invoice, &payment, &gateway, &checkout,
-        &alert, &endpoint, &plan, &cards,
+        &alert, &endpoint, &plan, &cards, &item, &store, &asset,
     ];
     let (_, intruder) = env.other_tenant("intruder").await;
     // The intruder's own gateway account, to name the victim's order under it.
@@ -815,6 +857,36 @@ async fn every_route_refuses_another_tenants_ids_and_changes_nothing() {
                 }
                 // A preflight (no origin given): nothing to allow, nothing read.
                 ("OPTIONS", "/{proxy+}") => ("/v1/customers".to_string(), None, &[204]),
+                // Inventory: the victim's items, locations and assets are not there; a movement
+                // naming them is refused; lists and the valuation are the intruder's own.
+                ("POST", "/v1/inventory/items") => (
+                    path.clone(),
+                    Some(json!({"name": "Mine", "sku": "VIC-ONU", "category": "onu", "unit_cost": 1})),
+                    &[201],
+                ),
+                ("POST", "/v1/inventory/locations") => {
+                    (path.clone(), Some(json!({"name": "Mine", "kind": "pop", "pop_id": pop})), &[422])
+                }
+                ("GET", "/v1/inventory/items" | "/v1/inventory/locations" | "/v1/inventory/valuation") => {
+                    (path.clone(), None, &[200])
+                }
+                ("GET", "/v1/inventory/items/{id}") => (path.replace("{id}", &item), None, &[404]),
+                ("PATCH", "/v1/inventory/items/{id}") => {
+                    (path.replace("{id}", &item), Some(json!({"name": "pwned", "version": 1})), &[404])
+                }
+                ("GET", "/v1/inventory/items/{id}/movements") => (path.replace("{id}", &item), None, &[200]),
+                ("GET", "/v1/inventory/locations/{id}") => (path.replace("{id}", &store), None, &[404]),
+                ("PATCH", "/v1/inventory/locations/{id}") => {
+                    (path.replace("{id}", &store), Some(json!({"active": false, "version": 1})), &[404])
+                }
+                ("POST", "/v1/inventory/movements") => (
+                    path.clone(),
+                    Some(json!({"kind": "issue", "item_id": item, "from_location_id": store, "serials": ["VIC2"],
+                        "holder": {"type": "customer", "id": cid}})),
+                    &[422],
+                ),
+                ("GET", "/v1/inventory/assets") => (format!("{path}?customer_id={cid}"), None, &[200]),
+                ("GET", "/v1/inventory/assets/{id}") => (path.replace("{id}", &asset), None, &[404]),
                 other => panic!("route {other:?} has no tenant-isolation case: add one"),
             };
             let method = if method == "GET" && body.is_some() { "GET" } else { method.as_str() };

@@ -47,6 +47,7 @@ macro_rules! with_api_functions {
             api_dashboard "api-dashboard",
             api_leads "api-leads",
             api_tickets "api-tickets",
+            api_inventory "api-inventory",
             api_invoices "api-invoices",
             api_billing "api-billing",
             api_reports "api-reports",

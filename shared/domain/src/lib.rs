@@ -18,6 +18,7 @@ pub mod export;
 pub mod idempotency;
 pub mod ids;
 pub mod import;
+pub mod inventory;
 pub mod invoice;
 pub mod language;
 pub mod lead;

@@ -53,6 +53,16 @@ pub fn format_minor(amount: i64, currency: &str) -> String {
     if exp == 0 { format!("{sign}{grouped}") } else { format!("{sign}{grouped}.{minor:0w$}", w = exp as usize) }
 }
 
+/// Minor units as a plain decimal in major units, no grouping (`100000`, BDT -> `1000.00`): what
+/// spreadsheets and regulators' files take.
+pub fn plain_decimal(amount: i64, currency: &str) -> String {
+    let exp = u32::from(minor_units(currency).unwrap_or(2));
+    let unit = 10u64.pow(exp);
+    let abs = amount.unsigned_abs();
+    let sign = if amount < 0 { "-" } else { "" };
+    if exp == 0 { format!("{sign}{abs}") } else { format!("{sign}{}.{:0w$}", abs / unit, abs % unit, w = exp as usize) }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Money {
     /// Amount in minor units (e.g. poisha for BDT).

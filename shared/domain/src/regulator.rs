@@ -284,7 +284,7 @@ fn value_of(c: &Column, f: &RowFacts) -> Option<String> {
         Source::ClientEmail => cu.email.clone()?,
         Source::PriceExcludingVat => {
             let (amount, currency) = f.price_excluding_vat?;
-            plain_amount(amount, currency)
+            crate::money::plain_decimal(amount, currency)
         }
         Source::Username => f.username.to_string(),
     })
@@ -299,15 +299,6 @@ pub fn mbps(bps: u64) -> String {
     }
     let digits = format!("{frac:06}");
     format!("{whole}.{}", digits.trim_end_matches('0'))
-}
-
-/// Minor units as a plain decimal in major units, no grouping (`100000`, BDT -> `1000.00`).
-pub fn plain_amount(amount: i64, currency: &str) -> String {
-    let exp = u32::from(crate::money::minor_units(currency).unwrap_or(2));
-    let unit = 10u64.pow(exp);
-    let abs = amount.unsigned_abs();
-    let sign = if amount < 0 { "-" } else { "" };
-    if exp == 0 { format!("{sign}{abs}") } else { format!("{sign}{}.{:0w$}", abs / unit, abs % unit, w = exp as usize) }
 }
 
 #[cfg(test)]
@@ -480,8 +471,8 @@ mod tests {
         assert_eq!(mbps(10_000_000), "10");
         assert_eq!(mbps(2_500_000), "2.5");
         assert_eq!(mbps(512_000), "0.512");
-        assert_eq!(plain_amount(100_050, "BDT"), "1000.50");
-        assert_eq!(plain_amount(5_000, "UGX"), "5000");
-        assert_eq!(plain_amount(-5, "BDT"), "-0.05");
+        assert_eq!(crate::money::plain_decimal(100_050, "BDT"), "1000.50");
+        assert_eq!(crate::money::plain_decimal(5_000, "UGX"), "5000");
+        assert_eq!(crate::money::plain_decimal(-5, "BDT"), "-0.05");
     }
 }

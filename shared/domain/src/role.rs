@@ -52,6 +52,9 @@ pub enum Permission {
     /// The helpdesk: read tickets, and open, answer and move them.
     TicketsRead,
     TicketsWrite,
+    /// Stock: items, locations, movements, assets and their valuation.
+    InventoryRead,
+    InventoryWrite,
 }
 
 impl Permission {
@@ -82,6 +85,8 @@ impl Permission {
             ReportsRead => "reports:read",
             TicketsRead => "tickets:read",
             TicketsWrite => "tickets:write",
+            InventoryRead => "inventory:read",
+            InventoryWrite => "inventory:write",
         }
     }
 }
@@ -108,6 +113,8 @@ const ALL_TENANT: &[Permission] = &[
     ReportsRead,
     TicketsRead,
     TicketsWrite,
+    InventoryRead,
+    InventoryWrite,
 ];
 
 const DEVELOPER: &[Permission] =
@@ -132,6 +139,8 @@ const MANAGER: &[Permission] = &[
     ReportsRead,
     TicketsRead,
     TicketsWrite,
+    InventoryRead,
+    InventoryWrite,
 ];
 const OPERATOR: &[Permission] = &[
     TenantSettingsRead,
@@ -163,8 +172,17 @@ const SUB_OPERATOR: &[Permission] = &[
     TicketsRead,
     TicketsWrite,
 ];
-const STAFF: &[Permission] =
-    &[TenantSettingsRead, CustomersRead, CustomersWrite, PackagesRead, NetworkRead, TicketsRead, TicketsWrite];
+const STAFF: &[Permission] = &[
+    TenantSettingsRead,
+    CustomersRead,
+    CustomersWrite,
+    PackagesRead,
+    NetworkRead,
+    TicketsRead,
+    TicketsWrite,
+    InventoryRead,
+    InventoryWrite,
+];
 const ACCOUNTANT: &[Permission] = &[
     TenantSettingsRead,
     CustomersRead,
@@ -174,6 +192,7 @@ const ACCOUNTANT: &[Permission] = &[
     PaymentsCollect,
     ReportsRead,
     TicketsRead,
+    InventoryRead,
 ];
 const CUSTOMER: &[Permission] = &[];
 

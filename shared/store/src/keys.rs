@@ -1054,6 +1054,87 @@ pub fn ticket_sla_check(tenant: Uuid, ticket: Uuid, due: chrono::DateTime<chrono
     ItemKeys::new(ticket_sla_pk(shard), &format!("{}#{tenant}#{ticket}", key_time(due)))
 }
 
+// ---- inventory --------------------------------------------------------------------------------
+
+/// An inventory item; its stock levels (`ITEM#STOCK#<location>`) and ledger (`MOVE#<id>`, in time
+/// order) share its partition, so the item with its stock is one Query (sort keys beginning with
+/// `ITEM`). Listed across the ISP (gsi1, by SKU).
+pub fn inventory_item(tenant: Uuid, id: Uuid, sku: &str) -> ItemKeys {
+    ItemKeys::new(inventory_item_pk(tenant, id), ITEM_SK).gsi1(format!("{}INVITEMS", t(tenant)), format!("{sku}#{id}"))
+}
+
+pub fn inventory_items_gsi1(tenant: Uuid) -> String {
+    format!("{}INVITEMS", t(tenant))
+}
+
+pub fn inventory_item_pk(tenant: Uuid, id: Uuid) -> String {
+    format!("{}INVITEM#{id}", t(tenant))
+}
+
+pub const ITEM_SK: &str = "ITEM";
+pub const STOCK_SK_PREFIX: &str = "ITEM#STOCK#";
+pub const MOVEMENT_SK_PREFIX: &str = "MOVE#";
+
+/// An item's quantity at one location (kept by `ADD`, never below zero), listed per location
+/// (gsi1) and across the ISP (gsi2); the index attributes are set by the update that creates it.
+pub fn stock_level(tenant: Uuid, item: Uuid, location: Uuid) -> ItemKeys {
+    ItemKeys::new(inventory_item_pk(tenant, item), &format!("{STOCK_SK_PREFIX}{location}"))
+        .gsi1(stock_by_location_gsi1(tenant, location), item.to_string())
+        .gsi2(stock_levels_gsi2(tenant), format!("{item}#{location}"))
+}
+
+/// Every stock level of the ISP (the valuation reads them with one Query walk).
+pub fn stock_levels_gsi2(tenant: Uuid) -> String {
+    format!("{}INVSTOCK", t(tenant))
+}
+
+pub fn stock_by_location_gsi1(tenant: Uuid, location: Uuid) -> String {
+    format!("{}INVLOC#{location}#STOCK", t(tenant))
+}
+
+/// One line of an item's stock ledger; the ISP's ledger across items is gsi1 (by id, in time order).
+pub fn stock_movement(tenant: Uuid, item: Uuid, id: Uuid) -> ItemKeys {
+    ItemKeys::new(inventory_item_pk(tenant, item), &format!("{MOVEMENT_SK_PREFIX}{id}"))
+        .gsi1(format!("{}INVMOVES", t(tenant)), id.to_string())
+}
+
+pub fn stock_movements_gsi1(tenant: Uuid) -> String {
+    format!("{}INVMOVES", t(tenant))
+}
+
+/// A place stock is kept; listed across the ISP (gsi1).
+pub fn inventory_location(tenant: Uuid, id: Uuid) -> ItemKeys {
+    ItemKeys::new(format!("{}INVLOC#{id}", t(tenant)), "LOC").gsi1(inventory_locations_gsi1(tenant), id.to_string())
+}
+
+pub fn inventory_locations_gsi1(tenant: Uuid) -> String {
+    format!("{}INVLOCS", t(tenant))
+}
+
+/// A serial-numbered unit: listed per item (gsi1), and per holder (gsi2: a customer's or POP's
+/// equipment) while assigned.
+pub fn asset(tenant: Uuid, id: Uuid, item: Uuid, holder: Option<Uuid>) -> ItemKeys {
+    let k = ItemKeys::new(format!("{}ASSET#{id}", t(tenant)), "ASSET")
+        .gsi1(assets_by_item_gsi1(tenant, item), id.to_string());
+    match holder {
+        Some(h) => k.gsi2(assets_by_holder_gsi2(tenant, h), id.to_string()),
+        None => k,
+    }
+}
+
+pub fn assets_by_item_gsi1(tenant: Uuid, item: Uuid) -> String {
+    format!("{}ASSETS#{item}", t(tenant))
+}
+
+pub fn assets_by_holder_gsi2(tenant: Uuid, holder: Uuid) -> String {
+    format!("{}ASSETHOLDER#{holder}", t(tenant))
+}
+
+/// An item's serial, held by its asset (one unit per serial and item in an ISP).
+pub fn asset_serial(tenant: Uuid, item: Uuid, serial: &str) -> ItemKeys {
+    unique(Owner::Tenant(tenant), "asset_serial", &format!("{item}#{serial}"))
+}
+
 // ---- leads ------------------------------------------------------------------------------------
 
 /// A lead; listed newest first across the ISP (gsi1) and per operator subtree (gsi2).

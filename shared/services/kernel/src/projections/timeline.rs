@@ -19,6 +19,8 @@ pub enum TimelineKind {
     Payment,
     Sms,
     Ticket,
+    /// Equipment installed at or taken back from the customer (inventory assets).
+    Equipment,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]

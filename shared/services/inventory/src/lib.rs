@@ -1,0 +1,5 @@
+//! Inventory (the seed's procurement, stock and assets): items and stock locations
+//! ([`catalog`]), the stock ledger, serial-numbered assets and the stock valuation ([`movements`]).
+
+pub mod catalog;
+pub mod movements;
