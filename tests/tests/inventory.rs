@@ -385,3 +385,185 @@ async fn bad_inventory_input_changes_nothing() {
     assert_eq!(a.status, 409);
     e2e_tests::assert_unchanged(&before, &env.settled_snapshot().await);
 }
+
+#[tokio::test]
+async fn a_purchase_order_is_received_into_stock_once() {
+    let env = Env::start().await;
+    let admin = env.admin().await;
+    let supplier = env
+        .send(
+            "POST",
+            "/v1/inventory/suppliers",
+            Some(&admin),
+            Some(json!({"name": "Fiber House Ltd", "phone": "+8801700000000", "email": "sales@fiberhouse.example"})),
+        )
+        .await
+        .expect(201);
+    let supplier = id(&supplier);
+    let onu = id(&env
+        .send(
+            "POST",
+            "/v1/inventory/items",
+            Some(&admin),
+            Some(json!({"name": "XPON ONU", "sku": "ONU-X1", "category": "onu", "serial_tracked": true, "unit_cost": 250_000})),
+        )
+        .await
+        .expect(201));
+    let cable = id(&env
+        .send(
+            "POST",
+            "/v1/inventory/items",
+            Some(&admin),
+            Some(json!({"name": "Drop cable", "sku": "CABLE", "category": "cable", "unit": "m", "unit_cost": 1_500})),
+        )
+        .await
+        .expect(201));
+    let store = id(&env
+        .send("POST", "/v1/inventory/locations", Some(&admin), Some(json!({"name": "Main store", "kind": "warehouse"})))
+        .await
+        .expect(201));
+
+    let po = env
+        .send(
+            "POST",
+            "/v1/inventory/purchase-orders",
+            Some(&admin),
+            Some(json!({"supplier_id": supplier, "location_id": store, "note": "monthly",
+                "lines": [{"item_id": onu, "quantity": 3, "unit_cost": 240_000}, {"item_id": cable, "quantity": 500}]})),
+        )
+        .await
+        .expect(201);
+    assert_eq!((po["number"].as_str(), po["status"].as_str()), (Some("PO-000001"), Some("draft")));
+    assert_eq!(po["total"], 3 * 240_000 + 500 * 1_500, "the item's cost where the line names none");
+    let second = env
+        .send(
+            "POST",
+            "/v1/inventory/purchase-orders",
+            Some(&admin),
+            Some(json!({"supplier_id": supplier, "location_id": store, "lines": [{"item_id": cable, "quantity": 1}]})),
+        )
+        .await
+        .expect(201);
+    assert_eq!(second["number"], "PO-000002", "numbers are gapless");
+    let path = format!("/v1/inventory/purchase-orders/{}", id(&po));
+    // A draft changes; receiving it before it is ordered is refused.
+    let po = env
+        .send(
+            "PATCH",
+            &path,
+            Some(&admin),
+            Some(json!({"lines": [{"item_id": onu, "quantity": 2, "unit_cost": 240_000},
+            {"item_id": cable, "quantity": 500}], "version": 1})),
+        )
+        .await
+        .expect(200);
+    assert_eq!(po["total"], 2 * 240_000 + 500 * 1_500);
+    let receipt = json!({"serials": {onu.clone(): ["SN-A", "SN-B"]}});
+    let early = env
+        .send_with(
+            "POST",
+            &format!("{path}/receive"),
+            Some(&admin),
+            Some(receipt.clone()),
+            &[("idempotency-key", "rx-0")],
+        )
+        .await;
+    assert_eq!((early.status, early.body["code"].as_str()), (409, Some("invalid_transition")));
+    env.send("POST", &format!("{path}/order"), Some(&admin), None).await.expect(200);
+    let a = env.send("PATCH", &path, Some(&admin), Some(json!({"note": "late", "version": 3}))).await;
+    assert_eq!((a.status, a.body["code"].as_str()), (409, Some("not_a_draft")));
+    // Wrong serials: too few, for the cable, unknown item.
+    for bad in [
+        json!({"serials": {onu.clone(): ["SN-A"]}}),
+        json!({"serials": {onu.clone(): ["SN-A", "SN-B"], cable.clone(): ["C1"]}}),
+        json!({"serials": {onu.clone(): ["SN-A", "SN-A"]}}),
+        json!({}),
+    ] {
+        let a = env
+            .send_with(
+                "POST",
+                &format!("{path}/receive"),
+                Some(&admin),
+                Some(bad.clone()),
+                &[("idempotency-key", "rx-bad")],
+            )
+            .await;
+        assert_eq!(a.status, 422, "{bad}: {}", a.body);
+    }
+    // Three receipts at once (a double click and a second clerk): the stock comes in once.
+    let tries: Vec<_> = ["rx-1", "rx-1", "rx-2"]
+        .into_iter()
+        .map(|key| {
+            let (env, admin, path, receipt) = (&env, &admin, &path, receipt.clone());
+            async move {
+                env.send_with(
+                    "POST",
+                    &format!("{path}/receive"),
+                    Some(admin),
+                    Some(receipt),
+                    &[("idempotency-key", key)],
+                )
+                .await
+            }
+        })
+        .collect();
+    let answers = futures::future::join_all(tries).await;
+    let received: Vec<&e2e_tests::Answer> = answers.iter().filter(|a| a.status == 200).collect();
+    assert!(!received.is_empty(), "{answers:?}");
+    for a in &answers {
+        assert!(
+            a.status == 200 || (a.status == 409 && a.body["code"] == "invalid_transition"),
+            "{} {}",
+            a.status,
+            a.body
+        );
+    }
+    let po = env.send("GET", &path, Some(&admin), None).await.expect(200);
+    assert_eq!(po["status"], "received");
+    assert_eq!(po["movement_ids"].as_array().unwrap().len(), 2);
+    let onus = env.send("GET", &format!("/v1/inventory/items/{onu}"), Some(&admin), None).await.expect(200);
+    assert_eq!(onus["on_hand"], 2);
+    let cables = env.send("GET", &format!("/v1/inventory/items/{cable}"), Some(&admin), None).await.expect(200);
+    assert_eq!(cables["on_hand"], 500);
+    let assets = env.send("GET", &format!("/v1/inventory/assets?item_id={onu}"), Some(&admin), None).await.expect(200);
+    let mut serials: Vec<&str> =
+        assets["items"].as_array().unwrap().iter().map(|a| a["serial"].as_str().unwrap()).collect();
+    serials.sort();
+    assert_eq!(serials, ["SN-A", "SN-B"]);
+    let ledger =
+        env.send("GET", &format!("/v1/inventory/items/{cable}/movements"), Some(&admin), None).await.expect(200);
+    assert_eq!(ledger["items"].as_array().unwrap().len(), 1);
+    assert_eq!(ledger["items"][0]["reason"], "PO-000001 from Fiber House Ltd");
+    // Received is final; the other draft is cancelled; the listing filters by status.
+    let a = env.send("POST", &format!("{path}/cancel"), Some(&admin), None).await;
+    assert_eq!((a.status, a.body["code"].as_str()), (409, Some("invalid_transition")));
+    env.send("POST", &format!("/v1/inventory/purchase-orders/{}/cancel", id(&second)), Some(&admin), None)
+        .await
+        .expect(200);
+    let listed = env.send("GET", "/v1/inventory/purchase-orders?status=received", Some(&admin), None).await.expect(200);
+    assert_eq!(listed["items"].as_array().unwrap().len(), 1);
+    assert_eq!(listed["items"][0]["number"], "PO-000001");
+    // Bad input on orders and suppliers changes nothing.
+    let before = env.settled_snapshot().await;
+    for body in [
+        json!({"supplier_id": supplier, "location_id": store, "lines": []}),
+        json!({"supplier_id": store, "location_id": store, "lines": [{"item_id": cable, "quantity": 1}]}),
+        json!({"supplier_id": supplier, "location_id": supplier, "lines": [{"item_id": cable, "quantity": 1}]}),
+        json!({"supplier_id": supplier, "location_id": store, "lines": [{"item_id": cable, "quantity": 0}]}),
+        json!({"supplier_id": supplier, "location_id": store, "lines": [{"item_id": cable, "quantity": 1}, {"item_id": cable, "quantity": 2}]}),
+        json!({"supplier_id": supplier, "location_id": store, "lines": [{"item_id": cable, "quantity": 1, "unit_cost": -1}]}),
+    ] {
+        let a = env.send("POST", "/v1/inventory/purchase-orders", Some(&admin), Some(body.clone())).await;
+        assert!(matches!(a.status, 400 | 422), "{body}: {}", a.status);
+    }
+    for body in [json!({"name": ""}), json!({"name": "X", "email": "not-an-email"}), json!({"name": "X", "fax": "1"})] {
+        let a = env.send("POST", "/v1/inventory/suppliers", Some(&admin), Some(body.clone())).await;
+        assert!(matches!(a.status, 400 | 422), "{body}: {}", a.status);
+    }
+    for bad in ["/v1/inventory/purchase-orders?status=lost", "/v1/inventory/suppliers?x=1"] {
+        assert!(matches!(env.send("GET", bad, Some(&admin), None).await.status, 400 | 422), "{bad}");
+    }
+    let a = env.send("POST", &format!("{path}/receive"), Some(&admin), Some(json!({}))).await;
+    assert_eq!(a.status, 400, "no Idempotency-Key");
+    e2e_tests::assert_unchanged(&before, &env.settled_snapshot().await);
+}

@@ -261,9 +261,28 @@ async fn every_route_refuses_another_tenants_ids_and_changes_nothing() {
     }
     let assets = env.send("GET", &format!("/v1/inventory/assets?item_id={item}"), Some(&admin), None).await.expect(200);
     let asset = assets["items"][0]["id"].as_str().unwrap().to_string();
+    let supplier = env
+        .send("POST", "/v1/inventory/suppliers", Some(&admin), Some(json!({"name": "Victim Supplies"})))
+        .await
+        .expect(201)["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let po = env
+        .send(
+            "POST",
+            "/v1/inventory/purchase-orders",
+            Some(&admin),
+            Some(json!({"supplier_id": supplier, "location_id": store, "lines": [{"item_id": item, "quantity": 1}]})),
+        )
+        .await
+        .expect(201)["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
     let secret_ids = [
         &cid, &uid, &pkg, &pop, &router, &sub, &op, &lead, &import, &bulk, &invoice, &payment, &gateway, &checkout,
-        &alert, &endpoint, &plan, &cards, &item, &store, &asset,
+        &alert, &endpoint, &plan, &cards, &item, &store, &asset, &supplier, &po,
     ];
     let (_, intruder) = env.other_tenant("intruder").await;
     // The intruder's own gateway account, to name the victim's order under it.
@@ -887,6 +906,29 @@ async fn every_route_refuses_another_tenants_ids_and_changes_nothing() {
                 ),
                 ("GET", "/v1/inventory/assets") => (format!("{path}?customer_id={cid}"), None, &[200]),
                 ("GET", "/v1/inventory/assets/{id}") => (path.replace("{id}", &asset), None, &[404]),
+                ("POST", "/v1/inventory/suppliers") => (path.clone(), Some(json!({"name": "Mine"})), &[201]),
+                ("GET", "/v1/inventory/suppliers" | "/v1/inventory/purchase-orders") => (path.clone(), None, &[200]),
+                ("GET", "/v1/inventory/suppliers/{id}") => (path.replace("{id}", &supplier), None, &[404]),
+                ("PATCH", "/v1/inventory/suppliers/{id}") => {
+                    (path.replace("{id}", &supplier), Some(json!({"name": "pwned", "version": 1})), &[404])
+                }
+                ("POST", "/v1/inventory/purchase-orders") => (
+                    path.clone(),
+                    Some(
+                        json!({"supplier_id": supplier, "location_id": store, "lines": [{"item_id": item, "quantity": 1}]}),
+                    ),
+                    &[422],
+                ),
+                ("GET", "/v1/inventory/purchase-orders/{id}") => (path.replace("{id}", &po), None, &[404]),
+                ("PATCH", "/v1/inventory/purchase-orders/{id}") => {
+                    (path.replace("{id}", &po), Some(json!({"note": "pwned", "version": 1})), &[404])
+                }
+                (
+                    "POST",
+                    "/v1/inventory/purchase-orders/{id}/order"
+                    | "/v1/inventory/purchase-orders/{id}/cancel"
+                    | "/v1/inventory/purchase-orders/{id}/receive",
+                ) => (path.replace("{id}", &po), Some(json!({})), &[404]),
                 other => panic!("route {other:?} has no tenant-isolation case: add one"),
             };
             let method = if method == "GET" && body.is_some() { "GET" } else { method.as_str() };

@@ -1,12 +1,15 @@
-//! `api-inventory`: items, stock locations, the stock ledger, serial-numbered assets and the
-//! stock valuation (`/v1/inventory/...`).
+//! `api-inventory`: items, stock locations, the stock ledger, serial-numbered assets, suppliers
+//! and purchase orders, and the stock valuation (`/v1/inventory/...`).
 
 use domain::Error;
 use domain::actor::Actor;
-use domain::inventory::{Asset, Location, Movement};
+use domain::inventory::{Asset, Location, Movement, PurchaseOrder, PurchaseOrderStatus, Supplier};
 use inventory::catalog::{self, CreateItem, CreateLocation, ItemView, LocationView, UpdateItem, UpdateLocation};
 use inventory::movements::{self, AssetsOf, CreateMovement, Valuation};
-use isp_http::{Incoming, ListResponse, Problem, Reply, created_outcome, finish, ok, spreadsheet_file};
+use inventory::procurement::{
+    self, CreatePurchaseOrder, CreateSupplier, ReceivePurchaseOrder, UpdatePurchaseOrder, UpdateSupplier,
+};
+use isp_http::{Incoming, ListResponse, Problem, Reply, created_outcome, finish, ok, ok_outcome, spreadsheet_file};
 use kernel::App;
 use lambda_http::{Body, Request, Response};
 use uuid::Uuid;
@@ -25,6 +28,17 @@ pub const ROUTES: &[&str] = &[
     "GET /v1/inventory/assets",
     "GET /v1/inventory/assets/{id}",
     "GET /v1/inventory/valuation",
+    "POST /v1/inventory/suppliers",
+    "GET /v1/inventory/suppliers",
+    "GET /v1/inventory/suppliers/{id}",
+    "PATCH /v1/inventory/suppliers/{id}",
+    "POST /v1/inventory/purchase-orders",
+    "GET /v1/inventory/purchase-orders",
+    "GET /v1/inventory/purchase-orders/{id}",
+    "PATCH /v1/inventory/purchase-orders/{id}",
+    "POST /v1/inventory/purchase-orders/{id}/order",
+    "POST /v1/inventory/purchase-orders/{id}/cancel",
+    "POST /v1/inventory/purchase-orders/{id}/receive",
 ];
 
 pub async fn handle(app: &App, req: Request) -> Response<Body> {
@@ -48,6 +62,27 @@ async fn dispatch(app: &App, req: Request) -> Reply {
         "POST /v1/inventory/movements" => record_movement(app, &actor, &r).await,
         "GET /v1/inventory/assets" => list_assets(app, &actor, &r).await,
         "GET /v1/inventory/assets/{id}" => get_asset(app, &actor, params.id("id", "asset")?).await,
+        "POST /v1/inventory/suppliers" => create_supplier(app, &actor, &r).await,
+        "GET /v1/inventory/suppliers" => list_suppliers(app, &actor, &r).await,
+        "GET /v1/inventory/suppliers/{id}" => get_supplier(app, &actor, params.id("id", "supplier")?).await,
+        "PATCH /v1/inventory/suppliers/{id}" => update_supplier(app, &actor, &r, params.id("id", "supplier")?).await,
+        "POST /v1/inventory/purchase-orders" => create_purchase_order(app, &actor, &r).await,
+        "GET /v1/inventory/purchase-orders" => list_purchase_orders(app, &actor, &r).await,
+        "GET /v1/inventory/purchase-orders/{id}" => {
+            get_purchase_order(app, &actor, params.id("id", "purchase order")?).await
+        }
+        "PATCH /v1/inventory/purchase-orders/{id}" => {
+            update_purchase_order(app, &actor, &r, params.id("id", "purchase order")?).await
+        }
+        "POST /v1/inventory/purchase-orders/{id}/order" => {
+            order_purchase_order(app, &actor, &r, params.id("id", "purchase order")?).await
+        }
+        "POST /v1/inventory/purchase-orders/{id}/cancel" => {
+            cancel_purchase_order(app, &actor, &r, params.id("id", "purchase order")?).await
+        }
+        "POST /v1/inventory/purchase-orders/{id}/receive" => {
+            receive_purchase_order(app, &actor, &r, params.id("id", "purchase order")?).await
+        }
         _ => valuation(app, &actor, &r).await,
     }
 }
@@ -192,6 +227,119 @@ pub async fn valuation(app: &App, actor: &Actor, r: &Incoming) -> Reply {
     ok(&v)
 }
 
+#[utoipa::path(post, path = "/v1/inventory/suppliers", tag = "inventory", request_body = CreateSupplier,
+    params(("Idempotency-Key" = Option<String>, Header, description = "repeats return the first answer")),
+    responses((status = 201, body = Supplier), (status = 403, body = Problem), (status = 422, body = Problem)),
+    security(("bearer" = [])))]
+pub async fn create_supplier(app: &App, actor: &Actor, r: &Incoming) -> Reply {
+    let input: CreateSupplier = r.json()?;
+    created_outcome(procurement::create_supplier(app, actor, input, r.idempotent()?.as_ref()).await?)
+}
+
+#[utoipa::path(get, path = "/v1/inventory/suppliers", tag = "inventory",
+    params(("limit" = Option<u32>, Query), ("cursor" = Option<String>, Query)),
+    responses((status = 200, body = ListResponse<Supplier>), (status = 403, body = Problem)), security(("bearer" = [])))]
+pub async fn list_suppliers(app: &App, actor: &Actor, r: &Incoming) -> Reply {
+    r.allow_query(&["limit", "cursor"])?;
+    let page = r.pagination()?;
+    let out = procurement::list_suppliers(app, actor, page.limit, page.cursor.as_deref()).await?;
+    ok(&ListResponse { items: out.items, next_cursor: out.next_cursor })
+}
+
+#[utoipa::path(get, path = "/v1/inventory/suppliers/{id}", tag = "inventory", params(("id" = Uuid, Path)),
+    responses((status = 200, body = Supplier), (status = 404, body = Problem)), security(("bearer" = [])))]
+pub async fn get_supplier(app: &App, actor: &Actor, id: Uuid) -> Reply {
+    ok(&procurement::get_supplier(app, actor, id).await?)
+}
+
+/// Change a supplier (`active: false` takes no new orders); send the version you read.
+#[utoipa::path(patch, path = "/v1/inventory/suppliers/{id}", tag = "inventory", request_body = UpdateSupplier,
+    params(("id" = Uuid, Path), ("If-Match" = Option<String>, Header)),
+    responses((status = 200, body = Supplier), (status = 404, body = Problem), (status = 409, body = Problem),
+        (status = 422, body = Problem)), security(("bearer" = [])))]
+pub async fn update_supplier(app: &App, actor: &Actor, r: &Incoming, id: Uuid) -> Reply {
+    let input: UpdateSupplier = r.json()?;
+    ok(&procurement::update_supplier(app, actor, id, input, r.if_match()?).await?)
+}
+
+/// A draft purchase order (`PO-000042`, gapless per ISP), priced at the lines' or the items' costs.
+#[utoipa::path(post, path = "/v1/inventory/purchase-orders", tag = "inventory", request_body = CreatePurchaseOrder,
+    params(("Idempotency-Key" = Option<String>, Header, description = "repeats return the first answer")),
+    responses((status = 201, body = PurchaseOrder), (status = 403, body = Problem), (status = 422, body = Problem)),
+    security(("bearer" = [])))]
+pub async fn create_purchase_order(app: &App, actor: &Actor, r: &Incoming) -> Reply {
+    let input: CreatePurchaseOrder = r.json()?;
+    created_outcome(procurement::create_purchase_order(app, actor, input, r.idempotent()?.as_ref()).await?)
+}
+
+/// Purchase orders newest first (`status`: draft, ordered, received, cancelled).
+#[utoipa::path(get, path = "/v1/inventory/purchase-orders", tag = "inventory",
+    params(("status" = Option<String>, Query), ("limit" = Option<u32>, Query), ("cursor" = Option<String>, Query)),
+    responses((status = 200, body = ListResponse<PurchaseOrder>), (status = 403, body = Problem),
+        (status = 422, body = Problem)), security(("bearer" = [])))]
+pub async fn list_purchase_orders(app: &App, actor: &Actor, r: &Incoming) -> Reply {
+    r.allow_query(&["status", "limit", "cursor"])?;
+    let page = r.pagination()?;
+    let status = match r.query("status") {
+        None => None,
+        Some(s) => Some(
+            serde_json::from_value::<PurchaseOrderStatus>(serde_json::json!(s))
+                .map_err(|_| Error::field("status", "must be draft, ordered, received or cancelled"))?,
+        ),
+    };
+    let out = procurement::list_purchase_orders(app, actor, status, page.limit, page.cursor.as_deref()).await?;
+    ok(&ListResponse { items: out.items, next_cursor: out.next_cursor })
+}
+
+#[utoipa::path(get, path = "/v1/inventory/purchase-orders/{id}", tag = "inventory", params(("id" = Uuid, Path)),
+    responses((status = 200, body = PurchaseOrder), (status = 404, body = Problem)), security(("bearer" = [])))]
+pub async fn get_purchase_order(app: &App, actor: &Actor, id: Uuid) -> Reply {
+    ok(&procurement::get_purchase_order(app, actor, id).await?)
+}
+
+/// Change a draft (its location, lines as a whole, note); send the version you read.
+#[utoipa::path(patch, path = "/v1/inventory/purchase-orders/{id}", tag = "inventory", request_body = UpdatePurchaseOrder,
+    params(("id" = Uuid, Path), ("If-Match" = Option<String>, Header)),
+    responses((status = 200, body = PurchaseOrder), (status = 404, body = Problem), (status = 409, body = Problem),
+        (status = 422, body = Problem)), security(("bearer" = [])))]
+pub async fn update_purchase_order(app: &App, actor: &Actor, r: &Incoming, id: Uuid) -> Reply {
+    let input: UpdatePurchaseOrder = r.json()?;
+    ok(&procurement::update_purchase_order(app, actor, id, input, r.if_match()?).await?)
+}
+
+/// A draft is sent to the supplier (`ordered`).
+#[utoipa::path(post, path = "/v1/inventory/purchase-orders/{id}/order", tag = "inventory",
+    params(("id" = Uuid, Path), ("If-Match" = Option<String>, Header)),
+    responses((status = 200, body = PurchaseOrder), (status = 404, body = Problem), (status = 409, body = Problem)),
+    security(("bearer" = [])))]
+pub async fn order_purchase_order(app: &App, actor: &Actor, r: &Incoming, id: Uuid) -> Reply {
+    ok(&procurement::move_purchase_order(app, actor, id, PurchaseOrderStatus::Ordered, r.if_match()?).await?)
+}
+
+/// Cancel an order not yet received.
+#[utoipa::path(post, path = "/v1/inventory/purchase-orders/{id}/cancel", tag = "inventory",
+    params(("id" = Uuid, Path), ("If-Match" = Option<String>, Header)),
+    responses((status = 200, body = PurchaseOrder), (status = 404, body = Problem), (status = 409, body = Problem)),
+    security(("bearer" = [])))]
+pub async fn cancel_purchase_order(app: &App, actor: &Actor, r: &Incoming, id: Uuid) -> Reply {
+    ok(&procurement::move_purchase_order(app, actor, id, PurchaseOrderStatus::Cancelled, r.if_match()?).await?)
+}
+
+/// The goods came in: each line into the order's location as a ledger line, serial-tracked
+/// lines by their serials (`{"serials": {"<item id>": ["SN1", ...]}}`), once. `Idempotency-Key`
+/// is required.
+#[utoipa::path(post, path = "/v1/inventory/purchase-orders/{id}/receive", tag = "inventory",
+    request_body = ReceivePurchaseOrder,
+    params(("id" = Uuid, Path), ("Idempotency-Key" = String, Header, description = "required; repeats return the first answer")),
+    responses((status = 200, body = PurchaseOrder), (status = 400, body = Problem), (status = 404, body = Problem),
+        (status = 409, body = Problem), (status = 422, body = Problem)), security(("bearer" = [])))]
+pub async fn receive_purchase_order(app: &App, actor: &Actor, r: &Incoming, id: Uuid) -> Reply {
+    let input: ReceivePurchaseOrder = r.json_or_default()?;
+    let idem = r.idempotent()?;
+    let idem = kernel::idempotency::require_key(idem.as_ref(), "receipt")?;
+    ok_outcome(procurement::receive_purchase_order(app, actor, id, input, idem).await?)
+}
+
 #[derive(utoipa::OpenApi)]
 #[openapi(paths(
     create_item,
@@ -206,6 +354,17 @@ pub async fn valuation(app: &App, actor: &Actor, r: &Incoming) -> Reply {
     record_movement,
     list_assets,
     get_asset,
-    valuation
+    valuation,
+    create_supplier,
+    list_suppliers,
+    get_supplier,
+    update_supplier,
+    create_purchase_order,
+    list_purchase_orders,
+    get_purchase_order,
+    update_purchase_order,
+    order_purchase_order,
+    cancel_purchase_order,
+    receive_purchase_order
 ))]
 pub struct Doc;

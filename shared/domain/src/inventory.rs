@@ -141,6 +141,96 @@ pub struct Asset {
     pub version: u64,
 }
 
+/// Who the ISP buys stock from.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct Supplier {
+    pub id: Uuid,
+    pub tenant_id: Uuid,
+    pub name: String,
+    pub phone: Option<String>,
+    pub email: Option<String>,
+    pub address: Option<String>,
+    pub notes: Option<String>,
+    pub active: bool,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    pub version: u64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum PurchaseOrderStatus {
+    /// Being written: lines may change.
+    Draft,
+    /// Sent to the supplier: waiting for the goods.
+    Ordered,
+    /// The goods came in: the stock was received (once).
+    Received,
+    Cancelled,
+}
+
+impl PurchaseOrderStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Draft => "draft",
+            Self::Ordered => "ordered",
+            Self::Received => "received",
+            Self::Cancelled => "cancelled",
+        }
+    }
+}
+
+/// What a purchase order may do next: `draft -> ordered -> received`, cancelled before it is
+/// received.
+pub fn po_transition(from: PurchaseOrderStatus, to: PurchaseOrderStatus) -> bool {
+    use PurchaseOrderStatus::*;
+    matches!((from, to), (Draft, Ordered) | (Ordered, Received) | (Draft | Ordered, Cancelled))
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct PurchaseOrderLine {
+    pub item_id: Uuid,
+    /// The item's SKU and name when the line was written.
+    pub sku: String,
+    pub name: String,
+    pub quantity: i64,
+    /// Minor units.
+    pub unit_cost: i64,
+    /// `quantity × unit_cost`.
+    pub amount: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct PurchaseOrder {
+    pub id: Uuid,
+    pub tenant_id: Uuid,
+    /// Gapless per ISP: `PO-000042`.
+    pub number: String,
+    pub supplier_id: Uuid,
+    pub supplier_name: String,
+    /// Where the goods are received.
+    pub location_id: Uuid,
+    pub status: PurchaseOrderStatus,
+    pub lines: Vec<PurchaseOrderLine>,
+    pub total: i64,
+    pub currency: String,
+    pub note: Option<String>,
+    pub ordered_at: Option<DateTime<Utc>>,
+    pub received_at: Option<DateTime<Utc>>,
+    /// The ledger lines its receipt wrote, one per line.
+    #[serde(default)]
+    pub movement_ids: Vec<Uuid>,
+    pub created_by: Uuid,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    pub version: u64,
+}
+
+/// Most lines a purchase order may have (it is received in one transaction).
+pub const MAX_PO_LINES: usize = 20;
+/// Most serials a purchase order's receipt may carry in all.
+pub const MAX_PO_SERIALS: usize = 30;
+
 /// A serial as typed: trimmed, upper case, 1-64 letters, digits, `-`, `_`, `:`, `/`, `.`.
 pub fn normalise_serial(v: &mut Validation, field: &str, s: &str) -> String {
     let t = s.trim().to_uppercase();
@@ -310,6 +400,16 @@ mod tests {
         assert_eq!(check(Return, false, false, true, 1, &[], false), ["holder"]);
         assert_eq!(check(Receive, false, false, true, 0, &[], false), ["quantity"]);
         assert_eq!(check(Receive, false, false, true, 1, &["X"], false), ["serials"]);
+    }
+
+    #[test]
+    fn purchase_orders_move_forward_only() {
+        use PurchaseOrderStatus::*;
+        assert!(po_transition(Draft, Ordered) && po_transition(Ordered, Received));
+        assert!(po_transition(Draft, Cancelled) && po_transition(Ordered, Cancelled));
+        assert!(!po_transition(Draft, Received), "ordered first");
+        assert!(!po_transition(Received, Cancelled) && !po_transition(Received, Received));
+        assert!(!po_transition(Cancelled, Ordered));
     }
 
     #[test]

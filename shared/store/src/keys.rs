@@ -1135,6 +1135,26 @@ pub fn asset_serial(tenant: Uuid, item: Uuid, serial: &str) -> ItemKeys {
     unique(Owner::Tenant(tenant), "asset_serial", &format!("{item}#{serial}"))
 }
 
+/// A supplier; listed across the ISP (gsi1).
+pub fn supplier(tenant: Uuid, id: Uuid) -> ItemKeys {
+    ItemKeys::new(format!("{}SUPPLIER#{id}", t(tenant)), "SUPPLIER").gsi1(suppliers_gsi1(tenant), id.to_string())
+}
+
+pub fn suppliers_gsi1(tenant: Uuid) -> String {
+    format!("{}SUPPLIERS", t(tenant))
+}
+
+/// A purchase order; listed across the ISP newest first (gsi1, by UUIDv7) and per supplier (gsi2).
+pub fn purchase_order(tenant: Uuid, id: Uuid, supplier: Uuid) -> ItemKeys {
+    ItemKeys::new(format!("{}PO#{id}", t(tenant)), "PO")
+        .gsi1(purchase_orders_gsi1(tenant), id.to_string())
+        .gsi2(format!("{}SUPPLIER#{supplier}#POS", t(tenant)), id.to_string())
+}
+
+pub fn purchase_orders_gsi1(tenant: Uuid) -> String {
+    format!("{}POS", t(tenant))
+}
+
 // ---- leads ------------------------------------------------------------------------------------
 
 /// A lead; listed newest first across the ISP (gsi1) and per operator subtree (gsi2).

@@ -68,6 +68,64 @@ fn level_update(tx: &mut Tx, tid: Uuid, item: Uuid, location: Uuid, change: i64)
     tx.update(&k, expr, condition, &[("#t", "type")], values, Conflict::Limit(INSUFFICIENT.into()));
 }
 
+/// A ledger line and the stock levels it changes.
+pub(crate) fn stage_movement(tx: &mut Tx, m: &Movement) -> Result<()> {
+    let k = keys::stock_movement(m.tenant_id, m.item_id, m.id);
+    tx.put_new(Store::encode(&k, "INVMOVE", m, None).or_500()?, Conflict::Exists);
+    for (location, change) in level_changes(m.from_location_id, m.to_location_id, m.quantity) {
+        level_update(tx, m.tenant_id, m.item_id, location, change);
+    }
+    Ok(())
+}
+
+/// New assets for received serials, in stock at `location` (each serial claimed for the item).
+pub(crate) fn stage_new_assets(
+    tx: &mut Tx,
+    item: &Item,
+    location: Uuid,
+    serials: &[String],
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<()> {
+    for s in serials {
+        let a = Asset {
+            id: ids::new_id(),
+            tenant_id: item.tenant_id,
+            item_id: item.id,
+            serial: s.clone(),
+            status: AssetStatus::InStock,
+            location_id: Some(location),
+            holder: None,
+            updated_at: now,
+            version: 1,
+        };
+        tx.put_unique(keys::asset_serial(item.tenant_id, item.id, s), "serials", &a.id.to_string());
+        tx.put_new(Store::encode(&asset_keys(&a), "ASSET", &a, Some(1)).or_500()?, Conflict::Exists);
+    }
+    Ok(())
+}
+
+/// What a failed movement commit means to the caller.
+pub(crate) fn movement_conflict(c: Conflict) -> Error {
+    match c {
+        Conflict::Limit(_) => Error::Conflict {
+            code: INSUFFICIENT,
+            detail: "the location holds fewer units than the movement takes".into(),
+            field: Some("quantity".into()),
+        },
+        Conflict::Version => Error::Conflict {
+            code: "asset_moved",
+            detail: "an asset moved meanwhile: read it again".into(),
+            field: Some("serials".into()),
+        },
+        Conflict::Unique(_) => Error::Conflict {
+            code: "serial_taken",
+            detail: "a serial is already an asset of this item".into(),
+            field: Some("serials".into()),
+        },
+        other => store_err(StoreError::Conflict(other)),
+    }
+}
+
 fn asset_keys(a: &Asset) -> store::ItemKeys {
     keys::asset(a.tenant_id, a.id, a.item_id, a.holder.map(Holder::id))
 }
@@ -172,25 +230,10 @@ pub async fn record_movement(
 
     // Serial-tracked: the assets as they are, and as they will be.
     let mut tx = Tx::new();
-    let mut assets_after = vec![];
     if item.serial_tracked {
         if input.kind == MovementKind::Receive {
-            for s in &serials {
-                let a = Asset {
-                    id: ids::new_id(),
-                    tenant_id: tid,
-                    item_id: item.id,
-                    serial: s.clone(),
-                    status: AssetStatus::InStock,
-                    location_id: input.to_location_id,
-                    holder: None,
-                    updated_at: now,
-                    version: 1,
-                };
-                tx.put_unique(keys::asset_serial(tid, item.id, s), "serials", &a.id.to_string());
-                tx.put_new(Store::encode(&asset_keys(&a), "ASSET", &a, Some(1)).or_500()?, Conflict::Exists);
-                assets_after.push(a);
-            }
+            let to = input.to_location_id.expect("a receipt names its location");
+            stage_new_assets(&mut tx, &item, to, &serials, now)?;
         } else {
             let before = assets_by_serial(app, tid, item.id, &serials).await?;
             let mut wrong = vec![];
@@ -225,7 +268,6 @@ pub async fn record_movement(
                     Store::encode(&asset_keys(&after), "ASSET", &after, Some(after.version)).or_500()?,
                     a.version,
                 );
-                assets_after.push(after);
             }
             if !wrong.is_empty() {
                 let place = match input.kind {
@@ -251,13 +293,7 @@ pub async fn record_movement(
         actor_id: actor.real_actor(),
         at: now,
     };
-    tx.put_new(
-        Store::encode(&keys::stock_movement(tid, item.id, movement.id), "INVMOVE", &movement, None).or_500()?,
-        Conflict::Exists,
-    );
-    for (location, change) in level_changes(movement.from_location_id, movement.to_location_id, quantity) {
-        level_update(&mut tx, tid, item.id, location, change);
-    }
+    stage_movement(&mut tx, &movement)?;
     if let Some(Holder::Customer(c)) = movement.holder {
         let what = if movement.serials.is_empty() {
             format!("{} {} {}", quantity, item.unit, item.name)
@@ -288,21 +324,7 @@ pub async fn record_movement(
     match app.store.commit(tx).await {
         Ok(()) => Ok(Outcome::Fresh(movement)),
         Err(StoreError::Conflict(Conflict::Idempotency)) => replay(app, Owner::Tenant(tid), actor.user_id, idem).await,
-        Err(StoreError::Conflict(Conflict::Limit(_))) => Err(Error::Conflict {
-            code: INSUFFICIENT,
-            detail: "the location holds fewer units than the movement takes".into(),
-            field: Some("quantity".into()),
-        }),
-        Err(StoreError::Conflict(Conflict::Version)) => Err(Error::Conflict {
-            code: "asset_moved",
-            detail: "an asset moved meanwhile: read it again".into(),
-            field: Some("serials".into()),
-        }),
-        Err(StoreError::Conflict(Conflict::Unique(_))) => Err(Error::Conflict {
-            code: "serial_taken",
-            detail: "a serial is already an asset of this item".into(),
-            field: Some("serials".into()),
-        }),
+        Err(StoreError::Conflict(c)) => Err(movement_conflict(c)),
         Err(e) => Err(store_err(e)),
     }
 }
