@@ -567,3 +567,50 @@ async fn a_purchase_order_is_received_into_stock_once() {
     assert_eq!(a.status, 400, "no Idempotency-Key");
     e2e_tests::assert_unchanged(&before, &env.settled_snapshot().await);
 }
+
+async fn alerts(env: &Env, admin: &str) -> Vec<Value> {
+    env.send("GET", "/v1/alerts?kind=low_stock", Some(admin), None).await.expect(200)["items"]
+        .as_array()
+        .unwrap()
+        .clone()
+}
+
+#[tokio::test]
+async fn low_stock_raises_one_alert_per_episode() {
+    let env = Env::start().await;
+    let admin = env.admin().await;
+    let item = id(&env
+        .send(
+            "POST",
+            "/v1/inventory/items",
+            Some(&admin),
+            Some(json!({"name": "SFP module", "sku": "SFP-1G", "category": "optics", "unit_cost": 80_000,
+                "low_stock_threshold": 10})),
+        )
+        .await
+        .expect(201));
+    let store = id(&env
+        .send("POST", "/v1/inventory/locations", Some(&admin), Some(json!({"name": "Store", "kind": "warehouse"})))
+        .await
+        .expect(201));
+    let take = |n: i64| json!({"kind": "issue", "item_id": item, "from_location_id": store, "quantity": n});
+    let put = |n: i64| json!({"kind": "receive", "item_id": item, "to_location_id": store, "quantity": n});
+    movement(&env, &admin, "in-12", put(12)).await.expect(201);
+    movement(&env, &admin, "out-2", take(2)).await.expect(201);
+    assert!(alerts(&env, &admin).await.is_empty(), "10 on hand is not below 10");
+    // Below: one alert, however many movements (four at once) keep it there.
+    let tasks: Vec<_> = (0..4).map(|i| movement(&env, &admin, &["o1", "o2", "o3", "o4"][i], take(1))).collect();
+    for a in futures::future::join_all(tasks).await {
+        assert_eq!(a.status, 201, "{}", a.body);
+    }
+    let raised = alerts(&env, &admin).await;
+    assert_eq!(raised.len(), 1, "{raised:?}");
+    assert_eq!(raised[0]["severity"], "warning");
+    assert!(raised[0]["detail"].as_str().unwrap().starts_with("SFP module (SFP-1G): "), "{}", raised[0]);
+    let i = env.send("GET", &format!("/v1/inventory/items/{item}"), Some(&admin), None).await.expect(200);
+    assert_eq!((i["on_hand"].as_i64(), i["low_stock"].as_bool()), (Some(6), Some(true)));
+    // Back at the threshold the episode ends; falling below again is a new one.
+    movement(&env, &admin, "in-4", put(4)).await.expect(201);
+    movement(&env, &admin, "out-1b", take(1)).await.expect(201);
+    assert_eq!(alerts(&env, &admin).await.len(), 2);
+}

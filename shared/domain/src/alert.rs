@@ -21,6 +21,8 @@ pub enum AlertKind {
     DeadLetter,
     /// A support ticket broke its service level: escalated to the manager, then the admin.
     TicketEscalated,
+    /// An inventory item fell below its low-stock threshold (once until it is back above).
+    LowStock,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, utoipa::ToSchema)]
@@ -32,13 +34,14 @@ pub enum Severity {
 }
 
 impl AlertKind {
-    pub const ALL: [AlertKind; 6] = [
+    pub const ALL: [AlertKind; 7] = [
         AlertKind::RouterOffline,
         AlertKind::RouterBack,
         AlertKind::ProvisioningFailed,
         AlertKind::GatewayFailing,
         AlertKind::DeadLetter,
         AlertKind::TicketEscalated,
+        AlertKind::LowStock,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -49,6 +52,7 @@ impl AlertKind {
             AlertKind::GatewayFailing => "gateway_failing",
             AlertKind::DeadLetter => "dead_letter",
             AlertKind::TicketEscalated => "ticket_escalated",
+            AlertKind::LowStock => "low_stock",
         }
     }
 
@@ -61,7 +65,10 @@ impl AlertKind {
     pub fn severity(self) -> Severity {
         match self {
             AlertKind::RouterOffline | AlertKind::GatewayFailing => Severity::Critical,
-            AlertKind::ProvisioningFailed | AlertKind::DeadLetter | AlertKind::TicketEscalated => Severity::Warning,
+            AlertKind::ProvisioningFailed
+            | AlertKind::DeadLetter
+            | AlertKind::TicketEscalated
+            | AlertKind::LowStock => Severity::Warning,
             AlertKind::RouterBack => Severity::Info,
         }
     }
@@ -161,6 +168,7 @@ fn title(kind: AlertKind, s: &AlertSubject) -> String {
         AlertKind::TicketEscalated => {
             format!("A ticket of {} broke its service level", s.customer_name.as_deref().unwrap_or("a caller"))
         }
+        AlertKind::LowStock => "An item is low on stock".to_string(),
     }
 }
 

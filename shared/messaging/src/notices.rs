@@ -32,6 +32,8 @@ pub enum Notice {
     WalletLowBalance,
     /// A support ticket broke its service level and went up a level.
     TicketEscalated,
+    /// An inventory item fell below its low-stock threshold.
+    LowStock,
 }
 
 /// Who a notice is about and for: a subscriber, or the ISP's staff.
@@ -43,7 +45,7 @@ pub enum Audience {
 }
 
 impl Notice {
-    pub const ALL: [Notice; 16] = [
+    pub const ALL: [Notice; 17] = [
         Notice::InvoiceIssued,
         Notice::PaymentReminder,
         Notice::PaymentOverdue,
@@ -60,6 +62,7 @@ impl Notice {
         Notice::WorkFailed,
         Notice::WalletLowBalance,
         Notice::TicketEscalated,
+        Notice::LowStock,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -80,6 +83,7 @@ impl Notice {
             Notice::WorkFailed => "work_failed",
             Notice::WalletLowBalance => "wallet_low_balance",
             Notice::TicketEscalated => "ticket_escalated",
+            Notice::LowStock => "low_stock",
         }
     }
 
@@ -95,7 +99,8 @@ impl Notice {
             | Notice::GatewayAccountFailing
             | Notice::WorkFailed
             | Notice::WalletLowBalance
-            | Notice::TicketEscalated => Audience::Staff,
+            | Notice::TicketEscalated
+            | Notice::LowStock => Audience::Staff,
             _ => Audience::Customer,
         }
     }
@@ -141,6 +146,7 @@ impl Notice {
             Notice::WorkFailed => &["isp_name", "detail", "since"],
             Notice::WalletLowBalance => &["isp_name", "operator_name", "balance", "threshold"],
             Notice::TicketEscalated => &["isp_name", "customer_name", "detail", "since"],
+            Notice::LowStock => &["isp_name", "detail", "since"],
         }
     }
 
@@ -270,6 +276,9 @@ impl Notice {
             (TicketEscalated, En) => "{isp_name}: ticket escalated ({since}), {customer_name}: {detail}",
             (TicketEscalated, Bn) => "{isp_name}: টিকিট এসকেলেট করা হয়েছে ({since}), {customer_name}: {detail}",
             (TicketEscalated, Id) => "{isp_name}: tiket dieskalasi ({since}), {customer_name}: {detail}",
+            (LowStock, En) => "{isp_name}: low stock: {detail}",
+            (LowStock, Bn) => "{isp_name}: স্টক কম: {detail}",
+            (LowStock, Id) => "{isp_name}: stok menipis: {detail}",
         }
     }
 }

@@ -1072,6 +1072,11 @@ pub fn inventory_item_pk(tenant: Uuid, id: Uuid) -> String {
 }
 
 pub const ITEM_SK: &str = "ITEM";
+
+/// While an item is below its low-stock threshold and its alert was raised (the episode's mark).
+pub fn low_stock_marker(tenant: Uuid, item: Uuid) -> ItemKeys {
+    ItemKeys::new(inventory_item_pk(tenant, item), "ITEM#LOWSTOCK")
+}
 pub const STOCK_SK_PREFIX: &str = "ITEM#STOCK#";
 pub const MOVEMENT_SK_PREFIX: &str = "MOVE#";
 

@@ -53,6 +53,9 @@ pub struct ItemView {
     pub stock: Vec<StockLevel>,
     pub on_hand: i64,
     pub low_stock: bool,
+    /// Its low-stock alert of this episode was raised (the marker is there).
+    #[serde(skip)]
+    pub low_stock_alerted: bool,
 }
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
@@ -150,7 +153,7 @@ pub async fn create_item(
         },
         now,
     ));
-    let view = ItemView { item, stock: vec![], on_hand: 0, low_stock: false };
+    let view = view(item, vec![]);
     if let Some(req) = idem {
         tx.put_idempotency(Owner::Tenant(tid), &req.key_hash(actor.user_id), &record(req, 201, &view, app)?);
     }
@@ -161,15 +164,17 @@ pub async fn create_item(
 pub(crate) async fn item_with_stock(app: &App, tid: Uuid, id: Uuid) -> Result<Option<ItemView>> {
     let q = Query::table(keys::inventory_item_pk(tid, id)).prefix(keys::ITEM_SK).limit(1000);
     let items = app.store.query_all_items(q, 10_000).await.or_500()?;
-    let (mut item, mut stock) = (None, vec![]);
+    let (mut item, mut stock, mut alerted) = (None, vec![], false);
+    let marker = keys::low_stock_marker(tid, id).sk;
     for i in items {
         match store::string_attr(&i, "sk").as_deref() {
             Some(keys::ITEM_SK) => item = Some(Store::decode::<Item>(i).or_500()?),
+            Some(sk) if sk == marker => alerted = true,
             Some(sk) if sk.starts_with(keys::STOCK_SK_PREFIX) => stock.push(Store::decode::<StockLevel>(i).or_500()?),
             _ => {}
         }
     }
-    Ok(item.map(|item| view(item, stock)))
+    Ok(item.map(|item| ItemView { low_stock_alerted: alerted, ..view(item, stock) }))
 }
 
 fn view(item: Item, mut stock: Vec<StockLevel>) -> ItemView {
@@ -177,7 +182,7 @@ fn view(item: Item, mut stock: Vec<StockLevel>) -> ItemView {
     stock.sort_by_key(|s| s.location_id);
     let on_hand = stock.iter().map(|s| s.quantity).sum();
     let low_stock = item.low_stock_threshold.is_some_and(|t| on_hand < t);
-    ItemView { item, stock, on_hand, low_stock }
+    ItemView { item, stock, on_hand, low_stock, low_stock_alerted: false }
 }
 
 pub async fn get_item(app: &App, actor: &Actor, id: Uuid) -> Result<ItemView> {
@@ -247,7 +252,7 @@ pub async fn update_item(
         now,
     ));
     app.store.commit(tx).await.or_500()?;
-    Ok(view(after, current.stock))
+    Ok(ItemView { low_stock_alerted: current.low_stock_alerted, ..view(after, current.stock) })
 }
 
 pub async fn create_location(

@@ -9,6 +9,7 @@
 use crate::catalog::item_with_stock;
 use aws_sdk_dynamodb::types::AttributeValue;
 use domain::actor::Actor;
+use domain::alert::{Alert, AlertKind, AlertSubject};
 use domain::inventory::{
     Asset, AssetStatus, Holder, Item, Location, Movement, MovementKind, MovementShape, StockLevel, check_shape,
     level_changes, normalise_serial,
@@ -322,10 +323,56 @@ pub async fn record_movement(
     ));
     tx.put_idempotency(Owner::Tenant(tid), &idem.key_hash(actor.user_id), &record(idem, 201, &movement, app)?);
     match app.store.commit(tx).await {
-        Ok(()) => Ok(Outcome::Fresh(movement)),
+        Ok(()) => {
+            check_low_stock(app, tid, item.id).await;
+            Ok(Outcome::Fresh(movement))
+        }
         Err(StoreError::Conflict(Conflict::Idempotency)) => replay(app, Owner::Tenant(tid), actor.user_id, idem).await,
         Err(StoreError::Conflict(c)) => Err(movement_conflict(c)),
         Err(e) => Err(store_err(e)),
+    }
+}
+
+/// After stock moved: an item below its threshold raises one `low_stock` alert per episode (the
+/// alert and the item's marker are created together, so racing movements raise it once), and an
+/// item back at its threshold ends the episode (the marker goes). Runs after the movement's
+/// commit; a failure here is logged, never the movement's.
+pub(crate) async fn check_low_stock(app: &App, tid: Uuid, item: Uuid) {
+    if let Err(e) = low_stock_episode(app, tid, item).await {
+        tracing::warn!(error = %e, %item, "low-stock check failed");
+    }
+}
+
+async fn low_stock_episode(app: &App, tid: Uuid, item: Uuid) -> Result<()> {
+    let Some(v) = item_with_stock(app, tid, item).await? else { return Ok(()) };
+    let marker = keys::low_stock_marker(tid, item);
+    match (v.low_stock, v.low_stock_alerted) {
+        (true, false) => {
+            let now = app.now();
+            let threshold = v.item.low_stock_threshold.unwrap_or_default();
+            let detail =
+                format!("{} ({}): {} {} on hand, below {threshold}", v.item.name, v.item.sku, v.on_hand, v.item.unit);
+            let alert = Alert::new(ids::new_id(), tid, AlertKind::LowStock, AlertSubject::default(), Some(detail), now);
+            let mut tx = Tx::new();
+            let mark: store::Item = HashMap::from([
+                ("pk".to_string(), AttributeValue::S(marker.pk.clone())),
+                ("sk".to_string(), AttributeValue::S(marker.sk.clone())),
+                ("type".to_string(), AttributeValue::S("LOWSTOCK".into())),
+                ("alert_id".to_string(), AttributeValue::S(alert.id.to_string())),
+            ]);
+            tx.put_new(mark, Conflict::Exists);
+            kernel::alerts::raise(&mut tx, &alert)?;
+            match app.store.commit(tx).await {
+                Ok(()) | Err(StoreError::Conflict(_)) => Ok(()),
+                Err(e) => Err(store_err(e)),
+            }
+        }
+        (false, true) => {
+            let mut tx = Tx::new();
+            tx.delete(&marker);
+            app.store.commit(tx).await.or_500()
+        }
+        _ => Ok(()),
     }
 }
 

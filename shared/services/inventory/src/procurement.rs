@@ -612,7 +612,12 @@ pub async fn receive_purchase_order(
     stage_po(&mut tx, actor, &before, &after, now)?;
     tx.put_idempotency(Owner::Tenant(tid), &idem.key_hash(actor.user_id), &record(idem, 200, &after, app)?);
     match app.store.commit(tx).await {
-        Ok(()) => Ok(Outcome::Fresh(after)),
+        Ok(()) => {
+            for l in &after.lines {
+                crate::movements::check_low_stock(app, tid, l.item_id).await;
+            }
+            Ok(Outcome::Fresh(after))
+        }
         Err(StoreError::Conflict(Conflict::Idempotency)) => replay(app, Owner::Tenant(tid), actor.user_id, idem).await,
         Err(StoreError::Conflict(Conflict::Version)) => Err(wrong_status(&before, PurchaseOrderStatus::Received)),
         Err(StoreError::Conflict(c)) => Err(movement_conflict(c)),

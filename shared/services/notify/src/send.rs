@@ -221,6 +221,7 @@ pub fn alert_notice(kind: AlertKind) -> Notice {
         AlertKind::GatewayFailing => Notice::GatewayAccountFailing,
         AlertKind::DeadLetter => Notice::WorkFailed,
         AlertKind::TicketEscalated => Notice::TicketEscalated,
+        AlertKind::LowStock => Notice::LowStock,
     }
 }
 
