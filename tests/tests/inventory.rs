@@ -599,7 +599,7 @@ async fn low_stock_raises_one_alert_per_episode() {
     movement(&env, &admin, "out-2", take(2)).await.expect(201);
     assert!(alerts(&env, &admin).await.is_empty(), "10 on hand is not below 10");
     // Below: one alert, however many movements (four at once) keep it there.
-    let tasks: Vec<_> = (0..4).map(|i| movement(&env, &admin, &["o1", "o2", "o3", "o4"][i], take(1))).collect();
+    let tasks: Vec<_> = (0..4).map(|i| movement(&env, &admin, ["o1", "o2", "o3", "o4"][i], take(1))).collect();
     for a in futures::future::join_all(tasks).await {
         assert_eq!(a.status, 201, "{}", a.body);
     }
