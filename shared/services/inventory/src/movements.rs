@@ -17,7 +17,7 @@ use domain::inventory::{
 use domain::role::Permission;
 use domain::{Error, Result, Validation, ids};
 use kernel::App;
-use kernel::idempotency::{IdempotentRequest, Outcome, record, replay};
+use kernel::idempotency::{IdempotentRequest, Outcome, record, replay, stored_answer};
 use kernel::projections::timeline::{TimelineEntry, TimelineKind};
 use kernel::support::{Audited, StoreResultExt, audit, decoded, snapshot, store_err};
 use serde::{Deserialize, Serialize};
@@ -227,7 +227,9 @@ pub async fn record_movement(
     if !item.active && matches!(input.kind, MovementKind::Receive) {
         v.add("item_id", "is inactive: it is not received any more");
     }
-    v.finish()?;
+    if let Err(refused) = v.finish() {
+        return first_answer_or(app, tid, actor, idem, refused.into()).await;
+    }
 
     // Serial-tracked: the assets as they are, and as they will be.
     let mut tx = Tx::new();
@@ -275,7 +277,8 @@ pub async fn record_movement(
                     MovementKind::Issue | MovementKind::Transfer => "in stock at from_location_id",
                     _ => "held by the holder",
                 };
-                return Err(Error::field("serials", format!("not {place}: {}", wrong.join(", "))));
+                let refused = Error::field("serials", format!("not {place}: {}", wrong.join(", ")));
+                return first_answer_or(app, tid, actor, idem, refused).await;
             }
         }
     }
@@ -324,12 +327,29 @@ pub async fn record_movement(
     tx.put_idempotency(Owner::Tenant(tid), &idem.key_hash(actor.user_id), &record(idem, 201, &movement, app)?);
     match app.store.commit(tx).await {
         Ok(()) => {
-            check_low_stock(app, tid, item.id).await;
+            if item.low_stock_threshold.is_some() {
+                check_low_stock(app, tid, item.id).await;
+            }
             Ok(Outcome::Fresh(movement))
         }
         Err(StoreError::Conflict(Conflict::Idempotency)) => replay(app, Owner::Tenant(tid), actor.user_id, idem).await,
         Err(StoreError::Conflict(c)) => Err(movement_conflict(c)),
         Err(e) => Err(store_err(e)),
+    }
+}
+
+/// A movement its rules refuse may be a repeat of one already made (the asset has moved, the
+/// location closed since): its key's stored answer then, else the refusal.
+async fn first_answer_or(
+    app: &App,
+    tid: Uuid,
+    actor: &Actor,
+    idem: &IdempotentRequest,
+    refused: Error,
+) -> Result<Outcome<Movement>> {
+    match stored_answer(app, Owner::Tenant(tid), actor.user_id, idem).await? {
+        Some(first) => Ok(first),
+        None => Err(refused),
     }
 }
 

@@ -613,7 +613,7 @@ pub async fn receive_purchase_order(
     tx.put_idempotency(Owner::Tenant(tid), &idem.key_hash(actor.user_id), &record(idem, 200, &after, app)?);
     match app.store.commit(tx).await {
         Ok(()) => {
-            for l in &after.lines {
+            for l in after.lines.iter().filter(|l| items[&l.item_id].low_stock_threshold.is_some()) {
                 crate::movements::check_low_stock(app, tid, l.item_id).await;
             }
             Ok(Outcome::Fresh(after))
