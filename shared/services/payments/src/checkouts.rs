@@ -358,6 +358,14 @@ pub async fn create_voucher_purchase(
     let tenant = kernel::support::load_tenant(app, tid).await?;
     let phone = domain::phone::to_e164(input.buyer_phone.trim(), &tenant.country)
         .ok_or_else(|| Error::field("buyer_phone", "is not a phone number"))?;
+    let buyer = Actor {
+        user_id: domain::ids::derived_id(chrono::DateTime::UNIX_EPOCH, &format!("voucher-buyer:{tid}:{phone}")),
+        ..Actor::system(tid)
+    };
+    // A repeat (a retried request) gets its first checkout without counting again.
+    if let Some(first) = kernel::idempotency::stored_answer(app, Owner::Tenant(tid), buyer.user_id, idem).await? {
+        return Ok(first);
+    }
     let now = app.now();
     let limits = [
         (domain::rate::VOUCHER_PURCHASE_PER_PHONE, format!("{tid}:{phone}")),
@@ -365,10 +373,6 @@ pub async fn create_voucher_purchase(
     ];
     let refused = ("too_many_purchases", "too many voucher purchases; try again later");
     identity::auth::commit_counted(app, Tx::new(), &limits, refused, now).await?;
-    let buyer = Actor {
-        user_id: domain::ids::derived_id(chrono::DateTime::UNIX_EPOCH, &format!("voucher-buyer:{tid}:{phone}")),
-        ..Actor::system(tid)
-    };
     let sale = CreateCheckout {
         invoice_id: None,
         customer_id: None,
