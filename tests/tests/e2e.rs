@@ -34,6 +34,7 @@ mod portal;
 mod provisioning;
 mod recharge_cards;
 mod request_counts;
+mod router_backups;
 mod sample_events;
 mod subscriptions;
 mod template;

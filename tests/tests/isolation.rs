@@ -280,9 +280,23 @@ async fn every_route_refuses_another_tenants_ids_and_changes_nothing() {
         .as_str()
         .unwrap()
         .to_string();
+    // A backup of the victim's router (pending: this runner reaches no router).
+    let backup = env
+        .send_with(
+            "POST",
+            &format!("/v1/routers/{router}/backups"),
+            Some(&admin),
+            None,
+            &[("idempotency-key", "victim-backup")],
+        )
+        .await
+        .expect(202)["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
     let secret_ids = [
-        &cid, &uid, &pkg, &pop, &router, &sub, &op, &lead, &import, &bulk, &invoice, &payment, &gateway, &checkout,
-        &alert, &endpoint, &plan, &cards, &item, &store, &asset, &supplier, &po,
+        &backup, &cid, &uid, &pkg, &pop, &router, &sub, &op, &lead, &import, &bulk, &invoice, &payment, &gateway,
+        &checkout, &alert, &endpoint, &plan, &cards, &item, &store, &asset, &supplier, &po,
     ];
     let (_, intruder) = env.other_tenant("intruder").await;
     // The intruder's own gateway account, to name the victim's order under it.
@@ -400,6 +414,18 @@ async fn every_route_refuses_another_tenants_ids_and_changes_nothing() {
                 ("GET" | "DELETE", "/v1/routers/{id}") => (path.replace("{id}", &router), None, &[404]),
                 ("PATCH", "/v1/routers/{id}") => {
                     (path.replace("{id}", &router), Some(json!({"host": "6.6.6.6", "version": 1})), &[404])
+                }
+                // Backups: the router is not found, whatever the backup.
+                ("GET" | "POST", p) if p.starts_with("/v1/routers/{id}/backups/{backup_id}") => (
+                    path.replace("{id}", &router).replace("{backup_id}", &backup),
+                    Some(json!({"menus": ["/ip/pool"]})),
+                    &[404],
+                ),
+                ("GET", "/v1/routers/{id}/backup-diff") => {
+                    (format!("{}?from={backup}&to={backup}", path.replace("{id}", &router)), None, &[404])
+                }
+                ("GET", "/v1/routers/{id}/restores/{restore_id}") => {
+                    (path.replace("{id}", &router).replace("{restore_id}", &backup), None, &[404])
                 }
                 // Live operations, reconciles and their reports: the router is not found before
                 // anything is asked of the provisioning function.

@@ -1,15 +1,21 @@
 //! `api-routers`: routers (NAS) of the ISP (`/v1/routers`), their import from CSV, live
 //! operations on them (test, resources, interfaces, sessions: through the provisioning function,
-//! 5 seconds at most) and full reconciles with their reports. A router's password is write-only.
+//! 5 seconds at most), full reconciles with their reports, and configuration backups (taken,
+//! compared, downloaded as a script, restored). A router's password is write-only.
 
 use domain::Error;
 use domain::actor::Actor;
 use domain::live::{OnlineSession, RouterInterface, RouterResources, RouterTest};
 use domain::network::{Router, RouterStatus};
+use domain::router_config::{RouterBackup, RouterRestore};
 use http::StatusCode;
-use isp_http::{Incoming, ListResponse, Problem, Reply, created_outcome, csv_file, finish, json, no_content, ok};
+use isp_http::{
+    Incoming, ListResponse, Problem, Reply, accepted_outcome, created_outcome, csv_file, finish, json, no_content, ok,
+    text_file,
+};
 use kernel::App;
 use lambda_http::{Body, Request, Response};
+use network::backups::{self, BackupDiff, RestoreRequest};
 use network::live;
 use network::reconcile_reports::{self, ReconcileReport, ReconcileRequested};
 use network::router_import::{self, RouterImport};
@@ -30,6 +36,13 @@ pub const ROUTES: &[&str] = &[
     "POST /v1/routers/{id}/reconcile",
     "GET /v1/routers/{id}/reconcile",
     "GET /v1/routers/{id}/unknown-accounts",
+    "POST /v1/routers/{id}/backups",
+    "GET /v1/routers/{id}/backups",
+    "GET /v1/routers/{id}/backups/{backup_id}",
+    "GET /v1/routers/{id}/backups/{backup_id}/script",
+    "POST /v1/routers/{id}/backups/{backup_id}/restore",
+    "GET /v1/routers/{id}/backup-diff",
+    "GET /v1/routers/{id}/restores/{restore_id}",
 ];
 
 pub async fn handle(app: &App, req: Request) -> Response<Body> {
@@ -53,7 +66,20 @@ async fn dispatch(app: &App, req: Request) -> Reply {
         "GET /v1/routers/{id}/sessions" => sessions(app, &actor, params.id("id", "router")?).await,
         "POST /v1/routers/{id}/reconcile" => request_reconcile(app, &actor, params.id("id", "router")?).await,
         "GET /v1/routers/{id}/reconcile" => reconcile_report(app, &actor, params.id("id", "router")?).await,
-        _ => unknown_accounts(app, &actor, params.id("id", "router")?).await,
+        "GET /v1/routers/{id}/unknown-accounts" => unknown_accounts(app, &actor, params.id("id", "router")?).await,
+        "POST /v1/routers/{id}/backups" => request_backup(app, &actor, &r, params.id("id", "router")?).await,
+        "GET /v1/routers/{id}/backups" => list_backups(app, &actor, &r, params.id("id", "router")?).await,
+        "GET /v1/routers/{id}/backups/{backup_id}" => {
+            get_backup(app, &actor, params.id("id", "router")?, params.id("backup_id", "backup")?).await
+        }
+        "GET /v1/routers/{id}/backups/{backup_id}/script" => {
+            backup_script(app, &actor, params.id("id", "router")?, params.id("backup_id", "backup")?).await
+        }
+        "POST /v1/routers/{id}/backups/{backup_id}/restore" => {
+            request_restore(app, &actor, &r, params.id("id", "router")?, params.id("backup_id", "backup")?).await
+        }
+        "GET /v1/routers/{id}/backup-diff" => backup_diff(app, &actor, &r, params.id("id", "router")?).await,
+        _ => get_restore(app, &actor, params.id("id", "router")?, params.id("restore_id", "restore")?).await,
     }
 }
 
@@ -190,6 +216,95 @@ pub async fn unknown_accounts(app: &App, actor: &Actor, id: Uuid) -> Reply {
     )
 }
 
+/// Take a configuration backup of the router now (the menus this system manages and the ones an
+/// ISP cares about: PPP, hotspot, queues, address lists, pools, firewall filter and NAT,
+/// scheduler, interfaces, identity). The provisioning worker takes it within seconds; poll the
+/// backup until it is `completed` (or `failed`, with why). `Idempotency-Key` required.
+#[utoipa::path(post, path = "/v1/routers/{id}/backups", tag = "network",
+    params(("id" = Uuid, Path), ("Idempotency-Key" = String, Header, description = "repeats return the first answer")),
+    responses((status = 202, body = RouterBackup), (status = 400, body = Problem), (status = 403, body = Problem),
+        (status = 404, body = Problem), (status = 503, body = Problem)), security(("bearer" = [])))]
+pub async fn request_backup(app: &App, actor: &Actor, r: &Incoming, id: Uuid) -> Reply {
+    r.json_or_default::<NoBody>()?;
+    let idem = r.idempotent()?;
+    let idem = kernel::idempotency::require_key(idem.as_ref(), "backup")?;
+    accepted_outcome(backups::request_backup(app, actor, id, idem).await?)
+}
+
+/// An empty body (unknown fields refused).
+#[derive(Debug, Default, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct NoBody {}
+
+/// The router's backups, newest first: on demand, scheduled (the ISP's `router_backups`
+/// setting), before bulk changes and before restores.
+#[utoipa::path(get, path = "/v1/routers/{id}/backups", tag = "network",
+    params(("id" = Uuid, Path), ("limit" = Option<u32>, Query), ("cursor" = Option<String>, Query)),
+    responses((status = 200, body = ListResponse<RouterBackup>), (status = 404, body = Problem)), security(("bearer" = [])))]
+pub async fn list_backups(app: &App, actor: &Actor, r: &Incoming, id: Uuid) -> Reply {
+    r.allow_query(&["limit", "cursor"])?;
+    let page = r.pagination()?;
+    let out = backups::list_backups(app, actor, id, page.limit, page.cursor.as_deref()).await?;
+    ok(&ListResponse { items: out.items, next_cursor: out.next_cursor })
+}
+
+#[utoipa::path(get, path = "/v1/routers/{id}/backups/{backup_id}", tag = "network",
+    params(("id" = Uuid, Path), ("backup_id" = Uuid, Path)),
+    responses((status = 200, body = RouterBackup), (status = 404, body = Problem)), security(("bearer" = [])))]
+pub async fn get_backup(app: &App, actor: &Actor, id: Uuid, backup_id: Uuid) -> Reply {
+    ok(&backups::get_backup(app, actor, id, backup_id).await?)
+}
+
+/// The backup as a RouterOS script (`.rsc`) that recreates it, passwords included: the right to
+/// see subscribers' passwords, and every download is in the audit log.
+#[utoipa::path(get, path = "/v1/routers/{id}/backups/{backup_id}/script", tag = "network",
+    params(("id" = Uuid, Path), ("backup_id" = Uuid, Path)),
+    responses((status = 200, content_type = "text/plain", body = String), (status = 403, body = Problem),
+        (status = 404, body = Problem), (status = 409, body = Problem)), security(("bearer" = [])))]
+pub async fn backup_script(app: &App, actor: &Actor, id: Uuid, backup_id: Uuid) -> Reply {
+    let (file_name, script) = backups::backup_script(app, actor, id, backup_id).await?;
+    text_file(&file_name, "text/plain; charset=utf-8", script)
+}
+
+/// Bring chosen menus of the router back to this backup. The worker first takes a safety backup
+/// of the router as it is, then makes the smallest change per menu (adds and sets, removals
+/// last); poll the restore. `Idempotency-Key` required.
+#[utoipa::path(post, path = "/v1/routers/{id}/backups/{backup_id}/restore", tag = "network",
+    params(("id" = Uuid, Path), ("backup_id" = Uuid, Path),
+        ("Idempotency-Key" = String, Header, description = "repeats return the first answer")),
+    request_body = RestoreRequest,
+    responses((status = 202, body = RouterRestore), (status = 400, body = Problem), (status = 404, body = Problem),
+        (status = 409, body = Problem), (status = 422, body = Problem)), security(("bearer" = [])))]
+pub async fn request_restore(app: &App, actor: &Actor, r: &Incoming, id: Uuid, backup_id: Uuid) -> Reply {
+    let input: RestoreRequest = r.json()?;
+    let idem = r.idempotent()?;
+    let idem = kernel::idempotency::require_key(idem.as_ref(), "restore")?;
+    accepted_outcome(backups::request_restore(app, actor, id, backup_id, input, idem).await?)
+}
+
+/// What changed between two backups of the router, menu by menu and item by item (secrets are
+/// compared, never shown).
+#[utoipa::path(get, path = "/v1/routers/{id}/backup-diff", tag = "network",
+    params(("id" = Uuid, Path), ("from" = Uuid, Query), ("to" = Uuid, Query)),
+    responses((status = 200, body = BackupDiff), (status = 404, body = Problem), (status = 409, body = Problem),
+        (status = 422, body = Problem)), security(("bearer" = [])))]
+pub async fn backup_diff(app: &App, actor: &Actor, r: &Incoming, id: Uuid) -> Reply {
+    r.allow_query(&["from", "to"])?;
+    let (from, to) = match (r.query_id("from")?, r.query_id("to")?) {
+        (Some(f), Some(t)) => (f, t),
+        (None, _) => return Err(Error::field("from", "the older backup's id is required")),
+        (_, None) => return Err(Error::field("to", "the newer backup's id is required")),
+    };
+    ok(&backups::diff_backups(app, actor, id, from, to).await?)
+}
+
+#[utoipa::path(get, path = "/v1/routers/{id}/restores/{restore_id}", tag = "network",
+    params(("id" = Uuid, Path), ("restore_id" = Uuid, Path)),
+    responses((status = 200, body = RouterRestore), (status = 404, body = Problem)), security(("bearer" = [])))]
+pub async fn get_restore(app: &App, actor: &Actor, id: Uuid, restore_id: Uuid) -> Reply {
+    ok(&backups::get_restore(app, actor, id, restore_id).await?)
+}
+
 /// A complete list (not paginated: it is what the router has now).
 #[derive(serde::Serialize, utoipa::ToSchema)]
 pub struct ItemsOf<T: serde::Serialize> {
@@ -210,6 +325,13 @@ pub struct ItemsOf<T: serde::Serialize> {
     sessions,
     request_reconcile,
     reconcile_report,
-    unknown_accounts
+    unknown_accounts,
+    request_backup,
+    list_backups,
+    get_backup,
+    backup_script,
+    request_restore,
+    backup_diff,
+    get_restore
 ))]
 pub struct Doc;

@@ -101,6 +101,7 @@ mod tests {
             portal_domain: String::new(),
             admin_origins: vec![],
             attachments_bucket: String::new(),
+            backups_bucket: String::new(),
         };
         let store = store::Store::new(store::Store::client_from_env(None).await, "unreachable", b"cursor");
         let app = App::new(store, &config, kernel::Clock::system()).unwrap();

@@ -102,6 +102,8 @@ fn config_from_env(table: &str, public_url: &str) -> Config {
     // Each run's own bucket beside its own table (`<prefix>-table` -> `<prefix>-attachments`).
     let attachments_bucket = std::env::var("ATTACHMENTS_BUCKET")
         .unwrap_or_else(|_| format!("{}-attachments", table.trim_end_matches("-table")).to_ascii_lowercase());
+    let backups_bucket = std::env::var("BACKUPS_BUCKET")
+        .unwrap_or_else(|_| format!("{}-backups", table.trim_end_matches("-table")).to_ascii_lowercase());
     Config {
         table: table.to_string(),
         signing_secret: std::env::var("SIGNING_SECRET").unwrap_or_else(|_| LOCAL_SIGNING_SECRET.into()).into_bytes(),
@@ -117,6 +119,7 @@ fn config_from_env(table: &str, public_url: &str) -> Config {
             .filter_map(domain::portal::normalise_origin)
             .collect(),
         attachments_bucket,
+        backups_bucket,
     }
 }
 
@@ -153,7 +156,8 @@ impl Local {
         };
         let app = app.with_live(Some(Arc::new(worker_side)));
         store::schema::create_table(app.store.client(), &table).await?;
-        helpdesk::attachments::ensure_bucket(&app.attachments_bucket).await?;
+        kernel::objects::ensure_bucket(&app.attachments_bucket, false).await?;
+        kernel::objects::ensure_bucket(&app.backups_bucket, true).await?;
         let stream_arn = store::schema::stream_arn(app.store.client(), &table).await?;
 
         // Queues: all first, then the redrive policies that point at their dead-letter queues.

@@ -98,6 +98,7 @@ macro_rules! job_registry {
 job_registry! {
     job_platform_subscriptions "job-platform-subscriptions",
     job_router_health "job-router-health",
+    job_router_backups "job-router-backups",
     job_router_reconcile "job-router-reconcile",
     job_billing_run "job-billing-run",
     job_dunning "job-dunning",

@@ -84,6 +84,7 @@ catalogue! {
         PopCreated, PopUpdated, PopDeleted,
         RouterCreated, RouterUpdated, RouterDeleted, RouterWentOffline, RouterCameBack,
         RouterHealthCheckRequested, RouterReconcileRequested,
+        RouterBackupRequested, RouterBackupSweepRequested, RouterRestoreRequested,
         SubscriptionCreated, SubscriptionActivated, SubscriptionSuspended, SubscriptionRestored,
         SubscriptionCancelled, SubscriptionExpired, SubscriptionPackageChanged, SubscriptionExtended,
         SubscriptionTurboStarted, SubscriptionTurboEnded,
@@ -129,6 +130,7 @@ pub struct ChunkReady {
 impl EventPayload for ChunkReady {}
 
 /// `BillingRunRequested`, `DunningRequested`, `ExpirySweepRequested`, `RouterHealthCheckRequested`,
+/// `RouterBackupSweepRequested`,
 /// `MessagesDueRequested` and the hourly `RouterReconcileRequested`: one ISP's share of a scheduled job, as of the job's
 /// time.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -178,6 +180,22 @@ pub struct RouterNamed {
     pub router_id: Option<Uuid>,
 }
 impl EventPayload for RouterNamed {}
+
+/// `RouterBackupRequested`: take this (pending) backup of the router.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RouterBackupNamed {
+    pub router_id: Uuid,
+    pub backup_id: Uuid,
+}
+impl EventPayload for RouterBackupNamed {}
+
+/// `RouterRestoreRequested`: apply this (pending) restore to the router.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RouterRestoreNamed {
+    pub router_id: Uuid,
+    pub restore_id: Uuid,
+}
+impl EventPayload for RouterRestoreNamed {}
 
 /// `PackageUpdated`: whether routers see the change, and how many subscriptions use the package.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]

@@ -37,6 +37,7 @@ pub mod rate;
 pub mod recharge;
 pub mod regulator;
 pub mod role;
+pub mod router_config;
 pub mod subscription;
 pub mod tenant;
 pub mod ticket;

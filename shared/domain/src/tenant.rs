@@ -128,6 +128,9 @@ pub struct Tenant {
     /// The regulator's (BTRC) subscriber report.
     #[serde(default)]
     pub btrc: crate::regulator::BtrcSettings,
+    /// Router configuration backups: schedule, how many kept, the on-router daily backup.
+    #[serde(default)]
+    pub router_backups: crate::router_config::RouterBackupSettings,
     pub status: TenantStatus,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,

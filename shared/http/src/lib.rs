@@ -42,9 +42,14 @@ pub fn created<T: Serialize>(body: &T) -> Reply {
 
 /// A CSV file to download.
 pub fn csv_file(file_name: &str, text: String) -> Reply {
+    text_file(file_name, "text/csv; charset=utf-8", text)
+}
+
+/// A text file to download (a RouterOS script, a CSV).
+pub fn text_file(file_name: &str, content_type: &str, text: String) -> Reply {
     Ok(Response::builder()
         .status(StatusCode::OK)
-        .header("content-type", "text/csv; charset=utf-8")
+        .header("content-type", content_type)
         .header("content-disposition", format!("attachment; filename=\"{file_name}\""))
         .header("cache-control", "no-store")
         .body(Body::Text(text))

@@ -8,8 +8,10 @@
 //!   sessions, simple queues, address lists, identity, resource, interfaces, DHCP leases).
 //! - [`plan`] and [`provision`]: level-triggered provisioning: desired state from the database,
 //!   actual state from the router, the smallest change between them.
+//! - [`backup`]: configuration snapshots, restores of chosen menus, the on-router daily backup.
 //! - `testing` (feature): a RouterOS API test server speaking the real wire protocol over TCP.
 
+pub mod backup;
 pub mod client;
 pub mod error;
 pub mod menu;

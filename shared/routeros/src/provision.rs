@@ -210,7 +210,7 @@ fn unparsed_done(e: &RouterError) -> bool {
     matches!(e, RouterError::Trap { message, .. } if message.starts_with("Protocol error"))
 }
 
-fn check(command: &Command, r: Result<Vec<Row>, RouterError>) -> Result<(), RouterError> {
+pub(crate) fn check(command: &Command, r: Result<Vec<Row>, RouterError>) -> Result<(), RouterError> {
     match r {
         Ok(_) => Ok(()),
         Err(e) if command.path.ends_with("/add") && unparsed_done(&e) => Ok(()),

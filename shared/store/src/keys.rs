@@ -675,6 +675,24 @@ pub fn router_health(tenant: Uuid, router: Uuid) -> ItemKeys {
 /// of unknown accounts (`RECONCILE#U#00000`...), read together with one Query.
 pub const RECONCILE_SK_PREFIX: &str = "RECONCILE";
 
+/// A router's configuration backups and restores, in the router's partition (newest first by
+/// their UUIDv7 ids).
+pub const BACKUP_SK_PREFIX: &str = "BACKUP#";
+pub const RESTORE_SK_PREFIX: &str = "RESTORE#";
+
+pub fn router_backup(tenant: Uuid, router: Uuid, id: Uuid) -> ItemKeys {
+    ItemKeys::new(router_pk(tenant, router), &format!("{BACKUP_SK_PREFIX}{id}"))
+}
+
+pub fn router_restore(tenant: Uuid, router: Uuid, id: Uuid) -> ItemKeys {
+    ItemKeys::new(router_pk(tenant, router), &format!("{RESTORE_SK_PREFIX}{id}"))
+}
+
+/// Where a backup's snapshot is kept in the backups bucket.
+pub fn router_backup_object(tenant: Uuid, router: Uuid, id: Uuid) -> String {
+    format!("routers/{tenant}/{router}/{id}.json")
+}
+
 pub fn router_reconcile(tenant: Uuid, router: Uuid) -> ItemKeys {
     ItemKeys::new(router_pk(tenant, router), RECONCILE_SK_PREFIX)
 }

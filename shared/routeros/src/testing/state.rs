@@ -116,6 +116,20 @@ const MENUS: &[MenuSpec] = &[
         read_only: false,
     },
     MenuSpec {
+        path: "/ip/pool",
+        unique: Some(("name", "pool")),
+        params: &["name", "ranges", "next-pool", "comment"],
+        read_only: false,
+    },
+    MenuSpec { path: "/ip/firewall/filter", unique: None, params: FIREWALL_PARAMS, read_only: false },
+    MenuSpec { path: "/ip/firewall/nat", unique: None, params: FIREWALL_PARAMS, read_only: false },
+    MenuSpec {
+        path: "/system/scheduler",
+        unique: Some(("name", "item")),
+        params: &["name", "start-date", "start-time", "interval", "on-event", "policy", "comment", "disabled"],
+        read_only: false,
+    },
+    MenuSpec {
         path: "/interface",
         unique: Some(("name", "interface")),
         params: &["name", "disabled", "comment", "mtu"],
@@ -127,6 +141,30 @@ const MENUS: &[MenuSpec] = &[
         params: &["address", "mac-address", "server", "comment", "disabled"],
         read_only: false,
     },
+];
+
+/// What firewall filter and NAT rules take.
+const FIREWALL_PARAMS: &[&str] = &[
+    "chain",
+    "action",
+    "src-address",
+    "dst-address",
+    "src-address-list",
+    "dst-address-list",
+    "protocol",
+    "src-port",
+    "dst-port",
+    "in-interface",
+    "out-interface",
+    "connection-state",
+    "to-addresses",
+    "to-ports",
+    "jump-target",
+    "reject-with",
+    "log",
+    "log-prefix",
+    "comment",
+    "disabled",
 ];
 
 const BOOLEANS: &[&str] = &["disabled", "running", "dynamic", "only-one"];
@@ -200,8 +238,10 @@ impl RouterState {
         let id = format!("*{:X}", self.next_id);
         self.next_id += 1;
         item.insert(".id".into(), id.clone());
+        // `disabled` only where the menu has it (pools and profiles have none on RouterOS).
+        let has_disabled = MENUS.iter().any(|m| m.path == menu && m.params.contains(&"disabled"));
         for b in BOOLEANS {
-            if item.contains_key(*b) || *b == "disabled" {
+            if item.contains_key(*b) || (*b == "disabled" && has_disabled) {
                 let v = item.get(*b).map(|v| bool_text(v)).unwrap_or("false");
                 item.insert(b.to_string(), v.to_string());
             }

@@ -17,7 +17,6 @@ use kernel::support::{StoreResultExt, decoded};
 use serde::{Deserialize, Serialize};
 use std::time::Duration;
 use store::{Conflict, Store, Tx, keys};
-use tokio::sync::OnceCell;
 use uuid::Uuid;
 
 /// The largest file a ticket takes.
@@ -29,44 +28,13 @@ pub const MAX_PER_MESSAGE: usize = 5;
 const UPLOAD_FOR: Duration = Duration::from_secs(15 * 60);
 const DOWNLOAD_FOR: Duration = Duration::from_secs(5 * 60);
 
-static CLIENT: OnceCell<aws_sdk_s3::Client> = OnceCell::const_new();
-
-/// One S3 client per container, from the environment (`AWS_ENDPOINT_URL` points it at moto
-/// locally, which wants path-style addresses).
-async fn s3() -> &'static aws_sdk_s3::Client {
-    CLIENT
-        .get_or_init(|| async {
-            let shared = store::aws_config_from_env().await;
-            let conf = aws_sdk_s3::config::Builder::from(&shared).force_path_style(true).build();
-            aws_sdk_s3::Client::from_conf(conf)
-        })
-        .await
-}
+use kernel::objects::{s3, s3_err};
 
 fn bucket(app: &App) -> Result<&str> {
     if app.attachments_bucket.is_empty() {
         return Err(Error::Unavailable { detail: "attachments are not configured (ATTACHMENTS_BUCKET)".into() });
     }
     Ok(&app.attachments_bucket)
-}
-
-fn s3_err(e: impl std::fmt::Display) -> Error {
-    Error::Unavailable { detail: format!("file storage: {e}") }
-}
-
-/// The bucket, created when it is not there (the local runner's; a deployment's comes from the
-/// template).
-pub async fn ensure_bucket(name: &str) -> std::result::Result<(), String> {
-    match s3().await.create_bucket().bucket(name).send().await {
-        Ok(_) => Ok(()),
-        Err(e)
-            if e.as_service_error()
-                .is_some_and(|s| s.is_bucket_already_owned_by_you() || s.is_bucket_already_exists()) =>
-        {
-            Ok(())
-        }
-        Err(e) => Err(format!("bucket {name}: {}", aws_sdk_s3::error::DisplayErrorContext(e))),
-    }
 }
 
 /// An attachment of a ticket: asked for, then cited by one message.

@@ -49,6 +49,9 @@ pub struct UpdateTenant {
     pub tickets: Option<domain::ticket::TicketSettings>,
     /// The BTRC subscriber report's settings.
     pub btrc: Option<domain::regulator::BtrcSettings>,
+    /// Router configuration backups: `schedule` (off, daily, weekly), `keep` per router (1-100),
+    /// `on_router_daily` (the router's own daily `/system backup`, kept by a scheduler entry).
+    pub router_backups: Option<domain::router_config::RouterBackupSettings>,
     pub version: Option<u64>,
 }
 
@@ -106,6 +109,7 @@ pub async fn create_tenant(
         portal: Default::default(),
         tickets: Default::default(),
         btrc: Default::default(),
+        router_backups: Default::default(),
         status: TenantStatus::Active,
         created_at: now,
         updated_at: now,
@@ -271,6 +275,10 @@ pub async fn update_tenant(
     }
     if let Some(b) = input.btrc {
         after.btrc = b;
+    }
+    if let Some(b) = input.router_backups {
+        b.validate(&mut v, "router_backups");
+        after.router_backups = b;
     }
     if let Some(p) = &input.portal {
         after.portal = p.normalised(&mut v, "portal");

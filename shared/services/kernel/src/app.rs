@@ -30,6 +30,8 @@ pub struct Config {
     pub admin_origins: Vec<String>,
     /// The S3 bucket of ticket attachments (`ATTACHMENTS_BUCKET`; empty: no attachments).
     pub attachments_bucket: String,
+    /// The S3 bucket of router configuration backups, versioned (`BACKUPS_BUCKET`; empty: none).
+    pub backups_bucket: String,
 }
 
 impl std::fmt::Debug for Config {
@@ -60,6 +62,7 @@ impl Config {
                 .filter_map(domain::portal::normalise_origin)
                 .collect(),
             attachments_bucket: std::env::var("ATTACHMENTS_BUCKET").unwrap_or_default(),
+            backups_bucket: std::env::var("BACKUPS_BUCKET").unwrap_or_default(),
         })
     }
 }
@@ -119,6 +122,8 @@ pub struct App {
     pub admin_origins: Vec<String>,
     /// See [`Config::attachments_bucket`].
     pub attachments_bucket: String,
+    /// See [`Config::backups_bucket`].
+    pub backups_bucket: String,
 }
 
 impl App {
@@ -138,6 +143,7 @@ impl App {
             portal_domain: config.portal_domain.clone(),
             admin_origins: config.admin_origins.clone(),
             attachments_bucket: config.attachments_bucket.clone(),
+            backups_bucket: config.backups_bucket.clone(),
         })
     }
 

@@ -6,6 +6,7 @@ pub mod app;
 pub mod audit_log;
 pub mod idempotency;
 pub mod live;
+pub mod objects;
 pub mod projections;
 pub mod schedule;
 pub mod support;

@@ -1,6 +1,7 @@
-//! The provisioning worker: converge routers to what the table says (RouterOS), health checks, full reconciles, live router operations.
+//! The provisioning worker: converge routers to what the table says (RouterOS), health checks, full reconciles, configuration backups and restores, live router operations.
 
 pub mod answer;
+pub mod backups;
 pub mod converge;
 pub mod health;
 pub mod pool;

@@ -5,8 +5,8 @@
 use crate::converge::*;
 use crate::pool::RouterPool;
 use domain::event::{
-    EventName, EventPayload, NetworkEvent, PackageUpdated, RouterNamed, SubscriptionChanged, TenantJobRequested,
-    VoucherPlanUpdated, VouchersOnRouters,
+    EventName, EventPayload, NetworkEvent, PackageUpdated, RouterBackupNamed, RouterNamed, RouterRestoreNamed,
+    SubscriptionChanged, TenantJobRequested, VoucherPlanUpdated, VouchersOnRouters,
 };
 use domain::work::WorkError;
 use kernel::App;
@@ -25,10 +25,17 @@ pub enum Work {
     Subscriptions(Vec<SubscriptionTarget>),
     /// Compare whole routers with the table.
     Routers { tenant: Uuid, routers: Vec<Uuid> },
-    /// Every router of the ISP (a package's profile or speed changed; the hourly reconcile).
-    AllRouters { tenant: Uuid },
+    /// Every router of the ISP (a package's profile or speed changed: `bulk`, a snapshot of each
+    /// router first; the hourly reconcile).
+    AllRouters { tenant: Uuid, bulk: bool },
     /// Check the health of every router of the ISP.
     Health { tenant: Uuid },
+    /// Take this pending configuration backup.
+    Backup { tenant: Uuid, router: Uuid, backup: Uuid },
+    /// Apply this pending restore.
+    Restore { tenant: Uuid, router: Uuid, restore: Uuid },
+    /// The ISP's daily backup sweep.
+    BackupSweep { tenant: Uuid, at: chrono::DateTime<chrono::Utc> },
     /// Converge a batch's chunk, or some of its vouchers, on the batch's routers.
     Vouchers { tenant: Uuid, batch: Uuid, chunk: Option<u32>, seqs: Vec<u32> },
     /// End the ISP's vouchers whose validity is over as of `at`.
@@ -48,6 +55,9 @@ enum Kind {
     Vouchers,
     VoucherPlan,
     VoucherExpiry,
+    Backup,
+    Restore,
+    BackupSweep,
 }
 
 /// Exhaustive over the network context's events (a new one must be placed here); the other
@@ -78,6 +88,9 @@ fn kind(name: EventName) -> Option<Kind> {
         EventName::Network(N::VouchersGenerated | N::VouchersChanged) => Some(Kind::Vouchers),
         EventName::Network(N::VoucherPlanUpdated) => Some(Kind::VoucherPlan),
         EventName::Network(N::VoucherExpirySweepRequested) => Some(Kind::VoucherExpiry),
+        EventName::Network(N::RouterBackupRequested) => Some(Kind::Backup),
+        EventName::Network(N::RouterRestoreRequested) => Some(Kind::Restore),
+        EventName::Network(N::RouterBackupSweepRequested) => Some(Kind::BackupSweep),
         EventName::Network(
             N::PackageCreated
             | N::PackageDeleted
@@ -141,12 +154,16 @@ pub fn work_for(detail_type: &str, detail: &serde_json::Value) -> std::result::R
         // On demand for one router; hourly (no router named) for all of the ISP's.
         Kind::RouterReconcile => Ok(match RouterNamed::read(detail).map_err(drop)?.router_id {
             Some(r) => Work::Routers { tenant, routers: vec![r] },
-            None => Work::AllRouters { tenant },
+            None => Work::AllRouters { tenant, bulk: false },
         }),
         Kind::Health => Ok(Work::Health { tenant }),
         Kind::Package => {
             let p = PackageUpdated::read(detail).map_err(drop)?;
-            Ok(if p.provisioning_changed && p.subscriptions > 0 { Work::AllRouters { tenant } } else { Work::Nothing })
+            Ok(if p.provisioning_changed && p.subscriptions > 0 {
+                Work::AllRouters { tenant, bulk: true }
+            } else {
+                Work::Nothing
+            })
         }
         Kind::Vouchers => {
             let v = VouchersOnRouters::read(detail).map_err(drop)?;
@@ -154,11 +171,23 @@ pub fn work_for(detail_type: &str, detail: &serde_json::Value) -> std::result::R
         }
         Kind::VoucherPlan => {
             let p = VoucherPlanUpdated::read(detail).map_err(drop)?;
-            Ok(if p.provisioning_changed { Work::AllRouters { tenant } } else { Work::Nothing })
+            Ok(if p.provisioning_changed { Work::AllRouters { tenant, bulk: true } } else { Work::Nothing })
         }
         Kind::VoucherExpiry => {
             let j = TenantJobRequested::read(detail).map_err(drop)?;
             Ok(Work::VoucherExpiry { tenant, at: j.requested_at })
+        }
+        Kind::Backup => {
+            let b = RouterBackupNamed::read(detail).map_err(drop)?;
+            Ok(Work::Backup { tenant, router: b.router_id, backup: b.backup_id })
+        }
+        Kind::Restore => {
+            let r = RouterRestoreNamed::read(detail).map_err(drop)?;
+            Ok(Work::Restore { tenant, router: r.router_id, restore: r.restore_id })
+        }
+        Kind::BackupSweep => {
+            let j = TenantJobRequested::read(detail).map_err(drop)?;
+            Ok(Work::BackupSweep { tenant, at: j.requested_at })
         }
     }
 }
@@ -170,6 +199,8 @@ pub async fn process(app: &App, pool: &RouterPool, messages: &[(String, Work)]) 
     use futures::StreamExt;
     let mut by_router: BTreeMap<(Uuid, Uuid), Vec<SubscriptionTarget>> = BTreeMap::new();
     let mut whole: Vec<(Uuid, Uuid)> = Vec::new();
+    // Routers a bulk change reaches: a snapshot of each comes first.
+    let mut bulk: std::collections::BTreeSet<(Uuid, Uuid)> = Default::default();
     let mut answer: Answers = BTreeMap::new();
     for (id, work) in messages {
         answer.insert(id.clone(), Ok(()));
@@ -183,8 +214,13 @@ pub async fn process(app: &App, pool: &RouterPool, messages: &[(String, Work)]) 
                 }
             }
             Work::Routers { tenant, routers } => whole.extend(routers.iter().map(|r| (*tenant, *r))),
-            Work::AllRouters { tenant } => match network::routers::all_router_ids(app, *tenant).await {
-                Ok(ids) => whole.extend(ids.into_iter().map(|r| (*tenant, r))),
+            Work::AllRouters { tenant, bulk: is_bulk } => match network::routers::all_router_ids(app, *tenant).await {
+                Ok(ids) => {
+                    if *is_bulk {
+                        bulk.extend(ids.iter().map(|r| (*tenant, *r)));
+                    }
+                    whole.extend(ids.into_iter().map(|r| (*tenant, r)))
+                }
                 Err(e) => {
                     answer.insert(id.clone(), Err(WorkError::from(e)));
                 }
@@ -212,10 +248,33 @@ pub async fn process(app: &App, pool: &RouterPool, messages: &[(String, Work)]) 
                     answer.insert(id.clone(), Err(WorkError::from(e)));
                 }
             },
+            Work::Backup { tenant, router, backup } => {
+                if let Err(e) = crate::backups::take_requested(app, pool, *tenant, *router, *backup).await {
+                    answer.insert(id.clone(), Err(e));
+                }
+            }
+            Work::Restore { tenant, router, restore } => {
+                if let Err(e) = crate::backups::restore(app, pool, *tenant, *router, *restore).await {
+                    answer.insert(id.clone(), Err(e));
+                }
+            }
+            Work::BackupSweep { tenant, at } => {
+                if let Err(e) = crate::backups::sweep(app, pool, *tenant, *at).await {
+                    answer.insert(id.clone(), Err(WorkError::from(e)));
+                }
+            }
             Work::Nothing => {}
         }
     }
     whole.sort();
+    for (key, targets) in &by_router {
+        if targets.len() >= crate::backups::BULK_BACKUP_THRESHOLD {
+            bulk.insert(*key);
+        }
+    }
+    for (tenant, router) in &bulk {
+        crate::backups::before_bulk_change(app, pool, *tenant, *router).await;
+    }
     whole.dedup();
 
     // Up to 8 routers at once; each router's subscribers in one pipelined run.
@@ -261,10 +320,16 @@ pub async fn process(app: &App, pool: &RouterPool, messages: &[(String, Work)]) 
             Work::Routers { tenant, routers } => {
                 routers.iter().find_map(|r| failed_routers.get(&(*tenant, *r)).cloned())
             }
-            Work::AllRouters { tenant } => {
+            Work::AllRouters { tenant, .. } => {
                 failed_routers.iter().find(|((t, _), _)| t == tenant).map(|(_, e)| e.clone())
             }
-            Work::Health { .. } | Work::Vouchers { .. } | Work::VoucherExpiry { .. } | Work::Nothing => None,
+            Work::Health { .. }
+            | Work::Vouchers { .. }
+            | Work::VoucherExpiry { .. }
+            | Work::Backup { .. }
+            | Work::Restore { .. }
+            | Work::BackupSweep { .. }
+            | Work::Nothing => None,
         };
         if let Some(e) = failure {
             answer.insert(id.clone(), Err(WorkError::Retry(e)));
@@ -295,7 +360,7 @@ mod tests {
         );
         assert_eq!(
             work_for("RouterReconcileRequested", &json!({"tenant_id": t})).unwrap(),
-            Work::AllRouters { tenant: t }
+            Work::AllRouters { tenant: t, bulk: false }
         );
         assert_eq!(
             work_for("RouterCameBack", &json!({"tenant_id": t, "router_id": r})).unwrap(),
