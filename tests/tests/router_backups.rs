@@ -154,7 +154,7 @@ async fn a_backup_is_taken_compared_downloaded_and_restored() {
     let script = response.text().await.unwrap();
     assert!(script.contains("/ip pool\nadd name=pppoe-pool ranges=10.20.0.2-10.20.0.254\n"), "{script}");
     assert!(script.contains("/system identity\nset name=demo-router\n"));
-    assert!(script.contains(&format!("add name=rahim")) && script.contains(&format!("password={rahim_password}")));
+    assert!(script.contains("add name=rahim") && script.contains(&format!("password={rahim_password}")));
     assert!(script.contains("/ip firewall nat\nadd action=masquerade chain=srcnat out-interface=ether1\n"));
 
     // Restore four menus from the first backup.
