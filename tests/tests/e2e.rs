@@ -14,6 +14,7 @@ mod commissions;
 mod customers;
 mod dashboard;
 mod docs;
+mod edge;
 mod event_catalogue;
 mod event_path;
 mod gateway_refunds;

@@ -415,6 +415,8 @@ async fn every_route_refuses_another_tenants_ids_and_changes_nothing() {
                 ("PATCH", "/v1/routers/{id}") => {
                     (path.replace("{id}", &router), Some(json!({"host": "6.6.6.6", "version": 1})), &[404])
                 }
+                // The concentrator's list takes the edge's token, never a user's.
+                ("GET", "/v1/edge/peers") => (path.clone(), None, &[401]),
                 // Backups: the router is not found, whatever the backup.
                 ("GET" | "POST", p) if p.starts_with("/v1/routers/{id}/backups/{backup_id}") => (
                     path.replace("{id}", &router).replace("{backup_id}", &backup),

@@ -5,6 +5,7 @@
 
 use domain::Error;
 use domain::actor::Actor;
+use domain::edge::EdgePeer;
 use domain::live::{OnlineSession, RouterInterface, RouterResources, RouterTest};
 use domain::network::{Router, RouterStatus};
 use domain::router_config::{RouterBackup, RouterRestore};
@@ -16,6 +17,7 @@ use isp_http::{
 use kernel::App;
 use lambda_http::{Body, Request, Response};
 use network::backups::{self, BackupDiff, RestoreRequest};
+use network::edge::{self, EnrolRouter};
 use network::live;
 use network::reconcile_reports::{self, ReconcileReport, ReconcileRequested};
 use network::router_import::{self, RouterImport};
@@ -43,6 +45,8 @@ pub const ROUTES: &[&str] = &[
     "POST /v1/routers/{id}/backups/{backup_id}/restore",
     "GET /v1/routers/{id}/backup-diff",
     "GET /v1/routers/{id}/restores/{restore_id}",
+    "POST /v1/routers/{id}/edge",
+    "GET /v1/routers/{id}/onboarding",
 ];
 
 pub async fn handle(app: &App, req: Request) -> Response<Body> {
@@ -79,7 +83,11 @@ async fn dispatch(app: &App, req: Request) -> Reply {
             request_restore(app, &actor, &r, params.id("id", "router")?, params.id("backup_id", "backup")?).await
         }
         "GET /v1/routers/{id}/backup-diff" => backup_diff(app, &actor, &r, params.id("id", "router")?).await,
-        _ => get_restore(app, &actor, params.id("id", "router")?, params.id("restore_id", "restore")?).await,
+        "GET /v1/routers/{id}/restores/{restore_id}" => {
+            get_restore(app, &actor, params.id("id", "router")?, params.id("restore_id", "restore")?).await
+        }
+        "POST /v1/routers/{id}/edge" => enrol_at_edge(app, &actor, &r, params.id("id", "router")?).await,
+        _ => onboarding(app, &actor, params.id("id", "router")?).await,
     }
 }
 
@@ -305,6 +313,34 @@ pub async fn get_restore(app: &App, actor: &Actor, id: Uuid, restore_id: Uuid) -
     ok(&backups::get_restore(app, actor, id, restore_id).await?)
 }
 
+/// Enrol the router at the WireGuard edge: the next tunnel address of the ISP's own blocks, a key
+/// pair, and the router's host, port and TLS moved to the tunnel (provisioning reaches it there once
+/// the onboarding script ran). Already enrolled: its peer. `Idempotency-Key` required.
+#[utoipa::path(post, path = "/v1/routers/{id}/edge", tag = "network", request_body = EnrolRouter,
+    params(("id" = Uuid, Path), ("Idempotency-Key" = String, Header, description = "repeats return the first answer")),
+    responses((status = 201, body = EdgePeer), (status = 400, body = Problem), (status = 403, body = Problem),
+        (status = 404, body = Problem), (status = 409, body = Problem), (status = 503, body = Problem)),
+    security(("bearer" = [])))]
+pub async fn enrol_at_edge(app: &App, actor: &Actor, r: &Incoming, id: Uuid) -> Reply {
+    let input: EnrolRouter = r.json_or_default()?;
+    let idem = r.idempotent()?;
+    let idem = kernel::idempotency::require_key(idem.as_ref(), "enrolment")?;
+    created_outcome(edge::enrol(app, actor, id, input, idem).await?)
+}
+
+/// The RouterOS 7 script that connects an enrolled router to the edge: its WireGuard tunnel and
+/// key, an API user with only the rights the system needs, the API bound to the tunnel (API-SSL
+/// when enrolled so), a filter rule for it. Paste it into the router's terminal. Holds the router's
+/// key and API password: the right to change the network, and audited.
+#[utoipa::path(get, path = "/v1/routers/{id}/onboarding", tag = "network", params(("id" = Uuid, Path)),
+    responses((status = 200, content_type = "text/plain", body = String), (status = 403, body = Problem),
+        (status = 404, body = Problem), (status = 409, body = Problem), (status = 503, body = Problem)),
+    security(("bearer" = [])))]
+pub async fn onboarding(app: &App, actor: &Actor, id: Uuid) -> Reply {
+    let (file_name, script) = edge::onboarding(app, actor, id).await?;
+    text_file(&file_name, "text/plain; charset=utf-8", script)
+}
+
 /// A complete list (not paginated: it is what the router has now).
 #[derive(serde::Serialize, utoipa::ToSchema)]
 pub struct ItemsOf<T: serde::Serialize> {
@@ -332,6 +368,8 @@ pub struct ItemsOf<T: serde::Serialize> {
     backup_script,
     request_restore,
     backup_diff,
-    get_restore
+    get_restore,
+    enrol_at_edge,
+    onboarding
 ))]
 pub struct Doc;

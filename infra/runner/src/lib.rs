@@ -98,6 +98,11 @@ struct Shared {
     template: Template,
 }
 
+/// The local concentrator's private key (its public key is in every local onboarding script).
+pub const LOCAL_EDGE_KEY: [u8; 32] = [0x5a; 32];
+/// What the local concentrator would present for its list of peers.
+pub const LOCAL_EDGE_SYNC_TOKEN: &str = "local-edge-sync-token-0123456789abcdef";
+
 fn config_from_env(table: &str, public_url: &str) -> Config {
     // Each run's own bucket beside its own table (`<prefix>-table` -> `<prefix>-attachments`).
     let attachments_bucket = std::env::var("ATTACHMENTS_BUCKET")
@@ -120,6 +125,17 @@ fn config_from_env(table: &str, public_url: &str) -> Config {
             .collect(),
         attachments_bucket,
         backups_bucket,
+        // The local edge: a concentrator that is not there (the onboarding scripts and the
+        // concentrator's peer list are real; no tunnel is dialled locally).
+        edge: Some(
+            domain::edge::EdgeConfig::parse(
+                &std::env::var("EDGE_ENDPOINT").unwrap_or_else(|_| "127.0.0.1:51820".into()),
+                &std::env::var("EDGE_PUBLIC_KEY").unwrap_or_else(|_| domain::edge::key_pair(LOCAL_EDGE_KEY).1),
+                kernel::app::DEFAULT_EDGE_POOL,
+            )
+            .expect("the local edge"),
+        ),
+        edge_sync_token: std::env::var("EDGE_SYNC_TOKEN").unwrap_or_else(|_| LOCAL_EDGE_SYNC_TOKEN.into()),
     }
 }
 

@@ -72,6 +72,12 @@ impl SecretBox {
     }
 }
 
+/// Whether two secrets are equal, in time that does not depend on where they differ.
+pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    use subtle::ConstantTimeEq;
+    a.len() == b.len() && bool::from(a.ct_eq(b))
+}
+
 /// HMAC-SHA256 signer for cursors and refresh tokens.
 #[derive(Clone)]
 pub struct Signer {

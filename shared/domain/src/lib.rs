@@ -12,6 +12,7 @@ pub mod crypto;
 pub mod customer;
 pub mod cycle;
 pub mod dunning;
+pub mod edge;
 pub mod error;
 pub mod event;
 pub mod export;

@@ -675,6 +675,27 @@ pub fn router_health(tenant: Uuid, router: Uuid) -> ItemKeys {
 /// of unknown accounts (`RECONCILE#U#00000`...), read together with one Query.
 pub const RECONCILE_SK_PREFIX: &str = "RECONCILE";
 
+/// The network edge: an ISP's blocks of the edge pool, a router's tunnel (its key sealed), and the
+/// concentrator's list of peers (platform: the concentrator serves every ISP).
+pub fn tenant_edge(tenant: Uuid) -> ItemKeys {
+    ItemKeys::new(format!("{}EDGE", t(tenant)), "EDGE")
+}
+
+pub fn router_edge(tenant: Uuid, router: Uuid) -> ItemKeys {
+    ItemKeys::new(router_pk(tenant, router), "EDGE")
+}
+
+pub const EDGE_PEERS_PK: &str = "P#EDGEPEERS";
+
+pub fn edge_peer(address: &str) -> ItemKeys {
+    ItemKeys::new(EDGE_PEERS_PK.to_string(), address)
+}
+
+/// The platform's sequence of edge blocks handed to ISPs.
+pub fn edge_blocks_sequence() -> ItemKeys {
+    ItemKeys::new("P#SEQ#edge-block".to_string(), "SEQ")
+}
+
 /// A router's configuration backups and restores, in the router's partition (newest first by
 /// their UUIDv7 ids).
 pub const BACKUP_SK_PREFIX: &str = "BACKUP#";

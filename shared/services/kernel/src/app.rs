@@ -32,6 +32,11 @@ pub struct Config {
     pub attachments_bucket: String,
     /// The S3 bucket of router configuration backups, versioned (`BACKUPS_BUCKET`; empty: none).
     pub backups_bucket: String,
+    /// The WireGuard edge (`EDGE_ENDPOINT`, `EDGE_PUBLIC_KEY`, `EDGE_POOL`; none without an
+    /// endpoint: routers are reached by their own addresses only).
+    pub edge: Option<domain::edge::EdgeConfig>,
+    /// The concentrator's credential for its list of peers (`EDGE_SYNC_TOKEN`, 32+ characters).
+    pub edge_sync_token: String,
 }
 
 impl std::fmt::Debug for Config {
@@ -39,6 +44,9 @@ impl std::fmt::Debug for Config {
         f.debug_struct("Config").field("table", &self.table).finish_non_exhaustive()
     }
 }
+
+/// The edge pool when `EDGE_POOL` is not set: 8,191 ISP blocks of 254 routers.
+pub const DEFAULT_EDGE_POOL: &str = "10.224.0.0/11";
 
 impl Config {
     pub fn from_env() -> Result<Self, String> {
@@ -63,6 +71,19 @@ impl Config {
                 .collect(),
             attachments_bucket: std::env::var("ATTACHMENTS_BUCKET").unwrap_or_default(),
             backups_bucket: std::env::var("BACKUPS_BUCKET").unwrap_or_default(),
+            edge: match std::env::var("EDGE_ENDPOINT").unwrap_or_default().trim() {
+                "" => None,
+                endpoint => Some(domain::edge::EdgeConfig::parse(
+                    endpoint,
+                    std::env::var("EDGE_PUBLIC_KEY").unwrap_or_default().trim(),
+                    std::env::var("EDGE_POOL")
+                        .ok()
+                        .filter(|p| !p.trim().is_empty())
+                        .as_deref()
+                        .unwrap_or(DEFAULT_EDGE_POOL),
+                )?),
+            },
+            edge_sync_token: std::env::var("EDGE_SYNC_TOKEN").unwrap_or_default(),
         })
     }
 }
@@ -124,6 +145,10 @@ pub struct App {
     pub attachments_bucket: String,
     /// See [`Config::backups_bucket`].
     pub backups_bucket: String,
+    /// See [`Config::edge`].
+    pub edge: Option<domain::edge::EdgeConfig>,
+    /// See [`Config::edge_sync_token`].
+    pub edge_sync_token: String,
 }
 
 impl App {
@@ -144,6 +169,8 @@ impl App {
             admin_origins: config.admin_origins.clone(),
             attachments_bucket: config.attachments_bucket.clone(),
             backups_bucket: config.backups_bucket.clone(),
+            edge: config.edge.clone(),
+            edge_sync_token: config.edge_sync_token.clone(),
         })
     }
 

@@ -343,7 +343,7 @@ pub async fn create_router(
     })
 }
 
-async fn visible_router(app: &App, actor: &Actor, id: Uuid) -> Result<RouterRecord> {
+pub(crate) async fn visible_router(app: &App, actor: &Actor, id: Uuid) -> Result<RouterRecord> {
     actor.require(Permission::NetworkRead)?;
     let tid = actor.tenant()?;
     let rec = live_router(app.store.get_item(&keys::router(tid, id, "", None)).await.or_500()?)?;
@@ -590,19 +590,39 @@ pub async fn update_router(
         Some(p) => app.secrets.seal(p.as_bytes(), &router_password_aad(tid, id)),
         None => rec.password_sealed.clone(),
     };
-    let new_rec = RouterRecord { router: after.clone(), password_sealed: sealed, deleted_at: None };
     let mut tx = Tx::new();
+    stage_router_update(&mut tx, actor, &before, &after, sealed, input.password.is_some(), expected, now)?;
+    app.store.commit(tx).await.map_err(router_conflict)?;
+    Ok(after)
+}
+
+/// Stages a router's change: the record (versioned), its unique name and host:port, the platform
+/// claim of its address, the POP's usage, the dashboard's counts, the audit entry (that the
+/// password changed, never what it is) and `RouterUpdated`.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn stage_router_update(
+    tx: &mut Tx,
+    actor: &Actor,
+    before: &Router,
+    after: &Router,
+    sealed: String,
+    password_changed: bool,
+    expected: u64,
+    now: DateTime<Utc>,
+) -> Result<()> {
+    let (tid, id) = (after.tenant_id, after.id);
+    let new_rec = RouterRecord { router: after.clone(), password_sealed: sealed, deleted_at: None };
     tx.put_versioned(Store::encode_stored(&new_rec).or_500()?, expected);
     kernel::support::stage_unique_changes(
-        &mut tx,
-        &router_unique_values(&before),
-        &router_unique_values(&after),
+        tx,
+        &router_unique_values(before),
+        &router_unique_values(after),
         |f, v| router_unique(tid, f, v),
         &id.to_string(),
     );
     if before.host != after.host {
-        claim_router_host(&mut tx, &after);
-        release_router_host(&mut tx, &before);
+        claim_router_host(tx, after);
+        release_router_host(tx, before);
     }
     if before.pop_id != after.pop_id {
         if let Some(p) = after.pop_id {
@@ -612,18 +632,17 @@ pub async fn update_router(
                 Default::default(),
                 Conflict::Unique("pop_id".into()),
             );
-            stage_usage(&mut tx, tid, UsageOf::Pop, p, 1);
+            stage_usage(tx, tid, UsageOf::Pop, p, 1);
         }
         if let Some(p) = before.pop_id {
-            stage_usage(&mut tx, tid, UsageOf::Pop, p, -1);
+            stage_usage(tx, tid, UsageOf::Pop, p, -1);
         }
     }
     let mut counts = Deltas::default();
     counts.router(Some((before.pop_id, before.status)), Some((after.pop_id, after.status)));
-    counts.stage(&mut tx, tid);
-    // The audit shows that the password changed, never what it is.
-    let mut after_snap = snapshot(&after);
-    if input.password.is_some() {
+    counts.stage(tx, tid);
+    let mut after_snap = snapshot(after);
+    if password_changed {
         after_snap["password_changed"] = serde_json::Value::Bool(true);
     }
     tx.put_audit(&audit(
@@ -633,14 +652,13 @@ pub async fn update_router(
             action: "router.updated",
             entity: "router",
             id: id.to_string(),
-            before: Some(snapshot(&before)),
+            before: Some(snapshot(before)),
             after: Some(after_snap),
         },
         now,
     ));
-    stage_router_event(&mut tx, NetworkEvent::RouterUpdated, &after, now);
-    app.store.commit(tx).await.map_err(router_conflict)?;
-    Ok(after)
+    stage_router_event(tx, NetworkEvent::RouterUpdated, after, now);
+    Ok(())
 }
 
 pub async fn delete_router(app: &App, actor: &Actor, id: Uuid, if_match: Option<u64>) -> Result<()> {
