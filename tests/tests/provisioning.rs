@@ -216,3 +216,35 @@ async fn a_message_redelivered_five_times_changes_nothing_more() {
     assert!(log.iter().all(|c| c.ends_with("/print")), "{log:?}");
     assert_eq!(router.items(PPP_SECRET), before);
 }
+
+#[tokio::test]
+async fn a_reconcile_that_finds_nothing_to_change_rewrites_no_subscriber_record() {
+    let env = Env::start_with_router().await;
+    let admin = env.admin().await;
+    converges(&env, "seeded subscribers", |r| {
+        r.find(PPP_SECRET, "rahim").is_some() && r.find(PPP_SECRET, "karim").is_some()
+    })
+    .await;
+    let router_id = env.demo_router(&admin).await;
+    let before = env.settled_snapshot().await;
+    let records: Vec<&String> = before.iter().filter(|(_, v)| v.contains("PROVISIONING")).map(|(k, _)| k).collect();
+    assert!(records.len() >= 2, "the seeded subscribers' records: {records:?}");
+    env.clock.advance(chrono::Duration::minutes(1));
+    let admin = env.admin().await;
+    env.send("POST", &format!("/v1/routers/{router_id}/reconcile"), Some(&admin), None).await.expect(202);
+    let at = env.clock.now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    let mut report = Value::Null;
+    for _ in 0..400 {
+        let r = env.send("GET", &format!("/v1/routers/{router_id}/reconcile"), Some(&admin), None).await;
+        if r.status == 200 && r.body["last_attempt_at"].as_str().is_some_and(|t| t.starts_with(&at[..19])) {
+            report = r.body;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(report["repaired"], 0, "the reconcile ran and found nothing: {report:#}");
+    let after = env.settled_snapshot().await;
+    for k in records {
+        assert_eq!(before[k], after[k], "{k} was rewritten");
+    }
+}
