@@ -99,6 +99,13 @@ async fn routers_are_enrolled_in_blocks_of_their_isp_and_onboarded_by_one_script
     assert_eq!(wg.matches("[Peer]").count(), 3);
     assert!(wg.contains(&format!("PublicKey = {}\nAllowedIPs = 10.224.2.1/32\n", q1["public_key"].as_str().unwrap())));
     assert!(!peers.to_string().contains(&private), "never a router's private key");
+
+    // A router deleted leaves the edge: its peer is gone from the concentrator's list.
+    env.send("DELETE", &format!("/v1/routers/{b1}"), Some(&other), None).await.expect(204);
+    let peers = env.send("GET", "/v1/edge/peers", Some(LOCAL_EDGE_SYNC_TOKEN), None).await.expect(200);
+    let left: BTreeSet<&str> =
+        peers["items"].as_array().unwrap().iter().map(|p| p["allowed_ip"].as_str().unwrap()).collect();
+    assert_eq!(left, BTreeSet::from(["10.224.1.1/32", "10.224.1.2/32"]));
 }
 
 #[tokio::test]

@@ -669,6 +669,8 @@ pub async fn delete_router(app: &App, actor: &Actor, id: Uuid, if_match: Option<
     if if_match.is_some_and(|v| v != before.version) {
         return Err(Error::version_conflict());
     }
+    // A router enrolled at the edge leaves it: the concentrator drops its peer at its next sync.
+    let tunnel = crate::edge::peer_address(app, tid, id).await?;
     let now = app.now();
     let mut gone = before.clone();
     gone.version += 1;
@@ -690,6 +692,10 @@ pub async fn delete_router(app: &App, actor: &Actor, id: Uuid, if_match: Option<
         tx.delete_unique(router_unique(tid, field, &value), &id.to_string());
     }
     release_router_host(&mut tx, &before);
+    if let Some(address) = tunnel {
+        tx.delete(&keys::router_edge(tid, id));
+        tx.delete(&keys::edge_peer(&address));
+    }
     if let Some(p) = before.pop_id {
         stage_usage(&mut tx, tid, UsageOf::Pop, p, -1);
     }
