@@ -145,6 +145,24 @@ async fn operations_make_the_expected_dynamodb_round_trips() {
     assert_eq!(n, ops(&[("BatchGetItem", 1)]), "the router and its last health check in one read");
     let (_, n) = call("POST", &format!("/v1/routers/{rid}/reconcile"), Some(&admin), None).await;
     assert_eq!(n, ops(&[("GetItem", 1), ("TransactWriteItems", 1)]), "the event with its audit entry");
+    // Backups: the router read, then the pending backup with its event; reads in one round trip.
+    let (b, n) =
+        call_with("POST", &format!("/v1/routers/{rid}/backups"), Some(&admin), None, &[("idempotency-key", "count-b")])
+            .await;
+    assert_eq!(n, ops(&[("GetItem", 1), ("TransactWriteItems", 1)]));
+    let bid = b["id"].as_str().unwrap().to_string();
+    let (_, n) = call("GET", &format!("/v1/routers/{rid}/backups/{bid}"), Some(&admin), None).await;
+    assert_eq!(n, ops(&[("BatchGetItem", 1)]), "the router and the backup in one read");
+    let (_, n) = call("GET", &format!("/v1/routers/{rid}/backups"), Some(&admin), None).await;
+    assert_eq!(n, ops(&[("GetItem", 1), ("Query", 1)]), "the router and the page, at once");
+    // The edge: enrolment reads the router, its tunnel, the ISP's share and the block sequence;
+    // one transaction; the concentrator's list is one Query.
+    let (_, n) =
+        call_with("POST", &format!("/v1/routers/{rid}/edge"), Some(&admin), None, &[("idempotency-key", "count-e")])
+            .await;
+    assert_eq!(n, ops(&[("GetItem", 2), ("BatchGetItem", 1), ("TransactWriteItems", 1)]));
+    let (_, n) = call("GET", "/v1/edge/peers", Some(local_runner::LOCAL_EDGE_SYNC_TOKEN), None).await;
+    assert_eq!(n, ops(&[("Query", 1)]));
     let (c2, _) = call(
         "POST",
         "/v1/customers",

@@ -219,20 +219,32 @@ pub async fn list_backups(
     limit: u32,
     cursor: Option<&str>,
 ) -> Result<Page<RouterBackup>> {
-    let router = get_router(app, actor, router_id).await?;
-    let q = Query::table(keys::router_pk(router.tenant_id, router.id))
-        .prefix(keys::BACKUP_SK_PREFIX)
-        .newest_first()
-        .limit(limit);
-    app.store
-        .query_page(Owner::Tenant(router.tenant_id), &format!("router-backups:{router_id}"), q, cursor)
-        .await
-        .or_500()
+    // The router and the page read at once; the page is shown only if the router may be seen.
+    let tid = actor.tenant()?;
+    let q = Query::table(keys::router_pk(tid, router_id)).prefix(keys::BACKUP_SK_PREFIX).newest_first().limit(limit);
+    let qid = format!("router-backups:{router_id}");
+    let (_, page) = futures::try_join!(get_router(app, actor, router_id), async {
+        app.store.query_page(Owner::Tenant(tid), &qid, q, cursor).await.or_500()
+    })?;
+    Ok(page)
+}
+
+/// The router and one of its backups, in one BatchGetItem.
+async fn router_and_backup(
+    app: &App,
+    actor: &Actor,
+    router_id: Uuid,
+    id: Uuid,
+) -> Result<(domain::network::Router, RouterBackup)> {
+    let tid = actor.tenant()?;
+    let (router, mut items) =
+        crate::routers::router_with(app, actor, router_id, &[keys::router_backup(tid, router_id, id)]).await?;
+    let backup: Option<RouterBackup> = decoded(items.remove(0))?;
+    Ok((router, backup.ok_or_else(|| Error::not_found("backup"))?))
 }
 
 pub async fn get_backup(app: &App, actor: &Actor, router_id: Uuid, id: Uuid) -> Result<RouterBackup> {
-    let router = get_router(app, actor, router_id).await?;
-    find_backup(app, router.tenant_id, router.id, id).await?.ok_or_else(|| Error::not_found("backup"))
+    Ok(router_and_backup(app, actor, router_id, id).await?.1)
 }
 
 /// What changed between two backups of a router.
@@ -246,10 +258,9 @@ pub struct BackupDiff {
 
 /// `GET /v1/routers/{id}/backup-diff?from=&to=`.
 pub async fn diff_backups(app: &App, actor: &Actor, router_id: Uuid, from: Uuid, to: Uuid) -> Result<BackupDiff> {
-    let router = get_router(app, actor, router_id).await?;
-    let (fk, tk) =
-        (keys::router_backup(router.tenant_id, router.id, from), keys::router_backup(router.tenant_id, router.id, to));
-    let mut found = app.store.batch_get(&[&fk, &tk]).await.or_500()?.into_iter();
+    let tid = actor.tenant()?;
+    let both = [keys::router_backup(tid, router_id, from), keys::router_backup(tid, router_id, to)];
+    let mut found = crate::routers::router_with(app, actor, router_id, &both).await?.1.into_iter();
     let a: Option<RouterBackup> = decoded(found.next().flatten())?;
     let b: Option<RouterBackup> = decoded(found.next().flatten())?;
     let mut v = Validation::new();
@@ -269,8 +280,7 @@ pub async fn diff_backups(app: &App, actor: &Actor, router_id: Uuid, from: Uuid,
 /// included (the right to see subscribers' passwords; every download is audited).
 pub async fn backup_script(app: &App, actor: &Actor, router_id: Uuid, id: Uuid) -> Result<(String, String)> {
     actor.require(Permission::SubscriptionSecretsRead)?;
-    let router = get_router(app, actor, router_id).await?;
-    let backup = find_backup(app, router.tenant_id, router.id, id).await?.ok_or_else(|| Error::not_found("backup"))?;
+    let (router, backup) = router_and_backup(app, actor, router_id, id).await?;
     let snap = load_snapshot(app, &backup).await?;
     let taken = backup.taken_at.unwrap_or(backup.requested_at);
     let script = config::to_script(
@@ -326,9 +336,8 @@ pub async fn request_restore(
     idem: &IdempotentRequest,
 ) -> Result<Outcome<RouterRestore>> {
     actor.require(Permission::NetworkWrite)?;
-    let router = get_router(app, actor, router_id).await?;
+    let (router, backup) = router_and_backup(app, actor, router_id, backup_id).await?;
     let tid = router.tenant_id;
-    let backup = find_backup(app, tid, router.id, backup_id).await?.ok_or_else(|| Error::not_found("backup"))?;
     let mut v = Validation::new();
     let mut menus: Vec<String> = Vec::new();
     if input.menus.is_empty() {
@@ -403,6 +412,9 @@ pub async fn request_restore(
 
 /// `GET /v1/routers/{id}/restores/{restore_id}`.
 pub async fn get_restore(app: &App, actor: &Actor, router_id: Uuid, id: Uuid) -> Result<RouterRestore> {
-    let router = get_router(app, actor, router_id).await?;
-    find_restore(app, router.tenant_id, router.id, id).await?.ok_or_else(|| Error::not_found("restore"))
+    let tid = actor.tenant()?;
+    let (_, mut items) =
+        crate::routers::router_with(app, actor, router_id, &[keys::router_restore(tid, router_id, id)]).await?;
+    let restore: Option<RouterRestore> = decoded(items.remove(0))?;
+    restore.ok_or_else(|| Error::not_found("restore"))
 }

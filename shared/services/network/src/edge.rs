@@ -192,15 +192,18 @@ pub async fn enrol(
 pub async fn onboarding(app: &App, actor: &Actor, router_id: Uuid) -> Result<(String, String)> {
     actor.require(Permission::NetworkWrite)?;
     let edge = edge_config(app)?;
-    let rec = visible_router(app, actor, router_id).await?;
-    let tid = rec.router.tenant_id;
-    let stored = stored_peer(app, tid, router_id).await?.ok_or_else(|| Error::Conflict {
+    let tid = actor.tenant()?;
+    // The three reads at once; nothing is shown unless the router may be seen.
+    let (rec, stored, tenant) =
+        futures::try_join!(visible_router(app, actor, router_id), stored_peer(app, tid, router_id), async {
+            app.store.get::<domain::tenant::Tenant>(&keys::tenant(tid, None)).await.or_500()
+        },)?;
+    let stored = stored.ok_or_else(|| Error::Conflict {
         code: "not_enrolled",
         detail: "the router is not enrolled at the edge: POST /v1/routers/{id}/edge first".into(),
         field: None,
     })?;
-    let tenant: domain::tenant::Tenant =
-        app.store.get(&keys::tenant(tid, None)).await.or_500()?.ok_or_else(|| Error::not_found("ISP"))?;
+    let tenant = tenant.ok_or_else(|| Error::not_found("ISP"))?;
     let private_key = kernel::support::open_text(
         &app.secrets,
         &stored.private_key_sealed,

@@ -359,6 +359,24 @@ async fn visible_to(app: &App, actor: &Actor, rec: Option<RouterRecord>) -> Resu
     }
 }
 
+/// The router (as the caller may see it) and other items of its ISP, in one BatchGetItem.
+pub async fn router_with(
+    app: &App,
+    actor: &Actor,
+    id: Uuid,
+    others: &[store::ItemKeys],
+) -> Result<(Router, Vec<Option<store::Item>>)> {
+    actor.require(Permission::NetworkRead)?;
+    let tid = actor.tenant()?;
+    let router_key = keys::router(tid, id, "", None);
+    let mut wanted = vec![&router_key];
+    wanted.extend(others.iter());
+    let mut items = app.store.batch_get(&wanted).await.or_500()?.into_iter();
+    let rec = live_router(items.next().flatten())?;
+    let router = visible_to(app, actor, rec).await?.router;
+    Ok((router, items.collect()))
+}
+
 pub async fn get_router(app: &App, actor: &Actor, id: Uuid) -> Result<Router> {
     Ok(visible_router(app, actor, id).await?.router)
 }
