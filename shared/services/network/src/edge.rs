@@ -59,11 +59,6 @@ async fn stored_peer(app: &App, tenant: Uuid, router: Uuid) -> Result<Option<Sto
     decoded(app.store.get_item(&keys::router_edge(tenant, router)).await.or_500()?)
 }
 
-/// The router's tunnel address, when it is enrolled at the edge.
-pub(crate) async fn peer_address(app: &App, tenant: Uuid, router: Uuid) -> Result<Option<String>> {
-    Ok(stored_peer(app, tenant, router).await?.map(|p| p.peer.address))
-}
-
 /// Enrols a router at the edge: the next address of the ISP's blocks (a new block from the
 /// platform when they are used up), a WireGuard key pair, and the router's host, port and TLS
 /// moved to the tunnel, in one transaction (racing enrolments of the ISP's routers retry on the

@@ -688,7 +688,9 @@ pub async fn delete_router(app: &App, actor: &Actor, id: Uuid, if_match: Option<
         return Err(Error::version_conflict());
     }
     // A router enrolled at the edge leaves it: the concentrator drops its peer at its next sync.
-    let tunnel = crate::edge::peer_address(app, tid, id).await?;
+    let tunnel: Option<domain::edge::EdgePeer> =
+        decoded(app.store.get_item(&keys::router_edge(tid, id)).await.or_500()?)?;
+    let tunnel = tunnel.map(|t| t.address);
     let now = app.now();
     let mut gone = before.clone();
     gone.version += 1;
