@@ -794,8 +794,9 @@ async fn a_voucher_is_bought_at_the_hotspot_login_page_without_an_account() {
         env.eventually(|| sms.messages().iter().any(|m| m.to.ends_with("1719820001") && m.text.contains(&code))).await
     );
 
-    // Bad input, and a phone past its purchases this hour.
-    let before = env.table_snapshot().await;
+    // Bad input, and a phone past its purchases this hour. Settled: the login SMS's outcome is
+    // written after the provider answered.
+    let before = env.settled_snapshot().await;
     let no_key = env
         .send_with(
             "POST",
