@@ -40,8 +40,8 @@ fn command(change: &ConfigChange) -> Command {
 }
 
 /// Brings the chosen `menus` of the router back to `backup` (secrets open): reads them, plans
-/// the smallest change, applies it in order (adds and sets, then removals), one command after the
-/// other so a refusal stops what depends on it. Repeating it changes nothing more. Unknown or
+/// the smallest change, applies it in order (adds and sets, then removals), menu by menu so a
+/// refusal stops what depends on it. Repeating it changes nothing more. Unknown or
 /// non-restorable menus are the caller's to refuse; here they are skipped.
 pub async fn restore(
     conn: &RouterConnection,
@@ -61,9 +61,19 @@ pub async fn restore(
         counts.insert(spec.path.to_string(), c);
         per_menu.push((*spec, changes));
     }
-    for change in config::restore_order(per_menu) {
-        let c = command(&change);
-        check(&c, conn.run(&c).await)?;
+    // One pipelined batch per menu and phase (a menu's items do not depend on each other, and
+    // RouterOS runs a connection's commands in order, so firewall rules keep theirs); a menu
+    // waits for the one before it, and a refusal stops what comes after its batch.
+    let ordered = config::restore_order(per_menu);
+    let phase = |c: &ConfigChange| match c {
+        ConfigChange::Add { menu, .. } | ConfigChange::Set { menu, .. } => (*menu, false),
+        ConfigChange::Remove { menu, .. } => (*menu, true),
+    };
+    for batch in ordered.chunk_by(|a, b| phase(a) == phase(b)) {
+        let commands: Vec<Command> = batch.iter().map(command).collect();
+        for (c, r) in commands.iter().zip(conn.run_all(&commands).await) {
+            check(c, r)?;
+        }
     }
     Ok(counts)
 }
