@@ -6,6 +6,12 @@
 
 use std::borrow::Cow;
 
+/// A name (a router's, an ISP's) as part of a download's file name: letters, digits and `-` only,
+/// so no header or path can be made of it.
+pub fn file_stem(name: &str) -> String {
+    name.chars().map(|c| if c.is_ascii_alphanumeric() || c == '-' { c } else { '-' }).collect()
+}
+
 const FORMULA_STARTS: [char; 6] = ['=', '+', '-', '@', '\t', '\r'];
 
 /// A plain number (`-500`, `+8801711000111`, `12.5`) is data, not a formula, and stays as it is;

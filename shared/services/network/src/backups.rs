@@ -172,6 +172,52 @@ pub async fn recent_backups(app: &App, tenant: Uuid, router: Uuid, max: usize) -
 
 // ---- the API ----------------------------------------------------------------------------------
 
+/// What asking the worker for a backup or a restore writes besides its pending record.
+struct Asked {
+    event: NetworkEvent,
+    action: &'static str,
+    entity: &'static str,
+}
+
+/// The pending record, its event (the worker's message), the audit entry and the idempotency
+/// record, in one transaction; a repeat that lost the race answers with the first answer (202).
+#[allow(clippy::too_many_arguments)]
+async fn commit_asked<T: Serialize>(
+    app: &App,
+    actor: &Actor,
+    tid: Uuid,
+    item: store::Item,
+    asked: Asked,
+    detail: impl Serialize,
+    id: Uuid,
+    pending: T,
+    idem: &IdempotentRequest,
+) -> Result<Outcome<T>> {
+    let now = app.now();
+    let mut tx = Tx::new();
+    tx.put_new(item, Conflict::Exists);
+    tx.put_event(&DomainEvent::new(
+        asked.event,
+        Some(tid),
+        serde_json::to_value(detail).map_err(|e| Error::Internal(e.to_string()))?,
+        now,
+    ));
+    tx.put_audit(&audit(
+        actor,
+        Some(tid),
+        Audited {
+            action: asked.action,
+            entity: asked.entity,
+            id: id.to_string(),
+            before: None,
+            after: Some(snapshot(&pending)),
+        },
+        now,
+    ));
+    tx.put_idempotency(Owner::Tenant(tid), &idem.key_hash(actor.user_id), &record(idem, 202, &pending, app)?);
+    commit_create(app, tx, Owner::Tenant(tid), actor.user_id, Some(idem), pending).await
+}
+
 /// `POST /v1/routers/{id}/backups`: a backup now (taken by the provisioning worker within
 /// seconds; the answer is the pending record to poll).
 pub async fn request_backup(
@@ -186,29 +232,14 @@ pub async fn request_backup(
     let tid = router.tenant_id;
     let now = app.now();
     let backup = new_backup(tid, router.id, ids::new_id(), BackupReason::OnDemand, Some(actor.real_actor()), now);
-    let mut tx = Tx::new();
-    tx.put_new(backup_item(&backup)?, Conflict::Exists);
-    tx.put_event(&DomainEvent::new(
-        NetworkEvent::RouterBackupRequested,
-        Some(tid),
-        serde_json::to_value(RouterBackupNamed { router_id: router.id, backup_id: backup.id })
-            .map_err(|e| Error::Internal(e.to_string()))?,
-        now,
-    ));
-    tx.put_audit(&audit(
-        actor,
-        Some(tid),
-        Audited {
-            action: "router_backup.requested",
-            entity: "router_backup",
-            id: backup.id.to_string(),
-            before: None,
-            after: Some(snapshot(&backup)),
-        },
-        now,
-    ));
-    tx.put_idempotency(Owner::Tenant(tid), &idem.key_hash(actor.user_id), &record(idem, 202, &backup, app)?);
-    commit_create(app, tx, Owner::Tenant(tid), actor.user_id, Some(idem), backup).await
+    let event = RouterBackupNamed { router_id: router.id, backup_id: backup.id };
+    let item = backup_item(&backup)?;
+    let asked = Asked {
+        event: NetworkEvent::RouterBackupRequested,
+        action: "router_backup.requested",
+        entity: "router_backup",
+    };
+    commit_asked(app, actor, tid, item, asked, event, backup.id, backup, idem).await
 }
 
 /// `GET /v1/routers/{id}/backups`: newest first.
@@ -310,8 +341,7 @@ pub async fn backup_script(app: &App, actor: &Actor, router_id: Uuid, id: Uuid) 
         now,
     ));
     app.store.commit(tx).await.or_500()?;
-    let stem: String =
-        router.name.chars().map(|c| if c.is_ascii_alphanumeric() || c == '-' { c } else { '-' }).collect();
+    let stem: String = domain::export::file_stem(&router.name);
     Ok((format!("{stem}-{}.rsc", taken.format("%Y%m%d-%H%M")), script))
 }
 
@@ -385,29 +415,14 @@ pub async fn request_restore(
         error: None,
         version: 1,
     };
-    let mut tx = Tx::new();
-    tx.put_new(restore_item(&restore)?, Conflict::Exists);
-    tx.put_event(&DomainEvent::new(
-        NetworkEvent::RouterRestoreRequested,
-        Some(tid),
-        serde_json::to_value(RouterRestoreNamed { router_id: router.id, restore_id: restore.id })
-            .map_err(|e| Error::Internal(e.to_string()))?,
-        now,
-    ));
-    tx.put_audit(&audit(
-        actor,
-        Some(tid),
-        Audited {
-            action: "router_restore.requested",
-            entity: "router_restore",
-            id: restore.id.to_string(),
-            before: None,
-            after: Some(snapshot(&restore)),
-        },
-        now,
-    ));
-    tx.put_idempotency(Owner::Tenant(tid), &idem.key_hash(actor.user_id), &record(idem, 202, &restore, app)?);
-    commit_create(app, tx, Owner::Tenant(tid), actor.user_id, Some(idem), restore).await
+    let event = RouterRestoreNamed { router_id: router.id, restore_id: restore.id };
+    let item = restore_item(&restore)?;
+    let asked = Asked {
+        event: NetworkEvent::RouterRestoreRequested,
+        action: "router_restore.requested",
+        entity: "router_restore",
+    };
+    commit_asked(app, actor, tid, item, asked, event, restore.id, restore, idem).await
 }
 
 /// `GET /v1/routers/{id}/restores/{restore_id}`.

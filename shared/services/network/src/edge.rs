@@ -230,8 +230,7 @@ pub async fn onboarding(app: &App, actor: &Actor, router_id: Uuid) -> Result<(St
         now,
     ));
     app.store.commit(tx).await.or_500()?;
-    let stem: String =
-        creds.router.name.chars().map(|c| if c.is_ascii_alphanumeric() || c == '-' { c } else { '-' }).collect();
+    let stem: String = domain::export::file_stem(&creds.router.name);
     Ok((format!("{stem}-onboarding.rsc"), script))
 }
 

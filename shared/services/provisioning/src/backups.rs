@@ -281,7 +281,7 @@ async fn sweep_router(
         Ok(false) => {}
         Err(e) => tracing::warn!(router = %id, error = %e, "on-router daily backup entry"),
     }
-    let recent = recent_backups(app, tenant, id, 500).await?;
+    let mut recent = recent_backups(app, tenant, id, 500).await?;
     let last = recent.iter().filter(|b| b.status == BackupStatus::Completed).filter_map(|b| b.taken_at).max();
     if settings.due(last, at) {
         let day = at.duration_trunc(Duration::days(1)).unwrap_or(at);
@@ -290,9 +290,11 @@ async fn sweep_router(
         if b.status != BackupStatus::Completed {
             tracing::warn!(router = %id, error = ?b.error, "scheduled backup failed");
         }
+        // The list read above, with this backup as it now is (no second Query).
+        recent.retain(|r| r.id != b.id);
+        recent.push(b);
     }
     // Newest first: the completed ones past `keep`, and failed ones older than a week, go.
-    let mut recent = recent_backups(app, tenant, id, 500).await?;
     recent.sort_by_key(|b| std::cmp::Reverse(b.taken_at.unwrap_or(b.requested_at)));
     let mut kept = 0u32;
     for b in recent {
