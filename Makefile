@@ -18,10 +18,14 @@ run: $(STAMP)
 	cargo build -p local-runner --bin local-runner
 	scripts/with-moto.sh ./target/debug/local-runner --port $(PORT)
 
-## Debian tools the tests call: pdftoppm (poppler-utils) renders PDF pages to compare with references.
+## Debian tools the tests call: pdftoppm (poppler-utils) renders PDF pages to compare with references;
+## FreeRADIUS with rlm_rest and radclient (freeradius, freeradius-rest, freeradius-utils) log in and
+## account through the project's RADIUS configuration (infra/radius/).
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+DEBIAN_TOOLS := poppler-utils freeradius freeradius-rest freeradius-utils
 tools:
-	@command -v pdftoppm >/dev/null || { $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq poppler-utils >/dev/null; }
+	@{ command -v pdftoppm && command -v freeradius && command -v radclient && [ -e /usr/lib/freeradius/rlm_rest.so ]; } >/dev/null || { \
+	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $(DEBIAN_TOOLS) >/dev/null; }
 
 ## make test: formatting, lints, template lint, and every test against a private moto.
 test: $(STAMP) tools fmt clippy cfn-lint

@@ -33,6 +33,7 @@ mod platform;
 mod platform_checkouts;
 mod portal;
 mod provisioning;
+mod radius;
 mod recharge_cards;
 mod request_counts;
 mod router_backups;

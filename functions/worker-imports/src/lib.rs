@@ -104,6 +104,7 @@ mod tests {
             backups_bucket: String::new(),
             edge: None,
             edge_sync_token: String::new(),
+            radius_api_token: String::new(),
         };
         let store = store::Store::new(store::Store::client_from_env(None).await, "unreachable", b"cursor");
         let app = App::new(store, &config, kernel::Clock::system()).unwrap();

@@ -102,6 +102,8 @@ struct Shared {
 pub const LOCAL_EDGE_KEY: [u8; 32] = [0x5a; 32];
 /// What the local concentrator would present for its list of peers.
 pub const LOCAL_EDGE_SYNC_TOKEN: &str = "local-edge-sync-token-0123456789abcdef";
+/// What the local FreeRADIUS presents to `/v1/radius/*`.
+pub const LOCAL_RADIUS_API_TOKEN: &str = "local-radius-api-token-0123456789abcdef";
 
 fn config_from_env(table: &str, public_url: &str) -> Config {
     // Each run's own bucket beside its own table (`<prefix>-table` -> `<prefix>-attachments`).
@@ -136,6 +138,7 @@ fn config_from_env(table: &str, public_url: &str) -> Config {
             .expect("the local edge"),
         ),
         edge_sync_token: std::env::var("EDGE_SYNC_TOKEN").unwrap_or_else(|_| LOCAL_EDGE_SYNC_TOKEN.into()),
+        radius_api_token: std::env::var("RADIUS_API_TOKEN").unwrap_or_else(|_| LOCAL_RADIUS_API_TOKEN.into()),
     }
 }
 

@@ -71,6 +71,8 @@ async fn seed_network(app: &App, admin: &Actor, creds: &DemoCredentials) -> Resu
                 password: DEMO_ROUTER_PASSWORD.into(),
                 routeros_version: Some("7.16".into()),
                 suspension: None,
+                access_mode: None,
+                radius: None,
             },
             None,
         )

@@ -34,6 +34,7 @@ pub mod phone;
 pub mod platform;
 pub mod portal;
 pub mod provisioning;
+pub mod radius;
 pub mod rate;
 pub mod recharge;
 pub mod regulator;

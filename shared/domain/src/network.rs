@@ -109,6 +109,12 @@ pub struct Router {
     pub status: RouterStatus,
     pub last_seen_at: Option<DateTime<Utc>>,
     pub suspension: SuspensionMode,
+    /// How its subscribers log in: secrets on the router (`api`) or RADIUS.
+    #[serde(default)]
+    pub access_mode: crate::radius::AccessMode,
+    /// RADIUS mode's settings (present in RADIUS mode).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub radius: Option<crate::radius::RadiusSettings>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
     pub version: u64,

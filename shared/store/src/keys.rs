@@ -691,6 +691,35 @@ pub fn edge_peer(address: &str) -> ItemKeys {
     ItemKeys::new(EDGE_PEERS_PK.to_string(), address)
 }
 
+/// The platform's NAS list for FreeRADIUS: one entry per router in RADIUS mode.
+pub const RADIUS_NAS_PK: &str = "P#RADIUSNAS";
+
+pub fn radius_nas(tenant: Uuid, router: Uuid) -> ItemKeys {
+    ItemKeys::new(RADIUS_NAS_PK.to_string(), &format!("{tenant}#{router}"))
+}
+
+/// A RADIUS subscriber's partition (by ISP and user name, what a login names): the answer its
+/// login gets, its sessions, its last login. Authorize reads the partition with one Query.
+pub fn radius_user_pk(tenant: Uuid, username: &str) -> String {
+    format!("{}RADIUSUSER#{username}", t(tenant))
+}
+
+pub const RADIUS_ANSWER_SK: &str = "ANSWER";
+pub const RADIUS_SESSIONS_SK: &str = "SESSIONS";
+pub const RADIUS_LOGIN_SK: &str = "LOGIN";
+
+pub fn radius_answer(tenant: Uuid, username: &str) -> ItemKeys {
+    ItemKeys::new(radius_user_pk(tenant, username), RADIUS_ANSWER_SK)
+}
+
+pub fn radius_sessions(tenant: Uuid, username: &str) -> ItemKeys {
+    ItemKeys::new(radius_user_pk(tenant, username), RADIUS_SESSIONS_SK)
+}
+
+pub fn radius_login(tenant: Uuid, username: &str) -> ItemKeys {
+    ItemKeys::new(radius_user_pk(tenant, username), RADIUS_LOGIN_SK)
+}
+
 /// The platform's sequence of edge blocks handed to ISPs.
 pub fn edge_blocks_sequence() -> ItemKeys {
     ItemKeys::new("P#SEQ#edge-block".to_string(), "SEQ")

@@ -64,6 +64,8 @@ pub struct Tx {
 struct Counter {
     item_type: String,
     adds: std::collections::BTreeMap<String, i64>,
+    /// Attributes set beside the adds (what the record is: whose, which day, when it expires).
+    sets: Item,
 }
 
 fn names(pairs: &[(&str, &str)]) -> Option<HashMap<String, String>> {
@@ -98,6 +100,18 @@ impl Tx {
         }
     }
 
+    /// [`Tx::add_counters`] on a record that also carries fixed attributes (`sets`, e.g. its
+    /// owner, its day, its `ttl`), written on every add. Key attributes in `sets` are ignored.
+    pub fn add_counters_setting(&mut self, keys: &ItemKeys, item_type: &str, adds: &[(String, i64)], sets: Item) {
+        self.add_counters(keys, item_type, adds);
+        let c = self.counters.get_mut(&(keys.pk.clone(), keys.sk.clone())).expect("just added");
+        for (k, v) in sets {
+            if !matches!(k.as_str(), "pk" | "sk" | "type" | "v") {
+                c.sets.insert(k, v);
+            }
+        }
+    }
+
     /// The operations to send: the staged ones and one update per aggregate item.
     fn into_ops(mut self) -> Vec<(TransactWriteItem, Option<Conflict>)> {
         for ((pk, sk), c) in std::mem::take(&mut self.counters) {
@@ -113,7 +127,13 @@ impl Tx {
                 names.push((format!("#a{i}"), name));
                 values.insert(format!(":a{i}"), AttributeValue::N(by.to_string()));
             }
-            let expr = format!("ADD {} SET #t = :t", add_expr.join(", "));
+            let mut set_expr = vec!["#t = :t".to_string()];
+            for (i, (name, value)) in c.sets.into_iter().enumerate() {
+                set_expr.push(format!("#s{i} = :s{i}"));
+                names.push((format!("#s{i}"), name));
+                values.insert(format!(":s{i}"), value);
+            }
+            let expr = format!("ADD {} SET {}", add_expr.join(", "), set_expr.join(", "));
             let names_ref: Vec<(&str, &str)> = names.iter().map(|(a, b)| (a.as_str(), b.as_str())).collect();
             self.update(&ItemKeys::new(pk, &sk), &expr, None, &names_ref, values, Conflict::Condition);
         }

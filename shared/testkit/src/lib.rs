@@ -2,6 +2,8 @@
 //! `scripts/with-moto.sh cargo test ...`), which sets `AWS_ENDPOINT_URL`. Every test gets a table of
 //! its own, so tests run in parallel and never share state.
 
+pub mod radius;
+
 use store::{RequestCounter, Store};
 
 /// The local AWS endpoint; a test run without one fails with instructions rather than touching AWS.

@@ -37,6 +37,8 @@ pub struct Config {
     pub edge: Option<domain::edge::EdgeConfig>,
     /// The concentrator's credential for its list of peers (`EDGE_SYNC_TOKEN`, 32+ characters).
     pub edge_sync_token: String,
+    /// The platform FreeRADIUS's credential for `/v1/radius/*` (`RADIUS_API_TOKEN`, 32+ characters).
+    pub radius_api_token: String,
 }
 
 impl std::fmt::Debug for Config {
@@ -84,6 +86,7 @@ impl Config {
                 )?),
             },
             edge_sync_token: std::env::var("EDGE_SYNC_TOKEN").unwrap_or_default(),
+            radius_api_token: std::env::var("RADIUS_API_TOKEN").unwrap_or_default(),
         })
     }
 }
@@ -149,6 +152,8 @@ pub struct App {
     pub edge: Option<domain::edge::EdgeConfig>,
     /// See [`Config::edge_sync_token`].
     pub edge_sync_token: String,
+    /// See [`Config::radius_api_token`].
+    pub radius_api_token: String,
 }
 
 impl App {
@@ -171,6 +176,7 @@ impl App {
             backups_bucket: config.backups_bucket.clone(),
             edge: config.edge.clone(),
             edge_sync_token: config.edge_sync_token.clone(),
+            radius_api_token: config.radius_api_token.clone(),
         })
     }
 

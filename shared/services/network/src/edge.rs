@@ -2,7 +2,7 @@
 //! address of its ISP's blocks, a key pair, the router's host moved to its tunnel address, all in
 //! one transaction), its onboarding script, and the concentrator's list of peers.
 
-use crate::routers::{router_conflict, stage_router_update, visible_router};
+use crate::routers::{RouterRecord, router_conflict, stage_router_update, visible_router};
 use domain::actor::Actor;
 use domain::edge::{ConcentratorPeer, EdgeConfig, EdgePeer, Onboarding, TenantEdge, onboarding_script};
 use domain::role::Permission;
@@ -155,7 +155,8 @@ pub async fn enrol(
         after.tls_insecure = input.api_ssl;
         after.version += 1;
         after.updated_at = now;
-        stage_router_update(&mut tx, actor, &before, &after, rec.password_sealed.clone(), false, before.version, now)?;
+        let new_rec = RouterRecord { router: after, ..rec.clone() };
+        stage_router_update(&mut tx, actor, &rec, &new_rec, Default::default(), before.version, now)?;
         tx.put_audit(&audit(
             actor,
             Some(tid),

@@ -1,10 +1,11 @@
-//! The ISP's network as data: POPs, routers (with the CSV import), packages and their offers, live router operations, reconcile reports and configuration backups as the API sees them.
+//! The ISP's network as data: POPs, routers (with the CSV import), packages and their offers, live router operations, reconcile reports, configuration backups and RADIUS mode as the API sees them.
 
 pub mod backups;
 pub mod edge;
 pub mod live;
 pub mod packages;
 pub mod pops;
+pub mod radius;
 pub mod reconcile_reports;
 #[cfg(feature = "csv")]
 pub mod router_import;

@@ -119,8 +119,10 @@ pub async fn import_routers(app: &App, actor: &Actor, csv_text: &[u8]) -> Result
             password: get(&r, "password"),
             routeros_version: (!version.is_empty()).then_some(version),
             suspension: None,
+            access_mode: None,
+            radius: None,
         };
-        let (router, password) = new_router(&mut v, tid, &input, app.router_hosts, now);
+        let new = new_router(&mut v, tid, &input, app.router_hosts, now);
         if let Err(errors) = v.finish() {
             out.errors.extend(errors.into_iter().map(|e| RowError {
                 row: line,
@@ -130,9 +132,9 @@ pub async fn import_routers(app: &App, actor: &Actor, csv_text: &[u8]) -> Result
             continue;
         }
         let mut tx = Tx::new();
-        stage_new_router(app, &mut tx, actor, &router, &password, now)?;
+        stage_new_router(app, &mut tx, actor, &new, now)?;
         match app.store.commit(tx).await.map_err(router_conflict) {
-            Ok(()) => out.imported.push(router),
+            Ok(()) => out.imported.push(new.router),
             Err(Error::Conflict { field, detail, .. }) => {
                 out.errors.push(RowError { row: line, field, message: detail })
             }

@@ -11,6 +11,7 @@ use domain::event::{DomainEvent, NetworkEvent};
 use domain::network::{Router, RouterHosts, RouterStatus, SuspensionMode, validate_host, validate_router_username};
 use domain::package::validate_profile_name;
 use domain::patch::Patch;
+use domain::radius::{AccessMode, RadiusInput, RadiusSettings};
 use domain::role::Permission;
 use domain::{Error, Result, Validation, ids};
 use kernel::App;
@@ -43,6 +44,9 @@ pub struct CreateRouter {
     pub password: String,
     pub routeros_version: Option<String>,
     pub suspension: Option<SuspensionMode>,
+    /// `api` (default) or `radius`; RADIUS mode needs `radius.secret`.
+    pub access_mode: Option<AccessMode>,
+    pub radius: Option<RadiusInput>,
 }
 
 #[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
@@ -63,6 +67,9 @@ pub struct UpdateRouter {
     #[schema(value_type = Option<String>)]
     pub routeros_version: Patch<String>,
     pub suspension: Option<SuspensionMode>,
+    pub access_mode: Option<AccessMode>,
+    /// RADIUS settings to change (a new `secret` replaces the stored one).
+    pub radius: Option<RadiusInput>,
     pub version: Option<u64>,
 }
 
@@ -72,6 +79,9 @@ pub struct RouterRecord {
     #[serde(flatten)]
     pub router: Router,
     pub password_sealed: String,
+    /// RADIUS mode: the NAS's shared secret, sealed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub radius_secret_sealed: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub deleted_at: Option<DateTime<Utc>>,
 }
@@ -207,7 +217,7 @@ pub fn new_router(
     input: &CreateRouter,
     hosts: RouterHosts,
     now: DateTime<Utc>,
-) -> (Router, String) {
+) -> NewRouter {
     let name = v.text("name", &input.name, 80);
     let host = validate_host(v, "host", &input.host, hosts);
     let port = input.port.unwrap_or(if input.tls { 8729 } else { 8728 });
@@ -221,6 +231,8 @@ pub fn new_router(
     check_password(v, &input.password);
     let routeros_version = check_version(v, input.routeros_version.as_deref());
     let suspension = check_suspension(v, input.suspension.as_ref().unwrap_or(&SuspensionMode::Disable));
+    let access_mode = input.access_mode.unwrap_or_default();
+    let (radius, radius_secret) = check_radius(v, access_mode, None, false, input.radius.as_ref());
     let router = Router {
         id: ids::new_id(),
         tenant_id: tid,
@@ -235,28 +247,111 @@ pub fn new_router(
         status: RouterStatus::Unknown,
         last_seen_at: None,
         suspension,
+        access_mode,
+        radius,
         created_at: now,
         updated_at: now,
         version: 1,
     };
-    (router, input.password.clone())
+    NewRouter { router, password: input.password.clone(), radius_secret }
 }
 
-pub fn stage_new_router(
-    app: &App,
-    tx: &mut Tx,
-    actor: &Actor,
-    r: &Router,
-    password: &str,
-    now: DateTime<Utc>,
-) -> Result<()> {
+/// A validated new router with the secrets it is to store.
+pub struct NewRouter {
+    pub router: Router,
+    pub password: String,
+    pub radius_secret: Option<String>,
+}
+
+/// RADIUS mode's settings and the new secret, if one is given. Entering RADIUS mode needs a secret
+/// (given, or already stored); leaving it drops the settings (the stored secret is dropped by
+/// the caller).
+fn check_radius(
+    v: &mut Validation,
+    mode: AccessMode,
+    current: Option<&RadiusSettings>,
+    has_secret: bool,
+    input: Option<&RadiusInput>,
+) -> (Option<RadiusSettings>, Option<String>) {
+    match mode {
+        AccessMode::Api => {
+            if input.is_some() {
+                v.add("radius", "applies only with access_mode radius");
+            }
+            (None, None)
+        }
+        AccessMode::Radius => {
+            let input = input.cloned().unwrap_or_default();
+            let settings = domain::radius::radius_settings(v, current, &input);
+            if input.secret.is_none() && !has_secret {
+                v.add("radius.secret", "is required for access_mode radius");
+            }
+            (Some(settings), input.secret)
+        }
+    }
+}
+
+fn radius_secret_aad(tid: Uuid, id: Uuid) -> Vec<u8> {
+    format!("router-radius-secret:{tid}:{id}").into_bytes()
+}
+
+/// Opens a RADIUS-mode router's shared secret (the provisioning worker's CoA, the NAS list).
+pub fn open_radius_secret(app: &App, tid: Uuid, id: Uuid, sealed: &str) -> Result<String> {
+    kernel::support::open_text(&app.secrets, sealed, &radius_secret_aad(tid, id), "a router's RADIUS secret")
+}
+
+/// FreeRADIUS's entry for a RADIUS-mode router, in the platform's NAS list (written with the
+/// router, so the list is one Query).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct RadiusNasEntry {
+    pub tenant_id: Uuid,
+    pub router_id: Uuid,
+    pub address: String,
+    pub secret_sealed: String,
+}
+
+/// Keeps the platform's NAS list in step with a router's record: an entry while it is in RADIUS
+/// mode (at its current address, with its current secret), none otherwise.
+fn stage_radius_nas(tx: &mut Tx, before: Option<&RouterRecord>, after: Option<&RouterRecord>) -> Result<()> {
+    let entry = |r: &RouterRecord| {
+        (r.router.access_mode == AccessMode::Radius).then(|| r.radius_secret_sealed.clone()).flatten().map(|s| {
+            RadiusNasEntry {
+                tenant_id: r.router.tenant_id,
+                router_id: r.router.id,
+                address: r.router.host.clone(),
+                secret_sealed: s,
+            }
+        })
+    };
+    let (old, new) = (before.and_then(entry), after.and_then(entry));
+    match (&old, &new) {
+        (_, Some(n)) => {
+            let changed = old.as_ref().is_none_or(|o| o.address != n.address || o.secret_sealed != n.secret_sealed);
+            if changed {
+                let k = keys::radius_nas(n.tenant_id, n.router_id);
+                tx.put(Store::encode(&k, "RADIUSNAS", n, None).or_500()?);
+            }
+        }
+        (Some(o), None) => tx.delete(&keys::radius_nas(o.tenant_id, o.router_id)),
+        (None, None) => {}
+    }
+    Ok(())
+}
+
+pub fn stage_new_router(app: &App, tx: &mut Tx, actor: &Actor, new: &NewRouter, now: DateTime<Utc>) -> Result<()> {
+    let r = &new.router;
     let tid = r.tenant_id;
     let rec = RouterRecord {
         router: r.clone(),
-        password_sealed: app.secrets.seal(password.as_bytes(), &router_password_aad(tid, r.id)),
+        password_sealed: app.secrets.seal(new.password.as_bytes(), &router_password_aad(tid, r.id)),
+        radius_secret_sealed: new
+            .radius_secret
+            .as_ref()
+            .map(|s| app.secrets.seal(s.as_bytes(), &radius_secret_aad(tid, r.id))),
         deleted_at: None,
     };
     tx.put_new(Store::encode_stored(&rec).or_500()?, Conflict::Exists);
+    stage_radius_nas(tx, None, Some(&rec))?;
     for (field, value) in router_unique_values(r) {
         tx.put_unique(router_unique(tid, field, &value), field, &r.id.to_string());
     }
@@ -329,10 +424,11 @@ pub async fn create_router(
     let tid = actor.tenant()?;
     let now = app.now();
     let mut v = Validation::new();
-    let (router, password) = new_router(&mut v, tid, &input, app.router_hosts, now);
+    let new = new_router(&mut v, tid, &input, app.router_hosts, now);
     v.finish()?;
     let mut tx = Tx::new();
-    stage_new_router(app, &mut tx, actor, &router, &password, now)?;
+    stage_new_router(app, &mut tx, actor, &new, now)?;
+    let router = new.router;
     if let Some(req) = idem {
         tx.put_idempotency(Owner::Tenant(tid), &req.key_hash(actor.user_id), &record(req, 201, &router, app)?);
     }
@@ -463,8 +559,7 @@ pub async fn record_router_status(
     if status == RouterStatus::Online {
         after.last_seen_at = Some(now);
     }
-    let new_rec =
-        RouterRecord { router: after.clone(), password_sealed: rec.password_sealed.clone(), deleted_at: None };
+    let new_rec = RouterRecord { router: after.clone(), ..rec.clone() };
     let mut tx = Tx::new();
     tx.put_versioned(Store::encode_stored(&new_rec).or_500()?, before.version);
     let mut counts = Deltas::default();
@@ -598,6 +693,13 @@ pub async fn update_router(
     if let Some(s) = &input.suspension {
         after.suspension = check_suspension(&mut v, s);
     }
+    if let Some(m) = input.access_mode {
+        after.access_mode = m;
+    }
+    let has_secret = rec.radius_secret_sealed.is_some() && before.access_mode == AccessMode::Radius;
+    let (radius, new_secret) =
+        check_radius(&mut v, after.access_mode, before.radius.as_ref(), has_secret, input.radius.as_ref());
+    after.radius = radius;
     v.finish()?;
     if before.version != expected {
         return Err(Error::version_conflict());
@@ -608,29 +710,44 @@ pub async fn update_router(
         Some(p) => app.secrets.seal(p.as_bytes(), &router_password_aad(tid, id)),
         None => rec.password_sealed.clone(),
     };
+    let radius_secret_sealed = match (after.access_mode, new_secret) {
+        (AccessMode::Api, _) => None,
+        (AccessMode::Radius, Some(s)) => Some(app.secrets.seal(s.as_bytes(), &radius_secret_aad(tid, id))),
+        (AccessMode::Radius, None) => rec.radius_secret_sealed.clone(),
+    };
+    let secret_changed = radius_secret_sealed != rec.radius_secret_sealed;
+    let new_rec =
+        RouterRecord { router: after.clone(), password_sealed: sealed, radius_secret_sealed, deleted_at: None };
     let mut tx = Tx::new();
-    stage_router_update(&mut tx, actor, &before, &after, sealed, input.password.is_some(), expected, now)?;
+    let changed = Secrets { password: input.password.is_some(), radius_secret: secret_changed };
+    stage_router_update(&mut tx, actor, &rec, &new_rec, changed, expected, now)?;
     app.store.commit(tx).await.map_err(router_conflict)?;
     Ok(after)
+}
+
+/// Which of a router's secrets a change replaces (audited as a fact, never the value).
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct Secrets {
+    pub password: bool,
+    pub radius_secret: bool,
 }
 
 /// Stages a router's change: the record (versioned), its unique name and host:port, the platform
 /// claim of its address, the POP's usage, the dashboard's counts, the audit entry (that the
 /// password changed, never what it is) and `RouterUpdated`.
-#[allow(clippy::too_many_arguments)]
 pub(crate) fn stage_router_update(
     tx: &mut Tx,
     actor: &Actor,
-    before: &Router,
-    after: &Router,
-    sealed: String,
-    password_changed: bool,
+    old_rec: &RouterRecord,
+    new_rec: &RouterRecord,
+    changed: Secrets,
     expected: u64,
     now: DateTime<Utc>,
 ) -> Result<()> {
+    let (before, after) = (&old_rec.router, &new_rec.router);
     let (tid, id) = (after.tenant_id, after.id);
-    let new_rec = RouterRecord { router: after.clone(), password_sealed: sealed, deleted_at: None };
-    tx.put_versioned(Store::encode_stored(&new_rec).or_500()?, expected);
+    tx.put_versioned(Store::encode_stored(new_rec).or_500()?, expected);
+    stage_radius_nas(tx, Some(old_rec), Some(new_rec))?;
     kernel::support::stage_unique_changes(
         tx,
         &router_unique_values(before),
@@ -660,8 +777,11 @@ pub(crate) fn stage_router_update(
     counts.router(Some((before.pop_id, before.status)), Some((after.pop_id, after.status)));
     counts.stage(tx, tid);
     let mut after_snap = snapshot(after);
-    if password_changed {
+    if changed.password {
         after_snap["password_changed"] = serde_json::Value::Bool(true);
+    }
+    if changed.radius_secret {
+        after_snap["radius_secret_changed"] = serde_json::Value::Bool(true);
     }
     tx.put_audit(&audit(
         actor,
@@ -698,7 +818,7 @@ pub async fn delete_router(app: &App, actor: &Actor, id: Uuid, if_match: Option<
     let mut item = Store::encode(
         &keys::router(tid, id, "", None),
         "ROUTER",
-        &RouterRecord { router: gone.clone(), password_sealed: rec.password_sealed.clone(), deleted_at: Some(now) },
+        &RouterRecord { router: gone.clone(), deleted_at: Some(now), ..rec.clone() },
         Some(gone.version),
     )
     .or_500()?;
@@ -712,6 +832,7 @@ pub async fn delete_router(app: &App, actor: &Actor, id: Uuid, if_match: Option<
         tx.delete_unique(router_unique(tid, field, &value), &id.to_string());
     }
     release_router_host(&mut tx, &before);
+    stage_radius_nas(&mut tx, Some(&rec), None)?;
     if let Some(address) = tunnel {
         tx.delete(&keys::router_edge(tid, id));
         tx.delete(&keys::edge_peer(&address));

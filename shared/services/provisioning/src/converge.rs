@@ -9,6 +9,7 @@ use domain::alert::{Alert, AlertKind, AlertSubject};
 use domain::network::{Router, SuspensionMode};
 use domain::package::{ConnectionType, Package};
 use domain::provisioning::{ProvisioningError, ProvisioningRecord};
+use domain::radius::AccessMode;
 use domain::subscription::SubscriptionStatus;
 use domain::{Error, Result};
 use kernel::App;
@@ -41,6 +42,8 @@ pub struct WorkItem {
     /// True when the target router is the subscription's own (its record is kept).
     pub current_router: bool,
     pub record: Option<ProvisioningRecord>,
+    /// What a RADIUS answer needs beyond `desired` (used on routers in RADIUS mode).
+    pub radius: crate::radius::RadiusTerms,
 }
 
 /// A router and the subscribers to converge on it.
@@ -48,6 +51,8 @@ pub struct RouterWork {
     pub router: Router,
     pub endpoint: Endpoint,
     pub items: Vec<WorkItem>,
+    /// RADIUS mode: the router's shared secret, sealed.
+    pub radius_secret_sealed: Option<String>,
     /// Full reconciles: the vouchers of the batches placed on the router (their outcome is the
     /// batch's, not recorded per voucher).
     pub vouchers: Vec<Desired>,
@@ -128,6 +133,24 @@ fn desired(
     })
 }
 
+/// What a RADIUS answer holds of the subscription: the package's profile and speed, a turbo's
+/// window (picked at login time), the expiry, a static address.
+fn radius_terms(rec: &SubscriptionRecord, package: &Package) -> crate::radius::RadiusTerms {
+    let s = &rec.subscription;
+    crate::radius::RadiusTerms {
+        profile: package.router_profile.clone(),
+        rate_limit: package.rate_limit.clone(),
+        turbo: s.turbo.as_ref().map(|t| domain::radius::TurboGrant {
+            profile: t.router_profile.clone(),
+            rate_limit: t.rate_limit.clone(),
+            starts_at: t.starts_at,
+            ends_at: t.ends_at,
+        }),
+        expires_at: s.expires_at,
+        framed_ip: s.ip_address,
+    }
+}
+
 /// Reads what these subscribers (all on one router) must have there: the router, the
 /// subscriptions with their provisioning records, their packages. Two or three BatchGetItems.
 /// `None` when the router no longer exists (nothing can be on it any more).
@@ -148,6 +171,7 @@ pub async fn load_router_work(
     let Some(router_rec) = live_router(items.next().flatten())? else {
         return Ok(None);
     };
+    let radius_secret_sealed = router_rec.radius_secret_sealed.clone();
     let (router_entity, ep) = open_router(app, router_rec)?;
     let mut found = Vec::new();
     for t in targets {
@@ -171,10 +195,17 @@ pub async fn load_router_work(
             desired: desired(app, &sub, package, &router_entity, &record)?,
             version: sub.subscription.version,
             current_router: sub.subscription.router_id == router,
+            radius: radius_terms(&sub, package),
             record,
         });
     }
-    Ok(Some(RouterWork { router: router_entity, endpoint: ep, items: work, vouchers: Vec::new() }))
+    Ok(Some(RouterWork {
+        router: router_entity,
+        endpoint: ep,
+        items: work,
+        radius_secret_sealed,
+        vouchers: Vec::new(),
+    }))
 }
 
 async fn load_packages(store: &Store, tenant: Uuid, ids: impl Iterator<Item = Uuid>) -> Result<HashMap<Uuid, Package>> {
@@ -196,6 +227,7 @@ pub async fn load_whole_router(app: &App, tenant: Uuid, router: Uuid) -> Result<
     let Some(rec) = live_router(app.store.get_item(&keys::router(tenant, router, "", None)).await.or_500()?)? else {
         return Ok(None);
     };
+    let radius_secret_sealed = rec.radius_secret_sealed.clone();
     let (router_entity, ep) = open_router(app, rec)?;
     let q = store::Query::index("gsi4", keys::subscriptions_by_router_gsi4(tenant, router));
     let subs: Vec<SubscriptionRecord> = app.store.query_all(q, 200_000).await.or_500()?;
@@ -220,11 +252,12 @@ pub async fn load_whole_router(app: &App, tenant: Uuid, router: Uuid) -> Result<
             desired: desired(app, &sub, package, &router_entity, &record)?,
             version: sub.subscription.version,
             current_router: true,
+            radius: radius_terms(&sub, package),
             record,
         });
     }
     let vouchers = crate::vouchers::router_vouchers(app, tenant, router).await?;
-    Ok(Some(RouterWork { router: router_entity, endpoint: ep, items: work, vouchers }))
+    Ok(Some(RouterWork { router: router_entity, endpoint: ep, items: work, radius_secret_sealed, vouchers }))
 }
 
 fn new_record(item: &WorkItem, router: Uuid, now: DateTime<Utc>) -> ProvisioningRecord {
@@ -354,10 +387,14 @@ pub async fn converge_subscriptions(
         // The router was deleted: nothing of anyone is kept on it any more.
         return Ok(targets.iter().map(|t| (*t, Ok(()))).collect());
     };
-    let session = pool.session(app, tenant, router, &work.endpoint).await;
-    let desired: Vec<Desired> = work.items.iter().map(|i| i.desired.clone()).collect();
+    let results = if work.router.access_mode == AccessMode::Radius {
+        converge_radius_router(app, pool, &work, false).await?
+    } else {
+        let session = pool.session(app, tenant, router, &work.endpoint).await;
+        let desired: Vec<Desired> = work.items.iter().map(|i| i.desired.clone()).collect();
+        routeros::provision::provision_in_parts(&session, &desired).await
+    };
     // What converged is recorded even when the rest of the batch could not be done.
-    let results = routeros::provision::provision_in_parts(&session, &desired).await;
     record_outcomes(app, &work, &results).await?;
     let mut answer: BTreeMap<SubscriptionTarget, std::result::Result<(), String>> =
         targets.iter().map(|t| (*t, Ok(()))).collect();
@@ -376,6 +413,34 @@ pub async fn converge_subscriptions(
     Ok(answer)
 }
 
+/// A RADIUS router's subscribers: PPPoE and hotspot ones get answers (and their sessions are
+/// told); static ones (no login) keep their queues through the API. Results in `work.items`' order.
+async fn converge_radius_router(
+    app: &App,
+    pool: &RouterPool,
+    work: &RouterWork,
+    whole: bool,
+) -> Result<Vec<std::result::Result<Provisioned, RouterError>>> {
+    let (by_radius, by_api): (Vec<usize>, Vec<usize>) =
+        (0..work.items.len()).partition(|i| work.items[*i].desired.service != Service::Static);
+    let mut results: Vec<Option<std::result::Result<Provisioned, RouterError>>> = vec![None; work.items.len()];
+    if !by_radius.is_empty() {
+        let nas = crate::radius::nas_of(app, work, work.radius_secret_sealed.as_deref()).await?;
+        let items: Vec<&WorkItem> = by_radius.iter().map(|i| &work.items[*i]).collect();
+        for (i, r) in by_radius.iter().zip(crate::radius::converge(app, work, &items, &nas).await?) {
+            results[*i] = Some(r);
+        }
+    }
+    if !by_api.is_empty() && !whole {
+        let session = pool.session(app, work.router.tenant_id, work.router.id, &work.endpoint).await;
+        let desired: Vec<Desired> = by_api.iter().map(|i| work.items[*i].desired.clone()).collect();
+        for (i, r) in by_api.iter().zip(routeros::provision::provision_in_parts(&session, &desired).await) {
+            results[*i] = Some(r);
+        }
+    }
+    Ok(results.into_iter().map(|r| r.expect("every item has a result")).collect())
+}
+
 /// Full comparison of one router with the table: drift repaired, leftovers removed, foreign
 /// accounts reported.
 pub async fn reconcile_router(
@@ -384,9 +449,26 @@ pub async fn reconcile_router(
     tenant: Uuid,
     router: Uuid,
 ) -> Result<Option<RouterReconcile>> {
-    let Some(work) = load_whole_router(app, tenant, router).await? else {
+    let Some(mut work) = load_whole_router(app, tenant, router).await? else {
         return Ok(None);
     };
+    if work.router.access_mode == AccessMode::Radius {
+        // The logins' answers first; then the router through its API with only what it still
+        // holds itself (static subscribers' queues, vouchers): secrets of ours left from API mode go.
+        let radius = converge_radius_router(app, pool, &work, true).await?;
+        let (answers, on_router): (Vec<_>, Vec<_>) =
+            work.items.iter().cloned().zip(radius).partition(|(i, _)| i.desired.service != Service::Static);
+        let (items, results): (Vec<WorkItem>, Vec<_>) = answers.into_iter().unzip();
+        let answered = RouterWork {
+            router: work.router.clone(),
+            endpoint: work.endpoint.clone(),
+            items,
+            radius_secret_sealed: None,
+            vouchers: Vec::new(),
+        };
+        record_outcomes(app, &answered, &results).await?;
+        work.items = on_router.into_iter().map(|(i, _)| i).collect();
+    }
     let session = pool.session(app, tenant, router, &work.endpoint).await;
     let desired: Vec<Desired> =
         work.items.iter().map(|i| i.desired.clone()).chain(work.vouchers.iter().cloned()).collect();

@@ -123,7 +123,8 @@ pub async fn check_tenant(app: &App, pool: &RouterPool, tenant: Uuid) -> Result<
             let outcome = session.with_retry(|conn| async move { conn.router_info().await }).await;
             let took_ms = started.elapsed().as_millis() as u64;
             if outcome.is_ok() {
-                sweep_sessions(app, &session, tenant, tz, rec.router.id).await;
+                let counted_by_accounting = rec.router.access_mode == domain::radius::AccessMode::Radius;
+                sweep_sessions(app, &session, tenant, tz, rec.router.id, counted_by_accounting).await;
             }
             let health = assess(app, &rec, &outcome, took_ms, prev).await?;
             let item = Store::encode(&keys::router_health(tenant, rec.router.id), "HEALTH", &health, None).or_500()?;
@@ -158,6 +159,7 @@ async fn sweep_sessions(
     tenant: Uuid,
     tz: chrono_tz::Tz,
     router: Uuid,
+    counted_by_accounting: bool,
 ) {
     let read = async {
         let conn = session.connection().await?;
@@ -168,9 +170,12 @@ async fn sweep_sessions(
         Ok(r) => r,
         Err(e) => return tracing::warn!(router = %router, error = %e, "sessions not read"),
     };
-    match crate::traffic::sample_router(app, tenant, tz, router, &samples).await {
-        Ok(t) => tracing::debug!(router = %router, ?t, "traffic sampled"),
-        Err(e) => tracing::warn!(router = %router, error = %e, "traffic not sampled"),
+    // A RADIUS router's traffic is its accounting's (counting it here too would count it twice).
+    if !counted_by_accounting {
+        match crate::traffic::sample_router(app, tenant, tz, router, &samples).await {
+            Ok(t) => tracing::debug!(router = %router, ?t, "traffic sampled"),
+            Err(e) => tracing::warn!(router = %router, error = %e, "traffic not sampled"),
+        }
     }
     let online: Vec<String> = samples.iter().filter(|s| s.key.starts_with('h')).map(|s| s.name.clone()).collect();
     match crate::vouchers::sweep_router(app, &conn, tenant, router, &online).await {

@@ -1,0 +1,258 @@
+//! RADIUS mode, the API's side (`api-radius`): what the platform's FreeRADIUS asks through
+//! `rlm_rest` (authorize, post-auth, accounting) and its NAS list. Every call carries the
+//! platform's RADIUS token and the NAS FreeRADIUS authenticated by that router's shared secret
+//! (`X-Radius-Nas: <tenant>/<router>`): a packet that failed the secret never gets here.
+//!
+//! DynamoDB per call: authorize one Query (the subscriber's partition); accounting the same Query
+//! and, when something changed, one TransactWriteItems (sessions, the day record, the router's
+//! day); post-auth one TransactWriteItems.
+
+use crate::routers::{RadiusNasEntry, open_radius_secret};
+use chrono::{DateTime, Utc};
+use chrono_tz::Tz;
+use domain::radius::{
+    AccountingUpdate, Decision, LoginOutcome, RadiusAnswer, RadiusClient, RadiusSessions, RestAttributes,
+    answer_password_aad, authorize as decide, reply_attributes,
+};
+use domain::traffic::{KEEP_DAYS, RouterTrafficDay, SubscriptionTrafficDay};
+use domain::{Error, Result};
+use kernel::App;
+use kernel::support::StoreResultExt;
+use std::collections::BTreeMap;
+use store::{Conflict, Item, Query, Store, StoreError, Tx, keys, ttl_at};
+use uuid::Uuid;
+
+/// Router day totals are kept as long as the API mode keeps them.
+const ROUTER_DAYS_KEPT: i64 = 400;
+
+/// Checks the platform FreeRADIUS's token (constant time) and names the NAS it vouches for.
+pub fn caller(app: &App, token: Option<&str>, nas: Option<&str>) -> Result<(Uuid, Uuid)> {
+    check_token(app, token)?;
+    nas.and_then(domain::radius::parse_nas)
+        .ok_or_else(|| Error::field("X-Radius-Nas", "must be <tenant id>/<router id>"))
+}
+
+fn check_token(app: &App, token: Option<&str>) -> Result<()> {
+    let expected = app.radius_api_token.as_bytes();
+    let given = token.unwrap_or_default().as_bytes();
+    if expected.len() >= 32 && domain::crypto::constant_time_eq(expected, given) {
+        Ok(())
+    } else {
+        Err(Error::Unauthorized { code: "invalid_token", detail: "the RADIUS server's token is required".into() })
+    }
+}
+
+/// Authorize's answer: the attributes to send, or why the login is refused.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Authorized {
+    Accept(BTreeMap<String, String>),
+    Reject(String),
+}
+
+/// The subscriber's partition: its answer, its sessions (with their stored version), its last login.
+struct Partition {
+    answer: Option<RadiusAnswer>,
+    sessions: Option<(RadiusSessions, u64)>,
+}
+
+async fn read_partition(app: &App, tenant: Uuid, username: &str) -> Result<Partition> {
+    let q = Query::table(keys::radius_user_pk(tenant, username)).limit(10);
+    let mut p = Partition { answer: None, sessions: None };
+    for item in app.store.query_all_items(q, 10).await.or_500()? {
+        match store::string_attr(&item, "sk").as_deref() {
+            Some(keys::RADIUS_ANSWER_SK) => p.answer = Some(Store::decode(item).or_500()?),
+            Some(keys::RADIUS_SESSIONS_SK) => {
+                let v = store::number_attr(&item, "v").unwrap_or(0);
+                p.sessions = Some((Store::decode(item).or_500()?, v));
+            }
+            _ => {}
+        }
+    }
+    Ok(p)
+}
+
+fn username_of(attrs: &RestAttributes) -> Result<String> {
+    let u = attrs.text("User-Name").unwrap_or_default();
+    if u.is_empty() || u.len() > 128 || u.chars().any(char::is_control) {
+        return Err(Error::field("User-Name", "must be 1-128 characters"));
+    }
+    Ok(u)
+}
+
+/// What a login of `User-Name` on the NAS gets. The credential check itself is FreeRADIUS's
+/// (PAP, CHAP or MS-CHAPv2 against the `Cleartext-Password` returned here).
+pub async fn authorize(app: &App, tenant: Uuid, router: Uuid, attrs: &RestAttributes) -> Result<Authorized> {
+    let username = username_of(attrs)?;
+    let p = read_partition(app, tenant, &username).await?;
+    let now = app.now();
+    match decide(p.answer, p.sessions.as_ref().map(|(s, _)| s), router, now) {
+        Decision::Reject { reason } => Ok(Authorized::Reject(reason)),
+        Decision::Accept { answer, grant } => {
+            let password = kernel::support::open_text(
+                &app.secrets,
+                &answer.password_sealed,
+                &answer_password_aad(tenant, &username),
+                "a subscriber's RADIUS password",
+            )?;
+            let mut reply = reply_attributes(&answer, &grant, now);
+            reply.insert("control:Cleartext-Password".into(), password);
+            Ok(Authorized::Accept(reply))
+        }
+    }
+}
+
+/// Records a login's outcome beside the subscriber's answer (only for a subscriber that has one:
+/// guessed names leave nothing behind).
+pub async fn post_auth(app: &App, tenant: Uuid, router: Uuid, attrs: &RestAttributes, rejected: bool) -> Result<()> {
+    let username = username_of(attrs)?;
+    let reason = if rejected {
+        attrs
+            .text("Reply-Message")
+            .or_else(|| attrs.0.get("Module-Failure-Message").and_then(|v| v.value.last()).map(|v| v.to_string()))
+    } else {
+        None
+    };
+    let outcome = LoginOutcome {
+        router_id: router,
+        at: app.now(),
+        accepted: !rejected,
+        reason,
+        mac_address: attrs.text("Calling-Station-Id"),
+    };
+    let mut tx = Tx::new();
+    tx.check(&keys::radius_answer(tenant, &username), "attribute_exists(pk)", Item::new(), Conflict::Condition);
+    tx.put(Store::encode(&keys::radius_login(tenant, &username), "RADIUS_LOGIN", &outcome, None).or_500()?);
+    match app.store.commit(tx).await {
+        Ok(()) | Err(StoreError::Conflict(_)) => Ok(()),
+        Err(e) => Err(kernel::support::store_err(e)),
+    }
+}
+
+/// What an accounting packet did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Accounted {
+    /// Bytes or a session's state were recorded.
+    Recorded,
+    /// A repeat, an older update, or a NAS restart: nothing to write.
+    Unchanged,
+    /// No subscriber of the ISP by that name (answered, so the NAS stops resending).
+    Unknown,
+}
+
+/// Counts an Accounting-Request into the subscriber's sessions, its day record and the router's
+/// day. Concurrent packets for one subscriber retry on the sessions' version.
+pub async fn accounting(app: &App, tenant: Uuid, router: Uuid, attrs: &RestAttributes) -> Result<Accounted> {
+    let now = app.now();
+    let Some(update) = attrs.accounting(now) else {
+        return Err(Error::field("Acct-Status-Type", "must be Start, Interim-Update, Stop, Accounting-On or -Off"));
+    };
+    if update.username.is_empty() {
+        return Ok(Accounted::Unchanged);
+    }
+    for attempt in 0..8u32 {
+        let p = read_partition(app, tenant, &update.username).await?;
+        let Some(answer) = p.answer else {
+            tracing::info!(tenant = %tenant, router = %router, username = %update.username, "accounting for an unknown subscriber");
+            return Ok(Accounted::Unknown);
+        };
+        let (mut sessions, read_version) = p.sessions.unwrap_or_default();
+        let tz: Tz = answer.timezone.parse().unwrap_or(Tz::UTC);
+        let counted = domain::radius::account(&mut sessions, router, &update, tz, now);
+        if !counted.changed {
+            return Ok(Accounted::Unchanged);
+        }
+        let tx = accounting_tx(tenant, router, &answer, &update, &sessions, read_version, counted, now)?;
+        match app.store.commit(tx).await {
+            Ok(()) => return Ok(Accounted::Recorded),
+            Err(StoreError::Conflict(_)) => {
+                // Another packet of this subscriber won: read again and count on top of it.
+                let jitter = rand::random::<u64>() % (10 << attempt.min(4));
+                tokio::time::sleep(std::time::Duration::from_millis(5 + jitter)).await;
+            }
+            Err(e) => return Err(kernel::support::store_err(e)),
+        }
+    }
+    Err(Error::Unavailable { detail: "accounting kept conflicting; the NAS will resend".into() })
+}
+
+#[allow(clippy::too_many_arguments)]
+fn accounting_tx(
+    tenant: Uuid,
+    router: Uuid,
+    answer: &RadiusAnswer,
+    update: &AccountingUpdate,
+    sessions: &RadiusSessions,
+    read_version: u64,
+    counted: domain::radius::Counted,
+    now: DateTime<Utc>,
+) -> Result<Tx> {
+    let mut tx = Tx::new();
+    let mut item = Store::encode(
+        &keys::radius_sessions(tenant, &update.username),
+        "RADIUS_SESSIONS",
+        sessions,
+        Some(read_version + 1),
+    )
+    .or_500()?;
+    item.insert("ttl".into(), ttl_at(now + chrono::Duration::days(domain::radius::SESSION_MEMORY_DAYS + 1)));
+    tx.put_read_at(item, read_version);
+    if let Some(day) = counted.day {
+        let (up, down) = sessions.days.get(&day).copied().unwrap_or_default();
+        let record = SubscriptionTrafficDay {
+            subscription_id: answer.subscription_id,
+            customer_id: answer.customer_id,
+            username: update.username.clone(),
+            router_id: router,
+            date: day,
+            up_bytes: up,
+            down_bytes: down,
+            total_bytes: up.saturating_add(down),
+        };
+        let d = day.to_string();
+        let mut item = Store::encode(
+            &keys::traffic_day(tenant, answer.subscription_id, &d, record.total_bytes),
+            "TRAFFIC_DAY",
+            &record,
+            None,
+        )
+        .or_500()?;
+        item.insert("ttl".into(), ttl_at(day_end(day, KEEP_DAYS)));
+        tx.put(item);
+        // The router's day grows by what this packet added (exact: the sessions' version guards it).
+        let identity = RouterTrafficDay { router_id: router, date: day, up_bytes: 0, down_bytes: 0, total_bytes: 0 };
+        let router_day = keys::router_traffic_day(tenant, &d, router);
+        let mut sets = Store::encode(&router_day, "ROUTER_TRAFFIC_DAY", &identity, None).or_500()?;
+        for counter in ["up_bytes", "down_bytes", "total_bytes"] {
+            sets.remove(counter);
+        }
+        sets.insert("ttl".into(), ttl_at(day_end(day, ROUTER_DAYS_KEPT)));
+        let (up, down) = (counted.up_bytes as i64, counted.down_bytes as i64);
+        let adds =
+            [("up_bytes".to_string(), up), ("down_bytes".to_string(), down), ("total_bytes".to_string(), up + down)];
+        tx.add_counters_setting(&router_day, "ROUTER_TRAFFIC_DAY", &adds, sets);
+    }
+    Ok(tx)
+}
+
+fn day_end(day: chrono::NaiveDate, days: i64) -> DateTime<Utc> {
+    day.and_hms_opt(0, 0, 0).expect("midnight").and_utc() + chrono::Duration::days(days + 1)
+}
+
+/// Every NAS of the platform's FreeRADIUS (one Query per 1,000), secrets opened: only for the
+/// FreeRADIUS token.
+pub async fn clients(app: &App, token: Option<&str>) -> Result<Vec<RadiusClient>> {
+    check_token(app, token)?;
+    let q = Query::table(keys::RADIUS_NAS_PK.to_string()).limit(1000);
+    let entries: Vec<RadiusNasEntry> = app.store.query_all(q, 1_000_000).await.or_500()?;
+    entries
+        .into_iter()
+        .map(|e| {
+            Ok(RadiusClient {
+                secret: open_radius_secret(app, e.tenant_id, e.router_id, &e.secret_sealed)?,
+                tenant_id: e.tenant_id,
+                router_id: e.router_id,
+                address: e.address,
+            })
+        })
+        .collect()
+}
