@@ -99,6 +99,26 @@ async fn logins_accounting_and_changes_go_through_freeradius() {
         env.local.app.store.get_item(&store::keys::radius_answer(tenant, "rahim")).await.unwrap().is_some()
     })
     .await;
+    // A NAS is trusted for its own ISP and router only: another ISP's, or another router of this
+    // ISP, finds no rahim there.
+    let (other_tenant, _) = env.other_tenant("radius-other").await;
+    for (nas, why) in [
+        (format!("{other_tenant}/{router_id}"), "unknown subscriber"),
+        (format!("{tenant}/{}", uuid::Uuid::now_v7()), "the subscriber is not on this router"),
+    ] {
+        let a = env
+            .send_with(
+                "POST",
+                "/v1/radius/authorize",
+                Some(LOCAL_RADIUS_API_TOKEN),
+                Some(json!({"User-Name": {"type": "string", "value": ["rahim"]}})),
+                &[("x-radius-nas", nas.as_str())],
+            )
+            .await
+            .expect(200);
+        assert_eq!((a["control:Auth-Type"].as_str(), a["reply:Reply-Message"].as_str()), (Some("Reject"), Some(why)));
+        assert!(a.get("control:Cleartext-Password").is_none());
+    }
     let radius = FreeRadius::start(&env.local.base_url, LOCAL_RADIUS_API_TOKEN, &clients_conf(&clients)).await;
 
     // PAP and CHAP logins get the package's speed and profile; a wrong password, an unknown

@@ -112,6 +112,17 @@ pub struct TurboGrant {
     pub ends_at: DateTime<Utc>,
 }
 
+/// What an answer holds of a subscription beyond its access: the package's profile and speed, a
+/// turbo's window (picked at login time), the expiry (`Session-Timeout`), a static address.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RadiusTerms {
+    pub profile: String,
+    pub rate_limit: String,
+    pub turbo: Option<TurboGrant>,
+    pub expires_at: Option<DateTime<Utc>>,
+    pub framed_ip: Option<Ipv4Addr>,
+}
+
 /// The answer a subscriber's login gets on its router (one item per ISP and user name).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RadiusAnswer {

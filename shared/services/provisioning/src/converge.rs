@@ -43,7 +43,7 @@ pub struct WorkItem {
     pub current_router: bool,
     pub record: Option<ProvisioningRecord>,
     /// What a RADIUS answer needs beyond `desired` (used on routers in RADIUS mode).
-    pub radius: crate::radius::RadiusTerms,
+    pub radius: domain::radius::RadiusTerms,
 }
 
 /// A router and the subscribers to converge on it.
@@ -135,9 +135,9 @@ fn desired(
 
 /// What a RADIUS answer holds of the subscription: the package's profile and speed, a turbo's
 /// window (picked at login time), the expiry, a static address.
-fn radius_terms(rec: &SubscriptionRecord, package: &Package) -> crate::radius::RadiusTerms {
+fn radius_terms(rec: &SubscriptionRecord, package: &Package) -> domain::radius::RadiusTerms {
     let s = &rec.subscription;
-    crate::radius::RadiusTerms {
+    domain::radius::RadiusTerms {
         profile: package.router_profile.clone(),
         rate_limit: package.rate_limit.clone(),
         turbo: s.turbo.as_ref().map(|t| domain::radius::TurboGrant {
@@ -425,9 +425,29 @@ async fn converge_radius_router(
         (0..work.items.len()).partition(|i| work.items[*i].desired.service != Service::Static);
     let mut results: Vec<Option<std::result::Result<Provisioned, RouterError>>> = vec![None; work.items.len()];
     if !by_radius.is_empty() {
-        let nas = crate::radius::nas_of(app, work, work.radius_secret_sealed.as_deref()).await?;
-        let items: Vec<&WorkItem> = by_radius.iter().map(|i| &work.items[*i]).collect();
-        for (i, r) in by_radius.iter().zip(crate::radius::converge(app, work, &items, &nas).await?) {
+        let nas = crate::radius::nas_of(app, &work.router, work.radius_secret_sealed.as_deref()).await?;
+        let items: Vec<crate::radius::RadiusItem> = by_radius
+            .iter()
+            .map(|i| {
+                let w = &work.items[*i];
+                crate::radius::RadiusItem {
+                    subscription: w.target.subscription,
+                    customer: w.target.customer,
+                    desired: &w.desired,
+                    terms: &w.radius,
+                    version: w.version,
+                    current_router: w.current_router,
+                    previous_username: w
+                        .record
+                        .as_ref()
+                        .filter(|r| r.router_id == work.router.id)
+                        .and_then(|r| r.item_id.as_deref())
+                        .and_then(crate::radius::username_of_item_id)
+                        .map(str::to_string),
+                }
+            })
+            .collect();
+        for (i, r) in by_radius.iter().zip(crate::radius::converge(app, &work.router, &items, &nas).await?) {
             results[*i] = Some(r);
         }
     }

@@ -5,11 +5,11 @@
 //! `/radius incoming` port (RFC 5176). Level-triggered like the API mode: what the sessions were
 //! last told is kept with the answer, so a telling that failed is tried again on the next message.
 
-use crate::converge::{RouterWork, WorkItem};
 use chrono::{DateTime, Utc};
+use domain::network::Router;
 use domain::radius::{
-    Grant, RadiusAnswer, RadiusSession, RadiusSessions, SessionChange, TurboGrant, answer_password_aad, grant_in_force,
-    session_change, session_key,
+    Grant, RadiusAnswer, RadiusSession, RadiusSessions, RadiusTerms, SessionChange, answer_password_aad,
+    grant_in_force, session_change, session_key,
 };
 use domain::{Error, Result};
 use kernel::App;
@@ -19,7 +19,7 @@ use radius::core::packet::Packet;
 use radius::core::vsa::StringVSA;
 use radius::core::{rfc2865, rfc2866, rfc2869};
 use routeros::RouterError;
-use routeros::plan::{Access, Applied};
+use routeros::plan::{Access, Applied, Desired};
 use routeros::provision::{Provisioned, SubscriberResult};
 use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
@@ -34,15 +34,18 @@ pub const MIKROTIK_RATE_LIMIT: u8 = 8;
 const COA_TIMEOUT: Duration = Duration::from_secs(2);
 const COA_TRIES: usize = 2;
 
-/// What of a subscription the answer needs beyond the desired access (the package's own speed
-/// and a turbo's window: the answer picks at login time; the expiry for `Session-Timeout`).
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct RadiusTerms {
-    pub profile: String,
-    pub rate_limit: String,
-    pub turbo: Option<TurboGrant>,
-    pub expires_at: Option<DateTime<Utc>>,
-    pub framed_ip: Option<std::net::Ipv4Addr>,
+/// One subscriber to converge on a RADIUS router.
+pub struct RadiusItem<'a> {
+    pub subscription: Uuid,
+    pub customer: Uuid,
+    pub desired: &'a Desired,
+    pub terms: &'a RadiusTerms,
+    /// The subscription's version the desired state comes from.
+    pub version: u64,
+    /// False for the router a subscription moved away from (its answer goes).
+    pub current_router: bool,
+    /// The user name the last converge on this router wrote the answer under.
+    pub previous_username: Option<String>,
 }
 
 /// The router's NAS: where CoA goes and its shared secret.
@@ -52,8 +55,7 @@ pub struct Nas {
 }
 
 /// Where and how to tell a RADIUS router's sessions.
-pub async fn nas_of(app: &App, work: &RouterWork, secret_sealed: Option<&str>) -> Result<Nas> {
-    let r = &work.router;
+pub async fn nas_of(app: &App, r: &Router, secret_sealed: Option<&str>) -> Result<Nas> {
     let settings = r.radius.clone().unwrap_or_default();
     let secret = network::routers::open_radius_secret(
         app,
@@ -87,18 +89,21 @@ fn grant_for(access: &Access, terms: &RadiusTerms) -> Option<Grant> {
     }
 }
 
-/// The user name a previous converge wrote the answer under (kept as the record's item id).
-fn previous_username(item: &WorkItem, router: Uuid) -> Option<String> {
-    let rec = item.record.as_ref().filter(|r| r.router_id == router)?;
-    rec.item_id.as_deref()?.strip_prefix("radius:").map(str::to_string)
+/// The user name a converge wrote the answer under, as its outcome records it (the item id).
+pub fn answer_item_id(username: &str) -> String {
+    format!("radius:{username}")
+}
+
+pub fn username_of_item_id(item_id: &str) -> Option<&str> {
+    item_id.strip_prefix("radius:")
 }
 
 /// Converges these subscribers (PPPoE and hotspot, on one RADIUS router): answers written,
 /// sessions told. One result per item, as the API mode gives.
-pub async fn converge(app: &App, work: &RouterWork, items: &[&WorkItem], nas: &Nas) -> Result<Vec<SubscriberResult>> {
-    let router = work.router.id;
-    let tenant = work.router.tenant_id;
-    let settings = work.router.radius.clone().unwrap_or_default();
+pub async fn converge(app: &App, r: &Router, items: &[RadiusItem<'_>], nas: &Nas) -> Result<Vec<SubscriberResult>> {
+    let router = r.id;
+    let tenant = r.tenant_id;
+    let settings = r.radius.clone().unwrap_or_default();
     let timezone = kernel::support::load_tenant(app, tenant).await?.time_zone;
     let now = app.now();
     // Each subscriber's answer and sessions under its user name now, and the answer under the
@@ -107,7 +112,7 @@ pub async fn converge(app: &App, work: &RouterWork, items: &[&WorkItem], nas: &N
     for i in items {
         wanted.push(keys::radius_answer(tenant, &i.desired.username));
         wanted.push(keys::radius_sessions(tenant, &i.desired.username));
-        let old = previous_username(i, router).filter(|u| *u != i.desired.username);
+        let old = i.previous_username.as_ref().filter(|u| **u != i.desired.username);
         wanted.push(keys::radius_answer(tenant, old.as_deref().unwrap_or(&i.desired.username)));
     }
     let refs: Vec<&store::ItemKeys> = wanted.iter().collect();
@@ -117,12 +122,12 @@ pub async fn converge(app: &App, work: &RouterWork, items: &[&WorkItem], nas: &N
         let old: Option<RadiusAnswer> = decoded(found.next().flatten())?;
         let sessions: Option<RadiusSessions> = decoded(found.next().flatten())?;
         let renamed_from: Option<RadiusAnswer> = decoded(found.next().flatten())?;
-        let sub = item.target.subscription;
+        let sub = item.subscription;
         // Only this subscription's answer on this router is ours to replace or remove.
         let mine = |a: &Option<RadiusAnswer>| a.clone().filter(|a| a.subscription_id == sub && a.router_id == router);
         let old_mine = mine(&old);
         let d = &item.desired;
-        let grant = if item.current_router { grant_for(&d.access, &item.radius) } else { None };
+        let grant = if item.current_router { grant_for(&d.access, item.terms) } else { None };
         let mut actions = Vec::new();
         let mut tx = store::Tx::new();
         if let Some(stale) = mine(&renamed_from).filter(|a| a.username != d.username) {
@@ -133,7 +138,7 @@ pub async fn converge(app: &App, work: &RouterWork, items: &[&WorkItem], nas: &N
             .as_ref()
             .map(|s| s.online(now, settings.interim_minutes).filter(|x| x.router_id == router).cloned().collect())
             .unwrap_or_default();
-        let granted_now = grant.as_ref().map(|g| grant_in_force(g, item.radius.turbo.as_ref(), now));
+        let granted_now = grant.as_ref().map(|g| grant_in_force(g, item.terms.turbo.as_ref(), now));
         // What the online sessions run under: what they were told, else what the old answer
         // granted (a session logged in under it).
         let told = old_mine.as_ref().and_then(|a| a.told.clone().or_else(|| Some(a.grant_at(now))));
@@ -165,13 +170,13 @@ pub async fn converge(app: &App, work: &RouterWork, items: &[&WorkItem], nas: &N
                     tenant_id: tenant,
                     router_id: router,
                     subscription_id: sub,
-                    customer_id: item.target.customer,
+                    customer_id: item.customer,
                     username: d.username.clone(),
                     password_sealed,
                     grant: g.clone(),
-                    turbo: item.radius.turbo.clone(),
-                    framed_ip: item.radius.framed_ip,
-                    expires_at: item.radius.expires_at,
+                    turbo: item.terms.turbo.clone(),
+                    framed_ip: item.terms.framed_ip,
+                    expires_at: item.terms.expires_at,
                     one_session: settings.one_session,
                     interim_minutes: settings.interim_minutes,
                     timezone: timezone.clone(),
@@ -204,7 +209,7 @@ pub async fn converge(app: &App, work: &RouterWork, items: &[&WorkItem], nas: &N
             Ok(_) => Ok(Provisioned {
                 subscription_id: d.subscription_id.clone(),
                 state: if grant.is_some() { d.access.state().to_string() } else { "absent".into() },
-                item_id: grant.as_ref().map(|_| format!("radius:{}", d.username)),
+                item_id: grant.as_ref().map(|_| answer_item_id(&d.username)),
                 actions,
                 applied: Applied {
                     state: if grant.is_some() { d.access.state().to_string() } else { "absent".into() },
