@@ -87,7 +87,7 @@ async fn logins_accounting_and_changes_go_through_freeradius() {
         .await
         .expect(200);
     assert_eq!(changed["access_mode"], "radius");
-    assert_eq!(changed["radius"], json!({"coa_port": nas.port, "one_session": true, "interim_minutes": 5}));
+    assert_eq!(changed["radius"], json!({"coa_port": nas.port, "one_session": true, "interim_minutes": 15}));
     assert!(changed.get("secret").is_none() && !changed.to_string().contains(SECRET), "the secret is write-only");
     let listed = env.send("GET", "/v1/radius/clients", Some(LOCAL_RADIUS_API_TOKEN), None).await.expect(200);
     let clients: Vec<RadiusClient> = serde_json::from_value(listed["items"].clone()).unwrap();
@@ -127,7 +127,7 @@ async fn logins_accounting_and_changes_go_through_freeradius() {
     assert!(accepted(&out), "{out}\n{}", radius.log());
     assert!(out.contains("Mikrotik-Rate-Limit = \""), "{out}");
     assert!(out.contains("Mikrotik-Group = \""), "{out}");
-    assert!(out.contains("Acct-Interim-Interval = 300"), "{out}");
+    assert!(out.contains("Acct-Interim-Interval = 900"), "{out}");
     let chap = format!("User-Name = \"rahim\"\nCHAP-Password = \"{password}\"\n");
     assert!(accepted(&radius.radclient("auth", SECRET, &chap).await));
     let out = radius.radclient("auth", SECRET, &pap("wrong-password")).await;

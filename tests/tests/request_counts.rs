@@ -20,7 +20,7 @@ async fn operations_make_the_expected_dynamodb_round_trips() {
     };
     let local = Local::start(Template::load(&Template::default_path()).unwrap(), opts).await.unwrap();
     let creds = e2e_tests::demo_credentials();
-    local_runner::seed::seed_demo(&local.app, &creds).await.unwrap();
+    let seeded = local_runner::seed::seed_demo(&local.app, &creds).await.unwrap();
     let http = reqwest::Client::new();
     let call_with = |method: &str, path: &str, token: Option<&str>, body: Option<Value>, headers: &[(&str, &str)]| {
         let mut req = http.request(method.parse().unwrap(), format!("{}{path}", local.base_url));
@@ -162,6 +162,63 @@ async fn operations_make_the_expected_dynamodb_round_trips() {
             .await;
     assert_eq!(n, ops(&[("GetItem", 2), ("BatchGetItem", 1), ("TransactWriteItems", 1)]));
     let (_, n) = call("GET", "/v1/edge/peers", Some(local_runner::LOCAL_EDGE_SYNC_TOKEN), None).await;
+    assert_eq!(n, ops(&[("Query", 1)]));
+    // RADIUS: authorize reads the subscriber's partition once; accounting reads it and writes
+    // once (nothing for a repeat); post-auth writes once; the NAS list is one Query.
+    let (r_now, _) = call("GET", &format!("/v1/routers/{rid}"), Some(&admin), None).await;
+    let radius_router = call(
+        "PATCH",
+        &format!("/v1/routers/{rid}"),
+        Some(&admin),
+        Some(json!({"access_mode": "radius",
+            "radius": {"secret": "count-radius-secret-0123"}, "version": r_now["version"]})),
+    )
+    .await;
+    let tid = seeded.tenant_id.unwrap();
+    let rrid: uuid::Uuid = rid.parse().unwrap();
+    assert_eq!(radius_router.0["access_mode"], "radius");
+    let answer = domain::radius::RadiusAnswer {
+        tenant_id: tid,
+        router_id: rrid,
+        subscription_id: uuid::Uuid::now_v7(),
+        customer_id: uuid::Uuid::now_v7(),
+        username: "count-r1".into(),
+        password_sealed: local.app.secrets.seal(b"pw-1", &domain::radius::answer_password_aad(tid, "count-r1")),
+        grant: domain::radius::Grant::Open { profile: "home".into(), rate_limit: "5M/10M".into() },
+        turbo: None,
+        framed_ip: None,
+        expires_at: None,
+        one_session: true,
+        interim_minutes: 5,
+        timezone: "Asia/Dhaka".into(),
+        subscription_version: 1,
+        told: None,
+        updated_at: e2e_tests::start_time(),
+    };
+    let k = store::keys::radius_answer(tid, "count-r1");
+    local.app.store.put_many(vec![store::Store::encode(&k, "RADIUS_ANSWER", &answer, None).unwrap()]).await.unwrap();
+    let nas = format!("{tid}/{rid}");
+    let radius = |path: &'static str, body: Value| {
+        let nas = nas.clone();
+        let call_with = &call_with;
+        async move {
+            call_with("POST", path, Some(local_runner::LOCAL_RADIUS_API_TOKEN), Some(body), &[("x-radius-nas", &nas)])
+                .await
+        }
+    };
+    let name = json!({"type": "string", "value": ["count-r1"]});
+    let (a, n) = radius("/v1/radius/authorize", json!({"User-Name": name})).await;
+    assert_eq!(a["control:Cleartext-Password"], "pw-1");
+    assert_eq!(n, ops(&[("Query", 1)]), "authorize: one read");
+    let interim = json!({"User-Name": name, "Acct-Status-Type": {"value": ["Interim-Update"]},
+        "Acct-Session-Id": {"value": ["c1"]}, "Acct-Input-Octets": {"value": [100]}, "Acct-Output-Octets": {"value": [900]}});
+    let (_, n) = radius("/v1/radius/accounting", interim.clone()).await;
+    assert_eq!(n, ops(&[("Query", 1), ("TransactWriteItems", 1)]), "accounting: one read, one write");
+    let (_, n) = radius("/v1/radius/accounting", interim).await;
+    assert_eq!(n, ops(&[("Query", 1)]), "a repeat writes nothing");
+    let (_, n) = radius("/v1/radius/post-auth", json!({"User-Name": name})).await;
+    assert_eq!(n, ops(&[("TransactWriteItems", 1)]));
+    let (_, n) = call("GET", "/v1/radius/clients", Some(local_runner::LOCAL_RADIUS_API_TOKEN), None).await;
     assert_eq!(n, ops(&[("Query", 1)]));
     let (c2, _) = call(
         "POST",

@@ -26,6 +26,7 @@ pub mod lead;
 pub mod ledger;
 pub mod live;
 pub mod money;
+pub mod monitoring;
 pub mod network;
 pub mod package;
 pub mod patch;

@@ -35,14 +35,15 @@ pub struct RadiusSettings {
     pub coa_port: u16,
     /// One session per subscriber at a time (the second login is refused while the first lasts).
     pub one_session: bool,
-    /// The router's interim-update interval in minutes (sent as `Acct-Interim-Interval`); a
-    /// session not heard from for three intervals counts as gone.
+    /// The router's interim-update interval in minutes (sent as `Acct-Interim-Interval`; 15 by
+    /// default: each interim costs a write, `docs/cost.md`); a session not heard from for three
+    /// intervals counts as gone.
     pub interim_minutes: u16,
 }
 
 impl Default for RadiusSettings {
     fn default() -> Self {
-        RadiusSettings { coa_port: 3799, one_session: true, interim_minutes: 5 }
+        RadiusSettings { coa_port: 3799, one_session: true, interim_minutes: 15 }
     }
 }
 

@@ -113,7 +113,7 @@ pub async fn converge(app: &App, r: &Router, items: &[RadiusItem<'_>], nas: &Nas
         wanted.push(keys::radius_answer(tenant, &i.desired.username));
         wanted.push(keys::radius_sessions(tenant, &i.desired.username));
         let old = i.previous_username.as_ref().filter(|u| **u != i.desired.username);
-        wanted.push(keys::radius_answer(tenant, old.as_deref().unwrap_or(&i.desired.username)));
+        wanted.push(keys::radius_answer(tenant, old.map(String::as_str).unwrap_or(&i.desired.username)));
     }
     let refs: Vec<&store::ItemKeys> = wanted.iter().collect();
     let mut found = app.store.batch_get_many(&refs).await.or_500()?.into_iter();

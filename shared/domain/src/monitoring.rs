@@ -1,0 +1,419 @@
+//! Monitoring: what the health sweep sees of each router every 5 minutes beyond "it answered"
+//! (latency and loss to the ISP's targets by the router's own ping, interface rates and link
+//! state, CPU, the warning and error log lines since the last sweep), the history kept of it, and
+//! the thresholds that open and close episodes: an alert when a condition starts and one when it
+//! ends, never one per sweep.
+
+use crate::validate::Validation;
+use chrono::{DateTime, DurationRound, Utc};
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeMap, BTreeSet};
+
+/// 5-minute points are kept a week, hourly ones 90 days.
+pub const POINT_DAYS: i64 = 7;
+pub const HOUR_DAYS: i64 = 90;
+/// Log lines kept per point.
+pub const LOG_LINES_PER_POINT: usize = 20;
+
+/// What an ISP watches, and when it wants to hear of it (a tenant setting).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MonitoringSettings {
+    /// Pinged from every router at each sweep (the upstream gateway, 8.8.8.8, a POP's switch).
+    #[serde(default)]
+    pub targets: Vec<PingTarget>,
+    #[serde(default)]
+    pub thresholds: Thresholds,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PingTarget {
+    pub name: String,
+    /// An IPv4 or IPv6 address (the router pings it; names are not resolved by us).
+    pub address: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Thresholds {
+    /// Average round trip above this (ms) is high latency.
+    pub latency_ms: u32,
+    /// Packet loss at or above this (%) is loss.
+    pub loss_percent: u8,
+    /// CPU load at or above this (%) is high CPU.
+    pub cpu_percent: u8,
+    /// A running interface that stops running opens an episode.
+    pub interface_down: bool,
+}
+
+impl Default for Thresholds {
+    fn default() -> Self {
+        Thresholds { latency_ms: 150, loss_percent: 20, cpu_percent: 90, interface_down: true }
+    }
+}
+
+/// Ping targets a router takes at most (each costs the router a second of pinging).
+pub const MAX_TARGETS: usize = 5;
+
+pub fn validate_settings(v: &mut Validation, s: &MonitoringSettings) {
+    if s.targets.len() > MAX_TARGETS {
+        v.add("monitoring.targets", format!("at most {MAX_TARGETS}"));
+    }
+    let mut names = BTreeSet::new();
+    for (i, t) in s.targets.iter().enumerate() {
+        if t.name.trim().is_empty() || t.name.len() > 40 || !names.insert(t.name.trim().to_lowercase()) {
+            v.add(&format!("monitoring.targets[{i}].name"), "must be 1-40 characters, unique");
+        }
+        if t.address.parse::<std::net::IpAddr>().is_err() {
+            v.add(&format!("monitoring.targets[{i}].address"), "must be an IPv4 or IPv6 address");
+        }
+    }
+    let th = &s.thresholds;
+    if !(1..=10_000).contains(&th.latency_ms) {
+        v.add("monitoring.thresholds.latency_ms", "must be 1-10000");
+    }
+    if !(1..=100).contains(&th.loss_percent) {
+        v.add("monitoring.thresholds.loss_percent", "must be 1-100");
+    }
+    if !(1..=100).contains(&th.cpu_percent) {
+        v.add("monitoring.thresholds.cpu_percent", "must be 1-100");
+    }
+}
+
+/// A ping's summary, as RouterOS's `/ping` reports it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct PingPoint {
+    pub target: String,
+    pub address: String,
+    pub sent: u32,
+    pub received: u32,
+    pub loss_percent: u8,
+    pub avg_rtt_ms: Option<f64>,
+    pub max_rtt_ms: Option<f64>,
+}
+
+/// An interface's counters as read (`/interface` `rx-byte`, `tx-byte`, `running`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InterfaceCounters {
+    pub name: String,
+    pub running: bool,
+    pub rx_bytes: u64,
+    pub tx_bytes: u64,
+}
+
+/// An interface in a point: link state and rates since the last sweep.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct InterfacePoint {
+    pub name: String,
+    pub running: bool,
+    /// Bits a second received since the last sweep (none on the first, or after a reset).
+    pub rx_bps: Option<u64>,
+    pub tx_bps: Option<u64>,
+}
+
+/// One warning or error line of the router's log.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct LogLine {
+    pub time: String,
+    pub topics: String,
+    pub message: String,
+}
+
+/// What one sweep saw of a router.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct MonitorPoint {
+    pub at: DateTime<Utc>,
+    pub reachable: bool,
+    pub cpu_load: Option<u8>,
+    pub free_memory_bytes: Option<u64>,
+    pub uptime_seconds: Option<u64>,
+    pub pings: Vec<PingPoint>,
+    pub interfaces: Vec<InterfacePoint>,
+    /// Warning and error lines since the last sweep (at most [`LOG_LINES_PER_POINT`]).
+    pub log: Vec<LogLine>,
+}
+
+/// Rates from two readings `seconds` apart; none for a counter that went down (a reset or a
+/// reboot) or a reading too close to the last.
+pub fn interface_points(
+    previous: &[InterfaceCounters],
+    now: &[InterfaceCounters],
+    seconds: f64,
+) -> Vec<InterfacePoint> {
+    let before: BTreeMap<&str, &InterfaceCounters> = previous.iter().map(|c| (c.name.as_str(), c)).collect();
+    let rate = |old: u64, new: u64| (seconds >= 1.0 && new >= old).then(|| ((new - old) as f64 * 8.0 / seconds) as u64);
+    now.iter()
+        .map(|c| {
+            let old = before.get(c.name.as_str());
+            InterfacePoint {
+                name: c.name.clone(),
+                running: c.running,
+                rx_bps: old.and_then(|o| rate(o.rx_bytes, c.rx_bytes)),
+                tx_bps: old.and_then(|o| rate(o.tx_bytes, c.tx_bytes)),
+            }
+        })
+        .collect()
+}
+
+/// A condition that is either in an episode or not. Its key names it (`down`,
+/// `latency:<target>`, `loss:<target>`, `cpu`, `interface:<name>`).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct Episode {
+    pub key: String,
+    pub since: DateTime<Utc>,
+    /// What was seen when it opened (`latency to upstream 230 ms (threshold 150 ms)`).
+    pub detail: String,
+}
+
+/// What the thresholds make of a point: the conditions that hold now, with their detail.
+/// `was_running` are the interfaces that ran at the last sweep; an interface already in an
+/// episode stays in it while it is down.
+pub fn conditions(
+    point: &MonitorPoint,
+    t: &Thresholds,
+    was_running: &BTreeSet<String>,
+    open: &BTreeMap<String, Episode>,
+) -> BTreeMap<String, String> {
+    let mut out = BTreeMap::new();
+    if !point.reachable {
+        out.insert("down".into(), "the router does not answer".into());
+        return out;
+    }
+    for p in &point.pings {
+        if p.loss_percent >= t.loss_percent {
+            out.insert(
+                format!("loss:{}", p.target),
+                format!("{}% loss to {} ({}) (threshold {}%)", p.loss_percent, p.target, p.address, t.loss_percent),
+            );
+        }
+        if let Some(avg) = p.avg_rtt_ms.filter(|a| *a > t.latency_ms as f64) {
+            out.insert(
+                format!("latency:{}", p.target),
+                format!("latency to {} ({}) {avg:.0} ms (threshold {} ms)", p.target, p.address, t.latency_ms),
+            );
+        }
+    }
+    if let Some(cpu) = point.cpu_load.filter(|c| *c >= t.cpu_percent) {
+        out.insert("cpu".into(), format!("CPU {cpu}% (threshold {}%)", t.cpu_percent));
+    }
+    if t.interface_down {
+        for i in point.interfaces.iter().filter(|i| !i.running) {
+            let key = format!("interface:{}", i.name);
+            if was_running.contains(&i.name) || open.contains_key(&key) {
+                out.insert(key, format!("interface {} is down", i.name));
+            }
+        }
+    }
+    out
+}
+
+/// Episodes opened and closed by this sweep: the open set after it, what opened, what closed.
+pub struct EpisodeChange {
+    pub open: BTreeMap<String, Episode>,
+    pub opened: Vec<Episode>,
+    pub closed: Vec<Episode>,
+}
+
+pub fn episodes(
+    open: &BTreeMap<String, Episode>,
+    now_holding: BTreeMap<String, String>,
+    at: DateTime<Utc>,
+) -> EpisodeChange {
+    let mut next = BTreeMap::new();
+    let mut opened = Vec::new();
+    for (key, detail) in now_holding {
+        match open.get(&key) {
+            Some(e) => {
+                next.insert(key, e.clone());
+            }
+            None => {
+                let e = Episode { key: key.clone(), since: at, detail };
+                opened.push(e.clone());
+                next.insert(key, e);
+            }
+        }
+    }
+    let closed = open.iter().filter(|(k, _)| !next.contains_key(*k)).map(|(_, e)| e.clone()).collect();
+    EpisodeChange { open: next, opened, closed }
+}
+
+/// An hour's summary of the 5-minute points in it (what the 90-day history holds).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct HourPoint {
+    pub hour: DateTime<Utc>,
+    pub samples: u32,
+    pub reachable_samples: u32,
+    pub cpu_max: Option<u8>,
+    /// Per target: average round trip over the hour's answered pings, worst loss.
+    pub pings: BTreeMap<String, HourPing>,
+    /// Per interface: average and peak rates, samples it was down.
+    pub interfaces: BTreeMap<String, HourInterface>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct HourPing {
+    pub avg_rtt_ms: Option<f64>,
+    pub max_loss_percent: u8,
+    #[serde(default)]
+    rtt_sum: f64,
+    #[serde(default)]
+    rtt_samples: u32,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct HourInterface {
+    pub rx_bps_avg: u64,
+    pub tx_bps_avg: u64,
+    pub rx_bps_max: u64,
+    pub tx_bps_max: u64,
+    pub down_samples: u32,
+    #[serde(default)]
+    rate_samples: u32,
+}
+
+pub fn hour_of(at: DateTime<Utc>) -> DateTime<Utc> {
+    at.duration_trunc(chrono::Duration::hours(1)).unwrap_or(at)
+}
+
+impl HourPoint {
+    /// Adds a point of this hour.
+    pub fn add(&mut self, p: &MonitorPoint) {
+        self.hour = hour_of(p.at);
+        self.samples += 1;
+        if !p.reachable {
+            return;
+        }
+        self.reachable_samples += 1;
+        self.cpu_max = self.cpu_max.max(p.cpu_load);
+        for ping in &p.pings {
+            let h = self.pings.entry(ping.target.clone()).or_default();
+            h.max_loss_percent = h.max_loss_percent.max(ping.loss_percent);
+            if let Some(rtt) = ping.avg_rtt_ms {
+                h.rtt_sum += rtt;
+                h.rtt_samples += 1;
+                h.avg_rtt_ms = Some(h.rtt_sum / h.rtt_samples as f64);
+            }
+        }
+        for i in &p.interfaces {
+            let h = self.interfaces.entry(i.name.clone()).or_default();
+            if !i.running {
+                h.down_samples += 1;
+            }
+            if let (Some(rx), Some(tx)) = (i.rx_bps, i.tx_bps) {
+                let n = h.rate_samples as u64;
+                h.rx_bps_avg = (h.rx_bps_avg * n + rx) / (n + 1);
+                h.tx_bps_avg = (h.tx_bps_avg * n + tx) / (n + 1);
+                h.rx_bps_max = h.rx_bps_max.max(rx);
+                h.tx_bps_max = h.tx_bps_max.max(tx);
+                h.rate_samples += 1;
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(m: i64) -> DateTime<Utc> {
+        "2026-06-15T06:00:00Z".parse::<DateTime<Utc>>().unwrap() + chrono::Duration::minutes(m)
+    }
+
+    fn point(m: i64, rtt: f64, loss: u8, eth1_running: bool) -> MonitorPoint {
+        MonitorPoint {
+            at: at(m),
+            reachable: true,
+            cpu_load: Some(12),
+            free_memory_bytes: None,
+            uptime_seconds: None,
+            pings: vec![PingPoint {
+                target: "upstream".into(),
+                address: "10.0.0.1".into(),
+                sent: 5,
+                received: 5 - (loss as u32 / 20),
+                loss_percent: loss,
+                avg_rtt_ms: Some(rtt),
+                max_rtt_ms: Some(rtt),
+            }],
+            interfaces: vec![InterfacePoint {
+                name: "ether1".into(),
+                running: eth1_running,
+                rx_bps: None,
+                tx_bps: None,
+            }],
+            log: vec![],
+        }
+    }
+
+    #[test]
+    fn an_episode_opens_once_and_closes_once() {
+        let t = Thresholds::default();
+        let running: BTreeSet<String> = ["ether1".to_string()].into();
+        let mut open = BTreeMap::new();
+        let mut opened = vec![];
+        let mut closed = vec![];
+        // Fine, then slow and lossy for three sweeps, then fine again.
+        for (m, rtt, loss) in
+            [(0, 10.0, 0), (5, 300.0, 40), (10, 280.0, 60), (15, 260.0, 40), (20, 12.0, 0), (25, 11.0, 0)]
+        {
+            let c = conditions(&point(m, rtt, loss, true), &t, &running, &open);
+            let e = episodes(&open, c, at(m));
+            opened.extend(e.opened.into_iter().map(|e| (e.key, e.since)));
+            closed.extend(e.closed.into_iter().map(|e| e.key));
+            open = e.open;
+        }
+        assert_eq!(opened, [("latency:upstream".to_string(), at(5)), ("loss:upstream".to_string(), at(5))]);
+        assert_eq!(closed, ["latency:upstream", "loss:upstream"]);
+        assert!(open.is_empty());
+    }
+
+    #[test]
+    fn an_interface_that_stops_running_is_an_episode_until_it_runs() {
+        let t = Thresholds::default();
+        let ran: BTreeSet<String> = ["ether1".to_string()].into();
+        let c = conditions(&point(0, 1.0, 0, false), &t, &ran, &BTreeMap::new());
+        let e = episodes(&BTreeMap::new(), c, at(0));
+        assert_eq!(e.opened.len(), 1);
+        // Next sweep: it did not run last time, but its episode is open: still down, no new alert.
+        let c = conditions(&point(5, 1.0, 0, false), &t, &BTreeSet::new(), &e.open);
+        let e2 = episodes(&e.open, c, at(5));
+        assert!(e2.opened.is_empty() && e2.closed.is_empty());
+        // A port that never ran is no episode.
+        assert!(conditions(&point(0, 1.0, 0, false), &t, &BTreeSet::new(), &BTreeMap::new()).is_empty());
+    }
+
+    #[test]
+    fn rates_and_hours() {
+        let c = |rx, tx| InterfaceCounters { name: "ether1".into(), running: true, rx_bytes: rx, tx_bytes: tx };
+        let p = interface_points(&[c(1_000, 2_000)], &[c(76_000, 2_000)], 300.0);
+        assert_eq!((p[0].rx_bps, p[0].tx_bps), (Some(2_000), Some(0)));
+        let p = interface_points(&[c(1_000, 2_000)], &[c(10, 2_000)], 300.0);
+        assert_eq!(p[0].rx_bps, None, "a counter that went down (a reboot) gives no rate");
+        let mut h = HourPoint::default();
+        h.add(&point(0, 10.0, 0, true));
+        h.add(&point(5, 30.0, 40, true));
+        assert_eq!(h.samples, 2);
+        assert_eq!(h.pings["upstream"].avg_rtt_ms, Some(20.0));
+        assert_eq!(h.pings["upstream"].max_loss_percent, 40);
+        assert_eq!(h.hour, at(0));
+    }
+
+    #[test]
+    fn settings_are_checked() {
+        let mut v = Validation::new();
+        let s = MonitoringSettings {
+            targets: vec![
+                PingTarget { name: "upstream".into(), address: "10.0.0.1".into() },
+                PingTarget { name: "Upstream".into(), address: "dns.google".into() },
+            ],
+            thresholds: Thresholds { latency_ms: 0, ..Thresholds::default() },
+        };
+        validate_settings(&mut v, &s);
+        let fields: Vec<String> = v.finish().unwrap_err().into_iter().map(|e| e.field).collect();
+        assert_eq!(
+            fields,
+            ["monitoring.targets[1].name", "monitoring.targets[1].address", "monitoring.thresholds.latency_ms"]
+        );
+    }
+}
