@@ -26,6 +26,7 @@ mod isolation;
 mod jobs;
 mod leads;
 mod live_routers;
+mod monitoring;
 mod network;
 mod notifications;
 mod payment_gateways;

@@ -417,6 +417,10 @@ async fn every_route_refuses_another_tenants_ids_and_changes_nothing() {
                 }
                 // The concentrator's list takes the edge's token, never a user's.
                 ("GET", "/v1/edge/peers") => (path.clone(), None, &[401]),
+                // Monitoring: another ISP's router is not found.
+                ("GET", p) if p.starts_with("/v1/monitoring/routers/{id}") => {
+                    (path.replace("{id}", &router), None, &[404])
+                }
                 // FreeRADIUS's routes take its token, never a user's (a NAS of one ISP asking for
                 // another's subscriber: `radius::logins_accounting_and_changes_go_through_freeradius`).
                 (_, p) if p.starts_with("/v1/radius/") => {

@@ -473,9 +473,10 @@ async fn a_customer_token_reaches_no_staff_route() {
                 continue;
             }
             // Routes that take no user's token: webhooks, gateway returns, login and reset, the
-            // edge concentrator's list (its own token).
+            // edge concentrator's list and FreeRADIUS's routes (their own tokens).
             let tokenless = path.starts_with("/v1/webhooks/")
                 || path.starts_with("/v1/edge/")
+                || path.starts_with("/v1/radius/")
                 || path.starts_with("/v1/checkouts/returns/")
                 || path.starts_with("/v1/auth/")
                 || path == "/v1/openapi.json"

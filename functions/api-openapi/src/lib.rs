@@ -59,6 +59,7 @@ macro_rules! with_api_functions {
             api_alerts "api-alerts",
             api_edge "api-edge",
             api_radius "api-radius",
+            api_monitoring "api-monitoring",
             api_vouchers "api-vouchers",
             api_portal "api-portal",
             api_webhook_endpoints "api-webhook-endpoints",

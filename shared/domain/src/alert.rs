@@ -23,6 +23,11 @@ pub enum AlertKind {
     TicketEscalated,
     /// An inventory item fell below its low-stock threshold (once until it is back above).
     LowStock,
+    /// A router's monitoring crossed a threshold (high latency or loss to a target, high CPU, an
+    /// interface down): once when the episode starts.
+    MonitoringProblem,
+    /// ... and once when it ends.
+    MonitoringRecovered,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, utoipa::ToSchema)]
@@ -34,7 +39,7 @@ pub enum Severity {
 }
 
 impl AlertKind {
-    pub const ALL: [AlertKind; 7] = [
+    pub const ALL: [AlertKind; 9] = [
         AlertKind::RouterOffline,
         AlertKind::RouterBack,
         AlertKind::ProvisioningFailed,
@@ -42,6 +47,8 @@ impl AlertKind {
         AlertKind::DeadLetter,
         AlertKind::TicketEscalated,
         AlertKind::LowStock,
+        AlertKind::MonitoringProblem,
+        AlertKind::MonitoringRecovered,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -53,6 +60,8 @@ impl AlertKind {
             AlertKind::DeadLetter => "dead_letter",
             AlertKind::TicketEscalated => "ticket_escalated",
             AlertKind::LowStock => "low_stock",
+            AlertKind::MonitoringProblem => "monitoring_problem",
+            AlertKind::MonitoringRecovered => "monitoring_recovered",
         }
     }
 
@@ -68,8 +77,9 @@ impl AlertKind {
             AlertKind::ProvisioningFailed
             | AlertKind::DeadLetter
             | AlertKind::TicketEscalated
-            | AlertKind::LowStock => Severity::Warning,
-            AlertKind::RouterBack => Severity::Info,
+            | AlertKind::LowStock
+            | AlertKind::MonitoringProblem => Severity::Warning,
+            AlertKind::RouterBack | AlertKind::MonitoringRecovered => Severity::Info,
         }
     }
 }
@@ -169,6 +179,8 @@ fn title(kind: AlertKind, s: &AlertSubject) -> String {
             format!("A ticket of {} broke its service level", s.customer_name.as_deref().unwrap_or("a caller"))
         }
         AlertKind::LowStock => "An item is low on stock".to_string(),
+        AlertKind::MonitoringProblem => format!("Router {router} crossed a monitoring threshold"),
+        AlertKind::MonitoringRecovered => format!("Router {router} is within its thresholds again"),
     }
 }
 

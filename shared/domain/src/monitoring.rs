@@ -156,8 +156,9 @@ pub fn interface_points(
         .collect()
 }
 
-/// A condition that is either in an episode or not. Its key names it (`down`,
-/// `latency:<target>`, `loss:<target>`, `cpu`, `interface:<name>`).
+/// A condition that is either in an episode or not. Its key names it (`latency:<target>`,
+/// `loss:<target>`, `cpu`, `interface:<name>`; a router that does not answer is its own
+/// offline alert).
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Episode {
     pub key: String,
@@ -176,10 +177,6 @@ pub fn conditions(
     open: &BTreeMap<String, Episode>,
 ) -> BTreeMap<String, String> {
     let mut out = BTreeMap::new();
-    if !point.reachable {
-        out.insert("down".into(), "the router does not answer".into());
-        return out;
-    }
     for p in &point.pings {
         if p.loss_percent >= t.loss_percent {
             out.insert(
@@ -312,6 +309,90 @@ impl HourPoint {
     }
 }
 
+/// A router's monitoring between sweeps (one item beside the router): the last point, the
+/// interface counters rates are taken from, the open episodes, where the log was read to, and the
+/// hour being summarised.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct MonitorState {
+    pub last: Option<MonitorPoint>,
+    #[serde(default)]
+    pub counters: Vec<InterfaceCounters>,
+    pub counters_at: Option<DateTime<Utc>>,
+    #[serde(default)]
+    pub open: BTreeMap<String, Episode>,
+    pub last_log_id: Option<String>,
+    pub hour: Option<HourPoint>,
+}
+
+/// What a sweep read of a router (nothing but `reachable = false` when it did not answer).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Reading {
+    pub reachable: bool,
+    pub cpu_load: Option<u8>,
+    pub free_memory_bytes: Option<u64>,
+    pub uptime_seconds: Option<u64>,
+    pub pings: Vec<PingPoint>,
+    pub counters: Vec<InterfaceCounters>,
+    pub log: Vec<LogLine>,
+    pub last_log_id: Option<String>,
+}
+
+/// What a sweep makes of a reading.
+pub struct Advance {
+    pub state: MonitorState,
+    pub point: MonitorPoint,
+    /// The hour that ended before this point (its summary is stored once).
+    pub finished_hour: Option<HourPoint>,
+    pub opened: Vec<Episode>,
+    pub closed: Vec<Episode>,
+}
+
+/// The next state from a reading at `now`. A router that does not answer opens and closes
+/// nothing (its being down is the router's own offline alert): its episodes wait for its return.
+pub fn advance(prev: MonitorState, r: Reading, t: &Thresholds, now: DateTime<Utc>) -> Advance {
+    let seconds = prev.counters_at.map(|at| (now - at).num_milliseconds() as f64 / 1000.0).unwrap_or(0.0);
+    let interfaces = if r.reachable { interface_points(&prev.counters, &r.counters, seconds) } else { Vec::new() };
+    let mut log = r.log;
+    if log.len() > LOG_LINES_PER_POINT {
+        log.drain(..log.len() - LOG_LINES_PER_POINT);
+    }
+    let point = MonitorPoint {
+        at: now,
+        reachable: r.reachable,
+        cpu_load: r.cpu_load,
+        free_memory_bytes: r.free_memory_bytes,
+        uptime_seconds: r.uptime_seconds,
+        pings: r.pings,
+        interfaces,
+        log,
+    };
+    let (open, opened, closed) = if r.reachable {
+        let was_running: BTreeSet<String> =
+            prev.counters.iter().filter(|c| c.running).map(|c| c.name.clone()).collect();
+        let holding = conditions(&point, t, &was_running, &prev.open);
+        let e = episodes(&prev.open, holding, now);
+        (e.open, e.opened, e.closed)
+    } else {
+        (prev.open.clone(), Vec::new(), Vec::new())
+    };
+    let this_hour = hour_of(now);
+    let (mut hour, finished_hour) = match prev.hour {
+        Some(h) if h.hour == this_hour => (h, None),
+        Some(h) => (HourPoint::default(), Some(h)),
+        None => (HourPoint::default(), None),
+    };
+    hour.add(&point);
+    let state = MonitorState {
+        last: Some(point.clone()),
+        counters: if r.reachable { r.counters } else { prev.counters },
+        counters_at: if r.reachable { Some(now) } else { prev.counters_at },
+        open,
+        last_log_id: r.last_log_id.or(prev.last_log_id),
+        hour: Some(hour),
+    };
+    Advance { state, point, finished_hour, opened, closed }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -415,5 +496,35 @@ mod tests {
             fields,
             ["monitoring.targets[1].name", "monitoring.targets[1].address", "monitoring.thresholds.latency_ms"]
         );
+    }
+
+    #[test]
+    fn a_sweep_advances_the_state_and_an_unanswered_one_changes_no_episode() {
+        let t = Thresholds::default();
+        let counters = |rx: u64, running: bool| {
+            vec![InterfaceCounters { name: "ether1".into(), running, rx_bytes: rx, tx_bytes: 0 }]
+        };
+        let reading = |rtt: f64, rx: u64, running: bool| Reading {
+            reachable: true,
+            cpu_load: Some(5),
+            pings: point(0, rtt, 0, true).pings,
+            counters: counters(rx, running),
+            last_log_id: Some("*3".into()),
+            ..Reading::default()
+        };
+        let a = advance(MonitorState::default(), reading(10.0, 0, true), &t, at(0));
+        assert!(a.opened.is_empty() && a.point.interfaces[0].rx_bps.is_none());
+        let b = advance(a.state, reading(400.0, 3_000_000, false), &t, at(5));
+        assert_eq!(b.point.interfaces[0].rx_bps, Some(80_000));
+        let keys: Vec<_> = b.opened.iter().map(|e| e.key.as_str()).collect();
+        assert_eq!(keys, ["interface:ether1", "latency:upstream"]);
+        let c = advance(b.state, Reading::default(), &t, at(10));
+        assert!(c.opened.is_empty() && c.closed.is_empty() && c.state.open.len() == 2);
+        assert_eq!(c.state.last_log_id.as_deref(), Some("*3"));
+        // Back, well, an hour later: both close; the earlier hour is summarised once.
+        let d = advance(c.state, reading(10.0, 3_000_000, true), &t, at(65));
+        assert_eq!(d.closed.len(), 2);
+        let h = d.finished_hour.expect("06:00's hour");
+        assert_eq!((h.hour, h.samples, h.reachable_samples), (at(0), 3, 2));
     }
 }

@@ -131,6 +131,9 @@ pub struct Tenant {
     /// Router configuration backups: schedule, how many kept, the on-router daily backup.
     #[serde(default)]
     pub router_backups: crate::router_config::RouterBackupSettings,
+    /// What the routers' monitoring watches (ping targets) and the thresholds of its alerts.
+    #[serde(default)]
+    pub monitoring: crate::monitoring::MonitoringSettings,
     pub status: TenantStatus,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,

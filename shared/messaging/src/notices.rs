@@ -34,6 +34,10 @@ pub enum Notice {
     TicketEscalated,
     /// An inventory item fell below its low-stock threshold.
     LowStock,
+    /// A router's monitoring crossed a threshold (latency, loss, CPU, an interface down).
+    MonitoringProblem,
+    /// ... and is back within it.
+    MonitoringRecovered,
 }
 
 /// Who a notice is about and for: a subscriber, or the ISP's staff.
@@ -45,7 +49,7 @@ pub enum Audience {
 }
 
 impl Notice {
-    pub const ALL: [Notice; 17] = [
+    pub const ALL: [Notice; 19] = [
         Notice::InvoiceIssued,
         Notice::PaymentReminder,
         Notice::PaymentOverdue,
@@ -63,6 +67,8 @@ impl Notice {
         Notice::WalletLowBalance,
         Notice::TicketEscalated,
         Notice::LowStock,
+        Notice::MonitoringProblem,
+        Notice::MonitoringRecovered,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -84,6 +90,8 @@ impl Notice {
             Notice::WalletLowBalance => "wallet_low_balance",
             Notice::TicketEscalated => "ticket_escalated",
             Notice::LowStock => "low_stock",
+            Notice::MonitoringProblem => "monitoring_problem",
+            Notice::MonitoringRecovered => "monitoring_recovered",
         }
     }
 
@@ -100,7 +108,9 @@ impl Notice {
             | Notice::WorkFailed
             | Notice::WalletLowBalance
             | Notice::TicketEscalated
-            | Notice::LowStock => Audience::Staff,
+            | Notice::LowStock
+            | Notice::MonitoringProblem
+            | Notice::MonitoringRecovered => Audience::Staff,
             _ => Audience::Customer,
         }
     }
@@ -147,6 +157,9 @@ impl Notice {
             Notice::WalletLowBalance => &["isp_name", "operator_name", "balance", "threshold"],
             Notice::TicketEscalated => &["isp_name", "customer_name", "detail", "since"],
             Notice::LowStock => &["isp_name", "detail", "since"],
+            Notice::MonitoringProblem | Notice::MonitoringRecovered => {
+                &["isp_name", "router_name", "pop_name", "detail", "since"]
+            }
         }
     }
 
@@ -279,6 +292,12 @@ impl Notice {
             (LowStock, En) => "{isp_name}: low stock: {detail}",
             (LowStock, Bn) => "{isp_name}: স্টক কম: {detail}",
             (LowStock, Id) => "{isp_name}: stok menipis: {detail}",
+            (MonitoringProblem, En) => "{isp_name}: router {router_name} ({pop_name}): {detail}, since {since}.",
+            (MonitoringProblem, Bn) => "{isp_name}: রাউটার {router_name} ({pop_name}): {detail}, {since} থেকে।",
+            (MonitoringProblem, Id) => "{isp_name}: router {router_name} ({pop_name}): {detail}, sejak {since}.",
+            (MonitoringRecovered, En) => "{isp_name}: router {router_name} ({pop_name}) is fine again: {detail}.",
+            (MonitoringRecovered, Bn) => "{isp_name}: রাউটার {router_name} ({pop_name}) আবার ঠিক আছে: {detail}।",
+            (MonitoringRecovered, Id) => "{isp_name}: router {router_name} ({pop_name}) normal kembali: {detail}.",
         }
     }
 }

@@ -15,6 +15,7 @@ pub const ADDRESS_LIST: &str = "/ip/firewall/address-list";
 pub const IDENTITY: &str = "/system/identity";
 pub const RESOURCE: &str = "/system/resource";
 pub const INTERFACE: &str = "/interface";
+pub const LOG: &str = "/log";
 pub const DHCP_LEASE: &str = "/ip/dhcp-server/lease";
 
 /// `print`, optionally filtered by `name` (a RouterOS query, evaluated on the router).
@@ -446,5 +447,142 @@ impl RouterConnection {
             }
         }
         Ok(dropped)
+    }
+}
+
+/// A RouterOS duration as the API prints it (`12ms363us`, `1s2ms`, `363us`, `2s`), in ms.
+pub fn duration_ms(text: &str) -> Option<f64> {
+    let mut total = 0.0;
+    let mut number = String::new();
+    let mut chars = text.trim().chars().peekable();
+    let mut any = false;
+    while let Some(c) = chars.next() {
+        if c.is_ascii_digit() || c == '.' {
+            number.push(c);
+            continue;
+        }
+        let mut unit = c.to_string();
+        while let Some(n) = chars.peek().filter(|n| n.is_ascii_alphabetic()) {
+            unit.push(*n);
+            chars.next();
+        }
+        let n: f64 = number.parse().ok()?;
+        number.clear();
+        total += match unit.as_str() {
+            "h" => n * 3_600_000.0,
+            "m" => n * 60_000.0,
+            "s" => n * 1000.0,
+            "ms" => n,
+            "us" => n / 1000.0,
+            "ns" => n / 1_000_000.0,
+            _ => return None,
+        };
+        any = true;
+    }
+    if !number.is_empty() {
+        return None;
+    }
+    any.then_some(total)
+}
+
+/// A ping's summary: the last reply of RouterOS's `/ping` carries the running totals.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PingSummary {
+    pub address: String,
+    pub sent: u32,
+    pub received: u32,
+    pub loss_percent: u8,
+    pub avg_rtt_ms: Option<f64>,
+    pub max_rtt_ms: Option<f64>,
+}
+
+impl PingSummary {
+    pub fn from_rows(address: &str, rows: &[Row]) -> PingSummary {
+        let last = rows.last();
+        let n = |k: &str| last.and_then(|r| number(r, k)).unwrap_or(0);
+        let sent = n("sent") as u32;
+        let received = n("received") as u32;
+        let loss = last.and_then(|r| number(r, "packet-loss")).map(|l| l.min(100) as u8).unwrap_or(if sent == 0 {
+            100
+        } else {
+            (100 - received * 100 / sent.max(1)) as u8
+        });
+        let rtt = |k: &str| last.and_then(|r| get(r, k)).and_then(|t| duration_ms(&t));
+        PingSummary {
+            address: address.to_string(),
+            sent,
+            received,
+            loss_percent: if sent == 0 { 100 } else { loss },
+            avg_rtt_ms: if received > 0 { rtt("avg-rtt") } else { None },
+            max_rtt_ms: if received > 0 { rtt("max-rtt") } else { None },
+        }
+    }
+}
+
+/// A log line (`/log`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LogEntry {
+    pub id: String,
+    pub time: String,
+    pub topics: String,
+    pub message: String,
+}
+
+/// Where a `.id` (`*1F`) falls in the router's order.
+pub fn id_number(id: &str) -> Option<u64> {
+    u64::from_str_radix(id.trim_start_matches('*'), 16).ok()
+}
+
+/// What one monitoring sweep reads of a router, pipelined on one connection.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MonitorReading {
+    pub pings: Vec<PingSummary>,
+    /// Static interfaces (not a session's): counters and link state.
+    pub interfaces: Vec<Interface>,
+    /// Warning, error and critical lines after `after_log` (all of them the first time, at most 200).
+    pub log: Vec<LogEntry>,
+    /// The newest log line's id (where the next sweep starts).
+    pub last_log_id: Option<String>,
+}
+
+/// Pings each target sends (200 ms apart: a second per target, targets at once).
+pub const PING_COUNT: u32 = 5;
+pub const PING_INTERVAL: &str = "200ms";
+
+impl RouterConnection {
+    pub async fn monitor(&self, targets: &[String], after_log: Option<&str>) -> Result<MonitorReading, RouterError> {
+        let pings = targets.iter().map(|a| {
+            let c = Command::new("/ping")
+                .attr("address", a.clone())
+                .attr("count", PING_COUNT.to_string())
+                .attr("interval", PING_INTERVAL);
+            async move { self.run(&c).await.map(|rows| PingSummary::from_rows(a, &rows)) }
+        });
+        let ifaces =
+            print(INTERFACE).query_eq("dynamic", "false").proplist(".id,name,type,running,disabled,rx-byte,tx-byte");
+        let log = print(LOG).proplist(".id,time,topics,message");
+        let (pings, ifaces, log) =
+            tokio::try_join!(futures::future::try_join_all(pings), self.run(&ifaces), self.run(&log))?;
+        let after = after_log.and_then(id_number);
+        let mut lines: Vec<LogEntry> = log
+            .iter()
+            .map(|r| LogEntry {
+                id: text(r, ".id"),
+                time: text(r, "time"),
+                topics: text(r, "topics"),
+                message: text(r, "message"),
+            })
+            .filter(|l| after.is_none_or(|a| id_number(&l.id).is_some_and(|n| n > a)))
+            .filter(|l| l.topics.split(',').any(|t| matches!(t.trim(), "warning" | "error" | "critical")))
+            .collect();
+        if lines.len() > 200 {
+            lines.drain(..lines.len() - 200);
+        }
+        Ok(MonitorReading {
+            pings,
+            interfaces: ifaces.iter().map(Interface::from_row).filter(|i| !i.disabled).collect(),
+            log: lines,
+            last_log_id: log.last().map(|r| text(r, ".id")).or_else(|| after_log.map(str::to_string)),
+        })
     }
 }

@@ -671,6 +671,25 @@ pub fn router_health(tenant: Uuid, router: Uuid) -> ItemKeys {
     ItemKeys::new(router_pk(tenant, router), "HEALTH")
 }
 
+/// A router's monitoring between sweeps (last point, counters, open episodes, the hour so far).
+pub fn router_monitor(tenant: Uuid, router: Uuid) -> ItemKeys {
+    ItemKeys::new(router_pk(tenant, router), "MONITOR")
+}
+
+/// A router's monitoring history: 5-minute points (`5M#<time>`) and hourly summaries
+/// (`1H#<hour>`) in one partition, read by time range.
+pub fn monitor_history_pk(tenant: Uuid, router: Uuid) -> String {
+    format!("{}MON#{router}", t(tenant))
+}
+
+pub fn monitor_point(tenant: Uuid, router: Uuid, at: chrono::DateTime<chrono::Utc>) -> ItemKeys {
+    ItemKeys::new(monitor_history_pk(tenant, router), &format!("5M#{}", at.format("%Y-%m-%dT%H:%M:%SZ")))
+}
+
+pub fn monitor_hour(tenant: Uuid, router: Uuid, hour: chrono::DateTime<chrono::Utc>) -> ItemKeys {
+    ItemKeys::new(monitor_history_pk(tenant, router), &format!("1H#{}", hour.format("%Y-%m-%dT%H:%M:%SZ")))
+}
+
 /// Sort-key prefix of a router's last reconcile report: the summary (`RECONCILE`) and its chunks
 /// of unknown accounts (`RECONCILE#U#00000`...), read together with one Query.
 pub const RECONCILE_SK_PREFIX: &str = "RECONCILE";

@@ -284,7 +284,9 @@ async fn connection(tcp: TcpStream, shared: Arc<Shared>) {
         };
         let finished = busy_until.max(Instant::now()) + faults.scan_cost_per_item * scanned as u32;
         busy_until = finished;
-        let due = finished + faults.latency;
+        // A ping takes its packets' time on the router, beside the session's other commands.
+        let pinging = if command == "/ping" { state::ping_duration(&args) } else { Duration::ZERO };
+        let due = finished + faults.latency + pinging;
         let tag_word = tag.as_ref().map(|t| format!(".tag={t}"));
         let send = |words: Vec<String>| {
             let mut words = words;

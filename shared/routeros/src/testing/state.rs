@@ -135,6 +135,7 @@ const MENUS: &[MenuSpec] = &[
         params: &["name", "disabled", "comment", "mtu"],
         read_only: true,
     },
+    MenuSpec { path: "/log", unique: None, params: &["time", "topics", "message"], read_only: true },
     MenuSpec {
         path: "/ip/dhcp-server/lease",
         unique: None,
@@ -175,6 +176,8 @@ pub struct RouterState {
     pub identity: String,
     pub resource: Attrs,
     next_id: u64,
+    /// Round trip (ms) and loss (%) of pings to an address (`set_ping`).
+    pings: BTreeMap<String, (f64, u8)>,
 }
 
 fn attrs(pairs: &[(&str, &str)]) -> Attrs {
@@ -197,6 +200,7 @@ impl RouterState {
                 ("cpu-count", "4"),
             ]),
             next_id: 1,
+            pings: BTreeMap::new(),
         };
         for (name, kind, mac) in [
             ("ether1", "ether", "48:A9:8A:00:00:01"),
@@ -211,6 +215,7 @@ impl RouterState {
                     ("mac-address", mac),
                     ("running", "true"),
                     ("disabled", "false"),
+                    ("dynamic", "false"),
                     ("rx-byte", "918273645"),
                     ("tx-byte", "5647382910"),
                     ("rx-packet", "1203944"),
@@ -358,6 +363,73 @@ impl RouterState {
         Ok(())
     }
 
+    /// How the router's pings to `address` go from now on: the round trip, and the share of
+    /// packets lost (the first ones of each ping, so a summary is exact).
+    pub fn set_ping(&mut self, address: &str, rtt_ms: f64, loss_percent: u8) {
+        self.pings.insert(address.to_string(), (rtt_ms, loss_percent.min(100)));
+    }
+
+    /// A line in the router's log (`topics` as RouterOS writes them, e.g. `system,error,critical`).
+    pub fn log_line(&mut self, topics: &str, message: &str) -> String {
+        let n = self.menus.get("/log").map(Vec::len).unwrap_or(0);
+        let time = format!("12:{:02}:{:02}", (n / 60) % 60, n % 60);
+        self.insert("/log", attrs(&[("time", &time), ("topics", topics), ("message", message)]))
+    }
+
+    /// Traffic through a static interface, or its link going down and up.
+    pub fn interface_traffic(&mut self, name: &str, rx: u64, tx: u64) -> Result<(), String> {
+        let menu = self.menus.get_mut("/interface").expect("known menu");
+        let i = menu.iter_mut().find(|i| i.get("name").map(String::as_str) == Some(name)).ok_or("no such interface")?;
+        grow(i, &[("rx-byte", rx), ("tx-byte", tx)]);
+        Ok(())
+    }
+
+    pub fn set_running(&mut self, name: &str, running: bool) -> Result<(), String> {
+        let menu = self.menus.get_mut("/interface").expect("known menu");
+        let i = menu.iter_mut().find(|i| i.get("name").map(String::as_str) == Some(name)).ok_or("no such interface")?;
+        i.insert("running".into(), bool_text(if running { "true" } else { "false" }).to_string());
+        Ok(())
+    }
+
+    /// `/ping address=... count=N`: a reply per packet with the running totals, as RouterOS
+    /// gives them; an address with no route (none set) times out.
+    fn ping(&self, args: &[(String, String)]) -> Reply {
+        let get = |k: &str| args.iter().find(|(a, _)| a == k).map(|(_, v)| v.as_str());
+        let Some(address) = get("address") else {
+            return Reply::trap("missing value for address");
+        };
+        let count: u32 = get("count").and_then(|c| c.parse().ok()).unwrap_or(4).clamp(1, 100);
+        let (rtt, loss) = self.pings.get(address).copied().unwrap_or((0.0, 100));
+        let lost = (count * loss as u32).div_ceil(100);
+        let mut out = Vec::new();
+        let (mut received, mut sum, mut max) = (0u32, 0.0f64, 0.0f64);
+        for seq in 0..count {
+            let mut row = attrs(&[("seq", &seq.to_string()), ("host", address)]);
+            if seq < lost {
+                row.insert("status".into(), "timeout".into());
+            } else {
+                received += 1;
+                // A little jitter around the set round trip, the same every time.
+                let this = rtt * (1.0 + (seq % 3) as f64 * 0.05);
+                sum += this;
+                max = max.max(this);
+                row.insert("size".into(), "56".into());
+                row.insert("ttl".into(), "64".into());
+                row.insert("time".into(), ros_duration(this));
+            }
+            let sent = seq + 1;
+            row.insert("sent".into(), sent.to_string());
+            row.insert("received".into(), received.to_string());
+            row.insert("packet-loss".into(), ((sent - received) * 100 / sent).to_string());
+            if received > 0 {
+                row.insert("avg-rtt".into(), ros_duration(sum / received as f64));
+                row.insert("max-rtt".into(), ros_duration(max));
+            }
+            out.push(row);
+        }
+        Reply::Rows { rows: out, ret: None }
+    }
+
     /// A PPP session ends: its active entry and its dynamic interface go.
     pub fn hang_up_ppp(&mut self, name: &str) -> usize {
         let iface = format!("<pppoe-{name}>");
@@ -393,6 +465,9 @@ impl RouterState {
         }
         if command == "/system/resource/print" {
             return rows(vec![self.resource.clone()], proplist);
+        }
+        if command == "/ping" {
+            return self.ping(args);
         }
         let Some((menu, verb)) = command.rsplit_once('/') else {
             return Reply::trap("no such command");
@@ -557,6 +632,30 @@ fn rows(items: Vec<Attrs>, proplist: Option<&str>) -> Reply {
 /// RouterOS queries: a stack machine. `?name=value`, `?name` (has), `?-name` (has not), `?<name=v`,
 /// `?>name=v` push a result per item; `?#|`, `?#&`, `?#!` combine; all that stays on the stack
 /// must hold.
+/// A duration as RouterOS prints it: `12ms363us`.
+fn ros_duration(ms: f64) -> String {
+    let us = (ms * 1000.0).round() as u64;
+    match (us / 1000, us % 1000) {
+        (0, u) => format!("{u}us"),
+        (m, 0) => format!("{m}ms"),
+        (m, u) => format!("{m}ms{u}us"),
+    }
+}
+
+/// How long `/ping` takes on a router: `count` packets `interval` apart.
+pub fn ping_duration(args: &[(String, String)]) -> std::time::Duration {
+    let get = |k: &str| args.iter().find(|(a, _)| a == k).map(|(_, v)| v.as_str());
+    let count: u32 = get("count").and_then(|c| c.parse().ok()).unwrap_or(4).clamp(1, 100);
+    let interval = get("interval")
+        .and_then(|i| {
+            i.strip_suffix("ms")
+                .and_then(|n| n.parse::<u64>().ok())
+                .or_else(|| i.strip_suffix('s').and_then(|n| n.parse::<u64>().ok()).map(|s| s * 1000))
+        })
+        .unwrap_or(1000);
+    std::time::Duration::from_millis(interval * (count.saturating_sub(1)) as u64)
+}
+
 fn select(items: &[Attrs], queries: &[String]) -> Result<Vec<Attrs>, String> {
     let mut out = Vec::new();
     for item in items {

@@ -52,6 +52,9 @@ pub struct UpdateTenant {
     /// Router configuration backups: `schedule` (off, daily, weekly), `keep` per router (1-100),
     /// `on_router_daily` (the router's own daily `/system backup`, kept by a scheduler entry).
     pub router_backups: Option<domain::router_config::RouterBackupSettings>,
+    /// Monitoring: `targets` (up to 5 addresses every router pings each sweep) and `thresholds`
+    /// (`latency_ms`, `loss_percent`, `cpu_percent`, `interface_down`), as a whole.
+    pub monitoring: Option<domain::monitoring::MonitoringSettings>,
     pub version: Option<u64>,
 }
 
@@ -110,6 +113,7 @@ pub async fn create_tenant(
         tickets: Default::default(),
         btrc: Default::default(),
         router_backups: Default::default(),
+        monitoring: Default::default(),
         status: TenantStatus::Active,
         created_at: now,
         updated_at: now,
@@ -279,6 +283,10 @@ pub async fn update_tenant(
     if let Some(b) = input.router_backups {
         b.validate(&mut v, "router_backups");
         after.router_backups = b;
+    }
+    if let Some(m) = &input.monitoring {
+        domain::monitoring::validate_settings(&mut v, m);
+        after.monitoring = m.clone();
     }
     if let Some(p) = &input.portal {
         after.portal = p.normalised(&mut v, "portal");

@@ -3,6 +3,7 @@
 pub mod backups;
 pub mod edge;
 pub mod live;
+pub mod monitoring;
 pub mod packages;
 pub mod pops;
 pub mod radius;

@@ -222,6 +222,8 @@ pub fn alert_notice(kind: AlertKind) -> Notice {
         AlertKind::DeadLetter => Notice::WorkFailed,
         AlertKind::TicketEscalated => Notice::TicketEscalated,
         AlertKind::LowStock => Notice::LowStock,
+        AlertKind::MonitoringProblem => Notice::MonitoringProblem,
+        AlertKind::MonitoringRecovered => Notice::MonitoringRecovered,
     }
 }
 

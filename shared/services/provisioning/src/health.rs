@@ -6,6 +6,7 @@
 use crate::pool::{RouterPool, endpoint};
 use domain::Result;
 use domain::live::{Observed, RouterHealth, next_status, uptime_seconds};
+use domain::monitoring::MonitorState;
 use kernel::App;
 use kernel::support::{StoreResultExt, decoded};
 use network::routers::{RouterRecord, all_router_records, record_router_status};
@@ -100,35 +101,73 @@ pub struct HealthSweep {
 }
 
 /// Checks every router of an ISP, many at once, each on the worker's live session for that
-/// router (a warm container does not log in again every 5 minutes). Reads: one Query for the
-/// routers, one BatchGetItem per 100 for their last health; writes: one BatchWriteItem per 25
-/// health items, and a transaction only for a router whose status changed.
+/// router (a warm container does not log in again every 5 minutes), with its monitoring on the
+/// same session. Reads: one Query for the routers, the ISP, one BatchGetItem per 50 routers for
+/// their last health and monitoring state; writes: one BatchWriteItem per 25 items (per router
+/// its health, monitoring state and point, an hour's summary once an hour), and a transaction
+/// only for a router whose status changed or whose monitoring opened or closed an episode.
 pub async fn check_tenant(app: &App, pool: &RouterPool, tenant: Uuid) -> Result<HealthSweep> {
     use futures::StreamExt;
     let routers = all_router_records(app, tenant).await?;
     if routers.is_empty() {
         return Ok(HealthSweep::default());
     }
-    let tz = domain::cycle::parse_tz(&kernel::support::load_tenant(app, tenant).await?.time_zone);
-    let health_keys: Vec<store::ItemKeys> = routers.iter().map(|r| keys::router_health(tenant, r.router.id)).collect();
-    let refs: Vec<&store::ItemKeys> = health_keys.iter().collect();
-    let previous = app.store.batch_get_many(&refs).await.or_500()?;
-    let results: Vec<Result<(store::Item, bool)>> =
-        futures::stream::iter(routers.into_iter().zip(previous).map(|(rec, prev)| async move {
+    let isp = kernel::support::load_tenant(app, tenant).await?;
+    let tz = domain::cycle::parse_tz(&isp.time_zone);
+    let settings = &isp.monitoring;
+    // Each router's last health and monitoring state, in one read per 50 routers.
+    let wanted: Vec<store::ItemKeys> = routers
+        .iter()
+        .flat_map(|r| [keys::router_health(tenant, r.router.id), keys::router_monitor(tenant, r.router.id)])
+        .collect();
+    let refs: Vec<&store::ItemKeys> = wanted.iter().collect();
+    let mut found = app.store.batch_get_many(&refs).await.or_500()?.into_iter();
+    let previous: Vec<(Option<store::Item>, Option<store::Item>)> =
+        routers.iter().map(|_| (found.next().flatten(), found.next().flatten())).collect();
+    let results: Vec<Result<(Vec<store::Item>, bool)>> =
+        futures::stream::iter(routers.into_iter().zip(previous).map(|(rec, (prev, prev_monitor))| async move {
             let prev: Option<RouterHealth> = decoded(prev)?;
+            let prev_monitor: Option<MonitorState> = decoded(prev_monitor)?;
             let creds = network::routers::open_credentials(app, rec.clone())?;
             let ep = endpoint(&creds.router, creds.password, app.router_hosts);
             let session = pool.live_session(app, tenant, rec.router.id, &ep).await;
             let started = Instant::now();
             let outcome = session.with_retry(|conn| async move { conn.router_info().await }).await;
             let took_ms = started.elapsed().as_millis() as u64;
-            if outcome.is_ok() {
-                let counted_by_accounting = rec.router.access_mode == domain::radius::AccessMode::Radius;
-                sweep_sessions(app, &session, tenant, tz, rec.router.id, counted_by_accounting).await;
+            let mut items = Vec::new();
+            match &outcome {
+                Ok(info) => {
+                    let counted_by_accounting = rec.router.access_mode == domain::radius::AccessMode::Radius;
+                    sweep_sessions(app, &session, tenant, tz, rec.router.id, counted_by_accounting).await;
+                    let targets: Vec<String> = settings.targets.iter().map(|t| t.address.clone()).collect();
+                    let after = prev_monitor.as_ref().and_then(|m| m.last_log_id.clone());
+                    let read = session
+                        .with_retry(|conn| {
+                            let (targets, after) = (targets.clone(), after.clone());
+                            async move { conn.monitor(&targets, after.as_deref()).await }
+                        })
+                        .await;
+                    match read {
+                        Ok(m) => {
+                            let reading = crate::monitoring::reading(info, &m, settings);
+                            items.extend(
+                                crate::monitoring::record(app, &rec.router, prev_monitor, reading, settings).await?,
+                            );
+                        }
+                        // Monitoring waits for the next sweep; the health verdict stands.
+                        Err(e) => tracing::warn!(router = %rec.router.id, error = %e, "monitoring not read"),
+                    }
+                }
+                Err(_) => {
+                    // A point that says the router did not answer (the history shows the gap);
+                    // its episodes wait for its return.
+                    let reading = domain::monitoring::Reading::default();
+                    items.extend(crate::monitoring::record(app, &rec.router, prev_monitor, reading, settings).await?);
+                }
             }
             let health = assess(app, &rec, &outcome, took_ms, prev).await?;
-            let item = Store::encode(&keys::router_health(tenant, rec.router.id), "HEALTH", &health, None).or_500()?;
-            Ok((item, health.reachable))
+            items.push(Store::encode(&keys::router_health(tenant, rec.router.id), "HEALTH", &health, None).or_500()?);
+            Ok((items, health.reachable))
         }))
         .buffer_unordered(PARALLEL_CHECKS)
         .collect()
@@ -136,14 +175,14 @@ pub async fn check_tenant(app: &App, pool: &RouterPool, tenant: Uuid) -> Result<
     let mut sweep = HealthSweep::default();
     let mut items = Vec::new();
     for r in results {
-        let (item, reachable) = r?;
+        let (router_items, reachable) = r?;
         sweep.checked += 1;
         if reachable {
             sweep.reachable += 1;
         } else {
             sweep.unreachable += 1;
         }
-        items.push(item);
+        items.extend(router_items);
     }
     app.store.put_many(items).await.or_500()?;
     tracing::info!(tenant = %tenant, ?sweep, "router health checked");

@@ -4,6 +4,7 @@ pub mod answer;
 pub mod backups;
 pub mod converge;
 pub mod health;
+pub mod monitoring;
 pub mod pool;
 pub mod radius;
 pub mod reconcile;

@@ -1,0 +1,132 @@
+//! Monitoring on the health sweep (the rules are `domain::monitoring`'s): on a router that
+//! answered, the same session pings the ISP's targets, reads the static interfaces and the log
+//! (one pipelined batch); the point is kept (5-minute history a week, hourly 90 days), and an
+//! episode that opens or closes raises one alert each. Writes ride the sweep's batch: the state,
+//! the point, an hour's summary once an hour; a transaction only when an episode opens or closes.
+
+use chrono::{DateTime, Utc};
+use domain::Result;
+use domain::alert::{Alert, AlertKind, AlertSubject};
+use domain::monitoring::{
+    Episode, HOUR_DAYS, InterfaceCounters, LogLine, MonitorState, MonitoringSettings, POINT_DAYS, PingPoint, Reading,
+    advance,
+};
+use domain::network::Router;
+use kernel::App;
+use kernel::support::StoreResultExt;
+use routeros::menu::{MonitorReading, RouterInfo};
+use store::{Item, Store, Tx, keys, ttl_at};
+
+/// What the router's reading says, in the domain's terms.
+pub fn reading(info: &RouterInfo, m: &MonitorReading, settings: &MonitoringSettings) -> Reading {
+    Reading {
+        reachable: true,
+        cpu_load: info.resource.cpu_load.map(|c| c.min(100) as u8),
+        free_memory_bytes: info.resource.free_memory,
+        uptime_seconds: info.resource.uptime.as_deref().and_then(domain::live::uptime_seconds),
+        pings: settings
+            .targets
+            .iter()
+            .zip(&m.pings)
+            .map(|(t, p)| PingPoint {
+                target: t.name.clone(),
+                address: t.address.clone(),
+                sent: p.sent,
+                received: p.received,
+                loss_percent: p.loss_percent,
+                avg_rtt_ms: p.avg_rtt_ms,
+                max_rtt_ms: p.max_rtt_ms,
+            })
+            .collect(),
+        counters: m
+            .interfaces
+            .iter()
+            .map(|i| InterfaceCounters {
+                name: i.name.clone(),
+                running: i.running,
+                rx_bytes: i.rx_bytes.unwrap_or(0),
+                tx_bytes: i.tx_bytes.unwrap_or(0),
+            })
+            .collect(),
+        log: m
+            .log
+            .iter()
+            .map(|l| LogLine { time: l.time.clone(), topics: l.topics.clone(), message: l.message.clone() })
+            .collect(),
+        last_log_id: m.last_log_id.clone(),
+    }
+}
+
+fn expiring(mut item: Item, at: DateTime<Utc>, days: i64) -> Item {
+    item.insert("ttl".into(), ttl_at(at + chrono::Duration::days(days)));
+    item
+}
+
+/// Advances a router's monitoring by one sweep: the items to write (state, point, a finished
+/// hour), the alerts of episodes that opened or closed committed at once.
+pub async fn record(
+    app: &App,
+    router: &Router,
+    prev: Option<MonitorState>,
+    reading: Reading,
+    settings: &MonitoringSettings,
+) -> Result<Vec<Item>> {
+    let now = app.now();
+    let (tid, rid) = (router.tenant_id, router.id);
+    let a = advance(prev.unwrap_or_default(), reading, &settings.thresholds, now);
+    if !a.opened.is_empty() || !a.closed.is_empty() {
+        let mut tx = Tx::new();
+        for (e, kind) in a
+            .opened
+            .iter()
+            .map(|e| (e, AlertKind::MonitoringProblem))
+            .chain(a.closed.iter().map(|e| (e, AlertKind::MonitoringRecovered)))
+        {
+            kernel::alerts::raise(&mut tx, &episode_alert(router, e, kind, now))?;
+        }
+        match app.store.commit(tx).await {
+            // Raised by an earlier try of the same sweep (the ids are the episode's).
+            Ok(()) | Err(store::StoreError::Conflict(_)) => {}
+            Err(e) => return Err(kernel::support::store_err(e)),
+        }
+        for e in &a.opened {
+            tracing::info!(router = %rid, episode = %e.key, detail = %e.detail, "monitoring episode opened");
+        }
+        for e in &a.closed {
+            tracing::info!(router = %rid, episode = %e.key, "monitoring episode closed");
+        }
+    }
+    let mut items = vec![
+        Store::encode(&keys::router_monitor(tid, rid), "MONITOR", &a.state, None).or_500()?,
+        expiring(
+            Store::encode(&keys::monitor_point(tid, rid, now), "MONITOR_POINT", &a.point, None).or_500()?,
+            now,
+            POINT_DAYS,
+        ),
+    ];
+    if let Some(h) = &a.finished_hour {
+        items.push(expiring(
+            Store::encode(&keys::monitor_hour(tid, rid, h.hour), "MONITOR_HOUR", h, None).or_500()?,
+            h.hour,
+            HOUR_DAYS,
+        ));
+    }
+    Ok(items)
+}
+
+fn episode_alert(router: &Router, e: &Episode, kind: AlertKind, now: DateTime<Utc>) -> Alert {
+    let subject = AlertSubject {
+        router_id: Some(router.id),
+        router_name: Some(router.name.clone()),
+        pop_id: router.pop_id,
+        ..Default::default()
+    };
+    // One alert per episode and kind: the same id for every try.
+    let seed = format!("monitoring:{}:{}:{}:{}", router.id, e.key, e.since.timestamp(), kind.as_str());
+    let id = domain::ids::derived_id(e.since, &seed);
+    let detail = match kind {
+        AlertKind::MonitoringRecovered => format!("{} (since {})", e.detail, e.since.format("%Y-%m-%d %H:%M UTC")),
+        _ => e.detail.clone(),
+    };
+    Alert::new(id, router.tenant_id, kind, subject, Some(detail), now)
+}
