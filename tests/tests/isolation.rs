@@ -294,9 +294,23 @@ async fn every_route_refuses_another_tenants_ids_and_changes_nothing() {
         .as_str()
         .unwrap()
         .to_string();
+    // A device the victim watches by SNMP.
+    let device = env
+        .send(
+            "POST",
+            "/v1/monitoring/devices",
+            Some(&admin),
+            Some(json!({"name": "Victim OLT", "kind": "olt", "host": "10.99.0.40",
+                "snmp": {"version": "v2c", "community": "victim-community"}})),
+        )
+        .await
+        .expect(201)["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
     let secret_ids = [
-        &backup, &cid, &uid, &pkg, &pop, &router, &sub, &op, &lead, &import, &bulk, &invoice, &payment, &gateway,
-        &checkout, &alert, &endpoint, &plan, &cards, &item, &store, &asset, &supplier, &po,
+        &device, &backup, &cid, &uid, &pkg, &pop, &router, &sub, &op, &lead, &import, &bulk, &invoice, &payment,
+        &gateway, &checkout, &alert, &endpoint, &plan, &cards, &item, &store, &asset, &supplier, &po,
     ];
     let (_, intruder) = env.other_tenant("intruder").await;
     // The intruder's own gateway account, to name the victim's order under it.
@@ -417,6 +431,18 @@ async fn every_route_refuses_another_tenants_ids_and_changes_nothing() {
                 }
                 // The concentrator's list takes the edge's token, never a user's.
                 ("GET", "/v1/edge/peers") => (path.clone(), None, &[401]),
+                // Monitoring: another ISP's device is not found; the intruder lists and adds its own.
+                ("GET", "/v1/monitoring/devices") => (path.clone(), None, &[200]),
+                ("POST", "/v1/monitoring/devices") => (
+                    path.clone(),
+                    Some(
+                        json!({"name": "Mine", "kind": "olt", "host": "10.98.0.1", "snmp": {"version": "v2c", "community": "c"}}),
+                    ),
+                    &[201],
+                ),
+                (_, p) if p.starts_with("/v1/monitoring/devices/{id}") => {
+                    (path.replace("{id}", &device), Some(json!({"name": "pwned", "version": 1})), &[404])
+                }
                 // Monitoring: another ISP's router is not found.
                 ("GET", p) if p.starts_with("/v1/monitoring/routers/{id}") => {
                     (path.replace("{id}", &router), None, &[404])

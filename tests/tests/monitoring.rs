@@ -161,3 +161,113 @@ async fn monitoring_settings_and_queries_are_checked() {
     assert!(m["last"].is_null() && m["open"].as_array().unwrap().is_empty());
     e2e_tests::assert_unchanged(&before, &env.settled_snapshot().await);
 }
+
+async fn device(env: &Env, admin: &str, id: &str, at: chrono::DateTime<chrono::Utc>) -> Value {
+    for _ in 0..400 {
+        let d = env.send("GET", &format!("/v1/monitoring/devices/{id}"), Some(admin), None).await.expect(200);
+        if d["last"]["at"].as_str().map(|t| t.parse::<chrono::DateTime<chrono::Utc>>().unwrap()) == Some(at) {
+            return d;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("device {id} not polled at {at}");
+}
+
+#[tokio::test]
+async fn devices_are_polled_by_snmp_v2c_and_v3_and_a_silent_one_is_down_once() {
+    let env = Env::start_with_router().await;
+    let admin = env.admin().await;
+    let rid = env.demo_router(&admin).await;
+    let mut snmpd =
+        testkit::snmp::Snmpd::start("isp-public", "monitor", "monitor-auth-pass", "monitor-priv-pass").await;
+    let create = |body: Value| {
+        let env = &env;
+        let admin = admin.clone();
+        async move { env.send("POST", "/v1/monitoring/devices", Some(&admin), Some(body)).await }
+    };
+    let v2c = create(json!({"name": "OLT Mirpur", "kind": "olt", "host": "127.0.0.1", "port": snmpd.port,
+        "snmp": {"version": "v2c", "community": "isp-public"}}))
+    .await
+    .expect(201);
+    assert_eq!(v2c["snmp"], json!({"version": "v2c", "username": null, "auth_protocol": null, "privacy": null}));
+    assert!(!v2c.to_string().contains("isp-public"), "the community is never shown");
+    let v3 = create(json!({"name": "Core switch", "kind": "switch", "host": "127.0.0.1", "port": snmpd.port,
+        "snmp": {"version": "v3", "username": "monitor", "auth_protocol": "sha1", "auth_password": "monitor-auth-pass",
+            "privacy": "aes", "privacy_password": "monitor-priv-pass"}}))
+    .await
+    .expect(201);
+    let wrong = create(json!({"name": "Wrong community", "kind": "other", "host": "127.0.0.1", "port": snmpd.port,
+        "snmp": {"version": "v2c", "community": "not-it"}}))
+    .await
+    .expect(201);
+    for bad in [
+        json!({"name": "x", "kind": "olt", "host": "127.0.0.1", "snmp": {"version": "v2c", "community": ""}}),
+        json!({"name": "x", "kind": "olt", "host": "169.254.169.254", "snmp": {"version": "v2c", "community": "c"}}),
+        json!({"name": "x", "kind": "olt", "host": "olt.example", "snmp": {"version": "v2c", "community": "c"}}),
+        json!({"name": "x", "kind": "olt", "host": "127.0.0.1", "snmp": {"version": "v3", "username": "u",
+            "auth_protocol": "sha1", "auth_password": "short", "privacy": "none"}}),
+        json!({"name": "x", "kind": "toaster", "host": "127.0.0.1", "snmp": {"version": "v2c", "community": "c"}}),
+    ] {
+        assert_eq!(create(bad.clone()).await.status, 422, "{bad}");
+    }
+    let ids: Vec<String> = [&v2c, &v3, &wrong].iter().map(|d| d["id"].as_str().unwrap().to_string()).collect();
+
+    let t0 = env.clock.now();
+    sweep(&env, &admin, &rid).await;
+    for (id, version) in [(&ids[0], "v2c"), (&ids[1], "v3")] {
+        let d = device(&env, &admin, id, t0).await;
+        assert_eq!(d["status"], "up", "{version}: {d:#}");
+        let lo = d["last"]["interfaces"].as_array().unwrap().iter().find(|i| i["name"] == "lo").cloned();
+        assert_eq!(lo.expect("the loopback interface")["running"], true, "{version}");
+        assert!(d["last"]["uptime_seconds"].as_u64().is_some(), "{version}");
+        assert!(d["open"].as_array().unwrap().is_empty());
+    }
+    let silent = device(&env, &admin, &ids[2], t0).await;
+    assert_eq!(silent["status"], "down");
+    assert_eq!(open_keys(&silent), ["down"]);
+
+    // Five minutes later: traffic on lo (this test's own HTTP) has a rate; the silent one stays
+    // down without a second alert.
+    env.clock.advance(chrono::Duration::minutes(5));
+    let t1 = env.clock.now();
+    sweep(&env, &admin, &rid).await;
+    let admin = env.admin().await;
+    let d = device(&env, &admin, &ids[0], t1).await;
+    let lo = d["last"]["interfaces"].as_array().unwrap().iter().find(|i| i["name"] == "lo").unwrap().clone();
+    assert!(lo["rx_bps"].as_u64().is_some_and(|r| r > 0), "{lo}");
+    device(&env, &admin, &ids[2], t1).await;
+    let problems = alerts(&env, &admin, "monitoring_problem").await;
+    assert_eq!(problems.len(), 1, "{problems:#?}");
+    assert_eq!(problems[0]["device_name"], "Wrong community");
+    assert_eq!(problems[0]["title"], "Device Wrong community crossed a monitoring threshold");
+
+    // The agent stops: both real devices go down once; it starts again... (one episode each).
+    snmpd.stop();
+    env.clock.advance(chrono::Duration::minutes(5));
+    let t2 = env.clock.now();
+    sweep(&env, &admin, &rid).await;
+    let admin = env.admin().await;
+    assert_eq!(device(&env, &admin, &ids[1], t2).await["status"], "down");
+    assert_eq!(alerts(&env, &admin, "monitoring_problem").await.len(), 3);
+    let h =
+        env.send("GET", &format!("/v1/monitoring/devices/{}/history", ids[0]), Some(&admin), None).await.expect(200);
+    assert_eq!(h["points"].as_array().unwrap().len(), 3);
+
+    // Changes and deletion; the list.
+    let changed = env
+        .send(
+            "PATCH",
+            &format!("/v1/monitoring/devices/{}", ids[2]),
+            Some(&admin),
+            Some(json!({"snmp": {"version": "v2c", "community": "isp-public"}, "version": 1})),
+        )
+        .await
+        .expect(200);
+    assert_eq!(changed["version"], 2);
+    let list = env.send("GET", "/v1/monitoring/devices", Some(&admin), None).await.expect(200);
+    assert_eq!(list["items"].as_array().unwrap().len(), 3);
+    assert!(!list.to_string().contains("snmp_sealed"));
+    env.send("DELETE", &format!("/v1/monitoring/devices/{}", ids[2]), Some(&admin), None).await.expect(204);
+    let gone = env.send("GET", &format!("/v1/monitoring/devices/{}", ids[2]), Some(&admin), None).await;
+    assert_eq!(gone.status, 404);
+}

@@ -103,6 +103,10 @@ pub struct AlertSubject {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub username: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub device_id: Option<Uuid>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub device_name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub gateway: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub account_id: Option<Uuid>,
@@ -162,6 +166,7 @@ impl Alert {
 
 fn title(kind: AlertKind, s: &AlertSubject) -> String {
     let router = s.router_name.as_deref().unwrap_or("a router");
+    let watched = s.device_name.as_deref().map(|d| format!("Device {d}")).unwrap_or_else(|| format!("Router {router}"));
     match kind {
         AlertKind::RouterOffline => format!("Router {router} is offline"),
         AlertKind::RouterBack => format!("Router {router} is back online"),
@@ -179,8 +184,8 @@ fn title(kind: AlertKind, s: &AlertSubject) -> String {
             format!("A ticket of {} broke its service level", s.customer_name.as_deref().unwrap_or("a caller"))
         }
         AlertKind::LowStock => "An item is low on stock".to_string(),
-        AlertKind::MonitoringProblem => format!("Router {router} crossed a monitoring threshold"),
-        AlertKind::MonitoringRecovered => format!("Router {router} is within its thresholds again"),
+        AlertKind::MonitoringProblem => format!("{watched} crossed a monitoring threshold"),
+        AlertKind::MonitoringRecovered => format!("{watched} is within its thresholds again"),
     }
 }
 

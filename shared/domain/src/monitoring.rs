@@ -349,7 +349,14 @@ pub struct Advance {
 
 /// The next state from a reading at `now`. A router that does not answer opens and closes
 /// nothing (its being down is the router's own offline alert): its episodes wait for its return.
-pub fn advance(prev: MonitorState, r: Reading, t: &Thresholds, now: DateTime<Utc>) -> Advance {
+/// A device that does not answer (`unreachable_is_episode`) opens a `down` episode instead.
+pub fn advance(
+    prev: MonitorState,
+    r: Reading,
+    t: &Thresholds,
+    now: DateTime<Utc>,
+    unreachable_is_episode: bool,
+) -> Advance {
     let seconds = prev.counters_at.map(|at| (now - at).num_milliseconds() as f64 / 1000.0).unwrap_or(0.0);
     let interfaces = if r.reachable { interface_points(&prev.counters, &r.counters, seconds) } else { Vec::new() };
     let mut log = r.log;
@@ -372,6 +379,12 @@ pub fn advance(prev: MonitorState, r: Reading, t: &Thresholds, now: DateTime<Utc
         let holding = conditions(&point, t, &was_running, &prev.open);
         let e = episodes(&prev.open, holding, now);
         (e.open, e.opened, e.closed)
+    } else if unreachable_is_episode {
+        let mut holding: BTreeMap<String, String> =
+            prev.open.iter().map(|(k, e)| (k.clone(), e.detail.clone())).collect();
+        holding.insert("down".into(), "does not answer SNMP".into());
+        let e = episodes(&prev.open, holding, now);
+        (e.open, e.opened, e.closed)
     } else {
         (prev.open.clone(), Vec::new(), Vec::new())
     };
@@ -391,6 +404,131 @@ pub fn advance(prev: MonitorState, r: Reading, t: &Thresholds, now: DateTime<Utc
         hour: Some(hour),
     };
     Advance { state, point, finished_hour, opened, closed }
+}
+
+// ---- devices polled by SNMP (OLTs, switches) ---------------------------------------------------
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum SnmpAuthProtocol {
+    Md5,
+    Sha1,
+    Sha256,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum SnmpPrivacy {
+    None,
+    Des,
+    /// AES-128 (CFB).
+    Aes,
+}
+
+/// How to ask a device (stored sealed; never shown).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(tag = "version", rename_all = "snake_case")]
+pub enum SnmpCredentials {
+    V2c {
+        community: String,
+    },
+    V3 {
+        username: String,
+        auth_protocol: SnmpAuthProtocol,
+        auth_password: String,
+        privacy: SnmpPrivacy,
+        privacy_password: Option<String>,
+    },
+}
+
+/// What the API shows of a device's SNMP access.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct SnmpSummary {
+    /// `v2c` or `v3`.
+    pub version: String,
+    pub username: Option<String>,
+    pub auth_protocol: Option<SnmpAuthProtocol>,
+    pub privacy: Option<SnmpPrivacy>,
+}
+
+impl SnmpCredentials {
+    pub fn validate(&self, v: &mut Validation) {
+        let printable = |s: &str, min: usize, max: usize| {
+            (min..=max).contains(&s.len()) && s.chars().all(|c| c.is_ascii_graphic() || c == ' ')
+        };
+        match self {
+            SnmpCredentials::V2c { community } => {
+                if !printable(community, 1, 64) {
+                    v.add("snmp.community", "must be 1-64 printable characters");
+                }
+            }
+            SnmpCredentials::V3 { username, auth_password, privacy, privacy_password, .. } => {
+                if !printable(username, 1, 32) {
+                    v.add("snmp.username", "must be 1-32 printable characters");
+                }
+                // RFC 3414: passwords of at least 8 characters.
+                if !printable(auth_password, 8, 64) {
+                    v.add("snmp.auth_password", "must be 8-64 printable characters");
+                }
+                match (privacy, privacy_password) {
+                    (SnmpPrivacy::None, Some(_)) => v.add("snmp.privacy_password", "applies only with privacy"),
+                    (SnmpPrivacy::None, None) => {}
+                    (_, Some(p)) if printable(p, 8, 64) => {}
+                    _ => v.add("snmp.privacy_password", "must be 8-64 printable characters"),
+                }
+            }
+        }
+    }
+
+    pub fn summary(&self) -> SnmpSummary {
+        match self {
+            SnmpCredentials::V2c { .. } => {
+                SnmpSummary { version: "v2c".into(), username: None, auth_protocol: None, privacy: None }
+            }
+            SnmpCredentials::V3 { username, auth_protocol, privacy, .. } => SnmpSummary {
+                version: "v3".into(),
+                username: Some(username.clone()),
+                auth_protocol: Some(*auth_protocol),
+                privacy: Some(*privacy),
+            },
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum DeviceKind {
+    Olt,
+    Switch,
+    Router,
+    Other,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum DeviceStatus {
+    /// Not polled yet.
+    Unknown,
+    Up,
+    Down,
+}
+
+/// A device the ISP watches by SNMP.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct Device {
+    pub id: uuid::Uuid,
+    pub tenant_id: uuid::Uuid,
+    pub name: String,
+    pub kind: DeviceKind,
+    pub pop_id: Option<uuid::Uuid>,
+    /// Its address, as the worker reaches it (through the edge, like a router).
+    pub host: String,
+    /// SNMP port, 161 by default.
+    pub port: u16,
+    pub snmp: SnmpSummary,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    pub version: u64,
 }
 
 #[cfg(test)]
@@ -512,19 +650,24 @@ mod tests {
             last_log_id: Some("*3".into()),
             ..Reading::default()
         };
-        let a = advance(MonitorState::default(), reading(10.0, 0, true), &t, at(0));
+        let a = advance(MonitorState::default(), reading(10.0, 0, true), &t, at(0), false);
         assert!(a.opened.is_empty() && a.point.interfaces[0].rx_bps.is_none());
-        let b = advance(a.state, reading(400.0, 3_000_000, false), &t, at(5));
+        let b = advance(a.state, reading(400.0, 3_000_000, false), &t, at(5), false);
         assert_eq!(b.point.interfaces[0].rx_bps, Some(80_000));
         let keys: Vec<_> = b.opened.iter().map(|e| e.key.as_str()).collect();
         assert_eq!(keys, ["interface:ether1", "latency:upstream"]);
-        let c = advance(b.state, Reading::default(), &t, at(10));
+        let c = advance(b.state, Reading::default(), &t, at(10), false);
         assert!(c.opened.is_empty() && c.closed.is_empty() && c.state.open.len() == 2);
         assert_eq!(c.state.last_log_id.as_deref(), Some("*3"));
         // Back, well, an hour later: both close; the earlier hour is summarised once.
-        let d = advance(c.state, reading(10.0, 3_000_000, true), &t, at(65));
+        let d = advance(c.state, reading(10.0, 3_000_000, true), &t, at(65), false);
         assert_eq!(d.closed.len(), 2);
         let h = d.finished_hour.expect("06:00's hour");
         assert_eq!((h.hour, h.samples, h.reachable_samples), (at(0), 3, 2));
+        // A device that does not answer is an episode of its own, closed when it answers.
+        let e = advance(MonitorState::default(), Reading::default(), &t, at(0), true);
+        assert_eq!(e.opened.iter().map(|e| e.key.as_str()).collect::<Vec<_>>(), ["down"]);
+        let f = advance(e.state, reading(10.0, 0, true), &t, at(5), true);
+        assert_eq!(f.closed.len(), 1);
     }
 }

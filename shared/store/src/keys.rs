@@ -676,7 +676,21 @@ pub fn router_monitor(tenant: Uuid, router: Uuid) -> ItemKeys {
     ItemKeys::new(router_pk(tenant, router), "MONITOR")
 }
 
-/// A router's monitoring history: 5-minute points (`5M#<time>`) and hourly summaries
+/// A device watched by SNMP, listed by id (gsi1).
+pub fn device(tenant: Uuid, id: Uuid) -> ItemKeys {
+    ItemKeys::new(format!("{}DEVICE#{id}", t(tenant)), "DEVICE").gsi1(devices_gsi1(tenant), id.to_string())
+}
+
+pub fn devices_gsi1(tenant: Uuid) -> String {
+    format!("{}DEVICES", t(tenant))
+}
+
+/// A device's monitoring between polls (as a router's `MONITOR`).
+pub fn device_monitor(tenant: Uuid, id: Uuid) -> ItemKeys {
+    ItemKeys::new(format!("{}DEVICE#{id}", t(tenant)), "MONITOR")
+}
+
+/// A router's (or a device's, by its id) monitoring history: 5-minute points (`5M#<time>`) and hourly summaries
 /// (`1H#<hour>`) in one partition, read by time range.
 pub fn monitor_history_pk(tenant: Uuid, router: Uuid) -> String {
     format!("{}MON#{router}", t(tenant))

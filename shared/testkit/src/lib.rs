@@ -3,6 +3,7 @@
 //! its own, so tests run in parallel and never share state.
 
 pub mod radius;
+pub mod snmp;
 
 use store::{RequestCounter, Store};
 

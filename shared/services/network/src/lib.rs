@@ -1,6 +1,7 @@
 //! The ISP's network as data: POPs, routers (with the CSV import), packages and their offers, live router operations, reconcile reports, configuration backups and RADIUS mode as the API sees them.
 
 pub mod backups;
+pub mod devices;
 pub mod edge;
 pub mod live;
 pub mod monitoring;

@@ -68,7 +68,8 @@ impl Resolution {
 /// A history series, oldest first.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct MonitoringHistory {
-    pub router_id: Uuid,
+    /// The router's or the device's id.
+    pub id: Uuid,
     pub resolution: String,
     pub from: DateTime<Utc>,
     pub to: DateTime<Utc>,
@@ -78,9 +79,7 @@ pub struct MonitoringHistory {
     pub hours: Vec<HourPoint>,
 }
 
-/// `GET /v1/monitoring/routers/{id}/history`: the router (visible to the caller) and one Query of
-/// its history partition between `from` and `to` (default: the last day of 5-minute points, the
-/// last 30 days of hours; at most what is kept).
+/// `GET /v1/monitoring/routers/{id}/history`: the router (visible to the caller) and its series.
 pub async fn router_history(
     app: &App,
     actor: &Actor,
@@ -89,7 +88,33 @@ pub async fn router_history(
     from: Option<DateTime<Utc>>,
     to: Option<DateTime<Utc>>,
 ) -> Result<MonitoringHistory> {
-    let tid = actor.tenant()?;
+    let window = window(app, resolution, from, to)?;
+    let (router, _) = router_with(app, actor, id, &[]).await?;
+    series(app, actor.tenant()?, router.id, resolution, window).await
+}
+
+/// `GET /v1/monitoring/devices/{id}/history`: the device (of the caller's ISP) and its series.
+pub async fn device_history(
+    app: &App,
+    actor: &Actor,
+    id: Uuid,
+    resolution: Resolution,
+    from: Option<DateTime<Utc>>,
+    to: Option<DateTime<Utc>>,
+) -> Result<MonitoringHistory> {
+    let window = window(app, resolution, from, to)?;
+    let device = crate::devices::get_device(app, actor, id).await?;
+    series(app, actor.tenant()?, device.device.id, resolution, window).await
+}
+
+/// `from`..`to` (default: the last day of 5-minute points, the last 30 days of hours; at most
+/// what is kept).
+fn window(
+    app: &App,
+    resolution: Resolution,
+    from: Option<DateTime<Utc>>,
+    to: Option<DateTime<Utc>>,
+) -> Result<(DateTime<Utc>, DateTime<Utc>)> {
     let now = app.now();
     let (kept, default) = match resolution {
         Resolution::FiveMinutes => (chrono::Duration::days(POINT_DAYS), chrono::Duration::days(1)),
@@ -100,14 +125,24 @@ pub async fn router_history(
     if from > to {
         return Err(Error::field("from", "must not be after to"));
     }
-    let (router, _) = router_with(app, actor, id, &[]).await?;
+    Ok((from, to))
+}
+
+/// One Query of the history partition between the window's ends.
+async fn series(
+    app: &App,
+    tid: Uuid,
+    id: Uuid,
+    resolution: Resolution,
+    (from, to): (DateTime<Utc>, DateTime<Utc>),
+) -> Result<MonitoringHistory> {
     let (lo, hi) = match resolution {
         Resolution::FiveMinutes => (keys::monitor_point(tid, id, from), keys::monitor_point(tid, id, to)),
         Resolution::Hour => (keys::monitor_hour(tid, id, from), keys::monitor_hour(tid, id, to)),
     };
     let q = Query::table(lo.pk.clone()).range(Some(lo.sk.clone()), hi.sk.clone()).limit(500);
     let mut out = MonitoringHistory {
-        router_id: router.id,
+        id,
         resolution: if resolution == Resolution::Hour { "1h".into() } else { "5m".into() },
         from,
         to,

@@ -238,7 +238,8 @@ async fn read_alert(app: &App, tid: Uuid, s: &mut Subject) -> Result<bool, WorkE
     s.customer_id = a.customer_id;
     s.pop_id = a.pop_id;
     s.facts.since = Some(alert.raised_at);
-    s.facts.router_name = a.router_name;
+    // A watched device is named where a router would be.
+    s.facts.router_name = a.router_name.or(a.device_name);
     s.facts.username = a.username;
     s.facts.gateway = a.gateway;
     s.facts.account_name = a.account_name;

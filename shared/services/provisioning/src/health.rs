@@ -109,10 +109,11 @@ pub struct HealthSweep {
 pub async fn check_tenant(app: &App, pool: &RouterPool, tenant: Uuid) -> Result<HealthSweep> {
     use futures::StreamExt;
     let routers = all_router_records(app, tenant).await?;
+    let isp = kernel::support::load_tenant(app, tenant).await?;
     if routers.is_empty() {
+        poll_devices(app, tenant, &isp.monitoring).await;
         return Ok(HealthSweep::default());
     }
-    let isp = kernel::support::load_tenant(app, tenant).await?;
     let tz = domain::cycle::parse_tz(&isp.time_zone);
     let settings = &isp.monitoring;
     // Each router's last health and monitoring state, in one read per 50 routers.
@@ -151,7 +152,14 @@ pub async fn check_tenant(app: &App, pool: &RouterPool, tenant: Uuid) -> Result<
                         Ok(m) => {
                             let reading = crate::monitoring::reading(info, &m, settings);
                             items.extend(
-                                crate::monitoring::record(app, &rec.router, prev_monitor, reading, settings).await?,
+                                crate::monitoring::record(
+                                    app,
+                                    crate::monitoring::Watched::Router(&rec.router),
+                                    prev_monitor,
+                                    reading,
+                                    settings,
+                                )
+                                .await?,
                             );
                         }
                         // Monitoring waits for the next sweep; the health verdict stands.
@@ -162,7 +170,16 @@ pub async fn check_tenant(app: &App, pool: &RouterPool, tenant: Uuid) -> Result<
                     // A point that says the router did not answer (the history shows the gap);
                     // its episodes wait for its return.
                     let reading = domain::monitoring::Reading::default();
-                    items.extend(crate::monitoring::record(app, &rec.router, prev_monitor, reading, settings).await?);
+                    items.extend(
+                        crate::monitoring::record(
+                            app,
+                            crate::monitoring::Watched::Router(&rec.router),
+                            prev_monitor,
+                            reading,
+                            settings,
+                        )
+                        .await?,
+                    );
                 }
             }
             let health = assess(app, &rec, &outcome, took_ms, prev).await?;
@@ -186,7 +203,17 @@ pub async fn check_tenant(app: &App, pool: &RouterPool, tenant: Uuid) -> Result<
     }
     app.store.put_many(items).await.or_500()?;
     tracing::info!(tenant = %tenant, ?sweep, "router health checked");
+    poll_devices(app, tenant, settings).await;
     Ok(sweep)
+}
+
+/// The ISP's other devices, by SNMP, on the same sweep (a failure waits for the next one).
+async fn poll_devices(app: &App, tenant: Uuid, settings: &domain::monitoring::MonitoringSettings) {
+    match crate::devices::poll_tenant(app, tenant, settings).await {
+        Ok(p) if p.polled > 0 => tracing::info!(tenant = %tenant, ?p, "devices polled"),
+        Ok(_) => {}
+        Err(e) => tracing::warn!(tenant = %tenant, error = %e, "devices not polled"),
+    }
 }
 
 /// On a router that answered, the same session reads every online session's counters once:

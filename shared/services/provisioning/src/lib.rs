@@ -3,11 +3,13 @@
 pub mod answer;
 pub mod backups;
 pub mod converge;
+pub mod devices;
 pub mod health;
 pub mod monitoring;
 pub mod pool;
 pub mod radius;
 pub mod reconcile;
+pub mod snmp;
 pub mod traffic;
 pub mod vouchers;
 pub mod worker;

@@ -1,4 +1,5 @@
-//! Monitoring on the health sweep (the rules are `domain::monitoring`'s): on a router that
+//! Monitoring on the health sweep (the rules are `domain::monitoring`'s; devices polled by SNMP
+//! go through the same steps, `crate::devices`): on a router that
 //! answered, the same session pings the ISP's targets, reads the static interfaces and the log
 //! (one pipelined batch); the point is kept (5-minute history a week, hourly 90 days), and an
 //! episode that opens or closes raises one alert each. Writes ride the sweep's batch: the state,
@@ -7,6 +8,7 @@
 use chrono::{DateTime, Utc};
 use domain::Result;
 use domain::alert::{Alert, AlertKind, AlertSubject};
+use domain::monitoring::Device;
 use domain::monitoring::{
     Episode, HOUR_DAYS, InterfaceCounters, LogLine, MonitorState, MonitoringSettings, POINT_DAYS, PingPoint, Reading,
     advance,
@@ -64,16 +66,57 @@ fn expiring(mut item: Item, at: DateTime<Utc>, days: i64) -> Item {
 
 /// Advances a router's monitoring by one sweep: the items to write (state, point, a finished
 /// hour), the alerts of episodes that opened or closed committed at once.
+/// What is watched: a router (its being down is its own alert), or a device polled by SNMP.
+#[derive(Clone, Copy)]
+pub enum Watched<'a> {
+    Router(&'a Router),
+    Device(&'a Device),
+}
+
+impl Watched<'_> {
+    fn ids(&self) -> (uuid::Uuid, uuid::Uuid) {
+        match self {
+            Watched::Router(r) => (r.tenant_id, r.id),
+            Watched::Device(d) => (d.tenant_id, d.id),
+        }
+    }
+
+    fn state_key(&self) -> store::ItemKeys {
+        match self {
+            Watched::Router(r) => keys::router_monitor(r.tenant_id, r.id),
+            Watched::Device(d) => keys::device_monitor(d.tenant_id, d.id),
+        }
+    }
+
+    fn subject(&self) -> AlertSubject {
+        match self {
+            Watched::Router(r) => AlertSubject {
+                router_id: Some(r.id),
+                router_name: Some(r.name.clone()),
+                pop_id: r.pop_id,
+                ..Default::default()
+            },
+            Watched::Device(d) => AlertSubject {
+                device_id: Some(d.id),
+                device_name: Some(d.name.clone()),
+                pop_id: d.pop_id,
+                ..Default::default()
+            },
+        }
+    }
+}
+
 pub async fn record(
     app: &App,
-    router: &Router,
+    watched: Watched<'_>,
     prev: Option<MonitorState>,
     reading: Reading,
     settings: &MonitoringSettings,
 ) -> Result<Vec<Item>> {
     let now = app.now();
-    let (tid, rid) = (router.tenant_id, router.id);
-    let a = advance(prev.unwrap_or_default(), reading, &settings.thresholds, now);
+    let (tid, rid) = watched.ids();
+    let device = matches!(watched, Watched::Device(_));
+    let a = advance(prev.unwrap_or_default(), reading, &settings.thresholds, now, device);
     if !a.opened.is_empty() || !a.closed.is_empty() {
         let mut tx = Tx::new();
         for (e, kind) in a
@@ -82,7 +125,7 @@ pub async fn record(
             .map(|e| (e, AlertKind::MonitoringProblem))
             .chain(a.closed.iter().map(|e| (e, AlertKind::MonitoringRecovered)))
         {
-            kernel::alerts::raise(&mut tx, &episode_alert(router, e, kind, now))?;
+            kernel::alerts::raise(&mut tx, &episode_alert(watched, e, kind, now))?;
         }
         match app.store.commit(tx).await {
             // Raised by an earlier try of the same sweep (the ids are the episode's).
@@ -97,7 +140,7 @@ pub async fn record(
         }
     }
     let mut items = vec![
-        Store::encode(&keys::router_monitor(tid, rid), "MONITOR", &a.state, None).or_500()?,
+        Store::encode(&watched.state_key(), "MONITOR", &a.state, None).or_500()?,
         expiring(
             Store::encode(&keys::monitor_point(tid, rid, now), "MONITOR_POINT", &a.point, None).or_500()?,
             now,
@@ -114,19 +157,14 @@ pub async fn record(
     Ok(items)
 }
 
-fn episode_alert(router: &Router, e: &Episode, kind: AlertKind, now: DateTime<Utc>) -> Alert {
-    let subject = AlertSubject {
-        router_id: Some(router.id),
-        router_name: Some(router.name.clone()),
-        pop_id: router.pop_id,
-        ..Default::default()
-    };
+fn episode_alert(watched: Watched<'_>, e: &Episode, kind: AlertKind, now: DateTime<Utc>) -> Alert {
+    let (tid, id) = watched.ids();
     // One alert per episode and kind: the same id for every try.
-    let seed = format!("monitoring:{}:{}:{}:{}", router.id, e.key, e.since.timestamp(), kind.as_str());
-    let id = domain::ids::derived_id(e.since, &seed);
+    let seed = format!("monitoring:{id}:{}:{}:{}", e.key, e.since.timestamp(), kind.as_str());
+    let alert_id = domain::ids::derived_id(e.since, &seed);
     let detail = match kind {
         AlertKind::MonitoringRecovered => format!("{} (since {})", e.detail, e.since.format("%Y-%m-%d %H:%M UTC")),
         _ => e.detail.clone(),
     };
-    Alert::new(id, router.tenant_id, kind, subject, Some(detail), now)
+    Alert::new(alert_id, tid, kind, watched.subject(), Some(detail), now)
 }
