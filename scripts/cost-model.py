@@ -72,6 +72,10 @@ per_router = {
     + SWEEPS * 0.5 * RRU
     + SWEEPS * LAMBDA_GBS * 0.5 * 0.1,
     "reconcile report, weekly backup": RECONCILES * 2 * WRU + 4.3 * 3 * WRU,
+    # measured (monitoring-sweep): the monitoring state and the 5-minute point ~4 write units a
+    # router and sweep, an hour's summary once an hour (~1 unit); the ping targets' reads are the
+    # router's own time.
+    "monitoring (state and point every 5 min, hourly summary)": (SWEEPS * 4 + MONTH_DAYS * 24) * WRU,
 }
 
 # ---- per ISP and month ------------------------------------------------------------------------
