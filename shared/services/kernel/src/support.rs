@@ -44,6 +44,18 @@ impl<T> StoreResultExt<T> for Result<T, StoreError> {
     }
 }
 
+/// Checks the bearer a platform component presents (the edge concentrator's sync agent, the
+/// platform's FreeRADIUS) against the deployment's token, in constant time. A token shorter than
+/// 32 characters (or none configured) admits nobody.
+pub fn check_platform_token(expected: &str, given: Option<&str>, who: &str) -> Result<(), Error> {
+    let (expected, given) = (expected.as_bytes(), given.unwrap_or_default().as_bytes());
+    if expected.len() >= 32 && domain::crypto::constant_time_eq(expected, given) {
+        Ok(())
+    } else {
+        Err(Error::Unauthorized { code: "invalid_token", detail: format!("the {who}'s token is required") })
+    }
+}
+
 /// Opens a sealed secret that is text (a router or subscriber password). `what` names it in the
 /// internal error; the secret itself never appears in one.
 pub fn open_text(secrets: &domain::crypto::SecretBox, sealed: &str, aad: &[u8], what: &str) -> Result<String, Error> {

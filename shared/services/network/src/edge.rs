@@ -238,15 +238,7 @@ pub async fn onboarding(app: &App, actor: &Actor, router_id: Uuid) -> Result<(St
 /// `GET /v1/edge/peers`: every router enrolled at the edge, for the concentrator's sync agent,
 /// which presents `EDGE_SYNC_TOKEN` (compared in constant time). One Query per 1,000 peers.
 pub async fn concentrator_peers(app: &App, token: Option<&str>) -> Result<Vec<ConcentratorPeer>> {
-    let expected = app.edge_sync_token.as_bytes();
-    let given = token.unwrap_or_default().as_bytes();
-    let ok = expected.len() >= 32 && domain::crypto::constant_time_eq(expected, given);
-    if !ok {
-        return Err(Error::Unauthorized {
-            code: "invalid_token",
-            detail: "the concentrator's token is required".into(),
-        });
-    }
+    kernel::support::check_platform_token(&app.edge_sync_token, token, "concentrator")?;
     edge_config(app)?;
     let q = Query::table(keys::EDGE_PEERS_PK.to_string()).limit(PEERS_PAGE);
     let entries: Vec<PeerEntry> = app.store.query_all(q, 1_000_000).await.or_500()?;

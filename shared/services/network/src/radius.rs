@@ -33,13 +33,7 @@ pub fn caller(app: &App, token: Option<&str>, nas: Option<&str>) -> Result<(Uuid
 }
 
 fn check_token(app: &App, token: Option<&str>) -> Result<()> {
-    let expected = app.radius_api_token.as_bytes();
-    let given = token.unwrap_or_default().as_bytes();
-    if expected.len() >= 32 && domain::crypto::constant_time_eq(expected, given) {
-        Ok(())
-    } else {
-        Err(Error::Unauthorized { code: "invalid_token", detail: "the RADIUS server's token is required".into() })
-    }
+    kernel::support::check_platform_token(&app.radius_api_token, token, "RADIUS server")
 }
 
 /// Authorize's answer: the attributes to send, or why the login is refused.
