@@ -135,7 +135,7 @@ async fn logins_accounting_and_changes_go_through_freeradius() {
     let out = radius.radclient("auth", SECRET, "User-Name = \"nobody\"\nUser-Password = \"x\"\n").await;
     assert!(rejected(&out) && out.contains("unknown subscriber"), "{out}");
     let out = radius.radclient("auth", "not-the-nas-secret-000000", &pap(&password)).await;
-    assert!(!accepted(&out), "a packet that fails the NAS secret is dropped: {out}");
+    assert!(!accepted(&out) && out.contains("No reply"), "a packet that fails the NAS secret is dropped: {out}");
     // Post-auth recorded the last outcome (what support sees).
     let login = env.local.app.store.get_item(&store::keys::radius_login(tenant, "rahim")).await.unwrap().unwrap();
     assert_eq!(login["accepted"].as_bool(), Ok(&false));

@@ -10,7 +10,6 @@ use isp_http::{Incoming, Problem, Reply, finish, no_content, ok, text_file};
 use kernel::App;
 use lambda_http::{Body, Request, Response};
 use network::radius::{Authorized, caller};
-use std::collections::BTreeMap;
 
 pub const ROUTES: &[&str] =
     &["POST /v1/radius/authorize", "POST /v1/radius/post-auth", "POST /v1/radius/accounting", "GET /v1/radius/clients"];
@@ -48,7 +47,7 @@ fn attributes(r: &Incoming) -> Result<RestAttributes, domain::Error> {
 #[utoipa::path(post, path = "/v1/radius/authorize", tag = "network",
     request_body(content = Object, description = "rlm_rest's JSON encoding of the Access-Request"),
     params(("X-Radius-Nas" = String, Header, description = "<tenant id>/<router id> of the NAS")),
-    responses((status = 200, body = BTreeMap<String, String>), (status = 401, body = Problem),
+    responses((status = 200, body = std::collections::BTreeMap<String, String>), (status = 401, body = Problem),
         (status = 422, body = Problem)),
     security(("bearer" = [])))]
 pub async fn authorize(app: &App, r: &Incoming) -> Reply {
@@ -56,10 +55,7 @@ pub async fn authorize(app: &App, r: &Incoming) -> Reply {
     let attrs = attributes(r)?;
     match network::radius::authorize(app, tenant, router, &attrs).await? {
         Authorized::Accept(reply) => ok(&reply),
-        Authorized::Reject(reason) => ok(&BTreeMap::from([
-            ("control:Auth-Type".to_string(), "Reject".to_string()),
-            ("reply:Reply-Message".to_string(), reason),
-        ])),
+        Authorized::Reject(reason) => ok(&domain::radius::reject_attributes(&reason)),
     }
 }
 

@@ -585,6 +585,10 @@ mod tests {
         assert_eq!(opened, [("latency:upstream".to_string(), at(5)), ("loss:upstream".to_string(), at(5))]);
         assert_eq!(closed, ["latency:upstream", "loss:upstream"]);
         assert!(open.is_empty());
+        // CPU at the threshold is an episode.
+        let mut busy = point(30, 10.0, 0, true);
+        busy.cpu_load = Some(90);
+        assert_eq!(conditions(&busy, &t, &running, &BTreeMap::new()).keys().collect::<Vec<_>>(), ["cpu"]);
     }
 
     #[test]

@@ -369,6 +369,14 @@ pub fn reply_attributes(answer: &RadiusAnswer, grant: &Grant, now: DateTime<Utc>
     r
 }
 
+/// A refused login as `rlm_rest` takes it: `Auth-Type := Reject`, and the reason the NAS logs.
+pub fn reject_attributes(reason: &str) -> BTreeMap<String, String> {
+    BTreeMap::from([
+        ("control:Auth-Type".to_string(), "Reject".to_string()),
+        ("reply:Reply-Message".to_string(), reason.to_string()),
+    ])
+}
+
 /// How online sessions must learn of a changed grant.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum SessionChange {

@@ -23,6 +23,14 @@ use uuid::Uuid;
 /// Days of history kept per subscription (day records expire after this).
 pub const KEEP_DAYS: i64 = 90;
 
+/// Days a router's day totals are kept (the ISP's usage over the year).
+pub const ROUTER_KEEP_DAYS: i64 = 400;
+
+/// When a day record kept `days` expires: the end of the day, `days` later.
+pub fn expires_at(day: NaiveDate, days: i64) -> DateTime<Utc> {
+    day.and_hms_opt(0, 0, 0).expect("midnight").and_utc() + chrono::Duration::days(days + 1)
+}
+
 /// Sessions and day totals per stored part of a router's cursor (~150 bytes each, far below the
 /// 400 KB an item may hold).
 pub const ENTRIES_PER_PART: usize = 1000;

@@ -79,20 +79,14 @@ pub fn open_credentials(app: &App, rec: &DeviceRecord) -> Result<SnmpCredentials
     serde_json::from_slice(&plain).map_err(|e| Error::Internal(e.to_string()))
 }
 
+/// An address a device may be at: the routers' rules (`validate_host`), and an IP literal (the
+/// worker polls it as given).
 fn check_host(app: &App, v: &mut Validation, host: &str) -> String {
-    let h = host.trim().to_string();
-    match h.parse::<std::net::IpAddr>() {
-        Ok(ip) => {
-            if let Some(why) = domain::network::router_address_refusal(ip, app.router_hosts) {
-                v.add("host", format!("{why}; a device cannot be there"));
-            }
-            ip.to_canonical().to_string()
-        }
-        Err(_) => {
-            v.add("host", "must be an IP address");
-            h
-        }
+    let h = domain::network::validate_host(v, "host", host, app.router_hosts);
+    if h.parse::<std::net::IpAddr>().is_err() {
+        v.add("host", "must be an IP address");
     }
+    h
 }
 
 pub async fn create_device(
@@ -158,7 +152,8 @@ pub async fn create_device(
     })
 }
 
-async fn device_record(app: &App, actor: &Actor, id: Uuid) -> Result<DeviceRecord> {
+/// The device of the caller's ISP (one GetItem).
+pub(crate) async fn device_record(app: &App, actor: &Actor, id: Uuid) -> Result<DeviceRecord> {
     actor.require(Permission::NetworkRead)?;
     let tid = actor.tenant()?;
     decoded(app.store.get_item(&keys::device(tid, id)).await.or_500()?)?.ok_or_else(|| Error::not_found("device"))

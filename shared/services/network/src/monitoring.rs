@@ -103,7 +103,7 @@ pub async fn device_history(
     to: Option<DateTime<Utc>>,
 ) -> Result<MonitoringHistory> {
     let window = window(app, resolution, from, to)?;
-    let device = crate::devices::get_device(app, actor, id).await?;
+    let device = crate::devices::device_record(app, actor, id).await?;
     series(app, actor.tenant()?, device.device.id, resolution, window).await
 }
 

@@ -14,16 +14,13 @@ use domain::radius::{
     AccountingUpdate, Decision, LoginOutcome, RadiusAnswer, RadiusClient, RadiusSessions, RestAttributes,
     answer_password_aad, authorize as decide, reply_attributes,
 };
-use domain::traffic::{KEEP_DAYS, RouterTrafficDay, SubscriptionTrafficDay};
+use domain::traffic::{KEEP_DAYS, ROUTER_KEEP_DAYS, RouterTrafficDay, SubscriptionTrafficDay, expires_at};
 use domain::{Error, Result};
 use kernel::App;
 use kernel::support::StoreResultExt;
 use std::collections::BTreeMap;
 use store::{Conflict, Item, Query, Store, StoreError, Tx, keys, ttl_at};
 use uuid::Uuid;
-
-/// Router day totals are kept as long as the API mode keeps them.
-const ROUTER_DAYS_KEPT: i64 = 400;
 
 /// Checks the platform FreeRADIUS's token (constant time) and names the NAS it vouches for.
 pub fn caller(app: &App, token: Option<&str>, nas: Option<&str>) -> Result<(Uuid, Uuid)> {
@@ -210,7 +207,7 @@ fn accounting_tx(
             None,
         )
         .or_500()?;
-        item.insert("ttl".into(), ttl_at(day_end(day, KEEP_DAYS)));
+        item.insert("ttl".into(), ttl_at(expires_at(day, KEEP_DAYS)));
         tx.put(item);
         // The router's day grows by what this packet added (exact: the sessions' version guards it).
         let identity = RouterTrafficDay { router_id: router, date: day, up_bytes: 0, down_bytes: 0, total_bytes: 0 };
@@ -219,17 +216,13 @@ fn accounting_tx(
         for counter in ["up_bytes", "down_bytes", "total_bytes"] {
             sets.remove(counter);
         }
-        sets.insert("ttl".into(), ttl_at(day_end(day, ROUTER_DAYS_KEPT)));
+        sets.insert("ttl".into(), ttl_at(expires_at(day, ROUTER_KEEP_DAYS)));
         let (up, down) = (counted.up_bytes as i64, counted.down_bytes as i64);
         let adds =
             [("up_bytes".to_string(), up), ("down_bytes".to_string(), down), ("total_bytes".to_string(), up + down)];
         tx.add_counters_setting(&router_day, "ROUTER_TRAFFIC_DAY", &adds, sets);
     }
     Ok(tx)
-}
-
-fn day_end(day: chrono::NaiveDate, days: i64) -> DateTime<Utc> {
-    day.and_hms_opt(0, 0, 0).expect("midnight").and_utc() + chrono::Duration::days(days + 1)
 }
 
 /// Every NAS of the platform's FreeRADIUS (one Query per 1,000), secrets opened: only for the

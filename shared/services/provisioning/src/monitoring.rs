@@ -64,8 +64,6 @@ fn expiring(mut item: Item, at: DateTime<Utc>, days: i64) -> Item {
     item
 }
 
-/// Advances a router's monitoring by one sweep: the items to write (state, point, a finished
-/// hour), the alerts of episodes that opened or closed committed at once.
 /// What is watched: a router (its being down is its own alert), or a device polled by SNMP.
 #[derive(Clone, Copy)]
 pub enum Watched<'a> {
@@ -106,6 +104,10 @@ impl Watched<'_> {
     }
 }
 
+/// Advances a router's or a device's monitoring by one sweep: the items left to write (the point,
+/// a finished hour, and the state unless an episode changed). An episode that opens or closes is
+/// committed with its alert and the new state in one transaction, so a sweep that runs again
+/// (a redelivered message, a later clock) finds the episode open and raises nothing twice.
 pub async fn record(
     app: &App,
     watched: Watched<'_>,
@@ -117,7 +119,15 @@ pub async fn record(
     let (tid, rid) = watched.ids();
     let device = matches!(watched, Watched::Device(_));
     let a = advance(prev.unwrap_or_default(), reading, &settings.thresholds, now, device);
-    if !a.opened.is_empty() || !a.closed.is_empty() {
+    let state = Store::encode(&watched.state_key(), "MONITOR", &a.state, None).or_500()?;
+    let mut items = vec![expiring(
+        Store::encode(&keys::monitor_point(tid, rid, now), "MONITOR_POINT", &a.point, None).or_500()?,
+        now,
+        POINT_DAYS,
+    )];
+    if a.opened.is_empty() && a.closed.is_empty() {
+        items.push(state);
+    } else {
         let mut tx = Tx::new();
         for (e, kind) in a
             .opened
@@ -127,26 +137,20 @@ pub async fn record(
         {
             kernel::alerts::raise(&mut tx, &episode_alert(watched, e, kind, now))?;
         }
+        tx.put(state.clone());
         match app.store.commit(tx).await {
-            // Raised by an earlier try of the same sweep (the ids are the episode's).
-            Ok(()) | Err(store::StoreError::Conflict(_)) => {}
+            Ok(()) => {}
+            // Raised already by a run of this sweep that lost its state write: the state alone.
+            Err(store::StoreError::Conflict(_)) => items.push(state),
             Err(e) => return Err(kernel::support::store_err(e)),
         }
         for e in &a.opened {
-            tracing::info!(router = %rid, episode = %e.key, detail = %e.detail, "monitoring episode opened");
+            tracing::info!(id = %rid, episode = %e.key, detail = %e.detail, "monitoring episode opened");
         }
         for e in &a.closed {
-            tracing::info!(router = %rid, episode = %e.key, "monitoring episode closed");
+            tracing::info!(id = %rid, episode = %e.key, "monitoring episode closed");
         }
     }
-    let mut items = vec![
-        Store::encode(&watched.state_key(), "MONITOR", &a.state, None).or_500()?,
-        expiring(
-            Store::encode(&keys::monitor_point(tid, rid, now), "MONITOR_POINT", &a.point, None).or_500()?,
-            now,
-            POINT_DAYS,
-        ),
-    ];
     if let Some(h) = &a.finished_hour {
         items.push(expiring(
             Store::encode(&keys::monitor_hour(tid, rid, h.hour), "MONITOR_HOUR", h, None).or_500()?,

@@ -4,7 +4,7 @@
 //! sessions of names the cursor does not know, one BatchWriteItem per 25 day records and cursor
 //! parts (a part per 1,000 sessions and day totals).
 
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::NaiveDate;
 use chrono_tz::Tz;
 use domain::Result;
 use domain::traffic::{Cursor, CursorPart, KEEP_DAYS, Owner, SessionCounters, Stored};
@@ -14,9 +14,6 @@ use serde::Serialize;
 use std::collections::HashMap;
 use store::{Item, Query, Store, keys, ttl_at};
 use uuid::Uuid;
-
-/// Router day totals are kept longer than subscriptions' (the ISP's usage over the year).
-const ROUTER_DAYS_KEPT: i64 = 400;
 
 /// What one router's sample counted.
 #[derive(Debug, Default, Clone, PartialEq, Eq, Serialize)]
@@ -30,8 +27,7 @@ pub struct TrafficSample {
 }
 
 fn expiring(mut item: Item, day: NaiveDate, days: i64) -> Item {
-    let end: DateTime<Utc> = day.and_hms_opt(0, 0, 0).expect("midnight").and_utc() + chrono::Duration::days(days + 1);
-    item.insert("ttl".into(), ttl_at(end));
+    item.insert("ttl".into(), ttl_at(domain::traffic::expires_at(day, days)));
     item
 }
 
@@ -102,7 +98,7 @@ pub async fn sample_router(
             Stored::Router(d) => expiring(
                 Store::encode(&keys::router_traffic_day(tid, &day, router), "ROUTER_TRAFFIC_DAY", &d, None).or_500()?,
                 r.day,
-                ROUTER_DAYS_KEPT,
+                domain::traffic::ROUTER_KEEP_DAYS,
             ),
         });
     }
