@@ -228,6 +228,12 @@ async fn devices_are_polled_by_snmp_v2c_and_v3_and_a_silent_one_is_down_once() {
 
     // Five minutes later: traffic on lo (this test's own HTTP) has a rate; the silent one stays
     // down without a second alert.
+    // snmpd caches the interface table for 5 s: the next poll must see fresh counters, with this
+    // test's loopback traffic in between.
+    for _ in 0..12 {
+        env.send("GET", "/v1/monitoring/devices", Some(&admin), None).await.expect(200);
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
     env.clock.advance(chrono::Duration::minutes(5));
     let t1 = env.clock.now();
     sweep(&env, &admin, &rid).await;
