@@ -105,7 +105,7 @@ async fn main() {
         clock.advance(chrono::Duration::minutes(minutes));
         counter.reset();
         let t = Instant::now();
-        let sweep = provisioning::health::check_tenant(&local.app, &pool, tid).await.unwrap();
+        let sweep = provisioning::health::check_tenant(&local.app, &pool, tid, local.app.now()).await.unwrap();
         let took = t.elapsed();
         assert_eq!(sweep.reachable, n, "{sweep:?}");
         let ops = counter.snapshot();

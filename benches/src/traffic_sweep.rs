@@ -1,14 +1,16 @@
-//! What counting subscribers' traffic adds to a router's 5-minute health sweep: the RouterOS reads
+//! What counting subscribers' traffic adds to a router's health sweep (a sample every quarter
+//! hour): the RouterOS reads
 //! (PPP sessions, their `<pppoe-NAME>` interfaces and hotspot sessions, pipelined on one
 //! connection) against the RouterOS API test server with every reply delayed (`LATENCY_MS`,
 //! default 20 ms) on a slow router (every print costs `SCAN_US` per item of its menu, default
 //! 10 µs), and the DynamoDB work of `provisioning::traffic::sample_router` against moto: requests
 //! by operation, write units, the cursor's size.
 //!
-//! Four sweeps of one router with `SESSIONS` online PPPoE subscribers (default 1,000) and
-//! `HOTSPOT` hotspot ones (default 100): the first (a baseline), the next 5 minutes later with
-//! traffic on every session (their day records written for the first time), the next 5 minutes
-//! later (same hour: only the cursor), and one an hour later with 10% reconnected.
+//! Five samples of one router with `SESSIONS` online PPPoE subscribers (default 1,000) and
+//! `HOTSPOT` hotspot ones (default 100): the first (a baseline: the directory written), the next
+//! 15 minutes later with traffic on every session, the next 15 minutes later (a steady sample:
+//! only the cursor), one an hour later with 10% reconnected, and one a day later (the day's turn:
+//! every subscription's day record written out, the directory renumbered).
 //!
 //! `scripts/with-moto.sh cargo run --release -p benches --bin traffic-sweep`. The subscriptions'
 //! username sentinels and refs are written straight into the table: the setup is not measured.
@@ -117,9 +119,10 @@ async fn main() {
     println!("|---|---|---|---|---|---|---|");
     for (what, advance, grow) in [
         ("first (baseline)", chrono::Duration::zero(), false),
-        ("+5 min, traffic on every session", chrono::Duration::minutes(5), true),
-        ("+5 min, same hour", chrono::Duration::minutes(5), true),
+        ("+15 min, traffic on every session", chrono::Duration::minutes(15), true),
+        ("+15 min, steady", chrono::Duration::minutes(15), true),
         ("+1 h, 10% reconnected", chrono::Duration::hours(1), true),
+        ("+1 day, the day's turn", chrono::Duration::days(1), true),
     ] {
         clock.advance(advance);
         if grow {
@@ -163,6 +166,8 @@ async fn main() {
         .query_all_items(store::Query::table(keys::router_pk(tid, rid)).prefix(keys::TRAFFIC_CURSOR_SK_PREFIX), 100)
         .await
         .unwrap();
-    println!("cursor: {} part(s)", cursor.len());
+    let bytes: usize =
+        cursor.iter().map(|i| i.get("b").and_then(|b| b.as_b().ok()).map_or(0, |b| b.as_ref().len())).sum();
+    println!("cursor and directory: {} item(s), {bytes} bytes packed", cursor.len());
     local.stop().await;
 }

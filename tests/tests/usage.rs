@@ -1,6 +1,7 @@
 //! Traffic per subscription per day, counted from the RouterOS test server's session counters by
-//! the 5-minute health sweep: a baseline first, growth after it, reconnects counted in full, the
-//! day turning in the ISP's zone (Asia/Dhaka); staff, the subscriber and the ISP's reports see it.
+//! the health sweep every quarter hour: a baseline first, growth after it, reconnects counted in
+//! full, the day turning in the ISP's zone (Asia/Dhaka) and written out then; staff, the
+//! subscriber and the ISP's reports see it (today's from the router's cursor).
 
 use e2e_tests::Env;
 use routeros::menu::{HOTSPOT_USER, PPP_SECRET};
@@ -87,12 +88,14 @@ async fn traffic_is_counted_per_day_from_the_routers_session_counters() {
     assert_eq!(h["days"].as_array().unwrap().len(), 30);
     assert_eq!(h["total_bytes"], 0);
 
-    // Five minutes of traffic.
+    // A quarter hour of traffic (a sample every 15 minutes; today's figures are the router's
+    // cursor's until the day is over).
     router.with_state(|s| {
         s.use_ppp_bytes("rahim", 1_000_000, 20_000_000).unwrap();
         s.use_hotspot_session_bytes("salma-hs", 100, 5_000).unwrap();
     });
-    env.clock.advance(chrono::Duration::minutes(5));
+    env.clock.advance(chrono::Duration::minutes(15));
+    admin = env.admin().await;
     sweep(&env, &admin, &rid).await;
     let h = usage(&env, &admin, &rahim).await;
     assert_eq!(figures(day(&h, today)), (1_000_000, 20_000_000), "{h:#}");
@@ -100,10 +103,12 @@ async fn traffic_is_counted_per_day_from_the_routers_session_counters() {
     assert_eq!(h["total_bytes"], 21_000_000);
     assert_eq!(figures(day(&usage(&env, &admin, &salma).await, today)), (100, 5_000));
     assert_eq!(usage(&env, &admin, &karim).await["total_bytes"], 0, "Karim moved nothing");
+    let no_record = store::keys::traffic_day(env.tenant(), rahim.parse().unwrap(), today, 0);
+    assert!(env.local.app.store.get_item(&no_record).await.unwrap().is_none(), "written out when the day is over");
 
     // Rahim reconnects: the new session's counters count in full (the test server starts a PPP
-    // interface at 123,456,789 up and 987,654,321 down). Written out at most once an hour: the
-    // sweep in the same hour counts it, the figures show it the next hour.
+    // interface at 123,456,789 up and 987,654,321 down). The sweep five minutes later is not a
+    // sample; the next quarter hour's is.
     router.with_state(|s| {
         assert_eq!(s.hang_up_ppp("rahim"), 2);
         s.dial_ppp("rahim", "10.20.0.61").unwrap();
@@ -111,16 +116,21 @@ async fn traffic_is_counted_per_day_from_the_routers_session_counters() {
     });
     env.clock.advance(chrono::Duration::minutes(5));
     sweep(&env, &admin, &rid).await;
-    assert_eq!(figures(day(&usage(&env, &admin, &rahim).await, today)), (1_000_000, 20_000_000), "written hourly");
-    env.clock.advance(chrono::Duration::hours(1));
+    assert_eq!(figures(day(&usage(&env, &admin, &rahim).await, today)), (1_000_000, 20_000_000), "not a sample");
+    env.clock.advance(chrono::Duration::minutes(10));
     admin = env.admin().await;
     sweep(&env, &admin, &rid).await;
     let h = usage(&env, &admin, &rahim).await;
     assert_eq!(figures(day(&h, today)), (124_456_789, 1_007_654_321), "{h:#}");
     assert_eq!(figures(day(&usage(&env, &admin, &salma).await, today)), (100, 6_000));
+    env.clock.advance(chrono::Duration::hours(1));
+    admin = env.admin().await;
+    sweep(&env, &admin, &rid).await;
+    assert_eq!(figures(day(&usage(&env, &admin, &rahim).await, today)), (124_456_789, 1_007_654_321));
 
-    // Midnight in Dhaka (18:00 UTC): what Rahim moves after it counts on the 16th.
-    env.clock.advance(chrono::Duration::hours(11));
+    // Midnight in Dhaka (18:00 UTC): the 15th is written out; what Rahim moves after it counts
+    // on the 16th.
+    env.clock.advance(chrono::Duration::minutes(10 * 60 + 30));
     admin = env.admin().await;
     router.with_state(|s| s.use_ppp_bytes("rahim", 500, 7_000).unwrap());
     sweep(&env, &admin, &rid).await;
@@ -171,6 +181,14 @@ async fn traffic_is_counted_per_day_from_the_routers_session_counters() {
         (top["users"][0]["rank"].as_u64(), top["users"][0]["customer_name"].as_str()),
         (Some(1), Some("Rahim Uddin"))
     );
+    // Today's (the 16th's) from the router's cursor.
+    let top = env.send("GET", "/v1/reports/top-users", Some(&admin), None).await.expect(200);
+    assert_eq!((top["date"].as_str(), top["users"].as_array().unwrap().len()), (Some("2026-06-16"), 1), "{top:#}");
+    assert_eq!(
+        (top["users"][0]["username"].as_str(), top["users"][0]["total_bytes"].as_u64()),
+        (Some("rahim"), Some(7_500))
+    );
+    assert_eq!(top["users"][0]["customer_name"], "Rahim Uddin");
     let one = env.send("GET", &format!("/v1/reports/top-users?date={today}&limit=1"), Some(&admin), None).await;
     assert_eq!(one.expect(200)["users"].as_array().unwrap().len(), 1);
     let csv =

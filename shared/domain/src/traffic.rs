@@ -1,6 +1,7 @@
 //! Traffic: bytes up and down per subscription per local day, counted from the routers' session
 //! counters (`/interface` `<pppoe-NAME>` for PPPoE, `/ip/hotspot/active` for hotspot) that the
-//! health sweep reads every 5 minutes.
+//! health sweep reads every 5 minutes; a sample is taken every 15 minutes (and on a new day's
+//! first sweep).
 //!
 //! A router keeps a cursor: each online session's counters at the last sample, and today's totals
 //! per subscription and for the router. A sample adds what each session's counters grew by since
@@ -10,12 +11,16 @@
 //! Bytes a session moved between its last sample and its end are lost (polling cannot see them;
 //! RADIUS accounting can).
 //!
-//! Totals are written out as day records at most once an hour per subscription (and when the day
-//! turns), so a sweep writes the cursor and few day records; a day record is always the cursor's
-//! whole total (a put, not an addition), so a sweep that runs twice or fails half-way never counts
-//! twice.
+//! What it costs is what the cursor weighs, rewritten every sample: so it is packed (postcard)
+//! and holds numbers only: a session is its router id, the index of its subscription in the
+//! router's directory (names and owners, rewritten only when a subscriber is new to the router
+//! or the day turns) and two counters. A subscription's day record is written once, when its
+//! day is over; until then its day is the cursor's (the readers look there for the days a cursor
+//! still holds). The router's own day total is written out at most hourly. A day record is
+//! always the cursor's whole total (a put, not an addition), so a sweep that runs twice or fails
+//! half-way never counts twice.
 
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::{DateTime, Datelike, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashMap};
 use uuid::Uuid;
@@ -26,14 +31,25 @@ pub const KEEP_DAYS: i64 = 90;
 /// Days a router's day totals are kept (the ISP's usage over the year).
 pub const ROUTER_KEEP_DAYS: i64 = 400;
 
+/// Minutes between two traffic samples of a router (its sessions are read every sweep, for the
+/// vouchers; their counters are counted this often).
+pub const SAMPLE_MINUTES: i64 = 15;
+
+/// Days a cursor outlives its last sample: a router down over a day's turn still writes the
+/// day it last counted when it answers again.
+pub const CURSOR_KEEP_DAYS: i64 = 3;
+
 /// When a day record kept `days` expires: the end of the day, `days` later.
 pub fn expires_at(day: NaiveDate, days: i64) -> DateTime<Utc> {
     day.and_hms_opt(0, 0, 0).expect("midnight").and_utc() + chrono::Duration::days(days + 1)
 }
 
-/// Sessions and day totals per stored part of a router's cursor (~150 bytes each, far below the
-/// 400 KB an item may hold).
-pub const ENTRIES_PER_PART: usize = 1000;
+/// Sessions and day totals per stored part of a cursor (~20 bytes each packed: a part stays far
+/// below the 400 KB an item may hold).
+pub const ENTRIES_PER_PART: usize = 8000;
+
+/// Directory entries per stored part (a name and two ids, ~50 bytes each).
+pub const NAMES_PER_PART: usize = 4000;
 
 /// One online session's counters as the router reports them. Counts are the subscriber's: `up`
 /// is what the router received from them.
@@ -56,36 +72,36 @@ pub struct Owner {
     pub customer_id: Uuid,
 }
 
-/// What the cursor remembers of one session (short field names: a cursor part holds a thousand).
+/// A name in a router's directory and whose it is.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct SessionMark {
-    #[serde(rename = "k")]
-    pub key: String,
-    #[serde(rename = "n")]
+pub struct Known {
     pub name: String,
-    #[serde(rename = "u")]
-    pub up: u64,
-    #[serde(rename = "d")]
-    pub down: u64,
-    /// None: not a subscription's (a voucher, an account made by hand).
-    #[serde(rename = "o", default, skip_serializing_if = "Option::is_none")]
-    pub owner: Option<Owner>,
+    pub owner: Owner,
 }
 
-/// A day's running total, and when it was last written out.
+/// What the cursor remembers of one session.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SessionMark {
+    pub key: String,
+    /// A hash of the session's name: the router reusing an id for another name is a new session.
+    pub tag: u16,
+    /// The directory index of its subscription; None: nobody's (a voucher, an account made by hand).
+    pub who: Option<u32>,
+    pub up: u64,
+    pub down: u64,
+}
+
+/// A day's running total (the router's own: written out at most hourly).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DayTotal {
-    #[serde(rename = "day")]
     pub day: NaiveDate,
-    #[serde(rename = "u")]
     pub up: u64,
-    #[serde(rename = "d")]
     pub down: u64,
     /// Changed since it was last written out.
-    #[serde(rename = "w", default)]
+    #[serde(default)]
     pub unwritten: bool,
     /// The hour (Unix hours) it was last written out in.
-    #[serde(rename = "h", default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub written_hour: Option<i64>,
 }
 
@@ -113,46 +129,82 @@ impl DayTotal {
     }
 }
 
-/// A subscription's total today on this router.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct SubscriptionDay {
-    #[serde(rename = "o")]
-    pub owner: Owner,
-    #[serde(rename = "n")]
-    pub name: String,
-    #[serde(rename = "t")]
-    pub total: DayTotal,
+/// A subscription's running total on one day (the day it was counted on: today's, or a day
+/// not yet written out because the router did not answer at the turn).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DayCount {
+    pub day: NaiveDate,
+    pub up: u64,
+    pub down: u64,
 }
 
-/// A router's cursor: the last sample and today's totals.
+/// A router's cursor: the last sample, the directory of its subscribers, and the totals of the
+/// days not yet written out.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Cursor {
     /// None: never sampled (the next sample is a baseline).
     pub sampled_at: Option<DateTime<Utc>>,
     /// The router's own total today.
     pub router: Option<DayTotal>,
+    /// Changes only when the directory is renumbered (at a day's turn); entries are appended
+    /// within a generation, so stored parts of it stay readable.
+    pub generation: u32,
+    pub directory: Vec<Known>,
+    /// The directory changed since it was loaded (it is written out with the sample).
+    pub directory_changed: bool,
     pub sessions: BTreeMap<String, SessionMark>,
-    pub days: BTreeMap<Uuid, SubscriptionDay>,
+    /// Directory index -> the subscription's running total.
+    pub days: BTreeMap<u32, DayCount>,
+}
+
+/// A subscription's running day in a stored part.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StoredDay {
+    pub who: u32,
+    /// Days since 0001-01-01 (three bytes packed, a date string is ten).
+    pub day: i32,
+    pub up: u64,
+    pub down: u64,
 }
 
 /// One stored part of a cursor; part 0 carries the header.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CursorPart {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub header: Option<CursorHeader>,
-    #[serde(default)]
     pub sessions: Vec<SessionMark>,
-    #[serde(default)]
-    pub days: Vec<SubscriptionDay>,
+    pub days: Vec<StoredDay>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CursorHeader {
-    pub sampled_at: DateTime<Utc>,
+    /// Unix seconds.
+    pub sampled_at: i64,
     /// How many parts the cursor was written in (parts beyond are left-overs, ignored).
-    pub parts: usize,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub parts: u32,
     pub router: Option<DayTotal>,
+    /// The directory generation the parts' indexes refer to.
+    pub generation: u32,
+}
+
+/// One stored part of a directory. A generation is stored in the slot of its parity, so a
+/// renumbered directory never overwrites the one the stored cursor still refers to.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DirectoryPart {
+    pub generation: u32,
+    /// How many parts this generation was written in.
+    pub parts: u32,
+    pub entries: Vec<Known>,
+}
+
+/// A stored part, packed.
+pub fn pack<T: Serialize>(part: &T) -> Vec<u8> {
+    postcard::to_allocvec(part).expect("a cursor part always packs")
+}
+
+/// A stored part, unpacked; None: not one of ours (a left-over of an older format is ignored:
+/// the next sample is a baseline).
+pub fn unpack<T: for<'de> Deserialize<'de>>(bytes: &[u8]) -> Option<T> {
+    postcard::from_bytes(bytes).ok()
 }
 
 /// A total to write out as a day record.
@@ -301,54 +353,153 @@ fn hour_of(at: DateTime<Utc>) -> i64 {
     at.timestamp().div_euclid(3600)
 }
 
-/// Small stable hash spreading keys over the parts.
+/// Small stable hash (FNV-1a): spreads keys over the parts, tags names.
+fn fnv(key: &str) -> u64 {
+    key.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3))
+}
+
 fn part_of(key: &str, parts: usize) -> usize {
-    let h = key.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3));
-    (h % parts as u64) as usize
+    (fnv(key) % parts as u64) as usize
+}
+
+fn tag_of(name: &str) -> u16 {
+    (fnv(name) >> 48) as u16
+}
+
+fn day_number(d: NaiveDate) -> i32 {
+    d.num_days_from_ce()
+}
+
+/// Whether the sweep scheduled at `at` takes a traffic sample: the sweep in the first five
+/// minutes of each quarter hour (sweeps run every 5 minutes; local midnight is on a quarter hour
+/// in every time zone, so a new day's first sweep always samples). Decided from the schedule,
+/// so the sweeps that do not sample read nothing of the cursor.
+pub fn sample_due(at: DateTime<Utc>) -> bool {
+    use chrono::Timelike;
+    at.minute() % (SAMPLE_MINUTES as u32) < 5
+}
+
+/// A subscription's day a cursor still holds.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HeldDay {
+    pub owner: Owner,
+    pub name: String,
+    pub day: NaiveDate,
+    pub up: u64,
+    pub down: u64,
 }
 
 impl Cursor {
-    /// Reassembles a cursor from its stored parts (`(index, part)`); parts past the header's count
-    /// are left-overs of a larger cursor and ignored. No header: never sampled.
-    pub fn join(parts: Vec<(usize, CursorPart)>) -> Cursor {
+    /// Reassembles a cursor from its stored parts and directory parts (`(index, part)`); parts
+    /// past the header's count are left-overs of a larger cursor and ignored. No header, or
+    /// indexes the stored directory does not hold (its write was lost): never sampled.
+    pub fn join(parts: Vec<(usize, CursorPart)>, directory: Vec<(usize, DirectoryPart)>) -> Cursor {
         let Some(header) = parts.iter().find(|(i, _)| *i == 0).and_then(|(_, p)| p.header.clone()) else {
             return Cursor::default();
         };
-        let mut c = Cursor { sampled_at: Some(header.sampled_at), router: header.router, ..Cursor::default() };
-        for (_, p) in parts.into_iter().filter(|(i, _)| *i < header.parts) {
-            c.sessions.extend(p.sessions.into_iter().map(|s| (s.key.clone(), s)));
-            c.days.extend(p.days.into_iter().map(|d| (d.owner.subscription_id, d)));
+        let Some(sampled_at) = DateTime::from_timestamp(header.sampled_at, 0) else {
+            return Cursor::default();
+        };
+        let mut names: Vec<(usize, DirectoryPart)> =
+            directory.into_iter().filter(|(_, d)| d.generation == header.generation).collect();
+        names.sort_by_key(|(i, _)| *i);
+        let count = names.first().map_or(0, |(_, d)| d.parts as usize);
+        names.retain(|(i, _)| *i < count);
+        if names.iter().enumerate().any(|(n, (i, _))| n != *i) || names.len() != count {
+            return Cursor::default();
+        }
+        let directory: Vec<Known> = names.into_iter().flat_map(|(_, d)| d.entries).collect();
+        let mut c = Cursor {
+            sampled_at: Some(sampled_at),
+            router: header.router,
+            generation: header.generation,
+            directory_changed: false,
+            directory,
+            ..Cursor::default()
+        };
+        let held = c.directory.len() as u32;
+        for (_, p) in parts.into_iter().filter(|(i, _)| *i < header.parts as usize) {
+            for s in p.sessions {
+                if s.who.is_some_and(|w| w >= held) {
+                    return Cursor::default();
+                }
+                c.sessions.insert(s.key.clone(), s);
+            }
+            for d in p.days {
+                let Some(day) = NaiveDate::from_num_days_from_ce_opt(d.day).filter(|_| d.who < held) else {
+                    return Cursor::default();
+                };
+                c.days.insert(d.who, DayCount { day, up: d.up, down: d.down });
+            }
         }
         c
     }
 
-    /// The parts to store (at least one; every one of them written each time).
+    /// The parts to store (at least one; every one of them written each sample).
     pub fn split(&self) -> Vec<CursorPart> {
         let n = (self.sessions.len() + self.days.len()).div_ceil(ENTRIES_PER_PART).max(1);
         let mut parts = vec![CursorPart::default(); n];
         for s in self.sessions.values() {
             parts[part_of(&s.key, n)].sessions.push(s.clone());
         }
-        for d in self.days.values() {
-            parts[part_of(&d.owner.subscription_id.to_string(), n)].days.push(d.clone());
+        for (who, d) in &self.days {
+            parts[*who as usize % n].days.push(StoredDay { who: *who, day: day_number(d.day), up: d.up, down: d.down });
         }
         if let Some(at) = self.sampled_at {
-            parts[0].header = Some(CursorHeader { sampled_at: at, parts: n, router: self.router.clone() });
+            parts[0].header = Some(CursorHeader {
+                sampled_at: at.timestamp(),
+                parts: n as u32,
+                router: self.router.clone(),
+                generation: self.generation,
+            });
         }
         parts
     }
 
-    /// Names of sampled sessions the cursor does not know the owner of (new sessions, or a
-    /// session id now used by another name); the caller looks them up.
+    /// The directory's parts to store with this sample: none unless it changed. Stored in the
+    /// slot of the generation's parity (`generation % 2`).
+    pub fn directory_parts(&self) -> Vec<DirectoryPart> {
+        if !self.directory_changed {
+            return Vec::new();
+        }
+        let n = self.directory.len().div_ceil(NAMES_PER_PART).max(1);
+        (0..n)
+            .map(|i| DirectoryPart {
+                generation: self.generation,
+                parts: n as u32,
+                entries: self.directory.iter().skip(i * NAMES_PER_PART).take(NAMES_PER_PART).cloned().collect(),
+            })
+            .collect()
+    }
+
+    fn index_of(&self, name: &str) -> Option<u32> {
+        self.directory.iter().position(|k| k.name == name).map(|i| i as u32)
+    }
+
+    /// Names of sampled sessions the cursor cannot place (new sessions of names not in the
+    /// directory, or a session id now used by another name); the caller looks them up.
     pub fn unknown_names(&self, samples: &[SessionCounters]) -> Vec<String> {
+        let known: std::collections::HashSet<&str> = self.directory.iter().map(|k| k.name.as_str()).collect();
         let mut out: Vec<String> = samples
             .iter()
-            .filter(|s| self.sessions.get(&s.key).is_none_or(|m| m.name != s.name))
+            .filter(|s| self.sessions.get(&s.key).is_none_or(|m| m.tag != tag_of(&s.name)))
+            .filter(|s| !known.contains(s.name.as_str()))
             .map(|s| s.name.clone())
             .collect();
         out.sort();
         out.dedup();
         out
+    }
+
+    /// The days this cursor holds for a subscription (not yet written out as day records).
+    pub fn held_days(&self) -> Vec<HeldDay> {
+        self.days
+            .iter()
+            .filter_map(|(who, d)| {
+                let k = self.directory.get(*who as usize)?;
+                Some(HeldDay { owner: k.owner, name: k.name.clone(), day: d.day, up: d.up, down: d.down })
+            })
+            .collect()
     }
 
     /// Takes a sample at `now` (`today`: the ISP's local date). `owners` answers for the names
@@ -363,31 +514,33 @@ impl Cursor {
         let mut out = Advance::default();
         let baseline = self.sampled_at.is_none();
         let hour = hour_of(now);
-        // A new day: yesterday's totals are written out for the last time and forgotten.
+        let turned = self.router.as_ref().is_some_and(|r| r.day != today);
+        // A new day: yesterday's totals are written out, once, and forgotten.
         if let Some(r) = self.router.take_if(|r| r.day != today)
             && r.unwritten
         {
             out.records.push(DayRecord { owner: None, name: String::new(), day: r.day, up: r.up, down: r.down });
         }
-        let ended: Vec<Uuid> = self.days.iter().filter(|(_, d)| d.total.day != today).map(|(k, _)| *k).collect();
-        for k in ended {
-            let d = self.days.remove(&k).expect("listed");
-            if d.total.unwritten {
+        let ended: Vec<u32> = self.days.iter().filter(|(_, d)| d.day != today).map(|(k, _)| *k).collect();
+        for who in ended {
+            let d = self.days.remove(&who).expect("listed");
+            if let Some(k) = self.directory.get(who as usize) {
                 out.records.push(DayRecord {
-                    owner: Some(d.owner),
-                    name: d.name,
-                    day: d.total.day,
-                    up: d.total.up,
-                    down: d.total.down,
+                    owner: Some(k.owner),
+                    name: k.name.clone(),
+                    day: d.day,
+                    up: d.up,
+                    down: d.down,
                 });
             }
         }
-        let router = self.router.get_or_insert_with(|| DayTotal::new(today));
+        let mut router = self.router.take().unwrap_or_else(|| DayTotal::new(today));
         let mut sessions = BTreeMap::new();
         for s in samples {
-            let known = self.sessions.get(&s.key).filter(|m| m.name == s.name);
+            let tag = tag_of(&s.name);
+            let known = self.sessions.get(&s.key).filter(|m| m.tag == tag).map(|m| (m.up, m.down, m.who));
             let (up, down) = match known {
-                Some(m) if s.up >= m.up && s.down >= m.down => (s.up - m.up, s.down - m.down),
+                Some((u, d, _)) if s.up >= u && s.down >= d => (s.up - u, s.down - d),
                 Some(_) => {
                     out.resets += 1;
                     (s.up, s.down)
@@ -398,39 +551,30 @@ impl Cursor {
                     (s.up, s.down)
                 }
             };
-            let owner = match known {
-                Some(m) => m.owner,
-                None => owners.get(&s.name).copied().flatten(),
+            let who = match known {
+                Some((_, _, who)) => who,
+                None => match self.index_of(&s.name) {
+                    Some(i) => Some(i),
+                    None => owners.get(&s.name).copied().flatten().map(|owner| {
+                        self.directory.push(Known { name: s.name.clone(), owner });
+                        self.directory_changed = true;
+                        (self.directory.len() - 1) as u32
+                    }),
+                },
             };
-            if let Some(o) = owner
+            if let Some(w) = who
                 && (up > 0 || down > 0)
             {
-                let day = self.days.entry(o.subscription_id).or_insert_with(|| SubscriptionDay {
-                    owner: o,
-                    name: s.name.clone(),
-                    total: DayTotal::new(today),
-                });
-                day.total.add(up, down);
+                let day = self.days.entry(w).or_insert(DayCount { day: today, up: 0, down: 0 });
+                day.up = day.up.saturating_add(up);
+                day.down = day.down.saturating_add(down);
                 router.add(up, down);
                 out.up += up;
                 out.down += down;
             }
-            sessions.insert(
-                s.key.clone(),
-                SessionMark { key: s.key.clone(), name: s.name.clone(), up: s.up, down: s.down, owner },
-            );
+            sessions.insert(s.key.clone(), SessionMark { key: s.key.clone(), tag, who, up: s.up, down: s.down });
         }
         self.sessions = sessions;
-        for d in self.days.values_mut().filter(|d| d.total.due(hour)) {
-            out.records.push(DayRecord {
-                owner: Some(d.owner),
-                name: d.name.clone(),
-                day: d.total.day,
-                up: d.total.up,
-                down: d.total.down,
-            });
-            d.total.written(hour);
-        }
         if router.due(hour) {
             out.records.push(DayRecord {
                 owner: None,
@@ -441,8 +585,41 @@ impl Cursor {
             });
             router.written(hour);
         }
+        self.router = Some(router);
+        // Once a day the directory keeps only the names online now (subscribers who left the
+        // router do not stay in it forever); renumbered, it is a new generation.
+        if turned {
+            self.renumber();
+        }
         self.sampled_at = Some(now);
         out
+    }
+
+    fn renumber(&mut self) {
+        let mut kept: Vec<Known> = Vec::new();
+        let mut new_index: HashMap<u32, u32> = HashMap::new();
+        for m in self.sessions.values_mut() {
+            if let Some(w) = m.who {
+                let i = *new_index.entry(w).or_insert_with(|| {
+                    kept.push(self.directory[w as usize].clone());
+                    (kept.len() - 1) as u32
+                });
+                m.who = Some(i);
+            }
+        }
+        self.days = std::mem::take(&mut self.days)
+            .into_iter()
+            .map(|(w, d)| {
+                let i = *new_index.entry(w).or_insert_with(|| {
+                    kept.push(self.directory[w as usize].clone());
+                    (kept.len() - 1) as u32
+                });
+                (i, d)
+            })
+            .collect();
+        self.directory = kept;
+        self.generation = self.generation.wrapping_add(1);
+        self.directory_changed = true;
     }
 }
 
@@ -469,6 +646,17 @@ mod tests {
     fn records_of(a: &Advance, o: Owner) -> Vec<(NaiveDate, u64, u64)> {
         a.records.iter().filter(|r| r.owner == Some(o)).map(|r| (r.day, r.up, r.down)).collect()
     }
+    fn held(c: &Cursor, o: Owner) -> Vec<(NaiveDate, u64, u64)> {
+        c.held_days().into_iter().filter(|d| d.owner == o).map(|d| (d.day, d.up, d.down)).collect()
+    }
+    /// Through storage and back, as a sweep leaves it.
+    fn stored(c: &Cursor) -> Cursor {
+        let parts = c.split().iter().map(|p| unpack::<CursorPart>(&pack(p)).unwrap()).enumerate().collect();
+        let dir = c.directory_parts().iter().map(|p| unpack::<DirectoryPart>(&pack(p)).unwrap()).enumerate().collect();
+        let mut back = Cursor::join(parts, dir);
+        back.directory_changed = c.directory_changed;
+        back
+    }
 
     #[test]
     fn the_first_sample_is_a_baseline_and_growth_counts_after_it() {
@@ -476,61 +664,84 @@ mod tests {
         let a = c.advance(&[s("p*1", "rahim", 5_000, 90_000)], &owners(), at(10, 0), day(10));
         assert_eq!((a.up, a.down), (0, 0));
         assert!(records_of(&a, owner(1)).is_empty());
-        let a = c.advance(&[s("p*1", "rahim", 6_000, 100_000)], &owners(), at(10, 5), day(10));
+        let a = c.advance(&[s("p*1", "rahim", 6_000, 100_000)], &owners(), at(10, 15), day(10));
         assert_eq!((a.up, a.down), (1_000, 10_000));
-        // The first growth is written at once, then at most once an hour.
-        assert_eq!(records_of(&a, owner(1)), vec![(day(10), 1_000, 10_000)]);
-        let a = c.advance(&[s("p*1", "rahim", 7_000, 110_000)], &owners(), at(10, 10), day(10));
+        // The day is the cursor's until it is over: no record while it lasts.
         assert!(records_of(&a, owner(1)).is_empty());
-        assert_eq!(c.days[&owner(1).subscription_id].total.up, 2_000);
-        let a = c.advance(&[s("p*1", "rahim", 7_000, 110_000)], &owners(), at(11, 0), day(10));
-        assert_eq!(records_of(&a, owner(1)), vec![(day(10), 2_000, 20_000)]);
-        // Nothing new: nothing written.
-        let a = c.advance(&[s("p*1", "rahim", 7_000, 110_000)], &owners(), at(12, 0), day(10));
-        assert!(a.records.is_empty());
+        assert_eq!(held(&c, owner(1)), vec![(day(10), 1_000, 10_000)]);
+        c = stored(&c);
+        let a = c.advance(&[s("p*1", "rahim", 7_000, 110_000)], &owners(), at(10, 30), day(10));
+        assert!(a.records.iter().all(|r| r.owner.is_none()), "only the router's hourly total");
+        assert_eq!(held(&c, owner(1)), vec![(day(10), 2_000, 20_000)]);
+    }
+
+    #[test]
+    fn samples_are_due_every_quarter_hour() {
+        let due: Vec<u32> = (0..60).step_by(5).filter(|m| sample_due(at(10, *m))).collect();
+        assert_eq!(due, vec![0, 15, 30, 45]);
+        assert!(sample_due(at(10, 4) + chrono::Duration::seconds(59)));
+        assert!(!sample_due(at(10, 5)));
     }
 
     #[test]
     fn a_reconnect_counts_the_new_session_in_full_and_a_reset_from_zero() {
         let mut c = Cursor::default();
         c.advance(&[s("p*1", "rahim", 100, 1_000)], &owners(), at(10, 0), day(10));
-        // Reconnected: a new session id with fresh counters.
+        // Reconnected: a new session id with fresh counters; the name is in the directory.
         let mut samples = vec![s("p*9", "rahim", 40, 400)];
-        assert_eq!(c.unknown_names(&samples), vec!["rahim".to_string()]);
-        let a = c.advance(&samples, &owners(), at(10, 5), day(10));
+        assert!(c.unknown_names(&samples).is_empty(), "rahim is in the directory");
+        let a = c.advance(&samples, &owners(), at(10, 15), day(10));
         assert_eq!((a.up, a.down, a.new_sessions), (40, 400, 1));
         // The same session's counters went down: a reset, counted from zero.
         samples[0].up = 10;
         samples[0].down = 20;
-        assert!(c.unknown_names(&samples).is_empty());
-        let a = c.advance(&samples, &owners(), at(10, 10), day(10));
+        let a = c.advance(&samples, &owners(), at(10, 30), day(10));
         assert_eq!((a.up, a.down, a.resets), (10, 20, 1));
-        assert_eq!(c.days[&owner(1).subscription_id].total.down, 420);
+        assert_eq!(held(&c, owner(1)), vec![(day(10), 50, 420)]);
+        // The router gave the id to another name: a new session of that name.
+        let a = c.advance(&[s("p*9", "karim", 7, 7)], &owners(), at(10, 45), day(10));
+        assert_eq!((a.up, a.new_sessions), (7, 1));
+        assert_eq!(held(&c, owner(2)), vec![(day(10), 7, 7)]);
     }
 
     #[test]
-    fn a_new_day_writes_yesterday_out_and_starts_from_zero() {
+    fn a_new_day_writes_yesterday_out_once_and_starts_from_zero() {
         let mut c = Cursor::default();
         c.advance(&[s("p*1", "rahim", 0, 0)], &owners(), at(22, 0), day(10));
-        c.advance(&[s("p*1", "rahim", 10, 100)], &owners(), at(22, 5), day(10));
-        c.advance(&[s("p*1", "rahim", 30, 300)], &owners(), at(22, 10), day(10));
-        let a = c.advance(&[s("p*1", "rahim", 35, 350)], &owners(), at(22, 15) + chrono::Duration::hours(2), day(11));
-        assert_eq!(records_of(&a, owner(1)), vec![(day(10), 30, 300), (day(11), 5, 50)]);
+        c.advance(&[s("p*1", "rahim", 10, 100)], &owners(), at(22, 15), day(10));
+        c.advance(&[s("p*1", "rahim", 30, 300)], &owners(), at(22, 30), day(10));
+        let generation = c.generation;
+        let a = c.advance(&[s("p*1", "rahim", 35, 350)], &owners(), at(22, 30) + chrono::Duration::hours(2), day(11));
+        assert_eq!(records_of(&a, owner(1)), vec![(day(10), 30, 300)]);
+        assert_eq!(held(&c, owner(1)), vec![(day(11), 5, 50)]);
         let router: Vec<_> = a.records.iter().filter(|r| r.owner.is_none()).map(|r| (r.day, r.down)).collect();
         assert_eq!(router, vec![(day(10), 300), (day(11), 50)]);
-        assert_eq!(c.days.len(), 1);
+        assert_eq!(c.generation, generation + 1, "renumbered at the day's turn");
+        let c = stored(&c);
+        assert_eq!(held(&c, owner(1)), vec![(day(11), 5, 50)]);
+    }
+
+    #[test]
+    fn a_router_silent_over_the_turn_writes_the_day_it_last_counted_when_it_answers() {
+        let mut c = Cursor::default();
+        c.advance(&[s("p*1", "rahim", 0, 0)], &owners(), at(20, 0), day(10));
+        c.advance(&[s("p*1", "rahim", 10, 100)], &owners(), at(20, 15), day(10));
+        let mut c = stored(&c);
+        // Two days later, rebooted: the old day is written, the new session counted in full.
+        let a = c.advance(&[s("p*3", "rahim", 1, 2)], &owners(), at(20, 15) + chrono::Duration::days(2), day(12));
+        assert_eq!(records_of(&a, owner(1)), vec![(day(10), 10, 100)]);
+        assert_eq!(held(&c, owner(1)), vec![(day(12), 1, 2)]);
     }
 
     #[test]
     fn an_offline_subscriber_keeps_todays_total_and_adds_to_it_on_return() {
         let mut c = Cursor::default();
         c.advance(&[s("p*1", "rahim", 0, 0)], &owners(), at(9, 0), day(10));
-        c.advance(&[s("p*1", "rahim", 10, 100)], &owners(), at(9, 5), day(10));
-        c.advance(&[], &owners(), at(9, 10), day(10));
+        c.advance(&[s("p*1", "rahim", 10, 100)], &owners(), at(9, 15), day(10));
+        c.advance(&[], &owners(), at(9, 30), day(10));
         assert!(c.sessions.is_empty());
-        let a = c.advance(&[s("p*2", "rahim", 1, 1)], &owners(), at(10, 15), day(10));
-        // The day record is the whole day's, never only the new session's.
-        assert_eq!(records_of(&a, owner(1)), vec![(day(10), 11, 101)]);
+        c.advance(&[s("p*2", "rahim", 1, 1)], &owners(), at(10, 15), day(10));
+        assert_eq!(held(&c, owner(1)), vec![(day(10), 11, 101)]);
     }
 
     #[test]
@@ -539,54 +750,44 @@ mod tests {
         c.advance(&[s("h*1", "VCHR-1", 0, 0)], &owners(), at(9, 0), day(10));
         let samples = [s("h*1", "VCHR-1", 10, 100), s("h*2", "karim", 5, 5)];
         assert_eq!(c.unknown_names(&samples), vec!["karim".to_string()]);
-        let a = c.advance(&samples, &owners(), at(9, 5), day(10));
+        let a = c.advance(&samples, &owners(), at(9, 15), day(10));
         assert_eq!((a.up, a.down), (5, 5));
         assert_eq!(c.sessions.len(), 2);
-        assert_eq!(c.days.len(), 1);
+        assert_eq!(c.directory.len(), 1, "nobody's names stay out of the directory");
     }
 
     #[test]
-    fn a_window_defaults_to_30_days_and_stays_within_what_is_kept() {
-        let today = day(31);
-        assert_eq!(window(today, None, None, 90, 90).unwrap(), (day(2), day(31)));
-        assert!(window(today, Some(day(20)), Some(day(10)), 90, 90).is_err());
-        let long_ago = today - chrono::Duration::days(90);
-        assert!(window(today, Some(long_ago), None, 366, 90).is_err());
-        assert!(window(today, Some(long_ago + chrono::Duration::days(1)), None, 366, 90).is_ok());
-        assert!(window(today, Some(day(1)), Some(day(31)), 30, 400).is_err());
-        let s = series(day(1), day(3), [(day(2), 5, 7), (day(9), 1, 1)]);
-        assert_eq!(s.iter().map(|f| f.total_bytes).collect::<Vec<_>>(), vec![0, 12, 0]);
-    }
-
-    #[test]
-    fn a_cursor_survives_its_parts() {
+    fn a_cursor_survives_its_parts_and_weighs_little() {
         let mut c = Cursor::default();
-        let many: Vec<SessionCounters> = (0..2_500).map(|i| s(&format!("p*{i:X}"), &format!("u{i}"), 0, 0)).collect();
-        let who: HashMap<String, Option<Owner>> = (0..2_500u32)
+        let many: Vec<SessionCounters> = (0..20_000).map(|i| s(&format!("p*{i:X}"), &format!("u{i}"), 0, 0)).collect();
+        let who: HashMap<String, Option<Owner>> = (0..20_000u32)
             .map(|i| {
                 let o = Owner { subscription_id: Uuid::from_u128(i.into()), customer_id: Uuid::from_u128(7) };
                 (format!("u{i}"), Some(o))
             })
             .collect();
         c.advance(&many, &who, at(9, 0), day(10));
-        let grown: Vec<SessionCounters> = many.iter().map(|x| s(&x.key, &x.name, 1, 2)).collect();
-        c.advance(&grown, &who, at(9, 5), day(10));
+        let grown: Vec<SessionCounters> =
+            many.iter().map(|x| s(&x.key, &x.name, 3_000_000_000, 40_000_000_000)).collect();
+        c.advance(&grown, &who, at(9, 15), day(10));
         let parts = c.split();
         assert_eq!(parts.len(), 5);
-        assert!(parts.iter().all(|p| p.sessions.len() + p.days.len() < ENTRIES_PER_PART * 2));
-        let mut stored: Vec<(usize, CursorPart)> = parts.into_iter().enumerate().collect();
-        // A left-over part of an earlier, larger cursor is ignored.
-        stored.push((
-            7,
-            CursorPart {
-                sessions: vec![grown[0].clone()]
-                    .into_iter()
-                    .map(|x| SessionMark { key: "zz".into(), name: x.name, up: 0, down: 0, owner: None })
-                    .collect(),
-                ..Default::default()
-            },
+        let bytes: usize = parts.iter().map(|p| pack(p).len()).sum();
+        assert!(bytes < 20_000 * 42, "{} bytes a subscriber", bytes / 20_000);
+        assert!(parts.iter().all(|p| pack(p).len() < 350_000));
+        assert!(c.directory_parts().iter().all(|p| pack(p).len() < 350_000));
+        let back = stored(&c);
+        assert_eq!(back, c);
+        // Parts of an older, larger cursor are ignored; a directory that is not all there
+        // (its write was lost) makes the cursor a baseline, never a wrong owner.
+        let mut with_leftover: Vec<(usize, CursorPart)> = c.split().into_iter().enumerate().collect();
+        with_leftover.push((
+            9,
+            CursorPart { sessions: vec![c.sessions.values().next().unwrap().clone()], ..Default::default() },
         ));
-        assert_eq!(Cursor::join(stored), c);
-        assert_eq!(Cursor::join(vec![]), Cursor::default());
+        let dir: Vec<(usize, DirectoryPart)> = c.directory_parts().into_iter().enumerate().collect();
+        assert_eq!(Cursor::join(with_leftover.clone(), dir.clone()).sessions.len(), 20_000);
+        assert_eq!(Cursor::join(with_leftover, dir[1..].to_vec()), Cursor::default());
+        assert_eq!(Cursor::join(vec![], vec![]), Cursor::default());
     }
 }

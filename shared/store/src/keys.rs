@@ -792,6 +792,15 @@ pub fn traffic_cursor_part(tenant: Uuid, router: Uuid, part: usize) -> ItemKeys 
     ItemKeys::new(router_pk(tenant, router), &format!("{TRAFFIC_CURSOR_SK_PREFIX}{part:03}"))
 }
 
+/// A part of a router's traffic directory (names and owners), in the slot of its generation's
+/// parity: read with the cursor's Query (same prefix).
+pub fn traffic_directory_part(tenant: Uuid, router: Uuid, slot: u32, part: usize) -> ItemKeys {
+    ItemKeys::new(router_pk(tenant, router), &format!("{TRAFFIC_CURSOR_SK_PREFIX}{TRAFFIC_DIRECTORY}{slot}#{part:03}"))
+}
+
+/// What follows the cursor prefix in a directory part's sort key.
+pub const TRAFFIC_DIRECTORY: &str = "DIR#";
+
 /// A subscription's traffic on one local day (`2026-12-07`), its days in one partition; listed per
 /// day by total, biggest first (gsi1: the day's top users).
 pub fn traffic_day(tenant: Uuid, subscription: Uuid, day: &str, total: u64) -> ItemKeys {

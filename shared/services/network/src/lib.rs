@@ -12,3 +12,4 @@ pub mod reconcile_reports;
 #[cfg(feature = "csv")]
 pub mod router_import;
 pub mod routers;
+pub mod traffic;

@@ -4,6 +4,7 @@
 //! `RouterWentOffline` / `RouterCameBack`) only when the verdict changes.
 
 use crate::pool::{RouterPool, endpoint};
+use chrono::{DateTime, Utc};
 use domain::Result;
 use domain::live::{Observed, RouterHealth, next_status, uptime_seconds};
 use domain::monitoring::MonitorState;
@@ -106,7 +107,7 @@ pub struct HealthSweep {
 /// their last health and monitoring state; writes: one BatchWriteItem per 25 items (per router
 /// its health, monitoring state and point, an hour's summary once an hour), and a transaction
 /// only for a router whose status changed or whose monitoring opened or closed an episode.
-pub async fn check_tenant(app: &App, pool: &RouterPool, tenant: Uuid) -> Result<HealthSweep> {
+pub async fn check_tenant(app: &App, pool: &RouterPool, tenant: Uuid, at: DateTime<Utc>) -> Result<HealthSweep> {
     use futures::StreamExt;
     let routers = all_router_records(app, tenant).await?;
     let isp = kernel::support::load_tenant(app, tenant).await?;
@@ -138,8 +139,11 @@ pub async fn check_tenant(app: &App, pool: &RouterPool, tenant: Uuid) -> Result<
             let mut items = Vec::new();
             match &outcome {
                 Ok(info) => {
-                    let counted_by_accounting = rec.router.access_mode == domain::radius::AccessMode::Radius;
-                    sweep_sessions(app, &session, tenant, tz, rec.router.id, counted_by_accounting).await;
+                    // A RADIUS router's traffic is its accounting's (counting it here too would count
+                    // it twice); the others' is sampled every quarter hour.
+                    let sample_traffic =
+                        rec.router.access_mode != domain::radius::AccessMode::Radius && domain::traffic::sample_due(at);
+                    sweep_sessions(app, &session, tenant, tz, rec.router.id, sample_traffic).await;
                     let targets: Vec<String> = settings.targets.iter().map(|t| t.address.clone()).collect();
                     let after = prev_monitor.as_ref().and_then(|m| m.last_log_id.clone());
                     let read = session
@@ -225,7 +229,7 @@ async fn sweep_sessions(
     tenant: Uuid,
     tz: chrono_tz::Tz,
     router: Uuid,
-    counted_by_accounting: bool,
+    sample_traffic: bool,
 ) {
     let read = async {
         let conn = session.connection().await?;
@@ -236,8 +240,7 @@ async fn sweep_sessions(
         Ok(r) => r,
         Err(e) => return tracing::warn!(router = %router, error = %e, "sessions not read"),
     };
-    // A RADIUS router's traffic is its accounting's (counting it here too would count it twice).
-    if !counted_by_accounting {
+    if sample_traffic {
         match crate::traffic::sample_router(app, tenant, tz, router, &samples).await {
             Ok(t) => tracing::debug!(router = %router, ?t, "traffic sampled"),
             Err(e) => tracing::warn!(router = %router, error = %e, "traffic not sampled"),

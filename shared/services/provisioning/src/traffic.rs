@@ -1,18 +1,19 @@
 //! Traffic sampling on the health sweep's session (the rules are `domain::traffic`'s): the
 //! router's session counters go through its cursor; the day totals due are written out, then the
-//! cursor. DynamoDB per router and sweep: one Query for the cursor, a BatchGetItem pair only for
-//! sessions of names the cursor does not know, one BatchWriteItem per 25 day records and cursor
-//! parts (a part per 1,000 sessions and day totals).
+//! cursor. DynamoDB per router and sample (every 15 minutes): one Query for the cursor, a
+//! BatchGetItem pair only for names new to the router, one BatchWriteItem for the cursor's parts
+//! (a part per 8,000 sessions and day totals, ~35 bytes each), and at a day's turn the day
+//! records and the renumbered directory.
 
 use chrono::NaiveDate;
 use chrono_tz::Tz;
 use domain::Result;
-use domain::traffic::{Cursor, CursorPart, KEEP_DAYS, Owner, SessionCounters, Stored};
+use domain::traffic::{KEEP_DAYS, Owner, SessionCounters, Stored};
 use kernel::App;
 use kernel::support::StoreResultExt;
 use serde::Serialize;
 use std::collections::HashMap;
-use store::{Item, Query, Store, keys, ttl_at};
+use store::{Item, Store, keys, ttl_at};
 use uuid::Uuid;
 
 /// What one router's sample counted.
@@ -29,20 +30,6 @@ pub struct TrafficSample {
 fn expiring(mut item: Item, day: NaiveDate, days: i64) -> Item {
     item.insert("ttl".into(), ttl_at(domain::traffic::expires_at(day, days)));
     item
-}
-
-/// The router's cursor, from all its parts (one Query).
-async fn load_cursor(app: &App, tid: Uuid, router: Uuid) -> Result<Cursor> {
-    let q = Query::table(keys::router_pk(tid, router)).prefix(keys::TRAFFIC_CURSOR_SK_PREFIX).limit(100);
-    let mut parts = Vec::new();
-    for item in app.store.query_all_items(q, 10_000).await.or_500()? {
-        let index = store::string_attr(&item, "sk")
-            .and_then(|sk| sk.strip_prefix(keys::TRAFFIC_CURSOR_SK_PREFIX).and_then(|n| n.parse::<usize>().ok()));
-        if let Some(i) = index {
-            parts.push((i, Store::decode::<CursorPart>(item).or_500()?));
-        }
-    }
-    Ok(Cursor::join(parts))
 }
 
 /// Whose these session names are: the ISP's live subscription holding the name (its username
@@ -80,7 +67,7 @@ pub async fn sample_router(
     samples: &[SessionCounters],
 ) -> Result<TrafficSample> {
     let now = app.now();
-    let mut cursor = load_cursor(app, tid, router).await?;
+    let mut cursor = network::traffic::load_cursor(app, tid, router).await?;
     let owners = owners_of(app, tid, &cursor.unknown_names(samples)).await?;
     let advance = cursor.advance(samples, &owners, now, domain::cycle::local_date(tz, now));
     // Day records first: were the cursor not written after them, the next sample counts the same
@@ -103,16 +90,9 @@ pub async fn sample_router(
         });
     }
     app.store.put_many(records).await.or_500()?;
-    // A router that stops being swept (removed, or down for a day) loses its cursor; its next
-    // sample is a baseline.
-    let cursor_ttl = ttl_at(now + chrono::Duration::days(1));
-    let mut parts = Vec::new();
-    for (i, part) in cursor.split().iter().enumerate() {
-        let mut item =
-            Store::encode(&keys::traffic_cursor_part(tid, router, i), "TRAFFIC_CURSOR", part, None).or_500()?;
-        item.insert("ttl".into(), cursor_ttl.clone());
-        parts.push(item);
-    }
+    // The directory before the parts that refer to it.
+    let (directory, parts) = network::traffic::cursor_items(tid, router, &cursor, now)?;
+    app.store.put_many(directory).await.or_500()?;
     app.store.put_many(parts).await.or_500()?;
     Ok(TrafficSample {
         sessions: samples.len(),

@@ -28,8 +28,8 @@ pub enum Work {
     /// Every router of the ISP (a package's profile or speed changed: `bulk`, a snapshot of each
     /// router first; the hourly reconcile).
     AllRouters { tenant: Uuid, bulk: bool },
-    /// Check the health of every router of the ISP.
-    Health { tenant: Uuid },
+    /// Check the health of every router of the ISP (the sweep scheduled `at`).
+    Health { tenant: Uuid, at: chrono::DateTime<chrono::Utc> },
     /// Take this pending configuration backup.
     Backup { tenant: Uuid, router: Uuid, backup: Uuid },
     /// Apply this pending restore.
@@ -156,7 +156,7 @@ pub fn work_for(detail_type: &str, detail: &serde_json::Value) -> std::result::R
             Some(r) => Work::Routers { tenant, routers: vec![r] },
             None => Work::AllRouters { tenant, bulk: false },
         }),
-        Kind::Health => Ok(Work::Health { tenant }),
+        Kind::Health => Ok(Work::Health { tenant, at: TenantJobRequested::read(detail).map_err(drop)?.requested_at }),
         Kind::Package => {
             let p = PackageUpdated::read(detail).map_err(drop)?;
             Ok(if p.provisioning_changed && p.subscriptions > 0 {
@@ -225,8 +225,8 @@ pub async fn process(app: &App, pool: &RouterPool, messages: &[(String, Work)]) 
                     answer.insert(id.clone(), Err(WorkError::from(e)));
                 }
             },
-            Work::Health { tenant } => {
-                if let Err(e) = crate::health::check_tenant(app, pool, *tenant).await {
+            Work::Health { tenant, at } => {
+                if let Err(e) = crate::health::check_tenant(app, pool, *tenant, *at).await {
                     answer.insert(id.clone(), Err(WorkError::from(e)));
                 }
             }
@@ -367,8 +367,9 @@ mod tests {
             Work::Routers { tenant: t, routers: vec![r] }
         );
         assert_eq!(
-            work_for("RouterHealthCheckRequested", &json!({"tenant_id": t})).unwrap(),
-            Work::Health { tenant: t }
+            work_for("RouterHealthCheckRequested", &json!({"tenant_id": t, "requested_at": "2026-03-10T10:15:00Z"}))
+                .unwrap(),
+            Work::Health { tenant: t, at: "2026-03-10T10:15:00Z".parse().unwrap() }
         );
         assert_eq!(
             work_for("PackageUpdated", &json!({"tenant_id": t, "provisioning_changed": false})).unwrap(),

@@ -1,7 +1,8 @@
 //! Traffic a subscription moved per local day, and the ISP's usage reports, read from the day
-//! records the router sweeps write (`domain::traffic`, `provisioning::traffic`); nothing here
-//! reads a router. Today's figures trail the routers by up to an hour (a day record is written
-//! at most hourly).
+//! records the router sweeps write (`domain::traffic`, `provisioning::traffic`) and, for the days
+//! not yet written out (today, and a day a silent router has not closed), from the routers'
+//! cursors; nothing here reads a router. A subscription's figures trail its router by up to a
+//! quarter hour (a sample's interval), the routers' totals in the usage report by up to an hour.
 
 use chrono::NaiveDate;
 use chrono_tz::Tz;
@@ -38,15 +39,16 @@ fn total(days: &[TrafficFigures]) -> (u64, u64) {
 
 /// A subscription's days from `from` to `to` (local dates; default the last 30), its Query sent
 /// together with `guard`, which checks the caller may see the subscription and answers the
-/// ISP's time zone: the Query spans a day more on each side of the UTC dates, so the ISP's local
-/// dates are inside it whatever its zone, and one round trip answers.
+/// ISP's time zone and the subscription's router: the Query spans a day more on each side of the
+/// UTC dates, so the ISP's local dates are inside it whatever its zone. A window reaching the
+/// last days adds the router's cursor (one Query more).
 pub async fn history(
     app: &App,
     tid: Uuid,
     subscription: Uuid,
     from: Option<NaiveDate>,
     to: Option<NaiveDate>,
-    guard: impl Future<Output = Result<Tz>>,
+    guard: impl Future<Output = Result<(Tz, Uuid)>>,
 ) -> Result<TrafficHistory> {
     let utc_today = app.now().date_naive();
     let lo = from.unwrap_or(utc_today - chrono::Duration::days(31));
@@ -56,10 +58,24 @@ pub async fn history(
     }
     let q =
         Query::table(keys::traffic_days_pk(tid, subscription)).range(Some(lo.to_string()), hi.to_string()).limit(200);
-    let (tz, days) =
+    let ((tz, router), records) =
         futures::try_join!(guard, async { app.store.query_all::<SubscriptionTrafficDay>(q, 1000).await.or_500() })?;
-    let (from, to) = window(local_date(tz, app.now()), from, to, KEEP_DAYS, KEEP_DAYS)?;
-    let days = series(from, to, days.into_iter().map(|d| (d.date, d.up_bytes, d.down_bytes)));
+    let today = local_date(tz, app.now());
+    let (from, to) = window(today, from, to, KEEP_DAYS, KEEP_DAYS)?;
+    let mut counted: Vec<(NaiveDate, u64, u64)> = records.iter().map(|d| (d.date, d.up_bytes, d.down_bytes)).collect();
+    // The days its router's cursor still holds (not written out yet), unless written out since.
+    if to >= today - chrono::Duration::days(domain::traffic::CURSOR_KEEP_DAYS) {
+        let cursor = network::traffic::load_cursor(app, tid, router).await?;
+        counted.extend(
+            cursor
+                .held_days()
+                .into_iter()
+                .filter(|h| h.owner.subscription_id == subscription)
+                .filter(|h| !records.iter().any(|r| r.date == h.day && r.router_id == router))
+                .map(|h| (h.day, h.up, h.down)),
+        );
+    }
+    let days = series(from, to, counted);
     let (up_bytes, down_bytes) = total(&days);
     Ok(TrafficHistory {
         subscription_id: subscription,
@@ -82,9 +98,9 @@ pub async fn subscription_history(
 ) -> Result<TrafficHistory> {
     let tid = actor.tenant()?;
     let guard = async {
-        let (_visible, tenant) =
+        let (visible, tenant) =
             futures::try_join!(crate::subscriptions::load_record(app, actor, id), load_tenant(app, tid))?;
-        Ok(parse_tz(&tenant.time_zone))
+        Ok((parse_tz(&tenant.time_zone), visible.subscription.router_id))
     };
     history(app, tid, id, from, to, guard).await
 }
@@ -104,10 +120,13 @@ pub async fn subscriber_history(
             [keys::subscription(s.tenant_id, s.customer_id, id, None, None, None), keys::tenant(s.tenant_id, None)];
         let mut got = app.store.batch_get(&[&ks[0], &ks[1]]).await.or_500()?.into_iter();
         let (owned, tenant) = (got.next().flatten(), got.next().flatten());
-        if owned.and_then(|i| store::string_attr(&i, "customer_id")).is_none_or(|c| c != s.customer_id.to_string()) {
+        let owned =
+            owned.filter(|i| store::string_attr(i, "customer_id").is_some_and(|c| c == s.customer_id.to_string()));
+        let router = owned.and_then(|i| store::string_attr(&i, "router_id")).and_then(|r| r.parse().ok());
+        let Some(router) = router else {
             return Err(Error::not_found("subscription"));
-        }
-        Ok(parse_tz(&kernel::support::tenant_of(tenant)?.time_zone))
+        };
+        Ok((parse_tz(&kernel::support::tenant_of(tenant)?.time_zone), router))
     };
     history(app, s.tenant_id, id, from, to, guard).await
 }
@@ -203,19 +222,26 @@ pub const TOP_USERS_MAX: u32 = 100;
 
 /// `GET /v1/reports/top-users`: the day's biggest users (default today, local), from the day
 /// records' index by total (one Query, biggest first) and their customers' names (one
-/// BatchGetItem).
+/// BatchGetItem); for a day the routers' cursors may still hold (today, the last days), the
+/// ISP's routers' cursors too (a Query for the routers, one per router).
 pub async fn top_users(app: &App, actor: &Actor, date: Option<NaiveDate>, limit: Option<u32>) -> Result<TopUsers> {
     let tid = kernel::projections::reports::whole_isp_reader(actor)?;
     let limit = limit.unwrap_or(20);
     if !(1..=TOP_USERS_MAX).contains(&limit) {
         return Err(Error::field("limit", format!("must be 1 to {TOP_USERS_MAX}")));
     }
-    let date = match date {
-        Some(d) => d,
-        None => local_date(parse_tz(&load_tenant(app, tid).await?.time_zone), app.now()),
-    };
+    let today = local_date(parse_tz(&load_tenant(app, tid).await?.time_zone), app.now());
+    let date = date.unwrap_or(today);
     let q = Query::index("gsi1", keys::traffic_by_day_gsi1(tid, &date.to_string())).newest_first().limit(limit);
-    let days: Vec<SubscriptionTrafficDay> = app.store.query_all(q, limit as usize).await.or_500()?;
+    let mut days: Vec<SubscriptionTrafficDay> = app.store.query_all(q, limit as usize).await.or_500()?;
+    if date >= today - chrono::Duration::days(domain::traffic::CURSOR_KEEP_DAYS) {
+        days.extend(held_on(app, tid, date).await?);
+        days.sort_by(|a, b| b.total_bytes.cmp(&a.total_bytes).then(a.subscription_id.cmp(&b.subscription_id)));
+        // A subscription counted on two routers that day (it moved) appears once, its bigger part.
+        let mut seen = std::collections::HashSet::new();
+        days.retain(|d| seen.insert(d.subscription_id));
+        days.truncate(limit as usize);
+    }
     let customer_keys: Vec<store::ItemKeys> = days.iter().map(|d| keys::customer(tid, d.customer_id, None)).collect();
     let refs: Vec<&store::ItemKeys> = customer_keys.iter().collect();
     let names: Vec<Option<String>> = app
@@ -258,6 +284,31 @@ pub fn usage_sheet(r: &UsageReport, format: domain::export::Format) -> Result<Ve
         out.row(&["router", &x.router_id.to_string(), x.name.as_deref().unwrap_or(""), &u, &dn, &t])?;
     }
     out.finish()
+}
+
+/// The subscriptions' totals on `date` that the ISP's routers' cursors hold (not written out yet).
+async fn held_on(app: &App, tid: Uuid, date: NaiveDate) -> Result<Vec<SubscriptionTrafficDay>> {
+    use futures::StreamExt;
+    let routers = network::routers::all_router_ids(app, tid).await?;
+    let cursors: Vec<(Uuid, Result<domain::traffic::Cursor>)> = futures::stream::iter(routers)
+        .map(|r| async move { (r, network::traffic::load_cursor(app, tid, r).await) })
+        .buffer_unordered(16)
+        .collect()
+        .await;
+    let mut out = Vec::new();
+    for (router_id, cursor) in cursors {
+        out.extend(cursor?.held_days().into_iter().filter(|h| h.day == date).map(|h| SubscriptionTrafficDay {
+            subscription_id: h.owner.subscription_id,
+            customer_id: h.owner.customer_id,
+            username: h.name,
+            router_id,
+            date,
+            up_bytes: h.up,
+            down_bytes: h.down,
+            total_bytes: h.up.saturating_add(h.down),
+        }));
+    }
+    Ok(out)
 }
 
 /// The top users as a spreadsheet.
