@@ -50,3 +50,71 @@ async fn the_subscription_sweep_warns_once_then_reports_the_expiry() {
         env.send("POST", "/_local/jobs/job-platform-subscriptions", None, Some(json!({"time": "yesterday"}))).await;
     assert_eq!(bad.status, 422);
 }
+
+/// The frequent jobs put one event per page of ISPs, not one per ISP; a worker takes the page's
+/// ISPs together and sends one that failed back alone, so it is retried without the rest.
+#[tokio::test]
+async fn a_frequent_job_names_a_page_of_isps_and_a_failed_one_is_retried_alone() {
+    use domain::event::{NetworkEvent, TenantJobRequested};
+    let env = Env::start_with_router().await;
+    let admin = env.admin().await;
+    let rid = env.demo_router(&admin).await;
+    let (other, _) = env.other_tenant("paged-other").await;
+    let now = env.clock.now();
+    let job = env
+        .send("POST", "/_local/jobs/job-router-health", None, Some(json!({"time": now.to_rfc3339()})))
+        .await
+        .expect(200);
+    assert!(job["tenants"].as_u64().unwrap() >= 2, "{job}");
+    assert_eq!(job["events"], 1, "one event for the page: {job}");
+    // The daily billing run stays one event per ISP (an ISP's run is long).
+    let billing = env
+        .send("POST", "/_local/jobs/job-billing-run", None, Some(json!({"time": now.to_rfc3339()})))
+        .await
+        .expect(200);
+    assert_eq!(billing["events"], billing["tenants"], "{billing}");
+
+    // A page whose share fails for the demo ISP: the other ISP's share is done, the demo ISP's
+    // comes back as its own event, which the worker then runs (the router checked at the page's
+    // time).
+    env.clock.advance(chrono::Duration::minutes(5));
+    let at = env.clock.now();
+    let demo = env.tenant();
+    let done = std::sync::Mutex::new(Vec::new());
+    let page = TenantJobRequested::page(vec![other, demo], at);
+    let outcome =
+        kernel::schedule::each_tenant(&env.local.app, NetworkEvent::RouterHealthCheckRequested, &page, 4, |t| {
+            let done = &done;
+            async move {
+                if t == demo {
+                    return Err(domain::Error::Internal("the demo ISP's share failed".into()));
+                }
+                done.lock().unwrap().push(t);
+                Ok(())
+            }
+        })
+        .await;
+    assert!(outcome.is_ok(), "the page is done: {outcome:?}");
+    assert_eq!(*done.lock().unwrap(), vec![other]);
+    let checked_at_page_time = || async {
+        let r = env.send("GET", &format!("/v1/routers/{rid}"), Some(&admin), None).await.expect(200);
+        r["health"]["checked_at"].as_str().map(|t| t.parse::<chrono::DateTime<chrono::Utc>>().unwrap()) == Some(at)
+    };
+    let mut retried = false;
+    for _ in 0..200 {
+        if checked_at_page_time().await {
+            retried = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert!(retried, "the demo ISP's share ran alone");
+    // One ISP's own event: its failure is the message's (the queue retries it).
+    let one = TenantJobRequested::one(demo, at);
+    let outcome =
+        kernel::schedule::each_tenant(&env.local.app, NetworkEvent::RouterHealthCheckRequested, &one, 4, |_| async {
+            Err(domain::Error::Internal("failed".into()))
+        })
+        .await;
+    assert!(outcome.is_err());
+}

@@ -74,18 +74,27 @@ async fn handle_one(app: &App, m: &SqsMessage) -> Result<(), WorkError> {
     if job == BillingEvent::TurboCheckoutPaid {
         return Box::pin(turbo_paid(app, &ev)).await;
     }
-    // The run's "now" is the job's time, so a retried message bills what was due then.
-    let TenantJobRequested { tenant_id: tenant, requested_at: as_of } =
-        TenantJobRequested::read(&ev.detail).map_err(WorkError::Drop)?;
+    // The run's "now" is the job's time, so a retried message bills what was due then. The
+    // hourly expiry sweep names a page of ISPs, the daily runs one ISP each.
+    let run = TenantJobRequested::read(&ev.detail).map_err(WorkError::Drop)?;
+    if run.tenants().is_empty() {
+        return Err(WorkError::Drop(format!("{} names no ISP", ev.detail_type)));
+    }
+    let as_of = run.requested_at;
     // Boxed: the runs' futures are deep, and their layout would otherwise be computed into this
     // crate's `main` (past the compiler's query depth limit).
-    let done = match job {
-        BillingEvent::BillingRunRequested => {
-            Box::pin(cycles::billing_run::run_tenant(app, tenant, as_of)).await.map(|_| ())
+    let done = kernel::schedule::each_tenant(app, job, &run, 4, |tenant| async move {
+        match job {
+            BillingEvent::BillingRunRequested => {
+                Box::pin(cycles::billing_run::run_tenant(app, tenant, as_of)).await.map(|_| ())
+            }
+            BillingEvent::DunningRequested => {
+                Box::pin(cycles::dunning::run_dunning(app, tenant, as_of)).await.map(|_| ())
+            }
+            _ => Box::pin(cycles::dunning::run_expiry_sweep(app, tenant, as_of)).await.map(|_| ()),
         }
-        BillingEvent::DunningRequested => Box::pin(cycles::dunning::run_dunning(app, tenant, as_of)).await.map(|_| ()),
-        _ => Box::pin(cycles::dunning::run_expiry_sweep(app, tenant, as_of)).await.map(|_| ()),
-    };
+    })
+    .await;
     // A run's failure is a store error or a lost race: retried (the runs are safe to repeat).
     done.map_err(WorkError::from)
 }

@@ -152,10 +152,23 @@ async fn handle_one<C: Channel>(w: &Worker<C>, ev: &BusEvent) -> Result<(), Work
     let event_id = ev.event_id().ok_or_else(|| WorkError::Drop("event without event_id".into()))?;
     if EventName::parse(&ev.detail_type).is_some_and(is_release) {
         // Idempotent by itself: a message is claimed before it is sent.
+        // A page of ISPs (the 5-minute job) or one (a staff message to send now).
         let job = TenantJobRequested::read(&ev.detail).map_err(WorkError::Drop)?;
-        let report = Box::pin(notify::send::release_due(&w.app, &w.senders, job.tenant_id, job.requested_at)).await?;
-        tracing::info!(tenant = %job.tenant_id, ?report, "due messages released");
-        return Ok(());
+        if job.tenants().is_empty() {
+            return Err(WorkError::Drop("MessagesDueRequested names no ISP".into()));
+        }
+        let app = &w.app;
+        let senders = &w.senders;
+        let at = job.requested_at;
+        let done = kernel::schedule::each_tenant(app, MessagingEvent::MessagesDueRequested, &job, 4, |t| async move {
+            let report = Box::pin(notify::send::release_due(app, senders, t, at))
+                .await
+                .map_err(|e| domain::Error::Internal(e.to_string()))?;
+            tracing::info!(tenant = %t, ?report, "due messages released");
+            Ok(())
+        })
+        .await;
+        return done.map_err(WorkError::from);
     }
     let owner = Owner::from_tenant(ev.tenant_id());
     let inbox = Inbox { store: &w.app.store, consumer: CONSUMER };

@@ -130,15 +130,40 @@ pub struct ChunkReady {
 impl EventPayload for ChunkReady {}
 
 /// `BillingRunRequested`, `DunningRequested`, `ExpirySweepRequested`, `RouterHealthCheckRequested`,
-/// `RouterBackupSweepRequested`,
-/// `MessagesDueRequested` and the hourly `RouterReconcileRequested`: one ISP's share of a scheduled job, as of the job's
-/// time.
+/// `RouterBackupSweepRequested`, `VoucherExpirySweepRequested`, `MessagesDueRequested` and the
+/// scheduled `RouterReconcileRequested`: a scheduled job's share for one ISP (`tenant_id`, the
+/// event being the ISP's) or for a page of ISPs (`tenant_ids`, up to 100, a platform event: the
+/// jobs that run every few minutes, where one event per ISP was most of what an idle ISP cost),
+/// as of the job's time.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TenantJobRequested {
-    pub tenant_id: Uuid,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tenant_id: Option<Uuid>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tenant_ids: Vec<Uuid>,
     pub requested_at: Timestamp,
 }
 impl EventPayload for TenantJobRequested {}
+
+impl TenantJobRequested {
+    /// One ISP's share.
+    pub fn one(tenant_id: Uuid, requested_at: Timestamp) -> Self {
+        TenantJobRequested { tenant_id: Some(tenant_id), tenant_ids: Vec::new(), requested_at }
+    }
+
+    /// A page of ISPs' shares.
+    pub fn page(tenant_ids: Vec<Uuid>, requested_at: Timestamp) -> Self {
+        TenantJobRequested { tenant_id: None, tenant_ids, requested_at }
+    }
+
+    /// The ISPs whose shares these are.
+    pub fn tenants(&self) -> Vec<Uuid> {
+        match self.tenant_id {
+            Some(t) => vec![t],
+            None => self.tenant_ids.clone(),
+        }
+    }
+}
 
 /// The `Subscription*` events: which subscription, on which router (and the one it left).
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
@@ -349,8 +374,12 @@ mod tests {
         let e =
             DomainEvent::new(CrmEvent::ImportChunkReady, Some(Uuid::nil()), serde_json::to_value(&job).unwrap(), at);
         assert_eq!(ChunkReady::read(&e.detail).unwrap(), job, "event_id and tenant_id ride along");
-        let run = TenantJobRequested { tenant_id: Uuid::nil(), requested_at: at };
+        let run = TenantJobRequested::one(Uuid::nil(), at);
         assert_eq!(TenantJobRequested::read(&serde_json::to_value(&run).unwrap()).unwrap(), run);
+        let page = TenantJobRequested::page(vec![Uuid::from_u128(1), Uuid::from_u128(2)], at);
+        let read = TenantJobRequested::read(&serde_json::to_value(&page).unwrap()).unwrap();
+        assert_eq!(read.tenants(), vec![Uuid::from_u128(1), Uuid::from_u128(2)]);
+        assert_eq!(run.tenants(), vec![Uuid::nil()]);
         assert!(ChunkReady::read(&serde_json::json!({"job_id": Uuid::nil()})).is_err(), "no chunk, no guess");
         let p = PackageUpdated::read(&serde_json::json!({"package_id": Uuid::nil()})).unwrap();
         assert!(p.provisioning_changed && p.subscriptions == 1, "older events: assume the routers care");

@@ -1,5 +1,12 @@
-//! Scheduled work fanned out per ISP: a job writes one event per active ISP and a queue's worker
-//! does each ISP's share, so a slow or failing ISP holds up no other.
+//! Scheduled work fanned out to the ISPs: a job writes events naming the active ISPs and a
+//! queue's worker does their shares, so a slow or failing ISP holds up no other.
+//!
+//! The daily jobs (billing, dunning, backups) and the reconcile put one event per ISP: an ISP's
+//! share is long. The jobs that run every few minutes (health, due messages, voucher and
+//! subscription expiry) put one event per page of 100 ISPs: one event per ISP every 5 minutes
+//! was most of what an idle ISP cost (an outbox write, an event, a queue message and a worker's
+//! call, ~21,000 a month). Their workers take the page's ISPs together ([`each_tenant`]) and send
+//! an ISP that failed back alone, so it is retried without holding up the page.
 
 use crate::App;
 use crate::support::StoreResultExt;
@@ -8,41 +15,68 @@ use domain::Result;
 use domain::event::{DomainEvent, EventName, TenantJobRequested};
 use domain::tenant::{Tenant, TenantStatus};
 use serde::Serialize;
+use std::future::Future;
 use store::{Owner, Page, Query, Tx, keys};
+use uuid::Uuid;
+
+/// ISPs per page (the table's page; a page's retries fit one transaction).
+pub const TENANTS_PER_PAGE: usize = 100;
 
 /// What a fan-out job did.
 #[derive(Debug, Default, Clone, PartialEq, Eq, Serialize)]
 pub struct FanOut {
     pub tenants: usize,
     pub skipped_suspended: usize,
+    /// Events put on the bus.
+    pub events: usize,
 }
 
-/// One outbox event per active ISP (`event`, e.g. `RouterHealthCheckRequested`), 100 ISPs per
-/// transaction; a rule brings each to its worker, which does that ISP's
-/// share (its routers, its billing run). Suspended ISPs are skipped.
-pub async fn fan_out(app: &App, event: impl Into<EventName> + Copy, now: DateTime<Utc>) -> Result<FanOut> {
+/// How a job's shares travel.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Shares {
+    /// One event per ISP (its share is long: a billing run, a reconcile).
+    PerTenant,
+    /// One event per page of ISPs (a frequent, short share).
+    Paged,
+}
+
+fn detail(job: &TenantJobRequested) -> Result<serde_json::Value> {
+    serde_json::to_value(job).map_err(|e| domain::Error::Internal(e.to_string()))
+}
+
+/// Events for every active ISP (`event`, e.g. `RouterHealthCheckRequested`) as `shares` says, a
+/// transaction per page of ISPs; a rule brings them to the job's worker. Suspended ISPs are
+/// skipped.
+pub async fn fan_out(
+    app: &App,
+    event: impl Into<EventName> + Copy,
+    now: DateTime<Utc>,
+    shares: Shares,
+) -> Result<FanOut> {
     let mut report = FanOut::default();
     let mut cursor: Option<String> = None;
     loop {
-        let q = Query::index("gsi1", keys::tenants_gsi1()).limit(100);
+        let q = Query::index("gsi1", keys::tenants_gsi1()).limit(TENANTS_PER_PAGE as u32);
         let page: Page<Tenant> =
             app.store.query_page(Owner::Platform, "tenant-fan-out", q, cursor.as_deref()).await.or_500()?;
+        let active: Vec<Uuid> =
+            page.items.iter().filter(|t| t.status != TenantStatus::Suspended).map(|t| t.id).collect();
+        report.skipped_suspended += page.items.len() - active.len();
+        report.tenants += active.len();
         let mut tx = Tx::new();
-        for t in &page.items {
-            if t.status == TenantStatus::Suspended {
-                report.skipped_suspended += 1;
-                continue;
+        match shares {
+            Shares::PerTenant => {
+                for t in &active {
+                    tx.put_event(&DomainEvent::new(event, Some(*t), detail(&TenantJobRequested::one(*t, now))?, now));
+                }
             }
-            report.tenants += 1;
-            tx.put_event(&DomainEvent::new(
-                event,
-                Some(t.id),
-                serde_json::to_value(TenantJobRequested { tenant_id: t.id, requested_at: now })
-                    .map_err(|e| domain::Error::Internal(e.to_string()))?,
-                now,
-            ));
+            Shares::Paged if !active.is_empty() => {
+                tx.put_event(&DomainEvent::new(event, None, detail(&TenantJobRequested::page(active, now))?, now));
+            }
+            Shares::Paged => {}
         }
         if !tx.is_empty() {
+            report.events += tx.len();
             app.store.commit(tx).await.or_500()?;
         }
         match page.next_cursor {
@@ -50,4 +84,42 @@ pub async fn fan_out(app: &App, event: impl Into<EventName> + Copy, now: DateTim
             None => return Ok(report),
         }
     }
+}
+
+/// Does `share` for each ISP a job event names, `at_once` ISPs at a time. For one ISP, its
+/// failure is the message's (the queue retries it). For a page, the ISPs that failed are sent
+/// back as events of their own (retried alone, the rest of the page done); only if that fails
+/// does the whole page fail (the shares are safe to repeat).
+pub async fn each_tenant<F, Fut>(
+    app: &App,
+    event: impl Into<EventName> + Copy,
+    job: &TenantJobRequested,
+    at_once: usize,
+    share: F,
+) -> Result<()>
+where
+    F: Fn(Uuid) -> Fut,
+    Fut: Future<Output = Result<()>>,
+{
+    use futures::StreamExt;
+    let share = &share;
+    let results: Vec<(Uuid, Result<()>)> = futures::stream::iter(job.tenants())
+        .map(|t| async move { (t, share(t).await) })
+        .buffer_unordered(at_once.max(1))
+        .collect()
+        .await;
+    let failed: Vec<(Uuid, domain::Error)> = results.into_iter().filter_map(|(t, r)| r.err().map(|e| (t, e))).collect();
+    if job.tenant_id.is_some() {
+        return failed.into_iter().next().map_or(Ok(()), |(_, e)| Err(e));
+    }
+    if failed.is_empty() {
+        return Ok(());
+    }
+    let now = app.now();
+    let mut tx = Tx::new();
+    for (t, e) in &failed {
+        tracing::warn!(tenant = %t, error = %e, "an ISP's share failed: sent back alone");
+        tx.put_event(&DomainEvent::new(event, Some(*t), detail(&TenantJobRequested::one(*t, job.requested_at))?, now));
+    }
+    app.store.commit(tx).await.or_500()
 }

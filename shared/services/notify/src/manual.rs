@@ -120,8 +120,8 @@ pub fn customer_sms(
 
 /// Asks the notifications worker to send the ISP's due messages now.
 pub fn stage_release(tx: &mut Tx, tenant_id: Uuid, now: DateTime<Utc>) -> Result<()> {
-    let detail = serde_json::to_value(TenantJobRequested { tenant_id, requested_at: now })
-        .map_err(|e| Error::Internal(e.to_string()))?;
+    let detail =
+        serde_json::to_value(TenantJobRequested::one(tenant_id, now)).map_err(|e| Error::Internal(e.to_string()))?;
     tx.put_event(&DomainEvent::new(MessagingEvent::MessagesDueRequested, Some(tenant_id), detail, now));
     Ok(())
 }

@@ -28,8 +28,8 @@ pub enum Work {
     /// Every router of the ISP (a package's profile or speed changed: `bulk`, a snapshot of each
     /// router first; the hourly reconcile).
     AllRouters { tenant: Uuid, bulk: bool },
-    /// Check the health of every router of the ISP (the sweep scheduled `at`).
-    Health { tenant: Uuid, at: chrono::DateTime<chrono::Utc> },
+    /// Check the health of every router of the ISPs the job names (a page, or one ISP).
+    Health(TenantJobRequested),
     /// Take this pending configuration backup.
     Backup { tenant: Uuid, router: Uuid, backup: Uuid },
     /// Apply this pending restore.
@@ -39,7 +39,7 @@ pub enum Work {
     /// Converge a batch's chunk, or some of its vouchers, on the batch's routers.
     Vouchers { tenant: Uuid, batch: Uuid, chunk: Option<u32>, seqs: Vec<u32> },
     /// End the ISP's vouchers whose validity is over as of `at`.
-    VoucherExpiry { tenant: Uuid, at: chrono::DateTime<chrono::Utc> },
+    VoucherExpiry(TenantJobRequested),
     /// Nothing for provisioning (e.g. a package change routers do not see).
     Nothing,
 }
@@ -126,12 +126,24 @@ pub fn work_for(detail_type: &str, detail: &serde_json::Value) -> std::result::R
     let kind = EventName::parse(detail_type)
         .and_then(kind)
         .ok_or_else(|| WorkError::Drop(format!("provisioning does not handle {detail_type}")))?;
-    let tenant: Uuid = detail
-        .get("tenant_id")
-        .and_then(|v| v.as_str())
-        .and_then(|s| s.parse().ok())
-        .ok_or_else(|| WorkError::Drop(format!("{detail_type} without tenant_id")))?;
     let drop = |e: String| WorkError::Drop(format!("{detail_type}: {e}"));
+    // The frequent jobs name a page of ISPs (or one); everything else is one ISP's.
+    let job = || TenantJobRequested::read(detail).map_err(drop);
+    let tenant = || -> std::result::Result<Uuid, WorkError> {
+        detail
+            .get("tenant_id")
+            .and_then(|v| v.as_str())
+            .and_then(|s| s.parse().ok())
+            .ok_or_else(|| WorkError::Drop(format!("{detail_type} without tenant_id")))
+    };
+    if let Kind::Health | Kind::VoucherExpiry = kind {
+        let job = job()?;
+        if job.tenants().is_empty() {
+            return Err(WorkError::Drop(format!("{detail_type} without tenant_id")));
+        }
+        return Ok(if kind == Kind::Health { Work::Health(job) } else { Work::VoucherExpiry(job) });
+    }
+    let tenant = tenant()?;
     match kind {
         Kind::Subscription => {
             let s = SubscriptionChanged::read(detail).map_err(drop)?;
@@ -156,7 +168,7 @@ pub fn work_for(detail_type: &str, detail: &serde_json::Value) -> std::result::R
             Some(r) => Work::Routers { tenant, routers: vec![r] },
             None => Work::AllRouters { tenant, bulk: false },
         }),
-        Kind::Health => Ok(Work::Health { tenant, at: TenantJobRequested::read(detail).map_err(drop)?.requested_at }),
+        Kind::Health | Kind::VoucherExpiry => Err(drop("a page of ISPs".into())),
         Kind::Package => {
             let p = PackageUpdated::read(detail).map_err(drop)?;
             Ok(if p.provisioning_changed && p.subscriptions > 0 {
@@ -173,10 +185,6 @@ pub fn work_for(detail_type: &str, detail: &serde_json::Value) -> std::result::R
             let p = VoucherPlanUpdated::read(detail).map_err(drop)?;
             Ok(if p.provisioning_changed { Work::AllRouters { tenant, bulk: true } } else { Work::Nothing })
         }
-        Kind::VoucherExpiry => {
-            let j = TenantJobRequested::read(detail).map_err(drop)?;
-            Ok(Work::VoucherExpiry { tenant, at: j.requested_at })
-        }
         Kind::Backup => {
             let b = RouterBackupNamed::read(detail).map_err(drop)?;
             Ok(Work::Backup { tenant, router: b.router_id, backup: b.backup_id })
@@ -185,10 +193,7 @@ pub fn work_for(detail_type: &str, detail: &serde_json::Value) -> std::result::R
             let r = RouterRestoreNamed::read(detail).map_err(drop)?;
             Ok(Work::Restore { tenant, router: r.router_id, restore: r.restore_id })
         }
-        Kind::BackupSweep => {
-            let j = TenantJobRequested::read(detail).map_err(drop)?;
-            Ok(Work::BackupSweep { tenant, at: j.requested_at })
-        }
+        Kind::BackupSweep => Ok(Work::BackupSweep { tenant, at: job()?.requested_at }),
     }
 }
 
@@ -225,8 +230,18 @@ pub async fn process(app: &App, pool: &RouterPool, messages: &[(String, Work)]) 
                     answer.insert(id.clone(), Err(WorkError::from(e)));
                 }
             },
-            Work::Health { tenant, at } => {
-                if let Err(e) = crate::health::check_tenant(app, pool, *tenant, *at).await {
+            // A page's ISPs a few at a time: their routers' checks wait on the routers, so the
+            // worker's time is shared by all of them.
+            Work::Health(job) => {
+                let done = kernel::schedule::each_tenant(
+                    app,
+                    NetworkEvent::RouterHealthCheckRequested,
+                    job,
+                    8,
+                    |t| async move { crate::health::check_tenant(app, pool, t, job.requested_at).await.map(drop) },
+                )
+                .await;
+                if let Err(e) = done {
                     answer.insert(id.clone(), Err(WorkError::from(e)));
                 }
             }
@@ -241,13 +256,25 @@ pub async fn process(app: &App, pool: &RouterPool, messages: &[(String, Work)]) 
                     }
                 }
             }
-            Work::VoucherExpiry { tenant, at } => match crate::vouchers::expire_due(app, *tenant, *at).await {
-                Ok(n) if n > 0 => tracing::info!(tenant = %tenant, expired = n, "vouchers expired"),
-                Ok(_) => {}
-                Err(e) => {
+            Work::VoucherExpiry(job) => {
+                let done = kernel::schedule::each_tenant(
+                    app,
+                    NetworkEvent::VoucherExpirySweepRequested,
+                    job,
+                    8,
+                    |t| async move {
+                        let n = crate::vouchers::expire_due(app, t, job.requested_at).await?;
+                        if n > 0 {
+                            tracing::info!(tenant = %t, expired = n, "vouchers expired");
+                        }
+                        Ok(())
+                    },
+                )
+                .await;
+                if let Err(e) = done {
                     answer.insert(id.clone(), Err(WorkError::from(e)));
                 }
-            },
+            }
             Work::Backup { tenant, router, backup } => {
                 if let Err(e) = crate::backups::take_requested(app, pool, *tenant, *router, *backup).await {
                     answer.insert(id.clone(), Err(e));
@@ -323,9 +350,9 @@ pub async fn process(app: &App, pool: &RouterPool, messages: &[(String, Work)]) 
             Work::AllRouters { tenant, .. } => {
                 failed_routers.iter().find(|((t, _), _)| t == tenant).map(|(_, e)| e.clone())
             }
-            Work::Health { .. }
+            Work::Health(_)
             | Work::Vouchers { .. }
-            | Work::VoucherExpiry { .. }
+            | Work::VoucherExpiry(_)
             | Work::Backup { .. }
             | Work::Restore { .. }
             | Work::BackupSweep { .. }
@@ -367,9 +394,9 @@ mod tests {
             Work::Routers { tenant: t, routers: vec![r] }
         );
         assert_eq!(
-            work_for("RouterHealthCheckRequested", &json!({"tenant_id": t, "requested_at": "2026-03-10T10:15:00Z"}))
+            work_for("RouterHealthCheckRequested", &json!({"tenant_ids": [t], "requested_at": "2026-03-10T10:15:00Z"}))
                 .unwrap(),
-            Work::Health { tenant: t, at: "2026-03-10T10:15:00Z".parse().unwrap() }
+            Work::Health(TenantJobRequested::page(vec![t], "2026-03-10T10:15:00Z".parse().unwrap()))
         );
         assert_eq!(
             work_for("PackageUpdated", &json!({"tenant_id": t, "provisioning_changed": false})).unwrap(),
