@@ -237,7 +237,7 @@ pub async fn process(app: &App, pool: &RouterPool, messages: &[(String, Work)]) 
                     app,
                     NetworkEvent::RouterHealthCheckRequested,
                     job,
-                    8,
+                    16,
                     |t| async move { crate::health::check_tenant(app, pool, t, job.requested_at).await.map(drop) },
                 )
                 .await;
