@@ -97,8 +97,8 @@ async fn a_frequent_job_names_a_page_of_isps_and_a_failed_one_is_retried_alone()
     assert!(outcome.is_ok(), "the page is done: {outcome:?}");
     assert_eq!(*done.lock().unwrap(), vec![other]);
     let checked_at_page_time = || async {
-        let r = env.send("GET", &format!("/v1/routers/{rid}"), Some(&admin), None).await.expect(200);
-        r["health"]["checked_at"].as_str().map(|t| t.parse::<chrono::DateTime<chrono::Utc>>().unwrap()) == Some(at)
+        let r = env.send("GET", &format!("/v1/monitoring/routers/{rid}"), Some(&admin), None).await.expect(200);
+        r["last"]["at"].as_str().map(|t| t.parse::<chrono::DateTime<chrono::Utc>>().unwrap()) == Some(at)
     };
     let mut retried = false;
     for _ in 0..200 {

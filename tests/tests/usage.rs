@@ -8,14 +8,14 @@ use routeros::menu::{HOTSPOT_USER, PPP_SECRET};
 use serde_json::{Value, json};
 use std::time::Duration;
 
-/// Runs the health job at the test clock's time and waits until the demo router's check of that
-/// time is recorded (the sessions were sampled before it).
+/// Runs the health job at the test clock's time and waits until the demo router's monitoring
+/// point of that time is recorded (the sessions were sampled before it).
 async fn sweep(env: &Env, admin: &str, router: &str) {
     let now = env.clock.now();
     env.send("POST", "/_local/jobs/job-router-health", None, Some(json!({"time": now.to_rfc3339()}))).await.expect(200);
     for _ in 0..400 {
-        let r = env.send("GET", &format!("/v1/routers/{router}"), Some(admin), None).await.expect(200);
-        let checked = r["health"]["checked_at"].as_str().map(|t| t.parse::<chrono::DateTime<chrono::Utc>>().unwrap());
+        let r = env.send("GET", &format!("/v1/monitoring/routers/{router}"), Some(admin), None).await.expect(200);
+        let checked = r["last"]["at"].as_str().map(|t| t.parse::<chrono::DateTime<chrono::Utc>>().unwrap());
         if checked == Some(now) {
             return;
         }

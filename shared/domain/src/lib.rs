@@ -29,6 +29,7 @@ pub mod money;
 pub mod monitoring;
 pub mod network;
 pub mod package;
+pub mod packed;
 pub mod patch;
 pub mod payment;
 pub mod phone;

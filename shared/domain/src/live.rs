@@ -120,6 +120,25 @@ pub struct RouterHealth {
     pub consecutive_failures: u32,
 }
 
+impl RouterHealth {
+    /// Whether this check is stored: what the record says changed (reachable or not, failures in
+    /// a row, the error, identity, version), or the record is an hour old. The 5-minute figures
+    /// (CPU, memory, uptime, round trip) are the monitoring point's; storing the record every
+    /// sweep as well was a write per router every 5 minutes that said nothing new.
+    pub fn worth_writing(&self, previous: Option<&RouterHealth>) -> bool {
+        let Some(p) = previous else { return true };
+        self.reachable != p.reachable
+            || self.consecutive_failures != p.consecutive_failures
+            || self.error_code != p.error_code
+            || self.identity != p.identity
+            || self.routeros_version != p.routeros_version
+            || self.checked_at - p.checked_at >= chrono::Duration::minutes(HEALTH_REFRESH_MINUTES)
+    }
+}
+
+/// How old a stored health record may get while nothing in it changes.
+pub const HEALTH_REFRESH_MINUTES: i64 = 60;
+
 /// What a health check found.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Observed {
@@ -310,6 +329,42 @@ impl LiveFailure {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_health_record_is_stored_when_it_says_something_new_or_hourly() {
+        let at: DateTime<Utc> = "2026-03-10T10:00:00Z".parse().unwrap();
+        let first = RouterHealth {
+            checked_at: at,
+            reachable: true,
+            identity: Some("core".into()),
+            routeros_version: Some("7.16".into()),
+            uptime_seconds: Some(100),
+            cpu_load: Some(3),
+            free_memory_bytes: None,
+            total_memory_bytes: None,
+            took_ms: Some(20),
+            error_code: None,
+            error: None,
+            last_seen_at: Some(at),
+            consecutive_failures: 0,
+        };
+        assert!(first.worth_writing(None));
+        let later = |minutes: i64| RouterHealth {
+            checked_at: at + chrono::Duration::minutes(minutes),
+            uptime_seconds: Some(100 + 60 * minutes as u64),
+            cpu_load: Some(9),
+            ..first.clone()
+        };
+        assert!(!later(5).worth_writing(Some(&first)), "only the 5-minute figures moved");
+        assert!(!later(55).worth_writing(Some(&first)));
+        assert!(later(60).worth_writing(Some(&first)), "hourly");
+        let failed = RouterHealth { reachable: false, consecutive_failures: 1, ..later(5) };
+        assert!(failed.worth_writing(Some(&first)));
+        let again = RouterHealth { consecutive_failures: 2, ..failed.clone() };
+        assert!(again.worth_writing(Some(&failed)), "a failure in a row counts toward offline");
+        let upgraded = RouterHealth { routeros_version: Some("7.17".into()), ..later(5) };
+        assert!(upgraded.worth_writing(Some(&first)));
+    }
 
     #[test]
     fn failures_map_to_the_problem_the_caller_can_act_on() {

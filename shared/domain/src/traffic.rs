@@ -196,17 +196,6 @@ pub struct DirectoryPart {
     pub entries: Vec<Known>,
 }
 
-/// A stored part, packed.
-pub fn pack<T: Serialize>(part: &T) -> Vec<u8> {
-    postcard::to_allocvec(part).expect("a cursor part always packs")
-}
-
-/// A stored part, unpacked; None: not one of ours (a left-over of an older format is ignored:
-/// the next sample is a baseline).
-pub fn unpack<T: for<'de> Deserialize<'de>>(bytes: &[u8]) -> Option<T> {
-    postcard::from_bytes(bytes).ok()
-}
-
 /// A total to write out as a day record.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DayRecord {
@@ -626,6 +615,7 @@ impl Cursor {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::packed::{pack, unpack};
     use chrono::TimeZone;
 
     fn at(h: u32, m: u32) -> DateTime<Utc> {

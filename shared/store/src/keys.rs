@@ -671,11 +671,6 @@ pub fn router_health(tenant: Uuid, router: Uuid) -> ItemKeys {
     ItemKeys::new(router_pk(tenant, router), "HEALTH")
 }
 
-/// A router's monitoring between sweeps (last point, counters, open episodes, the hour so far).
-pub fn router_monitor(tenant: Uuid, router: Uuid) -> ItemKeys {
-    ItemKeys::new(router_pk(tenant, router), "MONITOR")
-}
-
 /// A device watched by SNMP, listed by id (gsi1).
 pub fn device(tenant: Uuid, id: Uuid) -> ItemKeys {
     ItemKeys::new(format!("{}DEVICE#{id}", t(tenant)), "DEVICE").gsi1(devices_gsi1(tenant), id.to_string())
@@ -685,19 +680,20 @@ pub fn devices_gsi1(tenant: Uuid) -> String {
     format!("{}DEVICES", t(tenant))
 }
 
-/// A device's monitoring between polls (as a router's `MONITOR`).
-pub fn device_monitor(tenant: Uuid, id: Uuid) -> ItemKeys {
-    ItemKeys::new(format!("{}DEVICE#{id}", t(tenant)), "MONITOR")
-}
-
 /// A router's (or a device's, by its id) monitoring history: 5-minute points (`5M#<time>`) and hourly summaries
 /// (`1H#<hour>`) in one partition, read by time range.
 pub fn monitor_history_pk(tenant: Uuid, router: Uuid) -> String {
     format!("{}MON#{router}", t(tenant))
 }
 
+/// Sort-key prefix of the 5-minute points (the newest is the current state).
+pub const MONITOR_POINT_SK_PREFIX: &str = "5M#";
+
 pub fn monitor_point(tenant: Uuid, router: Uuid, at: chrono::DateTime<chrono::Utc>) -> ItemKeys {
-    ItemKeys::new(monitor_history_pk(tenant, router), &format!("5M#{}", at.format("%Y-%m-%dT%H:%M:%SZ")))
+    ItemKeys::new(
+        monitor_history_pk(tenant, router),
+        &format!("{MONITOR_POINT_SK_PREFIX}{}", at.format("%Y-%m-%dT%H:%M:%SZ")),
+    )
 }
 
 pub fn monitor_hour(tenant: Uuid, router: Uuid, hour: chrono::DateTime<chrono::Utc>) -> ItemKeys {

@@ -170,14 +170,17 @@ pub struct DeviceDetail {
     pub open: Vec<Episode>,
 }
 
-/// `GET /v1/monitoring/devices/{id}`: the device and its monitoring state in one BatchGetItem.
+/// `GET /v1/monitoring/devices/{id}`: the device (GetItem) and its newest point (the state; a
+/// Query), at once.
 pub async fn get_device(app: &App, actor: &Actor, id: Uuid) -> Result<DeviceDetail> {
     actor.require(Permission::NetworkRead)?;
     let tid = actor.tenant()?;
-    let (dk, mk) = (keys::device(tid, id), keys::device_monitor(tid, id));
-    let mut items = app.store.batch_get(&[&dk, &mk]).await.or_500()?.into_iter();
-    let rec: DeviceRecord = decoded(items.next().flatten())?.ok_or_else(|| Error::not_found("device"))?;
-    let state: MonitorState = decoded(items.next().flatten())?.unwrap_or_default();
+    let (rec, state) = futures::try_join!(
+        async { app.store.get::<DeviceRecord>(&keys::device(tid, id)).await.or_500() },
+        crate::monitoring::latest_state(app, tid, id)
+    )?;
+    let rec = rec.ok_or_else(|| Error::not_found("device"))?;
+    let state: MonitorState = state.unwrap_or_default();
     let status = match &state.last {
         None => "unknown",
         Some(p) if p.reachable => "up",
@@ -287,7 +290,7 @@ pub async fn update_device(
     Ok(after)
 }
 
-/// Deletes a device and its monitoring state (its history expires by itself).
+/// Deletes a device (its points, its monitoring state among them, expire by themselves).
 pub async fn delete_device(app: &App, actor: &Actor, id: Uuid, if_match: Option<u64>) -> Result<()> {
     actor.require(Permission::NetworkWrite)?;
     let tid = actor.tenant()?;
@@ -299,7 +302,6 @@ pub async fn delete_device(app: &App, actor: &Actor, id: Uuid, if_match: Option<
     let now: DateTime<Utc> = app.now();
     let mut tx = Tx::new();
     tx.delete_existing(&keys::device(tid, id), Conflict::Version);
-    tx.delete(&keys::device_monitor(tid, id));
     tx.put_audit(&audit(
         actor,
         Some(tid),

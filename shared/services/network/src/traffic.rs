@@ -5,7 +5,8 @@
 
 use chrono::{DateTime, Utc};
 use domain::Result;
-use domain::traffic::{CURSOR_KEEP_DAYS, Cursor, CursorPart, DirectoryPart, pack, unpack};
+use domain::packed::{pack, unpack};
+use domain::traffic::{CURSOR_KEEP_DAYS, Cursor, CursorPart, DirectoryPart};
 use kernel::App;
 use kernel::support::StoreResultExt;
 use serde::{Deserialize, Serialize};

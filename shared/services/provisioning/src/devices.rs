@@ -6,13 +6,12 @@
 
 use crate::monitoring::{Watched, record};
 use domain::Result;
-use domain::monitoring::{MonitorState, MonitoringSettings, Reading};
+use domain::monitoring::{MonitoringSettings, Reading};
 use kernel::App;
-use kernel::support::{StoreResultExt, decoded};
+use kernel::support::StoreResultExt;
 use network::devices::{DeviceRecord, all_device_records, open_credentials};
 use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
-use store::keys;
 use uuid::Uuid;
 
 /// Devices polled at once, and how long one has to answer each request.
@@ -58,13 +57,11 @@ pub async fn poll_tenant(app: &App, tenant: Uuid, settings: &MonitoringSettings)
     if devices.is_empty() {
         return Ok(DevicePoll::default());
     }
-    let state_keys: Vec<store::ItemKeys> = devices.iter().map(|d| keys::device_monitor(tenant, d.device.id)).collect();
-    let refs: Vec<&store::ItemKeys> = state_keys.iter().collect();
-    let states = app.store.batch_get_many(&refs).await.or_500()?;
     let results: Vec<Result<(Vec<store::Item>, bool)>> =
-        futures::stream::iter(devices.into_iter().zip(states).map(|(rec, state)| async move {
-            let prev: Option<MonitorState> = decoded(state)?;
-            let reading = read(app, &rec).await;
+        futures::stream::iter(devices.into_iter().map(|rec| async move {
+            let (prev, reading) =
+                futures::join!(network::monitoring::latest_state(app, tenant, rec.device.id), read(app, &rec));
+            let prev = prev?;
             let answered = reading.reachable;
             let items = record(app, Watched::Device(&rec.device), prev, reading, settings).await?;
             Ok((items, answered))

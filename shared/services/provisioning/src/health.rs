@@ -7,7 +7,6 @@ use crate::pool::{RouterPool, endpoint};
 use chrono::{DateTime, Utc};
 use domain::Result;
 use domain::live::{Observed, RouterHealth, next_status, uptime_seconds};
-use domain::monitoring::MonitorState;
 use kernel::App;
 use kernel::support::{StoreResultExt, decoded};
 use network::routers::{RouterRecord, all_router_records, record_router_status};
@@ -103,10 +102,11 @@ pub struct HealthSweep {
 
 /// Checks every router of an ISP, many at once, each on the worker's live session for that
 /// router (a warm container does not log in again every 5 minutes), with its monitoring on the
-/// same session. Reads: one Query for the routers, the ISP, one BatchGetItem per 50 routers for
-/// their last health and monitoring state; writes: one BatchWriteItem per 25 items (per router
-/// its health, monitoring state and point, an hour's summary once an hour), and a transaction
-/// only for a router whose status changed or whose monitoring opened or closed an episode.
+/// same session. Reads: one Query for the routers, the ISP, one BatchGetItem per 100 routers for
+/// their last health, a Query per router for its newest monitoring point; writes: one
+/// BatchWriteItem per 25 items (per router its point, an hour's summary once an hour, its health
+/// when it changed or hourly), and a transaction only for a router whose status changed or whose
+/// monitoring opened or closed an episode.
 pub async fn check_tenant(app: &App, pool: &RouterPool, tenant: Uuid, at: DateTime<Utc>) -> Result<HealthSweep> {
     use futures::StreamExt;
     let routers = all_router_records(app, tenant).await?;
@@ -117,19 +117,15 @@ pub async fn check_tenant(app: &App, pool: &RouterPool, tenant: Uuid, at: DateTi
     }
     let tz = domain::cycle::parse_tz(&isp.time_zone);
     let settings = &isp.monitoring;
-    // Each router's last health and monitoring state, in one read per 50 routers.
-    let wanted: Vec<store::ItemKeys> = routers
-        .iter()
-        .flat_map(|r| [keys::router_health(tenant, r.router.id), keys::router_monitor(tenant, r.router.id)])
-        .collect();
+    // Each router's last health, in one read per 100 routers; its monitoring state is its newest
+    // point (a Query each, beside its check).
+    let wanted: Vec<store::ItemKeys> = routers.iter().map(|r| keys::router_health(tenant, r.router.id)).collect();
     let refs: Vec<&store::ItemKeys> = wanted.iter().collect();
-    let mut found = app.store.batch_get_many(&refs).await.or_500()?.into_iter();
-    let previous: Vec<(Option<store::Item>, Option<store::Item>)> =
-        routers.iter().map(|_| (found.next().flatten(), found.next().flatten())).collect();
+    let previous = app.store.batch_get_many(&refs).await.or_500()?;
     let results: Vec<Result<(Vec<store::Item>, bool)>> =
-        futures::stream::iter(routers.into_iter().zip(previous).map(|(rec, (prev, prev_monitor))| async move {
+        futures::stream::iter(routers.into_iter().zip(previous).map(|(rec, prev)| async move {
             let prev: Option<RouterHealth> = decoded(prev)?;
-            let prev_monitor: Option<MonitorState> = decoded(prev_monitor)?;
+            let prev_monitor = network::monitoring::latest_state(app, tenant, rec.router.id).await?;
             let creds = network::routers::open_credentials(app, rec.clone())?;
             let ep = endpoint(&creds.router, creds.password, app.router_hosts);
             let session = pool.live_session(app, tenant, rec.router.id, &ep).await;
@@ -186,8 +182,14 @@ pub async fn check_tenant(app: &App, pool: &RouterPool, tenant: Uuid, at: DateTi
                     );
                 }
             }
-            let health = assess(app, &rec, &outcome, took_ms, prev).await?;
-            items.push(Store::encode(&keys::router_health(tenant, rec.router.id), "HEALTH", &health, None).or_500()?);
+            let health = assess(app, &rec, &outcome, took_ms, prev.clone()).await?;
+            // The monitoring point has this sweep's figures; the health record is rewritten only
+            // when something in it matters (a verdict, an error, a new version) or hourly.
+            if health.worth_writing(prev.as_ref()) {
+                items.push(
+                    Store::encode(&keys::router_health(tenant, rec.router.id), "HEALTH", &health, None).or_500()?,
+                );
+            }
             Ok((items, health.reachable))
         }))
         .buffer_unordered(PARALLEL_CHECKS)

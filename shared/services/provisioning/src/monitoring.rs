@@ -2,16 +2,16 @@
 //! go through the same steps, `crate::devices`): on a router that
 //! answered, the same session pings the ISP's targets, reads the static interfaces and the log
 //! (one pipelined batch); the point is kept (5-minute history a week, hourly 90 days), and an
-//! episode that opens or closes raises one alert each. Writes ride the sweep's batch: the state,
-//! the point, an hour's summary once an hour; a transaction only when an episode opens or closes.
+//! episode that opens or closes raises one alert each. Writes ride the sweep's batch: the point
+//! (packed with the state the next sweep starts from, `network::monitoring::point_item`), an
+//! hour's summary once an hour; a transaction only when an episode opens or closes.
 
 use chrono::{DateTime, Utc};
 use domain::Result;
 use domain::alert::{Alert, AlertKind, AlertSubject};
 use domain::monitoring::Device;
 use domain::monitoring::{
-    Episode, HOUR_DAYS, InterfaceCounters, LogLine, MonitorState, MonitoringSettings, POINT_DAYS, PingPoint, Reading,
-    advance,
+    Episode, HOUR_DAYS, InterfaceCounters, LogLine, MonitorState, MonitoringSettings, PingPoint, Reading, advance,
 };
 use domain::network::Router;
 use kernel::App;
@@ -79,13 +79,6 @@ impl Watched<'_> {
         }
     }
 
-    fn state_key(&self) -> store::ItemKeys {
-        match self {
-            Watched::Router(r) => keys::router_monitor(r.tenant_id, r.id),
-            Watched::Device(d) => keys::device_monitor(d.tenant_id, d.id),
-        }
-    }
-
     fn subject(&self) -> AlertSubject {
         match self {
             Watched::Router(r) => AlertSubject {
@@ -104,9 +97,9 @@ impl Watched<'_> {
     }
 }
 
-/// Advances a router's or a device's monitoring by one sweep: the items left to write (the point,
-/// a finished hour, and the state unless an episode changed). An episode that opens or closes is
-/// committed with its alert and the new state in one transaction, so a sweep that runs again
+/// Advances a router's or a device's monitoring by one sweep: the items left to write (the point
+/// with the new state unless an episode changed, a finished hour). An episode that opens or
+/// closes is committed with its alert and the point in one transaction, so a sweep that runs again
 /// (a redelivered message, a later clock) finds the episode open and raises nothing twice.
 pub async fn record(
     app: &App,
@@ -119,14 +112,11 @@ pub async fn record(
     let (tid, rid) = watched.ids();
     let device = matches!(watched, Watched::Device(_));
     let a = advance(prev.unwrap_or_default(), reading, &settings.thresholds, now, device);
-    let state = Store::encode(&watched.state_key(), "MONITOR", &a.state, None).or_500()?;
-    let mut items = vec![expiring(
-        Store::encode(&keys::monitor_point(tid, rid, now), "MONITOR_POINT", &a.point, None).or_500()?,
-        now,
-        POINT_DAYS,
-    )];
+    // The point carries the state: one write a sweep.
+    let point = network::monitoring::point_item(tid, rid, &a.state)?;
+    let mut items = Vec::new();
     if a.opened.is_empty() && a.closed.is_empty() {
-        items.push(state);
+        items.push(point);
     } else {
         let mut tx = Tx::new();
         for (e, kind) in a
@@ -137,11 +127,11 @@ pub async fn record(
         {
             kernel::alerts::raise(&mut tx, &episode_alert(watched, e, kind, now))?;
         }
-        tx.put(state.clone());
+        tx.put(point.clone());
         match app.store.commit(tx).await {
             Ok(()) => {}
-            // Raised already by a run of this sweep that lost its state write: the state alone.
-            Err(store::StoreError::Conflict(_)) => items.push(state),
+            // Raised already by a run of this sweep that lost its point's write: the point alone.
+            Err(store::StoreError::Conflict(_)) => items.push(point),
             Err(e) => return Err(kernel::support::store_err(e)),
         }
         for e in &a.opened {
