@@ -4,21 +4,18 @@
 Every figure marked `measured` comes from docs/benchmarks.md (the command that measured it is
 named there); prices are AWS list prices (us-east-1, on demand) as used in docs/cost.md. Change a
 number here and run `python3 scripts/cost-model.py` to print the tables again.
+
+`--before` prints the model of the design before 2026-12-07 (a JSON usage cursor sampled every 5
+minutes, day records hourly, monitoring state and point and the health record each sweep, one
+scheduled event per ISP, the reconcile hourly), to compare.
 """
 
 import sys
 
+BEFORE = "--before" in sys.argv
 MONTH_DAYS = 30
-SWEEPS = MONTH_DAYS * 24 * 12  # every 5 minutes
-
-# `--levers`: the cheaper design docs/cost.md proposes (not built), to see what it would cost.
-LEVERS = "--levers" in sys.argv
-TRAFFIC_SAMPLES = MONTH_DAYS * 24 * (4 if LEVERS else 12)  # every 15 or 5 minutes
-DAY_RECORDS = MONTH_DAYS * (8 if LEVERS else 24)  # every 3 hours or hourly
-DAY_RECORD_WU = 1 if LEVERS else 2  # without or with its by-day index entry
-HEALTH_WRITES = MONTH_DAYS * (24 if LEVERS else 288)  # hourly (and on a change) or every sweep
-RECONCILES = MONTH_DAYS * (4 if LEVERS else 24)  # every 6 hours or hourly
-FAN_OUT_PER = 100 if LEVERS else 1  # ISPs named by one scheduled event
+SWEEPS = MONTH_DAYS * 24 * 12  # the health sweep, every 5 minutes
+HOURS = MONTH_DAYS * 24
 
 # ---- prices (US$) -----------------------------------------------------------------------------
 WRU = 0.625e-6  # DynamoDB on-demand write request unit
@@ -32,32 +29,56 @@ LAMBDA_GBS = 0.0000133334  # arm64
 LOGS_GB = 0.50  # CloudWatch Logs ingestion
 CONCENTRATOR = 0.0042 * 730 + 0.005 * 730  # t4g.nano + its public IPv4 address
 ALARMS = 5 * 0.10  # the DLQ alarms of the template
+MB = 512  # every function's memory (infra/template.yaml)
 
 
-def lambda_cost(invocations, ms, mb=512):
+def lambda_cost(invocations, ms, mb=MB):
     return invocations * (LAMBDA_REQ + LAMBDA_GBS * (mb / 1024) * (ms / 1000))
 
 
+def worker_seconds(seconds, mb=MB):
+    """Billed time a worker spends on something inside an invocation it shares."""
+    return LAMBDA_GBS * (mb / 1024) * seconds
+
+
 # ---- per subscriber and month -----------------------------------------------------------------
-# measured (traffic-sweep): a steady 5-minute sample writes 263 write units for 1,100 sessions.
-cursor_wu_per_session_sample = 40 / 1000 if LEVERS else 263 / 1100
-# measured (traffic-sweep): a day record (and its by-day index entry) at most hourly.
-day_records_wu = DAY_RECORDS * DAY_RECORD_WU
-# the cursor read each sweep: ~150 bytes a session, strongly consistent (4 KB per unit).
-cursor_ru = TRAFFIC_SAMPLES * (40 if LEVERS else 150) / 4096
-usage = (TRAFFIC_SAMPLES * cursor_wu_per_session_sample + day_records_wu) * WRU + cursor_ru * RRU
-# the hourly reconcile reads the subscriber's provisioning record (and its share of the router's
-# gsi4 page); since 2026-12-07 it writes it only when something changed (measured: no write).
-reconcile = RECONCILES * (0.5 + 0.04) * RRU
+if BEFORE:
+    # measured (traffic-sweep, 2026-12-04): a steady 5-minute sample 263 write units for 1,100
+    # sessions; each subscription's day record (and its index entry) at most hourly.
+    samples = SWEEPS
+    cursor_wu = 263 / 1100
+    cursor_ru = 150 / 4096
+    day_record_wu = HOURS * 2
+    usage_views_ru = 0
+    reconciles = HOURS
+else:
+    # measured (traffic-sweep, 2026-12-07): a sample every quarter hour, a steady one 34 write
+    # units and ~20 read units (the cursor's Query) for 1,100 sessions; a subscription's day
+    # record once a day (2 units with its gsi1 entry), the directory renumbered once a day
+    # (~50 bytes a name).
+    samples = MONTH_DAYS * 24 * 4
+    cursor_wu = 34 / 1100
+    cursor_ru = 20 / 1100
+    day_record_wu = MONTH_DAYS * (2 + 50 / 1024)
+    # a usage view (staff or portal) reads the router's cursor for today: ~32 read units for a
+    # router of 1,100 sessions; 5 views a month.
+    usage_views_ru = 5 * 32
+    # the full reconcile every 6 hours
+    reconciles = MONTH_DAYS * 4
+usage = (samples * cursor_wu + day_record_wu) * WRU + (samples * cursor_ru + usage_views_ru) * RRU
+# the full reconcile reads the subscriber's provisioning record (and its share of the router's
+# gsi4 page); it writes it only when something changed (measured: no write).
+reconcile = reconciles * (0.5 + 0.04) * RRU
 # measured (billing-run, request-counts): an invoice 20.8 WCU, a payment ~20, two reminders
 # (reminders-10k: ~4 WCU each), ~6 events with their queue and worker share.
 billing = (20.8 + 20 + 2 * 4) * WRU + 6 * (EVENT + 1.2 * SQS_REQ) + lambda_cost(6 / 10, 80)
-# 30 API calls a month (staff and portal): API Gateway, the function, ~1 read unit each.
+# 30 API calls a month (staff and portal): API Gateway, the function, ~1 read unit each, a JSON
+# log line of ~1.5 KB with Lambda's own lines.
 api = 30 * (APIGW + RRU) + lambda_cost(30, 40) + 30 * 1500 / 1e9 * LOGS_GB
 # ~60 KB with indexes (90 usage days, invoices, payments, timeline).
 storage = 60e3 / 1e9 * STORAGE_GB
 per_subscriber = {
-    "usage sampling (cursor, day records)": usage,
+    "usage sampling (cursor, day records, usage views)": usage,
     "reconcile reads": reconcile,
     "billing: invoice, payment, reminders, events": billing,
     "API and portal calls": api,
@@ -65,25 +86,51 @@ per_subscriber = {
 }
 
 # ---- per router and month ---------------------------------------------------------------------
-# measured (request counts): the health check writes HEALTH (1 unit) every 5 minutes, reads the
-# router in a BatchGetItem; the worker's share of time ~100 ms a check; a weekly backup.
+if BEFORE:
+    health = SWEEPS * WRU + SWEEPS * 0.5 * RRU + SWEEPS * worker_seconds(0.1)
+    # measured (monitoring-sweep, 2026-12-04): state and point ~4 write units a sweep, an hour's
+    # summary once an hour.
+    monitoring = (SWEEPS * 4 + HOURS) * WRU
+    router_day = 0  # counted with the subscribers' day records then
+else:
+    # measured (monitoring-sweep, request counts): the health record written hourly (and on a
+    # change); per sweep a BatchGetItem share (0.5 unit) for it and a Query for the newest
+    # monitoring point (1 unit). Worker time: the sweep waits on the routers (a ping is ~1 s,
+    # a check ~1.3 s); a page of 100 ISPs is checked at once with up to 256 routers in flight,
+    # so a router's share of the invocation is ~1.3 s / 100 (ISPs of one router each) to
+    # ~1.3 s / 256 (bigger ISPs): 0.015 s.
+    health = HOURS * WRU + SWEEPS * 1.5 * RRU + SWEEPS * worker_seconds(0.015)
+    # measured (monitoring-sweep, 2026-12-07): the point, packed with the state, 1 write unit a
+    # sweep; an hour's summary once an hour.
+    monitoring = (SWEEPS * 1 + HOURS) * WRU
+    # the router's own day total, written at most hourly
+    router_day = HOURS * WRU
 per_router = {
-    "health check every 5 min (HEALTH item, reads, worker time)": HEALTH_WRITES * WRU
-    + SWEEPS * 0.5 * RRU
-    + SWEEPS * LAMBDA_GBS * 0.5 * 0.1,
-    "reconcile report, weekly backup": RECONCILES * 2 * WRU + 4.3 * 3 * WRU,
-    # measured (monitoring-sweep): the monitoring state and the 5-minute point ~4 write units a
-    # router and sweep, an hour's summary once an hour (~1 unit); the ping targets' reads are the
-    # router's own time.
-    "monitoring (state and point every 5 min, hourly summary)": (SWEEPS * 4 + MONTH_DAYS * 24) * WRU,
+    "health check (HEALTH item, reads, worker time)": health,
+    "reconcile report, weekly backup": reconciles * 2 * WRU + 4.3 * 3 * WRU,
+    "monitoring (a point every 5 min, hourly summary)": monitoring,
+    "the router's day total (hourly)": router_day,
 }
 
 # ---- per ISP and month ------------------------------------------------------------------------
-# the scheduled jobs fan out one event per active ISP: health and message release every 5 min,
-# voucher expiry every 15, reconcile and expiry sweep hourly, billing, dunning, backups daily.
-fan_out_events = MONTH_DAYS * (2 * 288 + 96 + 2 * 24 + 3)
-per_event = 2 * WRU + EVENT + 1.2 * SQS_REQ + lambda_cost(0.1, 20) + 1 * RRU + 300 / 1e9 * LOGS_GB
-per_isp = {"scheduled fan-out ({:,} events)".format(fan_out_events): fan_out_events * per_event / FAN_OUT_PER}
+# a scheduled event: its outbox write and delete, the event, the queue, a worker's call (10
+# messages a batch), logs.
+per_event = 2 * WRU + EVENT + 1.2 * SQS_REQ + lambda_cost(0.1, 20) + 300 / 1e9 * LOGS_GB
+# each ISP's share of a frequent job when it has nothing to do: a read or three (~1 read unit
+# on average: the health share reads the routers, the ISP, its devices; the others one Query)
+# and ~20 ms of waiting, 16 or more shares at once in a page (~2 ms of the worker each).
+per_share = 1 * RRU + worker_seconds(0.002)
+frequent = MONTH_DAYS * (2 * 288 + 96 + 24)  # health, due messages every 5 min; voucher expiry 15; expiry sweep hourly
+if BEFORE:
+    per_isp_events = MONTH_DAYS * (2 * 288 + 96 + 2 * 24 + 3)
+    per_isp = {"scheduled jobs ({:,} events of its own)".format(per_isp_events): per_isp_events * per_event}
+else:
+    own = MONTH_DAYS * (3 + 4)  # billing, dunning, backups daily; the reconcile 4 times a day
+    per_isp = {
+        "scheduled jobs of its own ({:,} events: billing, dunning, backups, reconcile)".format(own): own * per_event,
+        "frequent jobs' events, a page of 100 ISPs each ({:,} a month, shared)".format(frequent): frequent * per_event / 100,
+        "its shares of the frequent jobs ({:,}: reads, worker time)".format(frequent): frequent * per_share,
+    }
 
 # ---- fixed ------------------------------------------------------------------------------------
 fixed = {

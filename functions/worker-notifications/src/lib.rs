@@ -160,7 +160,7 @@ async fn handle_one<C: Channel>(w: &Worker<C>, ev: &BusEvent) -> Result<(), Work
         let app = &w.app;
         let senders = &w.senders;
         let at = job.requested_at;
-        let done = kernel::schedule::each_tenant(app, MessagingEvent::MessagesDueRequested, &job, 4, |t| async move {
+        let done = kernel::schedule::each_tenant(app, MessagingEvent::MessagesDueRequested, &job, 16, |t| async move {
             let report = Box::pin(notify::send::release_due(app, senders, t, at))
                 .await
                 .map_err(|e| domain::Error::Internal(e.to_string()))?;

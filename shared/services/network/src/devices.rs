@@ -177,7 +177,7 @@ pub async fn get_device(app: &App, actor: &Actor, id: Uuid) -> Result<DeviceDeta
     let tid = actor.tenant()?;
     let (rec, state) = futures::try_join!(
         async { app.store.get::<DeviceRecord>(&keys::device(tid, id)).await.or_500() },
-        crate::monitoring::latest_state(app, tid, id)
+        crate::monitor_points::latest_state(app, tid, id)
     )?;
     let rec = rec.ok_or_else(|| Error::not_found("device"))?;
     let state: MonitorState = state.unwrap_or_default();

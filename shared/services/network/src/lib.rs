@@ -4,6 +4,7 @@ pub mod backups;
 pub mod devices;
 pub mod edge;
 pub mod live;
+pub mod monitor_points;
 pub mod monitoring;
 pub mod packages;
 pub mod pops;

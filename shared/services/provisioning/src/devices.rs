@@ -60,7 +60,7 @@ pub async fn poll_tenant(app: &App, tenant: Uuid, settings: &MonitoringSettings)
     let results: Vec<Result<(Vec<store::Item>, bool)>> =
         futures::stream::iter(devices.into_iter().map(|rec| async move {
             let (prev, reading) =
-                futures::join!(network::monitoring::latest_state(app, tenant, rec.device.id), read(app, &rec));
+                futures::join!(network::monitor_points::latest_state(app, tenant, rec.device.id), read(app, &rec));
             let prev = prev?;
             let answered = reading.reachable;
             let items = record(app, Watched::Device(&rec.device), prev, reading, settings).await?;

@@ -20,6 +20,11 @@ use uuid::Uuid;
 /// Routers of one ISP checked at once.
 const PARALLEL_CHECKS: usize = 32;
 
+/// Router checks in flight in one worker, whatever the ISPs: a page of ISPs is checked all at
+/// once (a small ISP's one router does not wait for another ISP's), within what one Lambda's
+/// sockets allow.
+static CHECKS_IN_FLIGHT: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(256);
+
 fn observed(outcome: &std::result::Result<RouterInfo, RouterError>) -> Observed {
     match outcome {
         Ok(_) => Observed::Answered,
@@ -124,8 +129,9 @@ pub async fn check_tenant(app: &App, pool: &RouterPool, tenant: Uuid, at: DateTi
     let previous = app.store.batch_get_many(&refs).await.or_500()?;
     let results: Vec<Result<(Vec<store::Item>, bool)>> =
         futures::stream::iter(routers.into_iter().zip(previous).map(|(rec, prev)| async move {
+            let _turn = CHECKS_IN_FLIGHT.acquire().await.map_err(|e| domain::Error::Internal(e.to_string()))?;
             let prev: Option<RouterHealth> = decoded(prev)?;
-            let prev_monitor = network::monitoring::latest_state(app, tenant, rec.router.id).await?;
+            let prev_monitor = network::monitor_points::latest_state(app, tenant, rec.router.id).await?;
             let creds = network::routers::open_credentials(app, rec.clone())?;
             let ep = endpoint(&creds.router, creds.password, app.router_hosts);
             let session = pool.live_session(app, tenant, rec.router.id, &ep).await;

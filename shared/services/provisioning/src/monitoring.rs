@@ -3,7 +3,7 @@
 //! answered, the same session pings the ISP's targets, reads the static interfaces and the log
 //! (one pipelined batch); the point is kept (5-minute history a week, hourly 90 days), and an
 //! episode that opens or closes raises one alert each. Writes ride the sweep's batch: the point
-//! (packed with the state the next sweep starts from, `network::monitoring::point_item`), an
+//! (packed with the state the next sweep starts from, `network::monitor_points::point_item`), an
 //! hour's summary once an hour; a transaction only when an episode opens or closes.
 
 use chrono::{DateTime, Utc};
@@ -113,7 +113,7 @@ pub async fn record(
     let device = matches!(watched, Watched::Device(_));
     let a = advance(prev.unwrap_or_default(), reading, &settings.thresholds, now, device);
     // The point carries the state: one write a sweep.
-    let point = network::monitoring::point_item(tid, rid, &a.state)?;
+    let point = network::monitor_points::point_item(tid, rid, &a.state)?;
     let mut items = Vec::new();
     if a.opened.is_empty() && a.closed.is_empty() {
         items.push(point);

@@ -31,6 +31,11 @@ impl Default for RouterPool {
     }
 }
 
+/// Sessions kept per kind: a container that sweeps pages of ISPs meets more routers than a
+/// Lambda may hold sockets for (1,024); past this, a session is dropped (its router logs in again
+/// when next reached).
+const KEPT_SESSIONS: usize = 384;
+
 async fn pooled(
     map: &tokio::sync::Mutex<HashMap<Uuid, Arc<RouterSession>>>,
     router: Uuid,
@@ -41,6 +46,11 @@ async fn pooled(
     match sessions.get(&router) {
         Some(s) if s.endpoint() == endpoint => s.clone(),
         _ => {
+            if sessions.len() >= KEPT_SESSIONS
+                && let Some(other) = sessions.keys().find(|k| **k != router).copied()
+            {
+                sessions.remove(&other);
+            }
             let s = Arc::new(make());
             sessions.insert(router, s.clone());
             s
@@ -126,4 +136,35 @@ pub fn open_router(app: &App, rec: RouterRecord) -> Result<(Router, Endpoint)> {
     let creds = network::routers::open_credentials(app, rec)?;
     let ep = endpoint(&creds.router, creds.password.clone(), app.router_hosts);
     Ok((creds.router, ep))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_container_keeps_a_bounded_number_of_sessions() {
+        let map = tokio::sync::Mutex::new(HashMap::new());
+        let stats = Arc::new(Stats::default());
+        let endpoint = Endpoint {
+            host: "10.0.0.1".into(),
+            port: 8728,
+            tls: TlsMode::Plain,
+            username: "api".into(),
+            password: "secret".into(),
+            hosts: RouterHosts::default(),
+        };
+        let make = || RouterSession::new(endpoint.clone(), Timeouts::LIVE, Backoff::LIVE, stats.clone());
+        let routers: Vec<Uuid> = (0..KEPT_SESSIONS as u128 + 50).map(Uuid::from_u128).collect();
+        for r in &routers {
+            pooled(&map, *r, &endpoint, make).await;
+        }
+        let kept = map.lock().await.len();
+        assert_eq!(kept, KEPT_SESSIONS);
+        // The router just reached is kept, and reached again it is the same session.
+        let last = *routers.last().unwrap();
+        let again = pooled(&map, last, &endpoint, make).await;
+        assert!(Arc::ptr_eq(&again, map.lock().await.get(&last).unwrap()));
+        assert_eq!(map.lock().await.len(), KEPT_SESSIONS);
+    }
 }

@@ -230,14 +230,14 @@ pub async fn process(app: &App, pool: &RouterPool, messages: &[(String, Work)]) 
                     answer.insert(id.clone(), Err(WorkError::from(e)));
                 }
             },
-            // A page's ISPs a few at a time: their routers' checks wait on the routers, so the
-            // worker's time is shared by all of them.
+            // A page's ISPs all at once (the router checks in flight are bounded in
+            // `health`): their checks wait on the routers, so the worker's time is shared.
             Work::Health(job) => {
                 let done = kernel::schedule::each_tenant(
                     app,
                     NetworkEvent::RouterHealthCheckRequested,
                     job,
-                    16,
+                    kernel::schedule::TENANTS_PER_PAGE,
                     |t| async move { crate::health::check_tenant(app, pool, t, job.requested_at).await.map(drop) },
                 )
                 .await;
@@ -261,7 +261,7 @@ pub async fn process(app: &App, pool: &RouterPool, messages: &[(String, Work)]) 
                     app,
                     NetworkEvent::VoucherExpirySweepRequested,
                     job,
-                    8,
+                    16,
                     |t| async move {
                         let n = crate::vouchers::expire_due(app, t, job.requested_at).await?;
                         if n > 0 {
