@@ -109,6 +109,39 @@ async fn a_frequent_job_names_a_page_of_isps_and_a_failed_one_is_retried_alone()
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
     assert!(retried, "the demo ISP's share ran alone");
+    // A page whose time is up starts nothing more: its ISPs go back alone (and run).
+    env.clock.advance(chrono::Duration::minutes(5));
+    let at = env.clock.now();
+    let admin = env.admin().await;
+    let late = TenantJobRequested::page(vec![demo], at);
+    let started = std::sync::atomic::AtomicUsize::new(0);
+    let outcome = kernel::schedule::each_tenant_within(
+        &env.local.app,
+        NetworkEvent::RouterHealthCheckRequested,
+        &late,
+        4,
+        std::time::Duration::ZERO,
+        |_| {
+            let started = &started;
+            async move {
+                started.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                Ok(())
+            }
+        },
+    )
+    .await;
+    assert!(outcome.is_ok());
+    assert_eq!(started.load(std::sync::atomic::Ordering::SeqCst), 0, "nothing started after the page's time");
+    let mut sent_back = false;
+    for _ in 0..200 {
+        let r = env.send("GET", &format!("/v1/monitoring/routers/{rid}"), Some(&admin), None).await.expect(200);
+        if r["last"]["at"].as_str().map(|t| t.parse::<chrono::DateTime<chrono::Utc>>().unwrap()) == Some(at) {
+            sent_back = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert!(sent_back, "the ISP the page did not start ran alone");
     // One ISP's own event: its failure is the message's (the queue retries it).
     let one = TenantJobRequested::one(demo, at);
     let outcome =

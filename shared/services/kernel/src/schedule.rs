@@ -86,10 +86,16 @@ pub async fn fan_out(
     }
 }
 
+/// How long a page's shares may keep starting: an ISP not started by then is sent back alone, so
+/// a page with a few slow shares (a bulk SMS at the send rate, a slow router's ISP) ends well
+/// within the worker's 120 s and the rest are not held up.
+pub const PAGE_BUDGET: std::time::Duration = std::time::Duration::from_secs(45);
+
 /// Does `share` for each ISP a job event names, `at_once` ISPs at a time. For one ISP, its
-/// failure is the message's (the queue retries it). For a page, the ISPs that failed are sent
-/// back as events of their own (retried alone, the rest of the page done); only if that fails
-/// does the whole page fail (the shares are safe to repeat).
+/// failure is the message's (the queue retries it). For a page, the ISPs that failed, and those
+/// not started within [`PAGE_BUDGET`], are sent back as events of their own (retried alone, the
+/// rest of the page done); only if that fails does the whole page fail (the shares are safe to
+/// repeat).
 pub async fn each_tenant<F, Fut>(
     app: &App,
     event: impl Into<EventName> + Copy,
@@ -101,25 +107,59 @@ where
     F: Fn(Uuid) -> Fut,
     Fut: Future<Output = Result<()>>,
 {
+    each_tenant_within(app, event, job, at_once, PAGE_BUDGET, share).await
+}
+
+/// [`each_tenant`] with a page's time of its own.
+pub async fn each_tenant_within<F, Fut>(
+    app: &App,
+    event: impl Into<EventName> + Copy,
+    job: &TenantJobRequested,
+    at_once: usize,
+    budget: std::time::Duration,
+    share: F,
+) -> Result<()>
+where
+    F: Fn(Uuid) -> Fut,
+    Fut: Future<Output = Result<()>>,
+{
     use futures::StreamExt;
     let share = &share;
-    let results: Vec<(Uuid, Result<()>)> = futures::stream::iter(job.tenants())
-        .map(|t| async move { (t, share(t).await) })
+    let started = std::time::Instant::now();
+    let paged = job.tenant_id.is_none();
+    // None: not started (the page's time was up).
+    let results: Vec<(Uuid, Option<Result<()>>)> = futures::stream::iter(job.tenants())
+        .map(|t| async move {
+            if paged && started.elapsed() >= budget {
+                return (t, None);
+            }
+            (t, Some(share(t).await))
+        })
         .buffer_unordered(at_once.max(1))
         .collect()
         .await;
-    let failed: Vec<(Uuid, domain::Error)> = results.into_iter().filter_map(|(t, r)| r.err().map(|e| (t, e))).collect();
-    if job.tenant_id.is_some() {
-        return failed.into_iter().next().map_or(Ok(()), |(_, e)| Err(e));
+    if !paged {
+        return results.into_iter().find_map(|(_, r)| r.and_then(|r| r.err())).map_or(Ok(()), Err);
     }
-    if failed.is_empty() {
+    let mut again = Vec::new();
+    for (t, r) in results {
+        match r {
+            Some(Ok(())) => {}
+            Some(Err(e)) => {
+                tracing::warn!(tenant = %t, error = %e, "an ISP's share failed: sent back alone");
+                again.push(t);
+            }
+            None => again.push(t),
+        }
+    }
+    if again.is_empty() {
         return Ok(());
     }
+    tracing::info!(sent_back = again.len(), "ISPs of a page sent back alone");
     let now = app.now();
     let mut tx = Tx::new();
-    for (t, e) in &failed {
-        tracing::warn!(tenant = %t, error = %e, "an ISP's share failed: sent back alone");
-        tx.put_event(&DomainEvent::new(event, Some(*t), detail(&TenantJobRequested::one(*t, job.requested_at))?, now));
+    for t in again {
+        tx.put_event(&DomainEvent::new(event, Some(t), detail(&TenantJobRequested::one(t, job.requested_at))?, now));
     }
     app.store.commit(tx).await.or_500()
 }

@@ -16,6 +16,10 @@ use uuid::Uuid;
 
 /// Devices polled at once, and how long one has to answer each request.
 const PARALLEL_POLLS: usize = 32;
+
+/// SNMP polls in flight in one worker, whatever the ISPs (a page of ISPs is swept at once; each
+/// poll holds a UDP socket).
+static POLLS_IN_FLIGHT: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(128);
 const SNMP_TIMEOUT: Duration = Duration::from_secs(2);
 
 /// What one ISP's poll found.
@@ -59,6 +63,7 @@ pub async fn poll_tenant(app: &App, tenant: Uuid, settings: &MonitoringSettings)
     }
     let results: Vec<Result<(Vec<store::Item>, bool)>> =
         futures::stream::iter(devices.into_iter().map(|rec| async move {
+            let _turn = POLLS_IN_FLIGHT.acquire().await.map_err(|e| domain::Error::Internal(e.to_string()))?;
             let (prev, reading) =
                 futures::join!(network::monitor_points::latest_state(app, tenant, rec.device.id), read(app, &rec));
             let prev = prev?;
