@@ -152,6 +152,8 @@ pub struct Cursor {
     pub directory: Vec<Known>,
     /// The directory changed since it was loaded (it is written out with the sample).
     pub directory_changed: bool,
+    /// The write that stored the directory as loaded.
+    pub directory_write: u64,
     pub sessions: BTreeMap<String, SessionMark>,
     /// Directory index -> the subscription's running total.
     pub days: BTreeMap<u32, DayCount>,
@@ -173,6 +175,9 @@ pub struct CursorPart {
     pub header: Option<CursorHeader>,
     pub sessions: Vec<SessionMark>,
     pub days: Vec<StoredDay>,
+    /// The write this part was stored by (random, one per sample): parts of another write (a
+    /// sample that failed half-way, or ran twice at once) are never joined.
+    pub write: u64,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -184,6 +189,8 @@ pub struct CursorHeader {
     pub router: Option<DayTotal>,
     /// The directory generation the parts' indexes refer to.
     pub generation: u32,
+    /// The write that stored that directory.
+    pub directory_write: u64,
 }
 
 /// One stored part of a directory. A generation is stored in the slot of its parity, so a
@@ -194,6 +201,7 @@ pub struct DirectoryPart {
     /// How many parts this generation was written in.
     pub parts: u32,
     pub entries: Vec<Known>,
+    pub write: u64,
 }
 
 /// A total to write out as a day record.
@@ -380,8 +388,11 @@ pub struct HeldDay {
 
 impl Cursor {
     /// Reassembles a cursor from its stored parts and directory parts (`(index, part)`); parts
-    /// past the header's count are left-overs of a larger cursor and ignored. No header, or
-    /// indexes the stored directory does not hold (its write was lost): never sampled.
+    /// past the header's count are left-overs of a larger cursor and ignored. No header, a part
+    /// or a directory of another write than the header names (a sample that failed half-way or
+    /// ran twice at once), or indexes the directory does not hold: never sampled (a baseline
+    /// loses what the cursor held; joining mismatched parts could count twice or for another
+    /// subscriber).
     pub fn join(parts: Vec<(usize, CursorPart)>, directory: Vec<(usize, DirectoryPart)>) -> Cursor {
         let Some(header) = parts.iter().find(|(i, _)| *i == 0).and_then(|(_, p)| p.header.clone()) else {
             return Cursor::default();
@@ -389,8 +400,13 @@ impl Cursor {
         let Some(sampled_at) = DateTime::from_timestamp(header.sampled_at, 0) else {
             return Cursor::default();
         };
-        let mut names: Vec<(usize, DirectoryPart)> =
-            directory.into_iter().filter(|(_, d)| d.generation == header.generation).collect();
+        let Some(write) = parts.iter().find(|(i, _)| *i == 0).map(|(_, p)| p.write) else {
+            return Cursor::default();
+        };
+        let mut names: Vec<(usize, DirectoryPart)> = directory
+            .into_iter()
+            .filter(|(_, d)| d.generation == header.generation && d.write == header.directory_write)
+            .collect();
         names.sort_by_key(|(i, _)| *i);
         let count = names.first().map_or(0, |(_, d)| d.parts as usize);
         names.retain(|(i, _)| *i < count);
@@ -403,11 +419,17 @@ impl Cursor {
             router: header.router,
             generation: header.generation,
             directory_changed: false,
+            directory_write: header.directory_write,
             directory,
             ..Cursor::default()
         };
         let held = c.directory.len() as u32;
-        for (_, p) in parts.into_iter().filter(|(i, _)| *i < header.parts as usize) {
+        let parts: Vec<CursorPart> =
+            parts.into_iter().filter(|(i, _)| *i < header.parts as usize).map(|(_, p)| p).collect();
+        if parts.len() != header.parts as usize || parts.iter().any(|p| p.write != write) {
+            return Cursor::default();
+        }
+        for p in parts {
             for s in p.sessions {
                 if s.who.is_some_and(|w| w >= held) {
                     return Cursor::default();
@@ -424,10 +446,11 @@ impl Cursor {
         c
     }
 
-    /// The parts to store (at least one; every one of them written each sample).
-    pub fn split(&self) -> Vec<CursorPart> {
+    /// The parts to store by the write `write` (at least one; every one of them written each
+    /// sample).
+    pub fn split(&self, write: u64) -> Vec<CursorPart> {
         let n = (self.sessions.len() + self.days.len()).div_ceil(ENTRIES_PER_PART).max(1);
-        let mut parts = vec![CursorPart::default(); n];
+        let mut parts = vec![CursorPart { write, ..CursorPart::default() }; n];
         for s in self.sessions.values() {
             parts[part_of(&s.key, n)].sessions.push(s.clone());
         }
@@ -440,6 +463,7 @@ impl Cursor {
                 parts: n as u32,
                 router: self.router.clone(),
                 generation: self.generation,
+                directory_write: if self.directory_changed { write } else { self.directory_write },
             });
         }
         parts
@@ -447,7 +471,7 @@ impl Cursor {
 
     /// The directory's parts to store with this sample: none unless it changed. Stored in the
     /// slot of the generation's parity (`generation % 2`).
-    pub fn directory_parts(&self) -> Vec<DirectoryPart> {
+    pub fn directory_parts(&self, write: u64) -> Vec<DirectoryPart> {
         if !self.directory_changed {
             return Vec::new();
         }
@@ -457,24 +481,30 @@ impl Cursor {
                 generation: self.generation,
                 parts: n as u32,
                 entries: self.directory.iter().skip(i * NAMES_PER_PART).take(NAMES_PER_PART).cloned().collect(),
+                write,
             })
             .collect()
     }
 
-    fn index_of(&self, name: &str) -> Option<u32> {
-        self.directory.iter().position(|k| k.name == name).map(|i| i as u32)
+    /// The directory index of `name` as `owner`'s (the latest, should the name have changed hands).
+    fn index_of(&self, name: &str, owner: Option<Owner>) -> Option<u32> {
+        self.directory.iter().rposition(|k| k.name == name && owner.is_none_or(|o| k.owner == o)).map(|i| i as u32)
     }
 
-    /// Names of sampled sessions the cursor cannot place (new sessions of names not in the
-    /// directory, or a session id now used by another name); the caller looks them up.
+    /// The remembered session `s` continues: the same router id, name tag and name.
+    fn continued(&self, s: &SessionCounters) -> Option<&SessionMark> {
+        self.sessions.get(&s.key).filter(|m| {
+            m.tag == tag_of(&s.name)
+                && m.who.is_none_or(|w| self.directory.get(w as usize).is_some_and(|k| k.name == s.name))
+        })
+    }
+
+    /// Names of sampled sessions the cursor does not continue (logins and reconnects since the
+    /// last sample, a session id now used by another name): the caller looks up whose they are
+    /// now (a name may have passed to another subscription since it entered the directory).
     pub fn unknown_names(&self, samples: &[SessionCounters]) -> Vec<String> {
-        let known: std::collections::HashSet<&str> = self.directory.iter().map(|k| k.name.as_str()).collect();
-        let mut out: Vec<String> = samples
-            .iter()
-            .filter(|s| self.sessions.get(&s.key).is_none_or(|m| m.tag != tag_of(&s.name)))
-            .filter(|s| !known.contains(s.name.as_str()))
-            .map(|s| s.name.clone())
-            .collect();
+        let mut out: Vec<String> =
+            samples.iter().filter(|s| self.continued(s).is_none()).map(|s| s.name.clone()).collect();
         out.sort();
         out.dedup();
         out
@@ -527,7 +557,7 @@ impl Cursor {
         let mut sessions = BTreeMap::new();
         for s in samples {
             let tag = tag_of(&s.name);
-            let known = self.sessions.get(&s.key).filter(|m| m.tag == tag).map(|m| (m.up, m.down, m.who));
+            let known = self.continued(s).map(|m| (m.up, m.down, m.who));
             let (up, down) = match known {
                 Some((u, d, _)) if s.up >= u && s.down >= d => (s.up - u, s.down - d),
                 Some(_) => {
@@ -542,13 +572,16 @@ impl Cursor {
             };
             let who = match known {
                 Some((_, _, who)) => who,
-                None => match self.index_of(&s.name) {
-                    Some(i) => Some(i),
-                    None => owners.get(&s.name).copied().flatten().map(|owner| {
-                        self.directory.push(Known { name: s.name.clone(), owner });
+                None => match owners.get(&s.name) {
+                    // Nobody's now.
+                    Some(None) => None,
+                    Some(Some(owner)) => Some(self.index_of(&s.name, Some(*owner)).unwrap_or_else(|| {
+                        self.directory.push(Known { name: s.name.clone(), owner: *owner });
                         self.directory_changed = true;
                         (self.directory.len() - 1) as u32
-                    }),
+                    })),
+                    // Not looked up: as the directory last knew it.
+                    None => self.index_of(&s.name, None),
                 },
             };
             if let Some(w) = who
@@ -641,10 +674,11 @@ mod tests {
     }
     /// Through storage and back, as a sweep leaves it.
     fn stored(c: &Cursor) -> Cursor {
-        let parts = c.split().iter().map(|p| unpack::<CursorPart>(&pack(p)).unwrap()).enumerate().collect();
-        let dir = c.directory_parts().iter().map(|p| unpack::<DirectoryPart>(&pack(p)).unwrap()).enumerate().collect();
+        let parts = c.split(7).iter().map(|p| unpack::<CursorPart>(&pack(p)).unwrap()).enumerate().collect();
+        let dir = c.directory_parts(7).iter().map(|p| unpack::<DirectoryPart>(&pack(p)).unwrap()).enumerate().collect();
         let mut back = Cursor::join(parts, dir);
         back.directory_changed = c.directory_changed;
+        back.directory_write = c.directory_write;
         back
     }
 
@@ -677,14 +711,15 @@ mod tests {
     fn a_reconnect_counts_the_new_session_in_full_and_a_reset_from_zero() {
         let mut c = Cursor::default();
         c.advance(&[s("p*1", "rahim", 100, 1_000)], &owners(), at(10, 0), day(10));
-        // Reconnected: a new session id with fresh counters; the name is in the directory.
+        // Reconnected: a new session id with fresh counters (whose it is now is looked up).
         let mut samples = vec![s("p*9", "rahim", 40, 400)];
-        assert!(c.unknown_names(&samples).is_empty(), "rahim is in the directory");
+        assert_eq!(c.unknown_names(&samples), vec!["rahim".to_string()]);
         let a = c.advance(&samples, &owners(), at(10, 15), day(10));
         assert_eq!((a.up, a.down, a.new_sessions), (40, 400, 1));
         // The same session's counters went down: a reset, counted from zero.
         samples[0].up = 10;
         samples[0].down = 20;
+        assert!(c.unknown_names(&samples).is_empty(), "the same session");
         let a = c.advance(&samples, &owners(), at(10, 30), day(10));
         assert_eq!((a.up, a.down, a.resets), (10, 20, 1));
         assert_eq!(held(&c, owner(1)), vec![(day(10), 50, 420)]);
@@ -692,6 +727,22 @@ mod tests {
         let a = c.advance(&[s("p*9", "karim", 7, 7)], &owners(), at(10, 45), day(10));
         assert_eq!((a.up, a.new_sessions), (7, 1));
         assert_eq!(held(&c, owner(2)), vec![(day(10), 7, 7)]);
+    }
+
+    #[test]
+    fn a_name_given_to_another_subscription_counts_to_the_new_one() {
+        let mut c = Cursor::default();
+        c.advance(&[s("p*1", "rahim", 0, 0)], &owners(), at(9, 0), day(10));
+        c.advance(&[s("p*1", "rahim", 10, 100)], &owners(), at(9, 15), day(10));
+        // Rahim's subscription was cancelled and the name given to a new one, which logs in.
+        let now_theirs = HashMap::from([("rahim".to_string(), Some(owner(3)))]);
+        let samples = [s("p*2", "rahim", 5, 50)];
+        assert_eq!(c.unknown_names(&samples), vec!["rahim".to_string()]);
+        c.advance(&samples, &now_theirs, at(9, 30), day(10));
+        assert_eq!(held(&c, owner(1)), vec![(day(10), 10, 100)]);
+        assert_eq!(held(&c, owner(3)), vec![(day(10), 5, 50)]);
+        let c2 = stored(&c);
+        assert_eq!(held(&c2, owner(3)), vec![(day(10), 5, 50)]);
     }
 
     #[test]
@@ -760,24 +811,32 @@ mod tests {
         let grown: Vec<SessionCounters> =
             many.iter().map(|x| s(&x.key, &x.name, 3_000_000_000, 40_000_000_000)).collect();
         c.advance(&grown, &who, at(9, 15), day(10));
-        let parts = c.split();
+        let parts = c.split(7);
         assert_eq!(parts.len(), 5);
         let bytes: usize = parts.iter().map(|p| pack(p).len()).sum();
         assert!(bytes < 20_000 * 42, "{} bytes a subscriber", bytes / 20_000);
         assert!(parts.iter().all(|p| pack(p).len() < 350_000));
-        assert!(c.directory_parts().iter().all(|p| pack(p).len() < 350_000));
+        assert!(c.directory_parts(7).iter().all(|p| pack(p).len() < 350_000));
         let back = stored(&c);
         assert_eq!(back, c);
         // Parts of an older, larger cursor are ignored; a directory that is not all there
         // (its write was lost) makes the cursor a baseline, never a wrong owner.
-        let mut with_leftover: Vec<(usize, CursorPart)> = c.split().into_iter().enumerate().collect();
+        let mut with_leftover: Vec<(usize, CursorPart)> = c.split(7).into_iter().enumerate().collect();
         with_leftover.push((
             9,
             CursorPart { sessions: vec![c.sessions.values().next().unwrap().clone()], ..Default::default() },
         ));
-        let dir: Vec<(usize, DirectoryPart)> = c.directory_parts().into_iter().enumerate().collect();
+        let dir: Vec<(usize, DirectoryPart)> = c.directory_parts(7).into_iter().enumerate().collect();
         assert_eq!(Cursor::join(with_leftover.clone(), dir.clone()).sessions.len(), 20_000);
-        assert_eq!(Cursor::join(with_leftover, dir[1..].to_vec()), Cursor::default());
+        assert_eq!(Cursor::join(with_leftover.clone(), dir[1..].to_vec()), Cursor::default());
+        // A part left from another write (a sample that failed half-way): a baseline, never
+        // counters of one sample joined to another's header.
+        let mut mixed = with_leftover.clone();
+        mixed[3].1 = c.split(8).swap_remove(3);
+        assert_eq!(Cursor::join(mixed, dir.clone()), Cursor::default());
+        // A directory of another write (two samples at once appending different names).
+        let other: Vec<(usize, DirectoryPart)> = c.directory_parts(8).into_iter().enumerate().collect();
+        assert_eq!(Cursor::join(with_leftover, other), Cursor::default());
         assert_eq!(Cursor::join(vec![], vec![]), Cursor::default());
     }
 }

@@ -48,23 +48,28 @@ pub async fn load_cursor(app: &App, tid: Uuid, router: Uuid) -> Result<Cursor> {
 /// them), then the cursor's parts. Both live a few days past the sample, so a router silent
 /// over a day's turn still writes that day out when it answers.
 pub fn cursor_items(tid: Uuid, router: Uuid, cursor: &Cursor, now: DateTime<Utc>) -> Result<(Vec<Item>, Vec<Item>)> {
+    // One write id per sample: parts of another write are never joined to these.
+    let write: u64 = rand::random();
     let ttl = ttl_at(now + chrono::Duration::days(CURSOR_KEEP_DAYS));
-    let item = |keys: store::ItemKeys, bytes: Vec<u8>| -> Result<Item> {
+    // The directory is rewritten only when it changes: it lives a day longer than the cursor
+    // that refers to it, whenever that was last written.
+    let directory_ttl = ttl_at(now + chrono::Duration::days(CURSOR_KEEP_DAYS + 1));
+    let item = |keys: store::ItemKeys, bytes: Vec<u8>, directory: bool| -> Result<Item> {
         let mut item = Store::encode(&keys, "TRAFFIC_CURSOR", &Packed { b: bytes }, None).or_500()?;
-        item.insert("ttl".into(), ttl.clone());
+        item.insert("ttl".into(), if directory { directory_ttl.clone() } else { ttl.clone() });
         Ok(item)
     };
     let directory = cursor
-        .directory_parts()
+        .directory_parts(write)
         .iter()
         .enumerate()
-        .map(|(i, p)| item(keys::traffic_directory_part(tid, router, cursor.generation % 2, i), pack(p)))
+        .map(|(i, p)| item(keys::traffic_directory_part(tid, router, cursor.generation % 2, i), pack(p), true))
         .collect::<Result<Vec<_>>>()?;
     let parts = cursor
-        .split()
+        .split(write)
         .iter()
         .enumerate()
-        .map(|(i, p)| item(keys::traffic_cursor_part(tid, router, i), pack(p)))
+        .map(|(i, p)| item(keys::traffic_cursor_part(tid, router, i), pack(p), false))
         .collect::<Result<Vec<_>>>()?;
     Ok((directory, parts))
 }

@@ -42,8 +42,12 @@ pub async fn record(
     took_ms: u64,
 ) -> Result<RouterHealth> {
     let router = &rec.router;
-    let previous = last_health(app, router.tenant_id, router.id).await?;
-    let health = assess(app, rec, outcome, took_ms, previous).await?;
+    let (previous, monitor) = futures::try_join!(
+        last_health(app, router.tenant_id, router.id),
+        network::monitor_points::latest_state(app, router.tenant_id, router.id)
+    )?;
+    let last_answer = monitor.and_then(|m| m.last).filter(|p| p.reachable).map(|p| p.at);
+    let health = assess(app, rec, outcome, took_ms, previous, last_answer).await?;
     app.store
         .put(Store::encode(&keys::router_health(router.tenant_id, router.id), "HEALTH", &health, None).or_500()?)
         .await
@@ -58,6 +62,7 @@ async fn assess(
     outcome: &std::result::Result<RouterInfo, RouterError>,
     took_ms: u64,
     previous: Option<RouterHealth>,
+    last_answer: Option<DateTime<Utc>>,
 ) -> Result<RouterHealth> {
     let router = &rec.router;
     let now = app.now();
@@ -79,7 +84,12 @@ async fn assess(
         took_ms: Some(took_ms),
         error_code: error.map(|e| e.code().to_string()),
         error: error.map(|e| e.to_string()),
-        last_seen_at: if info.is_some() { Some(now) } else { previous.as_ref().and_then(|p| p.last_seen_at) },
+        // The stored record may be an hour old: the last point that answered knows better.
+        last_seen_at: if info.is_some() {
+            Some(now)
+        } else {
+            previous.as_ref().and_then(|p| p.last_seen_at).max(last_answer)
+        },
         consecutive_failures: change.consecutive_failures,
     };
     let changed = record_router_status(
@@ -132,6 +142,7 @@ pub async fn check_tenant(app: &App, pool: &RouterPool, tenant: Uuid, at: DateTi
             let _turn = CHECKS_IN_FLIGHT.acquire().await.map_err(|e| domain::Error::Internal(e.to_string()))?;
             let prev: Option<RouterHealth> = decoded(prev)?;
             let prev_monitor = network::monitor_points::latest_state(app, tenant, rec.router.id).await?;
+            let last_answer = prev_monitor.as_ref().and_then(|m| m.last.as_ref()).filter(|p| p.reachable).map(|p| p.at);
             let creds = network::routers::open_credentials(app, rec.clone())?;
             let ep = endpoint(&creds.router, creds.password, app.router_hosts);
             let session = pool.live_session(app, tenant, rec.router.id, &ep).await;
@@ -188,7 +199,7 @@ pub async fn check_tenant(app: &App, pool: &RouterPool, tenant: Uuid, at: DateTi
                     );
                 }
             }
-            let health = assess(app, &rec, &outcome, took_ms, prev.clone()).await?;
+            let health = assess(app, &rec, &outcome, took_ms, prev.clone(), last_answer).await?;
             // The monitoring point has this sweep's figures; the health record is rewritten only
             // when something in it matters (a verdict, an error, a new version) or hourly.
             if health.worth_writing(prev.as_ref()) {
