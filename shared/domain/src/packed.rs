@@ -14,7 +14,7 @@ pub fn pack<T: Serialize>(record: &T) -> Vec<u8> {
 /// be read: a record of another layout that happens to parse as a prefix is not this one.
 pub fn unpack<T: for<'de> Deserialize<'de>>(bytes: &[u8]) -> Option<T> {
     match postcard::take_from_bytes(bytes) {
-        Ok((record, rest)) if rest.is_empty() => Some(record),
+        Ok((record, [])) => Some(record),
         _ => None,
     }
 }
