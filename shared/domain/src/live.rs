@@ -127,8 +127,11 @@ impl RouterHealth {
     /// sweep as well was a write per router every 5 minutes that said nothing new.
     pub fn worth_writing(&self, previous: Option<&RouterHealth>) -> bool {
         let Some(p) = previous else { return true };
+        // Failures in a row matter until they take the router offline; counting them on past
+        // that changes nothing (an offline router is written hourly, like an online one).
+        let failures = |h: &RouterHealth| h.consecutive_failures.min(OFFLINE_AFTER_FAILED_CHECKS);
         self.reachable != p.reachable
-            || self.consecutive_failures != p.consecutive_failures
+            || failures(self) != failures(p)
             || self.error_code != p.error_code
             || self.identity != p.identity
             || self.routeros_version != p.routeros_version
@@ -362,6 +365,9 @@ mod tests {
         assert!(failed.worth_writing(Some(&first)));
         let again = RouterHealth { consecutive_failures: 2, ..failed.clone() };
         assert!(again.worth_writing(Some(&failed)), "a failure in a row counts toward offline");
+        let offline = RouterHealth { consecutive_failures: OFFLINE_AFTER_FAILED_CHECKS, ..failed.clone() };
+        let still = RouterHealth { consecutive_failures: OFFLINE_AFTER_FAILED_CHECKS + 1, ..offline.clone() };
+        assert!(!still.worth_writing(Some(&offline)), "offline already: counting on changes nothing");
         let upgraded = RouterHealth { routeros_version: Some("7.17".into()), ..later(5) };
         assert!(upgraded.worth_writing(Some(&first)));
     }
