@@ -35,9 +35,14 @@ pub const ROUTER_KEEP_DAYS: i64 = 400;
 /// vouchers; their counters are counted this often).
 pub const SAMPLE_MINUTES: i64 = 15;
 
-/// Days a cursor outlives its last sample: a router down over a day's turn still writes the
-/// day it last counted when it answers again.
-pub const CURSOR_KEEP_DAYS: i64 = 3;
+/// Days a cursor outlives its last sample: a router down over a day's turn (or an ISP suspended
+/// for a while) still writes the day it last counted when it answers again.
+pub const CURSOR_KEEP_DAYS: i64 = 35;
+
+/// How far back the usage readers look into the routers' cursors: a day is written out by the
+/// first sample after it, so only a router that stopped answering holds an older one (written
+/// when it answers again).
+pub const HELD_DAYS_READ: i64 = 3;
 
 /// When a day record kept `days` expires: the end of the day, `days` later.
 pub fn expires_at(day: NaiveDate, days: i64) -> DateTime<Utc> {

@@ -64,7 +64,7 @@ pub async fn history(
     let (from, to) = window(today, from, to, KEEP_DAYS, KEEP_DAYS)?;
     let mut counted: Vec<(NaiveDate, u64, u64)> = records.iter().map(|d| (d.date, d.up_bytes, d.down_bytes)).collect();
     // The days its router's cursor still holds (not written out yet), unless written out since.
-    if to >= today - chrono::Duration::days(domain::traffic::CURSOR_KEEP_DAYS) {
+    if to >= today - chrono::Duration::days(domain::traffic::HELD_DAYS_READ) {
         let cursor = network::traffic::load_cursor(app, tid, router).await?;
         counted.extend(
             cursor
@@ -234,7 +234,7 @@ pub async fn top_users(app: &App, actor: &Actor, date: Option<NaiveDate>, limit:
     let date = date.unwrap_or(today);
     let q = Query::index("gsi1", keys::traffic_by_day_gsi1(tid, &date.to_string())).newest_first().limit(limit);
     let mut days: Vec<SubscriptionTrafficDay> = app.store.query_all(q, limit as usize).await.or_500()?;
-    if date >= today - chrono::Duration::days(domain::traffic::CURSOR_KEEP_DAYS) {
+    if date >= today - chrono::Duration::days(domain::traffic::HELD_DAYS_READ) {
         days.extend(held_on(app, tid, date).await?);
         days.sort_by(|a, b| b.total_bytes.cmp(&a.total_bytes).then(a.subscription_id.cmp(&b.subscription_id)));
         // A subscription counted on two routers that day (it moved) appears once, its bigger part.
