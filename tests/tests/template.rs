@@ -62,6 +62,18 @@ fn the_template_declares_the_table_the_store_creates() {
 }
 
 #[test]
+fn the_whole_api_is_throttled_by_api_gateway() {
+    let text = std::fs::read_to_string(Template::default_path()).unwrap();
+    let api = text.split("Type: AWS::Serverless::HttpApi").nth(1).expect("the HTTP API");
+    let api = &api[..api.find("\n  # ----").unwrap_or(api.len())];
+    assert!(api.contains("ThrottlingRateLimit: !Ref ApiRateLimit"), "{api}");
+    assert!(api.contains("ThrottlingBurstLimit: !Ref ApiBurstLimit"), "{api}");
+    for p in ["ApiRateLimit:", "ApiBurstLimit:"] {
+        assert!(text.split("Resources:").next().unwrap().contains(p), "parameter {p}");
+    }
+}
+
+#[test]
 fn each_worker_knows_when_its_queue_gives_a_message_up() {
     let t = template();
     let declared = [
