@@ -143,6 +143,17 @@ pub async fn check_tenant(app: &App, pool: &RouterPool, tenant: Uuid, at: DateTi
             let prev: Option<RouterHealth> = decoded(prev)?;
             let prev_monitor = network::monitor_points::latest_state(app, tenant, rec.router.id).await?;
             let last_answer = prev_monitor.as_ref().and_then(|m| m.last.as_ref()).filter(|p| p.reachable).map(|p| p.at);
+            let after_log = prev_monitor.as_ref().and_then(|m| m.last_log_id.clone());
+            // This sweep's monitoring point, whatever the router answered (one place for both).
+            let record_point = |reading| {
+                crate::monitoring::record(
+                    app,
+                    crate::monitoring::Watched::Router(&rec.router),
+                    prev_monitor,
+                    reading,
+                    settings,
+                )
+            };
             let creds = network::routers::open_credentials(app, rec.clone())?;
             let ep = endpoint(&creds.router, creds.password, app.router_hosts);
             let session = pool.live_session(app, tenant, rec.router.id, &ep).await;
@@ -158,7 +169,7 @@ pub async fn check_tenant(app: &App, pool: &RouterPool, tenant: Uuid, at: DateTi
                         rec.router.access_mode != domain::radius::AccessMode::Radius && domain::traffic::sample_due(at);
                     sweep_sessions(app, &session, tenant, tz, rec.router.id, sample_traffic).await;
                     let targets: Vec<String> = settings.targets.iter().map(|t| t.address.clone()).collect();
-                    let after = prev_monitor.as_ref().and_then(|m| m.last_log_id.clone());
+                    let after = after_log.clone();
                     let read = session
                         .with_retry(|conn| {
                             let (targets, after) = (targets.clone(), after.clone());
@@ -166,19 +177,7 @@ pub async fn check_tenant(app: &App, pool: &RouterPool, tenant: Uuid, at: DateTi
                         })
                         .await;
                     match read {
-                        Ok(m) => {
-                            let reading = crate::monitoring::reading(info, &m, settings);
-                            items.extend(
-                                crate::monitoring::record(
-                                    app,
-                                    crate::monitoring::Watched::Router(&rec.router),
-                                    prev_monitor,
-                                    reading,
-                                    settings,
-                                )
-                                .await?,
-                            );
-                        }
+                        Ok(m) => items.extend(record_point(crate::monitoring::reading(info, &m, settings)).await?),
                         // Monitoring waits for the next sweep; the health verdict stands.
                         Err(e) => tracing::warn!(router = %rec.router.id, error = %e, "monitoring not read"),
                     }
@@ -186,17 +185,7 @@ pub async fn check_tenant(app: &App, pool: &RouterPool, tenant: Uuid, at: DateTi
                 Err(_) => {
                     // A point that says the router did not answer (the history shows the gap);
                     // its episodes wait for its return.
-                    let reading = domain::monitoring::Reading::default();
-                    items.extend(
-                        crate::monitoring::record(
-                            app,
-                            crate::monitoring::Watched::Router(&rec.router),
-                            prev_monitor,
-                            reading,
-                            settings,
-                        )
-                        .await?,
-                    );
+                    items.extend(record_point(domain::monitoring::Reading::default()).await?);
                 }
             }
             let health = assess(app, &rec, &outcome, took_ms, prev.clone(), last_answer).await?;
