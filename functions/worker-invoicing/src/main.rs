@@ -1,3 +1,7 @@
+// The invoicing handler's future nests deeply (billing, payments, wallets, provisioning); computing its layout
+// from a cold build needs more than the default query depth.
+#![recursion_limit = "256"]
+
 use lambda_runtime::{Error, LambdaEvent, service_fn};
 
 #[tokio::main]

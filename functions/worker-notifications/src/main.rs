@@ -1,3 +1,7 @@
+// The notification handler's future nests deeply (every channel, webhooks, alerts); computing its layout from a
+// cold build needs more than the default query depth.
+#![recursion_limit = "256"]
+
 use lambda_runtime::{Error, LambdaEvent, service_fn};
 
 #[tokio::main]
