@@ -24,6 +24,7 @@ async fn bad_input_gets_the_right_problem_and_changes_nothing() {
             role: domain::role::Role::Admin,
             scope: None,
             impersonator_id: None,
+            key: None,
         };
         keys.issue(&actor, None, env.local.app.now())
     };

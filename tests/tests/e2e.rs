@@ -2,6 +2,7 @@
 //! handlers against moto. Each test has its own table, bus and queues.
 
 mod account_security;
+mod api_keys;
 mod architecture;
 mod auth;
 mod bad_input;
@@ -35,6 +36,7 @@ mod platform_checkouts;
 mod portal;
 mod provisioning;
 mod radius;
+mod rate_limits;
 mod recharge_cards;
 mod request_counts;
 mod router_backups;

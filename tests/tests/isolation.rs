@@ -308,9 +308,21 @@ async fn every_route_refuses_another_tenants_ids_and_changes_nothing() {
         .as_str()
         .unwrap()
         .to_string();
+    let api_key = env
+        .send(
+            "POST",
+            "/v1/api-keys",
+            Some(&admin),
+            Some(json!({"name": "Victim key", "abilities": ["customers:read"]})),
+        )
+        .await
+        .expect(201)["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
     let secret_ids = [
-        &device, &backup, &cid, &uid, &pkg, &pop, &router, &sub, &op, &lead, &import, &bulk, &invoice, &payment,
-        &gateway, &checkout, &alert, &endpoint, &plan, &cards, &item, &store, &asset, &supplier, &po,
+        &api_key, &device, &backup, &cid, &uid, &pkg, &pop, &router, &sub, &op, &lead, &import, &bulk, &invoice,
+        &payment, &gateway, &checkout, &alert, &endpoint, &plan, &cards, &item, &store, &asset, &supplier, &po,
     ];
     let (_, intruder) = env.other_tenant("intruder").await;
     // The intruder's own gateway account, to name the victim's order under it.
@@ -365,7 +377,19 @@ async fn every_route_refuses_another_tenants_ids_and_changes_nothing() {
                 ("PATCH", "/v1/users/{id}") => {
                     (path.replace("{id}", &uid), Some(json!({"name": "pwned", "version": 1})), &[404])
                 }
-                ("GET", "/v1/tenants/{id}") => (path.replace("{id}", &tid.to_string()), None, &[404]),
+                ("GET", "/v1/tenants/{id}" | "/v1/tenants/{id}/rate-limits") => {
+                    (path.replace("{id}", &tid.to_string()), None, &[404])
+                }
+                // The platform's defaults are the platform owner's alone.
+                ("GET" | "PUT", "/v1/platform/rate-limits") => {
+                    (path.clone(), Some(json!({"api_per_minute": 1_000_000})), &[403, 422])
+                }
+                // API keys: another ISP's key is not found; the intruder lists and makes its own.
+                ("GET" | "DELETE", "/v1/api-keys/{id}") => (path.replace("{id}", &api_key), None, &[404]),
+                ("GET", "/v1/api-keys") => (path.clone(), None, &[200]),
+                ("POST", "/v1/api-keys") => {
+                    (path.clone(), Some(json!({"name": "Mine", "abilities": ["customers:read"]})), &[201])
+                }
                 ("PATCH", "/v1/tenants/{id}") => {
                     (path.replace("{id}", &tid.to_string()), Some(json!({"name": "pwned", "version": 1})), &[404])
                 }

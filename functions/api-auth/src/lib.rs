@@ -35,7 +35,7 @@ async fn dispatch(app: &App, req: Request) -> Reply {
         "POST /v1/auth/password-reset" => password_reset(app, &r).await,
         "POST /v1/auth/password-reset/confirm" => password_reset_confirm(app, &r).await,
         _ => {
-            let actor = r.actor(&app.tokens, app.now())?;
+            let actor = r.caller(app).await?;
             match route {
                 "POST /v1/auth/password" => change_password(app, &actor, &r).await,
                 "GET /v1/me" => me(app, &actor).await,
@@ -51,7 +51,7 @@ async fn dispatch(app: &App, req: Request) -> Reply {
     responses((status = 200, body = TokenPair), (status = 401, body = Problem), (status = 403, body = Problem),
         (status = 429, body = Problem)))]
 pub async fn login(app: &App, r: &Incoming) -> Reply {
-    ok(&auth::login(app, r.json()?).await?)
+    ok(&auth::login(app, r.json()?, r.source_ip.as_deref()).await?)
 }
 
 /// Exchange a refresh token for a new pair. Each refresh token works once; reusing one revokes the

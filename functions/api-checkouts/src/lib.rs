@@ -34,7 +34,7 @@ async fn dispatch(app: &App, req: Request) -> Reply {
         let order = params.get("order_id").unwrap_or_default().to_string();
         return payer_return(app, &r, account, &order).await;
     }
-    let actor = r.actor(&app.tokens, app.now())?;
+    let actor = r.caller(app).await?;
     match route {
         "POST /v1/checkouts" => create(app, &actor, &r).await,
         "GET /v1/checkouts" => list(app, &actor, &r).await,

@@ -15,7 +15,7 @@ pub async fn handle(app: &App, req: Request) -> Response<Body> {
 async fn dispatch(app: &App, req: Request) -> Reply {
     let r = Incoming::from_request(req)?;
     r.route(ROUTES)?;
-    let actor = r.actor(&app.tokens, app.now())?;
+    let actor = r.caller(app).await?;
     get(app, &actor, &r).await
 }
 

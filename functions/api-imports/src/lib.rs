@@ -22,7 +22,7 @@ pub async fn handle(app: &App, req: Request) -> Response<Body> {
 async fn dispatch(app: &App, req: Request) -> Reply {
     let r = Incoming::from_request_with_limit(req, MAX_UPLOAD_BYTES)?;
     let (route, params) = r.route(ROUTES)?;
-    let actor = r.actor(&app.tokens, app.now())?;
+    let actor = r.caller(app).await?;
     match route {
         "POST /v1/imports" => start(app, &actor, &r).await,
         "GET /v1/imports" => list(app, &actor, &r).await,

@@ -48,7 +48,7 @@ pub async fn handle(app: &App, req: Request) -> Response<Body> {
 async fn dispatch(app: &App, req: Request) -> Reply {
     let r = Incoming::from_request(req)?;
     let (route, params) = r.route(ROUTES)?;
-    let actor = r.actor(&app.tokens, app.now())?;
+    let actor = r.caller(app).await?;
     match route {
         "POST /v1/inventory/items" => create_item(app, &actor, &r).await,
         "GET /v1/inventory/items" => list_items(app, &actor, &r).await,

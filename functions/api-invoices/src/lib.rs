@@ -31,7 +31,7 @@ pub async fn handle(app: &App, req: Request) -> Response<Body> {
 async fn dispatch(app: &App, req: Request) -> Reply {
     let r = Incoming::from_request(req)?;
     let (route, params) = r.route(ROUTES)?;
-    let actor = r.actor(&app.tokens, app.now())?;
+    let actor = r.caller(app).await?;
     let id = || params.id("id", "invoice");
     match route {
         "GET /v1/invoices" => list(app, &actor, &r).await,

@@ -36,7 +36,7 @@ pub async fn handle(app: &App, req: Request) -> Response<Body> {
 async fn dispatch(app: &App, req: Request) -> Reply {
     let r = Incoming::from_request(req)?;
     let (route, params) = r.route(ROUTES)?;
-    let actor = r.actor(&app.tokens, app.now())?;
+    let actor = r.caller(app).await?;
     let template = || templates::parse_path(params.get("notice").unwrap_or(""), params.get("language").unwrap_or(""));
     match route {
         "GET /v1/messaging/settings" => get_settings(app, &actor).await,

@@ -75,6 +75,7 @@ macro_rules! with_api_functions {
             api_operators "api-operators",
             api_routers "api-routers",
             api_pops "api-pops",
+            api_keys "api-keys",
             api_packages "api-packages",
         }
     };

@@ -33,7 +33,7 @@ pub async fn handle(app: &App, req: Request) -> Response<Body> {
 async fn dispatch(app: &App, req: Request) -> Reply {
     let r = Incoming::from_request(req)?;
     let (route, params) = r.route(ROUTES)?;
-    let actor = r.actor(&app.tokens, app.now())?;
+    let actor = r.caller(app).await?;
     match route {
         "POST /v1/payments" => create(app, &actor, &r).await,
         "GET /v1/payments" => list(app, &actor, &r).await,
@@ -192,7 +192,7 @@ pub async fn disable_card(app: &App, actor: &Actor, batch: Uuid, serial: u32) ->
     security(("bearer" = [])))]
 pub async fn recharge(app: &App, actor: &Actor, r: &Incoming, customer: Uuid) -> Reply {
     let input: Redeem = r.json()?;
-    created_outcome(cards::redeem(app, actor, customer, input, r.idempotent()?.as_ref()).await?)
+    created_outcome(cards::redeem(app, actor, customer, input, r.idempotent()?.as_ref(), r.source_ip.as_deref()).await?)
 }
 
 #[derive(utoipa::OpenApi)]

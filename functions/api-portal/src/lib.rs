@@ -91,7 +91,7 @@ async fn dispatch(app: &App, req: Request) -> Reply {
         "GET /v1/portal/voucher-plans" => voucher_plans(app, &r).await,
         "POST /v1/portal/voucher-checkouts" => buy_voucher(app, &r).await,
         _ => {
-            let s = r.customer(&app.tokens, app.now())?;
+            let s = r.subscriber(app).await?;
             match route {
                 "POST /v1/portal/password" => change_password(app, s, &r).await,
                 "GET /v1/portal/me" => me(app, s).await,
@@ -151,7 +151,7 @@ async fn dispatch(app: &App, req: Request) -> Reply {
 pub async fn login(app: &App, r: &Incoming) -> Reply {
     let input: PortalLoginRequest = r.json()?;
     let tenant = auth::find_isp(app, r.header("host"), r.header("x-isp")).await?;
-    ok(&auth::login(app, &tenant, input).await?)
+    ok(&auth::login(app, &tenant, input, r.source_ip.as_deref()).await?)
 }
 
 /// Ask for a login code by SMS (the ISP's `otp_login`). 202 alike for any login; 429 past 5 an hour
@@ -173,7 +173,7 @@ pub async fn request_code(app: &App, r: &Incoming) -> Reply {
 pub async fn code_login(app: &App, r: &Incoming) -> Reply {
     let input: PortalCodeLogin = r.json()?;
     let tenant = auth::find_isp(app, r.header("host"), r.header("x-isp")).await?;
-    ok(&auth::login_with_code(app, &tenant, input).await?)
+    ok(&auth::login_with_code(app, &tenant, input, r.source_ip.as_deref()).await?)
 }
 
 /// Exchange a portal refresh token for a new pair (each works once; reuse ends the login).
@@ -350,7 +350,8 @@ pub async fn buy_voucher(app: &App, r: &Incoming) -> Reply {
 pub async fn recharge(app: &App, s: Subscriber, r: &Incoming) -> Reply {
     let input: Redeem = r.json()?;
     isp_http::created_outcome(
-        payments::recharge_cards::redeem_by_subscriber(app, s, input, r.idempotent()?.as_ref()).await?,
+        payments::recharge_cards::redeem_by_subscriber(app, s, input, r.idempotent()?.as_ref(), r.source_ip.as_deref())
+            .await?,
     )
 }
 
@@ -498,7 +499,7 @@ pub async fn cancel_package_change(app: &App, s: Subscriber, id: Uuid) -> Reply 
     request_body = SetPortalPassword,
     responses((status = 204), (status = 404, body = Problem), (status = 422, body = Problem)), security(("bearer" = [])))]
 pub async fn set_portal_password(app: &App, r: &Incoming, id: Uuid) -> Reply {
-    let actor = r.actor(&app.tokens, app.now())?;
+    let actor = r.caller(app).await?;
     auth::set_password(app, &actor, id, r.json::<SetPortalPassword>()?).await?;
     no_content()
 }

@@ -34,7 +34,7 @@ pub async fn handle(app: &App, req: Request) -> Response<Body> {
 async fn dispatch(app: &App, req: Request) -> Reply {
     let r = Incoming::from_request(req)?;
     let (route, _) = r.route(ROUTES)?;
-    let actor = r.actor(&app.tokens, app.now())?;
+    let actor = r.caller(app).await?;
     match route {
         "GET /v1/reports/collections" => collections(app, &actor, &r).await,
         "GET /v1/reports/dues" => dues(app, &actor, &r).await,

@@ -56,7 +56,7 @@ pub async fn handle(app: &App, req: Request) -> Response<Body> {
 async fn dispatch(app: &App, req: Request) -> Reply {
     let r = Incoming::from_request(req)?;
     let (route, params) = r.route(ROUTES)?;
-    let actor = r.actor(&app.tokens, app.now())?;
+    let actor = r.caller(app).await?;
     match route {
         "POST /v1/routers" => create(app, &actor, &r).await,
         "GET /v1/routers" => list(app, &actor, &r).await,

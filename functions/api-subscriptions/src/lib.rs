@@ -48,7 +48,7 @@ pub async fn handle(app: &App, req: Request) -> Response<Body> {
 async fn dispatch(app: &App, req: Request) -> Reply {
     let r = Incoming::from_request(req)?;
     let (route, params) = r.route(ROUTES)?;
-    let actor = r.actor(&app.tokens, app.now())?;
+    let actor = r.caller(app).await?;
     match route {
         "GET /v1/subscriptions" => return list(app, &actor, &r).await,
         "POST /v1/subscriptions/bulk" => return bulk(app, &actor, &r).await,

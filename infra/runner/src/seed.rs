@@ -202,6 +202,7 @@ pub async fn seed_demo(app: &App, creds: &DemoCredentials) -> Result<SeedReport>
         role: Role::Developer,
         scope: None,
         impersonator_id: None,
+        key: None,
     };
 
     let (reseller_user, reseller_id) = match pointer(app, &creds.reseller_email).await? {
@@ -240,6 +241,7 @@ pub async fn seed_demo(app: &App, creds: &DemoCredentials) -> Result<SeedReport>
                 role: Role::SuperAdmin,
                 scope: None,
                 impersonator_id: None,
+                key: None,
             };
             let out = create_tenant(
                 app,
@@ -270,6 +272,7 @@ pub async fn seed_demo(app: &App, creds: &DemoCredentials) -> Result<SeedReport>
                 role: Role::Admin,
                 scope: None,
                 impersonator_id: None,
+                key: None,
             };
             let network = seed_network(app, &admin, creds).await?;
             for (i, (name, phone, username)) in [
@@ -366,6 +369,7 @@ pub async fn seed_demo_gateways(
         role: Role::Admin,
         scope: None,
         impersonator_id: None,
+        key: None,
     };
     let existing = payments::gateway_accounts::list_accounts(app, &admin, 50, None).await?.items;
     let mut out = vec![];
@@ -410,6 +414,7 @@ pub async fn seed_demo_messaging(
         role: Role::Admin,
         scope: None,
         impersonator_id: None,
+        key: None,
     };
     if let Some(sms) = list_channels(app, &admin).await?.into_iter().find(|c| c.kind == ChannelKind::Sms) {
         return Ok(Some(sms.id));

@@ -16,6 +16,21 @@ pub struct Actor {
     pub scope: Option<String>,
     /// The real person behind an impersonation token (None when acting as themselves).
     pub impersonator_id: Option<Uuid>,
+    /// The API key the call was made with: its abilities narrow the role's permissions.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key: Option<KeyAccess>,
+}
+
+/// What an API key adds to its caller: which key (for the audit log) and what it may do.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct KeyAccess {
+    pub key_id: Uuid,
+    /// The person who created the key, held responsible for what it does.
+    pub created_by: Uuid,
+    pub abilities: Vec<Permission>,
+    /// Requests a minute the key may make (its own limit, within its ISP's).
+    #[serde(default)]
+    pub requests_per_minute: Option<u32>,
 }
 
 impl Actor {
@@ -29,6 +44,7 @@ impl Actor {
             role: Role::Admin,
             scope: None,
             impersonator_id: None,
+            key: None,
         }
     }
 
@@ -42,6 +58,7 @@ impl Actor {
             role: Role::Developer,
             scope: None,
             impersonator_id: None,
+            key: None,
         }
     }
 
@@ -54,17 +71,33 @@ impl Actor {
             role: Role::Customer,
             scope: None,
             impersonator_id: None,
+            key: None,
         }
     }
 
-    /// The person to hold responsible in the audit log.
+    /// The person to hold responsible in the audit log: the impersonator, or a key's creator.
     pub fn real_actor(&self) -> Uuid {
-        self.impersonator_id.unwrap_or(self.user_id)
+        match (&self.key, self.impersonator_id) {
+            (Some(k), _) => k.created_by,
+            (None, Some(i)) => i,
+            (None, None) => self.user_id,
+        }
     }
 
-    /// Refuses `what` under an impersonation token: impersonation is for looking and for ordinary
-    /// work, not for minting credentials, changing who can log in, or where reset codes go.
+    /// The API key the call was made with, if any.
+    pub fn key_id(&self) -> Option<Uuid> {
+        self.key.as_ref().map(|k| k.key_id)
+    }
+
+    /// Refuses `what` under an impersonation token or an API key: they are for looking and for
+    /// ordinary work, not for minting credentials, changing who can log in, or where reset codes go.
     pub fn require_own_identity(&self, what: &str) -> Result<()> {
+        if self.key.is_some() {
+            return Err(Error::Forbidden {
+                code: "api_key_refused",
+                detail: format!("{what} is not done with an API key"),
+            });
+        }
         match self.impersonator_id {
             None => Ok(()),
             Some(_) => Err(Error::Forbidden {
@@ -74,11 +107,21 @@ impl Actor {
         }
     }
 
+    /// Whether the caller holds `p`: its role grants it and, with a key, the key was given it.
+    pub fn can(&self, p: Permission) -> bool {
+        self.role.has(p) && self.key.as_ref().is_none_or(|k| k.abilities.contains(&p))
+    }
+
     pub fn require(&self, p: Permission) -> Result<()> {
-        if self.role.has(p) {
-            Ok(())
-        } else {
+        if !self.role.has(p) {
             Err(Error::forbidden(format!("the {} role may not {}", self.role, p.as_str())))
+        } else if !self.can(p) {
+            Err(Error::Forbidden {
+                code: "ability_missing",
+                detail: format!("this API key may not {}; it was not given that ability", p.as_str()),
+            })
+        } else {
+            Ok(())
         }
     }
 

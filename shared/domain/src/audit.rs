@@ -10,8 +10,12 @@ pub struct AuditEntry {
     pub tenant_id: Option<Uuid>,
     /// The person who acted (the platform owner when impersonating).
     pub actor_id: Uuid,
-    /// The identity whose rights were used; differs from `actor_id` only under impersonation.
+    /// The identity whose rights were used; differs from `actor_id` under impersonation (and with
+    /// an API key confined to an operator).
     pub acting_as_id: Uuid,
+    /// The API key the change was made with (`actor_id` is then the key's creator).
+    #[serde(default)]
+    pub api_key_id: Option<Uuid>,
     pub action: String,
     pub entity_type: String,
     pub entity_id: String,

@@ -158,18 +158,40 @@ pub fn check_cards(
     prefix
 }
 
-/// How many wrong codes a customer, and the whole ISP, may try in a window before redemption is
-/// refused for the rest of it.
+/// How many wrong codes a customer, a source address and the whole ISP may try in a window before
+/// redemption is refused for the rest of it (the limits are settings: see `crate::rate`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Throttle {
     pub window: Duration,
     pub per_customer: i64,
+    pub per_source: i64,
     pub per_isp: i64,
 }
 
-pub const THROTTLE: Throttle = Throttle { window: Duration::minutes(15), per_customer: 5, per_isp: 200 };
+/// The built-in limits.
+pub const THROTTLE: Throttle =
+    Throttle { window: crate::rate::CARD_WINDOW, per_customer: 5, per_source: 20, per_isp: 200 };
+
+/// The wrong codes counted so far in a window.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Failures {
+    pub customer: i64,
+    /// From the request's source address (0 when it has none).
+    pub source: i64,
+    pub isp: i64,
+}
 
 impl Throttle {
+    /// The limits in force.
+    pub fn of(limits: &crate::rate::RateLimits) -> Throttle {
+        Throttle {
+            window: crate::rate::CARD_WINDOW,
+            per_customer: i64::from(limits.wrong_cards_per_customer),
+            per_source: i64::from(limits.wrong_cards_per_source),
+            per_isp: i64::from(limits.wrong_cards_per_isp),
+        }
+    }
+
     /// The window `now` falls in (its start, as the counter's name) and the seconds left in it.
     pub fn window_of(&self, now: DateTime<Utc>) -> (i64, u64) {
         let w = self.window.num_seconds();
@@ -177,12 +199,14 @@ impl Throttle {
         (start, (start + w - now.timestamp()).max(1) as u64)
     }
 
-    /// Refused while either count of wrong codes in this window has reached its limit.
-    pub fn check(&self, customer_failures: i64, isp_failures: i64, now: DateTime<Utc>) -> crate::Result<()> {
+    /// Refused while any count of wrong codes in this window has reached its limit.
+    pub fn check(&self, failures: Failures, now: DateTime<Utc>) -> crate::Result<()> {
         let (_, left) = self.window_of(now);
-        let who = if customer_failures >= self.per_customer {
+        let who = if failures.customer >= self.per_customer {
             "this customer"
-        } else if isp_failures >= self.per_isp {
+        } else if failures.source >= self.per_source {
+            "this address"
+        } else if failures.isp >= self.per_isp {
             "this ISP"
         } else {
             return Ok(());
@@ -264,14 +288,22 @@ mod tests {
     fn wrong_codes_are_throttled_per_customer_and_per_isp_until_the_window_ends() {
         let now = at("2026-12-06T10:05:00Z");
         assert_eq!(THROTTLE.window_of(now), (at("2026-12-06T10:00:00Z").timestamp(), 600));
-        assert!(THROTTLE.check(4, 199, now).is_ok());
-        match THROTTLE.check(5, 0, now) {
+        let f = |customer, source, isp| Failures { customer, source, isp };
+        assert!(THROTTLE.check(f(4, 19, 199), now).is_ok());
+        match THROTTLE.check(f(5, 0, 0), now) {
             Err(Error::TooManyRequests { retry_after_secs, detail, .. }) => {
                 assert_eq!(retry_after_secs, 600);
                 assert!(detail.contains("this customer"), "{detail}");
             }
             other => panic!("{other:?}"),
         }
-        assert!(matches!(THROTTLE.check(0, 200, now), Err(Error::TooManyRequests { .. })));
+        assert!(matches!(THROTTLE.check(f(0, 0, 200), now), Err(Error::TooManyRequests { .. })));
+        match THROTTLE.check(f(0, 20, 0), now) {
+            Err(Error::TooManyRequests { detail, .. }) => assert!(detail.contains("this address"), "{detail}"),
+            other => panic!("{other:?}"),
+        }
+        let settings = crate::rate::RateLimits { wrong_cards_per_customer: 2, ..crate::rate::RateLimits::BUILT_IN };
+        assert!(Throttle::of(&settings).check(f(2, 0, 0), now).is_err());
+        assert_eq!(Throttle::of(&crate::rate::RateLimits::BUILT_IN), THROTTLE);
     }
 }

@@ -55,9 +55,47 @@ pub enum Permission {
     /// Stock: items, locations, movements, assets and their valuation.
     InventoryRead,
     InventoryWrite,
+    /// Create, list and revoke API keys (never given to a key).
+    ApiKeysManage,
 }
 
 impl Permission {
+    /// Every permission, for reading one back from its name.
+    pub const ALL: [Permission; 27] = [
+        PlatformResellersRead,
+        PlatformResellersWrite,
+        TenantsRead,
+        TenantsWrite,
+        Impersonate,
+        TenantSettingsRead,
+        TenantSettingsWrite,
+        UsersRead,
+        UsersWrite,
+        CustomersRead,
+        CustomersWrite,
+        CustomersDelete,
+        SubscriptionSecretsRead,
+        AuditRead,
+        PackagesRead,
+        PackagesWrite,
+        NetworkRead,
+        NetworkWrite,
+        BillingRead,
+        BillingWrite,
+        PaymentsCollect,
+        ReportsRead,
+        TicketsRead,
+        TicketsWrite,
+        InventoryRead,
+        InventoryWrite,
+        ApiKeysManage,
+    ];
+
+    /// A permission from its name (`customers:read`).
+    pub fn parse(name: &str) -> Option<Permission> {
+        Permission::ALL.into_iter().find(|p| p.as_str() == name)
+    }
+
     pub fn as_str(self) -> &'static str {
         use Permission::*;
         match self {
@@ -87,6 +125,7 @@ impl Permission {
             TicketsWrite => "tickets:write",
             InventoryRead => "inventory:read",
             InventoryWrite => "inventory:write",
+            ApiKeysManage => "api_keys:manage",
         }
     }
 }
@@ -115,10 +154,11 @@ const ALL_TENANT: &[Permission] = &[
     TicketsWrite,
     InventoryRead,
     InventoryWrite,
+    ApiKeysManage,
 ];
 
 const DEVELOPER: &[Permission] =
-    &[PlatformResellersRead, PlatformResellersWrite, TenantsRead, TenantsWrite, Impersonate, AuditRead];
+    &[PlatformResellersRead, PlatformResellersWrite, TenantsRead, TenantsWrite, Impersonate, AuditRead, ApiKeysManage];
 const SUPER_ADMIN: &[Permission] = &[TenantsRead, TenantsWrite, Impersonate, AuditRead];
 const MANAGER: &[Permission] = &[
     TenantSettingsRead,
@@ -314,6 +354,18 @@ mod tests {
         assert!(!Role::SubOperator.may_assign(Role::SubOperator));
         assert!(!Role::Staff.may_assign(Role::Staff));
         assert!(!Role::Developer.may_assign(Role::Developer), "platform roles are not granted through /v1/users");
+    }
+
+    #[test]
+    fn every_permission_reads_back_from_its_name() {
+        for p in Permission::ALL {
+            assert_eq!(Permission::parse(p.as_str()), Some(p));
+        }
+        let mut names: Vec<_> = Permission::ALL.iter().map(|p| p.as_str()).collect();
+        names.sort();
+        names.dedup();
+        assert_eq!(names.len(), Permission::ALL.len(), "names are unique");
+        assert_eq!(Permission::parse("customers:reads"), None);
     }
 
     #[test]

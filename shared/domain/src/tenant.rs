@@ -134,6 +134,9 @@ pub struct Tenant {
     /// What the routers' monitoring watches (ping targets) and the thresholds of its alerts.
     #[serde(default)]
     pub monitoring: crate::monitoring::MonitoringSettings,
+    /// This ISP's own request limits, over the platform's defaults (set by the platform).
+    #[serde(default)]
+    pub rate_limits: crate::rate::RateLimitSettings,
     pub status: TenantStatus,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,

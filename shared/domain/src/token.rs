@@ -93,6 +93,7 @@ impl TokenKeys {
             role: c.role,
             scope: c.scope,
             impersonator_id: c.act,
+            key: None,
         })
     }
 }
@@ -115,6 +116,7 @@ mod tests {
             role: Role::Admin,
             scope: None,
             impersonator_id: None,
+            key: None,
         }
     }
 

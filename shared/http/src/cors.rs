@@ -22,6 +22,10 @@ async fn request_tenant(app: &App, req: &Request) -> Option<Uuid> {
     let bearer =
         header(req, "authorization").and_then(|a| a.strip_prefix("Bearer ").or_else(|| a.strip_prefix("bearer ")));
     if let Some(token) = bearer {
+        // An API key names its ISP in its first part (whether it is valid is the route's business).
+        if let Some(key) = domain::api_key::PresentedKey::parse(token.trim()) {
+            return key.tenant_id;
+        }
         return app.tokens.verify(token.trim(), app.now()).ok().and_then(|a| a.tenant_id);
     }
     kernel::tenancy::isp_by_host_or_code(app, header(req, "host"), header(req, "x-isp")).await.ok().flatten()

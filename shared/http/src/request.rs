@@ -1,10 +1,12 @@
 //! One parsed API request with the project's limits applied before anything else runs.
 
 use domain::actor::Actor;
+use domain::api_key::PresentedKey;
 use domain::portal::Subscriber;
-use domain::token::TokenKeys;
+use domain::role::Role;
 use domain::{Error, FieldError, Result};
 use http::{HeaderMap, Method};
+use kernel::App;
 use lambda_http::request::RequestContext;
 use lambda_http::{Body, Request, RequestExt};
 use serde::de::DeserializeOwned;
@@ -313,31 +315,50 @@ impl Incoming {
         &self.body
     }
 
-    /// The caller, from `Authorization: Bearer <access token>`.
-    pub fn actor(&self, keys: &TokenKeys, now: chrono::DateTime<chrono::Utc>) -> Result<Actor> {
+    /// The bearer credential of `Authorization: Bearer <credential>`.
+    fn bearer(&self) -> Result<&str> {
         let raw = self
             .header("authorization")
             .ok_or(Error::Unauthorized { code: "unauthorized", detail: "an access token is required".into() })?;
-        let token = raw
-            .strip_prefix("Bearer ")
+        raw.strip_prefix("Bearer ")
             .or_else(|| raw.strip_prefix("bearer "))
-            .ok_or(Error::Unauthorized { code: "unauthorized", detail: "use the Bearer scheme".into() })?;
-        let actor = keys.verify(token.trim(), now)?;
-        // A subscriber's token opens the portal and nothing else, whatever a route checks next.
-        if actor.role == domain::role::Role::Customer && !self.path.starts_with(PORTAL_PREFIX) {
-            return Err(Error::Forbidden {
+            .map(str::trim)
+            .ok_or(Error::Unauthorized { code: "unauthorized", detail: "use the Bearer scheme".into() })
+    }
+
+    /// The caller, from `Authorization: Bearer <access token or API key>`, counted against its
+    /// request limits (its ISP's, its key's, or its ISP's portal's): 429 once one is used up.
+    pub async fn caller(&self, app: &App) -> Result<Actor> {
+        let credential = self.bearer()?;
+        let portal_route = self.path.starts_with(PORTAL_PREFIX);
+        let actor = if PresentedKey::looks_like_key(credential) {
+            let key = PresentedKey::parse(credential).ok_or_else(domain::api_key::refused)?;
+            if portal_route {
+                return Err(Error::Forbidden {
+                    code: "api_key_refused",
+                    detail: "API keys are not for the portal's routes".into(),
+                });
+            }
+            kernel::gate::key_caller(app, &key).await?
+        } else {
+            app.tokens.verify(credential, app.now())?
+        };
+        match (actor.role, actor.tenant_id) {
+            // A subscriber's token opens the portal and nothing else, whatever a route checks next.
+            (Role::Customer, _) if !portal_route => Err(Error::Forbidden {
                 code: "customer_token",
                 detail: "a subscriber's token is only for the portal's routes".into(),
-            });
+            }),
+            (Role::Customer, Some(tenant)) => kernel::gate::admit_subscriber(app, tenant).await.map(|()| actor),
+            _ => kernel::gate::admit_staff(app, &actor).await.map(|()| actor),
         }
-        Ok(actor)
     }
 
     /// The subscriber calling a portal route: a customer token (staff tokens are refused here).
-    pub fn customer(&self, keys: &TokenKeys, now: chrono::DateTime<chrono::Utc>) -> Result<Subscriber> {
-        let actor = self.actor(keys, now)?;
+    pub async fn subscriber(&self, app: &App) -> Result<Subscriber> {
+        let actor = self.caller(app).await?;
         match (actor.role, actor.tenant_id) {
-            (domain::role::Role::Customer, Some(tenant_id)) => Ok(Subscriber { tenant_id, customer_id: actor.user_id }),
+            (Role::Customer, Some(tenant_id)) => Ok(Subscriber { tenant_id, customer_id: actor.user_id }),
             _ => Err(Error::Forbidden {
                 code: "portal_only",
                 detail: "the portal's routes are for subscribers; staff use the ISP's routes".into(),

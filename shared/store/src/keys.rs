@@ -116,6 +116,27 @@ pub fn rate_window(limit: &str, subject: &str, window: i64) -> ItemKeys {
     ItemKeys::new(format!("P#RATE#{limit}#{subject}"), &format!("W#{window}"))
 }
 
+/// The platform's own settings (the request limits' defaults).
+pub fn platform_settings() -> ItemKeys {
+    ItemKeys::new("P#SETTINGS".into(), "SETTINGS")
+}
+
+/// An API key, in its owner's partition of keys (`<owner>APIKEYS` / `KEY#<id>`): a presented key
+/// names its item (one GetItem), and the owner's keys are one Query.
+pub fn api_key(owner: Owner, id: Uuid) -> ItemKeys {
+    ItemKeys::new(api_keys_pk(owner), &format!("KEY#{id}"))
+}
+
+pub fn api_keys_pk(owner: Owner) -> String {
+    format!("{}APIKEYS", owner.prefix())
+}
+
+/// One minute's shared count of an API limit for `subject` (`isp`, `portal`, `key#<id>`) of
+/// `owner`; `window` is the window's start in Unix seconds.
+pub fn api_rate_window(owner: Owner, subject: &str, window: i64) -> ItemKeys {
+    ItemKeys::new(format!("{}APIRATE#{subject}", owner.prefix()), &format!("W#{window}"))
+}
+
 pub fn refresh_family(family: Uuid) -> ItemKeys {
     ItemKeys::new(format!("P#SESSION#{family}"), "SESSION")
 }
@@ -535,10 +556,9 @@ pub fn recharge_card_serial(tenant: Uuid, batch: Uuid, seq: u32) -> ItemKeys {
     ItemKeys::new(format!("{}RCBATCH#{batch}", t(tenant)), &format!("SERIAL#{seq:05}"))
 }
 
-/// Wrong recharge card codes in one throttle window (its start, Unix seconds): a customer's, or
-/// the whole ISP's (`None`).
-pub fn recharge_attempts(tenant: Uuid, customer: Option<Uuid>, window: i64) -> ItemKeys {
-    let who = customer.map(|c| c.to_string()).unwrap_or_else(|| "ISP".into());
+/// Wrong recharge card codes in one throttle window (its start, Unix seconds) by `who`: a customer's id, `SRC#<hashed address>`, or
+/// `ISP` for the whole ISP.
+pub fn recharge_attempts(tenant: Uuid, who: &str, window: i64) -> ItemKeys {
     ItemKeys::new(format!("{}RCTRY#{who}", t(tenant)), &format!("W#{window}"))
 }
 
@@ -1478,8 +1498,8 @@ mod tests {
             recharge_batch(tid, id, Some(chrono::DateTime::UNIX_EPOCH)),
             recharge_card(tid, "hash", Some((id, 1))),
             recharge_card_serial(tid, id, 1),
-            recharge_attempts(tid, Some(id), 0),
-            recharge_attempts(tid, None, 0),
+            recharge_attempts(tid, &id.to_string(), 0),
+            recharge_attempts(tid, "ISP", 0),
             dues_day(tid, "2026-12-17", 0),
             sequence(tid, "invoice:2026"),
         ];

@@ -262,6 +262,30 @@ impl Store {
             .ok_or_else(|| StoreError::Codec("counter without value".into()))
     }
 
+    /// Atomically adds `by` to the count `n` of the item at `keys` (created at 0, expiring at `ttl`)
+    /// and returns the new count: one UpdateItem.
+    pub async fn add_to_count(&self, keys: &ItemKeys, by: u64, ttl: chrono::DateTime<chrono::Utc>) -> Result<u64> {
+        let out = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(Self::key_of(&keys.pk, &keys.sk)))
+            .update_expression("ADD #n :by SET #t = :t, #ttl = :ttl")
+            .expression_attribute_names("#n", "n")
+            .expression_attribute_names("#t", "type")
+            .expression_attribute_names("#ttl", "ttl")
+            .expression_attribute_values(":by", AttributeValue::N(by.to_string()))
+            .expression_attribute_values(":t", AttributeValue::S("RATE".into()))
+            .expression_attribute_values(":ttl", ttl_at(ttl))
+            .return_values(aws_sdk_dynamodb::types::ReturnValue::UpdatedNew)
+            .send()
+            .await
+            .map_err(dynamo_err)?;
+        out.attributes
+            .and_then(|a| a.get("n").and_then(|n| n.as_n().ok()).and_then(|n| n.parse().ok()))
+            .ok_or_else(|| StoreError::Codec("count without value".into()))
+    }
+
     /// A single conditional UpdateItem, for changes that need no transaction (login counters).
     pub fn update(
         &self,

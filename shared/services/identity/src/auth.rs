@@ -11,7 +11,7 @@ use domain::auth::{
 use domain::crypto::{b64url_decode, b64url_encode, random_token, sha256_hex};
 use domain::event::{DomainEvent, IdentityEvent, PasswordResetRequested as PasswordResetRequestedPayload};
 use domain::platform::PlatformReseller;
-use domain::rate::{RESET_PER_ADDRESS, RESET_PER_SOURCE, RateLimit};
+use domain::rate::RateLimit;
 use domain::role::{Permission, Role};
 use domain::tenant::{Tenant, TenantStatus};
 use domain::user::{User, UserStatus};
@@ -230,6 +230,7 @@ fn actor_of(user: &User) -> Actor {
         role: user.role,
         scope: user.scope.clone(),
         impersonator_id: None,
+        key: None,
     }
 }
 
@@ -349,11 +350,13 @@ fn locked_error(left: chrono::Duration) -> Error {
 /// same DynamoDB requests and one Argon2 verification), so neither the answer nor its time tells
 /// whether an account exists. Each attempt is counted before its password is checked; five
 /// attempts without a success lock the address for 15 minutes, whether or not an account has it.
-pub async fn login(app: &App, input: LoginRequest) -> Result<TokenPair> {
+pub async fn login(app: &App, input: LoginRequest, source: Option<&str>) -> Result<TokenPair> {
     let email = normalise_email(&input.email);
     if email.is_empty() || email.len() > 254 || input.password.is_empty() || input.password.len() > 1024 {
         return Err(Error::invalid_credentials());
     }
+    let limits = kernel::gate::limits(app, None).await?;
+    count_from_source(app, &limits.logins_per_source(), source).await?;
     count_attempt(app, &email).await?;
     let pointer: Option<LoginPointer> = app.store.get(&keys::login(&email)).await.or_500()?;
     let subject = match &pointer {
@@ -472,7 +475,13 @@ pub async fn me(app: &App, actor: &Actor) -> Result<Me> {
     Ok(Me {
         user: user.user,
         tenant,
-        permissions: actor.role.permissions().iter().map(|p| p.as_str().to_string()).collect(),
+        permissions: actor
+            .role
+            .permissions()
+            .iter()
+            .filter(|p| actor.can(**p))
+            .map(|p| p.as_str().to_string())
+            .collect(),
         impersonator_id: actor.impersonator_id,
     })
 }
@@ -535,9 +544,10 @@ pub async fn request_password_reset(app: &App, input: PasswordResetRequest, sour
     }
     let now = app.now();
     let mut tx = Tx::new();
-    let mut limits = vec![(RESET_PER_ADDRESS, sha256_hex(email.as_bytes()))];
+    let settings = kernel::gate::limits(app, None).await?;
+    let mut limits = vec![(settings.resets_per_address(), sha256_hex(email.as_bytes()))];
     if let Some(ip) = source.map(str::trim).filter(|s| !s.is_empty()) {
-        limits.push((RESET_PER_SOURCE, sha256_hex(ip.as_bytes())));
+        limits.push((settings.resets_per_source(), sha256_hex(ip.as_bytes())));
     }
     let detail = PasswordResetRequestedPayload { email, requested_at: now };
     tx.put_event(&DomainEvent::new(
@@ -572,6 +582,35 @@ pub async fn commit_counted(
                 retry_after_secs: (limit.window(now).1 - now).num_seconds().max(1) as u64,
             })
         }
+        Err(e) => Err(store_err(e)),
+    }
+}
+
+/// Counts a login attempt from a source address (hashed) against `limit`, on its own: 429 once the
+/// window's attempts are used up, whatever account they name. No address (a call that did not come
+/// through API Gateway) counts nothing.
+pub async fn count_from_source(app: &App, limit: &RateLimit, source: Option<&str>) -> Result<()> {
+    let Some(ip) = source.map(str::trim).filter(|s| !s.is_empty()) else { return Ok(()) };
+    let now = app.now();
+    let (start, end) = limit.window(now);
+    let update = app
+        .store
+        .update(&keys::rate_window(limit.name, &sha256_hex(ip.as_bytes()), start.timestamp()))
+        .update_expression("ADD n :one SET #ttl = :ttl, #type = :type")
+        .condition_expression("attribute_not_exists(n) OR n < :max")
+        .expression_attribute_names("#ttl", "ttl")
+        .expression_attribute_names("#type", "type")
+        .expression_attribute_values(":one", attr(&1u32))
+        .expression_attribute_values(":max", attr(&limit.max))
+        .expression_attribute_values(":ttl", ttl_at(end + chrono::Duration::hours(1)))
+        .expression_attribute_values(":type", attr(&"RATE"));
+    match app.store.send_update(update).await {
+        Ok(()) => Ok(()),
+        Err(StoreError::Conflict(_)) => Err(Error::TooManyRequests {
+            code: "too_many_logins_from_address",
+            detail: "too many login attempts from this address; try again later".into(),
+            retry_after_secs: (end - now).num_seconds().max(1) as u64,
+        }),
         Err(e) => Err(store_err(e)),
     }
 }

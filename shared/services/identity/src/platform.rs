@@ -126,7 +126,7 @@ pub async fn create_reseller(app: &App, actor: &Actor, input: CreateReseller) ->
 
 /// The owner sees every reseller; a reseller sees only itself.
 pub async fn get_reseller(app: &App, actor: &Actor, id: Uuid) -> Result<PlatformReseller> {
-    let visible = actor.role.has(Permission::PlatformResellersRead)
+    let visible = actor.can(Permission::PlatformResellersRead)
         || (actor.role == Role::SuperAdmin && actor.reseller_id == Some(id));
     if !visible {
         return Err(Error::not_found("platform reseller"));
@@ -301,4 +301,79 @@ pub async fn subscription_sweep(app: &App, now: DateTime<Utc>) -> Result<Subscri
 /// A reseller's record for the notification worker.
 pub async fn load_reseller(app: &App, id: Uuid) -> Result<Option<PlatformReseller>> {
     app.store.get(&keys::platform_reseller(id)).await.or_500()
+}
+
+/// The platform's request limits: its defaults and the limits they make for platform callers.
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
+pub struct PlatformRateLimits {
+    /// The platform's defaults (unset fields take the built-in values).
+    pub settings: domain::rate::RateLimitSettings,
+    /// The defaults in force, every field resolved.
+    pub effective: domain::rate::RateLimits,
+    pub version: u64,
+}
+
+fn platform_owner(actor: &Actor) -> Result<()> {
+    if actor.role == Role::Developer && actor.can(Permission::TenantsWrite) {
+        Ok(())
+    } else {
+        Err(Error::forbidden("the platform's settings are the platform owner's"))
+    }
+}
+
+async fn load_settings(app: &App) -> Result<kernel::gate::PlatformSettings> {
+    Ok(app.store.get(&keys::platform_settings()).await.or_500()?.unwrap_or_default())
+}
+
+fn shown(s: kernel::gate::PlatformSettings) -> PlatformRateLimits {
+    PlatformRateLimits {
+        effective: domain::rate::RateLimits::resolve(&s.rate_limits, None),
+        settings: s.rate_limits,
+        version: s.version,
+    }
+}
+
+/// `GET /v1/platform/rate-limits`.
+pub async fn rate_limits(app: &App, actor: &Actor) -> Result<PlatformRateLimits> {
+    platform_owner(actor)?;
+    Ok(shown(load_settings(app).await?))
+}
+
+/// `PUT /v1/platform/rate-limits`: the platform's defaults, as a whole (an ISP's override stays).
+/// Containers apply a change within a minute.
+pub async fn set_rate_limits(
+    app: &App,
+    actor: &Actor,
+    input: domain::rate::RateLimitSettings,
+    if_match: Option<u64>,
+) -> Result<PlatformRateLimits> {
+    platform_owner(actor)?;
+    actor.require_own_identity("changing the platform's limits")?;
+    let mut v = Validation::new();
+    input.check(&mut v, "");
+    v.finish()?;
+    let before = load_settings(app).await?;
+    if if_match.is_some_and(|m| m != before.version) {
+        return Err(Error::version_conflict());
+    }
+    let after = kernel::gate::PlatformSettings { rate_limits: input, version: before.version + 1 };
+    let now = app.now();
+    let item = Store::encode(&keys::platform_settings(), "SETTINGS", &after, Some(after.version)).or_500()?;
+    let mut tx = Tx::new();
+    tx.put_read_at(item, before.version);
+    tx.put_audit(&audit(
+        actor,
+        None,
+        Audited {
+            action: "platform.rate_limits_changed",
+            entity: "platform_settings",
+            id: "rate_limits".into(),
+            before: Some(snapshot(&before.rate_limits)),
+            after: Some(snapshot(&after.rate_limits)),
+        },
+        now,
+    ));
+    app.store.commit(tx).await.or_500()?;
+    kernel::gate::forget_limits(app);
+    Ok(shown(after))
 }

@@ -55,6 +55,9 @@ pub struct UpdateTenant {
     /// Monitoring: `targets` (up to 5 addresses every router pings each sweep) and `thresholds`
     /// (`latency_ms`, `loss_percent`, `cpu_percent`, `interface_down`), as a whole.
     pub monitoring: Option<domain::monitoring::MonitoringSettings>,
+    /// This ISP's request limits over the platform's defaults (the platform owner's to set; a
+    /// field left out takes the platform's default).
+    pub rate_limits: Option<domain::rate::RateLimitSettings>,
     pub version: Option<u64>,
 }
 
@@ -114,6 +117,7 @@ pub async fn create_tenant(
         btrc: Default::default(),
         router_backups: Default::default(),
         monitoring: Default::default(),
+        rate_limits: Default::default(),
         status: TenantStatus::Active,
         created_at: now,
         updated_at: now,
@@ -205,7 +209,7 @@ fn may_see(actor: &Actor, t: &Tenant) -> bool {
     match actor.role {
         Role::Developer => true,
         Role::SuperAdmin => actor.reseller_id.is_some() && t.reseller_id == actor.reseller_id,
-        _ => actor.tenant_id == Some(t.id) && actor.role.has(Permission::TenantSettingsRead),
+        _ => actor.tenant_id == Some(t.id) && actor.can(Permission::TenantSettingsRead),
     }
 }
 
@@ -244,7 +248,7 @@ pub async fn update_tenant(
     if_match: Option<u64>,
 ) -> Result<Tenant> {
     let before = get_tenant(app, actor, id).await?;
-    if !(actor.role.has(Permission::TenantsWrite) || actor.role.has(Permission::TenantSettingsWrite)) {
+    if !(actor.can(Permission::TenantsWrite) || actor.can(Permission::TenantSettingsWrite)) {
         return Err(Error::forbidden("the role may not change ISP settings"));
     }
     let expected = expected_version(if_match, input.version)?;
@@ -287,6 +291,16 @@ pub async fn update_tenant(
     if let Some(m) = &input.monitoring {
         domain::monitoring::validate_settings(&mut v, m);
         after.monitoring = m.clone();
+    }
+    if let Some(l) = &input.rate_limits {
+        if actor.role != Role::Developer || !actor.can(Permission::TenantsWrite) {
+            return Err(Error::Forbidden {
+                code: "platform_setting",
+                detail: "an ISP's request limits are set by the platform owner".into(),
+            });
+        }
+        l.check_for_isp(&mut v, "rate_limits.");
+        after.rate_limits = l.clone();
     }
     if let Some(p) = &input.portal {
         after.portal = p.normalised(&mut v, "portal");
@@ -336,7 +350,25 @@ pub async fn update_tenant(
         DomainEvent::new(PlatformEvent::TenantUpdated, Some(id), serde_json::json!({"version": after.version}), now),
     );
     app.store.commit(tx).await.or_500()?;
+    if input.rate_limits.is_some() {
+        kernel::gate::forget_limits(app);
+    }
     Ok(after)
+}
+
+/// An ISP's request limits: its override and the limits in force (over the platform's defaults).
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct IspRateLimits {
+    /// What is set for this ISP (unset fields take the platform's defaults).
+    pub settings: domain::rate::RateLimitSettings,
+    /// The limits in force.
+    pub effective: domain::rate::RateLimits,
+}
+
+/// `GET /v1/tenants/{id}/rate-limits`: for whoever may see the ISP.
+pub async fn rate_limits(app: &App, actor: &Actor, id: Uuid) -> Result<IspRateLimits> {
+    let t = get_tenant(app, actor, id).await?;
+    Ok(IspRateLimits { effective: kernel::gate::read_limits(app, Some(id)).await?, settings: t.rate_limits })
 }
 
 /// Suspends (or resumes) an ISP: its staff can no longer log in or refresh; subscribers keep service.

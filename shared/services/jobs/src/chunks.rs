@@ -55,6 +55,9 @@ pub struct JobActor {
     pub scope: Option<String>,
     reseller_id: Option<Uuid>,
     impersonator_id: Option<Uuid>,
+    /// The API key that started it (its abilities hold for the whole job).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    key: Option<domain::actor::KeyAccess>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -128,6 +131,7 @@ impl JobActor {
             scope: actor.scope.clone(),
             reseller_id: actor.reseller_id,
             impersonator_id: actor.impersonator_id,
+            key: actor.key.clone(),
         }
     }
 }
@@ -140,6 +144,7 @@ pub fn actor_of(job: &JobRecord) -> Actor {
         role: job.started_by.role,
         scope: job.started_by.scope.clone(),
         impersonator_id: job.started_by.impersonator_id,
+        key: job.started_by.key.clone(),
     }
 }
 

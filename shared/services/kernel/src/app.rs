@@ -154,6 +154,8 @@ pub struct App {
     pub edge_sync_token: String,
     /// See [`Config::radius_api_token`].
     pub radius_api_token: String,
+    /// This container's request counts and cached limits (see [`crate::gate`]).
+    pub gate: Arc<crate::gate::Gate>,
 }
 
 impl App {
@@ -177,6 +179,7 @@ impl App {
             edge: config.edge.clone(),
             edge_sync_token: config.edge_sync_token.clone(),
             radius_api_token: config.radius_api_token.clone(),
+            gate: Arc::default(),
         })
     }
 

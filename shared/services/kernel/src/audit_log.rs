@@ -26,6 +26,8 @@ struct AuditRecord {
     tenant_id: Option<Uuid>,
     actor_id: Uuid,
     acting_as_id: Uuid,
+    #[serde(default)]
+    api_key_id: Option<Uuid>,
     action: String,
     entity_type: String,
     entity_id: String,
@@ -42,6 +44,7 @@ impl From<AuditRecord> for AuditEntry {
             tenant_id: r.tenant_id,
             actor_id: r.actor_id,
             acting_as_id: r.acting_as_id,
+            api_key_id: r.api_key_id,
             action: r.action,
             entity_type: r.entity_type,
             entity_id: r.entity_id,

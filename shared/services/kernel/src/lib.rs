@@ -4,6 +4,7 @@ pub mod access;
 pub mod alerts;
 pub mod app;
 pub mod audit_log;
+pub mod gate;
 pub mod idempotency;
 pub mod live;
 pub mod objects;

@@ -120,6 +120,7 @@ pub fn audit(actor: &Actor, tenant: Option<Uuid>, what: Audited<'_>, now: DateTi
         tenant_id: tenant,
         actor_id: actor.real_actor(),
         acting_as_id: actor.user_id,
+        api_key_id: actor.key_id(),
         action: what.action.to_string(),
         entity_type: what.entity.to_string(),
         entity_id: what.id,

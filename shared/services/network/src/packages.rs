@@ -586,9 +586,9 @@ pub async fn put_offer(
     };
     let role = if operator_id == actor.user_id {
         OfferRole::Holder
-    } else if actor.role.has(Permission::PackagesWrite) {
+    } else if actor.can(Permission::PackagesWrite) {
         OfferRole::Isp
-    } else if actor.role.is_scoped() && actor.role.has(Permission::UsersWrite) {
+    } else if actor.role.is_scoped() && actor.can(Permission::UsersWrite) {
         match own {
             Some(o) => OfferRole::ParentOperator { floor: o.offer.wholesale_price },
             None => return Err(Error::forbidden("the package is not offered to you")),
@@ -664,9 +664,9 @@ pub async fn delete_offer(app: &App, actor: &Actor, package_id: Uuid, operator_i
     let tid = actor.tenant()?;
     let ok = keys::package_offer(tid, package_id, operator_id);
     let existing: OfferRecord = app.store.get(&ok).await.or_500()?.ok_or_else(|| Error::not_found("offer"))?;
-    let grantor = actor.role.has(Permission::PackagesWrite)
+    let grantor = actor.can(Permission::PackagesWrite)
         || (actor.role.is_scoped()
-            && actor.role.has(Permission::UsersWrite)
+            && actor.can(Permission::UsersWrite)
             && operator_id != actor.user_id
             && actor.sees_scope(existing.scope.as_deref()));
     if !actor.sees_scope(existing.scope.as_deref()) {

@@ -32,7 +32,7 @@ pub struct CreatePlatformCheckout {
 /// The reseller, if the actor is it or the platform owner.
 async fn reseller_for(app: &App, actor: &Actor, reseller_id: Uuid) -> Result<PlatformReseller> {
     let allowed = actor.tenant_id.is_none()
-        && (actor.role.has(Permission::PlatformResellersWrite)
+        && (actor.can(Permission::PlatformResellersWrite)
             || (actor.role == Role::SuperAdmin && actor.reseller_id == Some(reseller_id)));
     if !allowed {
         return Err(Error::not_found("platform reseller"));

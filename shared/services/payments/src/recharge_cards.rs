@@ -13,8 +13,8 @@ use chrono::{DateTime, Utc};
 use domain::actor::Actor;
 use domain::payment::{Payment, PaymentMethod};
 use domain::recharge::{
-    CARD_CHUNK, CARD_CODE_LENGTH, CardBatch, CardStatus, RechargeCard, Refusal, THROTTLE, check_cards, code_hash,
-    refused,
+    CARD_CHUNK, CARD_CODE_LENGTH, CardBatch, CardStatus, Failures, RechargeCard, Refusal, Throttle, check_cards,
+    code_hash, refused,
 };
 use domain::role::Permission;
 use domain::voucher::{new_code, normalize_code};
@@ -339,13 +339,22 @@ fn failures(item: Option<store::Item>) -> i64 {
     item.and_then(|i| i.get("failures").and_then(|v| v.as_n().ok()).and_then(|n| n.parse().ok())).unwrap_or(0)
 }
 
-/// Counts a wrong code against the customer and the ISP in this window (the counters expire
-/// with it).
-async fn count_failure(app: &App, tid: Uuid, customer: Uuid, now: DateTime<Utc>) {
-    let (window, left) = THROTTLE.window_of(now);
+/// Who a wrong code counts against: the customer, the request's source address (hashed), the ISP.
+fn counted(customer: Uuid, source: Option<&str>) -> Vec<String> {
+    let mut who = vec![customer.to_string(), "ISP".to_string()];
+    if let Some(ip) = source.map(str::trim).filter(|s| !s.is_empty()) {
+        who.push(format!("SRC#{}", domain::crypto::sha256_hex(ip.as_bytes())));
+    }
+    who
+}
+
+/// Counts a wrong code against the customer, the source address and the ISP in this window (the
+/// counters expire with it).
+async fn count_failure(app: &App, tid: Uuid, throttle: &Throttle, who: &[String], now: DateTime<Utc>) {
+    let (window, left) = throttle.window_of(now);
     let ttl = store::ttl_at(now + chrono::Duration::seconds(left as i64 + 60));
     let mut tx = Tx::new();
-    for who in [Some(customer), None] {
+    for who in who {
         tx.update(
             &keys::recharge_attempts(tid, who, window),
             "ADD failures :one SET #ttl = :ttl",
@@ -372,13 +381,14 @@ pub async fn redeem(
     customer_id: Uuid,
     input: Redeem,
     idem: Option<&IdempotentRequest>,
+    source: Option<&str>,
 ) -> Result<Outcome<Redemption>> {
     actor.require(Permission::PaymentsCollect)?;
     let idem = require_key(idem, "recharge")?;
     let code = checked_code(&input)?;
     // The customer must be one the caller sees (404 otherwise) before any guess counts.
     crm::customers::get_customer(app, actor, customer_id).await?;
-    redeem_for(app, actor, actor, customer_id, &code, idem).await
+    redeem_for(app, actor, actor, customer_id, &code, idem, source).await
 }
 
 fn checked_code(input: &Redeem) -> Result<String> {
@@ -390,18 +400,20 @@ fn checked_code(input: &Redeem) -> Result<String> {
 }
 
 /// `POST /v1/portal/recharge`: the subscriber redeems a card into its own account
-/// (`Idempotency-Key` required), throttled like staff's (per customer and per ISP). The payment
+/// (`Idempotency-Key` required), throttled like staff's (per customer, per source address and per
+/// ISP). The payment
 /// is recorded as the system's on the subscriber's behalf (the card keeps who redeemed it).
 pub async fn redeem_by_subscriber(
     app: &App,
     s: domain::portal::Subscriber,
     input: Redeem,
     idem: Option<&IdempotentRequest>,
+    source: Option<&str>,
 ) -> Result<Outcome<Redemption>> {
     let idem = require_key(idem, "recharge")?;
     let code = checked_code(&input)?;
     let (subscriber, system) = (Actor::subscriber(s), Actor::system(s.tenant_id));
-    redeem_for(app, &subscriber, &system, s.customer_id, &code, idem).await
+    redeem_for(app, &subscriber, &system, s.customer_id, &code, idem, source).await
 }
 
 /// Redeems `code` for the customer: `actor` is who asked (its idempotency keys), `settler` who
@@ -413,31 +425,35 @@ async fn redeem_for(
     customer_id: Uuid,
     code: &str,
     idem: &IdempotentRequest,
+    source: Option<&str>,
 ) -> Result<Outcome<Redemption>> {
     let tid = actor.tenant()?;
     let hash = code_hash(tid, code);
+    let throttle = Throttle::of(&kernel::gate::limits(app, Some(tid)).await?);
+    let who = counted(customer_id, source);
     let attempt = || {
-        let hash = hash.clone();
+        let (hash, who) = (hash.clone(), who.clone());
         async move {
             let now = app.now();
-            let (window, _) = THROTTLE.window_of(now);
-            let (ck, mine, all) = (
-                keys::recharge_card(tid, &hash, None),
-                keys::recharge_attempts(tid, Some(customer_id), window),
-                keys::recharge_attempts(tid, None, window),
-            );
-            let mut got = app.store.batch_get(&[&ck, &mine, &all]).await.or_500()?.into_iter();
+            let (window, _) = throttle.window_of(now);
+            let counters: Vec<_> = who.iter().map(|w| keys::recharge_attempts(tid, w, window)).collect();
+            let card_key = keys::recharge_card(tid, &hash, None);
+            let mut wanted = vec![&card_key];
+            wanted.extend(counters.iter());
+            let mut got = app.store.batch_get(&wanted).await.or_500()?.into_iter();
             let card = decoded::<CardRecord>(got.next().flatten())?.map(|c| c.card);
-            THROTTLE.check(failures(got.next().flatten()), failures(got.next().flatten()), now)?;
+            let (customer, isp) = (failures(got.next().flatten()), failures(got.next().flatten()));
+            let failures = Failures { customer, isp, source: failures(got.next().flatten()) };
+            throttle.check(failures, now)?;
             let Some(card) = card else {
-                count_failure(app, tid, customer_id, now).await;
+                count_failure(app, tid, &throttle, &who, now).await;
                 return Err(Attempt::Failed(refused(Refusal::Unknown)));
             };
             if let Err(r) = card.redeemable(now) {
                 // A used card is a real code (a repeat, or a race lost to another redemption),
                 // not a guess; disabled and expired ones read as unknown, and count as guesses.
                 if r != Refusal::Used {
-                    count_failure(app, tid, customer_id, now).await;
+                    count_failure(app, tid, &throttle, &who, now).await;
                 }
                 return Err(Attempt::Failed(refused(r)));
             }

@@ -7,7 +7,6 @@ use domain::actor::Actor;
 use domain::auth::{ACCESS_TOKEN_TTL, burn_password_check, hash_password, verify_password};
 use domain::crypto::sha256_hex;
 use domain::portal::{LoginName, Subscriber, login_name};
-use domain::rate::{PORTAL_CODE_PER_LOGIN, PORTAL_CODE_PER_SOURCE};
 use domain::role::Permission;
 use domain::tenant::Tenant;
 use domain::{Error, Result, Validation};
@@ -151,11 +150,18 @@ fn wrong() -> Error {
 
 /// `POST /v1/portal/auth/login`. An unknown login and a wrong password answer alike; five tries
 /// without a success lock the login name for 15 minutes (429 with `Retry-After`).
-pub async fn login(app: &App, tenant: &Tenant, input: PortalLoginRequest) -> Result<PortalSession> {
+pub async fn login(
+    app: &App,
+    tenant: &Tenant,
+    input: PortalLoginRequest,
+    source: Option<&str>,
+) -> Result<PortalSession> {
     let name = login_name(&input.login, &tenant.country).ok_or_else(wrong)?;
     if input.password.is_empty() || input.password.len() > 1024 {
         return Err(wrong());
     }
+    let limits = kernel::gate::limits(app, Some(tenant.id)).await?;
+    identity::auth::count_from_source(app, &limits.portal_logins_per_source(), source).await?;
     let guard = keys::portal_login_guard(tenant.id, &guard_name(&name));
     identity::auth::count_attempt_at(app, &guard).await?;
     let customer_id = crm::login_codes::customer_named(app, tenant.id, &name).await?;
@@ -205,10 +211,11 @@ pub async fn request_code(app: &App, tenant: &Tenant, input: PortalCodeRequest, 
     };
     let now = app.now();
     let mut tx = Tx::new();
+    let settings = kernel::gate::limits(app, Some(tenant.id)).await?;
     let login_key = format!("{}:{}", tenant.id, guard_name(&name));
-    let mut limits = vec![(PORTAL_CODE_PER_LOGIN, sha256_hex(login_key.as_bytes()))];
+    let mut limits = vec![(settings.portal_codes_per_login(), sha256_hex(login_key.as_bytes()))];
     if let Some(ip) = source.map(str::trim).filter(|s| !s.is_empty()) {
-        limits.push((PORTAL_CODE_PER_SOURCE, sha256_hex(ip.as_bytes())));
+        limits.push((settings.portal_codes_per_source(), sha256_hex(ip.as_bytes())));
     }
     tx.put_event(&crm::login_codes::request_event(tenant.id, &name, now)?);
     let refused = ("too_many_code_requests", "too many login codes asked for; try again later");
@@ -217,10 +224,17 @@ pub async fn request_code(app: &App, tenant: &Tenant, input: PortalCodeRequest, 
 
 /// `POST /v1/portal/auth/code/login`: logs in with a code from the SMS. Tries count on the same
 /// lock as passwords, and each code takes at most 5; a code works once.
-pub async fn login_with_code(app: &App, tenant: &Tenant, input: PortalCodeLogin) -> Result<PortalSession> {
+pub async fn login_with_code(
+    app: &App,
+    tenant: &Tenant,
+    input: PortalCodeLogin,
+    source: Option<&str>,
+) -> Result<PortalSession> {
     otp_allowed(tenant)?;
     let invalid = || Error::Unauthorized { code: "invalid_code", detail: "the code is wrong or has expired".into() };
     let name = login_name(&input.login, &tenant.country).ok_or_else(invalid)?;
+    let limits = kernel::gate::limits(app, Some(tenant.id)).await?;
+    identity::auth::count_from_source(app, &limits.portal_logins_per_source(), source).await?;
     let guard = keys::portal_login_guard(tenant.id, &guard_name(&name));
     identity::auth::count_attempt_at(app, &guard).await?;
     let customer_id = crm::login_codes::customer_named(app, tenant.id, &name).await?.ok_or_else(invalid)?;
