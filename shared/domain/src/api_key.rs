@@ -117,7 +117,7 @@ pub fn check_new_key(
 ) -> KeyGrant {
     let name = name.trim();
     if name.is_empty() || name.chars().count() > MAX_NAME_LEN {
-        v.add("name", &format!("must be 1-{MAX_NAME_LEN} characters"));
+        v.add("name", format!("must be 1-{MAX_NAME_LEN} characters"));
     }
     let mut granted = vec![];
     if abilities.is_empty() {
@@ -136,13 +136,13 @@ pub fn check_new_key(
         if e <= now {
             v.add("expires_at", "must be in the future");
         } else if e > now + chrono::Duration::days(MAX_LIFETIME_DAYS) {
-            v.add("expires_at", &format!("must be within {MAX_LIFETIME_DAYS} days"));
+            v.add("expires_at", format!("must be within {MAX_LIFETIME_DAYS} days"));
         }
     }
     if let Some(r) = requests_per_minute
         && !(1..=crate::rate::MAX_REQUESTS_PER_MINUTE).contains(&r)
     {
-        v.add("requests_per_minute", &format!("must be 1-{}", crate::rate::MAX_REQUESTS_PER_MINUTE));
+        v.add("requests_per_minute", format!("must be 1-{}", crate::rate::MAX_REQUESTS_PER_MINUTE));
     }
     granted.sort();
     KeyGrant { abilities: granted }

@@ -33,9 +33,39 @@ const MAX_SUBJECTS: usize = 10_000;
 #[derive(Debug, Default)]
 pub struct Gate {
     counts: Mutex<HashMap<String, Batched>>,
-    limits: Mutex<HashMap<Option<Uuid>, (DateTime<Utc>, RateLimits)>>,
-    principals: Mutex<HashMap<Uuid, (DateTime<Utc>, Principal)>>,
-    last_used: Mutex<HashMap<Uuid, DateTime<Utc>>>,
+    limits: Cache<Option<Uuid>, RateLimits>,
+    principals: Cache<Uuid, Principal>,
+    /// When this container last recorded a key's use.
+    last_used: Cache<Uuid, ()>,
+}
+
+/// What a container read, trusted for [`FRESH_FOR`] by the app's clock.
+#[derive(Debug)]
+struct Cache<K, V>(Mutex<HashMap<K, (DateTime<Utc>, V)>>);
+
+impl<K, V> Default for Cache<K, V> {
+    fn default() -> Self {
+        Cache(Mutex::new(HashMap::new()))
+    }
+}
+
+impl<K: std::hash::Hash + Eq, V: Clone> Cache<K, V> {
+    fn fresh(&self, k: &K, now: DateTime<Utc>) -> Option<V> {
+        let held = self.0.lock().expect("cache lock");
+        held.get(k).filter(|(at, _)| *at <= now && now - *at < FRESH_FOR).map(|(_, v)| v.clone())
+    }
+
+    fn keep(&self, k: K, v: V, now: DateTime<Utc>) {
+        let mut held = self.0.lock().expect("cache lock");
+        if held.len() >= MAX_SUBJECTS {
+            held.retain(|_, (at, _)| *at <= now && now - *at < FRESH_FOR);
+        }
+        held.insert(k, (now, v));
+    }
+
+    fn clear(&self) {
+        self.0.lock().expect("cache lock").clear();
+    }
 }
 
 /// Who a key acts as, as last read: its role and scope, and whether it may act at all.
@@ -48,14 +78,11 @@ struct Principal {
 /// The limits in force for `tenant` (None: platform callers), at most [`FRESH_FOR`] old.
 pub async fn limits(app: &App, tenant: Option<Uuid>) -> Result<RateLimits> {
     let now = app.now();
-    if let Some((at, l)) = app.gate.limits.lock().expect("limits lock").get(&tenant)
-        && now - *at < FRESH_FOR
-        && *at <= now
-    {
-        return Ok(*l);
+    if let Some(l) = app.gate.limits.fresh(&tenant, now) {
+        return Ok(l);
     }
     let resolved = read_limits(app, tenant).await?;
-    app.gate.limits.lock().expect("limits lock").insert(tenant, (now, resolved));
+    app.gate.limits.keep(tenant, resolved, now);
     Ok(resolved)
 }
 
@@ -82,7 +109,7 @@ pub struct PlatformSettings {
 
 /// Forgets this container's cached limits (after this container changed them).
 pub fn forget_limits(app: &App) {
-    app.gate.limits.lock().expect("limits lock").clear();
+    app.gate.limits.clear();
 }
 
 fn too_many(what: &str, retry_after_secs: u64) -> Error {
@@ -197,11 +224,8 @@ pub async fn key_caller(app: &App, presented: &PresentedKey) -> Result<Actor> {
 /// Who the key acts as and whether they may act, from this container's copy when fresh.
 async fn principal(app: &App, stored: &StoredApiKey) -> Result<Principal> {
     let now = app.now();
-    if let Some((at, p)) = app.gate.principals.lock().expect("principals lock").get(&stored.key.id)
-        && now - *at < FRESH_FOR
-        && *at <= now
-    {
-        return Ok(p.clone());
+    if let Some(p) = app.gate.principals.fresh(&stored.key.id, now) {
+        return Ok(p);
     }
     let tid = stored.key.tenant_id;
     let creator_k = keys::user(tid, stored.key.created_by);
@@ -238,25 +262,18 @@ async fn principal(app: &App, stored: &StoredApiKey) -> Result<Principal> {
     };
     let Some(acting) = acting.or(creator) else { return Err(refused()) };
     let p = Principal { acting, refusal };
-    app.gate.principals.lock().expect("principals lock").insert(stored.key.id, (now, p.clone()));
+    app.gate.principals.keep(stored.key.id, p.clone(), now);
     Ok(p)
 }
 
 /// Records the key's last use, at most once a minute per container (a failure only logs).
 async fn touch(app: &App, owner: Owner, stored: &StoredApiKey, now: DateTime<Utc>) {
-    let due = {
-        let mut seen = app.gate.last_used.lock().expect("last used lock");
-        match seen.get(&stored.key.id) {
-            Some(at) if now - *at < FRESH_FOR && *at <= now => false,
-            _ => {
-                seen.insert(stored.key.id, now);
-                true
-            }
-        }
-    };
-    if !due || stored.key.last_used_at.is_some_and(|at| now - at < FRESH_FOR && at <= now) {
+    if app.gate.last_used.fresh(&stored.key.id, now).is_some()
+        || stored.key.last_used_at.is_some_and(|at| at <= now && now - at < FRESH_FOR)
+    {
         return;
     }
+    app.gate.last_used.keep(stored.key.id, (), now);
     let update = app
         .store
         .update(&keys::api_key(owner, stored.key.id))
