@@ -73,8 +73,11 @@ reconcile = reconciles * (0.5 + 0.04) * RRU
 # (reminders-10k: ~4 WCU each), ~6 events with their queue and worker share.
 billing = (20.8 + 20 + 2 * 4) * WRU + 6 * (EVENT + 1.2 * SQS_REQ) + lambda_cost(6 / 10, 80)
 # 30 API calls a month (staff and portal): API Gateway, the function, ~1 read unit each, a JSON
-# log line of ~1.5 KB with Lambda's own lines.
+# log line of ~1.5 KB with Lambda's own lines; the request limits' counts (measured, rate-limits
+# bench: 0.041 writes a call at the default limits, their reads once a minute per container).
 api = 30 * (APIGW + RRU) + lambda_cost(30, 40) + 30 * 1500 / 1e9 * LOGS_GB
+if not BEFORE:
+    api += 30 * 0.041 * WRU
 # ~60 KB with indexes (90 usage days, invoices, payments, timeline).
 storage = 60e3 / 1e9 * STORAGE_GB
 per_subscriber = {
