@@ -27,6 +27,7 @@ mod isolation;
 mod jobs;
 mod leads;
 mod live_routers;
+mod live_updates;
 mod monitoring;
 mod network;
 mod notifications;

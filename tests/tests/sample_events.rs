@@ -44,6 +44,11 @@ fn every_function_has_sample_events_its_runtime_reads() {
                     assert!(allowed.contains(&bus.detail_type), "{what}: {} never reaches {queue}", bus.detail_type);
                     assert!(bus.event_id().is_some(), "{what}: no event_id");
                 }
+            } else if f.websocket {
+                let ev: aws_lambda_events::event::apigw::ApiGatewayWebsocketProxyRequest =
+                    serde_json::from_str(&text).unwrap_or_else(|e| panic!("{what}: {e}"));
+                let route = ev.request_context.route_key.unwrap_or_default();
+                assert!(["$connect", "$disconnect", "$default"].contains(&route.as_str()), "{what}: route {route}");
             } else if f.stream {
                 let ev: aws_lambda_events::event::dynamodb::Event =
                     serde_json::from_str(&text).unwrap_or_else(|e| panic!("{what}: {e}"));

@@ -96,7 +96,11 @@ pub struct Local {
 struct Shared {
     app: App,
     template: Template,
+    /// The open WebSocket connections, by id: what API Gateway holds for the WebSocket API.
+    sockets: Sockets,
 }
+
+type Sockets = Arc<std::sync::Mutex<HashMap<String, tokio::sync::mpsc::UnboundedSender<String>>>>;
 
 /// The local concentrator's private key (its public key is in every local onboarding script).
 pub const LOCAL_EDGE_KEY: [u8; 32] = [0x5a; 32];
@@ -264,8 +268,12 @@ impl Local {
         let mut tasks = vec![];
 
         // HTTP.
-        let shared = Arc::new(Shared { app: app.clone(), template: template.clone() });
-        let router = axum::Router::new().fallback(serve).with_state(shared);
+        let shared = Arc::new(Shared { app: app.clone(), template: template.clone(), sockets: Sockets::default() });
+        let router = axum::Router::new()
+            .route("/live", axum::routing::get(live_socket))
+            .route("/@connections/{id}", axum::routing::post(post_to_connection))
+            .fallback(serve)
+            .with_state(shared);
         let mut http_rx = rx.clone();
         tasks.push(tokio::spawn(async move {
             let _ = axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>())
@@ -334,6 +342,14 @@ impl Local {
                     Arc::new(move |ev| {
                         let w = w.clone();
                         Box::pin(async move { w.handle(ev).await })
+                    })
+                }
+                "worker-live" => {
+                    // Pushes through the Management API this runner serves (`/@connections/{id}`).
+                    let w = Arc::new(worker_live::Worker::new(app.clone(), &shared_cfg, &public_url));
+                    Arc::new(move |ev| {
+                        let w = w.clone();
+                        Box::pin(async move { worker_live::handle(&w, ev).await })
                     })
                 }
                 other => return Err(format!("no local worker for {other}")),
@@ -437,6 +453,105 @@ async fn serve(
         out = out.header(k, v);
     }
     out.body(axum::body::Body::from(bytes)).unwrap_or_default()
+}
+
+/// The WebSocket API's event for `route` on connection `id`, as API Gateway sends it.
+fn socket_event(
+    route: &str,
+    id: &str,
+    peer: SocketAddr,
+    query: Option<&HashMap<String, String>>,
+    body: Option<&str>,
+) -> aws_lambda_events::event::apigw::ApiGatewayWebsocketProxyRequest {
+    let event_type = match route {
+        "$connect" => "CONNECT",
+        "$disconnect" => "DISCONNECT",
+        _ => "MESSAGE",
+    };
+    serde_json::from_value(serde_json::json!({
+        "requestContext": {"routeKey": route, "eventType": event_type, "connectionId": id, "stage": "live",
+            "apiId": "local", "requestId": uuid::Uuid::now_v7().to_string(), "extendedRequestId": id,
+            "messageDirection": "IN", "connectedAt": 0, "requestTimeEpoch": 0, "domainName": "127.0.0.1",
+            "identity": {"sourceIp": peer.ip().to_string()}},
+        "queryStringParameters": query,
+        "body": body,
+        "isBase64Encoded": false,
+    }))
+    .expect("a WebSocket event")
+}
+
+/// `GET /live?token=...`: the WebSocket API's stage. `$connect` runs before the upgrade (a refusal
+/// is the handshake's answer), each text message is `$default`, the close `$disconnect`; what
+/// `worker-live` posts to `/@connections/{id}` goes out on the socket.
+async fn live_socket(
+    State(shared): State<Arc<Shared>>,
+    axum::extract::ConnectInfo(peer): axum::extract::ConnectInfo<SocketAddr>,
+    axum::extract::Query(query): axum::extract::Query<HashMap<String, String>>,
+    upgrade: axum::extract::ws::WebSocketUpgrade,
+) -> axum::response::Response {
+    let Some(f) = shared.template.functions.iter().find(|f| f.websocket) else {
+        return axum::response::Response::builder().status(404).body(axum::body::Body::empty()).unwrap_or_default();
+    };
+    debug_assert_eq!(f.binary, "ws-connections");
+    let id = uuid::Uuid::now_v7().simple().to_string();
+    let answer = ws_connections::handle(&shared.app, socket_event("$connect", &id, peer, Some(&query), None)).await;
+    if answer.status_code != 200 {
+        let body = match answer.body {
+            Some(aws_lambda_events::encodings::Body::Text(t)) => t,
+            _ => String::new(),
+        };
+        return axum::response::Response::builder()
+            .status(answer.status_code as u16)
+            .header("content-type", "application/problem+json")
+            .body(axum::body::Body::from(body))
+            .unwrap_or_default();
+    }
+    upgrade.on_upgrade(move |socket| run_socket(shared, id, peer, socket))
+}
+
+async fn run_socket(shared: Arc<Shared>, id: String, peer: SocketAddr, mut socket: axum::extract::ws::WebSocket) {
+    use axum::extract::ws::Message;
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<String>();
+    shared.sockets.lock().expect("sockets lock").insert(id.clone(), tx);
+    loop {
+        tokio::select! {
+            out = rx.recv() => match out {
+                Some(text) => if socket.send(Message::Text(text.into())).await.is_err() { break },
+                None => break,
+            },
+            incoming = socket.recv() => match incoming {
+                Some(Ok(Message::Text(text))) => {
+                    let ev = socket_event("$default", &id, peer, None, Some(text.as_str()));
+                    let _ = ws_connections::handle(&shared.app, ev).await;
+                }
+                Some(Ok(Message::Close(_))) | None | Some(Err(_)) => break,
+                Some(Ok(_)) => {}
+            },
+        }
+    }
+    shared.sockets.lock().expect("sockets lock").remove(&id);
+    let _ = ws_connections::handle(&shared.app, socket_event("$disconnect", &id, peer, None, None)).await;
+}
+
+/// `POST /@connections/{id}`: API Gateway's Management API (what `worker-live`'s SDK client calls):
+/// 200 once the data is on its way to the socket, 410 `GoneException` when the connection is gone.
+async fn post_to_connection(
+    State(shared): State<Arc<Shared>>,
+    axum::extract::Path(id): axum::extract::Path<String>,
+    body: Bytes,
+) -> axum::response::Response {
+    let sender = shared.sockets.lock().expect("sockets lock").get(&id).cloned();
+    let sent = sender.is_some_and(|s| s.send(String::from_utf8_lossy(&body).into_owned()).is_ok());
+    if sent {
+        axum::response::Response::builder().status(200).body(axum::body::Body::empty()).unwrap_or_default()
+    } else {
+        axum::response::Response::builder()
+            .status(410)
+            .header("x-amzn-errortype", "GoneException")
+            .header("content-type", "application/json")
+            .body(axum::body::Body::from(r#"{"message":"the connection is gone"}"#))
+            .unwrap_or_default()
+    }
 }
 
 /// What API Gateway tells a function about the connection: here, the TCP peer's address.

@@ -52,13 +52,23 @@ pub fn consumer(binary: &str) -> Option<fn(domain::event::EventName) -> bool> {
         "worker-invoicing" => worker_invoicing::consumes,
         "worker-imports" => worker_imports::consumes,
         "worker-notifications" => worker_notifications::consumes,
+        "worker-live" => worker_live::consumes,
         _ => return None,
     })
 }
 
 /// Functions driven by the stream or a queue (their handlers are wired in `lib.rs`).
-pub const EVENT_FUNCTIONS: &[&str] =
-    &["stream-publisher", "worker-notifications", "worker-imports", "worker-provisioning", "worker-invoicing"];
+pub const EVENT_FUNCTIONS: &[&str] = &[
+    "stream-publisher",
+    "worker-notifications",
+    "worker-imports",
+    "worker-provisioning",
+    "worker-invoicing",
+    "worker-live",
+];
+
+/// The function serving the WebSocket API's routes (wired in `lib.rs`'s `/live`).
+pub const WEBSOCKET_FUNCTIONS: &[&str] = &["ws-connections"];
 
 pub type JobFuture<'a> = Pin<Box<dyn Future<Output = Result<serde_json::Value, String>> + Send + 'a>>;
 pub type JobFn = for<'a> fn(
@@ -112,5 +122,5 @@ job_registry! {
 
 /// Every function the runner knows.
 pub fn all_functions() -> Vec<&'static str> {
-    [API_FUNCTIONS, EVENT_FUNCTIONS, JOB_FUNCTIONS].concat()
+    [API_FUNCTIONS, EVENT_FUNCTIONS, WEBSOCKET_FUNCTIONS, JOB_FUNCTIONS].concat()
 }

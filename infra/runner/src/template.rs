@@ -17,6 +17,8 @@ pub struct FunctionDef {
     pub stream: bool,
     /// Schedule expressions (`rate(5 minutes)`, `cron(...)`).
     pub schedules: Vec<String>,
+    /// Whether it serves the WebSocket API's routes (an `AWS::ApiGatewayV2::Integration` names it).
+    pub websocket: bool,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -81,6 +83,7 @@ impl Template {
         let doc: Value = serde_norway::from_str(text).map_err(|e| format!("template is not YAML: {e}"))?;
         let resources = doc.get("Resources").and_then(Value::as_mapping).ok_or("template has no Resources")?;
         let mut t = Template::default();
+        let mut websocket_functions = vec![];
         let mut sorted: BTreeMap<String, &Value> = BTreeMap::new();
         for (k, v) in resources {
             if let Some(k) = k.as_str() {
@@ -125,6 +128,14 @@ impl Template {
                     }
                     t.functions.push(f);
                 }
+                "AWS::ApiGatewayV2::Integration" => {
+                    // `!Sub "...functions/${XFunction.Arn}/invocations"`: the function it invokes.
+                    let uri = props.and_then(|p| p.get("IntegrationUri")).map(to_json).unwrap_or_default();
+                    let uri = uri.as_str().unwrap_or("");
+                    if let Some(name) = uri.split("${").find_map(|part| part.split_once(".Arn}").map(|(n, _)| n)) {
+                        websocket_functions.push(name.to_string());
+                    }
+                }
                 "AWS::SQS::Queue" => {
                     let redrive = props.and_then(|p| p.get("RedrivePolicy"));
                     let dead_letter = redrive.and_then(|r| {
@@ -150,6 +161,9 @@ impl Template {
                 }
                 _ => {}
             }
+        }
+        for f in &mut t.functions {
+            f.websocket = websocket_functions.contains(&f.logical_id);
         }
         Ok(t)
     }

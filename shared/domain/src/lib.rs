@@ -37,6 +37,7 @@ pub mod phone;
 pub mod platform;
 pub mod portal;
 pub mod provisioning;
+pub mod push;
 pub mod radius;
 pub mod rate;
 pub mod recharge;

@@ -68,6 +68,11 @@ impl TokenKeys {
     /// Verifies signature, issuer and expiry (against `now`, so tests can move the clock), then
     /// the subscription chain: an ISP's staff are refused once their platform reseller has expired.
     pub fn verify(&self, token: &str, now: DateTime<Utc>) -> Result<Actor> {
+        self.verify_until(token, now).map(|(actor, _)| actor)
+    }
+
+    /// As [`TokenKeys::verify`], with the token's expiry (a live connection lasts no longer).
+    pub fn verify_until(&self, token: &str, now: DateTime<Utc>) -> Result<(Actor, DateTime<Utc>)> {
         let mut v = Validation::new(Algorithm::HS256);
         v.validate_exp = false; // checked below against the injected clock
         v.set_issuer(&[ISSUER]);
@@ -86,7 +91,8 @@ impl TokenKeys {
                 detail: "the platform subscription of this ISP has expired".into(),
             });
         }
-        Ok(Actor {
+        let expires_at = DateTime::from_timestamp(c.exp, 0).unwrap_or(now);
+        let actor = Actor {
             user_id: c.sub,
             tenant_id: c.tid,
             reseller_id: c.rid,
@@ -94,7 +100,8 @@ impl TokenKeys {
             scope: c.scope,
             impersonator_id: c.act,
             key: None,
-        })
+        };
+        Ok((actor, expires_at))
     }
 }
 

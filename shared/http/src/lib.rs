@@ -7,7 +7,7 @@ mod problem;
 mod request;
 
 pub use cors::{serve, with_cors};
-pub use problem::{Problem, problem_response};
+pub use problem::{Problem, problem, problem_response};
 pub use request::{Incoming, MAX_BODY_BYTES, MAX_UPLOAD_BYTES, PORTAL_PREFIX, Pagination, Params, match_path};
 
 use domain::Error;

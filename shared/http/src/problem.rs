@@ -54,19 +54,25 @@ fn parts(e: &Error) -> (StatusCode, &'static str, String, Vec<FieldError>) {
     }
 }
 
-pub fn problem_response(e: &Error) -> Response<Body> {
+/// The problem an error is (logged when it is the server's).
+pub fn problem(e: &Error) -> Problem {
     let (status, code, detail, errors) = parts(e);
     if status.is_server_error() {
         tracing::error!(error = %e, "request failed");
     }
-    let p = Problem {
+    Problem {
         kind: format!("https://docs.isp-billing.dev/problems/{code}"),
         title: status.canonical_reason().unwrap_or("Error").to_string(),
         status: status.as_u16(),
         detail,
         code: code.to_string(),
         errors,
-    };
+    }
+}
+
+pub fn problem_response(e: &Error) -> Response<Body> {
+    let p = problem(e);
+    let status = StatusCode::from_u16(p.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     let mut b = Response::builder()
         .status(status)
         .header("content-type", "application/problem+json")

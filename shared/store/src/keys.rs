@@ -137,6 +137,21 @@ pub fn api_rate_window(owner: Owner, subject: &str, window: i64) -> ItemKeys {
     ItemKeys::new(format!("{}APIRATE#{subject}", owner.prefix()), &format!("W#{window}"))
 }
 
+/// A live WebSocket connection, in its ISP's partition of connections (`T#<tid>#WSCONNS` /
+/// `C#<connection id>`): the push Queries the ISP's connections.
+pub fn ws_connection(tenant: Uuid, connection: &str) -> ItemKeys {
+    ItemKeys::new(ws_connections_pk(tenant), &format!("C#{connection}"))
+}
+
+pub fn ws_connections_pk(tenant: Uuid) -> String {
+    format!("{}WSCONNS", t(tenant))
+}
+
+/// Which ISP a connection is of (`$disconnect` names only the connection).
+pub fn ws_connection_owner(connection: &str) -> ItemKeys {
+    ItemKeys::new(format!("P#WSCONN#{connection}"), "WSCONN")
+}
+
 pub fn refresh_family(family: Uuid) -> ItemKeys {
     ItemKeys::new(format!("P#SESSION#{family}"), "SESSION")
 }

@@ -10,6 +10,7 @@ pub mod live;
 pub mod objects;
 pub mod projections;
 pub mod schedule;
+pub mod sockets;
 pub mod support;
 pub mod tenancy;
 

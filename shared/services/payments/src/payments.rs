@@ -261,6 +261,7 @@ fn payment_received(payment: &Payment, restored: &[Uuid], now: DateTime<Utc>) ->
             "amount": payment.amount,
             "currency": payment.currency,
             "method": payment.method,
+            "scope": payment.scope,
             "restored_subscriptions": restored,
         }),
         now,
