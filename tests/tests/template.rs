@@ -81,6 +81,7 @@ fn each_worker_knows_when_its_queue_gives_a_message_up() {
         ("worker-provisioning", worker_provisioning::DLQ_AFTER_RECEIVES),
         ("worker-invoicing", worker_invoicing::DLQ_AFTER_RECEIVES),
         ("worker-imports", worker_imports::DLQ_AFTER_RECEIVES),
+        ("worker-live", worker_live::DLQ_AFTER_RECEIVES),
     ];
     for (binary, after) in declared {
         let f = t.functions.iter().find(|f| f.binary == binary).unwrap();

@@ -34,6 +34,7 @@ pub fn consumes(name: EventName) -> bool {
     domain::push::pushed(name)
 }
 
+/// The queue's `maxReceiveCount` (the template's): a failure at this receive is the last.
 pub const DLQ_AFTER_RECEIVES: u32 = 5;
 
 pub async fn handle(w: &Worker, event: SqsEvent) -> BatchResponse {
@@ -42,6 +43,7 @@ pub async fn handle(w: &Worker, event: SqsEvent) -> BatchResponse {
         let id = m.message_id.clone().unwrap_or_default();
         resp.settle("worker-live", &id, handle_one(w, m).await);
     }
+    kernel::alerts::raise_dead_letters(&w.app, "worker-live", &resp.last_failures(&event, DLQ_AFTER_RECEIVES)).await;
     resp
 }
 
