@@ -63,6 +63,22 @@ async fn an_isps_staff_see_its_router_go_offline_and_its_payments_and_nothing_of
     assert_eq!((paid["type"].as_str(), paid["data"]["amount"].as_i64()), (Some("payment.received"), Some(500)));
     let also = next(&mut mine, Duration::from_secs(20)).await.expect("and to the admin");
     assert_eq!(also["type"], "payment.received");
+    // A subscriber's new ticket reaches the staff who read tickets.
+    let portal = env.portal_token("rahim").await;
+    env.send_with(
+        "POST",
+        "/v1/portal/tickets",
+        Some(&portal),
+        Some(json!({"category": "no_internet", "subject": "No internet since morning", "body": "The light is red."})),
+        &[("idempotency-key", "live-ticket-1")],
+    )
+    .await
+    .expect(201);
+    let t = next(&mut mine, Duration::from_secs(20)).await.expect("the new ticket is pushed");
+    assert_eq!((t["type"].as_str(), t["data"]["by_customer"].as_bool()), (Some("ticket.opened"), Some(true)));
+    assert_eq!(t["data"]["subject"], "No internet since morning");
+    let t = next(&mut books, Duration::from_secs(20)).await.expect("the accountant reads tickets too");
+    assert_eq!(t["type"], "ticket.opened");
     assert!(next(&mut theirs, Duration::from_secs(2)).await.is_none(), "nothing of another ISP's");
     assert!(next(&mut books, Duration::from_millis(500)).await.is_none(), "no router news for the accountant");
 }

@@ -26,7 +26,8 @@ pub fn consumes(name: EventName) -> bool {
             | CrmEvent::LeadStageChanged
             | CrmEvent::LeadConverted
             | CrmEvent::OperatorProfileUpdated
-            | CrmEvent::PortalCodeRequested,
+            | CrmEvent::PortalCodeRequested
+            | CrmEvent::TicketOpened,
         )
         | EventName::Network(_)
         | EventName::Platform(_)

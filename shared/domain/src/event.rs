@@ -72,11 +72,11 @@ catalogue! {
         UserCreated, UserUpdated, UserDeleted, PasswordChanged, PasswordResetRequested, PasswordResetCompleted,
         ImpersonationStarted, ContactDetailsChanged,
     }
-    /// Customers, leads, operators, customer imports.
+    /// Customers, leads, operators, customer imports, support tickets.
     Crm: CrmEvent "crm" {
         CustomerCreated, CustomerUpdated, CustomerDeleted, CustomerNoteAdded,
         LeadCreated, LeadUpdated, LeadStageChanged, LeadConverted,
-        OperatorProfileUpdated, ImportChunkReady, PortalCodeRequested,
+        OperatorProfileUpdated, ImportChunkReady, PortalCodeRequested, TicketOpened,
     }
     /// Packages, POPs, routers and subscriptions on them (what provisioning acts on), bulk actions.
     Network: NetworkEvent "network" {

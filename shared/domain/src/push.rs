@@ -3,7 +3,7 @@
 //! and `worker-live`; this is the pure part.
 
 use crate::actor::Actor;
-use crate::event::{BillingEvent, EventName, NetworkEvent};
+use crate::event::{BillingEvent, CrmEvent, EventName, NetworkEvent};
 use crate::role::Permission;
 use crate::user::in_subtree;
 use serde::{Deserialize, Serialize};
@@ -57,6 +57,7 @@ pub fn pushed(name: EventName) -> bool {
         name,
         EventName::Network(NetworkEvent::RouterWentOffline | NetworkEvent::RouterCameBack)
             | EventName::Billing(BillingEvent::PaymentReceived)
+            | EventName::Crm(CrmEvent::TicketOpened)
     )
 }
 
@@ -82,6 +83,21 @@ pub fn message_for(name: EventName, detail: &serde_json::Value) -> Option<LiveMe
             Permission::BillingRead,
             true,
             pick(&["payment_id", "customer_id", "invoice_id", "receipt_number", "amount", "currency", "method"]),
+        ),
+        EventName::Crm(CrmEvent::TicketOpened) => (
+            "ticket.opened",
+            Permission::TicketsRead,
+            true,
+            pick(&[
+                "ticket_id",
+                "token",
+                "subject",
+                "category",
+                "priority",
+                "customer_id",
+                "customer_name",
+                "by_customer",
+            ]),
         ),
         _ => return None,
     };

@@ -10,6 +10,7 @@ use chrono::{DateTime, Utc};
 use domain::actor::Actor;
 use domain::alert::{Alert, AlertKind, AlertSubject};
 use domain::audit::AuditEntry;
+use domain::event::{CrmEvent, DomainEvent};
 use domain::idempotency::IdempotentRequest;
 use domain::patch::Patch;
 use domain::portal::Subscriber;
@@ -187,6 +188,22 @@ fn stage_new(tx: &mut Tx, n: &NewTicket, now: DateTime<Utc>) -> Result<()> {
         Conflict::Exists,
     );
     stage_sla(tx, None, t)?;
+    tx.put_event(&DomainEvent::new(
+        CrmEvent::TicketOpened,
+        Some(t.tenant_id),
+        serde_json::json!({
+            "ticket_id": t.id,
+            "token": t.token,
+            "subject": t.subject,
+            "category": t.category,
+            "priority": t.state.priority,
+            "customer_id": t.customer_id,
+            "customer_name": t.customer_name,
+            "by_customer": t.opened_by.customer_id.is_some(),
+            "scope": t.scope,
+        }),
+        now,
+    ));
     if let Some(c) = t.customer_id {
         let entry = TimelineEntry::new(
             c,
