@@ -79,8 +79,18 @@ async fn an_isps_staff_see_its_router_go_offline_and_its_payments_and_nothing_of
     assert_eq!(t["data"]["subject"], "No internet since morning");
     let t = next(&mut books, Duration::from_secs(20)).await.expect("the accountant reads tickets too");
     assert_eq!(t["type"], "ticket.opened");
+    // An import's progress reaches whoever started it, and nobody else.
+    let csv =
+        "name,phone,username,package\nLive One,01911-000101,liveone,Home 10M\nLive Two,01911-000102,livetwo,Home 10M\n";
+    env.send_csv(&format!("/v1/imports?router_id={rid}"), &admin, csv, Some("live-import-1")).await.expect(202);
+    let p = next(&mut mine, Duration::from_secs(20)).await.expect("the import's progress is pushed");
+    assert_eq!((p["type"].as_str(), p["data"]["imported"].as_u64()), (Some("import.progress"), Some(2)));
+    assert_eq!((p["data"]["kind"].as_str(), p["data"]["chunks"].as_u64()), (Some("import"), Some(1)));
     assert!(next(&mut theirs, Duration::from_secs(2)).await.is_none(), "nothing of another ISP's");
-    assert!(next(&mut books, Duration::from_millis(500)).await.is_none(), "no router news for the accountant");
+    assert!(
+        next(&mut books, Duration::from_millis(500)).await.is_none(),
+        "no router news or others' imports for the accountant"
+    );
 }
 
 #[tokio::test]

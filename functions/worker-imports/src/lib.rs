@@ -27,7 +27,8 @@ pub fn consumes(name: EventName) -> bool {
             | CrmEvent::LeadConverted
             | CrmEvent::OperatorProfileUpdated
             | CrmEvent::PortalCodeRequested
-            | CrmEvent::TicketOpened,
+            | CrmEvent::TicketOpened
+            | CrmEvent::ImportProgressed,
         )
         | EventName::Network(_)
         | EventName::Platform(_)

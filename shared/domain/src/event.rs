@@ -76,7 +76,7 @@ catalogue! {
     Crm: CrmEvent "crm" {
         CustomerCreated, CustomerUpdated, CustomerDeleted, CustomerNoteAdded,
         LeadCreated, LeadUpdated, LeadStageChanged, LeadConverted,
-        OperatorProfileUpdated, ImportChunkReady, PortalCodeRequested, TicketOpened,
+        OperatorProfileUpdated, ImportChunkReady, ImportProgressed, PortalCodeRequested, TicketOpened,
     }
     /// Packages, POPs, routers and subscriptions on them (what provisioning acts on), bulk actions.
     Network: NetworkEvent "network" {

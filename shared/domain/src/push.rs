@@ -47,6 +47,8 @@ pub struct LiveMessage {
     pub scope: Option<String>,
     /// About one customer (operators see it only within their subtree).
     pub customer_bound: bool,
+    /// For this one person only (a job's progress, for whoever started it).
+    pub only_user: Option<Uuid>,
     /// The JSON sent: `{"type": ..., "tenant_id": ..., "at": ..., "data": {...}}`.
     pub body: serde_json::Value,
 }
@@ -57,7 +59,7 @@ pub fn pushed(name: EventName) -> bool {
         name,
         EventName::Network(NetworkEvent::RouterWentOffline | NetworkEvent::RouterCameBack)
             | EventName::Billing(BillingEvent::PaymentReceived)
-            | EventName::Crm(CrmEvent::TicketOpened)
+            | EventName::Crm(CrmEvent::TicketOpened | CrmEvent::ImportProgressed)
     )
 }
 
@@ -99,13 +101,24 @@ pub fn message_for(name: EventName, detail: &serde_json::Value) -> Option<LiveMe
                 "by_customer",
             ]),
         ),
+        EventName::Crm(CrmEvent::ImportProgressed) => (
+            "import.progress",
+            Permission::CustomersRead,
+            false,
+            pick(&["job_id", "kind", "chunk", "chunks", "total_rows", "imported", "failed", "skipped"]),
+        ),
         _ => return None,
+    };
+    let only_user = match name {
+        EventName::Crm(CrmEvent::ImportProgressed) => Some(detail.get("started_by")?.as_str()?.parse().ok()?),
+        _ => None,
     };
     let scope = detail.get("scope").and_then(|s| s.as_str()).map(str::to_string);
     Some(LiveMessage {
         needs,
         scope,
         customer_bound,
+        only_user,
         body: serde_json::json!({"type": kind, "tenant_id": tenant, "at": at, "data": data}),
     })
 }
@@ -114,7 +127,7 @@ impl LiveMessage {
     /// Whether `c` may receive it at `now`: its ISP's, its token still good, its permission, and
     /// for an operator only what is about its own subtree's customers.
     pub fn for_connection(&self, c: &Connection, tenant: Uuid, now: chrono::DateTime<chrono::Utc>) -> bool {
-        if c.tenant_id != tenant || c.expires_at <= now {
+        if c.tenant_id != tenant || c.expires_at <= now || self.only_user.is_some_and(|u| u != c.user_id) {
             return false;
         }
         let actor = c.actor();
@@ -179,6 +192,12 @@ mod tests {
         assert!(!m.for_connection(&conn(t, Role::Operator, Some("op1")), t, now));
         assert!(m.for_connection(&conn(t, Role::Manager, None), t, now));
         assert!(!pushed(EventName::Billing(BillingEvent::InvoiceIssued)));
+        let progress = serde_json::json!({"tenant_id": t, "job_id": Uuid::nil(), "chunk": 0, "imported": 10,
+            "started_by": Uuid::from_u128(5)});
+        let m = message_for(EventName::Crm(CrmEvent::ImportProgressed), &progress).unwrap();
+        assert!(m.for_connection(&conn(t, Role::Manager, None), t, now), "its starter (user 5)");
+        let other_user = Connection { user_id: Uuid::from_u128(6), ..conn(t, Role::Admin, None) };
+        assert!(!m.for_connection(&other_user, t, now), "nobody else");
         assert!(message_for(EventName::Billing(BillingEvent::InvoiceIssued), &isp_own).is_none());
     }
 }

@@ -124,6 +124,11 @@ impl JobRecord {
 }
 
 impl JobActor {
+    /// Who started the job (as whom, under an impersonation).
+    pub fn user_id(&self) -> Uuid {
+        self.user_id
+    }
+
     pub fn of(actor: &Actor) -> Self {
         JobActor {
             user_id: actor.user_id,
