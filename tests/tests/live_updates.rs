@@ -47,6 +47,9 @@ async fn an_isps_staff_see_its_router_go_offline_and_its_payments_and_nothing_of
     assert_eq!((m["type"].as_str(), m["data"]["router_id"].as_str()), (Some("router.offline"), Some(rid.as_str())));
     assert_eq!(m["tenant_id"], json!(env.tenant()));
     assert_eq!(m["data"]["router_name"], "Demo Router");
+    let counts = next(&mut mine, Duration::from_secs(20)).await.expect("the dashboard's router counts follow");
+    assert_eq!((counts["type"].as_str(), counts["data"]["offline"].as_i64()), (Some("dashboard.routers"), Some(1)));
+    assert_eq!(counts["data"]["online"].as_i64(), Some(0));
 
     // A payment reaches the accountant (and the admin), never the other ISP.
     let c = env.create_customer(&admin, "Live Payer", "01711000333", "livepayer").await;

@@ -1,5 +1,6 @@
-//! `worker-live`: pushes chosen events (`domain::push`: a router offline or back, a payment
-//! received) to the WebSocket connections of the ISP that owns them, through API Gateway's
+//! `worker-live`: pushes chosen events (`domain::push`: a router offline or back with the
+//! dashboard's router counts, a payment received, a new ticket, an import's progress) to the
+//! WebSocket connections of the ISP that owns them, through API Gateway's
 //! Management API (`POST /@connections/{id}`), to each connection whose staff member may see it and
 //! whose token has not expired. A connection that is gone is forgotten. A live update is a hint
 //! (the screens read the truth from the API): a push that fails is logged, not retried, so a
@@ -66,6 +67,12 @@ async fn handle_one(w: &Worker, m: &SqsMessage) -> Result<(), WorkError> {
     };
     let p = push(w, tenant, &message).await?;
     tracing::info!(event = %ev.detail_type, sent = p.sent, gone = p.gone, failed = p.failed, "pushed");
+    // The dashboard's router counts moved with it (committed in the same transaction).
+    if domain::push::moves_router_counts(name) {
+        let counts = kernel::projections::dashboard::isp_router_counts(&w.app, tenant).await?;
+        let counts = serde_json::to_value(&counts).map_err(|e| WorkError::Drop(e.to_string()))?;
+        push(w, tenant, &domain::push::router_counts(tenant, w.app.now(), counts)).await?;
+    }
     Ok(())
 }
 

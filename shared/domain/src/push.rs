@@ -49,6 +49,8 @@ pub struct LiveMessage {
     pub customer_bound: bool,
     /// For this one person only (a job's progress, for whoever started it).
     pub only_user: Option<Uuid>,
+    /// The whole ISP's figures: not for operators (who see their own subtree's or POPs').
+    pub isp_wide: bool,
     /// The JSON sent: `{"type": ..., "tenant_id": ..., "at": ..., "data": {...}}`.
     pub body: serde_json::Value,
 }
@@ -119,8 +121,27 @@ pub fn message_for(name: EventName, detail: &serde_json::Value) -> Option<LiveMe
         scope,
         customer_bound,
         only_user,
+        isp_wide: false,
         body: serde_json::json!({"type": kind, "tenant_id": tenant, "at": at, "data": data}),
     })
+}
+
+/// The dashboard's router counts, pushed after a router's status changed (`counts`: the
+/// dashboard's `routers`), to the unscoped staff who read the network.
+pub fn router_counts(tenant: Uuid, at: chrono::DateTime<chrono::Utc>, counts: serde_json::Value) -> LiveMessage {
+    LiveMessage {
+        needs: Permission::NetworkRead,
+        scope: None,
+        customer_bound: false,
+        only_user: None,
+        isp_wide: true,
+        body: serde_json::json!({"type": "dashboard.routers", "tenant_id": tenant, "at": at, "data": counts}),
+    }
+}
+
+/// Whether an event changes the dashboard's router counts.
+pub fn moves_router_counts(name: EventName) -> bool {
+    matches!(name, EventName::Network(NetworkEvent::RouterWentOffline | NetworkEvent::RouterCameBack))
 }
 
 impl LiveMessage {
@@ -131,7 +152,7 @@ impl LiveMessage {
             return false;
         }
         let actor = c.actor();
-        if !actor.can(self.needs) {
+        if !actor.can(self.needs) || (self.isp_wide && actor.role.is_scoped()) {
             return false;
         }
         if actor.role.is_scoped() && self.customer_bound {
@@ -177,6 +198,12 @@ mod tests {
         let late = "2026-12-07T10:15:00Z".parse().unwrap();
         assert!(!m.for_connection(&conn(t, Role::Admin, None), t, late), "never after the token expired");
         assert!(m.for_connection(&conn(t, Role::Operator, Some("op1")), t, now), "routers are not customer-bound");
+        let counts = router_counts(t, now, serde_json::json!({"online": 1, "offline": 1}));
+        assert!(counts.for_connection(&conn(t, Role::Manager, None), t, now));
+        assert!(
+            !counts.for_connection(&conn(t, Role::Operator, Some("op1")), t, now),
+            "the ISP's figures, not an operator's"
+        );
     }
 
     #[test]

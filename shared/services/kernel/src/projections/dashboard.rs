@@ -208,6 +208,23 @@ fn sum_counters(items: Vec<Item>) -> BTreeMap<String, i64> {
     out
 }
 
+fn router_counts(from: &[BTreeMap<String, i64>]) -> RouterCounts {
+    let mut routers = RouterCounts::default();
+    for c in from {
+        let get = |s: RouterStatus| c.get(&format!("routers_{}", s.as_str())).copied().unwrap_or(0);
+        routers.online += get(RouterStatus::Online);
+        routers.offline += get(RouterStatus::Offline);
+        routers.unknown += get(RouterStatus::Unknown);
+        routers.error += get(RouterStatus::Error);
+    }
+    routers
+}
+
+/// The whole ISP's routers by status, as its dashboard shows them (pushed live when one changes).
+pub async fn isp_router_counts(app: &App, tid: Uuid) -> Result<RouterCounts> {
+    Ok(router_counts(&[counters(app, tid, ALL).await?]))
+}
+
 async fn counters(app: &App, tid: Uuid, level: &str) -> Result<BTreeMap<String, i64>> {
     let q = Query::table(keys::dashboard_pk(tid, level)).prefix(keys::DASHBOARD_COUNTERS_PREFIX).limit(50);
     let (items, _) = app.store.query_page_raw(Owner::Tenant(tid), "dashboard", q, None).await.or_500()?;
@@ -270,14 +287,7 @@ pub async fn get_dashboard(app: &App, actor: &Actor) -> Result<Dashboard> {
             v
         }
     };
-    let mut routers = RouterCounts::default();
-    for c in &routers_from {
-        let get = |s: RouterStatus| c.get(&format!("routers_{}", s.as_str())).copied().unwrap_or(0);
-        routers.online += get(RouterStatus::Online);
-        routers.offline += get(RouterStatus::Offline);
-        routers.unknown += get(RouterStatus::Unknown);
-        routers.error += get(RouterStatus::Error);
-    }
+    let routers = router_counts(&routers_from);
     let get = |k: &str| mine.get(k).copied().unwrap_or(0);
     let customers = CustomerCounts {
         new: get("customers_new"),
