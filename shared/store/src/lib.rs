@@ -242,45 +242,41 @@ impl Store {
 
     /// Atomically adds `by` to a counter and returns the new value (per-tenant numbering).
     pub async fn next_counter(&self, owner: Owner, name: &str, by: u64) -> Result<u64> {
-        let k = keys::counter(owner, name);
-        let out = self
-            .client
-            .update_item()
-            .table_name(&self.table)
-            .set_key(Some(Self::key_of(&k.pk, &k.sk)))
-            .update_expression("ADD #n :by SET #t = :t")
-            .expression_attribute_names("#n", "n")
-            .expression_attribute_names("#t", "type")
-            .expression_attribute_values(":by", AttributeValue::N(by.to_string()))
-            .expression_attribute_values(":t", AttributeValue::S("COUNTER".into()))
-            .return_values(aws_sdk_dynamodb::types::ReturnValue::UpdatedNew)
-            .send()
-            .await
-            .map_err(dynamo_err)?;
-        out.attributes
-            .and_then(|a| a.get("n").and_then(|n| n.as_n().ok()).and_then(|n| n.parse().ok()))
-            .ok_or_else(|| StoreError::Codec("counter without value".into()))
+        self.add(&keys::counter(owner, name), by, "COUNTER", None).await
     }
 
     /// Atomically adds `by` to the count `n` of the item at `keys` (created at 0, expiring at `ttl`)
     /// and returns the new count: one UpdateItem.
     pub async fn add_to_count(&self, keys: &ItemKeys, by: u64, ttl: chrono::DateTime<chrono::Utc>) -> Result<u64> {
-        let out = self
+        self.add(keys, by, "RATE", Some(ttl)).await
+    }
+
+    /// `ADD n :by` on an item of `item_type` (with its TTL), answering the new `n`.
+    async fn add(
+        &self,
+        keys: &ItemKeys,
+        by: u64,
+        item_type: &str,
+        ttl: Option<chrono::DateTime<chrono::Utc>>,
+    ) -> Result<u64> {
+        let mut req = self
             .client
             .update_item()
             .table_name(&self.table)
             .set_key(Some(Self::key_of(&keys.pk, &keys.sk)))
-            .update_expression("ADD #n :by SET #t = :t, #ttl = :ttl")
             .expression_attribute_names("#n", "n")
             .expression_attribute_names("#t", "type")
-            .expression_attribute_names("#ttl", "ttl")
             .expression_attribute_values(":by", AttributeValue::N(by.to_string()))
-            .expression_attribute_values(":t", AttributeValue::S("RATE".into()))
-            .expression_attribute_values(":ttl", ttl_at(ttl))
-            .return_values(aws_sdk_dynamodb::types::ReturnValue::UpdatedNew)
-            .send()
-            .await
-            .map_err(dynamo_err)?;
+            .expression_attribute_values(":t", AttributeValue::S(item_type.into()))
+            .return_values(aws_sdk_dynamodb::types::ReturnValue::UpdatedNew);
+        req = match ttl {
+            Some(at) => req
+                .update_expression("ADD #n :by SET #t = :t, #ttl = :ttl")
+                .expression_attribute_names("#ttl", "ttl")
+                .expression_attribute_values(":ttl", ttl_at(at)),
+            None => req.update_expression("ADD #n :by SET #t = :t"),
+        };
+        let out = req.send().await.map_err(dynamo_err)?;
         out.attributes
             .and_then(|a| a.get("n").and_then(|n| n.as_n().ok()).and_then(|n| n.parse().ok()))
             .ok_or_else(|| StoreError::Codec("count without value".into()))
