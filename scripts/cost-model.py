@@ -23,6 +23,8 @@ RRU = 0.125e-6  # DynamoDB on-demand read request unit
 STORAGE_GB = 0.25 + 0.20  # DynamoDB storage + point-in-time recovery, per GB-month
 EVENT = 1.00e-6  # EventBridge custom event
 SQS_REQ = 0.40e-6  # SQS request
+WS_MESSAGE = 1.00e-6  # API Gateway WebSocket message (32 KB units)
+WS_MINUTE = 0.25e-6  # API Gateway WebSocket connection minute
 APIGW = 1.00e-6  # HTTP API request
 LAMBDA_REQ = 0.20e-6
 LAMBDA_GBS = 0.0000133334  # arm64
@@ -80,11 +82,17 @@ if not BEFORE:
     api += 30 * 0.041 * WRU
 # ~60 KB with indexes (90 usage days, invoices, payments, timeline).
 storage = 60e3 / 1e9 * STORAGE_GB
+# live updates: ~1.5 pushed events a subscriber a month (a payment, now and then a ticket, its
+# router's news), each a queue message, a worker's share (10 a batch), a Query of the ISP's
+# connections and a message to each of ~2 connections (the events are published for the other
+# queues already: a rule's extra target costs nothing in EventBridge).
+live = 1.5 * (1.2 * SQS_REQ + lambda_cost(0.1, 20) + 0.5 * RRU + 2 * WS_MESSAGE) if not BEFORE else 0.0
 per_subscriber = {
     "usage sampling (cursor, day records, usage views)": usage,
     "reconcile reads": reconcile,
     "billing: invoice, payment, reminders, events": billing,
     "API and portal calls": api,
+    "live updates (pushes)": live,
     "storage and PITR": storage,
 }
 
@@ -134,6 +142,12 @@ else:
         "frequent jobs' events, a page of 100 ISPs each ({:,} a month, shared)".format(frequent): frequent * per_event / 100,
         "its shares of the frequent jobs ({:,}: reads, worker time)".format(frequent): frequent * per_share,
     }
+    # Live updates: one staff member connected 8 hours a working day (26 a month): the connection
+    # minutes are the ISP's; the pushes scale with its subscribers (per subscriber, above).
+    live_minutes = 8 * 60 * 26
+    per_isp["live updates: a staff connection 8 h a working day ({:,} minutes)".format(live_minutes)] = (
+        live_minutes * WS_MINUTE
+    )
 
 # ---- fixed ------------------------------------------------------------------------------------
 fixed = {
