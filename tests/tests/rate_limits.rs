@@ -151,3 +151,62 @@ async fn the_platform_sets_the_defaults_and_logins_from_one_address_are_limited(
     env.clock.advance(chrono::Duration::hours(1));
     assert_eq!(login(&env.creds.admin_email, &env.creds.admin_password).await.status, 200);
 }
+
+#[tokio::test]
+async fn an_isps_portal_has_its_own_limit_and_wrong_card_codes_are_limited_per_address() {
+    let env = Env::start().await;
+    let owner = env.owner().await;
+    let admin = env.admin().await;
+    let tid = env.tenant();
+    let t = env.send("GET", &format!("/v1/tenants/{tid}"), Some(&owner), None).await.expect(200);
+    env.send(
+        "PATCH",
+        &format!("/v1/tenants/{tid}"),
+        Some(&owner),
+        Some(json!({"rate_limits": {"portal_per_minute": 3, "wrong_cards_per_source": 2}, "version": t["version"]})),
+    )
+    .await
+    .expect(200);
+    env.clock.advance(chrono::Duration::seconds(61));
+
+    // The ISP's subscribers together: three portal calls this minute, then 429; staff pass.
+    let rahim = env.portal_token("rahim").await;
+    for _ in 0..3 {
+        env.send("GET", "/v1/portal/me", Some(&rahim), None).await.expect(200);
+    }
+    let over = env.send("GET", "/v1/portal/me", Some(&rahim), None).await;
+    assert_eq!((over.status, over.code()), (429, "rate_limited"));
+    assert!(over.body["detail"].as_str().unwrap().contains("portal"), "{:#}", over.body);
+    env.send("GET", "/v1/customers", Some(&admin), None).await.expect(200);
+
+    // Wrong recharge codes from one address, whichever customers they name: two, then refused.
+    let id_of = |username: &'static str| {
+        let (env, admin) = (&env, admin.clone());
+        async move {
+            env.send("GET", &format!("/v1/customers?username={username}"), Some(&admin), None).await.expect(200)["items"]
+                [0]["id"]
+                .as_str()
+                .unwrap()
+                .to_string()
+        }
+    };
+    let (first, second) = (id_of("rahim").await, id_of("karim").await);
+    let redeem = |customer: String, key: &'static str| {
+        let (env, admin) = (&env, admin.clone());
+        async move {
+            env.send_with(
+                "POST",
+                &format!("/v1/customers/{customer}/recharge"),
+                Some(&admin),
+                Some(json!({"code": "RCZZZZYYYYXXXXWWWW"})),
+                &[("idempotency-key", key)],
+            )
+            .await
+        }
+    };
+    assert_eq!(redeem(first.clone(), "w-1").await.status, 422);
+    assert_eq!(redeem(second.clone(), "w-2").await.status, 422);
+    let blocked = redeem(second, "w-3").await;
+    assert_eq!((blocked.status, blocked.code()), (429, "too_many_card_attempts"), "{:#}", blocked.body);
+    assert!(blocked.body["detail"].as_str().unwrap().contains("this address"), "{:#}", blocked.body);
+}
