@@ -53,7 +53,8 @@ async fn a_key_reads_with_its_abilities_is_refused_the_rest_and_stops_when_revok
     assert_eq!(item["id"], json!(id));
     assert_eq!(item["abilities"], json!(["customers:read"]));
     assert!(item.get("secret").is_none() && item.get("secret_fingerprint").is_none(), "{item:#}");
-    assert!(!listed.to_string().contains(key.rsplit('_').next().unwrap()), "the secret is never shown again");
+    let secret_part = key.splitn(4, '_').nth(3).unwrap();
+    assert!(secret_part.len() >= 40 && !listed.to_string().contains(secret_part), "the secret is never shown again");
     assert_eq!(
         item["last_used_at"].as_str().map(|s| s.parse::<chrono::DateTime<chrono::Utc>>().unwrap()),
         Some(env.clock.now())
@@ -65,6 +66,31 @@ async fn a_key_reads_with_its_abilities_is_refused_the_rest_and_stops_when_revok
     assert_eq!((f.status, f.code()), (401, "invalid_api_key"));
     assert_eq!(env.send("GET", "/v1/customers", Some("isk_broken"), None).await.status, 401);
 
+    // Changed: given the packages too (versioned; not beyond the caller's rights), then it reads them.
+    let stale =
+        env.send("PATCH", &format!("/v1/api-keys/{id}"), Some(&admin), Some(json!({"name": "x", "version": 9}))).await;
+    assert_eq!(stale.status, 409);
+    let wider = env
+        .send(
+            "PATCH",
+            &format!("/v1/api-keys/{id}"),
+            Some(&admin),
+            Some(json!({"abilities": ["customers:read", "tenants:write"], "version": 1})),
+        )
+        .await;
+    assert_eq!(wider.status, 422, "never beyond the caller's own rights");
+    let changed = env
+        .send(
+            "PATCH",
+            &format!("/v1/api-keys/{id}"),
+            Some(&admin),
+            Some(json!({"abilities": ["customers:read", "packages:read"], "requests_per_minute": 60, "version": 1})),
+        )
+        .await
+        .expect(200);
+    assert_eq!((changed["version"].as_u64(), changed["requests_per_minute"].as_u64()), (Some(2), Some(60)));
+    env.send("GET", "/v1/packages", Some(&key), None).await.expect(200);
+
     // Revoked: the very next call is refused, without waiting for anything to expire.
     let revoked = env.send("DELETE", &format!("/v1/api-keys/{id}"), Some(&admin), None).await.expect(200);
     assert!(revoked["revoked_at"].is_string());
@@ -73,6 +99,9 @@ async fn a_key_reads_with_its_abilities_is_refused_the_rest_and_stops_when_revok
     // Revoking again changes nothing.
     let again = env.send("DELETE", &format!("/v1/api-keys/{id}"), Some(&admin), None).await.expect(200);
     assert_eq!(again["version"], revoked["version"]);
+    let late =
+        env.send("PATCH", &format!("/v1/api-keys/{id}"), Some(&admin), Some(json!({"name": "x", "version": 3}))).await;
+    assert_eq!((late.status, late.code()), (409, "api_key_revoked"));
 }
 
 #[tokio::test]

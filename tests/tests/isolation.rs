@@ -386,6 +386,9 @@ async fn every_route_refuses_another_tenants_ids_and_changes_nothing() {
                 }
                 // API keys: another ISP's key is not found; the intruder lists and makes its own.
                 ("GET" | "DELETE", "/v1/api-keys/{id}") => (path.replace("{id}", &api_key), None, &[404]),
+                ("PATCH", "/v1/api-keys/{id}") => {
+                    (path.replace("{id}", &api_key), Some(json!({"name": "pwned", "version": 1})), &[404])
+                }
                 ("GET", "/v1/api-keys") => (path.clone(), None, &[200]),
                 ("POST", "/v1/api-keys") => {
                     (path.clone(), Some(json!({"name": "Mine", "abilities": ["customers:read"]})), &[201])

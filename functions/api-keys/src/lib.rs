@@ -2,14 +2,19 @@
 
 use domain::actor::Actor;
 use domain::api_key::ApiKey;
-use identity::api_keys::{self, CreateApiKey, CreatedApiKey};
+use identity::api_keys::{self, CreateApiKey, CreatedApiKey, UpdateApiKey};
 use isp_http::{Incoming, ListResponse, Problem, Reply, created, finish, ok};
 use kernel::App;
 use lambda_http::{Body, Request, Response};
 use uuid::Uuid;
 
-pub const ROUTES: &[&str] =
-    &["POST /v1/api-keys", "GET /v1/api-keys", "GET /v1/api-keys/{id}", "DELETE /v1/api-keys/{id}"];
+pub const ROUTES: &[&str] = &[
+    "POST /v1/api-keys",
+    "GET /v1/api-keys",
+    "GET /v1/api-keys/{id}",
+    "PATCH /v1/api-keys/{id}",
+    "DELETE /v1/api-keys/{id}",
+];
 
 pub async fn handle(app: &App, req: Request) -> Response<Body> {
     finish(dispatch(app, req).await)
@@ -23,6 +28,7 @@ async fn dispatch(app: &App, req: Request) -> Reply {
         "POST /v1/api-keys" => create(app, &actor, &r).await,
         "GET /v1/api-keys" => list(app, &actor, &r).await,
         "GET /v1/api-keys/{id}" => get(app, &actor, params.id("id", "API key")?).await,
+        "PATCH /v1/api-keys/{id}" => update(app, &actor, &r, params.id("id", "API key")?).await,
         _ => revoke(app, &actor, params.id("id", "API key")?).await,
     }
 }
@@ -57,6 +63,18 @@ pub async fn get(app: &App, actor: &Actor, id: Uuid) -> Reply {
     ok(&api_keys::get(app, actor, id).await?)
 }
 
+/// Change an API key's name, abilities (as a whole) or own request limit (`null`: the ISP's
+/// default); send the version you read. Its secret, operator and expiry never change.
+#[utoipa::path(patch, path = "/v1/api-keys/{id}", tag = "api-keys", request_body = UpdateApiKey,
+    params(("id" = Uuid, Path), ("If-Match" = Option<String>, Header)),
+    responses((status = 200, body = ApiKey), (status = 404, body = Problem), (status = 409, body = Problem),
+        (status = 422, body = Problem)),
+    security(("bearer" = [])))]
+pub async fn update(app: &App, actor: &Actor, r: &Incoming, id: Uuid) -> Reply {
+    let input: UpdateApiKey = r.json()?;
+    ok(&api_keys::update(app, actor, id, input, r.if_match()?).await?)
+}
+
 /// Revoke an API key: its next call is refused (401). The key stays listed as revoked.
 #[utoipa::path(delete, path = "/v1/api-keys/{id}", tag = "api-keys", params(("id" = Uuid, Path)),
     responses((status = 200, body = ApiKey), (status = 404, body = Problem)), security(("bearer" = [])))]
@@ -65,5 +83,5 @@ pub async fn revoke(app: &App, actor: &Actor, id: Uuid) -> Reply {
 }
 
 #[derive(utoipa::OpenApi)]
-#[openapi(paths(create, list, get, revoke))]
+#[openapi(paths(create, list, get, update, revoke))]
 pub struct Doc;

@@ -105,7 +105,12 @@ pub fn document() -> utoipa::openapi::OpenApi {
     let mut components = doc.components.take().unwrap_or_default();
     components.add_security_scheme(
         "bearer",
-        SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).bearer_format("JWT access token or API key (isk_...)").build()),
+        SecurityScheme::Http(
+            HttpBuilder::new()
+                .scheme(HttpAuthScheme::Bearer)
+                .bearer_format("JWT access token or API key (isk_...)")
+                .build(),
+        ),
     );
     doc.components = Some(components);
     doc

@@ -35,6 +35,19 @@ pub struct CreateApiKey {
     pub requests_per_minute: Option<u32>,
 }
 
+/// A change to a key: its name, abilities (as a whole) and own request limit (`null`: the ISP's
+/// default for keys). Its operator, expiry and secret never change: make a new key instead.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateApiKey {
+    pub name: Option<String>,
+    pub abilities: Option<Vec<String>>,
+    #[serde(default)]
+    #[schema(value_type = Option<u32>)]
+    pub requests_per_minute: domain::patch::Patch<u32>,
+    pub version: Option<u64>,
+}
+
 /// A new key with its secret: the only time the secret is shown.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct CreatedApiKey {
@@ -171,6 +184,55 @@ async fn load(app: &App, actor: &Actor, id: Uuid) -> Result<StoredApiKey> {
 /// `GET /v1/api-keys/{id}`.
 pub async fn get(app: &App, actor: &Actor, id: Uuid) -> Result<ApiKey> {
     Ok(load(app, actor, id).await?.key)
+}
+
+/// `PATCH /v1/api-keys/{id}`: renames it, changes its abilities (each one of the caller's own
+/// rights) or its limit; a revoked key is not changed (409).
+pub async fn update(app: &App, actor: &Actor, id: Uuid, input: UpdateApiKey, if_match: Option<u64>) -> Result<ApiKey> {
+    let before = load(app, actor, id).await?;
+    let expected = kernel::support::expected_version(if_match, input.version)?;
+    let now = app.now();
+    let mut after = before.clone();
+    let mut v = Validation::new();
+    let abilities = input.abilities.clone().unwrap_or_else(|| before.key.abilities.clone());
+    let limit = match input.requests_per_minute {
+        domain::patch::Patch::Absent => before.key.requests_per_minute,
+        domain::patch::Patch::Null => None,
+        domain::patch::Patch::Set(n) => Some(n),
+    };
+    let name = input.name.clone().unwrap_or_else(|| before.key.name.clone());
+    let grant = api_key::check_new_key(&mut v, &name, &abilities, actor.role, None, limit, now);
+    v.finish().map_err(Error::Validation)?;
+    if before.key.revoked_at.is_some() {
+        return Err(Error::Conflict {
+            code: "api_key_revoked",
+            detail: "a revoked key does not change".into(),
+            field: None,
+        });
+    }
+    if before.key.version != expected {
+        return Err(Error::version_conflict());
+    }
+    after.key.name = name.trim().to_string();
+    after.key.abilities = grant.abilities.iter().map(|p| p.as_str().to_string()).collect();
+    after.key.requests_per_minute = limit;
+    after.key.version += 1;
+    let mut tx = Tx::new();
+    tx.put_versioned(key_item(&after)?, before.key.version);
+    tx.put_audit(&audit(
+        actor,
+        actor.tenant_id,
+        Audited {
+            action: "api_key.updated",
+            entity: "api_key",
+            id: id.to_string(),
+            before: Some(snapshot(&before.key)),
+            after: Some(snapshot(&after.key)),
+        },
+        now,
+    ));
+    app.store.commit(tx).await.or_500()?;
+    Ok(after.key)
 }
 
 /// `DELETE /v1/api-keys/{id}`: revokes the key; its next call is refused. Revoking a revoked key
