@@ -3,6 +3,7 @@
 //! Checking a presented key is `kernel::gate`'s.
 
 use crate::users::load_user;
+use chrono::{DateTime, Utc};
 use domain::actor::Actor;
 use domain::api_key::{self, ApiKey, PresentedKey, StoredApiKey};
 use domain::role::Permission;
@@ -186,6 +187,25 @@ pub async fn get(app: &App, actor: &Actor, id: Uuid) -> Result<ApiKey> {
     Ok(load(app, actor, id).await?.key)
 }
 
+/// The transaction of a change to a key: the key as it was read (versioned) and its audit entry.
+fn changed(actor: &Actor, action: &str, before: &StoredApiKey, after: &StoredApiKey, now: DateTime<Utc>) -> Result<Tx> {
+    let mut tx = Tx::new();
+    tx.put_versioned(key_item(after)?, before.key.version);
+    tx.put_audit(&audit(
+        actor,
+        actor.tenant_id,
+        Audited {
+            action,
+            entity: "api_key",
+            id: after.key.id.to_string(),
+            before: Some(snapshot(&before.key)),
+            after: Some(snapshot(&after.key)),
+        },
+        now,
+    ));
+    Ok(tx)
+}
+
 /// `PATCH /v1/api-keys/{id}`: renames it, changes its abilities (each one of the caller's own
 /// rights) or its limit; a revoked key is not changed (409).
 pub async fn update(app: &App, actor: &Actor, id: Uuid, input: UpdateApiKey, if_match: Option<u64>) -> Result<ApiKey> {
@@ -217,21 +237,7 @@ pub async fn update(app: &App, actor: &Actor, id: Uuid, input: UpdateApiKey, if_
     after.key.abilities = grant.abilities.iter().map(|p| p.as_str().to_string()).collect();
     after.key.requests_per_minute = limit;
     after.key.version += 1;
-    let mut tx = Tx::new();
-    tx.put_versioned(key_item(&after)?, before.key.version);
-    tx.put_audit(&audit(
-        actor,
-        actor.tenant_id,
-        Audited {
-            action: "api_key.updated",
-            entity: "api_key",
-            id: id.to_string(),
-            before: Some(snapshot(&before.key)),
-            after: Some(snapshot(&after.key)),
-        },
-        now,
-    ));
-    app.store.commit(tx).await.or_500()?;
+    app.store.commit(changed(actor, "api_key.updated", &before, &after, now)?).await.or_500()?;
     Ok(after.key)
 }
 
@@ -247,21 +253,7 @@ pub async fn revoke(app: &App, actor: &Actor, id: Uuid) -> Result<ApiKey> {
     after.key.revoked_at = Some(now);
     after.key.revoked_by = Some(actor.real_actor());
     after.key.version += 1;
-    let mut tx = Tx::new();
-    tx.put_versioned(key_item(&after)?, before.key.version);
-    tx.put_audit(&audit(
-        actor,
-        actor.tenant_id,
-        Audited {
-            action: "api_key.revoked",
-            entity: "api_key",
-            id: id.to_string(),
-            before: Some(snapshot(&before.key)),
-            after: Some(snapshot(&after.key)),
-        },
-        now,
-    ));
-    match app.store.commit(tx).await {
+    match app.store.commit(changed(actor, "api_key.revoked", &before, &after, now)?).await {
         Ok(()) => Ok(after.key),
         // Revoked at the same moment by someone else: revoked either way.
         Err(store::StoreError::Conflict(Conflict::Version)) => Ok(load(app, actor, id).await?.key),

@@ -61,7 +61,14 @@ pub async fn connect(app: &App, connection_id: &str, token: Option<&str>) -> Res
 /// A `renew` message: the same person's fresh token extends the connection.
 pub async fn renew(app: &App, connection_id: &str, token: Option<&str>) -> Result<Connection> {
     let fresh = open(app, connection_id, token)?;
-    let held = registered(app, connection_id).await?.ok_or_else(|| Error::not_found("connection"))?;
+    // The fresh token names the ISP: the connection is one GetItem in its partition (another
+    // ISP's token finds nothing).
+    let held: Connection = app
+        .store
+        .get(&keys::ws_connection(fresh.tenant_id, connection_id))
+        .await
+        .or_500()?
+        .ok_or_else(|| Error::not_found("connection"))?;
     if held.user_id != fresh.user_id || held.tenant_id != fresh.tenant_id {
         return Err(Error::forbidden("a connection is renewed by the one who opened it"));
     }
@@ -74,20 +81,17 @@ pub async fn renew(app: &App, connection_id: &str, token: Option<&str>) -> Resul
     Ok(renewed)
 }
 
-/// The connection as registered (through the pointer to its ISP).
-pub async fn registered(app: &App, connection_id: &str) -> Result<Option<Connection>> {
+/// The ISP a connection is of (its owner pointer: one GetItem).
+async fn owner_of(app: &App, connection_id: &str) -> Result<Option<Uuid>> {
     let owner: Option<serde_json::Value> = app.store.get(&keys::ws_connection_owner(connection_id)).await.or_500()?;
-    let Some(tenant) = owner.and_then(|o| o["tenant_id"].as_str().and_then(|t| t.parse::<Uuid>().ok())) else {
-        return Ok(None);
-    };
-    app.store.get(&keys::ws_connection(tenant, connection_id)).await.or_500()
+    Ok(owner.and_then(|o| o["tenant_id"].as_str().and_then(|t| t.parse::<Uuid>().ok())))
 }
 
 /// `$disconnect` (and a push that finds the connection gone): forgets it.
 pub async fn forget(app: &App, tenant: Option<Uuid>, connection_id: &str) -> Result<()> {
     let tenant = match tenant {
         Some(t) => Some(t),
-        None => registered(app, connection_id).await?.map(|c| c.tenant_id),
+        None => owner_of(app, connection_id).await?,
     };
     let mut tx = Tx::new();
     tx.delete(&keys::ws_connection_owner(connection_id));
