@@ -40,6 +40,21 @@ impl Answer {
         assert_eq!(self.status, status, "unexpected answer: {:#}", self.body);
         self.body
     }
+    /// A problem of `status` whose field errors name exactly `fields` (in any order).
+    #[track_caller]
+    pub fn expect_fields(self, status: u16, fields: &[&str]) -> Value {
+        assert_eq!(self.status, status, "unexpected answer: {:#}", self.body);
+        let mut named: Vec<&str> = self.body["errors"]
+            .as_array()
+            .map(|e| e.iter().filter_map(|e| e["field"].as_str()).collect())
+            .unwrap_or_default();
+        named.sort_unstable();
+        named.dedup();
+        let mut want = fields.to_vec();
+        want.sort_unstable();
+        assert_eq!(named, want, "field errors of {:#}", self.body);
+        self.body
+    }
 }
 
 /// Where every test's clock starts, the demo seed included: a fixed instant, never the real date, so

@@ -9,6 +9,7 @@ mod bad_input;
 mod billing;
 mod billing_life;
 mod billing_run;
+mod branches;
 mod btrc;
 mod checkouts;
 mod commissions;

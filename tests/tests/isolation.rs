@@ -320,9 +320,17 @@ async fn every_route_refuses_another_tenants_ids_and_changes_nothing() {
         .as_str()
         .unwrap()
         .to_string();
+    let branch = env
+        .send("POST", "/v1/branches", Some(&admin), Some(json!({"name": "Victim branch", "code": "VICB"})))
+        .await
+        .expect(201)["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
     let secret_ids = [
-        &api_key, &device, &backup, &cid, &uid, &pkg, &pop, &router, &sub, &op, &lead, &import, &bulk, &invoice,
-        &payment, &gateway, &checkout, &alert, &endpoint, &plan, &cards, &item, &store, &asset, &supplier, &po,
+        &branch, &api_key, &device, &backup, &cid, &uid, &pkg, &pop, &router, &sub, &op, &lead, &import, &bulk,
+        &invoice, &payment, &gateway, &checkout, &alert, &endpoint, &plan, &cards, &item, &store, &asset, &supplier,
+        &po,
     ];
     let (_, intruder) = env.other_tenant("intruder").await;
     // The intruder's own gateway account, to name the victim's order under it.
@@ -448,6 +456,13 @@ async fn every_route_refuses_another_tenants_ids_and_changes_nothing() {
                     Some(json!({"wholesale_price": 1})),
                     &[404],
                 ),
+                // Branches: another ISP's is not found; the intruder lists and makes its own.
+                ("GET", "/v1/branches/{id}") => (path.replace("{id}", &branch), None, &[404]),
+                ("PATCH", "/v1/branches/{id}") => {
+                    (path.replace("{id}", &branch), Some(json!({"name": "pwned", "version": 1})), &[404])
+                }
+                ("GET", "/v1/branches") => (path.clone(), None, &[200]),
+                ("POST", "/v1/branches") => (path.clone(), Some(json!({"name": "Mine", "code": "VICB"})), &[201]),
                 ("GET" | "DELETE", "/v1/pops/{id}") => (path.replace("{id}", &pop), None, &[404]),
                 ("PATCH", "/v1/pops/{id}") => {
                     (path.replace("{id}", &pop), Some(json!({"name": "pwned", "version": 1})), &[404])

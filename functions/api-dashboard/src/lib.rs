@@ -20,12 +20,14 @@ async fn dispatch(app: &App, req: Request) -> Reply {
 }
 
 /// Customers by status, new this month, subscriptions expiring within 1/3/7 days, routers by status;
-/// for the ISP, or for an operator's own subtree.
+/// for the ISP, for one of its branches (`branch_id`), or for the caller's own subtree or branch.
 #[utoipa::path(get, path = "/v1/dashboard", tag = "dashboard",
-    responses((status = 200, body = Dashboard), (status = 403, body = Problem)), security(("bearer" = [])))]
+    params(("branch_id" = Option<uuid::Uuid>, Query, description = "one branch's figures (the ISP's staff)")),
+    responses((status = 200, body = Dashboard), (status = 403, body = Problem), (status = 404, body = Problem)),
+    security(("bearer" = [])))]
 pub async fn get(app: &App, actor: &Actor, r: &Incoming) -> Reply {
-    r.allow_query(&[])?;
-    ok(&dashboard::get_dashboard(app, actor).await?)
+    r.allow_query(&["branch_id"])?;
+    ok(&dashboard::get_dashboard(app, actor, r.query_id("branch_id")?).await?)
 }
 
 #[derive(utoipa::OpenApi)]

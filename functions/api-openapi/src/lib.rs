@@ -74,6 +74,7 @@ macro_rules! with_api_functions {
             api_subscriptions "api-subscriptions",
             api_operators "api-operators",
             api_routers "api-routers",
+            api_branches "api-branches",
             api_pops "api-pops",
             api_keys "api-keys",
             api_packages "api-packages",

@@ -35,6 +35,19 @@ async fn dispatch(app: &App, req: Request) -> Reply {
     let r = Incoming::from_request(req)?;
     let (route, _) = r.route(ROUTES)?;
     let actor = r.caller(app).await?;
+    // `branch_id`: one branch's figures, as its own staff see them (the ISP's staff, or the
+    // branch's own).
+    let actor = match r.query_id("branch_id")? {
+        Some(b)
+            if matches!(
+                route,
+                "GET /v1/reports/collections" | "GET /v1/reports/dues" | "GET /v1/reports/commissions"
+            ) =>
+        {
+            kernel::access::as_branch(app, &actor, b).await?
+        }
+        _ => actor,
+    };
     match route {
         "GET /v1/reports/collections" => collections(app, &actor, &r).await,
         "GET /v1/reports/dues" => dues(app, &actor, &r).await,
@@ -50,13 +63,14 @@ async fn dispatch(app: &App, req: Request) -> Reply {
 
 /// Money collected per local day, and by method, collector and operator (default: this month).
 #[utoipa::path(get, path = "/v1/reports/collections", tag = "reports",
-    params(("from" = Option<String>, Query, description = "first local date, e.g. 2026-12-01"),
+    params(("branch_id" = Option<uuid::Uuid>, Query, description = "one branch's figures"),
+        ("from" = Option<String>, Query, description = "first local date, e.g. 2026-12-01"),
         ("to" = Option<String>, Query, description = "last local date (at most 366 days after from)"),
         ("format" = Option<String>, Query, description = "json (default), csv or xlsx")),
     responses((status = 200, body = CollectionsReport), (status = 403, body = Problem), (status = 422, body = Problem)),
     security(("bearer" = [])))]
 pub async fn collections(app: &App, actor: &Actor, r: &Incoming) -> Reply {
-    r.allow_query(&["from", "to", "format"])?;
+    r.allow_query(&["from", "to", "format", "branch_id"])?;
     let sheet = r.report_format()?;
     let report = reports::collections(app, actor, r.query_date("from")?, r.query_date("to")?).await?;
     if let Some(f) = sheet {
@@ -71,11 +85,12 @@ pub async fn collections(app: &App, actor: &Actor, r: &Incoming) -> Reply {
 
 /// What open invoices owe, aged: not due, 0-30, 31-60, 61-90 and over 90 days past due.
 #[utoipa::path(get, path = "/v1/reports/dues", tag = "reports",
-    params(("format" = Option<String>, Query, description = "json (default), csv or xlsx")),
+    params(("format" = Option<String>, Query, description = "json (default), csv or xlsx"),
+        ("branch_id" = Option<uuid::Uuid>, Query, description = "one branch's figures")),
     responses((status = 200, body = DuesReport), (status = 403, body = Problem), (status = 422, body = Problem)),
     security(("bearer" = [])))]
 pub async fn dues(app: &App, actor: &Actor, r: &Incoming) -> Reply {
-    r.allow_query(&["format"])?;
+    r.allow_query(&["format", "branch_id"])?;
     let sheet = r.report_format()?;
     let report = reports::dues(app, actor).await?;
     if let Some(f) = sheet {
@@ -104,13 +119,14 @@ pub async fn revenue(app: &App, actor: &Actor, r: &Incoming) -> Reply {
 /// Commissions earned per local month and operator (from the aggregates written with each
 /// payment); operators see their own subtree's.
 #[utoipa::path(get, path = "/v1/reports/commissions", tag = "reports",
-    params(("from" = Option<String>, Query, description = "first month, e.g. 2026-01"),
+    params(("branch_id" = Option<uuid::Uuid>, Query, description = "one branch's figures"),
+        ("from" = Option<String>, Query, description = "first month, e.g. 2026-01"),
         ("to" = Option<String>, Query, description = "last month (at most 24 after from)"),
         ("format" = Option<String>, Query, description = "json (default), csv or xlsx")),
     responses((status = 200, body = CommissionReport), (status = 403, body = Problem), (status = 422, body = Problem)),
     security(("bearer" = [])))]
 pub async fn commissions(app: &App, actor: &Actor, r: &Incoming) -> Reply {
-    r.allow_query(&["from", "to", "format"])?;
+    r.allow_query(&["from", "to", "format", "branch_id"])?;
     let sheet = r.report_format()?;
     let report = reports::commissions(app, actor, r.query("from"), r.query("to")).await?;
     if let Some(f) = sheet {

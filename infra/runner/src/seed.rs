@@ -50,6 +50,7 @@ async fn seed_network(app: &App, admin: &Actor, creds: &DemoCredentials) -> Resu
                 latitude: Some(23.8069),
                 longitude: Some(90.3687),
                 status: None,
+                branch_id: None,
             },
             None,
         )
@@ -306,6 +307,7 @@ pub async fn seed_demo(app: &App, creds: &DemoCredentials) -> Result<SeedReport>
                         tags: vec![],
                         language: None,
                         operator_id: None,
+                        branch_id: None,
                     },
                     None,
                 )

@@ -107,14 +107,22 @@ impl Actor {
         }
     }
 
-    /// Whether the caller holds `p`: its role grants it and, with a key, the key was given it.
+    /// Whether the caller holds `p`: its role grants it and, with a key, the key was given it;
+    /// staff bound to a branch never change what is the whole ISP's.
     pub fn can(&self, p: Permission) -> bool {
-        self.role.has(p) && self.key.as_ref().is_none_or(|k| k.abilities.contains(&p))
+        self.role.has(p)
+            && self.key.as_ref().is_none_or(|k| k.abilities.contains(&p))
+            && !(self.branch().is_some() && p.is_whole_isp())
     }
 
     pub fn require(&self, p: Permission) -> Result<()> {
         if !self.role.has(p) {
             Err(Error::forbidden(format!("the {} role may not {}", self.role, p.as_str())))
+        } else if self.branch().is_some() && p.is_whole_isp() {
+            Err(Error::Forbidden {
+                code: "branch_bound",
+                detail: format!("staff bound to a branch may not {}: it is the whole ISP's", p.as_str()),
+            })
         } else if !self.can(p) {
             Err(Error::Forbidden {
                 code: "ability_missing",
@@ -130,15 +138,79 @@ impl Actor {
         self.tenant_id.ok_or_else(|| Error::forbidden("this route is for an ISP's staff"))
     }
 
-    /// Whether a record owned by `owner_scope` is visible: unscoped roles see the whole tenant,
-    /// operators and sub-operators only their subtree.
+    /// Whether the caller sees only part of its ISP: operators and sub-operators their subtree,
+    /// staff bound to a branch that branch.
+    pub fn is_confined(&self) -> bool {
+        self.role.is_scoped() || self.scope.is_some()
+    }
+
+    /// The subtree a confined caller sees (None: the whole ISP). An operator without a subtree
+    /// sees nothing, and is refused.
+    pub fn confinement(&self) -> Result<Option<&str>> {
+        match (&self.scope, self.role.is_scoped()) {
+            (Some(s), _) => Ok(Some(s.as_str())),
+            (None, true) => Err(Error::forbidden("operator without a scope")),
+            (None, false) => Ok(None),
+        }
+    }
+
+    /// The branch the caller is bound to, if any.
+    pub fn branch(&self) -> Option<Uuid> {
+        crate::branch::branch_of(self.scope.as_deref())
+    }
+
+    /// Whether a record owned by `owner_scope` is visible: the whole ISP's staff see everything,
+    /// operators and sub-operators only their subtree, branch-bound staff only their branch.
     pub fn sees_scope(&self, owner_scope: Option<&str>) -> bool {
-        if !self.role.is_scoped() {
+        if !self.is_confined() {
             return true;
         }
         match &self.scope {
             Some(mine) => in_subtree(owner_scope, mine),
             None => false,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn staff(role: Role, scope: Option<String>) -> Actor {
+        Actor {
+            user_id: Uuid::now_v7(),
+            tenant_id: Some(Uuid::now_v7()),
+            reseller_id: None,
+            role,
+            scope,
+            impersonator_id: None,
+            key: None,
+        }
+    }
+
+    #[test]
+    fn a_branchs_staff_see_its_subtree_and_never_change_the_whole_isp() {
+        let (b, other, op) = (Uuid::now_v7(), Uuid::now_v7(), Uuid::now_v7());
+        let branch = crate::branch::scope_of(b);
+        let manager = staff(Role::Manager, Some(branch.clone()));
+        assert!(manager.is_confined());
+        assert_eq!(manager.branch(), Some(b));
+        assert_eq!(manager.confinement().unwrap(), Some(branch.as_str()));
+        assert!(manager.sees_scope(Some(&branch)));
+        assert!(manager.sees_scope(Some(&format!("{branch}/{op}"))), "its operators' customers");
+        assert!(!manager.sees_scope(Some(&crate::branch::scope_of(other))));
+        assert!(!manager.sees_scope(None), "the ISP's own customers are not a branch's");
+        assert!(!manager.sees_scope(Some(&op.to_string())), "an operator outside the branch");
+        // Its role's rights, but nothing that is the whole ISP's.
+        assert!(manager.can(Permission::CustomersWrite));
+        assert!(!manager.can(Permission::PackagesWrite));
+        assert!(matches!(manager.require(Permission::AuditRead), Err(Error::Forbidden { code: "branch_bound", .. })));
+        // The ISP's own manager: unconfined, as before branches.
+        let isp = staff(Role::Manager, None);
+        assert!(!isp.is_confined() && isp.sees_scope(None) && isp.sees_scope(Some(&branch)));
+        assert!(isp.can(Permission::PackagesWrite));
+        // An operator without a subtree sees nothing and is refused a confinement.
+        let lost = staff(Role::Operator, None);
+        assert!(!lost.sees_scope(None) && lost.confinement().is_err());
     }
 }

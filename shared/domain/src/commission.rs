@@ -79,19 +79,23 @@ impl CommissionRule {
     }
 }
 
-/// Who earns on a customer owned at `scope` (`op` or `op/sub`): the operator level and, below
-/// it, the sub-operator level; a path's ids that do not parse earn nothing.
+/// Who earns on a customer owned at `scope` (`op` or `op/sub`, below `br-<branch>/` in a
+/// branch): the operator level and, below it, the sub-operator level, each with its path; a
+/// path's ids that do not parse earn nothing, and a branch earns nothing.
 pub fn earners(scope: Option<&str>) -> Vec<(Level, Uuid, String)> {
     let Some(scope) = scope else { return vec![] };
-    let parts: Vec<&str> = scope.split('/').collect();
+    let operators = crate::user::operators_on(scope);
     let mut out = vec![];
-    if let Some(op) = parts.first().and_then(|p| p.parse().ok()) {
-        out.push((Level::Operator, op, parts[0].to_string()));
-    }
-    if parts.len() >= 2
-        && let Some(sub) = parts.last().and_then(|p| p.parse().ok())
+    if let Some((op, path)) = operators.first()
+        && let Ok(id) = op.parse()
     {
-        out.push((Level::SubOperator, sub, scope.to_string()));
+        out.push((Level::Operator, id, path.to_string()));
+    }
+    if operators.len() >= 2
+        && let Some((sub, path)) = operators.last()
+        && let Ok(id) = sub.parse()
+    {
+        out.push((Level::SubOperator, id, path.to_string()));
     }
     out
 }
@@ -221,6 +225,18 @@ mod tests {
         assert_eq!(two[0].1, OP);
         assert_eq!((two[1].0, two[1].1, two[1].2.clone()), (Level::SubOperator, SUB, format!("{OP}/{SUB}")));
         assert!(earners(Some("not-an-id")).is_empty());
+        // In a branch: the same earners, their paths below the branch; the branch earns nothing.
+        let b = Uuid::from_u128(400);
+        let branch = crate::branch::scope_of(b);
+        assert!(earners(Some(&branch)).is_empty());
+        let in_branch = earners(Some(&format!("{branch}/{OP}/{SUB}")));
+        assert_eq!(
+            in_branch,
+            vec![
+                (Level::Operator, OP, format!("{branch}/{OP}")),
+                (Level::SubOperator, SUB, format!("{branch}/{OP}/{SUB}"))
+            ]
+        );
     }
 
     #[test]

@@ -7,6 +7,7 @@ pub mod api_key;
 pub mod audit;
 pub mod auth;
 pub mod billing;
+pub mod branch;
 pub mod checkout;
 pub mod commission;
 pub mod crypto;

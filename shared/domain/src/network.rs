@@ -24,6 +24,9 @@ pub struct Pop {
     pub latitude: Option<f64>,
     pub longitude: Option<f64>,
     pub status: PopStatus,
+    /// The branch the POP serves (its customers are that branch's); None: the ISP's as a whole.
+    #[serde(default)]
+    pub branch_id: Option<Uuid>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
     pub version: u64,

@@ -152,10 +152,10 @@ impl LiveMessage {
             return false;
         }
         let actor = c.actor();
-        if !actor.can(self.needs) || (self.isp_wide && actor.role.is_scoped()) {
+        if !actor.can(self.needs) || (self.isp_wide && actor.is_confined()) {
             return false;
         }
-        if actor.role.is_scoped() && self.customer_bound {
+        if actor.is_confined() && self.customer_bound {
             return match (&self.scope, &c.scope) {
                 (Some(owner), Some(mine)) => in_subtree(Some(owner), mine),
                 _ => false,

@@ -91,6 +91,13 @@ impl Permission {
         ApiKeysManage,
     ];
 
+    /// What covers the whole ISP rather than a branch's part of it: its settings, packages and
+    /// prices, stock, API keys and the audit log of everyone's changes. Staff bound to a branch
+    /// lack these whatever their role.
+    pub fn is_whole_isp(self) -> bool {
+        matches!(self, TenantSettingsWrite | PackagesWrite | InventoryWrite | AuditRead | ApiKeysManage | Impersonate)
+    }
+
     /// A permission from its name (`customers:read`).
     pub fn parse(name: &str) -> Option<Permission> {
         Permission::ALL.into_iter().find(|p| p.as_str() == name)

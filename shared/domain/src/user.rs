@@ -25,7 +25,8 @@ pub struct User {
     pub role: Role,
     /// The operator a sub-operator works under.
     pub parent_id: Option<Uuid>,
-    /// Operator subtree path (`<operator>` or `<operator>/<sub-operator>`) for scoped roles.
+    /// Subtree path: `<operator>` or `<operator>/<sub-operator>` for scoped roles, below
+    /// `br-<branch>/` in a branch; `br-<branch>` for other staff bound to a branch.
     pub scope: Option<String>,
     pub status: UserStatus,
     pub created_at: DateTime<Utc>,
@@ -33,19 +34,34 @@ pub struct User {
     pub version: u64,
 }
 
-/// Subtree path of a new scoped user: an operator roots its own subtree, a sub-operator hangs below
-/// its operator's.
-pub fn scope_for(role: Role, user_id: Uuid, parent_scope: Option<&str>) -> Option<String> {
+/// Subtree path of a new user: an operator roots its own subtree (inside its branch, if any), a
+/// sub-operator hangs below its operator's; other staff bound to a branch carry the branch's path.
+pub fn scope_for(role: Role, user_id: Uuid, parent_scope: Option<&str>, branch: Option<Uuid>) -> Option<String> {
     match role {
-        Role::Operator => Some(user_id.to_string()),
+        Role::Operator => Some(match branch {
+            Some(b) => format!("{}/{user_id}", crate::branch::scope_of(b)),
+            None => user_id.to_string(),
+        }),
         Role::SubOperator => parent_scope.map(|p| format!("{p}/{user_id}")),
-        _ => None,
+        _ => branch.map(crate::branch::scope_of),
     }
 }
 
-/// The operator at the root of a subtree path (`op` of `op/sub`).
+/// The first segment of a subtree path (`op` of `op/sub`, the branch of `br-<b>/op`): whose
+/// partition of the per-subtree indexes a record is listed in.
 pub fn scope_root(scope: &str) -> &str {
     scope.split('/').next().unwrap_or(scope)
+}
+
+/// The operators on a subtree path, root first (`[op, sub]` of `br-<b>/op/sub`), each with the
+/// path up to it (`br-<b>/op`, `br-<b>/op/sub`).
+pub fn operators_on(scope: &str) -> Vec<(&str, &str)> {
+    scope_members(scope).zip(scope_chain(scope)).filter(|(m, _)| !crate::branch::is_branch_segment(m)).collect()
+}
+
+/// The operator at the root of an operator subtree (`op` of `br-<b>/op/sub`), if the path has one.
+pub fn root_operator(scope: &str) -> Option<&str> {
+    operators_on(scope).first().map(|(m, _)| *m)
 }
 
 /// The operator or sub-operator a subtree path belongs to (`sub` of `op/sub`).
@@ -132,12 +148,36 @@ mod tests {
     fn scopes_nest() {
         let op = Uuid::now_v7();
         let sub = Uuid::now_v7();
-        let op_scope = scope_for(Role::Operator, op, None).unwrap();
-        let sub_scope = scope_for(Role::SubOperator, sub, Some(&op_scope)).unwrap();
+        let op_scope = scope_for(Role::Operator, op, None, None).unwrap();
+        let sub_scope = scope_for(Role::SubOperator, sub, Some(&op_scope), None).unwrap();
         assert!(in_subtree(Some(&sub_scope), &op_scope));
-        assert_eq!(scope_for(Role::Staff, op, None), None);
+        assert_eq!(scope_for(Role::Staff, op, None, None), None);
         assert_eq!(scope_root(&sub_scope), op.to_string());
         assert_eq!(scope_owner(&sub_scope), sub.to_string());
         assert_eq!(scope_members(&sub_scope).count(), 2);
+        assert_eq!(root_operator(&sub_scope), Some(op.to_string().as_str()));
+    }
+
+    #[test]
+    fn a_branch_tops_the_subtrees_of_its_operators_and_staff() {
+        let (b, op, sub, staff) = (Uuid::now_v7(), Uuid::now_v7(), Uuid::now_v7(), Uuid::now_v7());
+        let branch_scope = scope_for(Role::Manager, staff, None, Some(b)).unwrap();
+        let op_scope = scope_for(Role::Operator, op, None, Some(b)).unwrap();
+        let sub_scope = scope_for(Role::SubOperator, sub, Some(&op_scope), Some(b)).unwrap();
+        assert_eq!(branch_scope, crate::branch::scope_of(b));
+        assert_eq!(sub_scope, format!("br-{b}/{op}/{sub}"));
+        // The branch's staff see its operators' subtrees; an operator sees its own only.
+        assert!(in_subtree(Some(&sub_scope), &branch_scope));
+        assert!(in_subtree(Some(&op_scope), &branch_scope));
+        assert!(!in_subtree(Some(&branch_scope), &op_scope));
+        // The operators on the path skip the branch, and each carries its own path.
+        let (op_s, sub_s) = (op.to_string(), sub.to_string());
+        assert_eq!(
+            operators_on(&sub_scope),
+            vec![(op_s.as_str(), op_scope.as_str()), (sub_s.as_str(), sub_scope.as_str())]
+        );
+        assert_eq!(root_operator(&sub_scope), Some(op_s.as_str()));
+        assert_eq!(root_operator(&branch_scope), None);
+        assert_eq!(scope_root(&sub_scope), branch_scope, "the branch's partition lists them all");
     }
 }

@@ -577,6 +577,15 @@ pub fn recharge_attempts(tenant: Uuid, who: &str, window: i64) -> ItemKeys {
     ItemKeys::new(format!("{}RCTRY#{who}", t(tenant)), &format!("W#{window}"))
 }
 
+/// A branch; listed by code across the ISP (gsi1).
+pub fn branch(tenant: Uuid, id: Uuid, code: &str) -> ItemKeys {
+    ItemKeys::new(format!("{}BRANCH#{id}", t(tenant)), "BRANCH").gsi1(branches_gsi1(tenant), format!("{code}#{id}"))
+}
+
+pub fn branches_gsi1(tenant: Uuid) -> String {
+    format!("{}BRANCHES", t(tenant))
+}
+
 pub fn pops_gsi1(tenant: Uuid) -> String {
     format!("{}POPS", t(tenant))
 }

@@ -645,7 +645,12 @@ impl Filter {
             self.expression.push_str(" AND ");
         }
         let placeholders: Vec<String> = (0..values.len()).map(|i| format!(":f{n}_{i}")).collect();
-        self.expression.push_str(&format!("#f{n} IN ({})", placeholders.join(", ")));
+        if placeholders.is_empty() {
+            // Any of nothing: nothing matches (DynamoDB has no empty IN list).
+            self.expression.push_str(&format!("(attribute_exists(#f{n}) AND attribute_not_exists(#f{n}))"));
+        } else {
+            self.expression.push_str(&format!("#f{n} IN ({})", placeholders.join(", ")));
+        }
         self.names.push((format!("#f{n}"), attr.to_string()));
         for (p, v) in placeholders.into_iter().zip(values) {
             self.values.push((p, AttributeValue::S(v.clone())));

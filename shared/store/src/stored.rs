@@ -136,6 +136,16 @@ impl Stored for Lead {
     }
 }
 
+impl Stored for domain::branch::Branch {
+    const TYPE: &'static str = "BRANCH";
+    fn keys(&self) -> ItemKeys {
+        keys::branch(self.tenant_id, self.id, &self.code)
+    }
+    fn version(&self) -> Option<u64> {
+        Some(self.version)
+    }
+}
+
 impl Stored for Pop {
     const TYPE: &'static str = "POP";
     fn keys(&self) -> ItemKeys {
@@ -223,6 +233,7 @@ mod tests {
             latitude: None,
             longitude: None,
             status: PopStatus::Active,
+            branch_id: None,
             created_at: at,
             updated_at: at,
             version: 3,

@@ -4,9 +4,11 @@
 
 use chrono::{DateTime, NaiveDate, Utc};
 use domain::actor::Actor;
+use domain::branch::{Branch, BranchStatus};
 use domain::customer::{AccessMedium, ClientType, Customer, CustomerStatus, search_fold, validate_tags};
 use domain::event::{CrmEvent, DomainEvent};
 use domain::language::Language;
+use domain::network::Pop;
 use domain::patch::Patch;
 use domain::phone::{national_digits, search_prefix, to_e164};
 use domain::role::Permission;
@@ -54,6 +56,10 @@ pub struct CreateCustomer {
     /// Assigns the customer to an operator or sub-operator (admins and managers only; operators'
     /// customers are always their own).
     pub operator_id: Option<Uuid>,
+    /// Puts the customer in a branch (default: the caller's own branch, or the operator's). Set
+    /// at creation.
+    #[serde(default)]
+    pub branch_id: Option<Uuid>,
 }
 
 #[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
@@ -194,14 +200,17 @@ pub async fn stage_new_customer(app: &App, actor: &Actor, input: CreateCustomer)
     actor.require(Permission::CustomersWrite)?;
     let tid = actor.tenant()?;
     let now = app.now();
-    // One round trip: the ISP (its country reads local phone numbers), the named operator and POP.
+    // One round trip: the ISP (its country reads local phone numbers), the named operator, POP
+    // and branch.
     let tk = keys::tenant(tid, None);
     let ok = keys::user(Some(tid), input.operator_id.unwrap_or_default());
     let pk = keys::pop(tid, input.pop_id.unwrap_or_default(), "");
-    let mut got = app.store.batch_get(&[&tk, &ok, &pk]).await.or_500()?.into_iter();
+    let bk = keys::branch(tid, input.branch_id.unwrap_or_default(), "");
+    let mut got = app.store.batch_get(&[&tk, &ok, &pk, &bk]).await.or_500()?.into_iter();
     let tenant: Tenant = tenant_of(got.next().flatten())?;
     let operator: Option<UserRecord> = decoded(got.next().flatten())?;
-    let pop_found = network::pops::live_pop(got.next().flatten())?.is_some();
+    let pop = network::pops::live_pop(got.next().flatten())?;
+    let branch: Option<Branch> = decoded(got.next().flatten())?;
     let confined_pops = if input.pop_id.is_some() { kernel::access::confined_pops(app, actor).await? } else { None };
     // An operator assigned by an admin or manager must hold the customer's POP.
     let operator_pops = match (&operator, input.pop_id) {
@@ -211,7 +220,7 @@ pub async fn stage_new_customer(app: &App, actor: &Actor, input: CreateCustomer)
         _ => None,
     };
     let require_btrc_fields = tenant.btrc.fields_required;
-    let ctx = NewCustomerContext { tenant, operator, pop_found, confined_pops, operator_pops, require_btrc_fields };
+    let ctx = NewCustomerContext { tenant, operator, pop, branch, confined_pops, operator_pops, require_btrc_fields };
     let customer = prepare_customer(actor, &ctx, input, now)?;
     let mut tx = Tx::new();
     stage_customer_creation(&mut tx, actor, &customer, &ctx.tenant, now)?;
@@ -223,8 +232,10 @@ pub struct NewCustomerContext {
     pub tenant: Tenant,
     /// The operator named by `operator_id`, if any.
     pub operator: Option<UserRecord>,
-    /// Whether the named POP exists.
-    pub pop_found: bool,
+    /// The named POP, if it exists.
+    pub pop: Option<Pop>,
+    /// The named branch, if it exists.
+    pub branch: Option<Branch>,
     /// The caller's POPs, when it is confined to some.
     pub confined_pops: Option<Vec<Uuid>>,
     /// The named operator's POPs, when it is confined to some.
@@ -246,6 +257,33 @@ fn btrc_gaps(v: &mut Validation, before: Option<&Customer>, after: &Customer, no
             v.add(field, "is required by the ISP for the BTRC subscriber report");
         }
     }
+}
+
+/// The scope of a customer put straight into a branch (no operator): the one named, or the
+/// caller's own; staff bound to a branch add to theirs only.
+fn customer_branch_scope(
+    actor: &Actor,
+    ctx: &NewCustomerContext,
+    named: Option<Uuid>,
+    v: &mut Validation,
+) -> Option<String> {
+    let mine = actor.branch();
+    let branch = match (named, mine) {
+        (Some(b), Some(m)) if b != m => {
+            v.add("branch_id", "you add customers to your own branch only");
+            return None;
+        }
+        (Some(b), _) => {
+            if !ctx.branch.as_ref().is_some_and(|x| x.id == b && x.status == BranchStatus::Active) {
+                v.add("branch_id", "is not an open branch of this ISP");
+                return None;
+            }
+            b
+        }
+        (None, Some(m)) => m,
+        (None, None) => return None,
+    };
+    Some(domain::branch::scope_of(branch))
 }
 
 /// Checks a new customer against what was read; no I/O.
@@ -280,7 +318,7 @@ pub fn prepare_customer(
     let notes = v.optional_text("notes", input.notes.as_deref(), 2000);
     let tags = validate_tags(&mut v, "tags", &input.tags);
     if let Some(p) = input.pop_id {
-        if !ctx.pop_found {
+        if ctx.pop.is_none() {
             v.add("pop_id", "is not a POP of this ISP");
         } else if ctx.confined_pops.as_ref().is_some_and(|mine| !mine.contains(&p)) {
             v.add("pop_id", "is not one of your POPs");
@@ -293,8 +331,12 @@ pub fn prepare_customer(
         (Some(actor.user_id), actor.scope.clone())
     } else {
         match (input.operator_id, operator) {
-            (None, _) => (None, None),
-            (Some(id), Some(op)) if op.user.role.is_scoped() && !op.user.email.is_empty() => {
+            (None, _) => (None, customer_branch_scope(actor, ctx, input.branch_id, &mut v)),
+            (Some(id), Some(op))
+                if op.user.role.is_scoped()
+                    && !op.user.email.is_empty()
+                    && actor.sees_scope(op.user.scope.as_deref()) =>
+            {
                 if input.pop_id.is_some_and(|p| ctx.operator_pops.as_ref().is_some_and(|theirs| !theirs.contains(&p))) {
                     v.add("operator_id", "does not work in this POP: assign an operator that holds it");
                 }
@@ -306,6 +348,17 @@ pub fn prepare_customer(
             }
         }
     };
+    let branch = domain::branch::branch_of(scope.as_deref());
+    if input.branch_id.is_some_and(|b| Some(b) != branch) && operator_id.is_some() {
+        v.add("branch_id", "is not the operator's branch: the customer goes where its operator works");
+    }
+    // A POP of a branch serves that branch's customers only.
+    if let Some(pop) = &ctx.pop
+        && pop.branch_id.is_some()
+        && pop.branch_id != branch
+    {
+        v.add("pop_id", "is a POP of another branch");
+    }
     let customer = Customer {
         id: ids::new_id(),
         tenant_id: tid,
@@ -462,11 +515,7 @@ pub async fn list_customers(
     if let Some(s) = filter.status {
         f = f.eq("status", s.as_str());
     }
-    let scope = if actor.role.is_scoped() {
-        Some(actor.scope.clone().ok_or_else(|| Error::forbidden("operator without a scope"))?)
-    } else {
-        None
-    };
+    let scope = actor.confinement()?.map(str::to_string);
     let status = filter.status.map(|s| s.as_str()).unwrap_or("");
     let (q, qid) = if let Some((field, value)) = searches.first() {
         if value.is_empty() {

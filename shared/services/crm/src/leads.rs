@@ -151,7 +151,7 @@ pub async fn create_lead(
         lost_reason: None,
         assigned_to: input.assigned_to,
         operator_id: actor.role.is_scoped().then_some(actor.user_id),
-        scope: if actor.role.is_scoped() { actor.scope.clone() } else { None },
+        scope: actor.scope.clone(),
         customer_id: None,
         created_by: actor.user_id,
         created_at: now,
@@ -212,8 +212,8 @@ pub async fn list_leads(
     if let Some(a) = filter.assigned_to {
         f = f.eq("assigned_to", &a.to_string());
     }
-    let (q, scope) = if actor.role.is_scoped() {
-        let s = actor.scope.clone().ok_or_else(|| Error::forbidden("operator without a scope"))?;
+    let (q, scope) = if let Some(s) = actor.confinement()? {
+        let s = s.to_string();
         (Query::index("gsi2", keys::leads_by_operator_gsi2(tid, &s)).prefix(s.clone()).newest_first(), s)
     } else {
         (Query::index("gsi1", keys::leads_gsi1(tid)).newest_first(), String::new())
@@ -363,6 +363,12 @@ pub async fn convert_lead(
             tags: input.tags,
             language: None,
             operator_id: if actor.role.is_scoped() { None } else { lead.operator_id },
+            // A lead taken by a branch's staff becomes a customer of that branch.
+            branch_id: if lead.operator_id.is_some() || actor.branch().is_some() {
+                None
+            } else {
+                domain::branch::branch_of(lead.scope.as_deref())
+            },
         },
     )
     .await?;

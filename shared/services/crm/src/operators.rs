@@ -55,9 +55,8 @@ pub async fn list_operators(app: &App, actor: &Actor) -> Result<Vec<Operator>> {
     actor.require(Permission::UsersRead)?;
     let tid = actor.tenant()?;
     let mut f = Filter::default().any_of("role", &[Role::Operator.as_str().into(), Role::SubOperator.as_str().into()]);
-    if actor.role.is_scoped() {
-        let s = actor.scope.clone().ok_or_else(|| Error::forbidden("operator without a scope"))?;
-        f = f.in_subtree("scope", &s);
+    if let Some(s) = actor.confinement()? {
+        f = f.in_subtree("scope", s);
     }
     let q = Query::index("gsi1", keys::users_gsi1(tid)).limit(200).filter(f);
     let records: Vec<UserRecord> = app.store.query_all(q, 2_000).await.or_500()?;

@@ -4,10 +4,10 @@
 //! through, never the ISP's whole history. An operator sees its subtree's.
 
 use chrono::{DateTime, Utc};
+use domain::Result;
 use domain::actor::Actor;
 use domain::role::Permission;
 use domain::ticket::{Breach, Category, Ticket, TicketStatus};
-use domain::{Error, Result};
 use kernel::App;
 use kernel::support::StoreResultExt;
 use serde::Serialize;
@@ -77,10 +77,7 @@ pub async fn tickets_report(app: &App, actor: &Actor) -> Result<TicketReport> {
     actor.require(Permission::ReportsRead)?;
     let tid = actor.tenant()?;
     let mut q = Query::index("gsi2", keys::open_tickets_gsi2(tid)).limit(1000);
-    if actor.role.is_scoped() {
-        let Some(scope) = &actor.scope else {
-            return Err(Error::forbidden("an operator without a subtree has no figures"));
-        };
+    if let Some(scope) = actor.confinement()? {
         q = q.filter(Filter::default().in_subtree("scope", scope));
     }
     let open: Vec<Ticket> = app.store.query_all(q, 100_000).await.or_500()?;

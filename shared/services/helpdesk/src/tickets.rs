@@ -397,7 +397,7 @@ async fn stage_open(
     // An operator's ticket stays in its subtree; a customer's follows the customer's.
     let scope = match &customer {
         Some(c) => c.scope.clone(),
-        None => actor.role.is_scoped().then(|| actor.scope.clone()).flatten(),
+        None => actor.scope.clone(),
     };
     let now = app.now();
     let n = new_ticket(
@@ -562,13 +562,13 @@ fn category_name(c: Category) -> String {
 pub async fn list(app: &App, actor: &Actor, f: TicketFilter, limit: u32, cursor: Option<&str>) -> Result<Page<Ticket>> {
     actor.require(Permission::TicketsRead)?;
     let tid = actor.tenant()?;
-    let mut q = match (&f.customer_id, actor.role.is_scoped(), &actor.scope) {
-        (Some(c), _, _) => Query::index("gsi4", keys::customer_tickets_gsi4(tid, *c)),
-        (None, true, Some(scope)) => {
-            Query::index("gsi3", keys::tickets_by_operator_gsi3(tid, scope)).prefix(scope.clone())
+    let confined = actor.confinement()?;
+    let mut q = match (&f.customer_id, confined) {
+        (Some(c), _) => Query::index("gsi4", keys::customer_tickets_gsi4(tid, *c)),
+        (None, Some(scope)) => {
+            Query::index("gsi3", keys::tickets_by_operator_gsi3(tid, scope)).prefix(scope.to_string())
         }
-        (None, true, None) => return Ok(Page { items: vec![], next_cursor: None }),
-        (None, false, _) => Query::index("gsi1", keys::tickets_gsi1(tid)),
+        (None, None) => Query::index("gsi1", keys::tickets_gsi1(tid)),
     }
     .newest_first()
     .limit(limit);
@@ -582,9 +582,7 @@ pub async fn list(app: &App, actor: &Actor, f: TicketFilter, limit: u32, cursor:
     if let Some(a) = f.assignee_id {
         filter = filter.eq("assignee.user_id", &a.to_string());
     }
-    if actor.role.is_scoped()
-        && let (Some(scope), Some(_)) = (&actor.scope, f.customer_id)
-    {
+    if let (Some(scope), Some(_)) = (confined, f.customer_id) {
         filter = filter.in_subtree("scope", scope);
     }
     if !filter.expression.is_empty() {

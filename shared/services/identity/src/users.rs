@@ -108,6 +108,11 @@ pub struct CreateUser {
     pub role: Role,
     /// For a sub-operator created by an admin or manager: the operator it works under.
     pub parent_id: Option<Uuid>,
+    /// Binds the user to a branch: it sees and changes that branch's data only (an operator's
+    /// whole subtree is then the branch's; a sub-operator is in its operator's). Not for admins.
+    /// Staff bound to a branch create users in it only.
+    #[serde(default)]
+    pub branch_id: Option<Uuid>,
 }
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
@@ -120,6 +125,11 @@ pub struct UpdateUser {
     pub phone: Patch<String>,
     pub role: Option<Role>,
     pub status: Option<UserStatus>,
+    /// Moves a manager, accountant or staff member into a branch, or (null) out of it. An
+    /// operator's branch is set when it is created.
+    #[serde(default)]
+    #[schema(value_type = Option<Uuid>)]
+    pub branch_id: Patch<Uuid>,
     pub version: Option<u64>,
     /// Your own password: needed to change your own e-mail or phone (where reset codes go).
     pub current_password: Option<String>,
@@ -130,7 +140,7 @@ async fn visible_user(app: &App, actor: &Actor, id: Uuid) -> Result<UserRecord> 
     let tid = actor.tenant()?;
     match load_user(app, Some(tid), id).await? {
         Some(r) => {
-            if actor.role.is_scoped() && !actor.sees_scope(r.user.scope.as_deref()) {
+            if !actor.sees_scope(r.user.scope.as_deref()) {
                 return Err(Error::not_found("user"));
             }
             if is_deleted(&r) {
@@ -160,6 +170,24 @@ pub async fn create_user(app: &App, actor: &Actor, input: CreateUser) -> Result<
     let mut v = Validation::new();
     let staff = NewStaff { name: input.name, email: input.email, password: input.password, phone: input.phone }
         .validate(&mut v, "");
+    // A branch's staff make users of their branch only.
+    let branch = match (input.role, input.branch_id.or(actor.branch())) {
+        (_, None) => None,
+        (Role::Admin, Some(_)) => {
+            v.add("branch_id", "an admin works across the ISP");
+            None
+        }
+        (Role::SubOperator, Some(b)) => {
+            if input.branch_id.is_some() {
+                v.add("branch_id", "a sub-operator is in its operator's branch");
+            }
+            Some(b)
+        }
+        (_, Some(b)) => {
+            kernel::access::check_branch_for_new(app, actor, &mut v, "branch_id", b).await?;
+            Some(b)
+        }
+    };
     v.finish()?;
 
     // Sub-operators hang under an operator: the caller itself if it is one, otherwise the named one.
@@ -173,7 +201,13 @@ pub async fn create_user(app: &App, actor: &Actor, input: CreateUser) -> Result<
         (Role::SubOperator, _) => {
             let pid = input.parent_id.ok_or_else(|| Error::field("parent_id", "is required for a sub-operator"))?;
             match load_user(app, Some(tid), pid).await? {
-                Some(p) if p.user.role == Role::Operator && !is_deleted(&p) => (Some(pid), p.user.scope),
+                Some(p)
+                    if p.user.role == Role::Operator
+                        && !is_deleted(&p)
+                        && actor.sees_scope(p.user.scope.as_deref()) =>
+                {
+                    (Some(pid), p.user.scope)
+                }
                 _ => return Err(Error::field("parent_id", "must be an operator of this ISP")),
             }
         }
@@ -196,7 +230,7 @@ pub async fn create_user(app: &App, actor: &Actor, input: CreateUser) -> Result<
         phone: staff.phone,
         role: input.role,
         parent_id,
-        scope: scope_for(input.role, id, parent_scope.as_deref()),
+        scope: scope_for(input.role, id, parent_scope.as_deref(), branch.filter(|_| input.role != Role::SubOperator)),
         status: UserStatus::Active,
         created_at: now,
         updated_at: now,
@@ -258,8 +292,8 @@ pub async fn list_users(
     if let Some(r) = role {
         filter = filter.eq("role", r.as_str());
     }
-    if actor.role.is_scoped() {
-        filter = filter.in_subtree("scope", actor.scope.as_deref().unwrap_or("-"));
+    if let Some(s) = actor.confinement()? {
+        filter = filter.in_subtree("scope", s);
     }
     if !filter.expression.is_empty() {
         q = q.filter(filter);
@@ -315,9 +349,30 @@ pub async fn update_user(app: &App, actor: &Actor, id: Uuid, input: UpdateUser, 
         }
         after.user.status = s;
     }
+    if let Some(b) = input.branch_id.as_update().map(Option::<&Uuid>::copied)
+        && b != domain::branch::branch_of(before.user.scope.as_deref())
+    {
+        if before.user.role.is_scoped() {
+            v.add("branch_id", "an operator's branch is set when it is created (its customers hang on it)");
+        } else if before.user.role == Role::Admin {
+            v.add("branch_id", "an admin works across the ISP");
+        } else if me {
+            return Err(Error::forbidden("nobody moves themselves between branches"));
+        } else if actor.branch().is_some() {
+            v.add("branch_id", "only the ISP's own staff move people between branches");
+        } else {
+            if let Some(b) = b {
+                kernel::access::check_branch_for_new(app, actor, &mut v, "branch_id", b).await?;
+            }
+            after.user.scope = b.map(domain::branch::scope_of);
+        }
+    }
     v.finish()?;
-    if after.user.role != before.user.role || after.user.status != before.user.status {
-        actor.require_own_identity("changing a user's role or status")?;
+    if after.user.role != before.user.role
+        || after.user.status != before.user.status
+        || after.user.scope != before.user.scope
+    {
+        actor.require_own_identity("changing a user's role, status or branch")?;
     }
     let contact_changed = after.user.email != before.user.email || after.user.phone != before.user.phone;
     if contact_changed {
@@ -326,8 +381,9 @@ pub async fn update_user(app: &App, actor: &Actor, id: Uuid, input: UpdateUser, 
     if before.user.version != expected {
         return Err(Error::version_conflict());
     }
-    if after.user.status != before.user.status {
+    if after.user.status != before.user.status || after.user.scope != before.user.scope {
         // Disabling ends every session and outstanding reset code; enabling again revives none.
+        // A new branch starts new sessions, whose tokens carry it.
         after.session_epoch += 1;
     }
     after.user.version += 1;

@@ -278,7 +278,8 @@ fn build_row(
         &NewCustomerContext {
             tenant: ctx.tenant.clone(),
             operator: None,
-            pop_found: false,
+            pop: None,
+            branch: None,
             confined_pops: None,
             operator_pops: None,
             require_btrc_fields: false,
@@ -303,6 +304,7 @@ fn build_row(
             tags: vec![],
             language: None,
             operator_id: None,
+            branch_id: None,
         },
         now,
     )?;

@@ -30,6 +30,9 @@ pub struct CreatePop {
     pub latitude: Option<f64>,
     pub longitude: Option<f64>,
     pub status: Option<PopStatus>,
+    /// The branch it serves (default: the caller's own, for a branch's staff).
+    #[serde(default)]
+    pub branch_id: Option<Uuid>,
 }
 
 #[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
@@ -47,6 +50,10 @@ pub struct UpdatePop {
     #[schema(value_type = Option<f64>)]
     pub longitude: Patch<f64>,
     pub status: Option<PopStatus>,
+    /// Moves the POP to a branch, or (null) to the ISP as a whole (the ISP's own staff only).
+    #[serde(default)]
+    #[schema(value_type = Option<Uuid>)]
+    pub branch_id: Patch<Uuid>,
     pub version: Option<u64>,
 }
 
@@ -84,6 +91,10 @@ pub async fn create_pop(
     let code = validate_pop_code(&mut v, "code", &input.code);
     let address = v.optional_text("address", input.address.as_deref(), 300);
     validate_coordinates(&mut v, input.latitude, input.longitude);
+    let branch_id = input.branch_id.or(actor.branch());
+    if let Some(b) = branch_id {
+        kernel::access::check_branch_for_new(app, actor, &mut v, "branch_id", b).await?;
+    }
     v.finish()?;
     let pop = Pop {
         id: ids::new_id(),
@@ -94,6 +105,7 @@ pub async fn create_pop(
         latitude: input.latitude,
         longitude: input.longitude,
         status: input.status.unwrap_or(PopStatus::Active),
+        branch_id,
         created_at: now,
         updated_at: now,
         version: 1,
@@ -169,6 +181,16 @@ pub async fn update_pop(app: &App, actor: &Actor, id: Uuid, input: UpdatePop, if
     validate_coordinates(&mut v, after.latitude, after.longitude);
     if let Some(s) = input.status {
         after.status = s;
+    }
+    if let Some(b) = input.branch_id.as_update().map(Option::<&Uuid>::copied)
+        && b != before.branch_id
+    {
+        if actor.branch().is_some() {
+            v.add("branch_id", "only the ISP's own staff move POPs between branches");
+        } else if let Some(b) = b {
+            kernel::access::check_branch_for_new(app, actor, &mut v, "branch_id", b).await?;
+        }
+        after.branch_id = b;
     }
     v.finish()?;
     if before.version != expected {

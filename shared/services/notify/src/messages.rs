@@ -190,8 +190,8 @@ pub async fn list_messages(
     if let (Some(_), Some(s)) = (filter.customer_id, filter.status) {
         f = f.eq("status", s.as_str());
     }
-    if actor.role.is_scoped() {
-        f = f.in_subtree("scope", actor.scope.as_deref().unwrap_or_default());
+    if let Some(s) = actor.confinement()? {
+        f = f.in_subtree("scope", s);
     }
     let mut q = q.newest_first().limit(limit);
     if !f.expression.is_empty() {

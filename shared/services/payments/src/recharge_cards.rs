@@ -74,7 +74,7 @@ impl store::Stored for CardRecord {
 /// Making cards and reading their codes is the ISP's (they are money).
 fn issuer(actor: &Actor) -> Result<Uuid> {
     actor.require(Permission::BillingWrite)?;
-    if actor.role.is_scoped() {
+    if actor.is_confined() {
         return Err(Error::forbidden("recharge cards are made by the ISP"));
     }
     actor.tenant()

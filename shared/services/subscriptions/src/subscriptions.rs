@@ -647,11 +647,7 @@ pub async fn list_subscriptions(
     actor.require(Permission::CustomersRead)?;
     let tid = actor.tenant()?;
     let owner = Owner::Tenant(tid);
-    let scope = if actor.role.is_scoped() {
-        Some(actor.scope.clone().ok_or_else(|| Error::forbidden("operator without a scope"))?)
-    } else {
-        None
-    };
+    let scope = actor.confinement()?.map(str::to_string);
     let mut f = Filter::default();
     if let Some(s) = filter.status {
         f = f.eq("status", s.as_str());

@@ -183,12 +183,12 @@ pub struct RouterCounts {
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct Dashboard {
-    /// `isp`, or `operator` (the caller's own subtree).
+    /// `isp`, `branch` (one branch's), or `operator` (the caller's own subtree).
     pub scope: &'static str,
     pub customers: CustomerCounts,
     pub new_customers_this_month: i64,
     pub subscriptions_expiring: ExpiringCounts,
-    /// Operators confined to POPs see their POPs' routers.
+    /// Operators confined to POPs see their POPs' routers; a branch its POPs'.
     pub routers: RouterCounts,
     pub as_of: DateTime<Utc>,
 }
@@ -231,15 +231,26 @@ async fn counters(app: &App, tid: Uuid, level: &str) -> Result<BTreeMap<String, 
     Ok(sum_counters(items))
 }
 
-pub async fn get_dashboard(app: &App, actor: &Actor) -> Result<Dashboard> {
+/// The dashboard of the whole ISP, of one of its branches (`branch`: the ISP's staff, or a
+/// branch's own), or of the caller's subtree.
+pub async fn get_dashboard(app: &App, actor: &Actor, branch: Option<Uuid>) -> Result<Dashboard> {
     actor.require(Permission::CustomersRead)?;
     let tid = actor.tenant()?;
     let now = app.now();
-    let level = if actor.role.is_scoped() {
-        let s = actor.scope.as_deref().ok_or_else(|| Error::forbidden("operator without a scope"))?;
-        domain::user::scope_owner(s).to_string()
-    } else {
-        ALL.to_string()
+    let (level, scope, branch_pops) = match (actor.confinement()?, branch) {
+        (Some(s), None) => {
+            let kind = if actor.role.is_scoped() { "operator" } else { "branch" };
+            (domain::user::scope_owner(s).to_string(), kind, None)
+        }
+        (Some(_), Some(b)) if !actor.role.is_scoped() && actor.branch() == Some(b) => {
+            (domain::branch::scope_of(b), "branch", None)
+        }
+        (Some(_), Some(_)) => return Err(Error::not_found("branch")),
+        (None, Some(b)) => {
+            crate::access::load_branch(app, tid, b).await?.ok_or_else(|| Error::not_found("branch"))?;
+            (domain::branch::scope_of(b), "branch", Some(crate::access::branch_pops(app, tid, b).await?))
+        }
+        (None, None) => (ALL.to_string(), "isp", None),
     };
     let tenant = crate::support::load_tenant(app, tid).await?;
     let mine = counters(app, tid, &level).await?;
@@ -277,7 +288,11 @@ pub async fn get_dashboard(app: &App, actor: &Actor) -> Result<Dashboard> {
             None => break,
         }
     }
-    let routers_from = match crate::access::confined_pops(app, actor).await? {
+    let confined = match branch_pops {
+        Some(pops) => Some(pops),
+        None => crate::access::confined_pops(app, actor).await?,
+    };
+    let routers_from = match confined {
         None => vec![mine.clone()],
         Some(pops) => {
             let mut v = Vec::new();
@@ -298,7 +313,7 @@ pub async fn get_dashboard(app: &App, actor: &Actor) -> Result<Dashboard> {
     };
     let month = month_of(now, &tenant.time_zone);
     Ok(Dashboard {
-        scope: if actor.role.is_scoped() { "operator" } else { "isp" },
+        scope,
         customers,
         new_customers_this_month: get(&format!("new_{month}")),
         subscriptions_expiring: expiring,

@@ -173,13 +173,7 @@ async fn sum_periods(app: &App, pk: String, lo: &str, hi: &str) -> Result<BTreeM
 pub fn reader(actor: &Actor) -> Result<(Uuid, Option<String>)> {
     actor.require(Permission::ReportsRead)?;
     let tid = actor.tenant()?;
-    if !actor.role.is_scoped() {
-        return Ok((tid, None));
-    }
-    match &actor.scope {
-        Some(s) => Ok((tid, Some(s.clone()))),
-        None => Err(Error::forbidden("an operator without a subtree has no figures")),
-    }
+    Ok((tid, actor.confinement()?.map(str::to_string)))
 }
 
 /// The revenue report is the ISP's as a whole.
@@ -451,7 +445,7 @@ pub async fn commissions(app: &App, actor: &Actor, from: Option<&str>, to: Optio
                     Some(OperatorCommission {
                         operator_id: id.parse().ok()?,
                         path: path.to_string(),
-                        level: if path.contains('/') {
+                        level: if domain::user::operators_on(path).len() > 1 {
                             domain::commission::Level::SubOperator
                         } else {
                             domain::commission::Level::Operator
