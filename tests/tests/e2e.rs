@@ -34,6 +34,7 @@ mod network;
 mod notifications;
 mod payment_gateways;
 mod platform;
+mod platform_analytics;
 mod platform_checkouts;
 mod portal;
 mod provisioning;

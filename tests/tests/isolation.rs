@@ -408,6 +408,9 @@ async fn every_route_refuses_another_tenants_ids_and_changes_nothing() {
                     (path.replace("{id}", &tid.to_string()), None, &[403, 404])
                 }
                 ("GET", "/v1/platform-resellers/{id}") => (path.replace("{id}", &rid), None, &[403, 404]),
+                // The platform's analytics are the owner's and each reseller's own.
+                ("GET", "/v1/platform/analytics") => (path.clone(), None, &[403]),
+                ("GET", "/v1/platform-resellers/{id}/analytics") => (path.replace("{id}", &rid), None, &[403]),
                 // An ISP admin buys nothing for the platform reseller and sees none of its purchases.
                 ("POST", "/v1/platform-resellers/{id}/checkouts") => (
                     path.replace("{id}", &rid),

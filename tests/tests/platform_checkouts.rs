@@ -7,16 +7,16 @@ use e2e_tests::Env;
 use gateways::testing::FakeStripe;
 use serde_json::{Value, json};
 
-struct Platform {
-    stripe: FakeStripe,
-    owner: String,
-    reseller: String,
-    rid: String,
-    account: String,
+pub(crate) struct Platform {
+    pub(crate) stripe: FakeStripe,
+    pub(crate) owner: String,
+    pub(crate) reseller: String,
+    pub(crate) rid: String,
+    pub(crate) account: String,
 }
 
 /// The owner's Stripe account and the reseller's prices (BDT 500 a slot, BDT 2,000 a month).
-async fn platform(env: &Env) -> Platform {
+pub(crate) async fn platform(env: &Env) -> Platform {
     let owner = env.owner().await;
     let stripe = FakeStripe::start("sk_test_platform", "whsec_platform").await;
     let account_id = account(
@@ -39,7 +39,7 @@ async fn platform(env: &Env) -> Platform {
     Platform { stripe, owner, reseller: env.reseller().await, rid, account: account_id }
 }
 
-async fn buy(env: &Env, p: &Platform, token: &str, key: &str, purchase: Value) -> e2e_tests::Answer {
+pub(crate) async fn buy(env: &Env, p: &Platform, token: &str, key: &str, purchase: Value) -> e2e_tests::Answer {
     env.send_with(
         "POST",
         &format!("/v1/platform-resellers/{}/checkouts", p.rid),
@@ -51,7 +51,7 @@ async fn buy(env: &Env, p: &Platform, token: &str, key: &str, purchase: Value) -
 }
 
 /// Stripe's notification of the paid session, delivered `times` times at once.
-async fn paid_at_stripe(env: &Env, p: &Platform, checkout: &Value, times: usize) {
+pub(crate) async fn paid_at_stripe(env: &Env, p: &Platform, checkout: &Value, times: usize) {
     let event = p.stripe.pay(checkout["reference"].as_str().unwrap());
     let url = format!("{}/v1/webhooks/stripe/{}", env.local.base_url, p.account);
     let t = env.clock.now().timestamp();

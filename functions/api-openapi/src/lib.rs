@@ -38,6 +38,7 @@ macro_rules! with_api_functions {
         $m! {
             api_openapi "api-openapi",
             api_auth "api-auth",
+            api_platform_analytics "api-platform-analytics",
             api_platform_resellers "api-platform-resellers",
             api_tenants "api-tenants",
             api_users "api-users",

@@ -106,6 +106,7 @@ macro_rules! job_registry {
 }
 
 job_registry! {
+    job_platform_stats "job-platform-stats",
     job_platform_subscriptions "job-platform-subscriptions",
     job_router_health "job-router-health",
     job_router_backups "job-router-backups",

@@ -3,6 +3,7 @@
 
 pub mod actor;
 pub mod alert;
+pub mod analytics;
 pub mod api_key;
 pub mod audit;
 pub mod auth;

@@ -73,6 +73,33 @@ pub fn platform_reseller(id: Uuid) -> ItemKeys {
     ItemKeys::new(format!("P#RESELLER#{id}"), "RESELLER").gsi1("P#RESELLERS".into(), id.to_string())
 }
 
+/// A month of platform analytics: each ISP's snapshot (`T#<tid>`) and the platform's revenue
+/// (`REVENUE`), read together by one Query.
+pub fn platform_stats_pk(month: &str) -> String {
+    format!("P#STATS#{month}")
+}
+
+/// An ISP's snapshot in a month; its reseller's ISPs listed by month on gsi1.
+pub fn isp_month_stats(month: &str, tenant: Uuid, reseller: Option<Uuid>) -> ItemKeys {
+    ItemKeys::new(platform_stats_pk(month), &format!("T#{tenant}"))
+        .gsi1(reseller_stats_gsi1(reseller), format!("{month}#{tenant}"))
+}
+
+/// A reseller's ISPs' snapshots, by month (`none`: ISPs of the platform owner's own).
+pub fn reseller_stats_gsi1(reseller: Option<Uuid>) -> String {
+    match reseller {
+        Some(r) => format!("P#STATS#RS#{r}"),
+        None => "P#STATS#RS#none".into(),
+    }
+}
+
+/// The platform's revenue in a month (counters `ADD`-ed by each settled purchase).
+pub fn platform_revenue(month: &str) -> ItemKeys {
+    ItemKeys::new(platform_stats_pk(month), PLATFORM_REVENUE_SK)
+}
+
+pub const PLATFORM_REVENUE_SK: &str = "REVENUE";
+
 /// The platform's record of an ISP. Listed by the owner (gsi1) and by its reseller (gsi2).
 pub fn tenant(id: Uuid, reseller: Option<Uuid>) -> ItemKeys {
     let k = ItemKeys::new(tenant_pk(id), "TENANT").gsi1("P#TENANTS".into(), id.to_string());

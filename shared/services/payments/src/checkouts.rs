@@ -1004,6 +1004,22 @@ async fn settle_purchase(
         ]),
         Conflict::Version,
     );
+    // The platform's revenue of the month counts it in the same transaction: once, as it is
+    // applied once.
+    let (slots, months) = match purchase {
+        domain::platform::PlatformPurchase::IspSlots { count } => (count, 0),
+        domain::platform::PlatformPurchase::Renewal { months } => (0, months),
+    };
+    kernel::projections::platform_stats::stage_purchase(
+        &mut tx,
+        now,
+        reseller_id,
+        before.gateway.as_str(),
+        &before.currency,
+        amount,
+        slots,
+        months,
+    );
     let system = Actor::system_platform();
     tx.put_audit(&kernel::support::audit(
         &system,

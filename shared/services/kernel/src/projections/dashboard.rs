@@ -225,7 +225,21 @@ pub async fn isp_router_counts(app: &App, tid: Uuid) -> Result<RouterCounts> {
     Ok(router_counts(&[counters(app, tid, ALL).await?]))
 }
 
-async fn counters(app: &App, tid: Uuid, level: &str) -> Result<BTreeMap<String, i64>> {
+/// The ISP's customers by status, and those added in its local month `month` (`YYYY-MM`), as its
+/// dashboard counts them (one Query).
+pub(crate) async fn isp_tally(app: &App, tid: Uuid, month: &str) -> Result<(domain::analytics::CustomerTally, i64)> {
+    let c = counters(app, tid, ALL).await?;
+    let get = |k: &str| c.get(k).copied().unwrap_or(0);
+    let tally = domain::analytics::CustomerTally {
+        new: get("customers_new"),
+        active: get("customers_active"),
+        suspended: get("customers_suspended"),
+        inactive: get("customers_inactive"),
+    };
+    Ok((tally, get(&format!("new_{month}"))))
+}
+
+pub(crate) async fn counters(app: &App, tid: Uuid, level: &str) -> Result<BTreeMap<String, i64>> {
     let q = Query::table(keys::dashboard_pk(tid, level)).prefix(keys::DASHBOARD_COUNTERS_PREFIX).limit(50);
     let (items, _) = app.store.query_page_raw(Owner::Tenant(tid), "dashboard", q, None).await.or_500()?;
     Ok(sum_counters(items))

@@ -3,6 +3,7 @@
 //! `domain` and `store`, so every context can stage into them without a circle.
 
 pub mod dashboard;
+pub mod platform_stats;
 pub mod reports;
 pub mod timeline;
 pub mod usage;

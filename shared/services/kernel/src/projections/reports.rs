@@ -150,6 +150,23 @@ fn numbers(item: &Item) -> BTreeMap<String, i64> {
     item.iter().filter_map(|(k, v)| v.as_n().ok().and_then(|n| n.parse::<i64>().ok()).map(|n| (k.clone(), n))).collect()
 }
 
+/// What the whole ISP collected in its local month `month` (`YYYY-MM`): the amount, and by method
+/// (one Query of the month's day aggregates).
+pub(crate) async fn month_collections(app: &App, tid: Uuid, month: &str) -> Result<(i64, BTreeMap<String, i64>)> {
+    let days = sum_periods(app, keys::collections_month_pk(tid, None, month), "0", "9").await?;
+    let (mut amount, mut by) = (0, BTreeMap::new());
+    for acc in days.values() {
+        for (k, v) in acc {
+            match k.strip_prefix("amount#method#") {
+                Some(m) => *by.entry(m.to_string()).or_default() += v,
+                None if k == "amount" => amount += v,
+                None => {}
+            }
+        }
+    }
+    Ok((amount, by))
+}
+
 /// Every aggregate item of `pk` with a sort key in `lo..=hi~` (shards summed per period).
 async fn sum_periods(app: &App, pk: String, lo: &str, hi: &str) -> Result<BTreeMap<String, BTreeMap<String, i64>>> {
     let q = Query::table(pk).range(Some(lo.to_string()), format!("{hi}~")).limit(500);
