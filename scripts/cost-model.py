@@ -142,6 +142,12 @@ else:
         "frequent jobs' events, a page of 100 ISPs each ({:,} a month, shared)".format(frequent): frequent * per_event / 100,
         "its shares of the frequent jobs ({:,}: reads, worker time)".format(frequent): frequent * per_share,
     }
+    # Platform analytics (measured, platform-analytics bench): the daily snapshot reads the ISP's
+    # counters and its month's collections (2 Queries, ~2.4 read units) and writes its snapshot (1
+    # write unit), 16 ISPs at once (~30 ms of the job each).
+    per_isp["platform analytics: a daily snapshot (2 Queries, 1 PutItem)"] = MONTH_DAYS * (
+        2.4 * RRU + 1 * WRU + worker_seconds(0.03 / 16)
+    )
     # Live updates: one staff member connected 8 hours a working day (26 a month): the connection
     # minutes are the ISP's; the pushes scale with its subscribers (per subscriber, above).
     live_minutes = 8 * 60 * 26

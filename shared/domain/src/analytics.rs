@@ -2,7 +2,8 @@
 //! business, from aggregates written beside the money and the counters (never by reading ISPs'
 //! data when asked): the platform's revenue per month (written in the transaction that settles a
 //! reseller's purchase), and a snapshot per ISP per month of its dashboard counters and its
-//! month's collections (taken daily by `job-platform-stats`). Months are UTC calendar months
+//! month's collections, summed per month for the platform and per reseller (taken daily by
+//! `job-platform-stats`; a view reads one item a month, whatever the number of ISPs). Months are UTC calendar months
 //! (`2026-12`); an ISP's own figures in them (new customers, collections) are of its local month of
 //! the same name.
 
@@ -82,7 +83,7 @@ pub fn revenue_counters(
     ]
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Money {
     pub currency: String,
     pub amount: i64,
@@ -90,7 +91,7 @@ pub struct Money {
     pub by: BTreeMap<String, i64>,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct IspFigures {
     /// ISPs on the platform at the month's end (any status).
     pub total: i64,
@@ -101,7 +102,7 @@ pub struct IspFigures {
     pub churned: i64,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct SubscriberFigures {
     /// At the month's end: customers not inactive.
     pub total: i64,
@@ -115,7 +116,7 @@ pub struct SubscriberFigures {
 }
 
 /// One month of the platform (or of one reseller's part of it).
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct MonthFigures {
     pub month: String,
     pub isps: IspFigures,
@@ -127,6 +128,39 @@ pub struct MonthFigures {
     pub slots_sold: i64,
     pub months_sold: i64,
     pub purchases: i64,
+}
+
+/// A month's figures as the snapshot job summed them: the whole platform's and each reseller's
+/// (`none`: ISPs without one), revenue left out (it is counted live, beside them).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MonthSummary {
+    pub month: String,
+    pub all: MonthFigures,
+    pub resellers: BTreeMap<String, MonthFigures>,
+    pub as_of: Option<DateTime<Utc>>,
+}
+
+/// The key of a reseller's figures in a [`MonthSummary`].
+pub fn reseller_key(reseller: Option<Uuid>) -> String {
+    reseller.map(|r| r.to_string()).unwrap_or_else(|| "none".into())
+}
+
+/// Sums a month's ISP snapshots (and the previous month's) for the platform and per reseller.
+pub fn summarize_month(month: &str, prev: &[IspMonth], this: &[IspMonth], as_of: DateTime<Utc>) -> MonthSummary {
+    let none = RevenueMonth::default();
+    let resellers: BTreeSet<Option<Uuid>> = prev.iter().chain(this).map(|i| i.reseller_id).collect();
+    let of = |r: Option<Uuid>, list: &[IspMonth]| -> Vec<IspMonth> {
+        list.iter().filter(|i| i.reseller_id == r).cloned().collect()
+    };
+    MonthSummary {
+        month: month.to_string(),
+        all: summarize(month, prev, this, &none, None),
+        resellers: resellers
+            .into_iter()
+            .map(|r| (reseller_key(r), summarize(month, &of(r, prev), &of(r, this), &none, None)))
+            .collect(),
+        as_of: Some(as_of),
+    }
 }
 
 /// The month a time falls in (UTC), `2026-12`.
@@ -308,6 +342,29 @@ mod tests {
         let g = summarize("2026-03", &this, &next, &RevenueMonth::default(), None);
         assert_eq!((g.isps.churned, g.isps.total, g.isps.active), (2, 2, 1));
         assert_eq!(g.subscribers.lost, 80, "ISP 2's 80 went with it");
+    }
+
+    #[test]
+    fn a_months_sums_are_the_platforms_and_each_resellers() {
+        use TenantStatus::*;
+        let (r1, r2) = (Uuid::from_u128(7), Uuid::from_u128(8));
+        let with = |mut i: IspMonth, r: Option<Uuid>| {
+            i.reseller_id = r;
+            i
+        };
+        let prev = vec![with(isp(1, "2026-01", (0, 10, 0, 0), 10, Active), Some(r1))];
+        let this = vec![
+            with(isp(1, "2026-02", (0, 8, 0, 2), 0, Active), Some(r1)),
+            with(isp(2, "2026-02", (0, 4, 0, 0), 4, Active), Some(r2)),
+            with(isp(3, "2026-02", (1, 0, 0, 0), 1, Active), None),
+        ];
+        let at = "2026-02-10T00:30:00Z".parse().unwrap();
+        let s = summarize_month("2026-02", &prev, &this, at);
+        assert_eq!((s.all.subscribers.total, s.all.subscribers.lost, s.all.isps.total), (13, 2, 3));
+        assert_eq!(s.resellers[&reseller_key(Some(r1))].subscribers.lost, 2);
+        assert_eq!(s.resellers[&reseller_key(Some(r2))].subscribers.total, 4);
+        assert_eq!(s.resellers["none"].isps.total, 1);
+        assert_eq!(s.as_of, Some(at));
     }
 
     #[test]

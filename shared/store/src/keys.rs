@@ -100,6 +100,13 @@ pub fn platform_revenue(month: &str) -> ItemKeys {
 
 pub const PLATFORM_REVENUE_SK: &str = "REVENUE";
 
+/// A month's figures summed by the snapshot job (the platform's and each reseller's).
+pub fn platform_month_summary(month: &str) -> ItemKeys {
+    ItemKeys::new(platform_stats_pk(month), PLATFORM_SUMMARY_SK)
+}
+
+pub const PLATFORM_SUMMARY_SK: &str = "SUMMARY";
+
 /// The platform's record of an ISP. Listed by the owner (gsi1) and by its reseller (gsi2).
 pub fn tenant(id: Uuid, reseller: Option<Uuid>) -> ItemKeys {
     let k = ItemKeys::new(tenant_pk(id), "TENANT").gsi1("P#TENANTS".into(), id.to_string());

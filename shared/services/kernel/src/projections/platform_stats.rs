@@ -7,8 +7,8 @@ use crate::support::{StoreResultExt, decoded};
 use chrono::{DateTime, Datelike, Utc};
 use domain::actor::Actor;
 use domain::analytics::{
-    IspMonth, MonthFigures, RevenueMonth, default_span, month_of, month_span, previous_month, revenue_counters,
-    revenue_of, summarize,
+    IspMonth, MonthFigures, MonthSummary, RevenueMonth, default_span, month_of, month_span, previous_month,
+    reseller_key, revenue_counters, revenue_of, summarize_month,
 };
 use domain::platform::PlatformReseller;
 use domain::role::{Permission, Role};
@@ -49,9 +49,11 @@ pub struct SnapshotReport {
 const AT_ONCE: usize = 16;
 
 /// Takes every ISP's figures of `now`'s month into the platform's month partition (and, on a
-/// month's first day, the month just ended's final figures). Idempotent: a rerun rewrites the
-/// same items. Reads per ISP: its dashboard counters (one Query) and its month's collections
-/// (one Query); one PutItem per month written.
+/// month's first day, the month just ended's final figures), then sums each month written for
+/// the platform and per reseller against the month before (so the views read one item a month).
+/// Idempotent: a rerun rewrites the same items. Reads per ISP: its dashboard counters and its
+/// month's collections (a Query each); one PutItem per ISP and month; per month one Query of
+/// the month before and one PutItem of the sums.
 pub async fn snapshot(app: &App, now: DateTime<Utc>) -> Result<SnapshotReport> {
     let q = Query::index("gsi1", keys::tenants_gsi1()).limit(500);
     let tenants: Vec<Tenant> = app.store.query_all(q, 1_000_000).await.or_500()?;
@@ -60,15 +62,27 @@ pub async fn snapshot(app: &App, now: DateTime<Utc>) -> Result<SnapshotReport> {
         months.push(previous_month(&months[0]));
     }
     let mut written = 0;
+    let mut taken: BTreeMap<&str, Vec<IspMonth>> = months.iter().map(|m| (m.as_str(), vec![])).collect();
     for page in tenants.chunks(AT_ONCE) {
-        let n = futures::future::try_join_all(page.iter().map(|t| snapshot_isp(app, t, &months, now))).await?;
-        written += n.iter().sum::<u32>();
+        let snaps = futures::future::try_join_all(page.iter().map(|t| snapshot_isp(app, t, &months, now))).await?;
+        for s in snaps.into_iter().flatten() {
+            written += 1;
+            if let Some(list) = taken.get_mut(s.month.as_str()) {
+                list.push(s);
+            }
+        }
+    }
+    for (month, this) in taken {
+        let prev = month_partition(app, &previous_month(month)).await?;
+        let summary = summarize_month(month, &prev, &this, now);
+        let item = Store::encode(&keys::platform_month_summary(month), "PLATFORM_SUMMARY", &summary, None).or_500()?;
+        app.store.put(item).await.or_500()?;
     }
     Ok(SnapshotReport { isps: tenants.len() as u32, written })
 }
 
-async fn snapshot_isp(app: &App, t: &Tenant, months: &[String], now: DateTime<Utc>) -> Result<u32> {
-    let mut n = 0;
+async fn snapshot_isp(app: &App, t: &Tenant, months: &[String], now: DateTime<Utc>) -> Result<Vec<IspMonth>> {
+    let mut out = vec![];
     for month in months {
         let ((customers, new_customers), (collected, by_method)) = futures::try_join!(
             super::dashboard::isp_tally(app, t.id, month),
@@ -91,26 +105,17 @@ async fn snapshot_isp(app: &App, t: &Tenant, months: &[String], now: DateTime<Ut
         let item =
             Store::encode(&keys::isp_month_stats(month, t.id, t.reseller_id), "ISP_MONTH", &snap, None).or_500()?;
         app.store.put(item).await.or_500()?;
-        n += 1;
+        out.push(snap);
     }
-    Ok(n)
+    Ok(out)
 }
 
 // ---- read --------------------------------------------------------------------------------------
 
-/// One month partition: its ISPs' snapshots and the platform's revenue (one Query).
-async fn month_partition(app: &App, month: &str) -> Result<(Vec<IspMonth>, RevenueMonth)> {
-    let q = Query::table(keys::platform_stats_pk(month)).limit(1000);
-    let items = app.store.query_all_items(q, 1_000_000).await.or_500()?;
-    let (mut isps, mut revenue) = (vec![], RevenueMonth::default());
-    for item in items {
-        if store::string_attr(&item, "sk").as_deref() == Some(keys::PLATFORM_REVENUE_SK) {
-            revenue.counters = numbers(&item);
-        } else {
-            isps.push(Store::decode(item).or_500()?);
-        }
-    }
-    Ok((isps, revenue))
+/// One month partition's ISP snapshots (one Query; the snapshot job's, to sum a month).
+async fn month_partition(app: &App, month: &str) -> Result<Vec<IspMonth>> {
+    let q = Query::table(keys::platform_stats_pk(month)).prefix("T#".to_string()).limit(1000);
+    app.store.query_all(q, 1_000_000).await.or_500()
 }
 
 fn numbers(item: &store::Item) -> BTreeMap<String, i64> {
@@ -118,6 +123,43 @@ fn numbers(item: &store::Item) -> BTreeMap<String, i64> {
         .filter(|(k, _)| k.as_str() != "v")
         .filter_map(|(k, v)| v.as_n().ok().and_then(|n| n.parse::<i64>().ok()).map(|n| (k.clone(), n)))
         .collect()
+}
+
+/// The months' sums and revenue counters, and more keys asked with them (one BatchGetItem).
+async fn months_read(
+    app: &App,
+    months: &[String],
+    more: &[store::ItemKeys],
+) -> Result<(Vec<(MonthSummary, RevenueMonth)>, Vec<Option<store::Item>>)> {
+    let mut wanted: Vec<store::ItemKeys> = vec![];
+    for m in months {
+        wanted.push(keys::platform_month_summary(m));
+        wanted.push(keys::platform_revenue(m));
+    }
+    wanted.extend(more.iter().cloned());
+    let refs: Vec<&store::ItemKeys> = wanted.iter().collect();
+    let mut got = app.store.batch_get_many(&refs).await.or_500()?.into_iter();
+    let mut out = vec![];
+    for m in months {
+        let summary: Option<MonthSummary> = decoded(got.next().flatten())?;
+        let revenue = RevenueMonth { counters: got.next().flatten().as_ref().map(numbers).unwrap_or_default() };
+        out.push((summary.unwrap_or_else(|| MonthSummary { month: m.clone(), ..Default::default() }), revenue));
+    }
+    Ok((out, got.collect()))
+}
+
+/// A month's figures: the summed ones (the platform's or a reseller's) with the live revenue.
+fn with_revenue(
+    month: &str,
+    figures: Option<&MonthFigures>,
+    revenue: &RevenueMonth,
+    reseller: Option<Uuid>,
+) -> MonthFigures {
+    let mut f = figures.cloned().unwrap_or_default();
+    f.month = month.to_string();
+    let (money, slots, months, purchases) = revenue_of(revenue, reseller);
+    (f.revenue, f.slots_sold, f.months_sold, f.purchases) = (money, slots, months, purchases);
+    f
 }
 
 fn span(now: DateTime<Utc>, from: Option<&str>, to: Option<&str>) -> Result<Vec<String>> {
@@ -178,29 +220,25 @@ pub struct PlatformAnalytics {
     pub snapshot_at: Option<DateTime<Utc>>,
 }
 
-/// The platform owner's view: month by month, and per reseller.
+/// The platform owner's view: month by month, and per reseller (one BatchGetItem of the months'
+/// sums and revenue, one Query of the resellers).
 pub async fn platform(app: &App, actor: &Actor, from: Option<&str>, to: Option<&str>) -> Result<PlatformAnalytics> {
     actor.require(Permission::PlatformResellersRead)?;
     if actor.role != Role::Developer {
         return Err(Error::forbidden("platform analytics are the platform owner's"));
     }
     let months = span(app.now(), from, to)?;
-    let mut wanted = vec![previous_month(&months[0])];
-    wanted.extend(months.iter().cloned());
     let q = Query::index("gsi1", keys::resellers_gsi1()).limit(500);
-    let (parts, resellers): (Vec<(Vec<IspMonth>, RevenueMonth)>, Vec<PlatformReseller>) =
-        futures::try_join!(futures::future::try_join_all(wanted.iter().map(|m| month_partition(app, m))), async {
-            app.store.query_all(q, 100_000).await.or_500()
-        })?;
-    let figures: Vec<MonthFigures> =
-        (1..parts.len()).map(|i| summarize(&wanted[i], &parts[i - 1].0, &parts[i].0, &parts[i].1, None)).collect();
-    let last = &parts[parts.len() - 1].0;
+    let ((read, _), resellers): ((Vec<(MonthSummary, RevenueMonth)>, _), Vec<PlatformReseller>) =
+        futures::try_join!(months_read(app, &months, &[]), async { app.store.query_all(q, 100_000).await.or_500() })?;
+    let figures: Vec<MonthFigures> = read.iter().map(|(s, r)| with_revenue(&s.month, Some(&s.all), r, None)).collect();
+    let last = &read[read.len() - 1].0;
     let resellers = resellers
         .iter()
         .map(|r| {
-            let mine: Vec<&IspMonth> = last.iter().filter(|i| i.reseller_id == Some(r.id)).collect();
+            let now = last.resellers.get(&reseller_key(Some(r.id)));
             let mut revenue: Vec<domain::analytics::Money> = vec![];
-            for (_, rev) in &parts[1..] {
+            for (_, rev) in &read {
                 for m in revenue_of(rev, Some(r.id)).0 {
                     match revenue.iter_mut().find(|x| x.currency == m.currency) {
                         Some(x) => x.amount += m.amount,
@@ -210,13 +248,13 @@ pub async fn platform(app: &App, actor: &Actor, from: Option<&str>, to: Option<&
             }
             ResellerSummary {
                 slots: SlotUsage::of(r),
-                isps: mine.len() as i64,
-                subscribers: mine.iter().map(|i| i.customers.subscribers()).sum(),
+                isps: now.map_or(0, |f| f.isps.total),
+                subscribers: now.map_or(0, |f| f.subscribers.total),
                 revenue,
             }
         })
         .collect();
-    let snapshot_at = parts.iter().flat_map(|(isps, _)| isps.iter().map(|i| i.as_of)).max();
+    let snapshot_at = read.iter().filter_map(|(s, _)| s.as_of).max();
     Ok(PlatformAnalytics {
         from: months[0].clone(),
         to: months[months.len() - 1].clone(),
@@ -251,7 +289,9 @@ pub struct ResellerAnalytics {
     pub snapshot_at: Option<DateTime<Utc>>,
 }
 
-/// A reseller's view of its own part (the platform owner may look at any reseller's).
+/// A reseller's view of its own part (the platform owner may look at any reseller's): one
+/// BatchGetItem (the months' sums and revenue, the reseller) and one Query (its ISPs' snapshots of
+/// the last month).
 pub async fn reseller(
     app: &App,
     actor: &Actor,
@@ -269,45 +309,19 @@ pub async fn reseller(
         return Err(Error::not_found("platform reseller"));
     }
     let months = span(app.now(), from, to)?;
-    let first = previous_month(&months[0]);
     let last = months[months.len() - 1].clone();
-    // Its ISPs' snapshots of the span (one Query of its index), the months' revenue counters
-    // (one BatchGetItem) and its own record.
-    let q = Query::index("gsi1", keys::reseller_stats_gsi1(Some(reseller_id)))
-        .range(Some(format!("{first}#")), format!("{last}#~"))
-        .limit(1000);
-    let wanted: Vec<String> = std::iter::once(first.clone()).chain(months.iter().cloned()).collect();
-    let revenue_keys: Vec<store::ItemKeys> = wanted.iter().map(|m| keys::platform_revenue(m)).collect();
-    let mut revenue_refs: Vec<&store::ItemKeys> = revenue_keys.iter().collect();
-    let rk = keys::platform_reseller(reseller_id);
-    revenue_refs.push(&rk);
-    let (snaps, got): (Vec<IspMonth>, Vec<Option<store::Item>>) =
-        futures::try_join!(async { app.store.query_all(q, 1_000_000).await.or_500() }, async {
-            app.store.batch_get(&revenue_refs).await.or_500()
+    let q = Query::index("gsi1", keys::reseller_stats_gsi1(Some(reseller_id))).prefix(format!("{last}#")).limit(1000);
+    let record_key = [keys::platform_reseller(reseller_id)];
+    let ((read, mut more), snaps): ((Vec<(MonthSummary, RevenueMonth)>, Vec<Option<store::Item>>), Vec<IspMonth>) =
+        futures::try_join!(months_read(app, &months, &record_key), async {
+            app.store.query_all(q, 1_000_000).await.or_500()
         })?;
-    let mut got = got;
     let record: PlatformReseller =
-        decoded(got.pop().flatten())?.ok_or_else(|| Error::not_found("platform reseller"))?;
-    let revenue: Vec<RevenueMonth> =
-        got.into_iter().map(|i| RevenueMonth { counters: i.as_ref().map(numbers).unwrap_or_default() }).collect();
-    let mut by_month: BTreeMap<&str, Vec<IspMonth>> = wanted.iter().map(|m| (m.as_str(), vec![])).collect();
-    for s in snaps {
-        if let Some(v) = by_month.get_mut(s.month.as_str()) {
-            v.push(s);
-        }
-    }
-    let figures: Vec<MonthFigures> = (1..wanted.len())
-        .map(|i| {
-            summarize(
-                &wanted[i],
-                &by_month[wanted[i - 1].as_str()],
-                &by_month[wanted[i].as_str()],
-                &revenue[i],
-                Some(reseller_id),
-            )
-        })
-        .collect();
-    let isps = by_month[last.as_str()]
+        decoded(more.pop().flatten())?.ok_or_else(|| Error::not_found("platform reseller"))?;
+    let key = reseller_key(Some(reseller_id));
+    let figures: Vec<MonthFigures> =
+        read.iter().map(|(s, r)| with_revenue(&s.month, s.resellers.get(&key), r, Some(reseller_id))).collect();
+    let isps = snaps
         .iter()
         .map(|i| ResellerIsp {
             tenant_id: i.tenant_id,
@@ -321,7 +335,7 @@ pub async fn reseller(
             collected: i.collected,
         })
         .collect();
-    let snapshot_at = by_month.values().flatten().map(|i| i.as_of).max();
+    let snapshot_at = read.iter().filter_map(|(s, _)| s.as_of).max();
     Ok(ResellerAnalytics {
         from: months[0].clone(),
         to: last,
