@@ -125,12 +125,15 @@ fn numbers(item: &store::Item) -> BTreeMap<String, i64> {
         .collect()
 }
 
+/// Each month's sums (the platform's and its resellers') and its revenue counters.
+type Months = Vec<(MonthSummary, RevenueMonth)>;
+
 /// The months' sums and revenue counters, and more keys asked with them (one BatchGetItem).
 async fn months_read(
     app: &App,
     months: &[String],
     more: &[store::ItemKeys],
-) -> Result<(Vec<(MonthSummary, RevenueMonth)>, Vec<Option<store::Item>>)> {
+) -> Result<(Months, Vec<Option<store::Item>>)> {
     let mut wanted: Vec<store::ItemKeys> = vec![];
     for m in months {
         wanted.push(keys::platform_month_summary(m));
@@ -229,7 +232,7 @@ pub async fn platform(app: &App, actor: &Actor, from: Option<&str>, to: Option<&
     }
     let months = span(app.now(), from, to)?;
     let q = Query::index("gsi1", keys::resellers_gsi1()).limit(500);
-    let ((read, _), resellers): ((Vec<(MonthSummary, RevenueMonth)>, _), Vec<PlatformReseller>) =
+    let ((read, _), resellers): ((Months, _), Vec<PlatformReseller>) =
         futures::try_join!(months_read(app, &months, &[]), async { app.store.query_all(q, 100_000).await.or_500() })?;
     let figures: Vec<MonthFigures> = read.iter().map(|(s, r)| with_revenue(&s.month, Some(&s.all), r, None)).collect();
     let last = &read[read.len() - 1].0;
@@ -312,7 +315,7 @@ pub async fn reseller(
     let last = months[months.len() - 1].clone();
     let q = Query::index("gsi1", keys::reseller_stats_gsi1(Some(reseller_id))).prefix(format!("{last}#")).limit(1000);
     let record_key = [keys::platform_reseller(reseller_id)];
-    let ((read, mut more), snaps): ((Vec<(MonthSummary, RevenueMonth)>, Vec<Option<store::Item>>), Vec<IspMonth>) =
+    let ((read, mut more), snaps): ((Months, Vec<Option<store::Item>>), Vec<IspMonth>) =
         futures::try_join!(months_read(app, &months, &record_key), async {
             app.store.query_all(q, 1_000_000).await.or_500()
         })?;
