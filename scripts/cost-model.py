@@ -86,7 +86,13 @@ storage = 60e3 / 1e9 * STORAGE_GB
 # router's news), each a queue message, a worker's share (10 a batch), a Query of the ISP's
 # connections and a message to each of ~2 connections (the events are published for the other
 # queues already: a rule's extra target costs nothing in EventBridge).
-live = 1.5 * (1.2 * SQS_REQ + lambda_cost(0.1, 20) + 0.5 * RRU + 2 * WS_MESSAGE) if not BEFORE else 0.0
+# After each payment (one a month) the dashboard's customer counts follow: a Query of the ISP's
+# counters and a message to each of ~2 unscoped staff connections.
+live = (
+    1.5 * (1.2 * SQS_REQ + lambda_cost(0.1, 20) + 0.5 * RRU + 2 * WS_MESSAGE) + 1 * (0.5 * RRU + 2 * WS_MESSAGE)
+    if not BEFORE
+    else 0.0
+)
 per_subscriber = {
     "usage sampling (cursor, day records, usage views)": usage,
     "reconcile reads": reconcile,

@@ -66,6 +66,13 @@ async fn an_isps_staff_see_its_router_go_offline_and_its_payments_and_nothing_of
     assert_eq!((paid["type"].as_str(), paid["data"]["amount"].as_i64()), (Some("payment.received"), Some(500)));
     let also = next(&mut mine, Duration::from_secs(20)).await.expect("and to the admin");
     assert_eq!(also["type"], "payment.received");
+    // The dashboard's customer counts follow, to the ISP's unscoped staff who read customers.
+    let counts = next(&mut mine, Duration::from_secs(20)).await.expect("the customer counts follow");
+    assert_eq!(counts["type"], "dashboard.customers");
+    let dash = env.send("GET", "/v1/dashboard", Some(&admin), None).await.expect(200);
+    assert_eq!(counts["data"], dash["customers"], "the dashboard's own figures");
+    let counts = next(&mut books, Duration::from_secs(20)).await.expect("the accountant reads customers");
+    assert_eq!(counts["type"], "dashboard.customers");
     // A subscriber's new ticket reaches the staff who read tickets.
     let portal = env.portal_token("rahim").await;
     env.send_with(
@@ -122,6 +129,13 @@ async fn a_handshake_needs_a_good_staff_token_and_nothing_is_pushed_past_its_exp
     };
     pay("late-1").await.expect(201);
     assert!(next(&mut socket, Duration::from_secs(3)).await.is_none(), "nothing past the token's expiry");
+    // Another person's fresh token does not extend it.
+    env.create_user(&fresh, "accountant", "renewer@demo.test", None).await;
+    let someone_else = env.token("renewer@demo.test", "staff-pass-123").await;
+    socket.send(Message::Text(json!({"action": "renew", "token": someone_else}).to_string().into())).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    pay("late-1b").await.expect(201);
+    assert!(next(&mut socket, Duration::from_secs(3)).await.is_none(), "not renewed by someone else's token");
     // ...until the connection is renewed with a fresh token of the same person.
     socket.send(Message::Text(json!({"action": "renew", "token": fresh}).to_string().into())).await.unwrap();
     tokio::time::sleep(Duration::from_millis(300)).await;

@@ -73,6 +73,11 @@ async fn handle_one(w: &Worker, m: &SqsMessage) -> Result<(), WorkError> {
         let counts = serde_json::to_value(&counts).map_err(|e| WorkError::Drop(e.to_string()))?;
         push(w, tenant, &domain::push::router_counts(tenant, w.app.now(), counts)).await?;
     }
+    if domain::push::moves_customer_counts(name) {
+        let counts = kernel::projections::dashboard::isp_customer_counts(&w.app, tenant).await?;
+        let counts = serde_json::to_value(&counts).map_err(|e| WorkError::Drop(e.to_string()))?;
+        push(w, tenant, &domain::push::customer_counts(tenant, w.app.now(), counts)).await?;
+    }
     Ok(())
 }
 

@@ -129,14 +129,37 @@ pub fn message_for(name: EventName, detail: &serde_json::Value) -> Option<LiveMe
 /// The dashboard's router counts, pushed after a router's status changed (`counts`: the
 /// dashboard's `routers`), to the unscoped staff who read the network.
 pub fn router_counts(tenant: Uuid, at: chrono::DateTime<chrono::Utc>, counts: serde_json::Value) -> LiveMessage {
+    dashboard_counts("dashboard.routers", Permission::NetworkRead, tenant, at, counts)
+}
+
+/// The dashboard's customer counts, pushed after a payment (`counts`: the dashboard's
+/// `customers`), to the unscoped staff who read customers.
+pub fn customer_counts(tenant: Uuid, at: chrono::DateTime<chrono::Utc>, counts: serde_json::Value) -> LiveMessage {
+    dashboard_counts("dashboard.customers", Permission::CustomersRead, tenant, at, counts)
+}
+
+/// The whole ISP's counters: never to an operator or a branch's staff, whose dashboards are their own.
+fn dashboard_counts(
+    kind: &str,
+    needs: Permission,
+    tenant: Uuid,
+    at: chrono::DateTime<chrono::Utc>,
+    counts: serde_json::Value,
+) -> LiveMessage {
     LiveMessage {
-        needs: Permission::NetworkRead,
+        needs,
         scope: None,
         customer_bound: false,
         only_user: None,
         isp_wide: true,
-        body: serde_json::json!({"type": "dashboard.routers", "tenant_id": tenant, "at": at, "data": counts}),
+        body: serde_json::json!({"type": kind, "tenant_id": tenant, "at": at, "data": counts}),
     }
+}
+
+/// Whether an event may change the dashboard's customer counts (a payment restores, renews or
+/// activates; the counters moved in its own transaction).
+pub fn moves_customer_counts(name: EventName) -> bool {
+    matches!(name, EventName::Billing(BillingEvent::PaymentReceived))
 }
 
 /// Whether an event changes the dashboard's router counts.

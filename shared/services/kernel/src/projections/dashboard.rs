@@ -220,6 +220,19 @@ fn router_counts(from: &[BTreeMap<String, i64>]) -> RouterCounts {
     routers
 }
 
+fn customer_counts(c: &BTreeMap<String, i64>) -> CustomerCounts {
+    let get = |k: &str| c.get(k).copied().unwrap_or(0);
+    let (new, active) = (get("customers_new"), get("customers_active"));
+    let (suspended, inactive) = (get("customers_suspended"), get("customers_inactive"));
+    CustomerCounts { new, active, suspended, inactive, total: new + active + suspended + inactive }
+}
+
+/// The whole ISP's customers by status, as its dashboard shows them (pushed live after a payment,
+/// which may have restored or renewed someone).
+pub async fn isp_customer_counts(app: &App, tid: Uuid) -> Result<CustomerCounts> {
+    Ok(customer_counts(&counters(app, tid, ALL).await?))
+}
+
 /// The whole ISP's routers by status, as its dashboard shows them (pushed live when one changes).
 pub async fn isp_router_counts(app: &App, tid: Uuid) -> Result<RouterCounts> {
     Ok(router_counts(&[counters(app, tid, ALL).await?]))
@@ -318,13 +331,7 @@ pub async fn get_dashboard(app: &App, actor: &Actor, branch: Option<Uuid>) -> Re
     };
     let routers = router_counts(&routers_from);
     let get = |k: &str| mine.get(k).copied().unwrap_or(0);
-    let customers = CustomerCounts {
-        new: get("customers_new"),
-        active: get("customers_active"),
-        suspended: get("customers_suspended"),
-        inactive: get("customers_inactive"),
-        total: get("customers_new") + get("customers_active") + get("customers_suspended") + get("customers_inactive"),
-    };
+    let customers = customer_counts(&mine);
     let month = month_of(now, &tenant.time_zone);
     Ok(Dashboard {
         scope,
