@@ -113,6 +113,24 @@ async fn a_branch_bound_manager_sees_and_changes_only_its_branch() {
     env.send("POST", "/v1/customers", Some(&manager), Some(customer("cs3", None, Some(&pop_s))))
         .await
         .expect_fields(422, &["pop_id"]);
+    // Nobody moves a customer onto another branch's POP, nor gives an operator one.
+    let on_north = env.send("GET", &format!("/v1/customers/{c_north}"), Some(&admin), None).await.expect(200);
+    env.send(
+        "PATCH",
+        &format!("/v1/customers/{c_north}"),
+        Some(&admin),
+        Some(json!({"pop_id": pop_s, "version": on_north["version"]})),
+    )
+    .await
+    .expect_fields(422, &["pop_id"]);
+    env.send(
+        "PUT",
+        &format!("/v1/operators/{op_id}/profile"),
+        Some(&admin),
+        Some(json!({"commission_rate_bps": 0, "credit_limit": 0, "pop_ids": [pop_s], "version": 0})),
+    )
+    .await
+    .expect_fields(422, &["pop_ids[0]"]);
     // Its POPs, its people, its branch.
     assert_eq!(
         ids(&env.send("GET", "/v1/pops", Some(&manager), None).await.expect(200)),

@@ -608,6 +608,12 @@ pub async fn update_customer(
                 app.store.get_item(&keys::pop(tid, p.unwrap_or_default(), "")).await.or_500()?,
             )?;
             check_pop(app, actor, &mut v, p, found.is_some()).await?;
+            // A POP of a branch serves that branch's customers only, whoever moves them.
+            if found.as_ref().is_some_and(|f| {
+                f.branch_id.is_some() && f.branch_id != domain::branch::branch_of(before.scope.as_deref())
+            }) {
+                v.add("pop_id", "is a POP of another branch");
+            }
             // The customer's operator must hold the new POP too, whoever moves it.
             if let (Some(pop), Some(op)) = (p, before.operator_id)
                 && op != actor.user_id

@@ -125,9 +125,15 @@ pub async fn put_profile(
     if input.pop_ids.len() > 50 {
         v.add("pop_ids", "at most 50 POPs");
     }
+    // An operator of a branch works in that branch's POPs only.
+    let branch = domain::branch::branch_of(user.scope.as_deref());
     for (i, found) in got.enumerate() {
-        if network::pops::live_pop(found)?.is_none() {
-            v.add(&format!("pop_ids[{i}]"), "is not a POP of this ISP");
+        match network::pops::live_pop(found)? {
+            None => v.add(&format!("pop_ids[{i}]"), "is not a POP of this ISP"),
+            Some(p) if p.branch_id.is_some() && p.branch_id != branch => {
+                v.add(&format!("pop_ids[{i}]"), "is a POP of another branch")
+            }
+            Some(_) => {}
         }
     }
     v.range_i64("commission_rate_bps", input.commission_rate_bps.into(), 0, 10_000);
