@@ -414,6 +414,29 @@ async fn operations_make_the_expected_dynamodb_round_trips() {
     assert_eq!(n, ops(&[("GetItem", 1), ("Query", 1)]));
     let (_, n) = call("GET", "/v1/dashboard", Some(&admin), None).await;
     assert_eq!(n, ops(&[("GetItem", 1), ("Query", 2)]), "counters, never a count of items");
+    // Branches: made in one transaction, listed and read in one request each; a branch's
+    // dashboard also reads the branch and its POPs.
+    let (b, n) = call("POST", "/v1/branches", Some(&admin), Some(json!({"name": "Count", "code": "CNT"}))).await;
+    assert_eq!(n, ops(&[("TransactWriteItems", 1)]));
+    let bid = b["id"].as_str().unwrap().to_string();
+    let (_, n) = call("GET", "/v1/branches", Some(&admin), None).await;
+    assert_eq!(n, ops(&[("Query", 1)]));
+    let (_, n) = call("GET", &format!("/v1/branches/{bid}"), Some(&admin), None).await;
+    assert_eq!(n, ops(&[("GetItem", 1)]));
+    let (_, n) = call("GET", &format!("/v1/dashboard?branch_id={bid}"), Some(&admin), None).await;
+    assert_eq!(n, ops(&[("GetItem", 2), ("Query", 3)]), "the branch, its POPs, the ISP, its counters");
+    // Platform analytics read the platform's own month items, never the ISPs'.
+    let login = |email: &str, password: &str| {
+        call("POST", "/v1/auth/login", None, Some(json!({"email": email, "password": password})))
+    };
+    let owner = login(&creds.owner_email, &creds.owner_password).await.0["access_token"].as_str().unwrap().to_string();
+    let (_, n) = call("GET", "/v1/platform/analytics", Some(&owner), None).await;
+    assert_eq!(n, ops(&[("BatchGetItem", 1), ("Query", 1)]), "the months' sums and revenue; the resellers");
+    let reseller =
+        login(&creds.reseller_email, &creds.reseller_password).await.0["access_token"].as_str().unwrap().to_string();
+    let rid = seeded.reseller_id.unwrap();
+    let (_, n) = call("GET", &format!("/v1/platform-resellers/{rid}/analytics"), Some(&reseller), None).await;
+    assert_eq!(n, ops(&[("BatchGetItem", 1), ("Query", 1)]), "the months and the reseller; its ISPs now");
     let (_, n) = call("GET", &format!("/v1/operators/{}", u["id"].as_str().unwrap()), Some(&admin), None).await;
     assert_eq!(n, ops(&[("BatchGetItem", 1), ("Query", 1)]), "user and profile in one read; its offers");
     let (lead, n) =

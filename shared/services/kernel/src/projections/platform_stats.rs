@@ -118,13 +118,6 @@ async fn month_partition(app: &App, month: &str) -> Result<Vec<IspMonth>> {
     app.store.query_all(q, 1_000_000).await.or_500()
 }
 
-fn numbers(item: &store::Item) -> BTreeMap<String, i64> {
-    item.iter()
-        .filter(|(k, _)| k.as_str() != "v")
-        .filter_map(|(k, v)| v.as_n().ok().and_then(|n| n.parse::<i64>().ok()).map(|n| (k.clone(), n)))
-        .collect()
-}
-
 /// Each month's sums (the platform's and its resellers') and its revenue counters.
 type Months = Vec<(MonthSummary, RevenueMonth)>;
 
@@ -145,7 +138,8 @@ async fn months_read(
     let mut out = vec![];
     for m in months {
         let summary: Option<MonthSummary> = decoded(got.next().flatten())?;
-        let revenue = RevenueMonth { counters: got.next().flatten().as_ref().map(numbers).unwrap_or_default() };
+        let revenue =
+            RevenueMonth { counters: got.next().flatten().as_ref().map(super::reports::numbers).unwrap_or_default() };
         out.push((summary.unwrap_or_else(|| MonthSummary { month: m.clone(), ..Default::default() }), revenue));
     }
     Ok((out, got.collect()))

@@ -146,7 +146,8 @@ pub fn stage_refund(tx: &mut Tx, tenant: &Tenant, scope: Option<&str>, amount: i
 
 // ---- read ------------------------------------------------------------------------------------
 
-fn numbers(item: &Item) -> BTreeMap<String, i64> {
+/// The number attributes of an aggregate item.
+pub(crate) fn numbers(item: &Item) -> BTreeMap<String, i64> {
     item.iter().filter_map(|(k, v)| v.as_n().ok().and_then(|n| n.parse::<i64>().ok()).map(|n| (k.clone(), n))).collect()
 }
 
