@@ -220,9 +220,13 @@ async fn a_branch_bound_manager_sees_and_changes_only_its_branch() {
     assert_eq!(still["scope"], json!(format!("br-{s}")), "a closed branch keeps its customers");
 
     // Moving the manager out of its branch ends its sessions; its next login sees the whole ISP.
+    let session = env.login("m@north.test", "staff-pass-123").await;
     env.send("PATCH", &format!("/v1/users/{manager_id}"), Some(&admin), Some(json!({"branch_id": null, "version": 1})))
         .await
         .expect(200);
+    let refreshed =
+        env.send("POST", "/v1/auth/refresh", None, Some(json!({"refresh_token": session["refresh_token"]}))).await;
+    assert_eq!(refreshed.status, 401, "the old session ended: {:#}", refreshed.body);
     let manager = env.token("m@north.test", "staff-pass-123").await;
     let listed = ids(&env.send("GET", "/v1/customers?limit=100", Some(&manager), None).await.expect(200));
     assert!(listed.contains(&c_south) && listed.contains(&c_isp));

@@ -47,9 +47,9 @@ pub async fn list(app: &App, actor: &Actor, r: &Incoming) -> Reply {
     r.allow_query(&["status", "limit", "cursor"])?;
     let status = match r.query("status") {
         None => None,
-        Some("active") => Some(BranchStatus::Active),
-        Some("closed") => Some(BranchStatus::Closed),
-        Some(_) => return Err(domain::Error::field("status", "must be active or closed")),
+        Some(s) => {
+            Some(BranchStatus::parse(s).ok_or_else(|| domain::Error::field("status", "must be active or closed"))?)
+        }
     };
     let page = r.pagination()?;
     let out = branches::list_branches(app, actor, status, page.limit, page.cursor.as_deref()).await?;

@@ -70,15 +70,24 @@ async fn handle_one(w: &Worker, m: &SqsMessage) -> Result<(), WorkError> {
     // The dashboard's router counts moved with it (committed in the same transaction).
     if domain::push::moves_router_counts(name) {
         let counts = kernel::projections::dashboard::isp_router_counts(&w.app, tenant).await?;
-        let counts = serde_json::to_value(&counts).map_err(|e| WorkError::Drop(e.to_string()))?;
-        push(w, tenant, &domain::push::router_counts(tenant, w.app.now(), counts)).await?;
+        push_counts(w, tenant, counts, domain::push::router_counts).await?;
     }
     if domain::push::moves_customer_counts(name) {
         let counts = kernel::projections::dashboard::isp_customer_counts(&w.app, tenant).await?;
-        let counts = serde_json::to_value(&counts).map_err(|e| WorkError::Drop(e.to_string()))?;
-        push(w, tenant, &domain::push::customer_counts(tenant, w.app.now(), counts)).await?;
+        push_counts(w, tenant, counts, domain::push::customer_counts).await?;
     }
     Ok(())
+}
+
+/// Pushes the dashboard's `counts` as `message` makes them (the routers' or the customers').
+async fn push_counts<T: serde::Serialize>(
+    w: &Worker,
+    tenant: uuid::Uuid,
+    counts: T,
+    message: fn(uuid::Uuid, chrono::DateTime<chrono::Utc>, serde_json::Value) -> domain::push::LiveMessage,
+) -> Result<(), WorkError> {
+    let counts = serde_json::to_value(&counts).map_err(|e| WorkError::Drop(e.to_string()))?;
+    push(w, tenant, &message(tenant, w.app.now(), counts)).await.map(|_| ())
 }
 
 /// Pushes `message` to the ISP's connections that may receive it now.

@@ -19,6 +19,20 @@ pub enum BranchStatus {
     Closed,
 }
 
+impl BranchStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            BranchStatus::Active => "active",
+            BranchStatus::Closed => "closed",
+        }
+    }
+
+    /// A status from its name (`active`, `closed`).
+    pub fn parse(name: &str) -> Option<BranchStatus> {
+        [BranchStatus::Active, BranchStatus::Closed].into_iter().find(|s| s.as_str() == name)
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Branch {
     pub id: Uuid,

@@ -141,7 +141,7 @@ pub async fn list_branches(
     let tid = reader(actor)?;
     let mut f = Filter::default();
     if let Some(s) = status {
-        f = f.eq("status", if s == BranchStatus::Active { "active" } else { "closed" });
+        f = f.eq("status", s.as_str());
     }
     if actor.is_confined() {
         let mine: Vec<String> = actor.branch().map(|b| b.to_string()).into_iter().collect();
