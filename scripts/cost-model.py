@@ -74,6 +74,14 @@ reconcile = reconciles * (0.5 + 0.04) * RRU
 # measured (billing-run, request-counts): an invoice 20.8 WCU, a payment ~20, two reminders
 # (reminders-10k: ~4 WCU each), ~6 events with their queue and worker share.
 billing = (20.8 + 20 + 2 * 4) * WRU + 6 * (EVENT + 1.2 * SQS_REQ) + lambda_cost(6 / 10, 80)
+if not BEFORE:
+    # its ~2 messages a month (invoice, reminder or receipt) mark the ISP due in the release job's
+    # window: one mark for a message sent at once (its send's lease), two for one held first
+    # (its time, then the lease): 1.5 on average, a PutItem (1 unit) each, and 3 visits of the
+    # ISP per mark (the release share: a Query and the worker's time). Marks and visits of an
+    # ISP's messages in the same interval are shared; counted here as if every message were alone.
+    per_visit = 1 * RRU + worker_seconds(0.002)
+    billing += 2 * 1.5 * (1 * WRU + 3 * per_visit)
 # 30 API calls a month (staff and portal): API Gateway, the function, ~1 read unit each, a JSON
 # log line of ~1.5 KB with Lambda's own lines; the request limits' counts (measured, rate-limits
 # bench: 0.041 writes a call at the default limits, their reads once a minute per container).
@@ -138,6 +146,11 @@ per_event = 2 * WRU + EVENT + 1.2 * SQS_REQ + lambda_cost(0.1, 20) + 300 / 1e9 *
 # and ~20 ms of waiting, 16 or more shares at once in a page (~2 ms of the worker each).
 per_share = 1 * RRU + worker_seconds(0.002)
 frequent = MONTH_DAYS * (2 * 288 + 96 + 24)  # health, due messages every 5 min; voucher expiry 15; expiry sweep hourly
+# Shares actually taken (since 2026-12-08): the health sweep and the expiry sweep visit every
+# ISP; due messages and voucher expiry only the ISPs marked due (the messages' visits are per
+# subscriber, above), every ISP once a day, and the vouchers an ISP activates (~30 a month, 3
+# visits each).
+shares_taken = frequent if BEFORE else MONTH_DAYS * (288 + 24) + 2 * MONTH_DAYS + 30 * 3
 if BEFORE:
     per_isp_events = MONTH_DAYS * (2 * 288 + 96 + 2 * 24 + 3)
     per_isp = {"scheduled jobs ({:,} events of its own)".format(per_isp_events): per_isp_events * per_event}
@@ -146,7 +159,8 @@ else:
     per_isp = {
         "scheduled jobs of its own ({:,} events: billing, dunning, backups, reconcile)".format(own): own * per_event,
         "frequent jobs' events, a page of 100 ISPs each ({:,} a month, shared)".format(frequent): frequent * per_event / 100,
-        "its shares of the frequent jobs ({:,}: reads, worker time)".format(frequent): frequent * per_share,
+        "its shares of the frequent jobs ({:,} of {:,}: reads, worker time)".format(shares_taken, frequent): shares_taken
+        * per_share,
     }
     # Platform analytics (measured, platform-analytics bench): the daily snapshot reads the ISP's
     # counters and its month's collections (2 Queries, ~2.4 read units) and writes its snapshot (1
@@ -167,6 +181,9 @@ fixed = {
     "CloudWatch alarms": ALARMS,
     "scheduled job invocations (turbo sweep every minute, the rest)": lambda_cost(43_200 + 30_000, 30),
 }
+if not BEFORE:
+    # the release and voucher jobs read their window's due marks (one Query, ~1 read unit).
+    fixed["due marks read by the frequent jobs (11,520 Queries)"] = MONTH_DAYS * (288 + 96) * 1 * RRU
 
 
 def total(d):

@@ -426,11 +426,15 @@ async fn the_release_job_sends_what_quiet_hours_held() {
         env.clock.set(time.parse().unwrap());
         env.send("POST", "/_local/jobs/job-message-release", None, Some(json!({"time": time})))
     };
-    // The job before the morning sends nothing; the one after it does, once.
-    release("2026-06-16T02:55:00Z").await.expect(200);
+    // The job before the morning sends nothing (and visits no ISP: none has a message due in
+    // its window); the one after it does, once.
+    let r = release("2026-06-16T02:55:00Z").await.expect(200);
+    assert_eq!(r["tenants"], 0, "nothing due before 03:00: {r}");
+    assert!(r["skipped_nothing_due"].as_u64() >= Some(1), "{r}");
     tokio::time::sleep(std::time::Duration::from_millis(500)).await;
     assert!(fake.messages().iter().all(|s| !s.to.ends_with("1719300041")), "held until 09:00 Dhaka time");
-    release("2026-06-16T03:00:00Z").await.expect(200);
+    let r = release("2026-06-16T03:00:00Z").await.expect(200);
+    assert_eq!(r["tenants"], 1, "the held message's ISP is visited: {r}");
     let admin = env.admin().await;
     let m = wait_messages(&env, &admin, &c, |m| m[0]["status"] == "accepted").await;
     assert_eq!(m[0]["sent_at"], "2026-06-16T03:00:00Z");
@@ -441,6 +445,11 @@ async fn the_release_job_sends_what_quiet_hours_held() {
     let mine: Vec<_> = fake.messages().into_iter().filter(|s| s.to.ends_with("1719300041")).collect();
     assert_eq!(mine.len(), 1, "sent once though released twice");
     assert!(mine[0].text.contains("Late Payer"));
+    // An hour on, nothing is due: no ISP is visited, until the day's first run visits them all.
+    let r = release("2026-06-16T04:05:00Z").await.expect(200);
+    assert_eq!(r["tenants"], 0, "{r}");
+    let r = release("2026-06-17T00:00:00Z").await.expect(200);
+    assert!(r["tenants"].as_u64() >= Some(1) && r["skipped_nothing_due"] == 0, "{r}");
 }
 
 /// Sets the ISP's messaging settings to send through `channel`, no quiet hours.

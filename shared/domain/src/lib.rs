@@ -14,6 +14,7 @@ pub mod commission;
 pub mod crypto;
 pub mod customer;
 pub mod cycle;
+pub mod due;
 pub mod dunning;
 pub mod edge;
 pub mod error;

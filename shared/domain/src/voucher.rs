@@ -296,6 +296,11 @@ pub struct Voucher {
 pub struct NotNow(pub String);
 
 impl Voucher {
+    /// When an active voucher's validity ends (what the expiry job waits for).
+    pub fn ends_at(&self) -> Option<chrono::DateTime<chrono::Utc>> {
+        self.expires_at.filter(|_| self.status == VoucherStatus::Active)
+    }
+
     /// The clock starts (first login seen, a sale or staff): unused -> active, with its end.
     pub fn activate(
         &mut self,

@@ -107,6 +107,22 @@ pub fn platform_month_summary(month: &str) -> ItemKeys {
 
 pub const PLATFORM_SUMMARY_SK: &str = "SUMMARY";
 
+/// The platform's list of ISPs with work coming due (`work`: `MSG`, `VOUCHER`), by the start of
+/// the job interval it falls in (`bucket`, a sort time): what a frequent job fans out to, so an ISP
+/// with nothing due costs it nothing. Platform data: it names the ISP, none of its records.
+pub fn due_marker(work: &str, bucket: &str, tenant: Uuid) -> ItemKeys {
+    ItemKeys::new(due_markers_pk(work), &format!("{bucket}#{tenant}"))
+}
+
+pub fn due_markers_pk(work: &str) -> String {
+    format!("P#DUE#{work}")
+}
+
+/// The ISP a due marker's sort key names.
+pub fn due_marker_tenant(sk: &str) -> Option<Uuid> {
+    sk.rsplit_once('#').and_then(|(_, t)| t.parse().ok())
+}
+
 /// The platform's record of an ISP. Listed by the owner (gsi1) and by its reseller (gsi2).
 pub fn tenant(id: Uuid, reseller: Option<Uuid>) -> ItemKeys {
     let k = ItemKeys::new(tenant_pk(id), "TENANT").gsi1("P#TENANTS".into(), id.to_string());

@@ -79,7 +79,6 @@ impl Stored for domain::voucher::VoucherBatch {
 impl Stored for domain::voucher::Voucher {
     const TYPE: &'static str = "VOUCHER";
     fn keys(&self) -> ItemKeys {
-        let active = self.status == domain::voucher::VoucherStatus::Active;
         keys::voucher(
             self.tenant_id,
             self.batch_id,
@@ -87,7 +86,7 @@ impl Stored for domain::voucher::Voucher {
             Some(keys::VoucherIndex {
                 status: self.status.as_str(),
                 operator: self.operator_id,
-                expires: self.expires_at.filter(|_| active).map(sort_time),
+                expires: self.ends_at().map(sort_time),
             }),
         )
     }

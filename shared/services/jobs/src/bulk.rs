@@ -325,6 +325,7 @@ async fn sms_chunk(
         tx.put_new(row_marker(tid, job.id, &marker)?, Conflict::Exists);
         match &made {
             Ok(msg) => {
+                notify::messages::mark_due(app, &[msg]).await?;
                 notify::manual::stage_message(&mut tx, msg)?;
                 progress(&mut tx, tid, job.id, chunk_no, &["imported"]);
             }

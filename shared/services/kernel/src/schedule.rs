@@ -1,4 +1,5 @@
-//! Scheduled work fanned out to the ISPs: a job writes events naming the active ISPs and a
+//! Scheduled work fanned out to the ISPs: a job writes events naming the active ISPs (for due
+//! messages and vouchers only those marked as having some due, [`mark_due`]) and a
 //! queue's worker does their shares, so a slow or failing ISP holds up no other.
 //!
 //! The daily jobs (billing, dunning, backups) and the reconcile put one event per ISP: an ISP's
@@ -12,11 +13,14 @@ use crate::App;
 use crate::support::StoreResultExt;
 use chrono::{DateTime, Utc};
 use domain::Result;
+use domain::due::DueWork;
 use domain::event::{DomainEvent, EventName, TenantJobRequested};
 use domain::tenant::{Tenant, TenantStatus};
 use serde::Serialize;
+use std::collections::HashSet;
 use std::future::Future;
-use store::{Owner, Page, Query, Tx, keys};
+use std::sync::{Mutex, OnceLock};
+use store::{Owner, Page, Query, Store, Tx, keys, ttl_at};
 use uuid::Uuid;
 
 /// ISPs per page (the table's page; a page's retries fit one transaction).
@@ -27,6 +31,8 @@ pub const TENANTS_PER_PAGE: usize = 100;
 pub struct FanOut {
     pub tenants: usize,
     pub skipped_suspended: usize,
+    /// Active ISPs with nothing marked due (a [`Shares::PagedDue`] job).
+    pub skipped_nothing_due: usize,
     /// Events put on the bus.
     pub events: usize,
 }
@@ -38,6 +44,9 @@ pub enum Shares {
     PerTenant,
     /// One event per page of ISPs (a frequent, short share).
     Paged,
+    /// Paged, and only to the ISPs marked as having `DueWork` due (all of them on the day's
+    /// first run: [`DueWork::visits_all`]).
+    PagedDue(DueWork),
 }
 
 fn detail(job: &TenantJobRequested) -> Result<serde_json::Value> {
@@ -54,6 +63,10 @@ pub async fn fan_out(
     shares: Shares,
 ) -> Result<FanOut> {
     let mut report = FanOut::default();
+    let marked = match shares {
+        Shares::PagedDue(work) if !work.visits_all(now) => Some(marked_tenants(app, work, now).await?),
+        _ => None,
+    };
     let mut cursor: Option<String> = None;
     loop {
         let q = Query::index("gsi1", keys::tenants_gsi1()).limit(TENANTS_PER_PAGE as u32);
@@ -62,6 +75,14 @@ pub async fn fan_out(
         let active: Vec<Uuid> =
             page.items.iter().filter(|t| t.status != TenantStatus::Suspended).map(|t| t.id).collect();
         report.skipped_suspended += page.items.len() - active.len();
+        let active: Vec<Uuid> = match &marked {
+            Some(m) => {
+                let due: Vec<Uuid> = active.iter().copied().filter(|t| m.contains(t)).collect();
+                report.skipped_nothing_due += active.len() - due.len();
+                due
+            }
+            None => active,
+        };
         report.tenants += active.len();
         let mut tx = Tx::new();
         match shares {
@@ -70,10 +91,10 @@ pub async fn fan_out(
                     tx.put_event(&DomainEvent::new(event, Some(*t), detail(&TenantJobRequested::one(*t, now))?, now));
                 }
             }
-            Shares::Paged if !active.is_empty() => {
+            Shares::Paged | Shares::PagedDue(_) if !active.is_empty() => {
                 tx.put_event(&DomainEvent::new(event, None, detail(&TenantJobRequested::page(active, now))?, now));
             }
-            Shares::Paged => {}
+            Shares::Paged | Shares::PagedDue(_) => {}
         }
         if !tx.is_empty() {
             report.events += tx.len();
@@ -84,6 +105,58 @@ pub async fn fan_out(
             None => return Ok(report),
         }
     }
+}
+
+/// Marks `tenant` as having `work` due at `due` (see [`domain::due`]). Written before the work's
+/// own record, so a run that reads the mark may find nothing yet (the next run will) but never
+/// misses work for want of its mark. Once per ISP and interval in this process: a bulk send
+/// writes the mark once, not per message.
+pub async fn mark_due(app: &App, work: DueWork, tenant: Uuid, due: DateTime<Utc>) -> Result<()> {
+    type Marked = Mutex<HashSet<(String, DueWork, Uuid, DateTime<Utc>)>>;
+    static MARKED: OnceLock<Marked> = OnceLock::new();
+    let marked = MARKED.get_or_init(Default::default);
+    let now = app.now();
+    let bucket = work.bucket(due, now);
+    let memo = (app.store.table().to_string(), work, tenant, bucket);
+    if marked.lock().is_ok_and(|m| m.contains(&memo)) {
+        return Ok(());
+    }
+    let sk_time = keys::key_time(bucket);
+    let mut item = Store::encode(
+        &keys::due_marker(work.as_str(), &sk_time, tenant),
+        "DUE_MARK",
+        &serde_json::json!({"tenant_id": tenant, "due_at": sk_time}),
+        None,
+    )
+    .or_500()?;
+    item.insert("ttl".into(), ttl_at(bucket + work.keep()));
+    app.store.put(item).await.or_500()?;
+    if let Ok(mut m) = marked.lock() {
+        // Only intervals a run will still read are worth remembering.
+        let oldest = now - work.keep();
+        m.retain(|(_, _, _, b)| *b >= oldest);
+        m.insert(memo);
+    }
+    Ok(())
+}
+
+/// [`mark_due`] for a voucher about to be written active: the expiry job visits its ISP when its
+/// validity ends.
+pub async fn mark_voucher_due(app: &App, voucher: &domain::voucher::Voucher) -> Result<()> {
+    match voucher.ends_at() {
+        Some(end) => mark_due(app, DueWork::Vouchers, voucher.tenant_id, end).await,
+        None => Ok(()),
+    }
+}
+
+/// The ISPs marked with `work` in a run's window (one Query; marks are one per ISP and interval).
+async fn marked_tenants(app: &App, work: DueWork, run_at: DateTime<Utc>) -> Result<HashSet<Uuid>> {
+    let (lo, hi) = work.window(run_at);
+    let q = Query::table(keys::due_markers_pk(work.as_str()))
+        .range(Some(keys::key_time(lo)), format!("{}~", keys::key_time(hi)))
+        .limit(1000);
+    let items = app.store.query_all_items(q, usize::MAX).await.or_500()?;
+    Ok(items.iter().filter_map(|i| store::string_attr(i, "sk")).filter_map(|sk| keys::due_marker_tenant(&sk)).collect())
 }
 
 /// How long a page's shares may keep starting: an ISP not started by then is sent back alone, so

@@ -146,6 +146,7 @@ pub async fn send_to_customer(
     let now = app.now();
     let msg = customer_sms(&loaded, &template, ids::new_id(), &customer, None, now)
         .ok_or_else(|| Error::field("customer_id", "the customer has no phone number"))?;
+    crate::messages::mark_due(app, &[&msg]).await?;
     let mut tx = Tx::new();
     stage_message(&mut tx, &msg)?;
     stage_release(&mut tx, tid, now)?;

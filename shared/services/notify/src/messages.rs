@@ -126,8 +126,22 @@ impl Message {
 
     /// Whether it waits in the due index (for its time, or for its lease to run out).
     fn due(&self) -> Option<String> {
-        matches!(self.status, MessageStatus::Scheduled | MessageStatus::Sending).then(|| sort_time(self.send_at))
+        self.waits().then(|| sort_time(self.send_at))
     }
+
+    fn waits(&self) -> bool {
+        matches!(self.status, MessageStatus::Scheduled | MessageStatus::Sending)
+    }
+}
+
+/// Marks the ISPs of messages about to be written waiting (for their time or their lease) as
+/// having messages due then, so the release job visits them (`kernel::schedule::mark_due`):
+/// call before the commit that writes them.
+pub async fn mark_due(app: &App, msgs: &[&Message]) -> Result<()> {
+    for m in msgs.iter().filter(|m| m.waits()) {
+        kernel::schedule::mark_due(app, domain::due::DueWork::Messages, m.tenant_id, m.send_at).await?;
+    }
+    Ok(())
 }
 
 pub use store::stored::sort_time;

@@ -653,6 +653,12 @@ async fn claim_all(app: &App, made: Vec<Made>, results: &mut [Result<(), WorkErr
     let mut rest = made;
     while !rest.is_empty() {
         let chunk: Vec<Made> = rest.drain(..rest.len().min(CLAIMS_PER_TX)).collect();
+        if let Err(e) = crate::messages::mark_due(app, &chunk.iter().map(|m| &m.msg).collect::<Vec<_>>()).await {
+            for m in &chunk {
+                fail_one(results, m.event, retry(&e));
+            }
+            continue;
+        }
         let mut tx = Tx::new();
         let staged = chunk.iter().try_for_each(|m| stage_new(&mut tx, &m.msg));
         let together = match staged {
@@ -711,6 +717,12 @@ async fn record_all(app: &App, done: Vec<Made>, results: &mut [Result<(), WorkEr
     let mut rest = done;
     while !rest.is_empty() {
         let chunk: Vec<Made> = rest.drain(..rest.len().min(CLAIMS_PER_TX)).collect();
+        if let Err(e) = crate::messages::mark_due(app, &chunk.iter().map(|m| &m.msg).collect::<Vec<_>>()).await {
+            for m in &chunk {
+                fail_one(results, m.event, retry(&e));
+            }
+            continue;
+        }
         let mut tx = Tx::new();
         if let Err(e) = chunk.iter().try_for_each(|m| stage_outcome(&mut tx, m)) {
             for m in &chunk {
@@ -793,6 +805,7 @@ async fn send_and_record(
 ) -> Result<(), WorkError> {
     let result = send_one(app, senders, &msg, channel).await;
     let after = outcome(app.now(), msg, result);
+    crate::messages::mark_due(app, &[&after]).await.map_err(retry)?;
     let expected = after.version - 1;
     let mut tx = Tx::new();
     tx.put_versioned(Store::encode_stored(&after).map_err(retry)?, expected);
@@ -951,6 +964,7 @@ pub async fn release_due(
         claimed.status = MessageStatus::Sending;
         claimed.send_at = app.now() + SEND_LEASE;
         claimed.version += 1;
+        crate::messages::mark_due(app, &[&claimed]).await.map_err(retry)?;
         let mut tx = Tx::new();
         tx.put_versioned(Store::encode_stored(&claimed).map_err(retry)?, claimed.version - 1);
         if commit_claim(app, tx).await? {
@@ -962,6 +976,10 @@ pub async fn release_due(
             }
             report.sent += 1;
         }
+    }
+    if report.held > 0 {
+        // Left for the send rate: the next runs must visit this ISP again.
+        kernel::schedule::mark_due(app, domain::due::DueWork::Messages, tenant_id, as_of).await.map_err(retry)?;
     }
     Ok(report)
 }

@@ -430,6 +430,7 @@ pub async fn replay_delivery(app: &App, actor: &Actor, id: Uuid, delivery: Uuid)
     after.attempts = after.attempts.max(MANUAL_TRY_FROM);
     after.updated_at = now;
     after.version += 1;
+    crate::messages::mark_due(app, &[&after]).await?;
     let mut tx = Tx::new();
     tx.put_versioned(Store::encode_stored(&after).or_500()?, before.version);
     app.store.commit(tx).await.or_500()?;
@@ -468,6 +469,7 @@ pub(crate) async fn on_event(app: &App, senders: &Senders, ev: &BusNotice<'_>) -
                 now,
             )
         };
+        crate::messages::mark_due(app, &[&msg]).await.map_err(retry)?;
         let mut tx = Tx::new();
         tx.put_new(Store::encode_stored(&msg).map_err(retry)?, Conflict::Exists);
         match app.store.commit(tx).await {
@@ -511,6 +513,7 @@ pub(crate) async fn deliver_and_record(
         }
     };
     let after = delivery_outcome(now, msg, attempt.as_ref());
+    crate::messages::mark_due(app, &[&after]).await.map_err(retry)?;
     let mut tx = Tx::new();
     tx.put_versioned(Store::encode_stored(&after).map_err(retry)?, after.version - 1);
     match app.store.commit(tx).await {

@@ -297,6 +297,9 @@ async fn write_changes(app: &App, tid: Uuid, changed: Vec<(Voucher, Voucher)>) -
         for (before, after) in group {
             let mut after = after.clone();
             after.version = before.version + 1;
+            if after.ends_at() != before.ends_at() {
+                kernel::schedule::mark_voucher_due(app, &after).await?;
+            }
             tx.put_versioned(Store::encode_stored(&after).or_500()?, before.version);
             if before.status.on_routers() && !after.status.on_routers() {
                 leaving.entry(after.batch_id).or_default().push(after.seq);

@@ -120,6 +120,7 @@ pub async fn stage_online_sale(
     })?;
     after.sold_price = Some(price);
     after.version = before.version + 1;
+    kernel::schedule::mark_voucher_due(app, &after).await?;
     tx.put_versioned(Store::encode_stored(&after).or_500()?, before.version);
     tx.put_event(&crate::vouchers::login_sms(&after, phone, now)?);
     Ok(Some(after))

@@ -80,6 +80,7 @@ async fn commit_try(
     let tid = before.tenant_id;
     let now = app.now();
     after.version = before.version + 1;
+    kernel::schedule::mark_voucher_due(app, &after).await.map_err(failed)?;
     let mut tx = Tx::new();
     tx.put_versioned(Store::encode_stored(&after).map_err(|e| failed(store_err(e)))?, before.version);
     let mut movement_id = None;

@@ -213,6 +213,7 @@ async fn change(
     let mut after = after;
     after.version = before.version + 1;
     let now = app.now();
+    kernel::schedule::mark_voucher_due(app, &after).await?;
     let mut tx = Tx::new();
     tx.put_versioned(Store::encode_stored(&after).or_500()?, before.version);
     if routers_follow {
