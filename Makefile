@@ -20,12 +20,13 @@ run: $(STAMP)
 
 ## Debian tools the tests call: pdftoppm (poppler-utils) renders PDF pages to compare with references;
 ## FreeRADIUS with rlm_rest and radclient (freeradius, freeradius-rest, freeradius-utils) log in and
-## account through the project's RADIUS configuration (infra/radius/); snmpd answers the SNMP
+## account through the project's RADIUS configuration (infra/radius/), whose usage report
+## (post-usage.sh) reads the session table with sqlite3 and posts it with curl; snmpd answers the SNMP
 ## monitoring tests (v2c and v3).
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
-DEBIAN_TOOLS := poppler-utils freeradius freeradius-rest freeradius-utils snmpd
+DEBIAN_TOOLS := poppler-utils freeradius freeradius-rest freeradius-utils snmpd sqlite3 curl
 tools:
-	@{ command -v pdftoppm && command -v freeradius && command -v radclient && [ -e /usr/lib/freeradius/rlm_rest.so ] && command -v snmpd; } >/dev/null || { \
+	@{ command -v pdftoppm && command -v freeradius && command -v radclient && [ -e /usr/lib/freeradius/rlm_rest.so ] && command -v snmpd && command -v sqlite3 && command -v curl; } >/dev/null || { \
 	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $(DEBIAN_TOOLS) >/dev/null; }
 
 ## make test: formatting, lints, template lint, and every test against a private moto.

@@ -1,8 +1,9 @@
-//! RADIUS through the local runner: Access-Requests (PAP) and Accounting-Requests (Interim-Update)
-//! sent over UDP to the project's FreeRADIUS (`infra/radius/raddb`, Debian's freeradius with
-//! rlm_rest) in front of the runner and moto, one at a time and 16 at once; and the same questions
-//! straight to `api-radius` over HTTP, to tell FreeRADIUS's share. Prints median and p99 and the
-//! DynamoDB requests per request.
+//! RADIUS through the local runner: Access-Requests (PAP) and Accounting-Requests (Start,
+//! Interim-Update) sent over UDP to the project's FreeRADIUS (`infra/radius/raddb`, Debian's
+//! freeradius with rlm_rest and its SQLite session table) in front of the runner and moto, one at
+//! a time and 16 at once; the edge's usage report for the NAS (`infra/radius/post-usage.sh`); and
+//! the same questions straight to `api-radius` over HTTP, to tell FreeRADIUS's share. Prints
+//! median and p99 and the DynamoDB requests per request.
 //!
 //! `scripts/with-moto.sh cargo run --release -p benches --bin radius-latency` (`ROUNDS=` to change).
 
@@ -43,9 +44,13 @@ fn access(user: usize) -> Packet {
 }
 
 fn interim(user: usize, round: u64, at: chrono::DateTime<chrono::Utc>) -> Packet {
+    accounting(user, round, at, rfc2866::ACCT_STATUS_TYPE_INTERIM_UPDATE)
+}
+
+fn accounting(user: usize, round: u64, at: chrono::DateTime<chrono::Utc>, status: u32) -> Packet {
     let mut p = Packet::new(Code::AccountingRequest, SECRET.as_bytes());
     rfc2865::add_user_name(&mut p, &format!("bench{user:04}"));
-    rfc2866::add_acct_status_type(&mut p, rfc2866::ACCT_STATUS_TYPE_INTERIM_UPDATE);
+    rfc2866::add_acct_status_type(&mut p, status);
     rfc2866::add_acct_session_id(&mut p, &format!("s{user}"));
     rfc2866::add_acct_input_octets(&mut p, (round * 1_000) as u32);
     rfc2866::add_acct_output_octets(&mut p, (round * 50_000) as u32);
@@ -95,6 +100,11 @@ async fn main() {
         items.push(Store::encode(&keys::radius_answer(tid, &name), "RADIUS_ANSWER", &answer, None).unwrap());
     }
     local.app.store.put_many(items).await.unwrap();
+    // The demo router in RADIUS mode (its usage comes in the edge's reports).
+    let key = keys::router(tid, router, "", None);
+    let mut rec: network::routers::RouterRecord = local.app.store.get(&key).await.unwrap().unwrap();
+    rec.router.access_mode = domain::radius::AccessMode::Radius;
+    local.app.store.put(Store::encode_stored(&rec).unwrap()).await.unwrap();
     let nas = RadiusClient { tenant_id: tid, router_id: router, address: "127.0.0.1".into(), secret: SECRET.into() };
     let server =
         testkit::radius::FreeRadius::start(&local.base_url, LOCAL_RADIUS_API_TOKEN, &clients_conf(&[nas])).await;
@@ -105,6 +115,18 @@ async fn main() {
     // Warm: FreeRADIUS's connections to the runner, the runner's to moto.
     for u in 0..20 {
         send(&client, auth, &access(u)).await;
+    }
+    // Each session starts (a Start goes on to the API: the one-session rule and CoA go by it).
+    let mut starts = vec![];
+    let mut start_requests = std::collections::BTreeMap::new();
+    for u in 0..USERS {
+        counter.reset();
+        let (code, ms) = send(&client, acct, &accounting(u, 0, now, rfc2866::ACCT_STATUS_TYPE_START)).await;
+        assert_eq!(code, Code::AccountingResponse);
+        starts.push(ms);
+        for (k, v) in counter.snapshot() {
+            *start_requests.entry(k).or_insert(0u64) += v;
+        }
     }
     let (mut authorize, mut accounting) = (vec![], vec![]);
     let (mut auth_requests, mut acct_requests) = (std::collections::BTreeMap::new(), std::collections::BTreeMap::new());
@@ -131,8 +153,31 @@ async fn main() {
     println!("through FreeRADIUS, one at a time ({rounds} each):");
     println!("  authorize (PAP, Access-Accept): {}", summary(authorize));
     println!("    DynamoDB per request (authorize + post-auth): {}", per(&auth_requests));
-    println!("  accounting (Interim-Update, new bytes each): {}", summary(accounting));
-    println!("    DynamoDB per request: {}", per(&acct_requests));
+    println!("  accounting, Start ({USERS}): {}", summary(starts));
+    let per_start = start_requests
+        .iter()
+        .map(|(k, v)| format!("{k} {:.2}", *v as f64 / USERS as f64))
+        .collect::<Vec<_>>()
+        .join(", ");
+    println!("    DynamoDB per Start: {per_start}");
+    println!("  accounting, Interim-Update (new bytes each; kept at the edge): {}", summary(accounting));
+    println!(
+        "    DynamoDB per Interim-Update: {}",
+        if acct_requests.is_empty() { "none".into() } else { per(&acct_requests) }
+    );
+    // The edge's usage report: the NAS's sessions in one request.
+    for round in 0..3 {
+        counter.reset();
+        let t = Instant::now();
+        let (sent, out) = server.post_usage().await;
+        assert!(sent, "{out}");
+        let ms = t.elapsed().as_secs_f64() * 1000.0;
+        let requests: Vec<String> = counter.snapshot().into_iter().map(|(k, v)| format!("{k} {v}")).collect();
+        println!(
+            "  usage report of a NAS with {USERS} sessions (round {round}): {ms:.0} ms; DynamoDB: {}",
+            requests.join(", ")
+        );
+    }
 
     // 16 logins in flight at all times (a POP's morning, many NAS at once).
     use futures::StreamExt;

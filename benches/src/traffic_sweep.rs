@@ -146,7 +146,16 @@ async fn main() {
         let read = started.elapsed();
         counter.reset();
         let started = Instant::now();
-        let out = provisioning::traffic::sample_router(app, tid, tz, rid, &samples).await.unwrap();
+        let out = provisioning::traffic::sample_router(
+            app,
+            tid,
+            tz,
+            rid,
+            &samples,
+            provisioning::traffic::Counters::RouterApi,
+        )
+        .await
+        .unwrap();
         let sampled = started.elapsed();
         let stats = counter.stats();
         let ops: Vec<String> = stats.iter().map(|(op, s)| format!("{op} {}", s.requests)).collect();

@@ -140,7 +140,8 @@ async fn logins_accounting_and_changes_go_through_freeradius() {
     let login = env.local.app.store.get_item(&store::keys::radius_login(tenant, "rahim")).await.unwrap().unwrap();
     assert_eq!(login["accepted"].as_bool(), Ok(&false));
 
-    // Accounting: repeated and out of order, each byte counts once, on the ISP's day.
+    // Accounting: repeated and out of order at the edge, each byte counts once, on the ISP's
+    // day, reported to the API in one request for the NAS (the edge's usage report).
     nas.connect("S1");
     for packet in [
         acct("Interim-Update", "S1", 1_000, 20_000, 5),
@@ -152,6 +153,12 @@ async fn logins_accounting_and_changes_go_through_freeradius() {
         let out = radius.radclient("acct", SECRET, &packet).await;
         assert!(out.contains("Received Accounting-Response"), "{out}\n{}", radius.log());
     }
+    assert_eq!(usage(&env, &admin, &rahim).await, (0, 0), "interims stay at the edge until its report");
+    let (sent, out) = radius.post_usage().await;
+    assert!(sent, "{out}");
+    assert_eq!(usage(&env, &admin, &rahim).await, (3_000, 50_000));
+    // The report again (a retry, or a quiet interval): nothing twice.
+    assert!(radius.post_usage().await.0);
     assert_eq!(usage(&env, &admin, &rahim).await, (3_000, 50_000));
     // One session at a time: a second login while S1 lasts is refused.
     let out = radius.radclient("auth", SECRET, &pap(&password)).await;
@@ -181,6 +188,10 @@ async fn logins_accounting_and_changes_go_through_freeradius() {
                 .contains("Accounting-Response")
         );
     }
+    assert!(radius.post_usage().await.0);
+    assert_eq!(usage(&env, &admin, &rahim).await, (3_500, 60_000));
+    assert_eq!(radius.sessions_table("SELECT session_id, reported FROM sessions"), "S1|1", "reported stopped once");
+    assert!(radius.post_usage().await.0);
     assert_eq!(usage(&env, &admin, &rahim).await, (3_500, 60_000));
 
     // Restored: logins pass again; a package's new speed reaches the online session by CoA.
@@ -205,8 +216,14 @@ async fn logins_accounting_and_changes_go_through_freeradius() {
     assert_eq!(coa.session_id.as_deref(), Some("S2"));
     assert!(coa.rate_limit.as_deref().is_some_and(|r| r.ends_with("/50M")), "{coa:?}");
     assert!(nas.is_online("S2"), "a speed change keeps the session");
-    let out = radius.radclient("acct", SECRET, &acct("Stop", "S2", 10, 10, 12)).await;
-    assert!(out.contains("Accounting-Response"));
+    // The NAS restarts (Accounting-On) and S2's Stop is lost: the seat stays taken until the
+    // edge's report has S2 stopped, which frees it.
+    let on = "Acct-Status-Type = Accounting-On\nNAS-IP-Address = 127.0.0.1\n";
+    assert!(radius.radclient("acct", SECRET, on).await.contains("Accounting-Response"));
+    let out = radius.radclient("auth", SECRET, &pap(&password)).await;
+    assert!(rejected(&out) && out.contains("already online"), "{out}");
+    let (sent, out) = radius.post_usage().await;
+    assert!(sent, "{out}");
     let out = radius.radclient("auth", SECRET, &pap(&password)).await;
     assert!(out.contains("/50M\""), "the next login gets the new speed: {out}");
 }
@@ -217,6 +234,7 @@ async fn the_radius_routes_take_only_freeradius_and_bad_input_changes_nothing() 
     let admin = env.admin().await;
     let router_id = env.demo_router(&admin).await;
     let nas = format!("{}/{router_id}", env.tenant());
+    let (other_tenant, _) = env.other_tenant("usage-other").await;
     let body = json!({"User-Name": {"type": "string", "value": ["rahim"]}});
     let call = |path: &'static str, token: Option<&'static str>, nas: Option<String>, body: Value| {
         let env = &env;
@@ -231,7 +249,7 @@ async fn the_radius_routes_take_only_freeradius_and_bad_input_changes_nothing() 
     let before = env.settled_snapshot().await;
     // A user's token is not FreeRADIUS's.
     let user: &'static str = Box::leak(admin.clone().into_boxed_str());
-    for path in ["/v1/radius/authorize", "/v1/radius/post-auth", "/v1/radius/accounting"] {
+    for path in ["/v1/radius/authorize", "/v1/radius/post-auth", "/v1/radius/accounting", "/v1/radius/usage"] {
         assert_eq!(call(path, None, Some(nas.clone()), body.clone()).await.status, 401);
         assert_eq!(call(path, Some(user), Some(nas.clone()), body.clone()).await.status, 401);
         assert_eq!(call(path, Some("short"), Some(nas.clone()), body.clone()).await.status, 401);
@@ -270,6 +288,30 @@ async fn the_radius_routes_take_only_freeradius_and_bad_input_changes_nothing() 
         "Acct-Session-Id": {"value": ["x1"]}});
     assert_eq!(call("/v1/radius/accounting", t, Some(nas.clone()), acct).await.status, 204);
     assert_eq!(call("/v1/radius/post-auth", t, Some(nas.clone()), body.clone()).await.status, 204);
+    // A usage report: for a RADIUS router only, of its own ISP, well formed.
+    let session = |sid: &str, name: &str| json!({"session_id": sid, "username": name, "up_bytes": 1, "down_bytes": 2});
+    let report = json!({"sessions": [session("S1", "rahim")]});
+    let api_mode = call("/v1/radius/usage", t, Some(nas.clone()), report.clone()).await;
+    assert_eq!(
+        (api_mode.status, api_mode.body["code"].as_str()),
+        (409, Some("not_radius_mode")),
+        "{:#}",
+        api_mode.body
+    );
+    let foreign = call("/v1/radius/usage", t, Some(format!("{other_tenant}/{router_id}")), report).await;
+    assert_eq!(foreign.status, 404, "another ISP's NAS has no such router: {:#}", foreign.body);
+    for (bad, field) in [
+        (json!({"sessions": [session("", "rahim")]}), "sessions[0].session_id"),
+        (json!({"sessions": [session("S1", "rahim\u{7}")]}), "sessions[0].username"),
+        (json!({"sessions": [session("S1", "rahim"), session("S1", "karim")]}), "sessions[1].session_id"),
+        (json!({"sessions": [{"session_id": "S1", "username": "rahim", "up_bytes": -1, "down_bytes": 0}]}), ""),
+        (json!({"sessions": [session("S1", "rahim")], "extra": 1}), ""),
+        (json!({}), ""),
+    ] {
+        let a = call("/v1/radius/usage", t, Some(nas.clone()), bad.clone()).await;
+        assert!(matches!(a.status, 400 | 422), "{bad}: {:#}", a.body);
+        assert!(a.body.to_string().contains(field), "{bad}: {:#}", a.body);
+    }
     e2e_tests::assert_unchanged(&before, &env.settled_snapshot().await);
 
     // RADIUS mode needs a secret; settings are checked; RADIUS settings need RADIUS mode.

@@ -233,6 +233,25 @@ async fn operations_make_the_expected_dynamodb_round_trips() {
     assert_eq!(n, ops(&[("Query", 1), ("TransactWriteItems", 1)]), "accounting: one read, one write");
     let (_, n) = radius("/v1/radius/accounting", interim).await;
     assert_eq!(n, ops(&[("Query", 1)]), "a repeat writes nothing");
+    // The edge's usage report for the NAS: the router and ISP in one read, the cursor's Query,
+    // its write; a session reported stopped closes the subscriber's (one Query, one write).
+    let report = |stopped: bool| json!({"sessions": [{"session_id": "c1", "username": "count-r1", "up_bytes": 100, "down_bytes": 900, "stopped": stopped}]});
+    let (reported, n) = radius("/v1/radius/usage", report(false)).await;
+    assert_eq!(reported["sessions"], 1, "{reported}");
+    assert_eq!(
+        n,
+        ops(&[("BatchGetItem", 2), ("Query", 1), ("BatchWriteItem", 1)]),
+        "a report: whose the name is, one cursor write"
+    );
+    let (_, n) = radius("/v1/radius/usage", report(false)).await;
+    assert_eq!(n, ops(&[("BatchGetItem", 1), ("Query", 1), ("BatchWriteItem", 1)]), "the next: the cursor only");
+    let (reported, n) = radius("/v1/radius/usage", report(true)).await;
+    assert_eq!(reported["closed"], 1, "{reported}");
+    assert_eq!(
+        n,
+        ops(&[("BatchGetItem", 1), ("Query", 2), ("BatchWriteItem", 1), ("TransactWriteItems", 1)]),
+        "a Stop the API missed: the subscriber's sessions read and closed"
+    );
     let (_, n) = radius("/v1/radius/post-auth", json!({"User-Name": name})).await;
     assert_eq!(n, ops(&[("TransactWriteItems", 1)]));
     let (_, n) = call("GET", "/v1/radius/clients", Some(local_runner::LOCAL_RADIUS_API_TOKEN), None).await;

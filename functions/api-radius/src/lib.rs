@@ -1,5 +1,5 @@
 //! `api-radius`: what the platform's FreeRADIUS asks through `rlm_rest` for routers in RADIUS
-//! mode (`infra/radius/`), and its NAS list. Every call carries the deployment's
+//! mode (`infra/radius/`), the edge's usage reports, and its NAS list. Every call carries the deployment's
 //! `RADIUS_API_TOKEN` and the NAS FreeRADIUS authenticated (`X-Radius-Nas`); no user token
 //! reaches it. Answers are in `rlm_rest`'s terms: 200 with `list:Attribute` values (a refused
 //! login is `control:Auth-Type = Reject` with `reply:Reply-Message`), 204 when there is nothing
@@ -11,8 +11,13 @@ use kernel::App;
 use lambda_http::{Body, Request, Response};
 use network::radius::{Authorized, caller};
 
-pub const ROUTES: &[&str] =
-    &["POST /v1/radius/authorize", "POST /v1/radius/post-auth", "POST /v1/radius/accounting", "GET /v1/radius/clients"];
+pub const ROUTES: &[&str] = &[
+    "POST /v1/radius/authorize",
+    "POST /v1/radius/post-auth",
+    "POST /v1/radius/accounting",
+    "POST /v1/radius/usage",
+    "GET /v1/radius/clients",
+];
 
 pub async fn handle(app: &App, req: Request) -> Response<Body> {
     finish(dispatch(app, req).await)
@@ -25,6 +30,7 @@ async fn dispatch(app: &App, req: Request) -> Reply {
         "POST /v1/radius/authorize" => authorize(app, &r).await,
         "POST /v1/radius/post-auth" => post_auth(app, &r).await,
         "POST /v1/radius/accounting" => accounting(app, &r).await,
+        "POST /v1/radius/usage" => usage(app, &r).await,
         _ => clients(app, &r).await,
     }
 }
@@ -75,9 +81,9 @@ pub async fn post_auth(app: &App, r: &Incoming) -> Reply {
     no_content()
 }
 
-/// Counts an Accounting-Request (Start, Interim-Update, Stop) into the subscriber's sessions and
-/// daily usage: a repeated or reordered packet counts once. 204 once recorded (FreeRADIUS then
-/// answers the NAS); 503 makes the NAS send it again.
+/// Records an Accounting-Request in the subscriber's sessions: a Start opens one, a Stop closes
+/// it (a repeated or late packet changes nothing); bytes come with the edge's usage report. 204
+/// once recorded (FreeRADIUS then answers the NAS); 503 makes the NAS send it again.
 #[utoipa::path(post, path = "/v1/radius/accounting", tag = "network",
     request_body(content = Object, description = "rlm_rest's JSON encoding of the Accounting-Request"),
     params(("X-Radius-Nas" = String, Header, description = "<tenant id>/<router id> of the NAS")),
@@ -89,6 +95,24 @@ pub async fn accounting(app: &App, r: &Incoming) -> Reply {
     let attrs = attributes(r)?;
     network::radius::accounting(app, tenant, router, &attrs).await?;
     no_content()
+}
+
+/// The edge's usage report for one NAS (every interval, `infra/radius/post-usage.sh`): each
+/// session FreeRADIUS holds open and those stopped since, with their counters. Counted into the
+/// router's traffic cursor (the subscriber's daily usage, the router's day) as API mode's
+/// sampling is: a repeated report counts nothing twice. Sessions stopped or gone are closed in
+/// their subscriber's sessions (a lost Stop frees the one-session seat). 409 for a router in API
+/// mode.
+#[utoipa::path(post, path = "/v1/radius/usage", tag = "network",
+    request_body = domain::radius::UsageReport,
+    params(("X-Radius-Nas" = String, Header, description = "<tenant id>/<router id> of the NAS")),
+    responses((status = 200, body = domain::radius::UsageRecorded), (status = 401, body = Problem),
+        (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)),
+    security(("bearer" = [])))]
+pub async fn usage(app: &App, r: &Incoming) -> Reply {
+    let (tenant, router) = caller(app, token(r), r.header("x-radius-nas"))?;
+    let report: domain::radius::UsageReport = r.json()?;
+    ok(&provisioning::radius::usage(app, tenant, router, &report).await?)
 }
 
 /// A complete list (FreeRADIUS replaces its clients with it).
@@ -114,5 +138,5 @@ pub async fn clients(app: &App, r: &Incoming) -> Reply {
 }
 
 #[derive(utoipa::OpenApi)]
-#[openapi(paths(authorize, post_auth, accounting, clients))]
+#[openapi(paths(authorize, post_auth, accounting, usage, clients))]
 pub struct Doc;

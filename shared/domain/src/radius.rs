@@ -10,8 +10,7 @@
 //! accounting packet never counts twice: a session's counters only ever move forward.
 
 use crate::validate::Validation;
-use chrono::{DateTime, NaiveDate, Utc};
-use chrono_tz::Tz;
+use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::net::Ipv4Addr;
@@ -187,23 +186,44 @@ pub struct RadiusSession {
     pub terminate_cause: Option<String>,
 }
 
-/// A subscriber's sessions and its recent day totals (one item, versioned).
+/// A subscriber's sessions (one item, versioned): what the one-session rule and CoA go by.
+/// Bytes are not counted here: the edge posts each NAS's sessions in one request per interval
+/// into the router's traffic cursor (`POST /v1/radius/usage`), as API mode's sampling does.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RadiusSessions {
     pub sessions: BTreeMap<String, RadiusSession>,
-    /// Bytes counted per local day (up, down): the day record is always this whole total.
-    pub days: BTreeMap<NaiveDate, (u64, u64)>,
 }
 
 /// Stopped sessions are remembered this long, so a repeated Stop (a NAS retries for minutes)
-/// never counts again; the day totals as long.
+/// changes nothing.
 pub const SESSION_MEMORY_DAYS: i64 = 3;
 
 impl RadiusSessions {
-    /// Sessions still online at `now`: not stopped, and heard from within three interim intervals.
-    pub fn online(&self, now: DateTime<Utc>, interim_minutes: u16) -> impl Iterator<Item = &RadiusSession> {
-        let stale = chrono::Duration::minutes(3 * interim_minutes.max(1) as i64);
-        self.sessions.values().filter(move |s| s.stopped_at.is_none() && now - s.updated_at < stale)
+    /// Sessions online: started and not stopped. A session whose Stop was lost is closed when
+    /// the edge's next usage report has it stopped or no longer has it ([`RadiusSessions::close`]),
+    /// so no timer guesses (a PPPoE session may last weeks without a word but its interims,
+    /// which the edge keeps).
+    pub fn online(&self) -> impl Iterator<Item = &RadiusSession> {
+        self.sessions.values().filter(|s| s.stopped_at.is_none())
+    }
+
+    /// Whether an item with no session online may expire (nothing to disconnect or refuse).
+    pub fn idle(&self) -> bool {
+        self.online().next().is_none()
+    }
+
+    /// Closes the router's session `session_id` at `at` (`cause`: why); false when it is not
+    /// open here.
+    pub fn close(&mut self, router: Uuid, session_id: &str, at: DateTime<Utc>, cause: &str) -> bool {
+        match self.sessions.get_mut(&session_key(router, session_id)) {
+            Some(x) if x.stopped_at.is_none() => {
+                x.stopped_at = Some(at.max(x.started_at));
+                x.terminate_cause = Some(cause.to_string());
+                x.updated_at = at.max(x.updated_at);
+                true
+            }
+            _ => false,
+        }
     }
 }
 
@@ -231,38 +251,26 @@ pub struct AccountingUpdate {
     pub terminate_cause: Option<String>,
 }
 
-/// What one accounting update changed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub struct Counted {
-    /// Whether the sessions item changed (and must be written).
-    pub changed: bool,
-    pub day: Option<NaiveDate>,
-    pub up_bytes: u64,
-    pub down_bytes: u64,
-}
-
 /// A session's key among a subscriber's: `Acct-Session-Id` is unique per NAS only.
 pub fn session_key(router: Uuid, session_id: &str) -> String {
     format!("{router}:{session_id}")
 }
 
-/// Counts one accounting update into a subscriber's sessions. Counters only move forward: a
-/// repeated or older update (lower or equal counters) adds nothing; a session first seen with
-/// counters (its Start was lost) counts them in full; bytes go to the local day of the update.
-pub fn account(s: &mut RadiusSessions, router: Uuid, u: &AccountingUpdate, tz: Tz, now: DateTime<Utc>) -> Counted {
-    let mut out = Counted::default();
+/// Records one accounting update in a subscriber's sessions; true when the item changed (and
+/// must be written). A Start opens the session, a Stop closes it (a repeat or a late one changes
+/// nothing); an Interim-Update only opens a session whose Start was lost, or tells a new address.
+/// Counters are kept as the largest seen (what the session had when it ended).
+pub fn account(s: &mut RadiusSessions, router: Uuid, u: &AccountingUpdate, now: DateTime<Utc>) -> bool {
     let oldest_kept = now - chrono::Duration::days(SESSION_MEMORY_DAYS);
-    let before = s.sessions.len() + s.days.len();
-    s.sessions.retain(|_, x| x.stopped_at.unwrap_or(x.updated_at) >= oldest_kept);
-    let oldest_day = oldest_kept.with_timezone(&tz).date_naive();
-    s.days.retain(|d, _| *d >= oldest_day);
-    out.changed = s.sessions.len() + s.days.len() != before;
+    let before = s.sessions.len();
+    s.sessions.retain(|_, x| x.stopped_at.is_none_or(|t| t >= oldest_kept));
+    let mut changed = s.sessions.len() != before;
     if u.status == AcctStatus::NasRestart || u.session_id.is_empty() {
-        return out;
+        return changed;
     }
     let key = session_key(router, &u.session_id);
     let entry = s.sessions.entry(key).or_insert_with(|| {
-        out.changed = true;
+        changed = true;
         RadiusSession {
             router_id: router,
             session_id: u.session_id.clone(),
@@ -276,37 +284,88 @@ pub fn account(s: &mut RadiusSessions, router: Uuid, u: &AccountingUpdate, tz: T
             terminate_cause: None,
         }
     });
-    let up = u.up_bytes.saturating_sub(entry.up_bytes);
-    let down = u.down_bytes.saturating_sub(entry.down_bytes);
-    if up > 0 || down > 0 {
-        entry.up_bytes = entry.up_bytes.max(u.up_bytes);
-        entry.down_bytes = entry.down_bytes.max(u.down_bytes);
-        let day = u.at.with_timezone(&tz).date_naive();
-        let total = s.days.entry(day).or_insert((0, 0));
-        total.0 = total.0.saturating_add(up);
-        total.1 = total.1.saturating_add(down);
-        out = Counted { changed: true, day: Some(day), up_bytes: up, down_bytes: down };
-    }
     if u.status == AcctStatus::Start && u.at < entry.started_at {
         entry.started_at = u.at;
-        out.changed = true;
-    }
-    if u.at > entry.updated_at {
-        entry.updated_at = u.at;
-        out.changed = true;
+        changed = true;
     }
     for (field, value) in [(&mut entry.framed_ip, &u.framed_ip), (&mut entry.mac_address, &u.mac_address)] {
         if value.is_some() && field != value {
             field.clone_from(value);
-            out.changed = true;
+            changed = true;
         }
     }
     if u.status == AcctStatus::Stop && entry.stopped_at.is_none() {
         entry.stopped_at = Some(u.at);
         entry.terminate_cause.clone_from(&u.terminate_cause);
-        out.changed = true;
+        changed = true;
     }
-    out
+    if changed {
+        entry.up_bytes = entry.up_bytes.max(u.up_bytes);
+        entry.down_bytes = entry.down_bytes.max(u.down_bytes);
+        entry.updated_at = entry.updated_at.max(u.at);
+    }
+    changed
+}
+
+/// One session in the edge's usage report: the NAS's counters as FreeRADIUS last had them
+/// (Start, Interim-Update or Stop, whichever came last, whatever their order).
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ReportedSession {
+    /// `Acct-Session-Id`.
+    pub session_id: String,
+    /// `User-Name`.
+    pub username: String,
+    /// Bytes from the subscriber (`Acct-Input-Octets` with its gigawords).
+    pub up_bytes: u64,
+    /// Bytes to the subscriber.
+    pub down_bytes: u64,
+    /// The session ended (its Stop, or the edge gave up on it): counted one last time, then gone.
+    #[serde(default)]
+    pub stopped: bool,
+}
+
+/// What the edge reports for one NAS every interval: every session it holds open, and those
+/// stopped since its last report.
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UsageReport {
+    pub sessions: Vec<ReportedSession>,
+}
+
+/// What a usage report did.
+#[derive(Debug, Clone, Default, Serialize, utoipa::ToSchema)]
+pub struct UsageRecorded {
+    pub sessions: usize,
+    pub up_bytes: u64,
+    pub down_bytes: u64,
+    /// Sessions closed in their subscriber's sessions (a lost Stop, or gone from the edge).
+    pub closed: usize,
+}
+
+/// A NAS holds at most this many sessions in one report.
+pub const REPORT_SESSIONS_MAX: usize = 100_000;
+
+impl UsageReport {
+    pub fn check(&self) -> Result<(), crate::Error> {
+        if self.sessions.len() > REPORT_SESSIONS_MAX {
+            return Err(crate::Error::field("sessions", format!("at most {REPORT_SESSIONS_MAX} a report")));
+        }
+        let mut seen = std::collections::HashSet::new();
+        for (i, s) in self.sessions.iter().enumerate() {
+            let bad = |t: &str| t.is_empty() || t.len() > 128 || t.chars().any(char::is_control);
+            if bad(&s.session_id) {
+                return Err(crate::Error::field(&format!("sessions[{i}].session_id"), "must be 1-128 characters"));
+            }
+            if bad(&s.username) {
+                return Err(crate::Error::field(&format!("sessions[{i}].username"), "must be 1-128 characters"));
+            }
+            if !seen.insert(s.session_id.as_str()) {
+                return Err(crate::Error::field(&format!("sessions[{i}].session_id"), "is listed twice"));
+            }
+        }
+        Ok(())
+    }
 }
 
 /// Why a login is refused, or what it gets.
@@ -334,7 +393,7 @@ pub fn authorize(
     if let Grant::Refused { reason } = &grant {
         return Decision::Reject { reason: reason.clone() };
     }
-    if answer.one_session && sessions.is_some_and(|s| s.online(now, answer.interim_minutes).next().is_some()) {
+    if answer.one_session && sessions.is_some_and(|s| !s.idle()) {
         return Decision::Reject { reason: "already online (one session at a time)".into() };
     }
     Decision::Accept { answer: Box::new(answer), grant }
@@ -546,45 +605,67 @@ mod tests {
     }
 
     #[test]
-    fn accounting_counts_each_byte_once_whatever_the_order() {
+    fn sessions_open_and_close_once_whatever_the_order() {
         let r = Uuid::from_u128(1);
-        let tz: Tz = "Asia/Dhaka".parse().unwrap();
         let mut s = RadiusSessions::default();
         let now = at(12, 0);
         let start = update(AcctStatus::Start, 0, 0, at(10, 0));
         let i1 = update(AcctStatus::Interim, 100, 1000, at(10, 5));
-        let i2 = update(AcctStatus::Interim, 300, 5000, at(10, 10));
         let stop = update(AcctStatus::Stop, 400, 6000, at(10, 12));
-        // Out of order and repeated: Stop before the second interim, the first interim twice.
-        let mut total = (0, 0);
-        for u in [&i1, &start, &stop, &i2, &i1, &stop] {
-            let c = account(&mut s, r, u, tz, now);
-            total.0 += c.up_bytes;
-            total.1 += c.down_bytes;
-        }
-        assert_eq!(total, (400, 6000));
-        let day = at(10, 0).with_timezone(&tz).date_naive();
-        assert_eq!(s.days[&day], (400, 6000));
+        // A lost Start: the interim opens the session; the Start then only moves its beginning.
+        assert!(account(&mut s, r, &i1, now));
+        assert_eq!(s.online().count(), 1);
+        assert!(account(&mut s, r, &start, now));
+        // Interims of a known session write nothing (bytes go through the edge's usage report).
+        assert!(!account(&mut s, r, &update(AcctStatus::Interim, 300, 5000, at(10, 10)), now));
+        assert!(account(&mut s, r, &stop, now));
+        assert!(!account(&mut s, r, &stop, now), "a repeated Stop changes nothing");
+        assert!(!account(&mut s, r, &i1, now), "a late interim does not reopen it");
         let sess = s.sessions.values().next().unwrap();
         assert_eq!((sess.started_at, sess.stopped_at), (at(10, 0), Some(at(10, 12))));
-        assert_eq!(s.online(now, 5).count(), 0);
-        // A repeat changes nothing, so nothing is written.
-        assert!(!account(&mut s, r, &stop, tz, now).changed);
+        assert_eq!((sess.up_bytes, sess.down_bytes), (400, 6000));
+        assert!(s.idle());
     }
 
     #[test]
-    fn bytes_go_to_the_isp_local_day_and_old_sessions_are_forgotten() {
+    fn open_sessions_stay_until_closed_and_stopped_ones_are_forgotten() {
         let r = Uuid::from_u128(1);
-        let tz: Tz = "Asia/Dhaka".parse().unwrap(); // UTC+6: 18:00 UTC is tomorrow there
         let mut s = RadiusSessions::default();
-        account(&mut s, r, &update(AcctStatus::Interim, 10, 20, at(17, 0)), tz, at(17, 0));
-        let c = account(&mut s, r, &update(AcctStatus::Interim, 15, 50, at(18, 30)), tz, at(18, 30));
-        assert_eq!((c.up_bytes, c.down_bytes), (5, 30));
-        assert_eq!(c.day, Some(NaiveDate::from_ymd_opt(2026, 12, 8).unwrap()));
-        assert_eq!(s.days.len(), 2);
-        let later = at(18, 30) + chrono::Duration::days(5);
-        let c = account(&mut s, r, &update(AcctStatus::NasRestart, 0, 0, later), tz, later);
-        assert!(c.changed && s.sessions.is_empty() && s.days.is_empty());
+        account(&mut s, r, &update(AcctStatus::Start, 0, 0, at(10, 0)), at(10, 0));
+        let mut other = update(AcctStatus::Start, 0, 0, at(10, 0));
+        other.session_id = "S2".into();
+        account(&mut s, r, &other, at(10, 0));
+        // Weeks later the open one is still online; the edge's report closes the other.
+        let later = at(10, 0) + chrono::Duration::days(20);
+        assert!(s.close(r, "S2", later, "Lost-Carrier"));
+        assert!(!s.close(r, "S2", later, "Lost-Carrier"), "closed once");
+        assert!(!account(&mut s, r, &update(AcctStatus::NasRestart, 0, 0, later), later));
+        assert_eq!(s.online().count(), 1);
+        let much_later = later + chrono::Duration::days(SESSION_MEMORY_DAYS + 1);
+        assert!(account(&mut s, r, &update(AcctStatus::NasRestart, 0, 0, much_later), much_later));
+        assert_eq!((s.sessions.len(), s.online().count()), (1, 1), "the stopped one is forgotten");
+    }
+
+    #[test]
+    fn a_usage_report_names_each_session_once() {
+        let one = |sid: &str, name: &str| ReportedSession {
+            session_id: sid.into(),
+            username: name.into(),
+            up_bytes: 1,
+            down_bytes: 2,
+            stopped: false,
+        };
+        let report = |s: Vec<ReportedSession>| UsageReport { sessions: s };
+        assert!(report(vec![one("S1", "rahim"), one("S2", "rahim")]).check().is_ok());
+        assert!(report(vec![]).check().is_ok(), "a NAS with nobody online reports too");
+        for (bad, field) in [
+            (report(vec![one("S1", "rahim"), one("S1", "karim")]), "sessions[1].session_id"),
+            (report(vec![one("", "rahim")]), "sessions[0].session_id"),
+            (report(vec![one("S1", &"x".repeat(129))]), "sessions[0].username"),
+        ] {
+            let e = bad.check().unwrap_err();
+            assert!(format!("{e:?}").contains(field), "{e:?}");
+        }
     }
 
     fn answer(grant: Grant) -> RadiusAnswer {
@@ -639,12 +720,13 @@ mod tests {
         let refused = answer(Grant::Refused { reason: "suspended".into() });
         assert_eq!(authorize(Some(refused), None, nas, at(12, 0)), Decision::Reject { reason: "suspended".into() });
         let mut online = RadiusSessions::default();
-        account(&mut online, nas, &update(AcctStatus::Start, 0, 0, at(11, 58)), Tz::UTC, at(11, 58));
+        account(&mut online, nas, &update(AcctStatus::Start, 0, 0, at(11, 58)), at(11, 58));
         assert!(matches!(
             authorize(Some(answer(open.clone())), Some(&online), nas, at(12, 0)),
             Decision::Reject { .. }
         ));
-        // A session not heard from for three intervals no longer holds the seat.
+        // Closed (its Stop, or the edge's report of it gone), it no longer holds the seat.
+        assert!(online.close(nas, "81a00001", at(12, 10), "Lost-Carrier"));
         assert!(matches!(authorize(Some(answer(open)), Some(&online), nas, at(12, 15)), Decision::Accept { .. }));
         let garden = answer(Grant::WalledGarden { profile: "unpaid".into(), address_list: "unpaid".into() });
         let reply = reply_attributes(&garden, &garden.grant, at(12, 0));

@@ -232,6 +232,9 @@ pub struct Advance {
     pub new_sessions: usize,
     /// Sessions whose counters went down.
     pub resets: usize,
+    /// Sessions of the last sample missing from this one (logged out), with their names where
+    /// the directory knows them: RADIUS mode closes them in the subscriber's sessions.
+    pub ended: Vec<(String, String)>,
 }
 
 /// A subscription's traffic on one local day (stored as a day record; what the portal charts).
@@ -601,6 +604,13 @@ impl Cursor {
             }
             sessions.insert(s.key.clone(), SessionMark { key: s.key.clone(), tag, who, up: s.up, down: s.down });
         }
+        for (key, m) in &self.sessions {
+            if !sessions.contains_key(key)
+                && let Some(k) = m.who.and_then(|w| self.directory.get(w as usize))
+            {
+                out.ended.push((key.clone(), k.name.clone()));
+            }
+        }
         self.sessions = sessions;
         if router.due(hour) {
             out.records.push(DayRecord {
@@ -721,12 +731,14 @@ mod tests {
         assert_eq!(c.unknown_names(&samples), vec!["rahim".to_string()]);
         let a = c.advance(&samples, &owners(), at(10, 15), day(10));
         assert_eq!((a.up, a.down, a.new_sessions), (40, 400, 1));
+        assert_eq!(a.ended, vec![("p*1".to_string(), "rahim".to_string())], "the old session is gone");
         // The same session's counters went down: a reset, counted from zero.
         samples[0].up = 10;
         samples[0].down = 20;
         assert!(c.unknown_names(&samples).is_empty(), "the same session");
         let a = c.advance(&samples, &owners(), at(10, 30), day(10));
         assert_eq!((a.up, a.down, a.resets), (10, 20, 1));
+        assert!(a.ended.is_empty());
         assert_eq!(held(&c, owner(1)), vec![(day(10), 50, 420)]);
         // The router gave the id to another name: a new session of that name.
         let a = c.advance(&[s("p*9", "karim", 7, 7)], &owners(), at(10, 45), day(10));

@@ -26,6 +26,8 @@ fn free_udp_port() -> u16 {
 pub struct FreeRadius {
     child: Child,
     dir: PathBuf,
+    api_url: String,
+    token: String,
     pub auth_port: u16,
     pub acct_port: u16,
 }
@@ -47,6 +49,7 @@ impl FreeRadius {
                 .arg(&log)
                 .env("RADIUS_CONF_DIR", raddb())
                 .env("RADIUS_RUN_DIR", &dir)
+                .env("RADIUS_SESSIONS_DB", dir.join("sessions.db"))
                 .env("RADIUS_API_URL", api_url)
                 .env("RADIUS_API_TOKEN", token)
                 .env("RADIUS_AUTH_PORT", auth_port.to_string())
@@ -57,7 +60,14 @@ impl FreeRadius {
                 .stderr(Stdio::null())
                 .spawn()
                 .expect("freeradius (Debian package freeradius, installed by `make tools`)");
-            let mut server = FreeRadius { child, dir: dir.clone(), auth_port, acct_port };
+            let mut server = FreeRadius {
+                child,
+                dir: dir.clone(),
+                api_url: api_url.to_string(),
+                token: token.to_string(),
+                auth_port,
+                acct_port,
+            };
             let deadline = Instant::now() + Duration::from_secs(15);
             while Instant::now() < deadline {
                 let text = std::fs::read_to_string(&log).unwrap_or_default();
@@ -83,6 +93,29 @@ impl FreeRadius {
         let port = if kind == "acct" { self.acct_port } else { self.auth_port };
         let (kind, secret, attributes) = (kind.to_string(), secret.to_string(), attributes.to_string());
         tokio::task::spawn_blocking(move || radclient(port, &kind, &secret, &attributes)).await.expect("radclient ran")
+    }
+
+    /// Runs the edge's usage report (`infra/radius/post-usage.sh`) against this FreeRADIUS's
+    /// session table and the API it asks; its exit status and what it printed.
+    pub async fn post_usage(&self) -> (bool, String) {
+        let script = raddb().join("../post-usage.sh");
+        let mut cmd = Command::new("sh");
+        cmd.arg(script)
+            .env("RADIUS_ENV", self.dir.join("no-env-file"))
+            .env("RADIUS_SESSIONS_DB", self.dir.join("sessions.db"))
+            .env("RADIUS_API_URL", &self.api_url)
+            .env("RADIUS_API_TOKEN", &self.token);
+        let out = tokio::task::spawn_blocking(move || cmd.output().expect("sh (post-usage.sh)")).await.expect("ran");
+        (
+            out.status.success(),
+            format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr)),
+        )
+    }
+
+    /// A query of the edge's session table (`sqlite3`), its output.
+    pub fn sessions_table(&self, sql: &str) -> String {
+        let out = Command::new("sqlite3").arg(self.dir.join("sessions.db")).arg(sql).output().expect("sqlite3");
+        String::from_utf8_lossy(&out.stdout).trim().to_string()
     }
 
     pub fn log(&self) -> String {

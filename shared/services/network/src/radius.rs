@@ -4,17 +4,16 @@
 //! (`X-Radius-Nas: <tenant>/<router>`): a packet that failed the secret never gets here.
 //!
 //! DynamoDB per call: authorize one Query (the subscriber's partition); accounting the same Query
-//! and, when something changed, one TransactWriteItems (sessions, the day record, the router's
-//! day); post-auth one TransactWriteItems.
+//! and, for a Start or a Stop, one conditional write of the sessions item (an Interim-Update of a
+//! known session writes nothing: the edge reports bytes per NAS and interval); post-auth one
+//! TransactWriteItems.
 
 use crate::routers::{RadiusNasEntry, open_radius_secret};
 use chrono::{DateTime, Utc};
-use chrono_tz::Tz;
 use domain::radius::{
-    AccountingUpdate, Decision, LoginOutcome, RadiusAnswer, RadiusClient, RadiusSessions, RestAttributes,
-    answer_password_aad, authorize as decide, reply_attributes,
+    Decision, LoginOutcome, RadiusAnswer, RadiusClient, RadiusSessions, RestAttributes, answer_password_aad,
+    authorize as decide, reply_attributes,
 };
-use domain::traffic::{KEEP_DAYS, ROUTER_KEEP_DAYS, RouterTrafficDay, SubscriptionTrafficDay, expires_at};
 use domain::{Error, Result};
 use kernel::App;
 use kernel::support::StoreResultExt;
@@ -130,8 +129,10 @@ pub enum Accounted {
     Unknown,
 }
 
-/// Counts an Accounting-Request into the subscriber's sessions, its day record and the router's
-/// day. Concurrent packets for one subscriber retry on the sessions' version.
+/// Records an Accounting-Request in the subscriber's sessions (Start, Stop, a lost Start's
+/// interim): what the one-session rule and CoA go by. Bytes come through the edge's usage report
+/// ([`crate::radius`]'s caller `POST /v1/radius/usage`), not from here. Concurrent packets for one
+/// subscriber retry on the sessions' version.
 pub async fn accounting(app: &App, tenant: Uuid, router: Uuid, attrs: &RestAttributes) -> Result<Accounted> {
     let now = app.now();
     let Some(update) = attrs.accounting(now) else {
@@ -140,89 +141,117 @@ pub async fn accounting(app: &App, tenant: Uuid, router: Uuid, attrs: &RestAttri
     if update.username.is_empty() {
         return Ok(Accounted::Unchanged);
     }
-    for attempt in 0..8u32 {
-        let p = read_partition(app, tenant, &update.username).await?;
-        let Some(answer) = p.answer else {
+    let recorded = change_sessions(app, tenant, &update.username, |p| match p.answer {
+        None => {
             tracing::info!(tenant = %tenant, router = %router, username = %update.username, "accounting for an unknown subscriber");
-            return Ok(Accounted::Unknown);
-        };
-        let (mut sessions, read_version) = p.sessions.unwrap_or_default();
-        let tz: Tz = answer.timezone.parse().unwrap_or(Tz::UTC);
-        let counted = domain::radius::account(&mut sessions, router, &update, tz, now);
-        if !counted.changed {
-            return Ok(Accounted::Unchanged);
+            None
         }
-        let tx = accounting_tx(tenant, router, &answer, &update, &sessions, read_version, counted, now)?;
+        Some(_) => Some(domain::radius::account(&mut p.sessions, router, &update, now)),
+    })
+    .await?;
+    Ok(match recorded {
+        None => Accounted::Unknown,
+        Some(true) => Accounted::Recorded,
+        Some(false) => Accounted::Unchanged,
+    })
+}
+
+/// Closes sessions of `router` the edge reports ended (their Stop lost, or gone from its table)
+/// in each subscriber's sessions; one Query per subscriber, a write only where one was open.
+pub async fn close_sessions(
+    app: &App,
+    tenant: Uuid,
+    router: Uuid,
+    ended: &[(String, String)],
+    cause: &str,
+) -> Result<usize> {
+    let now = app.now();
+    let mut by_name: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
+    for (session, name) in ended {
+        by_name.entry(name.as_str()).or_default().push(session.as_str());
+    }
+    let mut closed = 0;
+    for (name, sessions) in by_name {
+        let n = change_sessions(app, tenant, name, |p| {
+            let n = sessions.iter().filter(|sid| p.sessions.close(router, sid, now, cause)).count();
+            Some(n)
+        })
+        .await?;
+        closed += n.unwrap_or(0);
+    }
+    Ok(closed)
+}
+
+/// The subscriber's partition as [`change_sessions`] hands it over.
+pub struct SessionsOf {
+    pub answer: Option<RadiusAnswer>,
+    pub sessions: RadiusSessions,
+}
+
+/// Reads a subscriber's sessions, lets `change` change them (its answer: `None` to write
+/// nothing, else what to return; the item is written when `changed` says so), and writes them
+/// back versioned, again on a concurrent change. `T: Changed` tells whether to write.
+pub async fn change_sessions<T: Changed>(
+    app: &App,
+    tenant: Uuid,
+    username: &str,
+    change: impl Fn(&mut SessionsOf) -> Option<T>,
+) -> Result<Option<T>> {
+    for attempt in 0..8u32 {
+        let p = read_partition(app, tenant, username).await?;
+        let (sessions, read_version) = p.sessions.unwrap_or_default();
+        let mut of = SessionsOf { answer: p.answer, sessions };
+        let Some(out) = change(&mut of) else { return Ok(None) };
+        if !out.changed() {
+            return Ok(Some(out));
+        }
+        let mut tx = Tx::new();
+        tx.put_read_at(sessions_item(tenant, username, &of.sessions, read_version + 1, app.now())?, read_version);
         match app.store.commit(tx).await {
-            Ok(()) => return Ok(Accounted::Recorded),
+            Ok(()) => return Ok(Some(out)),
             Err(StoreError::Conflict(_)) => {
-                // Another packet of this subscriber won: read again and count on top of it.
+                // Another packet of this subscriber won: read again and apply on top of it.
                 let jitter = rand::random::<u64>() % (10 << attempt.min(4));
                 tokio::time::sleep(std::time::Duration::from_millis(5 + jitter)).await;
             }
             Err(e) => return Err(kernel::support::store_err(e)),
         }
     }
-    Err(Error::Unavailable { detail: "accounting kept conflicting; the NAS will resend".into() })
+    Err(Error::Unavailable { detail: "the subscriber's sessions kept changing; try again".into() })
 }
 
-#[allow(clippy::too_many_arguments)]
-fn accounting_tx(
-    tenant: Uuid,
-    router: Uuid,
-    answer: &RadiusAnswer,
-    update: &AccountingUpdate,
-    sessions: &RadiusSessions,
-    read_version: u64,
-    counted: domain::radius::Counted,
-    now: DateTime<Utc>,
-) -> Result<Tx> {
-    let mut tx = Tx::new();
-    let mut item = Store::encode(
-        &keys::radius_sessions(tenant, &update.username),
-        "RADIUS_SESSIONS",
-        sessions,
-        Some(read_version + 1),
-    )
-    .or_500()?;
-    item.insert("ttl".into(), ttl_at(now + chrono::Duration::days(domain::radius::SESSION_MEMORY_DAYS + 1)));
-    tx.put_read_at(item, read_version);
-    if let Some(day) = counted.day {
-        let (up, down) = sessions.days.get(&day).copied().unwrap_or_default();
-        let record = SubscriptionTrafficDay {
-            subscription_id: answer.subscription_id,
-            customer_id: answer.customer_id,
-            username: update.username.clone(),
-            router_id: router,
-            date: day,
-            up_bytes: up,
-            down_bytes: down,
-            total_bytes: up.saturating_add(down),
-        };
-        let d = day.to_string();
-        let mut item = Store::encode(
-            &keys::traffic_day(tenant, answer.subscription_id, &d, record.total_bytes),
-            "TRAFFIC_DAY",
-            &record,
-            None,
-        )
-        .or_500()?;
-        item.insert("ttl".into(), ttl_at(expires_at(day, KEEP_DAYS)));
-        tx.put(item);
-        // The router's day grows by what this packet added (exact: the sessions' version guards it).
-        let identity = RouterTrafficDay { router_id: router, date: day, up_bytes: 0, down_bytes: 0, total_bytes: 0 };
-        let router_day = keys::router_traffic_day(tenant, &d, router);
-        let mut sets = Store::encode(&router_day, "ROUTER_TRAFFIC_DAY", &identity, None).or_500()?;
-        for counter in ["up_bytes", "down_bytes", "total_bytes"] {
-            sets.remove(counter);
-        }
-        sets.insert("ttl".into(), ttl_at(expires_at(day, ROUTER_KEEP_DAYS)));
-        let (up, down) = (counted.up_bytes as i64, counted.down_bytes as i64);
-        let adds =
-            [("up_bytes".to_string(), up), ("down_bytes".to_string(), down), ("total_bytes".to_string(), up + down)];
-        tx.add_counters_setting(&router_day, "ROUTER_TRAFFIC_DAY", &adds, sets);
+/// Whether a change of sessions must be written.
+pub trait Changed {
+    fn changed(&self) -> bool;
+}
+
+impl Changed for bool {
+    fn changed(&self) -> bool {
+        *self
     }
-    Ok(tx)
+}
+
+impl Changed for usize {
+    fn changed(&self) -> bool {
+        *self > 0
+    }
+}
+
+/// A subscriber's sessions item at `version`: it expires only once no session is open (an open
+/// one is what a suspension must disconnect, however long it lasts).
+pub fn sessions_item(
+    tenant: Uuid,
+    username: &str,
+    sessions: &RadiusSessions,
+    version: u64,
+    now: DateTime<Utc>,
+) -> Result<Item> {
+    let mut item =
+        Store::encode(&keys::radius_sessions(tenant, username), "RADIUS_SESSIONS", sessions, Some(version)).or_500()?;
+    if sessions.idle() {
+        item.insert("ttl".into(), ttl_at(now + chrono::Duration::days(domain::radius::SESSION_MEMORY_DAYS + 1)));
+    }
+    Ok(item)
 }
 
 /// Every NAS of the platform's FreeRADIUS (one Query per 1,000), secrets opened: only for the

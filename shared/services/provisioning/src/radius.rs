@@ -5,11 +5,11 @@
 //! `/radius incoming` port (RFC 5176). Level-triggered like the API mode: what the sessions were
 //! last told is kept with the answer, so a telling that failed is tried again on the next message.
 
-use chrono::{DateTime, Utc};
+use chrono::Utc;
 use domain::network::Router;
 use domain::radius::{
     Grant, RadiusAnswer, RadiusSession, RadiusSessions, RadiusTerms, SessionChange, answer_password_aad,
-    grant_in_force, session_change, session_key,
+    grant_in_force, session_change,
 };
 use domain::{Error, Result};
 use kernel::App;
@@ -23,7 +23,7 @@ use routeros::plan::{Access, Applied, Desired};
 use routeros::provision::{Provisioned, SubscriberResult};
 use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
-use store::{Store, StoreError, keys};
+use store::{Store, keys};
 use uuid::Uuid;
 
 /// MikroTik's vendor id and its `Mikrotik-Rate-Limit` attribute.
@@ -136,7 +136,7 @@ pub async fn converge(app: &App, r: &Router, items: &[RadiusItem<'_>], nas: &Nas
         }
         let online: Vec<RadiusSession> = sessions
             .as_ref()
-            .map(|s| s.online(now, settings.interim_minutes).filter(|x| x.router_id == router).cloned().collect())
+            .map(|s| s.online().filter(|x| x.router_id == router).cloned().collect())
             .unwrap_or_default();
         let granted_now = grant.as_ref().map(|g| grant_in_force(g, item.terms.turbo.as_ref(), now));
         // What the online sessions run under: what they were told, else what the old answer
@@ -202,7 +202,7 @@ pub async fn converge(app: &App, r: &Router, items: &[RadiusItem<'_>], nas: &Nas
         if let Ok(done) = &telling
             && done.iter().any(|a| a.starts_with("disconnected"))
         {
-            mark_disconnected(app, tenant, &d.username, router, &online, now).await?;
+            mark_disconnected(app, tenant, &d.username, router, &online).await?;
         }
         results.push(match telling {
             Err(e) => Err(e),
@@ -300,43 +300,58 @@ async fn send(
     Err(RouterError::Unreachable(format!("no answer to {code:?} on {}: {last}", nas.address)))
 }
 
-/// Sessions cut by a Disconnect-Request are no longer online (the router's Accounting-Stop still
-/// counts their last bytes), so a subscriber who logs in again at once is not refused as online.
-async fn mark_disconnected(
+/// Sessions cut by a Disconnect-Request are no longer online (the router's Accounting-Stop
+/// brings their last bytes to the edge's report), so a subscriber who logs in again at once is
+/// not refused as online.
+async fn mark_disconnected(app: &App, tenant: Uuid, username: &str, router: Uuid, cut: &[RadiusSession]) -> Result<()> {
+    let ended: Vec<(String, String)> = cut.iter().map(|s| (s.session_id.clone(), username.to_string())).collect();
+    network::radius::close_sessions(app, tenant, router, &ended, "Admin-Reset").await?;
+    Ok(())
+}
+
+/// Counts a RADIUS router's usage report into its traffic cursor, as API mode's sampling does
+/// (one write of the packed cursor per report, day records at a day's turn): the same usage the
+/// portal and staff read. A report repeated counts nothing twice (the counters have not grown).
+/// Sessions stopped, or gone since the last report, are closed in their subscriber's sessions.
+/// DynamoDB: one BatchGetItem (router, ISP), the cursor's Query and writes, one Query per
+/// ended session's subscriber.
+pub async fn usage(
     app: &App,
     tenant: Uuid,
-    username: &str,
     router: Uuid,
-    cut: &[RadiusSession],
-    now: DateTime<Utc>,
-) -> Result<()> {
-    let k = keys::radius_sessions(tenant, username);
-    for _ in 0..5 {
-        let Some(item) = app.store.get_item(&k).await.or_500()? else { return Ok(()) };
-        let read = store::number_attr(&item, "v").unwrap_or(0);
-        let mut sessions: RadiusSessions = Store::decode(item).or_500()?;
-        let mut changed = false;
-        for s in cut {
-            if let Some(x) = sessions.sessions.get_mut(&session_key(router, &s.session_id))
-                && x.stopped_at.is_none()
-            {
-                x.stopped_at = Some(now);
-                x.terminate_cause = Some("Admin-Reset".into());
-                changed = true;
-            }
-        }
-        if !changed {
-            return Ok(());
-        }
-        let mut tx = store::Tx::new();
-        let mut item = Store::encode(&k, "RADIUS_SESSIONS", &sessions, Some(read + 1)).or_500()?;
-        item.insert("ttl".into(), store::ttl_at(now + chrono::Duration::days(domain::radius::SESSION_MEMORY_DAYS + 1)));
-        tx.put_read_at(item, read);
-        match app.store.commit(tx).await {
-            Ok(()) => return Ok(()),
-            Err(StoreError::Conflict(_)) => continue,
-            Err(e) => return Err(kernel::support::store_err(e)),
-        }
+    report: &domain::radius::UsageReport,
+) -> Result<domain::radius::UsageRecorded> {
+    report.check()?;
+    let got =
+        app.store.batch_get(&[&keys::router(tenant, router, "", None), &keys::tenant(tenant, None)]).await.or_500()?;
+    let rec = network::routers::live_router(got[0].clone())?.ok_or_else(|| Error::not_found("router"))?;
+    if rec.router.access_mode != domain::radius::AccessMode::Radius {
+        return Err(Error::Conflict {
+            code: "not_radius_mode",
+            detail: "the router is in API mode: its usage is sampled through its API".into(),
+            field: None,
+        });
     }
-    Ok(())
+    let tz = kernel::support::tenant_of(got[1].clone())?.time_zone.parse().unwrap_or(chrono_tz::Tz::UTC);
+    let samples: Vec<domain::traffic::SessionCounters> = report
+        .sessions
+        .iter()
+        .map(|s| domain::traffic::SessionCounters {
+            key: s.session_id.clone(),
+            name: s.username.clone(),
+            up: s.up_bytes,
+            down: s.down_bytes,
+        })
+        .collect();
+    let sampled =
+        crate::traffic::sample_router(app, tenant, tz, router, &samples, crate::traffic::Counters::FromStart).await?;
+    let mut ended = sampled.ended.clone();
+    ended.extend(report.sessions.iter().filter(|s| s.stopped).map(|s| (s.session_id.clone(), s.username.clone())));
+    let closed = network::radius::close_sessions(app, tenant, router, &ended, "Lost-Service").await?;
+    Ok(domain::radius::UsageRecorded {
+        sessions: samples.len(),
+        up_bytes: sampled.up_bytes,
+        down_bytes: sampled.down_bytes,
+        closed,
+    })
 }

@@ -25,6 +25,9 @@ pub struct TrafficSample {
     pub up_bytes: u64,
     pub down_bytes: u64,
     pub day_records: usize,
+    /// Sessions of the last sample gone from this one, with their names.
+    #[serde(skip)]
+    pub ended: Vec<(String, String)>,
 }
 
 fn expiring(mut item: Item, day: NaiveDate, days: i64) -> Item {
@@ -57,17 +60,33 @@ async fn owners_of(app: &App, tid: Uuid, names: &[String]) -> Result<HashMap<Str
     Ok(out)
 }
 
-/// Counts a router's sessions (`samples`, read on the sweep's connection) at the app's clock,
-/// the day being the ISP's local one.
+/// Where a sample's counters come from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Counters {
+    /// The router's sessions as its API shows them: a router's first sample is a baseline (its
+    /// sessions' bytes before it was watched are not this system's to count).
+    RouterApi,
+    /// The edge's RADIUS sessions, known from their Start: the first report counts them in full.
+    FromStart,
+}
+
+/// Counts a router's sessions (`samples`, read on the sweep's connection or reported by the
+/// edge) at the app's clock, the day being the ISP's local one.
 pub async fn sample_router(
     app: &App,
     tid: Uuid,
     tz: Tz,
     router: Uuid,
     samples: &[SessionCounters],
+    counters: Counters,
 ) -> Result<TrafficSample> {
     let now = app.now();
     let mut cursor = network::traffic::load_cursor(app, tid, router).await?;
+    if counters == Counters::FromStart && cursor.sampled_at.is_none() {
+        // No baseline: every byte of a RADIUS session is counted (an unreadable cursor, a
+        // report torn by a crash, counts its sessions from their start again).
+        cursor.sampled_at = Some(now);
+    }
     let owners = owners_of(app, tid, &cursor.unknown_names(samples)).await?;
     let advance = cursor.advance(samples, &owners, now, domain::cycle::local_date(tz, now));
     // Day records first: were the cursor not written after them, the next sample counts the same
@@ -101,5 +120,6 @@ pub async fn sample_router(
         up_bytes: advance.up,
         down_bytes: advance.down,
         day_records: advance.records.len(),
+        ended: advance.ended,
     })
 }
