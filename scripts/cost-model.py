@@ -186,6 +186,22 @@ if not BEFORE:
     fixed["due marks read by the frequent jobs (11,520 Queries)"] = MONTH_DAYS * (288 + 96) * 1 * RRU
 
 
+# ---- RADIUS mode ------------------------------------------------------------------------------
+# A router whose subscribers log in through FreeRADIUS at the edge (since 2026-12-08): its
+# Interim-Updates stay in the edge's session table and its usage comes in one report per NAS and
+# interval, counted into the router's cursor as API mode's sampling is (the same cost, above).
+# What it adds per subscriber: its sessions (8 a month: a PPPoE session lasting ~4 days), each a
+# login (authorize: a call and a Query; an accepted login has no post-auth call), a Start and a
+# Stop (a call, a Query and a conditional PutItem each; measured, radius-latency) and the
+# report's read of its sessions when it ends.
+radius_call = APIGW + lambda_cost(1, 20) + 1500 / 1e9 * LOGS_GB
+radius_session = 3 * radius_call + 4 * 1 * RRU + 2 * 1 * WRU
+radius_per_subscriber = 0.0 if BEFORE else 8 * radius_session
+if BEFORE:
+    # before: every 15-minute interim a call, a Query and a transaction of three items (~6 units)
+    radius_per_subscriber = MONTH_DAYS * 96 * (radius_call + 1 * RRU + 6 * WRU)
+
+
 def total(d):
     return sum(d.values())
 
@@ -207,6 +223,10 @@ for name, subs, routers, isps in [
     ("1 ISP with 50 subscribers", 50, 1, 1),
     ("100 ISPs with 1,000 each", 100_000, 1_000, 100),
     ("1,000 ISPs, 100,000 subscribers in all", 100_000, 1_000, 1_000),
+    ("100 ISPs with 1,000 each, RADIUS mode", 100_000, 1_000, 100),
+    ("1,000 ISPs, 100,000 subscribers in all, RADIUS mode", 100_000, 1_000, 1_000),
 ]:
-    cost = subs * total(per_subscriber) + routers * total(per_router) + isps * total(per_isp) + total(fixed)
+    radius = radius_per_subscriber if "RADIUS" in name else 0.0
+    cost = subs * (total(per_subscriber) + radius) + routers * total(per_router) + isps * total(per_isp) + total(fixed)
     print(f"| {name} | {subs:,} | {routers:,} | {isps:,} | {cost:,.2f} | {cost / subs * 1000:,.2f} |")
+print(f"\nRADIUS mode adds US${radius_per_subscriber:.6f} a subscriber a month (its sessions' calls).")

@@ -66,7 +66,8 @@ pub async fn authorize(app: &App, r: &Incoming) -> Reply {
 }
 
 /// Records a login's outcome (`X-Radius-Outcome: reject` for a refused one) beside the
-/// subscriber's answer.
+/// subscriber's answer. The project's FreeRADIUS calls it for refusals only (an accepted login is
+/// recorded by its session's Start).
 #[utoipa::path(post, path = "/v1/radius/post-auth", tag = "network",
     request_body(content = Object, description = "rlm_rest's JSON encoding of the Access-Request"),
     params(("X-Radius-Nas" = String, Header, description = "<tenant id>/<router id> of the NAS"),

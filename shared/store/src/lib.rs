@@ -190,6 +190,27 @@ impl Store {
         Ok(())
     }
 
+    /// One conditional PutItem of an entity read at version `read` (0: it was not there, and must
+    /// still not be): a single item's optimistic write at half a transaction's write units. A
+    /// version that moved meanwhile is [`Conflict::Version`].
+    pub async fn put_read_at(&self, item: Item, read: u64) -> Result<()> {
+        use aws_sdk_dynamodb::operation::put_item::PutItemError;
+        let req = self.client.put_item().table_name(&self.table).set_item(Some(item));
+        let req = if read == 0 {
+            req.condition_expression("attribute_not_exists(pk)")
+        } else {
+            req.condition_expression("v = :expected")
+                .expression_attribute_values(":expected", AttributeValue::N(read.to_string()))
+        };
+        match req.send().await {
+            Ok(_) => Ok(()),
+            Err(e) => match e.as_service_error() {
+                Some(PutItemError::ConditionalCheckFailedException(_)) => Err(StoreError::Conflict(Conflict::Version)),
+                _ => Err(dynamo_err(e)),
+            },
+        }
+    }
+
     /// [`Store::batch_get`] for any number of keys: one BatchGetItem per 100, run concurrently.
     pub async fn batch_get_many(&self, keys: &[&ItemKeys]) -> Result<Vec<Option<Item>>> {
         let chunks = futures::future::try_join_all(keys.chunks(100).map(|c| self.batch_get(c))).await?;

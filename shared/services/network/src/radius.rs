@@ -205,9 +205,8 @@ pub async fn change_sessions<T: Changed>(
         if !out.changed() {
             return Ok(Some(out));
         }
-        let mut tx = Tx::new();
-        tx.put_read_at(sessions_item(tenant, username, &of.sessions, read_version + 1, app.now())?, read_version);
-        match app.store.commit(tx).await {
+        let item = sessions_item(tenant, username, &of.sessions, read_version + 1, app.now())?;
+        match app.store.put_read_at(item, read_version).await {
             Ok(()) => return Ok(Some(out)),
             Err(StoreError::Conflict(_)) => {
                 // Another packet of this subscriber won: read again and apply on top of it.
