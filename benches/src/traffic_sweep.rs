@@ -3,7 +3,7 @@
 //! (PPP sessions, their `<pppoe-NAME>` interfaces and hotspot sessions, pipelined on one
 //! connection) against the RouterOS API test server with every reply delayed (`LATENCY_MS`,
 //! default 20 ms) on a slow router (every print costs `SCAN_US` per item of its menu, default
-//! 10 µs), and the DynamoDB work of `provisioning::traffic::sample_router` against moto: requests
+//! 10 µs), and the DynamoDB work of `network::traffic::sample_router` against moto: requests
 //! by operation, write units, the cursor's size.
 //!
 //! Five samples of one router with `SESSIONS` online PPPoE subscribers (default 1,000) and
@@ -146,16 +146,9 @@ async fn main() {
         let read = started.elapsed();
         counter.reset();
         let started = Instant::now();
-        let out = provisioning::traffic::sample_router(
-            app,
-            tid,
-            tz,
-            rid,
-            &samples,
-            provisioning::traffic::Counters::RouterApi,
-        )
-        .await
-        .unwrap();
+        let out = network::traffic::sample_router(app, tid, tz, rid, &samples, network::traffic::Counters::RouterApi)
+            .await
+            .unwrap();
         let sampled = started.elapsed();
         let stats = counter.stats();
         let ops: Vec<String> = stats.iter().map(|(op, s)| format!("{op} {}", s.requests)).collect();

@@ -113,7 +113,7 @@ pub async fn accounting(app: &App, r: &Incoming) -> Reply {
 pub async fn usage(app: &App, r: &Incoming) -> Reply {
     let (tenant, router) = caller(app, token(r), r.header("x-radius-nas"))?;
     let report: domain::radius::UsageReport = r.json()?;
-    ok(&provisioning::radius::usage(app, tenant, router, &report).await?)
+    ok(&network::radius::usage(app, tenant, router, &report).await?)
 }
 
 /// A complete list (FreeRADIUS replaces its clients with it).

@@ -271,3 +271,50 @@ pub async fn clients(app: &App, token: Option<&str>) -> Result<Vec<RadiusClient>
         })
         .collect()
 }
+
+/// Counts a RADIUS router's usage report into its traffic cursor, as API mode's sampling does
+/// (one write of the packed cursor per report, day records at a day's turn): the same usage the
+/// portal and staff read. A report repeated counts nothing twice (the counters have not grown).
+/// Sessions stopped, or gone since the last report, are closed in their subscriber's sessions.
+/// DynamoDB: one BatchGetItem (router, ISP), the cursor's Query and writes, one Query per
+/// ended session's subscriber.
+pub async fn usage(
+    app: &App,
+    tenant: Uuid,
+    router: Uuid,
+    report: &domain::radius::UsageReport,
+) -> Result<domain::radius::UsageRecorded> {
+    report.check()?;
+    let got =
+        app.store.batch_get(&[&keys::router(tenant, router, "", None), &keys::tenant(tenant, None)]).await.or_500()?;
+    let rec = crate::routers::live_router(got[0].clone())?.ok_or_else(|| Error::not_found("router"))?;
+    if rec.router.access_mode != domain::radius::AccessMode::Radius {
+        return Err(Error::Conflict {
+            code: "not_radius_mode",
+            detail: "the router is in API mode: its usage is sampled through its API".into(),
+            field: None,
+        });
+    }
+    let tz = kernel::support::tenant_of(got[1].clone())?.time_zone.parse().unwrap_or(chrono_tz::Tz::UTC);
+    let samples: Vec<domain::traffic::SessionCounters> = report
+        .sessions
+        .iter()
+        .map(|s| domain::traffic::SessionCounters {
+            key: s.session_id.clone(),
+            name: s.username.clone(),
+            up: s.up_bytes,
+            down: s.down_bytes,
+        })
+        .collect();
+    let sampled =
+        crate::traffic::sample_router(app, tenant, tz, router, &samples, crate::traffic::Counters::FromStart).await?;
+    let mut ended = sampled.ended.clone();
+    ended.extend(report.sessions.iter().filter(|s| s.stopped).map(|s| (s.session_id.clone(), s.username.clone())));
+    let closed = close_sessions(app, tenant, router, &ended, "Lost-Service").await?;
+    Ok(domain::radius::UsageRecorded {
+        sessions: samples.len(),
+        up_bytes: sampled.up_bytes,
+        down_bytes: sampled.down_bytes,
+        closed,
+    })
+}

@@ -249,7 +249,7 @@ async fn sweep_sessions(
         Err(e) => return tracing::warn!(router = %router, error = %e, "sessions not read"),
     };
     if sample_traffic {
-        match crate::traffic::sample_router(app, tenant, tz, router, &samples, crate::traffic::Counters::RouterApi)
+        match network::traffic::sample_router(app, tenant, tz, router, &samples, network::traffic::Counters::RouterApi)
             .await
         {
             Ok(t) => tracing::debug!(router = %router, ?t, "traffic sampled"),

@@ -10,6 +10,5 @@ pub mod pool;
 pub mod radius;
 pub mod reconcile;
 pub mod snmp;
-pub mod traffic;
 pub mod vouchers;
 pub mod worker;

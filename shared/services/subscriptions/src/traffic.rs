@@ -1,5 +1,5 @@
 //! Traffic a subscription moved per local day, and the ISP's usage reports, read from the day
-//! records the router sweeps write (`domain::traffic`, `provisioning::traffic`) and, for the days
+//! records the router sweeps write (`domain::traffic`, `network::traffic`) and, for the days
 //! not yet written out (today, and a day a silent router has not closed), from the routers'
 //! cursors; nothing here reads a router. A subscription's figures trail its router by up to a
 //! quarter hour (a sample's interval), the routers' totals in the usage report by up to an hour.
