@@ -28,10 +28,17 @@ struct Packed {
 /// The router's cursor, from all its parts (one Query, strongly consistent: the sweep counts
 /// from it).
 pub async fn load_cursor(app: &App, tid: Uuid, router: Uuid) -> Result<Cursor> {
+    Ok(load_cursor_stored(app, tid, router).await?.0)
+}
+
+/// [`load_cursor`], and whether the router had any cursor item stored (false: never sampled).
+async fn load_cursor_stored(app: &App, tid: Uuid, router: Uuid) -> Result<(Cursor, bool)> {
     let q = Query::table(keys::router_pk(tid, router)).prefix(keys::TRAFFIC_CURSOR_SK_PREFIX).limit(100);
     let mut parts = Vec::new();
     let mut directory = Vec::new();
-    for item in app.store.query_all_items(q, 10_000).await.or_500()? {
+    let items = app.store.query_all_items(q, 10_000).await.or_500()?;
+    let stored = !items.is_empty();
+    for item in items {
         let Some(sk) = store::string_attr(&item, "sk") else { continue };
         let Some(rest) = sk.strip_prefix(keys::TRAFFIC_CURSOR_SK_PREFIX) else { continue };
         // Items of an older layout (not packed) do not decode: the next sample is a baseline.
@@ -46,7 +53,7 @@ pub async fn load_cursor(app: &App, tid: Uuid, router: Uuid) -> Result<Cursor> {
             parts.push((i, p));
         }
     }
-    Ok(Cursor::join(parts, directory))
+    Ok((Cursor::join(parts, directory), stored))
 }
 
 /// What to write after a sample: the directory's changed parts (first: the parts refer to
@@ -134,7 +141,8 @@ pub enum Counters {
     /// The router's sessions as its API shows them: a router's first sample is a baseline (its
     /// sessions' bytes before it was watched are not this system's to count).
     RouterApi,
-    /// The edge's RADIUS sessions, known from their Start: the first report counts them in full.
+    /// The edge's RADIUS sessions, known from their Start: a router's first report (no cursor
+    /// stored yet) counts them in full.
     FromStart,
 }
 
@@ -149,10 +157,11 @@ pub async fn sample_router(
     counters: Counters,
 ) -> Result<TrafficSample> {
     let now = app.now();
-    let mut cursor = load_cursor(app, tid, router).await?;
-    if counters == Counters::FromStart && cursor.sampled_at.is_none() {
-        // No baseline: every byte of a RADIUS session is counted (an unreadable cursor, a
-        // report torn by a crash, counts its sessions from their start again).
+    let (mut cursor, stored) = load_cursor_stored(app, tid, router).await?;
+    if counters == Counters::FromStart && !stored {
+        // No baseline for a router's first report: every byte of a RADIUS session is counted.
+        // A cursor stored but unreadable (a write torn by a crash) stays a baseline, as in API
+        // mode: a few minutes' bytes lost rather than sessions counted twice.
         cursor.sampled_at = Some(now);
     }
     let owners = owners_of(app, tid, &cursor.unknown_names(samples)).await?;
