@@ -193,9 +193,10 @@ if not BEFORE:
 # What it adds per subscriber: its sessions (8 a month: a PPPoE session lasting ~4 days), each a
 # login (authorize: a call and a Query; an accepted login has no post-auth call), a Start and a
 # Stop (a call, a Query and a conditional PutItem each; measured, radius-latency) and the
-# report's read of its sessions when it ends.
+# reports' reads of its sessions item when it ends (a GetItem when reported stopped, another when
+# gone from the next report).
 radius_call = APIGW + lambda_cost(1, 20) + 1500 / 1e9 * LOGS_GB
-radius_session = 3 * radius_call + 4 * 1 * RRU + 2 * 1 * WRU
+radius_session = 3 * radius_call + 5 * 1 * RRU + 2 * 1 * WRU
 radius_per_subscriber = 0.0 if BEFORE else 8 * radius_session
 if BEFORE:
     # before: every 15-minute interim a call, a Query and a transaction of three items (~6 units)

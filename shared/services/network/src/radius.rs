@@ -121,7 +121,7 @@ pub async fn post_auth(app: &App, tenant: Uuid, router: Uuid, attrs: &RestAttrib
 /// What an accounting packet did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Accounted {
-    /// Bytes or a session's state were recorded.
+    /// A session's state was recorded (a Start, a Stop, a lost Start's interim).
     Recorded,
     /// A repeat, an older update, or a NAS restart: nothing to write.
     Unchanged,
@@ -141,7 +141,7 @@ pub async fn accounting(app: &App, tenant: Uuid, router: Uuid, attrs: &RestAttri
     if update.username.is_empty() {
         return Ok(Accounted::Unchanged);
     }
-    let recorded = change_sessions(app, tenant, &update.username, |p| match p.answer {
+    let recorded = change_sessions(app, tenant, &update.username, Read::WithAnswer, |p| match p.answer {
         None => {
             tracing::info!(tenant = %tenant, router = %router, username = %update.username, "accounting for an unknown subscriber");
             None
@@ -156,8 +156,12 @@ pub async fn accounting(app: &App, tenant: Uuid, router: Uuid, attrs: &RestAttri
     })
 }
 
+/// Subscribers whose sessions are closed at once (a NAS restart ends all of a router's).
+const CLOSING_AT_ONCE: usize = 16;
+
 /// Closes sessions of `router` the edge reports ended (their Stop lost, or gone from its table)
-/// in each subscriber's sessions; one Query per subscriber, a write only where one was open.
+/// in each subscriber's sessions: a GetItem of the sessions item per subscriber, 16 at once, a
+/// write only where one was open.
 pub async fn close_sessions(
     app: &App,
     tenant: Uuid,
@@ -165,21 +169,35 @@ pub async fn close_sessions(
     ended: &[(String, String)],
     cause: &str,
 ) -> Result<usize> {
+    use futures::StreamExt;
     let now = app.now();
-    let mut by_name: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
+    let mut by_name: BTreeMap<String, Vec<String>> = BTreeMap::new();
     for (session, name) in ended {
-        by_name.entry(name.as_str()).or_default().push(session.as_str());
+        by_name.entry(name.clone()).or_default().push(session.clone());
     }
-    let mut closed = 0;
-    for (name, sessions) in by_name {
-        let n = change_sessions(app, tenant, name, |p| {
-            let n = sessions.iter().filter(|sid| p.sessions.close(router, sid, now, cause)).count();
-            Some(n)
+    let cause = cause.to_string();
+    let closed: Vec<Result<Option<usize>>> = futures::stream::iter(by_name)
+        .map(|(name, sessions)| {
+            let cause = cause.clone();
+            async move {
+                change_sessions(app, tenant, &name, Read::SessionsOnly, |p| {
+                    Some(sessions.iter().filter(|sid| p.sessions.close(router, sid, now, &cause)).count())
+                })
+                .await
+            }
         })
-        .await?;
-        closed += n.unwrap_or(0);
-    }
-    Ok(closed)
+        .buffer_unordered(CLOSING_AT_ONCE)
+        .collect()
+        .await;
+    closed.into_iter().try_fold(0, |sum, n| Ok(sum + n?.unwrap_or(0)))
+}
+
+/// What [`change_sessions`] reads: the whole partition (one Query: the answer tells whether the
+/// subscriber exists), or the sessions item alone (one GetItem).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Read {
+    WithAnswer,
+    SessionsOnly,
 }
 
 /// The subscriber's partition as [`change_sessions`] hands it over.
@@ -195,10 +213,24 @@ pub async fn change_sessions<T: Changed>(
     app: &App,
     tenant: Uuid,
     username: &str,
+    read: Read,
     change: impl Fn(&mut SessionsOf) -> Option<T>,
 ) -> Result<Option<T>> {
     for attempt in 0..8u32 {
-        let p = read_partition(app, tenant, username).await?;
+        let p = match read {
+            Read::WithAnswer => read_partition(app, tenant, username).await?,
+            Read::SessionsOnly => {
+                let item = app.store.get_item(&keys::radius_sessions(tenant, username)).await.or_500()?;
+                let sessions = match item {
+                    Some(i) => {
+                        let v = store::number_attr(&i, "v").unwrap_or(0);
+                        Some((Store::decode(i).or_500()?, v))
+                    }
+                    None => None,
+                };
+                Partition { answer: None, sessions }
+            }
+        };
         let (sessions, read_version) = p.sessions.unwrap_or_default();
         let mut of = SessionsOf { answer: p.answer, sessions };
         let Some(out) = change(&mut of) else { return Ok(None) };
@@ -276,8 +308,8 @@ pub async fn clients(app: &App, token: Option<&str>) -> Result<Vec<RadiusClient>
 /// (one write of the packed cursor per report, day records at a day's turn): the same usage the
 /// portal and staff read. A report repeated counts nothing twice (the counters have not grown).
 /// Sessions stopped, or gone since the last report, are closed in their subscriber's sessions.
-/// DynamoDB: one BatchGetItem (router, ISP), the cursor's Query and writes, one Query per
-/// ended session's subscriber.
+/// DynamoDB: one BatchGetItem (router, ISP), the cursor's Query and writes, a GetItem of each
+/// ended session's subscriber's sessions item.
 pub async fn usage(
     app: &App,
     tenant: Uuid,
